@@ -1,0 +1,60 @@
+"""Point-in-time (as-of) lookup of feature rows for a spine of events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+
+def point_in_time_lookup(
+    spine: DataFrame,
+    features: DataFrame,
+    *,
+    spine_id: str,
+    spine_ts: str,
+    entity_keys: list[str],
+    feature_ts: str,
+    tolerance: timedelta,
+) -> DataFrame:
+    """For each spine row, attach the latest feature row known at ``spine_ts``.
+
+    In: ``spine`` with a unique ``spine_id`` column, the ``entity_keys`` and a
+    timestamp ``spine_ts``; ``features`` keyed by ``entity_keys`` and the timestamp
+    ``feature_ts`` (the time from which the row's values are known).
+    Out: every spine row once, with the feature columns of the newest feature row
+    whose ``feature_ts`` lies in ``(spine_ts - tolerance, spine_ts]``, or nulls when
+    there is none. No feature row stamped after ``spine_ts`` is ever joined.
+
+    The join is bucketed by ``tolerance`` so that it stays an equi-join on the
+    entity keys plus a time bucket, not a cross product per entity.
+    """
+    seconds = int(tolerance.total_seconds())
+    if seconds <= 0:
+        raise ValueError("tolerance: must be a positive duration")
+    value_columns = [c for c in features.columns if c not in (*entity_keys, feature_ts)]
+    clash = [c for c in value_columns if c in spine.columns]
+    if clash:
+        raise ValueError(f"features: columns {clash} already exist in the spine")
+    bucket = F.floor(F.unix_timestamp(spine_ts) / seconds)
+    left = spine.withColumn("_pit_bucket", F.explode(F.array(bucket, bucket - 1)))
+    right = features.select(
+        *[F.col(k).alias(f"_pit_key_{k}") for k in entity_keys],
+        F.col(feature_ts).alias("_pit_ts"),
+        F.floor(F.unix_timestamp(feature_ts) / seconds).alias("_pit_fbucket"),
+        *value_columns,
+    )
+    condition = [left[k] == right[f"_pit_key_{k}"] for k in entity_keys] + [
+        left["_pit_bucket"] == right["_pit_fbucket"],
+        right["_pit_ts"] <= left[spine_ts],
+        right["_pit_ts"] > left[spine_ts] - F.expr(f"INTERVAL {seconds} SECONDS"),
+    ]
+    joined = left.join(right, condition, "left")
+    newest = Window.partitionBy(spine_id).orderBy(F.col("_pit_ts").desc_nulls_last())
+    return (
+        joined.withColumn("_pit_rank", F.row_number().over(newest))
+        .where(F.col("_pit_rank") == 1)
+        .drop("_pit_rank", "_pit_bucket", "_pit_fbucket", "_pit_ts",
+              *[f"_pit_key_{k}" for k in entity_keys])
+    )

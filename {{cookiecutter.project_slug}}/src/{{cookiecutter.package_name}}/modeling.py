@@ -1,0 +1,72 @@
+"""The regressor and how it is logged to MLflow."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+import mlflow
+import pandas as pd
+import skops.io
+from mlflow.models import infer_signature
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
+
+from .features.definitions import CATEGORICAL_FEATURES
+
+
+def build_pipeline(numeric: list[str], params: dict[str, Any]) -> Pipeline:
+    """A gradient-boosted regressor on CATEGORICAL_FEATURES (strings) and ``numeric`` (floats).
+
+    Categories unseen in training and missing values go to the model's missing-value
+    branch. ``params`` are HistGradientBoostingRegressor parameters.
+    """
+    encode = ColumnTransformer(
+        [
+            (
+                "categorical",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value",
+                    unknown_value=-1,
+                    encoded_missing_value=-1,
+                ),
+                CATEGORICAL_FEATURES,
+            ),
+            ("numeric", "passthrough", numeric),
+        ],
+        verbose_feature_names_out=False,
+    )
+    regressor = HistGradientBoostingRegressor(
+        categorical_features=list(range(len(CATEGORICAL_FEATURES))), **params
+    )
+    return Pipeline([("encode", encode), ("regressor", regressor)])
+
+
+def pip_requirements() -> list[str]:
+    """Pinned requirements of the logged model (given explicitly: inferring them is slow)."""
+    return [
+        f"{name}=={metadata.version(name)}"
+        for name in ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
+    ]
+
+
+def log_model(model: Pipeline, example: pd.DataFrame, registered_name: str):
+    """Log ``model`` in the active run and register it as a new version of ``registered_name``.
+
+    ``example`` is a few rows of model input (the signature is inferred from it).
+    Returns MLflow's ModelInfo; ``registered_model_version`` is the new version.
+    """
+    payload = skops.io.dumps(model)
+    trusted = skops.io.get_untrusted_types(data=payload)
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=infer_signature(example, model.predict(example)),
+        input_example=example,
+        pip_requirements=pip_requirements(),
+        registered_model_name=registered_name,
+        serialization_format="skops",
+        skops_trusted_types=trusted,
+    )

@@ -1,0 +1,36 @@
+"""Model registry by aliases: ``challenger`` (validated candidate) and ``champion`` (serving)."""
+
+from __future__ import annotations
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+STATUS_TAG = "validation_status"
+PASSED, FAILED = "PASSED", "FAILED"
+
+
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version of model ``name`` that ``alias`` points at, or None when it points nowhere."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def latest_version(client: MlflowClient, name: str) -> ModelVersion:
+    """The highest-numbered version of model ``name``.
+
+    Raises LookupError when the model has no version (run the train step first).
+    """
+    versions = client.search_model_versions(f"name = '{name}'")
+    if not versions:
+        raise LookupError(f"model {name} has no registered version: run the train step first")
+    return max(versions, key=lambda v: int(v.version))
+
+
+def model_uri(name: str, version: str | int) -> str:
+    """``models:/<name>/<version>``."""
+    return f"models:/{name}/{version}"

@@ -1,0 +1,1 @@
+"""Where the steps run: the Spark session, table storage and the MLflow stores."""

@@ -1,0 +1,37 @@
+"""What a step needs to run: settings, the Spark session, tables and MLflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from pyspark.sql import SparkSession
+
+from ..config import Settings
+from .spark import get_spark
+from .tables import Tables
+from .tracking import configure_mlflow
+
+
+@dataclass
+class Context:
+    """Lazily started resources for one environment, shared by the steps of a process."""
+
+    settings: Settings
+    _mlflow_ready: bool = field(default=False, init=False, repr=False)
+
+    @cached_property
+    def spark(self) -> SparkSession:
+        """The process-wide SparkSession (started on first use)."""
+        return get_spark(self.settings)
+
+    @cached_property
+    def tables(self) -> Tables:
+        """Delta table access for this environment."""
+        return Tables(self.spark, self.settings)
+
+    def mlflow(self) -> None:
+        """Point MLflow at this environment's tracking server and registry (once)."""
+        if not self._mlflow_ready:
+            configure_mlflow(self.settings)
+            self._mlflow_ready = True

@@ -1,0 +1,106 @@
+"""One SparkSession per process: local Spark with Delta Lake, or the Databricks session."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib import metadata, resources
+
+from pyspark.sql import SparkSession
+
+from ..config import Settings
+
+MIN_JAVA = 17
+_LOCAL_DEFAULTS = {
+    "spark.master": "local[2]",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.memory": "4g",
+}
+
+
+class SparkStartError(RuntimeError):
+    """Spark could not start; the message says why in one line."""
+
+
+def java_major_version(java: str | None = None) -> int:
+    """Major version of the ``java`` on JAVA_HOME or PATH (for example 17).
+
+    Raises SparkStartError when no Java is found or its version cannot be read.
+    """
+    if java is None:
+        home = os.environ.get("JAVA_HOME")
+        java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        raise SparkStartError(
+            f"Java not found: local Spark needs Java {MIN_JAVA}+ on PATH or JAVA_HOME"
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not match:
+        raise SparkStartError(f"Java at {java} did not report a version: {out.stderr.strip()}")
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 and match.group(2) else major
+
+
+def delta_maven_coordinate() -> str:
+    """Maven coordinate of the Delta jar that matches the installed delta-spark and pyspark.
+
+    For example ``io.delta:delta-spark_4.1_2.13:4.2.0`` (Spark 4.1, Scala 2.13).
+    """
+    import pyspark
+
+    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
+    return f"io.delta:delta-spark_{spark_minor}_2.13:{metadata.version('delta-spark')}"
+
+
+def get_spark(settings: Settings) -> SparkSession:
+    """The process-wide SparkSession for ``settings.runtime``.
+
+    On Databricks this is the cluster's session. Locally it is ``local[2]`` with
+    Delta Lake, UTC session time, and the jars of the installed delta-spark,
+    resolved from Maven Central at the first start (cached in ~/.ivy2.5.2).
+    Raises SparkStartError when Java is missing or older than 17, or when the
+    Delta jars cannot be resolved.
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if settings.runtime == "databricks":
+        return SparkSession.builder.getOrCreate()
+    major = java_major_version()
+    if major < MIN_JAVA:
+        raise SparkStartError(f"Java {major} found: local Spark needs Java {MIN_JAVA} or newer")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    package = delta_maven_coordinate()
+    ivy = resources.files(__package__).joinpath("ivysettings.xml")
+    conf = {
+        **_LOCAL_DEFAULTS,
+        "spark.jars.packages": package,
+        "spark.jars.ivySettings": str(ivy),
+        "spark.sql.warehouse.dir": str(settings.local_root / "spark-warehouse"),
+        **settings.spark_conf,
+    }
+    builder = SparkSession.builder.appName(settings.model_short_name)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as err:  # the JVM prints Ivy's report; we add the one line that matters
+        raise SparkStartError(
+            f"Spark did not start ({type(err).__name__}): most often the Delta Lake jar "
+            f"{package} could not be resolved from Maven Central (see the Ivy report above); "
+            "check the network, or set spark.jars.repositories in conf/config.yml"
+        ) from err
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

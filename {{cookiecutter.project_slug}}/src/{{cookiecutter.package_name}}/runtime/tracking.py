@@ -1,0 +1,51 @@
+"""MLflow tracking and model registry for one environment.
+
+Locally both live in ``<local_root>/mlflow.db`` (SQLite) with artifacts in
+``<local_root>/mlartifacts``; run ``mlflow ui --backend-store-uri sqlite:///<that file>``
+to browse them. On Databricks the workspace tracking server and the Unity
+Catalog registry are used.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import mlflow
+from mlflow import MlflowClient
+
+from ..config import Settings
+
+
+def tracking_uri(settings: Settings) -> str:
+    """``sqlite:///<local_root>/mlflow.db`` locally, ``databricks`` on Databricks."""
+    if settings.runtime == "local":
+        return f"sqlite:///{settings.local_root / 'mlflow.db'}"
+    return "databricks"
+
+
+def configure_mlflow(settings: Settings) -> str:
+    """Point MLflow at the environment's stores and select its experiment.
+
+    Creates the local folder and the experiment when missing. Returns the experiment id.
+    """
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.runtime == "local":
+        settings.local_root.mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(tracking_uri(settings))
+        mlflow.set_registry_uri(tracking_uri(settings))
+        name = settings.experiment
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            location = (settings.local_root / "mlartifacts").as_uri()
+            mlflow.create_experiment(name, artifact_location=location)
+        return mlflow.set_experiment(name).experiment_id
+    mlflow.set_tracking_uri("databricks")
+    mlflow.set_registry_uri("databricks-uc")
+    name = settings.experiment if settings.experiment.startswith("/") else f"/Shared/{settings.experiment}"
+    return mlflow.set_experiment(name).experiment_id
+
+
+def client() -> MlflowClient:
+    """An MlflowClient on the URIs set by :func:`configure_mlflow`."""
+    return MlflowClient()

@@ -1,0 +1,70 @@
+"""Step 3, train: build the training set by point-in-time lookup, fit, log, register.
+
+The training set holds the train and validation windows (column ``split``) and
+is replaced as a whole on each run. The model is fit on the train split only
+and registered as a new version of the configured model.
+"""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+from pyspark.sql import functions as F
+
+from ..config import Window
+from ..features.definitions import LABEL, model_features, numeric_features
+from ..features.training_set import build_model_input, window_filter
+from ..modeling import build_pipeline, log_model
+from ..runtime.context import Context
+
+
+def run(ctx: Context) -> dict:
+    """Build the training set, train, log and register. Returns the new model version and metrics.
+
+    Raises ValueError when the train or validation split has no labelled rows.
+    """
+    settings = ctx.settings
+    train_w, valid_w = settings.windows["train"], settings.windows["validation"]
+    full = build_model_input(ctx, Window(train_w.start, valid_w.end)).where(
+        F.col(LABEL).isNotNull()
+    )
+    labelled = full.withColumn(
+        "split", F.when(window_filter("sched_dep_ts", train_w), "train").otherwise("validation")
+    )
+    name = settings.table("training_set")
+    ctx.tables.overwrite(labelled, name)
+    stored = ctx.tables.read(name)
+    windows = list(settings.features["delay_windows_hours"])
+    columns = model_features(windows)
+    train = stored.where("split = 'train'").select(*columns, LABEL).toPandas()
+    valid = stored.where("split = 'validation'").select(*columns, LABEL).toPandas()
+    for split, frame in (("train", train), ("validation", valid)):
+        if frame.empty:
+            raise ValueError(f"windows.{split}: no labelled flights in this window")
+    params = dict(settings.training)
+    model = build_pipeline(numeric_features(windows), params)
+
+    ctx.mlflow()
+    with mlflow.start_run(run_name="train") as active:
+        mlflow.log_params({**params, "features": ",".join(columns)})
+        mlflow.log_params(
+            {f"window_{k}": f"{w.start:%Y-%m-%d}..{w.end:%Y-%m-%d}" for k, w in settings.windows.items()}
+        )
+        model.fit(train[columns], train[LABEL])
+        metrics = {"train_rows": float(len(train)), "validation_rows": float(len(valid))}
+        for split, frame in (("train", train), ("validation", valid)):
+            error = model.predict(frame[columns]) - frame[LABEL].to_numpy()
+            metrics[f"{split}_rmse"] = float(np.sqrt(np.mean(error**2)))
+            metrics[f"{split}_mae"] = float(np.mean(np.abs(error)))
+        baseline = valid[LABEL].to_numpy() - train[LABEL].mean()
+        metrics["validation_rmse_mean_baseline"] = float(np.sqrt(np.mean(baseline**2)))
+        mlflow.log_metrics(metrics)
+        info = log_model(model, train[columns].head(5), settings.model_name)
+    return {
+        "model_name": settings.model_name,
+        "model_version": int(info.registered_model_version),
+        "run_id": active.info.run_id,
+        "metrics": metrics,
+        "rows": {name: len(train) + len(valid)},
+    }
+
