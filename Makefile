@@ -1,0 +1,39 @@
+# The template's two commands: `make demo` (the main job) and `make test` (its tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := build
+
+.PHONY: demo test test-fast test-spark venv clean
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+test: venv  ## both tiers: fast (no JVM), then Spark
+	$(BIN)/pytest tests -m "not spark"
+	$(BIN)/pytest tests -m spark
+
+test-fast: venv
+	$(BIN)/pytest tests -m "not spark"
+
+test-spark: venv
+	$(BIN)/pytest tests -m spark
+
+$(BUILD)/tools/bin/cookiecutter:
+	$(PYTHON) -m venv $(BUILD)/tools
+	$(BUILD)/tools/bin/pip install --quiet cookiecutter==2.7.1
+
+demo: $(BUILD)/tools/bin/cookiecutter  ## render the default project into build/demo, install it, run its whole pipeline
+	rm -rf $(BUILD)/demo $(BUILD)/.render
+	$(BUILD)/tools/bin/cookiecutter --no-input --output-dir $(BUILD)/.render .
+	mv $(BUILD)/.render/* $(BUILD)/demo && rm -rf $(BUILD)/.render
+	$(MAKE) -C $(BUILD)/demo install VENV=$(CURDIR)/$(BUILD)/demo-venv PYTHON=$(PYTHON)
+	$(MAKE) -C $(BUILD)/demo pipeline VENV=$(CURDIR)/$(BUILD)/demo-venv
+
+clean:
+	rm -rf $(BUILD) $(VENV)
