@@ -1,3 +1,3 @@
-"""{{ cookiecutter.project_name }}: pipeline steps that run locally and as Databricks wheel tasks."""
+"""Flight Delays: pipeline steps that run locally and as Databricks wheel tasks."""
 
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from pyspark.sql import SparkSession
@@ -18,7 +18,6 @@ class Context:
     """Lazily started resources for one environment, shared by the steps of a process."""
 
     settings: Settings
-    _mlflow_ready: bool = field(default=False, init=False, repr=False)
 
     @cached_property
     def spark(self) -> SparkSession:
@@ -31,7 +30,5 @@ class Context:
         return Tables(self.spark, self.settings)
 
     def mlflow(self) -> None:
-        """Point MLflow at this environment's tracking server and registry (once)."""
-        if not self._mlflow_ready:
-            configure_mlflow(self.settings)
-            self._mlflow_ready = True
+        """Point MLflow (process-wide) at this environment's tracking server and registry."""
+        configure_mlflow(self.settings)

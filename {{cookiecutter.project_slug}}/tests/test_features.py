@@ -1,0 +1,42 @@
+"""Feature tables: only what was known at feature_ts, and MERGE reruns add no rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from {{ cookiecutter.package_name }}.features.definitions import airport_hourly_features
+from {{ cookiecutter.package_name }}.steps import features, ingest
+
+from .conftest import utc
+
+pytestmark = pytest.mark.spark
+
+
+def test_airport_features_count_only_flights_that_had_departed(spark):
+    flights = spark.createDataFrame(
+        [
+            ("EWR", utc(2013, 1, 1, 10, 0), 10.0),  # departs 10:10
+            ("EWR", utc(2013, 1, 1, 10, 30), 45.0),  # scheduled 10:30, departs 11:15
+            ("EWR", utc(2013, 1, 1, 11, 40), 0.0),  # departs 11:40
+            ("EWR", utc(2013, 1, 1, 9, 0), None),  # cancelled: never counted
+        ],
+        "origin string, sched_dep_ts timestamp, dep_delay double",
+    )
+    rows = {r["feature_ts"]: r for r in airport_hourly_features(flights, [1, 3]).collect()}
+    at_11 = rows[utc(2013, 1, 1, 11).replace(tzinfo=None)]
+    assert at_11["departures_1h"] == 1.0 and at_11["dep_delay_mean_1h"] == 10.0
+    at_12 = rows[utc(2013, 1, 1, 12).replace(tzinfo=None)]
+    assert at_12["departures_1h"] == 2.0 and at_12["dep_delay_mean_1h"] == pytest.approx(22.5)
+    assert at_12["departures_3h"] == 3.0 and at_12["dep_delay_mean_3h"] == pytest.approx(55 / 3)
+    at_10 = rows[utc(2013, 1, 1, 10).replace(tzinfo=None)]
+    assert at_10["departures_3h"] == 0.0 and at_10["dep_delay_mean_3h"] is None
+
+
+def test_rerun_of_the_features_step_keeps_row_counts(ctx, use_synthetic_source):
+    ingest.run(ctx)
+    first = features.run(ctx)
+    second = features.run(ctx)
+    assert first["rows"] == second["rows"]
+    name = ctx.settings.table("airport_features")
+    table = ctx.tables.read(name)
+    assert table.select("origin", "feature_ts").distinct().count() == first["rows"][name] > 0

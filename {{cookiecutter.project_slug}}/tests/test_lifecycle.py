@@ -1,0 +1,94 @@
+"""Train, validate, deploy and batch inference on synthetic data with a learnable signal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from {{ cookiecutter.package_name }}.features.training_set import window_predicate
+from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.steps import (
+    batch_inference,
+    deploy,
+    train,
+    validate,
+)
+
+from .conftest import SYNTHETIC_WINDOWS, registry, rows_in_window
+
+pytestmark = pytest.mark.spark
+
+
+def test_training_set_holds_labelled_rows_of_both_windows(trained, synthetic):
+    ctx, results = trained
+    flights, _ = synthetic
+    table = ctx.tables.read(ctx.settings.table("training_set"))
+    counts = {r["split"]: r["count"] for r in table.groupBy("split").count().collect()}
+    assert counts == {
+        "train": rows_in_window(flights, SYNTHETIC_WINDOWS["train"]),
+        "validation": rows_in_window(flights, SYNTHETIC_WINDOWS["validation"]),
+    }
+    assert table.where("arr_delay IS NULL").count() == 0
+    assert results["train"]["model_version"] == 1
+
+
+def test_model_beats_the_mean_baseline(trained):
+    metrics = trained[1]["train"]["metrics"]
+    assert metrics["validation_rmse"] < 0.8 * metrics["validation_rmse_mean_baseline"]
+
+
+def test_validation_passes_and_deploy_promotes(trained):
+    ctx, results = trained
+    assert results["validate"]["status"] == "PASSED"
+    assert results["validate"]["metrics"]["root_mean_squared_error"] > 0
+    assert results["deploy"] == {
+        "promoted": True,
+        "challenger_version": 1,
+        "challenger_status": "PASSED",
+        "champion_version": 1,
+    }
+    client = registry(ctx)
+    name = ctx.settings.model_name
+    assert int(client.get_model_version_by_alias(name, CHAMPION).version) == 1
+    assert client.get_model_version_by_alias(name, CHALLENGER).tags["validation_status"] == "PASSED"
+
+
+def test_batch_inference_scores_the_window_once_per_rerun(trained, synthetic):
+    ctx, _ = trained
+    flights, _ = synthetic
+    expected = rows_in_window(flights, SYNTHETIC_WINDOWS["scoring"])
+    first = batch_inference.run(ctx)
+    second = batch_inference.run(ctx)
+    assert first["rows_scored"] == second["rows_scored"] == expected
+    table = ctx.tables.read(ctx.settings.table("predictions"))
+    assert table.count() == expected
+    assert table.select("flight_id").distinct().count() == expected
+    assert {r["model_version"] for r in table.select("model_version").distinct().collect()} == {"1"}
+    assert table.where("prediction IS NULL").count() == 0
+    assert (
+        table.where(window_predicate("sched_dep_ts", SYNTHETIC_WINDOWS["scoring"])).count()
+        == expected
+    )
+
+
+def test_a_failing_gate_keeps_the_champion(trained):
+    ctx, _ = trained
+    strict = Context(
+        replace(
+            ctx.settings,
+            validation={**ctx.settings.validation, "max_root_mean_squared_error": 0.01},
+        )
+    )
+    assert train.run(strict)["model_version"] == 2
+    verdict = validate.run(strict)
+    assert verdict["status"] == "FAILED"
+    assert "root_mean_squared_error" in verdict["reasons"][0]
+    outcome = deploy.run(strict)
+    assert outcome["promoted"] is False and outcome["champion_version"] == 1
+    client = registry(ctx)
+    name = ctx.settings.model_name
+    assert int(client.get_model_version_by_alias(name, CHAMPION).version) == 1
+    assert int(client.get_model_version_by_alias(name, CHALLENGER).version) == 2
+    assert client.get_model_version(name, "2").tags["validation_status"] == "FAILED"
