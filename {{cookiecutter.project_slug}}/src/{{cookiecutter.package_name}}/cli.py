@@ -37,7 +37,9 @@ KNOWN_ERRORS = (ConfigError, MissingTableError, SparkStartError, LookupError, Va
 
 def _parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--env", help="environment in conf/config.yml (default: $MLOPS_ENV or local)")
+    parser.add_argument(
+        "--env", help="environment in conf/config.yml (default: $MLOPS_ENV or local)"
+    )
     parser.add_argument("--config", help="YAML file merged over the packaged settings")
     return parser
 
@@ -66,7 +68,9 @@ def _step_entry(step: str) -> Callable[[list[str] | None], int]:
         return _main(body, _parser(f"Run the {step} step."), argv)
 
     entry.__name__ = step
-    entry.__doc__ = f"Entry point of the {step} step: parse arguments, run, print the result as JSON."
+    entry.__doc__ = (
+        f"Entry point of the {step} step: parse arguments, run, print the result as JSON."
+    )
     return entry
 
 
@@ -100,7 +104,9 @@ def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
         "env": ctx.settings.env,
         "model_name": ctx.settings.model_name,
         "champion_version": results.get("deploy", {}).get("champion_version"),
-        "validation": {k: validation.get(k) for k in ("model_version", "status", "metrics", "reasons")},
+        "validation": {
+            k: validation.get(k) for k in ("model_version", "status", "metrics", "reasons")
+        },
         "monitoring_violations": len(monitoring["violations"]) if monitoring else None,
         "retraining_required": monitoring["retraining_required"] if monitoring else None,
         "rows": rows,
@@ -116,10 +122,14 @@ def format_summary(summary: dict) -> str:
     validation = summary["validation"]
     lines.append(f"model: {summary['model_name']}  champion version: {summary['champion_version']}")
     metrics = ", ".join(f"{k}={v:.3f}" for k, v in (validation.get("metrics") or {}).items())
-    lines.append(f"validation of v{validation['model_version']}: {validation['status']} ({metrics})")
+    lines.append(
+        f"validation of v{validation['model_version']}: {validation['status']} ({metrics})"
+    )
     if summary["monitoring_violations"] is not None:
         lines.append(f"monitoring violations: {summary['monitoring_violations']}")
-    lines.append("seconds per step: " + ", ".join(f"{k}={v}" for k, v in summary["seconds"].items()))
+    lines.append(
+        "seconds per step: " + ", ".join(f"{k}={v}" for k, v in summary["seconds"].items())
+    )
     return "\n".join(lines)
 
 

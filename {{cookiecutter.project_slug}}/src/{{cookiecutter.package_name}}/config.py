@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ def _utc(value: Any, key: str) -> datetime:
             stamp = datetime.fromisoformat(str(value))
         except ValueError as err:
             raise ConfigError(f"{key}: {value!r} is not an ISO date or timestamp") from err
-    return stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None else stamp
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp
 
 
 def _require(raw: dict, key: str) -> Any:
@@ -149,8 +149,10 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
     windows = {}
     for key in WINDOW_KEYS:
         spec = _require(_require(raw, "windows"), key)
-        window = Window(_utc(spec.get("start"), f"windows.{key}.start"),
-                        _utc(spec.get("end"), f"windows.{key}.end"))
+        window = Window(
+            _utc(spec.get("start"), f"windows.{key}.start"),
+            _utc(spec.get("end"), f"windows.{key}.end"),
+        )
         if window.end <= window.start:
             raise ConfigError(f"windows.{key}: end must be after start")
         windows[key] = window
@@ -161,7 +163,9 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
         raise ConfigError(f"validation.mode: {mode!r} must be one of {', '.join(VALIDATION_MODES)}")
     local_root = None
     if runtime == "local":
-        local_root = Path(os.environ.get(LOCAL_ROOT_VAR) or raw.get("local_root") or "local_runtime")
+        local_root = Path(
+            os.environ.get(LOCAL_ROOT_VAR) or raw.get("local_root") or "local_runtime"
+        )
         local_root = local_root.resolve()
     model = _require(raw, "model")
     return Settings(

@@ -22,7 +22,16 @@ from pyspark.sql import functions as F
 from .point_in_time import point_in_time_lookup
 
 FEATURE_KEYS = ["origin", "feature_ts"]
-WEATHER_COLUMNS = ["temp", "dewp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+WEATHER_COLUMNS = [
+    "temp",
+    "dewp",
+    "humid",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+]
 CATEGORICAL_FEATURES = ["origin", "dest", "carrier"]
 LABEL = "arr_delay"
 
@@ -77,7 +86,9 @@ def airport_hourly_features(flights: DataFrame, windows_hours: list[int]) -> Dat
     grid = bounds.select(
         "origin",
         F.explode(
-            F.sequence("first", F.col("last") + F.expr("INTERVAL 1 HOUR"), F.expr("INTERVAL 1 HOUR"))
+            F.sequence(
+                "first", F.col("last") + F.expr("INTERVAL 1 HOUR"), F.expr("INTERVAL 1 HOUR")
+            )
         ).alias("feature_ts"),
     )
     hourly = grid.join(

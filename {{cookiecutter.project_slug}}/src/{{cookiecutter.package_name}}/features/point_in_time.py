@@ -55,6 +55,11 @@ def point_in_time_lookup(
     return (
         joined.withColumn("_pit_rank", F.row_number().over(newest))
         .where(F.col("_pit_rank") == 1)
-        .drop("_pit_rank", "_pit_bucket", "_pit_fbucket", "_pit_ts",
-              *[f"_pit_key_{k}" for k in entity_keys])
+        .drop(
+            "_pit_rank",
+            "_pit_bucket",
+            "_pit_fbucket",
+            "_pit_ts",
+            *[f"_pit_key_{k}" for k in entity_keys],
+        )
     )

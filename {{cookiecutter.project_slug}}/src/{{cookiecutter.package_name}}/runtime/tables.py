@@ -93,7 +93,8 @@ class Tables:
             return
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         (
-            self.delta(name).alias("t")
+            self.delta(name)
+            .alias("t")
             .merge(df.alias("s"), condition)
             .withSchemaEvolution()
             .whenMatchedUpdateAll()

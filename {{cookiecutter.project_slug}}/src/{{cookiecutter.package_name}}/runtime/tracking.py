@@ -42,7 +42,11 @@ def configure_mlflow(settings: Settings) -> str:
         return mlflow.set_experiment(name).experiment_id
     mlflow.set_tracking_uri("databricks")
     mlflow.set_registry_uri("databricks-uc")
-    name = settings.experiment if settings.experiment.startswith("/") else f"/Shared/{settings.experiment}"
+    name = (
+        settings.experiment
+        if settings.experiment.startswith("/")
+        else f"/Shared/{settings.experiment}"
+    )
     return mlflow.set_experiment(name).experiment_id
 
 

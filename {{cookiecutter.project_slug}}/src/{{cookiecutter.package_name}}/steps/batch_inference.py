@@ -6,7 +6,7 @@ replaces that window's rows: nothing doubles, nothing else is touched.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import mlflow
 from pyspark.sql import functions as F
@@ -41,15 +41,19 @@ def run(ctx: Context) -> dict:
         result_type="double",
         env_manager="local",
     )
-    scored = frame.withColumn("prediction", predict(F.struct(*[F.col(c) for c in columns]))).withColumns(
+    scored = frame.withColumn(
+        "prediction", predict(F.struct(*[F.col(c) for c in columns]))
+    ).withColumns(
         {
             "model_version": F.lit(str(champion.version)),
-            "scored_at": F.lit(datetime.now(timezone.utc)).cast("timestamp"),
+            "scored_at": F.lit(datetime.now(UTC)).cast("timestamp"),
         }
     )
     target = settings.table("predictions")
     ctx.tables.replace_where(scored, target, window_predicate("sched_dep_ts", window))
     written = ctx.tables.read(target).where(window_predicate("sched_dep_ts", window)).count()
-    return {"rows_scored": written, "model_version": int(champion.version), "rows": {target: ctx.tables.count(target)}}
-
-
+    return {
+        "rows_scored": written,
+        "model_version": int(champion.version),
+        "rows": {target: ctx.tables.count(target)},
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..registry import CHALLENGER, CHAMPION, PASSED, STATUS_TAG, version_by_alias
 from ..runtime.context import Context
@@ -29,7 +29,7 @@ def run(ctx: Context) -> dict:
         previous = champion.version if champion else "none"
         registry.set_model_version_tag(name, challenger.version, "previous_champion", previous)
         registry.set_model_version_tag(
-            name, challenger.version, "promoted_at", datetime.now(timezone.utc).isoformat()
+            name, challenger.version, "promoted_at", datetime.now(UTC).isoformat()
         )
         registry.set_registered_model_alias(name, CHAMPION, challenger.version)
         champion = registry.get_model_version(name, challenger.version)

@@ -11,7 +11,7 @@ metrics table, replacing earlier figures of the same window.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import mlflow
 import numpy as np
@@ -62,9 +62,27 @@ def drift_rows(
             statistic, pvalue = ks_test(baseline[column], current[column])
             drifted = psi > psi_limit and pvalue < p_limit
         rows += [
-            {"column": column, "metric": "psi", "value": psi, "threshold": psi_limit, "violation": drifted},
-            {"column": column, "metric": "ks_statistic", "value": statistic, "threshold": None, "violation": False},
-            {"column": column, "metric": "ks_pvalue", "value": pvalue, "threshold": p_limit, "violation": False},
+            {
+                "column": column,
+                "metric": "psi",
+                "value": psi,
+                "threshold": psi_limit,
+                "violation": drifted,
+            },
+            {
+                "column": column,
+                "metric": "ks_statistic",
+                "value": statistic,
+                "threshold": None,
+                "violation": False,
+            },
+            {
+                "column": column,
+                "metric": "ks_pvalue",
+                "value": pvalue,
+                "threshold": p_limit,
+                "violation": False,
+            },
         ]
     return rows
 
@@ -85,9 +103,11 @@ def run(ctx: Context) -> dict:
         window_predicate("sched_dep_ts", window)
     )
     labels = tables.read(settings.table("flights_bronze")).select("flight_id", LABEL)
-    current = current_sdf.join(labels, "flight_id", "left").select(
-        *columns, "prediction", "model_version", LABEL
-    ).toPandas()
+    current = (
+        current_sdf.join(labels, "flight_id", "left")
+        .select(*columns, "prediction", "model_version", LABEL)
+        .toPandas()
+    )
     train = tables.read(settings.table("training_set"), "the train step").where("split = 'train'")
     total = train.count()
     if total > BASELINE_SAMPLE_ROWS:
@@ -104,21 +124,48 @@ def run(ctx: Context) -> dict:
         error = labelled["prediction"] - labelled[LABEL]
         mae = float(error.abs().mean())
         reference = champion.tags.get("validation_mean_absolute_error") if champion else None
-        limit = float(reference) * (1 + float(settings.monitoring["max_mae_increase"])) if reference else None
+        limit = (
+            float(reference) * (1 + float(settings.monitoring["max_mae_increase"]))
+            if reference
+            else None
+        )
         rows += [
-            {"column": "prediction", "metric": "mae", "value": mae, "threshold": limit,
-             "violation": bool(limit is not None and mae > limit)},
-            {"column": "prediction", "metric": "rmse", "value": float(np.sqrt((error**2).mean())),
-             "threshold": None, "violation": False},
-            {"column": "prediction", "metric": "labelled_rows", "value": float(len(labelled)),
-             "threshold": None, "violation": False},
+            {
+                "column": "prediction",
+                "metric": "mae",
+                "value": mae,
+                "threshold": limit,
+                "violation": bool(limit is not None and mae > limit),
+            },
+            {
+                "column": "prediction",
+                "metric": "rmse",
+                "value": float(np.sqrt((error**2).mean())),
+                "threshold": None,
+                "violation": False,
+            },
+            {
+                "column": "prediction",
+                "metric": "labelled_rows",
+                "value": float(len(labelled)),
+                "threshold": None,
+                "violation": False,
+            },
         ]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     version = str(champion.version) if champion else "none"
     records = [
-        (window.start, window.end, now, version, r["column"], r["metric"],
-         None if r["value"] is None or np.isnan(r["value"]) else float(r["value"]),
-         r["threshold"], bool(r["violation"]))
+        (
+            window.start,
+            window.end,
+            now,
+            version,
+            r["column"],
+            r["metric"],
+            None if r["value"] is None or np.isnan(r["value"]) else float(r["value"]),
+            r["threshold"],
+            bool(r["violation"]),
+        )
         for r in rows
     ]
     frame = ctx.spark.createDataFrame(records, METRICS_SCHEMA)

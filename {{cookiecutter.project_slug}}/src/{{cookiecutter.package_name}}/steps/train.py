@@ -48,7 +48,10 @@ def run(ctx: Context) -> dict:
     with mlflow.start_run(run_name="train") as active:
         mlflow.log_params({**params, "features": ",".join(columns)})
         mlflow.log_params(
-            {f"window_{k}": f"{w.start:%Y-%m-%d}..{w.end:%Y-%m-%d}" for k, w in settings.windows.items()}
+            {
+                f"window_{k}": f"{w.start:%Y-%m-%d}..{w.end:%Y-%m-%d}"
+                for k, w in settings.windows.items()
+            }
         )
         model.fit(train[columns], train[LABEL])
         metrics = {"train_rows": float(len(train)), "validation_rows": float(len(valid))}
@@ -67,4 +70,3 @@ def run(ctx: Context) -> dict:
         "metrics": metrics,
         "rows": {name: len(train) + len(valid)},
     }
-

@@ -62,7 +62,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
     registry = client()
     name = settings.model_name
     candidate = (
-        registry.get_model_version(name, str(version)) if version else latest_version(registry, name)
+        registry.get_model_version(name, str(version))
+        if version
+        else latest_version(registry, name)
     )
     champion = version_by_alias(registry, name, CHAMPION)
     if champion is not None and champion.version == candidate.version:
@@ -106,7 +108,11 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "validation_mode": gates["mode"],
         "validation_reasons": "; ".join(reasons) or "none",
         "validation_champion_version": champion.version if champion else "none",
-        **{f"validation_{k}": f"{v:.6g}" for k, v in metrics.items() if k in (RMSE, "mean_absolute_error", "r2_score")},
+        **{
+            f"validation_{k}": f"{v:.6g}"
+            for k, v in metrics.items()
+            if k in (RMSE, "mean_absolute_error", "r2_score")
+        },
     }
     for key, value in tags.items():
         registry.set_model_version_tag(name, candidate.version, key, value)
@@ -115,7 +121,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "model_version": int(candidate.version),
         "status": status,
         "reasons": reasons,
-        "metrics": {k: metrics[k] for k in (RMSE, "mean_absolute_error", "r2_score") if k in metrics},
+        "metrics": {
+            k: metrics[k] for k in (RMSE, "mean_absolute_error", "r2_score") if k in metrics
+        },
         "champion_version": int(champion.version) if champion else None,
         "champion_rmse": champion_rmse,
     }
