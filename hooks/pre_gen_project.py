@@ -22,7 +22,7 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-ANSWERS_JSON = r'{{ cookiecutter | tojson }}'
+ANSWERS_JSON = r'{{ cookiecutter | tojson }}'  # fmt: skip
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
@@ -194,9 +194,7 @@ def main(answers_json=ANSWERS_JSON):
     for line in failures:
         print(f"ERROR: {line}", file=sys.stderr)
     if failures:
-        print(
-            f"ERROR: {len(failures)} invalid answer(s); nothing was generated.", file=sys.stderr
-        )
+        print(f"ERROR: {len(failures)} invalid answer(s); nothing was generated.", file=sys.stderr)
         return 1
     return 0
 
