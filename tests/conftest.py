@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import prompt_for_config
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / "{{cookiecutter.project_slug}}"
@@ -18,6 +20,8 @@ BOOLEAN_OPTIONS = sorted(k for k, v in CONTEXT.items() if isinstance(v, bool))
 CHOICE_OPTIONS = sorted(
     k for k, v in CONTEXT.items() if isinstance(v, list) and not k.startswith("_")
 )
+# The answers of a --no-input render, computed the way cookiecutter computes them.
+DEFAULT_ANSWERS = dict(prompt_for_config({"cookiecutter": copy.deepcopy(CONTEXT)}, no_input=True))
 
 
 def load_hook(name: str):
