@@ -34,7 +34,8 @@ def load_hook(name: str):
 
 
 def pytest_configure(config):
-    """Point cookiecutter at a user config of its own, so replay files and clones stay in tmp."""
+    """Register the markers; point cookiecutter at a user config of its own (replays in tmp)."""
+    config.addinivalue_line("markers", "spark: needs a JVM (the Spark tier)")
     root = Path(tempfile.mkdtemp(prefix="cookiecutter-home-"))
     user_config = root / "config.yaml"
     user_config.write_text(
