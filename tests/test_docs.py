@@ -21,9 +21,9 @@ def test_table_has_one_row_per_question_and_follows_changes():
     questions = [k for k in CONTEXT if not k.startswith("_")]
     table = options_doc.options_table(CONTEXT, pre_gen)
     assert [line.split("`")[1] for line in table.splitlines()[2 : 2 + len(questions)]] == questions
-    changed = {**CONTEXT, "release_branch": "release"}
+    changed = {**CONTEXT, "hotfix_branch": "hotfix"}
     row = options_doc.options_table(changed, pre_gen).splitlines()[2 + len(questions)]
-    assert row.startswith("| `release_branch` | `release` |")
+    assert row.startswith("| `hotfix_branch` | `hotfix` |")
     assert "A branch name git accepts" in row
 
 

@@ -176,13 +176,13 @@ def test_derivations_from_project_name(name, slug, package, refused):
         assert lines == []
 
 
-def insert_before_derived(**answers) -> OrderedDict:
-    """cookiecutter.json with ``answers`` added where the deployment questions will sit."""
+def with_answers(**answers) -> OrderedDict:
+    """cookiecutter.json with ``answers`` set; new keys go before the derived ``__`` ones."""
     context = OrderedDict()
     for key, value in CONTEXT.items():
         if key.startswith("__databricks"):
-            context.update((k, v) for k, v in answers.items() if k not in context)
-        context[key] = copy.deepcopy(value)
+            context.update((k, v) for k, v in answers.items() if k not in CONTEXT)
+        context[key] = copy.deepcopy(answers.get(key, value))
     return context
 
 
@@ -204,7 +204,7 @@ def test_host_is_reduced_to_scheme_and_host(pasted, origin):
     assert pre_gen.workspace_host(pasted) is None
     answers = prompt_for_config(
         {
-            "cookiecutter": insert_before_derived(
+            "cookiecutter": with_answers(
                 databricks_staging_workspace_host=pasted,
                 databricks_prod_workspace_host=pasted,
             )
