@@ -336,3 +336,11 @@ def test_hooks_receive_answers_as_data(tmp_path, hook):
     script.write_text(rendered, encoding="utf-8")
     module = runpy.run_path(str(script))  # parses as Python; main() does not run here
     assert json.loads(module["ANSWERS_JSON"]) == json.loads(json.dumps(answers))
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project", "post_gen_project"])
+def test_hooks_template_nothing_but_the_answers(hook):
+    """The only Jinja in a hook is the one line that hands it the answers as JSON."""
+    source = (REPO / "hooks" / f"{hook}.py").read_text(encoding="utf-8")
+    assert source.count("{{") == 1 and "{%" not in source and "{#" not in source
+    assert "ANSWERS_JSON = r'{{ cookiecutter | tojson }}'" in source
