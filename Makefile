@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUILD := build
 
-.PHONY: demo test test-fast test-spark venv clean
+.PHONY: demo test test-fast test-spark venv docs clean
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test-fast: venv
 
 test-spark: venv
 	$(BIN)/pytest tests -m spark
+
+docs:  ## rewrite the README options table from cookiecutter.json
+	$(PYTHON) scripts/options_doc.py
 
 $(BUILD)/tools/bin/cookiecutter:
 	$(PYTHON) -m venv $(BUILD)/tools

@@ -3,7 +3,7 @@
 The one list of optional files is ``_optional_files`` in cookiecutter.json:
 ``{option: {value: [glob, ...]}}``. Files listed under any value other than the
 chosen one are removed. Boolean answers are compared as "true"/"false".
-Only non-free-text values (booleans, choices, the manifest) are rendered here.
+The answers arrive as JSON in a raw string (see pre_gen_project.py for why that is safe).
 """
 
 import json
@@ -11,12 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-MANIFEST = json.loads("""{{ cookiecutter._optional_files | jsonify }}""")
-CHOSEN = {
-{%- for option in cookiecutter._optional_files %}
-    "{{ option }}": json.loads("""{{ cookiecutter[option] | jsonify }}"""),
-{%- endfor %}
-}
+ANSWERS_JSON = r'{{ cookiecutter | tojson }}'  # fmt: skip
 
 
 def as_key(value):
@@ -38,9 +33,12 @@ def paths_to_remove(manifest, chosen, root):
     return doomed
 
 
-def main():
-    root = Path.cwd()
-    for path in paths_to_remove(MANIFEST, CHOSEN, root):
+def main(answers_json=ANSWERS_JSON):
+    """Remove, under the current folder, the optional paths the answers switch off."""
+    answers = json.loads(answers_json)
+    manifest = answers["_optional_files"]
+    chosen = {option: answers[option] for option in manifest}
+    for path in paths_to_remove(manifest, chosen, Path.cwd()):
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():

@@ -1,22 +1,64 @@
-"""Shared fixtures of the generator's tests: rendering the template."""
+"""Shared fixtures of the generator's tests: rendering the template, loading the hooks."""
 
 from __future__ import annotations
 
+import copy
+import importlib.util
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import prompt_for_config
 
 REPO = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = REPO / "{{cookiecutter.project_slug}}"
 CONTEXT = json.loads((REPO / "cookiecutter.json").read_text(encoding="utf-8"))
 BOOLEAN_OPTIONS = sorted(k for k, v in CONTEXT.items() if isinstance(v, bool))
+CHOICE_OPTIONS = sorted(
+    k for k, v in CONTEXT.items() if isinstance(v, list) and not k.startswith("_")
+)
+# The answers of a --no-input render, computed the way cookiecutter computes them.
+DEFAULT_ANSWERS = dict(prompt_for_config({"cookiecutter": copy.deepcopy(CONTEXT)}, no_input=True))
+
+
+def load_hook(name: str):
+    """Import ``hooks/<name>.py`` as it is in the repo (unrendered; it is valid Python)."""
+    path = REPO / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"hook_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pytest_configure(config):
+    """Register the markers; point cookiecutter at a user config of its own (replays in tmp)."""
+    config.addinivalue_line("markers", "spark: needs a JVM (the Spark tier)")
+    root = Path(tempfile.mkdtemp(prefix="cookiecutter-home-"))
+    user_config = root / "config.yaml"
+    user_config.write_text(
+        f"replay_dir: {json.dumps(str(root / 'replay'))}\n"
+        f"cookiecutters_dir: {json.dumps(str(root / 'cookiecutters'))}\n",
+        encoding="utf-8",
+    )
+    os.environ["COOKIECUTTER_CONFIG"] = str(user_config)
 
 
 def render(output_dir: Path, **answers) -> Path:
-    """Render the template with ``answers`` over the defaults; returns the project folder."""
+    """Render the template with ``answers`` over the defaults; returns the project folder.
+
+    Raises what cookiecutter raises: ``FailedHookException`` when pre_gen refuses an
+    answer, ``ValueError`` for a value that is not a valid choice or boolean.
+    """
     return Path(
-        cookiecutter(str(REPO), no_input=True, output_dir=str(output_dir), extra_context=answers)
+        cookiecutter(
+            str(REPO),
+            no_input=True,
+            output_dir=str(output_dir),
+            extra_context=answers,
+        )
     )
 
 

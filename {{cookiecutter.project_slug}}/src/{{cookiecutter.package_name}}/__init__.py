@@ -1,3 +1,6 @@
-"""Flight Delays: pipeline steps that run locally and as Databricks wheel tasks."""
+"""{{ cookiecutter.project_name }}.
+
+Pipeline steps that run locally and as Databricks wheel tasks.
+"""
 
 __version__ = "0.1.0"

@@ -40,7 +40,10 @@ def bronze_flights(raw: DataFrame) -> DataFrame:
 
 
 def bronze_weather(raw: DataFrame) -> DataFrame:
-    """Add ``obs_ts`` (timestamp, UTC hour of observation); one row per origin and hour."""
+    """Add ``obs_ts`` (timestamp, UTC hour of observation) to raw weather.
+
+    One row per origin and hour.
+    """
     return (
         raw.withColumn("obs_ts", F.to_timestamp("time_hour"))
         .drop("time_hour")

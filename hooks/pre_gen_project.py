@@ -1,0 +1,203 @@
+"""Pre-generation: refuse bad answers before any file is written.
+
+Input: the answers, rendered once into ``ANSWERS_JSON`` below by cookiecutter's
+``tojson`` filter. That filter escapes ``'`` (and ``<``, ``>``, ``&``) and JSON
+escapes newlines, so the rendered text never contains a quote that could end the
+raw string: answers reach this code as data, never as Python source.
+
+Output: nothing when every answer is valid. Otherwise one line per failure on
+stderr, ``<variable>=<value>: <rule>``, and exit status 1; cookiecutter then
+removes the project folder it created for this run.
+
+The checks are small pure functions that return ``None`` (valid) or the rule the
+value breaks. The unrendered file is valid Python, so the tests import it as is.
+Variables a check names but the answers do not have are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from urllib.parse import urlsplit
+
+ANSWERS_JSON = r'{{ cookiecutter | tojson }}'  # fmt: skip
+
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
+UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def one_line(value):
+    """Any free-text answer: one line of printable text (no newline, tab or control character)."""
+    if CONTROL.search(value):
+        return "must be one line without control characters (newline, tab, ...)"
+    return None
+
+
+def project_name(value):
+    """A name for people; it also heads the package docstring, so no quote or backslash."""
+    if not any(ch.isalnum() for ch in value):
+        return "must contain at least one letter or digit"
+    if '"' in value or "\\" in value:
+        return 'must not contain " or \\ (it is written into a Python docstring)'
+    if len(value) > 90:
+        return "must be at most 90 characters"
+    return None
+
+
+def project_slug(value):
+    """Folder, bundle and repository name: lowercase letters, digits and inner hyphens."""
+    if not SLUG.fullmatch(value):
+        return (
+            "must be lowercase letters, digits and hyphens, starting and ending with a "
+            "letter or digit (e.g. churn-model)"
+        )
+    if len(value) > 64:
+        return "must be at most 64 characters"
+    return None
+
+
+def package_name(value):
+    """Python import name: lowercase identifier, not a keyword, not a standard-library module."""
+    if not PACKAGE.fullmatch(value):
+        return (
+            "must be a Python identifier of lowercase letters, digits and underscores, "
+            "not starting with a digit (e.g. churn_model)"
+        )
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return "must not be a Python keyword (pass e.g. package_name=class_model)"
+    if value in sys.stdlib_module_names:
+        return "must not shadow a standard-library module of the same name"
+    return None
+
+
+def host_origin(value):
+    """``scheme://host[:port]`` of a URL, lowercased, without path, query or fragment.
+
+    ``https://adb-1.azuredatabricks.net/?o=1#job/2`` gives ``https://adb-1.azuredatabricks.net``.
+    A value without ``://`` is returned stripped but otherwise unchanged. cookiecutter.json
+    derives the value templates use with the same reduction, written in Jinja.
+    """
+    value = value.strip()
+    if "://" not in value:
+        return value
+    scheme, rest = value.split("://", 1)
+    host = rest.split("/")[0].split("?")[0].split("#")[0]
+    return f"{scheme.lower()}://{host.lower()}"
+
+
+def workspace_host(value):
+    """A workspace URL: https, a host name, no credentials. Path, query and fragment are dropped."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() != "https":
+        return "must be an https URL, e.g. https://adb-123.4.azuredatabricks.net"
+    if not parts.hostname or "." not in parts.hostname:
+        return "must name a host, e.g. https://adb-123.4.azuredatabricks.net"
+    if "@" in parts.netloc:
+        return "must not carry a user name or password"
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "must have a numeric port, if any"
+    return None
+
+
+def git_branch(value):
+    """A branch name git accepts (the rules of ``git check-ref-format --branch``)."""
+    broken = (
+        not value
+        or GIT_REF_FORBIDDEN.search(value)
+        or value.startswith(("-", "/"))
+        or value.endswith(("/", ".", ".lock"))
+        or ".." in value
+        or "//" in value
+        or "@{" in value
+        or value == "@"
+        or any(part.startswith(".") for part in value.split("/"))
+    )
+    if broken:
+        return (
+            "must be a valid git branch name (no spaces, ~ ^ : ? * [ \\, '..', '@{', "
+            "leading '-' or '.', trailing '/', '.' or '.lock')"
+        )
+    return None
+
+
+def uc_identifier(value):
+    """A Unity Catalog name usable without backticks: letters, digits, underscores."""
+    if not UC_IDENTIFIER.fullmatch(value) or len(value) > 255:
+        return (
+            "must be a Unity Catalog identifier: letters, digits and underscores, not "
+            "starting with a digit, at most 255 characters (e.g. ml_prod)"
+        )
+    return None
+
+
+def group_name(value):
+    """A workspace group name: not blank."""
+    if not value.strip():
+        return "must name a group, e.g. users"
+    return None
+
+
+def check_for(name):
+    """The check for the variable ``name``, or ``None`` when only the generic one applies."""
+    exact = {
+        "project_name": project_name,
+        "project_slug": project_slug,
+        "package_name": package_name,
+        "read_user_group": group_name,
+        "schema_name": uc_identifier,
+    }
+    if name in exact:
+        return exact[name]
+    if name.endswith("_host"):
+        return workspace_host
+    if name.endswith("_branch"):
+        return git_branch
+    if "catalog" in name:
+        return uc_identifier
+    return None
+
+
+def problems(answers):
+    """Every failure of ``answers`` (dict of cookiecutter answers) as ``name=value: rule`` lines.
+
+    Public answers that are strings get the generic one-line check and their own check;
+    private ones (leading ``_``) are skipped. Pairs listed in ``_must_differ`` must not be
+    equal when both are answered.
+    """
+    lines = []
+    for name, value in answers.items():
+        if name.startswith("_") or not isinstance(value, str):
+            continue
+        for check in (one_line, check_for(name)):
+            rule = check(value) if check else None
+            if rule:
+                lines.append(f"{name}={value!r}: {rule}")
+                break
+    for first, second in answers.get("_must_differ", []):
+        if first in answers and second in answers and answers[first] == answers[second]:
+            lines.append(
+                f"{second}={answers[second]!r}: must differ from {first}={answers[first]!r}"
+            )
+    return lines
+
+
+def main(answers_json=ANSWERS_JSON):
+    """Validate the rendered answers; print the failures and return 1, or return 0."""
+    failures = problems(json.loads(answers_json))
+    for line in failures:
+        print(f"ERROR: {line}", file=sys.stderr)
+    if failures:
+        print(f"ERROR: {len(failures)} invalid answer(s); nothing was generated.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The template repo's own documents: the README options table and the changelog."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from conftest import CONTEXT, REPO, load_hook
+
+spec = importlib.util.spec_from_file_location("options_doc", REPO / "scripts" / "options_doc.py")
+options_doc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(options_doc)
+
+
+def test_readme_options_table_is_generated_from_cookiecutter_json():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert readme == options_doc.expected_readme(), "run: python scripts/options_doc.py"
+
+
+def test_table_has_one_row_per_question_and_follows_changes():
+    pre_gen = load_hook("pre_gen_project")
+    questions = [k for k in CONTEXT if not k.startswith("_")]
+    table = options_doc.options_table(CONTEXT, pre_gen)
+    assert [line.split("`")[1] for line in table.splitlines()[2 : 2 + len(questions)]] == questions
+    changed = {**CONTEXT, "hotfix_branch": "hotfix"}
+    row = options_doc.options_table(changed, pre_gen).splitlines()[2 + len(questions)]
+    assert row.startswith("| `hotfix_branch` | `hotfix` |")
+    assert "A branch name git accepts" in row
+
+
+def test_changelog_has_an_unreleased_section():
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "\n## [Unreleased]\n" in changelog

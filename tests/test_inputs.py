@@ -1,0 +1,346 @@
+"""Generator inputs: the pre_gen checks, the derivations in cookiecutter.json, and how a
+refused answer stops cookiecutter before any file is written.
+
+The checks are tested as pure functions (the hook file imported unrendered), then through
+cookiecutter itself for the variables this template has.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+import tomllib
+from collections import OrderedDict
+
+import pytest
+from conftest import BOOLEAN_OPTIONS, CHOICE_OPTIONS, CONTEXT, REPO, load_hook, render
+from cookiecutter.environment import StrictEnvironment
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.generate import apply_overwrites_to_context
+from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import prompt_for_config
+
+pre_gen = load_hook("pre_gen_project")
+
+# (check, valid values, invalid values). Every invalid value must be refused with a rule.
+CASES = [
+    (
+        pre_gen.project_name,
+        ["Flight Delays", "Modèle Prix", "2024 Churn Model", "example.com", "O'Brien's model"],
+        ["", "   ", "---", 'The "best" model', "back\\slash", "x" * 91],
+    ),
+    (
+        pre_gen.project_slug,
+        ["churn-model", "2024-churn-model", "a", "modele-prix"],
+        ["", "Churn", "churn_model", "-churn", "churn-", "a/b", "../up", "a b", "é", "x" * 65],
+    ),
+    (
+        pre_gen.package_name,
+        ["churn_model", "pkg_2024_churn_model", "_private", "modele_prix"],
+        ["", "2024_churn", "churn-model", "Churn", "class", "match", "json", "types", "modèle"],
+    ),
+    (
+        pre_gen.workspace_host,
+        [
+            "https://adb-123.4.azuredatabricks.net",
+            "https://dbc-1a2b.cloud.databricks.com/?o=123#job/456",
+            "https://1234.5.gcp.databricks.com/",
+            "HTTPS://Adb-1.azuredatabricks.net:443",
+        ],
+        [
+            "",
+            "adb-123.4.azuredatabricks.net",
+            "http://adb-123.4.azuredatabricks.net",
+            "ftp://adb-1.azuredatabricks.net",
+            "https://",
+            "https://localhost",
+            "https://user:pw@adb-1.azuredatabricks.net",
+            "https://adb-1.azuredatabricks.net:port",
+        ],
+    ),
+    (
+        pre_gen.git_branch,
+        ["main", "release", "release/1.0", "feature/x-y_z", "v1.0.0"],
+        [
+            "",
+            "my branch",
+            "a..b",
+            "-main",
+            "main/",
+            "main.",
+            "x.lock",
+            "a//b",
+            "@",
+            "a@{1}",
+            ".hidden",
+            "a/.b",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[b",
+            "a\\b",
+        ],
+    ),
+    (
+        pre_gen.uc_identifier,
+        ["main", "ml_prod", "_staging", "Catalog1"],
+        ["", "ml-prod", "1catalog", "ml prod", "a.b", "`x`", "x" * 256],
+    ),
+    (pre_gen.group_name, ["users", "ml-readers", "Data Scientists"], ["", "   "]),
+    (pre_gen.one_line, ["plain", 'quotes " \' and \\ and """'], ["a\nb", "tab\there", "\x00"]),
+]
+CASE_IDS = [check.__name__ for check, _, _ in CASES]
+
+
+def bad_input_count() -> int:
+    """How many invalid values the unit tables try (reported in the template README)."""
+    return sum(len(bad) for _, _, bad in CASES)
+
+
+@pytest.mark.parametrize(("check", "good", "bad"), CASES, ids=CASE_IDS)
+def test_checks_accept_valid_and_refuse_invalid(check, good, bad):
+    assert [v for v in good if check(v) is not None] == []
+    accepted = [v for v in bad if check(v) is None]
+    assert accepted == [], f"{check.__name__} accepted {accepted}"
+
+
+def test_problem_lines_name_variable_value_and_rule():
+    lines = pre_gen.problems(
+        {
+            "project_name": "Flight Delays",
+            "package_name": "class",
+            "release_branch": "my branch",
+            "catalog_prod": "ml-prod",
+            "databricks_prod_workspace_host": "http://x.cloud.databricks.com",
+            "description": "two\nlines",
+        }
+    )
+    assert len(lines) == 5
+    assert lines[0].startswith("package_name='class': must not be a Python keyword")
+    assert lines[1].startswith("release_branch='my branch': must be a valid git branch name")
+    assert lines[2].startswith("catalog_prod='ml-prod': must be a Unity Catalog identifier")
+    assert lines[3].startswith("databricks_prod_workspace_host='http://x.cloud.databricks.com'")
+    assert lines[4].startswith("description='two\\nlines': must be one line")
+
+
+def test_variables_not_in_the_answers_are_skipped():
+    assert pre_gen.problems({"project_name": "Flight Delays"}) == []
+
+
+def test_must_differ_pairs_come_from_cookiecutter_json():
+    pairs = CONTEXT["_must_differ"]
+    assert ["default_branch", "release_branch"] in pairs
+    answers = {"_must_differ": pairs, "default_branch": "main", "release_branch": "main"}
+    assert pre_gen.problems(answers) == [
+        "release_branch='main': must differ from default_branch='main'"
+    ]
+    answers["release_branch"] = "release"
+    assert pre_gen.problems(answers) == []
+
+
+def test_defaults_pass_every_check():
+    answers = prompt_for_config({"cookiecutter": copy.deepcopy(CONTEXT)}, no_input=True)
+    assert pre_gen.problems(dict(answers)) == []
+
+
+def derive(**answers) -> dict:
+    """The answers cookiecutter computes from ``answers`` over the defaults, without rendering."""
+    context = OrderedDict(copy.deepcopy(CONTEXT))
+    for key, value in answers.items():
+        context[key] = value
+    return dict(prompt_for_config({"cookiecutter": context}, no_input=True))
+
+
+@pytest.mark.parametrize(
+    ("name", "slug", "package", "refused"),
+    [
+        ("2024 Churn Model", "2024-churn-model", "pkg_2024_churn_model", None),
+        ("churn-model", "churn-model", "churn_model", None),
+        ("Modèle Prix", "modele-prix", "modele_prix", None),
+        ("example.com", "example-com", "example_com", None),
+        ("class", "class", "class", "package_name='class': must not be a Python keyword"),
+        ("   ", "unnamed-project", "unnamed_project", "project_name='   ': must contain"),
+    ],
+    ids=["leading-digits", "hyphenated", "accented", "dotted", "keyword", "blank"],
+)
+def test_derivations_from_project_name(name, slug, package, refused):
+    answers = derive(project_name=name)
+    assert (answers["project_slug"], answers["package_name"]) == (slug, package)
+    lines = pre_gen.problems(answers)
+    if refused:
+        assert len(lines) == 1 and lines[0].startswith(refused)
+    else:
+        assert lines == []
+
+
+def with_answers(**answers) -> OrderedDict:
+    """cookiecutter.json with ``answers`` set; new keys go before the derived ``__`` ones."""
+    context = OrderedDict()
+    for key, value in CONTEXT.items():
+        if key.startswith("__databricks"):
+            context.update((k, v) for k, v in answers.items() if k not in CONTEXT)
+        context[key] = copy.deepcopy(answers.get(key, value))
+    return context
+
+
+@pytest.mark.parametrize(
+    ("pasted", "origin"),
+    [
+        ("https://adb-123.4.azuredatabricks.net", "https://adb-123.4.azuredatabricks.net"),
+        ("https://adb-123.4.azuredatabricks.net/", "https://adb-123.4.azuredatabricks.net"),
+        (
+            "https://adb-123.4.azuredatabricks.net/?o=123#job/456",
+            "https://adb-123.4.azuredatabricks.net",
+        ),
+        ("  HTTPS://DBC-1.cloud.databricks.com/browse?o=1  ", "https://dbc-1.cloud.databricks.com"),
+        ("https://x.gcp.databricks.com#frag", "https://x.gcp.databricks.com"),
+    ],
+)
+def test_host_is_reduced_to_scheme_and_host(pasted, origin):
+    assert pre_gen.host_origin(pasted) == origin
+    assert pre_gen.workspace_host(pasted) is None
+    answers = prompt_for_config(
+        {
+            "cookiecutter": with_answers(
+                databricks_staging_workspace_host=pasted,
+                databricks_prod_workspace_host=pasted,
+            )
+        },
+        no_input=True,
+    )
+    assert answers["__databricks_staging_host"] == origin
+    assert answers["__databricks_prod_host"] == origin
+
+
+def test_derived_hosts_come_after_the_questions_they_reduce():
+    """cookiecutter renders variables in file order: a derivation above its source sees ''."""
+    keys = list(CONTEXT)
+    for derived, source in [
+        ("__databricks_staging_host", "databricks_staging_workspace_host"),
+        ("__databricks_prod_host", "databricks_prod_workspace_host"),
+    ]:
+        assert source in CONTEXT[derived]
+        if source in CONTEXT:
+            assert keys.index(source) < keys.index(derived)
+
+
+# --- through cookiecutter: refused answers stop the render and leave nothing behind ---
+
+BAD_ANSWERS = [
+    ({"project_name": "   "}, "project_name='   '"),
+    ({"project_name": "class"}, "package_name='class'"),
+    ({"project_name": "json"}, "package_name='json'"),
+    ({"project_name": 'My "Model"'}, "project_name='My \"Model\"'"),
+    ({"project_slug": "Churn Model"}, "project_slug='Churn Model'"),
+    ({"project_slug": "../escape"}, "project_slug='../escape'"),
+    ({"package_name": "churn-model"}, "package_name='churn-model'"),
+    ({"package_name": "2024_churn"}, "package_name='2024_churn'"),
+    ({"description": "two\nlines"}, "description='two\\nlines'"),
+    ({"author_name": "tab\tname"}, "author_name='tab\\tname'"),
+]
+
+
+@pytest.mark.parametrize(("answers", "line"), BAD_ANSWERS, ids=[a[1] for a in BAD_ANSWERS])
+def test_bad_answer_is_refused_before_any_file_is_written(tmp_path, capfd, answers, line):
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(FailedHookException):
+        render(out, **answers)
+    err = capfd.readouterr().err
+    assert f"ERROR: {line}" in err
+    assert list(out.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_project_folder_exists_when_pre_gen_runs_and_is_removed_after_a_refusal(tmp_path):
+    """With keep_project_on_failure the empty folder stays: cookiecutter made it before pre_gen."""
+    with pytest.raises(FailedHookException):
+        cookiecutter(
+            str(REPO),
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={"project_name": "class"},
+            keep_project_on_failure=True,
+        )
+    assert [p.name for p in tmp_path.iterdir()] == ["class"]
+    assert list((tmp_path / "class").iterdir()) == []
+
+
+def via_command_line(option, text):
+    """The value cookiecutter gives ``option`` passed as ``option=text`` on the command line."""
+    context = copy.deepcopy(CONTEXT)
+    apply_overwrites_to_context(context, {option: text})
+    return context[option]
+
+
+@pytest.mark.parametrize("option", BOOLEAN_OPTIONS)
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("false", False), ("no", False), ("0", False), ("False", False), ("off", False)]
+    + [("true", True), ("yes", True), ("1", True), ("Y", True)],
+)
+def test_boolean_strings_from_the_command_line(option, text, expected):
+    assert via_command_line(option, text) is expected
+
+
+@pytest.mark.parametrize("option", sorted(set(BOOLEAN_OPTIONS) & set(CONTEXT["_optional_files"])))
+def test_boolean_no_switches_its_optional_files_off(tmp_path, option):
+    project = render(tmp_path, **{option: "no"})
+    patterns = [p for ps in CONTEXT["_optional_files"][option].values() for p in ps]
+    left = [str(path) for pattern in patterns for path in project.glob(pattern)]
+    assert left == []
+    assert (project / "pyproject.toml").is_file()
+
+
+@pytest.mark.parametrize("option", BOOLEAN_OPTIONS)
+def test_unknown_boolean_is_refused_naming_the_variable(tmp_path, option):
+    with pytest.raises(ValueError, match=f"maybe provided for variable {option}"):
+        render(tmp_path, **{option: "maybe"})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", CHOICE_OPTIONS)
+def test_invalid_choice_is_refused_listing_the_choices(tmp_path, option):
+    wrong = str(CONTEXT[option][-1]).upper() + "X"
+    with pytest.raises(ValueError) as refused:
+        render(tmp_path, **{option: wrong})
+    message = str(refused.value)
+    assert option in message and wrong in message
+    assert all(repr(choice) in message for choice in CONTEXT[option])
+    assert list(tmp_path.iterdir()) == []
+
+
+NASTY = 'Say "hi" \\ C:\\new\\table """triple""" \'single\' {braces} <b>&amp; é ☃'
+
+
+def test_quotes_and_backslashes_render_verbatim(tmp_path):
+    project = render(tmp_path, description=NASTY, author_name=NASTY)
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["description"] == NASTY
+    assert meta["authors"] == [{"name": NASTY}]
+    assert f"\n{NASTY}\n" in (project / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project", "post_gen_project"])
+def test_hooks_receive_answers_as_data(tmp_path, hook):
+    """Each hook, rendered as cookiecutter renders it, parses back the exact answers."""
+    answers = derive(description=NASTY + "'''", author_name="x\\")
+    answers["_optional_files"] = {}
+    env = StrictEnvironment(context={"cookiecutter": answers})
+    source = (REPO / "hooks" / f"{hook}.py").read_text(encoding="utf-8")
+    rendered = env.from_string(source).render(cookiecutter=answers)
+    script = tmp_path / f"{hook}.py"
+    script.write_text(rendered, encoding="utf-8")
+    module = runpy.run_path(str(script))  # parses as Python; main() does not run here
+    assert json.loads(module["ANSWERS_JSON"]) == json.loads(json.dumps(answers))
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project", "post_gen_project"])
+def test_hooks_template_nothing_but_the_answers(hook):
+    """The only Jinja in a hook is the one line that hands it the answers as JSON."""
+    source = (REPO / "hooks" / f"{hook}.py").read_text(encoding="utf-8")
+    assert source.count("{{") == 1 and "{%" not in source and "{#" not in source
+    assert "ANSWERS_JSON = r'{{ cookiecutter | tojson }}'" in source

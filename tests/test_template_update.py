@@ -1,0 +1,123 @@
+"""A rendered project takes later template changes with cruft (``make update-template``).
+
+The template is copied into a git repository of its own, rendered with ``cruft create``,
+changed in later commits, and the project updated with its own Makefile target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+cruft = pytest.importorskip("cruft")
+pytestmark = pytest.mark.skipif(
+    shutil.which("git") is None or shutil.which("make") is None, reason="needs git and make"
+)
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+README = "{{cookiecutter.project_slug}}/README.md"
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd``; returns stdout, raises on failure."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def commit_all(cwd: Path, message: str) -> str:
+    """Commit every change in ``cwd``; returns the new commit hash."""
+    git(cwd, "add", "-A")
+    git(cwd, "commit", "-q", "-m", message)
+    return git(cwd, "rev-parse", "HEAD")
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def update_template(project: Path) -> subprocess.CompletedProcess:
+    """``make update-template`` in ``project`` with the tools of this test environment."""
+    return subprocess.run(
+        ["make", "update-template", f"BIN={Path(sys.executable).parent}"],
+        cwd=project,
+        env=GIT_ENV,
+        capture_output=True,
+        text=True,
+    )
+
+
+def recorded_commit(project: Path, ref: str | None = None) -> str:
+    """The template commit .cruft.json names, in the working tree or at git ``ref``."""
+    if ref:
+        return json.loads(git(project, "show", f"{ref}:.cruft.json"))["commit"]
+    return json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"]
+
+
+@pytest.fixture
+def template_repo(tmp_path) -> Path:
+    """This template, as it is on disk, committed to a fresh git repository."""
+    target = tmp_path / "template"
+    ignore = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".*_cache")
+    shutil.copytree(REPO, target, ignore=ignore)
+    git(target, "init", "-q")
+    commit_all(target, "template v1")
+    return target
+
+
+def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, template_repo):
+    project = cruft.create(str(template_repo), output_dir=tmp_path / "out", no_input=True)
+    answers = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert answers["commit"] == git(template_repo, "rev-parse", "HEAD")
+    assert answers["context"]["cookiecutter"]["project_slug"] == "flight-delays"
+    git(project, "init", "-q")
+    commit_all(project, "rendered")
+
+    # A template change arrives.
+    append(template_repo / README, "\nTemplate line, version 2.\n")
+    v2 = commit_all(template_repo, "template v2")
+    result = update_template(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        (project / "README.md")
+        .read_text(encoding="utf-8")
+        .endswith("\nTemplate line, version 2.\n")
+    )
+    assert recorded_commit(project) == v2
+    commit_all(project, "template v2 applied")
+
+    # The user and the template both change that line: a conflict, reported, nothing committed.
+    readme = project / "README.md"
+    readme.write_text(
+        readme.read_text(encoding="utf-8").replace("version 2.", "edited by the team."),
+        encoding="utf-8",
+    )
+    edited = commit_all(project, "our edit")
+    template_readme = template_repo / README
+    template_readme.write_text(
+        template_readme.read_text(encoding="utf-8").replace("version 2.", "version 3."),
+        encoding="utf-8",
+    )
+    commit_all(template_repo, "template v3")
+    result = update_template(project)
+    assert result.returncode != 0
+    assert "Template update has conflicts in:" in result.stdout
+    assert "README.md" in result.stdout
+    text = readme.read_text(encoding="utf-8")
+    assert "edited by the team." in text and "version 3." in text and "<<<<<<<" in text
+    assert git(project, "rev-parse", "HEAD") == edited
+    assert recorded_commit(project, "HEAD") == v2
