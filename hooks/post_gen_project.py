@@ -14,7 +14,7 @@ from pathlib import Path
 MANIFEST = json.loads("""{{ cookiecutter._optional_files | jsonify }}""")
 CHOSEN = {
 {%- for option in cookiecutter._optional_files %}
-    "{{ option }}": json.loads("""{{ cookiecutter[option] | jsonify }}"""),
+    "{{ option }}": json.loads('''{{ cookiecutter[option] | jsonify }}'''),
 {%- endfor %}
 }
 
