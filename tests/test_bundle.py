@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bundle import bundle_schema, load_bundle, merged_resources, schema_errors, schema_validator
+from bundle import (
+    bundle_schema,
+    load_bundle,
+    merged_resources,
+    schema_errors,
+    schema_validator,
+)
 from conftest import render
 from matrix import COMBINATIONS, rendered
 
