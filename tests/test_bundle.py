@@ -272,3 +272,20 @@ def test_answers_reach_the_bundle(tmp_path):
     config = _config(project)
     assert config["environments"]["prod"]["catalog"] == "ml_prod"
     assert config["environments"]["prod"]["schema"] == "delays"
+
+
+def test_deployment_docs_and_no_template_leftovers(project, combo):
+    docs = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+    heading = {
+        "github_actions": "### GitHub Actions",
+        "gitlab": "### GitLab CI/CD",
+        "azure_devops": "### Azure DevOps",
+        "none": "### Your CI",
+    }
+    for platform, title in heading.items():
+        assert (title in docs) == (platform == combo["cicd_platform"]), title
+    surface = [project / "databricks.yml", project / "docs" / "deployment.md"]
+    surface += list(project.glob("resources/*.yml"))
+    for path in surface:
+        text = path.read_text(encoding="utf-8")
+        assert "{%" not in text and "cookiecutter" not in text, path.name
