@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -289,3 +292,33 @@ def test_deployment_docs_and_no_template_leftovers(project, combo):
     for path in surface:
         text = path.read_text(encoding="utf-8")
         assert "{%" not in text and "cookiecutter" not in text, path.name
+
+
+def test_test_target_runs_the_ci_data_slice(default_project):
+    """The `test` env reads the same slice as the local CI run, so CI runs stay short."""
+    config = _config(default_project)
+    test_env = config["environments"]["test"]
+    data_slice = yaml.safe_load((default_project / "ci" / "data-slice.yml").read_text())
+    for key in ("source", "windows", "validation"):
+        assert _merge(config["common"][key], test_env[key]) == _merge(
+            config["common"][key], data_slice[key]
+        ), key
+
+
+def test_every_target_env_loads_with_the_package_config_loader(default_project):
+    """The package's own loader accepts each target's settings (windows, runtime, names)."""
+    package = _package(default_project)
+    code = (
+        f"from {package}.config import load_settings\n"
+        "for env in ('dev', 'staging', 'prod', 'test'):\n"
+        "    s = load_settings(env)\n"
+        "    print(env, s.runtime, s.model_name, s.experiment)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(default_project / "src")},
+        capture_output=True, text=True, check=False, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and all(" databricks " in line for line in lines), lines
