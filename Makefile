@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 BUILD := build
+ACTIONLINT_VERSION := v1.7.12
 
 .PHONY: demo test test-fast test-spark venv docs clean
 
@@ -10,6 +11,10 @@ $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@# actionlint (GitHub workflow linter) is a Go program: built into the venv when Go is present.
+	@if command -v go >/dev/null 2>&1; then \
+		GOBIN=$(abspath $(BIN)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION); \
+	else echo "go not found: actionlint is not installed and its test will be skipped"; fi
 	touch $@
 
 venv: $(BIN)/.installed

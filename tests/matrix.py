@@ -1,0 +1,35 @@
+"""The deployment option matrix, as data, and a cache of rendered projects.
+
+Every combination of cloud x CI/CD platform x compute is rendered once per
+session; the bundle and CI tests read the same folders.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from conftest import CONTEXT, render
+
+CLOUDS = tuple(CONTEXT["cloud"])
+PLATFORMS = tuple(CONTEXT["cicd_platform"])
+COMPUTES = tuple(CONTEXT["compute"])
+
+COMBINATIONS = [
+    pytest.param(
+        {"cloud": cloud, "cicd_platform": platform, "compute": compute},
+        id=f"{cloud}-{platform}-{compute}",
+    )
+    for cloud, platform, compute in itertools.product(CLOUDS, PLATFORMS, COMPUTES)
+]
+
+_RENDERED: dict[tuple, Path] = {}
+
+
+def rendered(tmp_path_factory: pytest.TempPathFactory, answers: dict) -> Path:
+    """The project rendered with ``answers`` over the defaults, once per session."""
+    key = tuple(sorted(answers.items()))
+    if key not in _RENDERED:
+        _RENDERED[key] = render(tmp_path_factory.mktemp("combo"), **answers)
+    return _RENDERED[key]

@@ -1,0 +1,324 @@
+"""The rendered Databricks bundle: schema, typed resources, and parity with the package."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from bundle import (
+    bundle_schema,
+    load_bundle,
+    merged_resources,
+    schema_errors,
+    schema_validator,
+)
+from conftest import render
+from matrix import COMBINATIONS, rendered
+
+TARGETS = {"dev", "staging", "prod", "test"}
+JOB_FILES = {
+    "feature_engineering_job": ["ingest", "features"],
+    "model_training_job": ["train", "validate", "deploy"],
+    "batch_inference_job": ["batch-inference"],
+    "monitoring_job": ["monitor"],
+}
+NODE_TYPE_SHAPE = {  # what a node type id of each cloud looks like
+    "aws": lambda n: "." in n and not n.startswith(("Standard_", "n2-")),
+    "azure": lambda n: n.startswith("Standard_"),
+    "gcp": lambda n: n.startswith(("n1-", "n2-", "n2d-", "e2-")),
+}
+HOST_SUFFIX = {
+    "aws": ".cloud.databricks.com",
+    "azure": ".azuredatabricks.net",
+    "gcp": ".gcp.databricks.com",
+}
+
+
+@pytest.fixture(scope="session")
+def validator():
+    return schema_validator(bundle_schema())
+
+
+@pytest.fixture(params=COMBINATIONS)
+def combo(request) -> dict:
+    """One combination of answers (cloud, cicd_platform, compute)."""
+    return request.param
+
+
+@pytest.fixture
+def project(combo, tmp_path_factory) -> Path:
+    return rendered(tmp_path_factory, combo)
+
+
+def _package(project: Path) -> str:
+    return tomllib.loads((project / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["wheel"]["packages"][0].split("/")[-1]
+
+
+def _wheel_tasks(job: dict) -> list[dict]:
+    return [t for t in job["tasks"] if "python_wheel_task" in t]
+
+
+def _config(project: Path) -> dict:
+    path = project / "src" / _package(project) / "conf" / "config.yml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_bundle_files_validate_against_schema(project, validator):
+    root, included = load_bundle(project)
+    assert included, "databricks.yml includes no resource files"
+    for path, document in {project / "databricks.yml": root, **included}.items():
+        errors = schema_errors(validator, document)
+        assert not errors, f"{path.name}:\n" + "\n".join(errors)
+
+
+def test_schema_check_rejects_a_broken_job(default_project, validator):
+    """The schema check itself can fail: an unknown task field is reported."""
+    _, included = load_bundle(default_project)
+    document = included[default_project / "resources" / "model-training-job.yml"]
+    document["resources"]["jobs"]["model_training_job"]["tasks"][0]["entrypoint"] = "train"
+    assert schema_errors(validator, document)
+
+
+def test_resources_load_as_typed_classes(project):
+    from databricks.bundles.experiments import MlflowExperiment
+    from databricks.bundles.jobs import Job
+    from databricks.bundles.registered_models import RegisteredModel
+
+    loaders = {"jobs": Job, "experiments": MlflowExperiment, "registered_models": RegisteredModel}
+    resources = merged_resources(project)
+    assert set(resources) <= set(loaders), f"no typed check for {set(resources) - set(loaders)}"
+    for kind, items in resources.items():
+        for key, spec in items.items():
+            loaded = loaders[kind].from_dict(spec)
+            assert loaded is not None, f"{kind}.{key}"
+
+
+def test_typed_classes_reject_unknown_fields():
+    from databricks.bundles.jobs import Job
+
+    with pytest.raises(ValueError, match="Unexpected field"):
+        Job.from_dict({"name": "x", "max_concurent_runs": 1})
+
+
+def test_targets_and_wheel_artifact(project):
+    root, _ = load_bundle(project)
+    targets = root["targets"]
+    assert set(targets) == TARGETS
+    assert targets["dev"]["mode"] == "development" and targets["dev"]["default"] is True
+    assert [name for name, t in targets.items() if t.get("default")] == ["dev"]
+    assert root["include"] == ["resources/*.yml"]
+    assert root["bundle"]["name"] == project.name
+    (artifact,) = root["artifacts"].values()
+    assert artifact["type"] == "whl"
+    assert "build --wheel" in artifact["build"]
+
+
+def test_workspaces_follow_the_cloud(project, combo):
+    root, _ = load_bundle(project)
+    cloud = combo["cloud"]
+    hosts = {name: t["workspace"]["host"] for name, t in root["targets"].items()}
+    for name, host in hosts.items():
+        assert host.startswith("https://") and host.endswith(HOST_SUFFIX[cloud]), (name, host)
+    # dev and the CI test target share the staging workspace; prod has its own
+    assert hosts["dev"] == hosts["staging"] == hosts["test"] != hosts["prod"]
+
+
+def test_jobs_and_their_task_graph(project):
+    jobs = merged_resources(project)["jobs"]
+    assert set(jobs) == set(JOB_FILES)
+    for key, entry_points in JOB_FILES.items():
+        tasks = _wheel_tasks(jobs[key])
+        assert [t["python_wheel_task"]["entry_point"] for t in tasks] == entry_points, key
+        keys = {t["task_key"] for t in jobs[key]["tasks"]}
+        for task in jobs[key]["tasks"]:
+            for dep in task.get("depends_on", []):
+                assert dep["task_key"] in keys, (key, task["task_key"], dep)
+    training = {t["task_key"]: t for t in jobs["model_training_job"]["tasks"]}
+    assert [d["task_key"] for d in training["validate"]["depends_on"]] == ["train"]
+    assert [d["task_key"] for d in training["deploy"]["depends_on"]] == ["validate"]
+
+
+def test_monitoring_retrains_on_a_task_value(project):
+    tasks = {t["task_key"]: t for t in merged_resources(project)["jobs"]["monitoring_job"]["tasks"]}
+    conditions = [t for t in tasks.values() if "condition_task" in t]
+    (condition,) = conditions
+    assert "tasks.monitor.values.retraining_required" in condition["condition_task"]["left"]
+    (trigger,) = [t for t in tasks.values() if "run_job_task" in t]
+    assert trigger["depends_on"] == [{"task_key": condition["task_key"], "outcome": "true"}]
+    assert trigger["run_job_task"]["job_id"] == "${resources.jobs.model_training_job.id}"
+
+
+def test_without_monitoring_there_is_no_monitoring_job(tmp_path):
+    project = render(tmp_path, include_monitoring=False)
+    assert not (project / "resources" / "monitoring-job.yml").exists()
+    assert "monitoring_job" not in merged_resources(project)["jobs"]
+
+
+def test_entry_points_exist_in_pyproject_and_package(project):
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts = pyproject["project"]["scripts"]
+    package = _package(project)
+    for key, job in merged_resources(project)["jobs"].items():
+        for task in _wheel_tasks(job):
+            wheel = task["python_wheel_task"]
+            assert wheel["package_name"] == package, (key, task["task_key"])
+            target = scripts.get(wheel["entry_point"])
+            assert target, f"{key}.{task['task_key']}: no console script {wheel['entry_point']}"
+            module, function = target.split(":")
+            path = project / "src" / Path(*module.split("."))
+            tree = ast.parse(path.with_suffix(".py").read_text(encoding="utf-8"))
+            assert function in _top_level_names(tree), f"{target} is not defined"
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def test_task_parameters_name_configured_envs(project):
+    environments = set(_config(project)["environments"])
+    assert TARGETS <= environments
+    for job in merged_resources(project)["jobs"].values():
+        for task in _wheel_tasks(job):
+            params = task["python_wheel_task"]["parameters"]
+            env = params[params.index("--env") + 1]
+            assert env == "${bundle.target}" or env in environments, params
+
+
+def test_bundle_variables_match_the_package_config(project):
+    """Per target: catalog, schema, experiment and model name equal the config env's."""
+    root, _ = load_bundle(project)
+    config = _config(project)
+    defaults = {name: spec.get("default") for name, spec in root["variables"].items()}
+    for target, spec in root["targets"].items():
+        values = {**defaults, **spec.get("variables", {})}
+        env = _merge(config["common"], config["environments"][target])
+        assert values["catalog"] == env["catalog"], target
+        assert values["schema"] == env["schema"], target
+        assert values["experiment_name"] == env["model"]["experiment"], target
+        assert values["model_name"] == env["model"]["name"], target
+    catalogs = {spec.get("variables", {}).get("catalog", defaults["catalog"])
+                for spec in root["targets"].values()}
+    assert len(catalogs) == len(TARGETS), "targets share a catalog"
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and key in out else value
+    return out
+
+
+def test_compute_matches_the_answer(project, combo):
+    compute, cloud = combo["compute"], combo["cloud"]
+    for key, job in merged_resources(project)["jobs"].items():
+        tasks = _wheel_tasks(job)
+        if compute == "serverless":
+            assert "job_clusters" not in job, key
+            envs = {e["environment_key"]: e["spec"] for e in job["environments"]}
+            for task in tasks:
+                assert "../dist/*.whl" in envs[task["environment_key"]]["dependencies"]
+        else:
+            assert "environments" not in job, key
+            clusters = {c["job_cluster_key"]: c["new_cluster"] for c in job["job_clusters"]}
+            for task in tasks:
+                node = clusters[task["job_cluster_key"]]["node_type_id"]
+                assert NODE_TYPE_SHAPE[cloud](node), (key, cloud, node)
+                assert {"whl": "../dist/*.whl"} in task["libraries"]
+
+
+def test_schedules_pause_outside_staging_and_prod(project):
+    root, _ = load_bundle(project)
+    assert root["variables"]["schedule_pause_status"]["default"] == "PAUSED"
+    for name, target in root["targets"].items():
+        status = target.get("variables", {}).get("schedule_pause_status", "PAUSED")
+        assert status == ("UNPAUSED" if name in {"staging", "prod"} else "PAUSED"), name
+    for key, job in merged_resources(project)["jobs"].items():
+        assert job["schedule"]["pause_status"] == "${var.schedule_pause_status}", key
+        assert {"level": "CAN_VIEW", "group_name": "${var.read_user_group}"} in job["permissions"]
+
+
+def test_model_grants_and_experiment_permissions(project):
+    resources = merged_resources(project)
+    (model,) = resources["registered_models"].values()
+    assert model["catalog_name"] == "${var.catalog}" and model["schema_name"] == "${var.schema}"
+    assert {"principal": "${var.read_user_group}", "privileges": ["EXECUTE"]} in model["grants"]
+    (experiment,) = resources["experiments"].values()
+    assert experiment["name"] == "${var.experiment_name}"
+
+
+def test_answers_reach_the_bundle(tmp_path):
+    project = render(
+        tmp_path,
+        cloud="azure",
+        databricks_prod_workspace_host="https://adb-42.4.azuredatabricks.net",
+        read_user_group="ml-readers",
+        catalog_prod="ml_prod",
+        schema_name="delays",
+    )
+    root, _ = load_bundle(project)
+    assert root["targets"]["prod"]["workspace"]["host"] == "https://adb-42.4.azuredatabricks.net"
+    assert root["targets"]["prod"]["variables"]["catalog"] == "ml_prod"
+    assert root["variables"]["read_user_group"]["default"] == "ml-readers"
+    assert root["variables"]["schema"]["default"] == "delays"
+    config = _config(project)
+    assert config["environments"]["prod"]["catalog"] == "ml_prod"
+    assert config["environments"]["prod"]["schema"] == "delays"
+
+
+def test_deployment_docs_and_no_template_leftovers(project, combo):
+    docs = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+    heading = {
+        "github_actions": "### GitHub Actions",
+        "gitlab": "### GitLab CI/CD",
+        "azure_devops": "### Azure DevOps",
+        "none": "### Your CI",
+    }
+    for platform, title in heading.items():
+        assert (title in docs) == (platform == combo["cicd_platform"]), title
+    surface = [project / "databricks.yml", project / "docs" / "deployment.md"]
+    surface += list(project.glob("resources/*.yml"))
+    for path in surface:
+        text = path.read_text(encoding="utf-8")
+        assert "{%" not in text and "cookiecutter" not in text, path.name
+
+
+def test_test_target_runs_the_ci_data_slice(default_project):
+    """The `test` env reads the same slice as the local CI run, so CI runs stay short."""
+    config = _config(default_project)
+    test_env = config["environments"]["test"]
+    data_slice = yaml.safe_load((default_project / "ci" / "data-slice.yml").read_text())
+    for key in ("source", "windows", "validation"):
+        assert _merge(config["common"][key], test_env[key]) == _merge(
+            config["common"][key], data_slice[key]
+        ), key
+
+
+def test_every_target_env_loads_with_the_package_config_loader(default_project):
+    """The package's own loader accepts each target's settings (windows, runtime, names)."""
+    package = _package(default_project)
+    code = (
+        f"from {package}.config import load_settings\n"
+        "for env in ('dev', 'staging', 'prod', 'test'):\n"
+        "    s = load_settings(env)\n"
+        "    print(env, s.runtime, s.model_name, s.experiment)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(default_project / "src")},
+        capture_output=True, text=True, check=False, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and all(" databricks " in line for line in lines), lines
