@@ -10,9 +10,12 @@ from cookiecutter.exceptions import FailedHookException
 @pytest.mark.parametrize(
     "answers",
     [
-        pytest.param({"databricks_prod_workspace_host": "http://adb-1.1.azuredatabricks.net"}, id="http"),
-        pytest.param({"databricks_staging_workspace_host": "dbc-1.cloud.databricks.com"}, id="no-scheme"),
-        pytest.param({"databricks_prod_workspace_host": "https://x.cloud.databricks.com/?o=1"}, id="query"),
+        pytest.param(
+            {"databricks_prod_workspace_host": "http://adb-1.1.azuredatabricks.net"}, id="http"
+        ),
+        pytest.param(
+            {"databricks_staging_workspace_host": "dbc-1.cloud.databricks.com"}, id="no-scheme"
+        ),
         pytest.param({"catalog_prod": "ml-prod"}, id="hyphen-in-catalog"),
         pytest.param({"schema_name": "1st"}, id="schema-starts-with-digit"),
         pytest.param({"catalog_test": "staging"}, id="shared-catalog"),
@@ -33,3 +36,13 @@ def test_good_answers_pass(tmp_path):
         default_branch="trunk",
     )
     assert (project / "databricks.yml").is_file()
+
+
+def test_a_host_pasted_from_the_browser_is_reduced_to_scheme_and_host(tmp_path):
+    project = render(
+        tmp_path,
+        databricks_prod_workspace_host="https://X.cloud.databricks.com/?o=123#job/456",
+    )
+    bundle = (project / "databricks.yml").read_text()
+    assert "host: https://x.cloud.databricks.com\n" in bundle
+    assert "?o=123" not in bundle and "#job" not in bundle

@@ -188,7 +188,7 @@ def _top_level_names(tree: ast.Module) -> set[str]:
 
 def test_task_parameters_name_configured_envs(project):
     environments = set(_config(project)["environments"])
-    assert TARGETS <= environments
+    assert environments >= TARGETS
     for job in merged_resources(project)["jobs"].values():
         for task in _wheel_tasks(job):
             params = task["python_wheel_task"]["parameters"]
@@ -208,8 +208,10 @@ def test_bundle_variables_match_the_package_config(project):
         assert values["schema"] == env["schema"], target
         assert values["experiment_name"] == env["model"]["experiment"], target
         assert values["model_name"] == env["model"]["name"], target
-    catalogs = {spec.get("variables", {}).get("catalog", defaults["catalog"])
-                for spec in root["targets"].values()}
+    catalogs = {
+        spec.get("variables", {}).get("catalog", defaults["catalog"])
+        for spec in root["targets"].values()
+    }
     assert len(catalogs) == len(TARGETS), "targets share a catalog"
 
 
@@ -317,7 +319,10 @@ def test_every_target_env_loads_with_the_package_config_loader(default_project):
     result = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(default_project / "src")},
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()

@@ -20,7 +20,10 @@ STAGES = {
     "lint": ["pre-commit run --all-files"],
     "unit_tests": ['pytest -m "not integration"'],
     "integration": ["run-all --env local --config ci/data-slice.yml"],
-    "bundle_validate": ["databricks bundle validate -t staging", "databricks bundle validate -t prod"],
+    "bundle_validate": [
+        "databricks bundle validate -t staging",
+        "databricks bundle validate -t prod",
+    ],
     "deploy_staging": [
         "databricks bundle deploy -t staging",
         "databricks bundle deploy -t test",
@@ -50,7 +53,9 @@ def _tool(name: str) -> str | None:
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_only_the_chosen_platform_has_ci_files(combo, tmp_path_factory):
@@ -88,7 +93,9 @@ def test_ci_names_only_existing_targets_and_jobs(platform, tmp_path_factory):
 
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
 def test_branches_come_from_the_answers(platform, tmp_path):
-    project = render(tmp_path, cicd_platform=platform, default_branch="trunk", release_branch="ship")
+    project = render(
+        tmp_path, cicd_platform=platform, default_branch="trunk", release_branch="ship"
+    )
     text = "\n".join(p.read_text(encoding="utf-8") for p in ci_paths(project))
     assert "trunk" in text and "ship" in text
     assert not re.search(r"\b(main|release)\b", text.replace("release_branch", "")), platform
@@ -99,7 +106,9 @@ def test_branches_come_from_the_answers(platform, tmp_path):
 def test_ci_files_pass_their_schema(platform, cloud, tmp_path_factory):
     project = rendered(tmp_path_factory, {"cicd_platform": platform, "cloud": cloud})
     for path in ci_paths(project):
-        result = _run([sys.executable, "-m", "check_jsonschema", *SCHEMAS[platform], str(path)], project)
+        result = _run(
+            [sys.executable, "-m", "check_jsonschema", *SCHEMAS[platform], str(path)], project
+        )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 

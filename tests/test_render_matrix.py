@@ -42,7 +42,11 @@ MATRIX_IDS = [",".join(f"{k}={v}" for k, v in combo.items()) for combo in MATRIX
 
 # Jinja left in the output: "{{" (except GitHub's "${{"), "{%", "{#" (except shell "${#").
 # Closing markers alone are no evidence: "%}" ends the f-string format "{x:.0%}".
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|(?<!\$)\{#")
+# `${{ }}` are CI expressions and `{{tasks.x.values.y}}`-style names are Databricks
+# dynamic value references: both belong in the output. Anything else is leftover Jinja.
+LEFTOVER_JINJA = re.compile(
+    r"(?<!\$)\{\{(?!(tasks|job|task|params|workspace|backfill)\.)|\{%|(?<!\$)\{#"
+)
 # A workflow expression: "${{ ... }}" of GitHub Actions, GitLab or Azure DevOps.
 WORKFLOW_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 RENDER_SECONDS: list[float] = []
@@ -175,8 +179,8 @@ def test_render_times_are_recorded(rendered):
 
 
 def test_expected_files_follow_the_manifest():
-    on = expected_files({"include_monitoring": True}, "pkg")
-    off = expected_files({"include_monitoring": False}, "pkg")
+    on = expected_files({"include_monitoring": True, "cicd_platform": "gitlab"}, "pkg")
+    off = expected_files({"include_monitoring": False, "cicd_platform": "gitlab"}, "pkg")
     assert {"src/pkg/steps/monitor.py", "src/pkg/monitoring/drift.py"} <= on - off
     assert "src/pkg/steps/train.py" in on & off
     assert not any("{{" in name for name in on)
