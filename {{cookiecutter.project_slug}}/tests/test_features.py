@@ -40,3 +40,13 @@ def test_rerun_of_the_features_step_keeps_row_counts(ctx, use_synthetic_source):
     name = ctx.settings.table("airport_features")
     table = ctx.tables.read(name)
     assert table.select("origin", "feature_ts").distinct().count() == first["rows"][name] > 0
+
+
+def test_a_missing_input_table_is_named_with_the_step_to_run(ctx):
+    from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
+
+    expected = (
+        f"input table {ctx.settings.table('flights_bronze')} does not exist: run the ingest step"
+    )
+    with pytest.raises(MissingTableError, match=expected):
+        features.run(ctx)

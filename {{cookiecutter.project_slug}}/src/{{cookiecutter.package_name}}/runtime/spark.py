@@ -52,6 +52,17 @@ def java_major_version(java: str | None = None) -> int:
     return int(match.group(2)) if major == 1 and match.group(2) else major
 
 
+def require_java(java: str | None = None) -> int:
+    """The Java major version, checked to be at least 17 (see :func:`java_major_version`).
+
+    Raises SparkStartError, one line, when Java is missing or too old.
+    """
+    major = java_major_version(java)
+    if major < MIN_JAVA:
+        raise SparkStartError(f"Java {major} found: local Spark needs Java {MIN_JAVA} or newer")
+    return major
+
+
 def delta_maven_coordinate() -> str:
     """Maven coordinate of the Delta jar that matches the installed delta-spark and pyspark.
 
@@ -77,9 +88,7 @@ def get_spark(settings: Settings) -> SparkSession:
         return active
     if settings.runtime == "databricks":
         return SparkSession.builder.getOrCreate()
-    major = java_major_version()
-    if major < MIN_JAVA:
-        raise SparkStartError(f"Java {major} found: local Spark needs Java {MIN_JAVA} or newer")
+    require_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     package = delta_maven_coordinate()

@@ -23,6 +23,7 @@ from ..features.training_set import window_predicate
 from ..monitoring.drift import ks_test, psi_categorical, psi_numeric
 from ..registry import CHAMPION, version_by_alias
 from ..runtime.context import Context
+from ..runtime.task_values import publish
 from ..runtime.tracking import client
 
 BASELINE_SAMPLE_ROWS = 100_000
@@ -177,6 +178,8 @@ def run(ctx: Context) -> dict:
     )
     tables.replace_where(frame, target, same_window)
     violations = [f"{r['column']}.{r['metric']}={r['value']:.4g}" for r in rows if r["violation"]]
+    # The monitoring job's condition task starts retraining when this is "true".
+    publish(settings, "retraining_required", "true" if violations else "false")
     return {
         "metrics_written": len(records),
         "violations": violations,

@@ -1,0 +1,80 @@
+"""Start-up problems end in one clear line: missing or old Java, unresolvable Delta jars."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from {{ cookiecutter.package_name }}.runtime.spark import SparkStartError, require_java
+
+
+def _fake_java(tmp_path, banner):
+    script = tmp_path / "java"
+    script.write_text(f"#!/bin/sh\necho '{banner}' >&2\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize(
+    ("banner", "major"),
+    [
+        ('openjdk version "17.0.15" 2025-04-15', 17),
+        ('openjdk version "21" 2023-09-19', 21),
+    ],
+)
+def test_supported_java_versions_pass(tmp_path, banner, major):
+    assert require_java(_fake_java(tmp_path, banner)) == major
+
+
+@pytest.mark.parametrize(
+    ("banner", "message"),
+    [
+        (
+            'openjdk version "11.0.20" 2023-07-18',
+            "Java 11 found: local Spark needs Java 17",
+        ),
+        ('java version "1.8.0_292"', "Java 8 found: local Spark needs Java 17 or newer"),
+    ],
+)
+def test_old_java_is_refused(tmp_path, banner, message):
+    with pytest.raises(SparkStartError, match=message):
+        require_java(_fake_java(tmp_path, banner))
+
+
+def test_missing_java_is_refused(tmp_path):
+    with pytest.raises(SparkStartError, match="Java not found: local Spark needs Java 17"):
+        require_java(str(tmp_path / "no-java"))
+
+
+@pytest.mark.spark
+def test_unresolvable_delta_jars_end_in_one_line(tmp_path):
+    # A fresh Ivy cache and a repository nobody listens on: resolution must fail.
+    ivy = tmp_path / "ivysettings.xml"
+    ivy.write_text(
+        '<ivysettings><settings defaultResolver="nowhere"/><resolvers>'
+        '<ibiblio name="nowhere" m2compatible="true" root="http://127.0.0.1:9/"/>'
+        "</resolvers></ivysettings>"
+    )
+    override = tmp_path / "offline.yml"
+    override.write_text(
+        f"spark_conf:\n  spark.jars.ivySettings: {ivy}\n  spark.jars.ivy: {tmp_path / 'ivy-home'}\n"
+    )
+    env = {**os.environ, "MLOPS_LOCAL_ROOT": str(tmp_path / "state")}
+    code = (
+        "import sys; from {{ cookiecutter.package_name }}.cli import ingest; "
+        "sys.exit(ingest(['--config', sys.argv[1]]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(override)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: Spark did not start"), last
+    assert "could not be resolved from Maven Central" in last
