@@ -115,5 +115,7 @@ def test_run_all_on_one_month(installed, tmp_path):
     # A rerun of the features step leaves the feature table's row count unchanged.
     before = rows[names["airport_hourly_features"]]
     rerun = _run([bin_dir / "features", "--config", override], cwd=project, env=env)
-    after = json.loads(rerun.stdout)["rows"][names["airport_hourly_features"]]
+    # The step prints its result as JSON after whatever the JVM printed (Ivy's report).
+    result = json.loads(rerun.stdout[re.search(r"^\{", rerun.stdout, re.M).start() :])
+    after = result["rows"][names["airport_hourly_features"]]
     assert after == before > 0
