@@ -232,3 +232,23 @@ def test_rollback_walks_back_the_champions_and_stops_with_a_clear_error(
     assert cli.rollback(["--env", "local"]) == 1
     assert "nothing to roll back to" in capsys.readouterr().err
     assert champion_version(staged) == first
+
+
+def test_renamed_aliases_are_the_ones_validate_and_deploy_move(staged):
+    renamed = Context(
+        replace(staged.settings, champion_alias="serving", challenger_alias="candidate")
+    )
+    client = registry(staged)
+    name = staged.settings.model_name
+    champion_before = champion_version(staged)
+    version = register_shuffled_model(staged, seed=5)
+
+    verdict = validate.run(renamed)
+    outcome = deploy.run(renamed)
+
+    assert verdict["model_version"] == version
+    assert verdict["champion_version"] is None  # no version carries "serving" yet
+    assert outcome["promoted"] is True
+    assert int(client.get_model_version_by_alias(name, "candidate").version) == version
+    assert int(client.get_model_version_by_alias(name, "serving").version) == version
+    assert champion_version(staged) == champion_before
