@@ -55,6 +55,8 @@ class Settings:
 
     ``tables`` maps table keys (see ``TABLE_KEYS``) to short names; use
     :meth:`table` for the full ``<catalog>.<schema>.<table>`` name.
+    ``champion_alias`` and ``challenger_alias`` are the registry aliases (``registry``
+    in the config); they differ and are never ``latest`` or ``v<digits>``.
     """
 
     env: str
