@@ -55,6 +55,21 @@ def test_override_file_merges_over_the_packaged_settings(tmp_path):
             "windows.scoring.start: 'not-a-date'",
         ),
         ("runtime: laptop\n", "runtime: 'laptop' must be one of"),
+        (
+            "registry:\n  champion_alias: latest\n",
+            "registry.champion_alias: 'latest' is reserved by MLflow",
+        ),
+        (
+            "registry:\n  challenger_alias: Latest\n",
+            "registry.challenger_alias: 'Latest' is reserved",
+        ),
+        ("registry:\n  champion_alias: V12\n", "registry.champion_alias: 'V12' is reserved"),
+        ("registry:\n  challenger_alias: v3\n", "registry.challenger_alias: 'v3' is reserved"),
+        ("registry:\n  champion_alias: ''\n", "registry.champion_alias: must be a non-empty"),
+        (
+            "registry:\n  challenger_alias: champion\n",
+            "registry.challenger_alias: must differ from registry.champion_alias",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, yaml_text, message):
@@ -62,6 +77,15 @@ def test_bad_values_name_the_key(tmp_path, yaml_text, message):
     override.write_text(yaml_text)
     with pytest.raises(ConfigError, match=message):
         load_settings("local", override)
+
+
+def test_registry_aliases_default_and_can_be_renamed(tmp_path):
+    settings = load_settings("local")
+    assert (settings.champion_alias, settings.challenger_alias) == ("champion", "challenger")
+    override = tmp_path / "aliases.yml"
+    override.write_text("registry:\n  champion_alias: serving\n  challenger_alias: v2_candidate\n")
+    renamed = load_settings("local", override)
+    assert (renamed.champion_alias, renamed.challenger_alias) == ("serving", "v2_candidate")
 
 
 def test_missing_override_file_is_refused(tmp_path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +39,29 @@ def test_training_set_holds_labelled_rows_of_both_windows(trained, synthetic):
 def test_model_beats_the_mean_baseline(trained):
     metrics = trained[1]["train"]["metrics"]
     assert metrics["validation_rmse"] < 0.8 * metrics["validation_rmse_mean_baseline"]
+
+
+def test_training_run_holds_the_plots_and_ranks_an_informative_feature_first(trained, tmp_path):
+    ctx, results = trained
+    client = registry(ctx)
+    run_id = results["train"]["run_id"]
+    plots = {a.path for a in client.list_artifacts(run_id, "plots")}
+    assert plots == {
+        "plots/feature_importance.png",
+        "plots/feature_importance.json",
+        "plots/predicted_vs_actual.png",
+        "plots/residuals.png",
+    }
+    sizes = {a.path: a.file_size for a in client.list_artifacts(run_id, "plots")}
+    assert all(sizes[p] > 10_000 for p in plots if p.endswith(".png"))  # real figures, not blank
+    path = client.download_artifacts(run_id, "plots/feature_importance.json", str(tmp_path))
+    ranking = [row["feature"] for row in json.loads(Path(path).read_text())]
+    importance = {row["feature"]: row["importance"] for row in json.loads(Path(path).read_text())}
+    # Rain drives the synthetic delays; pressure is random noise.
+    assert ranking[0] == "precip"
+    assert ranking.index("precip") < ranking.index("pressure")
+    assert importance["precip"] > 1.0  # minutes of RMSE lost when it is shuffled
+    assert importance["precip"] > 10 * abs(importance["pressure"])
 
 
 def test_validation_passes_and_deploy_promotes(trained):

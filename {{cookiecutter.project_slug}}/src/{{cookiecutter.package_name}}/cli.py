@@ -81,6 +81,7 @@ validate = _step_entry("validate")
 deploy = _step_entry("deploy")
 batch_inference = _step_entry("batch_inference")
 monitor = _step_entry("monitor")
+rollback = _step_entry("rollback")  # by hand only: not in STEPS
 
 
 def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
@@ -105,7 +106,8 @@ def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
         "model_name": ctx.settings.model_name,
         "champion_version": results.get("deploy", {}).get("champion_version"),
         "validation": {
-            k: validation.get(k) for k in ("model_version", "status", "metrics", "reasons")
+            k: validation.get(k)
+            for k in ("model_version", "status", "gate_result", "metrics", "reasons")
         },
         "monitoring_violations": len(monitoring["violations"]) if monitoring else None,
         "retraining_required": monitoring["retraining_required"] if monitoring else None,

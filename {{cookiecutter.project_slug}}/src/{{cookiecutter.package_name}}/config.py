@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -30,6 +31,10 @@ TABLE_KEYS = (
     "monitoring_metrics",
 )
 WINDOW_KEYS = ("train", "validation", "scoring")
+ALIAS_KEYS = ("champion_alias", "challenger_alias")
+DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
+# MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
+_VERSION_LIKE_ALIAS = re.compile(r"v\d+", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -50,6 +55,8 @@ class Settings:
 
     ``tables`` maps table keys (see ``TABLE_KEYS``) to short names; use
     :meth:`table` for the full ``<catalog>.<schema>.<table>`` name.
+    ``champion_alias`` and ``challenger_alias`` are the registry aliases (``registry``
+    in the config); they differ and are never ``latest`` or ``v<digits>``.
     """
 
     env: str
@@ -67,6 +74,8 @@ class Settings:
     monitoring: dict[str, Any]
     spark_conf: dict[str, str]
     local_root: Path | None
+    champion_alias: str = DEFAULT_ALIASES["champion_alias"]
+    challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
 
     def table(self, key: str) -> str:
         """Full name ``<catalog>.<schema>.<table>`` of the table configured under ``key``.
@@ -108,6 +117,28 @@ def _require(raw: dict, key: str) -> Any:
     if raw.get(key) in (None, ""):
         raise ConfigError(f"{key}: required setting is missing")
     return raw[key]
+
+
+def _aliases(raw: dict) -> dict[str, str]:
+    """The registry aliases under ``registry``, checked against MLflow's reserved names."""
+    section = raw.get("registry") or {}
+    aliases = {}
+    for key in ALIAS_KEYS:
+        value = section.get(key, DEFAULT_ALIASES[key])
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"registry.{key}: must be a non-empty string, got {value!r}")
+        if value.lower() == "latest" or _VERSION_LIKE_ALIAS.fullmatch(value):
+            raise ConfigError(
+                f"registry.{key}: {value!r} is reserved by MLflow "
+                "('latest' and 'v<digits>' name versions, not aliases)"
+            )
+        aliases[key] = value
+    if aliases["champion_alias"] == aliases["challenger_alias"]:
+        raise ConfigError(
+            "registry.challenger_alias: must differ from registry.champion_alias "
+            f"(both are {aliases['champion_alias']!r})"
+        )
+    return aliases
 
 
 def load_raw(env: str | None = None, override_file: str | Path | None = None) -> tuple[str, dict]:
@@ -184,4 +215,5 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
         monitoring=dict(raw.get("monitoring") or {}),
         spark_conf={str(k): str(v) for k, v in (raw.get("spark_conf") or {}).items()},
         local_root=local_root,
+        **_aliases(raw),
     )

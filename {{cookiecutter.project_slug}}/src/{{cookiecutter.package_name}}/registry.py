@@ -1,4 +1,8 @@
-"""Model registry by aliases: ``challenger`` (validated candidate) and ``champion`` (serving)."""
+"""Model registry by aliases (no stages): a challenger (validated candidate) and a champion.
+
+The alias names come from ``registry`` in the config (``Settings.champion_alias``,
+``Settings.challenger_alias``); the constants below are their defaults.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ CHALLENGER = "challenger"
 CHAMPION = "champion"
 STATUS_TAG = "validation_status"
 PASSED, FAILED = "PASSED", "FAILED"
+PREVIOUS_CHAMPION_TAG = "previous_champion"
+ROLLED_BACK_FROM_TAG = "rolled_back_from"
+ROLLED_BACK_TO_TAG = "rolled_back_to"
+ROLLED_BACK_AT_TAG = "rolled_back_at"
 
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:

@@ -11,12 +11,46 @@ from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import ArrayType, DataType, MapType, NullType, StructType
 
 from ..config import Settings
 
 
 class MissingTableError(LookupError):
     """An input table does not exist yet; the message names it and the step that writes it."""
+
+
+def _void_columns(data_type: DataType, prefix: str = "") -> list[str]:
+    """Paths of the fields of ``data_type`` whose type is NullType (``void``)."""
+    if isinstance(data_type, NullType):
+        return [prefix or "<value>"]
+    if isinstance(data_type, StructType):
+        return [
+            path
+            for field in data_type.fields
+            for path in _void_columns(field.dataType, f"{prefix}.{field.name}".lstrip("."))
+        ]
+    if isinstance(data_type, ArrayType):
+        return _void_columns(data_type.elementType, f"{prefix}[]")
+    if isinstance(data_type, MapType):
+        return _void_columns(data_type.keyType, f"{prefix}.key") + _void_columns(
+            data_type.valueType, f"{prefix}.value"
+        )
+    return []
+
+
+def refuse_void_columns(df: DataFrame, name: str) -> None:
+    """Raise ValueError when a column of ``df`` (nested fields included) has type NullType.
+
+    A ``void`` column (``F.lit(None)`` without a cast) carries no type, so Delta could
+    neither store it nor evolve the schema of table ``name`` with it later.
+    """
+    void = _void_columns(df.schema)
+    if void:
+        raise ValueError(
+            f"table {name}: column {', '.join(void)} has no type (void, e.g. F.lit(None)): "
+            "cast it to its type before writing"
+        )
 
 
 class Tables:
@@ -67,7 +101,11 @@ class Tables:
             writer.saveAsTable(name)
 
     def overwrite(self, df: DataFrame, name: str) -> None:
-        """Replace the whole table (schema included) with ``df`` in one commit."""
+        """Replace the whole table (schema included) with ``df`` in one commit.
+
+        Raises ValueError naming the column when ``df`` has a void (NullType) column.
+        """
+        refuse_void_columns(df, name)
         self._save(self._writer(df, "overwrite").option("overwriteSchema", "true"), name)
 
     def replace_where(self, df: DataFrame, name: str, predicate: str) -> None:
@@ -75,7 +113,9 @@ class Tables:
 
         Every row of ``df`` must match the predicate (Delta checks it). A rerun with
         the same window replaces rather than appends. New columns are added.
+        Raises ValueError naming the column when ``df`` has a void (NullType) column.
         """
+        refuse_void_columns(df, name)
         if not self.exists(name):
             self._save(self._writer(df, "overwrite"), name)
             return
@@ -85,9 +125,13 @@ class Tables:
     def upsert(self, df: DataFrame, name: str, keys: list[str]) -> None:
         """MERGE ``df`` into ``name`` on the ``keys`` columns: update matches, insert the rest.
 
-        Creates the table on the first run. New columns evolve the table's schema.
-        Rows of ``df`` must be unique on ``keys`` (Delta raises otherwise).
+        Creates the table on the first run. New columns of ``df`` evolve the table's
+        schema (MERGE with schema evolution): they are added, never dropped; rows
+        already in the table get null there. Rows of ``df`` must be unique on
+        ``keys`` (Delta raises otherwise). Raises ValueError naming the column when
+        ``df`` has a void (NullType) column: cast it to its type first.
         """
+        refuse_void_columns(df, name)
         if not self.exists(name):
             self._save(self._writer(df, "overwrite"), name)
             return

@@ -13,13 +13,13 @@ from pyspark.sql import functions as F
 
 from ..features.definitions import model_features
 from ..features.training_set import build_model_input, window_predicate
-from ..registry import CHAMPION, version_by_alias
+from ..registry import version_by_alias
 from ..runtime.context import Context
 from ..runtime.tracking import client
 
 
 def run(ctx: Context) -> dict:
-    """Score flights scheduled in ``windows.scoring`` with ``models:/<name>@champion``.
+    """Score flights scheduled in ``windows.scoring`` with ``models:/<name>@<champion alias>``.
 
     Writes the predictions table: flight_id, sched_dep_ts, the model inputs,
     prediction (double, minutes of arrival delay), model_version (string) and
@@ -29,15 +29,16 @@ def run(ctx: Context) -> dict:
     settings = ctx.settings
     ctx.mlflow()
     name = settings.model_name
-    champion = version_by_alias(client(), name, CHAMPION)
+    alias = settings.champion_alias
+    champion = version_by_alias(client(), name, alias)
     if champion is None:
-        raise LookupError(f"model {name} has no '{CHAMPION}' alias: run validate and deploy first")
+        raise LookupError(f"model {name} has no '{alias}' alias: run validate and deploy first")
     window = settings.windows["scoring"]
     columns = model_features(list(settings.features["delay_windows_hours"]))
     frame = build_model_input(ctx, window).drop("arr_delay", "prediction_ts")
     predict = mlflow.pyfunc.spark_udf(
         ctx.spark,
-        f"models:/{name}@{CHAMPION}",
+        f"models:/{name}@{alias}",
         result_type="double",
         env_manager="local",
     )

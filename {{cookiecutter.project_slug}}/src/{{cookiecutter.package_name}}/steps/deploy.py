@@ -1,10 +1,20 @@
-"""Step 5, deploy: move the ``champion`` alias to the challenger if it passed validation."""
+"""Step 5, deploy: move the champion alias to the challenger when validation let it pass.
+
+Promotion is alias-based (no stages): the champion alias of
+``registry.champion_alias`` moves to the version the challenger alias points at.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..registry import CHALLENGER, CHAMPION, PASSED, STATUS_TAG, version_by_alias
+from ..registry import (
+    PASSED,
+    PREVIOUS_CHAMPION_TAG,
+    ROLLED_BACK_TO_TAG,
+    STATUS_TAG,
+    version_by_alias,
+)
 from ..runtime.context import Context
 from ..runtime.tracking import client
 
@@ -12,26 +22,37 @@ from ..runtime.tracking import client
 def run(ctx: Context) -> dict:
     """Promote the challenger when its ``validation_status`` tag is ``PASSED``.
 
-    Returns whether it was promoted and the champion version afterwards. The old
-    champion's number is kept as the tag ``previous_champion`` on the new one.
+    A version that was rolled back (tag ``rolled_back_to``) is not promoted again
+    by deploy: validate a new version, or move the alias by hand. The old
+    champion's number (or ``none``) is kept as the tag ``previous_champion`` on the
+    new one, which is what the rollback step returns to.
+
+    Returns promoted (bool), challenger_version, challenger_status and the
+    champion_version afterwards (None when there is none).
     Raises LookupError when no challenger exists (run the validate step first).
     """
     ctx.mlflow()
     registry = client()
-    name = ctx.settings.model_name
-    challenger = version_by_alias(registry, name, CHALLENGER)
+    settings = ctx.settings
+    name = settings.model_name
+    challenger = version_by_alias(registry, name, settings.challenger_alias)
     if challenger is None:
-        raise LookupError(f"model {name} has no '{CHALLENGER}' alias: run the validate step first")
-    champion = version_by_alias(registry, name, CHAMPION)
+        raise LookupError(
+            f"model {name} has no '{settings.challenger_alias}' alias: run the validate step first"
+        )
+    champion = version_by_alias(registry, name, settings.champion_alias)
     passed = challenger.tags.get(STATUS_TAG) == PASSED
-    promoted = passed and (champion is None or champion.version != challenger.version)
+    rolled_back = ROLLED_BACK_TO_TAG in challenger.tags
+    promoted = (
+        passed and not rolled_back and (champion is None or champion.version != challenger.version)
+    )
     if promoted:
         previous = champion.version if champion else "none"
-        registry.set_model_version_tag(name, challenger.version, "previous_champion", previous)
+        registry.set_model_version_tag(name, challenger.version, PREVIOUS_CHAMPION_TAG, previous)
         registry.set_model_version_tag(
             name, challenger.version, "promoted_at", datetime.now(UTC).isoformat()
         )
-        registry.set_registered_model_alias(name, CHAMPION, challenger.version)
+        registry.set_registered_model_alias(name, settings.champion_alias, challenger.version)
         champion = registry.get_model_version(name, challenger.version)
     return {
         "promoted": promoted,

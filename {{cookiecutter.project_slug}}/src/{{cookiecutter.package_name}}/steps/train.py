@@ -12,14 +12,31 @@ import numpy as np
 from pyspark.sql import functions as F
 
 from ..config import Window
+from ..diagnostics import importance_figure, permutation_importances, prediction_figures
 from ..features.definitions import LABEL, model_features, numeric_features
 from ..features.training_set import build_model_input, window_filter
 from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
 
 
+def _log_figures(model, valid, columns: list[str]) -> None:
+    """Log importance, predicted-versus-actual and residual plots of the validation split."""
+    importances = permutation_importances(model, valid, columns, LABEL)
+    mlflow.log_dict(importances.to_dict(orient="records"), "plots/feature_importance.json")
+    figures = {
+        "feature_importance": importance_figure(importances),
+        **prediction_figures(valid[LABEL], model.predict(valid[columns])),
+    }
+    for stem, figure in figures.items():
+        mlflow.log_figure(figure, f"plots/{stem}.png")
+
+
 def run(ctx: Context) -> dict:
     """Build the training set, train, log and register. Returns the new model version and metrics.
+
+    The run also holds plots/feature_importance.{png,json} (permutation importance
+    on up to 5,000 validation rows), plots/predicted_vs_actual.png and
+    plots/residuals.png (validation split).
 
     Raises ValueError when the train or validation split has no labelled rows, or when a
     model input is null in every train row.
@@ -66,6 +83,7 @@ def run(ctx: Context) -> dict:
         baseline = valid[LABEL].to_numpy() - train[LABEL].mean()
         metrics["validation_rmse_mean_baseline"] = float(np.sqrt(np.mean(baseline**2)))
         mlflow.log_metrics(metrics)
+        _log_figures(model, valid, columns)
         info = log_model(model, train[columns].head(5), settings.model_name)
     return {
         "model_name": settings.model_name,

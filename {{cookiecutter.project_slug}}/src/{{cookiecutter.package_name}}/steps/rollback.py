@@ -1,0 +1,68 @@
+"""Rollback (run by hand, not part of run-all): return the champion alias to the previous champion.
+
+deploy tags every promoted version with ``previous_champion`` (a version number,
+or ``none`` for the first champion). Rollback moves the champion alias to that
+version and records the move on both versions: ``rolled_back_from`` and
+``rolled_back_at`` on the restored one, ``rolled_back_to`` and ``rolled_back_at``
+on the one taken out of service. deploy does not promote a rolled-back version
+again. Repeated rollbacks walk further back along the ``previous_champion`` chain.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mlflow.exceptions import MlflowException
+
+from ..registry import (
+    PREVIOUS_CHAMPION_TAG,
+    ROLLED_BACK_AT_TAG,
+    ROLLED_BACK_FROM_TAG,
+    ROLLED_BACK_TO_TAG,
+    version_by_alias,
+)
+from ..runtime.context import Context
+from ..runtime.tracking import client
+
+
+def run(ctx: Context) -> dict:
+    """Move the champion alias back to the version named by the champion's ``previous_champion``.
+
+    Returns rolled_back_from (the former champion's version, int), champion_version
+    (the restored version, int) and rolled_back_at (ISO timestamp, UTC).
+    Raises LookupError when the model has no champion, when the champion has no
+    previous champion to return to (first champion, or promoted by hand), or when
+    that version no longer exists.
+    """
+    ctx.mlflow()
+    registry = client()
+    settings = ctx.settings
+    name = settings.model_name
+    alias = settings.champion_alias
+    current = version_by_alias(registry, name, alias)
+    if current is None:
+        raise LookupError(f"model {name} has no '{alias}' alias: nothing to roll back")
+    previous = current.tags.get(PREVIOUS_CHAMPION_TAG, "none")
+    if previous in ("", "none"):
+        raise LookupError(
+            f"model {name} v{current.version} ('{alias}') has no {PREVIOUS_CHAMPION_TAG}: "
+            "nothing to roll back to"
+        )
+    try:
+        registry.get_model_version(name, previous)
+    except MlflowException as err:
+        raise LookupError(
+            f"model {name}: {PREVIOUS_CHAMPION_TAG} v{previous} of v{current.version} "
+            "does not exist any more"
+        ) from err
+    stamp = datetime.now(UTC).isoformat()
+    registry.set_model_version_tag(name, previous, ROLLED_BACK_FROM_TAG, current.version)
+    registry.set_model_version_tag(name, previous, ROLLED_BACK_AT_TAG, stamp)
+    registry.set_model_version_tag(name, current.version, ROLLED_BACK_TO_TAG, previous)
+    registry.set_model_version_tag(name, current.version, ROLLED_BACK_AT_TAG, stamp)
+    registry.set_registered_model_alias(name, alias, previous)
+    return {
+        "rolled_back_from": int(current.version),
+        "champion_version": int(previous),
+        "rolled_back_at": stamp,
+    }

@@ -1,0 +1,254 @@
+"""Gates that hold in production, on a private copy of the trained synthetic state.
+
+Scoring with a null in an integer input, the validation modes with a deliberately
+worse model, promotion, and rollback.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import mlflow
+import pytest
+from pyspark.sql import functions as F
+
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.features.definitions import (
+    LABEL,
+    model_features,
+    numeric_features,
+)
+from {{ cookiecutter.package_name }}.features.training_set import window_predicate
+from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.steps import (
+    batch_inference,
+    deploy,
+    rollback,
+    validate,
+)
+
+from .conftest import registry
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def staged(trained, tmp_path_factory) -> Context:
+    """A private copy of the trained state (tables and MLflow store) these tests may change."""
+    ctx, _ = trained
+    root = tmp_path_factory.mktemp("promotion") / "state"
+    shutil.copytree(ctx.settings.local_root, root)
+    return Context(replace(ctx.settings, local_root=root))
+
+
+def with_mode(ctx: Context, mode: str) -> Context:
+    """``ctx`` with ``validation.mode`` set to ``mode`` (same tables and store)."""
+    return Context(replace(ctx.settings, validation={**ctx.settings.validation, "mode": mode}))
+
+
+def register_shuffled_model(ctx: Context, seed: int) -> int:
+    """Fit the production pipeline on the train split with shuffled labels and register it.
+
+    Returns the new version number. The model has learned noise, so on the
+    holdout it is far worse than a model trained on the real labels.
+    """
+    windows = list(ctx.settings.features["delay_windows_hours"])
+    columns = model_features(windows)
+    train = (
+        ctx.tables.read(ctx.settings.table("training_set"))
+        .where("split = 'train'")
+        .select(*columns, LABEL)
+        .toPandas()
+    )
+    shuffled = train[LABEL].sample(frac=1.0, random_state=seed).to_numpy()
+    model = build_pipeline(numeric_features(windows), dict(ctx.settings.training))
+    model.fit(train[columns], shuffled)
+    ctx.mlflow()
+    with mlflow.start_run(run_name=f"shuffled-labels-{seed}"):
+        info = log_model(model, train[columns].head(5), ctx.settings.model_name)
+    return int(info.registered_model_version)
+
+
+def champion_version(ctx: Context) -> int:
+    """The version the champion alias of ``ctx`` points at."""
+    client = registry(ctx)
+    return int(client.get_model_version_by_alias(ctx.settings.model_name, "champion").version)
+
+
+def test_a_null_in_an_integer_input_at_scoring_time_still_gets_a_prediction(staged):
+    settings = staged.settings
+    bronze = settings.table("flights_bronze")
+    flights = staged.tables.read(bronze)
+    assert dict(flights.dtypes)["distance"] in ("int", "bigint")
+    training = staged.tables.read(settings.table("training_set"))
+    assert training.where("distance IS NULL").count() == 0  # never null when the model was fit
+    scoring = window_predicate("sched_dep_ts", settings.windows["scoring"])
+    target = flights.where(scoring).orderBy("flight_id").first()["flight_id"]
+    staged.tables.delta(bronze).update(
+        F.col("flight_id") == target, {"distance": F.lit(None).cast("bigint")}
+    )
+
+    result = batch_inference.run(staged)
+
+    scored = staged.tables.read(settings.table("predictions"))
+    assert result["rows_scored"] == scored.count() == flights.where(scoring).count()
+    row = scored.where(F.col("flight_id") == target).first()
+    assert row["distance"] is None
+    assert row["prediction"] is not None and -100 < row["prediction"] < 200
+    assert scored.where("prediction IS NULL").count() == 0
+
+
+def test_a_worse_model_fails_the_gate_and_is_not_promoted(staged):
+    before = champion_version(staged)
+    version = register_shuffled_model(staged, seed=1)
+
+    verdict = validate.run(staged)
+
+    assert verdict["model_version"] == version
+    assert verdict["champion_version"] == before
+    assert (verdict["status"], verdict["gate_result"]) == ("FAILED", "FAILED")
+    assert len(verdict["reasons"]) == 1
+    assert "max_relative_degradation 5.0%" in verdict["reasons"][0]
+    assert verdict["metrics"]["root_mean_squared_error"] < 60  # the absolute gate holds
+    rmse, champion_rmse = verdict["metrics"]["root_mean_squared_error"], verdict["champion_rmse"]
+    assert verdict["relative_degradation"] == pytest.approx(rmse / champion_rmse - 1)
+    assert verdict["relative_degradation"] > 0.25
+
+    client = registry(staged)
+    run = client.get_run(verdict["run_id"])
+    assert run.data.params["mode"] == "enabled"
+    assert run.data.params["max_relative_degradation"] == "0.05"
+    assert run.data.params["max_root_mean_squared_error"] == "60.0"
+    assert run.data.params["candidate_version"] == str(version)
+    assert run.data.params["champion_version"] == str(before)
+    assert run.data.metrics["root_mean_squared_error"] == pytest.approx(rmse)
+    assert run.data.metrics["champion_root_mean_squared_error"] == pytest.approx(champion_rmse)
+    assert run.data.metrics["relative_degradation"] == pytest.approx(
+        verdict["relative_degradation"]
+    )
+    assert run.data.tags["validation_status"] == "FAILED"
+    assert run.data.tags["validation_reasons"] == verdict["reasons"][0]
+
+    tags = client.get_model_version(staged.settings.model_name, str(version)).tags
+    assert tags["validation_status"] == "FAILED"
+    assert tags["validation_gate_result"] == "FAILED"
+    assert tags["validation_max_relative_degradation"] == "0.05"
+    assert tags["validation_max_root_mean_squared_error"] == "60"
+    assert tags["validation_champion_version"] == str(before)
+    assert tags["validation_run_id"] == verdict["run_id"]
+    assert float(tags["validation_relative_degradation"]) == pytest.approx(
+        verdict["relative_degradation"], rel=1e-4
+    )
+
+    outcome = deploy.run(staged)
+    assert outcome == {
+        "promoted": False,
+        "challenger_version": version,
+        "challenger_status": "FAILED",
+        "champion_version": before,
+    }
+    assert champion_version(staged) == before
+
+
+def test_dry_run_records_the_failure_but_lets_deploy_promote(staged):
+    before = champion_version(staged)
+    version = register_shuffled_model(staged, seed=2)
+    dry = with_mode(staged, "dry_run")
+
+    verdict = validate.run(dry)
+
+    assert (verdict["status"], verdict["gate_result"]) == ("PASSED", "FAILED")
+    assert "max_relative_degradation" in verdict["reasons"][0]
+    tags = registry(staged).get_model_version(staged.settings.model_name, str(version)).tags
+    assert tags["validation_status"] == "PASSED"
+    assert tags["validation_gate_result"] == "FAILED"
+    assert tags["validation_mode"] == "dry_run"
+    assert "max_relative_degradation" in tags["validation_reasons"]
+
+    outcome = deploy.run(dry)
+    assert outcome["promoted"] is True
+    assert champion_version(staged) == version
+    promoted = registry(staged).get_model_version(staged.settings.model_name, str(version))
+    assert promoted.tags["previous_champion"] == str(before)
+
+
+def test_disabled_mode_scores_nothing_and_passes(staged):
+    version = register_shuffled_model(staged, seed=3)
+
+    verdict = validate.run(with_mode(staged, "disabled"))
+
+    assert (verdict["status"], verdict["gate_result"]) == ("PASSED", "SKIPPED")
+    assert verdict["reasons"] == [] and verdict["metrics"] == {}
+    assert verdict["champion_rmse"] is None
+    run = registry(staged).get_run(verdict["run_id"])
+    assert run.data.params["mode"] == "disabled"
+    assert run.data.tags["validation_gate_result"] == "SKIPPED"
+    assert "root_mean_squared_error" not in run.data.metrics
+    assert deploy.run(with_mode(staged, "disabled"))["champion_version"] == version
+
+
+def test_rollback_walks_back_the_champions_and_stops_with_a_clear_error(
+    staged, monkeypatch, capsys
+):
+    before = champion_version(staged)
+    version = register_shuffled_model(staged, seed=4)
+    dry = with_mode(staged, "dry_run")
+    validate.run(dry)
+    assert deploy.run(dry)["champion_version"] == version
+
+    moved = rollback.run(staged)
+
+    assert (moved["rolled_back_from"], moved["champion_version"]) == (version, before)
+    assert champion_version(staged) == before
+    client = registry(staged)
+    name = staged.settings.model_name
+    restored, retired = (
+        client.get_model_version(name, str(before)),
+        client.get_model_version(name, str(version)),
+    )
+    assert restored.tags["rolled_back_from"] == str(version)
+    assert retired.tags["rolled_back_to"] == str(before)
+    assert (
+        restored.tags["rolled_back_at"] == retired.tags["rolled_back_at"] == moved["rolled_back_at"]
+    )
+    # The next scheduled deploy must not undo the rollback.
+    assert deploy.run(dry)["promoted"] is False
+    assert champion_version(staged) == before
+
+    for _ in range(10):  # walk back to the first champion, which has nothing before it
+        try:
+            rollback.run(staged)
+        except LookupError as err:
+            assert "nothing to roll back to" in str(err)
+            break
+    else:
+        pytest.fail("rollback never reached the first champion")
+    first = champion_version(staged)
+    assert client.get_model_version(name, str(first)).tags["previous_champion"] == "none"
+
+    monkeypatch.setenv("MLOPS_LOCAL_ROOT", str(staged.settings.local_root))
+    assert cli.rollback(["--env", "local"]) == 1
+    assert "nothing to roll back to" in capsys.readouterr().err
+    assert champion_version(staged) == first
+
+
+def test_renamed_aliases_are_the_ones_validate_and_deploy_move(staged):
+    renamed = Context(
+        replace(staged.settings, champion_alias="serving", challenger_alias="candidate")
+    )
+    client = registry(staged)
+    name = staged.settings.model_name
+    champion_before = champion_version(staged)
+    version = register_shuffled_model(staged, seed=5)
+
+    verdict = validate.run(renamed)
+    outcome = deploy.run(renamed)
+
+    assert verdict["model_version"] == version
+    assert verdict["champion_version"] is None  # no version carries "serving" yet
+    assert outcome["promoted"] is True
+    assert int(client.get_model_version_by_alias(name, "candidate").version) == version
+    assert int(client.get_model_version_by_alias(name, "serving").version) == version
+    assert champion_version(staged) == champion_before
