@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import mlflow
 from pyspark.sql import functions as F
 
+from ..checks import check_inputs
 from ..features.definitions import model_features
 from ..features.training_set import build_model_input, window_predicate
 from ..registry import version_by_alias
@@ -26,6 +27,7 @@ def run(ctx: Context) -> dict:
     scored_at (timestamp, UTC). Returns the rows scored and the model version.
     Raises LookupError when no champion exists.
     """
+    check_inputs(ctx, "batch_inference")
     settings = ctx.settings
     ctx.mlflow()
     name = settings.model_name

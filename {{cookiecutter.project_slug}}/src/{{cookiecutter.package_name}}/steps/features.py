@@ -6,12 +6,14 @@ and adds no duplicates.
 
 from __future__ import annotations
 
+from ..checks import check_inputs
 from ..features.definitions import FEATURE_KEYS, airport_hourly_features, weather_hourly_features
 from ..runtime.context import Context
 
 
 def run(ctx: Context) -> dict:
     """Read the bronze tables, compute both feature tables, MERGE them. Returns row counts."""
+    check_inputs(ctx, "features")
     settings, tables = ctx.settings, ctx.tables
     flights = tables.read(settings.table("flights_bronze"), "the ingest step")
     weather = tables.read(settings.table("weather_bronze"), "the ingest step")

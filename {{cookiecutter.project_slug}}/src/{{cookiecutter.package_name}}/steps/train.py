@@ -11,6 +11,7 @@ import mlflow
 import numpy as np
 from pyspark.sql import functions as F
 
+from ..checks import check_inputs
 from ..config import Window
 from ..diagnostics import importance_figure, permutation_importances, prediction_figures
 from ..features.definitions import LABEL, model_features, numeric_features
@@ -41,6 +42,7 @@ def run(ctx: Context) -> dict:
     Raises ValueError when the train or validation split has no labelled rows, or when a
     model input is null in every train row.
     """
+    check_inputs(ctx, "train")
     settings = ctx.settings
     train_w, valid_w = settings.windows["train"], settings.windows["validation"]
     full = build_model_input(ctx, Window(train_w.start, valid_w.end)).where(

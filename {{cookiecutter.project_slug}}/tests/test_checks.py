@@ -1,0 +1,77 @@
+"""Input checks: one-line errors naming the table, the column and the failing rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from pyspark.sql import functions as F
+
+from {{ cookiecutter.package_name }}.checks import (
+    EXPECTATIONS,
+    DataCheckError,
+    check_frame,
+)
+
+pytestmark = pytest.mark.spark
+
+TABLE = "local.demo.flights_bronze"
+SCHEMA = (
+    "flight_id string, sched_dep_ts timestamp, origin string, dest string, carrier string, "
+    "distance bigint, dep_delay double, arr_delay double"
+)
+
+
+def bronze(spark, ids=("a", "b", "c"), distances=(200, 500, 700)):
+    """Three bronze flights; ``ids`` and ``distances`` replace the key and distance columns."""
+    stamp = datetime(2013, 1, 1, 12)
+    rows = [
+        (flight_id, stamp, "EWR", "BOS", "UA", distance, 5.0, 3.0)
+        for flight_id, distance in zip(ids, distances, strict=True)
+    ]
+    return spark.createDataFrame(rows, SCHEMA)
+
+
+def test_clean_table_passes(spark):
+    assert check_frame(bronze(spark), TABLE, EXPECTATIONS["flights_bronze"]) is None
+
+
+def test_null_key_names_table_column_and_count(spark):
+    frame = bronze(spark, ids=(None, "b", None))
+    with pytest.raises(DataCheckError) as error:
+        check_frame(frame, TABLE, EXPECTATIONS["flights_bronze"])
+    assert str(error.value) == f"input table {TABLE}: column flight_id: 2 rows null"
+
+
+def test_negative_distance_is_counted(spark):
+    frame = bronze(spark, distances=(200, -5, 700))
+    with pytest.raises(DataCheckError) as error:
+        check_frame(frame, TABLE, EXPECTATIONS["flights_bronze"])
+    assert str(error.value) == f"input table {TABLE}: column distance: 1 row below 0"
+
+
+def test_missing_and_mistyped_columns_are_named(spark):
+    frame = bronze(spark).withColumn("origin", F.lit(0)).drop("distance")
+    with pytest.raises(DataCheckError) as error:
+        check_frame(frame, TABLE, EXPECTATIONS["flights_bronze"])
+    assert str(error.value) == (
+        f"input table {TABLE}: column origin: type int, expected string; "
+        "column distance: missing (expected numeric)"
+    )
+
+
+def test_features_step_checks_bronze_before_it_runs(ctx):
+    from {{ cookiecutter.package_name }}.steps import features
+
+    settings = ctx.settings
+    bad = bronze(ctx.spark, distances=(-1, -2, 700))
+    ctx.tables.overwrite(bad, settings.table("flights_bronze"))
+    weather = ctx.spark.createDataFrame(
+        [("EWR", datetime(2013, 1, 1, 12), 40.0, 50.0, 0.0, 5.0, 10.0)],
+        "origin string, obs_ts timestamp, temp double, humid double, precip double, "
+        "wind_speed double, visib double",
+    )
+    ctx.tables.overwrite(weather, settings.table("weather_bronze"))
+    with pytest.raises(DataCheckError, match=r"flights_bronze: column distance: 2 rows below 0$"):
+        features.run(ctx)
+    assert not ctx.tables.exists(settings.table("airport_features"))
