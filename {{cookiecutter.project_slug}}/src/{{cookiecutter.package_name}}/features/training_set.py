@@ -94,9 +94,10 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
 def write_features(ctx: Context) -> dict[str, int]:
     """Compute both feature tables, MERGE them, and prepare ``model_input`` from them.
 
-    ``model_input`` holds every bronze flight with its features at prediction time
-    (columns: see :func:`build_model_input`), MERGEd on flight_id. Returns {full
-    table name: row count}. Raises MissingTableError when a bronze table does not exist.
+    ``model_input`` holds every bronze flight once (key: flight_id) with its features
+    at prediction time (columns: see :func:`build_model_input`); it is recomputed and
+    replaced in one commit on each run. Returns {full table name: row count}.
+    Raises MissingTableError when a bronze table does not exist.
     """
     settings, tables = ctx.settings, ctx.tables
     out = {}
@@ -115,7 +116,7 @@ def write_features(ctx: Context) -> dict[str, int]:
         int(settings.features["lookup_tolerance_hours"]),
     )
     name = settings.table("model_input")
-    tables.upsert(prepared, name, ["flight_id"])
+    tables.overwrite(prepared, name)
     out[name] = tables.count(name)
     return out
 
