@@ -289,9 +289,11 @@ def test_boolean_strings_from_the_command_line(option, text, expected):
 @pytest.mark.parametrize("option", sorted(set(BOOLEAN_OPTIONS) & set(CONTEXT["_optional_files"])))
 def test_boolean_no_switches_its_optional_files_off(tmp_path, option):
     project = render(tmp_path, **{option: "no"})
-    patterns = [p for ps in CONTEXT["_optional_files"][option].values() for p in ps]
-    left = [str(path) for pattern in patterns for path in project.glob(pattern)]
+    by_value = CONTEXT["_optional_files"][option]
+    left = [str(path) for pattern in by_value.get("true", []) for path in project.glob(pattern)]
     assert left == []
+    for pattern in by_value.get("false", []):  # files that only the "no" answer keeps
+        assert list(project.glob(pattern)), pattern
     assert (project / "pyproject.toml").is_file()
 
 

@@ -1,7 +1,11 @@
 """Every combination of the template's options renders clean.
 
-The matrix is every combination of the choice and boolean options of cookiecutter.json
-(a new option joins it by being declared there). Each render must have exactly the
+The matrix covers every pair of values of any two choice or boolean options of
+cookiecutter.json (a new option joins it by being declared there): a pairwise cover,
+built greedily and deterministically, instead of the full product, which doubles
+with each boolean and no longer fits the fast tier. The deployment options' full
+product (cloud x CI/CD x compute) is still rendered by the bundle and CI tests
+(tests/matrix.py). Each render must have exactly the
 expected files, no Jinja left over, YAML, TOML, JSON and Python that parse, and Python
 that passes ruff. Only needs cookiecutter and ruff: no JVM.
 """
@@ -32,12 +36,59 @@ from cookiecutter.environment import StrictEnvironment
 
 MATRIX_OPTIONS = CHOICE_OPTIONS + BOOLEAN_OPTIONS
 PACKAGE = DEFAULT_ANSWERS["package_name"]
-MATRIX = [
-    dict(zip(MATRIX_OPTIONS, values, strict=True))
-    for values in itertools.product(
-        *[CONTEXT[k] if k in CHOICE_OPTIONS else [True, False] for k in MATRIX_OPTIONS]
-    )
-]
+
+
+def option_values(option: str) -> list:
+    """The values of a matrix option: its choices, or True and False."""
+    return list(CONTEXT[option]) if option in CHOICE_OPTIONS else [True, False]
+
+
+def value_pairs(options: list[str]) -> set[tuple]:
+    """Every ((option, value), (option, value)) pair of two different options."""
+    return {
+        ((a, va), (b, vb))
+        for a, b in itertools.combinations(options, 2)
+        for va in option_values(a)
+        for vb in option_values(b)
+    }
+
+
+def combo_pairs(combo: dict, options: list[str]) -> set[tuple]:
+    """The value pairs that one combination covers."""
+    return {((a, combo[a]), (b, combo[b])) for a, b in itertools.combinations(options, 2)}
+
+
+def partial_pairs(combo: dict) -> set[tuple]:
+    """The value pairs covered by the options a partly filled combination already has."""
+    return combo_pairs(combo, list(combo))
+
+
+def pairwise_cover(options: list[str]) -> list[dict]:
+    """Combinations in which every value pair of two options occurs at least once.
+
+    Greedy and deterministic: each new combination starts from the first pair not yet
+    covered and fills every other option with the value that covers most new pairs
+    (first value on ties). Options are filled in the order given.
+    """
+    uncovered = value_pairs(options)
+    order = {pair: i for i, pair in enumerate(sorted(uncovered, key=repr))}
+    combos = []
+    while uncovered:
+        (a, va), (b, vb) = min(uncovered, key=order.__getitem__)
+        combo = {a: va, b: vb}
+        for option in options:
+            if option not in combo:
+                combo[option] = max(
+                    option_values(option),
+                    key=lambda v, o=option, c=combo: len(partial_pairs({**c, o: v}) & uncovered),
+                )
+        combo = {option: combo[option] for option in options}
+        uncovered -= combo_pairs(combo, options)
+        combos.append(combo)
+    return combos
+
+
+MATRIX = pairwise_cover(MATRIX_OPTIONS)
 MATRIX_IDS = [",".join(f"{k}={v}" for k, v in combo.items()) for combo in MATRIX]
 
 # Jinja left in the output: "{{" (except GitHub's "${{"), "{%", "{#" (except shell "${#").
@@ -102,6 +153,19 @@ def test_matrix_covers_every_option_value():
     for option in MATRIX_OPTIONS:
         values = {combo[option] for combo in MATRIX}
         assert values == (set(CONTEXT[option]) if option in CHOICE_OPTIONS else {True, False})
+
+
+def test_matrix_covers_every_pair_of_option_values():
+    covered = set().union(*(combo_pairs(combo, MATRIX_OPTIONS) for combo in MATRIX))
+    assert covered == value_pairs(MATRIX_OPTIONS)
+    assert len(MATRIX) < len(list(itertools.product(*map(option_values, MATRIX_OPTIONS))))
+
+
+def test_pairwise_cover_of_a_small_case_is_complete_and_smaller_than_the_product():
+    options = ["cicd_platform", "include_monitoring"]
+    assert len(pairwise_cover(options)) == 8  # two options: the cover is the product
+    covered = set().union(*(combo_pairs(c, MATRIX_OPTIONS) for c in pairwise_cover(MATRIX_OPTIONS)))
+    assert (("cicd_platform", "gitlab"), ("include_monitoring", False)) in covered
 
 
 @pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
@@ -179,8 +243,14 @@ def test_render_times_are_recorded(rendered):
 
 
 def test_expected_files_follow_the_manifest():
-    on = expected_files({"include_monitoring": True, "cicd_platform": "gitlab"}, "pkg")
-    off = expected_files({"include_monitoring": False, "cicd_platform": "gitlab"}, "pkg")
+    base = {"include_feature_store": True, "cicd_platform": "gitlab"}
+    on = expected_files({**base, "include_monitoring": True}, "pkg")
+    off = expected_files({**base, "include_monitoring": False}, "pkg")
     assert {"src/pkg/steps/monitor.py", "src/pkg/monitoring/drift.py"} <= on - off
     assert "src/pkg/steps/train.py" in on & off
     assert not any("{{" in name for name in on)
+    prepared = expected_files(
+        {**base, "include_monitoring": True, "include_feature_store": False}, "pkg"
+    )
+    assert on - prepared == {"src/pkg/features/store.py", "tests/test_feature_store.py"}
+    assert prepared - on == {"tests/test_prepared_input.py"}

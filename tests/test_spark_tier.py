@@ -42,11 +42,9 @@ def _run(args, cwd, env=None, timeout=1800):
     return result
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(project folder, bin folder of its venv) for the default project, installed."""
-    root = tmp_path_factory.mktemp("spark-tier")
-    project = render(root / "out")
+def _install(root, **answers):
+    """(project folder, bin folder of its venv): the project rendered with ``answers``."""
+    project = render(root / "out", **answers)
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", venv], cwd=root)
     child_site = next((venv / "lib").glob("python*/site-packages"))
@@ -69,13 +67,32 @@ def installed(tmp_path_factory):
     return project, venv / "bin"
 
 
-def test_rendered_project_passes_its_own_tests(installed):
-    project, bin_dir = installed
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(project folder, bin folder of its venv) for the default project, installed."""
+    return _install(tmp_path_factory.mktemp("spark-tier"))
+
+
+def _own_tests_pass(project, bin_dir, at_least):
     result = _run([bin_dir / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
     summary = result.stdout.strip().splitlines()[-1]
     passed = int(re.search(r"(\d+) passed", summary).group(1))
     assert "failed" not in summary and "error" not in summary, summary
-    assert passed >= 30, summary
+    assert passed >= at_least, summary
+
+
+def test_rendered_project_passes_its_own_tests(installed):
+    _own_tests_pass(*installed, at_least=30)
+
+
+def test_project_without_the_feature_store_passes_its_own_tests(tmp_path):
+    """The other variant of include_feature_store: a prepared model-input table, no store.py."""
+    project, bin_dir = _install(
+        tmp_path, project_name="Prepared Input", include_feature_store=False
+    )
+    assert not (project / "src" / "prepared_input" / "features" / "store.py").exists()
+    assert (project / "tests" / "test_prepared_input.py").is_file()
+    _own_tests_pass(project, bin_dir, at_least=30)
 
 
 def test_run_all_on_one_month(installed, tmp_path):

@@ -26,6 +26,9 @@ TABLE_KEYS = (
     "weather_bronze",
     "airport_features",
     "weather_features",
+{%- if not cookiecutter.include_feature_store %}
+    "model_input",
+{%- endif %}
     "training_set",
     "predictions",
     "monitoring_metrics",
@@ -35,6 +38,9 @@ ALIAS_KEYS = ("champion_alias", "challenger_alias")
 DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
 # MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
 _VERSION_LIKE_ALIAS = re.compile(r"v\d+", re.IGNORECASE)
+{%- if cookiecutter.include_feature_store %}
+FEATURE_LOOKUPS = ("spark", "databricks_feature_store")
+{%- endif %}
 
 
 class ConfigError(ValueError):
@@ -192,6 +198,18 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
     mode = raw.get("validation", {}).get("mode", "enabled")
     if mode not in VALIDATION_MODES:
         raise ConfigError(f"validation.mode: {mode!r} must be one of {', '.join(VALIDATION_MODES)}")
+    features = dict(_require(raw, "features"))
+{%- if cookiecutter.include_feature_store %}
+    lookup = features.setdefault("lookup", "spark")
+    if lookup not in FEATURE_LOOKUPS:
+        raise ConfigError(
+            f"features.lookup: {lookup!r} must be one of {', '.join(FEATURE_LOOKUPS)}"
+        )
+    if lookup == "databricks_feature_store" and runtime != "databricks":
+        raise ConfigError(
+            "features.lookup: databricks_feature_store needs runtime databricks (use spark locally)"
+        )
+{%- endif %}
     local_root = None
     if runtime == "local":
         local_root = Path(
@@ -209,7 +227,7 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
         experiment=str(_require(model, "experiment")),
         source=dict(raw.get("source") or {}),
         windows=windows,
-        features=dict(_require(raw, "features")),
+        features=features,
         training=dict(raw.get("training") or {}),
         validation={**raw.get("validation", {}), "mode": mode},
         monitoring=dict(raw.get("monitoring") or {}),

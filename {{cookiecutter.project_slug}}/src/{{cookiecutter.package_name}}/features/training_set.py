@@ -1,4 +1,17 @@
-"""Model input for a time window, built from the bronze flights and the feature tables."""
+"""Where model inputs come from: the one place that knows how features are stored.
+
+{%- if cookiecutter.include_feature_store %}
+
+Feature-store variant: the features step writes feature tables with declared keys
+(:mod:`.store`); model inputs are flights looked up against them at prediction
+time, by Spark or by Databricks Feature Engineering as ``features.lookup`` says.
+{%- else %}
+
+Prepared-table variant: the features step computes the feature tables, joins every
+flight to them at its prediction time and stores the result as the ``model_input``
+table (keyed by flight_id); training and scoring read that table by window.
+{%- endif %}
+"""
 
 from __future__ import annotations
 
@@ -7,7 +20,20 @@ from pyspark.sql import functions as F
 
 from ..config import Window
 from ..runtime.context import Context
-from .definitions import flight_spine, model_input
+from .definitions import (
+{%- if not cookiecutter.include_feature_store %}
+    FEATURE_KEYS,
+{%- endif %}
+    airport_hourly_features,
+    flight_spine,
+{%- if not cookiecutter.include_feature_store %}
+    model_input,
+{%- endif %}
+    weather_hourly_features,
+)
+{%- if cookiecutter.include_feature_store %}
+from .store import lookup_features, write_feature_table
+{%- endif %}
 
 
 def window_filter(column: str, window: Window):
@@ -24,21 +50,83 @@ def window_predicate(column: str, window: Window) -> str:
     )
 
 
+def _feature_frames(ctx: Context) -> dict[str, DataFrame]:
+    settings, tables = ctx.settings, ctx.tables
+    flights = tables.read(settings.table("flights_bronze"), "the ingest step")
+    weather = tables.read(settings.table("weather_bronze"), "the ingest step")
+    windows = list(settings.features["delay_windows_hours"])
+    return {
+        "airport_features": airport_hourly_features(flights, windows),
+        "weather_features": weather_hourly_features(weather),
+    }
+{%- if cookiecutter.include_feature_store %}
+
+
+def write_features(ctx: Context) -> dict[str, int]:
+    """Compute both feature tables from bronze and MERGE them, keys declared.
+
+    Returns {full table name: row count}. Raises MissingTableError when a bronze
+    table does not exist.
+    """
+    out = {}
+    for key, frame in _feature_frames(ctx).items():
+        name = write_feature_table(ctx, key, frame)
+        out[name] = ctx.tables.count(name)
+    return out
+
+
 def build_model_input(ctx: Context, window: Window) -> DataFrame:
     """Flights scheduled to depart in ``window`` with their features at prediction time.
 
     Columns: see :func:`definitions.flight_spine` and :func:`definitions.model_input`.
     Raises MissingTableError when the bronze or feature tables do not exist.
     """
-    settings, tables = ctx.settings, ctx.tables
-    flights = tables.read(settings.table("flights_bronze"), "the ingest step")
+    settings = ctx.settings
+    flights = ctx.tables.read(settings.table("flights_bronze"), "the ingest step")
     spine = flight_spine(
         flights.where(window_filter("sched_dep_ts", window)),
         int(settings.features["prediction_lead_minutes"]),
     )
-    return model_input(
+    return lookup_features(ctx, spine)
+{%- else %}
+
+
+def write_features(ctx: Context) -> dict[str, int]:
+    """Compute both feature tables, MERGE them, and prepare ``model_input`` from them.
+
+    ``model_input`` holds every bronze flight once (key: flight_id) with its features
+    at prediction time (columns: see :func:`build_model_input`); it is recomputed and
+    replaced in one commit on each run. Returns {full table name: row count}.
+    Raises MissingTableError when a bronze table does not exist.
+    """
+    settings, tables = ctx.settings, ctx.tables
+    out = {}
+    for key, frame in _feature_frames(ctx).items():
+        name = settings.table(key)
+        tables.upsert(frame, name, FEATURE_KEYS)
+        out[name] = tables.count(name)
+    spine = flight_spine(
+        tables.read(settings.table("flights_bronze"), "the ingest step"),
+        int(settings.features["prediction_lead_minutes"]),
+    )
+    prepared = model_input(
         spine,
-        tables.read(settings.table("airport_features"), "the features step"),
-        tables.read(settings.table("weather_features"), "the features step"),
+        tables.read(settings.table("airport_features")),
+        tables.read(settings.table("weather_features")),
         int(settings.features["lookup_tolerance_hours"]),
     )
+    name = settings.table("model_input")
+    tables.overwrite(prepared, name)
+    out[name] = tables.count(name)
+    return out
+
+
+def build_model_input(ctx: Context, window: Window) -> DataFrame:
+    """Rows of the prepared ``model_input`` table for flights scheduled in ``window``.
+
+    Columns: see :func:`definitions.flight_spine` and :func:`definitions.model_input`.
+    Raises MissingTableError when ``model_input`` does not exist (run the features step).
+    """
+    prepared = ctx.tables.read(ctx.settings.table("model_input"), "the features step")
+    return prepared.where(window_filter("sched_dep_ts", window))
+{%- endif %}

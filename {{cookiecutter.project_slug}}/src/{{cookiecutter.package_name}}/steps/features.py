@@ -1,29 +1,18 @@
-"""Step 2, features: compute the feature tables and upsert them with Delta MERGE.
+"""Step 2, features: compute the feature tables from bronze and store them with Delta MERGE.
 
 Feature rows are keyed by (origin, feature_ts); a rerun updates rows in place
-and adds no duplicates.
+and adds no duplicates. What else is stored (declared keys, or a prepared
+model-input table) is decided in :mod:`..features.training_set`.
 """
 
 from __future__ import annotations
 
 from ..checks import check_inputs
-from ..features.definitions import FEATURE_KEYS, airport_hourly_features, weather_hourly_features
+from ..features.training_set import write_features
 from ..runtime.context import Context
 
 
 def run(ctx: Context) -> dict:
-    """Read the bronze tables, compute both feature tables, MERGE them. Returns row counts."""
+    """Read the bronze tables and write the feature tables. Returns row counts per table."""
     check_inputs(ctx, "features")
-    settings, tables = ctx.settings, ctx.tables
-    flights = tables.read(settings.table("flights_bronze"), "the ingest step")
-    weather = tables.read(settings.table("weather_bronze"), "the ingest step")
-    windows = list(settings.features["delay_windows_hours"])
-    out = {}
-    for key, frame in (
-        ("airport_features", airport_hourly_features(flights, windows)),
-        ("weather_features", weather_hourly_features(weather)),
-    ):
-        name = settings.table(key)
-        tables.upsert(frame, name, FEATURE_KEYS)
-        out[name] = tables.count(name)
-    return {"rows": out}
+    return {"rows": write_features(ctx)}

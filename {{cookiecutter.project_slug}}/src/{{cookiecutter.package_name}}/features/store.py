@@ -1,0 +1,201 @@
+"""Feature tables with declared keys, and the lookup that builds model inputs from them.
+
+Each feature table declares its primary keys (the entity, ``origin``) and a
+timestamp key (``feature_ts``, the time from which a row's values are known).
+The declaration is kept with the table:
+
+- locally, as Delta table properties ``feature.primary_keys`` and
+  ``feature.timestamp_key``;
+- on Databricks, additionally as a Unity Catalog primary key constraint with the
+  timestamp key marked ``TIMESERIES``, which makes the Delta table a feature table
+  that Databricks Feature Engineering can look up.
+
+The lookup is chosen by the setting ``features.lookup``, not by code:
+``spark`` runs the point-in-time join of :mod:`.point_in_time`;
+``databricks_feature_store`` asks ``databricks-feature-engineering`` for a training
+set (``FeatureLookup`` per table, ``create_training_set``). That package exists only
+on Databricks (or with the project's ``databricks`` extra), so it is imported there only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pyspark.sql import DataFrame
+
+from .definitions import LABEL, WEATHER_COLUMNS, delay_feature_names, model_input
+
+PRIMARY_KEYS_PROPERTY = "feature.primary_keys"
+TIMESTAMP_KEY_PROPERTY = "feature.timestamp_key"
+SPINE_TIMESTAMP = "prediction_ts"
+
+
+@dataclass(frozen=True)
+class FeatureTableSpec:
+    """What a feature table declares: its table key in ``tables``, entity keys, timestamp key."""
+
+    table_key: str
+    primary_keys: tuple[str, ...]
+    timestamp_key: str
+    description: str
+
+    def value_columns(self, windows_hours: list[int]) -> list[str]:
+        """The table's feature (value) columns for the configured delay windows."""
+        if self.table_key == "airport_features":
+            return delay_feature_names(windows_hours)
+        return list(WEATHER_COLUMNS)
+
+
+FEATURE_TABLES = (
+    FeatureTableSpec(
+        "airport_features",
+        ("origin",),
+        "feature_ts",
+        "Departures and mean departure delay at the origin over the past hours",
+    ),
+    FeatureTableSpec(
+        "weather_features",
+        ("origin",),
+        "feature_ts",
+        "Hourly weather observation at the origin",
+    ),
+)
+
+
+def spec_for(table_key: str) -> FeatureTableSpec:
+    """The spec of the feature table configured under ``tables.<table_key>``.
+
+    Raises KeyError naming the key when it is not a feature table.
+    """
+    for spec in FEATURE_TABLES:
+        if spec.table_key == table_key:
+            return spec
+    known = ", ".join(s.table_key for s in FEATURE_TABLES)
+    raise KeyError(f"{table_key}: not a feature table (known: {known})")
+
+
+def _sql_name(ctx, name: str) -> str:
+    if ctx.settings.runtime == "local":
+        return f"delta.`{ctx.tables.path(name)}`"
+    return ".".join(f"`{part}`" for part in name.split("."))
+
+
+def key_statements(spec: FeatureTableSpec, sql_name: str, runtime: str) -> list[str]:
+    """SQL that declares the keys of ``spec`` on the table ``sql_name`` (a quoted SQL name).
+
+    Always sets the table properties; on ``runtime`` ``databricks`` it also makes the
+    key columns NOT NULL and adds the Unity Catalog primary key constraint
+    ``<table>_pk`` with the timestamp key marked TIMESERIES. Returns the statements in order.
+    """
+    keys = [*spec.primary_keys, spec.timestamp_key]
+    statements = []
+    if runtime == "databricks":
+        short = sql_name.rsplit(".", 1)[-1].strip("`")
+        statements += [f"ALTER TABLE {sql_name} ALTER COLUMN `{k}` SET NOT NULL" for k in keys]
+        pk = ", ".join(
+            [*(f"`{k}`" for k in spec.primary_keys), f"`{spec.timestamp_key}` TIMESERIES"]
+        )
+        statements.append(f"ALTER TABLE {sql_name} ADD CONSTRAINT `{short}_pk` PRIMARY KEY ({pk})")
+    statements.append(
+        f"ALTER TABLE {sql_name} SET TBLPROPERTIES ("
+        f"'{PRIMARY_KEYS_PROPERTY}' = '{','.join(spec.primary_keys)}', "
+        f"'{TIMESTAMP_KEY_PROPERTY}' = '{spec.timestamp_key}')"
+    )
+    return statements
+
+
+def declared_keys(ctx, table_key: str) -> tuple[list[str], str] | None:
+    """(primary keys, timestamp key) recorded on the table, or None when none are recorded.
+
+    Raises MissingTableError when the table does not exist.
+    """
+    name = ctx.settings.table(table_key)
+    ctx.tables.require(name, "the features step")
+    rows = ctx.spark.sql(f"SHOW TBLPROPERTIES {_sql_name(ctx, name)}").collect()
+    props = {row["key"]: row["value"] for row in rows}
+    if PRIMARY_KEYS_PROPERTY not in props:
+        return None
+    return props[PRIMARY_KEYS_PROPERTY].split(","), props[TIMESTAMP_KEY_PROPERTY]
+
+
+def write_feature_table(ctx, table_key: str, frame: DataFrame) -> str:
+    """MERGE ``frame`` into the feature table ``tables.<table_key>`` and declare its keys.
+
+    In: ``frame`` with the spec's key columns (no nulls; unique per key). The keys
+    are declared once, when the table has none recorded yet. Returns the full
+    table name. Raises ValueError naming the table and column when a key column is
+    missing or holds nulls.
+    """
+    spec = spec_for(table_key)
+    name = ctx.settings.table(table_key)
+    keys = [*spec.primary_keys, spec.timestamp_key]
+    for key in keys:
+        if key not in frame.columns:
+            raise ValueError(f"{name}: key column {key} is missing")
+    null_keys = frame.where(" OR ".join(f"`{k}` IS NULL" for k in keys)).limit(1).count()
+    if null_keys:
+        raise ValueError(f"{name}: key columns {', '.join(keys)} must not be null")
+    ctx.tables.upsert(frame, name, keys)
+    if declared_keys(ctx, table_key) is None:
+        for statement in key_statements(spec, _sql_name(ctx, name), ctx.settings.runtime):
+            ctx.spark.sql(statement)
+    return name
+
+
+def _feature_engineering():
+    try:
+        from databricks import feature_engineering
+    except ImportError as err:
+        raise ImportError(
+            "features.lookup: databricks_feature_store needs the package "
+            "databricks-feature-engineering (install the project's `databricks` extra, "
+            "or set features.lookup: spark)"
+        ) from err
+    return feature_engineering
+
+
+def lookup_features(ctx, spine: DataFrame) -> DataFrame:
+    """The spine with every feature table's values as of each row's ``prediction_ts``.
+
+    In: a spine from :func:`definitions.flight_spine` (flight_id, prediction_ts,
+    origin, ..., arr_delay). Out: the spine's columns plus the feature columns
+    (double; null where no row was known within ``features.lookup_tolerance_hours``).
+    ``features.lookup`` chooses how: ``spark`` (point-in-time join) or
+    ``databricks_feature_store`` (FeatureLookup + create_training_set, label arr_delay).
+    Raises MissingTableError (spark) when a feature table is missing, ImportError when
+    databricks-feature-engineering is not installed, ValueError for an unknown lookup.
+    """
+    settings = ctx.settings
+    lookup = settings.features.get("lookup", "spark")
+    tolerance_hours = int(settings.features["lookup_tolerance_hours"])
+    if lookup == "spark":
+        tables = [
+            ctx.tables.read(settings.table(s.table_key), "the features step")
+            for s in FEATURE_TABLES
+        ]
+        return model_input(spine, *tables, tolerance_hours)
+    if lookup != "databricks_feature_store":
+        raise ValueError(f"features.lookup: {lookup!r} is not spark or databricks_feature_store")
+    fe = _feature_engineering()
+    windows = list(settings.features["delay_windows_hours"])
+    lookups = [
+        fe.FeatureLookup(
+            table_name=settings.table(spec.table_key),
+            lookup_key=list(spec.primary_keys),
+            timestamp_lookup_key=SPINE_TIMESTAMP,
+            feature_names=spec.value_columns(windows),
+            lookback_window=timedelta(hours=tolerance_hours),
+        )
+        for spec in FEATURE_TABLES
+    ]
+    training_set = fe.FeatureEngineeringClient().create_training_set(
+        df=spine,
+        feature_lookups=lookups,
+        label=LABEL,
+        exclude_columns=[],
+    )
+    frame = training_set.load_df()
+    # The Spark join keeps the spine's column order; so does this path.
+    value_columns = [c for spec in FEATURE_TABLES for c in spec.value_columns(windows)]
+    return frame.select(*spine.columns, *value_columns)

@@ -1,0 +1,176 @@
+"""Feature tables declare their keys; the lookup is chosen by features.lookup, not by code."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import timedelta
+from types import ModuleType, SimpleNamespace
+
+import pytest
+
+from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
+from {{ cookiecutter.package_name }}.features import store
+from {{ cookiecutter.package_name }}.features.definitions import WEATHER_COLUMNS
+
+from .conftest import utc
+
+
+def test_local_looks_up_in_spark_and_databricks_environments_use_the_feature_store():
+    assert load_settings("local").features["lookup"] == "spark"
+    for env in ("dev", "staging", "prod", "test"):
+        assert load_settings(env).features["lookup"] == "databricks_feature_store", env
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("features:\n  lookup: feast\n", "features.lookup: 'feast' must be one of spark, "),
+        (
+            "features:\n  lookup: databricks_feature_store\n",
+            "features.lookup: databricks_feature_store needs runtime databricks",
+        ),
+    ],
+)
+def test_a_bad_lookup_setting_is_refused_with_the_key_named(tmp_path, yaml_text, message):
+    override = tmp_path / "bad.yml"
+    override.write_text(yaml_text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings("local", override)
+
+
+class _Recorder:
+    """Stands in for databricks.feature_engineering and records what the lookup asks of it."""
+
+    def __init__(self):
+        self.lookups = []
+        self.training_set_args = None
+        self.selected = None
+        recorder = self
+
+        class FeatureLookup:
+            def __init__(self, **kwargs):
+                recorder.lookups.append(kwargs)
+
+        class Loaded:
+            def select(self, *columns):
+                recorder.selected = columns
+                return "looked-up frame"
+
+        class TrainingSet:
+            def load_df(self):
+                return Loaded()
+
+        class FeatureEngineeringClient:
+            def create_training_set(self, **kwargs):
+                recorder.training_set_args = kwargs
+                return TrainingSet()
+
+        self.module = ModuleType("databricks.feature_engineering")
+        self.module.FeatureLookup = FeatureLookup
+        self.module.FeatureEngineeringClient = FeatureEngineeringClient
+
+
+def _databricks_ctx(env="prod"):
+    return SimpleNamespace(settings=load_settings(env))
+
+
+def test_databricks_lookup_builds_a_training_set_from_the_feature_tables(monkeypatch):
+    fake = _Recorder()
+    monkeypatch.setitem(sys.modules, "databricks.feature_engineering", fake.module)
+    ctx = _databricks_ctx()
+    settings = ctx.settings
+    spine = SimpleNamespace(columns=["flight_id", "prediction_ts", "origin", "arr_delay"])
+
+    assert store.lookup_features(ctx, spine) == "looked-up frame"
+
+    prefix = f"{settings.catalog}.{settings.schema}."
+    assert [lk["table_name"] for lk in fake.lookups] == [
+        prefix + "airport_hourly_features",
+        prefix + "weather_hourly_features",
+    ]
+    for lookup in fake.lookups:
+        assert lookup["lookup_key"] == ["origin"]
+        assert lookup["timestamp_lookup_key"] == "prediction_ts"
+        assert lookup["lookback_window"] == timedelta(hours=3)
+    windows = settings.features["delay_windows_hours"]
+    assert fake.lookups[0]["feature_names"] == [
+        name for h in windows for name in (f"departures_{h}h", f"dep_delay_mean_{h}h")
+    ]
+    assert fake.lookups[1]["feature_names"] == WEATHER_COLUMNS
+    args = fake.training_set_args
+    assert args["df"] is spine and args["label"] == "arr_delay" and args["exclude_columns"] == []
+    assert fake.selected[:4] == ("flight_id", "prediction_ts", "origin", "arr_delay")
+    assert fake.selected[4:] == (*fake.lookups[0]["feature_names"], *WEATHER_COLUMNS)
+
+
+def test_databricks_lookup_without_the_client_library_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "databricks.feature_engineering", None)
+    with pytest.raises(ImportError, match="needs the package databricks-feature-engineering"):
+        store.lookup_features(_databricks_ctx(), SimpleNamespace(columns=[]))
+
+
+def test_an_unknown_lookup_is_refused_at_use_too():
+    settings = load_settings("local")
+    ctx = SimpleNamespace(settings=replace(settings, features={**settings.features, "lookup": "x"}))
+    with pytest.raises(ValueError, match="features.lookup: 'x' is not spark"):
+        store.lookup_features(ctx, SimpleNamespace(columns=[]))
+
+
+def test_on_databricks_the_keys_become_a_unity_catalog_primary_key():
+    spec = store.spec_for("weather_features")
+    statements = store.key_statements(spec, "`prod`.`s`.`weather_hourly_features`", "databricks")
+    assert statements == [
+        "ALTER TABLE `prod`.`s`.`weather_hourly_features` ALTER COLUMN `origin` SET NOT NULL",
+        "ALTER TABLE `prod`.`s`.`weather_hourly_features` ALTER COLUMN `feature_ts` SET NOT NULL",
+        "ALTER TABLE `prod`.`s`.`weather_hourly_features` ADD CONSTRAINT "
+        "`weather_hourly_features_pk` PRIMARY KEY (`origin`, `feature_ts` TIMESERIES)",
+        "ALTER TABLE `prod`.`s`.`weather_hourly_features` SET TBLPROPERTIES ("
+        "'feature.primary_keys' = 'origin', 'feature.timestamp_key' = 'feature_ts')",
+    ]
+    local = store.key_statements(spec, "delta.`/tmp/w`", "local")
+    assert local == [
+        statements[-1].replace("`prod`.`s`.`weather_hourly_features`", "delta.`/tmp/w`")
+    ]
+
+
+def test_an_unknown_feature_table_key_is_named():
+    with pytest.raises(KeyError, match="training_set: not a feature table"):
+        store.spec_for("training_set")
+
+
+@pytest.mark.spark
+def test_the_features_step_declares_keys_on_both_tables(trained):
+    ctx, _ = trained
+    for key in ("airport_features", "weather_features"):
+        assert store.declared_keys(ctx, key) == (["origin"], "feature_ts")
+
+
+@pytest.mark.spark
+def test_the_spark_lookup_is_the_point_in_time_join(trained):
+    ctx, _ = trained
+    spine = ctx.spark.createDataFrame(
+        [("f1", utc(2013, 1, 3, 15, 30), "EWR", 1.0)],
+        "flight_id string, prediction_ts timestamp, origin string, arr_delay double",
+    )
+    row = store.lookup_features(ctx, spine).collect()[0]
+    weather = (
+        ctx.tables.read(ctx.settings.table("weather_features"))
+        .where("origin = 'EWR' AND feature_ts = TIMESTAMP '2013-01-03 15:00:00'")
+        .collect()[0]
+    )
+    assert row["flight_id"] == "f1" and row["temp"] == weather["temp"]
+    assert row["departures_1h"] is not None
+
+
+@pytest.mark.spark
+def test_a_feature_row_with_a_null_key_is_refused_with_the_table_named(ctx):
+    frame = ctx.spark.createDataFrame(
+        [("EWR", None, 1.0)], "origin string, feature_ts timestamp, temp double"
+    )
+    name = ctx.settings.table("weather_features")
+    with pytest.raises(
+        ValueError, match=f"{name}: key columns origin, feature_ts must not be null"
+    ):
+        store.write_feature_table(ctx, "weather_features", frame)
+    assert not ctx.tables.exists(name)

@@ -1,0 +1,35 @@
+"""Without the feature-store option, training and scoring read one prepared table."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from {{ cookiecutter.package_name }}.features.training_set import build_model_input
+
+from .conftest import rows_in_window
+
+pytestmark = pytest.mark.spark
+
+
+def test_the_feature_store_module_is_not_part_of_this_project():
+    features_package = build_model_input.__module__.rsplit(".", 1)[0]
+    assert importlib.util.find_spec(f"{features_package}.store") is None
+    assert importlib.util.find_spec(f"{features_package}.point_in_time") is not None
+
+
+def test_model_input_is_prepared_once_per_flight_and_read_by_window(trained, synthetic):
+    ctx, results = trained
+    name = ctx.settings.table("model_input")
+    prepared = ctx.tables.read(name)
+    flights = ctx.tables.read(ctx.settings.table("flights_bronze")).count()
+    assert prepared.count() == prepared.select("flight_id").distinct().count() == flights
+    assert results["features"]["rows"][name] == flights
+    window = ctx.settings.windows["scoring"]
+    assert build_model_input(ctx, window).count() == rows_in_window(synthetic[0], window) > 0
+    training = ctx.tables.read(ctx.settings.table("training_set"))
+    labelled = prepared.where("arr_delay IS NOT NULL").join(
+        training.select("flight_id"), "flight_id"
+    )
+    assert labelled.count() == training.count() > 0
