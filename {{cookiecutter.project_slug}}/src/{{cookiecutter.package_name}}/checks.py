@@ -61,7 +61,7 @@ EXPECTATIONS: dict[str, Expectation] = {
             "dep_delay": "numeric",
             "arr_delay": "numeric",
         },
-        not_null=("flight_id", "sched_dep_ts", "origin", "dest", "carrier", "distance"),
+        not_null=("flight_id", "sched_dep_ts", "origin", "dest", "carrier"),
         ranges={"distance": (0.0, None), "dep_delay": _DELAY_RANGE, "arr_delay": _DELAY_RANGE},
     ),
     "weather_bronze": Expectation(
