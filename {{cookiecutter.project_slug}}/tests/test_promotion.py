@@ -25,6 +25,7 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import (
     batch_inference,
     deploy,
+    features,
     rollback,
     validate,
 )
@@ -89,6 +90,7 @@ def test_a_null_in_an_integer_input_at_scoring_time_still_gets_a_prediction(stag
     staged.tables.delta(bronze).update(
         F.col("flight_id") == target, {"distance": F.lit(None).cast("bigint")}
     )
+    features.run(staged)  # refresh what scoring reads (the prepared model input, if any)
 
     result = batch_inference.run(staged)
 
