@@ -20,14 +20,14 @@ $(BIN)/.installed: requirements-dev.txt
 venv: $(BIN)/.installed
 
 test: venv  ## both tiers: fast (no JVM), then Spark
-	$(BIN)/pytest tests -m "not spark"
-	$(BIN)/pytest tests -m spark
+	$(BIN)/pytest -rs tests -m "not spark"
+	$(BIN)/pytest -rs tests -m spark
 
 test-fast: venv
-	$(BIN)/pytest tests -m "not spark"
+	$(BIN)/pytest -rs tests -m "not spark"
 
 test-spark: venv
-	$(BIN)/pytest tests -m spark
+	$(BIN)/pytest -rs tests -m spark
 
 docs:  ## rewrite the README options table from cookiecutter.json
 	$(PYTHON) scripts/options_doc.py
