@@ -10,6 +10,7 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 from pyspark.sql import functions as F
+from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
 from ..checks import check_inputs
 from ..config import Window
@@ -20,13 +21,16 @@ from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
 
 
-def _log_figures(model, valid, columns: list[str]) -> None:
-    """Log importance, predicted-versus-actual and residual plots of the validation split."""
+def _log_figures(model, valid, predicted: np.ndarray, columns: list[str]) -> None:
+    """Log importance, predicted-versus-actual and residual plots of the validation split.
+
+    ``predicted`` holds the model's predictions for the rows of ``valid``, in order.
+    """
     importances = permutation_importances(model, valid, columns, LABEL)
     mlflow.log_dict(importances.to_dict(orient="records"), "plots/feature_importance.json")
     figures = {
         "feature_importance": importance_figure(importances),
-        **prediction_figures(valid[LABEL], model.predict(valid[columns])),
+        **prediction_figures(valid[LABEL], predicted),
     }
     for stem, figure in figures.items():
         mlflow.log_figure(figure, f"plots/{stem}.png")
@@ -58,7 +62,8 @@ def run(ctx: Context) -> dict:
     columns = model_features(windows)
     train = stored.where("split = 'train'").select(*columns, LABEL).toPandas()
     valid = stored.where("split = 'validation'").select(*columns, LABEL).toPandas()
-    for split, frame in (("train", train), ("validation", valid)):
+    splits = {"train": train, "validation": valid}
+    for split, frame in splits.items():
         if frame.empty:
             raise ValueError(f"windows.{split}: no labelled flights in this window")
     empty = [c for c in columns if train[c].isna().all()]
@@ -78,14 +83,15 @@ def run(ctx: Context) -> dict:
         )
         model.fit(train[columns], train[LABEL])
         metrics = {"train_rows": float(len(train)), "validation_rows": float(len(valid))}
-        for split, frame in (("train", train), ("validation", valid)):
-            error = model.predict(frame[columns]) - frame[LABEL].to_numpy()
-            metrics[f"{split}_rmse"] = float(np.sqrt(np.mean(error**2)))
-            metrics[f"{split}_mae"] = float(np.mean(np.abs(error)))
-        baseline = valid[LABEL].to_numpy() - train[LABEL].mean()
-        metrics["validation_rmse_mean_baseline"] = float(np.sqrt(np.mean(baseline**2)))
+        predicted = {split: model.predict(frame[columns]) for split, frame in splits.items()}
+        for split, frame in splits.items():
+            metrics[f"{split}_rmse"] = root_mean_squared_error(frame[LABEL], predicted[split])
+            metrics[f"{split}_mae"] = mean_absolute_error(frame[LABEL], predicted[split])
+        mean_guess = np.full(len(valid), train[LABEL].mean())
+        metrics["validation_rmse_mean_baseline"] = root_mean_squared_error(valid[LABEL], mean_guess)
+        metrics = {k: float(v) for k, v in metrics.items()}
         mlflow.log_metrics(metrics)
-        _log_figures(model, valid, columns)
+        _log_figures(model, valid, predicted["validation"], columns)
         info = log_model(model, train[columns].head(5), settings.model_name)
     return {
         "model_name": settings.model_name,

@@ -30,6 +30,7 @@ import mlflow
 import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.models import MetricThreshold
+from sklearn.metrics import root_mean_squared_error
 
 from ..features.definitions import LABEL, model_features
 from ..registry import (
@@ -62,8 +63,7 @@ def _evaluate(uri: str, holdout):
 def _rmse(uri: str, holdout, columns: list[str]) -> float:
     """RMSE (minutes) of the model at ``uri`` on ``holdout``, without logging anything."""
     predicted = np.asarray(mlflow.pyfunc.load_model(uri).predict(holdout[columns]), dtype=float)
-    error = predicted.reshape(-1) - holdout[LABEL].to_numpy(dtype=float)
-    return float(np.sqrt(np.mean(error**2)))
+    return float(root_mean_squared_error(holdout[LABEL], predicted.reshape(-1)))
 
 
 def run(ctx: Context, version: int | None = None) -> dict:
