@@ -121,6 +121,26 @@ def test_targets_and_wheel_artifact(project):
     assert "build --wheel" in artifact["build"]
 
 
+def test_every_deploy_stamps_a_new_wheel_version(project, combo):
+    """A redeploy without a version bump must not run a wheel the compute cached."""
+    root, _ = load_bundle(project)
+    (artifact,) = root["artifacts"].values()
+    assert artifact.get("dynamic_version") is True, combo["compute"]
+
+
+def test_only_the_test_target_fails_on_a_rejected_candidate(project):
+    """The `test` target's validate task is the shared one plus --fail-on-rejection."""
+    root, _ = load_bundle(project)
+    tasks = merged_resources(project)["jobs"]["model_training_job"]["tasks"]
+    (shared,) = [t["python_wheel_task"] for t in tasks if t["task_key"] == "validate"]
+    (override,) = root["targets"]["test"]["resources"]["jobs"]["model_training_job"]["tasks"]
+    assert override["task_key"] == "validate"
+    expected = {**shared, "parameters": [*shared["parameters"], "--fail-on-rejection"]}
+    assert override["python_wheel_task"] == expected
+    others = [name for name, t in root["targets"].items() if name != "test" and "resources" in t]
+    assert others == []
+
+
 def test_workspaces_follow_the_cloud(project, combo):
     root, _ = load_bundle(project)
     cloud = combo["cloud"]

@@ -11,26 +11,45 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ci_files import CI_FILES, READERS, ci_paths
-from conftest import REPO, render
+from ci_files import CI_FILES, CONDITION_READERS, READERS, STAGE_READERS, ci_paths
+from conftest import CONTEXT, REPO, render
 from matrix import CLOUDS, COMBINATIONS, PLATFORMS, rendered
 
-# The stages every platform runs, once: job name -> commands its shell text must contain.
+# The jobs every platform runs, once: job name -> commands its shell text must contain.
+# test_target also runs every job of the bundle, checked against resources/ below.
 STAGES = {
     "lint": ["pre-commit run --all-files"],
     "unit_tests": ['pytest -m "not integration"'],
-    "integration": ["run-all --env local --config ci/data-slice.yml"],
+    "integration": [
+        "pytest -m integration",
+        "run-all --env local --config ci/data-slice.yml --fail-on-rejection",
+    ],
     "bundle_validate": [
         "databricks bundle validate -t staging",
         "databricks bundle validate -t prod",
     ],
-    "deploy_staging": [
-        "databricks bundle deploy -t staging",
-        "databricks bundle deploy -t test",
-        "databricks bundle run -t test feature_engineering_job",
-        "databricks bundle run -t test model_training_job",
-    ],
+    "test_target": ["databricks bundle deploy -t test"],
+    "deploy_staging": ["databricks bundle deploy -t staging"],
     "deploy_prod": ["databricks bundle deploy -t prod"],
+}
+# The order they run in on every platform: stage name -> its jobs.
+PIPELINE = [
+    ("check", ["bundle_validate", "integration", "lint", "unit_tests"]),
+    ("test_target", ["test_target"]),
+    ("deploy", ["deploy_prod", "deploy_staging"]),
+]
+# The order the test target's jobs must run in (each reads what the one before wrote).
+TEST_TARGET_JOBS = [
+    "feature_engineering_job",
+    "model_training_job",
+    "batch_inference_job",
+    "monitoring_job",
+]
+# What marks a condition as "pushes only, never pull/merge requests" on each platform.
+PUSH_ONLY = {
+    "github_actions": "github.event_name == 'push'",
+    "gitlab": '$CI_PIPELINE_SOURCE == "push"',
+    "azure_devops": "ne(variables['Build.Reason'], 'PullRequest')",
 }
 CI_PLATFORMS = [p for p in PLATFORMS if p != "none"]
 SCHEMAS = {
@@ -75,6 +94,156 @@ def test_every_platform_runs_the_same_stages(platform, tmp_path_factory):
     for stage, commands in STAGES.items():
         for command in commands:
             assert command in jobs[stage], f"{platform} {stage}: missing `{command}`"
+
+
+@pytest.mark.parametrize("platform", CI_PLATFORMS)
+def test_every_platform_runs_the_stages_in_the_same_order(platform, tmp_path_factory):
+    """GitLab and Azure name the stages; GitHub's order is the depth in its `needs` graph."""
+    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+    stages = STAGE_READERS[platform](project)
+    assert [jobs for _, jobs in stages] == [jobs for _, jobs in PIPELINE]
+    if platform != "github_actions":
+        assert [name for name, _ in stages] == [name for name, _ in PIPELINE]
+
+
+def test_the_order_check_catches_a_drift(tmp_path):
+    """A GitLab file whose deploy no longer waits for the test target fails the comparison."""
+    project = render(tmp_path, cicd_platform="gitlab")
+    path = project / ".gitlab-ci.yml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("  stage: deploy\n", "  stage: test_target\n"),
+        encoding="utf-8",
+    )
+    assert [jobs for _, jobs in STAGE_READERS["gitlab"](project)] != [j for _, j in PIPELINE]
+
+
+@pytest.mark.parametrize("monitoring", [True, False])
+@pytest.mark.parametrize("platform", CI_PLATFORMS)
+def test_test_target_runs_every_bundle_job_in_order(platform, monitoring, tmp_path_factory):
+    """Features, training (gate enforced on `test`), batch inference, monitoring when rendered."""
+    project = rendered(
+        tmp_path_factory, {"cicd_platform": platform, "include_monitoring": monitoring}
+    )
+    text = READERS[platform](project)["test_target"]
+    runs = re.findall(r"databricks bundle run -t test (\S+)", text)
+    bundle_jobs = set()
+    for path in project.glob("resources/*.yml"):
+        bundle_jobs |= set(yaml.safe_load(path.read_text())["resources"].get("jobs", {}))
+    assert runs == [job for job in TEST_TARGET_JOBS if job in bundle_jobs]
+    assert ("monitoring_job" in runs) == monitoring
+    assert text.index("bundle deploy -t test") < text.index("bundle run -t test")
+
+
+@pytest.mark.parametrize("platform", CI_PLATFORMS)
+def test_events_decide_which_stages_run(platform, tmp_path):
+    """Checks run on every event; the test target on pushes to both branches; each
+    deployment on pushes to its own branch only."""
+    project = render(
+        tmp_path, cicd_platform=platform, default_branch="trunk", release_branch="ship"
+    )
+    conditions = CONDITION_READERS[platform](project)
+    for job in PIPELINE[0][1]:
+        assert conditions[job] == "", f"{platform} {job} is conditional: {conditions[job]}"
+    branches = {
+        "test_target": {"trunk", "ship"},
+        "deploy_staging": {"trunk"},
+        "deploy_prod": {"ship"},
+    }
+    for job, expected in branches.items():
+        named = {b for b in ("trunk", "ship") if re.search(rf"\b{b}\b", conditions[job])}
+        assert named == expected, f"{platform} {job}: {conditions[job]}"
+        assert PUSH_ONLY[platform] in conditions[job], f"{platform} {job} runs on pull requests"
+
+
+def _ivy_dir(project: Path) -> str:
+    """The Ivy folder of the rendered Spark runtime, from its ivysettings.xml (``.ivy2.5.2``)."""
+    (settings,) = project.glob("src/*/runtime/ivysettings.xml")
+    cache_dir = re.search(r'defaultCacheDir="\$\{user.home\}/([^/"]+)/', settings.read_text())
+    assert cache_dir, "ivysettings.xml no longer keeps its cache under ${user.home}"
+    return cache_dir.group(1)
+
+
+def test_github_caches_pip_and_ivy(tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": "github_actions"})
+    ivy = f"~/{_ivy_dir(project)}"
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    for name in ("lint", "unit_tests", "integration"):
+        steps = workflow["jobs"][name]["steps"]
+        python = [s for s in steps if "setup-python" in s.get("uses", "")]
+        assert python and python[0]["with"]["cache"] == "pip", name
+        cached = {s["with"]["path"] for s in steps if "actions/cache" in s.get("uses", "")}
+        assert (ivy in cached) == (name != "lint"), (name, cached)
+
+
+def test_gitlab_caches_pip_and_ivy(tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": "gitlab"})
+    ivy = _ivy_dir(project)
+    document = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    paths = document["default"]["cache"]["paths"]
+    variables = document["variables"]
+    assert variables["PIP_CACHE_DIR"] == "$CI_PROJECT_DIR/.cache/pip" and ".cache/pip" in paths
+    assert variables["IVY_CACHE"] == f"$CI_PROJECT_DIR/.cache/{ivy.lstrip('.')}"
+    assert f".cache/{ivy.lstrip('.')}" in paths
+    for name in ("unit_tests", "integration"):
+        before = "\n".join(document[name]["before_script"])
+        assert f'ln -s "$IVY_CACHE" ~/{ivy}' in before, name
+
+
+def test_azure_caches_pip_and_ivy(tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": "azure_devops"})
+    ivy = _ivy_dir(project)
+    document = yaml.safe_load((project / "azure-pipelines.yml").read_text())
+    variables = {v["name"]: v["value"] for v in document["variables"] if "name" in v}
+    assert variables["IVY_CACHE"].endswith(f"/{ivy.lstrip('.')}")
+    (check,) = [s for s in document["stages"] if s["stage"] == "check"]
+    for job in check["jobs"]:
+        if job["job"] == "bundle_validate":
+            continue
+        steps = job["steps"]
+        cached = {s["inputs"]["path"] for s in steps if s.get("task") == "Cache@2"}
+        assert "$(PIP_CACHE_DIR)" in cached, job["job"]
+        assert ("$(IVY_CACHE)" in cached) == (job["job"] != "lint"), job["job"]
+        if job["job"] != "lint":
+            assert any(f'ln -s "$(IVY_CACHE)" ~/{ivy}' in s.get("bash", "") for s in steps)
+
+
+CLI = CONTEXT["__databricks_cli_version"]
+CLI_VARIABLE = {  # where each platform's file declares DATABRICKS_CLI_VERSION
+    "github_actions": lambda doc: doc["env"]["DATABRICKS_CLI_VERSION"],
+    "gitlab": lambda doc: doc["variables"]["DATABRICKS_CLI_VERSION"],
+    "azure_devops": lambda doc: {v.get("name"): v.get("value") for v in doc["variables"]}[
+        "DATABRICKS_CLI_VERSION"
+    ],
+}
+VERSION = re.compile(r"\d+\.\d+\.\d+")
+
+
+@pytest.mark.parametrize("platform", CI_PLATFORMS)
+def test_databricks_cli_version_is_the_one_pin(platform, tmp_path_factory):
+    """Every platform installs the CLI of ``__databricks_cli_version``, given once per file.
+
+    The GitHub action's SHA comment names the action release: bumping the pin without
+    moving the action to the same release fails here too.
+    """
+    assert re.fullmatch(r"\d+\.\d+\.\d+", CLI), "pin one exact version"
+    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+    (path,) = ci_paths(project)
+    text = path.read_text(encoding="utf-8")
+    assert CLI_VARIABLE[platform](yaml.safe_load(text)) == CLI
+    action_lines = [line for line in text.splitlines() if "setup-cli@" in line]
+    assert {v for line in action_lines for v in VERSION.findall(line)} <= {CLI}
+    assert text.count(CLI) == 1 + len(action_lines), "the version is written once, as a variable"
+    if platform == "github_actions":
+        for job in yaml.safe_load(text)["jobs"].values():
+            for step in job["steps"]:
+                if "setup-cli" in step.get("uses", ""):
+                    assert step["with"]["version"] == "${{ env.DATABRICKS_CLI_VERSION }}"
+    else:
+        installs = re.findall(r"setup-cli/(\S+)/install\.sh", text)
+        assert installs and set(installs) <= {
+            "v${DATABRICKS_CLI_VERSION}",
+            "v$(DATABRICKS_CLI_VERSION)",
+        }
 
 
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
@@ -136,7 +305,7 @@ def test_github_workflows_are_locked_down(tmp_path_factory):
         for name, job in workflow["jobs"].items():
             assert isinstance(job.get("timeout-minutes"), int), f"{name}: no timeout-minutes"
             uses_oidc = job.get("permissions", {}).get("id-token") == "write"
-            talks_to_databricks = name.startswith(("bundle_", "deploy_"))
+            talks_to_databricks = name.startswith(("bundle_", "test_target", "deploy_"))
             assert uses_oidc == talks_to_databricks, f"{name}: id-token permission"
             for step in job["steps"]:
                 if "uses" in step:
