@@ -4,12 +4,20 @@ The one list of optional files is ``_optional_files`` in cookiecutter.json:
 ``{option: {value: [glob, ...]}}``. Files listed under any value other than the
 chosen one are removed. Boolean answers are compared as "true"/"false".
 The answers arrive as JSON in a raw string (see pre_gen_project.py for why that is safe).
+
+Only files the template renders are removed: a file a user added under a listed path (say
+``.github/dependabot.yml`` in a GitLab project) survives a rerender with ``-f``, and so does
+the folder holding it. The template's file list is read from its folder (``_repo_dir``, or
+``_template`` when that is a folder); when neither is known (cruft with a remote template,
+which renders into a fresh folder), every file under a listed path is removed.
 """
 
 import json
-import shutil
+import re
 import sys
 from pathlib import Path
+
+JINJA_VARIABLE = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
 
 ANSWERS_JSON = r'{{ cookiecutter | tojson }}'  # fmt: skip
 
@@ -33,16 +41,48 @@ def paths_to_remove(manifest, chosen, root):
     return doomed
 
 
+def template_files(answers):
+    """Paths ('/'-separated, relative to the project) of every file the template renders,
+    with ``cookiecutter.x`` names in double braces resolved from ``answers``; ``None`` when
+    the template folder is unknown."""
+    for key in ("_repo_dir", "_template"):
+        folder = answers.get(key)
+        if not (isinstance(folder, str) and folder and Path(folder).is_dir()):
+            continue
+        for template in sorted(Path(folder).glob("*cookiecutter.project_slug*")):
+            files = (p.relative_to(template).as_posix() for p in template.rglob("*") if p.is_file())
+            return {JINJA_VARIABLE.sub(lambda m: str(answers[m.group(1)]), f) for f in files}
+    return None
+
+
+def remove_rendered(paths, root, rendered):
+    """Delete the files under ``paths`` that are in ``rendered`` (all when it is ``None``),
+    then the folders under ``paths`` that this left empty. Returns the files deleted."""
+    deleted = []
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and (
+                rendered is None or file.relative_to(root).as_posix() in rendered
+            ):
+                file.unlink()
+                deleted.append(file)
+        if path.is_dir():
+            for folder in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
+                if not any(folder.iterdir()):
+                    folder.rmdir()
+            if not any(path.iterdir()):
+                path.rmdir()
+    return deleted
+
+
 def main(answers_json=ANSWERS_JSON):
-    """Remove, under the current folder, the optional paths the answers switch off."""
+    """Remove, under the current folder, the optional files the answers switch off."""
     answers = json.loads(answers_json)
     manifest = answers["_optional_files"]
     chosen = {option: answers[option] for option in manifest}
-    for path in paths_to_remove(manifest, chosen, Path.cwd()):
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+    root = Path.cwd()
+    remove_rendered(paths_to_remove(manifest, chosen, root), root, template_files(answers))
     return 0
 
 

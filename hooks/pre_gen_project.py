@@ -12,6 +12,11 @@ removes the project folder it created for this run.
 The checks are small pure functions that return ``None`` (valid) or the rule the
 value breaks. The unrendered file is valid Python, so the tests import it as is.
 Variables a check names but the answers do not have are skipped.
+
+Names the project's own dependencies use are refused too: the dependencies are read from
+the template's pyproject.toml (found through ``_repo_dir``, or ``_template`` when that is a
+folder; when neither is, as under cruft with a remote template, that check is skipped).
+A value that carries URL credentials is shown with them replaced by ``***``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import keyword
 import re
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 ANSWERS_JSON = r'{{ cookiecutter | tojson }}'  # fmt: skip
@@ -29,6 +35,19 @@ PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+JINJA_VARIABLE = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
+REQUIREMENT_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@]|$)")
+URL_CREDENTIALS = re.compile(r"(://)[^/?#@]*@")
+# Import names of the project's dependencies where they are not the distribution name with
+# "-" read as "_" (tests/test_inputs.py checks them against the installed packages' metadata).
+IMPORT_NAMES = {
+    "scikit-learn": ["sklearn"],
+    "pyyaml": ["yaml", "_yaml"],
+    "matplotlib": ["matplotlib", "mpl_toolkits", "pylab"],
+    "delta-spark": ["delta"],
+    "pytest": ["pytest", "_pytest", "py"],
+    "databricks-feature-engineering": ["databricks"],
+}
 
 
 def one_line(value):
@@ -98,7 +117,7 @@ def workspace_host(value):
     if not parts.hostname or "." not in parts.hostname:
         return "must name a host, e.g. https://adb-123.4.azuredatabricks.net"
     if "@" in parts.netloc:
-        return "must not carry a user name or password"
+        return "must not carry a user name or password (CI signs in; drop the part before @)"
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
@@ -144,6 +163,67 @@ def group_name(value):
     return None
 
 
+def normalized(distribution):
+    """A distribution name as pip compares them (PEP 503): ``Delta_Spark`` -> ``delta-spark``."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def template_pyproject(answers):
+    """The template's unrendered pyproject.toml text, or ``None`` when its folder is unknown."""
+    for key in ("_repo_dir", "_template"):
+        folder = answers.get(key)
+        if isinstance(folder, str) and folder and Path(folder).is_dir():
+            for path in sorted(Path(folder).glob("*cookiecutter.project_slug*/pyproject.toml")):
+                return path.read_text(encoding="utf-8")
+    return None
+
+
+def dependencies(pyproject_text, answers):
+    """(distribution names, import names) of every dependency the project declares.
+
+    ``pyproject_text`` is the unrendered pyproject.toml: the quoted requirements from
+    ``dependencies = [`` up to ``[project.scripts]`` (runtime and optional extras), with
+    ``cookiecutter.x`` placeholders (in double braces) filled from ``answers``. Distribution
+    names come back normalized; import names from ``IMPORT_NAMES``, else "-" read as "_".
+    """
+    start = pyproject_text.index("dependencies = [")
+    end = pyproject_text.index("[project.scripts]", start)
+    section = JINJA_VARIABLE.sub(
+        lambda m: str(answers.get(m.group(1), "")), pyproject_text[start:end]
+    )
+    names = set()
+    for text in re.findall(r'"([^"]*)"', section):
+        match = REQUIREMENT_NAME.match(text)
+        if match:
+            names.add(normalized(match.group(1)))
+    imports = {i for name in names for i in IMPORT_NAMES.get(name, [name.replace("-", "_")])}
+    return names, imports
+
+
+def shadows_a_dependency(name, value, reserved):
+    """The rule a project slug or package name breaks by taking a dependency's name, or None.
+
+    ``reserved`` is ``dependencies(...)``'s pair (distribution names, import names).
+    """
+    distributions, imports = reserved
+    if name == "package_name" and value in imports:
+        return (
+            f"must not be the import name of one of the project's dependencies "
+            f"(pyproject.toml): `import {value}` would load this package instead"
+        )
+    if name == "project_slug" and normalized(value) in distributions:
+        return (
+            "must not be the name of one of the project's dependencies (pyproject.toml): "
+            "installing the project would replace that package"
+        )
+    return None
+
+
+def shown(value):
+    """``value`` as an error line may show it: URL credentials replaced by ``***``."""
+    return URL_CREDENTIALS.sub(r"\1***@", value)
+
+
 def check_for(name):
     """The check for the variable ``name``, or ``None`` when only the generic one applies."""
     exact = {
@@ -167,18 +247,22 @@ def check_for(name):
 def problems(answers):
     """Every failure of ``answers`` (dict of cookiecutter answers) as ``name=value: rule`` lines.
 
-    Public answers that are strings get the generic one-line check and their own check;
-    private ones (leading ``_``) are skipped. Pairs listed in ``_must_differ`` must not be
-    equal when both are answered.
+    Public answers that are strings get the generic one-line check, their own check, and
+    the dependency-name check; private ones (leading ``_``) are skipped. Pairs listed in
+    ``_must_differ`` must not be equal when both are answered. Values are shown through
+    ``shown`` (no URL credentials).
     """
+    pyproject = template_pyproject(answers)
+    reserved = dependencies(pyproject, answers) if pyproject else (set(), set())
     lines = []
     for name, value in answers.items():
         if name.startswith("_") or not isinstance(value, str):
             continue
-        for check in (one_line, check_for(name)):
+        checks = (one_line, check_for(name), lambda v, n=name: shadows_a_dependency(n, v, reserved))
+        for check in checks:
             rule = check(value) if check else None
             if rule:
-                lines.append(f"{name}={value!r}: {rule}")
+                lines.append(f"{name}={shown(value)!r}: {rule}")
                 break
     for first, second in answers.get("_must_differ", []):
         if first in answers and second in answers and answers[first] == answers[second]:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from ci_skips import pytest_sessionfinish  # noqa: F401 - the hook: skips fail under CI=true
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
 

@@ -1,10 +1,12 @@
-"""The pre-generation hook refuses answers that cannot deploy."""
+"""The hooks: pre-generation refuses answers that cannot deploy; post-generation removes
+only the optional files the template rendered."""
 
 from __future__ import annotations
 
 import pytest
-from conftest import render
+from conftest import REPO, load_hook, render
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
 
 
 @pytest.mark.parametrize(
@@ -46,3 +48,44 @@ def test_a_host_pasted_from_the_browser_is_reduced_to_scheme_and_host(tmp_path):
     bundle = (project / "databricks.yml").read_text()
     assert "host: https://x.cloud.databricks.com\n" in bundle
     assert "?o=123" not in bundle and "#job" not in bundle
+
+
+post_gen = load_hook("post_gen_project")
+
+
+def _rerender(output_dir, **answers):
+    """Render again over an existing project, as `cookiecutter -f` does."""
+    return cookiecutter(
+        str(REPO),
+        no_input=True,
+        output_dir=str(output_dir),
+        extra_context=answers,
+        overwrite_if_exists=True,
+    )
+
+
+def test_a_rerender_removes_only_files_the_template_rendered(tmp_path):
+    """A user's file under a path the new answers switch off survives `-f`, with its folder."""
+    project = render(tmp_path, cicd_platform="github_actions")
+    dependabot = project / ".github" / "dependabot.yml"
+    dependabot.write_text("version: 2\nupdates: []\n", encoding="utf-8")
+    own_check = project / "src" / "flight_delays" / "monitoring" / "own_check.py"
+    own_check.write_text("LIMIT = 3\n", encoding="utf-8")
+
+    _rerender(tmp_path, cicd_platform="gitlab", include_monitoring="no")
+
+    assert dependabot.read_text(encoding="utf-8") == "version: 2\nupdates: []\n"
+    assert not (project / ".github" / "workflows").exists()
+    assert (project / ".gitlab-ci.yml").is_file()
+    assert own_check.read_text(encoding="utf-8") == "LIMIT = 3\n"
+    assert sorted(p.name for p in own_check.parent.iterdir()) == ["own_check.py"]
+    assert not (project / "resources" / "monitoring-job.yml").exists()
+
+
+def test_without_the_template_folder_every_listed_file_goes(tmp_path):
+    """The fallback (cruft with a remote template renders into a fresh folder)."""
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text("x", encoding="utf-8")
+    (tmp_path / ".github" / "dependabot.yml").write_text("x", encoding="utf-8")
+    deleted = post_gen.remove_rendered([tmp_path / ".github"], tmp_path, None)
+    assert len(deleted) == 2 and not (tmp_path / ".github").exists()

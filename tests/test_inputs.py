@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import runpy
 import tomllib
 from collections import OrderedDict
+from importlib import metadata
 
 import pytest
-from conftest import BOOLEAN_OPTIONS, CHOICE_OPTIONS, CONTEXT, REPO, load_hook, render
+from conftest import (
+    BOOLEAN_OPTIONS,
+    CHOICE_OPTIONS,
+    CONTEXT,
+    DEFAULT_ANSWERS,
+    REPO,
+    load_hook,
+    render,
+)
 from cookiecutter.environment import StrictEnvironment
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.generate import apply_overwrites_to_context
@@ -346,3 +356,76 @@ def test_hooks_template_nothing_but_the_answers(hook):
     source = (REPO / "hooks" / f"{hook}.py").read_text(encoding="utf-8")
     assert source.count("{{") == 1 and "{%" not in source and "{#" not in source
     assert "ANSWERS_JSON = r'{{ cookiecutter | tojson }}'" in source
+
+
+# --- names the project's own dependencies use, and credentials in URLs ---
+
+DEPENDENCY_NAMES = ["yaml", "mlflow", "delta", "sklearn", "pandas", "pyspark", "pylab"]
+
+
+@pytest.mark.parametrize("package", DEPENDENCY_NAMES)
+def test_a_dependency_import_name_is_refused_as_package_name(tmp_path, capfd, package):
+    with pytest.raises(FailedHookException):
+        render(tmp_path, project_name="Delay Model", package_name=package)
+    err = capfd.readouterr().err
+    assert f"ERROR: package_name='{package}': must not be the import name of one of the" in err
+    assert f"`import {package}` would load this package instead" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dependency_distribution_name_is_refused_as_project_slug(tmp_path, capfd):
+    with pytest.raises(FailedHookException):
+        render(tmp_path, project_name="Scikit Learn")
+    err = capfd.readouterr().err
+    assert "ERROR: project_slug='scikit-learn': must not be the name of one of the" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def _declared_distributions(project) -> set[str]:
+    """Every requirement name of a rendered pyproject.toml (runtime and extras), normalized."""
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = list(meta["dependencies"])
+    for extra in meta.get("optional-dependencies", {}).values():
+        requirements += extra
+    return {pre_gen.normalized(re.match(r"[A-Za-z0-9._-]+", r).group()) for r in requirements}
+
+
+def test_refused_names_are_the_rendered_dependencies_and_their_import_names(default_project):
+    """The hook's list is the rendered pyproject's, and covers what each installed
+    dependency really puts on sys.path (its top-level modules, from its metadata)."""
+    answers = {**DEFAULT_ANSWERS, "_repo_dir": str(REPO)}
+    distributions, imports = pre_gen.dependencies(pre_gen.template_pyproject(answers), answers)
+    assert distributions == _declared_distributions(default_project)
+    assert {"databricks-feature-engineering", "pyspark", "delta-spark"} <= distributions
+    top_level: dict[str, set[str]] = {}
+    for module, owners in metadata.packages_distributions().items():
+        for owner in owners:
+            top_level.setdefault(pre_gen.normalized(owner), set()).add(module)
+    installed = [d for d in sorted(distributions) if d in top_level]
+    assert len(installed) >= 10, installed  # the generator's test env holds the runtime stack
+    for distribution in installed:
+        assert top_level[distribution] <= imports, distribution
+
+
+def test_without_the_template_folder_only_the_dependency_check_is_skipped():
+    """cruft with a remote template gives the hook no folder to read pyproject.toml from."""
+    assert pre_gen.problems({"package_name": "yaml"}) == []
+    assert pre_gen.problems({"package_name": "json"}) != []
+
+
+PASSWORD = "s3cr3t-Pa55"
+
+
+def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path, capfd):
+    host = f"https://alice:{PASSWORD}@adb-1.1.azuredatabricks.net/?o=1"
+    lines = pre_gen.problems({"databricks_prod_workspace_host": host})
+    assert lines == [
+        "databricks_prod_workspace_host='https://***@adb-1.1.azuredatabricks.net/?o=1': "
+        "must not carry a user name or password (CI signs in; drop the part before @)"
+    ]
+    with pytest.raises(FailedHookException):
+        render(tmp_path, databricks_staging_workspace_host=host)
+    captured = capfd.readouterr()
+    assert "must not carry a user name or password" in captured.err
+    assert PASSWORD not in captured.err + captured.out
+    assert "alice" not in captured.err + captured.out

@@ -1,0 +1,155 @@
+"""The template repo checks itself like its users' projects: skips fail CI, line endings
+stay LF whatever git's core.autocrlf says, and its own CI workflow runs `make test`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO
+from cookiecutter.main import cookiecutter
+
+TESTS = Path(__file__).resolve().parent
+SKIPPING = """
+import pytest
+
+def test_runs():
+    assert True
+
+def test_skips():
+    pytest.skip("tool X is not installed")
+"""
+
+
+def _pytest(folder: Path, ci: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if ci is not None:
+        env["CI"] = ci
+    env["PYTHONPATH"] = str(TESTS)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "ci_skips", "-p", "no:cacheprovider"]
+    return subprocess.run(
+        [*command, str(folder)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize(("ci", "status"), [("true", 1), (None, 0), ("false", 0)])
+def test_a_skip_fails_the_run_only_under_ci(tmp_path, ci, status):
+    (tmp_path / "test_sample.py").write_text(SKIPPING, encoding="utf-8")
+    result = _pytest(tmp_path, ci)
+    assert result.returncode == status, result.stdout[-2000:]
+    if status:
+        assert "CI=true: 1 test(s) skipped" in result.stdout
+        assert "tool X is not installed" in result.stdout
+
+
+def test_a_run_without_skips_passes_under_ci(tmp_path):
+    (tmp_path / "test_sample.py").write_text(
+        "def test_runs():\n    assert True\n", encoding="utf-8"
+    )
+    assert _pytest(tmp_path, "true").returncode == 0
+
+
+# --- line endings ---
+
+
+def _git(*args: str, cwd: Path) -> str:
+    command = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args]
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def _snapshot(destination: Path, keep_gitattributes: bool) -> Path:
+    """A one-commit git repo of this working tree (committed or not), with or without its
+    .gitattributes files (the template's own and the one it renders)."""
+    listed = _git("ls-files", "-co", "--exclude-standard", "-z", cwd=REPO).split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file() and (keep_gitattributes or source.name != ".gitattributes"):
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    _git("init", "-q", cwd=destination)
+    _git("-c", "core.autocrlf=false", "add", "-A", cwd=destination)
+    _git("commit", "-q", "-m", "snapshot", cwd=destination)
+    return destination
+
+
+def _crlf_files(root: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.parts and b"\r\n" in p.read_bytes()
+    )
+
+
+@pytest.fixture(scope="module")
+def autocrlf_checkouts(tmp_path_factory) -> dict[bool, Path]:
+    """Checkouts made with core.autocrlf=true, of this tree with and without .gitattributes."""
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    checkouts = {}
+    for keep in (True, False):
+        base = tmp_path_factory.mktemp(f"eol-{keep}")
+        source = _snapshot(base / "source", keep)
+        _git("clone", "-q", "--config", "core.autocrlf=true", str(source), "checkout", cwd=base)
+        checkouts[keep] = base / "checkout"
+    return checkouts
+
+
+def test_gitattributes_keep_the_checkout_lf(autocrlf_checkouts):
+    assert _crlf_files(autocrlf_checkouts[True]) == []
+    # the control: without .gitattributes, autocrlf=true does turn text files into CRLF
+    crlf = _crlf_files(autocrlf_checkouts[False])
+    assert "README.md" in crlf and "{{cookiecutter.project_slug}}/README.md" in crlf
+
+
+@pytest.mark.parametrize("keep_gitattributes", [True, False])
+def test_rendering_from_an_autocrlf_checkout_gives_lf_files(
+    autocrlf_checkouts, keep_gitattributes, tmp_path
+):
+    """With .gitattributes the checkout is LF; without them, `_new_lines` still renders LF."""
+    project = Path(
+        cookiecutter(
+            str(autocrlf_checkouts[keep_gitattributes]), no_input=True, output_dir=str(tmp_path)
+        )
+    )
+    assert (project / ".gitattributes").is_file() == keep_gitattributes
+    assert _crlf_files(project) == []
+
+
+def test_the_rendered_project_declares_lf(default_project):
+    lines = (default_project / ".gitattributes").read_text(encoding="utf-8").splitlines()
+    assert "* text=auto eol=lf" in lines
+
+
+# --- the template repo's own CI ---
+
+
+def test_the_template_repo_workflow_runs_make_test_with_ci_true():
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "test.yml").read_text())
+    (job,) = workflow["jobs"].values()
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert ".ci/run" in runs
+    assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert workflow["permissions"] == {"contents": "read"}
+
+
+def test_the_template_repo_workflow_passes_zizmor_and_actionlint():
+    from test_cicd import _run, _tool
+
+    workflows = [str(p) for p in (REPO / ".github" / "workflows").glob("*.yml")]
+    zizmor = _tool("zizmor")
+    assert zizmor, "zizmor is in requirements-dev.txt"
+    result = _run(
+        [zizmor, "--offline", "--min-severity", "medium", "--format", "json", *workflows], REPO
+    )
+    assert result.stdout.strip() in {"", "[]"} and result.returncode == 0, result.stdout[-3000:]
+    actionlint = _tool("actionlint")
+    if not actionlint:
+        pytest.skip("actionlint not installed (make venv builds it with `go install`)")
+    result = _run([actionlint, "-no-color", *workflows], REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
