@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUILD := build
 ACTIONLINT_VERSION := v1.7.12
+# gitlab-ci-local runs the rendered .gitlab-ci.yml in the Spark tier; it needs Node 22 (the npm
+# package `node` ships it) and rsync. Installed under build/, never globally.
+GITLAB_CI_LOCAL_VERSION := 4.75.1
+NODE_MAJOR := 22
+GITLAB_CI_LOCAL := $(BUILD)/gitlab-ci-local
 
-.PHONY: demo test test-fast test-spark venv docs clean
+.PHONY: demo test test-fast test-spark venv gitlab-ci-local docs clean
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +24,22 @@ $(BIN)/.installed: requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-test: venv  ## both tiers: fast (no JVM), then Spark
+$(GITLAB_CI_LOCAL)/.installed:
+	mkdir -p $(GITLAB_CI_LOCAL)
+	npm install --prefix $(GITLAB_CI_LOCAL) --no-audit --no-fund \
+		node@$(NODE_MAJOR) gitlab-ci-local@$(GITLAB_CI_LOCAL_VERSION)
+	touch $@
+
+gitlab-ci-local: $(GITLAB_CI_LOCAL)/.installed  ## Node 22 and gitlab-ci-local under build/
+
+test: venv gitlab-ci-local  ## both tiers: fast (no JVM), then Spark
 	$(BIN)/pytest -rs tests -m "not spark"
 	$(BIN)/pytest -rs tests -m spark
 
 test-fast: venv
 	$(BIN)/pytest -rs tests -m "not spark"
 
-test-spark: venv
+test-spark: venv gitlab-ci-local
 	$(BIN)/pytest -rs tests -m spark
 
 docs:  ## rewrite the README options table from cookiecutter.json
