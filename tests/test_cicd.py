@@ -345,3 +345,29 @@ def test_zizmor_finds_nothing_of_medium_severity_or_above(tmp_path_factory):
     findings = json.loads(result.stdout or "[]")
     assert findings == [], json.dumps(findings, indent=1)[:3000]
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+ONE_AT_A_TIME = {  # how each platform keeps a second pipeline off the shared `test` target
+    "github_actions": lambda doc: (
+        doc["jobs"]["test_target"]["concurrency"]["cancel-in-progress"] is False
+    ),
+    "gitlab": lambda doc: doc["test_target"]["resource_group"] == "test",
+    "azure_devops": lambda doc: (
+        [s for s in doc["stages"] if s["stage"] == "test_target"][0]["lockBehavior"] == "sequential"
+    ),
+}
+
+
+@pytest.mark.parametrize("platform", CI_PLATFORMS)
+def test_the_test_target_runs_one_pipeline_at_a_time(platform, tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+    (path,) = ci_paths(project)
+    assert ONE_AT_A_TIME[platform](yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def test_make_targets_run_the_tiers_as_ci_does(default_project):
+    """`make test-unit` / `make test-integration` run the same pytest selections as CI."""
+    makefile = (default_project / "Makefile").read_text(encoding="utf-8")
+    recipes = dict(re.findall(r"^(test-\w+):.*\n\t(.+)$", makefile, re.M))
+    assert recipes["test-unit"].endswith(STAGES["unit_tests"][0])
+    assert recipes["test-integration"].endswith(STAGES["integration"][0])

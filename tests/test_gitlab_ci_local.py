@@ -17,7 +17,7 @@ import sys
 from importlib import metadata
 
 import pytest
-from conftest import REPO, render
+from conftest import DEFAULT_ANSWERS, REPO, render
 
 pytestmark = pytest.mark.spark
 
@@ -90,3 +90,33 @@ def test_gitlab_unit_test_job_runs_the_unit_tier(workspace, gitlab_ci_local):
     assert "failed" not in summary and "error" not in summary, summary
     assert int(re.search(r"(\d+) passed", summary).group(1)) >= 30, summary
     assert re.search(r"\d+ deselected", summary), "the integration tests were not left out"
+
+
+CHECKS = ["lint", "unit_tests", "integration", "bundle_validate"]
+DEFAULT, RELEASE = DEFAULT_ANSWERS["default_branch"], DEFAULT_ANSWERS["release_branch"]
+
+
+@pytest.mark.parametrize(
+    ("source", "branch", "expected"),
+    [
+        ("merge_request_event", DEFAULT, CHECKS),
+        ("push", DEFAULT, [*CHECKS, "test_target", "deploy_staging"]),
+        ("push", RELEASE, [*CHECKS, "test_target", "deploy_prod"]),
+    ],
+    ids=["merge-request", "push-default", "push-release"],
+)
+def test_gitlab_evaluates_its_rules_per_event(workspace, gitlab_ci_local, source, branch, expected):
+    """gitlab-ci-local's own rule evaluation lists the jobs each event starts, in order."""
+    project, _ = workspace
+    variables = {"CI_PIPELINE_SOURCE": source, "CI_COMMIT_BRANCH": branch}
+    command = [str(gitlab_ci_local / "gitlab-ci-local"), "--list"]
+    command += ["--ignore-predefined-vars", ",".join(variables)]
+    for name, value in variables.items():
+        command += ["--variable", f"{name}={value}"]
+    env = {**os.environ, "PATH": os.pathsep.join([str(gitlab_ci_local), os.environ["PATH"]])}
+    result = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    table = result.stdout[result.stdout.index("name ") :].splitlines()[1:]
+    assert [line.split()[0] for line in table if line.strip()] == expected
