@@ -267,7 +267,8 @@ def problems(answers):
     for first, second in answers.get("_must_differ", []):
         if first in answers and second in answers and answers[first] == answers[second]:
             lines.append(
-                f"{second}={answers[second]!r}: must differ from {first}={answers[first]!r}"
+                f"{second}={shown(answers[second])!r}: must differ from "
+                f"{first}={shown(answers[first])!r}"
             )
     return lines
 
