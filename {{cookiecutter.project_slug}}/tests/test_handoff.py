@@ -8,9 +8,13 @@ The steps themselves are tested on data in test_lifecycle.py and test_promotion.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from {{ cookiecutter.package_name }} import cli
+
+CI_SLICE = Path(__file__).resolve().parents[1] / "ci" / "data-slice.yml"
 
 
 def recorded_steps(monkeypatch, verdict: str) -> list[tuple[str, dict]]:
@@ -62,7 +66,7 @@ def test_a_rejected_candidate_stops_the_run_only_when_asked(monkeypatch, ctx):
         (["--fail-on-rejection"], "FAILED", 3),
         (["--fail-on-rejection"], "PASSED", 0),
         ([], "FAILED", 0),
-        (["--config", "ci/data-slice.yml"], "FAILED", 3),  # validation.fail_on_rejection: true
+        (["--config", str(CI_SLICE)], "FAILED", 3),  # validation.fail_on_rejection: true
     ],
 )
 def test_validate_exit_status(monkeypatch, argv, verdict, status):

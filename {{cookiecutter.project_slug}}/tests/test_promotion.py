@@ -153,7 +153,7 @@ def test_a_worse_model_fails_the_gate_and_is_not_promoted(staged):
         verdict["relative_degradation"]
     )
     assert run.data.tags["validation_status"] == "FAILED"
-    assert run.data.tags["validation_reasons"] == verdict["reasons"][0]
+    assert run.data.tags["validation_reasons"] == "; ".join(verdict["reasons"])
 
     tags = client.get_model_version(staged.settings.model_name, str(version)).tags
     assert tags["validation_status"] == "FAILED"

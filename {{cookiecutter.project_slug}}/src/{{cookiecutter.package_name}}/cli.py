@@ -82,9 +82,9 @@ def _version_entry(step: str, default: str, rejection: bool = False):
 
         def body(args: argparse.Namespace) -> int:
             ctx = Context(load_settings(args.env, args.config))
+            fail = rejection and (fails_on_rejection(ctx.settings) or args.fail_on_rejection)
             result = _run_step(step, ctx, version=args.model_version)
             print(json.dumps(result, indent=2, default=str))
-            fail = rejection and (args.fail_on_rejection or fails_on_rejection(ctx.settings))
             return REJECTION_EXIT if fail and result["status"] == FAILED else 0
 
         return _main(body, parser, argv)
@@ -285,7 +285,7 @@ def run_all(argv: list[str] | None = None) -> int:
 
     def body(args: argparse.Namespace) -> int:
         ctx = Context(load_settings(args.env, args.config))
-        fail = args.fail_on_rejection or fails_on_rejection(ctx.settings)
+        fail = fails_on_rejection(ctx.settings) or args.fail_on_rejection
         summary = run_pipeline(ctx, retrain_on_drift=args.retrain_on_drift, stop_on_rejection=fail)
         print(format_summary(summary))
         if args.summary:
