@@ -129,16 +129,23 @@ def test_every_deploy_stamps_a_new_wheel_version(project, combo):
 
 
 def test_only_the_test_target_fails_on_a_rejected_candidate(project):
-    """The `test` target's validate task is the shared one plus --fail-on-rejection."""
+    """Every target runs the same jobs; the `test` environment alone fails on a rejection.
+
+    The switch is `validation.fail_on_rejection` of the environment in conf/config.yml
+    (the one place per-environment settings live), not a second copy of the task.
+    """
     root, _ = load_bundle(project)
-    tasks = merged_resources(project)["jobs"]["model_training_job"]["tasks"]
-    (shared,) = [t["python_wheel_task"] for t in tasks if t["task_key"] == "validate"]
-    (override,) = root["targets"]["test"]["resources"]["jobs"]["model_training_job"]["tasks"]
-    assert override["task_key"] == "validate"
-    expected = {**shared, "parameters": [*shared["parameters"], "--fail-on-rejection"]}
-    assert override["python_wheel_task"] == expected
-    others = [name for name, t in root["targets"].items() if name != "test" and "resources" in t]
-    assert others == []
+    assert [name for name, t in root["targets"].items() if "resources" in t] == []
+    (config_path,) = project.glob("src/*/conf/config.yml")
+    config = yaml.safe_load(config_path.read_text())
+    fails = {
+        env: {**config["common"]["validation"], **body.get("validation", {})}["fail_on_rejection"]
+        for env, body in config["environments"].items()
+    }
+    assert fails.pop("test") is True
+    assert set(fails.values()) == {False}
+    test_validation = {**config["common"]["validation"], **config["environments"]["test"]["validation"]}
+    assert test_validation["mode"] == "enabled"
 
 
 def test_workspaces_follow_the_cloud(project, combo):

@@ -67,12 +67,16 @@ def test_training_run_holds_the_plots_and_ranks_an_informative_feature_first(tra
 def test_validation_passes_and_deploy_promotes(trained):
     ctx, results = trained
     assert results["validate"]["status"] == "PASSED"
-    assert results["validate"]["metrics"]["root_mean_squared_error"] > 0
+    assert results["validate"]["gates"] == {"max_rmse": "PASSED", "baseline": "PASSED"}
+    rmse = results["validate"]["metrics"]["root_mean_squared_error"]
+    assert 0 < rmse < 0.95 * results["validate"]["baseline_rmse"]
     assert results["deploy"] == {
         "promoted": True,
         "challenger_version": 1,
         "challenger_status": "PASSED",
+        "validated_against": "none",
         "champion_version": 1,
+        "reason": None,
     }
     client = registry(ctx)
     name = ctx.settings.model_name
@@ -110,8 +114,9 @@ def test_a_failing_gate_keeps_the_champion(trained):
     verdict = validate.run(strict)
     assert verdict["status"] == "FAILED"
     assert "root_mean_squared_error" in verdict["reasons"][0]
-    outcome = deploy.run(strict)
+    outcome = deploy.run(strict)  # without a version: the challenger, v2
     assert outcome["promoted"] is False and outcome["champion_version"] == 1
+    assert outcome["reason"] == "v2 has validation_status FAILED"
     client = registry(ctx)
     name = ctx.settings.model_name
     assert int(client.get_model_version_by_alias(name, CHAMPION).version) == 1

@@ -92,7 +92,7 @@ def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
 
     calls = []
 
-    def run_step(step, ctx):
+    def run_step(step, ctx, **kwargs):  # validate and deploy also get version=
         calls.append(step)
         if step == "monitor":
             violations = ["temp.psi=0.9"] if retraining_required else []

@@ -1,7 +1,8 @@
 """Gates that hold in production, on a private copy of the trained synthetic state.
 
 Scoring with a null in an integer input, the validation modes with a deliberately
-worse model, promotion, and rollback.
+worse model, the version handed from step to step, deploy's compare-and-set,
+promotion, and rollback.
 """
 
 from __future__ import annotations
@@ -49,26 +50,34 @@ def with_mode(ctx: Context, mode: str) -> Context:
     return Context(replace(ctx.settings, validation={**ctx.settings.validation, "mode": mode}))
 
 
-def register_shuffled_model(ctx: Context, seed: int) -> int:
-    """Fit the production pipeline on the train split with shuffled labels and register it.
-
-    Returns the new version number. The model has learned noise, so on the
-    holdout it is far worse than a model trained on the real labels.
-    """
-    windows = list(ctx.settings.features["delay_windows_hours"])
-    columns = model_features(windows)
-    train = (
+def train_split(ctx: Context):
+    """The train split of the training set of ``ctx``: the model inputs and the label, pandas."""
+    columns = model_features(list(ctx.settings.features["delay_windows_hours"]))
+    return (
         ctx.tables.read(ctx.settings.table("training_set"))
         .where("split = 'train'")
         .select(*columns, LABEL)
         .toPandas()
     )
-    shuffled = train[LABEL].sample(frac=1.0, random_state=seed).to_numpy()
+
+
+def register_model(ctx: Context, seed: int, shuffled: bool = True) -> int:
+    """Fit the production pipeline on the train split and register it; returns the version.
+
+    With ``shuffled`` the labels are shuffled (``seed``): the model has learned
+    noise, so on the holdout it is far worse than one fit on the real labels, and
+    no better than always predicting the mean label. Without it, the model is the
+    one the train step fits.
+    """
+    windows = list(ctx.settings.features["delay_windows_hours"])
+    columns = model_features(windows)
+    train = train_split(ctx)
+    labels = train[LABEL].sample(frac=1.0, random_state=seed) if shuffled else train[LABEL]
     model = build_pipeline(numeric_features(windows), dict(ctx.settings.training))
-    model.fit(train[columns], shuffled)
+    model.fit(train[columns], labels.to_numpy())
     ctx.mlflow()
-    with mlflow.start_run(run_name=f"shuffled-labels-{seed}"):
-        info = log_model(model, train[columns].head(5), ctx.settings.model_name)
+    with mlflow.start_run(run_name=f"shuffled-labels-{seed}" if shuffled else "real-labels"):
+        info = log_model(model, train[columns], ctx.settings.model_name)
     return int(info.registered_model_version)
 
 
@@ -104,16 +113,24 @@ def test_a_null_in_an_integer_input_at_scoring_time_still_gets_a_prediction(stag
 
 def test_a_worse_model_fails_the_gate_and_is_not_promoted(staged):
     before = champion_version(staged)
-    version = register_shuffled_model(staged, seed=1)
+    version = register_model(staged, seed=1)
 
     verdict = validate.run(staged)
 
     assert verdict["model_version"] == version
     assert verdict["champion_version"] == before
     assert (verdict["status"], verdict["gate_result"]) == ("FAILED", "FAILED")
-    assert len(verdict["reasons"]) == 1
-    assert "max_relative_degradation 5.0%" in verdict["reasons"][0]
+    assert verdict["gates"] == {"max_rmse": "PASSED", "baseline": "FAILED", "champion": "FAILED"}
+    assert len(verdict["reasons"]) == 2
+    assert "does not beat the mean baseline" in verdict["reasons"][0]
+    assert "max_relative_degradation 5.0%" in verdict["reasons"][1]
     assert verdict["metrics"]["root_mean_squared_error"] < 60  # the absolute gate holds
+    holdout = staged.tables.read(staged.settings.table("training_set")).toPandas()
+    train_mean = holdout.loc[holdout.split == "train", LABEL].mean()
+    labels = holdout.loc[holdout.split == "validation", LABEL]
+    # RMSE of a constant guess c: sqrt(variance + (mean - c)^2)
+    expected = (labels.var(ddof=0) + (labels.mean() - train_mean) ** 2) ** 0.5
+    assert verdict["baseline_rmse"] == pytest.approx(expected)
     rmse, champion_rmse = verdict["metrics"]["root_mean_squared_error"], verdict["champion_rmse"]
     assert verdict["relative_degradation"] == pytest.approx(rmse / champion_rmse - 1)
     assert verdict["relative_degradation"] > 0.25
@@ -123,6 +140,11 @@ def test_a_worse_model_fails_the_gate_and_is_not_promoted(staged):
     assert run.data.params["mode"] == "enabled"
     assert run.data.params["max_relative_degradation"] == "0.05"
     assert run.data.params["max_root_mean_squared_error"] == "60.0"
+    assert run.data.params["min_improvement_over_baseline"] == "0.05"
+    assert run.data.metrics["baseline_root_mean_squared_error"] == pytest.approx(expected)
+    assert run.data.metrics["baseline_prediction"] == pytest.approx(train_mean)
+    assert run.data.metrics["improvement_over_baseline"] == pytest.approx(1 - rmse / expected)
+    assert run.data.tags["validation_gate_baseline"] == "FAILED"
     assert run.data.params["candidate_version"] == str(version)
     assert run.data.params["champion_version"] == str(before)
     assert run.data.metrics["root_mean_squared_error"] == pytest.approx(rmse)
@@ -131,32 +153,40 @@ def test_a_worse_model_fails_the_gate_and_is_not_promoted(staged):
         verdict["relative_degradation"]
     )
     assert run.data.tags["validation_status"] == "FAILED"
-    assert run.data.tags["validation_reasons"] == verdict["reasons"][0]
+    assert run.data.tags["validation_reasons"] == "; ".join(verdict["reasons"])
 
     tags = client.get_model_version(staged.settings.model_name, str(version)).tags
     assert tags["validation_status"] == "FAILED"
     assert tags["validation_gate_result"] == "FAILED"
     assert tags["validation_max_relative_degradation"] == "0.05"
     assert tags["validation_max_root_mean_squared_error"] == "60"
+    assert tags["validation_min_improvement_over_baseline"] == "0.05"
+    assert tags["validation_gate_baseline"] == tags["validation_gate_champion"] == "FAILED"
+    assert tags["validation_gate_max_rmse"] == "PASSED"
+    assert float(tags["validation_baseline_root_mean_squared_error"]) == pytest.approx(
+        expected, rel=1e-4
+    )
     assert tags["validation_champion_version"] == str(before)
     assert tags["validation_run_id"] == verdict["run_id"]
     assert float(tags["validation_relative_degradation"]) == pytest.approx(
         verdict["relative_degradation"], rel=1e-4
     )
 
-    outcome = deploy.run(staged)
+    outcome = deploy.run(staged, version=version)
     assert outcome == {
         "promoted": False,
         "challenger_version": version,
         "challenger_status": "FAILED",
+        "validated_against": str(before),
         "champion_version": before,
+        "reason": f"v{version} has validation_status FAILED",
     }
     assert champion_version(staged) == before
 
 
 def test_dry_run_records_the_failure_but_lets_deploy_promote(staged):
     before = champion_version(staged)
-    version = register_shuffled_model(staged, seed=2)
+    version = register_model(staged, seed=2)
     dry = with_mode(staged, "dry_run")
 
     verdict = validate.run(dry)
@@ -177,7 +207,7 @@ def test_dry_run_records_the_failure_but_lets_deploy_promote(staged):
 
 
 def test_disabled_mode_scores_nothing_and_passes(staged):
-    version = register_shuffled_model(staged, seed=3)
+    version = register_model(staged, seed=3)
 
     verdict = validate.run(with_mode(staged, "disabled"))
 
@@ -195,7 +225,7 @@ def test_rollback_walks_back_the_champions_and_stops_with_a_clear_error(
     staged, monkeypatch, capsys
 ):
     before = champion_version(staged)
-    version = register_shuffled_model(staged, seed=4)
+    version = register_model(staged, seed=4)
     dry = with_mode(staged, "dry_run")
     validate.run(dry)
     assert deploy.run(dry)["champion_version"] == version
@@ -216,7 +246,8 @@ def test_rollback_walks_back_the_champions_and_stops_with_a_clear_error(
         restored.tags["rolled_back_at"] == retired.tags["rolled_back_at"] == moved["rolled_back_at"]
     )
     # The next scheduled deploy must not undo the rollback.
-    assert deploy.run(dry)["promoted"] is False
+    again = deploy.run(dry)
+    assert again["promoted"] is False and "was rolled back" in again["reason"]
     assert champion_version(staged) == before
 
     for _ in range(10):  # walk back to the first champion, which has nothing before it
@@ -243,7 +274,7 @@ def test_renamed_aliases_are_the_ones_validate_and_deploy_move(staged):
     client = registry(staged)
     name = staged.settings.model_name
     champion_before = champion_version(staged)
-    version = register_shuffled_model(staged, seed=5)
+    version = register_model(staged, seed=5, shuffled=False)
 
     verdict = validate.run(renamed)
     outcome = deploy.run(renamed)
@@ -254,3 +285,46 @@ def test_renamed_aliases_are_the_ones_validate_and_deploy_move(staged):
     assert int(client.get_model_version_by_alias(name, "candidate").version) == version
     assert int(client.get_model_version_by_alias(name, "serving").version) == version
     assert champion_version(staged) == champion_before
+
+
+def test_validate_and_deploy_act_on_the_version_passed_in(staged):
+    before = champion_version(staged)
+    good = register_model(staged, seed=6, shuffled=False)
+    newest = register_model(staged, seed=7)  # registered later, learned noise
+
+    verdict = validate.run(staged, version=good)
+    outcome = deploy.run(staged, version=good)
+
+    assert (verdict["model_version"], verdict["status"]) == (good, "PASSED")
+    assert verdict["champion_version"] == before
+    assert outcome["promoted"] is True and outcome["reason"] is None
+    assert champion_version(staged) == good
+    client = registry(staged)
+    name = staged.settings.model_name
+    assert client.get_model_version(name, str(good)).tags["validation_champion_version"] == str(
+        before
+    )
+    assert "validation_status" not in client.get_model_version(name, str(newest)).tags
+
+
+def test_a_champion_moved_after_validation_makes_deploy_refuse(staged):
+    client = registry(staged)
+    name = staged.settings.model_name
+    compared = champion_version(staged)
+    candidate = register_model(staged, seed=8, shuffled=False)
+    assert validate.run(staged, version=candidate)["status"] == "PASSED"
+    moved_to = register_model(staged, seed=9, shuffled=False)
+    client.set_registered_model_alias(name, "champion", str(moved_to))  # by hand
+
+    outcome = deploy.run(staged, version=candidate)
+
+    assert outcome["promoted"] is False
+    assert outcome["reason"] == (
+        f"v{candidate} was validated against v{compared}, but the champion is v{moved_to}: "
+        "the champion changed since validation; validate again"
+    )
+    assert champion_version(staged) == moved_to
+    assert "previous_champion" not in client.get_model_version(name, str(candidate)).tags
+    # A rerun of an older, once successful deploy does not demote the champion either.
+    assert deploy.run(staged, version=compared)["promoted"] is False
+    assert champion_version(staged) == moved_to

@@ -18,10 +18,12 @@ from .features.definitions import CATEGORICAL_FEATURES
 
 
 def build_pipeline(numeric: list[str], params: dict[str, Any]) -> Pipeline:
-    """A gradient-boosted regressor on CATEGORICAL_FEATURES (strings) and ``numeric`` (floats).
+    """A gradient-boosted regressor on CATEGORICAL_FEATURES (strings) and ``numeric`` columns.
 
-    Categories unseen in training and missing values go to the model's missing-value
-    branch. ``params`` are HistGradientBoostingRegressor parameters.
+    Numeric columns may be float or integer, including pandas ``Int64`` with missing
+    values (the encoder hands the regressor a DataFrame, so ``pd.NA`` arrives as a
+    missing value). Categories unseen in training and missing values go to the
+    model's missing-value branch. ``params`` are HistGradientBoostingRegressor parameters.
     """
     encode = ColumnTransformer(
         [
@@ -37,7 +39,7 @@ def build_pipeline(numeric: list[str], params: dict[str, Any]) -> Pipeline:
             ("numeric", "passthrough", numeric),
         ],
         verbose_feature_names_out=False,
-    )
+    ).set_output(transform="pandas")
     regressor = HistGradientBoostingRegressor(
         categorical_features=list(range(len(CATEGORICAL_FEATURES))), **params
     )
@@ -52,18 +54,29 @@ def pip_requirements() -> list[str]:
     ]
 
 
-def log_model(model: Pipeline, example: pd.DataFrame, registered_name: str):
+def _as_float(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with integer columns (numpy or pandas nullable) as float64, missing as NaN."""
+    ints = [c for c, dtype in frame.dtypes.items() if pd.api.types.is_integer_dtype(dtype)]
+    return frame.astype(dict.fromkeys(ints, "float64"))
+
+
+def log_model(model: Pipeline, frame: pd.DataFrame, registered_name: str):
     """Log ``model`` in the active run and register it as a new version of ``registered_name``.
 
-    ``example`` is a few rows of model input (the signature is inferred from it).
+    ``frame`` holds the model inputs the model was fit on; its first five rows are
+    the input example. The signature's input schema is inferred from all of its
+    rows, with integer columns declared as double (an integer cannot hold a missing
+    value): a column missing a value in any row (a pandas ``Int64`` column with
+    ``pd.NA``, say) is an optional double, and a row missing it is scored.
     Returns MLflow's ModelInfo; ``registered_model_version`` is the new version.
     """
     payload = skops.io.dumps(model)
     trusted = skops.io.get_untrusted_types(data=payload)
+    example = frame.head(5)
     return mlflow.sklearn.log_model(
         model,
         name="model",
-        signature=infer_signature(example, model.predict(example)),
+        signature=infer_signature(_as_float(frame), model.predict(example)),
         input_example=example,
         pip_requirements=pip_requirements(),
         registered_model_name=registered_name,

@@ -9,23 +9,65 @@ from __future__ import annotations
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_DOES_NOT_EXIST,
+    ErrorCode,
+)
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 STATUS_TAG = "validation_status"
+VALIDATED_AGAINST_TAG = "validation_champion_version"  # the champion when validated, or "none"
 PASSED, FAILED = "PASSED", "FAILED"
+NONE = "none"
 PREVIOUS_CHAMPION_TAG = "previous_champion"
 ROLLED_BACK_FROM_TAG = "rolled_back_from"
 ROLLED_BACK_TO_TAG = "rolled_back_to"
 ROLLED_BACK_AT_TAG = "rolled_back_at"
+_DOES_NOT_EXIST = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+_INVALID_PARAMETER = ErrorCode.Name(INVALID_PARAMETER_VALUE)
+
+
+def alias_missing(err: MlflowException, alias: str) -> bool:
+    """Whether ``err`` says that ``alias`` (or the whole model) does not exist.
+
+    Unity Catalog, and every store for a model that does not exist, answer
+    RESOURCE_DOES_NOT_EXIST; MLflow's own stores (SQLite, files, tracking server)
+    answer INVALID_PARAMETER_VALUE "Registered model alias <alias> not found."
+    Every other error (permissions, network, a bad request) is not "missing".
+    """
+    if err.error_code == _DOES_NOT_EXIST:
+        return True
+    return err.error_code == _INVALID_PARAMETER and f"alias {alias} not found" in err.message
 
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
-    """The version of model ``name`` that ``alias`` points at, or None when it points nowhere."""
+    """The version of model ``name`` that ``alias`` points at, or None when it points nowhere.
+
+    Only "alias (or model) not found" means None (see :func:`alias_missing`); any
+    other registry error is raised as it came, so a step never mistakes a
+    permission or network failure for "no champion".
+    """
     try:
         return client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return None
+    except MlflowException as err:
+        if alias_missing(err, alias):
+            return None
+        raise
+
+
+def get_version(client: MlflowClient, name: str, version: str | int) -> ModelVersion:
+    """Version ``version`` of model ``name``.
+
+    Raises LookupError when it does not exist; other registry errors propagate.
+    """
+    try:
+        return client.get_model_version(name, str(version))
+    except MlflowException as err:
+        if err.error_code == _DOES_NOT_EXIST:
+            raise LookupError(f"model {name} has no version {version}") from err
+        raise
 
 
 def latest_version(client: MlflowClient, name: str) -> ModelVersion:

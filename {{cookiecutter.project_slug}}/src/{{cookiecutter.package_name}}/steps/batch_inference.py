@@ -14,13 +14,16 @@ from pyspark.sql import functions as F
 from ..checks import check_inputs
 from ..features.definitions import model_features
 from ..features.training_set import build_model_input, window_predicate
-from ..registry import version_by_alias
+from ..registry import model_uri, version_by_alias
 from ..runtime.context import Context
 from ..runtime.tracking import client
 
 
 def run(ctx: Context) -> dict:
-    """Score flights scheduled in ``windows.scoring`` with ``models:/<name>@<champion alias>``.
+    """Score flights scheduled in ``windows.scoring`` with the champion.
+
+    The champion alias is resolved once to a version, and ``models:/<name>/<version>``
+    is loaded, so ``model_version`` is the model that produced every row.
 
     Writes the predictions table: flight_id, sched_dep_ts, the model inputs,
     prediction (double, minutes of arrival delay), model_version (string) and
@@ -40,7 +43,7 @@ def run(ctx: Context) -> dict:
     frame = build_model_input(ctx, window).drop("arr_delay", "prediction_ts")
     predict = mlflow.pyfunc.spark_udf(
         ctx.spark,
-        f"models:/{name}@{alias}",
+        model_uri(name, champion.version),  # the alias resolved once: model_version is exact
         result_type="double",
         env_manager="local",
     )

@@ -1,7 +1,18 @@
-"""Step 5, deploy: move the champion alias to the challenger when validation let it pass.
+"""Step 5, deploy: move the champion alias to the version validation passed, compare-and-set.
 
-Promotion is alias-based (no stages): the champion alias of
-``registry.champion_alias`` moves to the version the challenger alias points at.
+The version: ``--model-version`` (``run-all`` passes the one validate just
+judged; the Databricks job passes the train task's task value ``model_version``,
+the same one its validate task judged); without it, the version the challenger
+alias points at (the last one validated).
+
+Promotion is alias-based (no stages). The registry has no atomic
+compare-and-set, so deploy checks right before it sets the alias: it promotes only
+when the version's ``validation_status`` is ``PASSED``, it was not rolled back, and
+the champion is still the version validation compared it against (tag
+``validation_champion_version``). Otherwise the aliases stay as they are and the
+result's ``reason`` says why: a stale or repeated deploy never demotes a champion
+promoted since. One training run at a time per target (the job's
+``max_concurrent_runs: 1``) keeps the window between check and set uncontended.
 """
 
 from __future__ import annotations
@@ -9,54 +20,85 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..registry import (
+    NONE,
     PASSED,
     PREVIOUS_CHAMPION_TAG,
     ROLLED_BACK_TO_TAG,
     STATUS_TAG,
+    VALIDATED_AGAINST_TAG,
+    get_version,
     version_by_alias,
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
 
 
-def run(ctx: Context) -> dict:
-    """Promote the challenger when its ``validation_status`` tag is ``PASSED``.
+def refusal(candidate, champion) -> str | None:
+    """Why ``candidate`` must not replace ``champion`` (ModelVersion or None), or None if it may."""
+    tags = candidate.tags
+    status = tags.get(STATUS_TAG)
+    if status != PASSED:
+        return f"v{candidate.version} has validation_status {status or 'unset (never validated)'}"
+    if ROLLED_BACK_TO_TAG in tags:
+        return (
+            f"v{candidate.version} was rolled back (to v{tags[ROLLED_BACK_TO_TAG]}): "
+            "validate a new version, or move the alias by hand"
+        )
+    current = champion.version if champion else NONE
+    if current == candidate.version:
+        return f"v{candidate.version} is already the champion"
+    validated_against = tags.get(VALIDATED_AGAINST_TAG)
+    if validated_against != current:
+        against = "no champion" if validated_against == NONE else f"v{validated_against}"
+        now = "there is no champion" if current == NONE else f"the champion is v{current}"
+        return (
+            f"v{candidate.version} was validated against {against}, but {now}: "
+            "the champion changed since validation; validate again"
+        )
+    return None
 
-    A version that was rolled back (tag ``rolled_back_to``) is not promoted again
-    by deploy: validate a new version, or move the alias by hand. The old
-    champion's number (or ``none``) is kept as the tag ``previous_champion`` on the
-    new one, which is what the rollback step returns to.
 
-    Returns promoted (bool), challenger_version, challenger_status and the
-    champion_version afterwards (None when there is none).
-    Raises LookupError when no challenger exists (run the validate step first).
+def run(ctx: Context, version: int | None = None) -> dict:
+    """Promote model ``version`` (default: the challenger) when validation let it pass.
+
+    The old champion's number (or ``none``) is kept as the tag ``previous_champion``
+    on the new one, which is what the rollback step returns to.
+
+    Returns promoted (bool), challenger_version (the version acted on),
+    challenger_status (its ``validation_status``), validated_against (its
+    ``validation_champion_version``), champion_version afterwards (None when there
+    is none) and reason (why nothing was promoted; None when promoted).
+    Raises LookupError when the version does not exist, or, without ``version``, when
+    no challenger exists (run the validate step first). Other registry errors propagate.
     """
     ctx.mlflow()
     registry = client()
     settings = ctx.settings
     name = settings.model_name
-    challenger = version_by_alias(registry, name, settings.challenger_alias)
-    if challenger is None:
-        raise LookupError(
-            f"model {name} has no '{settings.challenger_alias}' alias: run the validate step first"
-        )
+    if version is None:
+        candidate = version_by_alias(registry, name, settings.challenger_alias)
+        if candidate is None:
+            raise LookupError(
+                f"model {name} has no '{settings.challenger_alias}' alias: "
+                "run the validate step first"
+            )
+    else:
+        candidate = get_version(registry, name, version)
     champion = version_by_alias(registry, name, settings.champion_alias)
-    passed = challenger.tags.get(STATUS_TAG) == PASSED
-    rolled_back = ROLLED_BACK_TO_TAG in challenger.tags
-    promoted = (
-        passed and not rolled_back and (champion is None or champion.version != challenger.version)
-    )
-    if promoted:
-        previous = champion.version if champion else "none"
-        registry.set_model_version_tag(name, challenger.version, PREVIOUS_CHAMPION_TAG, previous)
+    reason = refusal(candidate, champion)
+    if reason is None:
+        previous = champion.version if champion else NONE
+        registry.set_model_version_tag(name, candidate.version, PREVIOUS_CHAMPION_TAG, previous)
         registry.set_model_version_tag(
-            name, challenger.version, "promoted_at", datetime.now(UTC).isoformat()
+            name, candidate.version, "promoted_at", datetime.now(UTC).isoformat()
         )
-        registry.set_registered_model_alias(name, settings.champion_alias, challenger.version)
-        champion = registry.get_model_version(name, challenger.version)
+        registry.set_registered_model_alias(name, settings.champion_alias, candidate.version)
+        champion = candidate
     return {
-        "promoted": promoted,
-        "challenger_version": int(challenger.version),
-        "challenger_status": challenger.tags.get(STATUS_TAG),
+        "promoted": reason is None,
+        "challenger_version": int(candidate.version),
+        "challenger_status": candidate.tags.get(STATUS_TAG),
+        "validated_against": candidate.tags.get(VALIDATED_AGAINST_TAG),
         "champion_version": int(champion.version) if champion else None,
+        "reason": reason,
     }

@@ -34,7 +34,7 @@ from ..features.definitions import CATEGORICAL_FEATURES, LABEL, model_features
 from ..features.training_set import window_predicate
 from ..monitoring.drift import ks_test, psi_categorical, psi_numeric
 from ..monitoring.report import render_report
-from ..registry import version_by_alias
+from ..registry import model_uri, version_by_alias
 from ..runtime.context import Context
 from ..runtime.task_values import publish
 from ..runtime.tracking import client
@@ -224,7 +224,9 @@ def run(ctx: Context) -> dict:
     name = settings.model_name
     alias = settings.champion_alias
     champion = version_by_alias(client(), name, alias)
-    model = mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+    if champion is None:
+        raise LookupError(f"model {name} has no '{alias}' alias: run validate and deploy first")
+    model = mlflow.pyfunc.load_model(model_uri(name, champion.version))  # alias resolved once
     baseline["prediction"] = np.asarray(model.predict(baseline[columns]), dtype=float)
 
     monitored = [*columns, "prediction"]

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mlflow.exceptions import MlflowException
-
 from ..registry import (
     PREVIOUS_CHAMPION_TAG,
     ROLLED_BACK_AT_TAG,
     ROLLED_BACK_FROM_TAG,
     ROLLED_BACK_TO_TAG,
+    get_version,
     version_by_alias,
 )
 from ..runtime.context import Context
@@ -32,7 +31,7 @@ def run(ctx: Context) -> dict:
     (the restored version, int) and rolled_back_at (ISO timestamp, UTC).
     Raises LookupError when the model has no champion, when the champion has no
     previous champion to return to (first champion, or promoted by hand), or when
-    that version no longer exists.
+    that version no longer exists. Other registry errors propagate.
     """
     ctx.mlflow()
     registry = client()
@@ -49,8 +48,8 @@ def run(ctx: Context) -> dict:
             "nothing to roll back to"
         )
     try:
-        registry.get_model_version(name, previous)
-    except MlflowException as err:
+        get_version(registry, name, previous)
+    except LookupError as err:
         raise LookupError(
             f"model {name}: {PREVIOUS_CHAMPION_TAG} v{previous} of v{current.version} "
             "does not exist any more"

@@ -17,8 +17,10 @@ from ..config import Window
 from ..diagnostics import importance_figure, permutation_importances, prediction_figures
 from ..features.definitions import LABEL, model_features, numeric_features
 from ..features.training_set import build_model_input, window_filter
+from ..gates import mean_baseline_rmse
 from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
+from ..runtime.task_values import publish
 
 
 def _log_figures(model, valid, predicted: np.ndarray, columns: list[str]) -> None:
@@ -38,6 +40,9 @@ def _log_figures(model, valid, predicted: np.ndarray, columns: list[str]) -> Non
 
 def run(ctx: Context) -> dict:
     """Build the training set, train, log and register. Returns the new model version and metrics.
+
+    On Databricks the new version number is also the task value ``model_version``,
+    which the job's validate and deploy tasks read, so they act on this version.
 
     The run also holds plots/feature_importance.{png,json} (permutation importance
     on up to 5,000 validation rows), plots/predicted_vs_actual.png and
@@ -87,15 +92,16 @@ def run(ctx: Context) -> dict:
         for split, frame in splits.items():
             metrics[f"{split}_rmse"] = root_mean_squared_error(frame[LABEL], predicted[split])
             metrics[f"{split}_mae"] = mean_absolute_error(frame[LABEL], predicted[split])
-        mean_guess = np.full(len(valid), train[LABEL].mean())
-        metrics["validation_rmse_mean_baseline"] = root_mean_squared_error(valid[LABEL], mean_guess)
+        _, metrics["validation_rmse_mean_baseline"] = mean_baseline_rmse(train[LABEL], valid[LABEL])
         metrics = {k: float(v) for k, v in metrics.items()}
         mlflow.log_metrics(metrics)
         _log_figures(model, valid, predicted["validation"], columns)
-        info = log_model(model, train[columns].head(5), settings.model_name)
+        info = log_model(model, train[columns], settings.model_name)
+    version = int(info.registered_model_version)
+    publish(settings, "model_version", str(version))  # read by the job's validate and deploy
     return {
         "model_name": settings.model_name,
-        "model_version": int(info.registered_model_version),
+        "model_version": version,
         "run_id": active.info.run_id,
         "metrics": metrics,
         "rows": {name: len(train) + len(valid)},

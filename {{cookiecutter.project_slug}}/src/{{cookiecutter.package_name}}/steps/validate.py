@@ -1,15 +1,15 @@
-"""Step 4, validate: gate the newest model version before it may become champion.
+"""Step 4, validate: gate one model version before it may become champion.
 
-The candidate and, when one exists, the current champion are scored in one
-MLflow run (``validate-v<N>``) on the same holdout: the validation split of the
-training set. Gates from ``validation`` in the config:
+The version: ``--model-version`` (``run-all`` passes the one train just
+registered; the Databricks job passes the train task's task value
+``model_version``); without it, the highest-numbered version of the model.
 
-- ``max_root_mean_squared_error``: absolute bound in minutes, checked with
-  ``mlflow.validate_evaluation_results``;
-- ``max_relative_degradation``: the candidate's RMSE may exceed the champion's by
-  at most this fraction (0.05 = 5 %).
+The candidate, the naive baseline (always the mean training label) and, when one
+exists, the current champion are scored in one MLflow run (``validate-v<N>``) on
+the same holdout: the validation split of the training set. The gates (see
+``gates.py``) are ``max_rmse``, ``baseline`` and ``champion``.
 
-``mode`` decides what a failed gate does:
+``validation.mode`` decides what a failed gate does:
 
 - ``enabled``: ``validation_status`` is ``FAILED`` and deploy keeps the champion;
 - ``dry_run``: the gates run and their failures are recorded
@@ -18,25 +18,27 @@ training set. Gates from ``validation`` in the config:
 - ``disabled``: nothing is scored; ``validation_status`` is ``PASSED`` and
   ``validation_gate_result`` is ``SKIPPED``.
 
-The run holds the thresholds and mode (params), the candidate's metrics, the
-champion's RMSE and the relative degradation (metrics) and the verdict (tags).
-The candidate version gets the challenger alias and the same verdict,
-thresholds and comparison as tags.
+The run holds the thresholds and mode (params), the figures (metrics) and the
+verdicts (tags, one ``validation_gate_<gate>`` per gate). The version gets the
+challenger alias and the same as ``validation_*`` tags, among them
+``validation_champion_version``: the champion it was compared against (or
+``none``), which deploy checks before promoting.
 """
 
 from __future__ import annotations
 
 import mlflow
 import numpy as np
-from mlflow.exceptions import MlflowException
-from mlflow.models import MetricThreshold
-from sklearn.metrics import root_mean_squared_error
 
 from ..features.definitions import LABEL, model_features
+from ..gates import RMSE, Thresholds, evaluate, mean_baseline_rmse, relative_degradation, rmse
 from ..registry import (
     FAILED,
+    NONE,
     PASSED,
     STATUS_TAG,
+    VALIDATED_AGAINST_TAG,
+    get_version,
     latest_version,
     model_uri,
     version_by_alias,
@@ -44,139 +46,127 @@ from ..registry import (
 from ..runtime.context import Context
 from ..runtime.tracking import client
 
-RMSE = "root_mean_squared_error"
 SKIPPED = "SKIPPED"
 GATE_TAG = "validation_gate_result"
 REPORTED_METRICS = (RMSE, "mean_absolute_error", "r2_score")
 
 
-def _evaluate(uri: str, holdout):
-    return mlflow.models.evaluate(
-        uri,
-        data=holdout,
-        targets=LABEL,
-        model_type="regressor",
-        evaluator_config={"log_model_explainability": False},
-    )
+def _predict(uri: str, frame) -> np.ndarray:
+    return np.asarray(mlflow.pyfunc.load_model(uri).predict(frame), dtype=float).reshape(-1)
 
 
-def _rmse(uri: str, holdout, columns: list[str]) -> float:
-    """RMSE (minutes) of the model at ``uri`` on ``holdout``, without logging anything."""
-    predicted = np.asarray(mlflow.pyfunc.load_model(uri).predict(holdout[columns]), dtype=float)
-    return float(root_mean_squared_error(holdout[LABEL], predicted.reshape(-1)))
+def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
+    """(candidate metrics, other figures, gates) on the holdout; logs them to the active run."""
+    settings = ctx.settings
+    columns = model_features(list(settings.features["delay_windows_hours"]))
+    table = ctx.tables.read(settings.table("training_set"), "the train step")
+    holdout = table.where("split = 'validation'").select(*columns, LABEL).toPandas()
+    train_labels = table.where("split = 'train'").select(LABEL).toPandas()[LABEL]
+    if holdout.empty:
+        raise ValueError("training_set: the validation split has no rows (run the train step)")
+    predicted = _predict(model_uri(settings.model_name, candidate.version), holdout[columns])
+    metrics = {RMSE: rmse(holdout[LABEL], predicted)}  # NaN when a prediction is not finite
+    if np.isfinite(predicted).all():  # scikit-learn's metrics refuse NaN and infinity
+        result = mlflow.models.evaluate(
+            data=holdout.assign(prediction=predicted),
+            predictions="prediction",
+            targets=LABEL,
+            model_type="regressor",
+            evaluator_config={"log_model_explainability": False},
+        )
+        metrics = {k: float(v) for k, v in result.metrics.items()}
+    else:
+        mlflow.log_metric(RMSE, metrics[RMSE])
+    mean_label, baseline = mean_baseline_rmse(train_labels, holdout[LABEL])
+    figures = {
+        "holdout_rows": float(len(holdout)),
+        "baseline_prediction": mean_label,
+        f"baseline_{RMSE}": baseline,
+        "improvement_over_baseline": 1 - metrics[RMSE] / baseline if baseline > 0 else np.nan,
+    }
+    champion_rmse = None
+    if champion is not None:
+        uri = model_uri(settings.model_name, champion.version)
+        champion_rmse = rmse(holdout[LABEL], _predict(uri, holdout[columns]))
+        figures[f"champion_{RMSE}"] = champion_rmse
+        figures["relative_degradation"] = relative_degradation(metrics[RMSE], champion_rmse)
+    champion_version = champion.version if champion else None
+    gates = evaluate(thresholds, metrics[RMSE], baseline, champion_rmse, champion_version)
+    figures.update({f"allowed_{RMSE}_{g.name}": g.limit for g in gates})
+    mlflow.log_metrics(figures)
+    return metrics, figures, gates
 
 
 def run(ctx: Context, version: int | None = None) -> dict:
-    """Evaluate model ``version`` (default: the newest) and record the verdict.
+    """Evaluate model ``version`` (default: the highest-numbered) and record the verdict.
 
     Returns model_version, status (``PASSED``/``FAILED``: what deploy acts on),
-    gate_result (``PASSED``/``FAILED``/``SKIPPED``: what the gates said), reasons
-    (one line per failed gate), metrics (candidate RMSE, MAE in minutes, R²),
+    gate_result (``PASSED``/``FAILED``/``SKIPPED``: what the gates said), gates
+    ({gate: PASSED/FAILED}), reasons (one line per failed gate), metrics (candidate
+    RMSE, MAE in minutes, R²), baseline_rmse (minutes, None when disabled),
     champion_version and champion_rmse (None without a champion),
-    relative_degradation (candidate RMSE / champion RMSE - 1, or None),
-    thresholds and the validation run_id.
-    Raises LookupError when no version is registered, MissingTableError when the
-    training set is missing.
+    relative_degradation (candidate RMSE / champion RMSE - 1, or None), thresholds
+    and the validation run_id.
+    Raises ConfigError for a bad threshold, LookupError when the version (or any
+    version) does not exist, MissingTableError when the training set is missing.
+    Registry errors other than "not found" propagate.
     """
     settings = ctx.settings
-    gates = settings.validation
-    mode = gates["mode"]
-    thresholds = {
-        "max_root_mean_squared_error": float(gates["max_root_mean_squared_error"]),
-        "max_relative_degradation": float(gates["max_relative_degradation"]),
-    }
+    mode = settings.validation["mode"]
+    thresholds = Thresholds.from_settings(settings.validation)
     ctx.mlflow()
     registry = client()
     name = settings.model_name
     candidate = (
-        registry.get_model_version(name, str(version))
-        if version
-        else latest_version(registry, name)
+        latest_version(registry, name) if version is None else get_version(registry, name, version)
     )
     champion = version_by_alias(registry, name, settings.champion_alias)
     if champion is not None and champion.version == candidate.version:
         champion = None
-    reasons: list[str] = []
-    metrics: dict[str, float] = {}
-    champion_rmse = degradation = None
+    metrics, figures, gates = {}, {}, []
     with mlflow.start_run(run_name=f"validate-v{candidate.version}") as active:
         mlflow.log_params(
             {
                 "candidate_version": candidate.version,
-                "champion_version": champion.version if champion else "none",
+                "champion_version": champion.version if champion else NONE,
                 "mode": mode,
-                **thresholds,
+                **thresholds.as_dict(),
             }
         )
         if mode != "disabled":
-            columns = model_features(list(settings.features["delay_windows_hours"]))
-            holdout = (
-                ctx.tables.read(settings.table("training_set"), "the train step")
-                .where("split = 'validation'")
-                .select(*columns, LABEL)
-                .toPandas()
-            )
-            mlflow.log_metric("holdout_rows", float(len(holdout)))
-            result = _evaluate(model_uri(name, candidate.version), holdout)
-            metrics = {k: float(v) for k, v in result.metrics.items()}
-            limit = thresholds["max_root_mean_squared_error"]
-            try:
-                mlflow.validate_evaluation_results(
-                    {RMSE: MetricThreshold(threshold=limit, greater_is_better=False)}, result
-                )
-            except MlflowException:
-                reasons.append(f"{RMSE} {metrics[RMSE]:.3f} > max_root_mean_squared_error {limit}")
-            if champion is not None:
-                champion_rmse = _rmse(model_uri(name, champion.version), holdout, columns)
-                allowed = champion_rmse * (1 + thresholds["max_relative_degradation"])
-                degradation = (
-                    metrics[RMSE] / champion_rmse - 1 if champion_rmse > 0 else float("inf")
-                )
-                mlflow.log_metrics(
-                    {
-                        f"champion_{RMSE}": champion_rmse,
-                        f"allowed_{RMSE}": allowed,
-                        "relative_degradation": degradation,
-                    }
-                )
-                if metrics[RMSE] > allowed:
-                    reasons.append(
-                        f"relative degradation {degradation:.1%} of {RMSE} "
-                        f"({metrics[RMSE]:.3f} vs champion v{champion.version} "
-                        f"{champion_rmse:.3f}) > max_relative_degradation "
-                        f"{thresholds['max_relative_degradation']:.1%}"
-                    )
+            metrics, figures, gates = _score(ctx, candidate, champion, thresholds)
+        reasons = [g.reason for g in gates if not g.passed]
         gate_result = SKIPPED if mode == "disabled" else (FAILED if reasons else PASSED)
-        status = FAILED if reasons and mode == "enabled" else PASSED
         verdict = {
-            STATUS_TAG: status,
+            STATUS_TAG: FAILED if reasons and mode == "enabled" else PASSED,
             GATE_TAG: gate_result,
             "validation_mode": mode,
             "validation_reasons": "; ".join(reasons) or "none",
+            **{f"validation_gate_{g.name}": g.result for g in gates},
         }
         mlflow.set_tags(verdict)
     tags = {
         **verdict,
         "validation_run_id": active.info.run_id,
-        "validation_champion_version": champion.version if champion else "none",
-        **{f"validation_{k}": f"{v:.6g}" for k, v in thresholds.items()},
+        VALIDATED_AGAINST_TAG: champion.version if champion else NONE,
+        **{f"validation_{k}": f"{v:.6g}" for k, v in thresholds.as_dict().items()},
         **{f"validation_{k}": f"{metrics[k]:.6g}" for k in REPORTED_METRICS if k in metrics},
+        **{f"validation_{k}": f"{v:.6g}" for k, v in figures.items() if k != "holdout_rows"},
     }
-    if champion_rmse is not None:
-        tags[f"validation_champion_{RMSE}"] = f"{champion_rmse:.6g}"
-        tags["validation_relative_degradation"] = f"{degradation:.6g}"
     for key, value in tags.items():
         registry.set_model_version_tag(name, candidate.version, key, value)
     registry.set_registered_model_alias(name, settings.challenger_alias, candidate.version)
     return {
         "model_version": int(candidate.version),
-        "status": status,
+        "status": verdict[STATUS_TAG],
         "gate_result": gate_result,
+        "gates": {g.name: g.result for g in gates},
         "reasons": reasons,
         "metrics": {k: metrics[k] for k in REPORTED_METRICS if k in metrics},
+        "baseline_rmse": figures.get(f"baseline_{RMSE}"),
         "champion_version": int(champion.version) if champion else None,
-        "champion_rmse": champion_rmse,
-        "relative_degradation": degradation,
-        "thresholds": thresholds,
+        "champion_rmse": figures.get(f"champion_{RMSE}"),
+        "relative_degradation": figures.get("relative_degradation"),
+        "thresholds": thresholds.as_dict(),
         "run_id": active.info.run_id,
     }

@@ -1,0 +1,83 @@
+"""run-all hands the trained version to validate and deploy; a rejection can stop it.
+
+The steps are replaced by recorders here: what is tested is the orchestration in
+cli.py (which version each step receives, when the run stops, the exit status).
+``validate`` alone needs no Spark.
+The steps themselves are tested on data in test_lifecycle.py and test_promotion.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import cli
+
+CI_SLICE = Path(__file__).resolve().parents[1] / "ci" / "data-slice.yml"
+
+
+def recorded_steps(monkeypatch, verdict: str) -> list[tuple[str, dict]]:
+    """Replace the CLI's steps with recorders; validate answers ``verdict``."""
+    calls: list[tuple[str, dict]] = []
+
+    def run_step(step, ctx, **kwargs):
+        calls.append((step, kwargs))
+        if step == "train":
+            return {"model_version": 7}
+        if step == "validate":
+            return {"model_version": kwargs.get("version", 99), "status": verdict}
+        if step == "deploy":
+            return {"challenger_version": kwargs.get("version"), "champion_version": 7}
+        return {"violations": [], "retraining_required": False}
+
+    monkeypatch.setattr(cli, "_run_step", run_step)
+    return calls
+
+
+@pytest.mark.spark  # run_pipeline counts the rows of every table at the end
+def test_validate_and_deploy_get_the_version_train_registered(monkeypatch, ctx):
+    calls = recorded_steps(monkeypatch, "PASSED")
+    summary = cli.run_pipeline(ctx)
+    received = dict(calls)
+    assert received["validate"] == {"version": 7}
+    assert received["deploy"] == {"version": 7}
+    assert received["train"] == {} and received["batch_inference"] == {}
+    assert summary["rejected"] is None and summary["champion_version"] == 7
+
+
+@pytest.mark.spark  # run_pipeline counts the rows of every table at the end
+def test_a_rejected_candidate_stops_the_run_only_when_asked(monkeypatch, ctx):
+    calls = recorded_steps(monkeypatch, "FAILED")
+    summary = cli.run_pipeline(ctx, stop_on_rejection=True)
+    assert [step for step, _ in calls] == ["ingest", "features", "train", "validate"]
+    assert summary["rejected"] == 7
+    assert "stopped after validate: v7 was rejected" in cli.format_summary(summary)
+
+    calls.clear()
+    summary = cli.run_pipeline(ctx)
+    assert [step for step, _ in calls] == list(cli.STEPS)
+    assert summary["rejected"] is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "verdict", "status"),
+    [
+        (["--fail-on-rejection"], "FAILED", 3),
+        (["--fail-on-rejection"], "PASSED", 0),
+        ([], "FAILED", 0),
+        (["--config", str(CI_SLICE)], "FAILED", 3),  # validation.fail_on_rejection: true
+    ],
+)
+def test_validate_exit_status(monkeypatch, argv, verdict, status):
+    calls = recorded_steps(monkeypatch, verdict)
+    assert cli.validate(["--env", "local", "--model-version", "4", *argv]) == status
+    assert calls == [("validate", {"version": 4})]
+
+
+@pytest.mark.spark  # run_pipeline counts the rows of every table at the end
+def test_run_all_exits_3_on_a_rejection_with_the_flag(monkeypatch, tmp_path, spark):
+    del spark  # started by the fixture, shared with the Context run_all builds
+    recorded_steps(monkeypatch, "FAILED")
+    monkeypatch.setenv("MLOPS_LOCAL_ROOT", str(tmp_path))
+    assert cli.run_all(["--env", "local", "--fail-on-rejection"]) == 3

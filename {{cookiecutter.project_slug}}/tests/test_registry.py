@@ -1,0 +1,190 @@
+"""Registry lookups: only "not found" means "no champion"; deploy's compare-and-set rules.
+
+No Spark: a real local MLflow store, and fake clients for the errors a local
+store cannot produce (a Unity Catalog permission error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    PERMISSION_DENIED,
+    RESOURCE_DOES_NOT_EXIST,
+)
+
+from {{ cookiecutter.package_name }}.config import load_settings
+from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+from {{ cookiecutter.package_name }}.steps import deploy, rollback, validate
+
+NAME = "local.schema.model"
+
+
+def denied(*args, **kwargs):
+    raise MlflowException("User does not have EXECUTE on model", PERMISSION_DENIED)
+
+
+def version(number: int, **tags) -> ModelVersion:
+    pairs = [ModelVersionTag(key, value) for key, value in tags.items()]
+    return ModelVersion(NAME, str(number), creation_timestamp=0, tags=pairs)
+
+
+class FakeClient:
+    """A registry whose alias lookups fail with ``alias_error``; records every write."""
+
+    def __init__(self, versions: list[ModelVersion], alias_error=denied):
+        self.versions = {v.version: v for v in versions}
+        self.alias_error = alias_error
+        self.writes: list[tuple] = []
+
+    def get_model_version_by_alias(self, name, alias):
+        return self.alias_error(name, alias)
+
+    def get_model_version(self, name, number):
+        return self.versions[str(number)]
+
+    def search_model_versions(self, query):
+        return list(self.versions.values())
+
+    def set_model_version_tag(self, *args):
+        self.writes.append(("tag", *args))
+
+    def set_registered_model_alias(self, *args):
+        self.writes.append(("alias", *args))
+
+
+@pytest.fixture
+def local_ctx(tmp_path) -> Context:
+    return Context(replace(load_settings("local"), local_root=tmp_path))
+
+
+@pytest.fixture
+def store(local_ctx) -> MlflowClient:
+    local_ctx.mlflow()
+    uri = tracking_uri(local_ctx.settings)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def test_a_missing_model_or_alias_means_no_champion_on_the_local_store(store):
+    assert version_by_alias(store, "local.s.absent", "champion") is None
+    store.create_registered_model("local.s.present")
+    assert version_by_alias(store, "local.s.present", "champion") is None
+    with pytest.raises(LookupError, match="model local.s.present has no version 7"):
+        get_version(store, "local.s.present", 7)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MlflowException("Alias champion not found", RESOURCE_DOES_NOT_EXIST),  # Unity Catalog
+        MlflowException("Registered model alias champion not found.", INVALID_PARAMETER_VALUE),
+    ],
+)
+def test_not_found_answers_mean_no_champion(error):
+    def raise_(*args):
+        raise error
+
+    assert version_by_alias(FakeClient([], raise_), NAME, "champion") is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MlflowException("User does not have EXECUTE on model", PERMISSION_DENIED),
+        MlflowException("Invalid alias name 'v1'", INVALID_PARAMETER_VALUE),
+        MlflowException("Connection reset by peer"),
+    ],
+)
+def test_any_other_registry_error_propagates(error):
+    def raise_(*args):
+        raise error
+
+    with pytest.raises(MlflowException) as caught:
+        version_by_alias(FakeClient([], raise_), NAME, "champion")
+    assert caught.value is error
+
+
+def test_validate_fails_on_a_permission_error_instead_of_skipping_the_champion(
+    local_ctx, monkeypatch
+):
+    fake = FakeClient([version(1), version(2)])
+    monkeypatch.setattr(validate, "client", lambda: fake)
+    with pytest.raises(MlflowException, match="does not have EXECUTE"):
+        validate.run(local_ctx, version=2)
+    assert fake.writes == []  # no verdict, no alias
+
+
+def test_deploy_and_rollback_fail_on_a_permission_error_and_move_nothing(local_ctx, monkeypatch):
+    fake = FakeClient([version(2, validation_status="PASSED", validation_champion_version="1")])
+    monkeypatch.setattr(deploy, "client", lambda: fake)
+    monkeypatch.setattr(rollback, "client", lambda: fake)
+    with pytest.raises(MlflowException, match="does not have EXECUTE"):
+        deploy.run(local_ctx, version=2)
+    with pytest.raises(MlflowException, match="does not have EXECUTE"):
+        rollback.run(local_ctx)
+    assert fake.writes == []
+
+
+PASSED_AGAINST_1 = {"validation_status": "PASSED", "validation_champion_version": "1"}
+
+
+@pytest.mark.parametrize(
+    ("candidate", "champion", "reason"),
+    [
+        (version(2, **PASSED_AGAINST_1), version(1), None),
+        (version(2, validation_status="PASSED", validation_champion_version="none"), None, None),
+        (
+            version(2, **PASSED_AGAINST_1),
+            version(3),
+            "v2 was validated against v1, but the champion is v3: "
+            "the champion changed since validation; validate again",
+        ),
+        (
+            version(2, validation_status="PASSED", validation_champion_version="none"),
+            version(1),
+            "v2 was validated against no champion, but the champion is v1: "
+            "the champion changed since validation; validate again",
+        ),
+        (
+            version(2, **PASSED_AGAINST_1),
+            None,
+            "v2 was validated against v1, but there is no champion: "
+            "the champion changed since validation; validate again",
+        ),
+        (version(2, **PASSED_AGAINST_1), version(2), "v2 is already the champion"),
+        (
+            version(2, validation_status="FAILED", validation_champion_version="1"),
+            version(1),
+            "v2 has validation_status FAILED",
+        ),
+        (version(2), version(1), "v2 has validation_status unset (never validated)"),
+        (
+            version(2, rolled_back_to="1", **PASSED_AGAINST_1),
+            version(1),
+            "v2 was rolled back (to v1): validate a new version, or move the alias by hand",
+        ),
+    ],
+)
+def test_deploy_promotes_only_a_passed_version_over_the_champion_it_was_compared_with(
+    candidate, champion, reason
+):
+    assert deploy.refusal(candidate, champion) == reason
+
+
+def test_model_version_must_be_a_positive_integer(capsys):
+    from {{ cookiecutter.package_name }} import cli
+
+    for bad in ("abc", "0", "-1", ""):
+        with pytest.raises(SystemExit) as code:
+            cli.validate(["--model-version", bad])
+        assert code.value.code == 2
+        assert "--model-version: must be a positive integer (a model version)" in (
+            capsys.readouterr().err
+        )

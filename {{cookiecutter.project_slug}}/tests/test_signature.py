@@ -1,0 +1,57 @@
+"""A pandas Int64 feature with a missing value: the model still gets a signature and scores it."""
+
+from __future__ import annotations
+
+import math
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.types import DataType
+from pyspark.sql import functions as F
+
+from {{ cookiecutter.package_name }}.features.definitions import (
+    LABEL,
+    model_features,
+    numeric_features,
+)
+from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
+from {{ cookiecutter.package_name }}.registry import model_uri
+
+from .test_promotion import train_split
+
+pytestmark = pytest.mark.spark
+
+
+def test_an_int64_feature_with_a_missing_value_is_an_optional_double_and_is_scored(
+    trained, ctx, spark
+):
+    source, _ = trained
+    windows = list(ctx.settings.features["delay_windows_hours"])
+    columns = model_features(windows)
+    frame = train_split(source)
+    frame["distance"] = frame["distance"].astype("Int64")
+    frame.loc[0, "distance"] = pd.NA  # in the input example too
+    model = build_pipeline(numeric_features(windows), dict(ctx.settings.training))
+    model.fit(frame[columns], frame[LABEL])
+    ctx.mlflow()
+    with mlflow.start_run():
+        info = log_model(model, frame[columns], ctx.settings.model_name)
+
+    spec = {c.name: c for c in info.signature.inputs.inputs}["distance"]
+    assert (spec.type, spec.required) == (DataType.double, False)
+
+    rows = spark.createDataFrame(frame[columns].head(2).astype({"distance": "float64"}))
+    rows = rows.withColumn(
+        "distance",
+        F.when(F.isnan("distance"), F.lit(None)).otherwise(F.col("distance")).cast("bigint"),
+    )
+    predict = mlflow.pyfunc.spark_udf(
+        spark,
+        model_uri(ctx.settings.model_name, info.registered_model_version),
+        result_type="double",
+        env_manager="local",
+    )
+    scored = rows.withColumn("prediction", predict(F.struct(*columns))).collect()
+    assert [r["distance"] is None for r in scored] == [True, False]
+    assert all(math.isfinite(r["prediction"]) for r in scored)
