@@ -144,7 +144,10 @@ def test_only_the_test_target_fails_on_a_rejected_candidate(project):
     }
     assert fails.pop("test") is True
     assert set(fails.values()) == {False}
-    test_validation = {**config["common"]["validation"], **config["environments"]["test"]["validation"]}
+    test_validation = {
+        **config["common"]["validation"],
+        **config["environments"]["test"]["validation"],
+    }
     assert test_validation["mode"] == "enabled"
 
 
