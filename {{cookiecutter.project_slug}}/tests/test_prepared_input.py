@@ -6,7 +6,9 @@ import importlib.util
 
 import pytest
 
+from {{ cookiecutter.package_name }}.checks import DataCheckError, check_inputs, step_inputs
 from {{ cookiecutter.package_name }}.features.training_set import build_model_input
+from {{ cookiecutter.package_name }}.steps import features, ingest, train
 
 from .conftest import rows_in_window
 
@@ -33,3 +35,21 @@ def test_model_input_is_prepared_once_per_flight_and_read_by_window(trained, syn
         training.select("flight_id"), "flight_id"
     )
     assert labelled.count() == training.count() > 0
+
+
+def test_train_and_scoring_check_the_table_they_read():
+    assert step_inputs("train") == step_inputs("batch_inference") == ("model_input",)
+
+
+def test_a_repeated_flight_in_model_input_stops_train_and_scoring(ctx, use_synthetic_source):
+    ingest.run(ctx)
+    features.run(ctx)
+    name = ctx.settings.table("model_input")
+    prepared = ctx.tables.read(name)
+    ctx.tables.overwrite(prepared.unionByName(prepared.limit(1)), name)  # no keys: let it in
+    message = f"input table {name}: key flight_id: 1 value is shared by 2 rows"
+    with pytest.raises(DataCheckError, match=message):
+        train.run(ctx)
+    with pytest.raises(DataCheckError, match=message):
+        check_inputs(ctx, "batch_inference")
+    assert not ctx.tables.exists(ctx.settings.table("training_set"))

@@ -33,6 +33,7 @@ from mlflow.models import MetricThreshold
 from sklearn.metrics import root_mean_squared_error
 
 from ..features.definitions import LABEL, model_features
+from ..features.training_set import window_filter
 from ..registry import (
     FAILED,
     PASSED,
@@ -110,12 +111,26 @@ def run(ctx: Context, version: int | None = None) -> dict:
         )
         if mode != "disabled":
             columns = model_features(list(settings.features["delay_windows_hours"]))
+            holdout_window = settings.windows["validation"]
+            tagged = candidate.tags.get("window_validation")
+            if tagged is not None and tagged != holdout_window.label():
+                raise ValueError(
+                    f"model version {candidate.version}: trained with validation window "
+                    f"{tagged}, but the holdout here is {holdout_window.label()} "
+                    "(rerun train with the same --as-of, or pass that as-of to validate)"
+                )
             holdout = (
                 ctx.tables.read(settings.table("training_set"), "the train step")
                 .where("split = 'validation'")
+                .where(window_filter("sched_dep_ts", holdout_window))
                 .select(*columns, LABEL)
                 .toPandas()
             )
+            if holdout.empty:
+                raise ValueError(
+                    f"windows.validation: the training set has no rows in "
+                    f"{holdout_window.label()}: run train with the same --as-of first"
+                )
             mlflow.log_metric("holdout_rows", float(len(holdout)))
             result = _evaluate(model_uri(name, candidate.version), holdout)
             metrics = {k: float(v) for k, v in result.metrics.items()}
