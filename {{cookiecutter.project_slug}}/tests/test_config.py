@@ -138,6 +138,10 @@ def test_override_file_merges_over_the_packaged_settings(tmp_path):
     [
         ("validation:\n  mode: sometimes\n", "validation.mode: 'sometimes' must be one of"),
         ("windows:\n  train_days: 0\n", "windows.train_days: must be a whole number of days >= 1"),
+        (
+            "windows:\n  train: {start: 2013-01-01, end: 2013-10-01}\n",
+            "windows.train: unknown setting; windows are lengths before an as-of date",
+        ),
         ("windows:\n  scoring_days: 1.5\n", "windows.scoring_days: must be a whole number"),
         (
             "windows:\n  label_maturity_days: -1\n",

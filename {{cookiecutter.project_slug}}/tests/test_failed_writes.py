@@ -8,24 +8,11 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.runtime.tables import Tables
 from {{ cookiecutter.package_name }}.steps import features, ingest, train, validate
 
-from .conftest import SYNTHETIC_WINDOWS, registry, rows_in_window, utc
+from .conftest import SYNTHETIC_WINDOWS, fail_on, registry, rows_in_window, utc
 
 pytestmark = pytest.mark.spark
-
-
-def _fail_on(monkeypatch, table: str) -> None:
-    """Make every Tables.overwrite of ``table`` raise, as a crash between two writes would."""
-    real = Tables.overwrite
-
-    def overwrite(self, df, name, keys=()):
-        if name == table:
-            raise RuntimeError(f"simulated failure writing {name}")
-        return real(self, df, name, keys)
-
-    monkeypatch.setattr(Tables, "overwrite", overwrite)
 
 
 def test_ingest_failing_on_weather_keeps_its_version_and_a_rerun_repairs(
@@ -39,7 +26,7 @@ def test_ingest_failing_on_weather_keeps_its_version_and_a_rerun_repairs(
     earlier = Context(replace(settings, as_of=utc(2013, 1, 6)))  # a smaller snapshot
 
     with monkeypatch.context() as patch:
-        _fail_on(patch, names[1])
+        fail_on(patch, names[1])
         with pytest.raises(RuntimeError, match="simulated failure"):
             ingest.run(earlier)
     assert [ctx.tables.version(n) for n in names] == [versions[0] + 1, versions[1]]

@@ -1,4 +1,4 @@
-"""The whole year of real data: the drift alarm on November and December retrains on later windows."""
+"""A year of real data: after the drift alarm on November and December, retraining moves on."""
 
 from __future__ import annotations
 

@@ -256,6 +256,13 @@ def _window_settings(section: dict, as_of: datetime | None) -> tuple[dict, datet
     ``as_of`` (from ``--as-of``) wins over both pins; otherwise ``windows.as_of``,
     else today (UTC); ``windows.training_as_of``, else the as-of instant.
     """
+    known = (*LENGTH_KEYS, "label_maturity_days", "as_of", "training_as_of")
+    for key in section:
+        if key not in known:
+            raise ConfigError(
+                f"windows.{key}: unknown setting; windows are lengths before an as-of date "
+                f"({', '.join(known)})"
+            )
     spec = {}
     for key in (*LENGTH_KEYS, "label_maturity_days"):
         value = section.get(key)
