@@ -245,6 +245,32 @@ def test_bundle_variables_match_the_package_config(project):
     assert len(catalogs) == len(TARGETS), "targets share a catalog"
 
 
+def test_every_task_runs_as_of_the_job_parameter_and_the_test_target_pins_it(project):
+    """Jobs pass the job parameter as_of (default: the run's start date) as --as-of;
+    the test target pins the same dates as the `test` settings in conf/config.yml."""
+    root, _ = load_bundle(project)
+    start_date = "{{job.start_time.iso_date}}"
+    assert root["variables"]["as_of"]["default"] == start_date
+    assert root["variables"]["training_as_of"]["default"] == start_date
+    for key, job in merged_resources(project)["jobs"].items():
+        variable = "training_as_of" if key == "model_training_job" else "as_of"
+        assert job["parameters"] == [{"name": "as_of", "default": f"${{var.{variable}}}"}], key
+        for task in _wheel_tasks(job):
+            params = task["python_wheel_task"]["parameters"]
+            assert params[params.index("--as-of") + 1] == "{{job.parameters.as_of}}", key
+        for task in job["tasks"]:
+            if "run_job_task" in task:  # retraining runs as of the monitored date
+                assert task["run_job_task"]["job_parameters"] == {
+                    "as_of": "{{job.parameters.as_of}}"
+                }
+    pinned = root["targets"]["test"]["variables"]
+    windows = _config(project)["environments"]["test"]["windows"]
+    assert (pinned["as_of"], pinned["training_as_of"]) == (
+        windows["as_of"],
+        windows["training_as_of"],
+    )
+
+
 def _merge(base: dict, override: dict) -> dict:
     out = dict(base)
     for key, value in override.items():

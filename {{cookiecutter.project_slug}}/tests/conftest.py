@@ -15,6 +15,7 @@ from {{ cookiecutter.package_name }} import sources
 from {{ cookiecutter.package_name }}.config import Settings, Window, load_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.spark import get_spark
+from {{ cookiecutter.package_name }}.runtime.tables import Tables
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
 ORIGINS = ["EWR", "JFK", "LGA"]
@@ -166,3 +167,15 @@ def trained(spark, tmp_path_factory, synthetic):
 def ctx(spark, tmp_path) -> Context:
     """A Context on the synthetic windows with its own tables and MLflow store."""
     return Context(local_settings(tmp_path / "state", windows=SYNTHETIC_WINDOWS))
+
+
+def fail_on(monkeypatch, table: str) -> None:
+    """Make every Tables.overwrite of ``table`` raise, as a crash between two writes would."""
+    real = Tables.overwrite
+
+    def overwrite(self, df, name, keys=()):
+        if name == table:
+            raise RuntimeError(f"simulated failure writing {name}")
+        return real(self, df, name, keys)
+
+    monkeypatch.setattr(Tables, "overwrite", overwrite)

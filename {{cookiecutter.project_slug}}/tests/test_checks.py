@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 from pyspark.sql import functions as F
 
@@ -12,6 +14,7 @@ from {{ cookiecutter.package_name }}.checks import (
     DataCheckError,
     check_frame,
 )
+from {{ cookiecutter.package_name }}.steps import ingest
 
 pytestmark = pytest.mark.spark
 
@@ -75,3 +78,28 @@ def test_features_step_checks_bronze_before_it_runs(ctx):
     with pytest.raises(DataCheckError, match=r"flights_bronze: column distance: 2 rows below 0$"):
         features.run(ctx)
     assert not ctx.tables.exists(settings.table("airport_features"))
+
+
+def test_a_duplicated_flight_id_is_a_check_failure_naming_the_key_and_the_count(spark):
+    frame = bronze(spark, ids=("a", "b", "a"), distances=(200, -5, 700))
+    with pytest.raises(DataCheckError) as error:
+        check_frame(frame, TABLE, EXPECTATIONS["flights_bronze"])
+    assert str(error.value) == (
+        f"input table {TABLE}: column distance: 1 row below 0; "
+        "key flight_id: 1 value is shared by 2 rows (e.g. flight_id=a)"
+    )
+
+
+def test_ingest_refuses_a_source_with_a_repeated_flight_before_writing(ctx, monkeypatch, synthetic):
+    from {{ cookiecutter.package_name }} import sources
+
+    flights, weather = synthetic
+    repeated = pa.Table.from_pandas(pd.concat([flights, flights.iloc[[5]]]))
+    monkeypatch.setattr(sources, "load_flights", lambda s: repeated)
+    monkeypatch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
+    name = ctx.settings.table("flights_bronze")
+    message = f"table {name}: key flight_id: 1 value is shared by 2 rows"
+    with pytest.raises(DataCheckError, match=message):
+        ingest.run(ctx)
+    assert not ctx.tables.exists(name)
+    assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))

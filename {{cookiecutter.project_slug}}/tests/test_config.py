@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
 
-from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.config import ConfigError, load_settings, parse_as_of
+
+DATA_SLICE = Path(__file__).resolve().parents[1] / "ci" / "data-slice.yml"
+
+
+def day(text: str) -> datetime:
+    """Midnight UTC of the ISO date ``text``."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def spans(settings) -> dict[str, tuple[str, str]]:
+    """The windows of ``settings`` as (start, end) ISO dates."""
+    return {
+        key: (f"{w.start:%Y-%m-%d}", f"{w.end:%Y-%m-%d}") for key, w in settings.windows.items()
+    }
 
 
 def test_local_is_the_default_environment(monkeypatch):
@@ -14,6 +32,83 @@ def test_local_is_the_default_environment(monkeypatch):
     assert settings.runtime == "local"
     assert settings.table("training_set") == f"local.{settings.schema}.training_set"
     assert settings.windows["train"].end <= settings.windows["validation"].start
+
+
+def test_the_demo_pins_its_as_of_dates_to_the_2013_windows():
+    settings = load_settings("local")
+    assert (settings.training_as_of, settings.as_of) == (day("2013-11-01"), day("2014-01-01"))
+    assert spans(settings) == {
+        "train": ("2013-01-01", "2013-10-01"),
+        "validation": ("2013-10-01", "2013-11-01"),
+        "scoring": ("2013-11-01", "2014-01-01"),
+    }
+    assert settings.windows["train"].start.tzinfo is UTC
+
+
+def test_the_ci_slice_and_the_test_target_pin_the_same_windows():
+    expected = {
+        "train": ("2013-01-01", "2013-03-01"),
+        "validation": ("2013-03-01", "2013-03-16"),
+        "scoring": ("2013-03-16", "2013-04-01"),
+    }
+    ci = load_settings("local", DATA_SLICE)
+    test_target = load_settings("test")
+    assert spans(ci) == spans(test_target) == expected
+    assert ci.as_of == test_target.as_of == day("2013-04-01")
+    assert ci.training_as_of == test_target.training_as_of == day("2013-03-16")
+
+
+def test_as_of_moves_every_window_training_included():
+    settings = load_settings("local", as_of=parse_as_of("2014-01-01"))
+    assert settings.as_of == settings.training_as_of == day("2014-01-01")
+    assert spans(settings) == {
+        "train": ("2013-03-03", "2013-12-01"),  # 273 days before the 31 of validation
+        "validation": ("2013-12-01", "2014-01-01"),
+        "scoring": ("2013-11-01", "2014-01-01"),
+    }
+    assert spans(load_settings("local").at(day("2014-01-01"))) == spans(settings)
+
+
+def test_training_and_validation_end_the_label_maturity_lag_before_the_as_of(tmp_path):
+    override = tmp_path / "lag.yml"
+    override.write_text("windows:\n  label_maturity_days: 3\n  validation_days: 7\n")
+    settings = load_settings("local", override, as_of=parse_as_of("2013-06-10"))
+    assert spans(settings)["validation"] == ("2013-05-31", "2013-06-07")
+    assert spans(settings)["train"][1] == "2013-05-31"
+    assert spans(settings)["scoring"] == ("2013-04-10", "2013-06-10")  # 61 days, no lag
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_databricks_environments_default_to_today_utc(env):
+    settings = load_settings(env)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert settings.as_of == settings.training_as_of == today
+    assert settings.windows["scoring"].end == today
+    assert today - settings.windows["validation"].end == timedelta(days=1)  # label maturity
+
+
+def test_window_tags_name_the_windows_and_the_as_of_dates():
+    assert load_settings("local").window_tags() == {
+        "window_train": "2013-01-01..2013-10-01",
+        "window_validation": "2013-10-01..2013-11-01",
+        "window_scoring": "2013-11-01..2014-01-01",
+        "as_of": "2014-01-01",
+        "training_as_of": "2013-11-01",
+    }
+
+
+@pytest.mark.parametrize("value", ["2013-02-30", "yesterday", "2013-11-01T05:00", "20131101x"])
+def test_a_bad_as_of_is_refused_in_one_line(value, capsys):
+    assert cli.deploy(["--as-of", value]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --as-of: {value!r} is not a date YYYY-MM-DD")
+    assert "\n" not in err
+
+
+def test_parse_as_of_is_midnight_utc_and_refuses_a_time_of_day():
+    assert parse_as_of("2013-11-01") == datetime(2013, 11, 1, tzinfo=UTC)
+    with pytest.raises(ConfigError, match="windows.as_of: .* has a time of day"):
+        parse_as_of(datetime(2013, 11, 1, 5), "windows.as_of")
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -42,17 +137,24 @@ def test_override_file_merges_over_the_packaged_settings(tmp_path):
     ("yaml_text", "message"),
     [
         ("validation:\n  mode: sometimes\n", "validation.mode: 'sometimes' must be one of"),
+        ("windows:\n  train_days: 0\n", "windows.train_days: must be a whole number of days >= 1"),
         (
-            "windows:\n  train: {start: 2013-05-01, end: 2013-04-01}\n",
-            "windows.train: end must be after",
+            "windows:\n  train: {start: 2013-01-01, end: 2013-10-01}\n",
+            "windows.train: unknown setting; windows are lengths before an as-of date",
+        ),
+        ("windows:\n  scoring_days: 1.5\n", "windows.scoring_days: must be a whole number"),
+        (
+            "windows:\n  label_maturity_days: -1\n",
+            "windows.label_maturity_days: must be a whole number of days >= 0, got -1",
+        ),
+        ('windows:\n  as_of: "2013-13-01"\n', "windows.as_of: '2013-13-01' is not a date"),
+        (
+            "windows:\n  training_as_of: not-a-date\n",
+            "windows.training_as_of: 'not-a-date' is not a date",
         ),
         (
-            "windows:\n  validation: {start: 2013-02-01, end: 2013-11-01}\n",
-            "windows.validation: must start",
-        ),
-        (
-            "windows:\n  scoring: {start: not-a-date, end: 2014-01-01}\n",
-            "windows.scoring.start: 'not-a-date'",
+            "windows:\n  training_as_of: 2014-02-01\n",
+            "windows.training_as_of: 2014-02-01 is after the as-of date 2014-01-01",
         ),
         ("runtime: laptop\n", "runtime: 'laptop' must be one of"),
         (

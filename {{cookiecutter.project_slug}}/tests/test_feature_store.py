@@ -174,3 +174,10 @@ def test_a_feature_row_with_a_null_key_is_refused_with_the_table_named(ctx):
     ):
         store.write_feature_table(ctx, "weather_features", frame)
     assert not ctx.tables.exists(name)
+
+
+def test_train_and_scoring_check_the_tables_they_look_up():
+    from {{ cookiecutter.package_name }}.checks import step_inputs
+
+    expected = ("flights_bronze", "airport_features", "weather_features")
+    assert step_inputs("train") == step_inputs("batch_inference") == expected

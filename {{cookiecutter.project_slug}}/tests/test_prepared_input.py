@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 
 import pytest
 
+from {{ cookiecutter.package_name }}.checks import DataCheckError, check_inputs, step_inputs
 from {{ cookiecutter.package_name }}.features.training_set import build_model_input
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.steps import features, ingest, train
 
-from .conftest import rows_in_window
+from .conftest import fail_on, rows_in_window, utc
 
 pytestmark = pytest.mark.spark
 
@@ -33,3 +37,39 @@ def test_model_input_is_prepared_once_per_flight_and_read_by_window(trained, syn
         training.select("flight_id"), "flight_id"
     )
     assert labelled.count() == training.count() > 0
+
+
+def test_train_and_scoring_check_the_table_they_read():
+    assert step_inputs("train") == step_inputs("batch_inference") == ("model_input",)
+
+
+def test_a_repeated_flight_in_model_input_stops_train_and_scoring(ctx, use_synthetic_source):
+    ingest.run(ctx)
+    features.run(ctx)
+    name = ctx.settings.table("model_input")
+    prepared = ctx.tables.read(name)
+    ctx.tables.overwrite(prepared.unionByName(prepared.limit(1)), name)  # no keys: let it in
+    message = f"input table {name}: key flight_id: 1 value is shared by 2 rows"
+    with pytest.raises(DataCheckError, match=message):
+        train.run(ctx)
+    with pytest.raises(DataCheckError, match=message):
+        check_inputs(ctx, "batch_inference")
+    assert not ctx.tables.exists(ctx.settings.table("training_set"))
+
+
+def test_features_failing_on_model_input_keeps_its_version_and_a_rerun_repairs(
+    ctx, use_synthetic_source, monkeypatch
+):
+    flights, _ = use_synthetic_source
+    earlier = Context(replace(ctx.settings, as_of=utc(2013, 1, 6)))
+    ingest.run(earlier)
+    features.run(earlier)
+    name = ctx.settings.table("model_input")
+    version, before = ctx.tables.version(name), ctx.tables.count(name)
+    ingest.run(ctx)
+    with monkeypatch.context() as patch:
+        fail_on(patch, name)
+        with pytest.raises(RuntimeError, match="simulated failure"):
+            features.run(ctx)
+    assert (ctx.tables.version(name), ctx.tables.count(name)) == (version, before)
+    assert features.run(ctx)["rows"][name] == len(flights) > before

@@ -1,9 +1,13 @@
-"""Feature tables evolve their schema for new columns; untyped (void) columns are refused."""
+"""Table writes: deterministic upserts, unique keys, schema evolution, no untyped columns."""
 
 from __future__ import annotations
 
 import pytest
 from pyspark.sql import functions as F
+
+from {{ cookiecutter.package_name }}.checks import DataCheckError
+
+from .conftest import utc
 
 pytestmark = pytest.mark.spark
 
@@ -70,7 +74,7 @@ def test_a_void_column_is_refused_by_every_write_and_the_table_is_unchanged(ctx)
             write()
         assert "cast it to its type" in str(err.value)
 
-    assert ctx.tables.delta(name).history().count() == 1  # only the creating commit
+    assert ctx.tables.version(name) == 0  # only the creating commit
     table = ctx.tables.read(name)
     assert table.columns == ["origin", "hour", "value"]
     assert [r["value"] for r in table.collect()] == [1.0]
@@ -82,3 +86,43 @@ def test_a_void_field_inside_a_struct_is_named(ctx):
     with pytest.raises(ValueError, match="column info.note has no type"):
         ctx.tables.overwrite(nested, name)
     assert not ctx.tables.exists(name)
+
+
+EVENTS = "origin string, hour int, value double, event_ts timestamp, seq int"
+
+
+def test_two_rows_for_one_key_upserted_twice_leave_one_row_with_the_later_values(ctx):
+    name = table_name(ctx, "deduplicated")
+    early, late = utc(2013, 1, 1, 10), utc(2013, 1, 1, 11)
+    rows = [
+        ("EWR", 1, 9.0, late, 1),  # the later event wins, whatever its position
+        ("EWR", 1, 1.0, early, 2),
+        ("LGA", 1, 3.0, early, 1),  # same event time: the higher seq (the tie-breaker) wins
+        ("LGA", 1, 4.0, early, 2),
+        ("JFK", 1, 5.0, early, 1),
+    ]
+    for batch_rows in (rows, rows[::-1]):  # twice, the second time in the opposite order
+        frame = ctx.spark.createDataFrame(batch_rows, EVENTS)
+        ctx.tables.upsert(frame, name, KEYS, order_by=["event_ts", "seq"])
+        table = ctx.tables.read(name)
+        assert table.count() == 3
+        values = {(r["origin"], r["hour"]): r["value"] for r in table.collect()}
+        assert values == {("EWR", 1): 9.0, ("LGA", 1): 4.0, ("JFK", 1): 5.0}
+
+
+def test_a_duplicated_key_is_refused_by_overwrite_and_replace_where_before_writing(ctx):
+    name = table_name(ctx, "keyed")
+    spark = ctx.spark
+    ctx.tables.overwrite(batch(spark, [("EWR", 1, 1.0)]), name, KEYS)
+    version = ctx.tables.version(name)
+    twice = batch(spark, [("EWR", 2, 1.0), ("EWR", 2, 2.0), ("EWR", 2, 3.0), ("JFK", 2, 1.0)])
+    message = (
+        f"table {name}: key origin, hour: 1 value is shared by 3 rows (e.g. origin=EWR, hour=2)"
+    )
+    with pytest.raises(DataCheckError) as err:
+        ctx.tables.overwrite(twice, name, KEYS)
+    assert str(err.value) == message
+    with pytest.raises(DataCheckError, match="1 value is shared by 3 rows"):
+        ctx.tables.replace_where(twice, name, "hour = 2", KEYS)
+    assert ctx.tables.version(name) == version
+    assert [r["value"] for r in ctx.tables.read(name).collect()] == [1.0]

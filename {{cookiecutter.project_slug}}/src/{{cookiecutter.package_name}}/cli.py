@@ -1,9 +1,11 @@
 """Console entry points, one per step plus ``run-all``.
 
 The same functions are the ``python_wheel_task`` entry points of the Databricks
-jobs. Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``) and
-``--config`` (a YAML file merged over the packaged settings). Known failures end
-with a one-line message and exit status 1.
+jobs. Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``),
+``--config`` (a YAML file merged over the packaged settings) and ``--as-of
+YYYY-MM-DD`` (the step reads only data before that day, UTC; default: the pins in
+the settings, else today). Known failures end with a one-line message and exit
+status 1.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from .config import ConfigError, load_settings
+from .config import ConfigError, Settings, load_settings, parse_as_of
 from .gates import fails_on_rejection
 from .registry import FAILED
 from .runtime.context import Context
@@ -47,7 +50,22 @@ def _parser(description: str) -> argparse.ArgumentParser:
         "--env", help="environment in conf/config.yml (default: $MLOPS_ENV or local)"
     )
     parser.add_argument("--config", help="YAML file merged over the packaged settings")
+    parser.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="use only data before this date (midnight UTC); windows end here "
+        "(default: windows.as_of / windows.training_as_of in the settings, else today)",
+    )
     return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings of ``--env`` and ``--config``, as of ``--as-of`` when given.
+
+    An empty ``--as-of`` counts as not given. Raises ConfigError for a bad date.
+    """
+    as_of = parse_as_of(args.as_of) if args.as_of else None
+    return load_settings(args.env, args.config, as_of)
 
 
 def _run_step(step: str, ctx: Context, **kwargs) -> dict:
@@ -81,7 +99,7 @@ def _version_entry(step: str, default: str, rejection: bool = False):
             )
 
         def body(args: argparse.Namespace) -> int:
-            ctx = Context(load_settings(args.env, args.config))
+            ctx = Context(_settings(args))
             fail = rejection and (fails_on_rejection(ctx.settings) or args.fail_on_rejection)
             result = _run_step(step, ctx, version=args.model_version)
             print(json.dumps(result, indent=2, default=str))
@@ -105,7 +123,7 @@ def _main(body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPa
 def _step_entry(step: str) -> Callable[[list[str] | None], int]:
     def entry(argv: list[str] | None = None) -> int:
         def body(args: argparse.Namespace) -> int:
-            ctx = Context(load_settings(args.env, args.config))
+            ctx = Context(_settings(args))
             print(json.dumps(_run_step(step, ctx), indent=2, default=str))
             return 0
 
@@ -155,7 +173,7 @@ def monitor(argv: list[str] | None = None) -> int:
     )
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(load_settings(args.env, args.config))
+        ctx = Context(_settings(args))
         result = _run_step("monitor", ctx)
         print(json.dumps(result, indent=2, default=str))
         return VIOLATION_EXIT if args.fail_on_violation and result["violations"] else 0
@@ -174,14 +192,17 @@ def run_pipeline(
 
     validate judges the version train registered in this run, and deploy acts on
     the version validate judged (``model_version`` handed on, see ``HANDOFF``).
-    Summary keys: env, steps (each step's result), seconds (wall time per step),
+    Summary keys: env, windows (as-of dates and windows, see
+    :meth:`Settings.window_tags`), steps (each step's result), seconds (wall time per step),
     rows (rows per table at the end), model_name, champion_version,
     validation (status, gates, metrics, reasons), monitoring_violations (count, or
     None when monitoring did not run), retraining_required, retrained and rejected.
     With ``retrain_on_drift``, when monitor reports ``retraining_required``, train,
     validate and deploy run again (results under ``steps`` as ``retrain_<step>``)
-    and ``retrained`` is {model_version, status, champion_version}; otherwise
-    ``retrained`` is None. With ``stop_on_rejection``, a rejected candidate
+    and ``retrained`` is {model_version, status, champion_version, windows}; otherwise
+    ``retrained`` is None. The retraining runs as of the monitored as-of date
+    (``settings.as_of``), so its windows include the drifted weeks; its version
+    carries its windows as tags. With ``stop_on_rejection``, a rejected candidate
     (validate status FAILED) ends the run right after validate and ``rejected`` is
     its version; otherwise ``rejected`` is None. A failing step raises; the steps
     before it are kept.
@@ -203,8 +224,10 @@ def run_pipeline(
         if not timed(step, step):
             rejected = results[step]["model_version"]
             break
+    windows = ctx.settings.window_tags()
     retrained = None
     if retrain_on_drift and results.get("monitor", {}).get("retraining_required"):
+        ctx = replace(ctx, settings=ctx.settings.at(ctx.settings.as_of))
         for step in RETRAIN_STEPS:
             if not timed(step, f"retrain_{step}", "retrain_"):
                 rejected = results[f"retrain_{step}"]["model_version"]
@@ -213,12 +236,14 @@ def run_pipeline(
             "model_version": results["retrain_validate"].get("model_version"),
             "status": results["retrain_validate"].get("status"),
             "champion_version": results.get("retrain_deploy", {}).get("champion_version"),
+            "windows": ctx.settings.window_tags(),
         }
     rows = {name: ctx.tables.count(name) for name in map(ctx.settings.table, ctx.settings.tables)}
     validation = results.get("validate", {})
     monitoring = results.get("monitor")
     return {
         "env": ctx.settings.env,
+        "windows": windows,
         "model_name": ctx.settings.model_name,
         "champion_version": results.get("retrain_deploy", results.get("deploy", {})).get(
             "champion_version"
@@ -239,7 +264,13 @@ def run_pipeline(
 
 def format_summary(summary: dict) -> str:
     """The summary as a few readable lines."""
-    lines = [f"environment: {summary['env']}", "rows per table:"]
+    windows = summary["windows"]
+    lines = [
+        f"environment: {summary['env']}",
+        f"as of {windows['as_of']} (training as of {windows['training_as_of']}): "
+        + ", ".join(f"{k} {windows['window_' + k]}" for k in ("train", "validation", "scoring")),
+        "rows per table:",
+    ]
     lines += [f"  {name}: {count:,}" for name, count in summary["rows"].items()]
     validation = summary["validation"]
     lines.append(f"model: {summary['model_name']}  champion version: {summary['champion_version']}")
@@ -255,7 +286,11 @@ def format_summary(summary: dict) -> str:
         lines.append(f"monitoring violations: {summary['monitoring_violations']}")
     if summary.get("retrained"):
         r = summary["retrained"]
-        lines.append(f"retrained on drift: v{r['model_version']} {r['status']}")
+        lines.append(
+            f"retrained on drift: v{r['model_version']} {r['status']} "
+            f"(train {r['windows']['window_train']}, "
+            f"validation {r['windows']['window_validation']})"
+        )
     lines.append(
         "seconds per step: " + ", ".join(f"{k}={v}" for k, v in summary["seconds"].items())
     )
@@ -284,7 +319,7 @@ def run_all(argv: list[str] | None = None) -> int:
     )
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(load_settings(args.env, args.config))
+        ctx = Context(_settings(args))
         fail = fails_on_rejection(ctx.settings) or args.fail_on_rejection
         summary = run_pipeline(ctx, retrain_on_drift=args.retrain_on_drift, stop_on_rejection=fail)
         print(format_summary(summary))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ TABLE_KEYS = (
     "monitoring_metrics",
 )
 WINDOW_KEYS = ("train", "validation", "scoring")
+LENGTH_KEYS = ("train_days", "validation_days", "scoring_days")
 ALIAS_KEYS = ("champion_alias", "challenger_alias")
 DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
 # MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
@@ -47,12 +48,75 @@ class ConfigError(ValueError):
     """A setting is missing or breaks a rule; the message names the key."""
 
 
+def as_utc(stamp: datetime) -> datetime:
+    """``stamp`` converted to UTC; a naive ``stamp`` is taken as UTC already."""
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def instant_sql(stamp: datetime) -> str:
+    """``stamp`` as a Spark SQL timestamp literal with its UTC offset, e.g.
+    ``TIMESTAMP '2013-11-01 00:00:00+00:00'``.
+
+    The offset makes the literal an instant: Spark reads it the same whatever the
+    session or JVM time zone. A naive ``stamp`` is taken as UTC.
+    """
+    stamp = as_utc(stamp)
+    fraction = f".{stamp.microsecond:06d}" if stamp.microsecond else ""
+    return f"TIMESTAMP '{stamp:%Y-%m-%d %H:%M:%S}{fraction}+00:00'"
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open interval ``[start, end)`` of UTC timestamps."""
 
     start: datetime
     end: datetime
+
+    def predicate(self, column: str) -> str:
+        """SQL predicate: ``column`` (a timestamp) lies in ``[start, end)``.
+
+        The bounds are instants (:func:`instant_sql`), so a filter built from this
+        string and a Delta ``replaceWhere`` with it select the same rows in any
+        session time zone.
+        """
+        return f"`{column}` >= {instant_sql(self.start)} AND `{column}` < {instant_sql(self.end)}"
+
+    def label(self) -> str:
+        """``YYYY-MM-DD..YYYY-MM-DD`` (UTC dates of start and exclusive end), for tags."""
+        return f"{as_utc(self.start):%Y-%m-%d}..{as_utc(self.end):%Y-%m-%d}"
+
+
+def parse_as_of(value: Any, key: str = "--as-of") -> datetime:
+    """The as-of instant of a date ``YYYY-MM-DD``: that day's midnight, UTC.
+
+    Accepts a ``datetime.date`` too (YAML reads an unquoted date as one). Raises
+    ConfigError naming ``key`` for anything else (a time of day included).
+    """
+    if isinstance(value, datetime):
+        raise ConfigError(f"{key}: {value!r} has a time of day; give a date YYYY-MM-DD")
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError as err:
+            raise ConfigError(f"{key}: {value!r} is not a date YYYY-MM-DD") from err
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def compute_windows(spec: dict[str, int], as_of: datetime, training_as_of: datetime) -> dict:
+    """The train, validation and scoring windows (:class:`Window`) for the given as-of instants.
+
+    ``spec`` holds the lengths in days (``train_days``, ``validation_days``,
+    ``scoring_days``) and ``label_maturity_days``. Training and validation end
+    ``label_maturity_days`` before ``training_as_of`` (validation last, train right
+    before it); scoring covers the ``scoring_days`` before ``as_of``.
+    """
+    valid_end = training_as_of - timedelta(days=spec["label_maturity_days"])
+    valid_start = valid_end - timedelta(days=spec["validation_days"])
+    return {
+        "train": Window(valid_start - timedelta(days=spec["train_days"]), valid_start),
+        "validation": Window(valid_start, valid_end),
+        "scoring": Window(as_of - timedelta(days=spec["scoring_days"]), as_of),
+    }
 
 
 @dataclass(frozen=True)
@@ -63,6 +127,11 @@ class Settings:
     :meth:`table` for the full ``<catalog>.<schema>.<table>`` name.
     ``champion_alias`` and ``challenger_alias`` are the registry aliases (``registry``
     in the config); they differ and are never ``latest`` or ``v<digits>``.
+
+    ``as_of`` is the instant (UTC midnight) before which ingest, features, batch
+    inference and monitoring read data; ``training_as_of`` the one of train and
+    validate. ``windows`` (train, validation, scoring) follow from them and the
+    lengths in ``window_spec`` (see :func:`compute_windows` and :meth:`at`).
     """
 
     env: str
@@ -80,6 +149,9 @@ class Settings:
     monitoring: dict[str, Any]
     spark_conf: dict[str, str]
     local_root: Path | None
+    as_of: datetime | None = None
+    training_as_of: datetime | None = None
+    window_spec: dict[str, int] | None = None
     champion_alias: str = DEFAULT_ALIASES["champion_alias"]
     challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
 
@@ -91,6 +163,25 @@ class Settings:
         if key not in self.tables:
             raise ConfigError(f"tables.{key}: no such table key (known: {', '.join(self.tables)})")
         return f"{self.catalog}.{self.schema}.{self.tables[key]}"
+
+    def at(self, as_of: datetime) -> Settings:
+        """These settings with every step as of ``as_of``, training included; windows recomputed."""
+        return replace(
+            self,
+            as_of=as_of,
+            training_as_of=as_of,
+            windows=compute_windows(self.window_spec, as_of, as_of),
+        )
+
+    def window_tags(self) -> dict[str, str]:
+        """Tags that record the as-of dates and windows, e.g. ``window_train``:
+        ``2013-01-01..2013-10-01``, ``training_as_of``: ``2013-11-01``."""
+        tags = {f"window_{key}": window.label() for key, window in self.windows.items()}
+        for key in ("as_of", "training_as_of"):
+            stamp = getattr(self, key)
+            if stamp is not None:
+                tags[key] = f"{stamp:%Y-%m-%d}"
+        return tags
 
     @property
     def model_name(self) -> str:
@@ -106,17 +197,6 @@ def _merge(base: dict, override: dict) -> dict:
         else:
             out[key] = copy.deepcopy(value)
     return out
-
-
-def _utc(value: Any, key: str) -> datetime:
-    if isinstance(value, datetime):
-        stamp = value
-    else:
-        try:
-            stamp = datetime.fromisoformat(str(value))
-        except ValueError as err:
-            raise ConfigError(f"{key}: {value!r} is not an ISO date or timestamp") from err
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp
 
 
 def _require(raw: dict, key: str) -> Any:
@@ -170,9 +250,58 @@ def load_raw(env: str | None = None, override_file: str | Path | None = None) ->
     return env, merged
 
 
-def load_settings(env: str | None = None, override_file: str | Path | None = None) -> Settings:
-    """Settings of one environment, checked. See :func:`load_raw` for the arguments.
+def _window_settings(section: dict, as_of: datetime | None) -> tuple[dict, datetime, datetime]:
+    """(lengths, as-of instant, training as-of instant) from the ``windows`` section.
 
+    ``as_of`` (from ``--as-of``) wins over both pins; otherwise ``windows.as_of``,
+    else today (UTC); ``windows.training_as_of``, else the as-of instant.
+    """
+    known = (*LENGTH_KEYS, "label_maturity_days", "as_of", "training_as_of")
+    for key in section:
+        if key not in known:
+            raise ConfigError(
+                f"windows.{key}: unknown setting; windows are lengths before an as-of date "
+                f"({', '.join(known)})"
+            )
+    spec = {}
+    for key in (*LENGTH_KEYS, "label_maturity_days"):
+        value = section.get(key)
+        lowest = 0 if key == "label_maturity_days" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise ConfigError(
+                f"windows.{key}: must be a whole number of days >= {lowest}, got {value!r}"
+            )
+        spec[key] = value
+    if as_of is not None:
+        return spec, as_of, as_of
+    pinned = section.get("as_of")
+    if pinned in (None, ""):
+        today = datetime.now(UTC).date()
+        as_of = parse_as_of(today)
+    else:
+        as_of = parse_as_of(pinned, "windows.as_of")
+    pinned = section.get("training_as_of")
+    training_as_of = (
+        as_of if pinned in (None, "") else parse_as_of(pinned, "windows.training_as_of")
+    )
+    if training_as_of > as_of:
+        raise ConfigError(
+            f"windows.training_as_of: {training_as_of:%Y-%m-%d} is after the as-of date "
+            f"{as_of:%Y-%m-%d} (training cannot read data the other steps do not have yet)"
+        )
+    return spec, as_of, training_as_of
+
+
+def load_settings(
+    env: str | None = None,
+    override_file: str | Path | None = None,
+    as_of: datetime | None = None,
+) -> Settings:
+    """Settings of one environment, checked. See :func:`load_raw` for the first two arguments.
+
+    ``as_of`` (an instant from :func:`parse_as_of`, e.g. ``--as-of``) sets the as-of
+    date of every step, training included; without it the pins ``windows.as_of``
+    and ``windows.training_as_of`` apply, else today (UTC).
     Raises ConfigError naming the first key that is missing or breaks its rule.
     """
     env, raw = load_raw(env, override_file)
@@ -183,18 +312,7 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
     missing = [key for key in TABLE_KEYS if key not in tables]
     if missing:
         raise ConfigError(f"tables: missing keys {', '.join(missing)}")
-    windows = {}
-    for key in WINDOW_KEYS:
-        spec = _require(_require(raw, "windows"), key)
-        window = Window(
-            _utc(spec.get("start"), f"windows.{key}.start"),
-            _utc(spec.get("end"), f"windows.{key}.end"),
-        )
-        if window.end <= window.start:
-            raise ConfigError(f"windows.{key}: end must be after start")
-        windows[key] = window
-    if windows["train"].end > windows["validation"].start:
-        raise ConfigError("windows.validation: must start at or after the end of windows.train")
+    spec, as_of, training_as_of = _window_settings(_require(raw, "windows"), as_of)
     mode = raw.get("validation", {}).get("mode", "enabled")
     if mode not in VALIDATION_MODES:
         raise ConfigError(f"validation.mode: {mode!r} must be one of {', '.join(VALIDATION_MODES)}")
@@ -226,12 +344,15 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
         model_short_name=str(_require(model, "name")),
         experiment=str(_require(model, "experiment")),
         source=dict(raw.get("source") or {}),
-        windows=windows,
+        windows=compute_windows(spec, as_of, training_as_of),
         features=features,
         training=dict(raw.get("training") or {}),
         validation={**raw.get("validation", {}), "mode": mode},
         monitoring=dict(raw.get("monitoring") or {}),
         spark_conf={str(k): str(v) for k, v in (raw.get("spark_conf") or {}).items()},
         local_root=local_root,
+        as_of=as_of,
+        training_as_of=training_as_of,
+        window_spec=spec,
         **_aliases(raw),
     )

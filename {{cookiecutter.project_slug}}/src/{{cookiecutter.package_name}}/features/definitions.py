@@ -109,12 +109,15 @@ def airport_hourly_features(flights: DataFrame, windows_hours: list[int]) -> Dat
 
 
 def weather_hourly_features(weather: DataFrame) -> DataFrame:
-    """Weather per origin and hour: origin, feature_ts (UTC), and WEATHER_COLUMNS as double."""
+    """Weather per origin and hour: origin, feature_ts (UTC), and WEATHER_COLUMNS as double.
+
+    In: bronze weather, one row per (origin, obs_ts) (its key, checked on every write).
+    """
     return weather.select(
         "origin",
         F.col("obs_ts").alias("feature_ts"),
         *[F.col(c).cast("double").alias(c) for c in WEATHER_COLUMNS],
-    ).dropDuplicates(FEATURE_KEYS)
+    )
 
 
 def flight_spine(flights: DataFrame, lead_minutes: int) -> DataFrame:

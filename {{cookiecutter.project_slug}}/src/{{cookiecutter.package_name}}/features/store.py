@@ -75,12 +75,6 @@ def spec_for(table_key: str) -> FeatureTableSpec:
     raise KeyError(f"{table_key}: not a feature table (known: {known})")
 
 
-def _sql_name(ctx, name: str) -> str:
-    if ctx.settings.runtime == "local":
-        return f"delta.`{ctx.tables.path(name)}`"
-    return ".".join(f"`{part}`" for part in name.split("."))
-
-
 def key_statements(spec: FeatureTableSpec, sql_name: str, runtime: str) -> list[str]:
     """SQL that declares the keys of ``spec`` on the table ``sql_name`` (a quoted SQL name).
 
@@ -112,7 +106,7 @@ def declared_keys(ctx, table_key: str) -> tuple[list[str], str] | None:
     """
     name = ctx.settings.table(table_key)
     ctx.tables.require(name, "the features step")
-    rows = ctx.spark.sql(f"SHOW TBLPROPERTIES {_sql_name(ctx, name)}").collect()
+    rows = ctx.spark.sql(f"SHOW TBLPROPERTIES {ctx.tables.sql_name(name)}").collect()
     props = {row["key"]: row["value"] for row in rows}
     if PRIMARY_KEYS_PROPERTY not in props:
         return None
@@ -136,9 +130,10 @@ def write_feature_table(ctx, table_key: str, frame: DataFrame) -> str:
     null_keys = frame.where(" OR ".join(f"`{k}` IS NULL" for k in keys)).limit(1).count()
     if null_keys:
         raise ValueError(f"{name}: key columns {', '.join(keys)} must not be null")
+    # One row per key by construction; the upsert still ranks any duplicate deterministically.
     ctx.tables.upsert(frame, name, keys)
     if declared_keys(ctx, table_key) is None:
-        for statement in key_statements(spec, _sql_name(ctx, name), ctx.settings.runtime):
+        for statement in key_statements(spec, ctx.tables.sql_name(name), ctx.settings.runtime):
             ctx.spark.sql(statement)
     return name
 

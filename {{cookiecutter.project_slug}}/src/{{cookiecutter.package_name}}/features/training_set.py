@@ -15,15 +15,17 @@ table (keyed by flight_id); training and scoring read that table by window.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ..config import Window
+{% if not cookiecutter.include_feature_store -%}
+from ..checks import table_keys
+{% endif -%}
+from ..config import Window, instant_sql
 from ..runtime.context import Context
 from .definitions import (
-{%- if not cookiecutter.include_feature_store %}
-    FEATURE_KEYS,
-{%- endif %}
     airport_hourly_features,
     flight_spine,
 {%- if not cookiecutter.include_feature_store %}
@@ -33,37 +35,66 @@ from .definitions import (
 )
 {%- if cookiecutter.include_feature_store %}
 from .store import lookup_features, write_feature_table
+
+# Tables build_model_input reads (keys of ``tables``), checked before train and scoring.
+MODEL_INPUT_TABLES = ("flights_bronze", "airport_features", "weather_features")
+{%- else %}
+
+# The table build_model_input reads (a key of ``tables``), checked before train and scoring.
+MODEL_INPUT_TABLES = ("model_input",)
 {%- endif %}
 
 
-def window_filter(column: str, window: Window):
-    """SQL-style predicate: ``column`` within the half-open ``window``."""
-    return (F.col(column) >= F.lit(window.start)) & (F.col(column) < F.lit(window.end))
-
-
 def window_predicate(column: str, window: Window) -> str:
-    """The same predicate as a SQL string, for Delta ``replaceWhere``."""
-    fmt = "%Y-%m-%d %H:%M:%S"
-    return (
-        f"{column} >= TIMESTAMP '{window.start.strftime(fmt)}' "
-        f"AND {column} < TIMESTAMP '{window.end.strftime(fmt)}'"
-    )
+    """SQL predicate: timestamp ``column`` within the half-open ``window``, bounds as instants.
+
+    The one place window conditions are written: Delta ``replaceWhere`` takes this
+    string and :func:`window_filter` wraps it, so the two cannot disagree.
+    """
+    return window.predicate(column)
+
+
+def window_filter(column: str, window: Window) -> Column:
+    """:func:`window_predicate` as a Column, for ``DataFrame.where``."""
+    return F.expr(window_predicate(column, window))
+
+
+def before(column: str, instant: datetime) -> Column:
+    """Column predicate: timestamp ``column`` is before ``instant`` (an as-of date).
+
+    Built like :func:`window_predicate`, with the instant's UTC offset in the literal.
+    """
+    return F.expr(f"`{column}` < {instant_sql(instant)}")
+
+
+def known_flights(ctx: Context) -> DataFrame:
+    """Bronze flights scheduled before the as-of instant (``settings.as_of``)."""
+    flights = ctx.tables.read(ctx.settings.table("flights_bronze"), "the ingest step")
+    return flights.where(before("sched_dep_ts", ctx.settings.as_of))
 
 
 def _feature_frames(ctx: Context) -> dict[str, DataFrame]:
+    """Both feature tables from bronze rows before the as-of instant.
+
+    Feature rows stamped at or after it are left out: as of that instant they are
+    not known yet (an airport row counts flights by their actual departure).
+    """
     settings, tables = ctx.settings, ctx.tables
-    flights = tables.read(settings.table("flights_bronze"), "the ingest step")
     weather = tables.read(settings.table("weather_bronze"), "the ingest step")
     windows = list(settings.features["delay_windows_hours"])
-    return {
-        "airport_features": airport_hourly_features(flights, windows),
-        "weather_features": weather_hourly_features(weather),
+    frames = {
+        "airport_features": airport_hourly_features(known_flights(ctx), windows),
+        "weather_features": weather_hourly_features(
+            weather.where(before("obs_ts", settings.as_of))
+        ),
     }
+    return {key: frame.where(before("feature_ts", settings.as_of)) for key, frame in frames.items()}
 {%- if cookiecutter.include_feature_store %}
 
 
 def write_features(ctx: Context) -> dict[str, int]:
-    """Compute both feature tables from bronze and MERGE them, keys declared.
+    """Compute both feature tables from bronze (rows before ``settings.as_of``) and MERGE
+    them, keys declared.
 
     Returns {full table name: row count}. Raises MissingTableError when a bronze
     table does not exist.
@@ -94,21 +125,24 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
 def write_features(ctx: Context) -> dict[str, int]:
     """Compute both feature tables, MERGE them, and prepare ``model_input`` from them.
 
-    ``model_input`` holds every bronze flight once (key: flight_id) with its features
-    at prediction time (columns: see :func:`build_model_input`); it is recomputed and
-    replaced in one commit on each run. Returns {full table name: row count}.
+    ``model_input`` holds every bronze flight scheduled before ``settings.as_of`` once
+    (key: flight_id) with its features at prediction time (columns: see
+    :func:`build_model_input`); it is recomputed and replaced in one commit on each
+    run. The feature tables are written first: when the ``model_input`` write fails,
+    they hold the new rows and ``model_input`` its previous version, and a rerun
+    recomputes ``model_input`` from them (the MERGE of the same rows changes nothing).
+    Returns {full table name: row count}.
     Raises MissingTableError when a bronze table does not exist.
     """
     settings, tables = ctx.settings, ctx.tables
     out = {}
     for key, frame in _feature_frames(ctx).items():
         name = settings.table(key)
-        tables.upsert(frame, name, FEATURE_KEYS)
+        # One row per (origin, feature_ts) by construction; the upsert still ranks any
+        # duplicate deterministically and the input checks refuse one.
+        tables.upsert(frame, name, table_keys(key))
         out[name] = tables.count(name)
-    spine = flight_spine(
-        tables.read(settings.table("flights_bronze"), "the ingest step"),
-        int(settings.features["prediction_lead_minutes"]),
-    )
+    spine = flight_spine(known_flights(ctx), int(settings.features["prediction_lead_minutes"]))
     prepared = model_input(
         spine,
         tables.read(settings.table("airport_features")),
@@ -116,7 +150,7 @@ def write_features(ctx: Context) -> dict[str, int]:
         int(settings.features["lookup_tolerance_hours"]),
     )
     name = settings.table("model_input")
-    tables.overwrite(prepared, name)
+    tables.overwrite(prepared, name, table_keys("model_input"))
     out[name] = tables.count(name)
     return out
 

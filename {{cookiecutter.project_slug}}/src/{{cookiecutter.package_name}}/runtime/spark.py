@@ -14,9 +14,10 @@ from pyspark.sql import SparkSession
 from ..config import Settings
 
 MIN_JAVA = 17
+SESSION_TIME_ZONE = "UTC"
 _LOCAL_DEFAULTS = {
     "spark.master": "local[2]",
-    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.session.timeZone": SESSION_TIME_ZONE,
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
     "spark.sql.shuffle.partitions": "8",
@@ -74,20 +75,34 @@ def delta_maven_coordinate() -> str:
     return f"io.delta:delta-spark_{spark_minor}_2.13:{metadata.version('delta-spark')}"
 
 
-def get_spark(settings: Settings) -> SparkSession:
-    """The process-wide SparkSession for ``settings.runtime``.
+def utc_session(spark: SparkSession) -> SparkSession:
+    """``spark`` with its session time zone set to UTC, returned for chaining.
 
-    On Databricks this is the cluster's session. Locally it is ``local[2]`` with
-    Delta Lake, UTC session time, and the jars of the installed delta-spark,
+    Spark renders and parses timestamps without an offset (``date_format``,
+    ``to_timestamp`` of a naive string, ``toPandas``) in the session time zone,
+    which otherwise defaults to the JVM's (or the workspace's) zone. Works over
+    Spark Connect (Databricks serverless) too: it is a plain ``spark.conf.set``.
+    """
+    spark.conf.set("spark.sql.session.timeZone", SESSION_TIME_ZONE)
+    return spark
+
+
+def get_spark(settings: Settings) -> SparkSession:
+    """The process-wide SparkSession for ``settings.runtime``, with UTC session time.
+
+    On Databricks this is the cluster's (or serverless) session. Locally it is
+    ``local[2]`` with Delta Lake and the jars of the installed delta-spark,
     resolved from Maven Central at the first start (cached in ~/.ivy2.5.2).
+    Every path, an already active session included, sets the session time zone
+    to UTC (:func:`utc_session`).
     Raises SparkStartError when Java is missing or older than 17, or when the
     Delta jars cannot be resolved.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
-        return active
+        return utc_session(active)
     if settings.runtime == "databricks":
-        return SparkSession.builder.getOrCreate()
+        return utc_session(SparkSession.builder.getOrCreate())
     require_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -112,4 +127,4 @@ def get_spark(settings: Settings) -> SparkSession:
             "check the network, or set spark.jars.repositories in conf/config.yml"
         ) from err
     spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    return utc_session(spark)

@@ -3,17 +3,28 @@
 Locally a name maps to a folder ``<local_root>/warehouse/<catalog>/<schema>/<table>``;
 on Databricks it is the Unity Catalog table of that name. Every write is atomic
 (one Delta commit), so a failed step leaves the previous table version readable.
+Writes given the table's keys refuse a batch with a duplicated key before writing
+(:class:`..checks.DataCheckError`); upserts first keep one row per key, the latest.
+Upserts are SQL ``MERGE INTO`` statements, which also run over Spark Connect
+(Databricks serverless), where the ``DeltaTable`` Python API does not.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Window as SparkWindow
+from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, NullType, StructType
 
+from ..checks import check_unique
 from ..config import Settings
+
+AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
 
 
 class MissingTableError(LookupError):
@@ -53,6 +64,22 @@ def refuse_void_columns(df: DataFrame, name: str) -> None:
         )
 
 
+def latest_per_key(df: DataFrame, keys: Sequence[str], order_by: Sequence[str]) -> DataFrame:
+    """``df`` with one row per ``keys`` value: the latest by ``order_by``.
+
+    Rows of one key are ranked by the ``order_by`` columns, greatest first (nulls
+    last): the event time, then the stated tie-breaker. Rows still equal there are
+    ranked by the remaining columns in column order, so the choice never depends
+    on partitioning. Out: the columns of ``df``, unchanged.
+    """
+    rest = [c for c in df.columns if c not in (*keys, *order_by)]
+    ranking = [F.col(c).desc_nulls_last() for c in order_by] + [
+        F.col(c).asc_nulls_last() for c in rest
+    ]
+    rank = F.row_number().over(SparkWindow.partitionBy(*keys).orderBy(*ranking))
+    return df.withColumn("_key_rank", rank).where("_key_rank = 1").drop("_key_rank")
+
+
 class Tables:
     """Reads and writes the pipeline's Delta tables for one environment."""
 
@@ -66,6 +93,18 @@ class Tables:
             raise RuntimeError(f"{name}: tables have no local path on Databricks")
         return self.settings.local_root.joinpath("warehouse", *name.split("."))
 
+    def sql_name(self, name: str) -> str:
+        """``name`` quoted for SQL: ``delta.`<folder>``` locally, `` `c`.`s`.`t` `` elsewhere."""
+        if self.settings.runtime == "local":
+            return f"delta.`{self.path(name)}`"
+        return ".".join(f"`{part}`" for part in name.split("."))
+
+    def version(self, name: str) -> int:
+        """The current Delta version (commit number) of table ``name``."""
+        self.require(name)
+        history = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
+        return int(history["version"])
+
     def exists(self, name: str) -> bool:
         """True when the Delta table ``name`` exists."""
         if self.settings.runtime == "local":
@@ -73,7 +112,8 @@ class Tables:
         return self.spark.catalog.tableExists(name)
 
     def delta(self, name: str) -> DeltaTable:
-        """The DeltaTable handle of ``name``; raises MissingTableError when it does not exist."""
+        """The DeltaTable handle of ``name`` (not over Spark Connect); raises MissingTableError
+        when it does not exist."""
         self.require(name)
         if self.settings.runtime == "local":
             return DeltaTable.forPath(self.spark, str(self.path(name)))
@@ -100,51 +140,71 @@ class Tables:
         else:
             writer.saveAsTable(name)
 
-    def overwrite(self, df: DataFrame, name: str) -> None:
+    def overwrite(self, df: DataFrame, name: str, keys: Sequence[str] = ()) -> None:
         """Replace the whole table (schema included) with ``df`` in one commit.
 
-        Raises ValueError naming the column when ``df`` has a void (NullType) column.
+        Raises ValueError naming the column when ``df`` has a void (NullType) column,
+        DataCheckError naming the key and the count when ``keys`` are given and two
+        rows of ``df`` share a key. Nothing is written then.
         """
         refuse_void_columns(df, name)
+        check_unique(df, name, keys)
         self._save(self._writer(df, "overwrite").option("overwriteSchema", "true"), name)
 
-    def replace_where(self, df: DataFrame, name: str, predicate: str) -> None:
+    def replace_where(
+        self, df: DataFrame, name: str, predicate: str, keys: Sequence[str] = ()
+    ) -> None:
         """Replace the rows matching the SQL ``predicate`` with ``df`` in one commit.
 
         Every row of ``df`` must match the predicate (Delta checks it). A rerun with
         the same window replaces rather than appends. New columns are added.
-        Raises ValueError naming the column when ``df`` has a void (NullType) column.
+        Raises ValueError naming the column when ``df`` has a void (NullType) column,
+        DataCheckError when ``keys`` are given and two rows of ``df`` share a key.
         """
         refuse_void_columns(df, name)
+        check_unique(df, name, keys)
         if not self.exists(name):
             self._save(self._writer(df, "overwrite"), name)
             return
         writer = self._writer(df, "overwrite").option("replaceWhere", predicate)
         self._save(writer.option("mergeSchema", "true"), name)
 
-    def upsert(self, df: DataFrame, name: str, keys: list[str]) -> None:
+    def upsert(
+        self, df: DataFrame, name: str, keys: Sequence[str], order_by: Sequence[str] = ()
+    ) -> None:
         """MERGE ``df`` into ``name`` on the ``keys`` columns: update matches, insert the rest.
 
+        The batch is first reduced to one row per key (:func:`latest_per_key`): the
+        row with the greatest ``order_by`` values (event time first, then the
+        tie-breaker column) wins, so a rerun of the same batch writes the same rows.
         Creates the table on the first run. New columns of ``df`` evolve the table's
-        schema (MERGE with schema evolution): they are added, never dropped; rows
-        already in the table get null there. Rows of ``df`` must be unique on
-        ``keys`` (Delta raises otherwise). Raises ValueError naming the column when
+        schema (``MERGE WITH SCHEMA EVOLUTION``): they are added, never dropped; rows
+        already in the table get null there. Raises ValueError naming the column when
         ``df`` has a void (NullType) column: cast it to its type first.
         """
         refuse_void_columns(df, name)
+        batch = latest_per_key(df, keys, order_by)
         if not self.exists(name):
-            self._save(self._writer(df, "overwrite"), name)
+            self._save(self._writer(batch, "overwrite"), name)
             return
+        view = f"upsert_source_{uuid.uuid4().hex}"
+        batch.createOrReplaceTempView(view)
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        (
-            self.delta(name)
-            .alias("t")
-            .merge(df.alias("s"), condition)
-            .withSchemaEvolution()
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
+        # Databricks evolves the schema on WITH SCHEMA EVOLUTION; open-source Delta 4.2
+        # parses the clause but evolves only with the session setting, set here locally.
+        auto_merge = self.settings.runtime == "local"
+        if auto_merge:
+            self.spark.conf.set(AUTO_MERGE, "true")
+        try:
+            self.spark.sql(
+                f"MERGE WITH SCHEMA EVOLUTION INTO {self.sql_name(name)} AS t "
+                f"USING {view} AS s ON {condition} "
+                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            )
+        finally:
+            if auto_merge:
+                self.spark.conf.unset(AUTO_MERGE)
+            self.spark.catalog.dropTempView(view)
 
     def count(self, name: str) -> int:
         """Number of rows of table ``name`` (0 when it does not exist)."""

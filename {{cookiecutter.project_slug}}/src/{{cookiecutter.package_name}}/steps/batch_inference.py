@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import mlflow
 from pyspark.sql import functions as F
 
-from ..checks import check_inputs
+from ..checks import check_inputs, table_keys
 from ..features.definitions import model_features
 from ..features.training_set import build_model_input, window_predicate
 from ..registry import model_uri, version_by_alias
@@ -56,7 +56,9 @@ def run(ctx: Context) -> dict:
         }
     )
     target = settings.table("predictions")
-    ctx.tables.replace_where(scored, target, window_predicate("sched_dep_ts", window))
+    ctx.tables.replace_where(
+        scored, target, window_predicate("sched_dep_ts", window), table_keys("predictions")
+    )
     written = ctx.tables.read(target).where(window_predicate("sched_dep_ts", window)).count()
     return {
         "rows_scored": written,

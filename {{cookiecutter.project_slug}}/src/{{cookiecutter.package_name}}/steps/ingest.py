@@ -1,7 +1,11 @@
 """Step 1, ingest: raw flights and weather into bronze Delta tables.
 
-Each run replaces the bronze tables with the current source snapshot in one
-commit, so a rerun never duplicates rows and a failed run leaves the old tables.
+Each run replaces each bronze table with the source snapshot before the as-of
+instant (``settings.as_of``: flights by scheduled departure, weather by
+observation hour) in one commit, so a rerun never duplicates rows. Both snapshots
+are checked (keys unique) before the first write. The two tables are two commits:
+if the weather write fails, flights bronze already holds the new snapshot and
+weather bronze its previous version; a rerun replaces both, which repairs it.
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from .. import sources
+from ..checks import check_unique, table_keys
+from ..features.training_set import before
 from ..runtime.context import Context
+from ..runtime.tables import latest_per_key
 
 
 def bronze_flights(raw: DataFrame) -> DataFrame:
@@ -42,22 +49,30 @@ def bronze_flights(raw: DataFrame) -> DataFrame:
 def bronze_weather(raw: DataFrame) -> DataFrame:
     """Add ``obs_ts`` (timestamp, UTC hour of observation) to raw weather.
 
-    One row per origin and hour.
+    One row per origin and hour: of repeated rows the same one is always kept
+    (:func:`..runtime.tables.latest_per_key`, ranked by their values).
     """
-    return (
-        raw.withColumn("obs_ts", F.to_timestamp("time_hour"))
-        .drop("time_hour")
-        .dropDuplicates(["origin", "obs_ts"])
-    )
+    stamped = raw.withColumn("obs_ts", F.to_timestamp("time_hour")).drop("time_hour")
+    return latest_per_key(stamped, ["origin", "obs_ts"], order_by=())
 
 
 def run(ctx: Context) -> dict:
-    """Load the source and replace the bronze tables. Returns row counts per table."""
+    """Load the source before ``settings.as_of`` and replace the bronze tables.
+
+    Returns row counts per table. Raises DataCheckError naming the key and the count
+    when two flights share a ``flight_id``; nothing is written then.
+    """
     spark, settings = ctx.spark, ctx.settings
     flights = bronze_flights(spark.createDataFrame(sources.load_flights(settings)))
     weather = bronze_weather(spark.createDataFrame(sources.load_weather(settings)))
+    frames = {
+        "flights_bronze": flights.where(before("sched_dep_ts", settings.as_of)),
+        "weather_bronze": weather.where(before("obs_ts", settings.as_of)),
+    }
+    for key, frame in frames.items():  # both checked before either is written
+        check_unique(frame, settings.table(key), table_keys(key))
     out = {}
-    for key, frame in (("flights_bronze", flights), ("weather_bronze", weather)):
+    for key, frame in frames.items():
         name = settings.table(key)
         ctx.tables.overwrite(frame, name)
         out[name] = ctx.tables.count(name)

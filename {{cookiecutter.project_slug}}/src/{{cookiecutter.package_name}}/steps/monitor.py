@@ -30,6 +30,7 @@ import pandas as pd
 from pyspark.sql import types as T
 
 from ..checks import check_inputs
+from ..config import instant_sql
 from ..features.definitions import CATEGORICAL_FEATURES, LABEL, model_features
 from ..features.training_set import window_predicate
 from ..monitoring.drift import ks_test, psi_categorical, psi_numeric
@@ -260,10 +261,8 @@ def run(ctx: Context) -> dict:
     ]
     frame = ctx.spark.createDataFrame(records, METRICS_SCHEMA)
     target = settings.table("monitoring_metrics")
-    fmt = "%Y-%m-%d %H:%M:%S"
     same_window = (
-        f"window_start = TIMESTAMP '{window.start:{fmt}}' "
-        f"AND window_end = TIMESTAMP '{window.end:{fmt}}'"
+        f"window_start = {instant_sql(window.start)} AND window_end = {instant_sql(window.end)}"
     )
     tables.replace_where(frame, target, same_window)
     violations = [f"{r['column']}.{r['metric']}={r['value']:.4g}" for r in rows if r["violation"]]

@@ -2,7 +2,15 @@
 
 The training set holds the train and validation windows (column ``split``) and
 is replaced as a whole on each run. The model is fit on the train split only
-and registered as a new version of the configured model.
+and registered as a new version of the configured model; the run and the version
+carry the windows and as-of dates as tags (``window_train``, ``window_validation``,
+``window_scoring``, ``as_of``, ``training_as_of``).
+
+Two writes: the training set, then the model. When a failure comes between them,
+the training set holds the new windows while the newest model version was trained
+on the previous ones; a rerun of train replaces the training set again and
+registers a version for it. Until then validate refuses the newest version: its
+``window_validation`` tag does not name the holdout in the training set.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import numpy as np
 from pyspark.sql import functions as F
 from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
-from ..checks import check_inputs
+from ..checks import check_inputs, table_keys
 from ..config import Window
 from ..diagnostics import importance_figure, permutation_importances, prediction_figures
 from ..features.definitions import LABEL, model_features, numeric_features
@@ -21,6 +29,7 @@ from ..gates import mean_baseline_rmse
 from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
 from ..runtime.task_values import publish
+from ..runtime.tracking import client
 
 
 def _log_figures(model, valid, predicted: np.ndarray, columns: list[str]) -> None:
@@ -61,7 +70,7 @@ def run(ctx: Context) -> dict:
         "split", F.when(window_filter("sched_dep_ts", train_w), "train").otherwise("validation")
     )
     name = settings.table("training_set")
-    ctx.tables.overwrite(labelled, name)
+    ctx.tables.overwrite(labelled, name, table_keys("training_set"))
     stored = ctx.tables.read(name)
     windows = list(settings.features["delay_windows_hours"])
     columns = model_features(windows)
@@ -80,12 +89,8 @@ def run(ctx: Context) -> dict:
     ctx.mlflow()
     with mlflow.start_run(run_name="train") as active:
         mlflow.log_params({**params, "features": ",".join(columns)})
-        mlflow.log_params(
-            {
-                f"window_{k}": f"{w.start:%Y-%m-%d}..{w.end:%Y-%m-%d}"
-                for k, w in settings.windows.items()
-            }
-        )
+        window_tags = settings.window_tags()
+        mlflow.log_params(window_tags)
         model.fit(train[columns], train[LABEL])
         metrics = {"train_rows": float(len(train)), "validation_rows": float(len(valid))}
         predicted = {split: model.predict(frame[columns]) for split, frame in splits.items()}
@@ -97,6 +102,10 @@ def run(ctx: Context) -> dict:
         mlflow.log_metrics(metrics)
         _log_figures(model, valid, predicted["validation"], columns)
         info = log_model(model, train[columns], settings.model_name)
+        for key, value in window_tags.items():
+            client().set_model_version_tag(
+                settings.model_name, info.registered_model_version, key, value
+            )
     version = int(info.registered_model_version)
     publish(settings, "model_version", str(version))  # read by the job's validate and deploy
     return {

@@ -31,6 +31,7 @@ import mlflow
 import numpy as np
 
 from ..features.definitions import LABEL, model_features
+from ..features.training_set import window_filter
 from ..gates import RMSE, Thresholds, evaluate, mean_baseline_rmse, relative_degradation, rmse
 from ..registry import (
     FAILED,
@@ -59,11 +60,27 @@ def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
     """(candidate metrics, other figures, gates) on the holdout; logs them to the active run."""
     settings = ctx.settings
     columns = model_features(list(settings.features["delay_windows_hours"]))
+    holdout_window = settings.windows["validation"]
+    tagged = candidate.tags.get("window_validation")
+    if tagged is not None and tagged != holdout_window.label():
+        raise ValueError(
+            f"model version {candidate.version}: trained with validation window "
+            f"{tagged}, but the holdout here is {holdout_window.label()} "
+            "(rerun train with the same --as-of, or pass that as-of to validate)"
+        )
     table = ctx.tables.read(settings.table("training_set"), "the train step")
-    holdout = table.where("split = 'validation'").select(*columns, LABEL).toPandas()
+    holdout = (
+        table.where("split = 'validation'")
+        .where(window_filter("sched_dep_ts", holdout_window))
+        .select(*columns, LABEL)
+        .toPandas()
+    )
     train_labels = table.where("split = 'train'").select(LABEL).toPandas()[LABEL]
     if holdout.empty:
-        raise ValueError("training_set: the validation split has no rows (run the train step)")
+        raise ValueError(
+            f"windows.validation: the training set has no rows in "
+            f"{holdout_window.label()}: run train with the same --as-of first"
+        )
     predicted = _predict(model_uri(settings.model_name, candidate.version), holdout[columns])
     metrics = {RMSE: rmse(holdout[LABEL], predicted)}  # NaN when a prediction is not finite
     if np.isfinite(predicted).all():  # scikit-learn's metrics refuse NaN and infinity

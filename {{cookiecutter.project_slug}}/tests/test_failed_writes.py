@@ -1,0 +1,72 @@
+"""A step that fails between two writes: the unfinished table keeps its version, a rerun repairs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from {{ cookiecutter.package_name }}.config import Window
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.steps import features, ingest, train, validate
+
+from .conftest import SYNTHETIC_WINDOWS, fail_on, registry, rows_in_window, utc
+
+pytestmark = pytest.mark.spark
+
+
+def test_ingest_failing_on_weather_keeps_its_version_and_a_rerun_repairs(
+    ctx, use_synthetic_source, monkeypatch
+):
+    flights, weather = use_synthetic_source
+    ingest.run(ctx)
+    settings = ctx.settings
+    names = settings.table("flights_bronze"), settings.table("weather_bronze")
+    versions = [ctx.tables.version(n) for n in names]
+    earlier = Context(replace(settings, as_of=utc(2013, 1, 6)))  # a smaller snapshot
+
+    with monkeypatch.context() as patch:
+        fail_on(patch, names[1])
+        with pytest.raises(RuntimeError, match="simulated failure"):
+            ingest.run(earlier)
+    assert [ctx.tables.version(n) for n in names] == [versions[0] + 1, versions[1]]
+    assert ctx.tables.count(names[1]) == len(weather)  # the previous snapshot, whole
+
+    rows = ingest.run(earlier)["rows"]
+    assert rows[names[0]] == rows_in_window(flights, Window(utc(2013, 1, 1), utc(2013, 1, 6)))
+    assert rows[names[1]] == 5 * 24 * 3  # Jan 1-5, every hour, three airports
+    assert ctx.tables.version(names[1]) == versions[1] + 1
+
+
+def test_train_failing_before_registering_is_repaired_by_a_rerun(
+    ctx, use_synthetic_source, monkeypatch
+):
+    ingest.run(ctx)
+    features.run(ctx)
+    first = train.run(ctx)
+    name = ctx.settings.model_name
+    later_windows = {
+        **SYNTHETIC_WINDOWS,
+        "train": Window(utc(2013, 1, 2), utc(2013, 1, 9)),
+        "validation": Window(utc(2013, 1, 9), utc(2013, 1, 11)),
+    }
+    later = Context(replace(ctx.settings, windows=later_windows))
+
+    def no_registry(*args, **kwargs):
+        raise RuntimeError("simulated registry outage")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train, "log_model", no_registry)
+        with pytest.raises(RuntimeError, match="registry outage"):
+            train.run(later)
+    # The training set holds the new windows, the newest version the old ones: validate refuses.
+    client = registry(ctx)
+    assert [v.version for v in client.search_model_versions(f"name='{name}'")] == ["1"]
+    with pytest.raises(ValueError, match="trained with validation window 2013-01-08..2013-01-10"):
+        validate.run(later)
+
+    second = train.run(later)
+    assert second["model_version"] == first["model_version"] + 1
+    tags = client.get_model_version(name, str(second["model_version"])).tags
+    assert tags["window_validation"] == "2013-01-09..2013-01-11"
+    assert validate.run(later)["model_version"] == second["model_version"]
