@@ -117,7 +117,6 @@ STEP_INPUTS: dict[str, tuple[str, ...]] = {
     "features": ("flights_bronze", "weather_bronze"),
     "train": ("flights_bronze", "airport_features", "weather_features"),
     "batch_inference": ("flights_bronze", "airport_features", "weather_features"),
-    "monitor": ("predictions", "training_set"),
 }
 
 

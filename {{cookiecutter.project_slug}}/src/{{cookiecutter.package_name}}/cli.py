@@ -28,13 +28,8 @@ STEPS = (
     "validate",
     "deploy",
     "batch_inference",
-{%- if cookiecutter.include_monitoring %}
-    "monitor",
-{%- endif %}
 )
 KNOWN_ERRORS = (ConfigError, MissingTableError, SparkStartError, LookupError, ValueError)
-VIOLATION_EXIT = 2  # `monitor --fail-on-violation` when the window has violations
-RETRAIN_STEPS = ("train", "validate", "deploy")
 
 
 def _parser(description: str) -> argparse.ArgumentParser:
@@ -83,83 +78,32 @@ validate = _step_entry("validate")
 deploy = _step_entry("deploy")
 batch_inference = _step_entry("batch_inference")
 rollback = _step_entry("rollback")  # by hand only: not in STEPS
-{%- if cookiecutter.include_monitoring %}
 
 
-def monitor(argv: list[str] | None = None) -> int:
-    """Entry point ``monitor``: run the step, print its result as JSON.
-
-    With ``--fail-on-violation`` the exit status is 2 when the window has any
-    violation (drift, data quality or error), so a scheduler can alert on it.
-    Without it the status is 0 whatever the figures (the retraining decision is
-    the task value ``retraining_required``).
-    """
-    parser = _parser("Run the monitor step.")
-    parser.add_argument(
-        "--fail-on-violation",
-        action="store_true",
-        help="exit with status 2 when the monitored window has violations",
-    )
-
-    def body(args: argparse.Namespace) -> int:
-        ctx = Context(load_settings(args.env, args.config))
-        result = _run_step("monitor", ctx)
-        print(json.dumps(result, indent=2, default=str))
-        return VIOLATION_EXIT if args.fail_on_violation and result["violations"] else 0
-
-    return _main(body, parser, argv)
-{%- endif %}
-
-
-def run_pipeline(
-    ctx: Context, steps: tuple[str, ...] = STEPS, retrain_on_drift: bool = False
-) -> dict:
+def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
     """Run ``steps`` in order in one process and return the summary.
 
     Summary keys: env, steps (each step's result), seconds (wall time per step),
-    rows (rows per table at the end), model_name, champion_version,
-    validation (status and metrics), monitoring_violations (count, or None when
-    monitoring did not run), retraining_required, and retrained. With
-    ``retrain_on_drift``, when monitor reports ``retraining_required``, train,
-    validate and deploy run again (results under ``steps`` as ``retrain_<step>``)
-    and ``retrained`` is {model_version, status, champion_version}; otherwise
-    ``retrained`` is None. A failing step raises; the steps before it are kept.
+    rows (rows per table at the end), model_name, champion_version, and
+    validation (status and metrics). A failing step raises; the steps before it
+    are kept.
     """
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
-
-    def timed(step: str, key: str) -> None:
-        started = time.perf_counter()
-        results[key] = _run_step(step, ctx)
-        seconds[key] = round(time.perf_counter() - started, 2)
-
     for step in steps:
-        timed(step, step)
-    retrained = None
-    if retrain_on_drift and results.get("monitor", {}).get("retraining_required"):
-        for step in RETRAIN_STEPS:
-            timed(step, f"retrain_{step}")
-        retrained = {
-            "model_version": results["retrain_validate"].get("model_version"),
-            "status": results["retrain_validate"].get("status"),
-            "champion_version": results["retrain_deploy"].get("champion_version"),
-        }
+        started = time.perf_counter()
+        results[step] = _run_step(step, ctx)
+        seconds[step] = round(time.perf_counter() - started, 2)
     rows = {name: ctx.tables.count(name) for name in map(ctx.settings.table, ctx.settings.tables)}
     validation = results.get("validate", {})
-    monitoring = results.get("monitor")
     return {
         "env": ctx.settings.env,
         "model_name": ctx.settings.model_name,
-        "champion_version": results.get("retrain_deploy", results.get("deploy", {})).get(
-            "champion_version"
-        ),
+        "champion_version": results.get("deploy", {}).get("champion_version"),
         "validation": {
             k: validation.get(k)
             for k in ("model_version", "status", "gate_result", "metrics", "reasons")
         },
-        "monitoring_violations": len(monitoring["violations"]) if monitoring else None,
-        "retraining_required": monitoring["retraining_required"] if monitoring else None,
-        "retrained": retrained,
         "rows": rows,
         "seconds": {**seconds, "total": round(sum(seconds.values()), 2)},
         "steps": results,
@@ -176,38 +120,33 @@ def format_summary(summary: dict) -> str:
     lines.append(
         f"validation of v{validation['model_version']}: {validation['status']} ({metrics})"
     )
-    if summary["monitoring_violations"] is not None:
-        lines.append(f"monitoring violations: {summary['monitoring_violations']}")
-    if summary.get("retrained"):
-        r = summary["retrained"]
-        lines.append(f"retrained on drift: v{r['model_version']} {r['status']}")
     lines.append(
         "seconds per step: " + ", ".join(f"{k}={v}" for k, v in summary["seconds"].items())
     )
     return "\n".join(lines)
 
 
-def run_all(argv: list[str] | None = None) -> int:
-    """Entry point ``run-all``: every step in order; ``--summary PATH`` writes the summary JSON.
-
-    ``--retrain-on-drift`` runs train, validate and deploy again when monitor
-    reports ``retraining_required`` (see :func:`run_pipeline`).
-    """
+def run_all_parser() -> argparse.ArgumentParser:
+    """The arguments of ``run-all``: --env, --config and ``--summary PATH``."""
     parser = _parser("Run every pipeline step in one process.")
     parser.add_argument("--summary", type=Path, help="write the run summary as JSON to this path")
-    parser.add_argument(
-        "--retrain-on-drift",
-        action="store_true",
-        help="when monitor reports retraining_required, run train, validate and deploy again",
-    )
+    return parser
+
+
+def report_summary(summary: dict, path: Path | None, text: str) -> int:
+    """Print ``text`` (the readable summary), write ``summary`` as JSON to ``path`` if set; 0."""
+    print(text)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    return 0
+
+
+def run_all(argv: list[str] | None = None) -> int:
+    """Entry point ``run-all``: every step in order; ``--summary PATH`` writes the summary JSON."""
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(load_settings(args.env, args.config))
-        summary = run_pipeline(ctx, retrain_on_drift=args.retrain_on_drift)
-        print(format_summary(summary))
-        if args.summary:
-            args.summary.parent.mkdir(parents=True, exist_ok=True)
-            args.summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-        return 0
+        summary = run_pipeline(Context(load_settings(args.env, args.config)))
+        return report_summary(summary, args.summary, format_summary(summary))
 
-    return _main(body, parser, argv)
+    return _main(body, run_all_parser(), argv)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -31,7 +31,6 @@ TABLE_KEYS = (
 {%- endif %}
     "training_set",
     "predictions",
-    "monitoring_metrics",
 )
 WINDOW_KEYS = ("train", "validation", "scoring")
 ALIAS_KEYS = ("champion_alias", "challenger_alias")
@@ -63,6 +62,8 @@ class Settings:
     :meth:`table` for the full ``<catalog>.<schema>.<table>`` name.
     ``champion_alias`` and ``challenger_alias`` are the registry aliases (``registry``
     in the config); they differ and are never ``latest`` or ``v<digits>``.
+    ``raw`` is the whole merged mapping as read, for an optional part of the
+    project that checks its own section of the config.
     """
 
     env: str
@@ -77,11 +78,11 @@ class Settings:
     features: dict[str, Any]
     training: dict[str, Any]
     validation: dict[str, Any]
-    monitoring: dict[str, Any]
     spark_conf: dict[str, str]
     local_root: Path | None
     champion_alias: str = DEFAULT_ALIASES["champion_alias"]
     challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
+    raw: dict[str, Any] = field(default_factory=dict)
 
     def table(self, key: str) -> str:
         """Full name ``<catalog>.<schema>.<table>`` of the table configured under ``key``.
@@ -230,8 +231,8 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
         features=features,
         training=dict(raw.get("training") or {}),
         validation={**raw.get("validation", {}), "mode": mode},
-        monitoring=dict(raw.get("monitoring") or {}),
         spark_conf={str(k): str(v) for k, v in (raw.get("spark_conf") or {}).items()},
         local_root=local_root,
         **_aliases(raw),
+        raw=copy.deepcopy(raw),
     )
