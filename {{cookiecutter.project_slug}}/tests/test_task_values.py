@@ -11,7 +11,7 @@ from {{ cookiecutter.package_name }}.runtime.task_values import publish
 
 
 def test_local_runs_publish_nothing():
-    assert publish(load_settings("local"), "retraining_required", "true") is False
+    assert publish(load_settings("local"), "model_version", "3") is False
 
 
 def test_databricks_runs_set_the_task_value(monkeypatch):
@@ -21,5 +21,5 @@ def test_databricks_runs_set_the_task_value(monkeypatch):
     fake.dbutils = types.SimpleNamespace(jobs=types.SimpleNamespace(taskValues=task_values))
     monkeypatch.setitem(sys.modules, "databricks.sdk.runtime", fake)
     settings = replace(load_settings("dev"), runtime="databricks")
-    assert publish(settings, "retraining_required", "false") is True
-    assert calls == [("retraining_required", "false")]
+    assert publish(settings, "model_version", "4") is True
+    assert calls == [("model_version", "4")]

@@ -148,7 +148,6 @@ STEP_INPUTS: dict[str, tuple[str, ...]] = {
     "features": ("flights_bronze", "weather_bronze"),
     "train": (MODEL_INPUT,),
     "batch_inference": (MODEL_INPUT,),
-    "monitor": ("predictions", "training_set"),
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -31,7 +31,6 @@ TABLE_KEYS = (
 {%- endif %}
     "training_set",
     "predictions",
-    "monitoring_metrics",
 )
 WINDOW_KEYS = ("train", "validation", "scoring")
 LENGTH_KEYS = ("train_days", "validation_days", "scoring_days")
@@ -132,6 +131,9 @@ class Settings:
     inference and monitoring read data; ``training_as_of`` the one of train and
     validate. ``windows`` (train, validation, scoring) follow from them and the
     lengths in ``window_spec`` (see :func:`compute_windows` and :meth:`at`).
+
+    ``raw`` is the whole merged mapping as read, for an optional part of the
+    project that checks its own section of the config.
     """
 
     env: str
@@ -146,7 +148,6 @@ class Settings:
     features: dict[str, Any]
     training: dict[str, Any]
     validation: dict[str, Any]
-    monitoring: dict[str, Any]
     spark_conf: dict[str, str]
     local_root: Path | None
     as_of: datetime | None = None
@@ -154,6 +155,7 @@ class Settings:
     window_spec: dict[str, int] | None = None
     champion_alias: str = DEFAULT_ALIASES["champion_alias"]
     challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
+    raw: dict[str, Any] = field(default_factory=dict)
 
     def table(self, key: str) -> str:
         """Full name ``<catalog>.<schema>.<table>`` of the table configured under ``key``.
@@ -348,11 +350,11 @@ def load_settings(
         features=features,
         training=dict(raw.get("training") or {}),
         validation={**raw.get("validation", {}), "mode": mode},
-        monitoring=dict(raw.get("monitoring") or {}),
         spark_conf={str(k): str(v) for k, v in (raw.get("spark_conf") or {}).items()},
         local_root=local_root,
         as_of=as_of,
         training_as_of=training_as_of,
         window_spec=spec,
         **_aliases(raw),
+        raw=copy.deepcopy(raw),
     )

@@ -1,134 +1,218 @@
-"""A self-contained HTML page of one monitoring run's figures.
+"""A self-contained HTML page of one monitoring run, with its charts embedded.
 
-Built from the rows the monitor step writes to the metrics table (dicts with
-column, metric, value, threshold, violation and day), so the page shows exactly
-what the table holds. No JavaScript, no external files: it opens from the MLflow
-artifact view or a file.
+Built from the figures the monitor step writes to the metrics table (dicts with
+source, model_version, column, metric, value, threshold, kind, violation, day)
+and the per-column comparisons (shares of baseline and window on shared bins).
+Charts are PNG images drawn with matplotlib and embedded as base64 data URIs:
+no JavaScript, no external file, so the page opens from a file or from the
+MLflow artifact view.
 """
 
 from __future__ import annotations
 
-import math
+import base64
+import io
 from html import escape
 
+import numpy as np
+from matplotlib.figure import Figure
+
+from .drift import Comparison
+
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin-bottom: 2em; }
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
+table { border-collapse: collapse; margin-bottom: 1.5em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 tr.bad td { background: #fde2e1; }
+tr.unknown td { background: #fff4d6; }
 .bar { display: inline-block; height: 0.8em; background: #4a78b5; vertical-align: middle; }
 .bar.bad { background: #c0392b; }
+img { max-width: 100%; }
 """
+MAX_CATEGORIES_SHOWN = 20
 
 
-def _number(value: float | None, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}g}"
+def _number(value, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}g}"
 
 
-def _by(rows: list[dict], metric: str) -> dict:
-    return {r["column"]: r for r in rows if r["metric"] == metric and r.get("day") is None}
+def _png(figure: Figure, alt: str) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f"<img alt='{escape(alt)}' src='data:image/png;base64,{data}'>"
 
 
-def _table(headers: list[str], body: list[tuple[list[str], bool]]) -> str:
+def distribution_chart(column: str, comparison: Comparison) -> str:
+    """An <img> tag: baseline and window shares of ``column`` side by side on the shared bins.
+
+    Categorical columns show the MAX_CATEGORIES_SHOWN categories with the largest share
+    in either sample.
+    """
+    labels = list(comparison.labels)
+    base = np.asarray(comparison.baseline, dtype=float)
+    window = np.asarray(comparison.window, dtype=float)
+    if comparison.ks_statistic is None and len(labels) > MAX_CATEGORIES_SHOWN:
+        top = np.sort(np.argsort(-np.maximum(base, window))[:MAX_CATEGORIES_SHOWN])
+        labels, base, window = [labels[i] for i in top], base[top], window[top]
+    figure = Figure(figsize=(7.5, 2.8))
+    axes = figure.subplots()
+    x = np.arange(len(labels))
+    axes.bar(x - 0.2, base, width=0.4, label="training baseline", color="#8c8c8c")
+    axes.bar(x + 0.2, window, width=0.4, label="window", color="#c0392b")
+    axes.set_xticks(x, labels, rotation=45, ha="right", fontsize=7)
+    axes.set_ylabel("share of rows")
+    ks = "" if comparison.ks_statistic is None else f", KS statistic {comparison.ks_statistic:.3g}"
+    axes.set_title(f"{column}: PSI {comparison.psi:.3g}{ks}", fontsize=10)
+    axes.legend(fontsize=8)
+    return _png(figure, f"distribution of {column}")
+
+
+def error_chart(source: str, daily: dict[str, list[tuple]]) -> str:
+    """An <img> tag: MAE (minutes) per UTC day, one line per model version of ``source``.
+
+    ``daily``: version -> [(day, mae), ...].
+    """
+    figure = Figure(figsize=(7.5, 2.8))
+    axes = figure.subplots()
+    for version, points in sorted(daily.items()):
+        points = sorted(points)
+        axes.plot([d for d, _ in points], [m for _, m in points], marker=".", label=f"v{version}")
+    axes.set_ylabel("MAE (minutes)")
+    axes.set_title(f"{source}: error by scheduled-departure day (UTC)", fontsize=10)
+    axes.legend(fontsize=8)
+    figure.autofmt_xdate()
+    return _png(figure, f"error by day of {source}")
+
+
+def _table(headers: list[str], body: list[tuple[list[str], str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     lines = [
-        f"<tr{' class=bad' if bad else ''}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-        for cells, bad in body
+        f"<tr class='{css}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+        for cells, css in body
     ]
     return f"<table><tr>{head}</tr>{''.join(lines)}</table>"
 
 
-def render_report(rows: list[dict], title: str) -> str:
-    """The HTML page (str) for the metric ``rows`` of one window, headed by ``title``.
+def _status(*figures: dict | None) -> tuple[str, str]:
+    broken = [f for f in figures if f and f["violation"]]
+    if not broken:
+        return "ok", ""
+    kind = broken[0]["kind"]
+    return kind.replace("_", " "), "unknown" if kind == "insufficient_data" else "bad"
 
-    Sections: drift per column (PSI with a bar scaled to the largest PSI, KS
-    statistic and p-value), data quality (null fraction in baseline and window,
-    row counts), and model error per scheduled-departure UTC day when labels exist.
-    Rows with ``violation`` set are highlighted.
-    """
-    psi, ks, pvalue = _by(rows, "psi"), _by(rows, "ks_statistic"), _by(rows, "ks_pvalue")
-    scale = max([r["value"] or 0.0 for r in psi.values()] + [1e-9])
+
+def _group(figures: list[dict], comparisons: dict, source: str, version: str) -> list[str]:
+    def of(metric: str) -> dict:
+        return {f["column"]: f for f in figures if f["metric"] == metric and f["day"] is None}
+
+    psi, ks = of("psi"), of("ks_statistic")
+    scale = max([f["value"] or 0.0 for f in psi.values()] + [1e-9])
     drift = []
-    for column, r in psi.items():
-        width = 0 if r["value"] is None else int(120 * r["value"] / scale)
-        bar = f"<span class='bar{' bad' if r['violation'] else ''}' style='width:{width}px'></span>"
+    for column, p in psi.items():
+        k = ks.get(column)
+        width = 0 if p["value"] is None else int(120 * p["value"] / scale)
+        bar = f"<span class='bar{' bad' if p['violation'] else ''}' style='width:{width}px'></span>"
+        status, css = _status(p, k)
         drift.append(
             (
                 [
                     escape(column),
-                    f"{_number(r['value'])} {bar}",
-                    _number(r["threshold"]),
-                    _number(ks.get(column, {}).get("value")),
-                    _number(pvalue.get(column, {}).get("value")),
-                    "drift" if r["violation"] else "",
+                    f"{_number(p['value'])} {bar}",
+                    _number(p["threshold"]),
+                    _number(k["value"]) if k else "n/a",
+                    _number(k["threshold"]) if k else "n/a",
+                    status,
                 ],
-                bool(r["violation"]),
+                css,
             )
         )
-    nulls, base_nulls = _by(rows, "null_fraction"), _by(rows, "null_fraction_baseline")
+    nulls, base_nulls, values = of("null_fraction"), of("null_fraction_baseline"), of("values")
     quality = [
         (
             [
                 escape(column),
+                _number(values.get(column, {}).get("value"), 12),
                 _number(base_nulls.get(column, {}).get("value")),
-                _number(r["value"]),
-                _number(r["threshold"]),
+                _number(f["value"]),
+                _number(f["threshold"]),
             ],
-            bool(r["violation"]),
+            _status(f)[1],
         )
-        for column, r in nulls.items()
+        for column, f in nulls.items()
     ]
     counts = [
-        ([escape(r["metric"]), _number(r["value"], 12)], bool(r["violation"]))
-        for r in rows
-        if r["metric"] in ("row_count", "baseline_row_count")
+        ([escape(f["metric"]), _number(f["value"], 12), _number(f["threshold"], 12)], _status(f)[1])
+        for f in figures
+        if f["column"] == "*"
     ]
-    overall = [
-        ([escape(r["metric"]), _number(r["value"]), _number(r["threshold"])], bool(r["violation"]))
-        for r in rows
-        if r["column"] == "prediction"
-        and r["metric"] in ("mae", "rmse", "labelled_rows")
-        and r.get("day") is None
+    error = [
+        ([escape(f["metric"]), _number(f["value"]), _number(f["threshold"])], _status(f)[1])
+        for f in figures
+        if f["column"] == "prediction"
+        and f["day"] is None
+        and f["metric"] in ("mae", "rmse", "labelled_rows")
     ]
-    days: dict = {}
-    for r in rows:
-        if r.get("day") is not None:
-            days.setdefault(r["day"], {})[r["metric"]] = r
-    daily = [
-        (
-            [
-                escape(str(day)),
-                _number(m.get("mae", {}).get("value")),
-                _number(m.get("rmse", {}).get("value")),
-                _number(m.get("labelled_rows", {}).get("value"), 12),
-            ],
-            False,
-        )
-        for day, m in sorted(days.items())
+    flagged = sorted(
+        {
+            f["column"]
+            for f in figures
+            if f["violation"] and (source, version, f["column"]) in comparisons
+        }
+    )
+    parts = [
+        f"<h2>Source {escape(source)}, model version {escape(version)}</h2>",
+        "<h3>Drift against this version's training data</h3>",
+        _table(["column", "PSI", "PSI limit", "KS statistic", "KS limit", "status"], drift),
+        "<h3>Data quality</h3>",
+        _table(["figure", "value", "limit"], counts),
+        _table(
+            ["column", "values", "null share (training)", "null share (window)", "limit"], quality
+        ),
     ]
-    violations = [f"{r['column']}.{r['metric']}" for r in rows if r["violation"]]
+    if error:
+        parts += ["<h3>Error on labelled rows</h3>", _table(["metric", "value", "limit"], error)]
+    if flagged:
+        parts.append("<h3>Columns in violation: training and window distributions</h3>")
+        parts += [distribution_chart(c, comparisons[(source, version, c)]) for c in flagged]
+    return parts
+
+
+def render_report(figures: list[dict], comparisons: dict, title: str) -> str:
+    """The HTML page (str) of one monitoring run, headed by ``title``.
+
+    ``figures``: the run's figures (see monitoring/figures.py) with ``source`` and
+    ``model_version``. ``comparisons``: (source, version, column) -> Comparison.
+    Per source and version: drift per column (PSI with a bar, KS statistic, limits,
+    status), data quality, error on labelled rows, and for each column in
+    violation its baseline and window distributions on the shared bins. Per
+    source: the MAE by UTC day as a line chart, one line per version.
+    """
+    groups = sorted({(f["source"], f["model_version"]) for f in figures})
+    violations = [
+        f"{f['source']}/v{f['model_version']} {f['column']}.{f['metric']} ({f['kind']})"
+        for f in figures
+        if f["violation"]
+    ]
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>",
         f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>",
         f"<p>Violations: {escape(', '.join(violations)) if violations else 'none'}</p>",
-        "<h2>Drift against the training baseline</h2>",
-        _table(["column", "PSI", "PSI limit", "KS statistic", "KS p-value", ""], drift),
-        "<h2>Data quality</h2>",
-        _table(["figure", "value"], counts),
-        _table(["column", "null fraction (baseline)", "null fraction (window)", "limit"], quality),
     ]
-    if overall:
-        parts += [
-            "<h2>Model error on labelled rows</h2>",
-            _table(["metric", "value", "limit"], overall),
-        ]
-    if daily:
-        parts += [
-            "<h3>By scheduled-departure day (UTC)</h3>",
-            _table(["day", "MAE (min)", "RMSE (min)", "rows"], daily),
-        ]
+    for source in sorted({s for s, _ in groups}):
+        for version in sorted(v for s, v in groups if s == source):
+            parts += _group(
+                [f for f in figures if (f["source"], f["model_version"]) == (source, version)],
+                comparisons,
+                source,
+                version,
+            )
+        daily: dict[str, list[tuple]] = {}
+        for f in figures:
+            if f["source"] == source and f["day"] is not None and f["metric"] == "mae":
+                daily.setdefault(f["model_version"], []).append((f["day"], f["value"]))
+        if daily:
+            parts += [f"<h2>Source {escape(source)}: error by day</h2>", error_chart(source, daily)]
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -22,6 +22,7 @@ from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
 from ..checks import check_inputs, table_keys
 from ..config import Window
+from ..data_profile import log_data_profile
 from ..diagnostics import importance_figure, permutation_importances, prediction_figures
 from ..features.definitions import LABEL, model_features, numeric_features
 from ..features.training_set import build_model_input, window_filter
@@ -101,6 +102,7 @@ def run(ctx: Context) -> dict:
         metrics = {k: float(v) for k, v in metrics.items()}
         mlflow.log_metrics(metrics)
         _log_figures(model, valid, predicted["validation"], columns)
+        log_data_profile(train[columns], predicted["train"])
         info = log_model(model, train[columns], settings.model_name)
         for key, value in window_tags.items():
             client().set_model_version_tag(

@@ -1,0 +1,49 @@
+"""What the monitor compares a model version's predictions with: that version's own baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from ..data_profile import PROFILE_ARTIFACT
+
+MAE_TAG = "validation_mean_absolute_error"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A model version's reference: its training-data profile and its validation MAE.
+
+    profile: ``data_profile.json`` of the run that registered the version (see
+    data_profile.py), or None when that run has none (or the version is unknown).
+    validation_mae: the version's ``validation_mean_absolute_error`` tag (minutes),
+    or None before validation.
+    """
+
+    version: str
+    profile: dict | None
+    validation_mae: float | None
+
+
+def load_baseline(client: MlflowClient, model_name: str, version: str) -> Baseline:
+    """The :class:`Baseline` of version ``version`` of ``model_name``.
+
+    A version the registry does not know (for example the rows of a deleted
+    version) gives a Baseline without profile or MAE rather than an error, so the
+    monitor reports its columns as insufficient_data. Other registry errors raise.
+    """
+    try:
+        model_version = client.get_model_version(model_name, version)
+    except MlflowException as err:
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return Baseline(version, None, None)
+        raise
+    profile = None
+    run_id = model_version.run_id
+    if run_id and PROFILE_ARTIFACT in {a.path for a in client.list_artifacts(run_id)}:
+        profile = mlflow.artifacts.load_dict(f"runs:/{run_id}/{PROFILE_ARTIFACT}")
+    mae = model_version.tags.get(MAE_TAG)
+    return Baseline(version, profile, float(mae) if mae else None)

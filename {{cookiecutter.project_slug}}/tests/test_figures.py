@@ -1,0 +1,69 @@
+"""The rules of the monitor's figures and their kinds, on frames built by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from {{ cookiecutter.package_name }}.config import load_settings
+from {{ cookiecutter.package_name }}.data_profile import build_profile
+from {{ cookiecutter.package_name }}.monitoring.figures import column_figures, count_figures
+from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
+
+CONFIG = monitoring_settings(load_settings("local"))  # min_rows 100, null share + 0.1
+
+
+def training(rows: int = 1_000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"temp": rng.normal(40, 8, rows), "origin": ["EWR", "JFK"] * (rows // 2)})
+
+
+def by(figures: list[dict]) -> dict:
+    return {(f["column"], f["metric"]): f for f in figures}
+
+
+PROFILE = build_profile(training(), np.zeros(1_000))
+
+
+def test_a_window_like_the_training_data_has_no_violation():
+    figures, comparisons = column_figures(PROFILE, training(), ["temp", "origin"], CONFIG)
+    assert [f for f in figures if f["violation"]] == []
+    assert set(comparisons) == {"temp", "origin"}
+    assert by(figures)[("temp", "psi")]["kind"] == "drift"
+
+
+def test_fewer_values_than_min_rows_is_insufficient_data_with_a_null_value():
+    window = training().head(99)
+    figures, comparisons = column_figures(PROFILE, window, ["temp", "origin"], CONFIG)
+    table = by(figures)
+    for key in [("temp", "psi"), ("temp", "ks_statistic"), ("origin", "psi")]:
+        assert table[key]["value"] is None and table[key]["violation"]
+        assert table[key]["kind"] == "insufficient_data"
+    assert ("origin", "ks_statistic") not in table  # not defined for categories
+    assert table[("temp", "values")]["value"] == 99 and comparisons == {}
+
+
+def test_an_empty_window_and_a_missing_profile_give_statuses_not_errors():
+    empty = training().head(0)
+    figures, _ = column_figures(PROFILE, empty, ["temp"], CONFIG)
+    assert {f["kind"] for f in figures if f["violation"]} == {"insufficient_data"}
+    figures, _ = column_figures(None, training(), ["temp"], CONFIG)
+    assert by(figures)[("temp", "psi")]["kind"] == "insufficient_data"
+
+
+def test_a_rising_null_share_is_data_quality():
+    window = training()
+    window.loc[: len(window) // 2, "temp"] = np.nan  # half the values missing, none in training
+    figures, _ = column_figures(PROFILE, window, ["temp"], CONFIG)
+    nulls = by(figures)[("temp", "null_fraction")]
+    assert nulls["violation"] and nulls["kind"] == "data_quality"
+    assert nulls["value"] == window["temp"].isna().mean() and nulls["threshold"] == 0.1
+    assert not by(figures)[("temp", "psi")]["violation"]  # the values left are as before
+
+
+def test_rows_per_day_rule_only_for_named_sources():
+    (few, _) = count_figures(150, PROFILE, days=2.0, min_rows_per_day=100)
+    assert few["violation"] and few["kind"] == "data_quality" and few["threshold"] == 200
+    (unnamed, base) = count_figures(0, PROFILE, days=2.0, min_rows_per_day=None)
+    assert not unnamed["violation"] and unnamed["kind"] is None
+    assert base["value"] == 1_000
