@@ -26,6 +26,7 @@ JOB_FILES = {
     "feature_engineering_job": ["ingest", "features"],
     "model_training_job": ["train", "validate", "deploy"],
     "batch_inference_job": ["batch-inference"],
+    "streaming_inference_job": ["stream-inference"],
     "monitoring_job": ["monitor"],
 }
 NODE_TYPE_SHAPE = {  # what a node type id of each cloud looks like

@@ -28,6 +28,9 @@ STEPS = (
     "validate",
     "deploy",
     "batch_inference",
+{%- if cookiecutter.include_streaming_inference %}
+    "stream_inference",
+{%- endif %}
 {%- if cookiecutter.include_monitoring %}
     "monitor",
 {%- endif %}
@@ -82,6 +85,9 @@ train = _step_entry("train")
 validate = _step_entry("validate")
 deploy = _step_entry("deploy")
 batch_inference = _step_entry("batch_inference")
+{%- if cookiecutter.include_streaming_inference %}
+stream_inference = _step_entry("stream_inference")
+{%- endif %}
 rollback = _step_entry("rollback")  # by hand only: not in STEPS
 {%- if cookiecutter.include_monitoring %}
 
@@ -106,6 +112,28 @@ def monitor(argv: list[str] | None = None) -> int:
         result = _run_step("monitor", ctx)
         print(json.dumps(result, indent=2, default=str))
         return VIOLATION_EXIT if args.fail_on_violation and result["violations"] else 0
+
+    return _main(body, parser, argv)
+{%- endif %}
+
+{%- if cookiecutter.include_online_serving %}
+
+
+def serve(argv: list[str] | None = None) -> int:
+    """Entry point ``serve``: the champion version behind a local scoring server (blocks).
+
+    Listens on 127.0.0.1 at ``--port`` (default ``serving.port``) until Ctrl-C, and
+    logs every request in the inference table (see :mod:`.serving.server`). Not part
+    of run-all.
+    """
+    from .serving.server import serve_forever
+
+    parser = _parser("Serve the champion model locally and log requests in the inference table.")
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
+
+    def body(args: argparse.Namespace) -> int:
+        serve_forever(Context(load_settings(args.env, args.config)), args.port)
+        return 0
 
     return _main(body, parser, argv)
 {%- endif %}

@@ -31,6 +31,12 @@ TABLE_KEYS = (
 {%- endif %}
     "training_set",
     "predictions",
+{%- if cookiecutter.include_streaming_inference %}
+    "stream_predictions",
+{%- endif %}
+{%- if cookiecutter.include_online_serving %}
+    "inference_table",
+{%- endif %}
     "monitoring_metrics",
 )
 WINDOW_KEYS = ("train", "validation", "scoring")
@@ -79,6 +85,12 @@ class Settings:
     validation: dict[str, Any]
     monitoring: dict[str, Any]
     spark_conf: dict[str, str]
+{%- if cookiecutter.include_streaming_inference %}
+    streaming: dict[str, Any]
+{%- endif %}
+{%- if cookiecutter.include_online_serving %}
+    serving: dict[str, Any]
+{%- endif %}
     local_root: Path | None
     champion_alias: str = DEFAULT_ALIASES["champion_alias"]
     challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
@@ -233,5 +245,11 @@ def load_settings(env: str | None = None, override_file: str | Path | None = Non
         monitoring=dict(raw.get("monitoring") or {}),
         spark_conf={str(k): str(v) for k, v in (raw.get("spark_conf") or {}).items()},
         local_root=local_root,
+{%- if cookiecutter.include_streaming_inference %}
+        streaming=dict(raw.get("streaming") or {}),
+{%- endif %}
+{%- if cookiecutter.include_online_serving %}
+        serving=dict(raw.get("serving") or {}),
+{%- endif %}
         **_aliases(raw),
     )

@@ -146,6 +146,34 @@ class Tables:
             .execute()
         )
 
+    def insert_new(self, df: DataFrame, name: str, keys: list[str]) -> int:
+        """Append the rows of ``df`` whose ``keys`` are not in ``name`` yet; return how many.
+
+        One SQL ``MERGE INTO ... WHEN NOT MATCHED THEN INSERT *`` commit, which adds files
+        and removes none, so a Structured Streaming query reading ``name`` sees only the
+        new rows. Rows already in the table are never changed. Creates the table on the
+        first run. Rows of ``df`` must be unique on ``keys``. Raises ValueError naming the
+        column when ``df`` has a void (NullType) column.
+        """
+        refuse_void_columns(df, name)
+        if not self.exists(name):
+            self._save(self._writer(df, "overwrite"), name)
+            return self.count(name)
+        before = self.count(name)
+        view = f"_insert_new_{name.replace('.', '_')}"
+        df.createOrReplaceTempView(view)
+        target = (
+            f"delta.`{self.path(name)}`"
+            if self.settings.runtime == "local"
+            else ".".join(f"`{part}`" for part in name.split("."))
+        )
+        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+        self.spark.sql(
+            f"MERGE INTO {target} t USING {view} s ON {condition} WHEN NOT MATCHED THEN INSERT *"
+        )
+        self.spark.catalog.dropTempView(view)
+        return self.count(name) - before
+
     def count(self, name: str) -> int:
         """Number of rows of table ``name`` (0 when it does not exist)."""
         return self.read(name).count() if self.exists(name) else 0

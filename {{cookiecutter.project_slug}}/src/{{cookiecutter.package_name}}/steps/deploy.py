@@ -17,6 +17,9 @@ from ..registry import (
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
+{%- if cookiecutter.include_online_serving %}
+from ..serving.endpoint import sync as sync_serving_endpoint
+{%- endif %}
 
 
 def run(ctx: Context) -> dict:
@@ -59,4 +62,7 @@ def run(ctx: Context) -> dict:
         "challenger_version": int(challenger.version),
         "challenger_status": challenger.tags.get(STATUS_TAG),
         "champion_version": int(champion.version) if champion else None,
+{%- if cookiecutter.include_online_serving %}
+        "serving_endpoint": sync_serving_endpoint(ctx),
+{%- endif %}
     }
