@@ -92,8 +92,14 @@ def test_resources_load_as_typed_classes(project):
     from databricks.bundles.experiments import MlflowExperiment
     from databricks.bundles.jobs import Job
     from databricks.bundles.registered_models import RegisteredModel
+    from databricks.bundles.volumes import Volume
 
-    loaders = {"jobs": Job, "experiments": MlflowExperiment, "registered_models": RegisteredModel}
+    loaders = {
+        "jobs": Job,
+        "experiments": MlflowExperiment,
+        "registered_models": RegisteredModel,
+        "volumes": Volume,
+    }
     resources = merged_resources(project)
     assert set(resources) <= set(loaders), f"no typed check for {set(resources) - set(loaders)}"
     for kind, items in resources.items():

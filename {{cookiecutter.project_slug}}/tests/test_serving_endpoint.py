@@ -10,6 +10,7 @@ import pytest
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.serving import ServingEndpointPermissionLevel
 
+from {{ cookiecutter.package_name }}.cli import serve
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
 from {{ cookiecutter.package_name }}.serving.endpoint import endpoint_settings, sync, sync_endpoint
 
@@ -144,3 +145,10 @@ def test_bad_endpoint_settings_are_named(change, message):
 def test_locally_nothing_is_deployed():
     ctx = SimpleNamespace(settings=load_settings("local"))
     assert sync(ctx)["action"] == "none"
+
+
+def test_serve_refuses_a_bad_port_in_one_line(capsys):
+    assert serve(["--port", "70000"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: serving.port: must be an integer from 0 to 65535, got 70000"
+    )

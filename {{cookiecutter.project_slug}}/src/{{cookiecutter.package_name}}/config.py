@@ -69,6 +69,12 @@ class Settings:
     :meth:`table` for the full ``<catalog>.<schema>.<table>`` name.
     ``champion_alias`` and ``challenger_alias`` are the registry aliases (``registry``
     in the config); they differ and are never ``latest`` or ``v<digits>``.
+{%- if cookiecutter.include_streaming_inference %}
+    ``streaming`` holds the stream-inference settings (checkpoint, max_files_per_trigger).
+{%- endif %}
+{%- if cookiecutter.include_online_serving %}
+    ``serving`` holds the local server's and the Databricks endpoint's settings.
+{%- endif %}
     """
 
     env: str
