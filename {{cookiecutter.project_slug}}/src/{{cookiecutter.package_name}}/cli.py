@@ -32,6 +32,9 @@ STEPS = (
     "validate",
     "deploy",
     "batch_inference",
+{%- if cookiecutter.include_streaming_inference %}
+    "stream_inference",
+{%- endif %}
 )
 KNOWN_ERRORS = (ConfigError, MissingTableError, SparkStartError, LookupError, ValueError)
 REJECTION_EXIT = 3  # `validate` / `run-all --fail-on-rejection` when the candidate is rejected
@@ -147,7 +150,32 @@ deploy.__doc__ = """Entry point ``deploy``: promote one validated version, print
 points at, that is the last one validated).
 """
 batch_inference = _step_entry("batch_inference")
+{%- if cookiecutter.include_streaming_inference %}
+stream_inference = _step_entry("stream_inference")
+{%- endif %}
 rollback = _step_entry("rollback")  # by hand only: not in STEPS
+
+{%- if cookiecutter.include_online_serving %}
+
+
+def serve(argv: list[str] | None = None) -> int:
+    """Entry point ``serve``: the champion version behind a local scoring server (blocks).
+
+    Listens on 127.0.0.1 at ``--port`` (default ``serving.port``) until Ctrl-C, and
+    logs every request in the inference table (see :mod:`.serving.server`). Not part
+    of run-all.
+    """
+    from .serving.server import serve_forever
+
+    parser = _parser("Serve the champion model locally and log requests in the inference table.")
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
+
+    def body(args: argparse.Namespace) -> int:
+        serve_forever(Context(_settings(args)), args.port)
+        return 0
+
+    return _main(body, parser, argv)
+{%- endif %}
 
 
 def run_pipeline(

@@ -133,7 +133,9 @@ class Settings:
     lengths in ``window_spec`` (see :func:`compute_windows` and :meth:`at`).
 
     ``raw`` is the whole merged mapping as read, for an optional part of the
-    project that checks its own section of the config.
+    project that checks its own section of the config. ``streaming`` and
+    ``serving`` are the sections of the streaming and online-serving options
+    (empty when the project has none).
     """
 
     env: str
@@ -156,6 +158,8 @@ class Settings:
     champion_alias: str = DEFAULT_ALIASES["champion_alias"]
     challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
     raw: dict[str, Any] = field(default_factory=dict)
+    streaming: dict[str, Any] = field(default_factory=dict)
+    serving: dict[str, Any] = field(default_factory=dict)
 
     def table(self, key: str) -> str:
         """Full name ``<catalog>.<schema>.<table>`` of the table configured under ``key``.
@@ -357,4 +361,6 @@ def load_settings(
         window_spec=spec,
         **_aliases(raw),
         raw=copy.deepcopy(raw),
+        streaming=dict(raw.get("streaming") or {}),
+        serving=dict(raw.get("serving") or {}),
     )

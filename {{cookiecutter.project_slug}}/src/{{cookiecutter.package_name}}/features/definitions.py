@@ -22,6 +22,8 @@ from pyspark.sql import functions as F
 from .point_in_time import point_in_time_lookup
 
 FEATURE_KEYS = ["origin", "feature_ts"]
+ENTITY_KEY = "flight_id"  # one row per flight in bronze, model inputs and predictions
+EVENT_TIME = "sched_dep_ts"  # the time a prediction is about (UTC), which windows select on
 WEATHER_COLUMNS = [
     "temp",
     "dewp",

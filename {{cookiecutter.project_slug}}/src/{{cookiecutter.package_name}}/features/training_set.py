@@ -106,19 +106,25 @@ def write_features(ctx: Context) -> dict[str, int]:
     return out
 
 
+def model_input_of(ctx: Context, flights: DataFrame) -> DataFrame:
+    """The given bronze ``flights`` with their features at prediction time.
+
+    In: rows of the bronze flights table (any subset, e.g. a streaming micro-batch).
+    Columns out: see :func:`definitions.flight_spine` and :func:`definitions.model_input`.
+    Raises MissingTableError when the feature tables do not exist.
+    """
+    spine = flight_spine(flights, int(ctx.settings.features["prediction_lead_minutes"]))
+    return lookup_features(ctx, spine)
+
+
 def build_model_input(ctx: Context, window: Window) -> DataFrame:
     """Flights scheduled to depart in ``window`` with their features at prediction time.
 
     Columns: see :func:`definitions.flight_spine` and :func:`definitions.model_input`.
     Raises MissingTableError when the bronze or feature tables do not exist.
     """
-    settings = ctx.settings
-    flights = ctx.tables.read(settings.table("flights_bronze"), "the ingest step")
-    spine = flight_spine(
-        flights.where(window_filter("sched_dep_ts", window)),
-        int(settings.features["prediction_lead_minutes"]),
-    )
-    return lookup_features(ctx, spine)
+    flights = ctx.tables.read(ctx.settings.table("flights_bronze"), "the ingest step")
+    return model_input_of(ctx, flights.where(window_filter("sched_dep_ts", window)))
 {%- else %}
 
 
@@ -142,17 +148,29 @@ def write_features(ctx: Context) -> dict[str, int]:
         # duplicate deterministically and the input checks refuse one.
         tables.upsert(frame, name, table_keys(key))
         out[name] = tables.count(name)
-    spine = flight_spine(known_flights(ctx), int(settings.features["prediction_lead_minutes"]))
-    prepared = model_input(
-        spine,
-        tables.read(settings.table("airport_features")),
-        tables.read(settings.table("weather_features")),
-        int(settings.features["lookup_tolerance_hours"]),
-    )
+    prepared = model_input_of(ctx, known_flights(ctx))
     name = settings.table("model_input")
     tables.overwrite(prepared, name, table_keys("model_input"))
     out[name] = tables.count(name)
     return out
+
+
+def model_input_of(ctx: Context, flights: DataFrame) -> DataFrame:
+    """The given bronze ``flights`` with their features at prediction time.
+
+    In: rows of the bronze flights table (any subset, e.g. a streaming micro-batch),
+    looked up in the feature tables as the features step prepares ``model_input``,
+    so rows that arrived after the features step ran are not missed.
+    Columns out: see :func:`build_model_input`. Raises MissingTableError when the
+    feature tables do not exist.
+    """
+    settings, tables = ctx.settings, ctx.tables
+    return model_input(
+        flight_spine(flights, int(settings.features["prediction_lead_minutes"])),
+        tables.read(settings.table("airport_features"), "the features step"),
+        tables.read(settings.table("weather_features"), "the features step"),
+        int(settings.features["lookup_tolerance_hours"]),
+    )
 
 
 def build_model_input(ctx: Context, window: Window) -> DataFrame:

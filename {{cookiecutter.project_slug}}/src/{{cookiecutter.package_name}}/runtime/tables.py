@@ -206,6 +206,30 @@ class Tables:
                 self.spark.conf.unset(AUTO_MERGE)
             self.spark.catalog.dropTempView(view)
 
+    def insert_new(self, df: DataFrame, name: str, keys: list[str]) -> int:
+        """Append the rows of ``df`` whose ``keys`` are not in ``name`` yet; return how many.
+
+        One SQL ``MERGE INTO ... WHEN NOT MATCHED THEN INSERT *`` commit, which adds files
+        and removes none, so a Structured Streaming query reading ``name`` sees only the
+        new rows. Rows already in the table are never changed. Creates the table on the
+        first run. Rows of ``df`` must be unique on ``keys``. Raises ValueError naming the
+        column when ``df`` has a void (NullType) column.
+        """
+        refuse_void_columns(df, name)
+        if not self.exists(name):
+            self._save(self._writer(df, "overwrite"), name)
+            return self.count(name)
+        before = self.count(name)
+        view = f"_insert_new_{name.replace('.', '_')}"
+        df.createOrReplaceTempView(view)
+        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+        self.spark.sql(
+            f"MERGE INTO {self.sql_name(name)} t USING {view} s ON {condition} "
+            "WHEN NOT MATCHED THEN INSERT *"
+        )
+        self.spark.catalog.dropTempView(view)
+        return self.count(name) - before
+
     def count(self, name: str) -> int:
         """Number of rows of table ``name`` (0 when it does not exist)."""
         return self.read(name).count() if self.exists(name) else 0

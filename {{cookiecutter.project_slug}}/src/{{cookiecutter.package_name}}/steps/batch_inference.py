@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import mlflow
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..checks import check_inputs, table_keys
@@ -19,42 +20,62 @@ from ..runtime.context import Context
 from ..runtime.tracking import client
 
 
-def run(ctx: Context) -> dict:
-    """Score flights scheduled in ``windows.scoring`` with the champion.
-
-    The champion alias is resolved once to a version, and ``models:/<name>/<version>``
-    is loaded, so ``model_version`` is the model that produced every row.
-
-    Writes the predictions table: flight_id, sched_dep_ts, the model inputs,
-    prediction (double, minutes of arrival delay), model_version (string) and
-    scored_at (timestamp, UTC). Returns the rows scored and the model version.
-    Raises LookupError when no champion exists.
-    """
-    check_inputs(ctx, "batch_inference")
-    settings = ctx.settings
-    ctx.mlflow()
-    name = settings.model_name
-    alias = settings.champion_alias
-    champion = version_by_alias(client(), name, alias)
-    if champion is None:
-        raise LookupError(f"model {name} has no '{alias}' alias: run validate and deploy first")
-    window = settings.windows["scoring"]
-    columns = model_features(list(settings.features["delay_windows_hours"]))
-    frame = build_model_input(ctx, window).drop("arr_delay", "prediction_ts")
-    predict = mlflow.pyfunc.spark_udf(
+def model_udf(ctx: Context, version: int | str):
+    """Spark UDF of ``models:/<model name>/<version>``: a struct of the model inputs to a double."""
+    return mlflow.pyfunc.spark_udf(
         ctx.spark,
-        model_uri(name, champion.version),  # the alias resolved once: model_version is exact
+        model_uri(ctx.settings.model_name, version),
         result_type="double",
         env_manager="local",
     )
-    scored = frame.withColumn(
+
+
+def score(frame: DataFrame, predict, version: int | str, columns: list[str]) -> DataFrame:
+    """``frame`` (model inputs in ``columns``) with prediction, model_version and scored_at.
+
+    ``predict`` is a UDF from :func:`model_udf` for ``version``. Added columns:
+    prediction (double, minutes of arrival delay), model_version (string) and
+    scored_at (timestamp, UTC, the time this function was called).
+    """
+    return frame.withColumn(
         "prediction", predict(F.struct(*[F.col(c) for c in columns]))
     ).withColumns(
         {
-            "model_version": F.lit(str(champion.version)),
+            "model_version": F.lit(str(version)),
             "scored_at": F.lit(datetime.now(UTC)).cast("timestamp"),
         }
     )
+
+
+def champion_version(ctx: Context) -> int:
+    """The version number the champion alias points at, resolved once.
+
+    Raises LookupError when no champion exists.
+    """
+    ctx.mlflow()
+    name, alias = ctx.settings.model_name, ctx.settings.champion_alias
+    champion = version_by_alias(client(), name, alias)
+    if champion is None:
+        raise LookupError(f"model {name} has no '{alias}' alias: run validate and deploy first")
+    return int(champion.version)
+
+
+def run(ctx: Context) -> dict:
+    """Score flights scheduled in ``windows.scoring`` with the champion version.
+
+    The champion alias is resolved once to a version, which is loaded as
+    ``models:/<name>/<version>``. Writes the predictions table: flight_id,
+    sched_dep_ts, the model inputs, prediction (double, minutes of arrival delay),
+    model_version (string) and scored_at (timestamp, UTC). Returns the rows scored
+    and the model version. Raises LookupError when no champion exists.
+    """
+    check_inputs(ctx, "batch_inference")
+    settings = ctx.settings
+    version = champion_version(ctx)
+    window = settings.windows["scoring"]
+    columns = model_features(list(settings.features["delay_windows_hours"]))
+    frame = build_model_input(ctx, window).drop("arr_delay", "prediction_ts")
+    scored = score(frame, model_udf(ctx, version), version, columns)
     target = settings.table("predictions")
     ctx.tables.replace_where(
         scored, target, window_predicate("sched_dep_ts", window), table_keys("predictions")
@@ -62,6 +83,6 @@ def run(ctx: Context) -> dict:
     written = ctx.tables.read(target).where(window_predicate("sched_dep_ts", window)).count()
     return {
         "rows_scored": written,
-        "model_version": int(champion.version),
+        "model_version": version,
         "rows": {target: ctx.tables.count(target)},
     }

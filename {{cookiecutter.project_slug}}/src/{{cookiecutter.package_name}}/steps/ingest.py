@@ -1,11 +1,13 @@
 """Step 1, ingest: raw flights and weather into bronze Delta tables.
 
-Each run replaces each bronze table with the source snapshot before the as-of
-instant (``settings.as_of``: flights by scheduled departure, weather by
-observation hour) in one commit, so a rerun never duplicates rows. Both snapshots
-are checked (keys unique) before the first write. The two tables are two commits:
-if the weather write fails, flights bronze already holds the new snapshot and
-weather bronze its previous version; a rerun replaces both, which repairs it.
+Bronze is append-only: each run inserts, in one commit per table, the source rows
+before the as-of instant (``settings.as_of``: flights by scheduled departure, weather
+by observation hour) whose key is not in bronze yet (flights by flight_id, weather by
+origin and hour) and changes no row already there, so a rerun duplicates nothing and
+a streaming query can follow the flights table. Both batches are checked (keys
+unique) before the first write. The two tables are two commits: if the weather write
+fails, flights bronze already holds its new rows and weather bronze its previous
+version; a rerun appends the missing weather rows, which repairs it.
 """
 
 from __future__ import annotations
@@ -57,10 +59,11 @@ def bronze_weather(raw: DataFrame) -> DataFrame:
 
 
 def run(ctx: Context) -> dict:
-    """Load the source before ``settings.as_of`` and replace the bronze tables.
+    """Load the source before ``settings.as_of`` and append its new rows to bronze.
 
-    Returns row counts per table. Raises DataCheckError naming the key and the count
-    when two flights share a ``flight_id``; nothing is written then.
+    Returns ``rows`` (row count per table) and ``appended`` (rows inserted per table).
+    Raises DataCheckError naming the key and the count when two flights share a
+    ``flight_id``; nothing is written then.
     """
     spark, settings = ctx.spark, ctx.settings
     flights = bronze_flights(spark.createDataFrame(sources.load_flights(settings)))
@@ -71,9 +74,9 @@ def run(ctx: Context) -> dict:
     }
     for key, frame in frames.items():  # both checked before either is written
         check_unique(frame, settings.table(key), table_keys(key))
-    out = {}
+    out, appended = {}, {}
     for key, frame in frames.items():
         name = settings.table(key)
-        ctx.tables.overwrite(frame, name)
+        appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(key)))
         out[name] = ctx.tables.count(name)
-    return {"rows": out}
+    return {"rows": out, "appended": appended}

@@ -1,0 +1,51 @@
+"""The two inference options: switched off, none of their files, entry points, jobs,
+settings or docs are rendered; switched on, the streaming checkpoint lives in a
+volume the bundle declares."""
+
+from __future__ import annotations
+
+import tomllib
+
+import yaml
+from bundle import merged_resources
+from conftest import render
+
+STREAMING_WORDS = ("stream-inference", "stream_inference", "stream_predictions", "streaming:")
+ONLINE_WORDS = ("serve`", "serving:", "inference_table", "serving_endpoint", "endpoint_name")
+
+
+def _text_files(project):
+    for path in project.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".yml", ".toml", ".md"):
+            yield path, path.read_text(encoding="utf-8")
+
+
+def test_both_off_render_nothing_of_either(tmp_path):
+    project = render(tmp_path, include_streaming_inference=False, include_online_serving=False)
+    package = project / "src" / "flight_delays"
+    assert not (package / "steps" / "stream_inference.py").exists()
+    assert not (package / "serving").exists()
+    assert not (project / "resources" / "streaming-inference-job.yml").exists()
+    assert not [p for p in project.glob("benchmarks/**/*") if p.is_file()]
+    scripts = tomllib.loads((project / "pyproject.toml").read_text())["project"]["scripts"]
+    assert "stream-inference" not in scripts and "serve" not in scripts
+    config = yaml.safe_load((package / "conf" / "config.yml").read_text())
+    assert "streaming" not in config["common"] and "serving" not in config["common"]
+    assert "volumes" not in merged_resources(project)
+    for path, text in _text_files(project):
+        for word in (*STREAMING_WORDS, *ONLINE_WORDS):
+            assert word not in text, (path.relative_to(project), word)
+
+
+def test_defaults_render_both_with_the_checkpoint_in_a_bundle_volume(default_project):
+    scripts = tomllib.loads((default_project / "pyproject.toml").read_text())["project"]["scripts"]
+    assert {"stream-inference", "serve"} <= set(scripts)
+    package = default_project / "src" / "flight_delays"
+    config = yaml.safe_load((package / "conf" / "config.yml").read_text())
+    volume = merged_resources(default_project)["volumes"]["checkpoints"]
+    assert volume["catalog_name"] == "${var.catalog}" and volume["schema_name"] == "${var.schema}"
+    for env in ("dev", "staging", "prod", "test"):
+        environment = config["environments"][env]
+        checkpoint = environment["streaming"]["checkpoint"]
+        prefix = f"/Volumes/{environment['catalog']}/{environment['schema']}/{volume['name']}/"
+        assert checkpoint.startswith(prefix), (env, checkpoint)

@@ -1,0 +1,9 @@
+"""Online serving: the champion behind a REST endpoint, and its inference table.
+
+- :mod:`.server`: locally, MLflow's pyfunc scoring server for the champion version on
+  127.0.0.1, logging every request and response in the inference table;
+- :mod:`.inference_table`: that table's columns, its batched writer, and the
+  predictions read back from it for monitoring;
+- :mod:`.endpoint`: on Databricks, the Model Serving endpoint that deploy and
+  rollback keep on the champion version (databricks-sdk).
+"""

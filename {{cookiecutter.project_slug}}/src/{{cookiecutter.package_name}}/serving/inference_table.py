@@ -1,0 +1,223 @@
+"""The inference table: one row per request to the online model, like Databricks inference tables.
+
+Columns (named as in Databricks' AI Gateway inference tables where they exist):
+databricks_request_id (string, a UUID), client_request_id (string, from the
+request's ``client_request_id`` field, else null), request_date (date, UTC),
+request_time (timestamp, UTC), status_code (int), execution_duration_ms (long),
+request and response (the JSON bodies as strings), served_model_name and
+served_model_version (strings: what answered).
+
+Locally :class:`InferenceLog` buffers rows and appends them to the Delta table
+``tables.inference_table`` in batches (``serving.log_flush_rows`` rows or
+``serving.log_flush_seconds`` seconds, whichever comes first), one commit per
+batch, never one per request.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ..config import ConfigError
+from ..features.definitions import CATEGORICAL_FEATURES, ENTITY_KEY, EVENT_TIME, model_features
+from ..runtime.context import Context
+
+SCHEMA = T.StructType(
+    [
+        T.StructField("databricks_request_id", T.StringType()),
+        T.StructField("client_request_id", T.StringType()),
+        T.StructField("request_date", T.DateType()),
+        T.StructField("request_time", T.TimestampType()),
+        T.StructField("status_code", T.IntegerType()),
+        T.StructField("execution_duration_ms", T.LongType()),
+        T.StructField("request", T.StringType()),
+        T.StructField("response", T.StringType()),
+        T.StructField("served_model_name", T.StringType()),
+        T.StructField("served_model_version", T.StringType()),
+    ]
+)
+
+
+def log_row(
+    request: bytes,
+    response: bytes,
+    status_code: int,
+    started: datetime,
+    duration_ms: int,
+    model_name: str,
+    model_version: str,
+) -> dict:
+    """One inference-table row (see the module docstring) for a request answered at ``started``."""
+    text = request.decode("utf-8", errors="replace")
+    try:
+        client_id = json.loads(text).get("client_request_id")
+    except (ValueError, AttributeError):
+        client_id = None
+    stamp = started.astimezone(UTC).replace(tzinfo=None)
+    return {
+        "databricks_request_id": str(uuid.uuid4()),
+        "client_request_id": None if client_id is None else str(client_id),
+        "request_date": stamp.date(),
+        "request_time": stamp,
+        "status_code": int(status_code),
+        "execution_duration_ms": int(duration_ms),
+        "request": text,
+        "response": response.decode("utf-8", errors="replace"),
+        "served_model_name": model_name,
+        "served_model_version": str(model_version),
+    }
+
+
+def _positive(settings, key: str) -> float:
+    value = settings.serving.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"serving.{key}: must be a positive number, got {value!r}")
+    return value
+
+
+class InferenceLog:
+    """Buffers inference-table rows and appends them to the table in batches.
+
+    :meth:`add` is cheap and thread-safe. A background thread writes the buffer
+    when it holds ``serving.log_flush_rows`` rows or every ``serving.log_flush_seconds``
+    seconds; :meth:`close` writes what is left. A failed write keeps its rows in the
+    buffer for the next attempt. Raises ConfigError for a non-positive setting.
+    """
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.table = ctx.settings.table("inference_table")
+        self.flush_rows = int(_positive(ctx.settings, "log_flush_rows"))
+        self.flush_seconds = float(_positive(ctx.settings, "log_flush_seconds"))
+        self.commits = 0
+        self._rows: list[dict] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="inference-log", daemon=True)
+        self._thread.start()
+
+    def add(self, row: dict) -> None:
+        """Queue one row (from :func:`log_row`)."""
+        with self._lock:
+            self._rows.append(row)
+            full = len(self._rows) >= self.flush_rows
+        if full:
+            self._wake.set()
+
+    def flush(self) -> int:
+        """Append the queued rows in one commit; return how many were written."""
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if not rows:
+            return 0
+        try:
+            frame = self.ctx.spark.createDataFrame(rows, SCHEMA)
+            writer = frame.write.format("delta").mode("append")
+            if self.ctx.settings.runtime == "local":
+                writer.save(str(self.ctx.tables.path(self.table)))
+            else:
+                writer.saveAsTable(self.table)
+        except Exception:
+            with self._lock:
+                self._rows[:0] = rows
+            raise
+        self.commits += 1
+        return len(rows)
+
+    def _loop(self) -> None:
+        while not self._closed.is_set():
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception as err:  # keep serving; the rows stay queued
+                print(f"inference table {self.table}: write failed, will retry: {err}")
+
+    def close(self) -> None:
+        """Stop the background thread and write the rows still queued."""
+        self._closed.set()
+        self._wake.set()
+        self._thread.join()
+        self.flush()
+
+
+def request_frame(body: dict) -> pd.DataFrame:
+    """The rows of a scoring request in MLflow's ``dataframe_records`` or ``dataframe_split`` form.
+
+    Raises ValueError naming the expected fields for any other body.
+    """
+    if "dataframe_records" in body:
+        return pd.DataFrame(body["dataframe_records"])
+    if "dataframe_split" in body:
+        split = body["dataframe_split"]
+        return pd.DataFrame(split["data"], columns=split["columns"])
+    raise ValueError("request: expected a dataframe_records or dataframe_split field")
+
+
+def prediction_schema(columns: list[str]) -> T.StructType:
+    """Columns of a predictions table: key, event time, model inputs, prediction, version, time."""
+    inputs = [
+        T.StructField(c, T.StringType() if c in CATEGORICAL_FEATURES else T.DoubleType())
+        for c in columns
+    ]
+    return T.StructType(
+        [
+            T.StructField(ENTITY_KEY, T.StringType()),
+            T.StructField(EVENT_TIME, T.TimestampType()),
+            *inputs,
+            T.StructField("prediction", T.DoubleType()),
+            T.StructField("model_version", T.StringType()),
+            T.StructField("scored_at", T.TimestampType()),
+        ]
+    )
+
+
+def _parse(columns: list[str]):
+    def parse(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            frames = []
+            for row in batch.itertuples(index=False):
+                rows = request_frame(json.loads(row.request))
+                rows["prediction"] = json.loads(row.response)["predictions"]
+                event = rows.get(EVENT_TIME, pd.Series(row.request_time, index=rows.index))
+                rows[EVENT_TIME] = pd.to_datetime(event, utc=True).dt.tz_localize(None)
+                for column in (ENTITY_KEY, *columns):
+                    if column not in rows:
+                        rows[column] = None
+                rows["model_version"] = row.served_model_version
+                rows["scored_at"] = row.request_time
+                frames.append(rows)
+            if frames:
+                out = pd.concat(frames, ignore_index=True)
+                numeric = [c for c in columns if c not in CATEGORICAL_FEATURES]
+                out[numeric + ["prediction"]] = out[numeric + ["prediction"]].astype(float)
+                yield out[[field.name for field in prediction_schema(columns).fields]]
+
+    return parse
+
+
+def online_predictions(ctx: Context) -> DataFrame:
+    """The answered requests of the inference table, one row per scored input row.
+
+    Out: the batch predictions table's columns: flight_id (from the request, null
+    when not sent), sched_dep_ts (from the request; the request time when not
+    sent), the model inputs, prediction, model_version (the served version) and
+    scored_at (the request time). Requests without status 200 are left out.
+    Raises MissingTableError when nothing has been logged yet.
+    """
+    settings = ctx.settings
+    columns = model_features(list(settings.features["delay_windows_hours"]))
+    log = ctx.tables.read(settings.table("inference_table"), "the serve command")
+    answered = log.where(F.col("status_code") == 200).select(
+        "request", "response", "request_time", "served_model_version"
+    )
+    return answered.mapInPandas(_parse(columns), prediction_schema(columns))

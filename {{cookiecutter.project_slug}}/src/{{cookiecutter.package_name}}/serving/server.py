@@ -1,0 +1,159 @@
+"""Local online serving: MLflow's pyfunc scoring server for the champion version, logged.
+
+The champion alias is resolved once, at start, to a version, and
+``models:/<name>/<version>`` is served by MLflow's scoring server (FastAPI, run by
+uvicorn) on 127.0.0.1 only. Its protocol is the one of Databricks Model Serving:
+``POST /invocations`` with ``{"dataframe_records": [...]}`` or
+``{"dataframe_split": {...}}``, answered with ``{"predictions": [...]}``; a request
+missing a model input or with a value of the wrong type gets HTTP 400 with a
+message naming the column. Rows may carry the entity key (flight_id) and event
+time (sched_dep_ts) beside the inputs: the model ignores them, the inference
+table keeps them, so labels can be joined later.
+
+Every ``/invocations`` request and its response go to the inference table
+(:mod:`.inference_table`), written in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import mlflow
+import uvicorn
+from mlflow.pyfunc import scoring_server
+
+from ..config import ConfigError
+from ..registry import model_uri
+from ..runtime.context import Context
+from ..steps.batch_inference import champion_version
+from .inference_table import InferenceLog, log_row
+
+HOST = "127.0.0.1"
+START_SECONDS = 60
+
+
+class LoggedApp:
+    """ASGI wrapper: passes every request to ``app`` and logs ``/invocations`` exchanges."""
+
+    def __init__(self, app, log: InferenceLog, model_name: str, version: int):
+        self.app, self.log = app, log
+        self.model_name, self.version = model_name, str(version)
+
+    async def __call__(self, scope, receive, send):
+        """Serve one ASGI request; for ``POST /invocations`` also queue its inference-table row."""
+        if scope["type"] != "http" or scope["path"] != "/invocations":
+            await self.app(scope, receive, send)
+            return
+        started, clock = datetime.now(UTC), time.perf_counter()
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        request = b"".join(chunks)
+        delivered = False
+
+        async def replay():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": request, "more_body": False}
+            return await receive()
+
+        status, body = [500], []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, replay, capture)
+        elapsed = round((time.perf_counter() - clock) * 1000)
+        row = log_row(
+            request, b"".join(body), status[0], started, elapsed, self.model_name, self.version
+        )
+        self.log.add(row)
+
+
+@dataclass
+class RunningServer:
+    """A scoring server running in a background thread; :meth:`stop` ends it and flushes the log."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    log: InferenceLog
+    port: int
+    model_version: int
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop accepting requests, wait for the server thread, write the queued log rows."""
+        self.server.should_exit = True
+        self.thread.join()
+        self.log.close()
+
+
+def configured_port(ctx: Context, port: int | None = None) -> int:
+    """``port`` if given, else ``serving.port``; 0 picks a free port.
+
+    Raises ConfigError naming ``serving.port`` when it is not an integer in 0..65535.
+    """
+    value = ctx.settings.serving.get("port") if port is None else port
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(f"serving.port: must be an integer from 0 to 65535, got {value!r}")
+    return value
+
+
+def start(ctx: Context, port: int | None = None) -> RunningServer:
+    """Start serving the champion version on 127.0.0.1 in a background thread.
+
+    Returns once the server accepts connections. Raises LookupError when no
+    champion exists, ConfigError for a bad ``serving`` setting and RuntimeError
+    when the server does not start within a minute (e.g. the port is taken).
+    """
+    port = configured_port(ctx, port)
+    version = champion_version(ctx)
+    name = ctx.settings.model_name
+    model = mlflow.pyfunc.load_model(model_uri(name, version))
+    log = InferenceLog(ctx)
+    app = LoggedApp(scoring_server.init(model), log, name, version)
+    config = uvicorn.Config(app, host=HOST, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_SECONDS
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        server.should_exit = True
+        log.close()
+        raise RuntimeError(f"the scoring server did not start on {HOST}:{port}")
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    return RunningServer(server, thread, log, bound, version)
+
+
+def serve_forever(ctx: Context, port: int | None = None) -> None:
+    """Run :func:`start` and block until Ctrl-C; then stop and flush the inference table."""
+    running = start(ctx, port)
+    print(
+        f"serving {ctx.settings.model_name} v{running.model_version} at "
+        f"{running.url}/invocations (Ctrl-C stops); requests are logged in "
+        f"{running.log.table}"
+    )
+    try:
+        while running.thread.is_alive():
+            running.thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()

@@ -1,0 +1,149 @@
+"""Streaming inference: follow the bronze flights table and score new flights with the champion.
+
+A Structured Streaming query reads ``tables.flights_bronze`` (append-only: the
+ingest step only inserts new rows) with trigger ``availableNow``: each run scores
+the flights that arrived since the previous run, in micro-batches, then stops.
+Its progress is the checkpoint at ``streaming.checkpoint``. Each micro-batch is
+built into model inputs by the function batch inference uses (the point-in-time
+lookup runs per micro-batch, in ``foreachBatch``, since streams do not support its
+window functions) and scored with the champion version resolved once per run.
+
+Exactly once: each micro-batch is appended to ``tables.stream_predictions`` with
+Delta's idempotent writer options ``txnAppId`` (the query id kept in the
+checkpoint) and ``txnVersion`` (the micro-batch id). A run stopped after writing a
+micro-batch but before committing it to the checkpoint replays that batch when
+restarted; Delta skips the write it has already seen.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from ..config import ConfigError, Settings
+from ..features.definitions import ENTITY_KEY, EVENT_TIME, model_features
+from ..features.training_set import model_input_of
+from ..runtime.context import Context
+from .batch_inference import champion_version, model_udf, score
+
+
+def checkpoint_location(settings: Settings) -> str:
+    """The checkpoint of the query: ``streaming.checkpoint``, under ``local_root`` when relative.
+
+    On Databricks it must be absolute (a Unity Catalog volume path such as
+    ``/Volumes/<catalog>/<schema>/checkpoints/stream_inference``). Raises ConfigError
+    naming the key when it is missing or relative on Databricks.
+    """
+    value = settings.streaming.get("checkpoint")
+    if not value:
+        raise ConfigError("streaming.checkpoint: required setting is missing")
+    path = PurePosixPath(str(value))
+    if path.is_absolute():
+        return str(path)
+    if settings.local_root is None:
+        raise ConfigError(
+            f"streaming.checkpoint: {value!r} must be an absolute (volume) path on Databricks"
+        )
+    return str(settings.local_root / path)
+
+
+def _max_files(settings: Settings) -> int:
+    value = settings.streaming.get("max_files_per_trigger", 1000)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(
+            f"streaming.max_files_per_trigger: must be a positive integer, got {value!r}"
+        )
+    return value
+
+
+def _read_stream(ctx: Context, name: str) -> DataFrame:
+    """Table ``name`` as a Delta streaming source (bounded micro-batches)."""
+    reader = ctx.spark.readStream.format("delta").option(
+        "maxFilesPerTrigger", _max_files(ctx.settings)
+    )
+    if ctx.settings.runtime == "local":
+        return reader.load(str(ctx.tables.path(name)))
+    return reader.table(name)
+
+
+def _query_id(batch: DataFrame, checkpoint: str) -> str:
+    """The query id Structured Streaming keeps in ``<checkpoint>/metadata`` (stable over restarts).
+
+    A deleted checkpoint gives a new id, so its micro-batch ids, which start at 0
+    again, are not mistaken for batches Delta has already seen.
+    """
+    text = batch.sparkSession.read.text(f"{checkpoint}/metadata").first()[0]
+    return json.loads(text)["id"]
+
+
+def _write_predictions(batch: DataFrame, target: str, ctx: Context, app_id: str, batch_id: int):
+    """Append ``batch`` to ``target`` once per (app_id, batch_id), in one commit."""
+    writer = (
+        batch.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", batch_id)
+        .option("mergeSchema", "true")
+    )
+    if ctx.settings.runtime == "local":
+        writer.save(str(ctx.tables.path(target)))
+    else:
+        writer.saveAsTable(target)
+
+
+def stream_predictions(ctx: Context) -> DataFrame:
+    """The streaming predictions table, with the batch predictions table's columns.
+
+    flight_id, sched_dep_ts, the model inputs, prediction (double, minutes),
+    model_version (string) and scored_at (timestamp, UTC). Raises MissingTableError
+    before the first stream-inference run.
+    """
+    return ctx.tables.read(ctx.settings.table("stream_predictions"), "stream-inference")
+
+
+def run(ctx: Context) -> dict:
+    """Score the flights that arrived in bronze since the last run; stop when caught up.
+
+    Flights scheduled before ``windows.scoring.start`` are skipped (they are the
+    training and validation history). Returns rows_scored (rows this run added),
+    micro_batches (run by this query),
+    model_version (int) and rows (row count of the streaming predictions table).
+    Raises LookupError when no champion exists and MissingTableError when bronze
+    or the feature tables do not exist, before anything is written.
+    """
+    settings = ctx.settings
+    source = settings.table("flights_bronze")
+    ctx.tables.require(source, "the ingest step")
+    checkpoint = checkpoint_location(settings)
+    version = champion_version(ctx)
+    predict = model_udf(ctx, version)
+    columns = model_features(list(settings.features["delay_windows_hours"]))
+    target = settings.table("stream_predictions")
+    start = settings.windows["scoring"].start
+    flights = _read_stream(ctx, source).where(F.col(EVENT_TIME) >= F.lit(start))
+    before = ctx.tables.count(target)
+    batches: list[int] = []
+
+    def each_batch(batch: DataFrame, batch_id: int) -> None:
+        inputs = model_input_of(ctx, batch).select(ENTITY_KEY, EVENT_TIME, *columns)
+        scored = score(inputs, predict, version, columns)
+        _write_predictions(scored, target, ctx, _query_id(batch, checkpoint), batch_id)
+        batches.append(batch_id)
+
+    query = (
+        flights.writeStream.foreachBatch(each_batch)
+        .option("checkpointLocation", checkpoint)
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination()
+    after = ctx.tables.count(target)
+    return {
+        "rows_scored": after - before,
+        "micro_batches": len(batches),
+        "model_version": version,
+        "rows": {target: after},
+    }

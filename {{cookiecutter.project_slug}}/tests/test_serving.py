@@ -1,0 +1,159 @@
+"""Local online serving on real November 2013 flights: same predictions as batch inference,
+clear 4xx errors, and every request in the inference table."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import requests
+
+from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.features.definitions import (
+    ENTITY_KEY,
+    EVENT_TIME,
+    numeric_features,
+)
+from {{ cookiecutter.package_name }}.serving import server
+from {{ cookiecutter.package_name }}.serving.inference_table import online_predictions
+from {{ cookiecutter.package_name }}.steps import batch_inference
+
+from .conftest import private_copy
+
+pytestmark = pytest.mark.spark
+TIMEOUT = 30
+
+
+def payload(rows: list[dict]) -> dict:
+    """A ``dataframe_records`` request for prediction-table rows: key, event time and inputs."""
+    drop = {"prediction", "model_version", "scored_at"}
+    records = []
+    for row in rows:
+        record = {k: v for k, v in row.items() if k not in drop}
+        record[EVENT_TIME] = record[EVENT_TIME].isoformat()
+        records.append(record)
+    return {"dataframe_records": records}
+
+
+def post(running, body) -> requests.Response:
+    """POST ``body`` (a dict as JSON, or raw text) to the server's /invocations."""
+    data = body if isinstance(body, str) else json.dumps(body)
+    return requests.post(
+        f"{running.url}/invocations",
+        data=data,
+        headers={"Content-Type": "application/json"},
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+def served(november, tmp_path_factory):
+    """(ctx, running server, batch prediction rows) on a copy of the November state.
+
+    The log is written every 500 rows or 600 s, so only :meth:`stop` flushes it here.
+    """
+    ctx = private_copy(
+        november,
+        tmp_path_factory.mktemp("serving") / "state",
+        serving={**november.settings.serving, "log_flush_rows": 500, "log_flush_seconds": 600},
+    )
+    batch_inference.run(ctx)
+    rows = [
+        r.asDict()
+        for r in ctx.tables.read(ctx.settings.table("predictions"))
+        .orderBy(ENTITY_KEY)
+        .limit(120)
+        .collect()
+    ]
+    running = server.start(ctx, port=0)
+    yield ctx, running, rows
+    if running.thread.is_alive():
+        running.stop()
+
+
+def test_served_predictions_equal_batch_inference_and_are_logged(served):
+    ctx, running, rows = served
+    singles = rows[:20]
+    for row in singles:
+        answer = post(running, payload([row]))
+        assert answer.status_code == 200, answer.text
+        assert abs(answer.json()["predictions"][0] - row["prediction"]) < 1e-9
+    block = rows[20:120]
+    answer = post(running, payload(block))
+    assert answer.status_code == 200, answer.text
+    served_predictions = answer.json()["predictions"]
+    assert len(served_predictions) == 100
+    errors = [abs(a - r["prediction"]) for a, r in zip(served_predictions, block, strict=True)]
+    assert max(errors) < 1e-9
+
+    numeric = numeric_features(list(ctx.settings.features["delay_windows_hours"]))
+    missing = payload(rows[:1])
+    del missing["dataframe_records"][0][numeric[0]]
+    answer = post(running, missing)
+    assert 400 <= answer.status_code < 500 and numeric[0] in answer.text
+    wrong_type = payload(rows[:1])
+    wrong_type["dataframe_records"][0][numeric[-1]] = "not a number"
+    answer = post(running, wrong_type)
+    assert 400 <= answer.status_code < 500 and numeric[-1] in answer.text
+    answer = post(running, "{not json")
+    assert 400 <= answer.status_code < 500
+    assert post(running, payload(rows[:1])).status_code == 200  # still serving
+
+    running.stop()
+    assert running.log.commits == 1  # 25 requests, one Delta commit
+    log = ctx.tables.read(ctx.settings.table("inference_table"))
+    logged = sorted(log.collect(), key=lambda r: r["request_time"])
+    assert [r["status_code"] for r in logged] == [200] * 21 + [400, 400, 400, 200]
+    assert {r["served_model_version"] for r in logged} == {"1"}
+    assert all(r["execution_duration_ms"] >= 0 for r in logged)
+    first_request = json.loads(logged[0]["request"])["dataframe_records"][0]
+    assert first_request[ENTITY_KEY] == rows[0][ENTITY_KEY]
+
+    parsed = {r[ENTITY_KEY]: r.asDict() for r in online_predictions(ctx).collect()}
+    assert len(parsed) == 120  # the malformed requests are not predictions
+    for row in rows:
+        back = parsed[row[ENTITY_KEY]]
+        assert back[EVENT_TIME] == row[EVENT_TIME] and back["model_version"] == "1"
+        assert abs(back["prediction"] - row["prediction"]) < 1e-9
+        for column, value in row.items():
+            if column not in ("prediction", "scored_at") and isinstance(value, float):
+                assert value == back[column] or (math.isnan(value) and math.isnan(back[column]))
+
+
+def test_a_bad_port_setting_is_named(served):
+    ctx, _, _ = served
+    with pytest.raises(ConfigError, match="serving.port"):
+        server.configured_port(ctx, 70000)
+    assert server.configured_port(ctx) == ctx.settings.serving["port"]
+{%- if cookiecutter.include_monitoring %}
+
+
+def test_a_planted_shift_in_online_requests_raises_a_drift_alarm(november, tmp_path, monkeypatch):
+    """The monitor, given the inference table as its only source, flags the shifted column.
+
+    Needs the monitor that reads prediction sources (``monitoring/sources.py``).
+    """
+    from {{ cookiecutter.package_name }}.features.definitions import WEATHER_COLUMNS
+    from {{ cookiecutter.package_name }}.monitoring.inference_sources import inference_sources
+    from {{ cookiecutter.package_name }}.steps import monitor
+
+    ctx = private_copy(november, tmp_path / "state")
+    batch_inference.run(ctx)
+    rows = [r.asDict() for r in ctx.tables.read(ctx.settings.table("predictions")).collect()]
+    shifted_column = WEATHER_COLUMNS[0]
+    for row in rows:
+        if row[shifted_column] is not None:
+            row[shifted_column] += 40.0
+    running = server.start(ctx, port=0)
+    try:
+        for start in range(0, len(rows), 100):
+            assert post(running, payload(rows[start : start + 100])).status_code == 200
+    finally:
+        running.stop()
+    monkeypatch.setattr(monitor, "prediction_sources", inference_sources)
+    result = monitor.run(ctx)
+    online = [v for v in result["violations"] if v.startswith("online/")]
+    assert any(v.startswith(f"online/v1 {shifted_column}.psi=") for v in online), result
+    assert not [v for v in result["violations"] if v.startswith("batch/")]
+{%- endif %}

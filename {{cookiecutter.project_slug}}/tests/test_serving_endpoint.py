@@ -1,0 +1,154 @@
+"""The Databricks serving endpoint follows the champion: tested with a fake WorkspaceClient
+(no workspace is reachable from the tests)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+from databricks.sdk.errors import NotFound
+from databricks.sdk.service.serving import ServingEndpointPermissionLevel
+
+from {{ cookiecutter.package_name }}.cli import serve
+from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
+from {{ cookiecutter.package_name }}.serving.endpoint import endpoint_settings, sync, sync_endpoint
+
+
+class FakeEndpoints:
+    """The ``serving_endpoints`` API of a workspace holding at most one endpoint."""
+
+    def __init__(self, served: str | None = None, pending: str | None = None):
+        self.endpoint = None
+        self.calls: list[tuple] = []
+        if served is not None:
+            self.endpoint = self._detailed(served, pending)
+
+    @staticmethod
+    def _config(version: str | None, model="staging.flight_delays.flight_delay_regressor"):
+        if version is None:
+            return None
+        entity = SimpleNamespace(entity_name=model, entity_version=version)
+        return SimpleNamespace(served_entities=[entity])
+
+    def _detailed(self, version, pending=None):
+        return SimpleNamespace(
+            id="ep-1", config=self._config(version), pending_config=self._config(pending)
+        )
+
+    def get(self, name):
+        if self.endpoint is None:
+            raise NotFound(f"endpoint {name} does not exist")
+        return self.endpoint
+
+    def create(self, name, config, ai_gateway):
+        self.calls.append(("create", name, config, ai_gateway))
+        self.endpoint = self._detailed(config.served_entities[0].entity_version)
+
+    def update_config(self, name, served_entities):
+        self.calls.append(("update_config", name, served_entities))
+        self.endpoint = self._detailed(served_entities[0].entity_version)
+
+    def update_permissions(self, serving_endpoint_id, access_control_list):
+        self.calls.append(("update_permissions", serving_endpoint_id, access_control_list))
+
+
+def workspace(endpoints: FakeEndpoints):
+    """A stand-in for databricks.sdk.WorkspaceClient with only ``serving_endpoints``."""
+    return SimpleNamespace(serving_endpoints=endpoints)
+
+
+STAGING = load_settings("staging")
+
+
+def test_before_any_model_exists_nothing_is_created():
+    endpoints = FakeEndpoints()
+    result = sync_endpoint(STAGING, None, workspace(endpoints))
+    name = STAGING.serving["endpoint_name"]
+    assert result == {"endpoint": name, "served_version": None, "action": "none"}
+    assert endpoints.calls == []
+
+
+def test_the_first_champion_creates_the_endpoint_with_payload_logging_and_query_rights():
+    endpoints = FakeEndpoints()
+    result = sync_endpoint(STAGING, 3, workspace(endpoints))
+    assert result["action"] == "created" and result["served_version"] == "3"
+    (kind, name, config, gateway), permissions = endpoints.calls[0], endpoints.calls[1]
+    assert kind == "create" and name == STAGING.serving["endpoint_name"]
+    entity = config.served_entities[0]
+    assert (entity.entity_name, entity.entity_version) == (STAGING.model_name, "3")
+    assert entity.workload_size == STAGING.serving["workload_size"]
+    assert entity.scale_to_zero_enabled is STAGING.serving["scale_to_zero"]
+    table = gateway.inference_table_config
+    assert (table.catalog_name, table.schema_name, table.enabled) == (
+        STAGING.catalog,
+        STAGING.schema,
+        True,
+    )
+    assert f"{table.table_name_prefix}_payload" == STAGING.tables["inference_table"]
+    assert permissions[0] == "update_permissions" and permissions[1] == "ep-1"
+    grant = permissions[2][0]
+    assert grant.group_name == STAGING.serving["query_group"]
+    assert grant.permission_level == ServingEndpointPermissionLevel.CAN_QUERY
+
+
+def test_an_endpoint_on_the_champion_is_left_alone():
+    endpoints = FakeEndpoints(served="3")
+    assert sync_endpoint(STAGING, 3, workspace(endpoints))["action"] == "unchanged"
+    assert endpoints.calls == []
+
+
+@pytest.mark.parametrize("served, champion", [("3", 4), ("4", 3)], ids=["deploy", "rollback"])
+def test_another_version_is_replaced_by_the_champion(served, champion):
+    endpoints = FakeEndpoints(served=served)
+    result = sync_endpoint(STAGING, champion, workspace(endpoints))
+    assert result == {
+        "endpoint": STAGING.serving["endpoint_name"],
+        "served_version": str(champion),
+        "action": "updated",
+    }
+    kind, _, entities = endpoints.calls[0]
+    assert kind == "update_config" and entities[0].entity_version == str(champion)
+    assert sync_endpoint(STAGING, champion, workspace(endpoints))["action"] == "unchanged"
+
+
+def test_an_update_under_way_to_another_version_is_refused():
+    endpoints = FakeEndpoints(served="3", pending="5")
+    with pytest.raises(RuntimeError, match="under way"):
+        sync_endpoint(STAGING, 4, workspace(endpoints))
+    assert sync_endpoint(STAGING, 5, workspace(endpoints))["action"] == "unchanged"
+    assert endpoints.calls == []
+
+
+def test_environments_size_their_endpoints_and_prod_does_not_scale_to_zero():
+    envs = ("dev", "staging", "prod", "test")
+    names = {load_settings(env).serving["endpoint_name"] for env in envs}
+    assert len(names) == 4
+    assert load_settings("prod").serving["scale_to_zero"] is False
+    assert load_settings("staging").serving["scale_to_zero"] is True
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"serving": {**STAGING.serving, "workload_size": "Huge"}}, "serving.workload_size"),
+        ({"serving": {**STAGING.serving, "endpoint_name": "a b"}}, "serving.endpoint_name"),
+        ({"serving": {**STAGING.serving, "scale_to_zero": "yes"}}, "serving.scale_to_zero"),
+        ({"tables": {**STAGING.tables, "inference_table": "log"}}, "tables.inference_table"),
+    ],
+)
+def test_bad_endpoint_settings_are_named(change, message):
+    with pytest.raises(ConfigError, match=message):
+        endpoint_settings(replace(STAGING, **change))
+
+
+def test_locally_nothing_is_deployed():
+    ctx = SimpleNamespace(settings=load_settings("local"))
+    assert sync(ctx)["action"] == "none"
+
+
+def test_serve_refuses_a_bad_port_in_one_line(capsys):
+    assert serve(["--port", "70000"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: serving.port: must be an integer from 0 to 65535, got 70000"
+    )
