@@ -171,15 +171,19 @@ def ctx(spark, tmp_path) -> Context:
 
 
 def fail_on(monkeypatch, table: str) -> None:
-    """Make every Tables.overwrite of ``table`` raise, as a crash between two writes would."""
-    real = Tables.overwrite
+    """Make every Tables.overwrite and Tables.insert_new of ``table`` raise, as a crash
+    between two writes would."""
+    for method in ("overwrite", "insert_new"):
+        real = getattr(Tables, method)
 
-    def overwrite(self, df, name, keys=()):
-        if name == table:
-            raise RuntimeError(f"simulated failure writing {name}")
-        return real(self, df, name, keys)
+        def failing(self, df, name, *args, _real=real):
+            if name == table:
+                raise RuntimeError(f"simulated failure writing {name}")
+            return _real(self, df, name, *args)
 
-    monkeypatch.setattr(Tables, "overwrite", overwrite)
+        monkeypatch.setattr(Tables, method, failing)
+
+
 NOVEMBER = {
     "train": Window(utc(2013, 11, 1), utc(2013, 11, 4)),
     "validation": Window(utc(2013, 11, 4), utc(2013, 11, 5)),

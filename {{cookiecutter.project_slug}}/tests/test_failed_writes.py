@@ -19,23 +19,28 @@ def test_ingest_failing_on_weather_keeps_its_version_and_a_rerun_repairs(
     ctx, use_synthetic_source, monkeypatch
 ):
     flights, weather = use_synthetic_source
-    ingest.run(ctx)
     settings = ctx.settings
     names = settings.table("flights_bronze"), settings.table("weather_bronze")
+    earlier = Context(replace(settings, as_of=utc(2013, 1, 6)))  # Jan 1-5 only
+    ingest.run(earlier)
     versions = [ctx.tables.version(n) for n in names]
-    earlier = Context(replace(settings, as_of=utc(2013, 1, 6)))  # a smaller snapshot
+    jan_1_to_5 = 5 * 24 * 3  # every hour, three airports
+    assert ctx.tables.count(names[1]) == jan_1_to_5
 
     with monkeypatch.context() as patch:
         fail_on(patch, names[1])
         with pytest.raises(RuntimeError, match="simulated failure"):
-            ingest.run(earlier)
+            ingest.run(ctx)  # flights gain their new rows, then the weather write fails
     assert [ctx.tables.version(n) for n in names] == [versions[0] + 1, versions[1]]
-    assert ctx.tables.count(names[1]) == len(weather)  # the previous snapshot, whole
+    assert ctx.tables.count(names[1]) == jan_1_to_5  # the previous version, whole
 
-    rows = ingest.run(earlier)["rows"]
-    assert rows[names[0]] == rows_in_window(flights, Window(utc(2013, 1, 1), utc(2013, 1, 6)))
-    assert rows[names[1]] == 5 * 24 * 3  # Jan 1-5, every hour, three airports
-    assert ctx.tables.version(names[1]) == versions[1] + 1
+    result = ingest.run(ctx)  # the rerun appends the missing weather rows only
+    assert result["rows"][names[1]] == len(weather) > jan_1_to_5
+    assert result["appended"][names[1]] == len(weather) - jan_1_to_5
+    assert result["appended"][names[0]] == 0
+    assert result["rows"][names[0]] == rows_in_window(
+        flights, Window(utc(2013, 1, 1), settings.as_of)
+    )
 
 
 def test_train_failing_before_registering_is_repaired_by_a_rerun(
