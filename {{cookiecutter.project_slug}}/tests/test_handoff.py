@@ -29,7 +29,7 @@ def recorded_steps(monkeypatch, verdict: str) -> list[tuple[str, dict]]:
             return {"model_version": kwargs.get("version", 99), "status": verdict}
         if step == "deploy":
             return {"challenger_version": kwargs.get("version"), "champion_version": 7}
-        return {"violations": [], "retraining_required": False}
+        return {}
 
     monkeypatch.setattr(cli, "_run_step", run_step)
     return calls

@@ -56,7 +56,14 @@ def served(november, tmp_path_factory):
     ctx = private_copy(
         november,
         tmp_path_factory.mktemp("serving") / "state",
-        serving={**november.settings.serving, "log_flush_rows": 500, "log_flush_seconds": 600},
+        raw={
+            **november.settings.raw,
+            "serving": {
+                **november.settings.raw["serving"],
+                "log_flush_rows": 500,
+                "log_flush_seconds": 600,
+            },
+        },
     )
     batch_inference.run(ctx)
     rows = [
@@ -125,7 +132,7 @@ def test_a_bad_port_setting_is_named(served):
     ctx, _, _ = served
     with pytest.raises(ConfigError, match="serving.port"):
         server.configured_port(ctx, 70000)
-    assert server.configured_port(ctx) == ctx.settings.serving["port"]
+    assert server.configured_port(ctx) == ctx.settings.raw["serving"]["port"]
 {%- if cookiecutter.include_monitoring %}
 
 

@@ -64,7 +64,7 @@ STAGING = load_settings("staging")
 def test_before_any_model_exists_nothing_is_created():
     endpoints = FakeEndpoints()
     result = sync_endpoint(STAGING, None, workspace(endpoints))
-    name = STAGING.serving["endpoint_name"]
+    name = STAGING.raw["serving"]["endpoint_name"]
     assert result == {"endpoint": name, "served_version": None, "action": "none"}
     assert endpoints.calls == []
 
@@ -74,11 +74,11 @@ def test_the_first_champion_creates_the_endpoint_with_payload_logging_and_query_
     result = sync_endpoint(STAGING, 3, workspace(endpoints))
     assert result["action"] == "created" and result["served_version"] == "3"
     (kind, name, config, gateway), permissions = endpoints.calls[0], endpoints.calls[1]
-    assert kind == "create" and name == STAGING.serving["endpoint_name"]
+    assert kind == "create" and name == STAGING.raw["serving"]["endpoint_name"]
     entity = config.served_entities[0]
     assert (entity.entity_name, entity.entity_version) == (STAGING.model_name, "3")
-    assert entity.workload_size == STAGING.serving["workload_size"]
-    assert entity.scale_to_zero_enabled is STAGING.serving["scale_to_zero"]
+    assert entity.workload_size == STAGING.raw["serving"]["workload_size"]
+    assert entity.scale_to_zero_enabled is STAGING.raw["serving"]["scale_to_zero"]
     table = gateway.inference_table_config
     assert (table.catalog_name, table.schema_name, table.enabled) == (
         STAGING.catalog,
@@ -88,7 +88,7 @@ def test_the_first_champion_creates_the_endpoint_with_payload_logging_and_query_
     assert f"{table.table_name_prefix}_payload" == STAGING.tables["inference_table"]
     assert permissions[0] == "update_permissions" and permissions[1] == "ep-1"
     grant = permissions[2][0]
-    assert grant.group_name == STAGING.serving["query_group"]
+    assert grant.group_name == STAGING.raw["serving"]["query_group"]
     assert grant.permission_level == ServingEndpointPermissionLevel.CAN_QUERY
 
 
@@ -103,7 +103,7 @@ def test_another_version_is_replaced_by_the_champion(served, champion):
     endpoints = FakeEndpoints(served=served)
     result = sync_endpoint(STAGING, champion, workspace(endpoints))
     assert result == {
-        "endpoint": STAGING.serving["endpoint_name"],
+        "endpoint": STAGING.raw["serving"]["endpoint_name"],
         "served_version": str(champion),
         "action": "updated",
     }
@@ -122,10 +122,10 @@ def test_an_update_under_way_to_another_version_is_refused():
 
 def test_environments_size_their_endpoints_and_prod_does_not_scale_to_zero():
     envs = ("dev", "staging", "prod", "test")
-    names = {load_settings(env).serving["endpoint_name"] for env in envs}
+    names = {load_settings(env).raw["serving"]["endpoint_name"] for env in envs}
     assert len(names) == 4
-    assert load_settings("prod").serving["scale_to_zero"] is False
-    assert load_settings("staging").serving["scale_to_zero"] is True
+    assert load_settings("prod").raw["serving"]["scale_to_zero"] is False
+    assert load_settings("staging").raw["serving"]["scale_to_zero"] is True
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,10 @@ NEXT_DAY = Window(utc(2013, 11, 6), utc(2013, 11, 7))
 
 def private(ctx: Context, tmp_path, **streaming) -> Context:
     """A copy of ``ctx``'s state that a test may change, with ``streaming`` settings changed."""
-    return private_copy(ctx, tmp_path / "state", streaming={**ctx.settings.streaming, **streaming})
+    raw = ctx.settings.raw
+    return private_copy(
+        ctx, tmp_path / "state", raw={**raw, "streaming": {**raw["streaming"], **streaming}}
+    )
 
 
 def with_source_end(ctx: Context, end: str) -> Context:
@@ -129,9 +132,9 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
 def test_a_new_champion_scores_the_next_run_and_every_row_names_its_version(november, tmp_path):
     ctx = private(november, tmp_path)
     assert stream_inference.run(ctx)["model_version"] == 1
-    retrained = Context(replace(ctx.settings, training={**ctx.settings.training, "max_iter": 50}))
+    newer = Context(replace(ctx.settings, training={**ctx.settings.training, "max_iter": 50}))
     for step in (train, validate, deploy):
-        step.run(retrained)
+        step.run(newer)
     name = ctx.settings.model_name
     assert registry(ctx).get_model_version_by_alias(name, "champion").version == "2"
 
@@ -162,7 +165,12 @@ def test_checkpoint_setting_is_checked(tmp_path):
     on_databricks = replace(settings, runtime="databricks", local_root=None)
     with pytest.raises(ConfigError, match="streaming.checkpoint: .* absolute"):
         stream_inference.checkpoint_location(on_databricks)
-    volume = replace(on_databricks, streaming={"checkpoint": "/Volumes/c/s/checkpoints/x"})
+    volume = replace(
+        on_databricks,
+        raw={**on_databricks.raw, "streaming": {"checkpoint": "/Volumes/c/s/checkpoints/x"}},
+    )
     assert stream_inference.checkpoint_location(volume) == "/Volumes/c/s/checkpoints/x"
     with pytest.raises(ConfigError, match="streaming.checkpoint: required"):
-        stream_inference.checkpoint_location(replace(settings, streaming={}))
+        stream_inference.checkpoint_location(
+            replace(settings, raw={**settings.raw, "streaming": {}})
+        )

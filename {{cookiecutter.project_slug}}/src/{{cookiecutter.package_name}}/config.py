@@ -128,14 +128,12 @@ class Settings:
     in the config); they differ and are never ``latest`` or ``v<digits>``.
 
     ``as_of`` is the instant (UTC midnight) before which ingest, features, batch
-    inference and monitoring read data; ``training_as_of`` the one of train and
+    inference and the steps after it read data; ``training_as_of`` the one of train and
     validate. ``windows`` (train, validation, scoring) follow from them and the
     lengths in ``window_spec`` (see :func:`compute_windows` and :meth:`at`).
 
     ``raw`` is the whole merged mapping as read, for an optional part of the
-    project that checks its own section of the config. ``streaming`` and
-    ``serving`` are the sections of the streaming and online-serving options
-    (empty when the project has none).
+    project that checks its own section of the config.
     """
 
     env: str
@@ -158,8 +156,6 @@ class Settings:
     champion_alias: str = DEFAULT_ALIASES["champion_alias"]
     challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
     raw: dict[str, Any] = field(default_factory=dict)
-    streaming: dict[str, Any] = field(default_factory=dict)
-    serving: dict[str, Any] = field(default_factory=dict)
 
     def table(self, key: str) -> str:
         """Full name ``<catalog>.<schema>.<table>`` of the table configured under ``key``.
@@ -361,6 +357,4 @@ def load_settings(
         window_spec=spec,
         **_aliases(raw),
         raw=copy.deepcopy(raw),
-        streaming=dict(raw.get("streaming") or {}),
-        serving=dict(raw.get("serving") or {}),
     )

@@ -37,7 +37,7 @@ def endpoint_settings(settings: Settings) -> dict:
     ``prefix`` is the inference table's name without ``_payload``. Raises ConfigError
     naming the key that breaks its rule.
     """
-    serving = settings.serving
+    serving = settings.raw.get("serving") or {}
     name = serving.get("endpoint_name")
     if not isinstance(name, str) or not _ENDPOINT_NAME.fullmatch(name):
         raise ConfigError(

@@ -77,7 +77,7 @@ def log_row(
 
 
 def _positive(settings, key: str) -> float:
-    value = settings.serving.get(key)
+    value = (settings.raw.get("serving") or {}).get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(f"serving.{key}: must be a positive number, got {value!r}")
     return value

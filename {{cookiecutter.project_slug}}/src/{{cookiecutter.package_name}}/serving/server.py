@@ -108,7 +108,7 @@ def configured_port(ctx: Context, port: int | None = None) -> int:
 
     Raises ConfigError naming ``serving.port`` when it is not an integer in 0..65535.
     """
-    value = ctx.settings.serving.get("port") if port is None else port
+    value = (ctx.settings.raw.get("serving") or {}).get("port") if port is None else port
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
         raise ConfigError(f"serving.port: must be an integer from 0 to 65535, got {value!r}")
     return value

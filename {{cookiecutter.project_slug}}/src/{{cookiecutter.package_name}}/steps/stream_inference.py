@@ -37,7 +37,7 @@ def checkpoint_location(settings: Settings) -> str:
     ``/Volumes/<catalog>/<schema>/checkpoints/stream_inference``). Raises ConfigError
     naming the key when it is missing or relative on Databricks.
     """
-    value = settings.streaming.get("checkpoint")
+    value = (settings.raw.get("streaming") or {}).get("checkpoint")
     if not value:
         raise ConfigError("streaming.checkpoint: required setting is missing")
     path = PurePosixPath(str(value))
@@ -51,7 +51,7 @@ def checkpoint_location(settings: Settings) -> str:
 
 
 def _max_files(settings: Settings) -> int:
-    value = settings.streaming.get("max_files_per_trigger", 1000)
+    value = (settings.raw.get("streaming") or {}).get("max_files_per_trigger", 1000)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(
             f"streaming.max_files_per_trigger: must be a positive integer, got {value!r}"
