@@ -131,15 +131,21 @@ def test_environments_size_their_endpoints_and_prod_does_not_scale_to_zero():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"serving": {**STAGING.serving, "workload_size": "Huge"}}, "serving.workload_size"),
-        ({"serving": {**STAGING.serving, "endpoint_name": "a b"}}, "serving.endpoint_name"),
-        ({"serving": {**STAGING.serving, "scale_to_zero": "yes"}}, "serving.scale_to_zero"),
-        ({"tables": {**STAGING.tables, "inference_table": "log"}}, "tables.inference_table"),
+        ({"workload_size": "Huge"}, "serving.workload_size"),
+        ({"endpoint_name": "a b"}, "serving.endpoint_name"),
+        ({"scale_to_zero": "yes"}, "serving.scale_to_zero"),
     ],
 )
 def test_bad_endpoint_settings_are_named(change, message):
+    serving = {**STAGING.raw["serving"], **change}
     with pytest.raises(ConfigError, match=message):
-        endpoint_settings(replace(STAGING, **change))
+        endpoint_settings(replace(STAGING, raw={**STAGING.raw, "serving": serving}))
+
+
+def test_a_bad_inference_table_name_is_named():
+    tables = {**STAGING.tables, "inference_table": "log"}
+    with pytest.raises(ConfigError, match="tables.inference_table"):
+        endpoint_settings(replace(STAGING, tables=tables))
 
 
 def test_locally_nothing_is_deployed():
