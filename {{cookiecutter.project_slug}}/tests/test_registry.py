@@ -188,3 +188,25 @@ def test_model_version_must_be_a_positive_integer(capsys):
         assert "--model-version: must be a positive integer (a model version)" in (
             capsys.readouterr().err
         )
+
+
+def test_deploy_promotes_on_the_local_store_only_over_the_champion_validated_against(
+    local_ctx, store
+):
+    name = local_ctx.settings.model_name
+    store.create_registered_model(name)
+    for _ in range(3):
+        store.create_model_version(name, source="file:///nowhere", run_id=None)
+    store.set_registered_model_alias(name, "champion", "1")
+    for number, against in (("2", "1"), ("3", "1")):
+        store.set_model_version_tag(name, number, "validation_status", "PASSED")
+        store.set_model_version_tag(name, number, "validation_champion_version", against)
+
+    first = deploy.run(local_ctx, version=2)
+    second = deploy.run(local_ctx, version=3)  # validated against v1, but v2 is champion now
+
+    assert (first["promoted"], first["champion_version"]) == (True, 2)
+    assert store.get_model_version(name, "2").tags["previous_champion"] == "1"
+    assert second["promoted"] is False and second["champion_version"] == 2
+    assert second["reason"].startswith("v3 was validated against v1, but the champion is v2")
+    assert int(store.get_model_version_by_alias(name, "champion").version) == 2

@@ -1,4 +1,8 @@
-"""A pandas Int64 feature with a missing value: the model still gets a signature and scores it."""
+"""A pandas Int64 feature with a missing value: the model still gets a signature and scores it.
+
+The signature declares integer columns as double, like the model input tables
+(numeric inputs are double): MLflow refuses to convert int64 to double at scoring.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +48,7 @@ def test_an_int64_feature_with_a_missing_value_is_an_optional_double_and_is_scor
     rows = spark.createDataFrame(frame[columns].head(2).astype({"distance": "float64"}))
     rows = rows.withColumn(
         "distance",
-        F.when(F.isnan("distance"), F.lit(None)).otherwise(F.col("distance")).cast("bigint"),
+        F.when(F.isnan("distance"), F.lit(None)).otherwise(F.col("distance")),
     )
     predict = mlflow.pyfunc.spark_udf(
         spark,

@@ -47,8 +47,8 @@ def refusal(candidate, champion) -> str | None:
             f"v{candidate.version} was rolled back (to v{tags[ROLLED_BACK_TO_TAG]}): "
             "validate a new version, or move the alias by hand"
         )
-    current = champion.version if champion else NONE
-    if current == candidate.version:
+    current = str(champion.version) if champion else NONE  # stores differ: int or str
+    if current == str(candidate.version):
         return f"v{candidate.version} is already the champion"
     validated_against = tags.get(VALIDATED_AGAINST_TAG)
     if validated_against != current:
@@ -90,7 +90,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     champion = version_by_alias(registry, name, settings.champion_alias)
     reason = refusal(candidate, champion)
     if reason is None:
-        previous = champion.version if champion else NONE
+        previous = str(champion.version) if champion else NONE
         registry.set_model_version_tag(name, candidate.version, PREVIOUS_CHAMPION_TAG, previous)
         registry.set_model_version_tag(
             name, candidate.version, "promoted_at", datetime.now(UTC).isoformat()

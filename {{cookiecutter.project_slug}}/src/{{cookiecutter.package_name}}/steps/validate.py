@@ -138,7 +138,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
         latest_version(registry, name) if version is None else get_version(registry, name, version)
     )
     champion = version_by_alias(registry, name, settings.champion_alias)
-    if champion is not None and champion.version == candidate.version:
+    if champion is not None and str(champion.version) == str(candidate.version):
         champion = None
     metrics, figures, gates = {}, {}, []
     with mlflow.start_run(run_name=f"validate-v{candidate.version}") as active:
@@ -165,7 +165,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     tags = {
         **verdict,
         "validation_run_id": active.info.run_id,
-        VALIDATED_AGAINST_TAG: champion.version if champion else NONE,
+        VALIDATED_AGAINST_TAG: str(champion.version) if champion else NONE,
         **{f"validation_{k}": f"{v:.6g}" for k, v in thresholds.as_dict().items()},
         **{f"validation_{k}": f"{metrics[k]:.6g}" for k in REPORTED_METRICS if k in metrics},
         **{f"validation_{k}": f"{v:.6g}" for k, v in figures.items() if k != "holdout_rows"},
