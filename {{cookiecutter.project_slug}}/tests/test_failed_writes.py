@@ -66,7 +66,7 @@ def test_train_failing_before_registering_is_repaired_by_a_rerun(
             train.run(later)
     # The training set holds the new windows, the newest version the old ones: validate refuses.
     client = registry(ctx)
-    assert [v.version for v in client.search_model_versions(f"name='{name}'")] == ["1"]
+    assert [int(v.version) for v in client.search_model_versions(f"name='{name}'")] == [1]
     with pytest.raises(ValueError, match="trained with validation window 2013-01-08..2013-01-10"):
         validate.run(later)
 

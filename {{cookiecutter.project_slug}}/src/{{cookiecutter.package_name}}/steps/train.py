@@ -2,9 +2,9 @@
 
 The training set holds the train and validation windows (column ``split``) and
 is replaced as a whole on each run. The model is fit on the train split only
-and registered as a new version of the configured model; the run and the version
-carry the windows and as-of dates as tags (``window_train``, ``window_validation``,
-``window_scoring``, ``as_of``, ``training_as_of``).
+and registered as a new version of the configured model; the windows and as-of
+dates are the run's parameters and the version's tags (``window_train``,
+``window_validation``, ``window_scoring``, ``as_of``, ``training_as_of``).
 
 Two writes: the training set, then the model. When a failure comes between them,
 the training set holds the new windows while the newest model version was trained
