@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 
 from ..runtime.context import Context
+from .inference_sources import inference_sources
 
 
 def prediction_sources(ctx: Context) -> dict[str, DataFrame]:
@@ -14,9 +15,12 @@ def prediction_sources(ctx: Context) -> dict[str, DataFrame]:
     (string, entity key), ``sched_dep_ts`` (timestamp UTC, event time), the model
     inputs, ``prediction`` (double, minutes), ``model_version`` (string, the
     version that produced the row) and ``scored_at`` (timestamp UTC). The monitor
-    filters them to its window. Today: ``batch`` (the batch-inference step's table).
-    Raises MissingTableError when a table does not exist yet.
+    filters them to its window: ``batch`` (the batch-inference step's table), then
+    the other ways of serving this project has whose tables exist (see
+    :func:`.inference_sources.inference_sources`). Raises MissingTableError when the
+    batch predictions table does not exist yet.
     """
     return {
         "batch": ctx.tables.read(ctx.settings.table("predictions"), "the batch-inference step"),
+        **inference_sources(ctx),
     }
