@@ -136,7 +136,7 @@ def test_a_new_champion_scores_the_next_run_and_every_row_names_its_version(nove
     for step in (train, validate, deploy):
         step.run(newer)
     name = ctx.settings.model_name
-    assert registry(ctx).get_model_version_by_alias(name, "champion").version == "2"
+    assert int(registry(ctx).get_model_version_by_alias(name, "champion").version) == 2
 
     later = with_source_end(ctx, "2013-11-07")
     ingest.run(later)
