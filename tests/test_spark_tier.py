@@ -77,16 +77,25 @@ def installed(tmp_path_factory):
     return _install(tmp_path_factory.mktemp("spark-tier"))
 
 
-def _own_tests_pass(project, bin_dir, at_least):
-    result = _run([bin_dir / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+def _own_tests_pass(project, bin_dir, at_least, *pytest_args):
+    """Run the project's own pytest (with ``pytest_args``); all pass, at least ``at_least``."""
+    result = _run(
+        [bin_dir / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
+        cwd=project,
+    )
     summary = result.stdout.strip().splitlines()[-1]
     passed = int(re.search(r"(\d+) passed", summary).group(1))
     assert "failed" not in summary and "error" not in summary, summary
     assert passed >= at_least, summary
 
 
-def test_rendered_project_passes_its_own_tests(installed):
-    _own_tests_pass(*installed, at_least=30)
+def test_rendered_project_passes_its_own_integration_tests(installed):
+    """The default project's integration tier (real data: January, the full year, retraining).
+
+    Its unit tier runs in tests/test_gitlab_ci_local.py, through the rendered GitLab job, on
+    a render that differs from this one only in its CI files: it is not run twice.
+    """
+    _own_tests_pass(*installed, 4, "-m", "integration")
 
 
 def test_project_without_the_feature_store_passes_its_own_tests(tmp_path):
@@ -96,7 +105,15 @@ def test_project_without_the_feature_store_passes_its_own_tests(tmp_path):
     )
     assert not (project / "src" / "prepared_input" / "features" / "store.py").exists()
     assert (project / "tests" / "test_prepared_input.py").is_file()
-    _own_tests_pass(project, bin_dir, at_least=30)
+    # Everything but the two full-year real-data files, which the default project runs: the
+    # January pipeline (tests/test_integration.py) covers this variant's model input end to end.
+    _own_tests_pass(
+        project,
+        bin_dir,
+        30,
+        "--ignore=tests/test_monitoring_real_data.py",
+        "--ignore=tests/test_retraining_real_data.py",
+    )
 
 
 def test_run_all_on_one_month(installed, tmp_path):
