@@ -44,7 +44,8 @@ def test_a_shuffled_label_model_is_refused_and_the_real_model_promoted(unregiste
     refused = deploy.run(ctx, version=shuffled)
     assert refused["promoted"] is False and refused["champion_version"] is None
     assert refused["reason"] == "v1 has validation_status FAILED"
-    monkeypatch.setenv("MLOPS_LOCAL_ROOT", str(ctx.settings.local_root))
+    # The entry point on this test's settings (its windows are not the local env's pins).
+    monkeypatch.setattr(cli, "_settings", lambda args: ctx.settings)
     assert cli.validate(["--env", "local", "--model-version", "1", "--fail-on-rejection"]) == 3
 
     published = []

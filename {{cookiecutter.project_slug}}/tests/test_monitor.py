@@ -259,6 +259,8 @@ def test_run_all_retrains_only_on_drift_with_the_flag(monkeypatch, ctx, flag, dr
             "model_version": n + 2,
             "status": "PASSED",
             "champion_version": n + 3,
+            # retrained as of the monitored date: training windows end there
+            "windows": ctx.settings.at(ctx.settings.as_of).window_tags(),
         }
         assert summary["champion_version"] == n + 3
         assert "retrain_train" in summary["seconds"]
