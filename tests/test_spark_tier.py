@@ -105,14 +105,11 @@ def test_project_without_the_feature_store_passes_its_own_tests(tmp_path):
     )
     assert not (project / "src" / "prepared_input" / "features" / "store.py").exists()
     assert (project / "tests" / "test_prepared_input.py").is_file()
-    # Everything but the two full-year real-data files, which the default project runs: the
-    # January pipeline (tests/test_integration.py) covers this variant's model input end to end.
+    # What differs in this variant: the prepared model_input table (its own tests) and the
+    # January pipeline end to end on it. The rest of its code is the default project's, whose
+    # unit tier runs in the GitLab job test and whose integration tier runs above.
     _own_tests_pass(
-        project,
-        bin_dir,
-        30,
-        "--ignore=tests/test_monitoring_real_data.py",
-        "--ignore=tests/test_retraining_real_data.py",
+        project, bin_dir, 5, "tests/test_prepared_input.py", "tests/test_integration.py"
     )
 
 
