@@ -109,7 +109,7 @@ def test_project_without_the_feature_store_passes_its_own_tests(tmp_path):
     # January pipeline end to end on it. The rest of its code is the default project's, whose
     # unit tier runs in the GitLab job test and whose integration tier runs above.
     _own_tests_pass(
-        project, bin_dir, 5, "tests/test_prepared_input.py", "tests/test_integration.py"
+        project, bin_dir, 6, "tests/test_prepared_input.py", "tests/test_integration.py"
     )
 
 
