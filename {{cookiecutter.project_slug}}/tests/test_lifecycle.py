@@ -70,8 +70,7 @@ def test_validation_passes_and_deploy_promotes(trained):
     assert results["validate"]["gates"] == {"max_rmse": "PASSED", "baseline": "PASSED"}
     rmse = results["validate"]["metrics"]["root_mean_squared_error"]
     assert 0 < rmse < 0.95 * results["validate"]["baseline_rmse"]
-    deployed = {k: v for k, v in results["deploy"].items() if k != "serving_endpoint"}
-    assert deployed == {
+    expected = {
         "promoted": True,
         "challenger_version": 1,
         "challenger_status": "PASSED",
@@ -79,6 +78,7 @@ def test_validation_passes_and_deploy_promotes(trained):
         "champion_version": 1,
         "reason": None,
     }
+    assert {key: results["deploy"][key] for key in expected} == expected
     client = registry(ctx)
     name = ctx.settings.model_name
     assert int(client.get_model_version_by_alias(name, CHAMPION).version) == 1
