@@ -13,7 +13,7 @@ import pytest
 import yaml
 from ci_files import CI_FILES, READERS, ci_paths
 from conftest import REPO, render
-from matrix import CLOUDS, COMBINATIONS, PLATFORMS, rendered
+from matrix import CLOUDS, COMBINATIONS, PLATFORMS, USE_CASES, rendered
 
 # The stages every platform runs, once: job name -> commands its shell text must contain.
 STAGES = {
@@ -32,7 +32,25 @@ STAGES = {
     ],
     "deploy_prod": ["databricks bundle deploy -t prod"],
 }
+RAG_JOBS = {  # tabular job -> the rag job CI runs in its place
+    "feature_engineering_job": "document_indexing_job",
+    "model_training_job": "qa_pipeline_job",
+}
 CI_PLATFORMS = [p for p in PLATFORMS if p != "none"]
+
+
+def stages(use_case: str) -> dict[str, list[str]]:
+    """STAGES with the jobs the ``use_case`` project runs on the test target."""
+    if use_case == "tabular":
+        return STAGES
+    renamed = {}
+    for stage, commands in STAGES.items():
+        for old, new in RAG_JOBS.items():
+            commands = [c.replace(old, new) for c in commands]
+        renamed[stage] = commands
+    return renamed
+
+
 SCHEMAS = {
     "github_actions": ["--builtin-schema", "vendor.github-workflows"],
     "gitlab": ["--builtin-schema", "vendor.gitlab-ci"],
@@ -67,19 +85,21 @@ def test_only_the_chosen_platform_has_ci_files(combo, tmp_path_factory):
     assert not (project / ".github").exists() or combo["cicd_platform"] == "github_actions"
 
 
+@pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_every_platform_runs_the_same_stages(platform, tmp_path_factory):
-    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+def test_every_platform_runs_the_same_stages(platform, use_case, tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": platform, "use_case": use_case})
     jobs = READERS[platform](project)
     assert set(jobs) == set(STAGES)
-    for stage, commands in STAGES.items():
+    for stage, commands in stages(use_case).items():
         for command in commands:
             assert command in jobs[stage], f"{platform} {stage}: missing `{command}`"
 
 
+@pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_ci_names_only_existing_targets_and_jobs(platform, tmp_path_factory):
-    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+def test_ci_names_only_existing_targets_and_jobs(platform, use_case, tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": platform, "use_case": use_case})
     bundle = yaml.safe_load((project / "databricks.yml").read_text(encoding="utf-8"))
     jobs = set()
     for path in project.glob("resources/*.yml"):

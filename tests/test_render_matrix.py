@@ -94,9 +94,11 @@ MATRIX_IDS = [",".join(f"{k}={v}" for k, v in combo.items()) for combo in MATRIX
 # Jinja left in the output: "{{" (except GitHub's "${{"), "{%", "{#" (except shell "${#").
 # Closing markers alone are no evidence: "%}" ends the f-string format "{x:.0%}".
 # `${{ }}` are CI expressions and `{{tasks.x.values.y}}`-style names are Databricks
-# dynamic value references: both belong in the output. Anything else is leftover Jinja.
+# dynamic value references, `{{context}}` and `{{question}}` are the placeholders of the
+# rag prompt (MLflow prompt syntax): all belong in the output. Anything else is leftover Jinja.
 LEFTOVER_JINJA = re.compile(
-    r"(?<!\$)\{\{(?!(tasks|job|task|params|workspace|backfill)\.)|\{%|(?<!\$)\{#"
+    r"(?<!\$)\{\{(?!(tasks|job|task|params|workspace|backfill)\.|(context|question)\}\})"
+    r"|\{%|(?<!\$)\{#"
 )
 # A workflow expression: "${{ ... }}" of GitHub Actions, GitLab or Azure DevOps.
 WORKFLOW_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -125,6 +127,10 @@ def expected_files(combo: dict, package: str) -> set[str]:
             relative = PurePosixPath(relative.replace("{{cookiecutter.package_name}}", package))
             if not any(matches(relative, pattern) for pattern in off):
                 files.add(relative.as_posix())
+    for pattern, new_name in CONTEXT.get("_variant_files", {}).items():
+        for name in [f for f in files if matches(PurePosixPath(f), pattern)]:
+            files.remove(name)
+            files.add(PurePosixPath(name).with_name(new_name).as_posix())
     return files
 
 
@@ -243,7 +249,7 @@ def test_render_times_are_recorded(rendered):
 
 
 def test_expected_files_follow_the_manifest():
-    base = {"include_feature_store": True, "cicd_platform": "gitlab"}
+    base = {"include_feature_store": True, "cicd_platform": "gitlab", "use_case": "tabular"}
     on = expected_files({**base, "include_monitoring": True}, "pkg")
     off = expected_files({**base, "include_monitoring": False}, "pkg")
     assert {"src/pkg/steps/monitor.py", "src/pkg/monitoring/drift.py"} <= on - off
@@ -254,3 +260,18 @@ def test_expected_files_follow_the_manifest():
     )
     assert on - prepared == {"src/pkg/features/store.py", "tests/test_feature_store.py"}
     assert prepared - on == {"tests/test_prepared_input.py"}
+
+
+def test_rag_files_replace_the_tabular_ones():
+    """use_case=rag: the tabular pipeline is not rendered; variant files take the shared names."""
+    base = {"include_feature_store": True, "include_monitoring": True, "cicd_platform": "none"}
+    tabular = expected_files({**base, "use_case": "tabular"}, "pkg")
+    rag = expected_files({**base, "use_case": "rag"}, "pkg")
+    assert {"src/pkg/cli.py", "src/pkg/conf/config.yml", "README.md", "pyproject.toml"} <= rag
+    assert {"src/pkg/rag/steps/build.py", "tests/rag/test_gates.py"} <= rag - tabular
+    assert {"src/pkg/steps/train.py", "src/pkg/features/store.py", "tests/conftest.py"} <= (
+        tabular - rag
+    )
+    shared = {"src/pkg/runtime/tables.py", "src/pkg/steps/deploy.py", "src/pkg/registry.py"}
+    assert shared <= rag & tabular
+    assert not any(".rag." in name for name in rag | tabular)

@@ -13,7 +13,6 @@ p95 latency above ``max_latency_p95_ms``.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import mlflow
@@ -23,6 +22,7 @@ import pandas as pd
 from ...runtime.context import Context
 from ...runtime.task_values import publish
 from ...runtime.tracking import configure_mlflow
+from ..pipeline import SCORE_TAG
 from ..serving import CHANNEL, CHANNEL_TAG
 
 METRICS_SCHEMA = (
@@ -32,24 +32,27 @@ METRICS_SCHEMA = (
 
 
 def answered(ctx: Context, since: datetime) -> pd.DataFrame:
-    """The ``ask`` traces since ``since``: trace_id, day (date), latency_ms, best_score."""
+    """The ``ask`` traces since ``since``: trace_id, day (date), latency_ms, best_score.
+
+    best_score is the trace tag ``best_retrieval_score`` the pipeline sets (0.0 if absent).
+    """
     experiment = configure_mlflow(ctx.settings)
     stamp = int(since.timestamp() * 1000)
     traces = mlflow.search_traces(
-        experiment_ids=[experiment],
+        locations=[experiment],
         filter_string=f"tags.{CHANNEL_TAG} = '{CHANNEL}' AND trace.timestamp_ms >= {stamp}",
         include_spans=False,
+        flush=True,
     )
     columns = ["trace_id", "day", "latency_ms", "best_score"]
     if traces.empty:
         return pd.DataFrame(columns=columns)
-    responses = [json.loads(r) if isinstance(r, str) else r for r in traces.response]
     return pd.DataFrame(
         {
             "trace_id": traces.trace_id,
-            "day": pd.to_datetime(traces.request_time, utc=True).dt.date,
+            "day": pd.to_datetime(traces.request_time, unit="ms", utc=True).dt.date,
             "latency_ms": traces.execution_duration.astype(float),
-            "best_score": [float((r or {}).get("best_score", 0.0)) for r in responses],
+            "best_score": [float((t or {}).get(SCORE_TAG, 0.0)) for t in traces.tags],
         }
     )[columns]
 
