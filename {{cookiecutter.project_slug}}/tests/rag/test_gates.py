@@ -5,8 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pytest
+
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
-from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt
+from {{ cookiecutter.package_name }}.rag.steps import (
+    build,
+    deploy,
+    evaluate,
+    register_prompt,
+    rollback,
+)
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
 CONTEXT_LINE = re.compile(r"^.*\{\{\s*context\s*\}\}.*\n", re.MULTILINE)
@@ -67,3 +75,27 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx):
     assert verdict["status"] == "PASSED" and verdict["gate_result"] == "FAILED"
     assert verdict["reasons"][0].startswith("fact_recall")
     assert deployed["champion_version"] == 1
+
+
+def test_steps_on_an_empty_registry_say_what_to_run(ctx):
+    with pytest.raises(LookupError, match="run register-prompt first"):
+        build.run(ctx)
+    with pytest.raises(LookupError, match="run build first"):
+        evaluate.run(ctx)
+    with pytest.raises(LookupError, match="has no 'challenger' alias"):
+        deploy.run(ctx)
+
+
+def test_rollback_takes_the_prompt_champion_back_with_the_model(ctx):
+    disabled = {**ctx.settings.evaluation, "mode": "disabled"}
+    quick = Context(replace(ctx.settings, evaluation=disabled))
+    register_prompt.run(quick)
+    assert _candidate(quick)[1]["champion_version"] == 1
+    edited = prompt_text().replace("Quote the documentation", "Quote the documentation verbatim")
+    register_prompt.run(quick, text=edited)
+    second = _candidate(quick)[1]
+    assert (second["champion_version"], second["prompt_champion_version"]) == (2, 2)
+
+    back = rollback.run(quick)
+    assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
+    assert prompt_by_alias(quick.settings.prompt_name, "champion").version == 1

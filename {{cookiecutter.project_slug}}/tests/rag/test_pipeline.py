@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.cli import STEPS, run_pipeline
@@ -14,6 +15,7 @@ from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 from .conftest import SLICE, slice_settings
 
 
+@pytest.mark.integration
 def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(tmp_path):
     ctx = Context(slice_settings(tmp_path))
     summary = run_pipeline(ctx)

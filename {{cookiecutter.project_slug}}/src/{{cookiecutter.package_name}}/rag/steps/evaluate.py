@@ -96,11 +96,13 @@ def run(ctx: Context, version: int | None = None) -> dict:
     ctx.mlflow()
     registry = client()
     name = settings.model_name
-    candidate = (
-        registry.get_model_version(name, str(version))
-        if version
-        else latest_version(registry, name)
-    )
+    if version:
+        candidate = registry.get_model_version(name, str(version))
+    else:
+        try:
+            candidate = latest_version(registry, name)
+        except LookupError as err:
+            raise LookupError(f"model {name} has no registered version: run build first") from err
     champion = version_by_alias(registry, name, settings.champion_alias)
     if champion is not None and champion.version == candidate.version:
         champion = None
