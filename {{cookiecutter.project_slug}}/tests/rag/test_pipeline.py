@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mlflow
 import pytest
 from mlflow import MlflowClient
 
@@ -43,7 +44,8 @@ def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(tmp_path):
 
     # Evaluation traces have a retrieval and a generation span; the offline default says so.
     run_id = summary["steps"]["evaluate"]["run_id"]
-    trace = client.search_traces(run_id=run_id, max_results=1)[0]
+    ctx.mlflow()
+    (trace,) = mlflow.search_traces(run_id=run_id, max_results=1, return_type="list")
     kinds = {span.span_type for span in trace.data.spans}
     assert {"RETRIEVER", "LLM", "CHAIN"} <= kinds
     generate = next(s for s in trace.data.spans if s.name == "generate")
