@@ -47,8 +47,9 @@ def refusal(candidate, champion) -> str | None:
             f"v{candidate.version} was rolled back (to v{tags[ROLLED_BACK_TO_TAG]}): "
             "validate a new version, or move the alias by hand"
         )
-    current = champion.version if champion else NONE
-    if current == candidate.version:
+    # Registry versions are ints, tags strings: compare both as strings.
+    current = str(champion.version) if champion else NONE
+    if current == str(candidate.version):
         return f"v{candidate.version} is already the champion"
     validated_against = tags.get(VALIDATED_AGAINST_TAG)
     if validated_against != current:
