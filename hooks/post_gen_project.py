@@ -1,8 +1,11 @@
-"""Post-generation: remove the optional files that the answers switch off.
+"""Post-generation: remove the optional files that the answers switch off, then rename variants.
 
 The one list of optional files is ``_optional_files`` in cookiecutter.json:
 ``{option: {value: [glob, ...]}}``. Files listed under any value other than the
 chosen one are removed. Boolean answers are compared as "true"/"false".
+Then ``_variant_files`` (``{glob: new file name}``) renames the variant files that
+survived the pruning, e.g. ``src/*/cli.rag.py`` to ``cli.py`` in the same folder: a path
+that needs different content per answer is whole files chosen by the manifest.
 The answers arrive as JSON in a raw string (see pre_gen_project.py for why that is safe).
 
 Only files the template renders are removed: a file a user added under a listed path (say
@@ -76,13 +79,32 @@ def remove_rendered(paths, root, rendered):
     return deleted
 
 
+def rename_variants(variants, root):
+    """Rename each existing file matching a glob of ``variants`` to its new name, same folder.
+
+    Returns the (old, new) paths. Raises FileExistsError when the new name is taken
+    (the manifest must prune the file the variant replaces).
+    """
+    moves = []
+    for pattern, new_name in variants.items():
+        for path in sorted(root.glob(pattern)):
+            target = path.with_name(new_name)
+            if target.exists():
+                raise FileExistsError(f"{target}: exists, {path.name} cannot replace it")
+            path.rename(target)
+            moves.append((path, target))
+    return moves
+
+
 def main(answers_json=ANSWERS_JSON):
-    """Remove, under the current folder, the optional files the answers switch off."""
+    """Remove, under the current folder, the optional files the answers switch off, then
+    give the surviving variant files their shared names."""
     answers = json.loads(answers_json)
     manifest = answers["_optional_files"]
     chosen = {option: answers[option] for option in manifest}
     root = Path.cwd()
     remove_rendered(paths_to_remove(manifest, chosen, root), root, template_files(answers))
+    rename_variants(answers.get("_variant_files", {}), root)
     return 0
 
 

@@ -36,6 +36,7 @@ UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 JINJA_VARIABLE = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
+JINJA_STATEMENT = re.compile(r"[{]%.*?%[}]", re.DOTALL)  # written so Jinja sees no tag here
 REQUIREMENT_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@]|$)")
 URL_CREDENTIALS = re.compile(r"(://)[^/?#@]*@")
 # Import names of the project's dependencies where they are not the distribution name with
@@ -183,7 +184,8 @@ def dependencies(pyproject_text, answers):
 
     ``pyproject_text`` is the unrendered pyproject.toml: the quoted requirements from
     ``dependencies = [`` up to ``[project.scripts]`` (runtime and optional extras), with
-    ``cookiecutter.x`` placeholders (in double braces) filled from ``answers``. Distribution
+    ``cookiecutter.x`` placeholders (in double braces) filled from ``answers`` and Jinja
+    statement tags left out. Distribution
     names come back normalized; import names from ``IMPORT_NAMES``, else "-" read as "_".
     """
     start = pyproject_text.index("dependencies = [")
@@ -191,6 +193,7 @@ def dependencies(pyproject_text, answers):
     section = JINJA_VARIABLE.sub(
         lambda m: str(answers.get(m.group(1), "")), pyproject_text[start:end]
     )
+    section = JINJA_STATEMENT.sub("", section)  # an `if use_case == "rag"` quotes no requirement
     names = set()
     for text in re.findall(r'"([^"]*)"', section):
         match = REQUIREMENT_NAME.match(text)

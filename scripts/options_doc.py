@@ -3,7 +3,8 @@
 Usage: ``python scripts/options_doc.py`` rewrites the table between the markers
 ``<!-- options:start -->`` and ``<!-- options:end -->``; ``--check`` only compares and
 exits 1 when README.md is out of date. Reads cookiecutter.json (questions, defaults,
-prompts, ``_must_differ``) and hooks/pre_gen_project.py (the check of each variable).
+prompts, ``_tabular_only``, ``_must_differ``) and hooks/pre_gen_project.py (the check
+of each variable).
 Raises ``ValueError`` when README.md lacks the markers.
 """
 
@@ -61,6 +62,8 @@ def options_table(context: dict, pre_gen) -> str:
         if name.startswith("_"):
             continue
         meaning = prompts.get(name, "").replace("|", "\\|")
+        if name in context.get("_tabular_only", []):
+            meaning += " (tabular only: ignored when `use_case` is `rag`)"
         rule = rule_text(name, value, pre_gen)
         rows.append(f"| `{name}` | {default_text(value)} | {meaning} | {rule} |")
     pairs = context.get("_must_differ", [])

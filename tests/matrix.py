@@ -1,7 +1,7 @@
 """The deployment option matrix, as data, and a cache of rendered projects.
 
-Every combination of cloud x CI/CD platform x compute is rendered once per
-session; the bundle and CI tests read the same folders.
+Every combination of cloud x CI/CD platform x compute x use case is rendered once
+per session; the bundle and CI tests read the same folders.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from conftest import CONTEXT, render
 CLOUDS = tuple(CONTEXT["cloud"])
 PLATFORMS = tuple(CONTEXT["cicd_platform"])
 COMPUTES = tuple(CONTEXT["compute"])
+USE_CASES = tuple(CONTEXT["use_case"])
 
 COMBINATIONS = [
     pytest.param(
-        {"cloud": cloud, "cicd_platform": platform, "compute": compute},
-        id=f"{cloud}-{platform}-{compute}",
+        {"cloud": cloud, "cicd_platform": platform, "compute": compute, "use_case": use_case},
+        id=f"{cloud}-{platform}-{compute}-{use_case}",
     )
-    for cloud, platform, compute in itertools.product(CLOUDS, PLATFORMS, COMPUTES)
+    for cloud, platform, compute, use_case in itertools.product(
+        CLOUDS, PLATFORMS, COMPUTES, USE_CASES
+    )
 ]
 
 _RENDERED: dict[tuple, Path] = {}

@@ -89,3 +89,31 @@ def test_without_the_template_folder_every_listed_file_goes(tmp_path):
     (tmp_path / ".github" / "dependabot.yml").write_text("x", encoding="utf-8")
     deleted = post_gen.remove_rendered([tmp_path / ".github"], tmp_path, None)
     assert len(deleted) == 2 and not (tmp_path / ".github").exists()
+
+
+def test_a_rag_rerender_prunes_then_renames_and_keeps_the_users_files(tmp_path):
+    """use_case=rag over itself with `-f`: the tabular cli.py the render writes again is
+    removed before cli.rag.py takes its name; a user's own test under tests/ survives."""
+    project = render(tmp_path, use_case="rag")
+    own_test = project / "tests" / "test_my_corpus.py"
+    own_test.write_text("def test_mine():\n    assert True\n", encoding="utf-8")
+
+    _rerender(tmp_path, use_case="rag")
+
+    cli = (project / "src" / "flight_delays" / "cli.py").read_text(encoding="utf-8")
+    assert "ingest_documents = _step_entry(" in cli and "batch_inference" not in cli
+    assert not list(project.rglob("*.rag.*"))
+    assert not (project / "src" / "flight_delays" / "steps" / "train.py").exists()
+    assert own_test.is_file()
+
+
+def test_a_variant_never_overwrites_a_file_the_pruning_kept(tmp_path):
+    (tmp_path / "cli.rag.py").write_text("rag", encoding="utf-8")
+    (tmp_path / "cli.py").write_text("kept", encoding="utf-8")
+    with pytest.raises(FileExistsError, match=r"cli\.py: exists"):
+        post_gen.rename_variants({"cli.rag.py": "cli.py"}, tmp_path)
+    assert (tmp_path / "cli.py").read_text(encoding="utf-8") == "kept"
+    (tmp_path / "cli.py").unlink()
+    moves = post_gen.rename_variants({"cli.rag.py": "cli.py"}, tmp_path)
+    assert moves == [(tmp_path / "cli.rag.py", tmp_path / "cli.py")]
+    assert (tmp_path / "cli.py").read_text(encoding="utf-8") == "rag"

@@ -22,12 +22,19 @@ from conftest import render
 from matrix import COMBINATIONS, rendered
 
 TARGETS = {"dev", "staging", "prod", "test"}
-JOB_FILES = {
-    "feature_engineering_job": ["ingest", "features"],
-    "model_training_job": ["train", "validate", "deploy"],
-    "batch_inference_job": ["batch-inference"],
-    "streaming_inference_job": ["stream-inference"],
-    "monitoring_job": ["monitor"],
+JOBS = {  # per use case: job key -> entry points of its wheel tasks, in order
+    "tabular": {
+        "feature_engineering_job": ["ingest", "features"],
+        "model_training_job": ["train", "validate", "deploy"],
+        "batch_inference_job": ["batch-inference"],
+        "streaming_inference_job": ["stream-inference"],
+        "monitoring_job": ["monitor"],
+    },
+    "rag": {
+        "document_indexing_job": ["ingest-documents", "index"],
+        "qa_pipeline_job": ["register-prompt", "build", "evaluate", "deploy"],
+        "qa_monitoring_job": ["monitor"],
+    },
 }
 NODE_TYPE_SHAPE = {  # what a node type id of each cloud looks like
     "aws": lambda n: "." in n and not n.startswith(("Standard_", "n2-")),
@@ -50,6 +57,12 @@ def validator():
 def combo(request) -> dict:
     """One combination of answers (cloud, cicd_platform, compute)."""
     return request.param
+
+
+@pytest.fixture(params=[c for c in COMBINATIONS if c.values[0]["use_case"] == "tabular"])
+def tabular_project(request, tmp_path_factory) -> Path:
+    """A tabular render of each deployment combination (checks of the flights jobs only)."""
+    return rendered(tmp_path_factory, request.param)
 
 
 @pytest.fixture
@@ -92,6 +105,7 @@ def test_resources_load_as_typed_classes(project):
     from databricks.bundles.experiments import MlflowExperiment
     from databricks.bundles.jobs import Job
     from databricks.bundles.registered_models import RegisteredModel
+    from databricks.bundles.vector_search_endpoints import VectorSearchEndpoint
     from databricks.bundles.volumes import Volume
 
     loaders = {
@@ -99,6 +113,7 @@ def test_resources_load_as_typed_classes(project):
         "experiments": MlflowExperiment,
         "registered_models": RegisteredModel,
         "volumes": Volume,
+        "vector_search_endpoints": VectorSearchEndpoint,
     }
     resources = merged_resources(project)
     assert set(resources) <= set(loaders), f"no typed check for {set(resources) - set(loaders)}"
@@ -135,7 +150,7 @@ def test_every_deploy_stamps_a_new_wheel_version(project, combo):
     assert artifact.get("dynamic_version") is True, combo["compute"]
 
 
-def test_only_the_test_target_fails_on_a_rejected_candidate(project):
+def test_only_the_test_target_fails_on_a_rejected_candidate(project, combo):
     """Every target runs the same jobs; the `test` environment alone fails on a rejection.
 
     The switch is `validation.fail_on_rejection` of the environment in conf/config.yml
@@ -143,6 +158,8 @@ def test_only_the_test_target_fails_on_a_rejected_candidate(project):
     """
     root, _ = load_bundle(project)
     assert [name for name, t in root["targets"].items() if "resources" in t] == []
+    if combo["use_case"] == "rag":  # rag's evaluate has no fail_on_rejection: deploy refuses
+        return
     (config_path,) = project.glob("src/*/conf/config.yml")
     config = yaml.safe_load(config_path.read_text())
     fails = {
@@ -168,23 +185,30 @@ def test_workspaces_follow_the_cloud(project, combo):
     assert hosts["dev"] == hosts["staging"] == hosts["test"] != hosts["prod"]
 
 
-def test_jobs_and_their_task_graph(project):
+def test_jobs_and_their_task_graph(project, combo):
     jobs = merged_resources(project)["jobs"]
-    assert set(jobs) == set(JOB_FILES)
-    for key, entry_points in JOB_FILES.items():
+    expected = JOBS[combo["use_case"]]
+    assert set(jobs) == set(expected)
+    for key, entry_points in expected.items():
         tasks = _wheel_tasks(jobs[key])
+        for before, after in zip(tasks, tasks[1:], strict=False):  # each waits for the one before
+            assert after["depends_on"] == [{"task_key": before["task_key"]}], (key, after)
         assert [t["python_wheel_task"]["entry_point"] for t in tasks] == entry_points, key
         keys = {t["task_key"] for t in jobs[key]["tasks"]}
         for task in jobs[key]["tasks"]:
             for dep in task.get("depends_on", []):
                 assert dep["task_key"] in keys, (key, task["task_key"], dep)
+    if combo["use_case"] == "rag":
+        return
     training = {t["task_key"]: t for t in jobs["model_training_job"]["tasks"]}
     assert [d["task_key"] for d in training["validate"]["depends_on"]] == ["train"]
     assert [d["task_key"] for d in training["deploy"]["depends_on"]] == ["validate"]
 
 
-def test_monitoring_retrains_on_a_task_value(project):
-    tasks = {t["task_key"]: t for t in merged_resources(project)["jobs"]["monitoring_job"]["tasks"]}
+def test_monitoring_retrains_on_a_task_value(tabular_project):
+    """tabular only: the rag monitor alarms (exit status 2), it has no training to trigger."""
+    jobs = merged_resources(tabular_project)["jobs"]
+    tasks = {t["task_key"]: t for t in jobs["monitoring_job"]["tasks"]}
     conditions = [t for t in tasks.values() if "condition_task" in t]
     (condition,) = conditions
     assert "tasks.monitor.values.retraining_required" in condition["condition_task"]["left"]
@@ -252,9 +276,11 @@ def test_bundle_variables_match_the_package_config(project):
     assert len(catalogs) == len(TARGETS), "targets share a catalog"
 
 
-def test_every_task_runs_as_of_the_job_parameter_and_the_test_target_pins_it(project):
+def test_every_task_runs_as_of_the_job_parameter_and_the_test_target_pins_it(tabular_project):
     """Jobs pass the job parameter as_of (default: the run's start date) as --as-of;
-    the test target pins the same dates as the `test` settings in conf/config.yml."""
+    the test target pins the same dates as the `test` settings in conf/config.yml.
+    tabular only: rag steps read the current corpus and the traces up to now (no as-of)."""
+    project = tabular_project
     root, _ = load_bundle(project)
     start_date = "{{job.start_time.iso_date}}"
     assert root["variables"]["as_of"]["default"] == start_date
@@ -283,6 +309,21 @@ def _merge(base: dict, override: dict) -> dict:
     for key, value in override.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and key in out else value
     return out
+
+
+def test_vector_search_endpoint_matches_the_package_config(project, combo):
+    """rag: each target's config names the endpoint the bundle declares for that target."""
+    endpoints = merged_resources(project).get("vector_search_endpoints", {})
+    if combo["use_case"] == "tabular":
+        assert endpoints == {}
+        return
+    (endpoint,) = endpoints.values()
+    config = _config(project)
+    for target in TARGETS:
+        env = _merge(config["common"], config["environments"][target])
+        name = endpoint["name"].replace("${bundle.target}", target)
+        assert env["embedding"]["vector_search"]["endpoint"] == name, target
+        assert env["embedding"]["kind"] == "databricks_endpoint", target
 
 
 def test_compute_matches_the_answer(project, combo):

@@ -13,10 +13,11 @@ import pytest
 import yaml
 from ci_files import CI_FILES, CONDITION_READERS, READERS, STAGE_READERS, ci_paths
 from conftest import CONTEXT, REPO, render
-from matrix import CLOUDS, COMBINATIONS, PLATFORMS, rendered
+from matrix import CLOUDS, COMBINATIONS, PLATFORMS, USE_CASES, rendered
 
-# The jobs every platform runs, once: job name -> commands its shell text must contain.
-# test_target also runs every job of the bundle, checked against resources/ below.
+# The jobs every platform runs, once: job name -> commands its shell text must contain
+# (tabular; STAGES_OF has the rag project's). test_target also runs every job of the
+# bundle, checked against resources/ below.
 STAGES = {
     "lint": ["pre-commit run --all-files"],
     "unit_tests": ['pytest -m "not integration"'],
@@ -32,6 +33,16 @@ STAGES = {
     "deploy_staging": ["databricks bundle deploy -t staging"],
     "deploy_prod": ["databricks bundle deploy -t prod"],
 }
+STAGES_OF = {  # per use case; rag's run-all has no gate switch (its data slice is dry_run)
+    "tabular": STAGES,
+    "rag": {
+        **STAGES,
+        "integration": [
+            "pytest -m integration",
+            "run-all --env local --config ci/data-slice.yml --summary summary.json",
+        ],
+    },
+}
 # The order they run in on every platform: stage name -> its jobs.
 PIPELINE = [
     ("check", ["bundle_validate", "integration", "lint", "unit_tests"]),
@@ -39,12 +50,15 @@ PIPELINE = [
     ("deploy", ["deploy_prod", "deploy_staging"]),
 ]
 # The order the test target's jobs must run in (each reads what the one before wrote).
-TEST_TARGET_JOBS = [
-    "feature_engineering_job",
-    "model_training_job",
-    "batch_inference_job",
-    "monitoring_job",
-]
+TEST_TARGET_JOBS = {
+    "tabular": [
+        "feature_engineering_job",
+        "model_training_job",
+        "batch_inference_job",
+        "monitoring_job",
+    ],
+    "rag": ["document_indexing_job", "qa_pipeline_job", "qa_monitoring_job"],
+}
 # What marks a condition as "pushes only, never pull/merge requests" on each platform.
 PUSH_ONLY = {
     "github_actions": "github.event_name == 'push'",
@@ -86,20 +100,24 @@ def test_only_the_chosen_platform_has_ci_files(combo, tmp_path_factory):
     assert not (project / ".github").exists() or combo["cicd_platform"] == "github_actions"
 
 
+@pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_every_platform_runs_the_same_stages(platform, tmp_path_factory):
-    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+def test_every_platform_runs_the_same_stages(platform, use_case, tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": platform, "use_case": use_case})
     jobs = READERS[platform](project)
     assert set(jobs) == set(STAGES)
-    for stage, commands in STAGES.items():
+    for stage, commands in STAGES_OF[use_case].items():
         for command in commands:
             assert command in jobs[stage], f"{platform} {stage}: missing `{command}`"
+    if use_case == "rag":  # its run-all would refuse the tabular gate switch
+        assert "--fail-on-rejection" not in jobs["integration"], platform
 
 
+@pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_every_platform_runs_the_stages_in_the_same_order(platform, tmp_path_factory):
+def test_every_platform_runs_the_stages_in_the_same_order(platform, use_case, tmp_path_factory):
     """GitLab and Azure name the stages; GitHub's order is the depth in its `needs` graph."""
-    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+    project = rendered(tmp_path_factory, {"cicd_platform": platform, "use_case": use_case})
     stages = STAGE_READERS[platform](project)
     assert [jobs for _, jobs in stages] == [jobs for _, jobs in PIPELINE]
     if platform != "github_actions":
@@ -117,29 +135,42 @@ def test_the_order_check_catches_a_drift(tmp_path):
     assert [jobs for _, jobs in STAGE_READERS["gitlab"](project)] != [j for _, j in PIPELINE]
 
 
+@pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("monitoring", [True, False])
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_test_target_runs_every_bundle_job_in_order(platform, monitoring, tmp_path_factory):
-    """Features, training (gate enforced on `test`), batch inference, monitoring when rendered."""
+def test_test_target_runs_every_bundle_job_in_order(
+    platform, monitoring, use_case, tmp_path_factory
+):
+    """tabular: features, training (gate enforced on `test`), batch inference, monitoring when
+    rendered; rag: document indexing, QA pipeline, QA monitoring (include_monitoring ignored)."""
     project = rendered(
-        tmp_path_factory, {"cicd_platform": platform, "include_monitoring": monitoring}
+        tmp_path_factory,
+        {"cicd_platform": platform, "include_monitoring": monitoring, "use_case": use_case},
     )
     text = READERS[platform](project)["test_target"]
     runs = re.findall(r"databricks bundle run -t test (\S+)", text)
     bundle_jobs = set()
     for path in project.glob("resources/*.yml"):
         bundle_jobs |= set(yaml.safe_load(path.read_text())["resources"].get("jobs", {}))
-    assert runs == [job for job in TEST_TARGET_JOBS if job in bundle_jobs]
-    assert ("monitoring_job" in runs) == monitoring
+    assert runs == [job for job in TEST_TARGET_JOBS[use_case] if job in bundle_jobs]
+    if use_case == "rag":
+        assert runs == TEST_TARGET_JOBS["rag"]
+    else:
+        assert ("monitoring_job" in runs) == monitoring
     assert text.index("bundle deploy -t test") < text.index("bundle run -t test")
 
 
+@pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_events_decide_which_stages_run(platform, tmp_path):
+def test_events_decide_which_stages_run(platform, use_case, tmp_path):
     """Checks run on every event; the test target on pushes to both branches; each
     deployment on pushes to its own branch only."""
     project = render(
-        tmp_path, cicd_platform=platform, default_branch="trunk", release_branch="ship"
+        tmp_path,
+        cicd_platform=platform,
+        default_branch="trunk",
+        release_branch="ship",
+        use_case=use_case,
     )
     conditions = CONDITION_READERS[platform](project)
     for job in PIPELINE[0][1]:
@@ -246,9 +277,10 @@ def test_databricks_cli_version_is_the_one_pin(platform, tmp_path_factory):
         }
 
 
+@pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_ci_names_only_existing_targets_and_jobs(platform, tmp_path_factory):
-    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+def test_ci_names_only_existing_targets_and_jobs(platform, use_case, tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": platform, "use_case": use_case})
     bundle = yaml.safe_load((project / "databricks.yml").read_text(encoding="utf-8"))
     jobs = set()
     for path in project.glob("resources/*.yml"):

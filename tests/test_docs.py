@@ -30,3 +30,21 @@ def test_table_has_one_row_per_question_and_follows_changes():
 def test_changelog_has_an_unreleased_section():
     changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "\n## [Unreleased]\n" in changelog
+
+
+def test_table_marks_the_options_rag_ignores():
+    pre_gen = load_hook("pre_gen_project")
+    rows = {
+        line.split("`")[1]: line
+        for line in options_doc.options_table(CONTEXT, pre_gen).splitlines()
+        if line.startswith("| `")
+    }
+    marked = {name for name, row in rows.items() if "ignored when `use_case` is `rag`" in row}
+    assert marked == set(CONTEXT["_tabular_only"]) and "include_online_serving" in marked
+    changed = {**CONTEXT, "_tabular_only": ["cloud"]}
+    table = options_doc.options_table(changed, pre_gen).splitlines()
+    (row,) = [line for line in table if line.startswith("| `cloud` |")]
+    assert row.endswith(
+        "(tabular only: ignored when `use_case` is `rag`) | one of the choices "
+        "(cookiecutter refuses anything else) |"
+    )

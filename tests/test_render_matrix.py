@@ -94,9 +94,11 @@ MATRIX_IDS = [",".join(f"{k}={v}" for k, v in combo.items()) for combo in MATRIX
 # Jinja left in the output: "{{" (except GitHub's "${{"), "{%", "{#" (except shell "${#").
 # Closing markers alone are no evidence: "%}" ends the f-string format "{x:.0%}".
 # `${{ }}` are CI expressions and `{{tasks.x.values.y}}`-style names are Databricks
-# dynamic value references: both belong in the output. Anything else is leftover Jinja.
+# dynamic value references, `{{context}}` and `{{question}}` are the placeholders of the
+# rag prompt (MLflow prompt syntax): all belong in the output. Anything else is leftover Jinja.
 LEFTOVER_JINJA = re.compile(
-    r"(?<!\$)\{\{(?!(tasks|job|task|params|workspace|backfill)\.)|\{%|(?<!\$)\{#"
+    r"(?<!\$)\{\{(?!(tasks|job|task|params|workspace|backfill)\.|(context|question)\}\})"
+    r"|\{%|(?<!\$)\{#"
 )
 # A workflow expression: "${{ ... }}" of GitHub Actions, GitLab or Azure DevOps.
 WORKFLOW_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -125,6 +127,10 @@ def expected_files(combo: dict, package: str) -> set[str]:
             relative = PurePosixPath(relative.replace("{{cookiecutter.package_name}}", package))
             if not any(matches(relative, pattern) for pattern in off):
                 files.add(relative.as_posix())
+    for pattern, new_name in CONTEXT.get("_variant_files", {}).items():
+        for name in [f for f in files if matches(PurePosixPath(f), pattern)]:
+            files.remove(name)
+            files.add(PurePosixPath(name).with_name(new_name).as_posix())
     return files
 
 
@@ -251,6 +257,7 @@ def test_expected_files_follow_the_manifest():
         "cicd_platform": "gitlab",
         "include_streaming_inference": True,
         "include_online_serving": True,
+        "use_case": "tabular",
     }
     on = expected_files({**base, "include_monitoring": True}, "pkg")
     off = expected_files({**base, "include_monitoring": False}, "pkg")
@@ -262,3 +269,59 @@ def test_expected_files_follow_the_manifest():
     )
     assert on - prepared == {"src/pkg/features/store.py", "tests/test_feature_store.py"}
     assert prepared - on == {"tests/test_prepared_input.py"}
+
+
+def test_rag_files_replace_the_tabular_ones():
+    """use_case=rag: the tabular pipeline is not rendered; variant files take the shared names."""
+    base = {
+        "include_feature_store": True,
+        "include_monitoring": True,
+        "include_streaming_inference": True,
+        "include_online_serving": True,
+        "cicd_platform": "none",
+    }
+    tabular = expected_files({**base, "use_case": "tabular"}, "pkg")
+    rag = expected_files({**base, "use_case": "rag"}, "pkg")
+    assert {"src/pkg/cli.py", "src/pkg/conf/config.yml", "README.md", "pyproject.toml"} <= rag
+    assert {"src/pkg/rag/steps/build.py", "tests/rag/test_gates.py"} <= rag - tabular
+    assert {"src/pkg/steps/train.py", "src/pkg/features/store.py", "tests/conftest.py"} <= (
+        tabular - rag
+    )
+    tabular_only = {  # on for tabular, but they serve, stream and monitor flights
+        "src/pkg/steps/stream_inference.py",
+        "src/pkg/serving/server.py",
+        "src/pkg/monitoring/cli.py",
+        "src/pkg/gates.py",
+        "resources/streaming-inference-job.yml",
+        "benchmarks/streaming.py",
+        "benchmarks/online_serving.py",
+    }
+    assert tabular_only <= tabular - rag
+    assert not any(name.startswith("benchmarks/") for name in rag)
+    shared = {"src/pkg/runtime/tables.py", "src/pkg/steps/deploy.py", "src/pkg/registry.py"}
+    shared |= {"src/pkg/checks.py"}  # runtime/tables.py checks keys with it
+    assert shared <= rag & tabular
+    assert not any(".rag." in name for name in rag | tabular)
+
+
+def test_tabular_only_options_change_nothing_in_a_rag_project(tmp_path):
+    """The options listed in ``_tabular_only`` are ignored for use_case=rag: flipping them
+    all renders the same files, byte for byte (the options table says they are ignored)."""
+    tabular_only = CONTEXT["_tabular_only"]
+    assert set(tabular_only) <= set(BOOLEAN_OPTIONS)
+
+    def files(folder: Path, value: bool) -> dict[str, bytes]:
+        project = render(folder, use_case="rag", **dict.fromkeys(tabular_only, value))
+        return {
+            p.relative_to(project).as_posix(): p.read_bytes()
+            for p in sorted(project.rglob("*"))
+            if p.is_file()
+        }
+
+    on, off = files(tmp_path / "on", True), files(tmp_path / "off", False)
+    assert set(on) == set(off)
+    assert [name for name in on if on[name] != off[name]] == []
+    tabular = {**DEFAULT_ANSWERS, "use_case": "tabular"}
+    tabular_on = expected_files({**tabular, **dict.fromkeys(tabular_only, True)}, "pkg")
+    tabular_off = expected_files({**tabular, **dict.fromkeys(tabular_only, False)}, "pkg")
+    assert tabular_on != tabular_off  # the same flip does change a tabular project

@@ -161,3 +161,19 @@ def test_run_all_on_one_month(installed, tmp_path):
     result = json.loads(rerun.stdout[re.search(r"^\{", rerun.stdout, re.M).start() :])
     after = result["rows"][names["airport_hourly_features"]]
     assert after == before > 0
+
+
+def test_rag_project_passes_its_own_tests(tmp_path):
+    """use_case=rag: no tabular module is rendered; the project's own suite runs its pipeline
+    on a slice of the corpus (gates, prompt versions, generator server, monitoring) offline."""
+    project, bin_dir = _install(
+        tmp_path,
+        project_name="Doc QA",
+        description="Answer questions on the Python standard library documentation.",
+        use_case="rag",
+    )
+    package = project / "src" / "doc_qa"
+    assert not (package / "steps" / "train.py").exists() and not (package / "features").exists()
+    assert (package / "rag" / "steps" / "build.py").is_file()
+    assert (package / "cli.py").is_file() and not (package / "cli.rag.py").exists()
+    _own_tests_pass(project, bin_dir, at_least=15)

@@ -26,7 +26,7 @@ TABLE_KEYS = (
     "weather_bronze",
     "airport_features",
     "weather_features",
-{%- if not cookiecutter.include_feature_store %}
+{%- if not (cookiecutter.include_feature_store and cookiecutter.use_case == "tabular") %}
     "model_input",
 {%- endif %}
     "training_set",
@@ -38,7 +38,7 @@ ALIAS_KEYS = ("champion_alias", "challenger_alias")
 DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
 # MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
 _VERSION_LIKE_ALIAS = re.compile(r"v\d+", re.IGNORECASE)
-{%- if cookiecutter.include_feature_store %}
+{%- if cookiecutter.include_feature_store and cookiecutter.use_case == "tabular" %}
 FEATURE_LOOKUPS = ("spark", "databricks_feature_store")
 {%- endif %}
 
@@ -319,7 +319,7 @@ def load_settings(
     if mode not in VALIDATION_MODES:
         raise ConfigError(f"validation.mode: {mode!r} must be one of {', '.join(VALIDATION_MODES)}")
     features = dict(_require(raw, "features"))
-{%- if cookiecutter.include_feature_store %}
+{%- if cookiecutter.include_feature_store and cookiecutter.use_case == "tabular" %}
     lookup = features.setdefault("lookup", "spark")
     if lookup not in FEATURE_LOOKUPS:
         raise ConfigError(

@@ -1,0 +1,210 @@
+"""Console entry points of the rag use case, one per step plus ``run-all``.
+
+The same functions are the ``python_wheel_task`` entry points of the Databricks
+jobs. Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``) and
+``--config`` (a YAML file merged over the packaged settings). Known failures end
+with a one-line message and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mlflow.exceptions import MlflowException
+
+from .config import ConfigError
+from .rag.settings import load_rag_settings
+from .runtime.context import Context
+from .runtime.spark import SparkStartError
+from .runtime.tables import MissingTableError
+
+STEPS = (
+    "ingest_documents",
+    "index",
+    "register_prompt",
+    "build",
+    "evaluate",
+    "deploy",
+    "monitor",
+)
+KNOWN_ERRORS = (
+    ConfigError,
+    MissingTableError,
+    SparkStartError,
+    LookupError,
+    ValueError,
+    RuntimeError,
+    MlflowException,
+)
+ALARM_EXIT = 2  # `monitor --fail-on-alarm` when the window raised an alarm
+
+
+def _parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--env", help="environment in conf/config.yml (default: $MLOPS_ENV or local)"
+    )
+    parser.add_argument("--config", help="YAML file merged over the packaged settings")
+    return parser
+
+
+def _context(args: argparse.Namespace) -> Context:
+    return Context(load_rag_settings(args.env, args.config))
+
+
+def _run_step(step: str, ctx: Context, **kwargs) -> dict:
+    module = importlib.import_module(f"{__package__}.rag.steps.{step}")
+    return module.run(ctx, **kwargs)
+
+
+def _main(body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv) -> int:
+    args = parser.parse_args(argv)
+    try:
+        return body(args)
+    except KNOWN_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def _print(result: dict) -> None:
+    print(json.dumps(result, indent=2, default=str))
+
+
+def _step_entry(step: str) -> Callable[[list[str] | None], int]:
+    def entry(argv: list[str] | None = None) -> int:
+        def body(args: argparse.Namespace) -> int:
+            _print(_run_step(step, _context(args)))
+            return 0
+
+        return _main(body, _parser(f"Run the {step} step."), argv)
+
+    entry.__name__ = step
+    entry.__doc__ = (
+        f"Entry point of the {step} step: parse arguments, run, print the result as JSON."
+    )
+    return entry
+
+
+ingest_documents = _step_entry("ingest_documents")
+index = _step_entry("index")
+register_prompt = _step_entry("register_prompt")
+build = _step_entry("build")
+evaluate = _step_entry("evaluate")
+deploy = _step_entry("deploy")
+rollback = _step_entry("rollback")  # by hand only: not in STEPS
+
+
+def monitor(argv: list[str] | None = None) -> int:
+    """Entry point ``monitor``: print the window's figures and alarms as JSON.
+
+    With ``--fail-on-alarm`` the exit status is 2 when an alarm was raised.
+    """
+    parser = _parser("Run the monitor step.")
+    parser.add_argument("--fail-on-alarm", action="store_true", help="exit 2 on any alarm")
+
+    def body(args: argparse.Namespace) -> int:
+        result = _run_step("monitor", _context(args))
+        _print(result)
+        return ALARM_EXIT if args.fail_on_alarm and result["alarms"] else 0
+
+    return _main(body, parser, argv)
+
+
+def ask(argv: list[str] | None = None) -> int:
+    """Entry point ``ask``: the champion's answers (with trace ids) to the questions given."""
+    parser = _parser("Answer questions with the champion QA model.")
+    parser.add_argument("question", nargs="+", help="one or more questions")
+
+    def body(args: argparse.Namespace) -> int:
+        _print(_run_step("ask", _context(args), questions=args.question))
+        return 0
+
+    return _main(body, parser, argv)
+
+
+def feedback(argv: list[str] | None = None) -> int:
+    """Entry point ``feedback``: record a human rating (up/down) on an answer's trace."""
+    parser = _parser("Record feedback on an answer.")
+    parser.add_argument("--trace-id", required=True, help="trace_id printed by ask")
+    parser.add_argument("--rating", required=True, choices=["up", "down"])
+    parser.add_argument("--user", required=True, help="who rates")
+    parser.add_argument("--comment", default="")
+
+    def body(args: argparse.Namespace) -> int:
+        from .rag.serving import record_feedback
+
+        ctx = _context(args)
+        _print(record_feedback(ctx, args.trace_id, args.rating, args.user, args.comment))
+        return 0
+
+    return _main(body, parser, argv)
+
+
+def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
+    """Run ``steps`` in order in one process and return the summary.
+
+    Summary keys: env, model_name, champion_version, evaluation (model_version,
+    status, gate_result, metrics, reasons), rows (per table at the end), seconds
+    (wall time per step and total) and steps (each step's result). A failing
+    step raises; the steps before it are kept.
+    """
+    results: dict[str, dict] = {}
+    seconds: dict[str, float] = {}
+    for step in steps:
+        started = time.perf_counter()
+        results[step] = _run_step(step, ctx)
+        seconds[step] = round(time.perf_counter() - started, 2)
+    tables = ctx.settings.tables
+    rows = {name: ctx.tables.count(name) for name in map(ctx.settings.table, tables)}
+    evaluation = results.get("evaluate", {})
+    return {
+        "env": ctx.settings.env,
+        "model_name": ctx.settings.model_name,
+        "champion_version": results.get("deploy", {}).get("champion_version"),
+        "evaluation": {
+            k: evaluation.get(k)
+            for k in ("model_version", "status", "gate_result", "metrics", "reasons", "questions")
+        },
+        "rows": rows,
+        "seconds": {**seconds, "total": round(sum(seconds.values()), 2)},
+        "steps": results,
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as a few readable lines."""
+    lines = [f"environment: {summary['env']}", "rows per table:"]
+    lines += [f"  {name}: {count:,}" for name, count in summary["rows"].items()]
+    evaluation = summary["evaluation"]
+    lines.append(f"model: {summary['model_name']}  champion version: {summary['champion_version']}")
+    metrics = ", ".join(f"{k}={v:.3f}" for k, v in (evaluation.get("metrics") or {}).items())
+    lines.append(
+        f"evaluation of v{evaluation['model_version']} on {evaluation['questions']} questions: "
+        f"{evaluation['status']} ({metrics})"
+    )
+    lines.append(
+        "seconds per step: " + ", ".join(f"{k}={v}" for k, v in summary["seconds"].items())
+    )
+    return "\n".join(lines)
+
+
+def run_all(argv: list[str] | None = None) -> int:
+    """Entry point ``run-all``: every step in order; ``--summary PATH`` writes the summary JSON."""
+    parser = _parser("Run every pipeline step in one process.")
+    parser.add_argument("--summary", type=Path, help="write the run summary as JSON to this path")
+
+    def body(args: argparse.Namespace) -> int:
+        summary = run_pipeline(_context(args))
+        print(format_summary(summary))
+        if args.summary:
+            args.summary.parent.mkdir(parents=True, exist_ok=True)
+            args.summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        return 0
+
+    return _main(body, parser, argv)

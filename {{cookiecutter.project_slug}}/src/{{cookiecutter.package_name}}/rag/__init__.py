@@ -1,0 +1,1 @@
+"""Retrieval-augmented question answering: documents, index, prompt, QA pipeline, gates, monitor."""

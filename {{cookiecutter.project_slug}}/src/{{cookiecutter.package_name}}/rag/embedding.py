@@ -1,0 +1,58 @@
+"""Local embeddings: scikit-learn's HashingVectorizer, which needs no downloaded weights.
+
+A hashing embedding does not depend on the rest of the corpus, so a chunk that
+did not change keeps its vector and the index step re-embeds only changed
+documents. Vectors are sparse, L2-normalised and non-negative: the dot product
+of two of them is their cosine similarity, in [0, 1].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+
+
+def vectorizer(n_features: int) -> HashingVectorizer:
+    """The hashing vectorizer of ``n_features`` dimensions used for chunks and questions."""
+    return HashingVectorizer(
+        n_features=n_features,
+        alternate_sign=False,
+        norm="l2",
+        binary=True,
+        stop_words="english",
+        ngram_range=(1, 2),
+    )
+
+
+def spec_digest(embedding: dict, chunking: dict) -> str:
+    """Short digest of the settings that shape a chunk's vector; a change re-embeds everything."""
+    spec = {"embedding": embedding, "chunking": chunking}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def embed(texts: list[str], n_features: int) -> sparse.csr_matrix:
+    """Sparse (len(texts) x n_features) matrix of L2-normalised hashed word and bigram counts."""
+    return vectorizer(n_features).transform(texts).tocsr()
+
+
+def to_columns(matrix: sparse.csr_matrix) -> tuple[list[list[int]], list[list[float]]]:
+    """Each row of ``matrix`` as (indices, values) lists, for the chunk table's array columns."""
+    indices, values = [], []
+    for row in range(matrix.shape[0]):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        indices.append(matrix.indices[start:end].astype(int).tolist())
+        values.append(matrix.data[start:end].astype(float).tolist())
+    return indices, values
+
+
+def from_columns(indices, values, n_features: int) -> sparse.csr_matrix:
+    """The sparse matrix of rows given as (indices, values) sequences (inverse of to_columns)."""
+    lengths = [len(i) for i in indices]
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    flat_i = np.concatenate([np.asarray(i, dtype=np.int64) for i in indices]) if lengths else []
+    flat_v = np.concatenate([np.asarray(v, dtype=float) for v in values]) if lengths else []
+    return sparse.csr_matrix((flat_v, flat_i, indptr), shape=(len(indices), n_features))

@@ -1,0 +1,158 @@
+"""Generators: turn the rendered prompt into an answer.
+
+- :class:`ExtractiveGenerator` (the offline default) uses no language model: it
+  copies the sentences of the context blocks *in the prompt* that share the most
+  words with the question, each followed by its ``[doc_id]``. It reads only what
+  the prompt gives it, so a prompt without the retrieved context yields no answer.
+- :class:`ChatCompletionsGenerator` posts the prompt to any OpenAI-compatible
+  ``/chat/completions`` URL (a Databricks model serving endpoint, or a local server).
+
+Context blocks in a prompt start with a line ``[<doc_id>] <title>`` (see
+:func:`format_context`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+BLOCK = re.compile(r"^\[([^\]\s]+)\] [^\n]*\n([^\n]*)", re.MULTILINE)
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+WORD = re.compile(r"[a-z0-9_]+")
+EXTRACTIVE_NOTE = "offline default: sentences copied from the retrieved context, no language model"
+NO_CONTEXT = "The prompt holds no retrieved context to answer from."
+
+
+def format_context(chunks: list[dict]) -> str:
+    """The retrieved chunks as prompt text: per chunk a ``[doc_id] title`` line, then its text."""
+    return "\n\n".join(f"[{c['doc_id']}] {c['title']}\n{c['text']}" for c in chunks)
+
+
+def render_prompt(template: str, question: str, chunks: list[dict]) -> str:
+    """``template`` with its ``context`` and ``question`` placeholders filled in."""
+    text = re.sub(r"\{\{\s*context\s*\}\}", lambda _: format_context(chunks), template)
+    return re.sub(r"\{\{\s*question\s*\}\}", lambda _: question, text)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS and len(w) > 1}
+
+
+def context_blocks(prompt: str) -> list[tuple[str, str]]:
+    """(doc_id, text) of each context block of a rendered prompt, in order.
+
+    A block is a ``[doc_id] title`` line and the line after it (chunk text is one
+    line: chunking joins words with single spaces).
+    """
+    return [(m.group(1), m.group(2).strip()) for m in BLOCK.finditer(prompt)]
+
+
+class ExtractiveGenerator:
+    """The offline default: answers with sentences of the prompt's context (see module doc)."""
+
+    kind = "extractive"
+
+    def __init__(self, max_sentences: int = 3):
+        self.max_sentences = max_sentences
+
+    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
+        """(answer, metadata) for ``question`` from the context blocks of ``prompt``."""
+        metadata = {"generator": self.kind, "language_model": False, "note": EXTRACTIVE_NOTE}
+        blocks = context_blocks(prompt)
+        if not blocks:
+            return NO_CONTEXT, metadata
+        asked = _words(question)
+        candidates = []
+        for rank, (doc_id, text) in enumerate(blocks):
+            for position, sentence in enumerate(SENTENCE.split(text)):
+                sentence = " ".join(sentence.split())
+                overlap = len(asked & _words(sentence))
+                if overlap and len(sentence) > 20:
+                    candidates.append((-overlap, rank, position, sentence, doc_id))
+        if not candidates:
+            return "No sentence of the retrieved context shares a word with the question.", metadata
+        chosen = sorted(candidates)[: self.max_sentences]
+        chosen.sort(key=lambda c: (c[1], c[2]))
+        return " ".join(f"{c[3]} [{c[4]}]" for c in chosen), metadata
+
+
+class ChatCompletionsGenerator:
+    """An OpenAI-compatible chat-completions endpoint: ``POST <url>/chat/completions``.
+
+    ``api_key`` (may be None for a local server without auth) is sent as a bearer
+    token. Raises RuntimeError naming the URL when the call fails.
+    """
+
+    kind = "chat_completions"
+
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        api_key: str | None,
+        max_tokens: int = 400,
+        temperature: float = 0.0,
+        timeout: float = 60.0,
+    ):
+        self.url = url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.api_key = api_key
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.timeout = timeout
+
+    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
+        """(answer, metadata): the first choice's message content for ``prompt`` as user message."""
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(
+            self.url, data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = json.loads(response.read())
+        except OSError as err:
+            raise RuntimeError(f"generator: call to {self.url} failed: {err}") from err
+        answer = payload["choices"][0]["message"]["content"]
+        return answer, {"generator": self.kind, "language_model": True, "model": self.model}
+
+
+def api_key(generator: dict, runtime: str) -> str | None:
+    """The generator's credential: $<api_key_env>, else the Databricks secret, else None.
+
+    ``generator.api_key_env`` names an environment variable; ``secret_scope`` and
+    ``secret_key`` name a Databricks secret (read with dbutils on Databricks only).
+    Credentials are never part of the config or the logged model.
+    """
+    value = os.environ.get(generator.get("api_key_env") or "")
+    if value:
+        return value
+    if runtime == "databricks" and generator.get("secret_scope"):
+        from databricks.sdk.runtime import dbutils
+
+        return dbutils.secrets.get(generator["secret_scope"], generator["secret_key"])
+    return None
+
+
+def make_generator(generator: dict, runtime: str):
+    """The generator the config's ``generator`` section describes (``kind`` decides)."""
+    if generator.get("kind") == "chat_completions":
+        return ChatCompletionsGenerator(
+            generator["url"],
+            generator["model"],
+            api_key(generator, runtime),
+            max_tokens=int(generator.get("max_tokens", 400)),
+            temperature=float(generator.get("temperature", 0.0)),
+        )
+    return ExtractiveGenerator(int(generator.get("max_sentences", 3)))

@@ -1,0 +1,123 @@
+"""The QA pipeline: retrieve chunks, render the prompt, generate, with MLflow tracing.
+
+:func:`pipeline_from_config` builds it from the ``model_config`` the build step
+logs with the model (no credentials in it) and the index snapshot artifact.
+Every :meth:`QAPipeline.answer` is one trace with a retrieval span
+(``RETRIEVER``) and a generation span (``LLM``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import mlflow
+import pandas as pd
+from mlflow.entities import SpanType
+
+from .generation import make_generator, render_prompt
+from .retrieval import HashingRetriever, RandomRetriever, VectorSearchRetriever
+
+CITATION = re.compile(r"\[([^\]\s]+)\]")
+SCORE_TAG = "best_retrieval_score"
+
+
+@dataclass
+class QAPipeline:
+    """Retriever + prompt template + generator; ``info`` goes into every answer's metadata."""
+
+    retriever: object
+    template: str
+    generator: object
+    k: int
+    info: dict
+
+    def retrieve(self, question: str) -> list[dict]:
+        """The top ``k`` chunks for ``question`` (a RETRIEVER span with the documents)."""
+        with mlflow.start_span(name="retrieve", span_type=SpanType.RETRIEVER) as span:
+            span.set_inputs({"query": question})
+            chunks = self.retriever.retrieve(question, self.k)
+            span.set_outputs(
+                [
+                    {
+                        "page_content": c["text"],
+                        "metadata": {"doc_uri": c["doc_id"], "chunk_id": c["chunk_id"]},
+                        "id": c["chunk_id"],
+                    }
+                    for c in chunks
+                ]
+            )
+            best = chunks[0]["score"] if chunks else 0.0
+            span.set_attribute("best_score", best)
+        # On the trace too, so monitoring can read it without loading spans.
+        mlflow.update_current_trace(tags={SCORE_TAG: f"{best:.6f}"})
+        return chunks
+
+    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
+        """The generator's (answer, metadata) for the rendered ``prompt`` (an LLM span)."""
+        with mlflow.start_span(name="generate", span_type=SpanType.LLM) as span:
+            span.set_inputs({"prompt": prompt})
+            answer, metadata = self.generator.generate(prompt, question)
+            span.set_outputs({"answer": answer})
+            span.set_attributes(metadata)
+        return answer, metadata
+
+    @mlflow.trace(name="qa_pipeline", span_type=SpanType.CHAIN)
+    def answer(self, question: str) -> dict:
+        """Answer ``question``.
+
+        Returns answer (str), sources (doc ids of the retrieved chunks, best first,
+        unique), chunk_ids, scores (cosine, per chunk), best_score (0.0 without
+        chunks), citations (doc ids cited as ``[doc_id]`` in the answer) and
+        metadata (generator kind, whether a language model answered, prompt and
+        index versions, retriever kind).
+        """
+        chunks = self.retrieve(question)
+        prompt = render_prompt(self.template, question, chunks)
+        answer, metadata = self.generate(prompt, question)
+        sources = list(dict.fromkeys(c["doc_id"] for c in chunks))
+        return {
+            "answer": answer,
+            "sources": sources,
+            "chunk_ids": [c["chunk_id"] for c in chunks],
+            "scores": [round(c["score"], 6) for c in chunks],
+            "best_score": chunks[0]["score"] if chunks else 0.0,
+            "citations": list(dict.fromkeys(CITATION.findall(answer))),
+            "metadata": {**self.info, **metadata},
+        }
+
+
+def make_retriever(config: dict, chunks: pd.DataFrame | None, workspace=None):
+    """The retriever of ``config["retrieval"]["kind"]`` over ``chunks``, or Vector Search.
+
+    With ``config["vector_search_index"]`` set, the index is queried through
+    ``workspace`` (a databricks-sdk WorkspaceClient, created when None).
+    """
+    if config.get("vector_search_index"):
+        if workspace is None:
+            from databricks.sdk import WorkspaceClient
+
+            workspace = WorkspaceClient()
+        return VectorSearchRetriever(workspace, config["vector_search_index"])
+    n_features = int(config["n_features"])
+    if config["retrieval"]["kind"] == "random":
+        return RandomRetriever(chunks, n_features, seed=int(config["retrieval"].get("seed", 0)))
+    return HashingRetriever(chunks, n_features)
+
+
+def pipeline_from_config(config: dict, index_path: str | None, workspace=None) -> QAPipeline:
+    """The pipeline described by a logged model's ``config`` and its index snapshot (parquet)."""
+    chunks = pd.read_parquet(index_path) if index_path else None
+    info = {
+        "prompt_name": config["prompt_name"],
+        "prompt_version": str(config["prompt_version"]),
+        "index_version": config["index_version"],
+        "retriever": config["retrieval"]["kind"],
+    }
+    return QAPipeline(
+        retriever=make_retriever(config, chunks, workspace),
+        template=config["prompt_template"],
+        generator=make_generator(config["generator"], config["runtime"]),
+        k=int(config["retrieval"]["k"]),
+        info=info,
+    )

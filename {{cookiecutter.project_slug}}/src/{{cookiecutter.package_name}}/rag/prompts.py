@@ -1,0 +1,41 @@
+"""The QA prompt: a text file in the package, versioned in the MLflow Prompt Registry."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import mlflow
+from mlflow.exceptions import MlflowException
+
+PROMPT_FILE = "conf/qa_prompt.txt"
+REQUIRED = re.compile(r"\{\{\s*question\s*\}\}")
+
+
+def prompt_text() -> str:
+    """The prompt template shipped in the package (``conf/qa_prompt.txt``).
+
+    Placeholders in MLflow's syntax, names in double braces: ``context`` (the
+    retrieved chunks) and ``question``. Raises ValueError when ``question`` is missing.
+    """
+    package = __package__.rsplit(".", 1)[0]
+    text = resources.files(package).joinpath(PROMPT_FILE).read_text(encoding="utf-8")
+    if not REQUIRED.search(text):
+        raise ValueError(f"{PROMPT_FILE}: the template must contain the question placeholder")
+    return text
+
+
+def latest_prompt(name: str):
+    """The newest registered version of prompt ``name``, or None when there is none."""
+    try:
+        return mlflow.genai.load_prompt(f"prompts:/{name}@latest")
+    except MlflowException:
+        return None
+
+
+def prompt_by_alias(name: str, alias: str):
+    """The version of prompt ``name`` that ``alias`` points at, or None."""
+    try:
+        return mlflow.genai.load_prompt(f"prompts:/{name}@{alias}")
+    except MlflowException:
+        return None

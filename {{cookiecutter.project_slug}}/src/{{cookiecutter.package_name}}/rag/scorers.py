@@ -1,0 +1,61 @@
+"""Code scorers for ``mlflow.genai.evaluate``: no language model needed.
+
+Each reads the pipeline's output dict (see ``QAPipeline.answer``) and the
+evaluation row's expectations ``expected_facts`` (list of str) and
+``expected_sources`` (list of doc ids), and returns a float in [0, 1].
+LLM-judge scorers are added by :func:`judge_scorers` only when
+``evaluation.judge_endpoint`` is configured.
+"""
+
+from __future__ import annotations
+
+from mlflow.genai.scorers import scorer
+
+CODE_METRICS = ("retrieval_hit", "fact_recall", "cites_retrieved_source")
+
+
+def _normal(text: str) -> str:
+    return " ".join(str(text).lower().replace("`", "").split())
+
+
+def retrieval_hit(k: int):
+    """Scorer ``retrieval_hit``: 1.0 when an expected source is among the first ``k`` sources."""
+
+    @scorer(name="retrieval_hit")
+    def hit(outputs, expectations) -> float:
+        wanted = set(expectations.get("expected_sources") or [])
+        return float(bool(wanted & set(outputs["sources"][:k])))
+
+    return hit
+
+
+@scorer(name="fact_recall")
+def fact_recall(outputs, expectations) -> float:
+    """Share of the expected facts found (case- and space-insensitively) in the answer."""
+    facts = expectations.get("expected_facts") or []
+    answer = _normal(outputs["answer"])
+    return sum(_normal(f) in answer for f in facts) / len(facts) if facts else 0.0
+
+
+@scorer(name="cites_retrieved_source")
+def cites_retrieved_source(outputs) -> float:
+    """1.0 when the answer cites (as ``[doc_id]``) at least one retrieved source, else 0.0."""
+    return float(bool(set(outputs["citations"]) & set(outputs["sources"])))
+
+
+def code_scorers(k: int) -> list:
+    """The three code scorers, retrieval hit counted in the first ``k`` sources."""
+    return [retrieval_hit(k), fact_recall, cites_retrieved_source]
+
+
+def judge_scorers(endpoint: str | None) -> list:
+    """MLflow's LLM judges (correctness against the expected facts, relevance) on ``endpoint``.
+
+    ``endpoint`` is a judge model URI such as ``databricks:/<serving endpoint>``;
+    none configured gives no judge (the gates use the code scorers only).
+    """
+    if not endpoint:
+        return []
+    from mlflow.genai.scorers import Correctness, RelevanceToQuery
+
+    return [Correctness(model=endpoint), RelevanceToQuery(model=endpoint)]

@@ -1,0 +1,19 @@
+"""ask: answer questions with the champion QA model (traced, for monitoring and feedback)."""
+
+from __future__ import annotations
+
+from ...runtime.context import Context
+from ..serving import ask, champion_pipeline
+
+
+def run(ctx: Context, questions: list[str]) -> dict:
+    """Answers (each with its trace_id) of the champion to ``questions``.
+
+    Raises ValueError when no question is given; MlflowException when there is no champion.
+    """
+    questions = [q for q in questions if q.strip()]
+    if not questions:
+        raise ValueError("question: give at least one non-empty question")
+    ctx.mlflow()
+    pipeline = champion_pipeline(ctx.settings)
+    return {"answers": [ask(pipeline, q) for q in questions]}

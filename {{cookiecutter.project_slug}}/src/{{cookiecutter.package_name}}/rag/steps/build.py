@@ -1,0 +1,134 @@
+"""Step 4, build: log the QA pipeline as an MLflow model from code and register it.
+
+The pipeline is the prompt version the challenger alias points at, the current
+chunk table (snapshotted into the model as the ``index`` artifact, unless a
+Vector Search index serves retrieval), the retriever and the generator of the
+config. A new model version is registered only when the prompt version, the
+index version or the pipeline settings (retrieval, generator, embedding) differ
+from the newest registered version; otherwise that version is handed on. The
+versions are tags of the model version: ``prompt_version``, ``index_version``,
+``pipeline_digest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+
+from ...registry import latest_version
+from ...runtime.context import Context
+from ...runtime.tracking import client
+from ..index_version import index_version
+from ..prompts import prompt_by_alias
+
+MODEL_FILE = Path(__file__).resolve().parents[1] / "qa_model.py"
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+PIP_REQUIREMENTS = [
+    f"mlflow=={mlflow.__version__}",
+    "pandas>=2.2,<3",
+    "pyarrow>=15,<27",
+    "numpy>=1.26,<3",
+    "scikit-learn>=1.5,<2",
+    "scipy>=1.13,<2",
+    "pyyaml>=6,<7",
+    "databricks-sdk",
+]
+VERSION_TAGS = ("prompt_version", "index_version", "pipeline_digest")
+
+
+def pipeline_config(settings, prompt, index: str) -> dict:
+    """The model config logged with the model (the config never holds credentials)."""
+    vector_search = None
+    if settings.embedding["kind"] == "databricks_endpoint":
+        from ..vector_search import index_name
+
+        vector_search = index_name(settings)
+    return {
+        "prompt_name": settings.prompt_name,
+        "prompt_version": int(prompt.version),
+        "prompt_template": prompt.template,
+        "index_version": index,
+        "retrieval": dict(settings.retrieval),
+        "generator": dict(settings.generator),
+        "n_features": int(settings.embedding.get("n_features", 0)),
+        "vector_search_index": vector_search,
+        "runtime": settings.runtime,
+    }
+
+
+def digest(config: dict) -> str:
+    """12 hex digits over the retrieval, generator and embedding settings of ``config``."""
+    keys = ("retrieval", "generator", "n_features", "vector_search_index")
+    text = json.dumps({k: config[k] for k in keys}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run(ctx: Context) -> dict:
+    """Register a new QA model version when a version tag would change; else hand on the newest.
+
+    Returns model_version (int), registered (bool), prompt_version (int),
+    index_version (str), pipeline_digest and run_id (None when handed on).
+    Raises LookupError when the prompt has no challenger alias (run register-prompt)
+    and MissingTableError when the chunk table is missing (run index).
+    """
+    settings = ctx.settings
+    ctx.mlflow()
+    prompt = prompt_by_alias(settings.prompt_name, settings.challenger_alias)
+    if prompt is None:
+        raise LookupError(
+            f"prompt {settings.prompt_name} has no '{settings.challenger_alias}' alias: "
+            "run register-prompt first"
+        )
+    chunks = ctx.tables.read(settings.table("chunks"), "the index step").toPandas()
+    config = pipeline_config(settings, prompt, index_version(chunks))
+    tags = {
+        "prompt_version": str(prompt.version),
+        "index_version": config["index_version"],
+        "pipeline_digest": digest(config),
+    }
+    registry = client()
+    try:
+        newest = latest_version(registry, settings.model_name)
+    except LookupError:
+        newest = None
+    if newest is not None and all(newest.tags.get(k) == tags[k] for k in VERSION_TAGS):
+        return {
+            "model_version": int(newest.version),
+            "registered": False,
+            "prompt_version": int(prompt.version),
+            "index_version": tags["index_version"],
+            "pipeline_digest": tags["pipeline_digest"],
+            "run_id": None,
+        }
+    columns = ["chunk_id", "doc_id", "title", "text", "embedding_indices", "embedding_values"]
+    with tempfile.TemporaryDirectory() as folder, mlflow.start_run(run_name="build") as active:
+        artifacts = {}
+        if config["vector_search_index"] is None:
+            snapshot = Path(folder) / "index.parquet"
+            chunks[columns].to_parquet(snapshot, index=False)
+            artifacts["index"] = str(snapshot)
+        mlflow.log_params({**tags, "prompt_name": settings.prompt_name, "chunks": len(chunks)})
+        info = mlflow.pyfunc.log_model(
+            name="qa_pipeline",
+            python_model=str(MODEL_FILE),
+            model_config=config,
+            artifacts=artifacts,
+            code_paths=[str(PACKAGE_DIR)],
+            pip_requirements=PIP_REQUIREMENTS,
+            registered_model_name=settings.model_name,
+        )
+    version = info.registered_model_version
+    for key, value in {**tags, "prompt_name": settings.prompt_name}.items():
+        registry.set_model_version_tag(settings.model_name, version, key, value)
+    return {
+        "model_version": int(version),
+        "registered": True,
+        "prompt_version": int(prompt.version),
+        "index_version": tags["index_version"],
+        "pipeline_digest": tags["pipeline_digest"],
+        "run_id": active.info.run_id,
+    }

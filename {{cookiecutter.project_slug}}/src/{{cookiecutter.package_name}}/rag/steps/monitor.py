@@ -1,0 +1,138 @@
+"""Step 7, monitor: answers per day, latency, out-of-domain rate and negative feedback.
+
+Reads the traces tagged ``channel=ask`` (answers the serving side gave, not
+evaluation runs) started in the last ``monitoring.window_days`` days and the
+feedback table. Per UTC day: answers, latency p50 and p95 (ms, the trace's
+duration), out_of_domain_rate (share of answers whose best retrieval score is
+below ``monitoring.out_of_domain_score``) and negative_feedback_share (share of
+rated answers rated ``down``). The rows replace that day's rows in the
+monitoring metrics table. Alarms, over the whole window: out-of-domain rate above
+``max_out_of_domain_rate``, negative feedback above ``max_negative_feedback_share``,
+p95 latency above ``max_latency_p95_ms``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from ...runtime.context import Context
+from ...runtime.task_values import publish
+from ...runtime.tracking import configure_mlflow
+from ..pipeline import SCORE_TAG
+from ..serving import CHANNEL, CHANNEL_TAG
+
+METRICS_SCHEMA = (
+    "day date, answers long, latency_p50_ms double, latency_p95_ms double, "
+    "out_of_domain_rate double, rated long, negative_feedback_share double, computed_at timestamp"
+)
+
+
+def answered(ctx: Context, since: datetime) -> pd.DataFrame:
+    """The ``ask`` traces since ``since``: trace_id, day (date), latency_ms, best_score.
+
+    best_score is the trace tag ``best_retrieval_score`` the pipeline sets (0.0 if absent).
+    """
+    experiment = configure_mlflow(ctx.settings)
+    stamp = int(since.timestamp() * 1000)
+    traces = mlflow.search_traces(
+        locations=[experiment],
+        filter_string=f"tags.{CHANNEL_TAG} = '{CHANNEL}' AND trace.timestamp_ms >= {stamp}",
+        include_spans=False,
+        flush=True,
+    )
+    columns = ["trace_id", "day", "latency_ms", "best_score"]
+    if traces.empty:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(
+        {
+            "trace_id": traces.trace_id,
+            "day": pd.to_datetime(traces.request_time, unit="ms", utc=True).dt.date,
+            "latency_ms": traces.execution_duration.astype(float),
+            "best_score": [float((t or {}).get(SCORE_TAG, 0.0)) for t in traces.tags],
+        }
+    )[columns]
+
+
+def daily_figures(answers: pd.DataFrame, feedback: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Per-day figures (see module doc) from ``answered`` rows and feedback (trace_id, rating)."""
+    rated = answers.merge(feedback[["trace_id", "rating"]], on="trace_id", how="left")
+    rows = []
+    for day, group in rated.groupby("day"):
+        ratings = group.rating.dropna()
+        rows.append(
+            {
+                "day": day,
+                "answers": int(group.trace_id.nunique()),
+                "latency_p50_ms": float(np.percentile(group.latency_ms, 50)),
+                "latency_p95_ms": float(np.percentile(group.latency_ms, 95)),
+                "out_of_domain_rate": float((group.best_score < threshold).mean()),
+                "rated": int(len(ratings)),
+                "negative_feedback_share": float((ratings == "down").mean())
+                if len(ratings)
+                else 0.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def alarms(answers: pd.DataFrame, feedback: pd.DataFrame, limits: dict) -> list[str]:
+    """One line per alarm over the whole window (see module doc); [] without answers."""
+    if answers.empty:
+        return []
+    found = []
+    rate = float((answers.best_score < float(limits["out_of_domain_score"])).mean())
+    if rate > float(limits["max_out_of_domain_rate"]):
+        found.append(
+            f"out_of_domain_rate {rate:.2f} > max_out_of_domain_rate "
+            f"{limits['max_out_of_domain_rate']}"
+        )
+    ratings = feedback[feedback.trace_id.isin(answers.trace_id)].rating
+    negative = float((ratings == "down").mean()) if len(ratings) else 0.0
+    if negative > float(limits["max_negative_feedback_share"]):
+        found.append(
+            f"negative_feedback_share {negative:.2f} > max_negative_feedback_share "
+            f"{limits['max_negative_feedback_share']}"
+        )
+    p95 = float(np.percentile(answers.latency_ms, 95))
+    if p95 > float(limits["max_latency_p95_ms"]):
+        found.append(
+            f"latency_p95_ms {p95:.0f} > max_latency_p95_ms {limits['max_latency_p95_ms']}"
+        )
+    return found
+
+
+def run(ctx: Context, now: datetime | None = None) -> dict:
+    """Compute and store the window's daily figures; return them with the alarms.
+
+    Returns window_start, answers, days (the daily rows), alarms (list of str)
+    and metrics_written. Publishes the task value ``alarm`` ("true"/"false").
+    """
+    settings = ctx.settings
+    limits = settings.monitoring
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=int(limits["window_days"]))
+    answers = answered(ctx, since)
+    feedback_table = settings.table("feedback")
+    feedback = (
+        ctx.tables.read(feedback_table).select("trace_id", "rating").toPandas()
+        if ctx.tables.exists(feedback_table)
+        else pd.DataFrame(columns=["trace_id", "rating"])
+    )
+    days = daily_figures(answers, feedback, float(limits["out_of_domain_score"]))
+    if not days.empty:
+        days["computed_at"] = pd.Timestamp(now).tz_convert(None)
+        frame = ctx.spark.createDataFrame(days, METRICS_SCHEMA)
+        ctx.tables.upsert(frame, settings.table("monitoring_metrics"), ["day"])
+    found = alarms(answers, feedback, limits)
+    publish(settings, "alarm", "true" if found else "false")
+    return {
+        "window_start": since.isoformat(),
+        "answers": int(len(answers)),
+        "days": days.drop(columns="computed_at", errors="ignore").to_dict("records"),
+        "alarms": found,
+        "metrics_written": int(len(days)),
+    }

@@ -1,0 +1,65 @@
+"""Fixtures of the rag tests: a slice of the corpus indexed once, fresh MLflow stores per test."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
+from {{ cookiecutter.package_name }}.rag.steps import index, ingest_documents
+from {{ cookiecutter.package_name }}.runtime.context import Context
+
+SLICE = ["json", "textwrap", "heapq", "bisect"]  # 4 modules, 14 evaluation questions
+SHARED_TABLES = ("documents_bronze", "chunks")
+
+
+def slot(name: str) -> str:
+    """A prompt placeholder, ``name`` in double braces (MLflow prompt syntax)."""
+    return "{" * 2 + name + "}" * 2
+
+
+def slice_settings(root: Path, **changes):
+    """Settings of ``local`` on the corpus slice, state under ``root``, ``changes`` applied."""
+    base = load_rag_settings("local")
+    changes.setdefault("source", {**base.source, "modules": SLICE})
+    return replace(base, local_root=root, **changes)
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory) -> dict:
+    """The slice ingested and indexed once: {root, ingest, index} (tables read-only afterwards)."""
+    root = tmp_path_factory.mktemp("indexed")
+    ctx = Context(slice_settings(root))
+    return {"root": root, "ingest": ingest_documents.run(ctx), "index": index.run(ctx)}
+
+
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory) -> Path:
+    """An MLflow SQLite file with its schema created (migrating a new file takes seconds)."""
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+def fresh_context(root: Path, indexed: dict, empty_store: Path, **changes) -> Context:
+    """A Context whose document and chunk tables are the indexed slice's, read-only (symlinked),
+    with an MLflow store and every other table of its own under ``root``."""
+    settings = slice_settings(root, **changes)
+    for key in SHARED_TABLES:
+        name = settings.table(key).split(".")
+        shared = Path(indexed["root"]).joinpath("warehouse", *name)
+        link = root.joinpath("warehouse", *name)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(shared, target_is_directory=True)
+    shutil.copy(empty_store, root / "mlflow.db")
+    return Context(settings)
+
+
+@pytest.fixture
+def ctx(tmp_path, indexed, empty_store) -> Context:
+    """A fresh Context on the indexed slice (see :func:`fresh_context`)."""
+    return fresh_context(tmp_path, indexed, empty_store)

@@ -1,0 +1,101 @@
+"""The evaluation gate: broken candidates are refused, the real one is promoted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
+from {{ cookiecutter.package_name }}.rag.steps import (
+    build,
+    deploy,
+    evaluate,
+    register_prompt,
+    rollback,
+)
+from {{ cookiecutter.package_name }}.runtime.context import Context
+
+CONTEXT_LINE = re.compile(r"^.*\{\{\s*context\s*\}\}.*\n", re.MULTILINE)
+
+
+def _candidate(ctx):
+    built = build.run(ctx)
+    verdict = evaluate.run(ctx)
+    assert verdict["model_version"] == built["model_version"]
+    return verdict, deploy.run(ctx)
+
+
+def test_gate_refuses_a_prompt_without_context_and_a_random_retriever(ctx, capsys):
+    # The real candidate, on an empty registry: passes the absolute gates, becomes champion.
+    register_prompt.run(ctx)
+    real, promoted = _candidate(ctx)
+    assert real["status"] == "PASSED" and real["champion_version"] is None
+    assert promoted["champion_version"] == 1 and promoted["prompt_champion_version"] == 1
+
+    # A prompt that drops the retrieved context: nothing to answer or cite from.
+    no_context = CONTEXT_LINE.sub("", prompt_text())
+    assert "context" not in no_context.split("excerpts:")[-1]
+    assert register_prompt.run(ctx, text=no_context)["version"] == 2
+    blind, kept = _candidate(ctx)
+    assert blind["status"] == "FAILED" and blind["champion_version"] == 1
+    assert blind["metrics"]["fact_recall"] == 0.0
+    assert blind["metrics"]["cites_retrieved_source"] == 0.0
+    assert any(r.startswith("fact_recall") for r in blind["reasons"])
+    assert kept["promoted"] is False and kept["champion_version"] == 1
+    assert prompt_by_alias(ctx.settings.prompt_name, "champion").version == 1
+
+    # The real prompt again (a new version: never a silent overwrite), random retrieval.
+    assert register_prompt.run(ctx)["version"] == 3
+    random_ctx = Context(replace(ctx.settings, retrieval={"kind": "random", "k": 5}))
+    drawn, kept = _candidate(random_ctx)
+    assert drawn["status"] == "FAILED"
+    assert drawn["metrics"]["retrieval_hit"] < real["metrics"]["retrieval_hit"] / 2
+    assert any(r.startswith("retrieval_hit") for r in drawn["reasons"])
+    assert kept["champion_version"] == 1
+
+    with capsys.disabled():
+        print(
+            "\nscores: real",
+            real["metrics"],
+            "\n  no context",
+            blind["metrics"],
+            "\n  random retriever",
+            drawn["metrics"],
+        )
+
+
+def test_dry_run_records_the_failure_but_lets_it_pass(ctx):
+    settings = ctx.settings
+    strict = {**settings.evaluation, "mode": "dry_run", "min_fact_recall": 1.0}
+    dry = Context(replace(settings, evaluation=strict))
+    register_prompt.run(dry)
+    verdict, deployed = _candidate(dry)
+    assert verdict["status"] == "PASSED" and verdict["gate_result"] == "FAILED"
+    assert verdict["reasons"][0].startswith("fact_recall")
+    assert deployed["champion_version"] == 1
+
+
+def test_steps_on_an_empty_registry_say_what_to_run(ctx):
+    with pytest.raises(LookupError, match="run register-prompt first"):
+        build.run(ctx)
+    with pytest.raises(LookupError, match="run build first"):
+        evaluate.run(ctx)
+    with pytest.raises(LookupError, match="has no 'challenger' alias"):
+        deploy.run(ctx)
+
+
+def test_rollback_takes_the_prompt_champion_back_with_the_model(ctx):
+    disabled = {**ctx.settings.evaluation, "mode": "disabled"}
+    quick = Context(replace(ctx.settings, evaluation=disabled))
+    register_prompt.run(quick)
+    assert _candidate(quick)[1]["champion_version"] == 1
+    edited = prompt_text().replace("Quote the documentation", "Quote the documentation verbatim")
+    register_prompt.run(quick, text=edited)
+    second = _candidate(quick)[1]
+    assert (second["champion_version"], second["prompt_champion_version"]) == (2, 2)
+
+    back = rollback.run(quick)
+    assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
+    assert prompt_by_alias(quick.settings.prompt_name, "champion").version == 1

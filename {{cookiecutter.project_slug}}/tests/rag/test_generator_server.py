@@ -1,0 +1,84 @@
+"""The chat-completions generator against a local server started here on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import mlflow
+import pytest
+
+from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
+from {{ cookiecutter.package_name }}.rag.steps.evaluate import load_pipeline
+from {{ cookiecutter.package_name }}.runtime.context import Context
+
+from .conftest import fresh_context, slot
+
+
+@pytest.fixture
+def chat_server():
+    """A chat-completions server on 127.0.0.1; yields (base URL, list of received requests)."""
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server hook name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            reply = {
+                "choices": [{"message": {"role": "assistant", "content": "It returns a str."}}]
+            }
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1", received
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def test_request_carries_the_registered_prompt_and_the_retrieved_chunks(
+    tmp_path, indexed, empty_store, chat_server, monkeypatch
+):
+    url, received = chat_server
+    base = fresh_context(tmp_path, indexed, empty_store).settings
+    generator = {**base.generator, "kind": "chat_completions", "url": url, "model": "local-test"}
+    ctx = Context(replace(base, generator=generator))
+    monkeypatch.setenv(generator["api_key_env"], "test-key")
+    prompt = register_prompt.run(ctx)
+    version = build.run(ctx)["model_version"]
+
+    ctx.mlflow()
+    pipeline = load_pipeline(ctx.settings.model_name, version)
+    answer = pipeline.answer("What does json.dumps return?")
+
+    (request,) = received
+    assert request["path"] == "/v1/chat/completions"
+    assert request["headers"]["Authorization"] == "Bearer test-key"
+    assert request["body"]["model"] == "local-test"
+    sent = request["body"]["messages"][0]["content"]
+    template = mlflow.genai.load_prompt(f"prompts:/{ctx.settings.prompt_name}/{prompt['version']}")
+    head, tail = template.template.split(slot("context"))
+    assert (
+        sent.startswith(head)
+        and tail.replace(slot("question"), "What does json.dumps return?") in sent
+    )
+    chunks = pipeline.retriever.retrieve("What does json.dumps return?", pipeline.k)
+    assert [c["chunk_id"] for c in chunks] == answer["chunk_ids"]
+    for chunk in chunks:
+        assert f"[{chunk['doc_id']}] {chunk['title']}\n{chunk['text']}" in sent
+    assert answer["answer"] == "It returns a str."
+    assert answer["metadata"]["language_model"] is True
+    assert "test-key" not in json.dumps(answer)

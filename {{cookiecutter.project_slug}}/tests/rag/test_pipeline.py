@@ -1,0 +1,85 @@
+"""The whole rag pipeline on a slice of the corpus, and reruns that change nothing."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.cli import STEPS, run_pipeline
+from {{ cookiecutter.package_name }}.rag import corpus
+from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
+from {{ cookiecutter.package_name }}.rag.steps import build, index, ingest_documents
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+
+from .conftest import SLICE, slice_settings
+
+
+@pytest.mark.integration
+def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(tmp_path):
+    ctx = Context(slice_settings(tmp_path))
+    summary = run_pipeline(ctx)
+
+    documents = corpus.python_stdlib(SLICE)
+    rows = {name.rsplit(".", 1)[-1]: count for name, count in summary["rows"].items()}
+    assert rows["documents_bronze"] == len(documents) > 20
+    assert rows["document_chunks"] == summary["steps"]["index"]["chunks"] > len(documents)
+    assert list(summary["seconds"])[:-1] == list(STEPS)
+
+    evaluation = summary["evaluation"]
+    expected_questions = len(as_eval_data(load_eval_set(), set(documents.doc_id)))
+    assert evaluation["questions"] == expected_questions >= 10
+    assert evaluation["status"] == "PASSED" and evaluation["reasons"] == []
+    assert evaluation["metrics"]["retrieval_hit"] >= 0.8
+    assert evaluation["metrics"]["cites_retrieved_source"] == 1.0
+    assert summary["champion_version"] == 1
+    assert summary["steps"]["deploy"]["prompt_champion_version"] == 1
+
+    client = MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+    champion = client.get_model_version_by_alias(ctx.settings.model_name, "champion")
+    assert champion.tags["prompt_version"] == "1"
+    assert champion.tags["index_version"] == summary["steps"]["index"]["index_version"]
+    assert champion.tags["validation_status"] == "PASSED"
+
+    # Evaluation traces have a retrieval and a generation span; the offline default says so.
+    run_id = summary["steps"]["evaluate"]["run_id"]
+    ctx.mlflow()
+    (trace,) = mlflow.search_traces(run_id=run_id, max_results=1, return_type="list")
+    kinds = {span.span_type for span in trace.data.spans}
+    assert {"RETRIEVER", "LLM", "CHAIN"} <= kinds
+    generate = next(s for s in trace.data.spans if s.name == "generate")
+    assert generate.attributes["generator"] == "extractive"
+    assert generate.attributes["language_model"] is False
+
+    # Reruns: nothing new is ingested, embedded or registered.
+    assert ingest_documents.run(ctx)["new_or_changed"] == 0
+    again = index.run(ctx)
+    assert again["documents_embedded"] == 0
+    assert again["index_version"] == summary["steps"]["index"]["index_version"]
+    handed_on = build.run(ctx)
+    assert handed_on == {**handed_on, "registered": False, "model_version": 1}
+
+
+def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in {
+        "a.md": "# Alpha\nAlpha text.",
+        "b.md": "# Beta\nBeta text.",
+        "c.txt": "Gamma\nGamma text.",
+    }.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    source = {"kind": "files", "path": str(folder)}
+    ctx = Context(slice_settings(tmp_path / "state", source=source))
+    ingest_documents.run(ctx)
+    first = index.run(ctx)
+    assert (first["documents"], first["documents_embedded"]) == (3, 3)
+
+    (folder / "b.md").write_text("# Beta\nBeta text, revised.", encoding="utf-8")
+    (folder / "c.txt").unlink()
+    changed = ingest_documents.run(ctx)
+    assert (changed["documents"], changed["new_or_changed"], changed["removed"]) == (2, 1, 1)
+    second = index.run(ctx)
+    assert (second["documents_embedded"], second["documents_removed"]) == (1, 1)
+    assert second["chunks"] == 2 and second["index_version"] != first["index_version"]

@@ -1,0 +1,134 @@
+"""Fast checks without Spark: settings, chunking, extractive answers, Vector Search with a fake."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from databricks.sdk.errors import NotFound
+
+from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.rag import vector_search
+from {{ cookiecutter.package_name }}.rag.chunking import split_text
+from {{ cookiecutter.package_name }}.rag.generation import ExtractiveGenerator, render_prompt
+from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
+from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
+
+from .conftest import slot
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"chunking": {"size": 100, "overlap": 100}}, "chunking.overlap"),
+        ({"generator": {"api_key": "sk-123"}}, "generator.api_key: credentials never"),
+        ({"generator": {"kind": "chat_completions"}}, "generator.url: required"),
+        ({"evaluation": {"min_fact_recall": 1.5}}, "evaluation.min_fact_recall"),
+        ({"source": {"kind": "web"}}, "source.kind: 'web' must be one of"),
+        ({"embedding": {"kind": "databricks_endpoint"}}, "needs runtime databricks"),
+    ],
+)
+def test_bad_settings_name_the_key(tmp_path, override, message):
+    path = tmp_path / "override.yml"
+    path.write_text(yaml.safe_dump(override), encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_rag_settings("local", path)
+
+
+def test_every_databricks_env_selects_vector_search():
+    for env in ("dev", "staging", "prod", "test"):
+        settings = load_rag_settings(env)
+        assert settings.embedding["kind"] == "databricks_endpoint"
+        assert vector_search.index_name(settings).startswith(f"{settings.catalog}.")
+
+
+def test_chunks_respect_size_and_overlap():
+    text = " ".join(f"word{i:03d}" for i in range(200))  # 200 words of 7 characters
+    pieces = split_text(text, size=80, overlap=20)
+    assert all(len(p) <= 80 for p in pieces)
+    assert " ".join(pieces[0].split()[-2:]) == " ".join(pieces[1].split()[:2])
+    assert pieces[0].split()[0] == "word000" and pieces[-1].split()[-1] == "word199"
+
+
+def test_extractive_answer_cites_and_needs_context_in_the_prompt():
+    chunks = [
+        {
+            "doc_id": "heapq.heappop",
+            "title": "function heapq.heappop",
+            "text": "Pop the smallest item off the heap, maintaining the heap invariant.",
+        }
+    ]
+    generator = ExtractiveGenerator()
+    question = "What does heappop remove from the heap?"
+    answer, meta = generator.generate(
+        render_prompt(slot("context") + "\nQ: " + slot("question"), question, chunks), question
+    )
+    assert (
+        answer
+        == "Pop the smallest item off the heap, maintaining the heap invariant. [heapq.heappop]"
+    )
+    assert meta["language_model"] is False
+    blind, _ = generator.generate(
+        render_prompt("Q: " + slot("question"), question, chunks), question
+    )
+    assert "[heapq.heappop]" not in blind
+
+
+class FakeIndexes:
+    """Records calls the way databricks-sdk's VectorSearchIndexesAPI receives them."""
+
+    def __init__(self, exists: bool):
+        self.exists, self.calls = exists, []
+
+    def get_index(self, name):
+        self.calls.append(("get", name))
+        if not self.exists:
+            raise NotFound(f"{name} does not exist")
+
+    def create_index(self, **kwargs):
+        self.calls.append(("create", kwargs))
+        self.exists = True
+
+    def sync_index(self, name):
+        self.calls.append(("sync", name))
+
+    def query_index(self, name, columns, query_text, num_results):
+        self.calls.append(("query", name, query_text, num_results))
+        rows = [["json.dumps#0", "json.dumps", "function json.dumps", "Serialize obj", 0.9]]
+        return SimpleNamespace(result=SimpleNamespace(data_array=rows))
+
+
+def test_index_step_creates_the_index_once_then_syncs_it():
+    settings = load_rag_settings("staging")
+    workspace = SimpleNamespace(vector_search_indexes=FakeIndexes(exists=False))
+    table = settings.table("chunks")
+    created = vector_search.ensure_index(workspace, settings, table)
+    synced = vector_search.ensure_index(workspace, settings, table)
+    assert (created["action"], synced["action"]) == ("created", "synced")
+    kwargs = workspace.vector_search_indexes.calls[1][1]
+    assert kwargs["primary_key"] == "chunk_id"
+    assert kwargs["delta_sync_index_spec"].source_table == table
+    source = kwargs["delta_sync_index_spec"].embedding_source_columns[0]
+    assert source.embedding_model_endpoint_name == settings.embedding["endpoint"]
+    assert workspace.vector_search_indexes.calls[-1] == ("sync", created["index"])
+
+
+def test_vector_search_retriever_reads_rows_and_score():
+    workspace = SimpleNamespace(vector_search_indexes=FakeIndexes(exists=True))
+    (chunk,) = VectorSearchRetriever(workspace, "c.s.idx").retrieve("json?", 3)
+    assert chunk == {
+        "chunk_id": "json.dumps#0",
+        "doc_id": "json.dumps",
+        "title": "function json.dumps",
+        "text": "Serialize obj",
+        "score": 0.9,
+    }
+    assert workspace.vector_search_indexes.calls == [("query", "c.s.idx", "json?", 3)]
+
+
+def test_settings_replace_keeps_derived_names():
+    settings = replace(load_rag_settings("local"), catalog="other")
+    assert settings.model_name == f"other.{settings.schema}.qa_pipeline"
+    assert settings.prompt_name == f"other.{settings.schema}.qa_prompt"
