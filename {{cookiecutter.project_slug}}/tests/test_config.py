@@ -136,13 +136,13 @@ def test_override_file_merges_over_the_packaged_settings(tmp_path):
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ("validation:\n  mode: sometimes\n", "validation.mode: 'sometimes' must be one of"),
+        ("validation:\n  mode: sometimes\n", "'local': validation.mode: Input should be 'enabled'"),
         ("windows:\n  train_days: 0\n", "windows.train_days: must be a whole number of days >= 1"),
         (
             "windows:\n  train: {start: 2013-01-01, end: 2013-10-01}\n",
-            "windows.train: unknown setting; windows are lengths before an as-of date",
+            "'local': windows.train: unknown key",
         ),
-        ("windows:\n  scoring_days: 1.5\n", "windows.scoring_days: must be a whole number"),
+        ("windows:\n  scoring_days: 1.5\n", "windows.scoring_days: Input should be a valid int"),
         (
             "windows:\n  label_maturity_days: -1\n",
             "windows.label_maturity_days: must be a whole number of days >= 0, got -1",
@@ -156,7 +156,7 @@ def test_override_file_merges_over_the_packaged_settings(tmp_path):
             "windows:\n  training_as_of: 2014-02-01\n",
             "windows.training_as_of: 2014-02-01 is after the as-of date 2014-01-01",
         ),
-        ("runtime: laptop\n", "runtime: 'laptop' must be one of"),
+        ("runtime: laptop\n", r"runtime: Input should be 'local' or 'databricks' \(got 'laptop'\)"),
         (
             "registry:\n  champion_alias: latest\n",
             "registry.champion_alias: 'latest' is reserved by MLflow",

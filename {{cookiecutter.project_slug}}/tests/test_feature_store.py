@@ -11,7 +11,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
 from {{ cookiecutter.package_name }}.features import store
-from {{ cookiecutter.package_name }}.features.definitions import WEATHER_COLUMNS
+from {{ cookiecutter.package_name }}.features.definitions import WEATHER_COLUMNS, delay_feature_names
 
 from .conftest import utc
 
@@ -25,7 +25,7 @@ def test_local_looks_up_in_spark_and_databricks_environments_use_the_feature_sto
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ("features:\n  lookup: feast\n", "features.lookup: 'feast' must be one of spark, "),
+        ("features:\n  lookup: feast\n", "features.lookup: Input should be 'spark' or"),
         (
             "features:\n  lookup: databricks_feature_store\n",
             "features.lookup: databricks_feature_store needs runtime databricks",
@@ -93,10 +93,7 @@ def test_databricks_lookup_builds_a_training_set_from_the_feature_tables(monkeyp
         assert lookup["lookup_key"] == ["origin"]
         assert lookup["timestamp_lookup_key"] == "prediction_ts"
         assert lookup["lookback_window"] == timedelta(hours=3)
-    windows = settings.features["delay_windows_hours"]
-    assert fake.lookups[0]["feature_names"] == [
-        name for h in windows for name in (f"departures_{h}h", f"dep_delay_mean_{h}h")
-    ]
+    assert fake.lookups[0]["feature_names"] == delay_feature_names([1, 3, 6, 24])
     assert fake.lookups[1]["feature_names"] == WEATHER_COLUMNS
     args = fake.training_set_args
     assert args["df"] is spine and args["label"] == "arr_delay" and args["exclude_columns"] == []
@@ -118,7 +115,7 @@ def test_an_unknown_lookup_is_refused_at_use_too():
 
 
 def test_on_databricks_the_keys_become_a_unity_catalog_primary_key():
-    spec = store.spec_for("weather_features")
+    spec = store.spec_for(load_settings("local").contract, "weather_features")
     statements = store.key_statements(spec, "`prod`.`s`.`weather_hourly_features`", "databricks")
     assert statements == [
         "ALTER TABLE `prod`.`s`.`weather_hourly_features` ALTER COLUMN `origin` SET NOT NULL",
@@ -136,7 +133,7 @@ def test_on_databricks_the_keys_become_a_unity_catalog_primary_key():
 
 def test_an_unknown_feature_table_key_is_named():
     with pytest.raises(KeyError, match="training_set: not a feature table"):
-        store.spec_for("training_set")
+        store.spec_for(load_settings("local").contract, "training_set")
 
 
 @pytest.mark.spark
@@ -180,4 +177,5 @@ def test_train_and_scoring_check_the_tables_they_look_up():
     from {{ cookiecutter.package_name }}.checks import step_inputs
 
     expected = ("flights_bronze", "airport_features", "weather_features")
-    assert step_inputs("train") == step_inputs("batch_inference") == expected
+    contract = load_settings("local").contract
+    assert step_inputs(contract, "train") == step_inputs(contract, "batch_inference") == expected

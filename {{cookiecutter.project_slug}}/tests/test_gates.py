@@ -10,17 +10,25 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
 from {{ cookiecutter.package_name }}.gates import (
+    OBJECTIVES,
     Thresholds,
     evaluate,
     fails_on_rejection,
     mean_baseline_rmse,
+    naive_baseline,
     rmse,
 )
 
 LIMITS = Thresholds(
-    max_root_mean_squared_error=60.0,
+    limit=60.0,
     min_improvement_over_baseline=0.05,
     max_relative_degradation=0.05,
+)
+AUC_LIMITS = Thresholds(
+    limit=0.6,
+    min_improvement_over_baseline=0.05,
+    max_relative_degradation=0.05,
+    objective=OBJECTIVES["binary_classification"],
 )
 
 
@@ -79,9 +87,9 @@ def test_the_baseline_gate_asks_for_the_configured_margin():
 
 
 def test_the_champion_gate_allows_the_configured_degradation():
-    gates = by_name(evaluate(LIMITS, 31.4, 40.0, champion_rmse=30.0, champion_version="3"))
+    gates = by_name(evaluate(LIMITS, 31.4, 40.0, champion=30.0, champion_version="3"))
     assert gates["champion"].passed and gates["champion"].limit == pytest.approx(31.5)
-    gates = by_name(evaluate(LIMITS, 31.6, 40.0, champion_rmse=30.0, champion_version="3"))
+    gates = by_name(evaluate(LIMITS, 31.6, 40.0, champion=30.0, champion_version="3"))
     assert not gates["champion"].passed
     assert "champion v3 30.000" in gates["champion"].reason
     assert "max_relative_degradation 5.0%" in gates["champion"].reason
@@ -89,7 +97,7 @@ def test_the_champion_gate_allows_the_configured_degradation():
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
 def test_a_candidate_figure_that_is_not_finite_fails_every_gate_saying_so(bad):
-    gates = evaluate(LIMITS, bad, 40.0, champion_rmse=30.0, champion_version="3")
+    gates = evaluate(LIMITS, bad, 40.0, champion=30.0, champion_version="3")
     assert [g.name for g in gates] == ["max_rmse", "baseline", "champion"]
     for gate in gates:
         assert not gate.passed and gate.result == "FAILED"
@@ -117,3 +125,31 @@ def test_fail_on_rejection_is_a_boolean_setting():
         fails_on_rejection(
             replace(local, validation={**local.validation, "fail_on_rejection": "yes"})
         )
+
+
+def test_the_classification_thresholds_read_min_roc_auc():
+    section = load_settings("local").validation
+    assert Thresholds.from_settings(section, "binary_classification") == AUC_LIMITS
+    with pytest.raises(ConfigError, match=r"^validation\.min_roc_auc: must be a number in \["):
+        Thresholds.from_settings({**section, "min_roc_auc": 1.5}, "binary_classification")
+
+
+def test_roc_auc_gates_pass_upwards_against_the_prior_baseline_and_the_champion():
+    # prior baseline AUC 0.5, margin 5 %: at least 0.525; champion 0.8, 5 %: at least 0.76
+    constant, baseline = naive_baseline(AUC_LIMITS.objective, [0, 0, 0, 1], [0, 1, 1, 0])
+    assert (constant, baseline) == (0.25, 0.5)
+    gates = by_name(evaluate(AUC_LIMITS, 0.77, baseline, champion=0.8, champion_version="2"))
+    assert [g.passed for g in gates.values()] == [True, True, True]
+    assert gates["baseline"].limit == pytest.approx(0.525)
+    assert gates["champion"].limit == pytest.approx(0.76)
+    gates = by_name(evaluate(AUC_LIMITS, 0.59, baseline, champion=0.8, champion_version="2"))
+    assert gates["min_roc_auc"].reason == "roc_auc 0.590 < min_roc_auc 0.6"
+    assert gates["baseline"].passed
+    assert gates["champion"].reason == (
+        "relative degradation 26.3% of roc_auc (0.590 vs champion v2 0.800) > "
+        "max_relative_degradation 5.0%"
+    )
+    below = by_name(evaluate(AUC_LIMITS, 0.52, baseline))
+    assert not below["baseline"].passed and "does not beat the prior baseline 0.500" in (
+        below["baseline"].reason
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.features import definitions
 from {{ cookiecutter.package_name }}.steps import ingest
 
 from .conftest import utc
@@ -24,7 +25,7 @@ def test_scheduled_departure_is_time_hour_plus_minute(spark):
             }
         )
     )
-    row = ingest.bronze_flights(raw).collect()[0]
+    row = definitions.bronze_flights(raw).collect()[0]
     # 05:15 in New York (EST, UTC-5) is 10:15 UTC; the session time zone is UTC.
     assert row["sched_dep_ts"] == utc(2013, 1, 1, 10, 15).replace(tzinfo=None)
     assert row["flight_id"] == "UA-1545-EWR-20130101T1015"

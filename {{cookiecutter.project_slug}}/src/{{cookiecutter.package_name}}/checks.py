@@ -1,6 +1,7 @@
 """Input data checks: what each step expects of the tables it reads.
 
-Every table a step reads has declared expectations (:data:`EXPECTATIONS`): columns
+Every table a step reads has expectations derived from the data contract
+(:func:`expectations`): columns
 that must exist with a kind of type (``string``, ``numeric``, ``timestamp``),
 columns that must not be null (keys), value ranges (nulls pass a range check;
 declare the column in ``not_null`` to forbid them) and the table's keys, unique
@@ -24,6 +25,8 @@ from typing import TYPE_CHECKING
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+
+from .contract import Contract
 
 if TYPE_CHECKING:  # runtime.tables imports this module
     from .runtime.context import Context
@@ -55,127 +58,119 @@ class Expectation:
     keys: tuple[str, ...] = ()
 
 
-_DELAY_RANGE = (-1440.0, 1440.0)  # minutes; a flight is never a day early or late in the source
-EXPECTATIONS: dict[str, Expectation] = {
-    "flights_bronze": Expectation(
-        columns={
-            "flight_id": "string",
-            "sched_dep_ts": "timestamp",
-            "origin": "string",
-            "dest": "string",
-            "carrier": "string",
-            "distance": "numeric",
-            "dep_delay": "numeric",
-            "arr_delay": "numeric",
-        },
-        not_null=("flight_id", "sched_dep_ts", "origin", "dest", "carrier"),
-        ranges={"distance": (0.0, None), "dep_delay": _DELAY_RANGE, "arr_delay": _DELAY_RANGE},
-        keys=("flight_id",),
-    ),
-    "weather_bronze": Expectation(
-        columns={
-            "origin": "string",
-            "obs_ts": "timestamp",
-            "temp": "numeric",
-            "humid": "numeric",
-            "precip": "numeric",
-            "wind_speed": "numeric",
-            "visib": "numeric",
-        },
-        not_null=("origin", "obs_ts"),
-        keys=("origin", "obs_ts"),
-        ranges={
-            "temp": (-80.0, 140.0),  # °F
-            "humid": (0.0, 100.0),  # %
-            "precip": (0.0, None),  # inches
-            "wind_speed": (0.0, None),  # mph; the source has one 1,048 mph reading, kept
-            "visib": (0.0, None),  # miles
-        },
-    ),
-    "airport_features": Expectation(
-        columns={"origin": "string", "feature_ts": "timestamp"},
-        not_null=("origin", "feature_ts"),
-        keys=("origin", "feature_ts"),
-    ),
-    "weather_features": Expectation(
-        columns={"origin": "string", "feature_ts": "timestamp"},
-        not_null=("origin", "feature_ts"),
-        keys=("origin", "feature_ts"),
-    ),
-    # The prepared model input (include_feature_store=false): one row per flight.
-    "model_input": Expectation(
-        columns={
-            "flight_id": "string",
-            "sched_dep_ts": "timestamp",
-            "prediction_ts": "timestamp",
-            "origin": "string",
-            "dest": "string",
-            "carrier": "string",
-            "distance": "numeric",
-            "arr_delay": "numeric",
-        },
-        not_null=("flight_id", "sched_dep_ts", "prediction_ts", "origin", "dest", "carrier"),
-        ranges={"distance": (0.0, None), "arr_delay": _DELAY_RANGE},
-        keys=("flight_id",),
-    ),
-    "training_set": Expectation(
-        columns={
-            "flight_id": "string",
-            "sched_dep_ts": "timestamp",
-            "arr_delay": "numeric",
-            "split": "string",
-        },
-        not_null=("flight_id", "sched_dep_ts", "arr_delay", "split"),
-        ranges={"arr_delay": _DELAY_RANGE},
-        keys=("flight_id",),
-    ),
-    "predictions": Expectation(
-        columns={
-            "flight_id": "string",
-            "sched_dep_ts": "timestamp",
-            "prediction": "numeric",
-            "model_version": "string",
-        },
-        not_null=("flight_id", "sched_dep_ts", "prediction", "model_version"),
-        keys=("flight_id",),
-    ),
-}
+def expectations(contract: Contract) -> dict[str, Expectation]:
+    """The expectations of every table a step reads, derived from the data contract.
 
-# Tables (keys of ``tables`` in conf/config.yml) each step reads, checked before it runs.
-# MODEL_INPUT stands for the tables the model input is built from: see step_inputs.
+    Bronze tables (``contract.bronze_tables``): keys unique and not null, the
+    timestamp a timestamp, source columns that are categorical model inputs strings
+    without nulls, and the value ranges of the example module
+    (:data:`.features.definitions.BRONZE_RANGES`). Feature tables: primary keys and
+    timestamp key not null and unique. ``model_input``, ``training_set`` and
+    ``predictions``: one row per entity, event timestamp, model inputs by kind, the
+    label (numeric; 0..1 for binary classification) and the columns each step adds.
+    """
+    from .features.definitions import BRONZE_RANGES  # the example module
+
+    out: dict[str, Expectation] = {}
+    label_range = {}
+    for key, table in contract.bronze_tables.items():
+        ranges = dict(BRONZE_RANGES.get(key, {}))
+        categorical = [c for c in table.columns if contract.features.get(c) == "categorical"]
+        columns = {table.timestamp: "timestamp"}
+        for column, kind in table.columns.items():
+            if column in ranges or column in categorical:
+                columns[column] = "numeric" if column in ranges else kind
+        out[key] = Expectation(
+            columns=columns,
+            not_null=tuple(dict.fromkeys([*table.keys, table.timestamp, *categorical])),
+            ranges=ranges,
+            keys=tuple(table.keys),
+        )
+        if contract.label in ranges:
+            label_range = {contract.label: ranges[contract.label]}
+    if contract.is_classification:
+        label_range = {contract.label: (0.0, 1.0)}
+    for key, table in contract.feature_tables.items():
+        out[key] = Expectation(
+            columns={table.timestamp_key: "timestamp"},
+            not_null=(*table.primary_keys, table.timestamp_key),
+            keys=(*table.primary_keys, table.timestamp_key),
+        )
+    entity = tuple(contract.entity_keys)
+    event = contract.event_timestamp
+    kinds = {c: "string" if k == "categorical" else "numeric" for c, k in contract.features.items()}
+    spine_columns = [c for c in contract.features if c not in _looked_up(contract)]
+    out["model_input"] = Expectation(
+        columns={
+            event: "timestamp",
+            contract.lookup_timestamp: "timestamp",
+            **{c: kinds[c] for c in spine_columns},
+            contract.label: "numeric",
+        },
+        not_null=(*entity, event, contract.lookup_timestamp, *contract.categorical),
+        ranges=label_range,
+        keys=entity,
+    )
+    out["training_set"] = Expectation(
+        columns={event: "timestamp", contract.label: "numeric", "split": "string"},
+        not_null=(*entity, event, contract.label, "split"),
+        ranges=label_range,
+        keys=entity,
+    )
+    out["predictions"] = Expectation(
+        columns={event: "timestamp", "prediction": "numeric", "model_version": "string"},
+        not_null=(*entity, event, "prediction", "model_version"),
+        keys=entity,
+    )
+    return out
+
+
+def _looked_up(contract: Contract) -> set[str]:
+    return {c for table in contract.feature_tables.values() for c in table.features}
+
+
+# Tables each step reads, checked before it runs. BRONZE stands for the contract's
+# bronze tables, MODEL_INPUT for the tables the model input is built from.
+BRONZE = "<bronze tables>"
 MODEL_INPUT = "<model input>"
 STEP_INPUTS: dict[str, tuple[str, ...]] = {
-    "features": ("flights_bronze", "weather_bronze"),
+    "features": (BRONZE,),
     "train": (MODEL_INPUT,),
     "batch_inference": (MODEL_INPUT,),
 }
 
 
-WRITTEN_BY = {
-    "flights_bronze": "the ingest step",
-    "weather_bronze": "the ingest step",
-    "airport_features": "the features step",
-    "weather_features": "the features step",
-    "model_input": "the features step",
-    "training_set": "the train step",
-    "predictions": "the batch-inference step",
-}
+def written_by(contract: Contract, table_key: str) -> str:
+    """The step that writes table ``table_key``, for a missing-table message."""
+    if table_key in contract.bronze_tables:
+        return "the ingest step"
+    if table_key in contract.feature_tables or table_key == "model_input":
+        return "the features step"
+    return {"training_set": "the train step", "predictions": "the batch-inference step"}.get(
+        table_key, "an earlier step"
+    )
 
 
-def table_keys(table_key: str) -> tuple[str, ...]:
+def table_keys(contract: Contract, table_key: str) -> tuple[str, ...]:
     """The key columns of the table configured under ``tables.<table_key>`` (() if none)."""
-    expectation = EXPECTATIONS.get(table_key)
+    expectation = expectations(contract).get(table_key)
     return expectation.keys if expectation else ()
 
 
-def step_inputs(step: str) -> tuple[str, ...]:
-    """Table keys ``step`` reads: :data:`STEP_INPUTS`, with the model input resolved to the
-    tables :func:`..features.training_set.build_model_input` reads in this project."""
-    from .features.training_set import MODEL_INPUT_TABLES  # imports the runtime, so late
+def step_inputs(contract: Contract, step: str) -> tuple[str, ...]:
+    """Table keys ``step`` reads: :data:`STEP_INPUTS`, with the bronze tables and the model
+    input resolved to the tables of this contract and project
+    (:func:`..features.training_set.model_input_tables`)."""
+    from .features.training_set import model_input_tables  # imports the runtime, so late
 
     inputs: list[str] = []
     for key in STEP_INPUTS.get(step, ()):
-        inputs += MODEL_INPUT_TABLES if key == MODEL_INPUT else (key,)
+        if key == MODEL_INPUT:
+            inputs += model_input_tables(contract)
+        elif key == BRONZE:
+            inputs += contract.bronze_tables
+        else:
+            inputs.append(key)
     return tuple(inputs)
 
 
@@ -286,6 +281,8 @@ def check_inputs(ctx: Context, step: str) -> None:
     Raises MissingTableError when an input table does not exist, DataCheckError
     when one breaks its expectations. Steps without declared inputs pass.
     """
-    for key in step_inputs(step):
+    contract = ctx.settings.contract
+    declared = expectations(contract)
+    for key in step_inputs(contract, step):
         name = ctx.settings.table(key)
-        check_frame(ctx.tables.read(name, WRITTEN_BY[key]), name, EXPECTATIONS[key])
+        check_frame(ctx.tables.read(name, written_by(contract, key)), name, declared[key])

@@ -21,11 +21,8 @@ CONFIG_VAR = "MLOPS_CONFIG"
 LOCAL_ROOT_VAR = "MLOPS_LOCAL_ROOT"
 RUNTIMES = ("local", "databricks")
 VALIDATION_MODES = ("enabled", "dry_run", "disabled")
+# Tables every tabular project has, beside the contract's bronze and feature tables.
 TABLE_KEYS = (
-    "flights_bronze",
-    "weather_bronze",
-    "airport_features",
-    "weather_features",
 {%- if not (cookiecutter.include_feature_store and cookiecutter.use_case == "tabular") %}
     "model_input",
 {%- endif %}
@@ -132,6 +129,11 @@ class Settings:
     validate. ``windows`` (train, validation, scoring) follow from them and the
     lengths in ``window_spec`` (see :func:`compute_windows` and :meth:`at`).
 
+    ``contract`` is the data contract (:class:`.contract.Contract`): entity keys, event
+    timestamp, label, features, bronze and feature tables, problem type. ``sources``
+    maps each bronze table key to where its rows come from
+    (:class:`.settings_schema.SourceSpec`). ``source`` holds the slice ``start``/``end``.
+
     ``raw`` is the whole merged mapping as read, for an optional part of the
     project that checks its own section of the config.
     """
@@ -156,6 +158,8 @@ class Settings:
     champion_alias: str = DEFAULT_ALIASES["champion_alias"]
     challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
     raw: dict[str, Any] = field(default_factory=dict)
+    contract: Any = None
+    sources: dict[str, Any] = field(default_factory=dict)
 
     def table(self, key: str) -> str:
         """Full name ``<catalog>.<schema>.<table>`` of the table configured under ``key``.
@@ -306,14 +310,22 @@ def load_settings(
     and ``windows.training_as_of`` apply, else today (UTC).
     Raises ConfigError naming the first key that is missing or breaks its rule.
     """
+    from .settings_schema import check_settings  # tabular projects only
+
     env, raw = load_raw(env, override_file)
+    typed = check_settings(raw, env, ConfigError)
     runtime = _require(raw, "runtime")
     if runtime not in RUNTIMES:
         raise ConfigError(f"runtime: {runtime!r} must be one of {', '.join(RUNTIMES)}")
     tables = dict(_require(raw, "tables"))
-    missing = [key for key in TABLE_KEYS if key not in tables]
+    contract = typed.contract
+    declared = (*contract.bronze_tables, *contract.feature_tables)
+    missing = [key for key in (*declared, *TABLE_KEYS) if key not in tables]
     if missing:
         raise ConfigError(f"tables: missing keys {', '.join(missing)}")
+    unsourced = [key for key in contract.bronze_tables if key not in typed.sources]
+    if unsourced:
+        raise ConfigError(f"sources: no source for bronze tables {', '.join(unsourced)}")
     spec, as_of, training_as_of = _window_settings(_require(raw, "windows"), as_of)
     mode = raw.get("validation", {}).get("mode", "enabled")
     if mode not in VALIDATION_MODES:
@@ -357,4 +369,6 @@ def load_settings(
         window_spec=spec,
         **_aliases(raw),
         raw=copy.deepcopy(raw),
+        contract=contract,
+        sources=dict(typed.sources),
     )

@@ -27,8 +27,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from .features.definitions import CATEGORICAL_FEATURES
-
 PROFILE_ARTIFACT = "data_profile.json"
 PROFILE_FORMAT = 1
 QUANTILE_LEVELS = np.linspace(0.0, 1.0, 11)  # deciles, ends included
@@ -103,19 +101,24 @@ def _categorical(values: pd.Series) -> dict:
     return {"kind": "categorical", "count": int(present.size), "shares": kept}
 
 
-def build_profile(frame: pd.DataFrame, predictions) -> dict:
+def build_profile(frame: pd.DataFrame, predictions, categorical: list[str] | None = None) -> dict:
     """The profile (JSON-ready dict) of ``frame`` and the model's ``predictions`` on it.
 
-    ``frame``: the training rows, one column per model input (CATEGORICAL_FEATURES
-    as strings, the rest numeric, nulls allowed). ``predictions``: one number per
-    row of ``frame`` (minutes). Out: ``format``, ``rows`` and ``columns`` (column
+    ``frame``: the training rows, one column per model input (the ``categorical``
+    ones strings, the rest numeric, nulls allowed; ``categorical`` None: the columns
+    whose dtype is not numeric). ``predictions``: one number per
+    row of ``frame`` (the model's output). Out: ``format``, ``rows`` and ``columns`` (column
     name -> figures, see the module doc; ``prediction`` last).
     """
     data = frame.assign(prediction=np.asarray(predictions, dtype=float))
+    if categorical is None:
+        categorical = [
+            c for c, dtype in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)
+        ]
     columns = {}
     for column in data.columns:
         series = data[column]
-        if column in CATEGORICAL_FEATURES:
+        if column in categorical:
             figures = _categorical(series)
         else:
             figures = _numeric(numeric_values(series))
@@ -124,11 +127,13 @@ def build_profile(frame: pd.DataFrame, predictions) -> dict:
     return {"format": PROFILE_FORMAT, "rows": int(len(data)), "columns": columns}
 
 
-def log_data_profile(frame: pd.DataFrame, predictions) -> dict:
+def log_data_profile(
+    frame: pd.DataFrame, predictions, categorical: list[str] | None = None
+) -> dict:
     """Log :func:`build_profile` of ``frame`` and ``predictions`` in the active MLflow run.
 
     The artifact is ``data_profile.json`` of the run. Returns the profile.
     """
-    profile = build_profile(frame, predictions)
+    profile = build_profile(frame, predictions, categorical)
     mlflow.log_dict(profile, PROFILE_ARTIFACT)
     return profile

@@ -1,4 +1,10 @@
-"""The regressor and how it is logged to MLflow."""
+"""The model of the contract's problem type and how it is logged to MLflow.
+
+``regression``: a gradient-boosted regressor; ``binary_classification``: a
+gradient-boosted classifier whose ``predict`` returns the positive-class probability
+(:class:`PositiveClassProbability`), so the logged model, ``spark_udf``, serving and
+monitoring all read one number per row.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +12,43 @@ from importlib import metadata
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 import skops.io
 from mlflow.models import infer_signature
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from .features.definitions import CATEGORICAL_FEATURES
+from .contract import Contract
 
 
-def build_pipeline(numeric: list[str], params: dict[str, Any]) -> Pipeline:
-    """A gradient-boosted regressor on CATEGORICAL_FEATURES (strings) and ``numeric`` columns.
+class PositiveClassProbability(HistGradientBoostingClassifier):
+    """A gradient-boosted binary classifier whose ``predict`` is the positive-class probability.
+
+    ``predict(X)`` returns ``predict_proba(X)[:, 1]`` (float64, one per row): the
+    probability of the larger label value (1). Everything else is
+    HistGradientBoostingClassifier's.
+    """
+
+    def predict(self, X) -> np.ndarray:
+        """Positive-class probability per row of ``X`` (float64 in [0, 1])."""
+        return self.predict_proba(X)[:, 1]
+
+
+def build_pipeline(contract: Contract, params: dict[str, Any]) -> Pipeline:
+    """The contract's model on its categorical (strings) and numeric model inputs.
+
+    A gradient-boosted regressor for ``regression``, :class:`PositiveClassProbability`
+    for ``binary_classification``.
 
     Numeric columns may be float or integer, including pandas ``Int64`` with missing
     values (the encoder hands the regressor a DataFrame, so ``pd.NA`` arrives as a
     missing value). Categories unseen in training and missing values go to the
-    model's missing-value branch. ``params`` are HistGradientBoostingRegressor parameters.
+    model's missing-value branch. ``params`` are HistGradientBoosting* parameters.
     """
+    categorical = contract.categorical
     encode = ColumnTransformer(
         [
             (
@@ -34,16 +58,17 @@ def build_pipeline(numeric: list[str], params: dict[str, Any]) -> Pipeline:
                     unknown_value=-1,
                     encoded_missing_value=-1,
                 ),
-                CATEGORICAL_FEATURES,
+                categorical,
             ),
-            ("numeric", "passthrough", numeric),
+            ("numeric", "passthrough", contract.numeric),
         ],
         verbose_feature_names_out=False,
     ).set_output(transform="pandas")
-    regressor = HistGradientBoostingRegressor(
-        categorical_features=list(range(len(CATEGORICAL_FEATURES))), **params
+    estimator = (
+        PositiveClassProbability if contract.is_classification else (HistGradientBoostingRegressor)
     )
-    return Pipeline([("encode", encode), ("regressor", regressor)])
+    model = estimator(categorical_features=list(range(len(categorical))), **params)
+    return Pipeline([("encode", encode), ("model", model)])
 
 
 def pip_requirements() -> list[str]:

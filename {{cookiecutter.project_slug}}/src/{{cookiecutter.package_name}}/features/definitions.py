@@ -1,29 +1,40 @@
-"""The example's feature tables and model input.
+"""The example module: what is specific to the flights example, in one place.
 
-Feature tables are keyed by ``origin`` (airport code) and ``feature_ts`` (UTC
-timestamp from which the row's values are known):
+With the ``contract`` section of conf/config.yml this module is the data contract
+(see :mod:`..contract`). Replace both to bring your own use case; the generic steps
+call only the four functions below and read everything else from the contract:
+
+- :func:`to_bronze`: source rows (contract columns, checked) -> bronze rows of one
+  bronze table, with its keys and UTC timestamp;
+- :func:`feature_frames`: bronze tables -> the feature tables of the contract, keyed
+  by their primary keys and timestamp key;
+- :func:`spine`: rows of the entity table -> one row per event to predict: entity keys,
+  event timestamp, lookup timestamp, the primary keys of the feature tables, the model
+  inputs not held in a feature table, and the label;
+- :data:`BRONZE_RANGES`: value ranges the data checks hold bronze columns to.
+
+The flights example: feature tables are keyed by ``origin`` (airport code) and
+``feature_ts`` (UTC timestamp from which the row's values are known):
 
 - airport hourly features: departures and mean departure delay (minutes) at the
   origin over the past N hours, counting only flights that had actually departed
   before ``feature_ts``;
 - weather hourly features: the observation at the origin for that hour.
 
-A model input row is a flight looked up against both tables at its prediction
-time, ``prediction_lead_minutes`` before scheduled departure.
+A spine row is a flight at its prediction time, ``prediction_lead_minutes`` before
+scheduled departure (``contract.parameters``).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from .point_in_time import point_in_time_lookup
+from ..contract import Contract
+from ..runtime.tables import latest_per_key
 
-FEATURE_KEYS = ["origin", "feature_ts"]
-ENTITY_KEY = "flight_id"  # one row per flight in bronze, model inputs and predictions
-EVENT_TIME = "sched_dep_ts"  # the time a prediction is about (UTC), which windows select on
 WEATHER_COLUMNS = [
     "temp",
     "dewp",
@@ -34,8 +45,103 @@ WEATHER_COLUMNS = [
     "pressure",
     "visib",
 ]
-CATEGORICAL_FEATURES = ["origin", "dest", "carrier"]
-LABEL = "arr_delay"
+_DELAY_RANGE = (-1440.0, 1440.0)  # minutes; a flight is never a day early or late in the source
+BRONZE_RANGES: dict[str, dict[str, tuple[float | None, float | None]]] = {
+    "flights_bronze": {
+        "distance": (0.0, None),
+        "dep_delay": _DELAY_RANGE,
+        "arr_delay": _DELAY_RANGE,
+    },
+    "weather_bronze": {
+        "temp": (-80.0, 140.0),  # °F
+        "humid": (0.0, 100.0),  # %
+        "precip": (0.0, None),  # inches
+        "wind_speed": (0.0, None),  # mph; the source has one 1,048 mph reading, kept
+        "visib": (0.0, None),  # miles
+    },
+}
+
+
+def to_bronze(table_key: str, raw: DataFrame) -> DataFrame:
+    """Bronze rows of ``table_key`` from its source rows (the contract's columns, checked).
+
+    flights_bronze: adds ``sched_dep_ts`` (timestamp, UTC scheduled departure:
+    ``time_hour`` plus ``minute``) and ``flight_id`` (string: carrier, flight number,
+    origin, scheduled departure), unique per flight; drops ``time_hour``.
+    weather_bronze: ``obs_ts`` (timestamp, UTC hour of observation) instead of
+    ``time_hour``, one row per origin and hour (of repeated rows the same one is
+    always kept: :func:`..runtime.tables.latest_per_key`, ranked by their values).
+    Raises KeyError for another table key.
+    """
+    if table_key == "flights_bronze":
+        return bronze_flights(raw)
+    if table_key == "weather_bronze":
+        return bronze_weather(raw)
+    raise KeyError(f"{table_key}: not a bronze table of the flights example")
+
+
+def bronze_flights(raw: DataFrame) -> DataFrame:
+    """Flights with ``sched_dep_ts`` and ``flight_id`` added (see :func:`to_bronze`)."""
+    hour = F.to_timestamp("time_hour")
+    sched = F.timestamp_seconds(F.unix_timestamp(hour) + F.col("minute").cast("long") * 60)
+    return (
+        raw.withColumn("sched_dep_ts", sched)
+        .withColumn(
+            "flight_id",
+            F.concat_ws(
+                "-",
+                "carrier",
+                F.col("flight").cast("string"),
+                "origin",
+                F.date_format("sched_dep_ts", "yyyyMMdd'T'HHmm"),
+            ),
+        )
+        .drop("time_hour")
+    )
+
+
+def bronze_weather(raw: DataFrame) -> DataFrame:
+    """Weather with ``obs_ts`` instead of ``time_hour``, one row per origin and hour."""
+    stamped = raw.withColumn("obs_ts", F.to_timestamp("time_hour")).drop("time_hour")
+    return latest_per_key(stamped, ["origin", "obs_ts"], order_by=())
+
+
+def feature_frames(bronze: Mapping[str, DataFrame], contract: Contract) -> dict[str, DataFrame]:
+    """The contract's feature tables from the bronze tables (rows before the as-of cut).
+
+    ``bronze`` maps bronze table key -> DataFrame. Returns feature table key -> frame
+    with the table's primary keys, timestamp key and value columns.
+    """
+    windows = list(contract.parameters["delay_windows_hours"])
+    return {
+        "airport_features": airport_hourly_features(bronze["flights_bronze"], windows),
+        "weather_features": weather_hourly_features(bronze["weather_bronze"]),
+    }
+
+
+def spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
+    """Flights as lookup events: what is known of each flight before it departs.
+
+    In: bronze flights. Out: flight_id, sched_dep_ts, prediction_ts (timestamp,
+    ``prediction_lead_minutes`` before scheduled departure), origin, dest, carrier
+    (strings), sched_hour_local, day_of_week (1 = Sunday), distance (double), and
+    arr_delay (double minutes, the label; null for cancelled or diverted flights).
+    """
+    lead_minutes = int(contract.parameters["prediction_lead_minutes"])
+    return entity_rows.select(
+        "flight_id",
+        "sched_dep_ts",
+        F.timestamp_seconds(F.unix_timestamp("sched_dep_ts") - lead_minutes * 60).alias(
+            "prediction_ts"
+        ),
+        "origin",
+        "dest",
+        "carrier",
+        F.col("hour").cast("double").alias("sched_hour_local"),
+        F.dayofweek(F.make_date("year", "month", "day")).cast("double").alias("day_of_week"),
+        F.col("distance").cast("double").alias("distance"),
+        F.col(contract.label).cast("double").alias(contract.label),
+    )
 
 
 def delay_feature_names(windows_hours: list[int]) -> list[str]:
@@ -44,22 +150,6 @@ def delay_feature_names(windows_hours: list[int]) -> list[str]:
     for hours in windows_hours:
         names += [f"departures_{hours}h", f"dep_delay_mean_{hours}h"]
     return names
-
-
-def numeric_features(windows_hours: list[int]) -> list[str]:
-    """Numeric model inputs, all double: calendar, distance, airport and weather features."""
-    return [
-        "sched_hour_local",
-        "day_of_week",
-        "distance",
-        *delay_feature_names(windows_hours),
-        *WEATHER_COLUMNS,
-    ]
-
-
-def model_features(windows_hours: list[int]) -> list[str]:
-    """Every model input column, categorical first."""
-    return [*CATEGORICAL_FEATURES, *numeric_features(windows_hours)]
 
 
 def airport_hourly_features(flights: DataFrame, windows_hours: list[int]) -> DataFrame:
@@ -120,53 +210,3 @@ def weather_hourly_features(weather: DataFrame) -> DataFrame:
         F.col("obs_ts").alias("feature_ts"),
         *[F.col(c).cast("double").alias(c) for c in WEATHER_COLUMNS],
     )
-
-
-def flight_spine(flights: DataFrame, lead_minutes: int) -> DataFrame:
-    """Flights as lookup events: what is known of each flight before it departs.
-
-    In: bronze flights. Out: flight_id, sched_dep_ts, prediction_ts (timestamp,
-    ``lead_minutes`` before scheduled departure), origin, dest, carrier (strings),
-    sched_hour_local, day_of_week (1 = Sunday), distance (double), and arr_delay
-    (double minutes, the label; null for cancelled or diverted flights).
-    """
-    return flights.select(
-        "flight_id",
-        "sched_dep_ts",
-        F.timestamp_seconds(F.unix_timestamp("sched_dep_ts") - lead_minutes * 60).alias(
-            "prediction_ts"
-        ),
-        "origin",
-        "dest",
-        "carrier",
-        F.col("hour").cast("double").alias("sched_hour_local"),
-        F.dayofweek(F.make_date("year", "month", "day")).cast("double").alias("day_of_week"),
-        F.col("distance").cast("double").alias("distance"),
-        F.col(LABEL).cast("double").alias(LABEL),
-    )
-
-
-def model_input(
-    spine: DataFrame,
-    airport_features: DataFrame,
-    weather_features: DataFrame,
-    tolerance_hours: int,
-) -> DataFrame:
-    """Spine rows with airport and weather features looked up at ``prediction_ts``.
-
-    Out: the spine's columns plus the feature tables' value columns (double,
-    null where no feature row was known within ``tolerance_hours``).
-    """
-    tolerance = timedelta(hours=tolerance_hours)
-    out = spine
-    for table in (airport_features, weather_features):
-        out = point_in_time_lookup(
-            out,
-            table,
-            spine_id="flight_id",
-            spine_ts="prediction_ts",
-            entity_keys=["origin"],
-            feature_ts="feature_ts",
-            tolerance=tolerance,
-        )
-    return out

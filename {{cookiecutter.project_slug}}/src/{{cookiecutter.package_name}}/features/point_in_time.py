@@ -7,12 +7,14 @@ from datetime import timedelta
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from ..contract import Contract, FeatureTable
+
 
 def point_in_time_lookup(
     spine: DataFrame,
     features: DataFrame,
     *,
-    spine_id: str,
+    spine_id: str | list[str],
     spine_ts: str,
     entity_keys: list[str],
     feature_ts: str,
@@ -20,7 +22,7 @@ def point_in_time_lookup(
 ) -> DataFrame:
     """For each spine row, attach the latest feature row known at ``spine_ts``.
 
-    In: ``spine`` with a unique ``spine_id`` column, the ``entity_keys`` and a
+    In: ``spine`` with unique ``spine_id`` column(s), the ``entity_keys`` and a
     timestamp ``spine_ts``; ``features`` keyed by ``entity_keys`` and the timestamp
     ``feature_ts`` (the time from which the row's values are known).
     Out: every spine row once, with the feature columns of the newest feature row
@@ -51,7 +53,8 @@ def point_in_time_lookup(
         right["_pit_ts"] > left[spine_ts] - F.expr(f"INTERVAL {seconds} SECONDS"),
     ]
     joined = left.join(right, condition, "left")
-    newest = Window.partitionBy(spine_id).orderBy(F.col("_pit_ts").desc_nulls_last())
+    ids = [spine_id] if isinstance(spine_id, str) else list(spine_id)
+    newest = Window.partitionBy(*ids).orderBy(F.col("_pit_ts").desc_nulls_last())
     return (
         joined.withColumn("_pit_rank", F.row_number().over(newest))
         .where(F.col("_pit_rank") == 1)
@@ -63,3 +66,30 @@ def point_in_time_lookup(
             *[f"_pit_key_{k}" for k in entity_keys],
         )
     )
+
+
+def lookup_feature_tables(
+    spine: DataFrame,
+    tables: list[tuple[FeatureTable, DataFrame]],
+    contract: Contract,
+    tolerance: timedelta,
+) -> DataFrame:
+    """The spine with the value columns of every feature table as of ``lookup_timestamp``.
+
+    In: a spine from the example module (the contract's entity keys, lookup timestamp
+    and each table's primary keys), and per feature table its declaration and rows.
+    Out: the spine's columns plus each table's ``features`` (null where no row was
+    known within ``tolerance``), in contract order.
+    """
+    out = spine
+    for table, frame in tables:
+        out = point_in_time_lookup(
+            out,
+            frame.select(*table.primary_keys, table.timestamp_key, *table.features),
+            spine_id=contract.entity_keys,
+            spine_ts=contract.lookup_timestamp,
+            entity_keys=list(table.primary_keys),
+            feature_ts=table.timestamp_key,
+            tolerance=tolerance,
+        )
+    return out

@@ -1,7 +1,8 @@
 """Feature tables with declared keys, and the lookup that builds model inputs from them.
 
-Each feature table declares its primary keys (the entity, ``origin``) and a
-timestamp key (``feature_ts``, the time from which a row's values are known).
+Each feature table declares its primary keys (the entity) and a timestamp key (the
+time from which a row's values are known) in the data contract
+(``contract.feature_tables``).
 The declaration is kept with the table:
 
 - locally, as Delta table properties ``feature.primary_keys`` and
@@ -19,63 +20,29 @@ on Databricks (or with the project's ``databricks`` extra), so it is imported th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from pyspark.sql import DataFrame
 
-from .definitions import LABEL, WEATHER_COLUMNS, delay_feature_names, model_input
+from ..contract import Contract, FeatureTable
+from .point_in_time import lookup_feature_tables
 
 PRIMARY_KEYS_PROPERTY = "feature.primary_keys"
 TIMESTAMP_KEY_PROPERTY = "feature.timestamp_key"
-SPINE_TIMESTAMP = "prediction_ts"
 
 
-@dataclass(frozen=True)
-class FeatureTableSpec:
-    """What a feature table declares: its table key in ``tables``, entity keys, timestamp key."""
+def spec_for(contract: Contract, table_key: str) -> FeatureTable:
+    """The declaration of the feature table ``tables.<table_key>`` in ``contract``.
 
-    table_key: str
-    primary_keys: tuple[str, ...]
-    timestamp_key: str
-    description: str
-
-    def value_columns(self, windows_hours: list[int]) -> list[str]:
-        """The table's feature (value) columns for the configured delay windows."""
-        if self.table_key == "airport_features":
-            return delay_feature_names(windows_hours)
-        return list(WEATHER_COLUMNS)
-
-
-FEATURE_TABLES = (
-    FeatureTableSpec(
-        "airport_features",
-        ("origin",),
-        "feature_ts",
-        "Departures and mean departure delay at the origin over the past hours",
-    ),
-    FeatureTableSpec(
-        "weather_features",
-        ("origin",),
-        "feature_ts",
-        "Hourly weather observation at the origin",
-    ),
-)
-
-
-def spec_for(table_key: str) -> FeatureTableSpec:
-    """The spec of the feature table configured under ``tables.<table_key>``.
-
-    Raises KeyError naming the key when it is not a feature table.
+    Raises KeyError naming the key when it is not a feature table of the contract.
     """
-    for spec in FEATURE_TABLES:
-        if spec.table_key == table_key:
-            return spec
-    known = ", ".join(s.table_key for s in FEATURE_TABLES)
-    raise KeyError(f"{table_key}: not a feature table (known: {known})")
+    if table_key not in contract.feature_tables:
+        known = ", ".join(contract.feature_tables)
+        raise KeyError(f"{table_key}: not a feature table (known: {known})")
+    return contract.feature_tables[table_key]
 
 
-def key_statements(spec: FeatureTableSpec, sql_name: str, runtime: str) -> list[str]:
+def key_statements(spec: FeatureTable, sql_name: str, runtime: str) -> list[str]:
     """SQL that declares the keys of ``spec`` on the table ``sql_name`` (a quoted SQL name).
 
     Always sets the table properties; on ``runtime`` ``databricks`` it also makes the
@@ -121,7 +88,7 @@ def write_feature_table(ctx, table_key: str, frame: DataFrame) -> str:
     table name. Raises ValueError naming the table and column when a key column is
     missing or holds nulls.
     """
-    spec = spec_for(table_key)
+    spec = spec_for(ctx.settings.contract, table_key)
     name = ctx.settings.table(table_key)
     keys = [*spec.primary_keys, spec.timestamp_key]
     for key in keys:
@@ -151,46 +118,48 @@ def _feature_engineering():
 
 
 def lookup_features(ctx, spine: DataFrame) -> DataFrame:
-    """The spine with every feature table's values as of each row's ``prediction_ts``.
+    """The spine with every feature table's values as of each row's lookup timestamp.
 
-    In: a spine from :func:`definitions.flight_spine` (flight_id, prediction_ts,
-    origin, ..., arr_delay). Out: the spine's columns plus the feature columns
-    (double; null where no row was known within ``features.lookup_tolerance_hours``).
+    In: a spine from the example module's :func:`.definitions.spine` (entity keys,
+    ``contract.lookup_timestamp``, the feature tables' primary keys, ..., the label).
+    Out: the spine's columns plus the feature tables' value columns, in contract
+    order (null where no row was known within ``features.lookup_tolerance_hours``).
     ``features.lookup`` chooses how: ``spark`` (point-in-time join) or
-    ``databricks_feature_store`` (FeatureLookup + create_training_set, label arr_delay).
-    Raises MissingTableError (spark) when a feature table is missing, ImportError when
-    databricks-feature-engineering is not installed, ValueError for an unknown lookup.
+    ``databricks_feature_store`` (FeatureLookup + create_training_set, label from the
+    contract). Raises MissingTableError (spark) when a feature table is missing,
+    ImportError when databricks-feature-engineering is not installed, ValueError for an
+    unknown lookup.
     """
     settings = ctx.settings
+    contract = settings.contract
     lookup = settings.features.get("lookup", "spark")
-    tolerance_hours = int(settings.features["lookup_tolerance_hours"])
+    tolerance = timedelta(hours=int(settings.features["lookup_tolerance_hours"]))
     if lookup == "spark":
         tables = [
-            ctx.tables.read(settings.table(s.table_key), "the features step")
-            for s in FEATURE_TABLES
+            (spec, ctx.tables.read(settings.table(key), "the features step"))
+            for key, spec in contract.feature_tables.items()
         ]
-        return model_input(spine, *tables, tolerance_hours)
+        return lookup_feature_tables(spine, tables, contract, tolerance)
     if lookup != "databricks_feature_store":
         raise ValueError(f"features.lookup: {lookup!r} is not spark or databricks_feature_store")
     fe = _feature_engineering()
-    windows = list(settings.features["delay_windows_hours"])
     lookups = [
         fe.FeatureLookup(
-            table_name=settings.table(spec.table_key),
+            table_name=settings.table(key),
             lookup_key=list(spec.primary_keys),
-            timestamp_lookup_key=SPINE_TIMESTAMP,
-            feature_names=spec.value_columns(windows),
-            lookback_window=timedelta(hours=tolerance_hours),
+            timestamp_lookup_key=contract.lookup_timestamp,
+            feature_names=list(spec.features),
+            lookback_window=tolerance,
         )
-        for spec in FEATURE_TABLES
+        for key, spec in contract.feature_tables.items()
     ]
     training_set = fe.FeatureEngineeringClient().create_training_set(
         df=spine,
         feature_lookups=lookups,
-        label=LABEL,
+        label=contract.label,
         exclude_columns=[],
     )
     frame = training_set.load_df()
     # The Spark join keeps the spine's column order; so does this path.
-    value_columns = [c for spec in FEATURE_TABLES for c in spec.value_columns(windows)]
+    value_columns = [c for spec in contract.feature_tables.values() for c in spec.features]
     return frame.select(*spine.columns, *value_columns)

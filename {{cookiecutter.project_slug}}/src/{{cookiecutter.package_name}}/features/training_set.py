@@ -3,19 +3,21 @@
 {%- if cookiecutter.include_feature_store %}
 
 Feature-store variant: the features step writes feature tables with declared keys
-(:mod:`.store`); model inputs are flights looked up against them at prediction
-time, by Spark or by Databricks Feature Engineering as ``features.lookup`` says.
+(:mod:`.store`); model inputs are spine rows (the contract's events) looked up
+against them at the lookup timestamp, by Spark or by Databricks Feature Engineering
+as ``features.lookup`` says.
 {%- else %}
 
 Prepared-table variant: the features step computes the feature tables, joins every
-flight to them at its prediction time and stores the result as the ``model_input``
-table (keyed by flight_id); training and scoring read that table by window.
+spine row (the contract's events) to them at its lookup timestamp and stores the
+result as the ``model_input`` table (keyed by the contract's entity keys); training
+and scoring read that table by window.
 {%- endif %}
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime{% if not cookiecutter.include_feature_store %}, timedelta{% endif %}
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -24,24 +26,22 @@ from pyspark.sql import functions as F
 from ..checks import table_keys
 {% endif -%}
 from ..config import Window, instant_sql
+from ..contract import Contract
 from ..runtime.context import Context
-from .definitions import (
-    airport_hourly_features,
-    flight_spine,
-{%- if not cookiecutter.include_feature_store %}
-    model_input,
-{%- endif %}
-    weather_hourly_features,
-)
+from . import definitions
 {%- if cookiecutter.include_feature_store %}
 from .store import lookup_features, write_feature_table
-
-# Tables build_model_input reads (keys of ``tables``), checked before train and scoring.
-MODEL_INPUT_TABLES = ("flights_bronze", "airport_features", "weather_features")
 {%- else %}
+from .point_in_time import lookup_feature_tables
+{%- endif %}
 
-# The table build_model_input reads (a key of ``tables``), checked before train and scoring.
-MODEL_INPUT_TABLES = ("model_input",)
+
+def model_input_tables(contract: Contract) -> tuple[str, ...]:
+    """Tables build_model_input reads (keys of ``tables``), checked before train and scoring."""
+{%- if cookiecutter.include_feature_store %}
+    return (contract.entity_table, *contract.feature_tables)
+{%- else %}
+    return ("model_input",)
 {%- endif %}
 
 
@@ -67,28 +67,29 @@ def before(column: str, instant: datetime) -> Column:
     return F.expr(f"`{column}` < {instant_sql(instant)}")
 
 
-def known_flights(ctx: Context) -> DataFrame:
-    """Bronze flights scheduled before the as-of instant (``settings.as_of``)."""
-    flights = ctx.tables.read(ctx.settings.table("flights_bronze"), "the ingest step")
-    return flights.where(before("sched_dep_ts", ctx.settings.as_of))
+def known_rows(ctx: Context, table_key: str) -> DataFrame:
+    """Rows of bronze table ``table_key`` stamped before the as-of instant (``settings.as_of``).
+
+    The stamp is the table's ``timestamp`` in the contract.
+    """
+    frame = ctx.tables.read(ctx.settings.table(table_key), "the ingest step")
+    stamp = ctx.settings.contract.bronze(table_key).timestamp
+    return frame.where(before(stamp, ctx.settings.as_of))
 
 
 def _feature_frames(ctx: Context) -> dict[str, DataFrame]:
-    """Both feature tables from bronze rows before the as-of instant.
+    """The contract's feature tables from bronze rows before the as-of instant.
 
-    Feature rows stamped at or after it are left out: as of that instant they are
-    not known yet (an airport row counts flights by their actual departure).
+    Computed by the example module (:func:`.definitions.feature_frames`). Feature rows
+    stamped at or after the as-of instant are left out: as of then they are not known yet.
     """
-    settings, tables = ctx.settings, ctx.tables
-    weather = tables.read(settings.table("weather_bronze"), "the ingest step")
-    windows = list(settings.features["delay_windows_hours"])
-    frames = {
-        "airport_features": airport_hourly_features(known_flights(ctx), windows),
-        "weather_features": weather_hourly_features(
-            weather.where(before("obs_ts", settings.as_of))
-        ),
+    contract = ctx.settings.contract
+    bronze = {key: known_rows(ctx, key) for key in contract.bronze_tables}
+    frames = definitions.feature_frames(bronze, contract)
+    return {
+        key: frames[key].where(before(spec.timestamp_key, ctx.settings.as_of))
+        for key, spec in contract.feature_tables.items()
     }
-    return {key: frame.where(before("feature_ts", settings.as_of)) for key, frame in frames.items()}
 {%- if cookiecutter.include_feature_store %}
 
 
@@ -106,33 +107,33 @@ def write_features(ctx: Context) -> dict[str, int]:
     return out
 
 
-def model_input_of(ctx: Context, flights: DataFrame) -> DataFrame:
-    """The given bronze ``flights`` with their features at prediction time.
+def model_input_of(ctx: Context, rows: DataFrame) -> DataFrame:
+    """The given rows of the entity table with their features at the lookup timestamp.
 
-    In: rows of the bronze flights table (any subset, e.g. a streaming micro-batch).
-    Columns out: see :func:`definitions.flight_spine` and :func:`definitions.model_input`.
-    Raises MissingTableError when the feature tables do not exist.
+    In: rows of the contract's entity table (any subset, e.g. a streaming micro-batch).
+    Columns out: the spine's (:func:`.definitions.spine`) plus the feature tables'
+    value columns. Raises MissingTableError when the feature tables do not exist.
     """
-    spine = flight_spine(flights, int(ctx.settings.features["prediction_lead_minutes"]))
-    return lookup_features(ctx, spine)
+    return lookup_features(ctx, definitions.spine(rows, ctx.settings.contract))
 
 
 def build_model_input(ctx: Context, window: Window) -> DataFrame:
-    """Flights scheduled to depart in ``window`` with their features at prediction time.
+    """Events whose event timestamp lies in ``window``, with their features at lookup time.
 
-    Columns: see :func:`definitions.flight_spine` and :func:`definitions.model_input`.
-    Raises MissingTableError when the bronze or feature tables do not exist.
+    Columns: see :func:`model_input_of`. Raises MissingTableError when the bronze or
+    feature tables do not exist.
     """
-    flights = ctx.tables.read(ctx.settings.table("flights_bronze"), "the ingest step")
-    return model_input_of(ctx, flights.where(window_filter("sched_dep_ts", window)))
+    contract = ctx.settings.contract
+    rows = ctx.tables.read(ctx.settings.table(contract.entity_table), "the ingest step")
+    return model_input_of(ctx, rows.where(window_filter(contract.event_timestamp, window)))
 {%- else %}
 
 
 def write_features(ctx: Context) -> dict[str, int]:
-    """Compute both feature tables, MERGE them, and prepare ``model_input`` from them.
+    """Compute the feature tables, MERGE them, and prepare ``model_input`` from them.
 
-    ``model_input`` holds every bronze flight scheduled before ``settings.as_of`` once
-    (key: flight_id) with its features at prediction time (columns: see
+    ``model_input`` holds every entity-table row stamped before ``settings.as_of`` once
+    (key: the contract's entity keys) with its features at prediction time (columns: see
     :func:`build_model_input`); it is recomputed and replaced in one commit on each
     run. The feature tables are written first: when the ``model_input`` write fails,
     they hold the new rows and ``model_input`` its previous version, and a rerun
@@ -144,41 +145,45 @@ def write_features(ctx: Context) -> dict[str, int]:
     out = {}
     for key, frame in _feature_frames(ctx).items():
         name = settings.table(key)
-        # One row per (origin, feature_ts) by construction; the upsert still ranks any
-        # duplicate deterministically and the input checks refuse one.
-        tables.upsert(frame, name, table_keys(key))
+        # One row per key by construction; the upsert still ranks any duplicate
+        # deterministically and the input checks refuse one.
+        tables.upsert(frame, name, table_keys(settings.contract, key))
         out[name] = tables.count(name)
-    prepared = model_input_of(ctx, known_flights(ctx))
+    prepared = model_input_of(ctx, known_rows(ctx, settings.contract.entity_table))
     name = settings.table("model_input")
-    tables.overwrite(prepared, name, table_keys("model_input"))
+    tables.overwrite(prepared, name, table_keys(settings.contract, "model_input"))
     out[name] = tables.count(name)
     return out
 
 
-def model_input_of(ctx: Context, flights: DataFrame) -> DataFrame:
-    """The given bronze ``flights`` with their features at prediction time.
+def model_input_of(ctx: Context, rows: DataFrame) -> DataFrame:
+    """The given rows of the entity table with their features at the lookup timestamp.
 
-    In: rows of the bronze flights table (any subset, e.g. a streaming micro-batch),
+    In: rows of the contract's entity table (any subset, e.g. a streaming micro-batch),
     looked up in the feature tables as the features step prepares ``model_input``,
     so rows that arrived after the features step ran are not missed.
-    Columns out: see :func:`build_model_input`. Raises MissingTableError when the
-    feature tables do not exist.
+    Columns out: the spine's (:func:`.definitions.spine`) plus the feature tables'
+    value columns. Raises MissingTableError when the feature tables do not exist.
     """
     settings, tables = ctx.settings, ctx.tables
-    return model_input(
-        flight_spine(flights, int(settings.features["prediction_lead_minutes"])),
-        tables.read(settings.table("airport_features"), "the features step"),
-        tables.read(settings.table("weather_features"), "the features step"),
-        int(settings.features["lookup_tolerance_hours"]),
+    contract = settings.contract
+    return lookup_feature_tables(
+        definitions.spine(rows, contract),
+        [
+            (spec, tables.read(settings.table(key), "the features step"))
+            for key, spec in contract.feature_tables.items()
+        ],
+        contract,
+        timedelta(hours=int(settings.features["lookup_tolerance_hours"])),
     )
 
 
 def build_model_input(ctx: Context, window: Window) -> DataFrame:
-    """Rows of the prepared ``model_input`` table for flights scheduled in ``window``.
+    """Rows of the prepared ``model_input`` table whose event timestamp lies in ``window``.
 
-    Columns: see :func:`definitions.flight_spine` and :func:`definitions.model_input`.
+    Columns: see :func:`model_input_of`.
     Raises MissingTableError when ``model_input`` does not exist (run the features step).
     """
     prepared = ctx.tables.read(ctx.settings.table("model_input"), "the features step")
-    return prepared.where(window_filter("sched_dep_ts", window))
+    return prepared.where(window_filter(ctx.settings.contract.event_timestamp, window))
 {%- endif %}

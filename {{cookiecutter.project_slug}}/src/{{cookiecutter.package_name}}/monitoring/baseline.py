@@ -19,7 +19,7 @@ class Baseline:
 
     profile: ``data_profile.json`` of the run that registered the version (see
     data_profile.py), or None when that run has none (or the version is unknown).
-    validation_mae: the version's ``validation_mean_absolute_error`` tag (minutes),
+    validation_mae: the version's ``validation_mean_absolute_error`` tag (the label's unit),
     or None before validation.
     """
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from ..features.definitions import CATEGORICAL_FEATURES, LABEL
 from .drift import Comparison, compare
 from .settings import MonitoringSettings
 
@@ -55,9 +55,9 @@ def column_figures(
     figures, comparisons = [], {}
     profiled = (profile or {}).get("columns", {})
     for column in columns:
-        kind = "categorical" if column in CATEGORICAL_FEATURES else "numeric"
-        entry = profiled.get(column) or {"kind": kind, "count": 0, "null_share": None}
         values = window[column]
+        kind = "numeric" if pd.api.types.is_numeric_dtype(values) else "categorical"
+        entry = profiled.get(column) or {"kind": kind, "count": 0, "null_share": None}
         present = int(values.notna().sum())
         figures.append(figure(column, "values", present))
         base_null = entry.get("null_share")
@@ -120,16 +120,26 @@ def count_figures(
     ]
 
 
-def error_figures(labelled: pd.DataFrame, mae_limit: float | None) -> list[dict]:
-    """MAE, RMSE (minutes) and ``labelled_rows`` of the window and per UTC day.
+def error_figures(
+    labelled: pd.DataFrame,
+    mae_limit: float | None,
+    *,
+    label: str,
+    event_timestamp: str,
+    classification: bool = False,
+) -> list[dict]:
+    """MAE, RMSE (the label's unit) and ``labelled_rows`` of the window and per UTC day.
 
-    In: rows with ``prediction``, the label and ``sched_dep_ts`` (UTC). The window's
-    MAE is checked against ``mae_limit`` (rule drift) when there is one; per-day
-    figures carry ``day`` and no rule. Empty input gives no figures.
+    In: rows with ``prediction``, the ``label`` and the ``event_timestamp`` (UTC). For
+    binary classification the prediction is the positive-class probability: MAE and
+    RMSE are its distance to the 0/1 label (RMSE squared is the Brier score), and the
+    window also gets ``roc_auc`` (no rule; only when both classes are present). The
+    window's MAE is checked against ``mae_limit`` (rule drift) when there is one;
+    per-day figures carry ``day`` and no rule. Empty input gives no figures.
     """
     if labelled.empty:
         return []
-    error = labelled["prediction"] - labelled[LABEL]
+    error = labelled["prediction"] - labelled[label]
 
     def of(err: pd.Series, day=None, limit=None) -> list[dict]:
         mae = float(err.abs().mean())
@@ -141,7 +151,10 @@ def error_figures(labelled: pd.DataFrame, mae_limit: float | None) -> list[dict]
         ]
 
     figures = of(error, limit=mae_limit)
-    days = pd.to_datetime(labelled["sched_dep_ts"], utc=True).dt.date
+    if classification and labelled[label].nunique() == 2:
+        auc = roc_auc_score(labelled[label].astype(int), labelled["prediction"].astype(float))
+        figures.append(figure("prediction", "roc_auc", auc))
+    days = pd.to_datetime(labelled[event_timestamp], utc=True).dt.date
     for day, err in error.groupby(days.to_numpy()):
         figures += of(err, day=day)
     return figures

@@ -1,7 +1,7 @@
 """Predictions of the ways of serving other than batch, for the monitor.
 
-Each source is a DataFrame with the batch predictions table's columns (flight_id,
-sched_dep_ts, the model inputs, prediction, model_version, scored_at), so the
+Each source is a DataFrame with the batch predictions table's columns (the contract's
+entity keys and event timestamp, the model inputs, prediction, model_version, scored_at), so the
 monitor computes the same figures per source and model version.
 """
 

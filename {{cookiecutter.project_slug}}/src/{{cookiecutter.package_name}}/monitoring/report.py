@@ -70,7 +70,7 @@ def distribution_chart(column: str, comparison: Comparison) -> str:
 
 
 def error_chart(source: str, daily: dict[str, list[tuple]]) -> str:
-    """An <img> tag: MAE (minutes) per UTC day, one line per model version of ``source``.
+    """An <img> tag: MAE (the label's unit) per UTC day, one line per model version of ``source``.
 
     ``daily``: version -> [(day, mae), ...].
     """
@@ -79,7 +79,7 @@ def error_chart(source: str, daily: dict[str, list[tuple]]) -> str:
     for version, points in sorted(daily.items()):
         points = sorted(points)
         axes.plot([d for d, _ in points], [m for _, m in points], marker=".", label=f"v{version}")
-    axes.set_ylabel("MAE (minutes)")
+    axes.set_ylabel("MAE")
     axes.set_title(f"{source}: error by scheduled-departure day (UTC)", fontsize=10)
     axes.legend(fontsize=8)
     figure.autofmt_xdate()

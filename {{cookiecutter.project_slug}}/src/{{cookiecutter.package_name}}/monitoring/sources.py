@@ -11,9 +11,9 @@ from .inference_sources import inference_sources
 def prediction_sources(ctx: Context) -> dict[str, DataFrame]:
     """Prediction tables by source name (the ``source`` column of the metrics table).
 
-    Each DataFrame has the columns of the batch predictions table: ``flight_id``
-    (string, entity key), ``sched_dep_ts`` (timestamp UTC, event time), the model
-    inputs, ``prediction`` (double, minutes), ``model_version`` (string, the
+    Each DataFrame has the columns of the batch predictions table: the contract's
+    entity keys and event timestamp (UTC), the model inputs, ``prediction`` (double:
+    the estimate, or the positive-class probability), ``model_version`` (string, the
     version that produced the row) and ``scored_at`` (timestamp UTC). The monitor
     filters them to its window: ``batch`` (the batch-inference step's table), then
     the other ways of serving this project has whose tables exist (see

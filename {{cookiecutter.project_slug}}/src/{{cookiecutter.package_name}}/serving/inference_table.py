@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..config import ConfigError
-from ..features.definitions import CATEGORICAL_FEATURES, ENTITY_KEY, EVENT_TIME, model_features
+from ..contract import Contract
 from ..runtime.context import Context
 
 SCHEMA = T.StructType(
@@ -163,16 +163,17 @@ def request_frame(body: dict) -> pd.DataFrame:
     raise ValueError("request: expected a dataframe_records or dataframe_split field")
 
 
-def prediction_schema(columns: list[str]) -> T.StructType:
-    """Columns of a predictions table: key, event time, model inputs, prediction, version, time."""
+def prediction_schema(contract: Contract) -> T.StructType:
+    """Columns of a predictions table: the contract's entity keys (strings) and event time,
+    the model inputs (categorical strings, numeric doubles), prediction, version, time."""
     inputs = [
-        T.StructField(c, T.StringType() if c in CATEGORICAL_FEATURES else T.DoubleType())
-        for c in columns
+        T.StructField(c, T.StringType() if c in contract.categorical else T.DoubleType())
+        for c in contract.feature_columns
     ]
     return T.StructType(
         [
-            T.StructField(ENTITY_KEY, T.StringType()),
-            T.StructField(EVENT_TIME, T.TimestampType()),
+            *[T.StructField(k, T.StringType()) for k in contract.entity_keys],
+            T.StructField(contract.event_timestamp, T.TimestampType()),
             *inputs,
             T.StructField("prediction", T.DoubleType()),
             T.StructField("model_version", T.StringType()),
@@ -181,16 +182,18 @@ def prediction_schema(columns: list[str]) -> T.StructType:
     )
 
 
-def _parse(columns: list[str]):
+def _parse(contract: Contract):
+    columns, event = contract.feature_columns, contract.event_timestamp
+
     def parse(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             frames = []
             for row in batch.itertuples(index=False):
                 rows = request_frame(json.loads(row.request))
                 rows["prediction"] = json.loads(row.response)["predictions"]
-                event = rows.get(EVENT_TIME, pd.Series(row.request_time, index=rows.index))
-                rows[EVENT_TIME] = pd.to_datetime(event, utc=True).dt.tz_localize(None)
-                for column in (ENTITY_KEY, *columns):
+                stamp = rows.get(event, pd.Series(row.request_time, index=rows.index))
+                rows[event] = pd.to_datetime(stamp, utc=True).dt.tz_localize(None)
+                for column in (*contract.entity_keys, *columns):
                     if column not in rows:
                         rows[column] = None
                 rows["model_version"] = row.served_model_version
@@ -198,9 +201,9 @@ def _parse(columns: list[str]):
                 frames.append(rows)
             if frames:
                 out = pd.concat(frames, ignore_index=True)
-                numeric = [c for c in columns if c not in CATEGORICAL_FEATURES]
+                numeric = contract.numeric
                 out[numeric + ["prediction"]] = out[numeric + ["prediction"]].astype(float)
-                yield out[[field.name for field in prediction_schema(columns).fields]]
+                yield out[[field.name for field in prediction_schema(contract).fields]]
 
     return parse
 
@@ -208,16 +211,16 @@ def _parse(columns: list[str]):
 def online_predictions(ctx: Context) -> DataFrame:
     """The answered requests of the inference table, one row per scored input row.
 
-    Out: the batch predictions table's columns: flight_id (from the request, null
-    when not sent), sched_dep_ts (from the request; the request time when not
-    sent), the model inputs, prediction, model_version (the served version) and
+    Out: the batch predictions table's columns: the contract's entity keys (from the
+    request, null when not sent), its event timestamp (from the request; the request
+    time when not sent), the model inputs, prediction, model_version (the served version) and
     scored_at (the request time). Requests without status 200 are left out.
     Raises MissingTableError when nothing has been logged yet.
     """
     settings = ctx.settings
-    columns = model_features(list(settings.features["delay_windows_hours"]))
+    contract = settings.contract
     log = ctx.tables.read(settings.table("inference_table"), "the serve command")
     answered = log.where(F.col("status_code") == 200).select(
         "request", "response", "request_time", "served_model_version"
     )
-    return answered.mapInPandas(_parse(columns), prediction_schema(columns))
+    return answered.mapInPandas(_parse(contract), prediction_schema(contract))

@@ -6,8 +6,8 @@ uvicorn) on 127.0.0.1 only. Its protocol is the one of Databricks Model Serving:
 ``POST /invocations`` with ``{"dataframe_records": [...]}`` or
 ``{"dataframe_split": {...}}``, answered with ``{"predictions": [...]}``; a request
 missing a model input or with a value of the wrong type gets HTTP 400 with a
-message naming the column. Rows may carry the entity key (flight_id) and event
-time (sched_dep_ts) beside the inputs: the model ignores them, the inference
+message naming the column. Rows may carry the contract's entity keys and event
+timestamp beside the inputs: the model ignores them, the inference
 table keeps them, so labels can be joined later.
 
 Every ``/invocations`` request and its response go to the inference table

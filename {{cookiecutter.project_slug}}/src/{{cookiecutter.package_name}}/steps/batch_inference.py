@@ -13,7 +13,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..checks import check_inputs, table_keys
-from ..features.definitions import model_features
 from ..features.training_set import build_model_input, window_predicate
 from ..registry import model_uri, version_by_alias
 from ..runtime.context import Context
@@ -34,7 +33,8 @@ def score(frame: DataFrame, predict, version: int | str, columns: list[str]) -> 
     """``frame`` (model inputs in ``columns``) with prediction, model_version and scored_at.
 
     ``predict`` is a UDF from :func:`model_udf` for ``version``. Added columns:
-    prediction (double, minutes of arrival delay), model_version (string) and
+    prediction (double: the label's estimate for regression, the positive-class
+    probability for binary classification), model_version (string) and
     scored_at (timestamp, UTC, the time this function was called).
     """
     return frame.withColumn(
@@ -61,11 +61,11 @@ def champion_version(ctx: Context) -> int:
 
 
 def run(ctx: Context) -> dict:
-    """Score flights scheduled in ``windows.scoring`` with the champion version.
+    """Score the events whose event timestamp lies in ``windows.scoring`` with the champion.
 
     The champion alias is resolved once to a version, which is loaded as
-    ``models:/<name>/<version>``. Writes the predictions table: flight_id,
-    sched_dep_ts, the model inputs, prediction (double, minutes of arrival delay),
+    ``models:/<name>/<version>``. Writes the predictions table: the contract's entity
+    keys and event timestamp, the model inputs, prediction (double, see :func:`score`),
     model_version (string) and scored_at (timestamp, UTC). Returns the rows scored
     and the model version. Raises LookupError when no champion exists.
     """
@@ -73,14 +73,14 @@ def run(ctx: Context) -> dict:
     settings = ctx.settings
     version = champion_version(ctx)
     window = settings.windows["scoring"]
-    columns = model_features(list(settings.features["delay_windows_hours"]))
-    frame = build_model_input(ctx, window).drop("arr_delay", "prediction_ts")
+    contract = settings.contract
+    columns = contract.feature_columns
+    frame = build_model_input(ctx, window).select(*contract.entity_keys_and_time, *columns)
     scored = score(frame, model_udf(ctx, version), version, columns)
     target = settings.table("predictions")
-    ctx.tables.replace_where(
-        scored, target, window_predicate("sched_dep_ts", window), table_keys("predictions")
-    )
-    written = ctx.tables.read(target).where(window_predicate("sched_dep_ts", window)).count()
+    where = window_predicate(contract.event_timestamp, window)
+    ctx.tables.replace_where(scored, target, where, table_keys(contract, "predictions"))
+    written = ctx.tables.read(target).where(where).count()
     return {
         "rows_scored": written,
         "model_version": version,

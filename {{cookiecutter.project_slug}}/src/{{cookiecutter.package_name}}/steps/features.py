@@ -1,8 +1,9 @@
 """Step 2, features: compute the feature tables from bronze and store them with Delta MERGE.
 
-Feature rows are keyed by (origin, feature_ts); a rerun updates rows in place
-and adds no duplicates. What else is stored (declared keys, or a prepared
-model-input table) is decided in :mod:`..features.training_set`.
+Feature rows are keyed by their primary keys and timestamp key
+(``contract.feature_tables``); a rerun updates rows in place and adds no duplicates.
+What else is stored (declared keys, or a prepared model-input table) is decided in
+:mod:`..features.training_set`.
 """
 
 from __future__ import annotations

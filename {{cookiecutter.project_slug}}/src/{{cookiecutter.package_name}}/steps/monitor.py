@@ -29,9 +29,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..checks import EXPECTATIONS, check_frame
-from ..config import Window, instant_sql
-from ..features.definitions import LABEL, model_features
+from ..checks import check_frame, expectations
+from ..config import Settings, Window, instant_sql
 from ..features.training_set import window_predicate
 from ..monitoring.baseline import load_baseline
 from ..monitoring.figures import DRIFT, KINDS, column_figures, count_figures, error_figures
@@ -67,19 +66,22 @@ def window_rows(
     """Rows of every prediction source (name -> DataFrame) in ``window``, with labels, as pandas.
 
     Each source is checked against the predictions table's expectations first
-    (DataCheckError names the source). Out: ``source``, ``model_version``,
-    ``sched_dep_ts``, ``columns``, ``prediction`` and the label (null until known,
-    from the bronze flights by ``flight_id``).
+    (DataCheckError names the source). Out: ``source``, ``model_version``, the
+    contract's event timestamp, ``columns``, ``prediction`` and the label (null until
+    known, from the contract's entity table by the entity keys).
     """
+    contract = ctx.settings.contract
+    keys, event = contract.entity_keys, contract.event_timestamp
+    expected = expectations(contract)["predictions"]
     frames = []
     for source, frame in sources.items():
-        check_frame(frame, f"{source} predictions", EXPECTATIONS["predictions"])
+        check_frame(frame, f"{source} predictions", expected)
         frames.append(
-            frame.where(window_predicate("sched_dep_ts", window)).select(
+            frame.where(window_predicate(event, window)).select(
                 F.lit(source).alias("source"),
-                "flight_id",
+                *keys,
                 "model_version",
-                "sched_dep_ts",
+                event,
                 *columns,
                 "prediction",
             )
@@ -87,9 +89,9 @@ def window_rows(
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
-    labels = ctx.tables.read(ctx.settings.table("flights_bronze"), "the ingest step")
-    joined = union.join(labels.select("flight_id", LABEL), "flight_id", "left")
-    return joined.drop("flight_id").toPandas()
+    labels = ctx.tables.read(ctx.settings.table(contract.entity_table), "the ingest step")
+    joined = union.join(labels.select(*keys, contract.label), keys, "left")
+    return joined.drop(*keys).toPandas()
 
 
 def group_figures(
@@ -100,6 +102,7 @@ def group_figures(
     columns: list[str],
     config: MonitoringSettings,
     days: float,
+    settings: Settings,
 ) -> tuple[list[dict], dict]:
     """Every figure of one (source, version) group: columns, counts and error.
 
@@ -111,7 +114,14 @@ def group_figures(
     figures += count_figures(len(rows), profile, days, config.min_rows_per_day.get(source))
     mae = baseline.validation_mae if baseline else None
     limit = None if mae is None else mae * (1 + config.max_mae_increase)
-    figures += error_figures(rows.dropna(subset=[LABEL]), limit)
+    contract = settings.contract
+    figures += error_figures(
+        rows.dropna(subset=[contract.label]),
+        limit,
+        label=contract.label,
+        event_timestamp=contract.event_timestamp,
+        classification=contract.is_classification,
+    )
     return [{**f, "source": source, "model_version": version} for f in figures], comparisons
 
 
@@ -168,13 +178,13 @@ def run(ctx: Context) -> dict:
     violations (``<source>/v<version> <column>.<metric>=<value> (<kind>)``),
     violations_by_kind, retraining_required (a drift violation exists) and the
     MLflow run id. Raises ConfigError for a bad ``monitoring`` section,
-    MissingTableError when a source table or the bronze flights are missing,
+    MissingTableError when a source table or the entity table is missing,
     DataCheckError when a source breaks the predictions table's expectations.
     """
     settings = ctx.settings
     config = monitoring_settings(settings)
     window = settings.windows["scoring"]
-    columns = model_features(list(settings.features["delay_windows_hours"]))
+    columns = settings.contract.feature_columns
     sources = prediction_sources(ctx)
     rows = window_rows(ctx, sources, window, columns)
     ctx.mlflow()
@@ -192,7 +202,7 @@ def run(ctx: Context) -> dict:
             if version != NO_VERSION and version not in baselines:
                 baselines[version] = load_baseline(registry, settings.model_name, version)
             found, compared = group_figures(
-                source, version, group, baselines.get(version), columns, config, days
+                source, version, group, baselines.get(version), columns, config, days, settings
             )
             figures += found
             comparisons.update({(source, version, c): v for c, v in compared.items()})

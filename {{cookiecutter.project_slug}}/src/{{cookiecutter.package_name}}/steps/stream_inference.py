@@ -1,8 +1,8 @@
-"""Streaming inference: follow the bronze flights table and score new flights with the champion.
+"""Streaming inference: follow the contract's entity table and score new rows with the champion.
 
-A Structured Streaming query reads ``tables.flights_bronze`` (append-only: the
-ingest step only inserts new rows) with trigger ``availableNow``: each run scores
-the flights that arrived since the previous run, in micro-batches, then stops.
+A Structured Streaming query reads the bronze table ``contract.entity_table``
+(append-only: the ingest step only inserts new rows) with trigger ``availableNow``:
+each run scores the rows that arrived since the previous run, in micro-batches, then stops.
 Its progress is the checkpoint at ``streaming.checkpoint``. Each micro-batch is
 built into model inputs by the function batch inference uses (the point-in-time
 lookup runs per micro-batch, in ``foreachBatch``, since streams do not support its
@@ -24,7 +24,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..config import ConfigError, Settings
-from ..features.definitions import ENTITY_KEY, EVENT_TIME, model_features
 from ..features.training_set import model_input_of
 from ..runtime.context import Context
 from .batch_inference import champion_version, model_udf, score
@@ -97,17 +96,17 @@ def _write_predictions(batch: DataFrame, target: str, ctx: Context, app_id: str,
 def stream_predictions(ctx: Context) -> DataFrame:
     """The streaming predictions table, with the batch predictions table's columns.
 
-    flight_id, sched_dep_ts, the model inputs, prediction (double, minutes),
-    model_version (string) and scored_at (timestamp, UTC). Raises MissingTableError
+    The contract's entity keys and event timestamp, the model inputs, prediction
+    (double), model_version (string) and scored_at (timestamp, UTC). Raises MissingTableError
     before the first stream-inference run.
     """
     return ctx.tables.read(ctx.settings.table("stream_predictions"), "stream-inference")
 
 
 def run(ctx: Context) -> dict:
-    """Score the flights that arrived in bronze since the last run; stop when caught up.
+    """Score the entity rows that arrived in bronze since the last run; stop when caught up.
 
-    Flights scheduled before ``windows.scoring.start`` are skipped (they are the
+    Rows whose event timestamp is before ``windows.scoring.start`` are skipped (they are the
     training and validation history). Returns rows_scored (rows this run added),
     micro_batches (run by this query),
     model_version (int) and rows (row count of the streaming predictions table).
@@ -115,26 +114,27 @@ def run(ctx: Context) -> dict:
     or the feature tables do not exist, before anything is written.
     """
     settings = ctx.settings
-    source = settings.table("flights_bronze")
+    contract = settings.contract
+    source = settings.table(contract.entity_table)
     ctx.tables.require(source, "the ingest step")
     checkpoint = checkpoint_location(settings)
     version = champion_version(ctx)
     predict = model_udf(ctx, version)
-    columns = model_features(list(settings.features["delay_windows_hours"]))
+    columns = contract.feature_columns
     target = settings.table("stream_predictions")
     start = settings.windows["scoring"].start
-    flights = _read_stream(ctx, source).where(F.col(EVENT_TIME) >= F.lit(start))
+    arrivals = _read_stream(ctx, source).where(F.col(contract.event_timestamp) >= F.lit(start))
     before = ctx.tables.count(target)
     batches: list[int] = []
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
-        inputs = model_input_of(ctx, batch).select(ENTITY_KEY, EVENT_TIME, *columns)
+        inputs = model_input_of(ctx, batch).select(*contract.entity_keys_and_time, *columns)
         scored = score(inputs, predict, version, columns)
         _write_predictions(scored, target, ctx, _query_id(batch, checkpoint), batch_id)
         batches.append(batch_id)
 
     query = (
-        flights.writeStream.foreachBatch(each_batch)
+        arrivals.writeStream.foreachBatch(each_batch)
         .option("checkpointLocation", checkpoint)
         .trigger(availableNow=True)
         .start()

@@ -16,33 +16,33 @@ registers a version for it. Until then validate refuses the newest version: its
 from __future__ import annotations
 
 import mlflow
-import numpy as np
 from pyspark.sql import functions as F
-from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
 from ..checks import check_inputs, table_keys
 from ..config import Window
 from ..data_profile import log_data_profile
-from ..diagnostics import importance_figure, permutation_importances, prediction_figures
-from ..features.definitions import LABEL, model_features, numeric_features
+from ..diagnostics import importance_figure, permutation_importances, training_figures
 from ..features.training_set import build_model_input, window_filter
-from ..gates import mean_baseline_rmse
+from ..gates import OBJECTIVES, naive_baseline
+from ..metrics import split_metrics
 from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
 from ..runtime.task_values import publish
 from ..runtime.tracking import client
 
 
-def _log_figures(model, valid, predicted: np.ndarray, columns: list[str]) -> None:
-    """Log importance, predicted-versus-actual and residual plots of the validation split.
+def _log_figures(model, valid, predicted, columns: list[str], contract) -> None:
+    """Log importance and the problem type's plots of the validation split.
 
     ``predicted`` holds the model's predictions for the rows of ``valid``, in order.
     """
-    importances = permutation_importances(model, valid, columns, LABEL)
+    importances = permutation_importances(
+        model, valid, columns, contract.label, contract.is_classification
+    )
     mlflow.log_dict(importances.to_dict(orient="records"), "plots/feature_importance.json")
     figures = {
-        "feature_importance": importance_figure(importances),
-        **prediction_figures(valid[LABEL], predicted),
+        "feature_importance": importance_figure(importances, contract.is_classification),
+        **training_figures(contract, valid[contract.label], predicted),
     }
     for stem, figure in figures.items():
         mlflow.log_figure(figure, f"plots/{stem}.png")
@@ -55,54 +55,64 @@ def run(ctx: Context) -> dict:
     which the job's validate and deploy tasks read, so they act on this version.
 
     The run also holds plots/feature_importance.{png,json} (permutation importance
-    on up to 5,000 validation rows), plots/predicted_vs_actual.png and
-    plots/residuals.png (validation split).
+    on up to 5,000 validation rows) and the problem type's plots of the validation
+    split: plots/predicted_vs_actual.png and plots/residuals.png (regression), or
+    plots/roc_curve.png and plots/calibration.png (binary classification).
+    Metrics per split: see :func:`..metrics.split_metrics`; plus the naive baseline's
+    figure on the validation split (``validation_rmse_mean_baseline`` or
+    ``validation_roc_auc_prior_baseline``).
 
     Raises ValueError when the train or validation split has no labelled rows, or when a
     model input is null in every train row.
     """
     check_inputs(ctx, "train")
     settings = ctx.settings
+    contract = settings.contract
+    label = contract.label
     train_w, valid_w = settings.windows["train"], settings.windows["validation"]
     full = build_model_input(ctx, Window(train_w.start, valid_w.end)).where(
-        F.col(LABEL).isNotNull()
+        F.col(label).isNotNull()
     )
     labelled = full.withColumn(
-        "split", F.when(window_filter("sched_dep_ts", train_w), "train").otherwise("validation")
+        "split",
+        F.when(window_filter(contract.event_timestamp, train_w), "train").otherwise("validation"),
     )
     name = settings.table("training_set")
-    ctx.tables.overwrite(labelled, name, table_keys("training_set"))
+    ctx.tables.overwrite(labelled, name, table_keys(contract, "training_set"))
     stored = ctx.tables.read(name)
-    windows = list(settings.features["delay_windows_hours"])
-    columns = model_features(windows)
-    train = stored.where("split = 'train'").select(*columns, LABEL).toPandas()
-    valid = stored.where("split = 'validation'").select(*columns, LABEL).toPandas()
+    columns = contract.feature_columns
+    train = stored.where("split = 'train'").select(*columns, label).toPandas()
+    valid = stored.where("split = 'validation'").select(*columns, label).toPandas()
     splits = {"train": train, "validation": valid}
     for split, frame in splits.items():
         if frame.empty:
-            raise ValueError(f"windows.{split}: no labelled flights in this window")
+            raise ValueError(f"windows.{split}: no labelled rows in this window")
     empty = [c for c in columns if train[c].isna().all()]
     if empty:
         raise ValueError(f"training set: columns {empty} are null in every train row")
     params = dict(settings.training)
-    model = build_pipeline(numeric_features(windows), params)
+    model = build_pipeline(contract, params)
 
     ctx.mlflow()
     with mlflow.start_run(run_name="train") as active:
         mlflow.log_params({**params, "features": ",".join(columns)})
+        mlflow.log_params({"problem_type": contract.problem_type, "label": label})
         window_tags = settings.window_tags()
         mlflow.log_params(window_tags)
-        model.fit(train[columns], train[LABEL])
+        model.fit(train[columns], train[label])
         metrics = {"train_rows": float(len(train)), "validation_rows": float(len(valid))}
         predicted = {split: model.predict(frame[columns]) for split, frame in splits.items()}
         for split, frame in splits.items():
-            metrics[f"{split}_rmse"] = root_mean_squared_error(frame[LABEL], predicted[split])
-            metrics[f"{split}_mae"] = mean_absolute_error(frame[LABEL], predicted[split])
-        _, metrics["validation_rmse_mean_baseline"] = mean_baseline_rmse(train[LABEL], valid[LABEL])
+            for key, value in split_metrics(contract, frame[label], predicted[split]).items():
+                metrics[f"{split}_{key}"] = value
+        objective = OBJECTIVES[contract.problem_type]
+        _, baseline = naive_baseline(objective, train[label], valid[label])
+        short = "roc_auc" if contract.is_classification else "rmse"
+        metrics[f"validation_{short}_{objective.baseline}_baseline"] = baseline
         metrics = {k: float(v) for k, v in metrics.items()}
         mlflow.log_metrics(metrics)
-        _log_figures(model, valid, predicted["validation"], columns)
-        log_data_profile(train[columns], predicted["train"])
+        _log_figures(model, valid, predicted["validation"], columns, contract)
+        log_data_profile(train[columns], predicted["train"], contract.categorical)
         info = log_model(model, train[columns], settings.model_name)
         for key, value in window_tags.items():
             client().set_model_version_tag(

@@ -4,10 +4,11 @@ The version: ``--model-version`` (``run-all`` passes the one train just
 registered; the Databricks job passes the train task's task value
 ``model_version``); without it, the highest-numbered version of the model.
 
-The candidate, the naive baseline (always the mean training label) and, when one
-exists, the current champion are scored in one MLflow run (``validate-v<N>``) on
-the same holdout: the validation split of the training set. The gates (see
-``gates.py``) are ``max_rmse``, ``baseline`` and ``champion``.
+The candidate, the naive baseline (always the mean training label: the mean, or the
+prior of the positive class) and, when one exists, the current champion are scored
+in one MLflow run (``validate-v<N>``) on the same holdout: the validation split of
+the training set. The gates (see ``gates.py``) are the absolute limit of the
+problem type's metric (``max_rmse`` / ``min_roc_auc``), ``baseline`` and ``champion``.
 
 ``validation.mode`` decides what a failed gate does:
 
@@ -30,9 +31,9 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 
-from ..features.definitions import LABEL, model_features
 from ..features.training_set import window_filter
-from ..gates import RMSE, Thresholds, evaluate, mean_baseline_rmse, relative_degradation, rmse
+from ..gates import Thresholds, evaluate, metric, naive_baseline, relative_degradation
+from ..metrics import holdout_metrics, reported_metrics
 from ..registry import (
     FAILED,
     NONE,
@@ -49,7 +50,6 @@ from ..runtime.tracking import client
 
 SKIPPED = "SKIPPED"
 GATE_TAG = "validation_gate_result"
-REPORTED_METRICS = (RMSE, "mean_absolute_error", "r2_score")
 
 
 def _predict(uri: str, frame) -> np.ndarray:
@@ -59,7 +59,10 @@ def _predict(uri: str, frame) -> np.ndarray:
 def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
     """(candidate metrics, other figures, gates) on the holdout; logs them to the active run."""
     settings = ctx.settings
-    columns = model_features(list(settings.features["delay_windows_hours"]))
+    contract = settings.contract
+    label, objective = contract.label, thresholds.objective
+    name = objective.metric
+    columns = contract.feature_columns
     holdout_window = settings.windows["validation"]
     tagged = candidate.tags.get("window_validation")
     if tagged is not None and tagged != holdout_window.label():
@@ -71,45 +74,54 @@ def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
     table = ctx.tables.read(settings.table("training_set"), "the train step")
     holdout = (
         table.where("split = 'validation'")
-        .where(window_filter("sched_dep_ts", holdout_window))
-        .select(*columns, LABEL)
+        .where(window_filter(contract.event_timestamp, holdout_window))
+        .select(*columns, label)
         .toPandas()
     )
-    train_labels = table.where("split = 'train'").select(LABEL).toPandas()[LABEL]
+    train_labels = table.where("split = 'train'").select(label).toPandas()[label]
     if holdout.empty:
         raise ValueError(
             f"windows.validation: the training set has no rows in "
             f"{holdout_window.label()}: run train with the same --as-of first"
         )
     predicted = _predict(model_uri(settings.model_name, candidate.version), holdout[columns])
-    metrics = {RMSE: rmse(holdout[LABEL], predicted)}  # NaN when a prediction is not finite
+    metrics = {name: metric(objective, holdout[label], predicted)}  # NaN when not finite
     if np.isfinite(predicted).all():  # scikit-learn's metrics refuse NaN and infinity
-        result = mlflow.models.evaluate(
-            data=holdout.assign(prediction=predicted),
-            predictions="prediction",
-            targets=LABEL,
-            model_type="regressor",
-            evaluator_config={"log_model_explainability": False},
-        )
-        metrics = {k: float(v) for k, v in result.metrics.items()}
+        if contract.is_classification:
+            metrics = holdout_metrics(contract, holdout[label], predicted)
+            mlflow.log_metrics(metrics)
+        else:
+            result = mlflow.models.evaluate(
+                data=holdout.assign(prediction=predicted),
+                predictions="prediction",
+                targets=label,
+                model_type="regressor",
+                evaluator_config={"log_model_explainability": False},
+            )
+            metrics = {k: float(v) for k, v in result.metrics.items()}
     else:
-        mlflow.log_metric(RMSE, metrics[RMSE])
-    mean_label, baseline = mean_baseline_rmse(train_labels, holdout[LABEL])
+        mlflow.log_metric(name, metrics[name])
+    constant, baseline = naive_baseline(objective, train_labels, holdout[label])
+    better = 1 if objective.greater_is_better else -1
     figures = {
         "holdout_rows": float(len(holdout)),
-        "baseline_prediction": mean_label,
-        f"baseline_{RMSE}": baseline,
-        "improvement_over_baseline": 1 - metrics[RMSE] / baseline if baseline > 0 else np.nan,
+        "baseline_prediction": constant,
+        f"baseline_{name}": baseline,
+        "improvement_over_baseline": (
+            better * (metrics[name] / baseline - 1) if baseline > 0 else np.nan
+        ),
     }
-    champion_rmse = None
+    champion_figure = None
     if champion is not None:
         uri = model_uri(settings.model_name, champion.version)
-        champion_rmse = rmse(holdout[LABEL], _predict(uri, holdout[columns]))
-        figures[f"champion_{RMSE}"] = champion_rmse
-        figures["relative_degradation"] = relative_degradation(metrics[RMSE], champion_rmse)
+        champion_figure = metric(objective, holdout[label], _predict(uri, holdout[columns]))
+        figures[f"champion_{name}"] = champion_figure
+        figures["relative_degradation"] = relative_degradation(
+            metrics[name], champion_figure, objective.greater_is_better
+        )
     champion_version = champion.version if champion else None
-    gates = evaluate(thresholds, metrics[RMSE], baseline, champion_rmse, champion_version)
-    figures.update({f"allowed_{RMSE}_{g.name}": g.limit for g in gates})
+    gates = evaluate(thresholds, metrics[name], baseline, champion_figure, champion_version)
+    figures.update({f"allowed_{name}_{g.name}": g.limit for g in gates})
     mlflow.log_metrics(figures)
     return metrics, figures, gates
 
@@ -119,18 +131,22 @@ def run(ctx: Context, version: int | None = None) -> dict:
 
     Returns model_version, status (``PASSED``/``FAILED``: what deploy acts on),
     gate_result (``PASSED``/``FAILED``/``SKIPPED``: what the gates said), gates
-    ({gate: PASSED/FAILED}), reasons (one line per failed gate), metrics (candidate
-    RMSE, MAE in minutes, R²), baseline_rmse (minutes, None when disabled),
-    champion_version and champion_rmse (None without a champion),
-    relative_degradation (candidate RMSE / champion RMSE - 1, or None), thresholds
-    and the validation run_id.
+    ({gate: PASSED/FAILED}), reasons (one line per failed gate), metrics (the
+    problem type's holdout metrics: RMSE, MAE, R² / ROC AUC, log loss, F1 at the
+    decision threshold, MAE of the probability), baseline (the naive baseline's
+    figure of the gated metric; None when disabled), champion_version and
+    champion_figure (None without a champion), relative_degradation (how much worse
+    than the champion, a fraction, or None), thresholds and the validation run_id.
+    Regression results also carry baseline_rmse and champion_rmse (the same figures).
     Raises ConfigError for a bad threshold, LookupError when the version (or any
     version) does not exist, MissingTableError when the training set is missing.
     Registry errors other than "not found" propagate.
     """
     settings = ctx.settings
     mode = settings.validation["mode"]
-    thresholds = Thresholds.from_settings(settings.validation)
+    contract = settings.contract
+    thresholds = Thresholds.from_settings(settings.validation, contract.problem_type)
+    name = thresholds.objective.metric
     ctx.mlflow()
     registry = client()
     name = settings.model_name
@@ -167,7 +183,11 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "validation_run_id": active.info.run_id,
         VALIDATED_AGAINST_TAG: str(champion.version) if champion else NONE,
         **{f"validation_{k}": f"{v:.6g}" for k, v in thresholds.as_dict().items()},
-        **{f"validation_{k}": f"{metrics[k]:.6g}" for k in REPORTED_METRICS if k in metrics},
+        **{
+            f"validation_{k}": f"{metrics[k]:.6g}"
+            for k in reported_metrics(contract)
+            if k in metrics
+        },
         **{f"validation_{k}": f"{v:.6g}" for k, v in figures.items() if k != "holdout_rows"},
     }
     for key, value in tags.items():
@@ -179,10 +199,12 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "gate_result": gate_result,
         "gates": {g.name: g.result for g in gates},
         "reasons": reasons,
-        "metrics": {k: metrics[k] for k in REPORTED_METRICS if k in metrics},
-        "baseline_rmse": figures.get(f"baseline_{RMSE}"),
+        "metrics": {k: metrics[k] for k in reported_metrics(contract) if k in metrics},
+        "baseline": figures.get(f"baseline_{name}"),
+        "baseline_rmse": figures.get("baseline_root_mean_squared_error"),
         "champion_version": int(champion.version) if champion else None,
-        "champion_rmse": figures.get(f"champion_{RMSE}"),
+        "champion_figure": figures.get(f"champion_{name}"),
+        "champion_rmse": figures.get("champion_root_mean_squared_error"),
         "relative_degradation": figures.get("relative_degradation"),
         "thresholds": thresholds.as_dict(),
         "run_id": active.info.run_id,

