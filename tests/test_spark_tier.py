@@ -23,7 +23,7 @@ from conftest import render
 pytestmark = pytest.mark.spark
 
 MONTH_SLICE = {
-    "source": {"kind": "nycflights13", "start": "2013-01-01", "end": "2013-02-01"},
+    "source": {"start": "2013-01-01", "end": "2013-02-01"},
     # As of 2013-01-27 train on Jan 1-19 and validate on Jan 20-26; score Jan 27-31 as of Feb 1.
     "windows": {
         "as_of": "2013-02-01",

@@ -13,7 +13,7 @@ import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }} import sources
-from {{ cookiecutter.package_name }}.config import Settings, Window, load_settings
+from {{ cookiecutter.package_name }}.config import ConfigError, Settings, Window, load_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.spark import get_spark
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
@@ -30,6 +30,17 @@ LABEL = CONTRACT.label
 ENTITY_KEY = CONTRACT.entity_keys[0]
 EVENT_TIME = CONTRACT.event_timestamp
 FEATURES = CONTRACT.feature_columns
+
+
+def refusal(tmp_path, text: str, env: str = "local") -> str:
+    """The one-line ConfigError of loading ``env`` with the YAML ``text`` merged over it."""
+    override = tmp_path / "override.yml"
+    override.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(env, override)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
 
 
 def utc(*args) -> datetime:

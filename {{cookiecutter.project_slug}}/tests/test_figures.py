@@ -10,6 +10,8 @@ from {{ cookiecutter.package_name }}.data_profile import build_profile
 from {{ cookiecutter.package_name }}.monitoring.figures import column_figures, count_figures
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 
+from .conftest import refusal
+
 CONFIG = monitoring_settings(load_settings("local"))  # min_rows 100, null share + 0.1
 
 
@@ -67,3 +69,15 @@ def test_rows_per_day_rule_only_for_named_sources():
     (unnamed, base) = count_figures(0, PROFILE, days=2.0, min_rows_per_day=None)
     assert not unnamed["violation"] and unnamed["kind"] is None
     assert base["value"] == 1_000
+
+
+def test_the_monitoring_section_is_typed_when_the_settings_load(tmp_path):
+    text = "monitoring:\n  psi_threshold: '0.2'\n  psi_treshold: 0.3\n"
+    assert refusal(tmp_path, text, "prod") == (
+        "settings of environment 'prod': monitoring.psi_threshold: Input should be a valid "
+        "number (got '0.2')"
+    )
+    assert refusal(tmp_path, "monitoring:\n  psi_treshold: 0.3\n", "prod") == (
+        "settings of environment 'prod': monitoring.psi_treshold: unknown key (not a setting; "
+        "check the spelling)"
+    )

@@ -40,10 +40,8 @@ def test_model_input_is_prepared_once_per_flight_and_read_by_window(trained, syn
 
 
 def test_train_and_scoring_check_the_table_they_read():
-    contract = CONTRACT
-    assert step_inputs(contract, "train") == step_inputs(contract, "batch_inference") == (
-        "model_input",
-    )
+    expected = ("model_input",)
+    assert step_inputs(CONTRACT, "train") == step_inputs(CONTRACT, "batch_inference") == expected
 
 
 def test_a_repeated_flight_in_model_input_stops_train_and_scoring(ctx, use_synthetic_source):

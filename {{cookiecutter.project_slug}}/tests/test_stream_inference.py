@@ -27,6 +27,7 @@ from .conftest import (
     NOVEMBER_SOURCE,
     local_settings,
     private_copy,
+    refusal,
     registry,
     rows_in_window,
     utc,
@@ -175,3 +176,10 @@ def test_checkpoint_setting_is_checked(tmp_path):
         stream_inference.checkpoint_location(
             replace(settings, raw={**settings.raw, "streaming": {}})
         )
+
+
+def test_the_streaming_section_is_typed_when_the_settings_load(tmp_path):
+    assert refusal(tmp_path, "streaming:\n  max_files_per_trigger: lots\n") == (
+        "settings of environment 'local': streaming.max_files_per_trigger: Input should be a "
+        "valid integer (got 'lots')"
+    )

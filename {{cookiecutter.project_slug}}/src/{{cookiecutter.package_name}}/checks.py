@@ -26,9 +26,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from .contract import Contract
-
-if TYPE_CHECKING:  # runtime.tables imports this module
+if TYPE_CHECKING:  # runtime.tables imports this module; rag projects have no contract
+    from .contract import Contract
     from .runtime.context import Context
 
 KINDS = {

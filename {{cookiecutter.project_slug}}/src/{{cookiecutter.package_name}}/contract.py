@@ -3,8 +3,9 @@
 The contract is the ``contract`` section of conf/config.yml plus one example module,
 :mod:`.features.definitions`, which turns source rows into bronze rows, computes the
 feature tables and builds the spine (one row per event to predict). Everything else
-(tables, point-in-time lookup, training set, training, validation, inference,
-monitoring, data checks, the report) reads the contract and names no example column.
+(tables, point-in-time lookup, training set, training, validation, batch, streaming
+and online inference, what reads predictions back, data checks, the report) reads the
+contract and names no example column.
 
 The section declares (see :class:`Contract`):
 

@@ -3,8 +3,8 @@
 Regression: RMSE, MAE (the label's unit) and R². Binary classification, on the
 positive-class probability: ROC AUC, log loss, and at the contract's
 ``decision_threshold`` F1, precision, recall and accuracy; plus the MAE of the
-probability (the mean distance to the 0/1 label), which monitoring compares with
-the validation MAE like a regression's.
+probability (the mean distance to the 0/1 label), a figure to compare later
+predictions with, like a regression's MAE.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``regression``: a gradient-boosted regressor; ``binary_classification``: a
 gradient-boosted classifier whose ``predict`` returns the positive-class probability
 (:class:`PositiveClassProbability`), so the logged model, ``spark_udf``, serving and
-monitoring all read one number per row.
+every reader of predictions get one number per row.
 """
 
 from __future__ import annotations

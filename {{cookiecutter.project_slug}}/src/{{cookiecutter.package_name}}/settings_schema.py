@@ -1,7 +1,7 @@
 """Typed models of the settings file: every key, its type, nothing unknown.
 
 :func:`check_settings` reads the merged mapping of one environment (``common``, the
-environment, an override file) into :class:`SettingsFile` before any step runs. A
+environment, an override file) into :func:`settings_model` before any step runs. A
 missing key, a value of the wrong type or a key the models do not know is one
 ConfigError line naming the environment and the key path, e.g.
 ``settings of environment 'local': windows.train_days: Input should be a valid
@@ -11,10 +11,13 @@ boolean. The rules between keys (aliases, windows, lookups) stay in :mod:`.confi
 
 from __future__ import annotations
 
+import importlib
 from datetime import date
+from functools import cache
+from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .contract import Contract
 
@@ -94,38 +97,8 @@ class ValidationSection(_Section):
     fail_on_rejection: bool = False
 
 
-class MonitoringSection(_Section):
-    """``monitoring``: drift and data-quality thresholds (see monitoring/settings.py)."""
-
-    psi_threshold: float
-    ks_statistic_threshold: float
-    max_mae_increase: float
-    max_null_fraction_increase: float
-    min_rows_per_day: dict[str, float] = Field(default_factory=dict)
-    min_rows: int
-
-
-class StreamingSection(_Section):
-    """``streaming``: checkpoint location and bronze files per micro-batch."""
-
-    checkpoint: str
-    max_files_per_trigger: int = 1000
-
-
-class ServingSection(_Section):
-    """``serving``: the local scoring server and the Databricks serving endpoint."""
-
-    port: int
-    log_flush_rows: int
-    log_flush_seconds: float
-    endpoint_name: str
-    workload_size: Literal["Small", "Medium", "Large"]
-    scale_to_zero: bool
-    query_group: str
-
-
-class SettingsFile(_Section):
-    """The merged settings of one environment."""
+class CoreSettings(_Section):
+    """The merged settings of one environment, without the sections optional parts type."""
 
     runtime: Literal["local", "databricks"]
     catalog: str
@@ -141,10 +114,31 @@ class SettingsFile(_Section):
     features: FeaturesSection
     training: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
     validation: ValidationSection
-    monitoring: MonitoringSection | None = None
-    streaming: StreamingSection | None = None
-    serving: ServingSection | None = None
     spark_conf: dict[str, str] = Field(default_factory=dict)
+
+
+def owned_sections() -> dict[str, type[BaseModel]]:
+    """Models of the sections an optional part of the project types itself.
+
+    A subpackage ``<name>`` whose ``settings`` module defines ``SECTION_MODEL`` (a
+    pydantic model) types the section ``<name>``; a project without that part has
+    neither the module nor the section.
+    """
+    models = {}
+    for child in resources.files(__package__).iterdir():
+        if child.is_dir() and child.joinpath("settings.py").is_file():
+            module = importlib.import_module(f"{__package__}.{child.name}.settings")
+            model = getattr(module, "SECTION_MODEL", None)
+            if model is not None:
+                models[child.name] = model
+    return models
+
+
+@cache
+def settings_model() -> type[CoreSettings]:
+    """:class:`CoreSettings` plus an optional field per :func:`owned_sections` entry."""
+    fields = {name: (model | None, None) for name, model in owned_sections().items()}
+    return create_model("SettingsFile", __base__=CoreSettings, **fields)
 
 
 def _path(loc: tuple) -> str:
@@ -164,13 +158,13 @@ def describe(err: ValidationError, env: str) -> str:
     return f"settings of environment {env!r}: {_path(first['loc'])}: {message}{found}"
 
 
-def check_settings(raw: dict[str, Any], env: str, error: type[Exception]) -> SettingsFile:
-    """``raw`` (the merged mapping of environment ``env``) as a :class:`SettingsFile`.
+def check_settings(raw: dict[str, Any], env: str, error: type[Exception]) -> CoreSettings:
+    """``raw`` (the merged mapping of environment ``env``) as a :func:`settings_model`.
 
     Raises ``error`` (the caller's ConfigError) with :func:`describe`'s one line when
     a key is missing, mistyped or unknown.
     """
     try:
-        return SettingsFile.model_validate(raw)
+        return settings_model().model_validate(raw)
     except ValidationError as err:
         raise error(describe(err, env)) from None

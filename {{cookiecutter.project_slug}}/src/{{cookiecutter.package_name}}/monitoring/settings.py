@@ -4,7 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from ..config import ConfigError, Settings
+
+
+class MonitoringSection(BaseModel):
+    """The types of the ``monitoring`` section, checked when the settings load
+    (:func:`..settings_schema.owned_sections`); the ranges are checked below."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    psi_threshold: float
+    ks_statistic_threshold: float
+    max_mae_increase: float
+    max_null_fraction_increase: float
+    min_rows_per_day: dict[str, float] = Field(default_factory=dict)
+    min_rows: int
+
+
+SECTION_MODEL = MonitoringSection
 
 
 @dataclass(frozen=True)

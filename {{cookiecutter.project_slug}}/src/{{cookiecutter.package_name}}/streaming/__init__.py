@@ -1,0 +1,1 @@
+"""Settings of the streaming-inference step (the step is steps/stream_inference.py)."""
