@@ -268,6 +268,5 @@ def test_a_binary_classification_dataset_runs_by_changing_only_the_contract(tmp_
     _run([bin_dir / "batch-inference", *as_of], cwd=project, env=env)
     quiet = _json(_run([bin_dir / "monitor", *as_of], cwd=project, env=env).stdout)
     print("second dataset monitor (training period):", quiet["violations_by_kind"])  # noqa: T201
-    assert quiet["groups"] == {"batch/v1": quiet["groups"]["batch/v1"]}
-    assert quiet["groups"]["batch/v1"] > 500
+    assert quiet["groups"]["batch/v1"] > 500  # streaming scored November on: no rows here
     assert quiet["violations_by_kind"]["drift"] == 0 and quiet["retraining_required"] is False
