@@ -12,9 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:  # tabular projects only; rag projects have neither module
+    from .contract import Contract
+    from .settings_schema import SourceSpec
 
 ENV_VAR = "MLOPS_ENV"
 CONFIG_VAR = "MLOPS_CONFIG"
@@ -158,8 +162,8 @@ class Settings:
     champion_alias: str = DEFAULT_ALIASES["champion_alias"]
     challenger_alias: str = DEFAULT_ALIASES["challenger_alias"]
     raw: dict[str, Any] = field(default_factory=dict)
-    contract: Any = None
-    sources: dict[str, Any] = field(default_factory=dict)
+    contract: Contract | None = None
+    sources: dict[str, SourceSpec] = field(default_factory=dict)
 
     def table(self, key: str) -> str:
         """Full name ``<catalog>.<schema>.<table>`` of the table configured under ``key``.
@@ -308,6 +312,9 @@ def load_settings(
     ``as_of`` (an instant from :func:`parse_as_of`, e.g. ``--as-of``) sets the as-of
     date of every step, training included; without it the pins ``windows.as_of``
     and ``windows.training_as_of`` apply, else today (UTC).
+    The merged mapping is first read into the typed models of :mod:`.settings_schema`
+    (a missing, mistyped or unknown key: one ConfigError naming the key path and the
+    environment), then the rules between keys are checked.
     Raises ConfigError naming the first key that is missing or breaks its rule.
     """
     from .settings_schema import check_settings  # tabular projects only

@@ -2,7 +2,7 @@
 
 With the ``contract`` section of conf/config.yml this module is the data contract
 (see :mod:`..contract`). Replace both to bring your own use case; the generic steps
-call only the four functions below and read everything else from the contract:
+use only the four names below and read everything else from the contract:
 
 - :func:`to_bronze`: source rows (contract columns, checked) -> bronze rows of one
   bronze table, with its keys and UTC timestamp;
