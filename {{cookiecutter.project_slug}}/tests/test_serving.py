@@ -16,7 +16,7 @@ from {{ cookiecutter.package_name }}.features.definitions import (
     numeric_features,
 )
 from {{ cookiecutter.package_name }}.serving import server
-from {{ cookiecutter.package_name }}.serving.inference_table import online_predictions
+from {{ cookiecutter.package_name }}.serving.online_predictions import online_predictions
 from {{ cookiecutter.package_name }}.steps import batch_inference
 
 from .conftest import private_copy
