@@ -1,7 +1,7 @@
 """The flights answered online, read back from the inference table as a prediction source.
 
 :func:`online_predictions` turns each logged request of the delay model into rows
-with the batch predictions table's columns, so the monitor treats online serving
+with the batch predictions table's columns: online serving is a prediction source
 like batch and streaming inference.
 """
 
