@@ -40,7 +40,8 @@ def test_table_marks_the_options_rag_ignores():
         if line.startswith("| `")
     }
     marked = {name for name, row in rows.items() if "ignored when `use_case` is `rag`" in row}
-    assert marked == set(CONTEXT["_tabular_only"]) and "include_online_serving" in marked
+    assert marked == set(CONTEXT["_tabular_only"]) and "include_feature_store" in marked
+    assert "include_online_serving" not in marked  # online serving applies to both use cases
     changed = {**CONTEXT, "_tabular_only": ["cloud"]}
     table = options_doc.options_table(changed, pre_gen).splitlines()
     (row,) = [line for line in table if line.startswith("| `cloud` |")]

@@ -289,7 +289,7 @@ def test_rag_files_replace_the_tabular_ones():
     )
     tabular_only = {  # on for tabular, but they serve, stream and monitor flights
         "src/pkg/steps/stream_inference.py",
-        "src/pkg/serving/server.py",
+        "src/pkg/serving/online_predictions.py",  # flights read back for the monitor
         "src/pkg/monitoring/cli.py",
         "src/pkg/gates.py",
         "resources/streaming-inference-job.yml",
@@ -302,6 +302,29 @@ def test_rag_files_replace_the_tabular_ones():
     shared |= {"src/pkg/checks.py"}  # runtime/tables.py checks keys with it
     assert shared <= rag & tabular
     assert not any(".rag." in name for name in rag | tabular)
+
+
+def test_online_serving_applies_to_rag_too():
+    """include_online_serving switches the shared scoring server, the endpoint sync, the rag
+    ``serve`` entry point and its tests on and off in a rag project as in a tabular one."""
+    base = {
+        "include_feature_store": True,
+        "include_monitoring": True,
+        "include_streaming_inference": True,
+        "cicd_platform": "none",
+        "use_case": "rag",
+    }
+    on = expected_files({**base, "include_online_serving": True}, "pkg")
+    off = expected_files({**base, "include_online_serving": False}, "pkg")
+    assert on - off == {
+        "src/pkg/serving/__init__.py",
+        "src/pkg/serving/endpoint.py",
+        "src/pkg/serving/inference_table.py",
+        "src/pkg/serving/server.py",
+        "src/pkg/rag/serve.py",
+        "tests/rag/test_serving.py",
+    }
+    assert off - on == set()
 
 
 def test_tabular_only_options_change_nothing_in_a_rag_project(tmp_path):

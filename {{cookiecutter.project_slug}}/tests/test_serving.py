@@ -11,7 +11,7 @@ import requests
 
 from {{ cookiecutter.package_name }}.config import ConfigError
 from {{ cookiecutter.package_name }}.serving import server
-from {{ cookiecutter.package_name }}.serving.inference_table import online_predictions
+from {{ cookiecutter.package_name }}.serving.online_predictions import online_predictions
 from {{ cookiecutter.package_name }}.steps import batch_inference
 
 from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, private_copy

@@ -15,6 +15,8 @@ from mlflow.protos.databricks_pb2 import (
     ErrorCode,
 )
 
+from .runtime import tracking
+
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 STATUS_TAG = "validation_status"
@@ -84,3 +86,18 @@ def latest_version(client: MlflowClient, name: str) -> ModelVersion:
 def model_uri(name: str, version: str | int) -> str:
     """``models:/<name>/<version>``."""
     return f"models:/{name}/{version}"
+
+
+def champion_version(ctx) -> int:
+    """The version number the champion alias of ``ctx.settings.model_name`` points at.
+
+    ``ctx`` is a runtime Context (either use case); MLflow is pointed at its registry.
+    Resolved once per call, so a caller serves or scores one fixed version. Raises
+    LookupError when no champion exists.
+    """
+    ctx.mlflow()
+    name, alias = ctx.settings.model_name, ctx.settings.champion_alias
+    champion = version_by_alias(tracking.client(), name, alias)
+    if champion is None:
+        raise LookupError(f"model {name} has no '{alias}' alias: run deploy first")
+    return int(champion.version)

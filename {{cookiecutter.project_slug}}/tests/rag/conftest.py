@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import index, ingest_documents
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
-SLICE = ["json", "textwrap", "heapq", "bisect"]  # 4 modules, 14 evaluation questions
+SLICE = ["json", "textwrap", "heapq", "bisect"]  # 4 modules, 28 documents, 17 eval questions
 SHARED_TABLES = ("documents_bronze", "chunks")
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
+from {{ cookiecutter.package_name }}.cli import monitor as monitor_entry
+from {{ cookiecutter.package_name }}.config import LOCAL_ROOT_VAR
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.serving import record_feedback
 from {{ cookiecutter.package_name }}.rag.steps import ask, build, deploy, evaluate, monitor, register_prompt
@@ -66,6 +69,15 @@ def test_out_of_corpus_questions_raise_the_alarm_in_domain_ones_do_not(served):
     (day,) = loud["days"]
     assert day["negative_feedback_share"] == 0.5 and day["rated"] == 2
     assert served.tables.count(served.settings.table("monitoring_metrics")) == 1
+
+
+def test_monitor_fails_on_alarm_only_when_asked(served, monkeypatch, capsys):
+    ask.run(served, OUT_OF_CORPUS)
+    monkeypatch.setenv(LOCAL_ROOT_VAR, str(served.settings.local_root))
+    assert monitor_entry(["--env", "local"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{") :])["alarms"][0].startswith("out_of_domain_rate")
+    assert monitor_entry(["--env", "local", "--fail-on-alarm"]) == 2
 
 
 def test_feedback_refuses_an_unknown_rating_before_writing(served):

@@ -11,6 +11,7 @@ from {{ cookiecutter.package_name }}.rag import corpus
 from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
 from {{ cookiecutter.package_name }}.rag.steps import build, index, ingest_documents
 from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
 from .conftest import SLICE, slice_settings
@@ -52,6 +53,9 @@ def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(tmp_path):
     assert generate.attributes["generator"] == "extractive"
     assert generate.attributes["language_model"] is False
 
+    # Evaluation traced every question, yet the monitor counts only served answers.
+    assert summary["steps"]["monitor"]["answers"] == 0
+
     # Reruns: nothing new is ingested, embedded or registered.
     assert ingest_documents.run(ctx)["new_or_changed"] == 0
     again = index.run(ctx)
@@ -72,6 +76,8 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):
         (folder / name).write_text(text, encoding="utf-8")
     source = {"kind": "files", "path": str(folder)}
     ctx = Context(slice_settings(tmp_path / "state", source=source))
+    with pytest.raises(MissingTableError, match="does not exist: run ingest-documents first"):
+        index.run(ctx)
     ingest_documents.run(ctx)
     first = index.run(ctx)
     assert (first["documents"], first["documents_embedded"]) == (3, 3)
@@ -83,3 +89,15 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):
     second = index.run(ctx)
     assert (second["documents_embedded"], second["documents_removed"]) == (1, 1)
     assert second["chunks"] == 2 and second["index_version"] != first["index_version"]
+
+
+def test_a_table_source_is_ingested(tmp_path):
+    source = {"kind": "table", "table": "default.rag_test_documents"}
+    ctx = Context(slice_settings(tmp_path / "state", source=source))
+    rows = [("guide.a", "Alpha", "Alpha text.", "wiki"), ("guide.b", "Beta", "Beta text.", "wiki")]
+    schema = "doc_id string, title string, text string, source string"
+    frame = ctx.spark.createDataFrame(rows, schema)
+    frame.write.format("delta").mode("overwrite").saveAsTable(source["table"])
+    assert ingest_documents.run(ctx)["documents"] == 2
+    bronze = ctx.tables.read(ctx.settings.table("documents_bronze")).orderBy("doc_id").collect()
+    assert [(r.doc_id, r.title, r.text) for r in bronze] == [r[:3] for r in rows]

@@ -10,11 +10,14 @@ import yaml
 from databricks.sdk.errors import NotFound
 
 from {{ cookiecutter.package_name }}.config import ConfigError
-from {{ cookiecutter.package_name }}.rag import vector_search
+from {{ cookiecutter.package_name }}.rag import corpus, vector_search
 from {{ cookiecutter.package_name }}.rag.chunking import split_text
+from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.generation import ExtractiveGenerator, render_prompt
 from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
+from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
+from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
 
 from .conftest import slot
 
@@ -132,3 +135,27 @@ def test_settings_replace_keeps_derived_names():
     settings = replace(load_rag_settings("local"), catalog="other")
     assert settings.model_name == f"other.{settings.schema}.qa_pipeline"
     assert settings.prompt_name == f"other.{settings.schema}.qa_prompt"
+
+
+def test_eval_set_has_46_questions_on_documents_of_the_default_corpus():
+    items = load_eval_set()
+    assert len(items) == 46  # the README states the number
+    documents = set(corpus.python_stdlib(load_rag_settings("local").source["modules"]).doc_id)
+    missing = {s for item in items for s in item["expected_sources"]} - documents
+    assert missing == set()
+
+
+def test_the_relative_gate_allows_a_small_drop_below_the_champion_not_a_larger_one():
+    gates = load_rag_settings("local").evaluation  # max_relative_degradation 0.05
+    champion = {"retrieval_hit": 1.0, "fact_recall": 0.8, "cites_retrieved_source": 1.0}
+    assert gate({**champion, "fact_recall": 0.77}, champion, gates) == []  # 3.75 % lower
+    (reason,) = gate({**champion, "fact_recall": 0.75}, champion, gates)  # 6.25 % lower
+    assert reason.startswith("fact_recall 0.750 < champion 0.800")
+    assert "max_relative_degradation" in reason
+    assert gate({**champion, "fact_recall": 0.75}, None, gates) == []  # no champion: floors only
+
+
+def test_llm_judges_only_with_a_judge_endpoint():
+    assert judge_scorers(None) == [] and judge_scorers("") == []
+    judges = judge_scorers("databricks:/judge-endpoint")
+    assert [type(j).__name__ for j in judges] == ["Correctness", "RelevanceToQuery"]

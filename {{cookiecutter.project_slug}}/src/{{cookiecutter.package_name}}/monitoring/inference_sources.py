@@ -19,7 +19,7 @@ INFERENCE_SOURCES = (
     ("streaming", "stream_predictions", "steps.stream_inference", "stream_predictions"),
 {%- endif %}
 {%- if cookiecutter.include_online_serving %}
-    ("online", "inference_table", "serving.inference_table", "online_predictions"),
+    ("online", "inference_table", "serving.online_predictions", "online_predictions"),
 {%- endif %}
 {%- if not (cookiecutter.include_streaming_inference or cookiecutter.include_online_serving) %}
     # none: this project serves by batch only

@@ -7,18 +7,32 @@ or a list of such dicts. Output: one answer dict per question (see
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from {{ cookiecutter.package_name }}.rag.pipeline import pipeline_from_config
 
 
 def questions_of(model_input) -> list[str]:
-    """The questions in ``model_input`` (DataFrame column, dict or list of dicts)."""
+    """The questions in ``model_input`` (DataFrame column, dict or list of dicts).
+
+    Raises MlflowException (INVALID_PARAMETER_VALUE: HTTP 400 when served) naming the
+    ``question`` field when it is missing, empty or not a string in any row.
+    """
     if isinstance(model_input, pd.DataFrame):
-        return [str(q) for q in model_input["question"]]
-    if isinstance(model_input, dict):
-        return [str(model_input["question"])]
-    return [str(item["question"]) for item in model_input]
+        rows = model_input.to_dict("records")
+    elif isinstance(model_input, dict):
+        rows = [model_input]
+    else:
+        rows = list(model_input)
+    questions = [row.get("question") if isinstance(row, dict) else None for row in rows]
+    if not questions or not all(isinstance(q, str) and q.strip() for q in questions):
+        raise MlflowException(
+            "question: every row needs a non-empty string field 'question'",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    return questions
 
 
 class QAModel(PythonModel):

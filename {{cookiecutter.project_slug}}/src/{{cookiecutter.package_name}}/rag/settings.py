@@ -10,7 +10,7 @@ tabular use case: ``runtime``, ``local_root``, ``spark_conf``, ``experiment``,
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,9 @@ class RagSettings:
     locally, ``databricks_endpoint`` with ``endpoint`` and ``vector_search``
     settings on Databricks) and ``n_features``. ``retrieval``: kind and ``k``.
     ``generator``: kind (``extractive`` or ``chat_completions``) and endpoint
-    settings. ``evaluation``: gates and mode. ``monitoring``: thresholds.
+    settings. ``evaluation``: gates and mode. ``monitoring``: thresholds. ``raw`` is
+    the whole merged mapping, for an optional part of the project that reads its own
+    keys (online serving reads ``serving``).
     """
 
     env: str
@@ -60,6 +62,7 @@ class RagSettings:
     local_root: Path | None
     champion_alias: str
     challenger_alias: str
+    raw: dict[str, Any] = field(default_factory=dict)
 
     def table(self, key: str) -> str:
         """Full name ``<catalog>.<schema>.<table>`` of table ``key``; ConfigError if unknown."""
@@ -196,4 +199,5 @@ def load_rag_settings(
         spark_conf={str(k): str(v) for k, v in (raw.get("spark_conf") or {}).items()},
         local_root=local_root,
         **_aliases(raw),
+        raw=raw,
     )

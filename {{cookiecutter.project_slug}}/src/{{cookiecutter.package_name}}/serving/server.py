@@ -6,9 +6,10 @@ uvicorn) on 127.0.0.1 only. Its protocol is the one of Databricks Model Serving:
 ``POST /invocations`` with ``{"dataframe_records": [...]}`` or
 ``{"dataframe_split": {...}}``, answered with ``{"predictions": [...]}``; a request
 missing a model input or with a value of the wrong type gets HTTP 400 with a
-message naming the column. Rows may carry the contract's entity keys and event
-timestamp beside the inputs: the model ignores them, the inference
-table keeps them, so labels can be joined later.
+message naming the column. The same server serves either use case's model: the
+tabular model (rows may carry the contract's entity keys and event timestamp beside
+the inputs: the model ignores them, the inference table keeps them, so labels can be
+joined later) or the rag QA model (rows with a ``question``).
 
 Every ``/invocations`` request and its response go to the inference table
 (:mod:`.inference_table`), written in batches.
@@ -27,9 +28,8 @@ import uvicorn
 from mlflow.pyfunc import scoring_server
 
 from ..config import ConfigError
-from ..registry import model_uri
+from ..registry import champion_version, model_uri
 from ..runtime.context import Context
-from ..steps.batch_inference import champion_version
 from .inference_table import InferenceLog, log_row
 
 HOST = "127.0.0.1"

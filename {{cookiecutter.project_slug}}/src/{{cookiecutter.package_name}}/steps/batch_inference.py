@@ -14,9 +14,8 @@ from pyspark.sql import functions as F
 
 from ..checks import check_inputs, table_keys
 from ..features.training_set import build_model_input, window_predicate
-from ..registry import model_uri, version_by_alias
+from ..registry import champion_version, model_uri
 from ..runtime.context import Context
-from ..runtime.tracking import client
 
 
 def model_udf(ctx: Context, version: int | str):
@@ -45,19 +44,6 @@ def score(frame: DataFrame, predict, version: int | str, columns: list[str]) -> 
             "scored_at": F.lit(datetime.now(UTC)).cast("timestamp"),
         }
     )
-
-
-def champion_version(ctx: Context) -> int:
-    """The version number the champion alias points at, resolved once.
-
-    Raises LookupError when no champion exists.
-    """
-    ctx.mlflow()
-    name, alias = ctx.settings.model_name, ctx.settings.champion_alias
-    champion = version_by_alias(client(), name, alias)
-    if champion is None:
-        raise LookupError(f"model {name} has no '{alias}' alias: run validate and deploy first")
-    return int(champion.version)
 
 
 def run(ctx: Context) -> dict:

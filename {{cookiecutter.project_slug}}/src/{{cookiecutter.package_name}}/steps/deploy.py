@@ -31,7 +31,7 @@ from ..registry import (
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
-{%- if cookiecutter.include_online_serving and cookiecutter.use_case == "tabular" %}
+{%- if cookiecutter.include_online_serving %}
 from ..serving.endpoint import sync as sync_serving_endpoint
 {%- endif %}
 
@@ -104,7 +104,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "validated_against": candidate.tags.get(VALIDATED_AGAINST_TAG),
         "champion_version": int(champion.version) if champion else None,
         "reason": reason,
-{%- if cookiecutter.include_online_serving and cookiecutter.use_case == "tabular" %}
+{%- if cookiecutter.include_online_serving %}
         "serving_endpoint": sync_serving_endpoint(ctx),
 {%- endif %}
     }

@@ -22,7 +22,7 @@ from ..registry import (
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
-{%- if cookiecutter.include_online_serving and cookiecutter.use_case == "tabular" %}
+{%- if cookiecutter.include_online_serving %}
 from ..serving.endpoint import sync as sync_serving_endpoint
 {%- endif %}
 
@@ -67,7 +67,7 @@ def run(ctx: Context) -> dict:
         "rolled_back_from": int(current.version),
         "champion_version": int(previous),
         "rolled_back_at": stamp,
-{%- if cookiecutter.include_online_serving and cookiecutter.use_case == "tabular" %}
+{%- if cookiecutter.include_online_serving %}
         "serving_endpoint": sync_serving_endpoint(ctx),
 {%- endif %}
     }

@@ -1,0 +1,30 @@
+"""Entry point ``serve``: the champion QA model behind a local scoring server (blocks).
+
+The server is the one of the tabular use case (:mod:`..serving.server`): MLflow's
+pyfunc scoring server for the champion version on 127.0.0.1, every ``/invocations``
+request and its answer appended to the inference table ``tables.inference_table``.
+A request is ``{"dataframe_records": [{"question": "..."}, ...]}``; the answer is
+``{"predictions": [...]}`` with one answer dict per question (as
+``QAPipeline.answer``). A request without a non-empty ``question`` gets HTTP 400
+naming the field. On Databricks deploy and rollback keep the Model Serving endpoint
+on the champion (:mod:`..serving.endpoint`). Not part of run-all.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..cli import _context, _main, _parser
+from ..serving.server import serve_forever
+
+
+def serve(argv: list[str] | None = None) -> int:
+    """Serve the champion on 127.0.0.1 at ``--port`` (default ``serving.port``) until Ctrl-C."""
+    parser = _parser("Serve the champion QA model locally and log requests in the inference table.")
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
+
+    def body(args: argparse.Namespace) -> int:
+        serve_forever(_context(args), args.port)
+        return 0
+
+    return _main(body, parser, argv)

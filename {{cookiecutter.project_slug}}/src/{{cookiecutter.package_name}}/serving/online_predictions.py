@@ -1,0 +1,95 @@
+"""The rows answered online, read back from the inference table as a prediction source.
+
+:func:`online_predictions` turns each logged request of the tabular model into rows
+with the batch predictions table's columns: online serving is a prediction source
+like batch and streaming inference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ..contract import Contract
+from ..runtime.context import Context
+
+
+def request_frame(body: dict) -> pd.DataFrame:
+    """The rows of a scoring request in MLflow's ``dataframe_records`` or ``dataframe_split`` form.
+
+    Raises ValueError naming the expected fields for any other body.
+    """
+    if "dataframe_records" in body:
+        return pd.DataFrame(body["dataframe_records"])
+    if "dataframe_split" in body:
+        split = body["dataframe_split"]
+        return pd.DataFrame(split["data"], columns=split["columns"])
+    raise ValueError("request: expected a dataframe_records or dataframe_split field")
+
+
+def prediction_schema(contract: Contract) -> T.StructType:
+    """Columns of a predictions table: the contract's entity keys (strings) and event time,
+    the model inputs (categorical strings, numeric doubles), prediction, version, time."""
+    inputs = [
+        T.StructField(c, T.StringType() if c in contract.categorical else T.DoubleType())
+        for c in contract.feature_columns
+    ]
+    return T.StructType(
+        [
+            *[T.StructField(k, T.StringType()) for k in contract.entity_keys],
+            T.StructField(contract.event_timestamp, T.TimestampType()),
+            *inputs,
+            T.StructField("prediction", T.DoubleType()),
+            T.StructField("model_version", T.StringType()),
+            T.StructField("scored_at", T.TimestampType()),
+        ]
+    )
+
+
+def _parse(contract: Contract):
+    columns, event = contract.feature_columns, contract.event_timestamp
+
+    def parse(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            frames = []
+            for row in batch.itertuples(index=False):
+                rows = request_frame(json.loads(row.request))
+                rows["prediction"] = json.loads(row.response)["predictions"]
+                stamp = rows.get(event, pd.Series(row.request_time, index=rows.index))
+                rows[event] = pd.to_datetime(stamp, utc=True).dt.tz_localize(None)
+                for column in (*contract.entity_keys, *columns):
+                    if column not in rows:
+                        rows[column] = None
+                rows["model_version"] = row.served_model_version
+                rows["scored_at"] = row.request_time
+                frames.append(rows)
+            if frames:
+                out = pd.concat(frames, ignore_index=True)
+                numeric = contract.numeric
+                out[numeric + ["prediction"]] = out[numeric + ["prediction"]].astype(float)
+                yield out[[field.name for field in prediction_schema(contract).fields]]
+
+    return parse
+
+
+def online_predictions(ctx: Context) -> DataFrame:
+    """The answered requests of the inference table, one row per scored input row.
+
+    Out: the batch predictions table's columns: the contract's entity keys (from the
+    request, null when not sent), its event timestamp (from the request; the request
+    time when not sent), the model inputs, prediction, model_version (the served version) and
+    scored_at (the request time). Requests without status 200 are left out.
+    Raises MissingTableError when nothing has been logged yet.
+    """
+    settings = ctx.settings
+    contract = settings.contract
+    log = ctx.tables.read(settings.table("inference_table"), "the serve command")
+    answered = log.where(F.col("status_code") == 200).select(
+        "request", "response", "request_time", "served_model_version"
+    )
+    return answered.mapInPandas(_parse(contract), prediction_schema(contract))

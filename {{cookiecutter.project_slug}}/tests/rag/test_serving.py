@@ -1,0 +1,178 @@
+"""Online serving of the QA champion: locally the scoring server answers as the model's
+predict does and logs every request in the inference table; on Databricks deploy and
+rollback keep the serving endpoint on the champion (a fake WorkspaceClient: no
+workspace is reachable from the tests)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from types import SimpleNamespace
+
+import databricks.sdk
+import mlflow
+import pandas as pd
+import requests
+from databricks.sdk.errors import NotFound
+
+from {{ cookiecutter.package_name }}.config import LOCAL_ROOT_VAR
+from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
+from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
+from {{ cookiecutter.package_name }}.rag.serve import serve
+from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
+from {{ cookiecutter.package_name }}.registry import model_uri
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.serving import server
+
+from .conftest import SLICE
+
+TIMEOUT = 60
+
+
+def quick(ctx: Context) -> Context:
+    """``ctx`` with the evaluation gate disabled: these tests are about serving, not the gate."""
+    settings = ctx.settings
+    return Context(replace(settings, evaluation={**settings.evaluation, "mode": "disabled"}))
+
+
+def candidate(ctx: Context) -> None:
+    """Build and evaluate a candidate from the prompt's challenger (run register-prompt first)."""
+    build.run(ctx)
+    evaluate.run(ctx)
+
+
+def post(url: str, body) -> requests.Response:
+    """POST ``body`` (a dict as JSON, or raw text) to ``url``/invocations."""
+    data = body if isinstance(body, str) else json.dumps(body)
+    headers = {"Content-Type": "application/json"}
+    return requests.post(f"{url}/invocations", data=data, headers=headers, timeout=TIMEOUT)
+
+
+def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
+    served = quick(ctx)
+    register_prompt.run(served)
+    candidate(served)
+    deployed = deploy.run(served)
+    assert deployed["champion_version"] == 1
+    assert deployed["serving_endpoint"]["action"] == "none"  # locally nothing is deployed
+    settings = served.settings
+    raw = {**settings.raw, "serving": {**settings.raw["serving"], "log_flush_seconds": 600}}
+    served = Context(replace(settings, raw=raw))  # only stop() writes the log
+    questions = [
+        item["question"]
+        for item in load_eval_set()
+        if all(s.split(".")[0] in SLICE for s in item["expected_sources"])
+    ][:3]
+    model = mlflow.pyfunc.load_model(model_uri(settings.model_name, 1))
+    expected = model.predict(pd.DataFrame({"question": questions}))
+
+    running = server.start(served, port=0)
+    try:
+        single = post(running.url, {"dataframe_records": [{"question": questions[0]}]})
+        assert single.status_code == 200, single.text
+        assert single.json()["predictions"] == expected[:1]
+        assert single.json()["predictions"][0]["sources"]  # retrieved chunks came with it
+        block = post(running.url, {"dataframe_records": [{"question": q} for q in questions]})
+        assert block.status_code == 200, block.text
+        assert block.json()["predictions"] == expected
+
+        for malformed in (
+            {"dataframe_records": [{"query": questions[0]}]},
+            {"dataframe_records": [{"question": "  "}]},
+            "{not json",
+        ):
+            answer = post(running.url, malformed)
+            assert answer.status_code == 400, answer.text
+        assert "question" in post(running.url, {"dataframe_records": [{"q": "x"}]}).text
+        again = post(running.url, {"dataframe_records": [{"question": questions[1]}]})
+        assert again.status_code == 200 and again.json()["predictions"] == expected[1:2]
+    finally:
+        running.stop()
+
+    assert running.log.commits == 1
+    log = served.tables.read(settings.table("inference_table"))
+    logged = sorted(log.collect(), key=lambda r: r["request_time"])
+    assert [r["status_code"] for r in logged] == [200, 200, 400, 400, 400, 400, 200]
+    assert {(r["served_model_name"], r["served_model_version"]) for r in logged} == {
+        (settings.model_name, "1")
+    }
+    first = json.loads(logged[0]["request"])["dataframe_records"][0]["question"]
+    assert first == questions[0]
+    assert json.loads(logged[1]["response"])["predictions"] == expected
+
+
+def test_serve_names_a_bad_port_and_a_missing_champion_in_one_line(ctx, monkeypatch, capsys):
+    monkeypatch.setenv(LOCAL_ROOT_VAR, str(ctx.settings.local_root))
+    assert serve(["--env", "local", "--port", "70000"]) == 1
+    assert capsys.readouterr().err.startswith("error: serving.port: must be an integer")
+    assert serve(["--env", "local", "--port", "0"]) == 1  # an empty registry
+    err = capsys.readouterr().err
+    assert err.startswith("error: model ") and "has no 'champion' alias" in err
+    assert err.count("\n") == 1
+    assert not ctx.tables.exists(ctx.settings.table("inference_table"))
+
+
+class FakeServingEndpoints:
+    """``serving_endpoints`` of a workspace: records calls, serves what was last configured."""
+
+    def __init__(self):
+        self.served: tuple[str, str] | None = None
+        self.calls: list[str] = []
+
+    def _endpoint(self):
+        entity = SimpleNamespace(entity_name=self.served[0], entity_version=self.served[1])
+        return SimpleNamespace(
+            id="qa-endpoint", config=SimpleNamespace(served_entities=[entity]), pending_config=None
+        )
+
+    def get(self, name):
+        if self.served is None:
+            raise NotFound(name)
+        return self._endpoint()
+
+    def create(self, name, config, ai_gateway):
+        self.calls.append(f"create {ai_gateway.inference_table_config.table_name_prefix}")
+        entity = config.served_entities[0]
+        self.served = (entity.entity_name, entity.entity_version)
+
+    def update_config(self, name, served_entities):
+        self.calls.append("update_config")
+        self.served = (served_entities[0].entity_name, served_entities[0].entity_version)
+
+    def update_permissions(self, serving_endpoint_id, access_control_list):
+        self.calls.append(f"permissions {access_control_list[0].group_name}")
+
+
+def test_deploy_and_rollback_keep_the_databricks_endpoint_on_the_champion(ctx, monkeypatch):
+    local = quick(ctx)
+    # The same settings as a Databricks job would have; MLflow stays on the local store.
+    remote = Context(replace(local.settings, runtime="databricks"))
+    monkeypatch.setattr(remote, "mlflow", local.mlflow)
+    endpoints = FakeServingEndpoints()
+    monkeypatch.setattr(
+        databricks.sdk, "WorkspaceClient", lambda: SimpleNamespace(serving_endpoints=endpoints)
+    )
+    settings = local.settings
+    name = settings.raw["serving"]["endpoint_name"]
+    prefix = settings.tables["inference_table"].removesuffix("_payload")
+    group = settings.raw["serving"]["query_group"]
+
+    register_prompt.run(local)
+    candidate(local)
+    first = deploy.run(remote)
+    created = {"endpoint": name, "served_version": "1", "action": "created"}
+    assert first["serving_endpoint"] == created
+    assert endpoints.served == (settings.model_name, "1")
+    assert endpoints.calls == [f"create {prefix}", f"permissions {group}"]
+    assert deploy.run(remote)["serving_endpoint"]["action"] == "unchanged"
+
+    register_prompt.run(local, text=prompt_text().replace("Quote", "Please quote"))
+    candidate(local)
+    second = deploy.run(remote)
+    assert (second["champion_version"], second["serving_endpoint"]["action"]) == (2, "updated")
+    assert endpoints.served == (settings.model_name, "2")
+
+    back = rollback.run(remote)
+    assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
+    assert back["serving_endpoint"] == {**created, "action": "updated"}
+    assert endpoints.served == (settings.model_name, "1")
