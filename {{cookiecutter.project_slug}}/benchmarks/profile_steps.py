@@ -2,7 +2,8 @@
 
 Usage: ``python benchmarks/profile_steps.py [--root DIR] [--env local] [--config FILE]
 [--top N]``. Runs the same steps as ``run-all`` in this process on a fresh local
-state under DIR (default: a new temporary folder) and prints, per step, as JSON:
+state under DIR (default: a new temporary folder) and prints, per step, as JSON
+(one line as each step ends, then the whole report):
 
 - ``seconds``: wall time of the step;
 - ``spark_jobs``: Spark jobs the step started (counted by job group);
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 "mlflow": _seconds_in(stats, lambda f: "/mlflow/" in f),
                 "top": _top(stats, args.top),
             }
+            print(json.dumps({step: report["steps"][step]}), flush=True)  # one line per step
 
     cli._run_step = profiled
     try:
