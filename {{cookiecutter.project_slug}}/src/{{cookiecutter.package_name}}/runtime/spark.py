@@ -1,4 +1,11 @@
-"""One SparkSession per process: local Spark with Delta Lake, or the Databricks session."""
+"""One SparkSession per process: local Spark with Delta Lake, or the Databricks session.
+
+Locally the session is classic PySpark (a JVM in this process) unless a Spark Connect
+address is set: ``$MLOPS_SPARK_REMOTE`` or the setting ``spark_remote`` (for example
+``local[2]``, which starts a local Spark Connect server with the same configuration,
+or ``sc://host:15002``). Spark Connect is the API of Databricks serverless compute,
+so a local Connect run checks that the steps use nothing serverless lacks.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from importlib import metadata, resources
 
 from pyspark.sql import SparkSession
@@ -14,6 +22,7 @@ from pyspark.sql import SparkSession
 from ..config import Settings
 
 MIN_JAVA = 17
+REMOTE_VAR = "MLOPS_SPARK_REMOTE"
 SESSION_TIME_ZONE = "UTC"
 _LOCAL_DEFAULTS = {
     "spark.master": "local[2]",
@@ -26,6 +35,9 @@ _LOCAL_DEFAULTS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "4g",
+    # A Python worker (foreachBatch over Spark Connect, UDFs) may take long to start on a
+    # busy machine: wait for it to connect back longer than the default 15 s.
+    "spark.python.authenticate.socketTimeout": "120s",
 }
 
 
@@ -87,12 +99,28 @@ def utc_session(spark: SparkSession) -> SparkSession:
     return spark
 
 
+def spark_remote(settings: Settings) -> str | None:
+    """The Spark Connect address of a local run, or None for classic local Spark.
+
+    ``$MLOPS_SPARK_REMOTE`` when set and not empty, else the setting ``spark_remote``
+    (for example ``local[2]`` or ``sc://localhost:15002``), else None.
+    """
+    return os.environ.get(REMOTE_VAR) or settings.raw.get("spark_remote") or None
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """True when ``spark`` is a Spark Connect session (no JVM in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
 def get_spark(settings: Settings) -> SparkSession:
     """The process-wide SparkSession for ``settings.runtime``, with UTC session time.
 
     On Databricks this is the cluster's (or serverless) session. Locally it is
     ``local[2]`` with Delta Lake and the jars of the installed delta-spark,
     resolved from Maven Central at the first start (cached in ~/.ivy2.5.2).
+    With a Spark Connect address (:func:`spark_remote`) it is a Connect session;
+    ``local[N]`` starts a local Connect server with the Delta configuration.
     Every path, an already active session included, sets the session time zone
     to UTC (:func:`utc_session`).
     Raises SparkStartError when Java is missing or older than 17, or when the
@@ -115,16 +143,24 @@ def get_spark(settings: Settings) -> SparkSession:
         "spark.sql.warehouse.dir": str(settings.local_root / "spark-warehouse"),
         **settings.spark_conf,
     }
+    remote = spark_remote(settings)
     builder = SparkSession.builder.appName(settings.model_short_name)
+    if remote:  # the address names the master of a local Connect server
+        builder = builder.remote(remote)
+        conf.pop("spark.master")
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:
-        spark = builder.getOrCreate()
+        with warnings.catch_warnings():
+            # A Connect client re-sets the server's static settings and warns for each.
+            warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
+            spark = builder.getOrCreate()
     except Exception as err:  # the JVM prints Ivy's report; we add the one line that matters
         raise SparkStartError(
             f"Spark did not start ({type(err).__name__}): most often the Delta Lake jar "
             f"{package} could not be resolved from Maven Central (see the Ivy report above); "
             "check the network, or set spark.jars.repositories in conf/config.yml"
         ) from err
-    spark.sparkContext.setLogLevel("ERROR")
+    if not is_connect(spark):
+        spark.sparkContext.setLogLevel("ERROR")
     return utc_session(spark)

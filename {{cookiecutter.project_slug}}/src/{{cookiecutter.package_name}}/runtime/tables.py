@@ -12,7 +12,8 @@ Upserts are SQL ``MERGE INTO`` statements, which also run over Spark Connect
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -80,6 +81,24 @@ def latest_per_key(df: DataFrame, keys: Sequence[str], order_by: Sequence[str]) 
     return df.withColumn("_key_rank", rank).where("_key_rank = 1").drop("_key_rank")
 
 
+@contextmanager
+def computed_once(df: DataFrame, keys: Sequence[str]) -> Iterator[DataFrame]:
+    """``df`` persisted while the block runs when ``keys`` are given, else ``df`` itself.
+
+    A keyed write runs two Spark jobs on the batch, the key check and the write; the
+    persisted batch is computed by the first and read back by the second instead of
+    being computed twice (a point-in-time lookup, say). Unpersisted on leaving.
+    """
+    if not keys:
+        yield df
+        return
+    persisted = df.persist()
+    try:
+        yield persisted
+    finally:
+        persisted.unpersist()
+
+
 class Tables:
     """Reads and writes the pipeline's Delta tables for one environment."""
 
@@ -106,9 +125,16 @@ class Tables:
         return int(history["version"])
 
     def exists(self, name: str) -> bool:
-        """True when the Delta table ``name`` exists."""
+        """True when the Delta table ``name`` exists (locally: its log holds a commit).
+
+        Locally the folder is looked at directly: no Spark call, and the same over
+        Spark Connect, where ``DeltaTable`` is not available.
+        """
         if self.settings.runtime == "local":
-            return DeltaTable.isDeltaTable(self.spark, str(self.path(name)))
+            log = self.path(name) / "_delta_log"
+            return log.is_dir() and any(
+                f.suffix == ".json" or ".checkpoint" in f.name for f in log.iterdir()
+            )
         return self.spark.catalog.tableExists(name)
 
     def delta(self, name: str) -> DeltaTable:
@@ -143,13 +169,16 @@ class Tables:
     def overwrite(self, df: DataFrame, name: str, keys: Sequence[str] = ()) -> None:
         """Replace the whole table (schema included) with ``df`` in one commit.
 
+        ``df`` is computed once for the key check and the write (:func:`computed_once`).
+
         Raises ValueError naming the column when ``df`` has a void (NullType) column,
         DataCheckError naming the key and the count when ``keys`` are given and two
         rows of ``df`` share a key. Nothing is written then.
         """
         refuse_void_columns(df, name)
-        check_unique(df, name, keys)
-        self._save(self._writer(df, "overwrite").option("overwriteSchema", "true"), name)
+        with computed_once(df, keys) as batch:
+            check_unique(batch, name, keys)
+            self._save(self._writer(batch, "overwrite").option("overwriteSchema", "true"), name)
 
     def replace_where(
         self, df: DataFrame, name: str, predicate: str, keys: Sequence[str] = ()
@@ -162,12 +191,13 @@ class Tables:
         DataCheckError when ``keys`` are given and two rows of ``df`` share a key.
         """
         refuse_void_columns(df, name)
-        check_unique(df, name, keys)
-        if not self.exists(name):
-            self._save(self._writer(df, "overwrite"), name)
-            return
-        writer = self._writer(df, "overwrite").option("replaceWhere", predicate)
-        self._save(writer.option("mergeSchema", "true"), name)
+        with computed_once(df, keys) as batch:
+            check_unique(batch, name, keys)
+            if not self.exists(name):
+                self._save(self._writer(batch, "overwrite"), name)
+                return
+            writer = self._writer(batch, "overwrite").option("replaceWhere", predicate)
+            self._save(writer.option("mergeSchema", "true"), name)
 
     def upsert(
         self, df: DataFrame, name: str, keys: Sequence[str], order_by: Sequence[str] = ()

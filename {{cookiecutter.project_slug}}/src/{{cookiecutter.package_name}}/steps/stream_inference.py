@@ -108,7 +108,7 @@ def run(ctx: Context) -> dict:
 
     Rows whose event timestamp is before ``windows.scoring.start`` are skipped (they are the
     training and validation history). Returns rows_scored (rows this run added),
-    micro_batches (run by this query),
+    micro_batches (run by this query, from its progress reports),
     model_version (int) and rows (row count of the streaming predictions table).
     Raises LookupError when no champion exists and MissingTableError when bronze
     or the feature tables do not exist, before anything is written.
@@ -125,13 +125,12 @@ def run(ctx: Context) -> dict:
     start = settings.windows["scoring"].start
     arrivals = _read_stream(ctx, source).where(F.col(contract.event_timestamp) >= F.lit(start))
     before = ctx.tables.count(target)
-    batches: list[int] = []
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
+        # Over Spark Connect this runs in a Python process of the server: no side effects here.
         inputs = model_input_of(ctx, batch).select(*contract.entity_keys_and_time, *columns)
         scored = score(inputs, predict, version, columns)
         _write_predictions(scored, target, ctx, _query_id(batch, checkpoint), batch_id)
-        batches.append(batch_id)
 
     query = (
         arrivals.writeStream.foreachBatch(each_batch)
@@ -141,6 +140,7 @@ def run(ctx: Context) -> dict:
     )
     query.awaitTermination()
     after = ctx.tables.count(target)
+    batches = {p.batchId for p in query.recentProgress if p.numInputRows > 0}
     return {
         "rows_scored": after - before,
         "micro_batches": len(batches),

@@ -1,0 +1,122 @@
+"""Where ``run-all``'s time goes, step by step: profile, Spark jobs, Delta commits.
+
+Usage: ``python benchmarks/profile_steps.py [--root DIR] [--env local] [--config FILE]
+[--top N]``. Runs the same steps as ``run-all`` in this process on a fresh local
+state under DIR (default: a new temporary folder) and prints, per step, as JSON
+(one line as each step ends, then the whole report):
+
+- ``seconds``: wall time of the step;
+- ``spark_jobs``: Spark jobs the step started (counted by job group);
+- ``delta_commits``: new commits per table (files added to its ``_delta_log``);
+- ``jvm_wait``: seconds the Python side spent waiting on the JVM (py4j calls);
+- ``mlflow``: seconds inside MLflow's logging and registry calls;
+- ``top``: the project's own functions with the most cumulative seconds.
+
+Spark start is measured on its own (``spark_start``). Local runtime only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.config import load_settings
+from {{ cookiecutter.package_name }}.runtime.context import Context
+
+PACKAGE = Path(cli.__file__).parent
+
+
+def delta_versions(root: Path) -> dict[str, int]:
+    """Commit files (``_delta_log/*.json``) per Delta table folder under ``root``."""
+    return {
+        str(log.parent.relative_to(root)): len(list(log.glob("*.json")))
+        for log in root.rglob("_delta_log")
+    }
+
+
+def _seconds_in(stats: pstats.Stats, match) -> float:
+    """Cumulative seconds of the outermost profiled functions whose file matches ``match``."""
+    total = 0.0
+    for (file, _, _), (_, _, _, cumulative, callers) in stats.stats.items():
+        if match(file) and not any(match(caller[0]) for caller in callers):
+            total += cumulative
+    return round(total, 2)
+
+
+def _top(stats: pstats.Stats, count: int) -> list[tuple[str, float]]:
+    own = [
+        (f"{Path(file).relative_to(PACKAGE)}:{name}", round(cumulative, 2))
+        for (file, _, name), (_, _, _, cumulative, _) in stats.stats.items()
+        if file.startswith(str(PACKAGE)) and not file.endswith("cli.py")
+    ]
+    return sorted(own, key=lambda item: -item[1])[:count]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the pipeline's steps under the profiler and print the figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, help="folder of the local state (default: temp)")
+    parser.add_argument("--env", help="environment in conf/config.yml (default: local)")
+    parser.add_argument("--config", help="YAML file merged over the packaged settings")
+    parser.add_argument("--top", type=int, default=8, help="functions listed per step")
+    args = parser.parse_args(argv)
+    root = (args.root or Path(tempfile.mkdtemp(prefix="profile-"))).resolve()
+    ctx = Context(replace(load_settings(args.env, args.config), local_root=root))
+    started = time.perf_counter()
+    tracker = ctx.spark.sparkContext.statusTracker()
+    report: dict = {"spark_start": round(time.perf_counter() - started, 2), "steps": {}}
+    run_step = cli._run_step
+
+    def profiled(step: str, context: Context, **kwargs) -> dict:
+        context.spark.sparkContext.setJobGroup(step, step)
+        commits = delta_versions(root)
+        profile = cProfile.Profile()
+        began = time.perf_counter()
+        try:
+            return profile.runcall(run_step, step, context, **kwargs)
+        finally:
+            seconds = time.perf_counter() - began
+            stats = pstats.Stats(profile)
+            after = delta_versions(root)
+            report["steps"][step] = {
+                "seconds": round(seconds, 2),
+                "spark_jobs": len(tracker.getJobIdsForGroup(step)),
+                "delta_commits": {
+                    table: n - commits.get(table, 0)
+                    for table, n in after.items()
+                    if n != commits.get(table, 0)
+                },
+                "jvm_wait": _seconds_in(stats, lambda f: "py4j" in f),
+                "mlflow": _seconds_in(stats, lambda f: "/mlflow/" in f),
+                "top": _top(stats, args.top),
+            }
+            print(json.dumps({step: report["steps"][step]}), flush=True)  # one line per step
+
+    cli._run_step = profiled
+    try:
+        summary = _pipeline()(ctx)
+    finally:
+        cli._run_step = run_step
+    report["run_all_seconds"] = summary["seconds"]
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _pipeline():
+    """run-all's pipeline function: the monitoring option's when it is installed."""
+    try:
+        from {{ cookiecutter.package_name }}.monitoring.cli import run_pipeline
+    except ImportError:
+        return cli.run_pipeline
+    return run_pipeline
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
