@@ -48,6 +48,9 @@ IMPORT_NAMES = {
     "delta-spark": ["delta"],
     "pytest": ["pytest", "_pytest", "py"],
     "databricks-feature-engineering": ["databricks"],
+    "googleapis-common-protos": ["google"],
+    "grpcio": ["grpc"],
+    "grpcio-status": ["grpc_status"],
 }
 
 

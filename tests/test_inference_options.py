@@ -26,7 +26,8 @@ def test_both_off_render_nothing_of_either(tmp_path):
     assert not (package / "steps" / "stream_inference.py").exists()
     assert not (package / "serving").exists()
     assert not (project / "resources" / "streaming-inference-job.yml").exists()
-    assert not [p for p in project.glob("benchmarks/**/*") if p.is_file()]
+    assert not (project / "benchmarks" / "streaming.py").exists()
+    assert not (project / "benchmarks" / "online_serving.py").exists()
     scripts = tomllib.loads((project / "pyproject.toml").read_text())["project"]["scripts"]
     assert "stream-inference" not in scripts and "serve" not in scripts
     config = yaml.safe_load((package / "conf" / "config.yml").read_text())

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import json
 import pstats
 import tempfile
 import time
 from dataclasses import replace
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from {{ cookiecutter.package_name }} import cli
@@ -110,12 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pipeline():
-    """run-all's pipeline function: the monitoring option's when it is installed."""
-    try:
-        from {{ cookiecutter.package_name }}.monitoring.cli import run_pipeline
-    except ImportError:
-        return cli.run_pipeline
-    return run_pipeline
+    """The pipeline function behind the installed ``run-all`` console script."""
+    (script,) = entry_points(group="console_scripts", name="run-all")
+    return importlib.import_module(script.module).run_pipeline
 
 
 if __name__ == "__main__":
