@@ -10,8 +10,13 @@ point-in-time. Failure depends on vibration, coolant temperature, the plant and 
 load, so there is a signal to learn; in the scoring window (November and December)
 vibration is planted two units higher. No column shares a name with the flights.
 
-Asserted: a champion, a prediction (a probability) for every reading in the scoring
-window, a drift alarm on that window, and none on a sample from the training period.
+The tables named after the flights (predictions, stream predictions, the serving
+payload) get names of the pumps, so no code can rely on the example's table names.
+
+Asserted: a champion, a prediction for every reading in the scoring window that is
+the champion's positive-class probability (``predict_proba[:, 1]`` of the model loaded
+from the registry, on the same model inputs; not a 0/1 label), a drift alarm on that
+window, and none on a sample from the training period.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -79,6 +85,29 @@ def spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
         F.col("failed").cast("double").alias("failed"),
     )
 '''
+
+# Tables the example names after the flights, renamed for the pumps.
+PUMP_TABLES = {
+    "predictions": "pump_failure_predictions",
+    "stream_predictions": "pump_failure_stream_predictions",
+    "inference_table": "pump_failure_endpoint_payload",
+}
+
+# Run by the project's python in the project folder: the champion, loaded from the
+# registry as a scikit-learn model, scores the model inputs of a parquet file; the
+# positive-class probabilities go to a .npy file.
+CHAMPION_PROBABILITIES = """
+import importlib, sys
+
+import mlflow, numpy, pandas
+
+package, rows, out = sys.argv[1:4]
+settings = importlib.import_module(package + ".config").load_settings()
+importlib.import_module(package + ".runtime.tracking").configure_mlflow(settings)
+model = mlflow.sklearn.load_model(f"models:/{settings.model_name}@{settings.champion_alias}")
+inputs = pandas.read_parquet(rows)[settings.contract.feature_columns]
+numpy.save(out, model.predict_proba(inputs)[:, 1])
+"""
 
 # Step 2 and 3 of the walk-through: the sources and the contract in conf/config.yml.
 CONTRACT = {
@@ -207,6 +236,7 @@ def replace_contract(project, data) -> None:
         plant_load_bronze="plant_load_bronze",
         plant_load_features="plant_load_features",
     )
+    tables.update({key: name for key, name in PUMP_TABLES.items() if key in tables})
     config_path.write_text(yaml.safe_dump(document, sort_keys=False))
     next(project.glob("src/*/features/definitions.py")).write_text(EXAMPLE_MODULE)
 
@@ -248,13 +278,26 @@ def test_a_binary_classification_dataset_runs_by_changing_only_the_contract(tmp_
 
     scored = summary["steps"]["batch_inference"]
     assert scored["rows_scored"] == counts["scored"] > 500
-    table = next(name for name in summary["rows"] if name.endswith(".flight_delay_predictions"))
+    table = next(n for n in summary["rows"] if n.endswith(f".{PUMP_TABLES['predictions']}"))
     assert summary["rows"][table] == counts["scored"]
     predictions = pd.read_parquet(
-        next((tmp_path / "state" / "warehouse").glob("local/*/flight_delay_predictions"))
+        next((tmp_path / "state" / "warehouse").glob(f"local/*/{PUMP_TABLES['predictions']}"))
     )
     assert predictions.reading_id.nunique() == len(predictions) == counts["scored"]
-    assert predictions.prediction.between(0, 1).all()
+    # Probabilities, not labels: many values, each the champion's predict_proba[:, 1].
+    assert predictions.prediction.nunique() > 2
+    predictions.to_parquet(tmp_path / "scored_inputs.parquet")
+    package = next(project.glob("src/*/conf")).parent.name
+    script = [bin_dir / "python", "-c", CHAMPION_PROBABILITIES, package]
+    subprocess.run(
+        [*script, tmp_path / "scored_inputs.parquet", tmp_path / "champion.npy"],
+        cwd=project,
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    champion = np.load(tmp_path / "champion.npy")
+    np.testing.assert_allclose(predictions.prediction, champion, rtol=0, atol=1e-6)
 
     monitored = summary["steps"]["monitor"]
     print("second dataset monitor (shifted):", monitored["violations_by_kind"])  # noqa: T201

@@ -11,7 +11,6 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
 from {{ cookiecutter.package_name }}.features import store
-from {{ cookiecutter.package_name }}.features.definitions import WEATHER_COLUMNS, delay_feature_names
 
 from .conftest import utc
 
@@ -93,12 +92,23 @@ def test_databricks_lookup_builds_a_training_set_from_the_feature_tables(monkeyp
         assert lookup["lookup_key"] == ["origin"]
         assert lookup["timestamp_lookup_key"] == "prediction_ts"
         assert lookup["lookback_window"] == timedelta(hours=3)
-    assert fake.lookups[0]["feature_names"] == delay_feature_names([1, 3, 6, 24])
-    assert fake.lookups[1]["feature_names"] == WEATHER_COLUMNS
+    airport = [
+        "departures_1h",
+        "dep_delay_mean_1h",
+        "departures_3h",
+        "dep_delay_mean_3h",
+        "departures_6h",
+        "dep_delay_mean_6h",
+        "departures_24h",
+        "dep_delay_mean_24h",
+    ]
+    weather = ["temp", "dewp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+    assert fake.lookups[0]["feature_names"] == airport
+    assert fake.lookups[1]["feature_names"] == weather
     args = fake.training_set_args
     assert args["df"] is spine and args["label"] == "arr_delay" and args["exclude_columns"] == []
     assert fake.selected[:4] == ("flight_id", "prediction_ts", "origin", "arr_delay")
-    assert fake.selected[4:] == (*fake.lookups[0]["feature_names"], *WEATHER_COLUMNS)
+    assert fake.selected[4:] == (*airport, *weather)
 
 
 def test_databricks_lookup_without_the_client_library_says_what_to_install(monkeypatch):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.data_profile import build_profile
+from {{ cookiecutter.package_name }}.monitoring.baseline import Baseline
 from {{ cookiecutter.package_name }}.monitoring.figures import column_figures, count_figures
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
+from {{ cookiecutter.package_name }}.steps.monitor import group_figures
 
-from .conftest import refusal
+from .conftest import CONTRACT, refusal, utc
 
 CONFIG = monitoring_settings(load_settings("local"))  # min_rows 100, null share + 0.1
 
@@ -81,3 +87,57 @@ def test_the_monitoring_section_is_typed_when_the_settings_load(tmp_path):
         "settings of environment 'prod': monitoring.psi_treshold: unknown key (not a setting; "
         "check the spelling)"
     )
+
+
+BINARY = replace(
+    load_settings("local"),
+    contract=CONTRACT.model_copy(
+        update={"problem_type": "binary_classification", "decision_threshold": 0.5}
+    ),
+)
+
+
+def _scored(labels: list[int], probabilities: list[float]) -> pd.DataFrame:
+    """Labelled predictions on two UTC days (the first half of the rows on Jan 1)."""
+    half = len(labels) // 2
+    days = [utc(2013, 1, 1, 12)] * half + [utc(2013, 1, 2, 12)] * (len(labels) - half)
+    contract = BINARY.contract
+    return pd.DataFrame(
+        {"prediction": probabilities, contract.label: labels, contract.event_timestamp: days}
+    )
+
+
+def _window_error(settings, rows: pd.DataFrame, validation_mae: float | None = None) -> dict:
+    baseline = Baseline("1", None, validation_mae)
+    figures, _ = group_figures("batch", "1", rows, baseline, [], CONFIG, 2.0, settings)
+    return {f["metric"]: f for f in figures if f["column"] == "prediction" and f["day"] is None}
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "auc", "mae"),
+    [
+        ([0.1, 0.2, 0.7, 0.9], 1.0, (0.1 + 0.2 + 0.3 + 0.1) / 4),  # positives ranked first
+        ([0.9, 0.7, 0.2, 0.1], 0.0, (0.9 + 0.7 + 0.8 + 0.9) / 4),  # ranked last
+        ([0.2, 0.6, 0.4, 0.8], 0.75, (0.2 + 0.6 + 0.6 + 0.2) / 4),  # 3 of 4 pairs in order
+    ],
+)
+def test_the_monitor_figures_of_a_binary_contract_on_hand_worked_cases(probabilities, auc, mae):
+    labels = [0, 0, 1, 1]
+    window = _window_error(BINARY, _scored(labels, probabilities), validation_mae=0.2)
+    assert window["roc_auc"]["value"] == pytest.approx(auc)
+    assert window["roc_auc"]["kind"] is None and not window["roc_auc"]["violation"]
+    assert window["mae"]["value"] == pytest.approx(mae)
+    brier = sum((p - y) ** 2 for p, y in zip(probabilities, labels, strict=True)) / 4
+    assert window["rmse"]["value"] == pytest.approx(math.sqrt(brier))
+    # the MAE rule: the version's validation MAE 0.2 plus max_mae_increase (25 %)
+    assert window["mae"]["threshold"] == pytest.approx(0.25)
+    assert window["mae"]["violation"] is (mae > 0.25)
+    assert window["labelled_rows"]["value"] == 4
+
+
+def test_one_class_in_the_window_gives_no_roc_auc_and_a_regression_contract_none():
+    one_class = _window_error(BINARY, _scored([1, 1, 1, 1], [0.9, 0.8, 0.6, 0.7]))
+    assert "roc_auc" not in one_class
+    assert one_class["mae"]["value"] == pytest.approx(0.25)
+    regression = replace(BINARY, contract=CONTRACT)
+    assert "roc_auc" not in _window_error(regression, _scored([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9]))

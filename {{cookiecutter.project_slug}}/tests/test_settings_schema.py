@@ -112,3 +112,84 @@ def test_a_bronze_table_without_a_source_or_table_name_is_refused(tmp_path):
     override.write_text(text + "tables:\n  events: events\n")
     with pytest.raises(ConfigError, match=r"^sources: no source for bronze tables events$"):
         load_settings("local", override)
+
+
+def test_every_packaged_environment_loads_with_its_training_parameters_and_example_parameters():
+    for env in ("local", "dev", "test", "staging", "prod"):
+        settings = load_settings(env)
+        assert settings.training["learning_rate"] == 0.1
+        assert settings.contract.parameters["prediction_lead_minutes"] == 60
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "contract:\n  parameters:\n    prediction_lead_minute: 30\n",
+            "settings of environment 'local': contract.parameters.prediction_lead_minute: "
+            "unknown key (not a field of Parameters in features/definitions.py: "
+            "delay_windows_hours, prediction_lead_minutes)",
+        ),
+        (
+            "contract:\n  parameters:\n    prediction_lead_minutes: '60'\n",
+            "settings of environment 'local': contract.parameters.prediction_lead_minutes: "
+            "Input should be a valid integer (got '60')",
+        ),
+        (
+            "contract:\n  parameters:\n    delay_windows_hours: [1, 0]\n",
+            "settings of environment 'local': contract.parameters.delay_windows_hours.1: "
+            "Input should be greater than 0 (got 0)",
+        ),
+    ],
+)
+def test_an_unknown_or_mistyped_contract_parameter_is_one_line_naming_it(tmp_path, text, message):
+    assert refusal(tmp_path, text) == message
+
+
+def test_an_example_module_without_parameters_takes_none(monkeypatch):
+    from {{ cookiecutter.package_name }}.features import definitions
+
+    monkeypatch.delattr(definitions, "Parameters")
+    _, raw = load_raw("local")
+    with pytest.raises(ConfigError) as error:
+        check_settings(raw, "local", ConfigError)
+    assert str(error.value) == (
+        "settings of environment 'local': contract.parameters.prediction_lead_minutes: "
+        "unknown key (features/definitions.py declares no Parameters)"
+    )
+    raw["contract"]["parameters"] = {}
+    assert check_settings(raw, "local", ConfigError).contract.parameters == {}
+
+
+def test_a_misspelled_estimator_parameter_is_one_line_naming_it_and_the_allowed_names(tmp_path):
+    message = refusal(tmp_path, "training:\n  learnig_rate: 0.05\n", "staging")
+    prefix = (
+        "settings of environment 'staging': training.learnig_rate: unknown key (not a "
+        "parameter of HistGradientBoostingRegressor, the regression estimator; allowed: "
+    )
+    assert message.startswith(prefix)
+    allowed = message.removeprefix(prefix).removesuffix(")").split(", ")
+    assert {"learning_rate", "max_iter", "min_samples_leaf", "quantile"} <= set(allowed)
+    assert "learnig_rate" not in allowed and "categorical_features" not in allowed
+
+
+def test_estimator_parameters_are_those_of_the_contracts_problem_type(tmp_path):
+    binary = "contract:\n  problem_type: binary_classification\n  decision_threshold: 0.5\n"
+    override = tmp_path / "binary.yml"
+    override.write_text(binary + "training:\n  class_weight: balanced\n")
+    assert load_settings("local", override).training["class_weight"] == "balanced"
+    assert refusal(tmp_path, "training:\n  class_weight: balanced\n").startswith(
+        "settings of environment 'local': training.class_weight: unknown key (not a parameter "
+        "of HistGradientBoostingRegressor, the regression estimator; allowed: "
+    )
+    assert refusal(tmp_path, binary + "training:\n  quantile: 0.5\n").startswith(
+        "settings of environment 'local': training.quantile: unknown key (not a parameter of "
+        "PositiveClassProbability, the binary_classification estimator; allowed: "
+    )
+
+
+def test_the_categorical_features_parameter_is_the_contracts_not_a_setting(tmp_path):
+    assert refusal(tmp_path, "training:\n  categorical_features: from_dtype\n") == (
+        "settings of environment 'local': training.categorical_features: set by the pipeline "
+        "from the contract's categorical features, not a setting"
+    )

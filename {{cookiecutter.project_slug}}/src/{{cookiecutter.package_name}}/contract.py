@@ -24,7 +24,8 @@ The section declares (see :class:`Contract`):
   kinds (``string``, ``numeric``, ``timestamp``), checked at ingest;
 - ``feature_tables``: per table key, ``primary_keys``, ``timestamp_key`` (the time from
   which a row's values are known), ``features`` (its value columns) and a description;
-- ``parameters``: free-form settings of the example module.
+- ``parameters``: settings of the example module, checked at load against its
+  ``Parameters`` model (:func:`.settings_schema.check_example_parameters`).
 """
 
 from __future__ import annotations

@@ -2,51 +2,42 @@
 
 ``regression``: a gradient-boosted regressor; ``binary_classification``: a
 gradient-boosted classifier whose ``predict`` returns the positive-class probability
-(:class:`PositiveClassProbability`), so the logged model, ``spark_udf``, serving and
-every reader of predictions get one number per row.
+(:class:`.estimators.PositiveClassProbability`), so the logged model, ``spark_udf``,
+serving and every reader of predictions get one number per row. A logged model whose
+estimator is a class of this package carries the package in its ``code`` folder, so
+it loads where the package is not installed (a model server).
 """
 
 from __future__ import annotations
 
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 import skops.io
 from mlflow.models import infer_signature
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from .contract import Contract
-
-
-class PositiveClassProbability(HistGradientBoostingClassifier):
-    """A gradient-boosted binary classifier whose ``predict`` is the positive-class probability.
-
-    ``predict(X)`` returns ``predict_proba(X)[:, 1]`` (float64, one per row): the
-    probability of the larger label value (1). Everything else is
-    HistGradientBoostingClassifier's.
-    """
-
-    def predict(self, X) -> np.ndarray:
-        """Positive-class probability per row of ``X`` (float64 in [0, 1])."""
-        return self.predict_proba(X)[:, 1]
+from .estimators import estimator_class
 
 
 def build_pipeline(contract: Contract, params: dict[str, Any]) -> Pipeline:
     """The contract's model on its categorical (strings) and numeric model inputs.
 
-    A gradient-boosted regressor for ``regression``, :class:`PositiveClassProbability`
-    for ``binary_classification``.
+    A gradient-boosted regressor for ``regression``,
+    :class:`.estimators.PositiveClassProbability` for ``binary_classification``.
 
     Numeric columns may be float or integer, including pandas ``Int64`` with missing
     values (the encoder hands the regressor a DataFrame, so ``pd.NA`` arrives as a
     missing value). Categories unseen in training and missing values go to the
-    model's missing-value branch. ``params`` are HistGradientBoosting* parameters.
+    model's missing-value branch. ``params`` are HistGradientBoosting* parameters
+    (the settings' ``training`` section, checked at load against
+    :func:`.estimators.settable_parameters`).
     """
     categorical = contract.categorical
     encode = ColumnTransformer(
@@ -64,9 +55,7 @@ def build_pipeline(contract: Contract, params: dict[str, Any]) -> Pipeline:
         ],
         verbose_feature_names_out=False,
     ).set_output(transform="pandas")
-    estimator = (
-        PositiveClassProbability if contract.is_classification else (HistGradientBoostingRegressor)
-    )
+    estimator = estimator_class(contract.is_classification)
     model = estimator(categorical_features=list(range(len(categorical))), **params)
     return Pipeline([("encode", encode), ("model", model)])
 
@@ -85,6 +74,18 @@ def _as_float(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(ints, "float64"))
 
 
+def own_code_paths(model: Pipeline) -> list[str] | None:
+    """``[this package's folder]`` when ``model``'s estimator is a class of this package
+    (the classifier, :class:`.estimators.PositiveClassProbability`), else None.
+
+    MLflow copies the folder into the logged model's ``code`` folder and puts that on
+    ``sys.path`` when the model is loaded, so loading needs no installed package.
+    """
+    if type(model[-1]).__module__.split(".")[0] != __package__.split(".")[0]:
+        return None
+    return [str(Path(__file__).resolve().parent)]
+
+
 def log_model(model: Pipeline, frame: pd.DataFrame, registered_name: str):
     """Log ``model`` in the active run and register it as a new version of ``registered_name``.
 
@@ -92,7 +93,8 @@ def log_model(model: Pipeline, frame: pd.DataFrame, registered_name: str):
     the input example. The signature's input schema is inferred from all of its
     rows, with integer columns declared as double (an integer cannot hold a missing
     value): a column missing a value in any row (a pandas ``Int64`` column with
-    ``pd.NA``, say) is an optional double, and a row missing it is scored.
+    ``pd.NA``, say) is an optional double, and a row missing it is scored. The
+    classifier is logged with :func:`own_code_paths`: it loads without the package.
     Returns MLflow's ModelInfo; ``registered_model_version`` is the new version.
     """
     payload = skops.io.dumps(model)
@@ -105,6 +107,7 @@ def log_model(model: Pipeline, frame: pd.DataFrame, registered_name: str):
         input_example=example,
         pip_requirements=pip_requirements(),
         registered_model_name=registered_name,
+        code_paths=own_code_paths(model),
         serialization_format="skops",
         skops_trusted_types=trusted,
     )

@@ -7,6 +7,12 @@ ConfigError line naming the environment and the key path, e.g.
 ``settings of environment 'local': windows.train_days: Input should be a valid
 integer (got 'many')``. Values are strict: ``"30"`` is not a number, ``"yes"`` not a
 boolean. The rules between keys (aliases, windows, lookups) stay in :mod:`.config`.
+
+Two sections are open mappings whose allowed names come from code, checked the same
+way: ``training`` takes the ``get_params()`` names of the problem type's estimator
+(:func:`.estimators.settable_parameters`), and ``contract.parameters`` the fields of
+the example module's ``Parameters`` model (features/definitions.py; none when the
+module declares no ``Parameters``).
 """
 
 from __future__ import annotations
@@ -112,6 +118,7 @@ class CoreSettings(_Section):
     contract: Contract
     windows: WindowsSection
     features: FeaturesSection
+    # estimator parameters: names checked by check_training
     training: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
     validation: ValidationSection
     spark_conf: dict[str, str] = Field(default_factory=dict)
@@ -146,26 +153,96 @@ def _path(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "<root>"
 
 
-def describe(err: ValidationError, env: str) -> str:
-    """One line for the first problem in ``err``: environment, key path, rule, value found."""
+def _line(env: str, loc: tuple, message: str) -> str:
+    return f"settings of environment {env!r}: {_path(loc)}: {message}"
+
+
+def describe(
+    err: ValidationError,
+    env: str,
+    prefix: tuple = (),
+    unknown: str = "not a setting; check the spelling",
+) -> str:
+    """One line for the first problem in ``err``: environment, key path, rule, value found.
+
+    ``prefix`` is the key path of the validated mapping in the settings file;
+    ``unknown`` says why a key the model does not know is refused.
+    """
     first = err.errors()[0]
     value = first.get("input")
     scalar = not isinstance(value, dict | list) and first["type"] != "missing"
     found = f" (got {value!r})" if scalar else ""
     message = first["msg"]
     if first["type"] == "extra_forbidden":
-        message = "unknown key (not a setting; check the spelling)"
+        message = f"unknown key ({unknown})"
         found = ""
-    return f"settings of environment {env!r}: {_path(first['loc'])}: {message}{found}"
+    return _line(env, (*prefix, *first["loc"]), f"{message}{found}")
+
+
+def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> None:
+    """Refuse a ``training`` key the contract's estimator does not take.
+
+    Allowed: :func:`.estimators.settable_parameters` of the problem type (the
+    estimator's ``get_params()`` names); ``categorical_features`` is set from the
+    contract. Values are checked by scikit-learn when train fits. Raises ``error``
+    with one line naming the environment, the key and the rule.
+    """
+    from .estimators import PIPELINE_PARAMETERS, estimator_class, settable_parameters
+
+    contract = typed.contract
+    allowed = settable_parameters(contract.is_classification)
+    estimator = estimator_class(contract.is_classification).__name__
+    for key in typed.training:
+        if key in PIPELINE_PARAMETERS:
+            rule = "set by the pipeline from the contract's categorical features, not a setting"
+        elif key not in allowed:
+            rule = (
+                f"unknown key (not a parameter of {estimator}, the "
+                f"{contract.problem_type} estimator; allowed: {', '.join(allowed)})"
+            )
+        else:
+            continue
+        raise error(_line(env, ("training", key), rule))
+
+
+def check_example_parameters(typed: CoreSettings, env: str, error: type[Exception]) -> None:
+    """Check ``contract.parameters`` against the example module's ``Parameters`` model.
+
+    The example module (features/definitions.py) declares the parameters it reads as
+    a pydantic model named ``Parameters``; a module without one takes none. A missing,
+    mistyped or unknown parameter raises ``error`` with one line naming the
+    environment and the key path.
+    """
+    from .features import definitions
+
+    model = getattr(definitions, "Parameters", None)
+    given = typed.contract.parameters
+    prefix = ("contract", "parameters")
+    if model is None:
+        if given:
+            rule = "unknown key (features/definitions.py declares no Parameters)"
+            raise error(_line(env, (*prefix, next(iter(given))), rule))
+        return
+    try:
+        model.model_validate(given)
+    except ValidationError as err:
+        fields = ", ".join(sorted(model.model_fields))
+        unknown = f"not a field of Parameters in features/definitions.py: {fields}"
+        raise error(describe(err, env, prefix, unknown)) from None
 
 
 def check_settings(raw: dict[str, Any], env: str, error: type[Exception]) -> CoreSettings:
     """``raw`` (the merged mapping of environment ``env``) as a :func:`settings_model`.
 
     Raises ``error`` (the caller's ConfigError) with :func:`describe`'s one line when
-    a key is missing, mistyped or unknown.
+    a key is missing, mistyped or unknown, ``training`` included
+    (:func:`check_training`) and ``contract.parameters``
+    (:func:`check_example_parameters`).
     """
     try:
-        return settings_model().model_validate(raw)
+        typed = settings_model().model_validate(raw)
     except ValidationError as err:
         raise error(describe(err, env)) from None
+    check_training(typed, env, error)
+    check_example_parameters(typed, env, error)
+    return typed

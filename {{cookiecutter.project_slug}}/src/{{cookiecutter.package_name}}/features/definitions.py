@@ -2,7 +2,7 @@
 
 With the ``contract`` section of conf/config.yml this module is the data contract
 (see :mod:`..contract`). Replace both to bring your own use case; the generic steps
-use only the four names below and read everything else from the contract:
+use only the names below and read everything else from the contract:
 
 - :func:`to_bronze`: source rows (contract columns, checked) -> bronze rows of one
   bronze table, with its keys and UTC timestamp;
@@ -11,7 +11,9 @@ use only the four names below and read everything else from the contract:
 - :func:`spine`: rows of the entity table -> one row per event to predict: entity keys,
   event timestamp, lookup timestamp, the primary keys of the feature tables, the model
   inputs not held in a feature table, and the label;
-- :data:`BRONZE_RANGES`: value ranges the data checks hold bronze columns to.
+- :data:`BRONZE_RANGES`: value ranges the data checks hold bronze columns to;
+- :class:`Parameters` (optional): the ``contract.parameters`` this module reads, checked
+  when the settings are loaded (a module without it takes no parameters).
 
 The flights example: feature tables are keyed by ``origin`` (airport code) and
 ``feature_ts`` (UTC timestamp from which the row's values are known):
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -45,6 +48,17 @@ WEATHER_COLUMNS = [
     "pressure",
     "visib",
 ]
+
+
+class Parameters(BaseModel):
+    """``contract.parameters`` of the flights example (unknown or mistyped ones are refused)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    prediction_lead_minutes: NonNegativeInt  # predict this long before scheduled departure
+    delay_windows_hours: list[PositiveInt] = Field(min_length=1)  # rolling departure delays
+
+
 _DELAY_RANGE = (-1440.0, 1440.0)  # minutes; a flight is never a day early or late in the source
 BRONZE_RANGES: dict[str, dict[str, tuple[float | None, float | None]]] = {
     "flights_bronze": {

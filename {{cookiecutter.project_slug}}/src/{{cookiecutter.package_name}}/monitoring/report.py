@@ -80,7 +80,7 @@ def error_chart(source: str, daily: dict[str, list[tuple]]) -> str:
         points = sorted(points)
         axes.plot([d for d, _ in points], [m for _, m in points], marker=".", label=f"v{version}")
     axes.set_ylabel("MAE")
-    axes.set_title(f"{source}: error by scheduled-departure day (UTC)", fontsize=10)
+    axes.set_title(f"{source}: error by day of the event timestamp (UTC)", fontsize=10)
     axes.legend(fontsize=8)
     figure.autofmt_xdate()
     return _png(figure, f"error by day of {source}")

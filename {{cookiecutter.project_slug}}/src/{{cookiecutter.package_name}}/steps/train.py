@@ -16,10 +16,13 @@ registers a version for it. Until then validate refuses the newest version: its
 from __future__ import annotations
 
 import mlflow
+import pandas as pd
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..checks import check_inputs, table_keys
 from ..config import Window
+from ..contract import Contract
 from ..data_profile import log_data_profile
 from ..diagnostics import importance_figure, permutation_importances, training_figures
 from ..features.training_set import build_model_input, window_filter
@@ -46,6 +49,24 @@ def _log_figures(model, valid, predicted, columns: list[str], contract) -> None:
     }
     for stem, figure in figures.items():
         mlflow.log_figure(figure, f"plots/{stem}.png")
+
+
+def training_frames(stored: DataFrame, contract: Contract) -> dict[str, pd.DataFrame]:
+    """The ``train`` and ``validation`` splits of the training set as pandas, for the estimator.
+
+    In: the training set table (``split``, the contract's entity keys, event timestamp,
+    model inputs and label). Out: per split, the model inputs
+    (``contract.feature_columns``) and the label, in the order of the entity keys then
+    the event timestamp, whatever the partitioning of ``stored``: the estimator's
+    early-stopping holdout (a seeded draw over row positions) and so the fitted model
+    are the same on every run over the same rows.
+    """
+    columns = [*contract.feature_columns, contract.label]
+    order = contract.entity_keys_and_time
+    return {
+        split: stored.where(F.col("split") == split).orderBy(*order).select(*columns).toPandas()
+        for split in ("train", "validation")
+    }
 
 
 def run(ctx: Context) -> dict:
@@ -81,9 +102,8 @@ def run(ctx: Context) -> dict:
     ctx.tables.overwrite(labelled, name, table_keys(contract, "training_set"))
     stored = ctx.tables.read(name)
     columns = contract.feature_columns
-    train = stored.where("split = 'train'").select(*columns, label).toPandas()
-    valid = stored.where("split = 'validation'").select(*columns, label).toPandas()
-    splits = {"train": train, "validation": valid}
+    splits = training_frames(stored, contract)
+    train, valid = splits["train"], splits["validation"]
     for split, frame in splits.items():
         if frame.empty:
             raise ValueError(f"windows.{split}: no labelled rows in this window")
