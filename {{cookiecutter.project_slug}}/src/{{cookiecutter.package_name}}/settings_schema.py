@@ -11,15 +11,14 @@ boolean. The rules between keys (aliases, windows, lookups) stay in :mod:`.confi
 
 from __future__ import annotations
 
-import importlib
 from datetime import date
 from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .contract import Contract
+from .settings_types import owned_sections, validate
 
 
 class _Section(BaseModel):
@@ -118,23 +117,6 @@ class CoreSettings(_Section):
     spark_remote: str | None = None  # a Spark Connect address (runtime/spark.py)
 
 
-def owned_sections() -> dict[str, type[BaseModel]]:
-    """Models of the sections an optional part of the project types itself.
-
-    A subpackage ``<name>`` whose ``settings`` module defines ``SECTION_MODEL`` (a
-    pydantic model) types the section ``<name>``; a project without that part has
-    neither the module nor the section.
-    """
-    models = {}
-    for child in resources.files(__package__).iterdir():
-        if child.is_dir() and child.joinpath("settings.py").is_file():
-            module = importlib.import_module(f"{__package__}.{child.name}.settings")
-            model = getattr(module, "SECTION_MODEL", None)
-            if model is not None:
-                models[child.name] = model
-    return models
-
-
 @cache
 def settings_model() -> type[CoreSettings]:
     """:class:`CoreSettings` plus an optional field per :func:`owned_sections` entry."""
@@ -142,30 +124,10 @@ def settings_model() -> type[CoreSettings]:
     return create_model("SettingsFile", __base__=CoreSettings, **fields)
 
 
-def _path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "<root>"
-
-
-def describe(err: ValidationError, env: str) -> str:
-    """One line for the first problem in ``err``: environment, key path, rule, value found."""
-    first = err.errors()[0]
-    value = first.get("input")
-    scalar = not isinstance(value, dict | list) and first["type"] != "missing"
-    found = f" (got {value!r})" if scalar else ""
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key (not a setting; check the spelling)"
-        found = ""
-    return f"settings of environment {env!r}: {_path(first['loc'])}: {message}{found}"
-
-
 def check_settings(raw: dict[str, Any], env: str, error: type[Exception]) -> CoreSettings:
     """``raw`` (the merged mapping of environment ``env``) as a :func:`settings_model`.
 
-    Raises ``error`` (the caller's ConfigError) with :func:`describe`'s one line when
-    a key is missing, mistyped or unknown.
+    Raises ``error`` (the caller's ConfigError) with one line
+    (:func:`.settings_types.describe`) when a key is missing, mistyped or unknown.
     """
-    try:
-        return settings_model().model_validate(raw)
-    except ValidationError as err:
-        raise error(describe(err, env)) from None
+    return validate(settings_model(), raw, env, error)
