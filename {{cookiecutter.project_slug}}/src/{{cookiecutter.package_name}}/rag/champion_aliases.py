@@ -24,6 +24,7 @@ from ..registry import (
     ROLLED_BACK_AT_TAG,
     ROLLED_BACK_FROM_TAG,
     ROLLED_BACK_TO_TAG,
+    version_by_alias,
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
@@ -72,9 +73,10 @@ def _restore(ctx: Context, champion: ModelVersion | None, before: dict[str, dict
     settings = ctx.settings
     registry = client()
     name, alias = settings.model_name, settings.champion_alias
-    if champion is None:
+    now = version_by_alias(registry, name, alias)
+    if champion is None and now is not None:
         registry.delete_registered_model_alias(name, alias)
-    else:
+    elif champion is not None and (now is None or str(now.version) != str(champion.version)):
         registry.set_registered_model_alias(name, alias, champion.version)
     for version, tags in before.items():
         now = registry.get_model_version(name, version).tags
