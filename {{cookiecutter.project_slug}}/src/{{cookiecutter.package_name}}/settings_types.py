@@ -3,8 +3,8 @@
 Each use case reads the merged settings of an environment into pydantic models
 (strict: ``"30"`` is not a number, ``"yes"`` not a boolean; unknown keys refused):
 the tabular project in :mod:`.settings_schema`, the rag project in
-``rag/settings_schema.py``. An optional part of the project (online serving,
-monitoring, streaming) types its own section in ``<part>/settings.py``; this
+``rag/settings_schema.py``. An optional part of the project (online serving, for
+example) types its own section in ``<part>/settings.py``; this
 module finds those (:func:`owned_sections`) and turns the first validation error
 into one line naming the environment and the key path (:func:`describe`).
 """
