@@ -150,28 +150,38 @@ def test_every_deploy_stamps_a_new_wheel_version(project, combo):
     assert artifact.get("dynamic_version") is True, combo["compute"]
 
 
-def test_only_the_test_target_fails_on_a_rejected_candidate(project, combo):
-    """Every target runs the same jobs; the `test` environment alone fails on a rejection.
+def _environment_settings(project) -> tuple[dict, dict]:
+    """(common, {environment: its block}) of the rendered conf/config.yml."""
+    (config_path,) = project.glob("src/*/conf/config.yml")
+    config = yaml.safe_load(config_path.read_text())
+    return config["common"], config["environments"]
 
-    The switch is `validation.fail_on_rejection` of the environment in conf/config.yml
-    (the one place per-environment settings live), not a second copy of the task.
+
+def test_the_test_target_enforces_the_gate(project, combo):
+    """Every target runs the same jobs; the CI `test` target enforces the gate.
+
+    Tabular: `validation.fail_on_rejection` is true in the `test` environment alone
+    (the one place per-environment settings live), not a second copy of the task, and
+    `validation.mode` is enabled. Rag: `evaluation.mode` is enabled in `test` (a
+    rejected candidate is not promoted), as in every environment.
     """
     root, _ = load_bundle(project)
     assert [name for name, t in root["targets"].items() if "resources" in t] == []
-    if combo["use_case"] == "rag":  # rag's evaluate has no fail_on_rejection: deploy refuses
+    common, environments = _environment_settings(project)
+    if combo["use_case"] == "rag":
+        modes = {
+            env: {**common["evaluation"], **body.get("evaluation", {})}["mode"]
+            for env, body in environments.items()
+        }
+        assert modes == dict.fromkeys(TARGETS | {"local"}, "enabled")
         return
-    (config_path,) = project.glob("src/*/conf/config.yml")
-    config = yaml.safe_load(config_path.read_text())
     fails = {
-        env: {**config["common"]["validation"], **body.get("validation", {})}["fail_on_rejection"]
-        for env, body in config["environments"].items()
+        env: {**common["validation"], **body.get("validation", {})}["fail_on_rejection"]
+        for env, body in environments.items()
     }
     assert fails.pop("test") is True
     assert set(fails.values()) == {False}
-    test_validation = {
-        **config["common"]["validation"],
-        **config["environments"]["test"]["validation"],
-    }
+    test_validation = {**common["validation"], **environments["test"]["validation"]}
     assert test_validation["mode"] == "enabled"
 
 

@@ -299,6 +299,7 @@ def test_rag_files_replace_the_tabular_ones():
     assert tabular_only <= tabular - rag
     assert not any(name.startswith("benchmarks/") for name in rag)
     shared = {"src/pkg/runtime/tables.py", "src/pkg/steps/deploy.py", "src/pkg/registry.py"}
+    shared |= {"src/pkg/settings_types.py"}  # owned sections and one-line errors, both typed
     shared |= {"src/pkg/checks.py"}  # runtime/tables.py checks keys with it
     assert shared <= rag & tabular
     assert not any(".rag." in name for name in rag | tabular)
@@ -321,6 +322,7 @@ def test_online_serving_applies_to_rag_too():
         "src/pkg/serving/endpoint.py",
         "src/pkg/serving/inference_table.py",
         "src/pkg/serving/server.py",
+        "src/pkg/serving/settings.py",  # types the serving section (rag/settings_schema.py)
         "src/pkg/rag/serve.py",
         "tests/rag/test_serving.py",
     }

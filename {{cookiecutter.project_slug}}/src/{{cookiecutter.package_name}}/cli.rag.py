@@ -11,18 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlflow.exceptions import MlflowException
-
-from .config import ConfigError
-from .rag.settings import load_rag_settings
+from .rag import entry
 from .runtime.context import Context
-from .runtime.spark import SparkStartError
-from .runtime.tables import MissingTableError
 
 STEPS = (
     "ingest_documents",
@@ -33,29 +27,7 @@ STEPS = (
     "deploy",
     "monitor",
 )
-KNOWN_ERRORS = (
-    ConfigError,
-    MissingTableError,
-    SparkStartError,
-    LookupError,
-    ValueError,
-    RuntimeError,
-    MlflowException,
-)
 ALARM_EXIT = 2  # `monitor --fail-on-alarm` when the window raised an alarm
-
-
-def _parser(description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
-        "--env", help="environment in conf/config.yml (default: $MLOPS_ENV or local)"
-    )
-    parser.add_argument("--config", help="YAML file merged over the packaged settings")
-    return parser
-
-
-def _context(args: argparse.Namespace) -> Context:
-    return Context(load_rag_settings(args.env, args.config))
 
 
 def _run_step(step: str, ctx: Context, **kwargs) -> dict:
@@ -63,32 +35,23 @@ def _run_step(step: str, ctx: Context, **kwargs) -> dict:
     return module.run(ctx, **kwargs)
 
 
-def _main(body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv) -> int:
-    args = parser.parse_args(argv)
-    try:
-        return body(args)
-    except KNOWN_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-
-
 def _print(result: dict) -> None:
     print(json.dumps(result, indent=2, default=str))
 
 
 def _step_entry(step: str) -> Callable[[list[str] | None], int]:
-    def entry(argv: list[str] | None = None) -> int:
+    def run_step(argv: list[str] | None = None) -> int:
         def body(args: argparse.Namespace) -> int:
-            _print(_run_step(step, _context(args)))
+            _print(_run_step(step, entry.context(args)))
             return 0
 
-        return _main(body, _parser(f"Run the {step} step."), argv)
+        return entry.main(body, entry.parser(f"Run the {step} step."), argv)
 
-    entry.__name__ = step
-    entry.__doc__ = (
+    run_step.__name__ = step
+    run_step.__doc__ = (
         f"Entry point of the {step} step: parse arguments, run, print the result as JSON."
     )
-    return entry
+    return run_step
 
 
 ingest_documents = _step_entry("ingest_documents")
@@ -105,32 +68,32 @@ def monitor(argv: list[str] | None = None) -> int:
 
     With ``--fail-on-alarm`` the exit status is 2 when an alarm was raised.
     """
-    parser = _parser("Run the monitor step.")
+    parser = entry.parser("Run the monitor step.")
     parser.add_argument("--fail-on-alarm", action="store_true", help="exit 2 on any alarm")
 
     def body(args: argparse.Namespace) -> int:
-        result = _run_step("monitor", _context(args))
+        result = _run_step("monitor", entry.context(args))
         _print(result)
         return ALARM_EXIT if args.fail_on_alarm and result["alarms"] else 0
 
-    return _main(body, parser, argv)
+    return entry.main(body, parser, argv)
 
 
 def ask(argv: list[str] | None = None) -> int:
     """Entry point ``ask``: the champion's answers (with trace ids) to the questions given."""
-    parser = _parser("Answer questions with the champion QA model.")
+    parser = entry.parser("Answer questions with the champion QA model.")
     parser.add_argument("question", nargs="+", help="one or more questions")
 
     def body(args: argparse.Namespace) -> int:
-        _print(_run_step("ask", _context(args), questions=args.question))
+        _print(_run_step("ask", entry.context(args), questions=args.question))
         return 0
 
-    return _main(body, parser, argv)
+    return entry.main(body, parser, argv)
 
 
 def feedback(argv: list[str] | None = None) -> int:
     """Entry point ``feedback``: record a human rating (up/down) on an answer's trace."""
-    parser = _parser("Record feedback on an answer.")
+    parser = entry.parser("Record feedback on an answer.")
     parser.add_argument("--trace-id", required=True, help="trace_id printed by ask")
     parser.add_argument("--rating", required=True, choices=["up", "down"])
     parser.add_argument("--user", required=True, help="who rates")
@@ -139,11 +102,11 @@ def feedback(argv: list[str] | None = None) -> int:
     def body(args: argparse.Namespace) -> int:
         from .rag.serving import record_feedback
 
-        ctx = _context(args)
+        ctx = entry.context(args)
         _print(record_feedback(ctx, args.trace_id, args.rating, args.user, args.comment))
         return 0
 
-    return _main(body, parser, argv)
+    return entry.main(body, parser, argv)
 
 
 def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
@@ -196,15 +159,15 @@ def format_summary(summary: dict) -> str:
 
 def run_all(argv: list[str] | None = None) -> int:
     """Entry point ``run-all``: every step in order; ``--summary PATH`` writes the summary JSON."""
-    parser = _parser("Run every pipeline step in one process.")
+    parser = entry.parser("Run every pipeline step in one process.")
     parser.add_argument("--summary", type=Path, help="write the run summary as JSON to this path")
 
     def body(args: argparse.Namespace) -> int:
-        summary = run_pipeline(_context(args))
+        summary = run_pipeline(entry.context(args))
         print(format_summary(summary))
         if args.summary:
             args.summary.parent.mkdir(parents=True, exist_ok=True)
             args.summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         return 0
 
-    return _main(body, parser, argv)
+    return entry.main(body, parser, argv)

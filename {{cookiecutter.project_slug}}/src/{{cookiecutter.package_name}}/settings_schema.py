@@ -17,15 +17,14 @@ module declares no ``Parameters``).
 
 from __future__ import annotations
 
-import importlib
 from datetime import date
 from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .contract import Contract
+from .settings_types import describe, line, owned_sections, validate
 
 
 class _Section(BaseModel):
@@ -125,58 +124,11 @@ class CoreSettings(_Section):
     spark_remote: str | None = None  # a Spark Connect address (runtime/spark.py)
 
 
-def owned_sections() -> dict[str, type[BaseModel]]:
-    """Models of the sections an optional part of the project types itself.
-
-    A subpackage ``<name>`` whose ``settings`` module defines ``SECTION_MODEL`` (a
-    pydantic model) types the section ``<name>``; a project without that part has
-    neither the module nor the section.
-    """
-    models = {}
-    for child in resources.files(__package__).iterdir():
-        if child.is_dir() and child.joinpath("settings.py").is_file():
-            module = importlib.import_module(f"{__package__}.{child.name}.settings")
-            model = getattr(module, "SECTION_MODEL", None)
-            if model is not None:
-                models[child.name] = model
-    return models
-
-
 @cache
 def settings_model() -> type[CoreSettings]:
     """:class:`CoreSettings` plus an optional field per :func:`owned_sections` entry."""
     fields = {name: (model | None, None) for name, model in owned_sections().items()}
     return create_model("SettingsFile", __base__=CoreSettings, **fields)
-
-
-def _path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "<root>"
-
-
-def _line(env: str, loc: tuple, message: str) -> str:
-    return f"settings of environment {env!r}: {_path(loc)}: {message}"
-
-
-def describe(
-    err: ValidationError,
-    env: str,
-    prefix: tuple = (),
-    unknown: str = "not a setting; check the spelling",
-) -> str:
-    """One line for the first problem in ``err``: environment, key path, rule, value found.
-
-    ``prefix`` is the key path of the validated mapping in the settings file;
-    ``unknown`` says why a key the model does not know is refused.
-    """
-    first = err.errors()[0]
-    value = first.get("input")
-    scalar = not isinstance(value, dict | list) and first["type"] != "missing"
-    found = f" (got {value!r})" if scalar else ""
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = f"unknown key ({unknown})"
-        found = ""
-    return _line(env, (*prefix, *first["loc"]), f"{message}{found}")
 
 
 def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> None:
@@ -202,7 +154,7 @@ def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> Non
             )
         else:
             continue
-        raise error(_line(env, ("training", key), rule))
+        raise error(line(env, ("training", key), rule))
 
 
 def check_example_parameters(typed: CoreSettings, env: str, error: type[Exception]) -> None:
@@ -221,7 +173,7 @@ def check_example_parameters(typed: CoreSettings, env: str, error: type[Exceptio
     if model is None:
         if given:
             rule = "unknown key (features/definitions.py declares no Parameters)"
-            raise error(_line(env, (*prefix, next(iter(given))), rule))
+            raise error(line(env, (*prefix, next(iter(given))), rule))
         return
     try:
         model.model_validate(given)
@@ -234,15 +186,13 @@ def check_example_parameters(typed: CoreSettings, env: str, error: type[Exceptio
 def check_settings(raw: dict[str, Any], env: str, error: type[Exception]) -> CoreSettings:
     """``raw`` (the merged mapping of environment ``env``) as a :func:`settings_model`.
 
-    Raises ``error`` (the caller's ConfigError) with :func:`describe`'s one line when
+    Raises ``error`` (the caller's ConfigError) with one line
+    (:func:`.settings_types.describe`) when
     a key is missing, mistyped or unknown, ``training`` included
     (:func:`check_training`) and ``contract.parameters``
     (:func:`check_example_parameters`).
     """
-    try:
-        typed = settings_model().model_validate(raw)
-    except ValidationError as err:
-        raise error(describe(err, env)) from None
+    typed = validate(settings_model(), raw, env, error)
     check_training(typed, env, error)
     check_example_parameters(typed, env, error)
     return typed

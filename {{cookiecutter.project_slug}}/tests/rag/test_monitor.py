@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import mlflow
 import pytest
 
 from {{ cookiecutter.package_name }}.cli import monitor as monitor_entry
-from {{ cookiecutter.package_name }}.config import LOCAL_ROOT_VAR
+from {{ cookiecutter.package_name }}.config import LOCAL_ROOT_VAR, ConfigError
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.serving import record_feedback
 from {{ cookiecutter.package_name }}.rag.steps import ask, build, deploy, evaluate, monitor, register_prompt
@@ -83,4 +84,98 @@ def test_monitor_fails_on_alarm_only_when_asked(served, monkeypatch, capsys):
 def test_feedback_refuses_an_unknown_rating_before_writing(served):
     with pytest.raises(ValueError, match="rating: 'meh' must be one of up, down"):
         record_feedback(served, "tr-1", "meh", "reviewer")
+    assert not served.tables.exists(served.settings.table("feedback"))
+
+
+def _metrics(ctx) -> list[tuple]:
+    table = ctx.settings.table("monitoring_metrics")
+    if not ctx.tables.exists(table):
+        return []
+    return sorted(tuple(row) for row in ctx.tables.read(table).collect())
+
+
+def test_a_missing_or_mistyped_limit_writes_no_metrics(served):
+    questions = [item["question"] for item in load_eval_set()][:3]
+    ask.run(served, questions)
+    limits = served.settings.monitoring
+    missing = {k: v for k, v in limits.items() if k != "max_latency_p95_ms"}
+    mistyped = {**limits, "max_out_of_domain_rate": "0.3"}
+    bad = [
+        (missing, "monitoring.max_latency_p95_ms: Field required"),
+        (mistyped, "monitoring.max_out_of_domain_rate: Input should be a valid number"),
+    ]
+    for monitoring, message in bad:  # no metrics table yet
+        broken = Context(replace(served.settings, monitoring=monitoring))
+        with pytest.raises(ConfigError, match=message):
+            monitor.run(broken)
+        assert _metrics(served) == []
+    assert monitor.run(served)["metrics_written"] == 1
+    before = _metrics(served)
+    for monitoring, message in bad:  # with a metrics row written
+        broken = Context(replace(served.settings, monitoring=monitoring))
+        with pytest.raises(ConfigError, match=message):
+            monitor.run(broken)
+        assert _metrics(served) == before
+
+
+def test_p95_latency_alarm_above_the_limit_only(served):
+    questions = [item["question"] for item in load_eval_set()][:5]
+    ask.run(served, questions)
+    (day,) = monitor.run(served)["days"]
+    p95 = day["latency_p95_ms"]
+    assert p95 > 0
+
+    def latency_alarms(limit: float) -> list[str]:
+        limits = {**served.settings.monitoring, "max_latency_p95_ms": limit}
+        found = monitor.run(Context(replace(served.settings, monitoring=limits)))["alarms"]
+        return [a for a in found if a.startswith("latency_p95_ms")]
+
+    assert latency_alarms(p95 * 2) == []
+    (alarm,) = latency_alarms(p95 / 2)
+    assert alarm == f"latency_p95_ms {p95:.0f} > max_latency_p95_ms {p95 / 2:g}"
+
+
+def _ratings(trace_id: str) -> list:
+    """The ``user_rating`` assessments on the trace: (assessment_id, value, valid)."""
+    assessments = mlflow.get_trace(trace_id).info.assessments
+    return [(a.assessment_id, a.value, a.valid) for a in assessments if a.name == "user_rating"]
+
+
+def test_feedback_whose_table_write_failed_is_kept_once_on_retry(served, monkeypatch):
+    (answer,) = ask.run(served, ["How do I parse a JSON string?"])["answers"]
+    trace_id = answer["trace_id"]
+    table = served.settings.table("feedback")
+
+    def rows() -> list[tuple]:
+        frame = served.tables.read(table).select("trace_id", "user", "rating", "assessment_id")
+        return sorted(tuple(row) for row in frame.collect())
+
+    def broken_upsert(self, *args, **kwargs):
+        raise RuntimeError("injected: Delta write failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(served.tables), "upsert", broken_upsert)
+        with pytest.raises(RuntimeError, match="injected"):
+            record_feedback(served, trace_id, "down", "reviewer", "wrong module")
+    assert not served.tables.exists(table)
+    ((logged_id, value, valid),) = _ratings(trace_id)  # in MLflow: nothing lost
+    assert value is False and valid is not False
+
+    retried = record_feedback(served, trace_id, "down", "reviewer", "wrong module")
+    again = record_feedback(served, trace_id, "down", "reviewer", "wrong module")
+    assert (retried["logged"], again["logged"]) == (False, False)
+    assert retried["assessment_id"] == again["assessment_id"] == logged_id
+    assert _ratings(trace_id) == [(logged_id, False, valid)]
+    assert rows() == [(trace_id, "reviewer", "down", logged_id)]
+
+    changed = record_feedback(served, trace_id, "up", "reviewer")
+    assert changed["logged"] is True and changed["assessment_id"] != logged_id
+    current = [(i, v) for i, v, ok in _ratings(trace_id) if ok is not False]
+    assert current == [(changed["assessment_id"], True)]
+    assert rows() == [(trace_id, "reviewer", "up", changed["assessment_id"])]
+
+
+def test_feedback_on_an_unknown_trace_writes_nothing(served):
+    with pytest.raises(LookupError, match="trace_id: no trace 'tr-unknown'"):
+        record_feedback(served, "tr-unknown", "up", "reviewer")
     assert not served.tables.exists(served.settings.table("feedback"))

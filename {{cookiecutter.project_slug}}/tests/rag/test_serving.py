@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import databricks.sdk
 import mlflow
 import pandas as pd
+import pytest
 import requests
 from databricks.sdk.errors import NotFound
 
@@ -20,6 +21,7 @@ from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
 from {{ cookiecutter.package_name }}.rag.serve import serve
 from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
+from {{ cookiecutter.package_name }}.registry import champion_version as registry_champion
 from {{ cookiecutter.package_name }}.registry import model_uri
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
@@ -171,6 +173,18 @@ def test_deploy_and_rollback_keep_the_databricks_endpoint_on_the_champion(ctx, m
     second = deploy.run(remote)
     assert (second["champion_version"], second["serving_endpoint"]["action"]) == (2, "updated")
     assert endpoints.served == (settings.model_name, "2")
+
+    # the prompt alias cannot move: the model alias goes back to v2, and so does the endpoint
+    def refuse(*args, **kwargs):
+        raise RuntimeError("injected: prompt registry unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(mlflow.genai, "set_prompt_alias", refuse)
+        with pytest.raises(RuntimeError, match="injected"):
+            rollback.run(remote)
+    assert endpoints.served == (settings.model_name, "2")
+    assert endpoints.calls[-2:] == ["update_config", f"permissions {group}"]
+    assert registry_champion(local) == 2
 
     back = rollback.run(remote)
     assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)

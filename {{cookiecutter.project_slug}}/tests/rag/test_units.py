@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from importlib import resources
 from types import SimpleNamespace
 
+import databricks.sdk
 import pytest
 import yaml
 from databricks.sdk.errors import NotFound
 
-from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.config import ConfigError, load_raw
 from {{ cookiecutter.package_name }}.rag import corpus, vector_search
+from {{ cookiecutter.package_name }}.rag import settings as rag_settings
 from {{ cookiecutter.package_name }}.rag.chunking import split_text
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
-from {{ cookiecutter.package_name }}.rag.generation import ExtractiveGenerator, render_prompt
+from {{ cookiecutter.package_name }}.rag.generation import (
+    ExtractiveGenerator,
+    make_generator,
+    render_prompt,
+)
 from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
@@ -28,16 +36,65 @@ from .conftest import slot
         ({"chunking": {"size": 100, "overlap": 100}}, "chunking.overlap"),
         ({"generator": {"api_key": "sk-123"}}, "generator.api_key: credentials never"),
         ({"generator": {"kind": "chat_completions"}}, "generator.url: required"),
-        ({"evaluation": {"min_fact_recall": 1.5}}, "evaluation.min_fact_recall"),
-        ({"source": {"kind": "web"}}, "source.kind: 'web' must be one of"),
+        ({"evaluation": {"min_fact_recall": 1.5}}, "evaluation.min_fact_recall: Input should"),
+        ({"source": {"kind": "web"}}, "source.kind: Input should be 'python_stdlib'"),
         ({"embedding": {"kind": "databricks_endpoint"}}, "needs runtime databricks"),
+        ({"generator": {"secret_scope": "qa"}}, "generator.secret_scope, generator.secret_key"),
+        # a misspelled key, at the top and deep inside a section
+        ({"chunkin": {"size": 100}}, "'local': chunkin: unknown key"),
+        (
+            {"monitoring": {"max_latency_p59_ms": 100}},
+            "'local': monitoring.max_latency_p59_ms: unknown key",
+        ),
+        ({"registry": {"champion": "best"}}, "'local': registry.champion: unknown key"),
+        # a value of the wrong type (strict: a quoted number is not a number)
+        ({"chunking": {"size": "800"}}, "'local': chunking.size: Input should be a valid integer"),
+        ({"retrieval": {"k": 2.5}}, "'local': retrieval.k: Input should be a valid integer"),
+        ({"tables": {"feedback": 7}}, "'local': tables.feedback: Input should be a valid string"),
+        ({"monitoring": {"window_days": None}}, "'local': monitoring.window_days: Input should be"),
     ],
 )
 def test_bad_settings_name_the_key(tmp_path, override, message):
     path = tmp_path / "override.yml"
     path.write_text(yaml.safe_dump(override), encoding="utf-8")
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_rag_settings("local", path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("evaluation", "mode"),
+        ("monitoring", "max_latency_p95_ms"),
+        ("tables", "chunks"),
+        ("model",),
+    ],
+)
+@pytest.mark.parametrize("env", ["local", "staging"])
+def test_a_missing_key_is_named_with_its_environment(monkeypatch, env, path):
+    def without_key(env=None, override_file=None):
+        name, raw = load_raw(env, override_file)
+        section = raw
+        for key in path[:-1]:
+            section = section[key]
+        del section[path[-1]]
+        return name, raw
+
+    monkeypatch.setattr(rag_settings, "load_raw", without_key)
+    where = ".".join(path)
+    with pytest.raises(ConfigError, match=re.escape(f"'{env}': {where}: Field required")):
+        load_rag_settings(env)
+
+
+def test_the_shipped_config_loads_for_every_environment():
+    text = resources.files("{{ cookiecutter.package_name }}").joinpath("conf/config.yml").read_text()
+    environments = yaml.safe_load(text)["environments"]
+    assert set(environments) == {"local", "dev", "staging", "prod", "test"}
+    for env in environments:
+        settings = load_rag_settings(env)
+        assert settings.env == env
+        assert settings.chunking["overlap"] < settings.chunking["size"]
+        assert settings.evaluation["mode"] == "enabled"
 
 
 def test_every_databricks_env_selects_vector_search():
@@ -159,3 +216,51 @@ def test_llm_judges_only_with_a_judge_endpoint():
     assert judge_scorers(None) == [] and judge_scorers("") == []
     judges = judge_scorers("databricks:/judge-endpoint")
     assert [type(j).__name__ for j in judges] == ["Correctness", "RelevanceToQuery"]
+
+
+class FakeSecrets:
+    """``dbutils.secrets`` of a fake WorkspaceClient: a dict of (scope, key) -> value."""
+
+    def __init__(self, values: dict):
+        self.values = values
+        self.reads: list[tuple[str, str]] = []
+
+    def get(self, scope: str, key: str) -> str:
+        self.reads.append((scope, key))
+        if (scope, key) not in self.values:
+            raise NotFound(f"secret {scope}/{key} does not exist")
+        return self.values[(scope, key)]
+
+
+def test_generator_key_comes_from_the_databricks_secret_scope(tmp_path, monkeypatch):
+    secrets = FakeSecrets({("qa-secrets", "generator-token"): "dapi-from-scope"})
+    workspace = SimpleNamespace(dbutils=SimpleNamespace(secrets=secrets))
+    monkeypatch.setattr(databricks.sdk, "WorkspaceClient", lambda: workspace)
+    monkeypatch.delenv("QA_GENERATOR_API_KEY", raising=False)
+    path = tmp_path / "generator.yml"
+    generator = {
+        "kind": "chat_completions",
+        "url": "https://example.cloud.databricks.com/serving-endpoints",
+        "model": "databricks-meta-llama-3-3-70b-instruct",
+        "secret_scope": "qa-secrets",
+        "secret_key": "generator-token",
+    }
+    path.write_text(yaml.safe_dump({"generator": generator}), encoding="utf-8")
+
+    staging = load_rag_settings("staging", path)
+    assert make_generator(staging.generator, staging.runtime).api_key == "dapi-from-scope"
+    assert secrets.reads == [("qa-secrets", "generator-token")]
+
+    # the environment variable wins: the scope is not read
+    monkeypatch.setenv("QA_GENERATOR_API_KEY", "key-from-env")
+    assert make_generator(staging.generator, staging.runtime).api_key == "key-from-env"
+    # locally the scope is never read
+    monkeypatch.delenv("QA_GENERATOR_API_KEY")
+    local = load_rag_settings("local", path)
+    assert make_generator(local.generator, local.runtime).api_key is None
+    assert secrets.reads == [("qa-secrets", "generator-token")]
+
+    # a secret that is not in the scope: the workspace's error, not a silent None
+    missing = {**staging.generator, "secret_key": "no-such-key"}
+    with pytest.raises(NotFound, match="qa-secrets/no-such-key"):
+        make_generator(missing, "databricks")

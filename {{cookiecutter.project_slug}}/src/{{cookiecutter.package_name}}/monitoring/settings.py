@@ -11,7 +11,7 @@ from ..config import ConfigError, Settings
 
 class MonitoringSection(BaseModel):
     """The types of the ``monitoring`` section, checked when the settings load
-    (:func:`..settings_schema.owned_sections`); the ranges are checked below."""
+    (:func:`..settings_types.owned_sections`); the ranges are checked below."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 

@@ -132,16 +132,19 @@ def api_key(generator: dict, runtime: str) -> str | None:
     """The generator's credential: $<api_key_env>, else the Databricks secret, else None.
 
     ``generator.api_key_env`` names an environment variable; ``secret_scope`` and
-    ``secret_key`` name a Databricks secret (read with dbutils on Databricks only).
-    Credentials are never part of the config or the logged model.
+    ``secret_key`` name a Databricks secret, read on Databricks only with
+    ``WorkspaceClient().dbutils.secrets.get`` (databricks-sdk, authenticated by the
+    job or serving endpoint). Credentials are never part of the config or the
+    logged model.
     """
     value = os.environ.get(generator.get("api_key_env") or "")
     if value:
         return value
     if runtime == "databricks" and generator.get("secret_scope"):
-        from databricks.sdk.runtime import dbutils
+        from databricks.sdk import WorkspaceClient
 
-        return dbutils.secrets.get(generator["secret_scope"], generator["secret_key"])
+        secrets = WorkspaceClient().dbutils.secrets
+        return secrets.get(scope=generator["secret_scope"], key=generator["secret_key"])
     return None
 
 

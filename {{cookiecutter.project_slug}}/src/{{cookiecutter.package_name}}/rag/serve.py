@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import _context, _main, _parser
 from ..serving.server import serve_forever
+from .entry import context, main, parser
 
 
 def serve(argv: list[str] | None = None) -> int:
     """Serve the champion on 127.0.0.1 at ``--port`` (default ``serving.port``) until Ctrl-C."""
-    parser = _parser("Serve the champion QA model locally and log requests in the inference table.")
-    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
+    arguments = parser(
+        "Serve the champion QA model locally and log requests in the inference table."
+    )
+    arguments.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
 
     def body(args: argparse.Namespace) -> int:
-        serve_forever(_context(args), args.port)
+        serve_forever(context(args), args.port)
         return 0
 
-    return _main(body, parser, argv)
+    return main(body, arguments, argv)

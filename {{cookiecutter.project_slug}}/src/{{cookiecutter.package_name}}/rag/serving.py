@@ -2,7 +2,8 @@
 
 :func:`ask` is what a serving side calls per question: the champion QA model
 answers, the trace is tagged ``channel=ask`` (evaluation traces are not) and
-its id is returned, so feedback can be attached to it with :func:`record_feedback`.
+its id is returned, so feedback can be attached to it with :func:`record_feedback`
+(an MLflow assessment, copied into the feedback table with its ``assessment_id``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from datetime import UTC, datetime
 
 import mlflow
 import pandas as pd
-from mlflow.entities import AssessmentSource, AssessmentSourceType
+from mlflow.entities import AssessmentSource, AssessmentSourceType, Feedback
 
 CHANNEL_TAG, CHANNEL = "channel", "ask"
 FEEDBACK_NAME = "user_rating"
 RATINGS = ("up", "down")
 FEEDBACK_SCHEMA = (
-    "trace_id string, user string, rating string, comment string, recorded_at timestamp"
+    "trace_id string, user string, rating string, comment string, assessment_id string, "
+    "recorded_at timestamp"
 )
 
 
@@ -39,26 +41,71 @@ def ask(pipeline, question: str) -> dict:
     return {**answer, "trace_id": mlflow.get_last_active_trace_id()}
 
 
+def current_rating(trace_id: str, user: str) -> Feedback | None:
+    """The valid (not overridden) ``user_rating`` feedback of ``user`` on trace ``trace_id``.
+
+    None when ``user`` has not rated it. Raises LookupError when the trace does not exist.
+    """
+    trace = mlflow.get_trace(trace_id)
+    if trace is None:
+        raise LookupError(f"trace_id: no trace {trace_id!r} (use the trace_id printed by ask)")
+    for assessment in trace.info.assessments:
+        if (
+            isinstance(assessment, Feedback)
+            and assessment.name == FEEDBACK_NAME
+            and assessment.source.source_id == user
+            and assessment.valid is not False
+        ):
+            return assessment
+    return None
+
+
+def _log_rating(trace_id: str, user: str, up: bool, rationale: str | None) -> tuple[str, bool]:
+    """(assessment_id, logged): the user's rating on the trace, logged unless already there.
+
+    The same value and comment again reuses the assessment (logged False); another
+    overrides the user's earlier one (``mlflow.override_feedback``); a first is logged.
+    """
+    current = current_rating(trace_id, user)
+    if current is not None and current.value == up and (current.rationale or None) == rationale:
+        return current.assessment_id, False
+    source = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=user)
+    if current is not None:
+        new = mlflow.override_feedback(
+            trace_id=trace_id,
+            assessment_id=current.assessment_id,
+            value=up,
+            rationale=rationale,
+            source=source,
+        )
+    else:
+        new = mlflow.log_feedback(
+            trace_id=trace_id, name=FEEDBACK_NAME, value=up, rationale=rationale, source=source
+        )
+    return new.assessment_id, True
+
+
 def record_feedback(ctx, trace_id: str, rating: str, user: str, comment: str = "") -> dict:
     """Record a human rating on trace ``trace_id``: ``mlflow.log_feedback`` and the feedback table.
 
     ``rating`` is ``up`` or ``down`` (logged as the boolean feedback
-    ``user_rating``). The table keeps one row per (trace_id, user): a repeated
-    rating replaces the earlier one. Raises ValueError for another rating or an
-    empty trace id or user, before anything is written.
+    ``user_rating``; a user's new rating overrides their earlier one, which MLflow
+    keeps marked invalid). The table keeps one row per (trace_id, user), with the
+    ``assessment_id`` of the MLflow feedback it copies: a new rating replaces the
+    earlier row. Safe to retry: when the same user's same rating and comment is
+    already on the trace (a run whose table write failed after ``log_feedback``),
+    that assessment is reused, not logged again, and the table gets its one row.
+    Raises ValueError for another rating or an empty trace id or user, and
+    LookupError for an unknown trace, before anything is written.
+    Returns trace_id, rating, user, assessment_id, logged (False when reused), table.
     """
     if rating not in RATINGS:
         raise ValueError(f"rating: {rating!r} must be one of {', '.join(RATINGS)}")
     if not trace_id.strip() or not user.strip():
         raise ValueError("trace_id and user: must not be empty")
+    name = ctx.settings.table("feedback")
     ctx.mlflow()
-    mlflow.log_feedback(
-        trace_id=trace_id,
-        name=FEEDBACK_NAME,
-        value=rating == "up",
-        rationale=comment or None,
-        source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=user),
-    )
+    assessment_id, logged = _log_rating(trace_id, user, rating == "up", comment or None)
     now = pd.Timestamp(datetime.now(UTC)).tz_convert(None)
     row = pd.DataFrame(
         [
@@ -67,10 +114,17 @@ def record_feedback(ctx, trace_id: str, rating: str, user: str, comment: str = "
                 "user": user,
                 "rating": rating,
                 "comment": comment,
+                "assessment_id": assessment_id,
                 "recorded_at": now,
             }
         ]
     )
-    name = ctx.settings.table("feedback")
     ctx.tables.upsert(ctx.spark.createDataFrame(row, FEEDBACK_SCHEMA), name, ["trace_id", "user"])
-    return {"trace_id": trace_id, "rating": rating, "user": user, "table": name}
+    return {
+        "trace_id": trace_id,
+        "rating": rating,
+        "user": user,
+        "assessment_id": assessment_id,
+        "logged": logged,
+        "table": name,
+    }

@@ -1,7 +1,9 @@
 """Settings of the rag use case, read from the same ``conf/config.yml`` as every step.
 
 The file is merged by :func:`..config.load_raw` (``common``, the environment, an
-override file); this module checks the rag keys and returns :class:`RagSettings`.
+override file); this module reads it into the typed models of
+:mod:`.settings_schema` (strict; unknown keys refused), checks the rules between
+keys and returns :class:`RagSettings`.
 The runtime (Spark, tables, MLflow) reads the same attribute names as for the
 tabular use case: ``runtime``, ``local_root``, ``spark_conf``, ``experiment``,
 ``model_short_name``.
@@ -14,26 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import LOCAL_ROOT_VAR, RUNTIMES, VALIDATION_MODES, ConfigError, _aliases, load_raw
-
-TABLE_KEYS = ("documents_bronze", "chunks", "feedback", "monitoring_metrics")
-SOURCE_KINDS = ("python_stdlib", "files", "table")
-EMBEDDING_KINDS = ("hashing", "databricks_endpoint")
-RETRIEVER_KINDS = ("similarity", "random")
-GENERATOR_KINDS = ("extractive", "chat_completions")
-RATES = (
-    "min_retrieval_hit_rate",
-    "min_fact_recall",
-    "min_cites_source",
-    "max_relative_degradation",
-)
+from ..config import LOCAL_ROOT_VAR, ConfigError, _aliases, load_raw
+from .settings_schema import RagCoreSettings, check_rag_settings
 
 
 @dataclass(frozen=True)
 class RagSettings:
     """Resolved settings of one environment for the rag use case.
 
-    ``tables`` maps the keys of ``TABLE_KEYS`` to short names (see :meth:`table`).
+    ``tables`` maps table keys to short names (see :meth:`table`). The sections are
+    the typed sections of :mod:`.settings_schema` as dicts, defaults filled in.
     ``chunking``: size and overlap in characters. ``embedding``: kind (``hashing``
     locally, ``databricks_endpoint`` with ``endpoint`` and ``vector_search``
     settings on Databricks) and ``n_features``. ``retrieval``: kind and ``k``.
@@ -81,57 +73,37 @@ class RagSettings:
         return f"{self.catalog}.{self.schema}.{self.prompt_short_name}"
 
 
-def _section(raw: dict, key: str) -> dict:
-    value = raw.get(key)
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key}: required mapping is missing")
-    return dict(value)
-
-
-def _choice(section: dict, name: str, key: str, allowed: tuple[str, ...]) -> str:
-    value = section.get(key)
-    if value not in allowed:
-        raise ConfigError(f"{name}.{key}: {value!r} must be one of {', '.join(allowed)}")
-    return value
-
-
-def _positive_int(section: dict, name: str, key: str) -> int:
-    value = section.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{name}.{key}: {value!r} must be a positive integer")
-    return value
-
-
-def _chunking(raw: dict) -> dict[str, int]:
-    section = _section(raw, "chunking")
-    size = _positive_int(section, "chunking", "size")
-    overlap = section.get("overlap", 0)
-    if not isinstance(overlap, int) or not 0 <= overlap < size:
+def _cross_key_rules(typed: RagCoreSettings) -> None:
+    """The rules between keys the typed models cannot state; ConfigError naming the key."""
+    size, overlap = typed.chunking.size, typed.chunking.overlap
+    if overlap >= size:
         raise ConfigError(f"chunking.overlap: {overlap!r} must be an integer in [0, size={size})")
-    return {"size": size, "overlap": overlap}
-
-
-def _source(raw: dict) -> dict:
-    section = _section(raw, "source")
-    kind = _choice(section, "source", "kind", SOURCE_KINDS)
-    if kind == "python_stdlib" and not section.get("modules"):
+    source = typed.source
+    if source.kind == "python_stdlib" and not source.modules:
         raise ConfigError("source.modules: list the standard-library modules to read")
-    if kind == "files" and not section.get("path"):
+    if source.kind == "files" and not source.path:
         raise ConfigError("source.path: a folder or volume path is required for kind files")
-    if kind == "table" and not section.get("table"):
+    if source.kind == "table" and not source.table:
         raise ConfigError("source.table: a table name is required for kind table")
-    return section
-
-
-def _gates(raw: dict) -> dict:
-    section = _section(raw, "evaluation")
-    _choice(section, "evaluation", "mode", VALIDATION_MODES)
-    _positive_int(section, "evaluation", "k")
-    for key in RATES:
-        value = section.get(key)
-        if not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise ConfigError(f"evaluation.{key}: {value!r} must be a number in [0, 1]")
-    return section
+    embedding = typed.embedding
+    if embedding.kind == "hashing" and embedding.n_features is None:
+        raise ConfigError("embedding.n_features: required for kind hashing")
+    if embedding.kind == "databricks_endpoint":
+        if typed.runtime != "databricks":
+            raise ConfigError("embedding.kind: databricks_endpoint needs runtime databricks")
+        if not embedding.endpoint or embedding.vector_search is None:
+            raise ConfigError(
+                "embedding.endpoint, embedding.vector_search: required for kind databricks_endpoint"
+            )
+    if bool(typed.generator.secret_scope) != bool(typed.generator.secret_key):
+        raise ConfigError(
+            "generator.secret_scope, generator.secret_key: give both (a Databricks secret) "
+            "or neither"
+        )
+    if typed.generator.kind == "chat_completions":
+        for key in ("url", "model"):
+            if not getattr(typed.generator, key):
+                raise ConfigError(f"generator.{key}: required for kind chat_completions")
 
 
 def load_rag_settings(
@@ -139,64 +111,41 @@ def load_rag_settings(
 ) -> RagSettings:
     """Settings of one environment, checked (see :func:`..config.load_raw` for the arguments).
 
-    Raises ConfigError naming the first key that is missing or breaks its rule,
+    The merged mapping is first read into the typed models of :mod:`.settings_schema`
+    (a missing, mistyped or unknown key: one ConfigError naming the environment and
+    the key path), then the rules between keys are checked. Raises ConfigError
     before any step reads or writes anything.
     """
     env, raw = load_raw(env, override_file)
-    runtime = raw.get("runtime")
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"runtime: {runtime!r} must be one of {', '.join(RUNTIMES)}")
-    tables = _section(raw, "tables")
-    missing = [key for key in TABLE_KEYS if key not in tables]
-    if missing:
-        raise ConfigError(f"tables: missing keys {', '.join(missing)}")
-    embedding = _section(raw, "embedding")
-    kind = _choice(embedding, "embedding", "kind", EMBEDDING_KINDS)
-    if kind == "hashing":
-        _positive_int(embedding, "embedding", "n_features")
-    elif runtime != "databricks":
-        raise ConfigError("embedding.kind: databricks_endpoint needs runtime databricks")
-    retrieval = _section(raw, "retrieval")
-    _choice(retrieval, "retrieval", "kind", RETRIEVER_KINDS)
-    _positive_int(retrieval, "retrieval", "k")
-    generator = _section(raw, "generator")
-    if "api_key" in generator:
+    if "api_key" in (raw.get("generator") or {}):
         raise ConfigError(
             "generator.api_key: credentials never go in the config; name an environment "
             "variable in generator.api_key_env or a Databricks secret in secret_scope/secret_key"
         )
-    if _choice(generator, "generator", "kind", GENERATOR_KINDS) == "chat_completions":
-        for key in ("url", "model"):
-            if not generator.get(key):
-                raise ConfigError(f"generator.{key}: required for kind chat_completions")
-    model = _section(raw, "model")
-    for key in ("name", "prompt", "experiment"):
-        if not model.get(key):
-            raise ConfigError(f"model.{key}: required setting is missing")
+    typed = check_rag_settings(raw, env, ConfigError)
+    _cross_key_rules(typed)
     local_root = None
-    if runtime == "local":
-        root = os.environ.get(LOCAL_ROOT_VAR) or raw.get("local_root") or "local_runtime"
+    if typed.runtime == "local":
+        root = os.environ.get(LOCAL_ROOT_VAR) or typed.local_root or "local_runtime"
         local_root = Path(root).resolve()
-    for key in ("catalog", "schema"):
-        if not raw.get(key):
-            raise ConfigError(f"{key}: required setting is missing")
+    tables = typed.tables.model_dump(exclude_none=True)
     return RagSettings(
         env=env,
-        runtime=runtime,
-        catalog=str(raw["catalog"]),
-        schema=str(raw["schema"]),
+        runtime=typed.runtime,
+        catalog=typed.catalog,
+        schema=typed.schema_name,
         tables=tables,
-        model_short_name=str(model["name"]),
-        prompt_short_name=str(model["prompt"]),
-        experiment=str(model["experiment"]),
-        source=_source(raw),
-        chunking=_chunking(raw),
-        embedding=embedding,
-        retrieval=retrieval,
-        generator=generator,
-        evaluation=_gates(raw),
-        monitoring=dict(raw.get("monitoring") or {}),
-        spark_conf={str(k): str(v) for k, v in (raw.get("spark_conf") or {}).items()},
+        model_short_name=typed.model.name,
+        prompt_short_name=typed.model.prompt,
+        experiment=typed.model.experiment,
+        source=typed.source.model_dump(),
+        chunking=typed.chunking.model_dump(),
+        embedding=typed.embedding.model_dump(),
+        retrieval=typed.retrieval.model_dump(),
+        generator=typed.generator.model_dump(),
+        evaluation=typed.evaluation.model_dump(),
+        monitoring=typed.monitoring.model_dump(),
+        spark_conf=dict(typed.spark_conf),
         local_root=local_root,
         **_aliases(raw),
         raw=raw,

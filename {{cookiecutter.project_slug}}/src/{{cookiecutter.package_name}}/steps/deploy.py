@@ -61,6 +61,23 @@ def refusal(candidate, champion) -> str | None:
     return None
 
 
+def candidate_version(registry, settings, version: int | None = None):
+    """The ModelVersion deploy acts on: ``version``, else the one the challenger alias names.
+
+    Raises LookupError when the version does not exist, or, without ``version``, when
+    no challenger exists (run the validate step first).
+    """
+    name = settings.model_name
+    if version is not None:
+        return get_version(registry, name, version)
+    candidate = version_by_alias(registry, name, settings.challenger_alias)
+    if candidate is None:
+        raise LookupError(
+            f"model {name} has no '{settings.challenger_alias}' alias: run the validate step first"
+        )
+    return candidate
+
+
 def run(ctx: Context, version: int | None = None) -> dict:
     """Promote model ``version`` (default: the challenger) when validation let it pass.
 
@@ -78,15 +95,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     registry = client()
     settings = ctx.settings
     name = settings.model_name
-    if version is None:
-        candidate = version_by_alias(registry, name, settings.challenger_alias)
-        if candidate is None:
-            raise LookupError(
-                f"model {name} has no '{settings.challenger_alias}' alias: "
-                "run the validate step first"
-            )
-    else:
-        candidate = get_version(registry, name, version)
+    candidate = candidate_version(registry, settings, version)
     champion = version_by_alias(registry, name, settings.champion_alias)
     reason = refusal(candidate, champion)
     if reason is None:

@@ -1,6 +1,6 @@
 """The types of the ``streaming`` section, checked when the settings load.
 
-:func:`..settings_schema.owned_sections` finds ``SECTION_MODEL`` here; a project
+:func:`..settings_types.owned_sections` finds ``SECTION_MODEL`` here; a project
 without streaming inference has neither this module nor the section.
 """
 

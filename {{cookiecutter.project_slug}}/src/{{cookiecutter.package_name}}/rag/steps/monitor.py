@@ -19,11 +19,13 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from ...config import ConfigError
 from ...runtime.context import Context
 from ...runtime.task_values import publish
 from ...runtime.tracking import configure_mlflow
 from ..pipeline import SCORE_TAG
 from ..serving import CHANNEL, CHANNEL_TAG
+from ..settings_schema import MonitoringSection, check_monitoring
 
 METRICS_SCHEMA = (
     "day date, answers long, latency_p50_ms double, latency_p95_ms double, "
@@ -79,55 +81,60 @@ def daily_figures(answers: pd.DataFrame, feedback: pd.DataFrame, threshold: floa
     return pd.DataFrame(rows)
 
 
-def alarms(answers: pd.DataFrame, feedback: pd.DataFrame, limits: dict) -> list[str]:
-    """One line per alarm over the whole window (see module doc); [] without answers."""
+def alarms(answers: pd.DataFrame, feedback: pd.DataFrame, limits: MonitoringSection) -> list[str]:
+    """One line per alarm over the whole window (see module doc); [] without answers.
+
+    ``answers``: rows of :func:`answered`; ``feedback``: trace_id, rating; ``limits``:
+    the checked ``monitoring`` section.
+    """
     if answers.empty:
         return []
     found = []
-    rate = float((answers.best_score < float(limits["out_of_domain_score"])).mean())
-    if rate > float(limits["max_out_of_domain_rate"]):
+    rate = float((answers.best_score < limits.out_of_domain_score).mean())
+    if rate > limits.max_out_of_domain_rate:
         found.append(
             f"out_of_domain_rate {rate:.2f} > max_out_of_domain_rate "
-            f"{limits['max_out_of_domain_rate']}"
+            f"{limits.max_out_of_domain_rate}"
         )
     ratings = feedback[feedback.trace_id.isin(answers.trace_id)].rating
     negative = float((ratings == "down").mean()) if len(ratings) else 0.0
-    if negative > float(limits["max_negative_feedback_share"]):
+    if negative > limits.max_negative_feedback_share:
         found.append(
             f"negative_feedback_share {negative:.2f} > max_negative_feedback_share "
-            f"{limits['max_negative_feedback_share']}"
+            f"{limits.max_negative_feedback_share}"
         )
     p95 = float(np.percentile(answers.latency_ms, 95))
-    if p95 > float(limits["max_latency_p95_ms"]):
-        found.append(
-            f"latency_p95_ms {p95:.0f} > max_latency_p95_ms {limits['max_latency_p95_ms']}"
-        )
+    if p95 > limits.max_latency_p95_ms:
+        found.append(f"latency_p95_ms {p95:.0f} > max_latency_p95_ms {limits.max_latency_p95_ms:g}")
     return found
 
 
 def run(ctx: Context, now: datetime | None = None) -> dict:
     """Compute and store the window's daily figures; return them with the alarms.
 
-    Returns window_start, answers, days (the daily rows), alarms (list of str)
-    and metrics_written. Publishes the task value ``alarm`` ("true"/"false").
+    The ``monitoring`` limits are checked first (ConfigError naming the key), and the
+    figures and alarms are computed before the one write, so a bad limit writes
+    nothing. Returns window_start, answers, days (the daily rows), alarms (list of
+    str) and metrics_written. Publishes the task value ``alarm`` ("true"/"false").
     """
     settings = ctx.settings
-    limits = settings.monitoring
-    now = now or datetime.now(UTC)
-    since = now - timedelta(days=int(limits["window_days"]))
-    answers = answered(ctx, since)
+    limits = check_monitoring(settings.monitoring, settings.env, ConfigError)
     feedback_table = settings.table("feedback")
+    metrics_table = settings.table("monitoring_metrics")
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=limits.window_days)
+    answers = answered(ctx, since)
     feedback = (
         ctx.tables.read(feedback_table).select("trace_id", "rating").toPandas()
         if ctx.tables.exists(feedback_table)
         else pd.DataFrame(columns=["trace_id", "rating"])
     )
-    days = daily_figures(answers, feedback, float(limits["out_of_domain_score"]))
+    days = daily_figures(answers, feedback, limits.out_of_domain_score)
+    found = alarms(answers, feedback, limits)
     if not days.empty:
         days["computed_at"] = pd.Timestamp(now).tz_convert(None)
         frame = ctx.spark.createDataFrame(days, METRICS_SCHEMA)
-        ctx.tables.upsert(frame, settings.table("monitoring_metrics"), ["day"])
-    found = alarms(answers, feedback, limits)
+        ctx.tables.upsert(frame, metrics_table, ["day"])
     publish(settings, "alarm", "true" if found else "false")
     return {
         "window_start": since.isoformat(),

@@ -1,13 +1,42 @@
-"""Rollback (by hand): the champion alias goes back as in the tabular use case; the prompt's too."""
+"""Rollback (by hand): the champion alias goes back as in the tabular use case; the prompt's too.
+
+The version to return to (the champion's ``previous_champion``) and its prompt
+version are checked before either alias moves; if the prompt move fails, the
+model's champion alias is put back (:mod:`..champion_aliases`).
+"""
 
 from __future__ import annotations
 
+from ...registry import PREVIOUS_CHAMPION_TAG, get_version, version_by_alias
 from ...runtime.context import Context
+from ...runtime.tracking import client
 from ...steps import rollback as model_rollback
-from .deploy import align_prompt_champion
+from ..champion_aliases import checked_prompt_version, move_both
 
 
 def run(ctx: Context) -> dict:
-    """The shared rollback result plus prompt_champion_version (the restored model's prompt)."""
-    result = model_rollback.run(ctx)
-    return {**result, "prompt_champion_version": align_prompt_champion(ctx)}
+    """The shared rollback result plus prompt_champion_version (the restored model's prompt).
+
+    Raises LookupError, before any alias moves, when there is nothing to roll back to
+    (the shared step's messages) or the restored version's prompt version is missing.
+    When the prompt alias cannot be set, the model's champion alias is restored and
+    the error re-raised.
+    """
+    ctx.mlflow()
+    registry = client()
+    settings = ctx.settings
+    name = settings.model_name
+    current = version_by_alias(registry, name, settings.champion_alias)
+    previous_tag = current.tags.get(PREVIOUS_CHAMPION_TAG, "none") if current else "none"
+    try:
+        previous = (
+            None if previous_tag in ("", "none") else get_version(registry, name, previous_tag)
+        )
+    except LookupError:
+        previous = None
+    if previous is None:  # the shared step raises its LookupError, moving nothing
+        return model_rollback.run(ctx)
+    prompt_version = checked_prompt_version(settings, previous)
+    return move_both(
+        ctx, current, [current, previous], lambda: model_rollback.run(ctx), prompt_version
+    )

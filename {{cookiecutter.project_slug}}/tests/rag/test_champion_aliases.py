@@ -1,0 +1,110 @@
+"""Deploy and rollback move the model's and the prompt's champion aliases together, or neither."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import mlflow
+import pytest
+
+from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
+from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
+from {{ cookiecutter.package_name }}.registry import version_by_alias
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tracking import client
+
+MOVE_TAGS = ("previous_champion", "promoted_at", "rolled_back_from", "rolled_back_to")
+
+
+@pytest.fixture
+def quick(ctx) -> Context:
+    """The fresh context with evaluation disabled (these tests are about the aliases)."""
+    disabled = {**ctx.settings.evaluation, "mode": "disabled"}
+    return Context(replace(ctx.settings, evaluation=disabled))
+
+
+def _candidate(ctx, prompt: str | None = None) -> int:
+    register_prompt.run(ctx, **({"text": prompt} if prompt else {}))
+    build.run(ctx)
+    return evaluate.run(ctx)["model_version"]
+
+
+def _state(ctx) -> dict:
+    """Model champion, prompt champion, and the move tags on every model version."""
+    settings = ctx.settings
+    registry = client()
+    champion = version_by_alias(registry, settings.model_name, "champion")
+    prompt = prompt_by_alias(settings.prompt_name, "champion")
+    versions = registry.search_model_versions(f"name = '{settings.model_name}'")
+    return {
+        "model": int(champion.version) if champion else None,
+        "prompt": int(prompt.version) if prompt else None,
+        "tags": {
+            int(v.version): {k: v.tags[k] for k in MOVE_TAGS if k in v.tags} for v in versions
+        },
+    }
+
+
+def _fails_with_a_broken_prompt_move(ctx, monkeypatch, step) -> dict:
+    """Run ``step`` while setting a prompt alias raises; assert it raised and moved nothing.
+
+    Returns the state before (and after) the failed run.
+    """
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("injected: prompt registry unavailable")
+
+    before = _state(ctx)
+    with monkeypatch.context() as patch:
+        patch.setattr(mlflow.genai, "set_prompt_alias", refuse)
+        with pytest.raises(RuntimeError, match="injected"):
+            step.run(ctx)
+    assert _state(ctx) == before
+    return before
+
+
+def test_a_failed_prompt_move_leaves_both_champions_as_they_were(quick, monkeypatch):
+    edited = prompt_text().replace("Quote the documentation", "Quote the documentation verbatim")
+
+    # no champion yet
+    assert _candidate(quick) == 1
+    before = _fails_with_a_broken_prompt_move(quick, monkeypatch, deploy)
+    assert before["model"] is None and before["prompt"] is None
+    first = deploy.run(quick)
+    assert (first["champion_version"], first["prompt_champion_version"]) == (1, 1)
+
+    # with a champion: v2 built with prompt version 2
+    assert _candidate(quick, edited) == 2
+    before = _fails_with_a_broken_prompt_move(quick, monkeypatch, deploy)
+    assert (before["model"], before["prompt"]) == (1, 1)
+    second = deploy.run(quick)
+    assert (second["champion_version"], second["prompt_champion_version"]) == (2, 2)
+    assert _state(quick)["tags"][2]["previous_champion"] == "1"
+
+
+def test_a_failed_prompt_move_undoes_the_rollback(quick, monkeypatch):
+    edited = prompt_text().replace("Quote the documentation", "Quote the documentation verbatim")
+    _candidate(quick)
+    deploy.run(quick)
+    _candidate(quick, edited)
+    deploy.run(quick)
+    before = _fails_with_a_broken_prompt_move(quick, monkeypatch, rollback)
+    assert (before["model"], before["prompt"]) == (2, 2)
+    back = rollback.run(quick)
+    assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
+    assert _state(quick)["tags"][2]["rolled_back_to"] == "1"
+
+
+def test_a_missing_prompt_version_stops_deploy_before_any_alias_moves(quick):
+    _candidate(quick)
+    registry = client()
+    name = quick.settings.model_name
+    registry.set_model_version_tag(name, "1", "prompt_version", "7")
+    with pytest.raises(LookupError, match="has no version 7"):
+        deploy.run(quick)
+    registry.delete_model_version_tag(name, "1", "prompt_version")
+    with pytest.raises(LookupError, match="tag prompt_version is missing"):
+        deploy.run(quick)
+    with pytest.raises(LookupError, match="has no version 5"):
+        deploy.run(quick, version=5)
+    assert _state(quick) == {"model": None, "prompt": None, "tags": {1: {}}}
