@@ -28,6 +28,7 @@ STEPS = (
     "monitor",
 )
 ALARM_EXIT = 2  # `monitor --fail-on-alarm` when the window raised an alarm
+REJECTED_EXIT = 3  # a rejected candidate with `evaluation.fail_on_rejection: true`
 
 
 def _run_step(step: str, ctx: Context, **kwargs) -> dict:
@@ -58,7 +59,33 @@ ingest_documents = _step_entry("ingest_documents")
 index = _step_entry("index")
 register_prompt = _step_entry("register_prompt")
 build = _step_entry("build")
-evaluate = _step_entry("evaluate")
+
+
+def stops_on(verdict: dict, ctx: Context) -> bool:
+    """Whether ``verdict`` (evaluate's result) is a rejection that must fail the run.
+
+    True when the gate refused the candidate (status FAILED, so mode ``enabled``) and
+    the settings say ``evaluation.fail_on_rejection: true``.
+    """
+    return verdict.get("status") == "FAILED" and ctx.settings.evaluation["fail_on_rejection"]
+
+
+def evaluate(argv: list[str] | None = None) -> int:
+    """Entry point ``evaluate``: print the verdict as JSON.
+
+    Exit status 3 when the candidate was rejected and ``evaluation.fail_on_rejection``
+    is true (the ``test`` target: a CI job fails on a candidate the gate refuses).
+    """
+
+    def body(args: argparse.Namespace) -> int:
+        ctx = entry.context(args)
+        verdict = _run_step("evaluate", ctx)
+        _print(verdict)
+        return REJECTED_EXIT if stops_on(verdict, ctx) else 0
+
+    return entry.main(body, entry.parser("Run the evaluate step."), argv)
+
+
 deploy = _step_entry("deploy")
 rollback = _step_entry("rollback")  # by hand only: not in STEPS
 
@@ -114,15 +141,20 @@ def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
 
     Summary keys: env, model_name, champion_version, evaluation (model_version,
     status, gate_result, metrics, reasons), rows (per table at the end), seconds
-    (wall time per step and total) and steps (each step's result). A failing
-    step raises; the steps before it are kept.
+    (wall time per step and total), steps (each step's result) and rejected (True
+    when a refused candidate stopped the run after evaluate: see :func:`stops_on`).
+    A failing step raises; the steps before it are kept.
     """
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
+    rejected = False
     for step in steps:
         started = time.perf_counter()
         results[step] = _run_step(step, ctx)
         seconds[step] = round(time.perf_counter() - started, 2)
+        if step == "evaluate" and stops_on(results[step], ctx):
+            rejected = True
+            break
     tables = ctx.settings.tables
     rows = {name: ctx.tables.count(name) for name in map(ctx.settings.table, tables)}
     evaluation = results.get("evaluate", {})
@@ -137,6 +169,7 @@ def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
         "rows": rows,
         "seconds": {**seconds, "total": round(sum(seconds.values()), 2)},
         "steps": results,
+        "rejected": rejected,
     }
 
 
@@ -158,7 +191,10 @@ def format_summary(summary: dict) -> str:
 
 
 def run_all(argv: list[str] | None = None) -> int:
-    """Entry point ``run-all``: every step in order; ``--summary PATH`` writes the summary JSON."""
+    """Entry point ``run-all``: every step in order; ``--summary PATH`` writes the summary JSON.
+
+    Exit status 3 when a rejected candidate stopped the run (``evaluation.fail_on_rejection``).
+    """
     parser = entry.parser("Run every pipeline step in one process.")
     parser.add_argument("--summary", type=Path, help="write the run summary as JSON to this path")
 
@@ -168,6 +204,6 @@ def run_all(argv: list[str] | None = None) -> int:
         if args.summary:
             args.summary.parent.mkdir(parents=True, exist_ok=True)
             args.summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-        return 0
+        return REJECTED_EXIT if summary["rejected"] else 0
 
     return entry.main(body, parser, argv)

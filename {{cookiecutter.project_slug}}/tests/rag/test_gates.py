@@ -7,6 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.rag import entry
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import (
     build,
@@ -15,7 +17,9 @@ from {{ cookiecutter.package_name }}.rag.steps import (
     register_prompt,
     rollback,
 )
+from {{ cookiecutter.package_name }}.registry import version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tracking import client
 
 CONTEXT_LINE = re.compile(r"^.*\{\{\s*context\s*\}\}.*\n", re.MULTILINE)
 
@@ -75,6 +79,32 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx):
     assert verdict["status"] == "PASSED" and verdict["gate_result"] == "FAILED"
     assert verdict["reasons"][0].startswith("fact_recall")
     assert deployed["champion_version"] == 1
+
+
+def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(ctx, monkeypatch):
+    settings = ctx.settings
+    unreachable = {**settings.evaluation, "min_fact_recall": 1.0}
+    lenient = Context(replace(settings, evaluation=unreachable))
+    strict = Context(replace(settings, evaluation={**unreachable, "fail_on_rejection": True}))
+    register_prompt.run(ctx)
+    build.run(ctx)
+
+    # Without fail_on_rejection the refused candidate leaves the exit status 0.
+    monkeypatch.setattr(entry, "context", lambda args: lenient)
+    assert cli.evaluate([]) == 0
+    monkeypatch.setattr(entry, "context", lambda args: strict)
+    assert cli.evaluate([]) == cli.REJECTED_EXIT == 3
+
+    # run-all stops after evaluate: deploy never runs, so no champion alias appears.
+    summary = cli.run_pipeline(strict, steps=("build", "evaluate", "deploy"))
+    assert summary["rejected"] is True and summary["evaluation"]["status"] == "FAILED"
+    assert list(summary["steps"]) == ["build", "evaluate"]
+    assert summary["champion_version"] is None
+    assert version_by_alias(client(), settings.model_name, "champion") is None
+
+    # The same run with a reachable gate goes on to deploy.
+    passed = cli.run_pipeline(ctx, steps=("build", "evaluate", "deploy"))
+    assert passed["rejected"] is False and passed["champion_version"] is not None
 
 
 def test_steps_on_an_empty_registry_say_what_to_run(ctx):

@@ -95,6 +95,8 @@ def test_the_shipped_config_loads_for_every_environment():
         assert settings.env == env
         assert settings.chunking["overlap"] < settings.chunking["size"]
         assert settings.evaluation["mode"] == "enabled"
+        # Only the test target (CI's jobs) fails on a rejected candidate.
+        assert settings.evaluation["fail_on_rejection"] is (env == "test")
 
 
 def test_every_databricks_env_selects_vector_search():

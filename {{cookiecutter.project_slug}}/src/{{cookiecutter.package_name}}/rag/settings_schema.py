@@ -112,7 +112,11 @@ class GeneratorSection(_Section):
 
 
 class EvaluationSection(_Section):
-    """``evaluation``: gates on the evaluation set (rates in [0, 1]) and the gate mode."""
+    """``evaluation``: gates on the evaluation set (rates in [0, 1]) and the gate mode.
+
+    ``fail_on_rejection``: a rejected candidate makes ``evaluate`` and ``run-all`` exit 3
+    (``run-all`` stops before deploy), so a CI job fails on it.
+    """
 
     k: int = Field(gt=0)
     min_retrieval_hit_rate: Rate
@@ -121,6 +125,7 @@ class EvaluationSection(_Section):
     max_relative_degradation: Rate
     judge_endpoint: str | None = None
     mode: Literal["enabled", "dry_run", "disabled"]
+    fail_on_rejection: bool = False
 
 
 class MonitoringSection(_Section):
