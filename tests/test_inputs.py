@@ -14,6 +14,7 @@ import runpy
 import tomllib
 from collections import OrderedDict
 from importlib import metadata
+from pathlib import PurePosixPath
 
 import pytest
 from conftest import (
@@ -300,10 +301,19 @@ def test_boolean_strings_from_the_command_line(option, text, expected):
 def test_boolean_no_switches_its_optional_files_off(tmp_path, option):
     project = render(tmp_path, **{option: "no"})
     by_value = CONTEXT["_optional_files"][option]
-    left = [str(path) for pattern in by_value.get("true", []) for path in project.glob(pattern)]
+    # a variant kept by "no" takes its shared name, which a "true" pattern may also name
+    kept = {
+        pattern: str(PurePosixPath(pattern).with_name(CONTEXT["_variant_files"][pattern]))
+        if pattern in CONTEXT["_variant_files"]
+        else pattern
+        for pattern in by_value.get("false", [])
+    }
+    switched_off = [p for p in by_value.get("true", []) if p not in kept.values()]
+    left = [str(path) for pattern in switched_off for path in project.glob(pattern)]
     assert left == []
-    for pattern in by_value.get("false", []):  # files that only the "no" answer keeps
-        assert list(project.glob(pattern)), pattern
+    for pattern, name in kept.items():  # files that only the "no" answer keeps
+        assert list(project.glob(name)), pattern
+        assert not list(project.glob(pattern)) or pattern == name, pattern
     assert (project / "pyproject.toml").is_file()
 
 

@@ -12,6 +12,7 @@ that passes ruff. Only needs cookiecutter and ruff: no JVM.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import re
@@ -206,6 +207,63 @@ def test_combination_passes_ruff(rendered, combo):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+# Prints what the optional parts of a rendered project declare (see its parts.py).
+DECLARATIONS_SCRIPT = (
+    "import json, sys\n"
+    f"from {PACKAGE}.parts import concatenated, merged\n"
+    "json.dump({'RUN_ALL_STEPS': concatenated('RUN_ALL_STEPS'),"
+    " 'PREDICTION_SOURCES': merged('PREDICTION_SOURCES'),"
+    " 'CHAMPION_FOLLOWERS': merged('CHAMPION_FOLLOWERS')}, sys.stdout)\n"
+)
+
+
+def defines(module_file: Path, name: str) -> bool:
+    """Whether the Python file ``module_file`` exists and defines ``name`` at its top level."""
+    if not module_file.is_file():
+        return False
+    tree = ast.parse(module_file.read_text(encoding="utf-8"))
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets}
+    return name in names
+
+
+@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
+def test_parts_declare_what_the_options_switch_on(rendered, combo):
+    """What the Jinja blocks of cli.py, deploy/rollback and the monitor's sources chose
+    before, the parts' declarations choose now: read by the rendered ``parts.py`` itself,
+    and every function, step and table they name exists in the render."""
+    project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+    done = subprocess.run(
+        [sys.executable, "-c", DECLARATIONS_SCRIPT],
+        cwd=project,
+        env={"PYTHONPATH": str(project / "src"), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    declared = json.loads(done.stdout)
+    tabular = combo["use_case"] == "tabular"
+    streaming = tabular and combo["include_streaming_inference"]
+    online = combo["include_online_serving"]
+    assert declared["RUN_ALL_STEPS"] == (["stream_inference"] if streaming else [])
+    sources = {"streaming"} if streaming else set()
+    sources |= {"online"} if tabular and online else set()
+    assert set(declared["PREDICTION_SOURCES"]) == sources
+    assert set(declared["CHAMPION_FOLLOWERS"]) == ({"serving_endpoint"} if online else set())
+
+    package = project / "src" / PACKAGE
+    for step in declared["RUN_ALL_STEPS"]:
+        assert defines(package / "steps" / f"{step}.py", "run"), step
+    targets = [target for _, target in declared["PREDICTION_SOURCES"].values()]
+    for target in [*targets, *declared["CHAMPION_FOLLOWERS"].values()]:
+        module, _, function = target.partition(":")
+        assert defines(package.joinpath(*module.split(".")).with_suffix(".py"), function), target
+    if tabular:
+        tables = yaml.safe_load((package / "conf" / "config.yml").read_text())["common"]["tables"]
+        assert {key for key, _ in declared["PREDICTION_SOURCES"].values()} <= set(tables)
+
+
 @pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
 def test_workflow_expressions_survive(rendered, combo):
     """Every ``${{ ... }}`` written literally in a template file is in its rendered file."""
@@ -320,6 +378,7 @@ def test_online_serving_applies_to_rag_too():
     assert on - off == {
         "src/pkg/serving/__init__.py",
         "src/pkg/serving/endpoint.py",
+        "src/pkg/serving/part.py",
         "src/pkg/serving/inference_table.py",
         "src/pkg/serving/server.py",
         "src/pkg/serving/settings.py",  # types the serving section (rag/settings_schema.py)

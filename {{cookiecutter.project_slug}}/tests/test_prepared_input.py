@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError, check_inputs, step_inputs
-from {{ cookiecutter.package_name }}.features.training_set import build_model_input
+from {{ cookiecutter.package_name }}.features.model_inputs import build_model_input
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import features, ingest, train
 

@@ -128,34 +128,3 @@ def test_a_bad_port_setting_is_named(served):
     with pytest.raises(ConfigError, match="serving.port"):
         server.configured_port(ctx, 70000)
     assert server.configured_port(ctx) == ctx.settings.raw["serving"]["port"]
-{%- if cookiecutter.include_monitoring %}
-
-
-def test_a_planted_shift_in_online_requests_raises_a_drift_alarm(november, tmp_path, monkeypatch):
-    """The monitor, given the inference table as its only source, flags the shifted column.
-
-    Needs the monitor that reads prediction sources (``monitoring/sources.py``).
-    """
-    from {{ cookiecutter.package_name }}.features.definitions import WEATHER_COLUMNS
-    from {{ cookiecutter.package_name }}.monitoring.inference_sources import inference_sources
-    from {{ cookiecutter.package_name }}.steps import monitor
-
-    ctx = private_copy(november, tmp_path / "state")
-    batch_inference.run(ctx)
-    rows = [r.asDict() for r in ctx.tables.read(ctx.settings.table("predictions")).collect()]
-    shifted_column = WEATHER_COLUMNS[0]
-    for row in rows:
-        if row[shifted_column] is not None:
-            row[shifted_column] += 40.0
-    running = server.start(ctx, port=0)
-    try:
-        for start in range(0, len(rows), 100):
-            assert post(running, payload(rows[start : start + 100])).status_code == 200
-    finally:
-        running.stop()
-    monkeypatch.setattr(monitor, "prediction_sources", inference_sources)
-    result = monitor.run(ctx)
-    online = [v for v in result["violations"] if v.startswith("online/")]
-    assert any(v.startswith(f"online/v1 {shifted_column}.psi=") for v in online), result
-    assert not [v for v in result["violations"] if v.startswith("batch/")]
-{%- endif %}

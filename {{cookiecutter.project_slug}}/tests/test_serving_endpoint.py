@@ -10,8 +10,8 @@ import pytest
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.serving import ServingEndpointPermissionLevel
 
-from {{ cookiecutter.package_name }}.cli import serve
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
+from {{ cookiecutter.package_name }}.serving.cli import serve
 from {{ cookiecutter.package_name }}.serving.endpoint import endpoint_settings, sync, sync_endpoint
 
 from .conftest import refusal

@@ -159,8 +159,8 @@ def table_keys(contract: Contract, table_key: str) -> tuple[str, ...]:
 def step_inputs(contract: Contract, step: str) -> tuple[str, ...]:
     """Table keys ``step`` reads: :data:`STEP_INPUTS`, with the bronze tables and the model
     input resolved to the tables of this contract and project
-    (:func:`..features.training_set.model_input_tables`)."""
-    from .features.training_set import model_input_tables  # imports the runtime, so late
+    (:func:`..features.model_inputs.model_input_tables`)."""
+    from .features.model_inputs import model_input_tables  # imports Spark code, so late
 
     inputs: list[str] = []
     for key in STEP_INPUTS.get(step, ()):

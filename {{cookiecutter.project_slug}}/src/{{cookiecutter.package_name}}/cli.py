@@ -5,7 +5,8 @@ jobs. Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``),
 ``--config`` (a YAML file merged over the packaged settings) and ``--as-of
 YYYY-MM-DD`` (the step reads only data before that day, UTC; default: the pins in
 the settings, else today). Known failures end with a one-line message and exit
-status 1.
+status 1. The entry points of an optional part are in its own module
+``<part>/cli.py``, built from the helpers here.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from pathlib import Path
 
 from .config import ConfigError, Settings, load_settings, parse_as_of
 from .gates import fails_on_rejection
+from .parts import concatenated
 from .registry import FAILED
 from .runtime.context import Context
 from .runtime.spark import SparkStartError
 from .runtime.tables import MissingTableError
 
+# run-all's steps in order: those every project has, then those optional parts add.
 STEPS = (
     "ingest",
     "features",
@@ -32,9 +35,7 @@ STEPS = (
     "validate",
     "deploy",
     "batch_inference",
-{%- if cookiecutter.include_streaming_inference %}
-    "stream_inference",
-{%- endif %}
+    *concatenated("RUN_ALL_STEPS"),
 )
 KNOWN_ERRORS = (ConfigError, MissingTableError, SparkStartError, LookupError, ValueError)
 REJECTION_EXIT = 3  # `validate` / `run-all --fail-on-rejection` when the candidate is rejected
@@ -150,32 +151,7 @@ deploy.__doc__ = """Entry point ``deploy``: promote one validated version, print
 points at, that is the last one validated).
 """
 batch_inference = _step_entry("batch_inference")
-{%- if cookiecutter.include_streaming_inference %}
-stream_inference = _step_entry("stream_inference")
-{%- endif %}
 rollback = _step_entry("rollback")  # by hand only: not in STEPS
-
-{%- if cookiecutter.include_online_serving %}
-
-
-def serve(argv: list[str] | None = None) -> int:
-    """Entry point ``serve``: the champion version behind a local scoring server (blocks).
-
-    Listens on 127.0.0.1 at ``--port`` (default ``serving.port``) until Ctrl-C, and
-    logs every request in the inference table (see :mod:`.serving.server`). Not part
-    of run-all.
-    """
-    from .serving.server import serve_forever
-
-    parser = _parser("Serve the champion model locally and log requests in the inference table.")
-    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
-
-    def body(args: argparse.Namespace) -> int:
-        serve_forever(Context(_settings(args)), args.port)
-        return 0
-
-    return _main(body, parser, argv)
-{%- endif %}
 
 
 def run_pipeline(

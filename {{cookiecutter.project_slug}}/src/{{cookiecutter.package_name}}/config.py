@@ -25,11 +25,9 @@ CONFIG_VAR = "MLOPS_CONFIG"
 LOCAL_ROOT_VAR = "MLOPS_LOCAL_ROOT"
 RUNTIMES = ("local", "databricks")
 VALIDATION_MODES = ("enabled", "dry_run", "disabled")
-# Tables every tabular project has, beside the contract's bronze and feature tables.
+# Tables every tabular project has, beside the contract's bronze and feature tables and
+# the tables model inputs are read from (features/model_inputs.py).
 TABLE_KEYS = (
-{%- if not (cookiecutter.include_feature_store and cookiecutter.use_case == "tabular") %}
-    "model_input",
-{%- endif %}
     "training_set",
     "predictions",
 )
@@ -39,9 +37,6 @@ ALIAS_KEYS = ("champion_alias", "challenger_alias")
 DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
 # MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
 _VERSION_LIKE_ALIAS = re.compile(r"v\d+", re.IGNORECASE)
-{%- if cookiecutter.include_feature_store and cookiecutter.use_case == "tabular" %}
-FEATURE_LOOKUPS = ("spark", "databricks_feature_store")
-{%- endif %}
 
 
 class ConfigError(ValueError):
@@ -317,6 +312,8 @@ def load_settings(
     environment), then the rules between keys are checked.
     Raises ConfigError naming the first key that is missing or breaks its rule.
     """
+    # the project's variant of model inputs (feature store or prepared table)
+    from .features.model_inputs import checked_feature_settings, model_input_tables
     from .settings_schema import check_settings  # tabular projects only
 
     env, raw = load_raw(env, override_file)
@@ -327,7 +324,8 @@ def load_settings(
     tables = dict(_require(raw, "tables"))
     contract = typed.contract
     declared = (*contract.bronze_tables, *contract.feature_tables)
-    missing = [key for key in (*declared, *TABLE_KEYS) if key not in tables]
+    needed = dict.fromkeys((*declared, *model_input_tables(contract), *TABLE_KEYS))
+    missing = [key for key in needed if key not in tables]
     if missing:
         raise ConfigError(f"tables: missing keys {', '.join(missing)}")
     unsourced = [key for key in contract.bronze_tables if key not in typed.sources]
@@ -337,18 +335,7 @@ def load_settings(
     mode = raw.get("validation", {}).get("mode", "enabled")
     if mode not in VALIDATION_MODES:
         raise ConfigError(f"validation.mode: {mode!r} must be one of {', '.join(VALIDATION_MODES)}")
-    features = dict(_require(raw, "features"))
-{%- if cookiecutter.include_feature_store and cookiecutter.use_case == "tabular" %}
-    lookup = features.setdefault("lookup", "spark")
-    if lookup not in FEATURE_LOOKUPS:
-        raise ConfigError(
-            f"features.lookup: {lookup!r} must be one of {', '.join(FEATURE_LOOKUPS)}"
-        )
-    if lookup == "databricks_feature_store" and runtime != "databricks":
-        raise ConfigError(
-            "features.lookup: databricks_feature_store needs runtime databricks (use spark locally)"
-        )
-{%- endif %}
+    features = checked_feature_settings(dict(_require(raw, "features")), runtime)
     local_root = None
     if runtime == "local":
         local_root = Path(

@@ -11,7 +11,6 @@ one), then re-raises: both aliases end where they started.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -27,6 +26,7 @@ from ..registry import (
     version_by_alias,
 )
 from ..runtime.context import Context
+from ..steps.deploy import follow_champion
 from ..runtime.tracking import client
 
 PROMPT_VERSION_TAG = "prompt_version"
@@ -60,13 +60,6 @@ def checked_prompt_version(settings, version: ModelVersion) -> int:
             f"(model {settings.model_name} v{version.version} was built with it)"
         ) from err
     return int(tag)
-
-
-def _resync_serving_endpoint(ctx: Context) -> None:
-    """Put a Databricks serving endpoint back on the champion (projects with online serving)."""
-    module = f"{__package__.rsplit('.', 1)[0]}.serving.endpoint"
-    if importlib.util.find_spec(module) is not None:
-        importlib.import_module(module).sync(ctx)
 
 
 def _restore(ctx: Context, champion: ModelVersion | None, before: dict[str, dict]) -> None:
@@ -105,7 +98,7 @@ def moved_together(
     except Exception as err:
         try:
             _restore(ctx, champion, before)
-            _resync_serving_endpoint(ctx)
+            follow_champion(ctx)  # e.g. the serving endpoint back on the champion
         except Exception as restore_err:  # keep the first failure; say what is left
             err.add_note(f"restoring the model's champion alias failed too: {restore_err}")
         raise

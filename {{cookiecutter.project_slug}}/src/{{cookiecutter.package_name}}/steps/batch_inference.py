@@ -13,7 +13,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..checks import check_inputs, table_keys
-from ..features.training_set import build_model_input, window_predicate
+from ..features.model_inputs import build_model_input
+from ..features.training_set import window_predicate
 from ..registry import champion_version, model_uri
 from ..runtime.context import Context
 

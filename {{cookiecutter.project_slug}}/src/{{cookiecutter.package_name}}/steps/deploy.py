@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..parts import function, merged
 from ..registry import (
     NONE,
     PASSED,
@@ -31,9 +32,6 @@ from ..registry import (
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
-{%- if cookiecutter.include_online_serving %}
-from ..serving.endpoint import sync as sync_serving_endpoint
-{%- endif %}
 
 
 def refusal(candidate, champion) -> str | None:
@@ -78,6 +76,18 @@ def candidate_version(registry, settings, version: int | None = None):
     return candidate
 
 
+def follow_champion(ctx: Context) -> dict:
+    """Call what follows the champion alias: {result key: what it did}.
+
+    The followers are the ``CHAMPION_FOLLOWERS`` that optional parts declare (see
+    :mod:`..parts`), e.g. a serving endpoint kept on the champion version. deploy and
+    rollback call this after they moved the alias (deploy also when it moved nothing,
+    so a follower left behind catches up); with no follower it returns {}.
+    """
+    followers = merged("CHAMPION_FOLLOWERS")
+    return {key: function(target)(ctx) for key, target in followers.items()}
+
+
 def run(ctx: Context, version: int | None = None) -> dict:
     """Promote model ``version`` (default: the challenger) when validation let it pass.
 
@@ -87,7 +97,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
     Returns promoted (bool), challenger_version (the version acted on),
     challenger_status (its ``validation_status``), validated_against (its
     ``validation_champion_version``), champion_version afterwards (None when there
-    is none) and reason (why nothing was promoted; None when promoted).
+    is none), reason (why nothing was promoted; None when promoted), and one entry per
+    champion follower (:func:`follow_champion`).
     Raises LookupError when the version does not exist, or, without ``version``, when
     no challenger exists (run the validate step first). Other registry errors propagate.
     """
@@ -113,7 +124,5 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "validated_against": candidate.tags.get(VALIDATED_AGAINST_TAG),
         "champion_version": int(champion.version) if champion else None,
         "reason": reason,
-{%- if cookiecutter.include_online_serving %}
-        "serving_endpoint": sync_serving_endpoint(ctx),
-{%- endif %}
+        **follow_champion(ctx),
     }

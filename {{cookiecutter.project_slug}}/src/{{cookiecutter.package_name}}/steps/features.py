@@ -3,13 +3,13 @@
 Feature rows are keyed by their primary keys and timestamp key
 (``contract.feature_tables``); a rerun updates rows in place and adds no duplicates.
 What else is stored (declared keys, or a prepared model-input table) is decided in
-:mod:`..features.training_set`.
+:mod:`..features.model_inputs`.
 """
 
 from __future__ import annotations
 
 from ..checks import check_inputs
-from ..features.training_set import write_features
+from ..features.model_inputs import write_features
 from ..runtime.context import Context
 
 

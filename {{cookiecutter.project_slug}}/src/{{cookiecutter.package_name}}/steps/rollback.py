@@ -22,16 +22,15 @@ from ..registry import (
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
-{%- if cookiecutter.include_online_serving %}
-from ..serving.endpoint import sync as sync_serving_endpoint
-{%- endif %}
+from .deploy import follow_champion
 
 
 def run(ctx: Context) -> dict:
     """Move the champion alias back to the version named by the champion's ``previous_champion``.
 
     Returns rolled_back_from (the former champion's version, int), champion_version
-    (the restored version, int) and rolled_back_at (ISO timestamp, UTC).
+    (the restored version, int), rolled_back_at (ISO timestamp, UTC), and one entry per
+    champion follower (:func:`.deploy.follow_champion`).
     Raises LookupError when the model has no champion, when the champion has no
     previous champion to return to (first champion, or promoted by hand), or when
     that version no longer exists. Other registry errors propagate.
@@ -67,7 +66,5 @@ def run(ctx: Context) -> dict:
         "rolled_back_from": int(current.version),
         "champion_version": int(previous),
         "rolled_back_at": stamp,
-{%- if cookiecutter.include_online_serving %}
-        "serving_endpoint": sync_serving_endpoint(ctx),
-{%- endif %}
+        **follow_champion(ctx),
     }

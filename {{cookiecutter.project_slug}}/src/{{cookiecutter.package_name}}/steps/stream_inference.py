@@ -24,7 +24,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..config import ConfigError, Settings
-from ..features.training_set import model_input_of
+from ..features.model_inputs import model_input_of
 from ..runtime.context import Context
 from .batch_inference import champion_version, model_udf, score
 

@@ -25,7 +25,8 @@ from ..config import Window
 from ..contract import Contract
 from ..data_profile import log_data_profile
 from ..diagnostics import importance_figure, permutation_importances, training_figures
-from ..features.training_set import build_model_input, window_filter
+from ..features.model_inputs import build_model_input
+from ..features.training_set import window_filter
 from ..gates import OBJECTIVES, naive_baseline
 from ..metrics import split_metrics
 from ..modeling import build_pipeline, log_model

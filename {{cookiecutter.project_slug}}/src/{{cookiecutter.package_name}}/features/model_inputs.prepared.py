@@ -1,0 +1,94 @@
+"""Model inputs, prepared-table variant: computed once by the features step, read by window.
+
+The features step computes the feature tables, joins every spine row (the contract's
+events) to them at its lookup timestamp and stores the result as the ``model_input``
+table (keyed by the contract's entity keys); training and scoring read that table by
+window. A project with the feature store has the feature-store variant of this module
+instead (same functions).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from pyspark.sql import DataFrame
+
+from ..checks import table_keys
+from ..config import Window
+from ..contract import Contract
+from . import definitions
+from .point_in_time import lookup_feature_tables
+from .training_set import feature_frames, known_rows, window_filter
+
+if TYPE_CHECKING:
+    from ..runtime.context import Context
+
+
+def model_input_tables(contract: Contract) -> tuple[str, ...]:
+    """Tables build_model_input reads (keys of ``tables``), checked before train and scoring."""
+    return ("model_input",)
+
+
+def checked_feature_settings(features: dict, runtime: str) -> dict:
+    """The ``features`` section as given: this variant has no setting of its own to check."""
+    return features
+
+
+def write_features(ctx: Context) -> dict[str, int]:
+    """Compute the feature tables, MERGE them, and prepare ``model_input`` from them.
+
+    ``model_input`` holds every entity-table row stamped before ``settings.as_of`` once
+    (key: the contract's entity keys) with its features at prediction time (columns: see
+    :func:`build_model_input`); it is recomputed and replaced in one commit on each
+    run. The feature tables are written first: when the ``model_input`` write fails,
+    they hold the new rows and ``model_input`` its previous version, and a rerun
+    recomputes ``model_input`` from them (the MERGE of the same rows changes nothing).
+    Returns {full table name: row count}.
+    Raises MissingTableError when a bronze table does not exist.
+    """
+    settings, tables = ctx.settings, ctx.tables
+    out = {}
+    for key, frame in feature_frames(ctx).items():
+        name = settings.table(key)
+        # One row per key by construction; the upsert still ranks any duplicate
+        # deterministically and the input checks refuse one.
+        tables.upsert(frame, name, table_keys(settings.contract, key))
+        out[name] = tables.count(name)
+    prepared = model_input_of(ctx, known_rows(ctx, settings.contract.entity_table))
+    name = settings.table("model_input")
+    tables.overwrite(prepared, name, table_keys(settings.contract, "model_input"))
+    out[name] = tables.count(name)
+    return out
+
+
+def model_input_of(ctx: Context, rows: DataFrame) -> DataFrame:
+    """The given rows of the entity table with their features at the lookup timestamp.
+
+    In: rows of the contract's entity table (any subset, e.g. a streaming micro-batch),
+    looked up in the feature tables as the features step prepares ``model_input``,
+    so rows that arrived after the features step ran are not missed.
+    Columns out: the spine's (:func:`.definitions.spine`) plus the feature tables'
+    value columns. Raises MissingTableError when the feature tables do not exist.
+    """
+    settings, tables = ctx.settings, ctx.tables
+    contract = settings.contract
+    return lookup_feature_tables(
+        definitions.spine(rows, contract),
+        [
+            (spec, tables.read(settings.table(key), "the features step"))
+            for key, spec in contract.feature_tables.items()
+        ],
+        contract,
+        timedelta(hours=int(settings.features["lookup_tolerance_hours"])),
+    )
+
+
+def build_model_input(ctx: Context, window: Window) -> DataFrame:
+    """Rows of the prepared ``model_input`` table whose event timestamp lies in ``window``.
+
+    Columns: see :func:`model_input_of`.
+    Raises MissingTableError when ``model_input`` does not exist (run the features step).
+    """
+    prepared = ctx.tables.read(ctx.settings.table("model_input"), "the features step")
+    return prepared.where(window_filter(ctx.settings.contract.event_timestamp, window))

@@ -1,0 +1,83 @@
+"""Model inputs, feature-store variant: looked up in the feature tables when they are read.
+
+The features step writes the feature tables with declared keys (:mod:`.store`); model
+inputs are spine rows (the contract's events) looked up against them at the lookup
+timestamp, by Spark or by Databricks Feature Engineering as ``features.lookup`` says.
+A project without the feature store has the prepared-table variant of this module
+instead (same functions).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyspark.sql import DataFrame
+
+from ..config import ConfigError, Window
+from ..contract import Contract
+from . import definitions
+from .store import lookup_features, write_feature_table
+from .training_set import feature_frames, window_filter
+
+if TYPE_CHECKING:
+    from ..runtime.context import Context
+
+FEATURE_LOOKUPS = ("spark", "databricks_feature_store")
+
+
+def model_input_tables(contract: Contract) -> tuple[str, ...]:
+    """Tables build_model_input reads (keys of ``tables``), checked before train and scoring."""
+    return (contract.entity_table, *contract.feature_tables)
+
+
+def checked_feature_settings(features: dict, runtime: str) -> dict:
+    """The ``features`` section with ``lookup`` set (default ``spark``), checked at load.
+
+    Raises ConfigError when ``lookup`` is not one of FEATURE_LOOKUPS, or is
+    ``databricks_feature_store`` on a ``runtime`` other than databricks.
+    """
+    lookup = features.setdefault("lookup", "spark")
+    if lookup not in FEATURE_LOOKUPS:
+        raise ConfigError(
+            f"features.lookup: {lookup!r} must be one of {', '.join(FEATURE_LOOKUPS)}"
+        )
+    if lookup == "databricks_feature_store" and runtime != "databricks":
+        raise ConfigError(
+            "features.lookup: databricks_feature_store needs runtime databricks (use spark locally)"
+        )
+    return features
+
+
+def write_features(ctx: Context) -> dict[str, int]:
+    """Compute both feature tables from bronze (rows before ``settings.as_of``) and MERGE
+    them, keys declared.
+
+    Returns {full table name: row count}. Raises MissingTableError when a bronze
+    table does not exist.
+    """
+    out = {}
+    for key, frame in feature_frames(ctx).items():
+        name = write_feature_table(ctx, key, frame)
+        out[name] = ctx.tables.count(name)
+    return out
+
+
+def model_input_of(ctx: Context, rows: DataFrame) -> DataFrame:
+    """The given rows of the entity table with their features at the lookup timestamp.
+
+    In: rows of the contract's entity table (any subset, e.g. a streaming micro-batch).
+    Columns out: the spine's (:func:`.definitions.spine`) plus the feature tables'
+    value columns. Raises MissingTableError when the feature tables do not exist.
+    """
+    return lookup_features(ctx, definitions.spine(rows, ctx.settings.contract))
+
+
+def build_model_input(ctx: Context, window: Window) -> DataFrame:
+    """Events whose event timestamp lies in ``window``, with their features at lookup time.
+
+    Columns: see :func:`model_input_of`. Raises MissingTableError when the bronze or
+    feature tables do not exist.
+    """
+    contract = ctx.settings.contract
+    rows = ctx.tables.read(ctx.settings.table(contract.entity_table), "the ingest step")
+    return model_input_of(ctx, rows.where(window_filter(contract.event_timestamp, window)))

@@ -1,0 +1,62 @@
+"""The optional parts of the project, and what each adds to the code every project shares.
+
+An optional part is a subpackage (``serving``, ``streaming``, ...) that the template's
+file manifest keeps or removes as a whole. A part that adds to shared code declares it
+in its module ``<part>/part.py``, with these names (each one optional):
+
+- ``RUN_ALL_STEPS``: names of step modules (``steps/<name>.py``) that ``run-all`` runs
+  after the steps every project has, in the order given;
+- ``PREDICTION_SOURCES``: {source name: (key of ``tables``, ``"module:function"``)}, the
+  predictions of a way of serving other than batch; the function takes the context and
+  returns a DataFrame with the batch predictions table's columns;
+- ``CHAMPION_FOLLOWERS``: {result key: ``"module:function"``}, called with the context
+  after deploy or rollback moved the champion alias, so what serves the champion follows
+  it; each returns a dict saying what it did.
+
+Shared code reads these with :func:`merged` and :func:`concatenated` and names no
+part, so it reads the same whichever parts a project has; a project without a part has
+neither its files nor its declarations.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+PART_MODULE = "part"
+
+
+def declared(name: str) -> dict[str, Any]:
+    """{part: the value of ``name`` in ``<part>/part.py``} for every part that declares it.
+
+    Parts come in the order of their folder names. A part whose module does not
+    define ``name`` is left out; an empty dict means no part adds anything.
+    """
+    found = {}
+    for child in sorted(resources.files(__package__).iterdir(), key=lambda c: c.name):
+        if child.is_dir() and child.joinpath(f"{PART_MODULE}.py").is_file():
+            module = importlib.import_module(f"{__package__}.{child.name}.{PART_MODULE}")
+            if hasattr(module, name):
+                found[child.name] = getattr(module, name)
+    return found
+
+
+def merged(name: str) -> dict[str, Any]:
+    """The dicts that parts declare as ``name``, merged into one, in :func:`declared` order."""
+    return {key: value for part in declared(name).values() for key, value in part.items()}
+
+
+def concatenated(name: str) -> tuple:
+    """The tuples that parts declare as ``name``, one after another, in :func:`declared` order."""
+    return tuple(item for part in declared(name).values() for item in part)
+
+
+def function(target: str) -> Callable:
+    """The function that ``"module:function"`` names, the module relative to this package.
+
+    Raises ModuleNotFoundError or AttributeError when either does not exist.
+    """
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)

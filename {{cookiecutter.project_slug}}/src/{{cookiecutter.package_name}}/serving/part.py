@@ -1,0 +1,10 @@
+"""What online serving adds to the shared steps (see :mod:`..parts`).
+
+deploy and rollback keep the Databricks serving endpoint on the champion version, and
+the requests the endpoint logged are a prediction source beside batch inference.
+"""
+
+CHAMPION_FOLLOWERS = {"serving_endpoint": "serving.endpoint:sync"}
+PREDICTION_SOURCES = {
+    "online": ("inference_table", "serving.online_predictions:online_predictions")
+}

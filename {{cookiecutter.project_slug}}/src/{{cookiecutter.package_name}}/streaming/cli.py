@@ -1,0 +1,10 @@
+"""Entry point of the streaming-inference option: ``stream-inference`` (see pyproject.toml).
+
+``run-all`` runs the same step after batch inference (``RUN_ALL_STEPS`` in :mod:`.part`).
+"""
+
+from __future__ import annotations
+
+from .. import cli
+
+stream_inference = cli._step_entry("stream_inference")
