@@ -1,14 +1,23 @@
 """Fixtures shared by the tests: one Spark session, isolated local stores, small data sets."""
 
+# ruff: noqa: E402 (OMP_NUM_THREADS is set before the imports that load OpenMP)
+
 from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
 import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+# One OpenMP thread for the models the tests fit and score, in this process and in
+# Spark's Python workers (they inherit the environment): the test sets hold hundreds of
+# rows, and on two cores shared with the Spark JVM, idle OpenMP threads spin while they
+# wait. The fitted models are the same. Set before the libraries below load OpenMP.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pandas as pd
