@@ -86,6 +86,24 @@ def _options(args: argparse.Namespace) -> list[str]:
     ]
 
 
+def report(seconds: dict, wall: float, bare: dict, root: Path) -> dict:
+    """The printed figures: run-all's ``seconds`` per step (with ``total``) and ``wall``
+    seconds against the ``bare`` fit's (``total`` seconds, from :func:`bare_fit`).
+
+    ``ratio`` is run-all's total over the bare total, ``wall_ratio`` the process wall
+    time over it, both rounded to one decimal; the load average says how busy the
+    machine was. Raises ZeroDivisionError when the bare total is 0.
+    """
+    return {
+        "run_all": {**seconds, "wall": wall},
+        "bare_fit": bare,
+        "ratio": round(seconds["total"] / bare["total"], 1),
+        "wall_ratio": round(wall / bare["total"], 1),
+        LOAD_AVERAGE: [round(x, 2) for x in os.getloadavg()],
+        "root": str(root),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both measurements (or, with ``--bare-fit FILE``, only the fit) and print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -121,15 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         text=True,
     )
     bare = json.loads(fit.stdout.strip().splitlines()[-1])
-    report = {
-        "run_all": {**seconds, "wall": wall},
-        "bare_fit": bare,
-        "ratio": round(seconds["total"] / bare["total"], 1),
-        "wall_ratio": round(wall / bare["total"], 1),
-        LOAD_AVERAGE: [round(x, 2) for x in os.getloadavg()],
-        "root": str(root),
-    }
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report(seconds, wall, bare, root), indent=2))
     return 0
 
 

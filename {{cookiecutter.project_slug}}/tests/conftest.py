@@ -1,10 +1,23 @@
 """Fixtures shared by the tests: one Spark session, isolated local stores, small data sets."""
 
+# ruff: noqa: E402 (OMP_NUM_THREADS is set before the imports that load OpenMP)
+
 from __future__ import annotations
 
+import atexit
+import functools
+import os
 import shutil
+import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
+
+# One OpenMP thread for the models the tests fit and score, in this process and in
+# Spark's Python workers (they inherit the environment): the test sets hold hundreds of
+# rows, and on two cores shared with the Spark JVM, idle OpenMP threads spin while they
+# wait. The fitted models are the same. Set before the libraries below load OpenMP.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pandas as pd
@@ -48,9 +61,38 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+@functools.cache
+def _empty_store() -> Path:
+    """An MLflow SQLite store with MLflow's schema migrations applied and nothing in it.
+
+    Made once per test process: opening a new store runs every migration, which costs
+    seconds; a copy of this file is the same empty store at the same schema version.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="empty-mlflow-store-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments()
+    return folder / "mlflow.db"
+
+
+def seeded(root) -> Path:
+    """``root`` (created when missing) holding an empty MLflow store where the local
+    runtime looks for it (``<root>/mlflow.db``, see runtime/tracking.py), unless it
+    already has one. Returns ``root`` as a Path."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    store = root / "mlflow.db"
+    if not store.exists():
+        shutil.copyfile(_empty_store(), store)
+    return root
+
+
 def local_settings(root, **changes) -> Settings:
-    """Settings of the ``local`` environment with state under ``root`` and ``changes`` applied."""
-    return replace(load_settings("local"), local_root=root, **changes)
+    """Settings of the ``local`` environment with state under ``root`` and ``changes`` applied.
+
+    ``root`` starts with an empty MLflow store (:func:`seeded`).
+    """
+    return replace(load_settings("local"), local_root=seeded(root), **changes)
 
 
 SYNTHETIC_WINDOWS = {
@@ -127,10 +169,20 @@ def synthetic_sources(days: int = 11, flights_per_hour: int = 2, seed: int = 0):
     return pd.DataFrame(rows), weather.drop(columns="stamp")
 
 
+# Spark settings of the tests' session only (conf/config.yml keeps the pipeline's): the
+# test tables hold at most a few thousand rows, so one shuffle partition per core and
+# a one-partition Delta snapshot save scheduling tasks that would carry no rows.
+TEST_SPARK_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.databricks.delta.snapshotPartitions": "1",
+}
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
-    """The one local Spark session of the test run."""
-    return get_spark(local_settings(tmp_path_factory.mktemp("spark")))
+    """The one local Spark session of the test run (every step's Context reuses it)."""
+    settings = local_settings(tmp_path_factory.mktemp("spark"))
+    return get_spark(replace(settings, spark_conf={**settings.spark_conf, **TEST_SPARK_CONF}))
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.steps import features, ingest, train, validate
+from {{ cookiecutter.package_name }}.steps import ingest, train, validate
 
-from .conftest import SYNTHETIC_WINDOWS, fail_on, registry, rows_in_window, utc
+from .conftest import SYNTHETIC_WINDOWS, fail_on, private_copy, registry, rows_in_window, utc
 
 pytestmark = pytest.mark.spark
 
@@ -43,12 +43,9 @@ def test_ingest_failing_on_weather_keeps_its_version_and_a_rerun_repairs(
     )
 
 
-def test_train_failing_before_registering_is_repaired_by_a_rerun(
-    ctx, use_synthetic_source, monkeypatch
-):
-    ingest.run(ctx)
-    features.run(ctx)
-    first = train.run(ctx)
+def test_train_failing_before_registering_is_repaired_by_a_rerun(trained, tmp_path, monkeypatch):
+    ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
+    first = trained[1]["train"]
     name = ctx.settings.model_name
     later_windows = {
         **SYNTHETIC_WINDOWS,

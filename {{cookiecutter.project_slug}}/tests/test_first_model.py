@@ -12,7 +12,7 @@ from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import deploy, train, validate
 
-from .conftest import registry
+from .conftest import registry, seeded
 from .test_promotion import register_model
 
 pytestmark = pytest.mark.spark
@@ -24,7 +24,7 @@ def unregistered(trained, tmp_path_factory) -> Context:
     ctx, _ = trained
     root = tmp_path_factory.mktemp("first-model") / "state"
     shutil.copytree(ctx.settings.local_root / "warehouse", root / "warehouse")
-    return Context(replace(ctx.settings, local_root=root))
+    return Context(replace(ctx.settings, local_root=seeded(root)))
 
 
 def test_a_shuffled_label_model_is_refused_and_the_real_model_promoted(unregistered, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from {{ cookiecutter.package_name }}.features import definitions
 from {{ cookiecutter.package_name }}.steps import ingest
 
-from .conftest import utc
+from .conftest import private_copy, utc
 
 pytestmark = pytest.mark.spark
 
@@ -32,9 +32,12 @@ def test_scheduled_departure_is_time_hour_plus_minute(spark):
     assert "time_hour" not in row.asDict()
 
 
-def test_ingest_writes_every_source_row_once_and_reruns_cleanly(ctx, use_synthetic_source):
+def test_ingest_writes_every_source_row_once_and_reruns_cleanly(
+    trained, tmp_path, use_synthetic_source
+):
     flights, weather = use_synthetic_source
-    first = ingest.run(ctx)
+    ctx = private_copy(trained[0], tmp_path / "state")
+    first = trained[1]["ingest"]  # the first run, from the same synthetic source
     second = ingest.run(ctx)
     names = ctx.settings.table("flights_bronze"), ctx.settings.table("weather_bronze")
     assert first["rows"] == second["rows"] == {names[0]: len(flights), names[1]: len(weather)}

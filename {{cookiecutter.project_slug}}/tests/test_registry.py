@@ -6,8 +6,6 @@ store cannot produce (a Unity Catalog permission error).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
@@ -18,11 +16,12 @@ from mlflow.protos.databricks_pb2 import (
     RESOURCE_DOES_NOT_EXIST,
 )
 
-from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 from {{ cookiecutter.package_name }}.steps import deploy, rollback, validate
+
+from .conftest import local_settings
 
 NAME = "local.schema.model"
 
@@ -62,7 +61,7 @@ class FakeClient:
 
 @pytest.fixture
 def local_ctx(tmp_path) -> Context:
-    return Context(replace(load_settings("local"), local_root=tmp_path))
+    return Context(local_settings(tmp_path))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError
+from {{ cookiecutter.package_name }}.runtime.tables import computed_once
 
 from .conftest import utc
 
@@ -126,3 +127,36 @@ def test_a_duplicated_key_is_refused_by_overwrite_and_replace_where_before_writi
         ctx.tables.replace_where(twice, name, "hour = 2", KEYS)
     assert ctx.tables.version(name) == version
     assert [r["value"] for r in ctx.tables.read(name).collect()] == [1.0]
+
+
+def counted_keys(spark, rows: int):
+    """(DataFrame with ``key`` computed by a Python UDF, accumulator of the UDF's calls)."""
+    calls = spark.sparkContext.accumulator(0)
+
+    @F.udf("string")
+    def key(n):
+        calls.add(1)
+        return f"k{n}"
+
+    return spark.range(rows).withColumn("key", key("id")), calls
+
+
+def test_a_keyed_overwrite_computes_its_batch_once(ctx):
+    spark = ctx.spark
+    plain, plain_calls = counted_keys(spark, 6)
+    plain.select("key").collect()
+    plain.select("key").collect()
+    assert plain_calls.value == 12  # the counter sees a recomputation
+
+    with computed_once(plain, ["key"]) as batch:
+        batch.select("key").collect()
+        batch.select("key").collect()
+        assert batch.is_cached
+    assert plain_calls.value == 12 + 6
+    assert not batch.is_cached  # released on leaving
+
+    name = table_name(ctx, "computed_once")
+    keyed, keyed_calls = counted_keys(spark, 6)
+    ctx.tables.overwrite(keyed, name, ["key"])  # the key check, then the write
+    assert keyed_calls.value == 6
+    assert sorted(r["key"] for r in ctx.tables.read(name).collect()) == [f"k{n}" for n in range(6)]
