@@ -3,7 +3,7 @@
 This module imports scikit-learn and numpy only, nothing of this package: a logged
 classifier carries the package in its MLflow ``code`` folder (see
 :func:`.modeling.log_model`), and a model server without the package installed
-(Databricks Model Serving, ``mlflow models serve``) imports this module from there
+(Databricks Model Serving, or the MLflow model server) imports this module from there
 to load :class:`PositiveClassProbability`.
 """
 
