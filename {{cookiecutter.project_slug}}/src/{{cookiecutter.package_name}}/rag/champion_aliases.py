@@ -26,8 +26,8 @@ from ..registry import (
     version_by_alias,
 )
 from ..runtime.context import Context
-from ..steps.deploy import follow_champion
 from ..runtime.tracking import client
+from ..steps.deploy import follow_champion
 
 PROMPT_VERSION_TAG = "prompt_version"
 # Tags the shared deploy and rollback steps write on the versions they move between.
