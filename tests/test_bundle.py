@@ -162,8 +162,9 @@ def test_the_test_target_enforces_the_gate(project, combo):
 
     Tabular: `validation.fail_on_rejection` is true in the `test` environment alone
     (the one place per-environment settings live), not a second copy of the task, and
-    `validation.mode` is enabled. Rag: `evaluation.mode` is enabled in `test` (a
-    rejected candidate is not promoted), as in every environment.
+    `validation.mode` is enabled. Rag: `evaluation.mode` is enabled in every
+    environment (a rejected candidate is not promoted) and
+    `evaluation.fail_on_rejection` is true in `test` alone (its evaluate task fails).
     """
     root, _ = load_bundle(project)
     assert [name for name, t in root["targets"].items() if "resources" in t] == []
@@ -174,13 +175,15 @@ def test_the_test_target_enforces_the_gate(project, combo):
             for env, body in environments.items()
         }
         assert modes == dict.fromkeys(TARGETS | {"local"}, "enabled")
-        return
+    section = "evaluation" if combo["use_case"] == "rag" else "validation"
     fails = {
-        env: {**common["validation"], **body.get("validation", {})}["fail_on_rejection"]
+        env: {**common[section], **body.get(section, {})}["fail_on_rejection"]
         for env, body in environments.items()
     }
     assert fails.pop("test") is True
     assert set(fails.values()) == {False}
+    if combo["use_case"] == "rag":
+        return
     test_validation = {**common["validation"], **environments["test"]["validation"]}
     assert test_validation["mode"] == "enabled"
 

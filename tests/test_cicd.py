@@ -33,7 +33,7 @@ STAGES = {
     "deploy_staging": ["databricks bundle deploy -t staging"],
     "deploy_prod": ["databricks bundle deploy -t prod"],
 }
-STAGES_OF = {  # per use case; rag's run-all has no gate switch (its gate refuses promotion)
+STAGES_OF = {  # per use case; rag's CI slice sets evaluation.fail_on_rejection in its config
     "tabular": STAGES,
     "rag": {
         **STAGES,

@@ -6,7 +6,8 @@ variant renamed by ``_variant_files``), and a part that adds to shared code decl
 it in its own ``<part>/part.py`` (the rendered ``parts.py`` reads the declarations).
 Python files may hold value substitutions (``{{ cookiecutter.package_name }}`` in
 imports) but no ``{% ... %}`` block and no ``{# ... #}`` comment. The matrix test
-(test_render_matrix.py) checks that every combination's declarations match its options.
+(test_render_matrix.py) checks, for each render of the pairwise cover, that the
+declarations match its options.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from conftest import TEMPLATE_DIR
 
 # A Jinja block tag or comment: "{%", "{#". Value substitutions ("{{ }}") are allowed.
 JINJA_BLOCK = re.compile(r"\{%|\{#")
-# Template Python files allowed to hold a block, with the reason. Empty: none needs one.
-ALLOWED: dict[str, str] = {}
 
 
 def jinja_blocks(text: str) -> list[tuple[int, str]]:
@@ -36,15 +35,8 @@ def test_no_python_file_of_the_template_holds_a_jinja_block():
     found = []
     for path in files:
         relative = path.relative_to(TEMPLATE_DIR).as_posix()
-        if relative in ALLOWED:
-            continue
         found += [f"{relative}:{n}: {line}" for n, line in jinja_blocks(path.read_text())]
     assert found == []
-
-
-def test_the_allowed_list_names_existing_files_with_a_reason():
-    for relative, reason in ALLOWED.items():
-        assert (TEMPLATE_DIR / relative).is_file() and reason.strip(), relative
 
 
 def test_the_search_finds_blocks_and_comments_but_not_substitutions():

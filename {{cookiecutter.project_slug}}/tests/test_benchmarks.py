@@ -92,8 +92,7 @@ def test_the_ratio_is_run_all_over_the_bare_fit(tmp_path):
     assert report["run_all"] == {"ingest": 40.0, "train": 45.5, "total": 120.0, "wall": 135.0}
     assert (report["ratio"], report["wall_ratio"]) == (15.0, 16.9)
     assert report["bare_fit"] == bare and report["root"] == str(tmp_path)
-    load = report[bench.LOAD_AVERAGE]
-    assert len(load) == 3 and all(x >= 0 for x in load)
+    assert len(report[bench.LOAD_AVERAGE]) == 3  # the 1, 5 and 15 minute load averages
     with pytest.raises(ZeroDivisionError):
         bench.report(seconds, 135.0, {**bare, "total": 0}, tmp_path)
 
@@ -124,9 +123,13 @@ def _outer():
 def test_profile_seconds_count_only_the_outermost_matching_calls():
     profile = script("profile_steps")
     profiler = cProfile.Profile()
+    started = time.perf_counter()
     profiler.runcall(_outer)
+    wall = time.perf_counter() - started
     stats = pstats.Stats(profiler)
     here = __file__
     seconds = profile._seconds_in(stats, lambda file: file == here)
-    assert 0.2 <= seconds < 0.4  # _outer's 0.2 s, not _outer's plus _inner's
+    # _outer's time (at least the 0.2 s sleep, at most the call's wall time), not
+    # _outer's plus _inner's (about twice the wall time), however loaded the machine.
+    assert 0.2 <= seconds <= wall + 0.05
     assert profile._seconds_in(stats, lambda file: file == "no such file") == 0

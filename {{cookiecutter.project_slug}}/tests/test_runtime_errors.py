@@ -78,3 +78,18 @@ def test_unresolvable_delta_jars_end_in_one_line(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: Spark did not start"), last
     assert "could not be resolved from Maven Central" in last
+
+
+def test_a_failing_entry_point_run_as_a_program_raises_its_exit_status(monkeypatch, capsys):
+    # A Databricks python_wheel_task calls the entry point with no arguments (it reads
+    # sys.argv) and may ignore a returned value: a failure must raise SystemExit.
+    from {{ cookiecutter.package_name }} import cli
+
+    monkeypatch.setattr(sys, "argv", ["ingest", "--env", "no_such_env"])
+    with pytest.raises(SystemExit) as exited:
+        cli.ingest()
+    assert exited.value.code == 1
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: ") and "no_such_env" in line and "\n" not in line
+    # Called as a function with an argument list, the same failure is returned.
+    assert cli.ingest(["--env", "no_such_env"]) == 1

@@ -5,7 +5,7 @@ jobs. Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``),
 ``--config`` (a YAML file merged over the packaged settings) and ``--as-of
 YYYY-MM-DD`` (the step reads only data before that day, UTC; default: the pins in
 the settings, else today). Known failures end with a one-line message and exit
-status 1. The entry points of an optional part are in its own module
+status 1 (raised as ``SystemExit`` when run as a program, so a job task fails). The entry points of an optional part are in its own module
 ``<part>/cli.py``, built from the helpers here.
 """
 
@@ -110,12 +110,22 @@ def _version_entry(step: str, default: str, rejection: bool = False):
 
 
 def _main(body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv) -> int:
+    """Parse ``argv`` and return ``body(args)``; a known error prints one line, status 1.
+
+    Called as a program (``argv`` None: a console script or a Databricks
+    ``python_wheel_task``, which reads ``sys.argv``) a non-zero status is raised as
+    ``SystemExit``, so the process, and the job task, fail whatever the caller does
+    with a returned value. Called with an argument list it is returned.
+    """
     args = parser.parse_args(argv)
     try:
-        return body(args)
+        code = body(args)
     except KNOWN_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        code = 1
+    if code and argv is None:
+        raise SystemExit(code)
+    return code
 
 
 def _step_entry(step: str) -> Callable[[list[str] | None], int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import replace
 from importlib import resources
 from types import SimpleNamespace
@@ -25,6 +26,7 @@ from {{ cookiecutter.package_name }}.rag.generation import (
 from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
+from {{ cookiecutter.package_name }}.rag.steps.build import pipeline_config
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
 
 from .conftest import slot
@@ -104,6 +106,17 @@ def test_every_databricks_env_selects_vector_search():
         settings = load_rag_settings(env)
         assert settings.embedding["kind"] == "databricks_endpoint"
         assert vector_search.index_name(settings).startswith(f"{settings.catalog}.")
+        # build's config hashes only what the file sets (no typed default such as
+        # seed or max_tokens), so typing the settings left every digest as it was.
+        prompt = SimpleNamespace(version="3", template="Q: " + slot("question"))
+        config = pipeline_config(settings, prompt, "index-v1")
+        assert config["vector_search_index"] == vector_search.index_name(settings)
+        assert "seed" not in config["retrieval"] and "max_tokens" not in config["generator"]
+        # An endpoint embedding needs no n_features: unset or None, the config says 0.
+        without = {k: v for k, v in settings.embedding.items() if k != "n_features"}
+        for embedding in (without, {**without, "n_features": None}):
+            bare = replace(settings, embedding=embedding)
+            assert pipeline_config(bare, prompt, "index-v1")["n_features"] == 0
 
 
 def test_chunks_respect_size_and_overlap():
@@ -266,3 +279,17 @@ def test_generator_key_comes_from_the_databricks_secret_scope(tmp_path, monkeypa
     missing = {**staging.generator, "secret_key": "no-such-key"}
     with pytest.raises(NotFound, match="qa-secrets/no-such-key"):
         make_generator(missing, "databricks")
+
+
+def test_a_failing_entry_point_run_as_a_program_raises_its_exit_status(monkeypatch, capsys):
+    # A Databricks python_wheel_task calls the entry point with no arguments (it reads
+    # sys.argv) and may ignore a returned value: a failure must raise SystemExit.
+    from {{ cookiecutter.package_name }} import cli
+
+    monkeypatch.setattr(sys, "argv", ["index", "--env", "no_such_env"])
+    with pytest.raises(SystemExit) as exited:
+        cli.index()
+    assert exited.value.code == 1
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: ") and "no_such_env" in line and "\n" not in line
+    assert cli.index(["--env", "no_such_env"]) == 1

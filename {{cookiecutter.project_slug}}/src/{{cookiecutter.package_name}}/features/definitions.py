@@ -158,14 +158,6 @@ def spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
     )
 
 
-def delay_feature_names(windows_hours: list[int]) -> list[str]:
-    """Names of the airport feature columns for the given windows (hours)."""
-    names = []
-    for hours in windows_hours:
-        names += [f"departures_{hours}h", f"dep_delay_mean_{hours}h"]
-    return names
-
-
 def airport_hourly_features(flights: DataFrame, windows_hours: list[int]) -> DataFrame:
     """Rolling departure aggregates per origin and hour.
 

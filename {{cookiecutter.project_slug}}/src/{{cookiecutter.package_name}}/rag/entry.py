@@ -53,11 +53,17 @@ def main(
     """Parse ``argv`` with ``arguments`` and return ``body(args)``, the exit status.
 
     A known failure (``KNOWN_ERRORS``) prints ``error: <message>`` on stderr and
-    returns 1; any other exception propagates.
+    gives status 1; any other exception propagates. Called as a program (``argv``
+    None: a console script or a Databricks ``python_wheel_task``, which reads
+    ``sys.argv``) a non-zero status is raised as ``SystemExit``, so the process and
+    the job task fail; called with an argument list it is returned.
     """
     args = arguments.parse_args(argv)
     try:
-        return body(args)
+        code = body(args)
     except KNOWN_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        code = 1
+    if code and argv is None:
+        raise SystemExit(code)
+    return code

@@ -129,6 +129,13 @@ def load_rag_settings(
         root = os.environ.get(LOCAL_ROOT_VAR) or typed.local_root or "local_runtime"
         local_root = Path(root).resolve()
     tables = typed.tables.model_dump(exclude_none=True)
+    # The pipeline's sections keep only the keys the file sets (readers apply the
+    # defaults): build's pipeline_digest hashes them, and a default spelled out by
+    # the typed model must not change the digest of an unchanged pipeline.
+    pipeline = {
+        name: getattr(typed, name).model_dump(exclude_unset=True)
+        for name in ("embedding", "retrieval", "generator")
+    }
     return RagSettings(
         env=env,
         runtime=typed.runtime,
@@ -140,9 +147,7 @@ def load_rag_settings(
         experiment=typed.model.experiment,
         source=typed.source.model_dump(),
         chunking=typed.chunking.model_dump(),
-        embedding=typed.embedding.model_dump(),
-        retrieval=typed.retrieval.model_dump(),
-        generator=typed.generator.model_dump(),
+        **pipeline,
         evaluation=typed.evaluation.model_dump(),
         monitoring=typed.monitoring.model_dump(),
         spark_conf=dict(typed.spark_conf),

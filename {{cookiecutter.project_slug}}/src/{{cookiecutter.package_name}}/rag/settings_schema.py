@@ -115,7 +115,7 @@ class EvaluationSection(_Section):
     """``evaluation``: gates on the evaluation set (rates in [0, 1]) and the gate mode.
 
     ``fail_on_rejection``: a rejected candidate makes ``evaluate`` and ``run-all`` exit 3
-    (``run-all`` stops before deploy), so a CI job fails on it.
+    (``run-all`` stops after evaluate: deploy and monitor do not run), so a CI job fails on it.
     """
 
     k: int = Field(gt=0)

@@ -54,7 +54,7 @@ def pipeline_config(settings, prompt, index: str) -> dict:
         "index_version": index,
         "retrieval": dict(settings.retrieval),
         "generator": dict(settings.generator),
-        "n_features": int(settings.embedding.get("n_features", 0)),
+        "n_features": int(settings.embedding.get("n_features") or 0),
         "vector_search_index": vector_search,
         "runtime": settings.runtime,
     }
