@@ -5,8 +5,9 @@ jobs. Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``),
 ``--config`` (a YAML file merged over the packaged settings) and ``--as-of
 YYYY-MM-DD`` (the step reads only data before that day, UTC; default: the pins in
 the settings, else today). Known failures end with a one-line message and exit
-status 1 (raised as ``SystemExit`` when run as a program, so a job task fails). The entry points of an optional part are in its own module
-``<part>/cli.py``, built from the helpers here.
+status 1 (raised as ``SystemExit`` when run as a program, so a job task fails). The
+entry points of an optional part are in its own module ``<part>/cli.py``, built from
+the helpers here.
 """
 
 from __future__ import annotations
