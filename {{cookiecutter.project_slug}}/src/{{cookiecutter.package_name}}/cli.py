@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from .gates import fails_on_rejection
 from .parts import concatenated
 from .registry import FAILED
 from .runtime.context import Context
+from .runtime.entry_status import run_entry
 from .runtime.spark import SparkStartError
 from .runtime.tables import MissingTableError
 
@@ -111,22 +111,8 @@ def _version_entry(step: str, default: str, rejection: bool = False):
 
 
 def _main(body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv) -> int:
-    """Parse ``argv`` and return ``body(args)``; a known error prints one line, status 1.
-
-    Called as a program (``argv`` None: a console script or a Databricks
-    ``python_wheel_task``, which reads ``sys.argv``) a non-zero status is raised as
-    ``SystemExit``, so the process, and the job task, fail whatever the caller does
-    with a returned value. Called with an argument list it is returned.
-    """
-    args = parser.parse_args(argv)
-    try:
-        code = body(args)
-    except KNOWN_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        code = 1
-    if code and argv is None:
-        raise SystemExit(code)
-    return code
+    """:func:`.runtime.entry_status.run_entry` with this module's ``KNOWN_ERRORS``."""
+    return run_entry(body, parser, argv, KNOWN_ERRORS)
 
 
 def _step_entry(step: str) -> Callable[[list[str] | None], int]:

@@ -8,13 +8,13 @@ Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``) and
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 
 from mlflow.exceptions import MlflowException
 
 from ..config import ConfigError
 from ..runtime.context import Context
+from ..runtime.entry_status import run_entry
 from ..runtime.spark import SparkStartError
 from ..runtime.tables import MissingTableError
 from .settings import load_rag_settings
@@ -50,20 +50,5 @@ def main(
     arguments: argparse.ArgumentParser,
     argv: list[str] | None,
 ) -> int:
-    """Parse ``argv`` with ``arguments`` and return ``body(args)``, the exit status.
-
-    A known failure (``KNOWN_ERRORS``) prints ``error: <message>`` on stderr and
-    gives status 1; any other exception propagates. Called as a program (``argv``
-    None: a console script or a Databricks ``python_wheel_task``, which reads
-    ``sys.argv``) a non-zero status is raised as ``SystemExit``, so the process and
-    the job task fail; called with an argument list it is returned.
-    """
-    args = arguments.parse_args(argv)
-    try:
-        code = body(args)
-    except KNOWN_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        code = 1
-    if code and argv is None:
-        raise SystemExit(code)
-    return code
+    """:func:`..runtime.entry_status.run_entry` with this module's ``KNOWN_ERRORS``."""
+    return run_entry(body, arguments, argv, KNOWN_ERRORS)
