@@ -21,11 +21,27 @@ neither its files nor its declarations.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
+from types import ModuleType
 from typing import Any
 
 PART_MODULE = "part"
+
+
+def modules(name: str) -> dict[str, ModuleType]:
+    """{subpackage: its module ``<subpackage>/<name>.py``, imported} for every subpackage
+    of this package that has one, in the order of the folder names.
+
+    The one walk over the package that finds what optional parts declare: their
+    ``part.py`` (:func:`declared`) and their ``settings.py``
+    (:func:`.settings_types.owned_sections`). Empty when no subpackage has the module.
+    """
+    found = {}
+    for child in sorted(resources.files(__package__).iterdir(), key=lambda c: c.name):
+        if child.is_dir() and child.joinpath(f"{name}.py").is_file():
+            found[child.name] = importlib.import_module(f"{__package__}.{child.name}.{name}")
+    return found
 
 
 def declared(name: str) -> dict[str, Any]:
@@ -34,18 +50,39 @@ def declared(name: str) -> dict[str, Any]:
     Parts come in the order of their folder names. A part whose module does not
     define ``name`` is left out; an empty dict means no part adds anything.
     """
-    found = {}
-    for child in sorted(resources.files(__package__).iterdir(), key=lambda c: c.name):
-        if child.is_dir() and child.joinpath(f"{PART_MODULE}.py").is_file():
-            module = importlib.import_module(f"{__package__}.{child.name}.{PART_MODULE}")
-            if hasattr(module, name):
-                found[child.name] = getattr(module, name)
-    return found
+    return {
+        part: getattr(module, name)
+        for part, module in modules(PART_MODULE).items()
+        if hasattr(module, name)
+    }
+
+
+def merge(declarations: Mapping[str, Mapping[str, Any]], name: str) -> dict[str, Any]:
+    """The dicts in ``declarations`` ({part: its dict ``name``}) merged into one, in order.
+
+    Raises ValueError naming the key and both parts when two parts declare the same
+    key, since one would silently replace the other.
+    """
+    out: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    for part, entries in declarations.items():
+        for key, value in entries.items():
+            if key in owner:
+                raise ValueError(
+                    f"{name}: key {key!r} is declared by both part {owner[key]!r} and part "
+                    f"{part!r} (<part>/part.py); each key must belong to one part"
+                )
+            owner[key] = part
+            out[key] = value
+    return out
 
 
 def merged(name: str) -> dict[str, Any]:
-    """The dicts that parts declare as ``name``, merged into one, in :func:`declared` order."""
-    return {key: value for part in declared(name).values() for key, value in part.items()}
+    """The dicts that parts declare as ``name``, merged into one, in :func:`declared` order.
+
+    Raises ValueError when two parts declare the same key (see :func:`merge`).
+    """
+    return merge(declared(name), name)
 
 
 def concatenated(name: str) -> tuple:

@@ -11,11 +11,11 @@ into one line naming the environment and the key path (:func:`describe`).
 
 from __future__ import annotations
 
-import importlib
-from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from .parts import modules
 
 
 def owned_sections() -> dict[str, type[BaseModel]]:
@@ -23,16 +23,15 @@ def owned_sections() -> dict[str, type[BaseModel]]:
 
     A subpackage ``<name>`` whose ``settings`` module defines ``SECTION_MODEL`` (a
     pydantic model) types the section ``<name>``; a project without that part has
-    neither the module nor the section. Returns {section name: model}.
+    neither the module nor the section. The subpackages are found by
+    :func:`.parts.modules`, the same walk that finds the parts' ``part.py``.
+    Returns {section name: model}, in the order of the folder names.
     """
-    models = {}
-    for child in resources.files(__package__).iterdir():
-        if child.is_dir() and child.joinpath("settings.py").is_file():
-            module = importlib.import_module(f"{__package__}.{child.name}.settings")
-            model = getattr(module, "SECTION_MODEL", None)
-            if model is not None:
-                models[child.name] = model
-    return models
+    return {
+        name: module.SECTION_MODEL
+        for name, module in modules("settings").items()
+        if getattr(module, "SECTION_MODEL", None) is not None
+    }
 
 
 def _path(loc: tuple) -> str:
