@@ -13,20 +13,16 @@ the helpers here.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from .config import ConfigError, Settings, load_settings, parse_as_of
+from .config import Settings
+from .entry import main, parser, run_step, settings_of, step_entry
 from .gates import fails_on_rejection
 from .parts import concatenated
 from .registry import FAILED
 from .runtime.context import Context
-from .runtime.entry_status import run_entry
-from .runtime.spark import SparkStartError
-from .runtime.tables import MissingTableError
 
 # run-all's steps in order: those every project has, then those optional parts add.
 STEPS = (
@@ -38,38 +34,8 @@ STEPS = (
     "batch_inference",
     *concatenated("RUN_ALL_STEPS"),
 )
-KNOWN_ERRORS = (ConfigError, MissingTableError, SparkStartError, LookupError, ValueError)
 REJECTION_EXIT = 3  # `validate` / `run-all --fail-on-rejection` when the candidate is rejected
 HANDOFF = {"validate": "train", "deploy": "validate"}  # step: the step whose model_version it takes
-
-
-def _parser(description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
-        "--env", help="environment in conf/config.yml (default: $MLOPS_ENV or local)"
-    )
-    parser.add_argument("--config", help="YAML file merged over the packaged settings")
-    parser.add_argument(
-        "--as-of",
-        metavar="YYYY-MM-DD",
-        help="use only data before this date (midnight UTC); windows end here "
-        "(default: windows.as_of / windows.training_as_of in the settings, else today)",
-    )
-    return parser
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    """Settings of ``--env`` and ``--config``, as of ``--as-of`` when given.
-
-    An empty ``--as-of`` counts as not given. Raises ConfigError for a bad date.
-    """
-    as_of = parse_as_of(args.as_of) if args.as_of else None
-    return load_settings(args.env, args.config, as_of)
-
-
-def _run_step(step: str, ctx: Context, **kwargs) -> dict:
-    module = importlib.import_module(f"{__package__}.steps.{step}")
-    return module.run(ctx, **kwargs)
 
 
 def _model_version(text: str) -> int:
@@ -85,12 +51,12 @@ def _version_entry(step: str, default: str, rejection: bool = False):
     """Entry point of a step that acts on one model version (``--model-version``)."""
 
     def entry(argv: list[str] | None = None) -> int:
-        parser = _parser(f"Run the {step} step.")
-        parser.add_argument(
+        arguments = parser(f"Run the {step} step.")
+        arguments.add_argument(
             "--model-version", type=_model_version, help=f"model version (default: {default})"
         )
         if rejection:
-            parser.add_argument(
+            arguments.add_argument(
                 "--fail-on-rejection",
                 action="store_true",
                 help="exit with status 3 when the candidate is rejected "
@@ -98,42 +64,21 @@ def _version_entry(step: str, default: str, rejection: bool = False):
             )
 
         def body(args: argparse.Namespace) -> int:
-            ctx = Context(_settings(args))
+            ctx = Context(settings_of(args))
             fail = rejection and (fails_on_rejection(ctx.settings) or args.fail_on_rejection)
-            result = _run_step(step, ctx, version=args.model_version)
+            result = run_step(step, ctx, version=args.model_version)
             print(json.dumps(result, indent=2, default=str))
             return REJECTION_EXIT if fail and result["status"] == FAILED else 0
 
-        return _main(body, parser, argv)
+        return main(body, arguments, argv)
 
     entry.__name__ = step
     return entry
 
 
-def _main(body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv) -> int:
-    """:func:`.runtime.entry_status.run_entry` with this module's ``KNOWN_ERRORS``."""
-    return run_entry(body, parser, argv, KNOWN_ERRORS)
-
-
-def _step_entry(step: str) -> Callable[[list[str] | None], int]:
-    def entry(argv: list[str] | None = None) -> int:
-        def body(args: argparse.Namespace) -> int:
-            ctx = Context(_settings(args))
-            print(json.dumps(_run_step(step, ctx), indent=2, default=str))
-            return 0
-
-        return _main(body, _parser(f"Run the {step} step."), argv)
-
-    entry.__name__ = step
-    entry.__doc__ = (
-        f"Entry point of the {step} step: parse arguments, run, print the result as JSON."
-    )
-    return entry
-
-
-ingest = _step_entry("ingest")
-features = _step_entry("features")
-train = _step_entry("train")
+ingest = step_entry("ingest")
+features = step_entry("features")
+train = step_entry("train")
 validate = _version_entry("validate", "the highest-numbered", rejection=True)
 validate.__doc__ = """Entry point ``validate``: judge one model version, print the verdict as JSON.
 
@@ -147,8 +92,8 @@ deploy.__doc__ = """Entry point ``deploy``: promote one validated version, print
 ``--model-version N`` picks the version (default: the one the challenger alias
 points at, that is the last one validated).
 """
-batch_inference = _step_entry("batch_inference")
-rollback = _step_entry("rollback")  # by hand only: not in STEPS
+batch_inference = step_entry("batch_inference")
+rollback = step_entry("rollback")  # by hand only: not in STEPS
 
 
 def run_pipeline(
@@ -173,7 +118,7 @@ def run_pipeline(
         started = time.perf_counter()
         source = results.get(HANDOFF.get(step, ""))
         handoff = {"version": source["model_version"]} if source else {}
-        results[step] = _run_step(step, ctx, **handoff)
+        results[step] = run_step(step, ctx, **handoff)
         seconds[step] = round(time.perf_counter() - started, 2)
         if stop_on_rejection and step == "validate" and results[step]["status"] == FAILED:
             rejected = results[step]["model_version"]
@@ -224,14 +169,16 @@ def format_summary(summary: dict) -> str:
 
 def run_all_parser() -> argparse.ArgumentParser:
     """The arguments of ``run-all``: the common ones, ``--summary``, ``--fail-on-rejection``."""
-    parser = _parser("Run every pipeline step in one process.")
-    parser.add_argument("--summary", type=Path, help="write the run summary as JSON to this path")
-    parser.add_argument(
+    arguments = parser("Run every pipeline step in one process.")
+    arguments.add_argument(
+        "--summary", type=Path, help="write the run summary as JSON to this path"
+    )
+    arguments.add_argument(
         "--fail-on-rejection",
         action="store_true",
         help="stop after validate and exit with status 3 when the candidate is rejected",
     )
-    return parser
+    return arguments
 
 
 def stops_on_rejection(args: argparse.Namespace, settings: Settings) -> bool:
@@ -260,8 +207,8 @@ def run_all(argv: list[str] | None = None) -> int:
     """
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(_settings(args))
+        ctx = Context(settings_of(args))
         summary = run_pipeline(ctx, stop_on_rejection=stops_on_rejection(args, ctx.settings))
         return report_summary(summary, args.summary, format_summary(summary))
 
-    return _main(body, run_all_parser(), argv)
+    return main(body, run_all_parser(), argv)

@@ -12,7 +12,7 @@ import argparse
 import json
 from dataclasses import replace
 
-from .. import cli
+from .. import cli, entry
 from ..runtime.context import Context
 
 VIOLATION_EXIT = 2  # `monitor --fail-on-violation` when the window has violations
@@ -27,7 +27,7 @@ def monitor(argv: list[str] | None = None) -> int:
     alert on it. Without it the status is 0 whatever the figures (the retraining
     decision is the task value ``retraining_required``).
     """
-    parser = cli._parser("Run the monitor step.")
+    parser = entry.parser("Run the monitor step.")
     parser.add_argument(
         "--fail-on-violation",
         action="store_true",
@@ -35,12 +35,12 @@ def monitor(argv: list[str] | None = None) -> int:
     )
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(cli._settings(args))
-        result = cli._run_step("monitor", ctx)
+        ctx = Context(entry.settings_of(args))
+        result = entry.run_step("monitor", ctx)
         print(json.dumps(result, indent=2, default=str))
         return VIOLATION_EXIT if args.fail_on_violation and result["violations"] else 0
 
-    return cli._main(body, parser, argv)
+    return entry.main(body, parser, argv)
 
 
 def run_pipeline(
@@ -117,7 +117,7 @@ def run_all(argv: list[str] | None = None) -> int:
     )
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(cli._settings(args))
+        ctx = Context(entry.settings_of(args))
         summary = run_pipeline(
             ctx,
             retrain_on_drift=args.retrain_on_drift,
@@ -125,4 +125,4 @@ def run_all(argv: list[str] | None = None) -> int:
         )
         return cli.report_summary(summary, args.summary, format_summary(summary))
 
-    return cli._main(body, parser, argv)
+    return entry.main(body, parser, argv)

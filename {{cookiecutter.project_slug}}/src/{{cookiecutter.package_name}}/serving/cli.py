@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import cli
+from .. import entry
 from ..runtime.context import Context
 from .server import serve_forever
 
@@ -16,13 +16,13 @@ def serve(argv: list[str] | None = None) -> int:
     logs every request in the inference table (see :mod:`.server`). Not part
     of run-all.
     """
-    parser = cli._parser(
+    parser = entry.parser(
         "Serve the champion model locally and log requests in the inference table."
     )
     parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
 
     def body(args: argparse.Namespace) -> int:
-        serve_forever(Context(cli._settings(args)), args.port)
+        serve_forever(Context(entry.settings_of(args)), args.port)
         return 0
 
-    return cli._main(body, parser, argv)
+    return entry.main(body, parser, argv)

@@ -5,6 +5,6 @@
 
 from __future__ import annotations
 
-from .. import cli
+from .. import entry
 
-stream_inference = cli._step_entry("stream_inference")
+stream_inference = entry.step_entry("stream_inference")

@@ -1,0 +1,84 @@
+"""What every tabular entry point shares: arguments, settings, known errors as one line.
+
+Used by the step entry points (``cli.py``) and by the entry points an optional part
+adds in its own ``<part>/cli.py``.
+Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``), ``--config``
+(a YAML file merged over the packaged settings) and ``--as-of YYYY-MM-DD`` (the step
+reads only data before that day, UTC; default: the pins in the settings, else today).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from collections.abc import Callable
+
+from .config import ConfigError, Settings, load_settings, parse_as_of
+from .runtime.context import Context
+from .runtime.entry_status import run_entry
+from .runtime.spark import SparkStartError
+from .runtime.tables import MissingTableError
+
+KNOWN_ERRORS = (ConfigError, MissingTableError, SparkStartError, LookupError, ValueError)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with ``--env``, ``--config`` and ``--as-of``; add the entry
+    point's own arguments to it."""
+    result = argparse.ArgumentParser(description=description)
+    result.add_argument(
+        "--env", help="environment in conf/config.yml (default: $MLOPS_ENV or local)"
+    )
+    result.add_argument("--config", help="YAML file merged over the packaged settings")
+    result.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="use only data before this date (midnight UTC); windows end here "
+        "(default: windows.as_of / windows.training_as_of in the settings, else today)",
+    )
+    return result
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """Settings of ``--env`` and ``--config``, as of ``--as-of`` when given.
+
+    An empty ``--as-of`` counts as not given. Raises ConfigError for a bad date or
+    setting.
+    """
+    as_of = parse_as_of(args.as_of) if args.as_of else None
+    return load_settings(args.env, args.config, as_of)
+
+
+def run_step(step: str, ctx: Context, **kwargs) -> dict:
+    """``run(ctx, **kwargs)`` of the step module ``steps/<step>.py``: the step's result dict."""
+    module = importlib.import_module(f"{__package__}.steps.{step}")
+    return module.run(ctx, **kwargs)
+
+
+def main(
+    body: Callable[[argparse.Namespace], int],
+    arguments: argparse.ArgumentParser,
+    argv: list[str] | None,
+) -> int:
+    """:func:`.runtime.entry_status.run_entry` with this module's ``KNOWN_ERRORS``: parse
+    ``argv`` with ``arguments``, call ``body``; a known error is one line and status 1."""
+    return run_entry(body, arguments, argv, KNOWN_ERRORS)
+
+
+def step_entry(step: str) -> Callable[[list[str] | None], int]:
+    """The entry point of ``steps/<step>.py``: parse the common arguments, run the step
+    with the settings they select, print its result as JSON; returns the exit status."""
+
+    def entry(argv: list[str] | None = None) -> int:
+        def body(args: argparse.Namespace) -> int:
+            print(json.dumps(run_step(step, Context(settings_of(args))), indent=2, default=str))
+            return 0
+
+        return main(body, parser(f"Run the {step} step."), argv)
+
+    entry.__name__ = step
+    entry.__doc__ = (
+        f"Entry point of the {step} step: parse arguments, run, print the result as JSON."
+    )
+    return entry
