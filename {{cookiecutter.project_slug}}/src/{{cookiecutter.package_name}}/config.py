@@ -1,28 +1,32 @@
-"""Per-environment settings, read from ``conf/config.yml`` inside the package.
+"""Per-environment settings of the tabular project, read from ``conf/config.yml``.
 
-The file ships in the wheel, so the same settings reach a Databricks job task.
+The file is read and merged by :mod:`.settings_file` (shared with the rag use case,
+which has its own settings and not this module); ``ConfigError`` and ``load_raw``
+are importable from here too.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from .settings_file import (
+    DEFAULT_ALIASES,
+    LOCAL_ROOT_VAR,
+    ConfigError,
+    load_raw,
+    registry_aliases,
+    require,
+)
 
-if TYPE_CHECKING:  # tabular projects only; rag projects have neither module
+if TYPE_CHECKING:
     from .contract import Contract
     from .settings_schema import SourceSpec
 
-ENV_VAR = "MLOPS_ENV"
-CONFIG_VAR = "MLOPS_CONFIG"
-LOCAL_ROOT_VAR = "MLOPS_LOCAL_ROOT"
 RUNTIMES = ("local", "databricks")
 VALIDATION_MODES = ("enabled", "dry_run", "disabled")
 # Tables every tabular project has, beside the contract's bronze and feature tables and
@@ -33,14 +37,6 @@ TABLE_KEYS = (
 )
 WINDOW_KEYS = ("train", "validation", "scoring")
 LENGTH_KEYS = ("train_days", "validation_days", "scoring_days")
-ALIAS_KEYS = ("champion_alias", "challenger_alias")
-DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
-# MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
-_VERSION_LIKE_ALIAS = re.compile(r"v\d+", re.IGNORECASE)
-
-
-class ConfigError(ValueError):
-    """A setting is missing or breaks a rule; the message names the key."""
 
 
 def as_utc(stamp: datetime) -> datetime:
@@ -194,67 +190,6 @@ class Settings:
         return f"{self.catalog}.{self.schema}.{self.model_short_name}"
 
 
-def _merge(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _require(raw: dict, key: str) -> Any:
-    if raw.get(key) in (None, ""):
-        raise ConfigError(f"{key}: required setting is missing")
-    return raw[key]
-
-
-def _aliases(raw: dict) -> dict[str, str]:
-    """The registry aliases under ``registry``, checked against MLflow's reserved names."""
-    section = raw.get("registry") or {}
-    aliases = {}
-    for key in ALIAS_KEYS:
-        value = section.get(key, DEFAULT_ALIASES[key])
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"registry.{key}: must be a non-empty string, got {value!r}")
-        if value.lower() == "latest" or _VERSION_LIKE_ALIAS.fullmatch(value):
-            raise ConfigError(
-                f"registry.{key}: {value!r} is reserved by MLflow "
-                "('latest' and 'v<digits>' name versions, not aliases)"
-            )
-        aliases[key] = value
-    if aliases["champion_alias"] == aliases["challenger_alias"]:
-        raise ConfigError(
-            "registry.challenger_alias: must differ from registry.champion_alias "
-            f"(both are {aliases['champion_alias']!r})"
-        )
-    return aliases
-
-
-def load_raw(env: str | None = None, override_file: str | Path | None = None) -> tuple[str, dict]:
-    """Read the packaged config and merge ``common``, the environment, and an override file.
-
-    ``env`` defaults to $MLOPS_ENV, else ``local``; ``override_file`` to $MLOPS_CONFIG.
-    Returns (environment name, merged mapping). Raises ConfigError for an unknown
-    environment or an override file that does not exist.
-    """
-    text = resources.files(__package__).joinpath("conf/config.yml").read_text(encoding="utf-8")
-    document = yaml.safe_load(text)
-    env = env or os.environ.get(ENV_VAR) or "local"
-    environments = document.get("environments", {})
-    if env not in environments:
-        raise ConfigError(f"env: {env!r} is not configured (known: {', '.join(environments)})")
-    merged = _merge(document.get("common", {}), environments[env])
-    override_file = override_file or os.environ.get(CONFIG_VAR)
-    if override_file:
-        path = Path(override_file)
-        if not path.is_file():
-            raise ConfigError(f"config: override file {path} does not exist")
-        merged = _merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    return env, merged
-
-
 def _window_settings(section: dict, as_of: datetime | None) -> tuple[dict, datetime, datetime]:
     """(lengths, as-of instant, training as-of instant) from the ``windows`` section.
 
@@ -318,10 +253,10 @@ def load_settings(
 
     env, raw = load_raw(env, override_file)
     typed = check_settings(raw, env, ConfigError)
-    runtime = _require(raw, "runtime")
+    runtime = require(raw, "runtime")
     if runtime not in RUNTIMES:
         raise ConfigError(f"runtime: {runtime!r} must be one of {', '.join(RUNTIMES)}")
-    tables = dict(_require(raw, "tables"))
+    tables = dict(require(raw, "tables"))
     contract = typed.contract
     declared = (*contract.bronze_tables, *contract.feature_tables)
     needed = dict.fromkeys((*declared, *model_input_tables(contract), *TABLE_KEYS))
@@ -331,26 +266,26 @@ def load_settings(
     unsourced = [key for key in contract.bronze_tables if key not in typed.sources]
     if unsourced:
         raise ConfigError(f"sources: no source for bronze tables {', '.join(unsourced)}")
-    spec, as_of, training_as_of = _window_settings(_require(raw, "windows"), as_of)
+    spec, as_of, training_as_of = _window_settings(require(raw, "windows"), as_of)
     mode = raw.get("validation", {}).get("mode", "enabled")
     if mode not in VALIDATION_MODES:
         raise ConfigError(f"validation.mode: {mode!r} must be one of {', '.join(VALIDATION_MODES)}")
-    features = checked_feature_settings(dict(_require(raw, "features")), runtime)
+    features = checked_feature_settings(dict(require(raw, "features")), runtime)
     local_root = None
     if runtime == "local":
         local_root = Path(
             os.environ.get(LOCAL_ROOT_VAR) or raw.get("local_root") or "local_runtime"
         )
         local_root = local_root.resolve()
-    model = _require(raw, "model")
+    model = require(raw, "model")
     return Settings(
         env=env,
         runtime=runtime,
-        catalog=str(_require(raw, "catalog")),
-        schema=str(_require(raw, "schema")),
+        catalog=str(require(raw, "catalog")),
+        schema=str(require(raw, "schema")),
         tables=tables,
-        model_short_name=str(_require(model, "name")),
-        experiment=str(_require(model, "experiment")),
+        model_short_name=str(require(model, "name")),
+        experiment=str(require(model, "experiment")),
         source=dict(raw.get("source") or {}),
         windows=compute_windows(spec, as_of, training_as_of),
         features=features,
@@ -361,7 +296,7 @@ def load_settings(
         as_of=as_of,
         training_as_of=training_as_of,
         window_spec=spec,
-        **_aliases(raw),
+        **registry_aliases(raw),
         raw=copy.deepcopy(raw),
         contract=contract,
         sources=dict(typed.sources),

@@ -16,7 +16,6 @@ import pytest
 import requests
 from databricks.sdk.errors import NotFound
 
-from {{ cookiecutter.package_name }}.config import LOCAL_ROOT_VAR
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
 from {{ cookiecutter.package_name }}.rag.serve import serve
@@ -25,6 +24,7 @@ from {{ cookiecutter.package_name }}.registry import champion_version as registr
 from {{ cookiecutter.package_name }}.registry import model_uri
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
+from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR
 
 from .conftest import SLICE
 

@@ -13,7 +13,6 @@ import pytest
 import yaml
 from databricks.sdk.errors import NotFound
 
-from {{ cookiecutter.package_name }}.config import ConfigError, load_raw
 from {{ cookiecutter.package_name }}.rag import corpus, vector_search
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
 from {{ cookiecutter.package_name }}.rag.chunking import split_text
@@ -28,6 +27,7 @@ from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps.build import pipeline_config
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
+from {{ cookiecutter.package_name }}.settings_file import ConfigError, load_raw
 
 from .conftest import slot
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 from mlflow.exceptions import MlflowException
 
-from ..config import ConfigError
 from ..runtime.context import Context
 from ..runtime.entry_status import run_entry
 from ..runtime.spark import SparkStartError
 from ..runtime.tables import MissingTableError
+from ..settings_file import ConfigError
 from .settings import load_rag_settings
 
 KNOWN_ERRORS = (

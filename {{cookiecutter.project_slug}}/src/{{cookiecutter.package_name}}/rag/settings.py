@@ -1,6 +1,6 @@
 """Settings of the rag use case, read from the same ``conf/config.yml`` as every step.
 
-The file is merged by :func:`..config.load_raw` (``common``, the environment, an
+The file is merged by :func:`..settings_file.load_raw` (``common``, the environment, an
 override file); this module reads it into the typed models of
 :mod:`.settings_schema` (strict; unknown keys refused), checks the rules between
 keys and returns :class:`RagSettings`.
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import LOCAL_ROOT_VAR, ConfigError, _aliases, load_raw
+from ..settings_file import LOCAL_ROOT_VAR, ConfigError, load_raw, registry_aliases
 from .settings_schema import RagCoreSettings, check_rag_settings
 
 
@@ -109,7 +109,7 @@ def _cross_key_rules(typed: RagCoreSettings) -> None:
 def load_rag_settings(
     env: str | None = None, override_file: str | Path | None = None
 ) -> RagSettings:
-    """Settings of one environment, checked (see :func:`..config.load_raw` for the arguments).
+    """Settings of one environment, checked (arguments: see :func:`..settings_file.load_raw`).
 
     The merged mapping is first read into the typed models of :mod:`.settings_schema`
     (a missing, mistyped or unknown key: one ConfigError naming the environment and
@@ -152,6 +152,6 @@ def load_rag_settings(
         monitoring=typed.monitoring.model_dump(),
         spark_conf=dict(typed.spark_conf),
         local_root=local_root,
-        **_aliases(raw),
+        **registry_aliases(raw),
         raw=raw,
     )

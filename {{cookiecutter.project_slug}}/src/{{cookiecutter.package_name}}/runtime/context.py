@@ -7,7 +7,7 @@ from functools import cached_property
 
 from pyspark.sql import SparkSession
 
-from ..config import Settings
+from ..settings_file import RuntimeSettings
 from .spark import get_spark
 from .tables import Tables
 from .tracking import configure_mlflow
@@ -17,7 +17,7 @@ from .tracking import configure_mlflow
 class Context:
     """Lazily started resources for one environment, shared by the steps of a process."""
 
-    settings: Settings
+    settings: RuntimeSettings
 
     @cached_property
     def spark(self) -> SparkSession:

@@ -19,7 +19,7 @@ from importlib import metadata, resources
 
 from pyspark.sql import SparkSession
 
-from ..config import Settings
+from ..settings_file import RuntimeSettings
 
 MIN_JAVA = 17
 REMOTE_VAR = "MLOPS_SPARK_REMOTE"
@@ -99,7 +99,7 @@ def utc_session(spark: SparkSession) -> SparkSession:
     return spark
 
 
-def spark_remote(settings: Settings) -> str | None:
+def spark_remote(settings: RuntimeSettings) -> str | None:
     """The Spark Connect address of a local run, or None for classic local Spark.
 
     ``$MLOPS_SPARK_REMOTE`` when set and not empty, else the setting ``spark_remote``
@@ -113,7 +113,7 @@ def is_connect(spark: SparkSession) -> bool:
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
-def get_spark(settings: Settings) -> SparkSession:
+def get_spark(settings: RuntimeSettings) -> SparkSession:
     """The process-wide SparkSession for ``settings.runtime``, with UTC session time.
 
     On Databricks this is the cluster's (or serverless) session. Locally it is

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, NullType, StructType
 
 from ..checks import check_unique
-from ..config import Settings
+from ..settings_file import RuntimeSettings
 
 AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
 
@@ -102,7 +102,7 @@ def computed_once(df: DataFrame, keys: Sequence[str]) -> Iterator[DataFrame]:
 class Tables:
     """Reads and writes the pipeline's Delta tables for one environment."""
 
-    def __init__(self, spark: SparkSession, settings: Settings):
+    def __init__(self, spark: SparkSession, settings: RuntimeSettings):
         self.spark = spark
         self.settings = settings
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..config import Settings
+from ..settings_file import RuntimeSettings
 
 
-def publish(settings: Settings, key: str, value: str) -> bool:
+def publish(settings: RuntimeSettings, key: str, value: str) -> bool:
     """Set the task value ``key`` of the running Databricks task to ``value``.
 
     Conditions downstream read it through the dynamic value reference

@@ -13,17 +13,17 @@ import logging
 import mlflow
 from mlflow import MlflowClient
 
-from ..config import Settings
+from ..settings_file import RuntimeSettings
 
 
-def tracking_uri(settings: Settings) -> str:
+def tracking_uri(settings: RuntimeSettings) -> str:
     """``sqlite:///<local_root>/mlflow.db`` locally, ``databricks`` on Databricks."""
     if settings.runtime == "local":
         return f"sqlite:///{settings.local_root / 'mlflow.db'}"
     return "databricks"
 
 
-def configure_mlflow(settings: Settings) -> str:
+def configure_mlflow(settings: RuntimeSettings) -> str:
     """Point MLflow at the environment's stores and select its experiment.
 
     Creates the local folder and the experiment when missing. Returns the experiment id.

@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import re
 
-from ..config import ConfigError, Settings
 from ..registry import version_by_alias
 from ..runtime.context import Context
 from ..runtime.tracking import client
+from ..settings_file import ConfigError, RuntimeSettings
 
 WORKLOAD_SIZES = ("Small", "Medium", "Large")
 PAYLOAD_SUFFIX = "_payload"
 _ENDPOINT_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}")
 
 
-def endpoint_settings(settings: Settings) -> dict:
+def endpoint_settings(settings: RuntimeSettings) -> dict:
     """The checked endpoint settings: name, workload_size, scale_to_zero, query_group, prefix.
 
     ``prefix`` is the inference table's name without ``_payload``. Raises ConfigError
@@ -74,7 +74,7 @@ def _serves(config, model_name: str, version: str) -> bool:
     return any(e.entity_name == model_name and str(e.entity_version) == version for e in entities)
 
 
-def sync_endpoint(settings: Settings, champion: int | None, workspace) -> dict:
+def sync_endpoint(settings: RuntimeSettings, champion: int | None, workspace) -> dict:
     """Make the endpoint serve version ``champion`` of the model; return what was done.
 
     ``workspace`` is a databricks-sdk ``WorkspaceClient``. Returns endpoint (name),

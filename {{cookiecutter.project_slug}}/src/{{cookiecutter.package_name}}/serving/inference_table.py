@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 
 from pyspark.sql import types as T
 
-from ..config import ConfigError
 from ..runtime.context import Context
+from ..settings_file import ConfigError
 
 SCHEMA = T.StructType(
     [

@@ -27,9 +27,9 @@ import mlflow
 import uvicorn
 from mlflow.pyfunc import scoring_server
 
-from ..config import ConfigError
 from ..registry import champion_version, model_uri
 from ..runtime.context import Context
+from ..settings_file import ConfigError
 from .inference_table import InferenceLog, log_row
 
 HOST = "127.0.0.1"

@@ -19,10 +19,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from ...config import ConfigError
 from ...runtime.context import Context
 from ...runtime.task_values import publish
 from ...runtime.tracking import configure_mlflow
+from ...settings_file import ConfigError
 from ..pipeline import SCORE_TAG
 from ..serving import CHANNEL, CHANNEL_TAG
 from ..settings_schema import MonitoringSection, check_monitoring

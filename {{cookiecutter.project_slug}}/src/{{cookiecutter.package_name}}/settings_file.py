@@ -1,0 +1,137 @@
+"""The packaged settings file ``conf/config.yml``, and what every use case's settings share.
+
+The file ships in the wheel, so the same settings reach a Databricks job task. It
+holds ``common`` settings and one mapping per environment; :func:`load_raw` merges
+``common``, the environment and an override file. Each use case reads the merged
+mapping into its own settings: the tabular project in :mod:`.config`, the rag project
+in ``rag/settings.py``. :class:`RuntimeSettings` names what the shared runtime (Spark,
+tables, MLflow, serving) reads of either.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+ENV_VAR = "MLOPS_ENV"
+CONFIG_VAR = "MLOPS_CONFIG"
+LOCAL_ROOT_VAR = "MLOPS_LOCAL_ROOT"
+ALIAS_KEYS = ("champion_alias", "challenger_alias")
+DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
+# MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
+_VERSION_LIKE_ALIAS = re.compile(r"v\d+", re.IGNORECASE)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or breaks a rule; the message names the key."""
+
+
+class RuntimeSettings(Protocol):
+    """What the shared runtime reads of an environment's settings, whichever the use case.
+
+    The tabular ``config.Settings`` and the rag ``RagSettings`` both have these.
+    """
+
+    @property
+    def env(self) -> str: ...
+    @property
+    def runtime(self) -> str: ...
+    @property
+    def catalog(self) -> str: ...
+    @property
+    def schema(self) -> str: ...
+    @property
+    def tables(self) -> dict[str, str]: ...
+    @property
+    def model_short_name(self) -> str: ...
+    @property
+    def experiment(self) -> str: ...
+    @property
+    def spark_conf(self) -> dict[str, str]: ...
+    @property
+    def local_root(self) -> Path | None: ...
+    @property
+    def champion_alias(self) -> str: ...
+    @property
+    def challenger_alias(self) -> str: ...
+    @property
+    def raw(self) -> dict[str, Any]: ...
+    @property
+    def model_name(self) -> str: ...
+
+    def table(self, key: str) -> str: ...
+
+
+def merge(base: dict, override: dict) -> dict:
+    """A deep copy of ``base`` with ``override`` merged in: nested mappings key by key,
+    anything else replaced."""
+    out = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def require(raw: dict, key: str) -> Any:
+    """``raw[key]``; ConfigError naming ``key`` when it is missing, None or empty."""
+    if raw.get(key) in (None, ""):
+        raise ConfigError(f"{key}: required setting is missing")
+    return raw[key]
+
+
+def registry_aliases(raw: dict) -> dict[str, str]:
+    """{``champion_alias``, ``challenger_alias``: alias} from the ``registry`` section of
+    ``raw`` (defaults: champion, challenger).
+
+    Raises ConfigError naming the key for an empty alias, one MLflow reserves
+    (``latest``, ``v<digits>``) or two equal aliases.
+    """
+    section = raw.get("registry") or {}
+    aliases = {}
+    for key in ALIAS_KEYS:
+        value = section.get(key, DEFAULT_ALIASES[key])
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"registry.{key}: must be a non-empty string, got {value!r}")
+        if value.lower() == "latest" or _VERSION_LIKE_ALIAS.fullmatch(value):
+            raise ConfigError(
+                f"registry.{key}: {value!r} is reserved by MLflow "
+                "('latest' and 'v<digits>' name versions, not aliases)"
+            )
+        aliases[key] = value
+    if aliases["champion_alias"] == aliases["challenger_alias"]:
+        raise ConfigError(
+            "registry.challenger_alias: must differ from registry.champion_alias "
+            f"(both are {aliases['champion_alias']!r})"
+        )
+    return aliases
+
+
+def load_raw(env: str | None = None, override_file: str | Path | None = None) -> tuple[str, dict]:
+    """Read the packaged config and merge ``common``, the environment, and an override file.
+
+    ``env`` defaults to $MLOPS_ENV, else ``local``; ``override_file`` to $MLOPS_CONFIG.
+    Returns (environment name, merged mapping). Raises ConfigError for an unknown
+    environment or an override file that does not exist.
+    """
+    text = resources.files(__package__).joinpath("conf/config.yml").read_text(encoding="utf-8")
+    document = yaml.safe_load(text)
+    env = env or os.environ.get(ENV_VAR) or "local"
+    environments = document.get("environments", {})
+    if env not in environments:
+        raise ConfigError(f"env: {env!r} is not configured (known: {', '.join(environments)})")
+    merged = merge(document.get("common", {}), environments[env])
+    override_file = override_file or os.environ.get(CONFIG_VAR)
+    if override_file:
+        path = Path(override_file)
+        if not path.is_file():
+            raise ConfigError(f"config: override file {path} does not exist")
+        merged = merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return env, merged
