@@ -19,7 +19,7 @@ from ..config import Window
 from ..contract import Contract
 from . import definitions
 from .point_in_time import lookup_feature_tables
-from .training_set import feature_frames, known_rows, window_filter
+from .training_set import known_feature_frames, known_rows, window_filter
 
 if TYPE_CHECKING:
     from ..runtime.context import Context
@@ -49,7 +49,7 @@ def write_features(ctx: Context) -> dict[str, int]:
     """
     settings, tables = ctx.settings, ctx.tables
     out = {}
-    for key, frame in feature_frames(ctx).items():
+    for key, frame in known_feature_frames(ctx).items():
         name = settings.table(key)
         # One row per key by construction; the upsert still ranks any duplicate
         # deterministically and the input checks refuse one.

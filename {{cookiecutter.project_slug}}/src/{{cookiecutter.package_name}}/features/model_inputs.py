@@ -17,7 +17,7 @@ from ..config import ConfigError, Window
 from ..contract import Contract
 from . import definitions
 from .store import lookup_features, write_feature_table
-from .training_set import feature_frames, window_filter
+from .training_set import known_feature_frames, window_filter
 
 if TYPE_CHECKING:
     from ..runtime.context import Context
@@ -56,7 +56,7 @@ def write_features(ctx: Context) -> dict[str, int]:
     table does not exist.
     """
     out = {}
-    for key, frame in feature_frames(ctx).items():
+    for key, frame in known_feature_frames(ctx).items():
         name = write_feature_table(ctx, key, frame)
         out[name] = ctx.tables.count(name)
     return out

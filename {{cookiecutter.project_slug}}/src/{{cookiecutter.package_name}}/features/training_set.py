@@ -54,7 +54,7 @@ def known_rows(ctx: Context, table_key: str) -> DataFrame:
     return frame.where(before(stamp, ctx.settings.as_of))
 
 
-def feature_frames(ctx: Context) -> dict[str, DataFrame]:
+def known_feature_frames(ctx: Context) -> dict[str, DataFrame]:
     """The contract's feature tables from bronze rows before the as-of instant.
 
     Computed by the example module (:func:`.definitions.feature_frames`). Feature rows
