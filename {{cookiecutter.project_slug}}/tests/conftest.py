@@ -8,7 +8,9 @@ import atexit
 import functools
 import os
 import shutil
+import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from mlflow import MlflowClient
+from mlflow.tracking._tracking_service import utils as mlflow_tracking_utils
 
 from {{ cookiecutter.package_name }} import sources
 from {{ cookiecutter.package_name }}.config import ConfigError, Settings, Window, load_settings
@@ -289,6 +292,28 @@ def november(spark, tmp_path_factory) -> Context:
 
 
 def private_copy(ctx: Context, root, **changes) -> Context:
-    """A copy of ``ctx``'s state (tables, MLflow store) under ``root``, with ``changes`` applied."""
+    """A copy of ``ctx``'s state (tables, MLflow store) under ``root``, with ``changes`` applied.
+
+    Every artifact location the copied MLflow store records (experiment, runs, logged
+    models, model versions) is moved from the original's folder to the copy's, so what
+    a test logs through the copy lands in the copy and the original stays as it was.
+    Reading the original's artifacts again in this process after a copy was used may
+    resolve to the copy's (MLflow caches repositories by run id); copies hold the same
+    files, and a test writes only through its copy.
+    """
     shutil.copytree(ctx.settings.local_root, root)
+    old, new = f"{ctx.settings.local_root}/", f"{root}/"
+    with closing(sqlite3.connect(Path(root) / "mlflow.db")) as store, store:
+        for (table,) in store.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            for column in store.execute(f"PRAGMA table_info('{table}')").fetchall():
+                if column[2].upper().startswith(("VARCHAR", "TEXT")):
+                    name = column[1]
+                    store.execute(
+                        f'UPDATE "{table}" SET "{name}" = replace("{name}", ?, ?) '
+                        f'WHERE instr("{name}", ?) > 0',
+                        (old, new, old),
+                    )
+    # MLflow caches each run's artifact repository by run id in the process, and the copy
+    # has the original's run ids: forget them so the copy's runs resolve to the copy.
+    mlflow_tracking_utils._artifact_repos_cache.clear()
     return Context(replace(ctx.settings, local_root=root, **changes))
