@@ -107,10 +107,10 @@ def test_a_bronze_table_without_a_source_or_table_name_is_refused(tmp_path):
         "      columns: {id: string}\n"
     )
     message = refusal(tmp_path, text)
-    assert message == "tables: missing keys events"
+    assert message == "settings of environment 'local': tables: missing keys events"
     override = tmp_path / "more.yml"
     override.write_text(text + "tables:\n  events: events\n")
-    with pytest.raises(ConfigError, match=r"^sources: no source for bronze tables events$"):
+    with pytest.raises(ConfigError, match=r"^settings of environment 'local': sources: no source for bronze tables events$"):
         load_settings("local", override)
 
 

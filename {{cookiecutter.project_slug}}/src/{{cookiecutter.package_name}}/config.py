@@ -245,14 +245,27 @@ def load_settings(
     The merged mapping is first read into the typed models of :mod:`.settings_schema`
     (a missing, mistyped or unknown key: one ConfigError naming the key path and the
     environment), then the rules between keys are checked.
-    Raises ConfigError naming the first key that is missing or breaks its rule.
+    Raises ConfigError naming the environment and the first key that is missing or breaks
+    its rule.
     """
-    # the project's variant of model inputs (feature store or prepared table)
-    from .features.model_inputs import checked_feature_settings, model_input_tables
     from .settings_schema import check_settings  # tabular projects only
 
     env, raw = load_raw(env, override_file)
     typed = check_settings(raw, env, ConfigError)
+    try:
+        return _checked_settings(env, raw, typed, as_of)
+    except ConfigError as err:
+        raise ConfigError(f"settings of environment {env!r}: {err}") from None
+
+
+def _checked_settings(env: str, raw: dict, typed, as_of: datetime | None) -> Settings:
+    """:class:`Settings` from the typed and raw mappings, after the rules between keys.
+
+    Raises ConfigError (without the environment, which :func:`load_settings` adds).
+    """
+    # the project's variant of model inputs (feature store or prepared table)
+    from .features.model_inputs import checked_feature_settings, model_input_tables
+
     runtime = require(raw, "runtime")
     if runtime not in RUNTIMES:
         raise ConfigError(f"runtime: {runtime!r} must be one of {', '.join(RUNTIMES)}")
