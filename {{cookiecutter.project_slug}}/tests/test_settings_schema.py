@@ -110,7 +110,8 @@ def test_a_bronze_table_without_a_source_or_table_name_is_refused(tmp_path):
     assert message == "settings of environment 'local': tables: missing keys events"
     override = tmp_path / "more.yml"
     override.write_text(text + "tables:\n  events: events\n")
-    with pytest.raises(ConfigError, match=r"^settings of environment 'local': sources: no source for bronze tables events$"):
+    refused = r"^settings of environment 'local': sources: no source for bronze tables events$"
+    with pytest.raises(ConfigError, match=refused):
         load_settings("local", override)
 
 
