@@ -98,6 +98,13 @@ def local_settings(root, **changes) -> Settings:
     return replace(load_settings("local"), local_root=seeded(root), **changes)
 
 
+# The estimator settings of the fixtures that train (conf/config.yml's with fewer boosting
+# iterations): the test sets hold hundreds to a few thousand rows, the synthetic signal is
+# learnt in a few dozen trees, and every fit, permutation importance and scoring pass
+# costs time per tree.
+TEST_TRAINING = {**load_settings("local").training, "max_iter": 30}
+
+
 SYNTHETIC_WINDOWS = {
     "train": Window(utc(2013, 1, 1), utc(2013, 1, 8)),
     "validation": Window(utc(2013, 1, 8), utc(2013, 1, 10)),
@@ -230,12 +237,28 @@ def trained(spark, tmp_path_factory, synthetic):
     patch = pytest.MonkeyPatch()
     patch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(flights))
     patch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
-    ctx = Context(local_settings(tmp_path_factory.mktemp("lifecycle"), windows=SYNTHETIC_WINDOWS))
+    ctx = Context(
+        local_settings(
+            tmp_path_factory.mktemp("lifecycle"),
+            windows=SYNTHETIC_WINDOWS,
+            training=TEST_TRAINING,
+        )
+    )
     results = {}
     for step in (ingest, features, train, validate, deploy):
         results[step.__name__.rsplit(".", 1)[-1]] = step.run(ctx)
     patch.undo()
     return ctx, results
+
+
+@pytest.fixture(scope="session")
+def trained_scored(trained, tmp_path_factory):
+    """(Context, batch-inference result): a copy of :func:`trained` whose scoring window
+    was scored once by v1. Read-only: copy it with :func:`private_copy` before changing it."""
+    from {{ cookiecutter.package_name }}.steps import batch_inference
+
+    ctx = private_copy(trained[0], tmp_path_factory.mktemp("trained-scored") / "state")
+    return ctx, batch_inference.run(ctx)
 
 
 @pytest.fixture
@@ -282,6 +305,7 @@ def november(spark, tmp_path_factory) -> Context:
         windows=NOVEMBER,
         source=NOVEMBER_SOURCE,
         validation={**load_settings("local").validation, "mode": "dry_run"},
+        training=TEST_TRAINING,
     )
     ctx = Context(settings)
     for step in (ingest, features, train, validate, deploy):
@@ -317,3 +341,14 @@ def private_copy(ctx: Context, root, **changes) -> Context:
     # has the original's run ids: forget them so the copy's runs resolve to the copy.
     mlflow_tracking_utils._artifact_repos_cache.clear()
     return Context(replace(ctx.settings, local_root=root, **changes))
+
+
+@pytest.fixture(scope="session")
+def november_scored(november, tmp_path_factory):
+    """(Context, batch-inference result): a copy of :func:`november` whose scoring window
+    (Nov 5) was scored once by v1. Read-only: copy it with :func:`private_copy` before
+    changing it."""
+    from {{ cookiecutter.package_name }}.steps import batch_inference
+
+    ctx = private_copy(november, tmp_path_factory.mktemp("november-scored") / "state")
+    return ctx, batch_inference.run(ctx)

@@ -34,8 +34,22 @@ def test_a_shuffled_label_model_is_refused_and_the_real_model_promoted(unregiste
     shuffled = register_model(ctx, seed=11)
     assert shuffled == 1  # the registry was empty
 
-    verdict = validate.run(ctx, version=shuffled)
+    # The entry point on this test's settings (its windows are not the local env's pins);
+    # its one validate run is the verdict checked below.
+    monkeypatch.setattr(cli, "_settings", lambda args: ctx.settings)
+    verdicts = []
+    real_validate = validate.run
 
+    def recorded(*args, **kwargs):
+        verdicts.append(real_validate(*args, **kwargs))
+        return verdicts[-1]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(validate, "run", recorded)
+        assert cli.validate(["--env", "local", "--model-version", "1", "--fail-on-rejection"]) == 3
+    (verdict,) = verdicts
+
+    assert verdict["model_version"] == shuffled
     assert verdict["champion_version"] is None
     assert (verdict["status"], verdict["gate_result"]) == ("FAILED", "FAILED")
     assert verdict["gates"] == {"max_rmse": "PASSED", "baseline": "FAILED"}
@@ -44,9 +58,6 @@ def test_a_shuffled_label_model_is_refused_and_the_real_model_promoted(unregiste
     refused = deploy.run(ctx, version=shuffled)
     assert refused["promoted"] is False and refused["champion_version"] is None
     assert refused["reason"] == "v1 has validation_status FAILED"
-    # The entry point on this test's settings (its windows are not the local env's pins).
-    monkeypatch.setattr(cli, "_settings", lambda args: ctx.settings)
-    assert cli.validate(["--env", "local", "--model-version", "1", "--fail-on-rejection"]) == 3
 
     published = []
     monkeypatch.setattr(train, "publish", lambda s, key, value: published.append((key, value)))

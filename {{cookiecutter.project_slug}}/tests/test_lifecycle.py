@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.steps import (
     validate,
 )
 
-from .conftest import SYNTHETIC_WINDOWS, registry, rows_in_window
+from .conftest import SYNTHETIC_WINDOWS, private_copy, registry, rows_in_window
 
 pytestmark = pytest.mark.spark
 
@@ -85,11 +85,11 @@ def test_validation_passes_and_deploy_promotes(trained):
     assert client.get_model_version_by_alias(name, CHALLENGER).tags["validation_status"] == "PASSED"
 
 
-def test_batch_inference_scores_the_window_once_per_rerun(trained, synthetic):
-    ctx, _ = trained
+def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthetic, tmp_path):
+    ctx = private_copy(trained_scored[0], tmp_path / "state")  # scored once by v1
+    first = trained_scored[1]
     flights, _ = synthetic
     expected = rows_in_window(flights, SYNTHETIC_WINDOWS["scoring"])
-    first = batch_inference.run(ctx)
     second = batch_inference.run(ctx)
     assert first["rows_scored"] == second["rows_scored"] == expected
     table = ctx.tables.read(ctx.settings.table("predictions"))
@@ -103,8 +103,8 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained, synthetic):
     )
 
 
-def test_a_failing_gate_keeps_the_champion(trained):
-    ctx, _ = trained
+def test_a_failing_gate_keeps_the_champion(trained, tmp_path):
+    ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
     strict = Context(
         replace(
             ctx.settings,

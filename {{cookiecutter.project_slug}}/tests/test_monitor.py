@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,20 +21,23 @@ from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_setti
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
 
-from .conftest import CONTRACT, EVENT_TIME, FEATURES, LABEL, registry, utc
+from .conftest import CONTRACT, EVENT_TIME, FEATURES, LABEL, private_copy, registry, utc
 
 pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def scored(trained, tmp_path_factory) -> Context:
+def scored(trained_scored, tmp_path_factory) -> Context:
     """A private copy of the trained synthetic state with the scoring window scored by v1."""
-    ctx, _ = trained
-    root = tmp_path_factory.mktemp("monitor") / "state"
-    shutil.copytree(ctx.settings.local_root, root)
-    private = Context(replace(ctx.settings, local_root=root))
-    batch_inference.run(private)
-    return private
+    return private_copy(trained_scored[0], tmp_path_factory.mktemp("monitor") / "state")
+
+
+@pytest.fixture(scope="module")
+def monitored(scored, tmp_path_factory) -> tuple[Context, dict]:
+    """(Context, result) of one monitor run with the configured settings on a copy of
+    :func:`scored`. Read-only: copy it with :func:`private_copy` before changing it."""
+    ctx = private_copy(scored, tmp_path_factory.mktemp("monitored") / "state")
+    return ctx, monitor.run(ctx)
 
 
 def with_monitoring(ctx: Context, **changes) -> Context:
@@ -87,8 +89,9 @@ def test_train_logs_the_profile_of_its_training_data(trained):
     )
 
 
-def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(scored):
-    first = monitor.run(scored)
+def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(monitored, tmp_path):
+    scored = private_copy(monitored[0], tmp_path / "state")  # this test moves the champion alias
+    first = monitored[1]
     assert list(first["groups"]) == ["batch/v1"]
     before = metrics(scored)
     assert set(before.source) == {"batch"} and set(before.model_version) == {"1"}
@@ -124,10 +127,10 @@ def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(sco
     assert second["retraining_required"]
 
 
-def test_too_few_values_is_an_explicit_status_not_a_nan(scored):
-    result = monitor.run(scored)
-    (group,) = result["groups"]  # the version that scored the window last
-    table = metrics(scored)
+def test_too_few_values_is_an_explicit_status_not_a_nan(monitored):
+    ctx, result = monitored
+    (group,) = result["groups"]  # the version that scored the window
+    table = metrics(ctx)
     table = table[table.model_version == group.split("/v")[1]]
     # wind_gust is reported in about one hour in five: fewer than min_rows values.
     values = table[(table.column == "wind_gust") & (table.metric == "values")].value

@@ -9,7 +9,7 @@ import pytest
 from {{ cookiecutter.package_name }}.features.definitions import WEATHER_COLUMNS
 from {{ cookiecutter.package_name }}.monitoring.inference_sources import inference_sources
 from {{ cookiecutter.package_name }}.serving import server
-from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
+from {{ cookiecutter.package_name }}.steps import monitor
 
 from .conftest import private_copy
 from .test_serving import payload, post
@@ -17,10 +17,11 @@ from .test_serving import payload, post
 pytestmark = pytest.mark.spark
 
 
-def test_a_planted_shift_in_online_requests_raises_a_drift_alarm(november, tmp_path, monkeypatch):
+def test_a_planted_shift_in_online_requests_raises_a_drift_alarm(
+    november_scored, tmp_path, monkeypatch
+):
     """The monitor, given the inference table as its only source, flags the shifted column."""
-    ctx = private_copy(november, tmp_path / "state")
-    batch_inference.run(ctx)
+    ctx = private_copy(november_scored[0], tmp_path / "state")  # Nov 5 scored by batch
     rows = [r.asDict() for r in ctx.tables.read(ctx.settings.table("predictions")).collect()]
     shifted_column = WEATHER_COLUMNS[0]
     for row in rows:

@@ -12,7 +12,6 @@ import requests
 from {{ cookiecutter.package_name }}.config import ConfigError
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.online_predictions import online_predictions
-from {{ cookiecutter.package_name }}.steps import batch_inference
 
 from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, private_copy
 
@@ -43,24 +42,24 @@ def post(running, body) -> requests.Response:
 
 
 @pytest.fixture(scope="module")
-def served(november, tmp_path_factory):
+def served(november_scored, tmp_path_factory):
     """(ctx, running server, batch prediction rows) on a copy of the November state.
 
     The log is written every 500 rows or 600 s, so only :meth:`stop` flushes it here.
     """
+    scored = november_scored[0]  # Nov 5 scored by batch inference
     ctx = private_copy(
-        november,
+        scored,
         tmp_path_factory.mktemp("serving") / "state",
         raw={
-            **november.settings.raw,
+            **scored.settings.raw,
             "serving": {
-                **november.settings.raw["serving"],
+                **scored.settings.raw["serving"],
                 "log_flush_rows": 500,
                 "log_flush_seconds": 600,
             },
         },
     )
-    batch_inference.run(ctx)
     rows = [
         r.asDict()
         for r in ctx.tables.read(ctx.settings.table("predictions"))

