@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_curve
-from threadpoolctl import threadpool_limits
 
 from .contract import Contract
 
@@ -41,17 +40,14 @@ def permutation_importances(
     if frame.empty:
         raise ValueError("permutation importance: the frame has no rows")
     sample = frame.sample(n=min(sample_rows, len(frame)), random_state=seed)
-    # Many predictions on a few thousand rows: one OpenMP thread each is faster than a
-    # pool whose start and barriers dominate (and stall on a busy machine); same values.
-    with threadpool_limits(limits=1, user_api="openmp"):
-        result = permutation_importance(
-            model,
-            sample[columns],
-            sample[label],
-            scoring="roc_auc" if classification else "neg_root_mean_squared_error",
-            n_repeats=n_repeats,
-            random_state=seed,
-        )
+    result = permutation_importance(
+        model,
+        sample[columns],
+        sample[label],
+        scoring="roc_auc" if classification else "neg_root_mean_squared_error",
+        n_repeats=n_repeats,
+        random_state=seed,
+    )
     table = pd.DataFrame(
         {
             "feature": columns,

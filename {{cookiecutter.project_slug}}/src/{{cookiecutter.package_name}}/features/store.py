@@ -25,7 +25,6 @@ from datetime import timedelta
 from pyspark.sql import DataFrame
 
 from ..contract import Contract, FeatureTable
-from ..runtime.tables import computed_once
 from .point_in_time import lookup_feature_tables
 
 PRIMARY_KEYS_PROPERTY = "feature.primary_keys"
@@ -95,14 +94,11 @@ def write_feature_table(ctx, table_key: str, frame: DataFrame) -> str:
     for key in keys:
         if key not in frame.columns:
             raise ValueError(f"{name}: key column {key} is missing")
-    # The null check and the write read the frame computed once (windows over bronze).
-    with computed_once(frame, keys) as batch:
-        null_keys = batch.where(" OR ".join(f"`{k}` IS NULL" for k in keys)).limit(1).count()
-        if null_keys:
-            raise ValueError(f"{name}: key columns {', '.join(keys)} must not be null")
-        # One row per key by construction; the upsert still ranks any duplicate
-        # deterministically.
-        ctx.tables.upsert(batch, name, keys)
+    null_keys = frame.where(" OR ".join(f"`{k}` IS NULL" for k in keys)).limit(1).count()
+    if null_keys:
+        raise ValueError(f"{name}: key columns {', '.join(keys)} must not be null")
+    # One row per key by construction; the upsert still ranks any duplicate deterministically.
+    ctx.tables.upsert(frame, name, keys)
     if declared_keys(ctx, table_key) is None:
         for statement in key_statements(spec, ctx.tables.sql_name(name), ctx.settings.runtime):
             ctx.spark.sql(statement)

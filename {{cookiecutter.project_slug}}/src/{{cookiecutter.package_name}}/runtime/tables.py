@@ -243,25 +243,22 @@ class Tables:
         and removes none, so a Structured Streaming query reading ``name`` sees only the
         new rows. Rows already in the table are never changed. Creates the table on the
         first run. Rows of ``df`` must be unique on ``keys``. Raises ValueError naming the
-        column when ``df`` has a void (NullType) column. The count of a MERGE is the
-        ``num_inserted_rows`` it returns (Delta, Databricks, Spark Connect alike): no
-        count of the table before and after.
+        column when ``df`` has a void (NullType) column.
         """
         refuse_void_columns(df, name)
         if not self.exists(name):
             self._save(self._writer(df, "overwrite"), name)
             return self.count(name)
+        before = self.count(name)
         view = f"_insert_new_{name.replace('.', '_')}"
         df.createOrReplaceTempView(view)
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        try:
-            merged = self.spark.sql(
-                f"MERGE INTO {self.sql_name(name)} t USING {view} s ON {condition} "
-                "WHEN NOT MATCHED THEN INSERT *"
-            ).first()
-        finally:
-            self.spark.catalog.dropTempView(view)
-        return int(merged["num_inserted_rows"])
+        self.spark.sql(
+            f"MERGE INTO {self.sql_name(name)} t USING {view} s ON {condition} "
+            "WHEN NOT MATCHED THEN INSERT *"
+        )
+        self.spark.catalog.dropTempView(view)
+        return self.count(name) - before
 
     def count(self, name: str) -> int:
         """Number of rows of table ``name`` (0 when it does not exist)."""

@@ -64,14 +64,8 @@ def training_frames(stored: DataFrame, contract: Contract) -> dict[str, pd.DataF
     """
     columns = [*contract.feature_columns, contract.label]
     order = contract.entity_keys_and_time
-    rows = (
-        stored.where(F.col("split").isin("train", "validation"))
-        .orderBy("split", *order)
-        .select("split", *columns)
-        .toPandas()  # one Spark job for both splits
-    )
     return {
-        split: rows.loc[rows["split"] == split, columns].reset_index(drop=True)
+        split: stored.where(F.col("split") == split).orderBy(*order).select(*columns).toPandas()
         for split in ("train", "validation")
     }
 
