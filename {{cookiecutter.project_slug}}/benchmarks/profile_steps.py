@@ -28,7 +28,7 @@ from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import cli, entry
 from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     tracker = ctx.spark.sparkContext.statusTracker()
     report: dict = {"spark_start": round(time.perf_counter() - started, 2), "steps": {}}
-    run_step = cli.run_step
+    run_step = entry.run_step
 
     def profiled(step: str, context: Context, **kwargs) -> dict:
         context.spark.sparkContext.setJobGroup(step, step)
@@ -101,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(json.dumps({step: report["steps"][step]}), flush=True)  # one line per step
 
-    cli.run_step = profiled
+    entry.run_step = profiled
     try:
         summary = _pipeline()(ctx)
     finally:
-        cli.run_step = run_step
+        entry.run_step = run_step
     report["run_all_seconds"] = summary["seconds"]
     print(json.dumps(report, indent=2))
     return 0

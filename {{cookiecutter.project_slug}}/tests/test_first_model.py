@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import cli, entry
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import deploy, train, validate
 
@@ -36,7 +36,7 @@ def test_a_shuffled_label_model_is_refused_and_the_real_model_promoted(unregiste
 
     # The entry point on this test's settings (its windows are not the local env's pins);
     # its one validate run is the verdict checked below.
-    monkeypatch.setattr(cli, "_settings", lambda args: ctx.settings)
+    monkeypatch.setattr(entry, "settings_of", lambda args: ctx.settings)
     verdicts = []
     real_validate = validate.run
 

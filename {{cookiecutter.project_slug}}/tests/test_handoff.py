@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import cli, entry
 
 CI_SLICE = Path(__file__).resolve().parents[1] / "ci" / "data-slice.yml"
 
@@ -31,7 +31,7 @@ def recorded_steps(monkeypatch, verdict: str) -> list[tuple[str, dict]]:
             return {"challenger_version": kwargs.get("version"), "champion_version": 7}
         return {}
 
-    monkeypatch.setattr(cli, "_run_step", run_step)
+    monkeypatch.setattr(entry, "run_step", run_step)
     return calls
 
 

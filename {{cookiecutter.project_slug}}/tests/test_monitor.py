@@ -33,10 +33,11 @@ def scored(trained_scored, tmp_path_factory) -> Context:
 
 
 @pytest.fixture(scope="module")
-def monitored(scored, tmp_path_factory) -> tuple[Context, dict]:
-    """(Context, result) of one monitor run with the configured settings on a copy of
-    :func:`scored`. Read-only: copy it with :func:`private_copy` before changing it."""
-    ctx = private_copy(scored, tmp_path_factory.mktemp("monitored") / "state")
+def monitored(trained_scored, tmp_path_factory) -> tuple[Context, dict]:
+    """(Context, result) of one monitor run with the configured settings on its own copy of
+    the scored state (not of :func:`scored`, which tests write monitor results into).
+    Read-only: copy it with :func:`private_copy` before changing it."""
+    ctx = private_copy(trained_scored[0], tmp_path_factory.mktemp("monitored") / "state")
     return ctx, monitor.run(ctx)
 
 
@@ -218,7 +219,7 @@ def test_error_figures_per_day():
 
 def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
     """Replace the steps run by the CLI with stubs; returns the list of steps called."""
-    from {{ cookiecutter.package_name }} import cli
+    from {{ cookiecutter.package_name }} import entry
 
     calls = []
 
@@ -229,7 +230,7 @@ def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
             return {"violations": violations, "retraining_required": retraining_required}
         return {"model_version": len(calls), "status": "PASSED", "champion_version": len(calls)}
 
-    monkeypatch.setattr(cli, "_run_step", run_step)
+    monkeypatch.setattr(entry, "run_step", run_step)
     return calls
 
 

@@ -17,8 +17,9 @@ import json
 import time
 from pathlib import Path
 
+from . import entry
 from .config import Settings
-from .entry import main, parser, run_step, settings_of, step_entry
+from .entry import main, parser, step_entry
 from .gates import fails_on_rejection
 from .parts import concatenated
 from .registry import FAILED
@@ -50,7 +51,7 @@ def _model_version(text: str) -> int:
 def _version_entry(step: str, default: str, rejection: bool = False):
     """Entry point of a step that acts on one model version (``--model-version``)."""
 
-    def entry(argv: list[str] | None = None) -> int:
+    def step_main(argv: list[str] | None = None) -> int:
         arguments = parser(f"Run the {step} step.")
         arguments.add_argument(
             "--model-version", type=_model_version, help=f"model version (default: {default})"
@@ -64,16 +65,16 @@ def _version_entry(step: str, default: str, rejection: bool = False):
             )
 
         def body(args: argparse.Namespace) -> int:
-            ctx = Context(settings_of(args))
+            ctx = Context(entry.settings_of(args))
             fail = rejection and (fails_on_rejection(ctx.settings) or args.fail_on_rejection)
-            result = run_step(step, ctx, version=args.model_version)
+            result = entry.run_step(step, ctx, version=args.model_version)
             print(json.dumps(result, indent=2, default=str))
             return REJECTION_EXIT if fail and result["status"] == FAILED else 0
 
         return main(body, arguments, argv)
 
-    entry.__name__ = step
-    return entry
+    step_main.__name__ = step
+    return step_main
 
 
 ingest = step_entry("ingest")
@@ -118,7 +119,7 @@ def run_pipeline(
         started = time.perf_counter()
         source = results.get(HANDOFF.get(step, ""))
         handoff = {"version": source["model_version"]} if source else {}
-        results[step] = run_step(step, ctx, **handoff)
+        results[step] = entry.run_step(step, ctx, **handoff)
         seconds[step] = round(time.perf_counter() - started, 2)
         if stop_on_rejection and step == "validate" and results[step]["status"] == FAILED:
             rejected = results[step]["model_version"]
@@ -207,7 +208,7 @@ def run_all(argv: list[str] | None = None) -> int:
     """
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(settings_of(args))
+        ctx = Context(entry.settings_of(args))
         summary = run_pipeline(ctx, stop_on_rejection=stops_on_rejection(args, ctx.settings))
         return report_summary(summary, args.summary, format_summary(summary))
 

@@ -19,6 +19,7 @@ from .settings_file import (
     LOCAL_ROOT_VAR,
     ConfigError,
     load_raw,
+    naming_environment,
     registry_aliases,
     require,
 )
@@ -252,10 +253,8 @@ def load_settings(
 
     env, raw = load_raw(env, override_file)
     typed = check_settings(raw, env, ConfigError)
-    try:
+    with naming_environment(env):
         return _checked_settings(env, raw, typed, as_of)
-    except ConfigError as err:
-        raise ConfigError(f"settings of environment {env!r}: {err}") from None
 
 
 def _checked_settings(env: str, raw: dict, typed, as_of: datetime | None) -> Settings:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +32,25 @@ _VERSION_LIKE_ALIAS = re.compile(r"v\d+", re.IGNORECASE)
 
 class ConfigError(ValueError):
     """A setting is missing or breaks a rule; the message names the key."""
+
+
+ENVIRONMENT_PREFIX = "settings of environment {env!r}: "
+
+
+@contextmanager
+def naming_environment(env: str) -> Iterator[None]:
+    """Re-raise a ConfigError of the block with the environment before it, once.
+
+    ``tables: missing keys x`` becomes ``settings of environment 'local': tables: missing
+    keys x``; a message that already starts with that prefix is raised unchanged.
+    """
+    try:
+        yield
+    except ConfigError as err:
+        prefix = ENVIRONMENT_PREFIX.format(env=env)
+        if str(err).startswith(prefix):
+            raise
+        raise ConfigError(f"{prefix}{err}") from None
 
 
 class RuntimeSettings(Protocol):

@@ -59,8 +59,11 @@ from .conftest import slot
 def test_bad_settings_name_the_key(tmp_path, override, message):
     path = tmp_path / "override.yml"
     path.write_text(yaml.safe_dump(override), encoding="utf-8")
-    with pytest.raises(ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match=re.escape(message)) as refused:
         load_rag_settings("local", path)
+    # every rule, typed or between keys, names the environment once
+    assert str(refused.value).startswith("settings of environment 'local': ")
+    assert str(refused.value).count("settings of environment") == 1
 
 
 @pytest.mark.parametrize(

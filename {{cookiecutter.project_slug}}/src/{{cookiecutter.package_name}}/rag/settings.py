@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..settings_file import LOCAL_ROOT_VAR, ConfigError, load_raw, registry_aliases
+from ..settings_file import (
+    LOCAL_ROOT_VAR,
+    ConfigError,
+    load_raw,
+    naming_environment,
+    registry_aliases,
+)
 from .settings_schema import RagCoreSettings, check_rag_settings
 
 
@@ -117,6 +123,16 @@ def load_rag_settings(
     before any step reads or writes anything.
     """
     env, raw = load_raw(env, override_file)
+    with naming_environment(env):
+        return _checked_rag_settings(env, raw)
+
+
+def _checked_rag_settings(env: str, raw: dict) -> RagSettings:
+    """:class:`RagSettings` from the merged mapping of environment ``env``, checked.
+
+    Raises ConfigError (the typed models name the environment; :func:`load_rag_settings`
+    adds it to the other rules' messages).
+    """
     if "api_key" in (raw.get("generator") or {}):
         raise ConfigError(
             "generator.api_key: credentials never go in the config; name an environment "
