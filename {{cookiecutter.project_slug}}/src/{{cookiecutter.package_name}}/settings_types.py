@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .parts import modules
+from .settings_file import ENVIRONMENT_PREFIX
 
 
 def owned_sections() -> dict[str, type[BaseModel]]:
@@ -40,7 +41,7 @@ def _path(loc: tuple) -> str:
 
 def line(env: str, loc: tuple, message: str) -> str:
     """``settings of environment '<env>': <key.path>: <message>`` for key path ``loc``."""
-    return f"settings of environment {env!r}: {_path(loc)}: {message}"
+    return f"{ENVIRONMENT_PREFIX.format(env=env)}{_path(loc)}: {message}"
 
 
 def describe(
