@@ -213,7 +213,8 @@ DECLARATIONS_SCRIPT = (
     f"from {PACKAGE}.parts import concatenated, merged\n"
     "json.dump({'RUN_ALL_STEPS': concatenated('RUN_ALL_STEPS'),"
     " 'PREDICTION_SOURCES': merged('PREDICTION_SOURCES'),"
-    " 'CHAMPION_FOLLOWERS': merged('CHAMPION_FOLLOWERS')}, sys.stdout)\n"
+    " 'CHAMPION_FOLLOWERS': merged('CHAMPION_FOLLOWERS'),"
+    " 'TABLE_KEYS': concatenated('TABLE_KEYS')}, sys.stdout)\n"
 )
 
 
@@ -251,6 +252,11 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     sources |= {"online"} if tabular and online else set()
     assert set(declared["PREDICTION_SOURCES"]) == sources
     assert set(declared["CHAMPION_FOLLOWERS"]) == ({"serving_endpoint"} if online else set())
+    # the table keys the tabular settings load accepts beside the shared ones
+    table_keys = {"stream_predictions"} if streaming else set()
+    table_keys |= {"inference_table"} if tabular and online else set()
+    table_keys |= {"monitoring_metrics"} if tabular and combo["include_monitoring"] else set()
+    assert set(declared["TABLE_KEYS"]) == table_keys
 
     package = project / "src" / PACKAGE
     for step in declared["RUN_ALL_STEPS"]:
@@ -261,7 +267,8 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
         assert defines(package.joinpath(*module.split(".")).with_suffix(".py"), function), target
     if tabular:
         tables = yaml.safe_load((package / "conf" / "config.yml").read_text())["common"]["tables"]
-        assert {key for key, _ in declared["PREDICTION_SOURCES"].values()} <= set(tables)
+        assert {key for key, _ in declared["PREDICTION_SOURCES"].values()} <= table_keys
+        assert table_keys <= set(tables)
 
 
 @pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)

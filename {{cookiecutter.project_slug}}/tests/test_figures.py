@@ -84,8 +84,8 @@ def test_the_monitoring_section_is_typed_when_the_settings_load(tmp_path):
         "number (got '0.2')"
     )
     assert refusal(tmp_path, "monitoring:\n  psi_treshold: 0.3\n", "prod") == (
-        "settings of environment 'prod': monitoring.psi_treshold: unknown key (not a setting; "
-        "check the spelling)"
+        "settings of environment 'prod': monitoring.psi_treshold: unknown key (did you mean "
+        "psi_threshold?)"
     )
 
 

@@ -164,8 +164,7 @@ def test_serve_refuses_a_bad_port_in_one_line(capsys):
 
 def test_the_serving_section_is_typed_when_the_settings_load(tmp_path):
     assert refusal(tmp_path, "serving:\n  prot: 5055\n", "dev") == (
-        "settings of environment 'dev': serving.prot: unknown key (not a setting; check the "
-        "spelling)"
+        "settings of environment 'dev': serving.prot: unknown key (did you mean port?)"
     )
     assert refusal(tmp_path, "serving:\n  scale_to_zero: 'no'\n", "dev") == (
         "settings of environment 'dev': serving.scale_to_zero: Input should be a valid "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.config import ConfigError, load_raw, load_settings
 from {{ cookiecutter.package_name }}.settings_schema import CoreSettings, check_settings
 
@@ -48,8 +49,8 @@ def test_every_packaged_environment_reads_into_the_models():
         (
             "dev",
             "registry:\n  champion: best\n",
-            "settings of environment 'dev': registry.champion: unknown key (not a setting; check "
-            "the spelling)",
+            "settings of environment 'dev': registry.champion: unknown key (did you mean "
+            "champion_alias?)",
         ),
         (
             "local",
@@ -66,8 +67,25 @@ def test_every_packaged_environment_reads_into_the_models():
         (
             "local",
             "tabels: {}\n",
-            "settings of environment 'local': tabels: unknown key (not a setting; check the "
+            "settings of environment 'local': tabels: unknown key (did you mean tables?)",
+        ),
+        (
+            "local",
+            "colour: blue\n",
+            "settings of environment 'local': colour: unknown key (not a setting; check the "
             "spelling)",
+        ),
+        (
+            "staging",
+            "contract:\n  entity_key: [flight_id]\n",
+            "settings of environment 'staging': contract.entity_key: unknown key (did you mean "
+            "entity_keys?)",
+        ),
+        (
+            "local",
+            "sources:\n  weather_bronze: {kinds: table}\n",
+            "settings of environment 'local': sources.weather_bronze.kinds: unknown key (did you "
+            "mean kind?)",
         ),
     ],
 )
@@ -89,6 +107,79 @@ def test_a_missing_key_is_named_with_its_path(monkeypatch):
     del raw["contract"]["label"]
     with pytest.raises(ConfigError, match=r"^settings of environment 'local': contract\.label: "):
         check_settings(raw, "local", ConfigError)
+
+
+@pytest.mark.parametrize(
+    ("section", "real", "written", "message"),
+    [
+        (
+            ("contract",),
+            "entity_keys",
+            "entity_key",
+            "settings of environment 'local': contract.entity_key: unknown key (did you mean "
+            "entity_keys?)",
+        ),
+        (
+            ("windows",),
+            "train_days",
+            "train_day",
+            "settings of environment 'local': windows.train_day: unknown key (did you mean "
+            "train_days?)",
+        ),
+        (
+            ("contract", "bronze_tables", "weather_bronze"),
+            "timestamp",
+            "timestmp",
+            "settings of environment 'local': contract.bronze_tables.weather_bronze.timestmp: "
+            "unknown key (did you mean timestamp?)",
+        ),
+        (
+            (),
+            "model",
+            "modle",
+            "settings of environment 'local': modle: unknown key (did you mean model?)",
+        ),
+    ],
+)
+def test_a_misspelled_required_key_is_named_not_reported_missing(
+    monkeypatch, section, real, written, message
+):
+    """The settings file has the key under a misspelled name only (as when the user
+    edits conf/config.yml), so pydantic also finds the real key missing: the error names
+    the misspelling and the key it is close to, not "Field required"."""
+
+    def misspelled(env=None, override_file=None):
+        name, raw = load_raw(env, override_file)
+        mapping = raw
+        for key in section:
+            mapping = mapping[key]
+        mapping[written] = mapping.pop(real)
+        return name, raw
+
+    monkeypatch.setattr(config, "load_raw", misspelled)
+    with pytest.raises(ConfigError) as error:
+        load_settings("local")
+    assert str(error.value) == message
+
+
+def test_a_table_key_no_step_reads_or_writes_is_refused_with_the_known_keys(tmp_path):
+    _, raw = load_raw("local")
+    packaged = sorted(raw["tables"])  # this render's table keys, as the template ships them
+    separator = "; known table keys: "
+    message = refusal(tmp_path, "tables:\n  flight_bronze: flights_bronze\n")
+    head, _, known = message.partition(separator)
+    assert head == (
+        "settings of environment 'local': tables.flight_bronze: unknown key (did you mean "
+        "flights_bronze?)"
+    )
+    assert sorted(known.split(", ")) == packaged
+    message = refusal(tmp_path, "tables:\n  old_scores: old_scores\n", "prod")
+    head, _, known = message.partition(separator)
+    assert head == (
+        "settings of environment 'prod': tables.old_scores: unknown key (no step reads or "
+        "writes it)"
+    )
+    assert sorted(known.split(", ")) == packaged
 
 
 def test_the_contract_rules_between_keys_are_checked_at_load(tmp_path):
@@ -126,10 +217,15 @@ def test_every_packaged_environment_loads_with_its_training_parameters_and_examp
     ("text", "message"),
     [
         (
-            "contract:\n  parameters:\n    prediction_lead_minute: 30\n",
-            "settings of environment 'local': contract.parameters.prediction_lead_minute: "
+            "contract:\n  parameters:\n    lead_time: 30\n",
+            "settings of environment 'local': contract.parameters.lead_time: "
             "unknown key (not a field of Parameters in features/definitions.py: "
             "delay_windows_hours, prediction_lead_minutes)",
+        ),
+        (
+            "contract:\n  parameters:\n    prediction_lead_minute: 30\n",
+            "settings of environment 'local': contract.parameters.prediction_lead_minute: "
+            "unknown key (did you mean prediction_lead_minutes?)",
         ),
         (
             "contract:\n  parameters:\n    prediction_lead_minutes: '60'\n",

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .parts import concatenated
 from .settings_file import (
     DEFAULT_ALIASES,
     LOCAL_ROOT_VAR,
@@ -23,6 +24,7 @@ from .settings_file import (
     registry_aliases,
     require,
 )
+from .settings_types import unknown_key
 
 if TYPE_CHECKING:
     from .contract import Contract
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
 RUNTIMES = ("local", "databricks")
 VALIDATION_MODES = ("enabled", "dry_run", "disabled")
 # Tables every tabular project has, beside the contract's bronze and feature tables and
-# the tables model inputs are read from (features/model_inputs.py).
+# the tables model inputs are read from (features/model_inputs.py). These are required
+# under `tables`; the optional parts' keys (TABLE_KEYS in <part>/part.py) are allowed;
+# any other key is refused at load.
 TABLE_KEYS = (
     "training_set",
     "predictions",
@@ -115,8 +119,8 @@ def compute_windows(spec: dict[str, int], as_of: datetime, training_as_of: datet
 class Settings:
     """Resolved settings of one environment.
 
-    ``tables`` maps table keys (see ``TABLE_KEYS``) to short names; use
-    :meth:`table` for the full ``<catalog>.<schema>.<table>`` name.
+    ``tables`` maps table keys (see ``TABLE_KEYS``; each one a step reads or writes) to
+    short names; use :meth:`table` for the full ``<catalog>.<schema>.<table>`` name.
     ``champion_alias`` and ``challenger_alias`` are the registry aliases (``registry``
     in the config); they differ and are never ``latest`` or ``v<digits>``.
 
@@ -245,7 +249,12 @@ def load_settings(
     and ``windows.training_as_of`` apply, else today (UTC).
     The merged mapping is first read into the typed models of :mod:`.settings_schema`
     (a missing, mistyped or unknown key: one ConfigError naming the key path and the
-    environment), then the rules between keys are checked.
+    environment), then the rules between keys are checked: ``tables`` needs a key for
+    every table the steps read or write (the contract's bronze and feature tables, the
+    model-input tables, ``TABLE_KEYS``) and takes no other key than those and the
+    ``TABLE_KEYS`` of the project's optional parts (:mod:`.parts`), e.g.
+    ``tables.flight_bronze: unknown key (did you mean flights_bronze?); known table keys:
+    ...``.
     Raises ConfigError naming the environment and the first key that is missing or breaks
     its rule.
     """
@@ -275,6 +284,11 @@ def _checked_settings(env: str, raw: dict, typed, as_of: datetime | None) -> Set
     missing = [key for key in needed if key not in tables]
     if missing:
         raise ConfigError(f"tables: missing keys {', '.join(missing)}")
+    known = [*needed, *concatenated("TABLE_KEYS")]
+    for key in tables:
+        if key not in known:
+            rule = unknown_key(key, known, "no step reads or writes it")
+            raise ConfigError(f"tables.{key}: {rule}; known table keys: {', '.join(known)}")
     unsourced = [key for key in contract.bronze_tables if key not in typed.sources]
     if unsourced:
         raise ConfigError(f"sources: no source for bronze tables {', '.join(unsourced)}")

@@ -12,6 +12,9 @@ in its module ``<part>/part.py``, with these names (each one optional):
 - ``CHAMPION_FOLLOWERS``: {result key: ``"module:function"``}, called with the context
   after deploy or rollback moved the champion alias, so what serves the champion follows
   it; each returns a dict saying what it did.
+- ``TABLE_KEYS`` (tabular projects): the keys of ``tables`` the part reads or writes
+  (its ``PREDICTION_SOURCES`` tables included); the settings load refuses a key of
+  ``tables`` that neither the shared steps nor a part names.
 
 Shared code reads these with :func:`merged` and :func:`concatenated` and names no
 part, so it reads the same whichever parts a project has; a project without a part has

@@ -180,7 +180,7 @@ def check_example_parameters(typed: CoreSettings, env: str, error: type[Exceptio
     except ValidationError as err:
         fields = ", ".join(sorted(model.model_fields))
         unknown = f"not a field of Parameters in features/definitions.py: {fields}"
-        raise error(describe(err, env, prefix, unknown)) from None
+        raise error(describe(err, model, env, prefix, unknown)) from None
 
 
 def check_settings(raw: dict[str, Any], env: str, error: type[Exception]) -> CoreSettings:

@@ -6,12 +6,16 @@ the tabular project in :mod:`.settings_schema`, the rag project in
 ``rag/settings_schema.py``. An optional part of the project (online serving, for
 example) types its own section in ``<part>/settings.py``; this
 module finds those (:func:`owned_sections`) and turns the first validation error
-into one line naming the environment and the key path (:func:`describe`).
+into one line naming the environment and the key path (:func:`describe`); a
+misspelled key is named with the key it is close to (:func:`unknown_key`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from difflib import get_close_matches
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -44,28 +48,91 @@ def line(env: str, loc: tuple, message: str) -> str:
     return f"{ENVIRONMENT_PREFIX.format(env=env)}{_path(loc)}: {message}"
 
 
+def _unwrapped(annotation: Any) -> Any:
+    """``annotation`` without ``Annotated`` and ``None`` of an optional: the one type a key
+    path goes through; None for a union of several types (no one set of keys)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return _unwrapped(members[0]) if len(members) == 1 else None
+    return annotation
+
+
+def keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys a settings file may write at key path ``loc`` of ``model``.
+
+    ``loc`` is a pydantic error location relative to ``model`` (field keys, mapping keys,
+    list indexes). Returns the field keys (the alias where a field has one, e.g.
+    ``schema``) of the model found there, in declaration order; an empty list when
+    ``loc`` does not end at a model (an open mapping such as ``tables``).
+    """
+    current: Any = model
+    for part in loc:
+        current = _unwrapped(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {info.alias or name: info for name, info in current.model_fields.items()}
+            if part not in fields:
+                return []
+            current = fields[part].annotation
+        elif get_origin(current) in (dict, list):
+            current = get_args(current)[-1]
+        else:
+            return []
+    current = _unwrapped(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [info.alias or name for name, info in current.model_fields.items()]
+    return []
+
+
+def unknown_key(key: str, known: Iterable[str], reason: str) -> str:
+    """What to say of ``key``, not one of ``known``: ``unknown key (did you mean <k>?)`` when
+    :func:`difflib.get_close_matches` finds a close key ``k`` among ``known`` (the closest),
+    else ``unknown key (<reason>)``."""
+    close = get_close_matches(str(key), list(known), n=1)
+    return f"unknown key (did you mean {close[0]}?)" if close else f"unknown key ({reason})"
+
+
+def _first(errors: list[dict]) -> dict:
+    """The error to report: the first one, unless it is a missing key and a key at the same
+    level is unknown (a misspelling of the missing key, whose real name is what is missing)."""
+    first = errors[0]
+    if first["type"] == "missing":
+        level = first["loc"][:-1]
+        for error in errors:
+            if error["type"] == "extra_forbidden" and error["loc"][:-1] == level:
+                return error
+    return first
+
+
 def describe(
     err: ValidationError,
+    model: type[BaseModel],
     env: str,
     prefix: tuple = (),
     unknown: str = "not a setting; check the spelling",
 ) -> str:
     """One line for the first problem in ``err``: environment, key path, rule, value found.
 
-    E.g. ``settings of environment 'local': chunking.size: Input should be a valid
-    integer (got '800')``; an unknown key reads ``unknown key (<unknown>)``.
-    ``prefix`` is the key path of the validated mapping in the settings file;
-    ``unknown`` says why a key the model does not know is refused.
+    ``err`` is what validating a mapping into ``model`` raised. E.g. ``settings of
+    environment 'local': chunking.size: Input should be a valid integer (got '800')``.
+    An unknown key reads ``unknown key (did you mean <key>?)`` when one of the keys
+    ``model`` takes at that level (:func:`keys_at`) is close to it, else ``unknown key
+    (<unknown>)``; it is reported before a missing key at the same level, since a
+    misspelled key leaves its real name missing. ``prefix`` is the key path of the
+    validated mapping in the settings file; ``unknown`` says why a key the model does
+    not know is refused.
     """
-    first = err.errors()[0]
+    first = _first(err.errors())
+    loc = first["loc"]
     value = first.get("input")
     scalar = not isinstance(value, dict | list) and first["type"] != "missing"
     found = f" (got {value!r})" if scalar else ""
     message = first["msg"]
     if first["type"] == "extra_forbidden":
-        message = f"unknown key ({unknown})"
+        message = unknown_key(loc[-1], keys_at(model, loc[:-1]), unknown)
         found = ""
-    return line(env, (*prefix, *first["loc"]), f"{message}{found}")
+    return line(env, (*prefix, *loc), f"{message}{found}")
 
 
 def validate(model: type[BaseModel], raw: dict[str, Any], env: str, error: type[Exception]):
@@ -77,4 +144,4 @@ def validate(model: type[BaseModel], raw: dict[str, Any], env: str, error: type[
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        raise error(describe(err, env)) from None
+        raise error(describe(err, model, env)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import replace
@@ -66,6 +67,19 @@ def test_bad_settings_name_the_key(tmp_path, override, message):
     assert str(refused.value).count("settings of environment") == 1
 
 
+def load_edited(monkeypatch, edit) -> None:
+    """Make :func:`load_rag_settings` read the packaged settings after ``edit(raw)`` (a key
+    removed or renamed, as a user editing conf/config.yml does; an override file can only
+    add keys)."""
+
+    def edited(env=None, override_file=None):
+        name, raw = load_raw(env, override_file)
+        edit(raw)
+        return name, raw
+
+    monkeypatch.setattr(rag_settings, "load_raw", edited)
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -77,18 +91,44 @@ def test_bad_settings_name_the_key(tmp_path, override, message):
 )
 @pytest.mark.parametrize("env", ["local", "staging"])
 def test_a_missing_key_is_named_with_its_environment(monkeypatch, env, path):
-    def without_key(env=None, override_file=None):
-        name, raw = load_raw(env, override_file)
-        section = raw
-        for key in path[:-1]:
-            section = section[key]
-        del section[path[-1]]
-        return name, raw
-
-    monkeypatch.setattr(rag_settings, "load_raw", without_key)
+    *sections, key = path
+    load_edited(monkeypatch, lambda raw: functools.reduce(dict.get, sections, raw).pop(key))
     where = ".".join(path)
     with pytest.raises(ConfigError, match=re.escape(f"'{env}': {where}: Field required")):
         load_rag_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("section", "real", "written", "message"),
+    [
+        ("chunking", "size", "sise", "chunking.sise: unknown key (did you mean size?)"),
+        ("tables", "chunks", "chunk", "tables.chunk: unknown key (did you mean chunks?)"),
+    ],
+)
+def test_a_misspelled_required_key_is_named_not_reported_missing(
+    monkeypatch, section, real, written, message
+):
+    """The key is in the settings under a misspelled name only, so its real name is also
+    missing: the error names the misspelling and the key it is close to."""
+
+    def misspell(raw):
+        raw[section][written] = raw[section].pop(real)
+
+    load_edited(monkeypatch, misspell)
+    with pytest.raises(ConfigError) as refused:
+        load_rag_settings("local")
+    assert str(refused.value) == f"settings of environment 'local': {message}"
+
+
+def test_a_key_close_to_none_says_it_is_not_a_setting(tmp_path):
+    path = tmp_path / "override.yml"
+    path.write_text("retrieval:\n  rerank: true\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_rag_settings("local", path)
+    assert str(refused.value) == (
+        "settings of environment 'local': retrieval.rerank: unknown key (not a setting; check "
+        "the spelling)"
+    )
 
 
 def test_the_shipped_config_loads_for_every_environment():

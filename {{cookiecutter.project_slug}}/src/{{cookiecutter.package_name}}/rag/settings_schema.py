@@ -4,12 +4,12 @@
 the environment, an override file) into :func:`rag_settings_model` before any step
 runs. A missing key, a value of the wrong type or a key the models do not know is
 one ConfigError line naming the environment and the key path, e.g.
-``settings of environment 'local': chunking.sise: unknown key (not a setting; check
-the spelling)``. Values are strict: ``"800"`` is not a number, ``"yes"`` not a
-boolean. Sections of optional parts (``serving``) are typed by the part's own
-``settings.py`` (:func:`..settings_types.owned_sections`). The rules between keys
-(overlap below size, a URL for a chat-completions generator, aliases) stay in
-:mod:`.settings`.
+``settings of environment 'local': chunking.sise: unknown key (did you mean
+size?)`` (without a close key: ``unknown key (not a setting; check the spelling)``).
+Values are strict: ``"800"`` is not a number, ``"yes"`` not a boolean. Sections of
+optional parts (``serving``) are typed by the part's own ``settings.py``
+(:func:`..settings_types.owned_sections`). The rules between keys (overlap below size,
+a URL for a chat-completions generator, aliases) stay in :mod:`.settings`.
 """
 
 from __future__ import annotations

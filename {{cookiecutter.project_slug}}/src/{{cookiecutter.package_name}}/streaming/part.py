@@ -4,6 +4,7 @@
 predictions are a prediction source beside batch inference.
 """
 
+TABLE_KEYS = ("stream_predictions",)  # written by stream-inference
 RUN_ALL_STEPS = ("stream_inference",)
 PREDICTION_SOURCES = {
     "streaming": ("stream_predictions", "steps.stream_inference:stream_predictions")
