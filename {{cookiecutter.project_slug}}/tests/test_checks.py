@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 
 import pandas as pd
@@ -9,9 +10,11 @@ import pyarrow as pa
 import pytest
 from pyspark.sql import functions as F
 
+from {{ cookiecutter.package_name }} import checks
 from {{ cookiecutter.package_name }}.checks import (
     DataCheckError,
     check_frame,
+    check_inputs,
     expectations,
 )
 from {{ cookiecutter.package_name }}.steps import ingest
@@ -66,18 +69,22 @@ def test_missing_and_mistyped_columns_are_named(spark):
     )
 
 
+def weather(spark):
+    """One bronze weather observation."""
+    return spark.createDataFrame(
+        [("EWR", datetime(2013, 1, 1, 12), 40.0, 50.0, 0.0, 5.0, 10.0)],
+        "origin string, obs_ts timestamp, temp double, humid double, precip double, "
+        "wind_speed double, visib double",
+    )
+
+
 def test_features_step_checks_bronze_before_it_runs(ctx):
     from {{ cookiecutter.package_name }}.steps import features
 
     settings = ctx.settings
     bad = bronze(ctx.spark, distances=(-1, -2, 700))
     ctx.tables.overwrite(bad, settings.table("flights_bronze"))
-    weather = ctx.spark.createDataFrame(
-        [("EWR", datetime(2013, 1, 1, 12), 40.0, 50.0, 0.0, 5.0, 10.0)],
-        "origin string, obs_ts timestamp, temp double, humid double, precip double, "
-        "wind_speed double, visib double",
-    )
-    ctx.tables.overwrite(weather, settings.table("weather_bronze"))
+    ctx.tables.overwrite(weather(ctx.spark), settings.table("weather_bronze"))
     with pytest.raises(DataCheckError, match=r"flights_bronze: column distance: 2 rows below 0$"):
         features.run(ctx)
     assert not ctx.tables.exists(settings.table("airport_features"))
@@ -106,3 +113,37 @@ def test_ingest_refuses_a_source_with_a_repeated_flight_before_writing(ctx, monk
         ingest.run(ctx)
     assert not ctx.tables.exists(name)
     assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))
+
+
+def test_a_version_that_passed_is_not_checked_again_and_a_new_bad_version_is_refused(
+    ctx, monkeypatch
+):
+    flights, observations = (ctx.settings.table(k) for k in ("flights_bronze", "weather_bronze"))
+    ctx.tables.overwrite(bronze(ctx.spark), flights)
+    ctx.tables.overwrite(weather(ctx.spark), observations)
+    checked = []
+
+    def counted(df, table, expectation):
+        checked.append(table)
+        return check_frame(df, table, expectation)
+
+    monkeypatch.setattr(checks, "check_frame", counted)
+    check_inputs(ctx, "features")
+    check_inputs(ctx, "features")  # the same versions: nothing is checked again
+    assert sorted(checked) == sorted([flights, observations])
+
+    ctx.tables.overwrite(bronze(ctx.spark, distances=(-1, 200, 700)), flights)
+    with pytest.raises(DataCheckError, match=r"flights_bronze: column distance: 1 row below 0$"):
+        check_inputs(ctx, "features")
+    assert checked[2:] == [flights]
+
+    # A table dropped and written again, with a null key, is at version 0 again.
+    version = ctx.tables.commit_stamp(observations)[0]
+    shutil.rmtree(ctx.tables.path(observations))
+    no_origin = weather(ctx.spark).withColumn("origin", F.lit(None).cast("string"))
+    ctx.tables.overwrite(no_origin, observations)
+    ctx.tables.overwrite(bronze(ctx.spark), flights)
+    with pytest.raises(DataCheckError, match=r"weather_bronze: column origin: 1 row null$"):
+        check_inputs(ctx, "features")
+    assert (version, ctx.tables.commit_stamp(observations)[0]) == (0, 0)
+    assert checked[3:] == [flights, observations]

@@ -11,10 +11,11 @@ import math
 import mlflow
 import pandas as pd
 import pytest
+from mlflow.models import infer_signature
 from mlflow.types import DataType
 from pyspark.sql import functions as F
 
-from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
+from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model, schema_rows
 from {{ cookiecutter.package_name }}.registry import model_uri
 
 from .conftest import CONTRACT, FEATURES, LABEL
@@ -54,3 +55,20 @@ def test_an_int64_feature_with_a_missing_value_is_an_optional_double_and_is_scor
     scored = rows.withColumn("prediction", predict(F.struct(*columns))).collect()
     assert [r["distance"] is None for r in scored] == [True, False]
     assert all(math.isfinite(r["prediction"]) for r in scored)
+
+
+def test_the_schema_rows_give_the_schema_mlflow_infers_from_every_row(trained):
+    source, _ = trained
+    frame = train_split(source)[FEATURES]
+    frame["distance"] = frame["distance"].astype("Int64")
+    late = frame.index[-1]  # missing only after the input example
+    frame.loc[late, "distance"] = pd.NA
+    frame.loc[frame.index[len(frame) // 2], "carrier"] = None
+
+    rows = schema_rows(frame)
+    whole = infer_signature(frame).inputs
+    assert len(rows) == 7  # the first five, then the first row missing each column
+    assert late in rows.index
+    assert infer_signature(rows).inputs == whole
+    required = {c.name: c.required for c in whole.inputs}
+    assert (required["distance"], required["carrier"], required["origin"]) == (False, False, True)

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from {{ cookiecutter.package_name }} import sources
 from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.settings_schema import SourceSpec
@@ -108,3 +109,14 @@ def test_a_source_column_of_the_wrong_type_is_refused_naming_both_types(ctx, tmp
         "column temp: expected numeric, found string"
     )
     assert not ctx.tables.exists(ctx.settings.table("flights_bronze"))
+
+
+def test_the_example_source_reaches_spark_in_at_most_two_partitions(ctx):
+    # A month of real flights is three 10,000-row Arrow batches, so createDataFrame
+    # alone would make three partitions, and a Delta write three files.
+    january = Context(replace(ctx.settings, source={"start": "2013-01-01", "end": "2013-02-01"}))
+    rows = sources.load_flights(january.settings).num_rows
+    frame = sources.load(january, "flights_bronze")
+    assert rows > 20_000
+    assert frame.count() == rows
+    assert frame.rdd.getNumPartitions() == sources.EXAMPLE_PARTITIONS == 2

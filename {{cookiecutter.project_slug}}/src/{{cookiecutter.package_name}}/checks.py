@@ -277,6 +277,10 @@ def check_frame(df: DataFrame, table: str, expectation: Expectation) -> None:
 def check_inputs(ctx: Context, step: str) -> None:
     """Check every input table of ``step`` (see :func:`step_inputs`) before it runs.
 
+    A table version that passed the same expectation earlier in this process
+    (``ctx.checked``, keyed by the table's location and commit stamp,
+    :meth:`..runtime.tables.Tables.commit_stamp`) is not checked again: ``run-all``
+    checks bronze once, not in every step. A new version is always checked.
     Raises MissingTableError when an input table does not exist, DataCheckError
     when one breaks its expectations. Steps without declared inputs pass.
     """
@@ -284,4 +288,10 @@ def check_inputs(ctx: Context, step: str) -> None:
     declared = expectations(contract)
     for key in step_inputs(contract, step):
         name = ctx.settings.table(key)
-        check_frame(ctx.tables.read(name, written_by(contract, key)), name, declared[key])
+        ctx.tables.require(name, written_by(contract, key))
+        stamp = ctx.tables.commit_stamp(name)
+        passed = (ctx.tables.sql_name(name), stamp, repr(declared[key]))
+        if passed in ctx.checked:
+            continue
+        check_frame(ctx.tables.read(name), name, declared[key])
+        ctx.checked.add(passed)

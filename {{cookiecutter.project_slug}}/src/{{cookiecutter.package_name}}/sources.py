@@ -63,6 +63,10 @@ def load_weather(settings: Settings) -> pa.Table:
 
 
 _EXAMPLE = {"flights": "load_flights", "weather": "load_weather"}
+# createDataFrame makes one partition per 10,000-row Arrow batch (34 for the flights)
+# and a Delta write one file per partition: the example's rows go to bronze in at
+# most this many files, as a Spark job on 2 local cores writes them fastest.
+EXAMPLE_PARTITIONS = 2
 
 
 def describe(table_key: str, spec) -> str:
@@ -78,7 +82,8 @@ def _read(ctx: Context, table_key: str, spec) -> DataFrame:
                 f"{describe(table_key, spec)}: name must be one of {', '.join(_EXAMPLE)}"
             )
         loader = globals()[_EXAMPLE[spec.name]]  # looked up per call, so tests can swap it
-        return ctx.spark.createDataFrame(loader(ctx.settings))
+        frame = ctx.spark.createDataFrame(loader(ctx.settings))
+        return frame.coalesce(EXAMPLE_PARTITIONS)
     if spec.kind == "table":
         if not spec.name:
             raise DataCheckError(f"{describe(table_key, spec)}: name is required for kind table")

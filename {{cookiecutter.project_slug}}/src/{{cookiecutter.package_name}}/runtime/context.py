@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from pyspark.sql import SparkSession
@@ -18,6 +18,9 @@ class Context:
     """Lazily started resources for one environment, shared by the steps of a process."""
 
     settings: RuntimeSettings
+    # Input checks passed by steps of this process: (table location, commit stamp,
+    # expectation), so a table version checked once is not checked again (checks.py).
+    checked: set[tuple[str, tuple, str]] = field(default_factory=set, repr=False)
 
     @cached_property
     def spark(self) -> SparkSession:

@@ -124,6 +124,22 @@ class Tables:
         history = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
         return int(history["version"])
 
+    def commit_stamp(self, name: str) -> tuple[int, str]:
+        """(version, commit time) of the current Delta version of table ``name``.
+
+        Locally the newest commit file of ``_delta_log`` gives both (its number, its
+        modification time in ns) without Spark; elsewhere ``DESCRIBE HISTORY``. A table
+        dropped and written again gets a new stamp even at the same version number.
+        Raises MissingTableError when the table does not exist.
+        """
+        self.require(name)
+        if self.settings.runtime == "local":
+            log = self.path(name) / "_delta_log"
+            newest = max(log.glob("*.json"), key=lambda f: int(f.stem))
+            return int(newest.stem), str(newest.stat().st_mtime_ns)
+        row = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
+        return int(row["version"]), str(row["timestamp"])
+
     def exists(self, name: str) -> bool:
         """True when the Delta table ``name`` exists (locally: its log holds a commit).
 
