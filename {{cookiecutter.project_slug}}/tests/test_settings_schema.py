@@ -162,6 +162,38 @@ def test_a_misspelled_required_key_is_named_not_reported_missing(
     assert str(error.value) == message
 
 
+def _edited(monkeypatch, edit):
+    """Make load_settings read the packaged settings changed in place by ``edit(raw)``."""
+
+    def edited(env=None, override_file=None):
+        name, raw = load_raw(env, override_file)
+        edit(raw)
+        return name, raw
+
+    monkeypatch.setattr(config, "load_raw", edited)
+
+
+def test_a_renamed_table_key_is_named_as_a_misspelling_not_as_a_missing_key(monkeypatch):
+    _edited(monkeypatch, lambda raw: raw["tables"].update(flight_bronze=raw["tables"].pop("flights_bronze")))
+    with pytest.raises(ConfigError) as error:
+        load_settings("local")
+    assert str(error.value).startswith(
+        "settings of environment 'local': tables.flight_bronze: unknown key (did you mean "
+        "flights_bronze?); known table keys: "
+    )
+
+
+def test_an_unknown_key_unlike_the_missing_one_leaves_the_missing_key_reported(monkeypatch):
+    def edit(raw):
+        contract = raw["contract"]
+        contract["colour"] = contract.pop("label")
+
+    _edited(monkeypatch, edit)
+    with pytest.raises(ConfigError) as error:
+        load_settings("local")
+    assert str(error.value) == "settings of environment 'local': contract.label: Field required"
+
+
 def test_a_table_key_no_step_reads_or_writes_is_refused_with_the_known_keys(tmp_path):
     _, raw = load_raw("local")
     packaged = sorted(raw["tables"])  # this render's table keys, as the template ships them

@@ -279,8 +279,9 @@ def check_inputs(ctx: Context, step: str) -> None:
 
     A table version that passed the same expectation earlier in this process
     (``ctx.checked``, keyed by the table's location and commit stamp,
-    :meth:`..runtime.tables.Tables.commit_stamp`) is not checked again: ``run-all``
-    checks bronze once, not in every step. A new version is always checked.
+    :meth:`..runtime.tables.Tables.commit_stamp`) is not checked again, so the steps
+    of one process (``run-all``) check a table version once. A new version is always
+    checked.
     Raises MissingTableError when an input table does not exist, DataCheckError
     when one breaks its expectations. Steps without declared inputs pass.
     """

@@ -281,14 +281,14 @@ def _checked_settings(env: str, raw: dict, typed, as_of: datetime | None) -> Set
     contract = typed.contract
     declared = (*contract.bronze_tables, *contract.feature_tables)
     needed = dict.fromkeys((*declared, *model_input_tables(contract), *TABLE_KEYS))
-    missing = [key for key in needed if key not in tables]
-    if missing:
-        raise ConfigError(f"tables: missing keys {', '.join(missing)}")
     known = [*needed, *concatenated("TABLE_KEYS")]
-    for key in tables:
+    for key in tables:  # before the missing keys: a misspelled key leaves its name missing
         if key not in known:
             rule = unknown_key(key, known, "no step reads or writes it")
             raise ConfigError(f"tables.{key}: {rule}; known table keys: {', '.join(known)}")
+    missing = [key for key in needed if key not in tables]
+    if missing:
+        raise ConfigError(f"tables: missing keys {', '.join(missing)}")
     unsourced = [key for key in contract.bronze_tables if key not in typed.sources]
     if unsourced:
         raise ConfigError(f"sources: no source for bronze tables {', '.join(unsourced)}")

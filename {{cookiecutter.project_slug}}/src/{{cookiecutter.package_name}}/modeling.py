@@ -77,15 +77,20 @@ def _as_float(frame: pd.DataFrame) -> pd.DataFrame:
 def schema_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``frame`` that decide the schema MLflow infers from it, dtypes kept.
 
-    The first five rows and, for each column missing a value in some row, the first
-    such row. ``infer_signature`` reads every value of object (string) columns and
-    looks for a missing value in every column, which costs about 3 s per 100,000
-    rows of the flights example; from these rows it infers the schema of the whole
-    frame when each column holds values of one type, as ``toPandas`` returns them.
+    The first five rows and, for each column, its first row holding a value and its
+    first row missing one (where it has such rows). ``infer_signature`` reads every
+    value of object (string) columns and looks for a missing value in every column,
+    which costs seconds per 100,000 rows; from these rows it infers the schema of the
+    whole frame when each column holds values of one type, as ``toPandas`` returns
+    them. In: any pandas DataFrame (an empty one is returned as it is).
     """
-    missing = frame.isna()
+    missing = frame.isna().to_numpy()
     rows = set(range(min(5, len(frame))))
-    rows.update(int(missing[c].to_numpy().argmax()) for c in frame.columns if missing[c].any())
+    for column in missing.T:
+        if column.any():
+            rows.add(int(column.argmax()))
+        if not column.all():
+            rows.add(int((~column).argmax()))
     return frame.iloc[sorted(rows)]
 
 

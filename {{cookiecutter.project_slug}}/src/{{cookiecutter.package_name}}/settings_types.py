@@ -94,13 +94,17 @@ def unknown_key(key: str, known: Iterable[str], reason: str) -> str:
 
 
 def _first(errors: list[dict]) -> dict:
-    """The error to report: the first one, unless it is a missing key and a key at the same
-    level is unknown (a misspelling of the missing key, whose real name is what is missing)."""
+    """The error to report: the first one, unless it is a missing key and an unknown key at
+    the same level is close to its name (a misspelling, which leaves the real name missing)."""
     first = errors[0]
     if first["type"] == "missing":
-        level = first["loc"][:-1]
+        level, name = first["loc"][:-1], str(first["loc"][-1])
         for error in errors:
-            if error["type"] == "extra_forbidden" and error["loc"][:-1] == level:
+            if (
+                error["type"] == "extra_forbidden"
+                and error["loc"][:-1] == level
+                and get_close_matches(str(error["loc"][-1]), [name], n=1)
+            ):
                 return error
     return first
 

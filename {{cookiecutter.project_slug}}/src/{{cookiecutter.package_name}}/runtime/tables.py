@@ -127,15 +127,16 @@ class Tables:
     def commit_stamp(self, name: str) -> tuple[int, str]:
         """(version, commit time) of the current Delta version of table ``name``.
 
-        Locally the newest commit file of ``_delta_log`` gives both (its number, its
-        modification time in ns) without Spark; elsewhere ``DESCRIBE HISTORY``. A table
-        dropped and written again gets a new stamp even at the same version number.
+        Locally the newest commit file of ``_delta_log`` (``<20 digits>.json``) gives
+        both (its number, its modification time in ns) without Spark; elsewhere
+        ``DESCRIBE HISTORY``. Locally a table dropped and written again gets a new stamp
+        even at the same version number.
         Raises MissingTableError when the table does not exist.
         """
         self.require(name)
         if self.settings.runtime == "local":
-            log = self.path(name) / "_delta_log"
-            newest = max(log.glob("*.json"), key=lambda f: int(f.stem))
+            commits = (self.path(name) / "_delta_log").glob("[0-9]" * 20 + ".json")
+            newest = max(commits, key=lambda f: int(f.stem))
             return int(newest.stem), str(newest.stat().st_mtime_ns)
         row = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
         return int(row["version"]), str(row["timestamp"])

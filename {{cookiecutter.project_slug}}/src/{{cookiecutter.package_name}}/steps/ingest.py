@@ -50,17 +50,12 @@ def run(ctx: Context) -> dict:
     """
     settings = ctx.settings
     contract = settings.contract
-    # Persisted: the key check computes each batch and the write reads it back.
-    frames = {key: bronze_rows(ctx, key).persist() for key in contract.bronze_tables}
-    try:
-        for key, frame in frames.items():  # all checked before any is written
-            check_unique(frame, settings.table(key), table_keys(contract, key))
-        out, appended = {}, {}
-        for key, frame in frames.items():
-            name = settings.table(key)
-            appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
-            out[name] = ctx.tables.count(name)
-    finally:
-        for frame in frames.values():
-            frame.unpersist()
+    frames = {key: bronze_rows(ctx, key) for key in contract.bronze_tables}
+    for key, frame in frames.items():  # all checked before any is written
+        check_unique(frame, settings.table(key), table_keys(contract, key))
+    out, appended = {}, {}
+    for key, frame in frames.items():
+        name = settings.table(key)
+        appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
+        out[name] = ctx.tables.count(name)
     return {"rows": out, "appended": appended}
