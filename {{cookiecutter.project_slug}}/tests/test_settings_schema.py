@@ -174,7 +174,10 @@ def _edited(monkeypatch, edit):
 
 
 def test_a_renamed_table_key_is_named_as_a_misspelling_not_as_a_missing_key(monkeypatch):
-    _edited(monkeypatch, lambda raw: raw["tables"].update(flight_bronze=raw["tables"].pop("flights_bronze")))
+    def edit(raw):
+        raw["tables"]["flight_bronze"] = raw["tables"].pop("flights_bronze")
+
+    _edited(monkeypatch, edit)
     with pytest.raises(ConfigError) as error:
         load_settings("local")
     assert str(error.value).startswith(
