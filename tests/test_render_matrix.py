@@ -207,15 +207,26 @@ def test_combination_passes_ruff(rendered, combo):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-# Prints what the optional parts of a rendered project declare (see its parts.py).
+# Prints what the optional parts of a rendered project declare (see its parts.py) and,
+# given the argument `tabular`, the table keys its settings load accepts from them.
 DECLARATIONS_SCRIPT = (
     "import json, sys\n"
     f"from {PACKAGE}.parts import concatenated, merged\n"
-    "json.dump({'RUN_ALL_STEPS': concatenated('RUN_ALL_STEPS'),"
+    "out = {'RUN_ALL_STEPS': concatenated('RUN_ALL_STEPS'),"
     " 'PREDICTION_SOURCES': merged('PREDICTION_SOURCES'),"
     " 'CHAMPION_FOLLOWERS': merged('CHAMPION_FOLLOWERS'),"
-    " 'TABLE_KEYS': concatenated('TABLE_KEYS')}, sys.stdout)\n"
+    " 'TABLE_KEYS': concatenated('TABLE_KEYS')}\n"
+    "if sys.argv[1:] == ['tabular']:\n"
+    f"    from {PACKAGE}.config import part_table_keys\n"
+    "    out['part_table_keys'] = part_table_keys()\n"
+    "json.dump(out, sys.stdout)\n"
 )
+# The key of `tables` that each option adds in tabular projects, through its part.
+PART_TABLE_KEYS = {
+    "include_streaming_inference": "stream_predictions",
+    "include_online_serving": "inference_table",
+    "include_monitoring": "monitoring_metrics",
+}
 
 
 def defines(module_file: Path, name: str) -> bool:
@@ -232,10 +243,13 @@ def defines(module_file: Path, name: str) -> bool:
 def test_parts_declare_what_the_options_switch_on(rendered, combo):
     """What the Jinja blocks of cli.py, deploy/rollback and the monitor's sources chose
     before, the parts' declarations choose now: read by the rendered ``parts.py`` itself,
-    and every function, step and table they name exists in the render."""
+    and every function, step and table they name exists in the render. Both ways for
+    the tables: an option switched on has its table key accepted by the settings load
+    and present in ``conf/config.yml``; one switched off leaves neither behind."""
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+    tabular = combo["use_case"] == "tabular"
     done = subprocess.run(
-        [sys.executable, "-c", DECLARATIONS_SCRIPT],
+        [sys.executable, "-c", DECLARATIONS_SCRIPT, combo["use_case"]],
         cwd=project,
         env={"PYTHONPATH": str(project / "src"), "PATH": ""},
         capture_output=True,
@@ -244,7 +258,6 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     )
     assert done.returncode == 0, done.stderr
     declared = json.loads(done.stdout)
-    tabular = combo["use_case"] == "tabular"
     streaming = tabular and combo["include_streaming_inference"]
     online = combo["include_online_serving"]
     assert declared["RUN_ALL_STEPS"] == (["stream_inference"] if streaming else [])
@@ -252,11 +265,9 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     sources |= {"online"} if tabular and online else set()
     assert set(declared["PREDICTION_SOURCES"]) == sources
     assert set(declared["CHAMPION_FOLLOWERS"]) == ({"serving_endpoint"} if online else set())
-    # the table keys the tabular settings load accepts beside the shared ones
-    table_keys = {"stream_predictions"} if streaming else set()
-    table_keys |= {"inference_table"} if tabular and online else set()
-    table_keys |= {"monitoring_metrics"} if tabular and combo["include_monitoring"] else set()
-    assert set(declared["TABLE_KEYS"]) == table_keys
+    # a prediction source's table is declared once, by PREDICTION_SOURCES
+    monitoring = tabular and combo["include_monitoring"]
+    assert set(declared["TABLE_KEYS"]) == ({"monitoring_metrics"} if monitoring else set())
 
     package = project / "src" / PACKAGE
     for step in declared["RUN_ALL_STEPS"]:
@@ -266,9 +277,12 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
         module, _, function = target.partition(":")
         assert defines(package.joinpath(*module.split(".")).with_suffix(".py"), function), target
     if tabular:
+        # the table keys the tabular settings load accepts beside the shared ones
+        table_keys = {key for option, key in PART_TABLE_KEYS.items() if combo[option]}
+        assert sorted(declared["part_table_keys"]) == sorted(table_keys)
         tables = yaml.safe_load((package / "conf" / "config.yml").read_text())["common"]["tables"]
-        assert {key for key, _ in declared["PREDICTION_SOURCES"].values()} <= table_keys
         assert table_keys <= set(tables)
+        assert not (set(PART_TABLE_KEYS.values()) - table_keys) & set(tables)
 
 
 @pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)

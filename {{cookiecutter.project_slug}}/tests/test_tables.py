@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+from dataclasses import replace
+from types import SimpleNamespace
+
 import pytest
 from pyspark.sql import functions as F
+from pyspark.sql.connect.dataframe import DataFrame as ConnectDataFrame
+from pyspark.sql.connect.session import SparkSession as ConnectSession
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError
-from {{ cookiecutter.package_name }}.runtime.tables import computed_once
+from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError, Tables, computed_once
 
 from .conftest import utc
 
@@ -160,3 +167,66 @@ def test_a_keyed_overwrite_computes_its_batch_once(ctx):
     ctx.tables.overwrite(keyed, name, ["key"])  # the key check, then the write
     assert keyed_calls.value == 6
     assert sorted(r["key"] for r in ctx.tables.read(name).collect()) == [f"k{n}" for n in range(6)]
+
+
+def test_over_spark_connect_a_keyed_batch_is_not_persisted(monkeypatch):
+    """Serverless environments before version 5 refuse PERSIST: over Connect the batch
+    is the DataFrame itself. No server is needed, a Connect DataFrame is a lazy plan."""
+    session = ConnectSession(connection="sc://127.0.0.1:1")  # no server there
+    session.client.set_retry_policies([])  # a call to the server fails at once, not retried
+
+    def refused(self, *args):
+        raise RuntimeError("PERSIST is refused (serverless before environment version 5)")
+
+    for method in ("persist", "cache", "unpersist"):
+        monkeypatch.setattr(ConnectDataFrame, method, refused)
+    frame = session.range(3).selectExpr("CAST(id AS STRING) AS key")
+
+    with computed_once(frame, ["key"]) as batch:
+        assert batch is frame
+
+
+# A table name as Databricks quotes it for SQL (Tables.sql_name): `catalog`.`schema`.`table`.
+UNITY_CATALOG_NAME = re.compile(r"`([^`.]+)`\.`([^`.]+)`\.`([^`.]+)`")
+
+
+class UnityCatalogSession:
+    """The local session in the role of a Databricks one, for the tables of ``local``:
+    ``catalog.tableExists`` and SQL naming `c`.`s`.`t` reach the local Delta tables."""
+
+    def __init__(self, local: Tables):
+        self.local = local
+        self.catalog = SimpleNamespace(tableExists=local.exists)
+
+    def sql(self, query: str):
+        def local_name(match: re.Match) -> str:
+            return self.local.sql_name(".".join(match.groups()))
+
+        return self.local.spark.sql(UNITY_CATALOG_NAME.sub(local_name, query))
+
+
+def test_on_databricks_the_commit_stamp_changes_with_each_commit_only(ctx):
+    name = table_name(ctx, "stamped")
+    settings = replace(ctx.settings, runtime="databricks", local_root=None)  # no local path
+    databricks = Tables(UnityCatalogSession(ctx.tables), settings)
+    with pytest.raises(MissingTableError, match=f"input table {name} does not exist"):
+        databricks.commit_stamp(name)
+
+    ctx.tables.overwrite(batch(ctx.spark, [("EWR", 1, 1.0)]), name, KEYS)
+    created = databricks.commit_stamp(name)
+    assert ctx.tables.read(name).count() == 1  # a read commits nothing
+    assert databricks.commit_stamp(name) == created
+    assert created[0] == 0
+
+    ctx.tables.upsert(batch(ctx.spark, [("JFK", 1, 2.0)]), name, KEYS)
+    updated = databricks.commit_stamp(name)
+    assert updated[0] == ctx.tables.version(name) == 1
+    assert updated[1] != created[1]
+    assert databricks.commit_stamp(name) == updated
+
+    # Dropped and created again: version 0 again, at another commit time.
+    shutil.rmtree(ctx.tables.path(name))
+    ctx.tables.overwrite(batch(ctx.spark, [("LGA", 1, 3.0)]), name, KEYS)
+    recreated = databricks.commit_stamp(name)
+    assert recreated[0] == 0
+    assert recreated != created

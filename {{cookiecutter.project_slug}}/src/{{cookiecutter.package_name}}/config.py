@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .parts import concatenated
+from .parts import concatenated, merged
 from .settings_file import (
     DEFAULT_ALIASES,
     LOCAL_ROOT_VAR,
@@ -34,14 +34,25 @@ RUNTIMES = ("local", "databricks")
 VALIDATION_MODES = ("enabled", "dry_run", "disabled")
 # Tables every tabular project has, beside the contract's bronze and feature tables and
 # the tables model inputs are read from (features/model_inputs.py). These are required
-# under `tables`; the optional parts' keys (TABLE_KEYS in <part>/part.py) are allowed;
-# any other key is refused at load.
+# under `tables`; the optional parts' keys (part_table_keys) are allowed; any other key
+# is refused at load.
 TABLE_KEYS = (
     "training_set",
     "predictions",
 )
 WINDOW_KEYS = ("train", "validation", "scoring")
 LENGTH_KEYS = ("train_days", "validation_days", "scoring_days")
+
+
+def part_table_keys() -> tuple[str, ...]:
+    """The keys of ``tables`` that the project's optional parts add (see :mod:`.parts`).
+
+    The parts' ``TABLE_KEYS``, then the tables of their ``PREDICTION_SOURCES``, each key
+    once, parts in :func:`.parts.declared` order. Raises ValueError when two parts
+    declare the same prediction source (:func:`.parts.merge`).
+    """
+    sources = [table for table, _ in merged("PREDICTION_SOURCES").values()]
+    return tuple(dict.fromkeys((*concatenated("TABLE_KEYS"), *sources)))
 
 
 def as_utc(stamp: datetime) -> datetime:
@@ -252,7 +263,7 @@ def load_settings(
     environment), then the rules between keys are checked: ``tables`` needs a key for
     every table the steps read or write (the contract's bronze and feature tables, the
     model-input tables, ``TABLE_KEYS``) and takes no other key than those and the
-    ``TABLE_KEYS`` of the project's optional parts (:mod:`.parts`), e.g.
+    keys of the project's optional parts (:func:`part_table_keys`), e.g.
     ``tables.flight_bronze: unknown key (did you mean flights_bronze?); known table keys:
     ...``.
     Raises ConfigError naming the environment and the first key that is missing or breaks
@@ -281,7 +292,7 @@ def _checked_settings(env: str, raw: dict, typed, as_of: datetime | None) -> Set
     contract = typed.contract
     declared = (*contract.bronze_tables, *contract.feature_tables)
     needed = dict.fromkeys((*declared, *model_input_tables(contract), *TABLE_KEYS))
-    known = [*needed, *concatenated("TABLE_KEYS")]
+    known = [*needed, *part_table_keys()]
     for key in tables:  # before the missing keys: a misspelled key leaves its name missing
         if key not in known:
             rule = unknown_key(key, known, "no step reads or writes it")

@@ -13,8 +13,9 @@ in its module ``<part>/part.py``, with these names (each one optional):
   after deploy or rollback moved the champion alias, so what serves the champion follows
   it; each returns a dict saying what it did.
 - ``TABLE_KEYS`` (tabular projects): the keys of ``tables`` the part reads or writes
-  (its ``PREDICTION_SOURCES`` tables included); the settings load refuses a key of
-  ``tables`` that neither the shared steps nor a part names.
+  beside its ``PREDICTION_SOURCES`` tables, which are not repeated here; the settings
+  load refuses a key of ``tables`` that neither the shared steps nor a part names
+  (``config.part_table_keys``).
 
 Shared code reads these with :func:`merged` and :func:`concatenated` and names no
 part, so it reads the same whichever parts a project has; a project without a part has

@@ -24,6 +24,7 @@ from pyspark.sql.types import ArrayType, DataType, MapType, NullType, StructType
 
 from ..checks import check_unique
 from ..settings_file import RuntimeSettings
+from .spark import is_connect
 
 AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
 
@@ -88,8 +89,10 @@ def computed_once(df: DataFrame, keys: Sequence[str]) -> Iterator[DataFrame]:
     A keyed write runs two Spark jobs on the batch, the key check and the write; the
     persisted batch is computed by the first and read back by the second instead of
     being computed twice (a point-in-time lookup, say). Unpersisted on leaving.
+    Over Spark Connect (:func:`.spark.is_connect`, as on Databricks serverless, whose
+    environments before version 5 refuse PERSIST) ``df`` itself, computed twice.
     """
-    if not keys:
+    if not keys or is_connect(df.sparkSession):
         yield df
         return
     persisted = df.persist()
@@ -186,7 +189,8 @@ class Tables:
     def overwrite(self, df: DataFrame, name: str, keys: Sequence[str] = ()) -> None:
         """Replace the whole table (schema included) with ``df`` in one commit.
 
-        ``df`` is computed once for the key check and the write (:func:`computed_once`).
+        ``df`` is computed once for the key check and the write on classic Spark, twice
+        over Spark Connect (:func:`computed_once`).
 
         Raises ValueError naming the column when ``df`` has a void (NullType) column,
         DataCheckError naming the key and the count when ``keys`` are given and two

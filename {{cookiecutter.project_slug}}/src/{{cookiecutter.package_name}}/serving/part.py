@@ -4,8 +4,8 @@ deploy and rollback keep the Databricks serving endpoint on the champion version
 the requests the endpoint logged are a prediction source beside batch inference.
 """
 
-TABLE_KEYS = ("inference_table",)  # requests and responses of the online model
 CHAMPION_FOLLOWERS = {"serving_endpoint": "serving.endpoint:sync"}
+# inference_table: the requests and responses the online model logged
 PREDICTION_SOURCES = {
     "online": ("inference_table", "serving.online_predictions:online_predictions")
 }

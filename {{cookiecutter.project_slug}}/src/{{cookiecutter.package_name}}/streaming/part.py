@@ -4,8 +4,8 @@
 predictions are a prediction source beside batch inference.
 """
 
-TABLE_KEYS = ("stream_predictions",)  # written by stream-inference
 RUN_ALL_STEPS = ("stream_inference",)
+# stream_predictions: written by stream-inference
 PREDICTION_SOURCES = {
     "streaming": ("stream_predictions", "steps.stream_inference:stream_predictions")
 }
