@@ -32,15 +32,21 @@ $(GITLAB_CI_LOCAL)/.installed:
 
 gitlab-ci-local: $(GITLAB_CI_LOCAL)/.installed  ## Node 22 and gitlab-ci-local under build/
 
+# The fast tier is pure Python: one pytest worker per core (pytest-xdist). The Spark tier runs
+# two workers, each taking whole xdist groups (`--dist loadgroup`, groups set in its modules):
+# one Spark process alone leaves part of two cores idle while it waits on the JVM.
+FAST_TIER := $(BIN)/pytest -rs -n auto tests -m "not spark"
+SPARK_TIER := $(BIN)/pytest -rs -n 2 --dist loadgroup tests -m spark
+
 test: venv gitlab-ci-local  ## both tiers: fast (no JVM), then Spark
-	$(BIN)/pytest -rs tests -m "not spark"
-	$(BIN)/pytest -rs tests -m spark
+	$(FAST_TIER)
+	$(SPARK_TIER)
 
 test-fast: venv
-	$(BIN)/pytest -rs tests -m "not spark"
+	$(FAST_TIER)
 
 test-spark: venv gitlab-ci-local
-	$(BIN)/pytest -rs tests -m spark
+	$(SPARK_TIER)
 
 docs:  ## rewrite the README options table from cookiecutter.json
 	$(PYTHON) scripts/options_doc.py

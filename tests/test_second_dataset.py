@@ -31,7 +31,8 @@ import pytest
 import yaml
 from test_spark_tier import _install, _run
 
-pytestmark = pytest.mark.spark
+# One xdist group with tests/test_gitlab_ci_local.py (see there).
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("ci-jobs-and-second-dataset")]
 
 READINGS_PER_DAY = 12
 PLANTS = ["P1", "P2", "P3"]

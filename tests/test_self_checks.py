@@ -26,14 +26,19 @@ def test_skips():
 """
 
 
-def _pytest(folder: Path, ci: str | None) -> subprocess.CompletedProcess:
+def _pytest(folder: Path, ci: str | None, *options: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci is not None:
         env["CI"] = ci
     env["PYTHONPATH"] = str(TESTS)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "ci_skips", "-p", "no:cacheprovider"]
     return subprocess.run(
-        [*command, str(folder)], env=env, capture_output=True, text=True, timeout=120, check=False
+        [*command, *options, str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -45,6 +50,14 @@ def test_a_skip_fails_the_run_only_under_ci(tmp_path, ci, status):
     if status:
         assert "CI=true: 1 test(s) skipped" in result.stdout
         assert "tool X is not installed" in result.stdout
+
+
+def test_a_skip_on_a_pytest_xdist_worker_fails_the_run_under_ci(tmp_path):
+    """`make test` runs both tiers on pytest-xdist workers: their skips reach the hook too."""
+    (tmp_path / "test_sample.py").write_text(SKIPPING, encoding="utf-8")
+    result = _pytest(tmp_path, "true", "-n", "2")
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "CI=true: 1 test(s) skipped" in result.stdout
 
 
 def test_a_run_without_skips_passes_under_ci(tmp_path):

@@ -16,7 +16,9 @@ import sysconfig
 import pytest
 from conftest import render
 
-pytestmark = pytest.mark.spark
+# Its own xdist group (`make test` runs the Spark tier on two workers): about as long as the
+# GitLab jobs and the second dataset together, which share the other worker.
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("rendered-suites")]
 
 
 def _run(args, cwd, env=None, timeout=1800):
