@@ -33,10 +33,11 @@ $(GITLAB_CI_LOCAL)/.installed:
 gitlab-ci-local: $(GITLAB_CI_LOCAL)/.installed  ## Node 22 and gitlab-ci-local under build/
 
 # The fast tier is pure Python: one pytest worker per core (pytest-xdist). The Spark tier runs
-# two workers, each taking whole xdist groups (`--dist loadgroup`, groups set in its modules):
-# one Spark process alone leaves part of two cores idle while it waits on the JVM.
+# two workers: one Spark process alone leaves part of two cores idle while it waits on the JVM.
+# Its nine tests last from 30 s to 11 min, so `worksteal`: each worker starts with half of
+# them, in file order, and a worker that runs out takes tests not yet started from the other.
 FAST_TIER := $(BIN)/pytest -rs -n auto tests -m "not spark"
-SPARK_TIER := $(BIN)/pytest -rs -n 2 --dist loadgroup tests -m spark
+SPARK_TIER := $(BIN)/pytest -rs -n 2 --dist worksteal tests -m spark
 
 test: venv gitlab-ci-local  ## both tiers: fast (no JVM), then Spark
 	$(FAST_TIER)

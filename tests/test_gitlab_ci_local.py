@@ -19,9 +19,7 @@ from importlib import metadata
 import pytest
 from conftest import DEFAULT_ANSWERS, REPO, render
 
-# One xdist group with tests/test_second_dataset.py (`make test` runs the Spark tier on two
-# workers): together about as long as tests/test_spark_tier.py, which has the other worker.
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("ci-jobs-and-second-dataset")]
+pytestmark = pytest.mark.spark
 
 TOOLS = REPO / "build" / "gitlab-ci-local" / "node_modules" / ".bin"
 

@@ -31,8 +31,7 @@ import pytest
 import yaml
 from test_spark_tier import _install, _run
 
-# One xdist group with tests/test_gitlab_ci_local.py (see there).
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("ci-jobs-and-second-dataset")]
+pytestmark = pytest.mark.spark
 
 READINGS_PER_DAY = 12
 PLANTS = ["P1", "P2", "P3"]

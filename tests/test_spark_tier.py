@@ -16,9 +16,7 @@ import sysconfig
 import pytest
 from conftest import render
 
-# Its own xdist group (`make test` runs the Spark tier on two workers): about as long as the
-# GitLab jobs and the second dataset together, which share the other worker.
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("rendered-suites")]
+pytestmark = pytest.mark.spark
 
 
 def _run(args, cwd, env=None, timeout=1800):
