@@ -32,6 +32,14 @@ def test_changelog_has_an_unreleased_section():
     assert "\n## [Unreleased]\n" in changelog
 
 
+def test_changelog_names_each_kind_of_change_once_per_release():
+    """Keep a Changelog: one `### Added`, `### Changed`, ... per release section."""
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    for release in changelog.split("\n## ")[1:]:
+        kinds = [line for line in release.splitlines() if line.startswith("### ")]
+        assert len(kinds) == len(set(kinds)), (release.splitlines()[0], kinds)
+
+
 def test_table_marks_the_options_rag_ignores():
     pre_gen = load_hook("pre_gen_project")
     rows = {
