@@ -32,10 +32,11 @@ $(GITLAB_CI_LOCAL)/.installed:
 
 gitlab-ci-local: $(GITLAB_CI_LOCAL)/.installed  ## Node 22 and gitlab-ci-local under build/
 
-# The fast tier is pure Python: one pytest worker per core (pytest-xdist). The Spark tier runs
-# two workers: one Spark process alone leaves part of two cores idle while it waits on the JVM.
-# Its nine tests last from 30 s to 11 min, so `worksteal`: each worker starts with half of
-# them, in file order, and a worker that runs out takes tests not yet started from the other.
+# The fast tier is pure Python: one pytest worker per CPU this process may use (pytest-xdist
+# `-n auto`). The Spark tier runs two workers: one Spark process alone leaves part of two
+# cores idle while it waits on the JVM. Its tests are of very unequal length, so
+# `--dist worksteal`: each worker starts with half of them in file order, and a worker that
+# runs out takes up to half of the other's queued tests (never the one it runs next).
 FAST_TIER := $(BIN)/pytest -rs -n auto tests -m "not spark"
 SPARK_TIER := $(BIN)/pytest -rs -n 2 --dist worksteal tests -m spark
 

@@ -4,6 +4,7 @@ stay LF whatever git's core.autocrlf says, and its own CI workflow runs `make te
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,10 +55,15 @@ def test_a_skip_fails_the_run_only_under_ci(tmp_path, ci, status):
 
 def test_a_skip_on_a_pytest_xdist_worker_fails_the_run_under_ci(tmp_path):
     """`make test` runs both tiers on pytest-xdist workers: their skips reach the hook too."""
-    (tmp_path / "test_sample.py").write_text(SKIPPING, encoding="utf-8")
+    sample = (
+        "import os\n\nimport pytest\n\n\ndef test_needs_a_tool():\n"
+        '    pytest.skip("tool X is missing on " + os.environ["PYTEST_XDIST_WORKER"])\n'
+    )
+    (tmp_path / "test_sample.py").write_text(sample, encoding="utf-8")
     result = _pytest(tmp_path, "true", "-n", "2")
     assert result.returncode == 1, result.stdout[-2000:]
-    assert "CI=true: 1 test(s) skipped" in result.stdout
+    # The reason names the worker that skipped (outside a worker the sample fails instead).
+    assert re.search(r"CI=true: 1 test\(s\) skipped.*tool X is missing on gw[01]", result.stdout)
 
 
 def test_a_run_without_skips_passes_under_ci(tmp_path):
