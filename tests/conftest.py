@@ -6,6 +6,7 @@ import copy
 import importlib.util
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -67,3 +68,12 @@ def render(output_dir: Path, **answers) -> Path:
 def default_project(tmp_path_factory) -> Path:
     """The default project, rendered once per test session."""
     return render(tmp_path_factory.mktemp("default"))
+
+
+def ivy_dir(project: Path) -> str:
+    """The Ivy folder of the rendered Spark runtime under the home folder, read from its
+    ivysettings.xml (``.ivy2.5.2``)."""
+    (settings,) = project.glob("src/*/runtime/ivysettings.xml")
+    cache_dir = re.search(r'defaultCacheDir="\$\{user.home\}/([^/"]+)/', settings.read_text())
+    assert cache_dir, "ivysettings.xml no longer keeps its cache under ${user.home}"
+    return cache_dir.group(1)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from ci_files import CI_FILES, CONDITION_READERS, READERS, STAGE_READERS, ci_paths
-from conftest import CONTEXT, REPO, render
+from conftest import CONTEXT, REPO, ivy_dir, render
 from matrix import CLOUDS, COMBINATIONS, PLATFORMS, USE_CASES, rendered
 
 # The jobs every platform runs, once: job name -> commands its shell text must contain
@@ -186,17 +186,9 @@ def test_events_decide_which_stages_run(platform, use_case, tmp_path):
         assert PUSH_ONLY[platform] in conditions[job], f"{platform} {job} runs on pull requests"
 
 
-def _ivy_dir(project: Path) -> str:
-    """The Ivy folder of the rendered Spark runtime, from its ivysettings.xml (``.ivy2.5.2``)."""
-    (settings,) = project.glob("src/*/runtime/ivysettings.xml")
-    cache_dir = re.search(r'defaultCacheDir="\$\{user.home\}/([^/"]+)/', settings.read_text())
-    assert cache_dir, "ivysettings.xml no longer keeps its cache under ${user.home}"
-    return cache_dir.group(1)
-
-
 def test_github_caches_pip_and_ivy(tmp_path_factory):
     project = rendered(tmp_path_factory, {"cicd_platform": "github_actions"})
-    ivy = f"~/{_ivy_dir(project)}"
+    ivy = f"~/{ivy_dir(project)}"
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     for name in ("lint", "unit_tests", "integration"):
         steps = workflow["jobs"][name]["steps"]
@@ -208,7 +200,7 @@ def test_github_caches_pip_and_ivy(tmp_path_factory):
 
 def test_gitlab_caches_pip_and_ivy(tmp_path_factory):
     project = rendered(tmp_path_factory, {"cicd_platform": "gitlab"})
-    ivy = _ivy_dir(project)
+    ivy = ivy_dir(project)
     document = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     paths = document["default"]["cache"]["paths"]
     variables = document["variables"]
@@ -222,7 +214,7 @@ def test_gitlab_caches_pip_and_ivy(tmp_path_factory):
 
 def test_azure_caches_pip_and_ivy(tmp_path_factory):
     project = rendered(tmp_path_factory, {"cicd_platform": "azure_devops"})
-    ivy = _ivy_dir(project)
+    ivy = ivy_dir(project)
     document = yaml.safe_load((project / "azure-pipelines.yml").read_text())
     variables = {v["name"]: v["value"] for v in document["variables"] if "name" in v}
     assert variables["IVY_CACHE"].endswith(f"/{ivy.lstrip('.')}")

@@ -4,8 +4,17 @@ gitlab-ci-local in shell-executor mode, inside a throwaway virtual environment.
 gitlab-ci-local (with Node 22) comes from `make gitlab-ci-local`, which the fixture runs when
 build/ lacks it; it also needs rsync (.ci/run installs npm and rsync when missing). The jobs
 run their scripts unchanged. Only cache locations are passed in: the host's pip cache (warm),
-pre-commit and Ivy folders inside the test's tmp folder, and a pip constraints file pinning
-this environment's versions, so the fresh venv installs what the Spark tier already tested.
+pre-commit and ``$IVY_CACHE`` folders inside the test's tmp folder, and a pip constraints
+file pinning this environment's versions, so the fresh venv installs what the Spark tier
+already tested.
+
+A shell-executor job runs in the host's home folder. The rendered jobs link the Ivy home
+(``~/.ivy2.5.2``) to ``$IVY_CACHE`` when it is absent; here that would point the Ivy home
+of every later Spark start on this host into pytest's tmp folder, and leave it dangling
+once pytest deletes old tmp folders. So the test first creates the host's Ivy home when
+it is missing: the jobs' link step leaves it alone and their Spark uses the host's Ivy
+cache (Java reads the home folder from the user database, not ``$HOME``, so a job cannot
+be given a home of its own).
 """
 
 from __future__ import annotations
@@ -15,9 +24,10 @@ import re
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_ANSWERS, REPO, render
+from conftest import DEFAULT_ANSWERS, REPO, ivy_dir, render
 
 pytestmark = pytest.mark.spark
 
@@ -65,6 +75,10 @@ def _run_job(job, workspace, tools):
         "PRE_COMMIT_HOME": root / "pre-commit",
         "IVY_CACHE": root / "ivy",
     }
+    ivy_home = Path.home() / ivy_dir(project)
+    if ivy_home.is_symlink() and not ivy_home.exists():  # left dangling by an older version
+        ivy_home.unlink()
+    ivy_home.mkdir(exist_ok=True)
     command = [str(tools / "gitlab-ci-local"), "--force-shell-executor"]
     for name, value in variables.items():
         command += ["--variable", f"{name}={value}"]
