@@ -197,10 +197,6 @@ NO_GENERATED_CODE = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
-GENERATED_CODE = {  # Spark's defaults
-    "spark.sql.codegen.wholeStage": "true",
-    "spark.sql.codegen.factoryMode": "FALLBACK",
-}
 
 
 @pytest.fixture(scope="session")
@@ -213,10 +209,11 @@ def spark(tmp_path_factory):
 
 @contextmanager
 def code_generation(spark):
-    """Spark's code generation on (:data:`GENERATED_CODE`) in ``spark`` while the block
-    runs, off (:data:`NO_GENERATED_CODE`) after it, also when the block raises."""
-    for key, value in GENERATED_CODE.items():
-        spark.conf.set(key, value)
+    """Spark's code generation on in ``spark`` while the block runs (the keys of
+    :data:`NO_GENERATED_CODE` unset, so Spark's own defaults apply), off after it, also
+    when the block raises."""
+    for key in NO_GENERATED_CODE:
+        spark.conf.unset(key)
     try:
         yield spark
     finally:
