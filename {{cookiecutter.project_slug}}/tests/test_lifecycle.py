@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -101,6 +102,28 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthe
         table.where(window_predicate("sched_dep_ts", SYNTHETIC_WINDOWS["scoring"])).count()
         == expected
     )
+
+
+def test_batch_inference_refuses_a_shared_key_before_loading_the_model(
+    trained_scored, tmp_path, monkeypatch
+):
+    ctx = private_copy(trained_scored[0], tmp_path / "state")  # scored once by v1
+    target = ctx.settings.table("predictions")
+    before = ctx.tables.commit_stamp(target)
+    model_inputs = batch_inference.build_model_input
+
+    def one_row_twice(context, window):
+        frame = model_inputs(context, window)
+        return frame.unionByName(frame.orderBy("flight_id").limit(1))
+
+    def no_model(*args):
+        raise AssertionError("the model was loaded for a batch that is refused")
+
+    monkeypatch.setattr(batch_inference, "build_model_input", one_row_twice)
+    monkeypatch.setattr(batch_inference, "model_udf", no_model)
+    with pytest.raises(DataCheckError, match=f"table {target}: key flight_id: 1 value is shared"):
+        batch_inference.run(ctx)
+    assert ctx.tables.commit_stamp(target) == before
 
 
 def test_a_failing_gate_keeps_the_champion(trained, tmp_path):
