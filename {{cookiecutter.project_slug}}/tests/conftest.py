@@ -30,6 +30,7 @@ from mlflow.tracking._tracking_service import utils as mlflow_tracking_utils
 
 from {{ cookiecutter.package_name }} import sources
 from {{ cookiecutter.package_name }}.config import ConfigError, Settings, Window, load_settings
+from {{ cookiecutter.package_name }}.contract import Contract
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.spark import get_spark
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
@@ -88,6 +89,19 @@ def seeded(root) -> Path:
     if not store.exists():
         shutil.copyfile(_empty_store(), store)
     return root
+
+
+def changed_contract(contract: Contract, **changes) -> Contract:
+    """``contract`` with ``changes`` to its fields, validated again as the settings load is."""
+    return Contract.model_validate({**contract.model_dump(), **changes})
+
+
+def with_unproduced_input(ctx: Context, column: str = "gate_delay") -> Context:
+    """``ctx`` whose contract lists one more numeric model input, ``column``, that neither
+    the example's spine nor a feature table produces."""
+    contract = ctx.settings.contract
+    extra = changed_contract(contract, features={**contract.features, column: "numeric"})
+    return Context(replace(ctx.settings, contract=extra))
 
 
 def local_settings(root, **changes) -> Settings:

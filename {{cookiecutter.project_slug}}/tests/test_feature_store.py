@@ -12,7 +12,7 @@ import pytest
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
 from {{ cookiecutter.package_name }}.features import store
 
-from .conftest import utc
+from .conftest import private_copy, registry, utc, with_unproduced_input
 
 
 def test_local_looks_up_in_spark_and_databricks_environments_use_the_feature_store():
@@ -189,3 +189,16 @@ def test_train_and_scoring_check_the_tables_they_look_up():
     expected = ("flights_bronze", "airport_features", "weather_features")
     contract = load_settings("local").contract
     assert step_inputs(contract, "train") == step_inputs(contract, "batch_inference") == expected
+
+
+def test_train_refuses_a_model_input_nothing_produces_before_writing(trained, tmp_path):
+    from {{ cookiecutter.package_name }}.steps import train
+
+    ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
+    training_set = ctx.settings.table("training_set")
+    before = ctx.tables.commit_stamp(training_set)
+    with pytest.raises(ConfigError, match="lacks column gate_delay "):
+        train.run(with_unproduced_input(ctx))
+    assert ctx.tables.commit_stamp(training_set) == before
+    versions = registry(ctx).search_model_versions(f"name = '{ctx.settings.model_name}'")
+    assert [int(v.version) for v in versions] == [1]

@@ -17,8 +17,8 @@ from pyspark.sql import DataFrame
 from ..checks import table_keys
 from ..config import Window
 from ..contract import Contract
-from . import definitions
 from .point_in_time import lookup_feature_tables
+from .spine import checked_spine
 from .training_set import known_feature_frames, known_rows, window_filter
 
 if TYPE_CHECKING:
@@ -69,12 +69,13 @@ def model_input_of(ctx: Context, rows: DataFrame) -> DataFrame:
     looked up in the feature tables as the features step prepares ``model_input``,
     so rows that arrived after the features step ran are not missed.
     Columns out: the spine's (:func:`.definitions.spine`) plus the feature tables'
-    value columns. Raises MissingTableError when the feature tables do not exist.
+    value columns. Raises MissingTableError when the feature tables do not exist,
+    ConfigError when the spine lacks a column the contract needs (:mod:`.spine`).
     """
     settings, tables = ctx.settings, ctx.tables
     contract = settings.contract
     return lookup_feature_tables(
-        definitions.spine(rows, contract),
+        checked_spine(rows, contract),
         [
             (spec, tables.read(settings.table(key), "the features step"))
             for key, spec in contract.feature_tables.items()

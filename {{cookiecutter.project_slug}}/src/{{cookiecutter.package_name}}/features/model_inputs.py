@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame
 
 from ..config import ConfigError, Window
 from ..contract import Contract
-from . import definitions
+from .spine import checked_spine
 from .store import lookup_features, write_feature_table
 from .training_set import known_feature_frames, window_filter
 
@@ -67,9 +67,10 @@ def model_input_of(ctx: Context, rows: DataFrame) -> DataFrame:
 
     In: rows of the contract's entity table (any subset, e.g. a streaming micro-batch).
     Columns out: the spine's (:func:`.definitions.spine`) plus the feature tables'
-    value columns. Raises MissingTableError when the feature tables do not exist.
+    value columns. Raises MissingTableError when the feature tables do not exist,
+    ConfigError when the spine lacks a column the contract needs (:mod:`.spine`).
     """
-    return lookup_features(ctx, definitions.spine(rows, ctx.settings.contract))
+    return lookup_features(ctx, checked_spine(rows, ctx.settings.contract))
 
 
 def build_model_input(ctx: Context, window: Window) -> DataFrame:

@@ -1,0 +1,58 @@
+"""The spine as the contract needs it: the example module's spine, its columns checked."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+
+from ..contract import Contract
+from ..settings_file import ConfigError
+from . import definitions
+
+
+def required_columns(contract: Contract) -> dict[str, str]:
+    """Spine column -> the contract field that needs it (e.g. ``contract.label``; the
+    first of the fields below when several do).
+
+    The entity keys, event and lookup timestamps and label; each feature table's
+    primary keys (the lookup joins on them); every model input that no feature table
+    holds (the spine is the only other place it can come from).
+    """
+    needed = {key: "contract.entity_keys" for key in contract.entity_keys}
+    needed.setdefault(contract.event_timestamp, "contract.event_timestamp")
+    needed.setdefault(contract.lookup_timestamp, "contract.lookup_timestamp")
+    needed.setdefault(contract.label, "contract.label")
+    for table_key, table in contract.feature_tables.items():
+        for column in table.primary_keys:
+            needed.setdefault(column, f"contract.feature_tables.{table_key}.primary_keys")
+    held = {c for table in contract.feature_tables.values() for c in table.features}
+    for column in contract.features:
+        if column not in held:
+            needed.setdefault(column, "contract.features, held by no feature table")
+    return needed
+
+
+def checked_spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
+    """:func:`.definitions.spine` of ``entity_rows``, refused when it lacks a column the
+    contract needs (:func:`required_columns`).
+
+    In: rows of the contract's entity table. Out: the spine, unchanged. Reads the
+    spine's schema only (no Spark job), so a contract that names a model input which
+    neither the spine nor a feature table produces is refused before a step writes.
+    Raises ConfigError, one line naming each missing column and the contract field
+    that needs it, e.g. ``the spine of features/definitions.py lacks column gate
+    (contract.features, held by no feature table); its columns: flight_id, ...``.
+    """
+    spine = definitions.spine(entity_rows, contract)
+    present = set(spine.columns)
+    missing = [
+        f"{column} ({field})"
+        for column, field in required_columns(contract).items()
+        if column not in present
+    ]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise ConfigError(
+            f"the spine of features/definitions.py lacks column{plural} {'; '.join(missing)}; "
+            f"its columns: {', '.join(spine.columns)}"
+        )
+    return spine

@@ -1,0 +1,63 @@
+"""The spine holds every column the contract needs, or no step gets past building it."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.features import definitions
+from {{ cookiecutter.package_name }}.features.spine import checked_spine, required_columns
+
+from .conftest import CONTRACT, changed_contract
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def bronze_flights(spark, synthetic):
+    flights, _ = synthetic
+    raw = spark.createDataFrame(pa.Table.from_pandas(flights, preserve_index=False))
+    return definitions.to_bronze("flights_bronze", raw)
+
+
+def test_the_shipped_spine_holds_every_column_the_contract_needs(bronze_flights):
+    needs = required_columns(CONTRACT)
+    assert set(needs) <= set(checked_spine(bronze_flights, CONTRACT).columns)
+    from_spine = {c for c, f in needs.items() if f == "contract.features, held by no feature table"}
+    assert from_spine == {"dest", "carrier", "sched_hour_local", "day_of_week", "distance"}
+    # origin is a model input too; the first field that needs it is named
+    assert needs["origin"] == "contract.feature_tables.airport_features.primary_keys"
+    assert needs["flight_id"] == "contract.entity_keys"
+    assert needs["sched_dep_ts"] == "contract.event_timestamp"
+    assert needs["prediction_ts"] == "contract.lookup_timestamp"
+    assert needs["arr_delay"] == "contract.label"
+
+
+def test_a_model_input_that_nothing_produces_is_named(bronze_flights):
+    contract = changed_contract(CONTRACT, features={**CONTRACT.features, "gate_delay": "numeric"})
+    with pytest.raises(ConfigError) as refused:
+        checked_spine(bronze_flights, contract)
+    message = str(refused.value)
+    assert message.startswith(
+        "the spine of features/definitions.py lacks column gate_delay "
+        "(contract.features, held by no feature table); its columns: "
+    )
+    assert "\n" not in message
+
+
+def test_a_missing_lookup_timestamp_and_join_key_are_named_with_their_fields(bronze_flights):
+    table_key, table = next(iter(CONTRACT.feature_tables.items()))
+    contract = changed_contract(
+        CONTRACT,
+        lookup_timestamp="decided_at",
+        feature_tables={
+            **CONTRACT.model_dump()["feature_tables"],
+            table_key: {**table.model_dump(), "primary_keys": ["tail_number"]},
+        },
+    )
+    with pytest.raises(ConfigError, match="lacks columns ") as refused:
+        checked_spine(bronze_flights, contract)
+    message = str(refused.value)
+    assert "decided_at (contract.lookup_timestamp)" in message
+    assert f"tail_number (contract.feature_tables.{table_key}.primary_keys)" in message
