@@ -92,7 +92,8 @@ def seeded(root) -> Path:
 
 
 def changed_contract(contract: Contract, **changes) -> Contract:
-    """``contract`` with ``changes`` to its fields, validated again as the settings load is."""
+    """``contract`` with ``changes`` to its fields, validated again by the Contract model
+    (the contract's own rules; not the other settings checks of :func:`load_settings`)."""
     return Contract.model_validate({**contract.model_dump(), **changes})
 
 

@@ -191,6 +191,7 @@ def test_train_and_scoring_check_the_tables_they_look_up():
     assert step_inputs(contract, "train") == step_inputs(contract, "batch_inference") == expected
 
 
+@pytest.mark.spark
 def test_train_refuses_a_model_input_nothing_produces_before_writing(trained, tmp_path):
     from {{ cookiecutter.package_name }}.steps import train
 

@@ -77,10 +77,10 @@ def test_features_failing_on_model_input_keeps_its_version_and_a_rerun_repairs(
     assert features.run(ctx)["rows"][name] == len(flights) > before
 
 
-def test_features_refuses_a_model_input_nothing_produces_before_preparing(trained, tmp_path):
+def test_features_refuses_a_model_input_nothing_produces_before_writing(trained, tmp_path):
     ctx = private_copy(trained[0], tmp_path / "state")
-    prepared = ctx.settings.table("model_input")
-    before = ctx.tables.commit_stamp(prepared)
+    written = [ctx.settings.table(key) for key in (*CONTRACT.feature_tables, "model_input")]
+    before = {name: ctx.tables.commit_stamp(name) for name in written}
     with pytest.raises(ConfigError, match="lacks column gate_delay "):
         features.run(with_unproduced_input(ctx))
-    assert ctx.tables.commit_stamp(prepared) == before
+    assert {name: ctx.tables.commit_stamp(name) for name in written} == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from pyspark.errors import StreamingQueryException
@@ -28,6 +29,7 @@ from .conftest import (
     rows_in_window,
     seeded,
     utc,
+    with_unproduced_input,
 )
 from .test_promotion import register_model
 
@@ -152,6 +154,14 @@ def test_without_a_champion_nothing_is_written(november, tmp_path):
     with pytest.raises(LookupError, match="no 'champion' alias"):
         stream_inference.run(ctx)
     assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
+
+
+def test_a_model_input_nothing_produces_is_refused_before_the_stream_starts(november, tmp_path):
+    ctx = with_unproduced_input(private_copy(november, tmp_path / "state"))
+    with pytest.raises(ConfigError, match="lacks column gate_delay "):
+        stream_inference.run(ctx)
+    assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
+    assert not Path(stream_inference.checkpoint_location(ctx.settings)).exists()
 
 
 def test_checkpoint_setting_is_checked(tmp_path):

@@ -45,9 +45,12 @@ def write_features(ctx: Context) -> dict[str, int]:
     they hold the new rows and ``model_input`` its previous version, and a rerun
     recomputes ``model_input`` from them (the MERGE of the same rows changes nothing).
     Returns {full table name: row count}.
-    Raises MissingTableError when a bronze table does not exist.
+    Raises MissingTableError when a bronze table does not exist, ConfigError when the
+    spine lacks a column the contract needs (:mod:`.spine`), before any table is written.
     """
     settings, tables = ctx.settings, ctx.tables
+    entity_rows = known_rows(ctx, settings.contract.entity_table)
+    checked_spine(entity_rows, settings.contract)  # refuses before the first MERGE
     out = {}
     for key, frame in known_feature_frames(ctx).items():
         name = settings.table(key)
@@ -55,7 +58,7 @@ def write_features(ctx: Context) -> dict[str, int]:
         # deterministically and the input checks refuse one.
         tables.upsert(frame, name, table_keys(settings.contract, key))
         out[name] = tables.count(name)
-    prepared = model_input_of(ctx, known_rows(ctx, settings.contract.entity_table))
+    prepared = model_input_of(ctx, entity_rows)
     name = settings.table("model_input")
     tables.overwrite(prepared, name, table_keys(settings.contract, "model_input"))
     out[name] = tables.count(name)

@@ -77,7 +77,8 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
     """Events whose event timestamp lies in ``window``, with their features at lookup time.
 
     Columns: see :func:`model_input_of`. Raises MissingTableError when the bronze or
-    feature tables do not exist.
+    feature tables do not exist, ConfigError when the spine lacks a column the contract
+    needs (:mod:`.spine`).
     """
     contract = ctx.settings.contract
     rows = ctx.tables.read(ctx.settings.table(contract.entity_table), "the ingest step")

@@ -38,6 +38,8 @@ def checked_spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
     In: rows of the contract's entity table. Out: the spine, unchanged. Reads the
     spine's schema only (no Spark job), so a contract that names a model input which
     neither the spine nor a feature table produces is refused before a step writes.
+    Errors of :func:`.definitions.spine` itself pass through unchanged (a column it
+    selects that ``entity_rows`` lacks is Spark's AnalysisException).
     Raises ConfigError, one line naming each missing column and the contract field
     that needs it, e.g. ``the spine of features/definitions.py lacks column gate
     (contract.features, held by no feature table); its columns: flight_id, ...``.

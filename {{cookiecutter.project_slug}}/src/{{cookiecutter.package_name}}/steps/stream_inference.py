@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from ..config import ConfigError, Settings
 from ..features.model_inputs import model_input_of
+from ..features.spine import checked_spine
 from ..runtime.context import Context
 from .batch_inference import champion_version, model_udf, score
 
@@ -111,13 +112,17 @@ def run(ctx: Context) -> dict:
     micro_batches (batches of this run that read input, from the query's progress reports;
     a replayed batch whose write Delta had already committed is skipped without reading),
     model_version (int) and rows (row count of the streaming predictions table).
-    Raises LookupError when no champion exists and MissingTableError when bronze
-    or the feature tables do not exist, before anything is written.
+    Raises LookupError when no champion exists, MissingTableError when bronze
+    or the feature tables do not exist, and ConfigError when the spine lacks a column the
+    contract needs (:mod:`..features.spine`), before anything is written.
     """
     settings = ctx.settings
     contract = settings.contract
     source = settings.table(contract.entity_table)
     ctx.tables.require(source, "the ingest step")
+    # Checked here too: inside a micro-batch the error would reach the caller wrapped in
+    # a StreamingQueryException.
+    checked_spine(ctx.tables.read(source), contract)
     checkpoint = checkpoint_location(settings)
     version = champion_version(ctx)
     predict = model_udf(ctx, version)

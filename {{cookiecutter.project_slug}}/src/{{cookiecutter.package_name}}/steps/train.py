@@ -85,7 +85,8 @@ def run(ctx: Context) -> dict:
     ``validation_roc_auc_prior_baseline``).
 
     Raises ValueError when the train or validation split has no labelled rows, or when a
-    model input is null in every train row.
+    model input is null in every train row; ConfigError, before anything is written, when
+    the model input lacks a column the contract needs (:mod:`..features.spine`).
     """
     check_inputs(ctx, "train")
     settings = ctx.settings
