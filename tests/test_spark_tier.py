@@ -97,13 +97,15 @@ def test_project_without_the_feature_store_passes_its_own_tests(tmp_path):
     # unit tier runs in the GitLab job test and whose integration tier runs above.
     # The Spark Connect run of January is the default project's (same steps over Connect).
     # test_features.py proves a rerun of this variant's features step adds no rows (the
-    # January integration test no longer reruns it).
+    # January integration test no longer reruns it). test_spine.py: this variant checks
+    # the spine in its features step, before the feature tables' MERGE.
     _own_tests_pass(
         project,
         bin_dir,
-        9,
+        13,
         "tests/test_prepared_input.py",
         "tests/test_features.py",
+        "tests/test_spine.py",
         "tests/test_integration.py",
         "-k",
         "not spark_connect",
