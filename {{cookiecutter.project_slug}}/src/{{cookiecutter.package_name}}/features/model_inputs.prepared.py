@@ -49,8 +49,8 @@ def write_features(ctx: Context) -> dict[str, int]:
     spine lacks a column the contract needs (:mod:`.spine`), before any table is written.
     """
     settings, tables = ctx.settings, ctx.tables
-    entity_rows = known_rows(ctx, settings.contract.entity_table)
-    checked_spine(entity_rows, settings.contract)  # refuses before the first MERGE
+    # Checked before the first MERGE; looked up once the feature tables are written.
+    spine = checked_spine(known_rows(ctx, settings.contract.entity_table), settings.contract)
     out = {}
     for key, frame in known_feature_frames(ctx).items():
         name = settings.table(key)
@@ -58,7 +58,7 @@ def write_features(ctx: Context) -> dict[str, int]:
         # deterministically and the input checks refuse one.
         tables.upsert(frame, name, table_keys(settings.contract, key))
         out[name] = tables.count(name)
-    prepared = model_input_of(ctx, entity_rows)
+    prepared = _looked_up(ctx, spine)
     name = settings.table("model_input")
     tables.overwrite(prepared, name, table_keys(settings.contract, "model_input"))
     out[name] = tables.count(name)
@@ -75,10 +75,15 @@ def model_input_of(ctx: Context, rows: DataFrame) -> DataFrame:
     value columns. Raises MissingTableError when the feature tables do not exist,
     ConfigError when the spine lacks a column the contract needs (:mod:`.spine`).
     """
+    return _looked_up(ctx, checked_spine(rows, ctx.settings.contract))
+
+
+def _looked_up(ctx: Context, spine: DataFrame) -> DataFrame:
+    """``spine`` (checked) with the feature tables' values at its lookup timestamp."""
     settings, tables = ctx.settings, ctx.tables
     contract = settings.contract
     return lookup_feature_tables(
-        checked_spine(rows, contract),
+        spine,
         [
             (spec, tables.read(settings.table(key), "the features step"))
             for key, spec in contract.feature_tables.items()
