@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import replace
@@ -203,6 +204,30 @@ class UnityCatalogSession:
             return self.local.sql_name(".".join(match.groups()))
 
         return self.local.spark.sql(UNITY_CATALOG_NAME.sub(local_name, query))
+
+
+def test_locally_a_table_written_again_gets_a_new_stamp_at_the_same_version_and_time(ctx):
+    name = table_name(ctx, "restamped")
+    ctx.tables.overwrite(batch(ctx.spark, [("EWR", 1, 1.0)]), name, KEYS)
+    created = ctx.tables.commit_stamp(name)
+    assert ctx.tables.read(name).count() == 1  # a read commits nothing
+    assert ctx.tables.commit_stamp(name) == created
+    commit = ctx.tables.path(name) / "_delta_log" / f"{0:020d}.json"
+    written_at = commit.stat().st_mtime_ns
+
+    # Dropped and written again with the same row; the new commit file is given the first
+    # one's modification time, as on a file system whose times tick in seconds.
+    shutil.rmtree(ctx.tables.path(name))
+    ctx.tables.overwrite(batch(ctx.spark, [("EWR", 1, 1.0)]), name, KEYS)
+    os.utime(commit, ns=(written_at, written_at))
+    recreated = ctx.tables.commit_stamp(name)
+    assert recreated[0] == created[0] == 0
+    assert recreated[1] != created[1]
+
+    ctx.tables.upsert(batch(ctx.spark, [("JFK", 1, 2.0)]), name, KEYS)
+    updated = ctx.tables.commit_stamp(name)
+    assert updated[0] == ctx.tables.version(name) == 1
+    assert updated[1] not in {created[1], recreated[1]}
 
 
 def test_on_databricks_the_commit_stamp_changes_with_each_commit_only(ctx):

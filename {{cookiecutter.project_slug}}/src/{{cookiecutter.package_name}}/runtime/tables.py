@@ -11,6 +11,7 @@ Upserts are SQL ``MERGE INTO`` statements, which also run over Spark Connect
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -128,19 +129,21 @@ class Tables:
         return int(history["version"])
 
     def commit_stamp(self, name: str) -> tuple[int, str]:
-        """(version, commit time) of the current Delta version of table ``name``.
+        """(version, commit identity) of the current Delta version of table ``name``.
 
         Locally the newest commit file of ``_delta_log`` (``<20 digits>.json``) gives
-        both (its number, its modification time in ns) without Spark; elsewhere
-        ``DESCRIBE HISTORY``. Locally a table dropped and written again gets a new stamp
-        even at the same version number.
+        both without Spark: its number, and the SHA-256 digest of its bytes in place of
+        the time. A commit file is written once and holds its commit's own ``txnId``,
+        so a table dropped and written again gets a new stamp at the same version
+        number, however coarse the file system's modification times. Elsewhere
+        ``DESCRIBE HISTORY``.
         Raises MissingTableError when the table does not exist.
         """
         self.require(name)
         if self.settings.runtime == "local":
             commits = (self.path(name) / "_delta_log").glob("[0-9]" * 20 + ".json")
             newest = max(commits, key=lambda f: int(f.stem))
-            return int(newest.stem), str(newest.stat().st_mtime_ns)
+            return int(newest.stem), hashlib.sha256(newest.read_bytes()).hexdigest()
         row = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
         return int(row["version"]), str(row["timestamp"])
 
