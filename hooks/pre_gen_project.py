@@ -16,6 +16,9 @@ Variables a check names but the answers do not have are skipped.
 Names the project's own dependencies use are refused too: the dependencies are read from
 the template's pyproject.toml (found through ``_repo_dir``, or ``_template`` when that is a
 folder; when neither is, as under cruft with a remote template, that check is skipped).
+cookiecutter passes a local template path as typed (``cookiecutter .``) and runs this hook
+in the new project's folder, so a relative path is also looked up from ``$PWD``, the
+working directory of the shell that started cookiecutter.
 A value that carries URL credentials is shown with them replaced by ``***``.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import sys
 from pathlib import Path
@@ -173,11 +177,18 @@ def normalized(distribution):
 
 
 def template_pyproject(answers):
-    """The template's unrendered pyproject.toml text, or ``None`` when its folder is unknown."""
+    """The template's unrendered pyproject.toml text, or ``None`` when its folder is unknown.
+
+    The folder is ``_repo_dir`` or ``_template``: absolute, or relative to this process's
+    working directory or to ``$PWD`` (cookiecutter's own, where a relative path was typed).
+    """
+    bases = [Path.cwd()] + ([Path(os.environ["PWD"])] if os.environ.get("PWD") else [])
     for key in ("_repo_dir", "_template"):
         folder = answers.get(key)
-        if isinstance(folder, str) and folder and Path(folder).is_dir():
-            for path in sorted(Path(folder).glob("*cookiecutter.project_slug*/pyproject.toml")):
+        if not isinstance(folder, str) or not folder:
+            continue
+        for base in bases:
+            for path in sorted((base / folder).glob("*cookiecutter.project_slug*/pyproject.toml")):
                 return path.read_text(encoding="utf-8")
     return None
 

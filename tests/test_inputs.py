@@ -417,6 +417,24 @@ def test_refused_names_are_the_rendered_dependencies_and_their_import_names(defa
         assert top_level[distribution] <= imports, distribution
 
 
+def test_a_relative_template_path_refuses_a_dependency_name_too(tmp_path, capfd, monkeypatch):
+    """`cookiecutter .` (as `make demo` runs it): cookiecutter passes the path as typed and
+    runs the hook in the new project's folder; the hook finds the template from $PWD, which
+    the shell that started cookiecutter set to its working directory."""
+    monkeypatch.chdir(REPO.parent)
+    monkeypatch.setenv("PWD", str(REPO.parent))
+    with pytest.raises(FailedHookException):
+        cookiecutter(
+            REPO.name,
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={"project_name": "Delay Model", "package_name": "yaml"},
+        )
+    err = capfd.readouterr().err
+    assert "ERROR: package_name='yaml': must not be the import name of one of the" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_without_the_template_folder_only_the_dependency_check_is_skipped():
     """cruft with a remote template gives the hook no folder to read pyproject.toml from."""
     assert pre_gen.problems({"package_name": "yaml"}) == []
