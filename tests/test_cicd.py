@@ -389,6 +389,23 @@ def test_the_test_target_runs_one_pipeline_at_a_time(platform, tmp_path_factory)
     assert ONE_AT_A_TIME[platform](yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
+def test_make_help_lists_every_documented_target(default_project):
+    """`make help` prints each target that carries a `##` comment, with that comment."""
+    makefile = (default_project / "Makefile").read_text(encoding="utf-8")
+    documented = dict(re.findall(r"^([a-z-]+):.*?## (.+)$", makefile, re.M))
+    result = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=default_project,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    listed = dict(re.findall(r"^(\S+) +(.+)$", result.stdout, re.M))
+    assert listed == documented
+    assert {"install", "test-unit", "test-integration", "lint", "help"} <= set(listed)
+
+
 def test_make_targets_run_the_tiers_as_ci_does(default_project):
     """`make test-unit` / `make test-integration` run the same pytest selections as CI."""
     makefile = (default_project / "Makefile").read_text(encoding="utf-8")
