@@ -299,9 +299,11 @@ def trained(spark, tmp_path_factory, synthetic):
         )
     )
     results = {}
-    for step in (ingest, features, train, validate, deploy):
-        results[step.__name__.rsplit(".", 1)[-1]] = step.run(ctx)
-    patch.undo()
+    try:
+        for step in (ingest, features, train, validate, deploy):
+            results[step.__name__.rsplit(".", 1)[-1]] = step.run(ctx)
+    finally:
+        patch.undo()
     return ctx, results
 
 

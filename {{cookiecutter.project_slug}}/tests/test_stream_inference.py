@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pyspark.errors import StreamingQueryException
+from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }}.config import ConfigError, Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -52,7 +53,11 @@ def private(ctx: Context, tmp_path, **streaming) -> Context:
 
 def with_next_day(synthetic) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The synthetic (flights, weather) with the rows of :data:`NEXT_DAY` added after them,
-    taken from :func:`synthetic_sources` of one more day."""
+    taken from :func:`synthetic_sources` of one more day.
+
+    Only that day is taken: the longer set's earlier days differ from the shorter one's
+    (its random draws come in another order), so they would be other rows.
+    """
     longer = synthetic_sources(days=12)
     day = NEXT_DAY.start.strftime("%Y-%m-%d")
     return tuple(
@@ -81,6 +86,9 @@ def four_files(trained, tmp_path_factory) -> Context:
     ctx = private_copy(trained[0], tmp_path_factory.mktemp("four-files") / "state")
     bronze = ctx.settings.table(ctx.settings.contract.entity_table)
     ctx.tables.overwrite(ctx.tables.read(bronze).repartition(4, ENTITY_KEY).cache(), bronze)
+    rows = ctx.tables.read(bronze)
+    to_score = rows.where(rows[EVENT_TIME] >= ctx.settings.windows["scoring"].start)
+    assert to_score.select(F.input_file_name()).distinct().count() == 4
     return ctx
 
 
