@@ -183,13 +183,14 @@ def template_pyproject(answers):
     working directory or to ``$PWD`` (cookiecutter's own, where a relative path was typed).
     """
     bases = [Path.cwd()] + ([Path(os.environ["PWD"])] if os.environ.get("PWD") else [])
-    for key in ("_repo_dir", "_template"):
-        folder = answers.get(key)
-        if not isinstance(folder, str) or not folder:
-            continue
-        for base in bases:
-            for path in sorted((base / folder).glob("*cookiecutter.project_slug*/pyproject.toml")):
-                return path.read_text(encoding="utf-8")
+    folders = [answers.get(key) for key in ("_repo_dir", "_template")]
+    # An absolute folder joined to either base is itself: each candidate is looked at once.
+    candidates = dict.fromkeys(
+        base / folder for folder in folders if isinstance(folder, str) and folder for base in bases
+    )
+    for candidate in candidates:
+        for path in sorted(candidate.glob("*cookiecutter.project_slug*/pyproject.toml")):
+            return path.read_text(encoding="utf-8")
     return None
 
 

@@ -6,6 +6,7 @@ import base64
 import re
 from dataclasses import replace
 from pathlib import Path
+from xml.etree import ElementTree
 
 import mlflow
 import numpy as np
@@ -45,6 +46,15 @@ def with_monitoring(ctx: Context, **changes) -> Context:
     """``ctx`` with keys of the ``monitoring`` section changed (same tables and store)."""
     raw = {**ctx.settings.raw, "monitoring": {**ctx.settings.raw["monitoring"], **changes}}
     return Context(replace(ctx.settings, raw=raw))
+
+
+@pytest.fixture(scope="module")
+def loud(scored) -> tuple[Context, dict]:
+    """(Context, result) of one monitor run on :func:`scored` with a PSI limit of 0, so
+    that every column with figures drifts. The result and its MLflow run are the
+    fixture's: later monitor runs on ``scored`` replace rows of the metrics table only."""
+    ctx = with_monitoring(scored, psi_threshold=0.0)
+    return ctx, monitor.run(ctx)
 
 
 def metrics(ctx: Context) -> pd.DataFrame:
@@ -159,7 +169,7 @@ def test_an_empty_window_reports_insufficient_data_and_does_not_retrain(scored):
     assert count.value == 0 and count.kind == "data_quality" and count.violation
 
 
-def test_only_drift_sets_retraining_required(scored):
+def test_only_drift_sets_retraining_required(scored, loud):
     quiet = with_monitoring(
         scored, psi_threshold=1e9, ks_statistic_threshold=1.0, min_rows_per_day={"batch": 1e6}
     )
@@ -167,26 +177,34 @@ def test_only_drift_sets_retraining_required(scored):
     assert result["violations_by_kind"]["drift"] == 0
     assert result["violations_by_kind"]["data_quality"] == 1  # the row count
     assert not result["retraining_required"]
-    loud = monitor.run(with_monitoring(scored, psi_threshold=0.0))
-    assert loud["violations_by_kind"]["drift"] > 0 and loud["retraining_required"]
+    _, result = loud
+    assert result["violations_by_kind"]["drift"] > 0 and result["retraining_required"]
 
 
-def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(scored, tmp_path):
-    result = monitor.run(with_monitoring(scored, psi_threshold=0.0))
-    client = registry(scored)
+def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(loud, tmp_path):
+    ctx, result = loud
+    client = registry(ctx)
     path = client.download_artifacts(result["mlflow_run_id"], "drift_report.html", str(tmp_path))
     page = Path(path).read_text(encoding="utf-8")
-    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
-    alts = re.findall(r"<img alt='([^']+)'", page)
+    images = re.findall(r"<img alt='([^']+)' src='data:image/svg\+xml;base64,([^']+)'>", page)
+    charts = {alt: base64.b64decode(data) for alt, data in images}
     drifted = {
         m.group(1)
         for v in result["violations"]
         if (m := re.match(r"batch/v\d+ (\w+)\.(psi|ks_statistic)=[-\d.e]+ \(drift\)", v))
     }
     assert "temp" in drifted  # with a PSI limit of 0 every column with figures drifts
-    assert {f"distribution of {c}" for c in drifted} == {a for a in alts if "distribution" in a}
-    assert "error by day of batch" in alts
-    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    assert {f"distribution of {c}" for c in drifted} == {c for c in charts if "distribution" in c}
+    assert "error by day of batch" in charts and len(charts) == page.count("<img")
+    svg = "{http://www.w3.org/2000/svg}"
+    for alt, chart in charts.items():
+        root = ElementTree.fromstring(chart)  # each chart is one well-formed SVG document
+        assert root.tag == f"{svg}svg", alt
+        # text is kept as text: the chart's own title names its column or source
+        titles = " ".join(t.text or "" for t in root.iter(f"{svg}text"))
+        assert alt.removeprefix("distribution of ").removeprefix("error by day of ") in titles
+        links = re.findall(rb"href=\"([^\"]*)\"", chart)
+        assert all(link.startswith(b"#") for link in links), alt  # in-chart references only
     assert "http" not in page and "<script" not in page  # nothing to fetch
 
 

@@ -71,11 +71,16 @@ def predictions(ctx: Context):
     return [r.asDict() for r in stream_inference.stream_predictions(ctx).collect()]
 
 
+def from_scoring_start(ctx: Context):
+    """The bronze entity rows that the stream is to score: event time at or after the
+    scoring window's start (a Spark DataFrame of the entity table's columns)."""
+    bronze = ctx.tables.read(ctx.settings.table(ctx.settings.contract.entity_table))
+    return bronze.where(bronze[EVENT_TIME] >= ctx.settings.windows["scoring"].start)
+
+
 def scheduled_from_scoring_start(ctx: Context) -> set[str]:
     """Keys of the bronze entity rows that the stream is to score."""
-    bronze = ctx.tables.read(ctx.settings.table(ctx.settings.contract.entity_table))
-    start = ctx.settings.windows["scoring"].start
-    return {r[0] for r in bronze.where(bronze[EVENT_TIME] >= start).select(ENTITY_KEY).collect()}
+    return {r[0] for r in from_scoring_start(ctx).select(ENTITY_KEY).collect()}
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +91,7 @@ def four_files(trained, tmp_path_factory) -> Context:
     ctx = private_copy(trained[0], tmp_path_factory.mktemp("four-files") / "state")
     bronze = ctx.settings.table(ctx.settings.contract.entity_table)
     ctx.tables.overwrite(ctx.tables.read(bronze).repartition(4, ENTITY_KEY).cache(), bronze)
-    rows = ctx.tables.read(bronze)
-    to_score = rows.where(rows[EVENT_TIME] >= ctx.settings.windows["scoring"].start)
-    assert to_score.select(F.input_file_name()).distinct().count() == 4
+    assert from_scoring_start(ctx).select(F.input_file_name()).distinct().count() == 4
     return ctx
 
 
@@ -111,7 +114,8 @@ def test_appended_day_is_scored_by_the_next_run_only_and_by_the_champion_of_that
     registry(ctx).set_registered_model_alias(name, "champion", str(newer))
     longer_flights, longer_weather = with_next_day(synthetic)
     serve_sources(monkeypatch, longer_flights, longer_weather)
-    appended = ingest.run(ctx)["appended"][ctx.settings.table("flights_bronze")]
+    entity_table = ctx.settings.table(ctx.settings.contract.entity_table)
+    appended = ingest.run(ctx)["appended"][entity_table]
     assert appended == rows_in_window(longer_flights, NEXT_DAY) > 50
     features.run(ctx)
     second = stream_inference.run(ctx)

@@ -3,7 +3,7 @@
 Built from the figures the monitor step writes to the metrics table (dicts with
 source, model_version, column, metric, value, threshold, kind, violation, day)
 and the per-column comparisons (shares of baseline and window on shared bins).
-Charts are PNG images drawn with matplotlib and embedded as base64 data URIs:
+Charts are SVG images drawn with matplotlib and embedded as base64 data URIs:
 no JavaScript, no external file, so the page opens from a file or from the
 MLflow artifact view.
 """
@@ -14,6 +14,7 @@ import base64
 import io
 from html import escape
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -37,15 +38,23 @@ def _number(value, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
 
-def _png(figure: Figure, alt: str) -> str:
+def _svg(figure: Figure, alt: str) -> str:
+    """An <img> tag holding ``figure`` as an SVG data URI (base64).
+
+    SVG, not PNG: less time per chart (no rasterising; measured in the CHANGELOG), and
+    the chart scales. Text stays text (``svg.fonttype: none``). As an image, each chart
+    is its own document: the element ids matplotlib writes cannot clash between charts.
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"<img alt='{escape(alt)}' src='data:image/png;base64,{data}'>"
+    return f"<img alt='{escape(alt)}' src='data:image/svg+xml;base64,{data}'>"
 
 
 def distribution_chart(column: str, comparison: Comparison) -> str:
-    """An <img> tag: baseline and window shares of ``column`` side by side on the shared bins.
+    """An <img> tag (SVG): baseline and window shares of ``column`` side by side on the
+    shared bins.
 
     Categorical columns show the MAX_CATEGORIES_SHOWN categories with the largest share
     in either sample.
@@ -66,11 +75,12 @@ def distribution_chart(column: str, comparison: Comparison) -> str:
     ks = "" if comparison.ks_statistic is None else f", KS statistic {comparison.ks_statistic:.3g}"
     axes.set_title(f"{column}: PSI {comparison.psi:.3g}{ks}", fontsize=10)
     axes.legend(fontsize=8)
-    return _png(figure, f"distribution of {column}")
+    return _svg(figure, f"distribution of {column}")
 
 
 def error_chart(source: str, daily: dict[str, list[tuple]]) -> str:
-    """An <img> tag: MAE (the label's unit) per UTC day, one line per model version of ``source``.
+    """An <img> tag (SVG): MAE (the label's unit) per UTC day, one line per model version
+    of ``source``.
 
     ``daily``: version -> [(day, mae), ...].
     """
@@ -83,7 +93,7 @@ def error_chart(source: str, daily: dict[str, list[tuple]]) -> str:
     axes.set_title(f"{source}: error by day of the event timestamp (UTC)", fontsize=10)
     axes.legend(fontsize=8)
     figure.autofmt_xdate()
-    return _png(figure, f"error by day of {source}")
+    return _svg(figure, f"error by day of {source}")
 
 
 def _table(headers: list[str], body: list[tuple[list[str], str]]) -> str:
