@@ -84,14 +84,15 @@ def scheduled_from_scoring_start(ctx: Context) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def four_files(trained, tmp_path_factory) -> Context:
-    """A copy of the trained synthetic state whose bronze entity table is rewritten as four
+def three_files(trained, tmp_path_factory) -> Context:
+    """A copy of the trained synthetic state whose bronze entity table is rewritten as three
     files, each holding rows of every day, so a stream that reads one file per
-    micro-batch has four micro-batches. Read-only: copy it with :func:`private_copy`."""
-    ctx = private_copy(trained[0], tmp_path_factory.mktemp("four-files") / "state")
+    micro-batch has three micro-batches (0, 1 and 2): one before the stopped batch 1 and
+    one after it. Read-only: copy it with :func:`private_copy`."""
+    ctx = private_copy(trained[0], tmp_path_factory.mktemp("three-files") / "state")
     bronze = ctx.settings.table(ctx.settings.contract.entity_table)
-    ctx.tables.overwrite(ctx.tables.read(bronze).repartition(4, ENTITY_KEY).cache(), bronze)
-    assert from_scoring_start(ctx).select(F.input_file_name()).distinct().count() == 4
+    ctx.tables.overwrite(ctx.tables.read(bronze).repartition(3, ENTITY_KEY).cache(), bronze)
+    assert from_scoring_start(ctx).select(F.input_file_name()).distinct().count() == 3
     return ctx
 
 
@@ -151,9 +152,9 @@ def test_stream_predictions_equal_batch_predictions(trained_scored, synthetic, t
 
 @pytest.mark.parametrize("stop", ["before_write", "after_write"])
 def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
-    four_files, tmp_path, monkeypatch, stop
+    three_files, tmp_path, monkeypatch, stop
 ):
-    ctx = private(four_files, tmp_path, max_files_per_trigger=1)
+    ctx = private(three_files, tmp_path, max_files_per_trigger=1)
     real_write = stream_inference._write_predictions
 
     def stopping_write(batch, target, context, app_id, batch_id):
@@ -175,10 +176,10 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
     assert len(keys) == len(set(keys))  # no duplicate
     assert set(keys) == scheduled_from_scoring_start(ctx)  # no loss
     assert restarted["rows_scored"] == len(keys) - written
-    # Batches 2 and 3 read input; batch 1 is replayed and reads it again only when its
-    # write had not committed: after the write, Delta skips the replay (same txnAppId and
+    # Batch 2 reads input; batch 1 is replayed and reads it again only when its write had
+    # not committed: after the write, Delta skips the replay (same txnAppId and
     # txnVersion) without running its query, so its progress report reads no rows.
-    assert restarted["micro_batches"] == (3 if stop == "before_write" else 2)
+    assert restarted["micro_batches"] == (2 if stop == "before_write" else 1)
 
 
 def test_without_a_champion_nothing_is_written(trained, tmp_path):
