@@ -17,7 +17,9 @@ from {{ cookiecutter.package_name }}.config import ConfigError, Window
 from {{ cookiecutter.package_name }}.data_profile import log_data_profile
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
+from {{ cookiecutter.package_name }}.monitoring.drift import Comparison
 from {{ cookiecutter.package_name }}.monitoring.figures import error_figures
+from {{ cookiecutter.package_name }}.monitoring.report import distribution_chart
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
@@ -51,8 +53,9 @@ def with_monitoring(ctx: Context, **changes) -> Context:
 @pytest.fixture(scope="module")
 def loud(scored) -> tuple[Context, dict]:
     """(Context, result) of one monitor run on :func:`scored` with a PSI limit of 0, so
-    that every column with figures drifts. The result and its MLflow run are the
-    fixture's: later monitor runs on ``scored`` replace rows of the metrics table only."""
+    that every column with figures drifts. Read the run through the result and its MLflow
+    run (``mlflow_run_id``), which no other test changes: other tests' monitor runs on
+    ``scored`` replace this run's rows of the metrics table."""
     ctx = with_monitoring(scored, psi_threshold=0.0)
     return ctx, monitor.run(ctx)
 
@@ -200,12 +203,23 @@ def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(
     for alt, chart in charts.items():
         root = ElementTree.fromstring(chart)  # each chart is one well-formed SVG document
         assert root.tag == f"{svg}svg", alt
-        # text is kept as text: the chart's own title names its column or source
-        titles = " ".join(t.text or "" for t in root.iter(f"{svg}text"))
-        assert alt.removeprefix("distribution of ").removeprefix("error by day of ") in titles
+        # text is kept as text: the chart's title, as drawn, can be read in the SVG
+        texts = [t.text or "" for t in root.iter(f"{svg}text")]
+        if alt.startswith("distribution of "):
+            title = f"{alt.removeprefix('distribution of ')}: PSI "
+        else:
+            title = f"{alt.removeprefix('error by day of ')}: error by day of the event timestamp"
+        assert any(t.startswith(title) for t in texts), (alt, texts)
         links = re.findall(rb"href=\"([^\"]*)\"", chart)
         assert all(link.startswith(b"#") for link in links), alt  # in-chart references only
     assert "http" not in page and "<script" not in page  # nothing to fetch
+
+
+def test_a_chart_is_the_same_bytes_on_every_draw():
+    comparison = Comparison(["EWR", "JFK"], [0.5, 0.5], [0.2, 0.8], 10, 0.42, None)
+    first = distribution_chart("origin", comparison)
+    assert first.startswith("<img alt='distribution of origin' src='data:image/svg+xml")
+    assert distribution_chart("origin", comparison) == first
 
 
 def test_bad_monitoring_settings_name_the_key(scored):

@@ -42,11 +42,12 @@ def _svg(figure: Figure, alt: str) -> str:
     """An <img> tag holding ``figure`` as an SVG data URI (base64).
 
     SVG, not PNG: less time per chart (no rasterising; measured in the CHANGELOG), and
-    the chart scales. Text stays text (``svg.fonttype: none``). As an image, each chart
-    is its own document: the element ids matplotlib writes cannot clash between charts.
+    the chart scales. Text stays text (``svg.fonttype: none``). The same figure gives the
+    same bytes (a fixed ``svg.hashsalt`` for matplotlib's element ids, no date): as an
+    image, each chart is its own document, so equal ids in two charts cannot clash.
     """
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "drift-report"}):
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f"<img alt='{escape(alt)}' src='data:image/svg+xml;base64,{data}'>"
