@@ -19,7 +19,7 @@ from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
 from {{ cookiecutter.package_name }}.monitoring.drift import Comparison
 from {{ cookiecutter.package_name }}.monitoring.figures import error_figures
-from {{ cookiecutter.package_name }}.monitoring.report import distribution_chart
+from {{ cookiecutter.package_name }}.monitoring.report import distribution_chart, render_report
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
@@ -197,7 +197,8 @@ def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(
         if (m := re.match(r"batch/v\d+ (\w+)\.(psi|ks_statistic)=[-\d.e]+ \(drift\)", v))
     }
     assert "temp" in drifted  # with a PSI limit of 0 every column with figures drifts
-    assert {f"distribution of {c}" for c in drifted} == {c for c in charts if "distribution" in c}
+    expected = {f"distribution of {c} in batch/v1" for c in drifted}
+    assert expected == {c for c in charts if c.startswith("distribution of ")}
     assert "error by day of batch" in charts and len(charts) == page.count("<img")
     svg = "{http://www.w3.org/2000/svg}"
     for alt, chart in charts.items():
@@ -206,7 +207,7 @@ def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(
         # text is kept as text: the chart's title, as drawn, can be read in the SVG
         texts = [t.text or "" for t in root.iter(f"{svg}text")]
         if alt.startswith("distribution of "):
-            title = f"{alt.removeprefix('distribution of ')}: PSI "
+            title = f"{alt.removeprefix('distribution of ').split(' in ')[0]}: PSI "
         else:
             title = f"{alt.removeprefix('error by day of ')}: error by day of the event timestamp"
         assert any(t.startswith(title) for t in texts), (alt, texts)
@@ -217,9 +218,33 @@ def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(
 
 def test_a_chart_is_the_same_bytes_on_every_draw():
     comparison = Comparison(["EWR", "JFK"], [0.5, 0.5], [0.2, 0.8], 10, 0.42, None)
-    first = distribution_chart("origin", comparison)
-    assert first.startswith("<img alt='distribution of origin' src='data:image/svg+xml")
-    assert distribution_chart("origin", comparison) == first
+    first = distribution_chart("origin", comparison, "batch/v1")
+    assert first.startswith("<img alt='distribution of origin in batch/v1' src='data:image/svg")
+    assert distribution_chart("origin", comparison, "batch/v1") == first
+
+
+def test_a_column_in_violation_for_two_sources_gets_a_chart_named_for_each():
+    comparison = Comparison(["EWR", "JFK"], [0.5, 0.5], [0.2, 0.8], 10, 0.42, None)
+    sources = ("batch", "online")
+    figures = [
+        {
+            "source": source,
+            "model_version": "1",
+            "column": "origin",
+            "metric": "psi",
+            "value": 0.42,
+            "threshold": 0.2,
+            "kind": "drift",
+            "violation": True,
+            "day": None,
+        }
+        for source in sources
+    ]
+    page = render_report(figures, {(s, "1", "origin"): comparison for s in sources}, "run")
+    assert re.findall(r"<img alt='([^']+)'", page) == [
+        "distribution of origin in batch/v1",
+        "distribution of origin in online/v1",
+    ]
 
 
 def test_bad_monitoring_settings_name_the_key(scored):

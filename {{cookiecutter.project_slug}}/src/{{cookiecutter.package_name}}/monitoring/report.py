@@ -53,9 +53,11 @@ def _svg(figure: Figure, alt: str) -> str:
     return f"<img alt='{escape(alt)}' src='data:image/svg+xml;base64,{data}'>"
 
 
-def distribution_chart(column: str, comparison: Comparison) -> str:
+def distribution_chart(column: str, comparison: Comparison, group: str) -> str:
     """An <img> tag (SVG): baseline and window shares of ``column`` side by side on the
-    shared bins.
+    shared bins. ``group`` names the source and model version (``batch/v1``) in the alt
+    text, ``distribution of temp in batch/v1``, so that the charts of one column for two
+    groups of a page are told apart.
 
     Categorical columns show the MAX_CATEGORIES_SHOWN categories with the largest share
     in either sample.
@@ -76,7 +78,7 @@ def distribution_chart(column: str, comparison: Comparison) -> str:
     ks = "" if comparison.ks_statistic is None else f", KS statistic {comparison.ks_statistic:.3g}"
     axes.set_title(f"{column}: PSI {comparison.psi:.3g}{ks}", fontsize=10)
     axes.legend(fontsize=8)
-    return _svg(figure, f"distribution of {column}")
+    return _svg(figure, f"distribution of {column} in {group}")
 
 
 def error_chart(source: str, daily: dict[str, list[tuple]]) -> str:
@@ -186,7 +188,8 @@ def _group(figures: list[dict], comparisons: dict, source: str, version: str) ->
         parts += ["<h3>Error on labelled rows</h3>", _table(["metric", "value", "limit"], error)]
     if flagged:
         parts.append("<h3>Columns in violation: training and window distributions</h3>")
-        parts += [distribution_chart(c, comparisons[(source, version, c)]) for c in flagged]
+        group = f"{source}/v{version}"
+        parts += [distribution_chart(c, comparisons[(source, version, c)], group) for c in flagged]
     return parts
 
 
