@@ -13,16 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.config import ConfigError, Window
-from {{ cookiecutter.package_name }}.data_profile import log_data_profile
+from {{ cookiecutter.package_name }}.config import ConfigError, Window, load_settings
+from {{ cookiecutter.package_name }}.data_profile import build_profile, log_data_profile
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
+from {{ cookiecutter.package_name }}.monitoring.baseline import Baseline
 from {{ cookiecutter.package_name }}.monitoring.drift import Comparison
-from {{ cookiecutter.package_name }}.monitoring.figures import error_figures
+from {{ cookiecutter.package_name }}.monitoring.figures import error_figures, group_name
 from {{ cookiecutter.package_name }}.monitoring.report import distribution_chart, render_report
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
+from {{ cookiecutter.package_name }}.steps.monitor import group_figures
 
 from .conftest import CONTRACT, EVENT_TIME, FEATURES, LABEL, private_copy, registry, utc
 
@@ -197,20 +199,18 @@ def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(
         if (m := re.match(r"batch/v\d+ (\w+)\.(psi|ks_statistic)=[-\d.e]+ \(drift\)", v))
     }
     assert "temp" in drifted  # with a PSI limit of 0 every column with figures drifts
-    expected = {f"distribution of {c} in batch/v1" for c in drifted}
-    assert expected == {c for c in charts if c.startswith("distribution of ")}
-    assert "error by day of batch" in charts and len(charts) == page.count("<img")
+    # alt text -> the start of the chart's drawn title
+    group = group_name("batch", "1")
+    expected = {f"distribution of {c} in {group}": f"{c}: PSI " for c in drifted}
+    expected["error by day of batch"] = "batch: error by day of the event timestamp"
+    assert set(charts) == set(expected) and len(charts) == page.count("<img")
     svg = "{http://www.w3.org/2000/svg}"
     for alt, chart in charts.items():
         root = ElementTree.fromstring(chart)  # each chart is one well-formed SVG document
         assert root.tag == f"{svg}svg", alt
         # text is kept as text: the chart's title, as drawn, can be read in the SVG
         texts = [t.text or "" for t in root.iter(f"{svg}text")]
-        if alt.startswith("distribution of "):
-            title = f"{alt.removeprefix('distribution of ').split(' in ')[0]}: PSI "
-        else:
-            title = f"{alt.removeprefix('error by day of ')}: error by day of the event timestamp"
-        assert any(t.startswith(title) for t in texts), (alt, texts)
+        assert any(t.startswith(expected[alt]) for t in texts), (alt, texts)
         links = re.findall(rb"href=\"([^\"]*)\"", chart)
         assert all(link.startswith(b"#") for link in links), alt  # in-chart references only
     assert "http" not in page and "<script" not in page  # nothing to fetch
@@ -224,26 +224,32 @@ def test_a_chart_is_the_same_bytes_on_every_draw():
 
 
 def test_a_column_in_violation_for_two_sources_gets_a_chart_named_for_each():
-    comparison = Comparison(["EWR", "JFK"], [0.5, 0.5], [0.2, 0.8], 10, 0.42, None)
-    sources = ("batch", "online")
-    figures = [
+    settings = load_settings("local")
+    training = pd.DataFrame({"origin": ["EWR", "JFK"] * 500})  # half and half
+    baseline = Baseline("1", build_profile(training, np.zeros(len(training))), None)
+    window = pd.DataFrame(
         {
-            "source": source,
-            "model_version": "1",
-            "column": "origin",
-            "metric": "psi",
-            "value": 0.42,
-            "threshold": 0.2,
-            "kind": "drift",
-            "violation": True,
-            "day": None,
+            "origin": ["EWR"] * 200 + ["JFK"] * 800,  # a fifth and four fifths: PSI 0.416
+            "prediction": 0.0,
+            LABEL: np.nan,
+            EVENT_TIME: utc(2013, 1, 10, 12),
         }
-        for source in sources
-    ]
-    page = render_report(figures, {(s, "1", "origin"): comparison for s in sources}, "run")
-    assert re.findall(r"<img alt='([^']+)'", page) == [
-        "distribution of origin in batch/v1",
-        "distribution of origin in online/v1",
+    )
+    config, days = monitoring_settings(settings), 1.0
+    figures, comparisons = [], {}
+    for source in ("batch", "online"):  # the figures of each group, as the monitor step makes them
+        found, compared = group_figures(
+            source, "1", window, baseline, ["origin"], config, days, settings
+        )
+        figures += found
+        comparisons.update({(source, "1", c): v for c, v in compared.items()})
+    drifted = [f["source"] for f in figures if f["column"] == "origin" and f["violation"]]
+    assert drifted == ["batch", "online"]
+
+    page = render_report(figures, comparisons, "run")
+    assert re.findall(r"<img alt='(distribution of [^']+)'", page) == [
+        f"distribution of origin in {group_name('batch', '1')}",
+        f"distribution of origin in {group_name('online', '1')}",
     ]
 
 

@@ -26,6 +26,12 @@ DRIFT, DATA_QUALITY, INSUFFICIENT_DATA = "drift", "data_quality", "insufficient_
 KINDS = (DRIFT, DATA_QUALITY, INSUFFICIENT_DATA)
 
 
+def group_name(source: str, version: str) -> str:
+    """The name of one source and model version in results, metric names and the report:
+    ``"<source>/v<version>"``, for example ``"batch/v2"``."""
+    return f"{source}/v{version}"
+
+
 def figure(column, metric, value, threshold=None, kind=None, violation=False, day=None) -> dict:
     """One figure as a dict (see the module doc); ``value`` None stays None."""
     return {

@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .drift import Comparison
+from .figures import group_name
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
@@ -188,7 +189,7 @@ def _group(figures: list[dict], comparisons: dict, source: str, version: str) ->
         parts += ["<h3>Error on labelled rows</h3>", _table(["metric", "value", "limit"], error)]
     if flagged:
         parts.append("<h3>Columns in violation: training and window distributions</h3>")
-        group = f"{source}/v{version}"
+        group = group_name(source, version)
         parts += [distribution_chart(c, comparisons[(source, version, c)], group) for c in flagged]
     return parts
 
@@ -205,7 +206,7 @@ def render_report(figures: list[dict], comparisons: dict, title: str) -> str:
     """
     groups = sorted({(f["source"], f["model_version"]) for f in figures})
     violations = [
-        f"{f['source']}/v{f['model_version']} {f['column']}.{f['metric']} ({f['kind']})"
+        f"{group_name(f['source'], f['model_version'])} {f['column']}.{f['metric']} ({f['kind']})"
         for f in figures
         if f["violation"]
     ]

@@ -33,7 +33,14 @@ from ..checks import check_frame, expectations
 from ..config import Settings, Window, instant_sql
 from ..features.training_set import window_predicate
 from ..monitoring.baseline import load_baseline
-from ..monitoring.figures import DRIFT, KINDS, column_figures, count_figures, error_figures
+from ..monitoring.figures import (
+    DRIFT,
+    KINDS,
+    column_figures,
+    count_figures,
+    error_figures,
+    group_name,
+)
 from ..monitoring.report import render_report
 from ..monitoring.settings import MonitoringSettings, monitoring_settings
 from ..monitoring.sources import prediction_sources
@@ -142,7 +149,7 @@ def replace_predicate(window: Window, groups: list[tuple[str, str]]) -> str:
 
 def _metric_name(f: dict) -> str:
     column = f["column"].replace("*", "window")
-    return f"{f['source']}/v{f['model_version']}/{f['metric']}.{column}"
+    return f"{group_name(f['source'], f['model_version'])}/{f['metric']}.{column}"
 
 
 def log_to_mlflow(figures: list[dict], comparisons: dict, window: Window) -> str:
@@ -229,7 +236,7 @@ def run(ctx: Context) -> dict:
     ctx.tables.replace_where(frame, config.table, replace_predicate(window, groups))
     broken = [f for f in figures if f["violation"]]
     violations = [
-        f"{f['source']}/v{f['model_version']} {f['column']}.{f['metric']}="
+        f"{group_name(f['source'], f['model_version'])} {f['column']}.{f['metric']}="
         + ("null" if f["value"] is None else f"{f['value']:.4g}")
         + f" ({f['kind']})"
         for f in broken
@@ -241,7 +248,7 @@ def run(ctx: Context) -> dict:
     return {
         "metrics_written": len(records),
         "groups": {
-            f"{s}/v{v}": int(((rows.source == s) & (rows.model_version == v)).sum())
+            group_name(s, v): int(((rows.source == s) & (rows.model_version == v)).sum())
             for s, v in groups
         },
         "violations": violations,
