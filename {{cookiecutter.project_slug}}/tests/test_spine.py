@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pyarrow as pa
 import pytest
 
@@ -66,3 +68,21 @@ def test_a_missing_lookup_timestamp_and_join_key_are_named_with_their_fields(bro
     message = str(refused.value)
     assert "decided_at (contract.lookup_timestamp)" in message
     assert f"tail_number (contract.feature_tables.{table_key}.primary_keys)" in message
+
+
+def test_an_evening_flight_is_looked_up_at_its_utc_instant_on_its_local_weekday(spark, synthetic):
+    """A departure at 20:30 on Saturday 5 January in New York is 01:30 UTC on Sunday 6:
+    timestamps (and so windows and point-in-time lookups) are UTC, the day of week and
+    hour the model reads are the local ones the source gives."""
+    flights, _ = synthetic
+    evening = flights.head(1).assign(
+        day=5, hour=20, minute=30, sched_dep_time=2030, time_hour="2013-01-06T01:00:00Z"
+    )
+    raw = spark.createDataFrame(pa.Table.from_pandas(evening, preserve_index=False))
+    bronze = definitions.to_bronze("flights_bronze", raw)
+    (row,) = checked_spine(bronze, CONTRACT).collect()
+    departure = datetime(2013, 1, 6, 1, 30)  # the session's time zone is UTC
+    lead = timedelta(minutes=int(CONTRACT.parameters["prediction_lead_minutes"]))
+    assert (row["sched_dep_ts"], row["prediction_ts"]) == (departure, departure - lead)
+    assert row["flight_id"].endswith("-20130106T0130")
+    assert (row["day_of_week"], row["sched_hour_local"]) == (7.0, 20.0)  # 7: Saturday
