@@ -1,6 +1,6 @@
 """Fixtures shared by the tests: one Spark session, isolated local stores, small data sets."""
 
-# ruff: noqa: E402 (OMP_NUM_THREADS is set before the imports that load OpenMP)
+# ruff: noqa: E402 (OMP_NUM_THREADS and TZ are set before the imports that read them)
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from contextlib import closing, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -20,6 +21,12 @@ from pathlib import Path
 # rows, and on two cores shared with the Spark JVM, idle OpenMP threads spin while they
 # wait. The fitted models are the same. Set before the libraries below load OpenMP.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The tests run in UTC whatever the machine's time zone: PySpark gives timestamps to Python
+# as naive datetimes in the process's local time (collect()) and reads naive datetimes as
+# local time (createDataFrame), and the tests compare them with UTC values. The pipeline
+# does not depend on the process's zone: tests/test_time_zone.py runs it in New York.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 import numpy as np
 import pandas as pd

@@ -19,7 +19,7 @@ from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
 from {{ cookiecutter.package_name }}.monitoring.baseline import Baseline
 from {{ cookiecutter.package_name }}.monitoring.drift import Comparison
-from {{ cookiecutter.package_name }}.monitoring.figures import error_figures, group_name
+from {{ cookiecutter.package_name }}.monitoring.figures import error_figures
 from {{ cookiecutter.package_name }}.monitoring.report import distribution_chart, render_report
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -200,8 +200,7 @@ def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(
     }
     assert "temp" in drifted  # with a PSI limit of 0 every column with figures drifts
     # alt text -> the start of the chart's drawn title
-    group = group_name("batch", "1")
-    expected = {f"distribution of {c} in {group}": f"{c}: PSI " for c in drifted}
+    expected = {f"distribution of {c} in batch/v1": f"{c}: PSI " for c in drifted}
     expected["error by day of batch"] = "batch: error by day of the event timestamp"
     assert set(charts) == set(expected) and len(charts) == page.count("<img")
     svg = "{http://www.w3.org/2000/svg}"
@@ -245,11 +244,12 @@ def test_a_column_in_violation_for_two_sources_gets_a_chart_named_for_each():
         comparisons.update({(source, "1", c): v for c, v in compared.items()})
     drifted = [f["source"] for f in figures if f["column"] == "origin" and f["violation"]]
     assert drifted == ["batch", "online"]
+    assert comparisons[("online", "1", "origin")].psi == pytest.approx(0.416, abs=1e-3)
 
     page = render_report(figures, comparisons, "run")
     assert re.findall(r"<img alt='(distribution of [^']+)'", page) == [
-        f"distribution of origin in {group_name('batch', '1')}",
-        f"distribution of origin in {group_name('online', '1')}",
+        "distribution of origin in batch/v1",
+        "distribution of origin in online/v1",
     ]
 
 

@@ -60,9 +60,10 @@ def register_model(ctx: Context, seed: int, shuffled: bool = True) -> int:
     """Fit the production pipeline on the train split and register it; returns the version.
 
     With ``shuffled`` the labels are shuffled (``seed``): the model has learned
-    noise, so on the holdout it is far worse than one fit on the real labels, and
-    no better than always predicting the mean label. Without it, the model is the
-    one the train step fits.
+    noise, so on the holdout it is far worse than one fit on the real labels. Against
+    always predicting the mean label it comes out either side, by chance, on a few
+    hundred rows: a test that reads the baseline gate depends on its seed. Without
+    ``shuffled``, the model is the one the train step fits.
     """
     columns = FEATURES
     train = train_split(ctx)
@@ -187,10 +188,10 @@ def test_dry_run_records_the_failure_but_lets_deploy_promote(staged):
     verdict = validate.run(dry)
 
     assert (verdict["status"], verdict["gate_result"]) == ("PASSED", "FAILED")
-    # Far worse than the champion, fit on the real labels. This seed's model of shuffled
-    # labels happens to beat the mean baseline by its margin on the synthetic rows (chance
-    # can do that on a few hundred rows), so the champion gate is the one read here.
+    # Far worse than the champion, fit on the real labels (see register_model: the
+    # baseline gate's outcome for a model of shuffled labels is left to chance).
     assert verdict["gates"]["champion"] == "FAILED"
+    assert verdict["relative_degradation"] > 0.25
     assert any("max_relative_degradation" in reason for reason in verdict["reasons"])
     tags = registry(staged).get_model_version(staged.settings.model_name, str(version)).tags
     assert tags["validation_status"] == "PASSED"

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from datetime import date
 
 import pytest
 import requests
 
-from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql
 from {{ cookiecutter.package_name }}.serving import server
+from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
 from {{ cookiecutter.package_name }}.serving.online_predictions import online_predictions
 
-from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, private_copy
+from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, private_copy, utc
 
 pytestmark = pytest.mark.spark
 TIMEOUT = 30
@@ -128,3 +131,24 @@ def test_a_bad_port_setting_is_named(served):
     with pytest.raises(ConfigError, match="serving.port"):
         server.configured_port(ctx, 70000)
     assert server.configured_port(ctx) == ctx.settings.raw["serving"]["port"]
+
+
+def test_a_request_is_logged_at_its_instant_when_python_runs_in_new_york(ctx, monkeypatch):
+    """The inference table's request_time is the instant the request was answered and
+    request_date its UTC date, when the Python process's local time is New York's (the
+    steps' Spark session is in UTC)."""
+    answered = utc(2013, 1, 1, 3, 30)  # 22:30 on December 31 in New York
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert time.localtime(0).tm_hour == 19  # the Python default is not UTC here
+        log = InferenceLog(ctx)
+        log.add(log_row(b"{}", b"{}", 200, answered, 5, "model", "1"))
+        log.close()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert log.commits == 1
+    table = ctx.tables.read(ctx.settings.table("inference_table"))
+    at = table.where(f"request_time = {instant_sql(answered)}")
+    assert [r["request_date"] for r in at.collect()] == [date(2013, 1, 1)]

@@ -57,7 +57,9 @@ def log_row(
         client_id = json.loads(text).get("client_request_id")
     except (ValueError, AttributeError):
         client_id = None
-    stamp = started.astimezone(UTC).replace(tzinfo=None)
+    # Aware, so Spark stores this instant; a naive datetime would be read as the local
+    # time of the Python process (wrong wherever that is not UTC).
+    stamp = started.astimezone(UTC)
     return {
         "databricks_request_id": str(uuid.uuid4()),
         "client_request_id": None if client_id is None else str(client_id),
