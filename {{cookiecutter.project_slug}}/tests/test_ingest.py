@@ -26,7 +26,7 @@ def test_scheduled_departure_is_time_hour_plus_minute(spark):
         )
     )
     row = definitions.bronze_flights(raw).collect()[0]
-    # 05:15 in New York (EST, UTC-5) is 10:15 UTC; the session time zone is UTC.
+    # 05:15 in New York (EST, UTC-5) is 10:15 UTC; the session and the tests run in UTC.
     assert row["sched_dep_ts"] == utc(2013, 1, 1, 10, 15).replace(tzinfo=None)
     assert row["flight_id"] == "UA-1545-EWR-20130101T1015"
     assert "time_hour" not in row.asDict()

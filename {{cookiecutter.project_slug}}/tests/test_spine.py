@@ -81,7 +81,7 @@ def test_an_evening_flight_is_looked_up_at_its_utc_instant_on_its_local_weekday(
     raw = spark.createDataFrame(pa.Table.from_pandas(evening, preserve_index=False))
     bronze = definitions.to_bronze("flights_bronze", raw)
     (row,) = checked_spine(bronze, CONTRACT).collect()
-    departure = datetime(2013, 1, 6, 1, 30)  # the session's time zone is UTC
+    departure = datetime(2013, 1, 6, 1, 30)  # naive UTC: the tests run in UTC (conftest.py)
     lead = timedelta(minutes=int(CONTRACT.parameters["prediction_lead_minutes"]))
     assert (row["sched_dep_ts"], row["prediction_ts"]) == (departure, departure - lead)
     assert row["flight_id"].endswith("-20130106T0130")
