@@ -27,12 +27,14 @@ def unregistered(trained, tmp_path_factory) -> Context:
     return Context(replace(ctx.settings, local_root=seeded(root)))
 
 
-def test_a_shuffled_label_model_is_refused_and_the_real_model_promoted(unregistered, monkeypatch):
+def test_a_model_that_learned_nothing_is_refused_and_the_real_model_promoted(
+    unregistered, monkeypatch
+):
     ctx = unregistered
     assert ctx.settings.validation["mode"] == "enabled"
     name = ctx.settings.model_name
-    shuffled = register_model(ctx, seed=11)
-    assert shuffled == 1  # the registry was empty
+    nothing = register_model(ctx, labels="mean")
+    assert nothing == 1  # the registry was empty
 
     # The entry point on this test's settings (its windows are not the local env's pins);
     # its one validate run is the verdict checked below.
@@ -49,13 +51,14 @@ def test_a_shuffled_label_model_is_refused_and_the_real_model_promoted(unregiste
         assert cli.validate(["--env", "local", "--model-version", "1", "--fail-on-rejection"]) == 3
     (verdict,) = verdicts
 
-    assert verdict["model_version"] == shuffled
+    assert verdict["model_version"] == nothing
     assert verdict["champion_version"] is None
     assert (verdict["status"], verdict["gate_result"]) == ("FAILED", "FAILED")
     assert verdict["gates"] == {"max_rmse": "PASSED", "baseline": "FAILED"}
-    assert verdict["metrics"]["root_mean_squared_error"] > 0.95 * verdict["baseline_rmse"]
+    # Every prediction is the mean training label, so its RMSE is the baseline's.
+    assert verdict["metrics"]["root_mean_squared_error"] == pytest.approx(verdict["baseline_rmse"])
     assert "does not beat the mean baseline" in verdict["reasons"][0]
-    refused = deploy.run(ctx, version=shuffled)
+    refused = deploy.run(ctx, version=nothing)
     assert refused["promoted"] is False and refused["champion_version"] is None
     assert refused["reason"] == "v1 has validation_status FAILED"
 

@@ -110,7 +110,7 @@ def test_appended_day_is_scored_by_the_next_run_only_and_by_the_champion_of_that
     assert first["rows_scored"] == expected_first > 100 and first["model_version"] == 1
     assert stream_inference.run(ctx)["rows_scored"] == 0  # nothing new: nothing scored
 
-    newer = register_model(ctx, seed=0, shuffled=False)
+    newer = register_model(ctx)
     name = ctx.settings.model_name
     registry(ctx).set_registered_model_alias(name, "champion", str(newer))
     longer_flights, longer_weather = with_next_day(synthetic)
