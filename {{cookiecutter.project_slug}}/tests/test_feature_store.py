@@ -161,13 +161,13 @@ def test_the_spark_lookup_is_the_point_in_time_join(trained):
         "flight_id string, prediction_ts timestamp, origin string, arr_delay double",
     )
     row = store.lookup_features(ctx, spine).collect()[0]
-    weather = (
-        ctx.tables.read(ctx.settings.table("weather_features"))
-        .where("origin = 'EWR' AND feature_ts = TIMESTAMP '2013-01-03 15:00:00'")
-        .collect()[0]
-    )
-    assert row["flight_id"] == "f1" and row["temp"] == weather["temp"]
-    assert row["departures_1h"] is not None
+    # Both tables hold one row per origin and hour: the 15:00 rows are the latest known
+    # at 15:30.
+    at_15 = "origin = 'EWR' AND feature_ts = TIMESTAMP '2013-01-03 15:00:00'"
+    weather = ctx.tables.read(ctx.settings.table("weather_features")).where(at_15).collect()
+    airport = ctx.tables.read(ctx.settings.table("airport_features")).where(at_15).collect()
+    assert row["flight_id"] == "f1" and row["temp"] == weather[0]["temp"]
+    assert row["departures_1h"] == airport[0]["departures_1h"] > 0
 
 
 @pytest.mark.spark

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
+import mlflow
 import pytest
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError
@@ -86,6 +88,16 @@ def test_validation_passes_and_deploy_promotes(trained):
     name = ctx.settings.model_name
     assert int(client.get_model_version_by_alias(name, CHAMPION).version) == 1
     assert client.get_model_version_by_alias(name, CHALLENGER).tags["validation_status"] == "PASSED"
+    assert client.get_run(results["validate"]["run_id"]).info.run_name == "validate-v1"
+
+
+def test_the_registered_model_pins_what_serving_installs(trained):
+    ctx, _ = trained
+    ctx.mlflow()
+    path = mlflow.pyfunc.get_model_dependencies(f"models:/{ctx.settings.model_name}/1")
+    pinned = dict(line.split("==") for line in Path(path).read_text().split())
+    names = {"mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy"}
+    assert pinned == {name: metadata.version(name) for name in names}
 
 
 def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthetic, tmp_path):

@@ -139,8 +139,35 @@ def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(mon
     # temperatures drift far for it.
     assert temp("1", "psi").value < 1 and temp("1", "ks_statistic").value < 0.3
     assert temp(warm, "psi").value > 5 and temp(warm, "psi").violation
-    assert temp(warm, "ks_statistic").value > 0.9 and temp(warm, "psi").kind == "drift"
+    assert temp(warm, "psi").kind == temp(warm, "ks_statistic").kind == "drift"
+    assert temp(warm, "ks_statistic").value > 0.9 and temp(warm, "ks_statistic").violation
     assert second["retraining_required"]
+
+
+def test_the_monitor_run_logs_the_window_figures_and_the_mae_limit_comes_from_validate(
+    monitored,
+):
+    ctx, result = monitored
+    client = registry(ctx)
+    run = client.get_run(result["mlflow_run_id"])
+    assert run.info.run_name == "monitor"
+    table = metrics(ctx)
+    window_level = table[table.day.isna() & table.value.notna()]
+
+    def figure(column: str, metric: str) -> pd.Series:
+        return window_level[(window_level.column == column) & (window_level.metric == metric)]
+
+    logged = run.data.metrics
+    assert logged["batch/v1/psi.temp"] == pytest.approx(figure("temp", "psi").value.iloc[0])
+    assert len([name for name in logged if name.startswith("batch/v1/")]) == len(window_level)
+    for kind, count in result["violations_by_kind"].items():
+        assert logged[f"violations.{kind}"] == count
+    # The MAE limit is v1's validation MAE, as validate tagged it, plus max_mae_increase
+    # (0.25 in conf/config.yml).
+    tags = client.get_model_version(ctx.settings.model_name, "1").tags
+    mae = figure("prediction", "mae").iloc[0]
+    assert mae.threshold == pytest.approx(float(tags["validation_mean_absolute_error"]) * 1.25)
+    assert mae.value > 0 and logged["batch/v1/mae.prediction"] == pytest.approx(mae.value)
 
 
 def test_too_few_values_is_an_explicit_status_not_a_nan(monitored):
@@ -169,6 +196,7 @@ def test_an_empty_window_reports_insufficient_data_and_does_not_retrain(scored):
     table = metrics(ctx)
     rows = table[table.window_start == pd.Timestamp("2013-03-01")]
     drift = rows[rows.metric == "psi"]
+    assert len(drift) == len(FEATURES) + 1  # every model input and the prediction
     assert drift.value.isna().all() and (drift.kind == "insufficient_data").all()
     count = rows[rows.metric == "row_count"].iloc[0]
     assert count.value == 0 and count.kind == "data_quality" and count.violation
@@ -320,8 +348,15 @@ def test_run_all_retrains_only_on_drift_with_the_flag(monkeypatch, ctx, flag, dr
             "model_version": n + 2,
             "status": "PASSED",
             "champion_version": n + 3,
-            # retrained as of the monitored date: training windows end there
-            "windows": ctx.settings.at(ctx.settings.as_of).window_tags(),
+            # Retrained as of the monitored date (2014-01-01, the local pin): the
+            # validation window ends there, and the training window before it.
+            "windows": {
+                "window_train": "2013-03-03..2013-12-01",
+                "window_validation": "2013-12-01..2014-01-01",
+                "window_scoring": "2013-11-01..2014-01-01",
+                "as_of": "2014-01-01",
+                "training_as_of": "2014-01-01",
+            },
         }
         assert summary["champion_version"] == n + 3
         assert "retrain_train" in summary["seconds"]

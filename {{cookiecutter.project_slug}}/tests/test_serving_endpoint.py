@@ -122,12 +122,16 @@ def test_an_update_under_way_to_another_version_is_refused():
     assert endpoints.calls == []
 
 
-def test_environments_size_their_endpoints_and_prod_does_not_scale_to_zero():
+def test_environments_name_their_endpoints_and_only_prod_does_not_scale_to_zero():
     envs = ("dev", "staging", "prod", "test")
-    names = {load_settings(env).raw["serving"]["endpoint_name"] for env in envs}
-    assert len(names) == 4
-    assert load_settings("prod").raw["serving"]["scale_to_zero"] is False
-    assert load_settings("staging").raw["serving"]["scale_to_zero"] is True
+    serving = {env: load_settings(env).raw["serving"] for env in envs}
+    assert len({s["endpoint_name"] for s in serving.values()}) == 4
+    assert {env: s["scale_to_zero"] for env, s in serving.items()} == {
+        "dev": True,
+        "staging": True,
+        "prod": False,
+        "test": True,
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Step 7, monitor: each model version's predictions against that version's training data.
 
 The scoring window (``windows.scoring``) of every prediction source
-(``monitoring/sources.py``: today ``batch``) is split by source and by the
+(``monitoring/sources.py``: ``batch``, and the streaming and online tables when they
+are rendered and exist) is split by source and by the
 ``model_version`` that produced each row. Each (source, version) is compared with
 the version's training-data profile, logged by train as ``data_profile.json``
 (see data_profile.py), never with today's tables. Figures and their rules are in

@@ -21,9 +21,8 @@ import json
 from pathlib import PurePosixPath
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
-from ..config import ConfigError, Settings
+from ..config import ConfigError, Settings, instant_sql
 from ..features.model_inputs import model_input_of
 from ..features.spine import checked_spine
 from ..runtime.context import Context
@@ -128,8 +127,10 @@ def run(ctx: Context) -> dict:
     predict = model_udf(ctx, version)
     columns = contract.feature_columns
     target = settings.table("stream_predictions")
-    start = settings.windows["scoring"].start
-    arrivals = _read_stream(ctx, source).where(F.col(contract.event_timestamp) >= F.lit(start))
+    # From the scoring window's start on, with no end: a streaming source does not offer
+    # a row again once the checkpoint has passed it.
+    start = instant_sql(settings.windows["scoring"].start)
+    arrivals = _read_stream(ctx, source).where(f"`{contract.event_timestamp}` >= {start}")
     before = ctx.tables.count(target)
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
