@@ -57,18 +57,23 @@ def test_out_of_corpus_questions_raise_the_alarm_in_domain_ones_do_not(served):
     record_feedback(served, answers[0]["trace_id"], "down", "reviewer", "too long")
     record_feedback(served, answers[0]["trace_id"], "down", "reviewer", "still too long")
     record_feedback(served, answers[1]["trace_id"], "up", "reviewer")
-    assert served.tables.count(served.settings.table("feedback")) == 2
+    record_feedback(served, answers[1]["trace_id"], "down", "second reviewer")
+    assert served.tables.count(served.settings.table("feedback")) == 3
 
-    ask.run(served, OUT_OF_CORPUS)
+    asked = answers + ask.run(served, OUT_OF_CORPUS)["answers"]
     loud = monitor.run(served)
-    assert loud["answers"] == len(in_domain) + len(OUT_OF_CORPUS)
-    # one of the two rated answers is rated down: 0.5 > max_negative_feedback_share 0.3
-    assert [a.split()[0] for a in loud["alarms"]] == [
-        "out_of_domain_rate",
-        "negative_feedback_share",
-    ]
+    assert loud["answers"] == len(asked) == len(in_domain) + len(OUT_OF_CORPUS)
+    # two of the three ratings are down: 0.67 > max_negative_feedback_share 0.3
+    rate, share = loud["alarms"]
     (day,) = loud["days"]
-    assert day["negative_feedback_share"] == 0.5 and day["rated"] == 2
+    assert day["rated"] == 3 and day["negative_feedback_share"] == pytest.approx(2 / 3)
+    assert share == "negative_feedback_share 0.67 > max_negative_feedback_share 0.3"
+    # Each answer counts once, however many ratings it has: the day's out-of-domain rate
+    # is the share of the answers ask returned, and the window alarm reads the same.
+    threshold = served.settings.monitoring["out_of_domain_score"]
+    out = sum(a["best_score"] < threshold for a in asked) / len(asked)
+    assert day["out_of_domain_rate"] == pytest.approx(out) and out > 0.3
+    assert rate == f"out_of_domain_rate {out:.2f} > max_out_of_domain_rate 0.3"
     assert served.tables.count(served.settings.table("monitoring_metrics")) == 1
 
 

@@ -6,8 +6,10 @@ import functools
 import re
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from importlib import resources
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import databricks.sdk
 import pytest
@@ -28,6 +30,7 @@ from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps.build import pipeline_config
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
+from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
 from {{ cookiecutter.package_name }}.settings_file import ConfigError, load_raw
 
 from .conftest import slot
@@ -336,3 +339,13 @@ def test_a_failing_entry_point_run_as_a_program_raises_its_exit_status(monkeypat
     line = capsys.readouterr().err.strip()
     assert line.startswith("error: ") and "no_such_env" in line and "\n" not in line
     assert cli.index(["--env", "no_such_env"]) == 1
+
+
+def test_the_monitoring_window_starts_at_midnight_utc_of_its_first_day():
+    now = datetime(2026, 12, 2, 4, 30, tzinfo=UTC)
+    assert window_start(now, 7) == datetime(2026, 11, 26, tzinfo=UTC)
+    assert window_start(now, 1) == datetime(2026, 12, 2, tzinfo=UTC)
+    # The same instant in New York is 23:30 on December 1: the window is UTC days.
+    assert window_start(now.astimezone(ZoneInfo("America/New_York")), 1) == datetime(
+        2026, 12, 2, tzinfo=UTC
+    )

@@ -1,11 +1,13 @@
 """Step 7, monitor: answers per day, latency, out-of-domain rate and negative feedback.
 
-Reads the traces tagged ``channel=ask`` (answers the serving side gave, not
-evaluation runs) started in the last ``monitoring.window_days`` days and the
-feedback table. Per UTC day: answers, latency p50 and p95 (ms, the trace's
-duration), out_of_domain_rate (share of answers whose best retrieval score is
-below ``monitoring.out_of_domain_score``) and negative_feedback_share (share of
-rated answers rated ``down``). The rows replace that day's rows in the
+Reads the traces tagged ``channel=ask`` (answers given through ``rag/serving.py``
+``ask``, as the ``ask`` command does; not evaluation runs) started in the last
+``monitoring.window_days`` UTC days, today included, each from its midnight, and the
+feedback table (one row per trace and user). Per UTC day: answers, latency p50 and
+p95 (ms, the trace's duration), out_of_domain_rate (share of answers whose best
+retrieval score is below ``monitoring.out_of_domain_score``), each answer counted
+once, rated (the ratings of the day's answers) and negative_feedback_share (share of
+those ratings that are ``down``). The rows replace that day's rows in the
 monitoring metrics table. Alarms, over the whole window: out-of-domain rate above
 ``max_out_of_domain_rate``, negative feedback above ``max_negative_feedback_share``,
 p95 latency above ``max_latency_p95_ms``.
@@ -13,7 +15,7 @@ p95 latency above ``max_latency_p95_ms``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import mlflow
 import numpy as np
@@ -59,16 +61,25 @@ def answered(ctx: Context, since: datetime) -> pd.DataFrame:
     )[columns]
 
 
+def window_start(now: datetime, days: int) -> datetime:
+    """The start of the monitoring window: midnight UTC of the first of the ``days`` UTC
+    days that end with ``now``'s day (``now`` timezone-aware). Every day in the window
+    is read from its start, so its stored row always counts the whole day so far."""
+    first = now.astimezone(UTC).date() - timedelta(days=days - 1)
+    return datetime.combine(first, time.min, tzinfo=UTC)
+
+
 def daily_figures(answers: pd.DataFrame, feedback: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """Per-day figures (see module doc) from ``answered`` rows and feedback (trace_id, rating)."""
-    rated = answers.merge(feedback[["trace_id", "rating"]], on="trace_id", how="left")
+    """Per-day figures (see module doc) from :func:`answered` rows (one per trace) and
+    feedback rows (trace_id, rating; one per trace and user). Out: day, answers,
+    latency_p50_ms, latency_p95_ms, out_of_domain_rate, rated, negative_feedback_share."""
     rows = []
-    for day, group in rated.groupby("day"):
-        ratings = group.rating.dropna()
+    for day, group in answers.groupby("day"):
+        ratings = feedback[feedback.trace_id.isin(group.trace_id)].rating
         rows.append(
             {
                 "day": day,
-                "answers": int(group.trace_id.nunique()),
+                "answers": int(len(group)),
                 "latency_p50_ms": float(np.percentile(group.latency_ms, 50)),
                 "latency_p95_ms": float(np.percentile(group.latency_ms, 95)),
                 "out_of_domain_rate": float((group.best_score < threshold).mean()),
@@ -122,7 +133,7 @@ def run(ctx: Context, now: datetime | None = None) -> dict:
     feedback_table = settings.table("feedback")
     metrics_table = settings.table("monitoring_metrics")
     now = now or datetime.now(UTC)
-    since = now - timedelta(days=limits.window_days)
+    since = window_start(now, limits.window_days)
     answers = answered(ctx, since)
     feedback = (
         ctx.tables.read(feedback_table).select("trace_id", "rating").toPandas()
