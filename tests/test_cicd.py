@@ -294,10 +294,15 @@ def test_branches_come_from_the_answers(platform, tmp_path):
     assert not re.search(r"\b(main|release)\b", text.replace("release_branch", "")), platform
 
 
-@pytest.mark.parametrize("cloud", CLOUDS)
+# Every cloud with the default use case, and the rag use case (its CI files run other
+# jobs) on the default cloud.
+SCHEMA_RENDERS = [*({"cloud": cloud} for cloud in CLOUDS), {"use_case": "rag"}]
+
+
+@pytest.mark.parametrize("answers", SCHEMA_RENDERS, ids=lambda a: "-".join(a.values()))
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_ci_files_pass_their_schema(platform, cloud, tmp_path_factory):
-    project = rendered(tmp_path_factory, {"cicd_platform": platform, "cloud": cloud})
+def test_ci_files_pass_their_schema(platform, answers, tmp_path_factory):
+    project = rendered(tmp_path_factory, {"cicd_platform": platform, **answers})
     for path in ci_paths(project):
         result = _run(
             [sys.executable, "-m", "check_jsonschema", *SCHEMAS[platform], str(path)], project
@@ -314,8 +319,12 @@ def test_no_stored_credentials(platform, tmp_path_factory):
         assert not re.search(r"dapi[0-9a-f]{16,}", text), path.name
 
 
-def _github(tmp_path_factory) -> Path:
-    return rendered(tmp_path_factory, {"cicd_platform": "github_actions"})
+def _github(tmp_path_factory, use_case: str = USE_CASES[0]) -> Path:
+    """The GitHub Actions render of ``use_case`` (the default one shared with other tests)."""
+    answers = {"cicd_platform": "github_actions"}
+    if use_case != USE_CASES[0]:
+        answers["use_case"] = use_case
+    return rendered(tmp_path_factory, answers)
 
 
 def test_github_workflows_are_locked_down(tmp_path_factory):
@@ -348,20 +357,22 @@ def test_github_expressions_survive_rendering(tmp_path_factory):
         assert "{%" not in text and "cookiecutter" not in text
 
 
-def test_actionlint(tmp_path_factory):
+@pytest.mark.parametrize("use_case", USE_CASES)
+def test_actionlint(tmp_path_factory, use_case):
     actionlint = _tool("actionlint")
     if not actionlint:
         reason = "actionlint not installed (make venv builds it with `go install`)"
         print(reason)
         pytest.skip(reason)
-    project = _github(tmp_path_factory)
+    project = _github(tmp_path_factory, use_case)
     workflows = [str(p) for p in project.glob(".github/workflows/*.yml")]
     result = _run([actionlint, "-no-color", *workflows], project)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_zizmor_finds_nothing_of_medium_severity_or_above(tmp_path_factory):
-    project = _github(tmp_path_factory)
+@pytest.mark.parametrize("use_case", USE_CASES)
+def test_zizmor_finds_nothing_of_medium_severity_or_above(tmp_path_factory, use_case):
+    project = _github(tmp_path_factory, use_case)
     zizmor = _tool("zizmor")
     assert zizmor, "zizmor is in requirements-dev.txt"
     command = [zizmor, "--offline", "--min-severity", "medium", "--format", "json", ".github"]

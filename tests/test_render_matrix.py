@@ -169,10 +169,13 @@ def test_matrix_covers_every_pair_of_option_values():
 
 
 def test_pairwise_cover_of_a_small_case_is_complete_and_smaller_than_the_product():
-    options = ["cicd_platform", "include_monitoring"]
-    assert len(pairwise_cover(options)) == 8  # two options: the cover is the product
-    covered = set().union(*(combo_pairs(c, MATRIX_OPTIONS) for c in pairwise_cover(MATRIX_OPTIONS)))
-    assert (("cicd_platform", "gitlab"), ("include_monitoring", False)) in covered
+    two = ["cicd_platform", "include_monitoring"]
+    assert len(pairwise_cover(two)) == 8  # two options: the cover is their product
+    # Four options (4 x 2 x 2 x 2 = 32 combinations): a cover of 10 holds every pair.
+    four = [*two, "include_feature_store", "include_streaming_inference"]
+    cover = pairwise_cover(four)
+    assert len(cover) == 10
+    assert set().union(*(combo_pairs(c, four) for c in cover)) == value_pairs(four)
 
 
 @pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)

@@ -3,7 +3,8 @@
 The default project is rendered and installed; then only the contract changes: the
 ``sources``, ``contract`` and ``tables`` sections of conf/config.yml and the example
 module features/definitions.py (the steps of "Replace the example" in the rendered
-README, in the same order). The data is generated here: pump readings (entity key
+README, in the same order). One training setting changes too, for a short run:
+``training.max_iter`` is 50. The data is generated here: pump readings (entity key
 ``reading_id``, event timestamp ``read_at``, label ``failed``: did the pump fail within
 the day) and the load of each plant every two hours, a feature table looked up
 point-in-time. Failure depends on vibration, coolant temperature, the plant and its

@@ -148,7 +148,7 @@ def test_the_rendered_project_declares_lf(default_project):
 # --- the template repo's own CI ---
 
 
-def test_the_template_repo_workflow_runs_make_test_with_ci_true():
+def test_the_template_repo_workflow_runs_make_test_through_ci_run():
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "test.yml").read_text())
     (job,) = workflow["jobs"].values()
     runs = [step.get("run", "") for step in job["steps"]]
