@@ -303,7 +303,9 @@ SCHEMA_RENDERS = [*({"cloud": cloud} for cloud in CLOUDS), {"use_case": "rag"}]
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
 def test_ci_files_pass_their_schema(platform, answers, tmp_path_factory):
     project = rendered(tmp_path_factory, {"cicd_platform": platform, **answers})
-    for path in ci_paths(project):
+    paths = ci_paths(project)
+    assert paths, f"no CI file rendered for {platform}"
+    for path in paths:
         result = _run(
             [sys.executable, "-m", "check_jsonschema", *SCHEMAS[platform], str(path)], project
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import mlflow
 import pytest
@@ -123,9 +124,13 @@ def test_a_missing_or_mistyped_limit_writes_no_metrics(served):
         assert _metrics(served) == before
 
 
-def test_p95_latency_alarm_above_the_limit_only(served):
+def test_p95_latency_alarm_above_the_limit_only_and_the_window_ends_with_nows_day(served):
     questions = [item["question"] for item in load_eval_set()][:5]
     ask.run(served, questions)
+    earlier = monitor.run(served, now=datetime(2025, 1, 1, tzinfo=UTC))
+    assert (earlier["answers"], earlier["days"]) == (0, [])  # the answers came after that day
+    with pytest.raises(ValueError, match="now: must be timezone-aware"):
+        monitor.run(served, now=datetime.now())
     (day,) = monitor.run(served)["days"]
     p95 = day["latency_p95_ms"]
     assert p95 > 0

@@ -35,16 +35,20 @@ METRICS_SCHEMA = (
 )
 
 
-def answered(ctx: Context, since: datetime) -> pd.DataFrame:
-    """The ``ask`` traces since ``since``: trace_id, day (date), latency_ms, best_score.
+def answered(ctx: Context, since: datetime, until: datetime) -> pd.DataFrame:
+    """The ``ask`` traces started in ``[since, until)``: trace_id, day (date),
+    latency_ms, best_score.
 
     best_score is the trace tag ``best_retrieval_score`` the pipeline sets (0.0 if absent).
     """
     experiment = configure_mlflow(ctx.settings)
-    stamp = int(since.timestamp() * 1000)
+    start, end = (int(t.timestamp() * 1000) for t in (since, until))
     traces = mlflow.search_traces(
         locations=[experiment],
-        filter_string=f"tags.{CHANNEL_TAG} = '{CHANNEL}' AND trace.timestamp_ms >= {stamp}",
+        filter_string=(
+            f"tags.{CHANNEL_TAG} = '{CHANNEL}' "
+            f"AND trace.timestamp_ms >= {start} AND trace.timestamp_ms < {end}"
+        ),
         include_spans=False,
         flush=True,
     )
@@ -123,18 +127,23 @@ def alarms(answers: pd.DataFrame, feedback: pd.DataFrame, limits: MonitoringSect
 def run(ctx: Context, now: datetime | None = None) -> dict:
     """Compute and store the window's daily figures; return them with the alarms.
 
-    The ``monitoring`` limits are checked first (ConfigError naming the key), and the
-    figures and alarms are computed before the one write, so a bad limit writes
-    nothing. Returns window_start, answers, days (the daily rows), alarms (list of
-    str) and metrics_written. Publishes the task value ``alarm`` ("true"/"false").
+    ``now`` (timezone-aware; default the current time) sets the window: its UTC day is
+    the window's last, and traces after that day are not read. The ``monitoring``
+    limits are checked first (ConfigError naming the key), and the figures and alarms
+    are computed before the one write, so a bad limit writes nothing. Raises
+    ValueError when ``now`` is naive. Returns window_start, answers, days (the daily
+    rows), alarms (list of str) and metrics_written. Publishes the task value
+    ``alarm`` ("true"/"false").
     """
     settings = ctx.settings
     limits = check_monitoring(settings.monitoring, settings.env, ConfigError)
     feedback_table = settings.table("feedback")
     metrics_table = settings.table("monitoring_metrics")
     now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now: must be timezone-aware (a naive time has no UTC day)")
     since = window_start(now, limits.window_days)
-    answers = answered(ctx, since)
+    answers = answered(ctx, since, window_start(now, 1) + timedelta(days=1))
     feedback = (
         ctx.tables.read(feedback_table).select("trace_id", "rating").toPandas()
         if ctx.tables.exists(feedback_table)
