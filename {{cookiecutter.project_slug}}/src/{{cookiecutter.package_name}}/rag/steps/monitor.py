@@ -73,13 +73,23 @@ def window_start(now: datetime, days: int) -> datetime:
     return datetime.combine(first, time.min, tzinfo=UTC)
 
 
+def ratings_of(answers: pd.DataFrame, feedback: pd.DataFrame) -> pd.Series:
+    """The ratings (``up`` or ``down``, one per trace and user) given to ``answers``."""
+    return feedback[feedback.trace_id.isin(answers.trace_id)].rating
+
+
+def negative_share(ratings: pd.Series) -> float:
+    """Share of ``ratings`` that are ``down``; 0.0 without ratings."""
+    return float((ratings == "down").mean()) if len(ratings) else 0.0
+
+
 def daily_figures(answers: pd.DataFrame, feedback: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """Per-day figures (see module doc) from :func:`answered` rows (one per trace) and
     feedback rows (trace_id, rating; one per trace and user). Out: day, answers,
     latency_p50_ms, latency_p95_ms, out_of_domain_rate, rated, negative_feedback_share."""
     rows = []
     for day, group in answers.groupby("day"):
-        ratings = feedback[feedback.trace_id.isin(group.trace_id)].rating
+        ratings = ratings_of(group, feedback)
         rows.append(
             {
                 "day": day,
@@ -88,9 +98,7 @@ def daily_figures(answers: pd.DataFrame, feedback: pd.DataFrame, threshold: floa
                 "latency_p95_ms": float(np.percentile(group.latency_ms, 95)),
                 "out_of_domain_rate": float((group.best_score < threshold).mean()),
                 "rated": int(len(ratings)),
-                "negative_feedback_share": float((ratings == "down").mean())
-                if len(ratings)
-                else 0.0,
+                "negative_feedback_share": negative_share(ratings),
             }
         )
     return pd.DataFrame(rows)
@@ -111,8 +119,7 @@ def alarms(answers: pd.DataFrame, feedback: pd.DataFrame, limits: MonitoringSect
             f"out_of_domain_rate {rate:.2f} > max_out_of_domain_rate "
             f"{limits.max_out_of_domain_rate}"
         )
-    ratings = feedback[feedback.trace_id.isin(answers.trace_id)].rating
-    negative = float((ratings == "down").mean()) if len(ratings) else 0.0
+    negative = negative_share(ratings_of(answers, feedback))
     if negative > limits.max_negative_feedback_share:
         found.append(
             f"negative_feedback_share {negative:.2f} > max_negative_feedback_share "
