@@ -368,6 +368,33 @@ def test_schedules_pause_outside_staging_and_prod(project):
         assert {"level": "CAN_VIEW", "group_name": "${var.read_user_group}"} in job["permissions"]
 
 
+# Each daily job runs after the jobs whose tables it reads (docs/deployment.md, Targets).
+DAILY_ORDER = (
+    ("feature_engineering_job", "batch_inference_job", "monitoring_job"),
+    ("document_indexing_job", "qa_pipeline_job", "qa_monitoring_job"),
+)
+
+
+def test_schedules_are_utc_hourly_stream_weekly_training_daily_jobs_in_reading_order(project):
+    jobs = merged_resources(project)["jobs"]
+    assert {job["schedule"]["timezone_id"] for job in jobs.values()} == {"UTC"}
+    # Quartz fields: second minute hour day-of-month month day-of-week
+    fields = {key: job["schedule"]["quartz_cron_expression"].split() for key, job in jobs.items()}
+    assert all(f[0] == "0" and f[1].isdigit() and f[4] == "*" for f in fields.values()), fields
+    if "streaming_inference_job" in fields:
+        assert fields["streaming_inference_job"][2:] == ["*", "*", "*", "?"]  # every hour
+    if "model_training_job" in fields:
+        assert fields["model_training_job"][3:] == ["?", "*", "MON"]  # once a week
+    for order in DAILY_ORDER:
+        present = [key for key in order if key in jobs]
+        assert all(
+            fields[key][2].isdigit() and fields[key][3:] == ["*", "*", "?"] for key in present
+        )
+        hours = [int(fields[key][2]) for key in present]
+        assert hours == sorted(set(hours)), (present, hours)
+    assert any(key in jobs for order in DAILY_ORDER for key in order)
+
+
 def test_model_grants_and_experiment_permissions(project):
     resources = merged_resources(project)
     (model,) = resources["registered_models"].values()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 
@@ -80,8 +81,27 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx):
     assert verdict["reasons"][0].startswith("fact_recall")
     assert deployed["champion_version"] == 1
 
+    # The verdict is tagged on the model version, and on the evaluation run.
+    tags = client().get_model_version(settings.model_name, "1").tags
+    assert tags["validation_status"] == "PASSED"
+    assert tags["validation_gate_result"] == "FAILED"
+    assert tags["validation_mode"] == "dry_run"
+    assert tags["validation_reasons"] == "; ".join(verdict["reasons"])
+    assert tags["validation_reasons"].startswith("fact_recall")
+    assert tags["validation_champion_version"] == "none"
+    assert tags["validation_run_id"] == verdict["run_id"]
+    assert float(tags["validation_fact_recall"]) == pytest.approx(
+        verdict["metrics"]["fact_recall"], rel=1e-5
+    )
+    assert verdict["metrics"]["fact_recall"] < 1.0
+    run = client().get_run(verdict["run_id"])
+    assert run.data.tags["validation_gate_result"] == "FAILED"
+    assert run.data.metrics["fact_recall"] == verdict["metrics"]["fact_recall"]
 
-def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(ctx, monkeypatch):
+
+def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(
+    ctx, monkeypatch, tmp_path, capsys
+):
     settings = ctx.settings
     unreachable = {**settings.evaluation, "min_fact_recall": 1.0}
     lenient = Context(replace(settings, evaluation=unreachable))
@@ -101,6 +121,17 @@ def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(ctx, monke
     assert list(summary["steps"]) == ["build", "evaluate"]
     assert summary["champion_version"] is None
     assert version_by_alias(client(), settings.model_name, "champion") is None
+
+    # The run-all command: exit status 3, and the summary file says why.
+    real_pipeline, steps = cli.run_pipeline, ("build", "evaluate", "deploy")
+    written = tmp_path / "out" / "summary.json"
+    with monkeypatch.context() as patch:
+        patch.setattr(cli, "run_pipeline", lambda c: real_pipeline(c, steps=steps))
+        assert cli.run_all(["--summary", str(written)]) == 3
+    saved = json.loads(written.read_text(encoding="utf-8"))
+    assert saved["rejected"] is True and list(saved["steps"]) == ["build", "evaluate"]
+    assert saved["evaluation"]["reasons"][0].startswith("fact_recall")
+    assert "evaluation of v1 on 17 questions: FAILED" in capsys.readouterr().out
 
     # The same run with a reachable gate goes on to deploy.
     passed = cli.run_pipeline(ctx, steps=("build", "evaluate", "deploy"))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import mlflow
 import pytest
 
+from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.cli import monitor as monitor_entry
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.serving import record_feedback
@@ -85,6 +86,36 @@ def test_monitor_fails_on_alarm_only_when_asked(served, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert json.loads(out[out.index("{") :])["alarms"][0].startswith("out_of_domain_rate")
     assert monitor_entry(["--env", "local", "--fail-on-alarm"]) == 2
+
+
+def test_the_ask_and_feedback_commands_answer_and_record_a_rating(served, monkeypatch, capsys):
+    monkeypatch.setenv(LOCAL_ROOT_VAR, str(served.settings.local_root))
+    question = "How do I parse a JSON string into a Python object?"
+    assert cli.ask(["--env", "local", question, OUT_OF_CORPUS[0]]) == 0
+    out = capsys.readouterr().out
+    answers = json.loads(out[out.index("{") :])["answers"]
+    assert len(answers) == 2
+    assert answers[0]["sources"][0].split(".")[0] == "json"
+    assert answers[0]["citations"] and answers[1]["best_score"] < answers[0]["best_score"]
+    trace_id = answers[0]["trace_id"]
+    trace = mlflow.get_trace(trace_id)
+    assert trace.info.tags["channel"] == "ask"
+
+    rate = ["--env", "local", "--trace-id", trace_id, "--user", "cli user"]
+    assert cli.feedback([*rate, "--rating", "down", "--comment", "too long"]) == 0
+    out = capsys.readouterr().out
+    recorded = json.loads(out[out.index("{") :])
+    assert (recorded["rating"], recorded["logged"]) == ("down", True)
+    with pytest.raises(SystemExit) as refused:  # argparse: not one of up, down
+        cli.feedback([*rate, "--rating", "meh"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'meh'" in capsys.readouterr().err
+    rows = served.tables.read(served.settings.table("feedback")).collect()
+    assert [(r["trace_id"], r["user"], r["rating"], r["comment"]) for r in rows] == [
+        (trace_id, "cli user", "down", "too long")
+    ]
+    assert cli.ask(["--env", "local", " "]) == 1  # no question: one line, exit status 1
+    assert "question: give at least one non-empty question" in capsys.readouterr().err
 
 
 def test_feedback_refuses_an_unknown_rating_before_writing(served):

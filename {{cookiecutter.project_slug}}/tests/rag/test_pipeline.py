@@ -9,7 +9,8 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.cli import STEPS, run_pipeline
 from {{ cookiecutter.package_name }}.rag import corpus
 from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
-from {{ cookiecutter.package_name }}.rag.steps import build, index, ingest_documents
+from {{ cookiecutter.package_name }}.rag.steps import build, index, ingest_documents, register_prompt
+from {{ cookiecutter.package_name }}.rag.steps.evaluate import load_pipeline
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
@@ -81,6 +82,8 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):
     ingest_documents.run(ctx)
     first = index.run(ctx)
     assert (first["documents"], first["documents_embedded"]) == (3, 3)
+    register_prompt.run(ctx)
+    assert build.run(ctx)["model_version"] == 1
 
     (folder / "b.md").write_text("# Beta\nBeta text, revised.", encoding="utf-8")
     (folder / "c.txt").unlink()
@@ -89,6 +92,15 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):
     second = index.run(ctx)
     assert (second["documents_embedded"], second["documents_removed"]) == (1, 1)
     assert second["chunks"] == 2 and second["index_version"] != first["index_version"]
+
+    # The new index makes a new model version; version 1 keeps the chunks it was built
+    # on (a snapshot inside the model), so rolling back to it brings them back.
+    rebuilt = build.run(ctx)
+    assert (rebuilt["model_version"], rebuilt["index_version"]) == (2, second["index_version"])
+    name = ctx.settings.model_name
+    old, new = (load_pipeline(name, v).answer("Beta text?") for v in ("1", "2"))
+    assert (old["sources"], new["sources"]) == (["b.md", "a.md", "c.txt"], ["b.md", "a.md"])
+    assert "revised" in new["answer"] and "revised" not in old["answer"]
 
 
 def test_a_table_source_is_ingested(tmp_path):

@@ -1,11 +1,15 @@
-"""Prompt edits make new prompt and model versions; an unchanged prompt makes neither."""
+"""Prompt and settings edits make new model versions; an unchanged pipeline makes none."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import mlflow
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
+from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
 
@@ -30,3 +34,27 @@ def test_prompt_edit_versions_and_unchanged_prompt(ctx):
     version = client.get_model_version(ctx.settings.model_name, "2")
     assert version.tags["prompt_version"] == "2"
     assert version.tags["index_version"] == model["index_version"]
+    assert version.tags["pipeline_digest"] == model["pipeline_digest"]
+
+
+def test_a_settings_only_change_registers_a_new_version_with_the_same_prompt_and_index(ctx):
+    register_prompt.run(ctx)
+    first = build.run(ctx)
+    retrieval = ctx.settings.retrieval
+    assert retrieval["k"] == 5  # conf/config.rag.yml
+    wider = Context(replace(ctx.settings, retrieval={**retrieval, "k": 3}))
+
+    second = build.run(wider)
+    assert (second["model_version"], second["registered"]) == (2, True)
+    assert (second["prompt_version"], second["index_version"]) == (1, first["index_version"])
+    assert second["pipeline_digest"] != first["pipeline_digest"]
+    assert build.run(wider) == {**second, "registered": False, "run_id": None}
+
+    # Back to the first settings: the newest version (2) differs, so a third is registered.
+    third = build.run(ctx)
+    assert (third["model_version"], third["pipeline_digest"]) == (3, first["pipeline_digest"])
+    client = MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+    logged = client.get_model_version(ctx.settings.model_name, "2")
+    assert logged.tags["pipeline_digest"] == second["pipeline_digest"]
+    config = mlflow.pyfunc.load_model(f"models:/{ctx.settings.model_name}/2").model_config
+    assert config["retrieval"]["k"] == 3
