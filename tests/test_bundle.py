@@ -368,7 +368,8 @@ def test_schedules_pause_outside_staging_and_prod(project):
         assert {"level": "CAN_VIEW", "group_name": "${var.read_user_group}"} in job["permissions"]
 
 
-# Each daily job runs after the jobs whose tables it reads (docs/deployment.md, Targets).
+# Each daily job is scheduled later in the day than the jobs whose tables it reads
+# (docs/deployment.md, Targets).
 DAILY_ORDER = (
     ("feature_engineering_job", "batch_inference_job", "monitoring_job"),
     ("document_indexing_job", "qa_pipeline_job", "qa_monitoring_job"),
@@ -390,8 +391,8 @@ def test_schedules_are_utc_hourly_stream_weekly_training_daily_jobs_in_reading_o
         assert all(
             fields[key][2].isdigit() and fields[key][3:] == ["*", "*", "?"] for key in present
         )
-        hours = [int(fields[key][2]) for key in present]
-        assert hours == sorted(set(hours)), (present, hours)
+        starts = [(int(fields[key][2]), int(fields[key][1])) for key in present]
+        assert starts == sorted(set(starts)), (present, starts)  # (hour, minute), increasing
     assert any(key in jobs for order in DAILY_ORDER for key in order)
 
 

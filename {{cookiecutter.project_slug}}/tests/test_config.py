@@ -45,7 +45,7 @@ def test_the_demo_pins_its_as_of_dates_to_the_2013_windows():
     assert settings.windows["train"].start.tzinfo is UTC
 
 
-def test_the_ci_slice_and_the_test_target_pin_the_same_windows():
+def test_the_ci_slice_and_the_test_target_pin_the_same_windows_and_enforce_the_gates():
     expected = {
         "train": ("2013-01-01", "2013-03-01"),
         "validation": ("2013-03-01", "2013-03-16"),
@@ -56,6 +56,13 @@ def test_the_ci_slice_and_the_test_target_pin_the_same_windows():
     assert spans(ci) == spans(test_target) == expected
     assert ci.as_of == test_target.as_of == day("2013-04-01")
     assert ci.training_as_of == test_target.training_as_of == day("2013-03-16")
+    # The gates are enforced there: a model must beat the mean baseline by 5 %.
+    for gated in (ci, test_target):
+        assert (gated.validation["mode"], gated.validation["fail_on_rejection"]) == (
+            "enabled",
+            True,
+        )
+        assert gated.validation["min_improvement_over_baseline"] == 0.05
 
 
 def test_as_of_moves_every_window_training_included():

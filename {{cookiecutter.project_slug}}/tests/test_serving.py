@@ -187,6 +187,8 @@ def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_faile
 
         for row in rows[3:]:  # two rows: under the batch size, nothing is written
             log.add(row)
+        time.sleep(1)
+        assert log.commits == 1 and small.tables.count(table) == 3
         with monkeypatch.context() as patch:  # a failed write keeps its rows queued
             patch.setattr(type(small.tables), "path", full_disk)
             with pytest.raises(OSError, match="no space left"):

@@ -83,11 +83,25 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx):
 
     # The verdict is tagged on the model version, and on the evaluation run.
     tags = client().get_model_version(settings.model_name, "1").tags
+    assert {key for key in tags if key.startswith("validation_")} == {
+        "validation_status",
+        "validation_gate_result",
+        "validation_mode",
+        "validation_reasons",
+        "validation_run_id",
+        "validation_champion_version",
+        "validation_retrieval_hit",
+        "validation_fact_recall",
+        "validation_cites_retrieved_source",
+    }
     assert tags["validation_status"] == "PASSED"
     assert tags["validation_gate_result"] == "FAILED"
     assert tags["validation_mode"] == "dry_run"
-    assert tags["validation_reasons"] == "; ".join(verdict["reasons"])
-    assert tags["validation_reasons"].startswith("fact_recall")
+    reason = re.fullmatch(
+        r"fact_recall (0\.\d{3}) < min_fact_recall 1\.0", tags["validation_reasons"]
+    )
+    assert reason is not None, tags["validation_reasons"]
+    assert float(reason[1]) == pytest.approx(verdict["metrics"]["fact_recall"], abs=5e-4)
     assert tags["validation_champion_version"] == "none"
     assert tags["validation_run_id"] == verdict["run_id"]
     assert float(tags["validation_fact_recall"]) == pytest.approx(

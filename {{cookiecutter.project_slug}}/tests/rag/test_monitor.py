@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import mlflow
 import pytest
+from mlflow.tracing.client import TracingClient
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.cli import monitor as monitor_entry
@@ -90,6 +92,14 @@ def test_monitor_fails_on_alarm_only_when_asked(served, monkeypatch, capsys):
 
 def test_the_ask_and_feedback_commands_answer_and_record_a_rating(served, monkeypatch, capsys):
     monkeypatch.setenv(LOCAL_ROOT_VAR, str(served.settings.local_root))
+    # A slow tracking store: MLflow stores each trace a second late, in the background.
+    store_trace = TracingClient.start_trace
+
+    def slow_start_trace(self, trace_info):
+        time.sleep(1)
+        return store_trace(self, trace_info)
+
+    monkeypatch.setattr(TracingClient, "start_trace", slow_start_trace)
     question = "How do I parse a JSON string into a Python object?"
     assert cli.ask(["--env", "local", question, OUT_OF_CORPUS[0]]) == 0
     out = capsys.readouterr().out
@@ -98,7 +108,7 @@ def test_the_ask_and_feedback_commands_answer_and_record_a_rating(served, monkey
     assert answers[0]["sources"][0].split(".")[0] == "json"
     assert answers[0]["citations"] and answers[1]["best_score"] < answers[0]["best_score"]
     trace_id = answers[0]["trace_id"]
-    trace = mlflow.get_trace(trace_id)
+    trace = mlflow.get_trace(trace_id)  # stored before ask returned
     assert trace.info.tags["channel"] == "ask"
 
     rate = ["--env", "local", "--trace-id", trace_id, "--user", "cli user"]
