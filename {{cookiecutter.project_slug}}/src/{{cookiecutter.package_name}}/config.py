@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .parts import concatenated, merged
 from .settings_file import (
@@ -149,6 +149,7 @@ class Settings:
     project that checks its own section of the config.
     """
 
+    gate_step: ClassVar[str] = "validate"  # the step that sets the challenger (messages)
     env: str
     runtime: str
     catalog: str

@@ -12,6 +12,7 @@ from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.rag import entry
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import (
+    ask,
     build,
     deploy,
     evaluate,
@@ -157,8 +158,10 @@ def test_steps_on_an_empty_registry_say_what_to_run(ctx):
         build.run(ctx)
     with pytest.raises(LookupError, match="run build first"):
         evaluate.run(ctx)
-    with pytest.raises(LookupError, match="has no 'challenger' alias"):
+    with pytest.raises(LookupError, match="has no 'challenger' alias: run the evaluate step first"):
         deploy.run(ctx)
+    with pytest.raises(LookupError, match=r"has no 'champion' alias: run run-all \(or deploy\)"):
+        ask.run(ctx, ["What does json.dumps return?"])
 
 
 def test_rollback_takes_the_prompt_champion_back_with_the_model(ctx):
@@ -173,4 +176,12 @@ def test_rollback_takes_the_prompt_champion_back_with_the_model(ctx):
 
     back = rollback.run(quick)
     assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
+    assert prompt_by_alias(quick.settings.prompt_name, "champion").version == 1
+
+    # deploy does not promote the rolled-back version again: a new one must be evaluated.
+    again = deploy.run(quick)
+    assert (again["promoted"], again["champion_version"]) == (False, 1)
+    assert again["reason"] == (
+        "v2 was rolled back (to v1): evaluate a new version, or move the alias by hand"
+    )
     assert prompt_by_alias(quick.settings.prompt_name, "champion").version == 1

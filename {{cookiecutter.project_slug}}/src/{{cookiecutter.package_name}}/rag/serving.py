@@ -14,6 +14,9 @@ import mlflow
 import pandas as pd
 from mlflow.entities import AssessmentSource, AssessmentSourceType, Feedback
 
+from ..registry import version_by_alias
+from ..runtime.tracking import client
+
 CHANNEL_TAG, CHANNEL = "channel", "ask"
 FEEDBACK_NAME = "user_rating"
 RATINGS = ("up", "down")
@@ -24,8 +27,14 @@ FEEDBACK_SCHEMA = (
 
 
 def champion_pipeline(settings):
-    """The QAPipeline of the champion model version (``models:/<name>@<champion alias>``)."""
-    uri = f"models:/{settings.model_name}@{settings.champion_alias}"
+    """The QAPipeline of the champion model version (``models:/<name>@<champion alias>``).
+
+    Raises LookupError when the model has no champion alias (nothing deployed yet).
+    """
+    name, alias = settings.model_name, settings.champion_alias
+    if version_by_alias(client(), name, alias) is None:
+        raise LookupError(f"model {name} has no '{alias}' alias: run run-all (or deploy) first")
+    uri = f"models:/{name}@{alias}"
     return mlflow.pyfunc.load_model(uri).unwrap_python_model().pipeline
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..settings_file import (
     LOCAL_ROOT_VAR,
@@ -41,6 +41,7 @@ class RagSettings:
     keys (online serving reads ``serving``).
     """
 
+    gate_step: ClassVar[str] = "evaluate"  # the step that sets the challenger (messages)
     env: str
     runtime: str
     catalog: str

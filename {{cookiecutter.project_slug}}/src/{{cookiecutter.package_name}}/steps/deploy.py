@@ -34,8 +34,12 @@ from ..runtime.context import Context
 from ..runtime.tracking import client
 
 
-def refusal(candidate, champion) -> str | None:
-    """Why ``candidate`` must not replace ``champion`` (ModelVersion or None), or None if it may."""
+def refusal(candidate, champion, gate_step: str = "validate") -> str | None:
+    """Why ``candidate`` must not replace ``champion`` (ModelVersion or None), or None if it may.
+
+    ``gate_step`` names the step that sets the challenger (``validate``, or ``evaluate``
+    in the rag use case) in the reasons that ask to run it again.
+    """
     tags = candidate.tags
     status = tags.get(STATUS_TAG)
     if status != PASSED:
@@ -43,7 +47,7 @@ def refusal(candidate, champion) -> str | None:
     if ROLLED_BACK_TO_TAG in tags:
         return (
             f"v{candidate.version} was rolled back (to v{tags[ROLLED_BACK_TO_TAG]}): "
-            "validate a new version, or move the alias by hand"
+            f"{gate_step} a new version, or move the alias by hand"
         )
     current = str(champion.version) if champion else NONE  # stores differ: int or str
     if current == str(candidate.version):
@@ -54,7 +58,7 @@ def refusal(candidate, champion) -> str | None:
         now = "there is no champion" if current == NONE else f"the champion is v{current}"
         return (
             f"v{candidate.version} was validated against {against}, but {now}: "
-            "the champion changed since validation; validate again"
+            f"the champion changed since validation; {gate_step} again"
         )
     return None
 
@@ -63,7 +67,7 @@ def candidate_version(registry, settings, version: int | None = None):
     """The ModelVersion deploy acts on: ``version``, else the one the challenger alias names.
 
     Raises LookupError when the version does not exist, or, without ``version``, when
-    no challenger exists (run the validate step first).
+    no challenger exists (run ``settings.gate_step`` first).
     """
     name = settings.model_name
     if version is not None:
@@ -71,7 +75,8 @@ def candidate_version(registry, settings, version: int | None = None):
     candidate = version_by_alias(registry, name, settings.challenger_alias)
     if candidate is None:
         raise LookupError(
-            f"model {name} has no '{settings.challenger_alias}' alias: run the validate step first"
+            f"model {name} has no '{settings.challenger_alias}' alias: "
+            f"run the {settings.gate_step} step first"
         )
     return candidate
 
@@ -108,7 +113,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     name = settings.model_name
     candidate = candidate_version(registry, settings, version)
     champion = version_by_alias(registry, name, settings.champion_alias)
-    reason = refusal(candidate, champion)
+    reason = refusal(candidate, champion, settings.gate_step)
     if reason is None:
         previous = str(champion.version) if champion else NONE
         registry.set_model_version_tag(name, candidate.version, PREVIOUS_CHAMPION_TAG, previous)

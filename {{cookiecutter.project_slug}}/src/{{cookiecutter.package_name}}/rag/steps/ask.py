@@ -13,7 +13,7 @@ def run(ctx: Context, questions: list[str]) -> dict:
 
     Every answer's trace is stored before this returns, so feedback on it can be
     recorded at once (MLflow writes traces in the background otherwise).
-    Raises ValueError when no question is given; MlflowException when there is no champion.
+    Raises ValueError when no question is given; LookupError when there is no champion.
     """
     questions = [q for q in questions if q.strip()]
     if not questions:

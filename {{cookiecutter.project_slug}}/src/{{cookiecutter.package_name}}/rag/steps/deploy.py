@@ -34,7 +34,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
     name = settings.model_name
     candidate = model_deploy.candidate_version(registry, settings, version)
     champion = version_by_alias(registry, name, settings.champion_alias)
-    target = candidate if model_deploy.refusal(candidate, champion) is None else champion
+    refused = model_deploy.refusal(candidate, champion, settings.gate_step)
+    target = candidate if refused is None else champion
     if target is None:  # refused, and no champion: nothing moves
         return {**model_deploy.run(ctx, int(candidate.version)), "prompt_champion_version": None}
     prompt_version = checked_prompt_version(settings, target)
