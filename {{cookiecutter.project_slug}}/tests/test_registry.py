@@ -174,16 +174,18 @@ PASSED_AGAINST_1 = {"validation_status": "PASSED", "validation_champion_version"
 def test_deploy_promotes_only_a_passed_version_over_the_champion_it_was_compared_with(
     candidate, champion, reason
 ):
-    assert deploy.refusal(candidate, champion) == reason
+    assert deploy.refusal(candidate, champion, "validate") == reason
 
 
 def test_deploy_compares_int_versions_with_their_string_tags():
     """MLflow's SQLite registry returns versions as ints; tags always come back as strings."""
     tags = [ModelVersionTag(key, value) for key, value in PASSED_AGAINST_1.items()]
     candidate = ModelVersion(NAME, 2, creation_timestamp=0, tags=tags)
-    assert deploy.refusal(candidate, ModelVersion(NAME, 1, creation_timestamp=0)) is None
+    assert (
+        deploy.refusal(candidate, ModelVersion(NAME, 1, creation_timestamp=0), "validate") is None
+    )
     same = ModelVersion(NAME, 2, creation_timestamp=0)
-    assert deploy.refusal(candidate, same) == "v2 is already the champion"
+    assert deploy.refusal(candidate, same, "validate") == "v2 is already the champion"
 
 
 def test_model_version_must_be_a_positive_integer(capsys):

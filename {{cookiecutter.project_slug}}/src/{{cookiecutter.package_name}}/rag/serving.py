@@ -14,7 +14,7 @@ import mlflow
 import pandas as pd
 from mlflow.entities import AssessmentSource, AssessmentSourceType, Feedback
 
-from ..registry import version_by_alias
+from ..registry import model_uri, version_by_alias
 from ..runtime.tracking import client
 
 CHANNEL_TAG, CHANNEL = "channel", "ask"
@@ -27,15 +27,17 @@ FEEDBACK_SCHEMA = (
 
 
 def champion_pipeline(settings):
-    """The QAPipeline of the champion model version (``models:/<name>@<champion alias>``).
+    """The QAPipeline of the model version the champion alias names.
 
     Raises LookupError when the model has no champion alias (nothing deployed yet).
     """
     name, alias = settings.model_name, settings.champion_alias
-    if version_by_alias(client(), name, alias) is None:
+    champion = version_by_alias(client(), name, alias)
+    if champion is None:
         raise LookupError(f"model {name} has no '{alias}' alias: run run-all (or deploy) first")
-    uri = f"models:/{name}@{alias}"
-    return mlflow.pyfunc.load_model(uri).unwrap_python_model().pipeline
+    return (
+        mlflow.pyfunc.load_model(model_uri(name, champion.version)).unwrap_python_model().pipeline
+    )
 
 
 def ask(pipeline, question: str) -> dict:

@@ -34,11 +34,11 @@ from ..runtime.context import Context
 from ..runtime.tracking import client
 
 
-def refusal(candidate, champion, gate_step: str = "validate") -> str | None:
+def refusal(candidate, champion, gate_step: str) -> str | None:
     """Why ``candidate`` must not replace ``champion`` (ModelVersion or None), or None if it may.
 
-    ``gate_step`` names the step that sets the challenger (``validate``, or ``evaluate``
-    in the rag use case) in the reasons that ask to run it again.
+    ``gate_step`` (the settings' ``gate_step``) names the step that sets the challenger
+    in the reasons that ask to run it again.
     """
     tags = candidate.tags
     status = tags.get(STATUS_TAG)
