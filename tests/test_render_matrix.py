@@ -409,6 +409,7 @@ def test_online_serving_applies_to_rag_too():
         "src/pkg/serving/server.py",
         "src/pkg/serving/settings.py",  # types the serving section (rag/settings_schema.py)
         "src/pkg/rag/serve.py",
+        "tests/serving_checks.py",  # checks of the shared serving code, called by test_serving
         "tests/rag/test_serving.py",
     }
     assert off - on == set()

@@ -1,0 +1,68 @@
+"""Checks of the serving code that every use case shares, called by each suite's tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
+from {{ cookiecutter.package_name }}.settings_file import ConfigError
+
+
+def full_disk(tables, name):
+    """A Tables.path that fails as a write to a full disk would."""
+    raise OSError(f"simulated: no space left for {name}")
+
+
+def check_log_batches(ctx: Context, monkeypatch) -> None:
+    """Assert how :class:`InferenceLog` writes ``ctx``'s inference table: one commit per
+    ``serving.log_flush_rows`` rows (3 here), nothing under that, the rows of a failed
+    write kept for the next, the rest on close; a non-positive setting is refused.
+    """
+    serving = {**ctx.settings.raw["serving"], "log_flush_rows": 3, "log_flush_seconds": 600}
+    small = Context(replace(ctx.settings, raw={**ctx.settings.raw, "serving": serving}))
+    table = small.settings.table("inference_table")
+    started = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    rows = [
+        log_row(json.dumps({"client_request_id": i}).encode(), b"{}", 200, started, 5, "m", "1")
+        for i in range(5)
+    ]
+    log = InferenceLog(small)
+    try:
+        for row in rows[:3]:  # the third row fills the batch: the log's thread writes it
+            log.add(row)
+        deadline = time.monotonic() + 60
+        while log.commits == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert log.commits == 1 and small.tables.version(table) == 0
+        written = sorted(r["client_request_id"] for r in small.tables.read(table).collect())
+        assert written == ["0", "1", "2"]
+
+        for row in rows[3:]:  # two rows: under the batch size, nothing is written
+            log.add(row)
+        time.sleep(1)
+        assert log.commits == 1 and small.tables.count(table) == 3
+        with monkeypatch.context() as patch:  # a failed write keeps its rows queued
+            patch.setattr(type(small.tables), "path", full_disk)
+            with pytest.raises(OSError, match="no space left"):
+                log.flush()
+        assert log.commits == 1 and small.tables.count(table) == 3
+    finally:
+        log.close()  # writes the queued rows in one more commit
+    assert log.commits == 2 and small.tables.version(table) == 1
+    assert small.tables.count(table) == 5
+
+    with pytest.raises(ConfigError, match="serving.log_flush_rows: must be a positive number"):
+        InferenceLog(
+            Context(
+                replace(
+                    small.settings,
+                    raw={**small.settings.raw, "serving": {**serving, "log_flush_rows": 0}},
+                )
+            )
+        )
