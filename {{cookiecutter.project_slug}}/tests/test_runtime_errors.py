@@ -78,6 +78,10 @@ def test_unresolvable_delta_jars_end_in_one_line(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: Spark did not start"), last
     assert "could not be resolved from Maven Central" in last
+    # The JVM's own output (Ivy names the settings file it loads) goes to stderr:
+    # stdout is left to what the command prints, here nothing.
+    assert f":: loading settings :: file = {ivy}" in result.stderr
+    assert result.stdout == ""
 
 
 def test_a_failing_entry_point_run_as_a_program_raises_its_exit_status(monkeypatch, capsys):

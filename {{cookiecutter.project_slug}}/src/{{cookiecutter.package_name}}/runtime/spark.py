@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata, resources
 
 from pyspark.sql import SparkSession
@@ -113,6 +115,31 @@ def is_connect(spark: SparkSession) -> bool:
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
+@contextmanager
+def jvm_stdout_to_stderr() -> Iterator[None]:
+    """While the block runs, this process's standard output (file descriptor 1) is its
+    standard error, so a JVM started inside it (local Spark, a local Spark Connect
+    server) writes its own output to stderr for as long as it lives.
+
+    The JVM prints Ivy's ``:: loading settings :: file = ...`` on its stdout, which it
+    shares with this process: without this, a step's JSON on stdout (``ingest | jq``)
+    would not parse. Python's stdout is flushed before and restored after, also when
+    the block raises. Without a standard output to redirect, the block runs as is.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1: nothing to keep clean
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def get_spark(settings: RuntimeSettings) -> SparkSession:
     """The process-wide SparkSession for ``settings.runtime``, with UTC session time.
 
@@ -122,7 +149,8 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     With a Spark Connect address (:func:`spark_remote`) it is a Connect session;
     ``local[N]`` starts a local Connect server with the Delta configuration.
     Every path, an already active session included, sets the session time zone
-    to UTC (:func:`utc_session`).
+    to UTC (:func:`utc_session`). A JVM started here writes to stderr
+    (:func:`jvm_stdout_to_stderr`): stdout holds only what the commands print.
     Raises SparkStartError when Java is missing or older than 17, or when the
     Delta jars cannot be resolved.
     """
@@ -151,7 +179,7 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), jvm_stdout_to_stderr():
             # A Connect client re-sets the server's static settings and warns for each.
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
             spark = builder.getOrCreate()
