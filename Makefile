@@ -52,8 +52,8 @@ test-fast: venv
 test-spark: venv gitlab-ci-local
 	$(SPARK_TIER)
 
-docs:  ## rewrite the README options table from cookiecutter.json
-	$(PYTHON) scripts/options_doc.py
+docs: venv  ## rewrite the README options table from cookiecutter.json
+	$(BIN)/python scripts/options_doc.py
 
 $(BUILD)/tools/bin/cookiecutter:
 	$(PYTHON) -m venv $(BUILD)/tools

@@ -3,8 +3,8 @@
 Usage: ``python scripts/options_doc.py`` rewrites the table between the markers
 ``<!-- options:start -->`` and ``<!-- options:end -->``; ``--check`` only compares and
 exits 1 when README.md is out of date. Reads cookiecutter.json (questions, defaults,
-prompts, ``_tabular_only``, ``_must_differ``) and hooks/pre_gen_project.py (the check
-of each variable).
+rendered per use case when they depend on ``use_case`` alone, prompts, ``_tabular_only``,
+``_must_differ``) and hooks/pre_gen_project.py (the check of each variable).
 Raises ``ValueError`` when README.md lacks the markers.
 """
 
@@ -16,6 +16,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+import jinja2
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- options:start -->", "<!-- options:end -->"
@@ -39,6 +41,17 @@ def default_text(value) -> str:
     if sources:
         return "derived from " + ", ".join(f"`{s}`" for s in dict.fromkeys(sources))
     return f"`{value}`" if len(value) <= 40 else "(one line of text)"
+
+
+def per_use_case(value, choices: list[str]) -> str | None:
+    """The default of an answer whose template reads ``use_case`` alone, rendered for each
+    of ``choices`` (``tabular: `Flight Delays`; rag: `Docs QA```); None for any other value."""
+    if not isinstance(value, str) or set(re.findall(r"cookiecutter\.(\w+)", value)) != {"use_case"}:
+        return None
+    template = jinja2.Environment().from_string(value)
+    return "; ".join(
+        f"{choice}: `{template.render(cookiecutter={'use_case': choice})}`" for choice in choices
+    )
 
 
 def rule_text(name: str, value, pre_gen) -> str:
@@ -65,7 +78,8 @@ def options_table(context: dict, pre_gen) -> str:
         if name in context.get("_tabular_only", []):
             meaning += " (tabular only: ignored when `use_case` is `rag`)"
         rule = rule_text(name, value, pre_gen)
-        rows.append(f"| `{name}` | {default_text(value)} | {meaning} | {rule} |")
+        default = per_use_case(value, context.get("use_case", [])) or default_text(value)
+        rows.append(f"| `{name}` | {default} | {meaning} | {rule} |")
     pairs = context.get("_must_differ", [])
     if pairs:
         listed = "; ".join(f"`{a}` and `{b}`" for a, b in pairs)

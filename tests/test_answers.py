@@ -95,15 +95,23 @@ def test_a_rag_rerender_prunes_then_renames_and_keeps_the_users_files(tmp_path):
     """use_case=rag over itself with `-f`: the tabular cli.py the render writes again is
     removed before cli.rag.py takes its name; a user's own test under tests/ survives."""
     project = render(tmp_path, use_case="rag")
+    # Unnamed, a rag project takes the rag defaults, not the flights example's.
+    assert project.name == "docs-qa"
+    readme = (project / "README.md").read_text(encoding="utf-8").splitlines()
+    assert readme[0] == "# Docs QA"
+    assert readme[2] == (
+        "Answer questions on the documentation of Python standard-library modules, "
+        "citing the sources."
+    )
     own_test = project / "tests" / "test_my_corpus.py"
     own_test.write_text("def test_mine():\n    assert True\n", encoding="utf-8")
 
     _rerender(tmp_path, use_case="rag")
 
-    cli = (project / "src" / "flight_delays" / "cli.py").read_text(encoding="utf-8")
+    cli = (project / "src" / "docs_qa" / "cli.py").read_text(encoding="utf-8")
     assert "ingest_documents = _step_entry(" in cli and "batch_inference" not in cli
     assert not list(project.rglob("*.rag.*"))
-    assert not (project / "src" / "flight_delays" / "steps" / "train.py").exists()
+    assert not (project / "src" / "docs_qa" / "steps" / "train.py").exists()
     assert own_test.is_file()
 
 

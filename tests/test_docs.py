@@ -27,6 +27,25 @@ def test_table_has_one_row_per_question_and_follows_changes():
     assert "A branch name git accepts" in row
 
 
+def test_defaults_that_depend_on_the_use_case_are_shown_for_each():
+    pre_gen = load_hook("pre_gen_project")
+    rows = {
+        line.split("`")[1]: line
+        for line in options_doc.options_table(CONTEXT, pre_gen).splitlines()
+        if line.startswith("| `")
+    }
+    assert rows["project_name"].startswith(
+        "| `project_name` | tabular: `Flight Delays`; rag: `Docs QA` |"
+    )
+    assert rows["description"].startswith(
+        "| `description` | tabular: `Predict a flight's arrival delay in minutes from what is "
+        "known one hour before departure.`; rag: `Answer questions on the documentation of "
+        "Python standard-library modules, citing the sources.` |"
+    )
+    # A default derived from another answer as well is not rendered per use case.
+    assert rows["project_slug"].startswith("| `project_slug` | derived from `project_name` |")
+
+
 def test_changelog_has_an_unreleased_section():
     changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "\n## [Unreleased]\n" in changelog

@@ -36,7 +36,13 @@ from conftest import (
 from cookiecutter.environment import StrictEnvironment
 
 MATRIX_OPTIONS = CHOICE_OPTIONS + BOOLEAN_OPTIONS
-PACKAGE = DEFAULT_ANSWERS["package_name"]
+
+
+def package_of(project: Path) -> str:
+    """The import name of ``project``'s package: the one folder under its ``src``.
+    (The default differs per use case: ``flight_delays``, ``docs_qa``.)"""
+    (package,) = [p.name for p in (project / "src").iterdir() if p.is_dir()]
+    return package
 
 
 def option_values(option: str) -> list:
@@ -184,7 +190,7 @@ def test_pairwise_cover_of_a_small_case_is_complete_and_smaller_than_the_product
 def test_combination_renders_clean(rendered, combo):
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
     present = {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
-    assert present == expected_files(combo, PACKAGE)
+    assert present == expected_files(combo, package_of(project))
 
     for name, text in text_files(project):
         assert not LEFTOVER_JINJA.search(text), f"Jinja left in {name}"
@@ -214,18 +220,22 @@ def test_combination_passes_ruff(rendered, combo):
 
 # Prints what the optional parts of a rendered project declare (see its parts.py) and,
 # given the argument `tabular`, the table keys its settings load accepts from them.
-DECLARATIONS_SCRIPT = (
-    "import json, sys\n"
-    f"from {PACKAGE}.parts import concatenated, merged\n"
-    "out = {'RUN_ALL_STEPS': concatenated('RUN_ALL_STEPS'),"
-    " 'PREDICTION_SOURCES': merged('PREDICTION_SOURCES'),"
-    " 'CHAMPION_FOLLOWERS': merged('CHAMPION_FOLLOWERS'),"
-    " 'TABLE_KEYS': concatenated('TABLE_KEYS')}\n"
-    "if sys.argv[1:] == ['tabular']:\n"
-    f"    from {PACKAGE}.config import part_table_keys\n"
-    "    out['part_table_keys'] = part_table_keys()\n"
-    "json.dump(out, sys.stdout)\n"
-)
+def declarations_script(package: str) -> str:
+    """That script, importing the package ``package`` of a render."""
+    return (
+        "import json, sys\n"
+        f"from {package}.parts import concatenated, merged\n"
+        "out = {'RUN_ALL_STEPS': concatenated('RUN_ALL_STEPS'),"
+        " 'PREDICTION_SOURCES': merged('PREDICTION_SOURCES'),"
+        " 'CHAMPION_FOLLOWERS': merged('CHAMPION_FOLLOWERS'),"
+        " 'TABLE_KEYS': concatenated('TABLE_KEYS')}\n"
+        "if sys.argv[1:] == ['tabular']:\n"
+        f"    from {package}.config import part_table_keys\n"
+        "    out['part_table_keys'] = part_table_keys()\n"
+        "json.dump(out, sys.stdout)\n"
+    )
+
+
 # The key of `tables` that each option adds in tabular projects, through its part.
 PART_TABLE_KEYS = {
     "include_streaming_inference": "stream_predictions",
@@ -254,7 +264,7 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
     tabular = combo["use_case"] == "tabular"
     done = subprocess.run(
-        [sys.executable, "-c", DECLARATIONS_SCRIPT, combo["use_case"]],
+        [sys.executable, "-c", declarations_script(package_of(project)), combo["use_case"]],
         cwd=project,
         env={"PYTHONPATH": str(project / "src"), "PATH": ""},
         capture_output=True,
@@ -274,7 +284,7 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     monitoring = tabular and combo["include_monitoring"]
     assert set(declared["TABLE_KEYS"]) == ({"monitoring_metrics"} if monitoring else set())
 
-    package = project / "src" / PACKAGE
+    package = project / "src" / package_of(project)
     for step in declared["RUN_ALL_STEPS"]:
         assert defines(package / "steps" / f"{step}.py", "run"), step
     targets = [target for _, target in declared["PREDICTION_SOURCES"].values()]
@@ -294,12 +304,13 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
 def test_workflow_expressions_survive(rendered, combo):
     """Every ``${{ ... }}`` written literally in a template file is in its rendered file."""
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+    package = package_of(project)
     for path in TEMPLATE_DIR.rglob("*"):
         if not path.is_file():
             continue
         source = path.read_text(encoding="utf-8", errors="replace")
         relative = path.relative_to(TEMPLATE_DIR).as_posix()
-        target = project / relative.replace("{{cookiecutter.package_name}}", PACKAGE)
+        target = project / relative.replace("{{cookiecutter.package_name}}", package)
         for expression in WORKFLOW_EXPRESSION.findall(source):
             if target.exists() and "{{ cookiecutter" not in expression:
                 assert expression in target.read_text(encoding="utf-8"), (relative, expression)
