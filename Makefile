@@ -52,7 +52,7 @@ test-fast: venv
 test-spark: venv gitlab-ci-local
 	$(SPARK_TIER)
 
-docs: venv  ## rewrite the README options table from cookiecutter.json
+docs: venv  ## rewrite the README options table from cookiecutter.json (needs cookiecutter)
 	$(BIN)/python scripts/options_doc.py
 
 $(BUILD)/tools/bin/cookiecutter:

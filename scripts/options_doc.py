@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-import jinja2
+from cookiecutter.environment import StrictEnvironment
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- options:start -->", "<!-- options:end -->"
@@ -44,14 +44,16 @@ def default_text(value) -> str:
 
 
 def per_use_case(value, choices: list[str]) -> str | None:
-    """The default of an answer whose template reads ``use_case`` alone, rendered for each
-    of ``choices`` (``tabular: `Flight Delays`; rag: `Docs QA```); None for any other value."""
+    """The default of an answer whose template reads ``use_case`` alone, rendered by
+    cookiecutter's Jinja environment for each of ``choices`` (``tabular: `Flight Delays`;
+    rag: `Docs QA```); None for any other value."""
     if not isinstance(value, str) or set(re.findall(r"cookiecutter\.(\w+)", value)) != {"use_case"}:
         return None
-    template = jinja2.Environment().from_string(value)
-    return "; ".join(
-        f"{choice}: `{template.render(cookiecutter={'use_case': choice})}`" for choice in choices
-    )
+    rendered = {}
+    for choice in choices:
+        context = {"cookiecutter": {"use_case": choice}}
+        rendered[choice] = StrictEnvironment(context=context).from_string(value).render(**context)
+    return "; ".join(f"{choice}: `{text}`".replace("|", "\\|") for choice, text in rendered.items())
 
 
 def rule_text(name: str, value, pre_gen) -> str:
@@ -112,7 +114,7 @@ def main(argv=None) -> int:
     if path.read_text(encoding="utf-8") == expected:
         return 0
     if args.check:
-        print("README.md options table is out of date: run python scripts/options_doc.py")
+        print("README.md options table is out of date: run make docs")
         return 1
     path.write_text(expected, encoding="utf-8")
     print("README.md options table updated")

@@ -26,6 +26,13 @@ CHOICE_OPTIONS = sorted(
 DEFAULT_ANSWERS = dict(prompt_for_config({"cookiecutter": copy.deepcopy(CONTEXT)}, no_input=True))
 
 
+def answers_for(**answers) -> dict:
+    """Every answer cookiecutter derives with ``answers`` given and the rest left to the
+    defaults (``use_case="rag"`` gives the rag project's name, slug and package)."""
+    context = {**copy.deepcopy(CONTEXT), **answers}
+    return dict(prompt_for_config({"cookiecutter": context}, no_input=True))
+
+
 def load_hook(name: str):
     """Import ``hooks/<name>.py`` as it is in the repo (unrendered; it is valid Python)."""
     path = REPO / "hooks" / f"{name}.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from conftest import CONTEXT, REPO, load_hook
+from conftest import CONTEXT, REPO, answers_for, load_hook
 
 spec = importlib.util.spec_from_file_location("options_doc", REPO / "scripts" / "options_doc.py")
 options_doc = importlib.util.module_from_spec(spec)
@@ -13,7 +13,7 @@ spec.loader.exec_module(options_doc)
 
 def test_readme_options_table_is_generated_from_cookiecutter_json():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert readme == options_doc.expected_readme(), "run: python scripts/options_doc.py"
+    assert readme == options_doc.expected_readme(), "run: make docs"
 
 
 def test_table_has_one_row_per_question_and_follows_changes():
@@ -42,6 +42,11 @@ def test_defaults_that_depend_on_the_use_case_are_shown_for_each():
         "known one hour before departure.`; rag: `Answer questions on the documentation of "
         "Python standard-library modules, citing the sources.` |"
     )
+    # The same as cookiecutter derives, for every use case.
+    for use_case in CONTEXT["use_case"]:
+        answers = answers_for(use_case=use_case)
+        assert f"{use_case}: `{answers['project_name']}`" in rows["project_name"]
+        assert f"{use_case}: `{answers['description']}`" in rows["description"]
     # A default derived from another answer as well is not rendered per use case.
     assert rows["project_slug"].startswith("| `project_slug` | derived from `project_name` |")
 

@@ -31,6 +31,7 @@ from conftest import (
     CONTEXT,
     DEFAULT_ANSWERS,
     TEMPLATE_DIR,
+    answers_for,
     render,
 )
 from cookiecutter.environment import StrictEnvironment
@@ -38,11 +39,10 @@ from cookiecutter.environment import StrictEnvironment
 MATRIX_OPTIONS = CHOICE_OPTIONS + BOOLEAN_OPTIONS
 
 
-def package_of(project: Path) -> str:
-    """The import name of ``project``'s package: the one folder under its ``src``.
-    (The default differs per use case: ``flight_delays``, ``docs_qa``.)"""
-    (package,) = [p.name for p in (project / "src").iterdir() if p.is_dir()]
-    return package
+def package_of(combo: dict) -> str:
+    """The package name cookiecutter derives for ``combo`` (its default differs per use
+    case: ``flight_delays``, ``docs_qa``)."""
+    return answers_for(**combo)["package_name"]
 
 
 def option_values(option: str) -> list:
@@ -190,7 +190,7 @@ def test_pairwise_cover_of_a_small_case_is_complete_and_smaller_than_the_product
 def test_combination_renders_clean(rendered, combo):
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
     present = {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
-    assert present == expected_files(combo, package_of(project))
+    assert present == expected_files(combo, package_of(combo))
 
     for name, text in text_files(project):
         assert not LEFTOVER_JINJA.search(text), f"Jinja left in {name}"
@@ -264,7 +264,7 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
     tabular = combo["use_case"] == "tabular"
     done = subprocess.run(
-        [sys.executable, "-c", declarations_script(package_of(project)), combo["use_case"]],
+        [sys.executable, "-c", declarations_script(package_of(combo)), combo["use_case"]],
         cwd=project,
         env={"PYTHONPATH": str(project / "src"), "PATH": ""},
         capture_output=True,
@@ -284,7 +284,7 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     monitoring = tabular and combo["include_monitoring"]
     assert set(declared["TABLE_KEYS"]) == ({"monitoring_metrics"} if monitoring else set())
 
-    package = project / "src" / package_of(project)
+    package = project / "src" / package_of(combo)
     for step in declared["RUN_ALL_STEPS"]:
         assert defines(package / "steps" / f"{step}.py", "run"), step
     targets = [target for _, target in declared["PREDICTION_SOURCES"].values()]
@@ -304,7 +304,7 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
 def test_workflow_expressions_survive(rendered, combo):
     """Every ``${{ ... }}`` written literally in a template file is in its rendered file."""
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
-    package = package_of(project)
+    package = package_of(combo)
     for path in TEMPLATE_DIR.rglob("*"):
         if not path.is_file():
             continue

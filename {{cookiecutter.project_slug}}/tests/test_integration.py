@@ -115,7 +115,7 @@ def test_the_same_run_over_spark_connect_gives_the_same_outputs(january, january
     )
     assert done.returncode == 0, done.stderr[-3000:]
     # stdout starts with the summary: the Connect server's JVM writes to stderr.
-    assert done.stdout.splitlines()[0] == "environment: local", done.stdout[:300]
+    assert done.stdout.startswith("environment: local\n"), done.stdout[:300]
     connect = json.loads(summary_path.read_text())
     assert connect["windows"] == JANUARY_WINDOWS
     assert connect["rows"] == classic["rows"]

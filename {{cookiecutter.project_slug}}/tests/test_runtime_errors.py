@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
-from {{ cookiecutter.package_name }}.runtime.spark import SparkStartError, require_java
+from {{ cookiecutter.package_name }}.runtime.spark import (
+    SparkStartError,
+    jvm_stdout_to_stderr,
+    require_java,
+)
 
 
 def _fake_java(tmp_path, banner):
@@ -47,6 +52,39 @@ def test_old_java_is_refused(tmp_path, banner, message):
 def test_missing_java_is_refused(tmp_path):
     with pytest.raises(SparkStartError, match="Java not found: local Spark needs Java 17"):
         require_java(str(tmp_path / "no-java"))
+
+
+def test_a_process_started_in_the_block_writes_its_stdout_to_stderr_for_good(capfd):
+    """What the Spark JVM inherits: the child starts inside the block and writes after it
+    (and after the block raised); this process's own stdout is its own again by then."""
+    child = "import time; time.sleep(0.5); print('from the child', flush=True)"
+    with pytest.raises(RuntimeError, match="in the block"), jvm_stdout_to_stderr():
+        started = subprocess.Popen([sys.executable, "-c", child])
+        raise RuntimeError("in the block")
+    print("from this process", flush=True)
+    assert started.wait(timeout=60) == 0
+    out, err = capfd.readouterr()
+    assert out == "from this process\n"
+    assert err == "from the child\n"
+
+
+@pytest.mark.parametrize("closed", ["1", "2"])
+def test_with_stdout_or_stderr_closed_the_block_runs_as_is(closed):
+    code = (
+        f"from {jvm_stdout_to_stderr.__module__} import jvm_stdout_to_stderr\n"
+        "with jvm_stdout_to_stderr():\n"
+        "    open('ran', 'w').close()\n"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(
+            ["sh", "-c", f'exec "$0" -c "$1" {closed}>&-', sys.executable, code],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert os.path.exists(os.path.join(folder, "ran"))
 
 
 @pytest.mark.spark

@@ -14,9 +14,10 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import metadata, resources
 
 from pyspark.sql import SparkSession
@@ -41,6 +42,11 @@ _LOCAL_DEFAULTS = {
     # busy machine: wait for it to connect back longer than the default 15 s.
     "spark.python.authenticate.socketTimeout": "120s",
 }
+
+
+# Held while a local JVM starts: one start at a time, so the stdout redirect of one
+# (:func:`jvm_stdout_to_stderr`) is never saved and restored by another.
+_START_LOCK = threading.Lock()
 
 
 class SparkStartError(RuntimeError):
@@ -115,6 +121,21 @@ def is_connect(spark: SparkSession) -> bool:
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
+def _stdout_at_stderr() -> int | None:
+    """Point file descriptor 1 at what fd 2 is; return a copy of the old fd 1, or None
+    (nothing changed) when either descriptor is closed."""
+    try:
+        saved = os.dup(1)
+    except OSError:
+        return None
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        os.close(saved)
+        return None
+    return saved
+
+
 @contextmanager
 def jvm_stdout_to_stderr() -> Iterator[None]:
     """While the block runs, this process's standard output (file descriptor 1) is its
@@ -123,21 +144,21 @@ def jvm_stdout_to_stderr() -> Iterator[None]:
 
     The JVM prints Ivy's ``:: loading settings :: file = ...`` on its stdout, which it
     shares with this process: without this, a step's JSON on stdout (``ingest | jq``)
-    would not parse. Python's stdout is flushed before and restored after, also when
-    the block raises. Without a standard output to redirect, the block runs as is.
+    would not parse. Python's stdout is flushed before and fd 1 restored after, also
+    when the block raises. With fd 1 or fd 2 closed, the block runs as is. The
+    descriptor is the process's: output of other threads goes to stderr meanwhile
+    (:func:`get_spark` holds a lock, so two starts never overlap).
     """
-    sys.stdout.flush()
+    if sys.stdout is not None:
+        with suppress(OSError, ValueError):  # a closed or broken stdout: nothing to flush
+            sys.stdout.flush()
+    saved = _stdout_at_stderr()
     try:
-        saved = os.dup(1)
-    except OSError:  # no file descriptor 1: nothing to keep clean
-        yield
-        return
-    try:
-        os.dup2(2, 1)
         yield
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def get_spark(settings: RuntimeSettings) -> SparkSession:
@@ -179,7 +200,7 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:
-        with warnings.catch_warnings(), jvm_stdout_to_stderr():
+        with _START_LOCK, warnings.catch_warnings(), jvm_stdout_to_stderr():
             # A Connect client re-sets the server's static settings and warns for each.
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
             spark = builder.getOrCreate()
