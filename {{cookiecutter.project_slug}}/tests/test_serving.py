@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import threading
 import time
 from datetime import date
 
@@ -127,6 +130,49 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
         for column, value in row.items():
             if column not in ("prediction", "scored_at") and isinstance(value, float):
                 assert value == back[column] or (math.isnan(value) and math.isnan(back[column]))
+
+
+def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(served, monkeypatch, tmp_path):
+    """``kill``, ``docker stop`` and systemd stop a server with SIGTERM: the rows it
+    queued are written, as on Ctrl-C, and the previous handler is back afterwards."""
+    ctx, _, rows = served
+    ctx = private_copy(ctx, tmp_path / "state")
+    table = ctx.settings.table("inference_table")
+    before = ctx.tables.count(table)
+    started, fallback, answered = [], [], []
+
+    def start_and_keep(*args):
+        started.append(server_start(*args))
+        return started[0]
+
+    def fallback_handler(*_):  # runs only if serve_forever left SIGTERM unhandled
+        fallback.append(True)
+        raise KeyboardInterrupt
+
+    def request_then_terminate():
+        try:
+            deadline = time.monotonic() + 120
+            while not started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            answered.append(post(started[0], payload(rows[:3])).status_code)
+        finally:  # always: serve_forever must return
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    server_start = server.start
+    monkeypatch.setattr(server, "start", start_and_keep)
+    previous = signal.signal(signal.SIGTERM, fallback_handler)
+    try:
+        client = threading.Thread(target=request_then_terminate)
+        client.start()
+        server.serve_forever(ctx, 0)
+        client.join(TIMEOUT)
+        assert signal.getsignal(signal.SIGTERM) is fallback_handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert answered == [200]
+    assert fallback == []
+    assert not started[0].thread.is_alive()
+    assert ctx.tables.count(table) == before + 1  # the request's log row, written on stop
 
 
 def test_a_bad_port_setting_is_named(served):

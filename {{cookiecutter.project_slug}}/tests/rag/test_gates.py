@@ -72,12 +72,18 @@ def test_gate_refuses_a_prompt_without_context_and_a_random_retriever(ctx, capsy
         )
 
 
-def test_dry_run_records_the_failure_but_lets_it_pass(ctx):
+def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys):
     settings = ctx.settings
     strict = {**settings.evaluation, "mode": "dry_run", "min_fact_recall": 1.0}
     dry = Context(replace(settings, evaluation=strict))
     register_prompt.run(dry)
-    verdict, deployed = _candidate(dry)
+    build.run(dry)
+    capsys.readouterr()
+    verdict = evaluate.run(dry)
+    # MLflow's evaluation banner goes to stderr: the step's JSON is alone on stdout.
+    printed = capsys.readouterr()
+    assert printed.out == "" and "Evaluation completed" in printed.err
+    deployed = deploy.run(dry)
     assert verdict["status"] == "PASSED" and verdict["gate_result"] == "FAILED"
     assert verdict["reasons"][0].startswith("fact_recall")
     assert deployed["champion_version"] == 1

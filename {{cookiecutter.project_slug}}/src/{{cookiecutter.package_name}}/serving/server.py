@@ -18,6 +18,7 @@ Every ``/invocations`` request and its response go to the inference table
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -143,17 +144,27 @@ def start(ctx: Context, port: int | None = None) -> RunningServer:
 
 
 def serve_forever(ctx: Context, port: int | None = None) -> None:
-    """Run :func:`start` and block until Ctrl-C; then stop and flush the inference table."""
+    """Run :func:`start` and block until Ctrl-C (SIGINT) or SIGTERM (``kill``, ``docker
+    stop``, systemd); then stop and flush the inference table.
+
+    Called from the main thread, it handles SIGTERM while it serves and puts the previous
+    handler back when it returns (a signal handler can only be set from the main thread).
+    """
     running = start(ctx, port)
     print(
         f"serving {ctx.settings.model_name} v{running.model_version} at "
-        f"{running.url}/invocations (Ctrl-C stops); requests are logged in "
+        f"{running.url}/invocations (Ctrl-C or SIGTERM stops); requests are logged in "
         f"{running.log.table}"
     )
+    terminated = threading.Event()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: terminated.set()) if main else None
     try:
-        while running.thread.is_alive():
+        while running.thread.is_alive() and not terminated.is_set():
             running.thread.join(0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
         running.stop()

@@ -21,6 +21,8 @@ gets the challenger alias.
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import redirect_stdout
 
 import mlflow
 
@@ -45,16 +47,21 @@ def load_pipeline(name: str, version: str):
 
 
 def score(pipeline, data: list[dict], k: int, judge: str | None) -> dict[str, float]:
-    """Mean of every scorer over ``data`` for ``pipeline`` (one ``mlflow.genai.evaluate``)."""
+    """Mean of every scorer over ``data`` for ``pipeline`` (one ``mlflow.genai.evaluate``).
+
+    MLflow prints an "Evaluation completed" banner (with terminal colour codes) when it
+    is done; it goes to stderr, so the step's JSON stays alone on stdout.
+    """
     if os.environ.get("MLFLOW_GENAI_EVAL_MAX_WORKERS") is None:
         # SQLite (the local store) serialises writers: parallel workers only collide.
         os.environ["MLFLOW_GENAI_EVAL_MAX_WORKERS"] = "1"
     os.environ.setdefault("MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION", "true")
-    result = mlflow.genai.evaluate(
-        data=data,
-        predict_fn=lambda question: pipeline.answer(question),
-        scorers=code_scorers(k) + judge_scorers(judge),
-    )
+    with redirect_stdout(sys.stderr):
+        result = mlflow.genai.evaluate(
+            data=data,
+            predict_fn=lambda question: pipeline.answer(question),
+            scorers=code_scorers(k) + judge_scorers(judge),
+        )
     return {
         key.removesuffix("/mean"): float(value)
         for key, value in result.metrics.items()
