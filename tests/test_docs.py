@@ -11,6 +11,12 @@ options_doc = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(options_doc)
 
 
+def table_rows() -> dict[str, str]:
+    """The options table of cookiecutter.json as it stands: option name -> its row."""
+    table = options_doc.options_table(CONTEXT, load_hook("pre_gen_project"))
+    return {line.split("`")[1]: line for line in table.splitlines() if line.startswith("| `")}
+
+
 def test_readme_options_table_is_generated_from_cookiecutter_json():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert readme == options_doc.expected_readme(), "run: make docs"
@@ -28,12 +34,7 @@ def test_table_has_one_row_per_question_and_follows_changes():
 
 
 def test_defaults_that_depend_on_the_use_case_are_shown_for_each():
-    pre_gen = load_hook("pre_gen_project")
-    rows = {
-        line.split("`")[1]: line
-        for line in options_doc.options_table(CONTEXT, pre_gen).splitlines()
-        if line.startswith("| `")
-    }
+    rows = table_rows()
     assert rows["project_name"].startswith(
         "| `project_name` | tabular: `Flight Delays`; rag: `Docs QA` |"
     )
@@ -65,17 +66,12 @@ def test_changelog_names_each_kind_of_change_once_per_release():
 
 
 def test_table_marks_the_options_rag_ignores():
-    pre_gen = load_hook("pre_gen_project")
-    rows = {
-        line.split("`")[1]: line
-        for line in options_doc.options_table(CONTEXT, pre_gen).splitlines()
-        if line.startswith("| `")
-    }
+    rows = table_rows()
     marked = {name for name, row in rows.items() if "ignored when `use_case` is `rag`" in row}
     assert marked == set(CONTEXT["_tabular_only"]) and "include_feature_store" in marked
     assert "include_online_serving" not in marked  # online serving applies to both use cases
     changed = {**CONTEXT, "_tabular_only": ["cloud"]}
-    table = options_doc.options_table(changed, pre_gen).splitlines()
+    table = options_doc.options_table(changed, load_hook("pre_gen_project")).splitlines()
     (row,) = [line for line in table if line.startswith("| `cloud` |")]
     assert row.endswith(
         "(tabular only: ignored when `use_case` is `rag`) | one of the choices "

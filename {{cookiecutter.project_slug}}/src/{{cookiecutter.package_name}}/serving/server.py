@@ -165,6 +165,6 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
+        if main:  # None: the previous handler was not set from Python; the default then
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
         running.stop()
