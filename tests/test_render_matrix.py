@@ -263,8 +263,9 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     and present in ``conf/config.yml``; one switched off leaves neither behind."""
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
     tabular = combo["use_case"] == "tabular"
+    package_name = package_of(combo)
     done = subprocess.run(
-        [sys.executable, "-c", declarations_script(package_of(combo)), combo["use_case"]],
+        [sys.executable, "-c", declarations_script(package_name), combo["use_case"]],
         cwd=project,
         env={"PYTHONPATH": str(project / "src"), "PATH": ""},
         capture_output=True,
@@ -284,7 +285,7 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     monitoring = tabular and combo["include_monitoring"]
     assert set(declared["TABLE_KEYS"]) == ({"monitoring_metrics"} if monitoring else set())
 
-    package = project / "src" / package_of(combo)
+    package = project / "src" / package_name
     for step in declared["RUN_ALL_STEPS"]:
         assert defines(package / "steps" / f"{step}.py", "run"), step
     targets = [target for _, target in declared["PREDICTION_SOURCES"].values()]

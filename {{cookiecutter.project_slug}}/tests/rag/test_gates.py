@@ -77,9 +77,10 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys):
     strict = {**settings.evaluation, "mode": "dry_run", "min_fact_recall": 1.0}
     dry = Context(replace(settings, evaluation=strict))
     register_prompt.run(dry)
-    build.run(dry)
+    built = build.run(dry)
     capsys.readouterr()
     verdict = evaluate.run(dry)
+    assert verdict["model_version"] == built["model_version"]
     # MLflow's evaluation banner goes to stderr: the step's JSON is alone on stdout.
     printed = capsys.readouterr()
     assert printed.out == "" and "Evaluation completed" in printed.err
