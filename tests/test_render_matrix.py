@@ -427,6 +427,49 @@ def test_online_serving_applies_to_rag_too():
     assert off - on == set()
 
 
+def tabular_example_words(project: Path) -> list[str]:
+    """Words that belong to the tabular example only, from the tabular ``project``: the
+    contract's entity table, bronze tables, entity keys and label (conf/config.yml), and
+    the words of the tabular default project name, singular (``flight``, ``delay``)."""
+    package = project / "src" / answers_for(use_case="tabular")["package_name"]
+    config = yaml.safe_load((package / "conf" / "config.yml").read_text(encoding="utf-8"))
+    contract = config["common"]["contract"]
+    names = [
+        contract["entity_table"],
+        contract["label"],
+        *contract["entity_keys"],
+        *contract["bronze_tables"],
+    ]
+    title = answers_for(use_case="tabular")["project_name"].lower().split()
+    return sorted({*names, *(word.removesuffix("s") for word in title)})
+
+
+def example_mentions(project: Path, words: list[str]) -> list[str]:
+    """``path:line: word`` for each line of ``project``'s text files naming one of ``words``
+    (whole words, case-insensitive, a plural ``s`` allowed)."""
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")s?\b", re.IGNORECASE)
+    return [
+        f"{name}:{number}: {match.group(0)}"
+        for name, text in text_files(project)
+        for number, line in enumerate(text.splitlines(), 1)
+        for match in pattern.finditer(line)
+    ]
+
+
+def test_a_rag_project_names_nothing_of_the_tabular_example(rendered, default_project):
+    """Modules both use cases share (checks, serving) describe themselves without the
+    flights example: a rag project never mentions its tables, keys, label or name."""
+    assert answers_for()["use_case"] == "tabular"
+    words = tabular_example_words(default_project)
+    assert {"flight", "delay", "flight_id", "flights_bronze"} <= set(words)
+    # The scan finds the example where it is (the tabular project's own modules).
+    assert any(m.startswith("src/") for m in example_mentions(default_project, words))
+    rag = [combo_id for combo, combo_id in zip(MATRIX, MATRIX_IDS) if combo["use_case"] == "rag"]
+    assert rag
+    for combo_id in rag:
+        assert example_mentions(rendered[combo_id], words) == [], combo_id
+
+
 def test_tabular_only_options_change_nothing_in_a_rag_project(tmp_path):
     """The options listed in ``_tabular_only`` are ignored for use_case=rag: flipping them
     all renders the same files, byte for byte (the options table says they are ignored)."""

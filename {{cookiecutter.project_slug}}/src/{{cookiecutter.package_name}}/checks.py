@@ -200,8 +200,8 @@ def _duplicate_message(keys: Sequence[str], shared: int, rows: int, example: dic
 def check_unique(df: DataFrame, table: str, keys: Sequence[str]) -> None:
     """Raise DataCheckError when two rows of ``df``, to be written to ``table``, share ``keys``.
 
-    The message names the table, the key and the counts, e.g. ``table local.s.flights_bronze:
-    key flight_id: 1 value is shared by 2 rows (e.g. flight_id=UA-1-EWR-20130101T1000)``.
+    The message names the table, the key and the counts, e.g. ``table local.s.orders_bronze:
+    key order_id: 1 value is shared by 2 rows (e.g. order_id=A-17)``.
     No keys: nothing to check.
     """
     if not keys:
@@ -267,7 +267,7 @@ def check_frame(df: DataFrame, table: str, expectation: Expectation) -> None:
     """Raise DataCheckError when ``df`` (read from ``table``) breaks ``expectation``.
 
     The one-line message reads e.g.
-    ``input table local.s.flights_bronze: column distance: 3 rows below 0``.
+    ``input table local.s.orders_bronze: column amount: 3 rows below 0``.
     """
     problems = failures(df, expectation)
     if problems:

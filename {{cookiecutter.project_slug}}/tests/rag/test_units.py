@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
+import runpy
 import sys
+import warnings
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -18,17 +20,18 @@ from databricks.sdk.errors import NotFound
 
 from {{ cookiecutter.package_name }}.rag import corpus, vector_search
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
-from {{ cookiecutter.package_name }}.rag.chunking import split_text
+from {{ cookiecutter.package_name }}.rag.chunking import chunk_documents, split_text
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.generation import (
     ExtractiveGenerator,
     make_generator,
+    prose,
     render_prompt,
 )
 from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
-from {{ cookiecutter.package_name }}.rag.steps.build import pipeline_config
+from {{ cookiecutter.package_name }}.rag.steps.build import MODEL_FILE, pipeline_config
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
 from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
 from {{ cookiecutter.package_name }}.settings_file import ConfigError, load_raw
@@ -195,6 +198,56 @@ def test_extractive_answer_cites_and_needs_context_in_the_prompt():
         render_prompt("Q: " + slot("question"), question, chunks), question
     )
     assert "[heapq.heappop]" not in blind
+
+
+def test_extractive_answer_copies_prose_not_doctests_or_signatures():
+    """The README's question on the chunks of the json module's documents (the module's
+    docstring is mostly doctest examples; json.dumps's document starts with its
+    signature): the answer is sentences of prose, each with its source."""
+    settings = load_rag_settings("local")
+    size, overlap = int(settings.chunking["size"]), int(settings.chunking["overlap"])
+    chunks = chunk_documents(corpus.python_stdlib(["json"]), size, overlap)
+    chunks = chunks[chunks.doc_id.isin(["json", "json.dumps"])].to_dict("records")
+    assert any(">>>" in c["text"] for c in chunks)
+    assert any("skipkeys=False" in c["text"] for c in chunks)
+    question = "What does json.dumps return?"
+    prompt = render_prompt(slot("context") + "\nQ: " + slot("question"), question, chunks)
+    answer, _ = ExtractiveGenerator().generate(prompt, question)
+    assert ">>>" not in answer and "skipkeys=False" not in answer
+    assert "Serialize ``obj`` to a JSON formatted ``str``. [json.dumps]" in answer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "copied"),
+    [
+        # A signature names the function: matched on, not copied.
+        ("csv.field_size_limit([limit]) Returns old limit.", "Returns old limit."),
+        ("pair(a, b=(1, 2)) Return  the two\nas a tuple.", "Return the two as a tuple."),
+        # A doctest example runs to the end of the sentence: matched on, not copied.
+        (
+            "Encoding basic Python hierarchies:: >>> import json >>> json.dumps([1])",
+            "Encoding basic Python hierarchies::",
+        ),
+        ("Compact encoding:: >>> json.dumps([1, 2])", ""),  # two words
+        ("from io import StringIO >>> io = StringIO()", ""),  # Python
+        ("Usage: heap = [] # creates an empty heap", ""),  # Python too
+        ("# Beta Beta text, revised.", "# Beta Beta text, revised."),  # a Markdown heading
+        ("f'is not JSON serializable') ...", ""),  # a chunk cut mid-call
+        ("mean(data, Return the mean of data.", ""),  # the call never closes
+        ("==== ======== Calculate the sample covariance of two inputs", ""),  # a table rule
+    ],
+)
+def test_prose_matches_the_whole_sentence_and_copies_no_code(sentence, copied):
+    assert prose(sentence) == (" ".join(sentence.split()), copied)
+
+
+def test_the_model_file_defines_the_qa_model_without_a_warning():
+    """MLflow runs qa_model.py each time it logs or loads the QA model: its predict is
+    type-hinted, so MLflow warns nothing (it asks for type hints on every load otherwise)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runpy.run_path(str(MODEL_FILE))
+    assert [str(warning.message) for warning in caught] == []
 
 
 class FakeIndexes:

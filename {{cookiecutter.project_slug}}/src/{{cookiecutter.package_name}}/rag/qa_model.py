@@ -42,8 +42,13 @@ class QAModel(PythonModel):
         """Build the pipeline once per loaded model."""
         self.pipeline = pipeline_from_config(context.model_config, context.artifacts.get("index"))
 
-    def predict(self, context, model_input, params=None):
-        """One answer dict per question."""
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        """One answer dict per question of ``model_input`` (see :func:`questions_of`).
+
+        The type hint is what model serving passes (a DataFrame with a ``question``
+        column). MLflow derives no input schema from a DataFrame hint, so it checks
+        nothing itself: :func:`questions_of` does.
+        """
         return [self.pipeline.answer(q) for q in questions_of(model_input)]
 
 
