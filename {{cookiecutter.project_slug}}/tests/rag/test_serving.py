@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import requests
 from databricks.sdk.errors import NotFound
+from mlflow.models import infer_signature
 
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
@@ -68,6 +69,15 @@ def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
     ][:3]
     model = mlflow.pyfunc.load_model(model_uri(settings.model_name, 1))
     expected = model.predict(pd.DataFrame({"question": questions}))
+    # Unity Catalog registers a model only when its signature has inputs and outputs:
+    # the logged ones are the question and the columns (and types) of the answers.
+    signature = model.metadata.signature
+    assert signature.inputs.input_names() == ["question"]
+    declared = {spec.name: spec.type for spec in signature.outputs.inputs}
+    inferred = infer_signature(pd.DataFrame({"question": questions}), expected).outputs
+    assert list(declared) == list(expected[0])
+    typed = {spec.name: spec.type for spec in inferred.inputs if spec.name != "metadata"}
+    assert typed == {name: declared[name] for name in typed}  # metadata: a map of any values
 
     running = server.start(served, port=0)
     try:

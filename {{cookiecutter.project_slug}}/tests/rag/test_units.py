@@ -25,11 +25,11 @@ from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.generation import (
     ExtractiveGenerator,
     make_generator,
-    prose,
     render_prompt,
 )
 from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
+from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps.build import MODEL_FILE, pipeline_config
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
@@ -217,28 +217,101 @@ def test_extractive_answer_copies_prose_not_doctests_or_signatures():
     assert "Serialize ``obj`` to a JSON formatted ``str``. [json.dumps]" in answer
 
 
+def extractive_answer(doc_id: str, text: str, question: str) -> str:
+    """The extractive answer to ``question`` from one context block ``text`` of ``doc_id``."""
+    chunks = [{"doc_id": doc_id, "title": doc_id, "text": text}]
+    prompt = render_prompt(slot("context") + "\nQ: " + slot("question"), question, chunks)
+    return ExtractiveGenerator().generate(prompt, question)[0]
+
+
+def test_a_sentence_is_matched_whole_and_copied_without_its_code():
+    # Only the signature names what is asked about: matched on, not copied.
+    answer = extractive_answer(
+        "statistics.fmean",
+        "statistics.fmean(data, weights=None) Convert data to floats and compute the mean.",
+        "What does fmean do?",
+    )
+    assert answer == "Convert data to floats and compute the mean. [statistics.fmean]"
+    # Only the doctest example names it: matched on, not copied.
+    answer = extractive_answer(
+        "textwrap.shorten",
+        "Otherwise the placeholder is appended:: >>> textwrap.shorten('Hello world!', width=11)",
+        "What does shorten do?",
+    )
+    assert answer == "Otherwise the placeholder is appended:: [textwrap.shorten]"
+
+
+def test_sentences_end_at_full_stops_but_not_after_abbreviations():
+    text = "Use cls (e.g. a subclass) to encode. Then  call it! Done?\n\nNext i.e. last."
+    assert sentences(text) == [
+        "Use cls (e.g. a subclass) to encode.",
+        "Then  call it!",
+        "Done?",
+        "Next i.e. last.",
+    ]
+
+
 @pytest.mark.parametrize(
     ("sentence", "copied"),
     [
-        # A signature names the function: matched on, not copied.
         ("csv.field_size_limit([limit]) Returns old limit.", "Returns old limit."),
         ("pair(a, b=(1, 2)) Return  the two\nas a tuple.", "Return the two as a tuple."),
-        # A doctest example runs to the end of the sentence: matched on, not copied.
         (
-            "Encoding basic Python hierarchies:: >>> import json >>> json.dumps([1])",
-            "Encoding basic Python hierarchies::",
+            "time.perf_counter perf_counter() -> float Performance counter for benchmarks.",
+            "Performance counter for benchmarks.",
         ),
-        ("Compact encoding:: >>> json.dumps([1, 2])", ""),  # two words
-        ("from io import StringIO >>> io = StringIO()", ""),  # Python
-        ("Usage: heap = [] # creates an empty heap", ""),  # Python too
-        ("# Beta Beta text, revised.", "# Beta Beta text, revised."),  # a Markdown heading
-        ("f'is not JSON serializable') ...", ""),  # a chunk cut mid-call
-        ("mean(data, Return the mean of data.", ""),  # the call never closes
-        ("==== ======== Calculate the sample covariance of two inputs", ""),  # a table rule
+        ("Function close(word, n=3): Use a matcher to find them.", "Use a matcher to find them."),
+        ("Encoding hierarchies:: >>> import json >>> json.dumps([1])", "Encoding hierarchies::"),
+        ("if x: ...     return dct ... it ends", "if x:"),
+        ("Install it with ```pip install x``` first.", "Install it with"),
+        ("mean(data, Return the mean of data.", "mean(data, Return the mean of data."),
+        ("Wait... then go.", "Wait... then go."),
     ],
 )
-def test_prose_matches_the_whole_sentence_and_copies_no_code(sentence, copied):
-    assert prose(sentence) == (" ".join(sentence.split()), copied)
+def test_the_copy_stops_where_code_starts_and_drops_a_leading_signature(sentence, copied):
+    assert copy_of(sentence) == copied
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "Returns old limit.",
+        "Caching is not free",  # parses as Python, but is no code
+        "CPU or GPU here",
+        "Version 2.0 was released on 12 May 2024.",
+        "Return weekday (0-6 ~ Mon-Sun) for year, month (1-12), day (1-31).",
+        "A nul\x00 byte in prose",
+        'A path such as "C:\\data" is a string here.',  # an invalid escape for Python
+    ],
+)
+def test_prose_is_copied_without_a_warning(copy):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert is_prose(copy)
+    assert caught == []
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "Returns old.",  # fewer than three words
+        "from io import StringIO",  # Python statements
+        "Usage: heap = [] # creates an empty heap",
+        "print(value, end='') and more",
+        "return [obj.real, obj.imag]",
+        "f'is not JSON serializable') here",  # a chunk cut mid-call
+        "mean(data, Return the mean of data.",  # the call never closes
+        "==== ======== Calculate the sample covariance of two inputs",  # table rules
+        "| name | what it is |",
+    ],
+)
+def test_code_is_not_copied(copy):
+    assert not is_prose(copy)
+
+
+def test_text_that_breaks_the_python_parser_is_not_code():
+    assert is_python("a" + "[0]" * 100_000) is False  # the parser's recursion limit
+    assert is_python("(" * 300 + ")" * 300) is False  # too many nested parentheses
 
 
 def test_the_model_file_defines_the_qa_model_without_a_warning():

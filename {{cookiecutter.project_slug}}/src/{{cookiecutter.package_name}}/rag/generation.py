@@ -2,10 +2,10 @@
 
 - :class:`ExtractiveGenerator` (the offline default) uses no language model: it
   copies the sentences of the context blocks *in the prompt* that share the most
-  words with the question, each followed by its ``[doc_id]``. It copies prose only
-  (:func:`prose`): no doctest examples, no call signature in front of a sentence.
-  It reads only what the prompt gives it, so a prompt without the retrieved
-  context yields no answer.
+  words with the question, each followed by its ``[doc_id]``. It copies only the
+  prose of a sentence (:mod:`.sentences`): no doctest example, code fence, call
+  signature in front, Python statement or table rule. It reads only what the
+  prompt gives it, so a prompt without the retrieved context yields no answer.
 - :class:`ChatCompletionsGenerator` posts the prompt to any OpenAI-compatible
   ``/chat/completions`` URL (a Databricks model serving endpoint, or a local server).
 
@@ -15,7 +15,6 @@ Context blocks in a prompt start with a line ``[<doc_id>] <title>`` (see
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -23,16 +22,10 @@ import urllib.request
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from .sentences import copy_of, is_prose, sentences
+
 BLOCK = re.compile(r"^\[([^\]\s]+)\] [^\n]*\n([^\n]*)", re.MULTILINE)
-SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 WORD = re.compile(r"[a-z0-9_]+")
-# A call at the start of a sentence (a signature such as ``json.dumps(obj, *, indent=None)``).
-CALL = re.compile(r"[A-Za-z_][\w.]*\(")
-# A word of prose (inline-literal backticks and emphasis stars removed first): letters,
-# maybe with digits, dots, apostrophes or hyphens, in brackets or quotes, before punctuation.
-PROSE_WORD = re.compile(r"[(\"']?[A-Za-z][\w'.-]*[)\"']?[,.;:!?]?[)\"']?")
-PROSE_SHARE = 0.7
-TABLE_RULE = re.compile(r"[=-]{3,}")
 EXTRACTIVE_NOTE = "offline default: sentences copied from the retrieved context, no language model"
 NO_CONTEXT = "The prompt holds no retrieved context to answer from."
 
@@ -50,54 +43,6 @@ def render_prompt(template: str, question: str, chunks: list[dict]) -> str:
 
 def _words(text: str) -> set[str]:
     return {w for w in WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS and len(w) > 1}
-
-
-def after_call(sentence: str) -> str:
-    """``sentence`` without the call it starts with (up to the matching parenthesis), or
-    unchanged when it starts with no call; ``""`` when the parentheses never close."""
-    start = CALL.match(sentence)
-    if not start:
-        return sentence
-    depth = 0
-    for position in range(start.end() - 1, len(sentence)):
-        depth += {"(": 1, ")": -1}.get(sentence[position], 0)
-        if depth == 0:
-            return sentence[position + 1 :].strip()
-    return ""
-
-
-def is_python(text: str) -> bool:
-    """Whether ``text`` parses as Python statements (``ast.parse``); prose almost never
-    does. A comment alone (a Markdown heading such as ``# Beta``) holds no statement."""
-    try:
-        return bool(ast.parse(text).body)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-
-
-def prose(sentence: str) -> tuple[str, str]:
-    """(what to match the question on, what to copy) for one sentence of a context block.
-
-    The match is the whole sentence: a call signature it starts with names the function
-    it is about, and a doctest example in it shows what it says. The copy stops before
-    the first doctest example (``>>>``, which runs to the end of the sentence: chunk
-    text is one line) and drops the leading call. The copy is ``""`` unless at least
-    three words and ``PROSE_SHARE`` of its words are prose, it is not Python code (it
-    does not parse, as ``from io import StringIO`` does), its parentheses balance (a
-    chunk cut mid-call does not) and it holds no table rule (``====``).
-    """
-    matched = " ".join(sentence.split())
-    copied = after_call(" ".join(sentence.split(">>>", 1)[0].split()))
-    words = copied.split()
-    plain = sum(bool(PROSE_WORD.fullmatch(word.replace("`", "").strip("*"))) for word in words)
-    code = (
-        is_python(copied)
-        or copied.count("(") != copied.count(")")
-        or any(TABLE_RULE.fullmatch(word) for word in words)
-    )
-    if code or plain < 3 or plain < PROSE_SHARE * len(words):
-        copied = ""
-    return matched, copied
 
 
 def context_blocks(prompt: str) -> list[tuple[str, str]]:
@@ -126,10 +71,10 @@ class ExtractiveGenerator:
         asked = _words(question)
         candidates = []
         for rank, (doc_id, text) in enumerate(blocks):
-            for position, sentence in enumerate(SENTENCE.split(text)):
-                matched, copied = prose(sentence)
-                overlap = len(asked & _words(matched))
-                if overlap and copied:
+            for position, sentence in enumerate(sentences(text)):
+                overlap = len(asked & _words(sentence))  # the whole sentence, code included
+                copied = copy_of(sentence)
+                if overlap and is_prose(copied):
                     candidates.append((-overlap, rank, position, copied, doc_id))
         if not candidates:
             return "No sentence of the retrieved context shares a word with the question.", metadata

@@ -14,12 +14,32 @@ from dataclasses import dataclass
 import mlflow
 import pandas as pd
 from mlflow.entities import SpanType
+from mlflow.models import ModelSignature
+from mlflow.types.schema import AnyType, Array, ColSpec, Map, Schema
 
 from .generation import make_generator, render_prompt
 from .retrieval import HashingRetriever, RandomRetriever, VectorSearchRetriever
 
 CITATION = re.compile(r"\[([^\]\s]+)\]")
 SCORE_TAG = "best_retrieval_score"
+
+# The QA model's signature: a ``question`` string per row in, one :meth:`QAPipeline.answer`
+# out. Unity Catalog registers a model only when its signature has inputs and outputs;
+# served requests are checked against the inputs.
+SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("string", "question")]),
+    outputs=Schema(
+        [
+            ColSpec("string", "answer"),
+            ColSpec(Array("string"), "sources"),
+            ColSpec(Array("string"), "chunk_ids"),
+            ColSpec(Array("double"), "scores"),
+            ColSpec("double", "best_score"),
+            ColSpec(Array("string"), "citations"),
+            ColSpec(Map(AnyType()), "metadata"),
+        ]
+    ),
+)
 
 
 @dataclass

@@ -45,9 +45,10 @@ class QAModel(PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None):
         """One answer dict per question of ``model_input`` (see :func:`questions_of`).
 
-        The type hint is what model serving passes (a DataFrame with a ``question``
-        column). MLflow derives no input schema from a DataFrame hint, so it checks
-        nothing itself: :func:`questions_of` does.
+        The type hint is what the model's signature (``pipeline.SIGNATURE``, logged by
+        the build step) declares: a DataFrame with a ``question`` string column. MLflow
+        checks requests against that signature and derives nothing from the hint;
+        :func:`questions_of` refuses empty questions.
         """
         return [self.pipeline.answer(q) for q in questions_of(model_input)]
 

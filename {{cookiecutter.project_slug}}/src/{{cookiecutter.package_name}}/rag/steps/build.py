@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import warnings
 from pathlib import Path
 
 import mlflow
@@ -23,6 +24,7 @@ from ...registry import latest_version
 from ...runtime.context import Context
 from ...runtime.tracking import client
 from ..index_version import index_version
+from ..pipeline import SIGNATURE
 from ..prompts import prompt_by_alias
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "qa_model.py"
@@ -112,15 +114,21 @@ def run(ctx: Context) -> dict:
             chunks[columns].to_parquet(snapshot, index=False)
             artifacts["index"] = str(snapshot)
         mlflow.log_params({**tags, "prompt_name": settings.prompt_name, "chunks": len(chunks)})
-        info = mlflow.pyfunc.log_model(
-            name="qa_pipeline",
-            python_model=str(MODEL_FILE),
-            model_config=config,
-            artifacts=artifacts,
-            code_paths=[str(PACKAGE_DIR)],
-            pip_requirements=PIP_REQUIREMENTS,
-            registered_model_name=settings.model_name,
-        )
+        with warnings.catch_warnings():
+            # No input example: MLflow would answer it while logging, a call to the
+            # generator endpoint (and its credential) at every build. The signature
+            # declares the input instead.
+            warnings.filterwarnings("ignore", message=".*input example was not provided")
+            info = mlflow.pyfunc.log_model(
+                name="qa_pipeline",
+                python_model=str(MODEL_FILE),
+                model_config=config,
+                artifacts=artifacts,
+                code_paths=[str(PACKAGE_DIR)],
+                pip_requirements=PIP_REQUIREMENTS,
+                signature=SIGNATURE,
+                registered_model_name=settings.model_name,
+            )
     version = info.registered_model_version
     for key, value in {**tags, "prompt_name": settings.prompt_name}.items():
         registry.set_model_version_tag(settings.model_name, version, key, value)

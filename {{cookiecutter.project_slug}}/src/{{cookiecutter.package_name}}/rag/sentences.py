@@ -1,0 +1,99 @@
+"""Sentences of retrieved text, and which of them are prose worth copying into an answer.
+
+Chunk text is one line (chunking joins words with single spaces), so code in a
+document (a doctest example, a fenced block, a call signature in front of its
+docstring) runs into the sentences around it. The extractive generator matches a
+question on a whole sentence (:func:`sentences`) and copies only its prose part
+(:func:`copy_of`) when :func:`is_prose` accepts it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+# Abbreviations a sentence does not end at ("(e.g. one that ...").
+ABBREVIATIONS = {"e.g.", "i.e.", "etc.", "cf.", "vs.", "approx.", "no.", "fig."}
+# Where code starts inside a sentence: a doctest prompt or continuation (``>>>``, a
+# lone ``...``) or a Markdown code fence.
+CODE_START = re.compile(r">>>|```|(?<!\S)\.\.\.(?!\S)")
+# A call at the start of a sentence (``json.dumps(obj, *, indent=None)``), optionally
+# after the name it documents (``time.perf_counter perf_counter() -> float``).
+CALL = re.compile(r"(?:[A-Za-z_][\w.]* )?[A-Za-z_][\w.]*\(")
+RETURNS = re.compile(r"\s*->\s*\S+")
+# A table rule or cell border of reStructuredText or Markdown (``=====``, ``|---|``, ``|``).
+TABLE = re.compile(r"[|:=+-]{3,}|\|")
+MIN_WORDS = 3
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences after ``.``, ``!`` or ``?`` and at blank lines, except
+    after an abbreviation of :data:`ABBREVIATIONS`. Pieces keep their own whitespace."""
+    pieces: list[str] = []
+    for piece in SENTENCE_END.split(text):
+        if pieces and _ends_with_abbreviation(pieces[-1]):
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        else:
+            pieces.append(piece)
+    return pieces
+
+
+def _ends_with_abbreviation(piece: str) -> bool:
+    words = piece.split()
+    return bool(words) and words[-1].lstrip("([\"'").lower() in ABBREVIATIONS
+
+
+def after_call(sentence: str) -> str:
+    """``sentence`` without the call it starts with (to the matching parenthesis, with a
+    ``-> type`` or ``:`` after it), or unchanged when it starts with no call or the call
+    never closes."""
+    start = CALL.match(sentence)
+    if not start:
+        return sentence
+    depth = 0
+    for position in range(start.end() - 1, len(sentence)):
+        depth += {"(": 1, ")": -1}.get(sentence[position], 0)
+        if depth == 0:
+            rest = sentence[position + 1 :]
+            returns = RETURNS.match(rest)
+            return rest[returns.end() if returns else 0 :].lstrip(" :")
+    return sentence
+
+
+def copy_of(sentence: str) -> str:
+    """What of ``sentence`` an answer may copy: its words, single-spaced, before the first
+    doctest prompt or continuation (``>>>``, ``...``) or code fence, without a call
+    signature in front."""
+    text = " ".join(sentence.split())
+    return after_call(CODE_START.split(text, maxsplit=1)[0].strip())
+
+
+def is_python(text: str) -> bool:
+    """Whether ``text`` parses as Python code: it holds a statement other than a bare
+    expression (``from io import StringIO``, ``heap = []``), or a call, subscript or
+    attribute (``print(x) and y``). Prose that happens to parse (``Caching is not free``)
+    is not code. Never raises."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning: invalid escape sequences
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(not isinstance(node, ast.Expr) for node in tree.body) or any(
+        isinstance(node, ast.Call | ast.Subscript | ast.Attribute) for node in ast.walk(tree)
+    )
+
+
+def is_prose(copy: str) -> bool:
+    """Whether ``copy`` (from :func:`copy_of`) is worth copying: at least
+    :data:`MIN_WORDS` words, not Python (:func:`is_python`), parentheses that balance (a
+    chunk cut mid-call does not) and no table rule or cell border (:data:`TABLE`)."""
+    words = copy.split()
+    return (
+        len(words) >= MIN_WORDS
+        and not is_python(copy)
+        and copy.count("(") == copy.count(")")
+        and not any(TABLE.fullmatch(word) for word in words)
+    )
