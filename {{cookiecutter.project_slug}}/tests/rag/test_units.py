@@ -242,12 +242,14 @@ def test_a_sentence_is_matched_whole_and_copied_without_its_code():
 
 
 def test_sentences_end_at_full_stops_but_not_after_abbreviations():
-    text = "Use cls (e.g. a subclass) to encode. Then  call it! Done?\n\nNext i.e. last."
+    text = "Use cls (e.g. a subclass) to encode. Then  call it! No?\n\nNext i.e. last. Is no. Go."
     assert sentences(text) == [
         "Use cls (e.g. a subclass) to encode.",
         "Then  call it!",
-        "Done?",
+        "No?",
         "Next i.e. last.",
+        "Is no.",
+        "Go.",
     ]
 
 
@@ -261,6 +263,9 @@ def test_sentences_end_at_full_stops_but_not_after_abbreviations():
             "Performance counter for benchmarks.",
         ),
         ("Function close(word, n=3): Use a matcher to find them.", "Use a matcher to find them."),
+        ("divmod(a, b) -> tuple[int, int] Return the pair.", "Return the pair."),
+        ("gmtime(x) -> (tm_year, tm_mon) Convert seconds.", "Convert seconds."),
+        ("Use resolve() to get the real path.", "Use resolve() to get the real path."),  # prose
         ("Encoding hierarchies:: >>> import json >>> json.dumps([1])", "Encoding hierarchies::"),
         ("if x: ...     return dct ... it ends", "if x:"),
         ("Install it with ```pip install x``` first.", "Install it with"),
@@ -280,6 +285,7 @@ def test_the_copy_stops_where_code_starts_and_drops_a_leading_signature(sentence
         "CPU or GPU here",
         "Version 2.0 was released on 12 May 2024.",
         "Return weekday (0-6 ~ Mon-Sun) for year, month (1-12), day (1-31).",
+        "Equivalent to: sorted(iterable, key=key)[:n]",  # code inside prose stays
         "A nul\x00 byte in prose",
         'A path such as "C:\\data" is a string here.',  # an invalid escape for Python
     ],
@@ -303,6 +309,7 @@ def test_prose_is_copied_without_a_warning(copy):
         "mean(data, Return the mean of data.",  # the call never closes
         "==== ======== Calculate the sample covariance of two inputs",  # table rules
         "| name | what it is |",
+        "s -> (s0, s1), (s1, s2), (s2, s3),",  # an iterator sketch
     ],
 )
 def test_code_is_not_copied(copy):

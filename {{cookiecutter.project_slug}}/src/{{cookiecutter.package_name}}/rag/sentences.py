@@ -15,14 +15,19 @@ import warnings
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 # Abbreviations a sentence does not end at ("(e.g. one that ...").
-ABBREVIATIONS = {"e.g.", "i.e.", "etc.", "cf.", "vs.", "approx.", "no.", "fig."}
+ABBREVIATIONS = {"e.g.", "i.e.", "etc.", "cf.", "vs.", "approx."}
 # Where code starts inside a sentence: a doctest prompt or continuation (``>>>``, a
 # lone ``...``) or a Markdown code fence.
 CODE_START = re.compile(r">>>|```|(?<!\S)\.\.\.(?!\S)")
 # A call at the start of a sentence (``json.dumps(obj, *, indent=None)``), optionally
-# after the name it documents (``time.perf_counter perf_counter() -> float``).
-CALL = re.compile(r"(?:[A-Za-z_][\w.]* )?[A-Za-z_][\w.]*\(")
-RETURNS = re.compile(r"\s*->\s*\S+")
+# after the name it documents (``time.perf_counter perf_counter()``) or a word that
+# says what it is (``Function get_close_matches(word, ...)``).
+CALL = re.compile(
+    r"(?:(?:[A-Za-z_][\w.]*\.)?(?P<name>[A-Za-z_]\w*) (?=(?P=name)\()|(?:Function|Class|Method) )?"
+    r"[A-Za-z_][\w.]*\("
+)
+# The return annotation after a signature: ``-> float``, ``-> tuple[int, int]``, ``-> (a, b)``.
+RETURNS = re.compile(r"\s*->\s*[\w.]*")
 # A table rule or cell border of reStructuredText or Markdown (``=====``, ``|---|``, ``|``).
 TABLE = re.compile(r"[|:=+-]{3,}|\|")
 MIN_WORDS = 3
@@ -45,21 +50,36 @@ def _ends_with_abbreviation(piece: str) -> bool:
     return bool(words) and words[-1].lstrip("([\"'").lower() in ABBREVIATIONS
 
 
+def _closing(text: str, start: int) -> int | None:
+    """The index after the bracket that closes the one at ``text[start]``, or None."""
+    closes = {"(": ")", "[": "]"}
+    depth = 0
+    for position in range(start, len(text)):
+        if text[position] in closes:
+            depth += 1
+        elif text[position] in closes.values():
+            depth -= 1
+            if depth == 0:
+                return position + 1
+    return None
+
+
 def after_call(sentence: str) -> str:
     """``sentence`` without the call it starts with (to the matching parenthesis, with a
-    ``-> type`` or ``:`` after it), or unchanged when it starts with no call or the call
-    never closes."""
+    return annotation (:data:`RETURNS`, brackets included) or ``:`` after it), or
+    unchanged when it starts with no call or a bracket never closes."""
     start = CALL.match(sentence)
-    if not start:
+    end = _closing(sentence, start.end() - 1) if start else None
+    if end is None:
         return sentence
-    depth = 0
-    for position in range(start.end() - 1, len(sentence)):
-        depth += {"(": 1, ")": -1}.get(sentence[position], 0)
-        if depth == 0:
-            rest = sentence[position + 1 :]
-            returns = RETURNS.match(rest)
-            return rest[returns.end() if returns else 0 :].lstrip(" :")
-    return sentence
+    returns = RETURNS.match(sentence, end)
+    if returns:
+        end = returns.end()
+        if sentence[end : end + 1] in ("(", "["):
+            end = _closing(sentence, end)
+            if end is None:
+                return sentence
+    return sentence[end:].lstrip(" :")
 
 
 def copy_of(sentence: str) -> str:
@@ -89,11 +109,13 @@ def is_python(text: str) -> bool:
 def is_prose(copy: str) -> bool:
     """Whether ``copy`` (from :func:`copy_of`) is worth copying: at least
     :data:`MIN_WORDS` words, not Python (:func:`is_python`), parentheses that balance (a
-    chunk cut mid-call does not) and no table rule or cell border (:data:`TABLE`)."""
+    chunk cut mid-call does not), no arrow (``->``, ``-->``: signatures, iterator
+    sketches) and no table rule or cell border (:data:`TABLE`)."""
     words = copy.split()
     return (
         len(words) >= MIN_WORDS
         and not is_python(copy)
         and copy.count("(") == copy.count(")")
+        and "->" not in copy
         and not any(TABLE.fullmatch(word) for word in words)
     )
