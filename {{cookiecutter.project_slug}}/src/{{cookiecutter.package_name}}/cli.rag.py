@@ -179,7 +179,8 @@ def format_summary(summary: dict) -> str:
     lines += [f"  {name}: {count:,}" for name, count in summary["rows"].items()]
     evaluation = summary["evaluation"]
     lines.append(f"model: {summary['model_name']}  champion version: {summary['champion_version']}")
-    metrics = ", ".join(f"{k}={v:.3f}" for k, v in (evaluation.get("metrics") or {}).items())
+    scores = sorted((evaluation.get("metrics") or {}).items())  # the same order every run
+    metrics = ", ".join(f"{k}={v:.3f}" for k, v in scores)
     lines.append(
         f"evaluation of v{evaluation['model_version']} on {evaluation['questions']} questions: "
         f"{evaluation['status']} ({metrics})"

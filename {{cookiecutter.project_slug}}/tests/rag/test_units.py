@@ -18,6 +18,7 @@ import pytest
 import yaml
 from databricks.sdk.errors import NotFound
 
+from {{ cookiecutter.package_name }}.cli import format_summary
 from {{ cookiecutter.package_name }}.rag import corpus, vector_search
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
 from {{ cookiecutter.package_name }}.rag.chunking import chunk_documents, split_text
@@ -27,6 +28,7 @@ from {{ cookiecutter.package_name }}.rag.generation import (
     make_generator,
     render_prompt,
 )
+from {{ cookiecutter.package_name }}.rag.pipeline import CITATION
 from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
@@ -241,6 +243,18 @@ def test_a_sentence_is_matched_whole_and_copied_without_its_code():
     assert answer == "Otherwise the placeholder is appended:: [textwrap.shorten]"
 
 
+def test_forms_of_do_match_nothing():
+    answer = extractive_answer(
+        "textwrap.dedent",
+        "Remove common leading whitespace from lines. The function does not check tabs.",
+        "What does dedent do to the leading whitespace?",
+    )
+    assert answer == "Remove common leading whitespace from lines. [textwrap.dedent]"
+    assert extractive_answer("x", "The function does not check it.", "What does it do?") == (
+        "No sentence of the retrieved context shares a word with the question."
+    )
+
+
 def test_sentences_end_at_full_stops_but_not_after_abbreviations():
     text = "Use cls (e.g. a subclass) to encode. Then  call it! No?\n\nNext i.e. last. Is no. Go."
     assert sentences(text) == [
@@ -310,10 +324,47 @@ def test_prose_is_copied_without_a_warning(copy):
         "==== ======== Calculate the sample covariance of two inputs",  # table rules
         "| name | what it is |",
         "s -> (s0, s1), (s1, s2), (s2, s3),",  # an iterator sketch
+        "'B', 'C', 'C'] # Knuth's example for prime factors",  # a chunk cut mid-list
+        "then does: for k in E: D[k] = E[k] and so on",  # an assignment that does not parse
     ],
 )
 def test_code_is_not_copied(copy):
     assert not is_prose(copy)
+
+
+def test_the_document_title_run_into_its_first_sentence_is_not_copied():
+    assert copy_of("csv.Error Common base class for errors.", "csv.Error") == (
+        "Common base class for errors."
+    )
+    assert copy_of("csv.Error Common base class.", "csv.reader") == "csv.Error Common base class."
+
+
+def test_citations_are_bracketed_ids_after_a_space_not_subscripts():
+    answer = "Use heap[0] to peek. [heapq.heappop] Then D[k] is set. [json]\n[csv] last"
+    assert CITATION.findall(answer) == ["heapq.heappop", "json", "csv"]
+
+
+def test_the_summary_lists_the_evaluation_metrics_in_the_same_order_every_run():
+    metrics = {"retrieval_hit": 1.0, "fact_recall": 0.5, "cites_retrieved_source": 1.0}
+    summaries = [
+        {
+            "env": "local",
+            "rows": {},
+            "model_name": "m",
+            "champion_version": 1,
+            "seconds": {},
+            "evaluation": {
+                "model_version": 1,
+                "questions": 3,
+                "status": "PASSED",
+                "metrics": dict(order),
+            },
+        }
+        for order in (metrics.items(), reversed(metrics.items()))
+    ]
+    first, second = (format_summary(summary).splitlines()[3] for summary in summaries)
+    expected = "(cites_retrieved_source=1.000, fact_recall=0.500, retrieval_hit=1.000)"
+    assert first == second == f"evaluation of v1 on 3 questions: PASSED {expected}"
 
 
 def test_text_that_breaks_the_python_parser_is_not_code():

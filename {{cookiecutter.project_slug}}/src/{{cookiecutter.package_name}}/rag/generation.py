@@ -26,6 +26,8 @@ from .sentences import copy_of, is_prose, sentences
 
 BLOCK = re.compile(r"^\[([^\]\s]+)\] [^\n]*\n([^\n]*)", re.MULTILINE)
 WORD = re.compile(r"[a-z0-9_]+")
+# scikit-learn's English stop words, plus the forms of "do" it lacks ("do" is in it).
+STOP_WORDS = ENGLISH_STOP_WORDS | {"does", "did", "doing"}
 EXTRACTIVE_NOTE = "offline default: sentences copied from the retrieved context, no language model"
 NO_CONTEXT = "The prompt holds no retrieved context to answer from."
 
@@ -42,7 +44,7 @@ def render_prompt(template: str, question: str, chunks: list[dict]) -> str:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS and len(w) > 1}
+    return {w for w in WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1}
 
 
 def context_blocks(prompt: str) -> list[tuple[str, str]]:
@@ -73,7 +75,7 @@ class ExtractiveGenerator:
         for rank, (doc_id, text) in enumerate(blocks):
             for position, sentence in enumerate(sentences(text)):
                 overlap = len(asked & _words(sentence))  # the whole sentence, code included
-                copied = copy_of(sentence)
+                copied = copy_of(sentence, doc_id)
                 if overlap and is_prose(copied):
                     candidates.append((-overlap, rank, position, copied, doc_id))
         if not candidates:

@@ -20,7 +20,8 @@ from mlflow.types.schema import AnyType, Array, ColSpec, Map, Schema
 from .generation import make_generator, render_prompt
 from .retrieval import HashingRetriever, RandomRetriever, VectorSearchRetriever
 
-CITATION = re.compile(r"\[([^\]\s]+)\]")
+# A citation: ``[doc_id]`` after a space or at the start (``heap[0]`` is no citation).
+CITATION = re.compile(r"(?<!\S)\[([^\]\s]+)\]")
 SCORE_TAG = "best_retrieval_score"
 
 # The QA model's signature: a ``question`` string per row in, one :meth:`QAPipeline.answer`
@@ -88,9 +89,9 @@ class QAPipeline:
 
         Returns answer (str), sources (doc ids of the retrieved chunks, best first,
         unique), chunk_ids, scores (cosine, per chunk), best_score (0.0 without
-        chunks), citations (doc ids cited as ``[doc_id]`` in the answer) and
-        metadata (generator kind, whether a language model answered, prompt and
-        index versions, retriever kind).
+        chunks), citations (doc ids cited as ``[doc_id]`` in the answer after a space
+        or at a line start: :data:`CITATION`) and metadata (generator kind, whether a
+        language model answered, prompt and index versions, retriever kind).
         """
         chunks = self.retrieve(question)
         prompt = render_prompt(self.template, question, chunks)

@@ -82,12 +82,15 @@ def after_call(sentence: str) -> str:
     return sentence[end:].lstrip(" :")
 
 
-def copy_of(sentence: str) -> str:
+def copy_of(sentence: str, name: str | None = None) -> str:
     """What of ``sentence`` an answer may copy: its words, single-spaced, before the first
-    doctest prompt or continuation (``>>>``, ``...``) or code fence, without a call
-    signature in front."""
-    text = " ".join(sentence.split())
-    return after_call(CODE_START.split(text, maxsplit=1)[0].strip())
+    doctest prompt or continuation (``>>>``, ``...``) or code fence, without the
+    document's ``name`` (its title, such as ``csv.Error``, run into its first sentence)
+    or a call signature in front."""
+    text = CODE_START.split(" ".join(sentence.split()), maxsplit=1)[0].strip()
+    if name and text.startswith(f"{name} "):
+        text = text[len(name) + 1 :]
+    return after_call(text)
 
 
 def is_python(text: str) -> bool:
@@ -108,14 +111,16 @@ def is_python(text: str) -> bool:
 
 def is_prose(copy: str) -> bool:
     """Whether ``copy`` (from :func:`copy_of`) is worth copying: at least
-    :data:`MIN_WORDS` words, not Python (:func:`is_python`), parentheses that balance (a
-    chunk cut mid-call does not), no arrow (``->``, ``-->``: signatures, iterator
-    sketches) and no table rule or cell border (:data:`TABLE`)."""
+    :data:`MIN_WORDS` words, not Python (:func:`is_python`), brackets that balance (a
+    chunk cut mid-call does not), no assignment (`` = ``) or arrow (``->``, ``-->``:
+    code that does not parse, signatures, iterator sketches) and no table rule or cell
+    border (:data:`TABLE`)."""
     words = copy.split()
     return (
         len(words) >= MIN_WORDS
         and not is_python(copy)
-        and copy.count("(") == copy.count(")")
+        and all(copy.count(left) == copy.count(right) for left, right in ("()", "[]", "{}"))
+        and " = " not in copy
         and "->" not in copy
         and not any(TABLE.fullmatch(word) for word in words)
     )
