@@ -57,7 +57,7 @@ def current_rating(trace_id: str, user: str) -> Feedback | None:
 
     None when ``user`` has not rated it. Raises LookupError when the trace does not exist.
     """
-    trace = mlflow.get_trace(trace_id)
+    trace = mlflow.get_trace(trace_id, silent=True)  # the one-line error below says it
     if trace is None:
         raise LookupError(f"trace_id: no trace {trace_id!r} (use the trace_id printed by ask)")
     for assessment in trace.info.assessments:
