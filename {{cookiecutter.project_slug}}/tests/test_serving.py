@@ -95,6 +95,19 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     assert len(served_predictions) == 100
     errors = [abs(a - r["prediction"]) for a, r in zip(served_predictions, block, strict=True)]
     assert max(errors) < 1e-9
+    # MLflow's other request forms, which Databricks Model Serving accepts too: the same
+    # predictions, and online_predictions reads them back from the log like the others.
+    records = payload(rows[:2])["dataframe_records"]
+    columns = list(records[0])
+    for other in (
+        {"instances": records},
+        {"inputs": {c: [r[c] for r in records] for c in columns}},
+    ):
+        answer = post(running, other)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == pytest.approx(
+            [r["prediction"] for r in rows[:2]], abs=1e-9
+        )
 
     numeric = CONTRACT.numeric
     missing = payload(rows[:1])
@@ -113,16 +126,16 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     assert running.log.commits == 1  # 25 requests, one Delta commit
     log = ctx.tables.read(ctx.settings.table("inference_table"))
     logged = sorted(log.collect(), key=lambda r: r["request_time"])
-    assert [r["status_code"] for r in logged] == [200] * 21 + [400, 400, 400, 200]
+    assert [r["status_code"] for r in logged] == [200] * 23 + [400, 400, 400, 200]
     assert {r["served_model_version"] for r in logged} == {"1"}
     assert all(r["execution_duration_ms"] >= 0 for r in logged)
     first_request = json.loads(logged[0]["request"])["dataframe_records"][0]
     assert first_request[ENTITY_KEY] == rows[0][ENTITY_KEY]
 
     answered = online_predictions(ctx).collect()
-    assert len(answered) == 121  # 20 + 100 + the last request; the malformed ones are not
+    assert len(answered) == 125  # 20 + 100 + 2 + 2 + the last; the malformed ones are not
     parsed = {r[ENTITY_KEY]: r.asDict() for r in answered}
-    assert len(parsed) == 120  # the last request repeated rows[0]
+    assert len(parsed) == 120  # the other forms and the last request repeated rows[:2]
     for row in rows:
         back = parsed[row[ENTITY_KEY]]
         assert back[EVENT_TIME] == row[EVENT_TIME] and back["model_version"] == "1"
@@ -132,9 +145,12 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
                 assert value == back[column] or (math.isnan(value) and math.isnan(back[column]))
 
 
-def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(served, monkeypatch, tmp_path):
+def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(
+    served, monkeypatch, tmp_path, capsys
+):
     """``kill``, ``docker stop`` and systemd stop a server with SIGTERM: the rows it
-    queued are written, as on Ctrl-C, and the previous handler is back afterwards."""
+    queued are written, as on Ctrl-C, and the previous handler is back afterwards.
+    It says when it starts, stops and has stopped, with the number of requests logged."""
     ctx, _, rows = served
     ctx = private_copy(ctx, tmp_path / "state")
     table = ctx.settings.table("inference_table")
@@ -173,6 +189,12 @@ def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(served, mon
     assert fallback == []
     assert not started[0].thread.is_alive()
     assert ctx.tables.count(table) == before + 1  # the request's log row, written on stop
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"serving {ctx.settings.model_name} v1 at {started[0].url}/")
+    assert lines[1:] == [
+        f"stopping: writing the queued requests to {table}",
+        f"stopped; requests logged in {table}: 1",
+    ]
 
 
 def test_a_bad_port_setting_is_named(served):

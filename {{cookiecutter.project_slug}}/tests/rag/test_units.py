@@ -178,6 +178,24 @@ def test_chunks_respect_size_and_overlap():
     assert pieces[0].split()[0] == "word000" and pieces[-1].split()[-1] == "word199"
 
 
+# A prompt template with the retrieved context and the question.
+CONTEXT_AND_QUESTION = slot("context") + "\nQ: " + slot("question")
+
+
+def extractive_answer(
+    chunks: list[dict], question: str, template: str = CONTEXT_AND_QUESTION
+) -> tuple[str, dict]:
+    """The offline generator's (answer, metadata) for ``question``, given ``chunks`` (dicts
+    with ``doc_id``, ``title`` and ``text``) rendered into ``template``."""
+    prompt = render_prompt(template, question, chunks)
+    return ExtractiveGenerator().generate(prompt, question)
+
+
+def answer_from(doc_id: str, text: str, question: str) -> str:
+    """The extractive answer to ``question`` from one context block ``text`` of ``doc_id``."""
+    return extractive_answer([{"doc_id": doc_id, "title": doc_id, "text": text}], question)[0]
+
+
 def test_extractive_answer_cites_and_needs_context_in_the_prompt():
     chunks = [
         {
@@ -186,19 +204,14 @@ def test_extractive_answer_cites_and_needs_context_in_the_prompt():
             "text": "Pop the smallest item off the heap, maintaining the heap invariant.",
         }
     ]
-    generator = ExtractiveGenerator()
     question = "What does heappop remove from the heap?"
-    answer, meta = generator.generate(
-        render_prompt(slot("context") + "\nQ: " + slot("question"), question, chunks), question
-    )
+    answer, meta = extractive_answer(chunks, question)
     assert (
         answer
         == "Pop the smallest item off the heap, maintaining the heap invariant. [heapq.heappop]"
     )
     assert meta["language_model"] is False
-    blind, _ = generator.generate(
-        render_prompt("Q: " + slot("question"), question, chunks), question
-    )
+    blind, _ = extractive_answer(chunks, question, template="Q: " + slot("question"))
     assert "[heapq.heappop]" not in blind
 
 
@@ -212,30 +225,21 @@ def test_extractive_answer_copies_prose_not_doctests_or_signatures():
     chunks = chunks[chunks.doc_id.isin(["json", "json.dumps"])].to_dict("records")
     assert any(">>>" in c["text"] for c in chunks)
     assert any("skipkeys=False" in c["text"] for c in chunks)
-    question = "What does json.dumps return?"
-    prompt = render_prompt(slot("context") + "\nQ: " + slot("question"), question, chunks)
-    answer, _ = ExtractiveGenerator().generate(prompt, question)
+    answer, _ = extractive_answer(chunks, "What does json.dumps return?")
     assert ">>>" not in answer and "skipkeys=False" not in answer
     assert "Serialize ``obj`` to a JSON formatted ``str``. [json.dumps]" in answer
 
 
-def extractive_answer(doc_id: str, text: str, question: str) -> str:
-    """The extractive answer to ``question`` from one context block ``text`` of ``doc_id``."""
-    chunks = [{"doc_id": doc_id, "title": doc_id, "text": text}]
-    prompt = render_prompt(slot("context") + "\nQ: " + slot("question"), question, chunks)
-    return ExtractiveGenerator().generate(prompt, question)[0]
-
-
 def test_a_sentence_is_matched_whole_and_copied_without_its_code():
     # Only the signature names what is asked about: matched on, not copied.
-    answer = extractive_answer(
+    answer = answer_from(
         "statistics.fmean",
         "statistics.fmean(data, weights=None) Convert data to floats and compute the mean.",
         "What does fmean do?",
     )
     assert answer == "Convert data to floats and compute the mean. [statistics.fmean]"
     # Only the doctest example names it: matched on, not copied.
-    answer = extractive_answer(
+    answer = answer_from(
         "textwrap.shorten",
         "Otherwise the placeholder is appended:: >>> textwrap.shorten('Hello world!', width=11)",
         "What does shorten do?",
@@ -244,13 +248,13 @@ def test_a_sentence_is_matched_whole_and_copied_without_its_code():
 
 
 def test_forms_of_do_match_nothing():
-    answer = extractive_answer(
+    answer = answer_from(
         "textwrap.dedent",
         "Remove common leading whitespace from lines. The function does not check tabs.",
         "What does dedent do to the leading whitespace?",
     )
     assert answer == "Remove common leading whitespace from lines. [textwrap.dedent]"
-    assert extractive_answer("x", "The function does not check it.", "What does it do?") == (
+    assert answer_from("x", "The function does not check it.", "What does it do?") == (
         "No sentence of the retrieved context shares a word with the question."
     )
 

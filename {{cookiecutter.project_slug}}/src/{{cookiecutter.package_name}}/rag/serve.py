@@ -3,7 +3,8 @@
 The server is the one of the tabular use case (:mod:`..serving.server`): MLflow's
 pyfunc scoring server for the champion version on 127.0.0.1, every ``/invocations``
 request and its answer appended to the inference table ``tables.inference_table``.
-A request is ``{"dataframe_records": [{"question": "..."}, ...]}``; the answer is
+A request is ``{"dataframe_records": [{"question": "..."}, ...]}`` (or MLflow's
+``dataframe_split``, ``instances`` or ``inputs`` form of the same); the answer is
 ``{"predictions": [...]}`` with one answer dict per question (as
 ``QAPipeline.answer``). A request without a non-empty ``question`` gets HTTP 400
 naming the field. On Databricks deploy and rollback keep the Model Serving endpoint

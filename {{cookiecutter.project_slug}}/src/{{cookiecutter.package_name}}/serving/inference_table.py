@@ -87,7 +87,8 @@ class InferenceLog:
     :meth:`add` is cheap and thread-safe. A background thread writes the buffer
     when it holds ``serving.log_flush_rows`` rows or every ``serving.log_flush_seconds``
     seconds; :meth:`close` writes what is left. A failed write keeps its rows in the
-    buffer for the next attempt. Raises ConfigError for a non-positive setting.
+    buffer for the next attempt. ``written`` counts the rows appended so far, ``commits``
+    the appends. Raises ConfigError for a non-positive setting.
     """
 
     def __init__(self, ctx: Context):
@@ -96,6 +97,7 @@ class InferenceLog:
         self.flush_rows = int(_positive(ctx.settings, "log_flush_rows"))
         self.flush_seconds = float(_positive(ctx.settings, "log_flush_seconds"))
         self.commits = 0
+        self.written = 0
         self._rows: list[dict] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -129,6 +131,7 @@ class InferenceLog:
                 self._rows[:0] = rows
             raise
         self.commits += 1
+        self.written += len(rows)
         return len(rows)
 
     def _loop(self) -> None:

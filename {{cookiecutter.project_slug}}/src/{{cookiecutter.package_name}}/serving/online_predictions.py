@@ -20,8 +20,12 @@ from ..runtime.context import Context
 
 
 def request_frame(body: dict) -> pd.DataFrame:
-    """The rows of a scoring request in MLflow's ``dataframe_records`` or ``dataframe_split`` form.
+    """The rows of a scoring request, in any of the forms MLflow's scoring server answers:
+    ``dataframe_records`` (a list of row dicts), ``dataframe_split`` (``columns`` and
+    ``data``), ``instances`` (a list of row dicts) or ``inputs`` (a dict of column lists, or
+    a list of row dicts).
 
+    Out: one row per scored input row, the request's columns as sent.
     Raises ValueError naming the expected fields for any other body.
     """
     if "dataframe_records" in body:
@@ -29,7 +33,12 @@ def request_frame(body: dict) -> pd.DataFrame:
     if "dataframe_split" in body:
         split = body["dataframe_split"]
         return pd.DataFrame(split["data"], columns=split["columns"])
-    raise ValueError("request: expected a dataframe_records or dataframe_split field")
+    for field in ("instances", "inputs"):
+        if isinstance(body.get(field), list | dict):
+            return pd.DataFrame(body[field])
+    raise ValueError(
+        "request: expected a dataframe_records, dataframe_split, instances or inputs field"
+    )
 
 
 def prediction_schema(contract: Contract) -> T.StructType:

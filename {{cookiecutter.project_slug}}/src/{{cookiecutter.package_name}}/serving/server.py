@@ -4,7 +4,8 @@ The champion alias is resolved once, at start, to a version, and
 ``models:/<name>/<version>`` is served by MLflow's scoring server (FastAPI, run by
 uvicorn) on 127.0.0.1 only. Its protocol is the one of Databricks Model Serving:
 ``POST /invocations`` with ``{"dataframe_records": [...]}`` or
-``{"dataframe_split": {...}}``, answered with ``{"predictions": [...]}``; a request
+``{"dataframe_split": {...}}`` (or MLflow's ``instances`` and ``inputs``), answered with
+``{"predictions": [...]}``; a request
 missing a model input or with a value of the wrong type gets HTTP 400 with a
 message naming the column. The same server serves either use case's model: the
 tabular model (rows may carry the contract's entity keys and event timestamp beside
@@ -147,6 +148,10 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
     """Run :func:`start` and block until Ctrl-C (SIGINT) or SIGTERM (``kill``, ``docker
     stop``, systemd); then stop and flush the inference table.
 
+    Prints one line when serving starts, one when it stops (writing the queued log
+    rows may take seconds: the first write starts Spark) and one when it has stopped,
+    with the number of requests logged.
+
     Called from the main thread, it handles SIGTERM while it serves and puts the previous
     handler back when it returns (a signal handler can only be set from the main thread).
     """
@@ -167,4 +172,6 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
     finally:
         if main:  # None: the previous handler was not set from Python; the default then
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        print(f"stopping: writing the queued requests to {running.log.table}", flush=True)
         running.stop()
+        print(f"stopped; requests logged in {running.log.table}: {running.log.written}", flush=True)
