@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.cli import format_summary
 from {{ cookiecutter.package_name }}.rag import corpus, vector_search
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
 from {{ cookiecutter.package_name }}.rag.chunking import chunk_documents, split_text
+from {{ cookiecutter.package_name }}.rag.embedding import with_dotted_names
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.generation import (
     ExtractiveGenerator,
@@ -29,12 +30,13 @@ from {{ cookiecutter.package_name }}.rag.generation import (
     render_prompt,
 )
 from {{ cookiecutter.package_name }}.rag.pipeline import CITATION
-from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
+from {{ cookiecutter.package_name }}.rag.retrieval import HashingRetriever, VectorSearchRetriever
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps.build import MODEL_FILE, pipeline_config
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
+from {{ cookiecutter.package_name }}.rag.steps.index import embedded_chunks
 from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
 from {{ cookiecutter.package_name }}.settings_file import ConfigError, load_raw
 
@@ -228,6 +230,22 @@ def test_extractive_answer_copies_prose_not_doctests_or_signatures():
     answer, _ = extractive_answer(chunks, "What does json.dumps return?")
     assert ">>>" not in answer and "skipkeys=False" not in answer
     assert "Serialize ``obj`` to a JSON formatted ``str``. [json.dumps]" in answer
+
+
+def test_a_dotted_name_counts_as_one_word_though_its_module_is_a_stop_word():
+    """``re`` is one of scikit-learn's English stop words: the question's ``re.match``
+    finds the ``re`` module's documents through the dotted name as one word."""
+    assert with_dotted_names("Use re.sub() or os.path.join, not 3.14.") == (
+        "use re.sub() or os.path.join, not 3.14. re_sub os_path_join"
+    )
+    settings = load_rag_settings("local")
+    documents = corpus.python_stdlib(["re", "operator", "difflib"]).assign(text_hash="")
+    chunks = embedded_chunks(documents, settings, spec="test")
+    retriever = HashingRetriever(chunks, int(settings.embedding["n_features"]))
+    found = [c["doc_id"] for c in retriever.retrieve("What does re.match return?", 3)]
+    assert found[0] == "re.match", found
+    found = [c["doc_id"] for c in retriever.retrieve("What does re.sub do?", 2)]
+    assert "re.sub" in found, found
 
 
 def test_a_sentence_is_matched_whole_and_copied_without_its_code():

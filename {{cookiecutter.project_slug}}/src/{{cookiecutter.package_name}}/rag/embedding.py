@@ -10,16 +10,39 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 
 
+# A dotted name: ``re.sub``, ``os.path.join``, ``json.dumps`` (not ``3.14``).
+DOTTED_NAME = re.compile(r"\b[^\W\d]\w*(?:\.[^\W\d]\w*)+\b")
+# What the vectorizer counts; part of the index version (:func:`spec_digest`), so a change
+# here re-embeds every chunk instead of mixing vectors of two kinds in one index.
+ANALYZER = "words and word bigrams, English stop words left out; dotted names also as one word"
+
+
+def with_dotted_names(text: str) -> str:
+    """``text`` lower-cased, followed by each dotted name in it written as one word.
+
+    ``"Use re.sub()"`` gives ``"use re.sub() re_sub"``. Words are runs of two or more
+    letters, digits or underscores, and scikit-learn's English stop words are left out,
+    ``re`` among them: without the joined form, "What does re.sub do?" would count
+    ``sub`` only and find ``operator.sub`` first.
+    """
+    lowered = text.lower()
+    joined = [name.replace(".", "_") for name in DOTTED_NAME.findall(lowered)]
+    return " ".join([lowered, *joined])
+
+
 def vectorizer(n_features: int) -> HashingVectorizer:
-    """The hashing vectorizer of ``n_features`` dimensions used for chunks and questions."""
+    """The hashing vectorizer of ``n_features`` dimensions used for chunks and questions
+    (:data:`ANALYZER`; text prepared by :func:`with_dotted_names`)."""
     return HashingVectorizer(
         n_features=n_features,
+        preprocessor=with_dotted_names,
         alternate_sign=False,
         norm="l2",
         binary=True,
@@ -30,7 +53,7 @@ def vectorizer(n_features: int) -> HashingVectorizer:
 
 def spec_digest(embedding: dict, chunking: dict) -> str:
     """Short digest of the settings that shape a chunk's vector; a change re-embeds everything."""
-    spec = {"embedding": embedding, "chunking": chunking}
+    spec = {"embedding": embedding, "chunking": chunking, "analyzer": ANALYZER}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
 
