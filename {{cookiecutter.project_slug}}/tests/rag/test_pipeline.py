@@ -9,6 +9,7 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.cli import STEPS, run_pipeline
 from {{ cookiecutter.package_name }}.rag import corpus
 from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
+from {{ cookiecutter.package_name }}.rag.pipeline import ABSTENTION
 from {{ cookiecutter.package_name }}.rag.steps import build, index, ingest_documents, register_prompt
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import load_pipeline
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -53,6 +54,21 @@ def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(tmp_path):
     generate = next(s for s in trace.data.spans if s.name == "generate")
     assert generate.attributes["generator"] == "extractive"
     assert generate.attributes["language_model"] is False
+
+    # Every question of the evaluation cited a source (above): none got the abstention.
+    # A question off the topic scores below retrieval.min_score: the abstention, no
+    # citation, the retrieved chunks listed, and no generation span.
+    champion_pipeline = load_pipeline(ctx.settings.model_name, "1")
+    off_topic = champion_pipeline.answer("Who won the world cup in 2018?")
+    assert off_topic["best_score"] < ctx.settings.retrieval["min_score"] == 0.11
+    assert off_topic["answer"] == ABSTENTION and off_topic["citations"] == []
+    assert len(off_topic["sources"]) > 0
+    assert off_topic["metadata"]["abstained"] is True
+    mlflow.flush_trace_async_logging()
+    spans = mlflow.get_trace(mlflow.get_last_active_trace_id()).data.spans
+    assert [s.name for s in spans] == ["qa_pipeline", "retrieve"]
+    in_topic = champion_pipeline.answer("What does json.dumps return?")
+    assert in_topic["citations"] and "abstained" not in in_topic["metadata"]
 
     # Evaluation traced every question, yet the monitor counts only served answers.
     assert summary["steps"]["monitor"]["answers"] == 0

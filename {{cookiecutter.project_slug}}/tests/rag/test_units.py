@@ -63,6 +63,7 @@ from .conftest import slot
         # a value of the wrong type (strict: a quoted number is not a number)
         ({"chunking": {"size": "800"}}, "'local': chunking.size: Input should be a valid integer"),
         ({"retrieval": {"k": 2.5}}, "'local': retrieval.k: Input should be a valid integer"),
+        ({"retrieval": {"min_score": -0.1}}, "'local': retrieval.min_score: Input should be"),
         ({"tables": {"feedback": 7}}, "'local': tables.feedback: Input should be a valid string"),
         ({"monitoring": {"window_days": None}}, "'local': monitoring.window_days: Input should be"),
     ],

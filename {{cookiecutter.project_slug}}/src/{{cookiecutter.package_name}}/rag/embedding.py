@@ -16,7 +16,6 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 
-
 # A dotted name: ``re.sub``, ``os.path.join``, ``json.dumps`` (not ``3.14``).
 DOTTED_NAME = re.compile(r"\b[^\W\d]\w*(?:\.[^\W\d]\w*)+\b")
 # What the vectorizer counts; part of the index version (:func:`spec_digest`), so a change

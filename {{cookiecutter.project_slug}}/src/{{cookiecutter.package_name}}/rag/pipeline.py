@@ -23,6 +23,8 @@ from .retrieval import HashingRetriever, RandomRetriever, VectorSearchRetriever
 # A citation: ``[doc_id]`` after a space or at the start (``heap[0]`` is no citation).
 CITATION = re.compile(r"(?<!\S)\[([^\]\s]+)\]")
 SCORE_TAG = "best_retrieval_score"
+# The answer when the best retrieved chunk scores below ``retrieval.min_score``.
+ABSTENTION = "No document of the index is close enough to this question to answer it."
 
 # The QA model's signature: a ``question`` string per row in, one :meth:`QAPipeline.answer`
 # out. Unity Catalog registers a model only when its signature has inputs and outputs;
@@ -45,13 +47,18 @@ SIGNATURE = ModelSignature(
 
 @dataclass
 class QAPipeline:
-    """Retriever + prompt template + generator; ``info`` goes into every answer's metadata."""
+    """Retriever + prompt template + generator; ``info`` goes into every answer's metadata.
+
+    ``min_score``: when the best retrieved chunk scores below it, the answer is
+    :data:`ABSTENTION` and the generator is not called; None: always generate.
+    """
 
     retriever: object
     template: str
     generator: object
     k: int
     info: dict
+    min_score: float | None = None
 
     def retrieve(self, question: str) -> list[dict]:
         """The top ``k`` chunks for ``question`` (a RETRIEVER span with the documents)."""
@@ -91,18 +98,24 @@ class QAPipeline:
         unique), chunk_ids, scores (cosine, per chunk), best_score (0.0 without
         chunks), citations (doc ids cited as ``[doc_id]`` in the answer after a space
         or at a line start: :data:`CITATION`) and metadata (generator kind, whether a
-        language model answered, prompt and index versions, retriever kind).
+        language model answered, prompt and index versions, retriever kind). Below
+        ``min_score`` the answer is :data:`ABSTENTION`, with no citation, the retrieved
+        chunks still listed, and metadata ``abstained: True``, ``min_score``.
         """
         chunks = self.retrieve(question)
-        prompt = render_prompt(self.template, question, chunks)
-        answer, metadata = self.generate(prompt, question)
+        best = chunks[0]["score"] if chunks else 0.0
+        if self.min_score is not None and best < self.min_score:
+            answer, metadata = ABSTENTION, {"abstained": True, "min_score": self.min_score}
+        else:
+            prompt = render_prompt(self.template, question, chunks)
+            answer, metadata = self.generate(prompt, question)
         sources = list(dict.fromkeys(c["doc_id"] for c in chunks))
         return {
             "answer": answer,
             "sources": sources,
             "chunk_ids": [c["chunk_id"] for c in chunks],
             "scores": [round(c["score"], 6) for c in chunks],
-            "best_score": chunks[0]["score"] if chunks else 0.0,
+            "best_score": best,
             "citations": list(dict.fromkeys(CITATION.findall(answer))),
             "metadata": {**self.info, **metadata},
         }
@@ -141,4 +154,5 @@ def pipeline_from_config(config: dict, index_path: str | None, workspace=None) -
         generator=make_generator(config["generator"], config["runtime"]),
         k=int(config["retrieval"]["k"]),
         info=info,
+        min_score=config["retrieval"].get("min_score"),
     )

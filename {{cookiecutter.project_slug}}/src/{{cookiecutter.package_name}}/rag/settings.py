@@ -34,7 +34,7 @@ class RagSettings:
     the typed sections of :mod:`.settings_schema` as dicts, defaults filled in.
     ``chunking``: size and overlap in characters. ``embedding``: kind (``hashing``
     locally, ``databricks_endpoint`` with ``endpoint`` and ``vector_search``
-    settings on Databricks) and ``n_features``. ``retrieval``: kind and ``k``.
+    settings on Databricks) and ``n_features``. ``retrieval``: kind, ``k`` and ``min_score``.
     ``generator``: kind (``extractive`` or ``chat_completions``) and endpoint
     settings. ``evaluation``: gates and mode. ``monitoring``: thresholds. ``raw`` is
     the whole merged mapping, for an optional part of the project that reads its own

@@ -86,11 +86,13 @@ class EmbeddingSection(_Section):
 
 
 class RetrievalSection(_Section):
-    """``retrieval``: ``similarity`` (or the gate's floor ``random``), ``k`` chunks, ``seed``."""
+    """``retrieval``: ``similarity`` (or the gate's floor ``random``), ``k`` chunks, ``seed``,
+    ``min_score`` (below it the pipeline abstains; null: it always answers)."""
 
     kind: Literal["similarity", "random"]
     k: int = Field(gt=0)
     seed: int = 0
+    min_score: float | None = Field(default=None, ge=0)
 
 
 class GeneratorSection(_Section):
