@@ -149,6 +149,29 @@ def counted_keys(spark, rows: int):
     return spark.range(rows).withColumn("key", key("id")), calls
 
 
+def test_insert_new_counts_its_own_rows_not_those_another_writer_commits_meanwhile(
+    ctx, monkeypatch
+):
+    name = table_name(ctx, "appended")
+    spark, tables = ctx.spark, ctx.tables
+    assert tables.insert_new(batch(spark, [("EWR", 1, 1.0)]), name, KEYS) == 1
+    new_rows = batch(spark, [("EWR", 1, 1.0), ("JFK", 1, 2.0)])
+    other_writer = batch(spark, [("LGA", 5, 9.0)])
+    register = type(new_rows).createOrReplaceTempView
+
+    def another_commit_first(frame, view):
+        """Another writer appends a row as this call starts its MERGE."""
+        if frame is new_rows:
+            other_writer.write.format("delta").mode("append").save(str(tables.path(name)))
+        return register(frame, view)
+
+    monkeypatch.setattr(type(new_rows), "createOrReplaceTempView", another_commit_first)
+    assert tables.insert_new(new_rows, name, KEYS) == 1  # JFK; LGA is the other writer's
+    monkeypatch.undo()
+    held = sorted((r.origin, r.hour) for r in tables.read(name).collect())
+    assert held == [("EWR", 1), ("JFK", 1), ("LGA", 5)]
+
+
 def test_a_keyed_overwrite_computes_its_batch_once(ctx):
     spark = ctx.spark
     plain, plain_calls = counted_keys(spark, 6)

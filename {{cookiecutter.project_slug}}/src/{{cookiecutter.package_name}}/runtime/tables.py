@@ -268,21 +268,26 @@ class Tables:
         new rows. Rows already in the table are never changed. Creates the table on the
         first run. Rows of ``df`` must be unique on ``keys``. Raises ValueError naming the
         column when ``df`` has a void (NullType) column.
+
+        The count is the MERGE's own ``num_inserted_rows`` (Delta and Databricks return
+        it), not a difference of two table counts, which would count rows another writer
+        committed in between as this call's.
         """
         refuse_void_columns(df, name)
         if not self.exists(name):
             self._save(self._writer(df, "overwrite"), name)
             return self.count(name)
-        before = self.count(name)
         view = f"_insert_new_{name.replace('.', '_')}"
         df.createOrReplaceTempView(view)
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        self.spark.sql(
-            f"MERGE INTO {self.sql_name(name)} t USING {view} s ON {condition} "
-            "WHEN NOT MATCHED THEN INSERT *"
-        )
-        self.spark.catalog.dropTempView(view)
-        return self.count(name) - before
+        try:
+            merged = self.spark.sql(
+                f"MERGE INTO {self.sql_name(name)} t USING {view} s ON {condition} "
+                "WHEN NOT MATCHED THEN INSERT *"
+            ).first()
+        finally:
+            self.spark.catalog.dropTempView(view)
+        return int(merged["num_inserted_rows"])
 
     def count(self, name: str) -> int:
         """Number of rows of table ``name`` (0 when it does not exist)."""
