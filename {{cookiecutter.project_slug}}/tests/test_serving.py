@@ -13,11 +13,15 @@ from datetime import date
 
 import pytest
 import requests
+from pandas.testing import assert_frame_equal
 
 from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
-from {{ cookiecutter.package_name }}.serving.online_predictions import online_predictions
+from {{ cookiecutter.package_name }}.serving.online_predictions import (
+    online_predictions,
+    request_frame,
+)
 
 from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, private_copy, utc
 from .serving_checks import check_log_batches
@@ -99,14 +103,14 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     # predictions, and online_predictions reads them back from the log like the others.
     records = payload(rows[:2])["dataframe_records"]
     columns = list(records[0])
-    for other in (
-        {"instances": records},
-        {"inputs": {c: [r[c] for r in records] for c in columns}},
+    for other, scored in (
+        ({"instances": records}, rows[:2]),
+        ({"inputs": {c: [r[c] for r in records] for c in columns}}, rows[:2]),
     ):
         answer = post(running, other)
         assert answer.status_code == 200, answer.text
         assert answer.json()["predictions"] == pytest.approx(
-            [r["prediction"] for r in rows[:2]], abs=1e-9
+            [r["prediction"] for r in scored], abs=1e-9
         )
 
     numeric = CONTRACT.numeric
@@ -123,7 +127,7 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     assert post(running, payload(rows[:1])).status_code == 200  # still serving
 
     running.stop()
-    assert running.log.commits == 1  # 25 requests, one Delta commit
+    assert running.log.commits == 1  # 27 requests, one Delta commit
     log = ctx.tables.read(ctx.settings.table("inference_table"))
     logged = sorted(log.collect(), key=lambda r: r["request_time"])
     assert [r["status_code"] for r in logged] == [200] * 23 + [400, 400, 400, 200]
@@ -133,16 +137,44 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     assert first_request[ENTITY_KEY] == rows[0][ENTITY_KEY]
 
     answered = online_predictions(ctx).collect()
-    assert len(answered) == 125  # 20 + 100 + 2 + 2 + the last; the malformed ones are not
-    parsed = {r[ENTITY_KEY]: r.asDict() for r in answered}
-    assert len(parsed) == 120  # the other forms and the last request repeated rows[:2]
+    # 20 + 100 + 2 + 2 + the last; the malformed ones are not
+    assert len(answered) == 125
+    parsed = {}
+    for answered_row in answered:
+        parsed.setdefault(answered_row[ENTITY_KEY], []).append(answered_row.asDict())
+    # rows[0] was sent alone, in the two other forms and last; rows[1] alone and in two.
+    assert [len(parsed[row[ENTITY_KEY]]) for row in rows] == [4, 3] + [1] * 118
     for row in rows:
-        back = parsed[row[ENTITY_KEY]]
-        assert back[EVENT_TIME] == row[EVENT_TIME] and back["model_version"] == "1"
-        assert abs(back["prediction"] - row["prediction"]) < 1e-9
-        for column, value in row.items():
-            if column not in ("prediction", "scored_at") and isinstance(value, float):
-                assert value == back[column] or (math.isnan(value) and math.isnan(back[column]))
+        for back in parsed[row[ENTITY_KEY]]:
+            assert back[EVENT_TIME] == row[EVENT_TIME] and back["model_version"] == "1"
+            assert abs(back["prediction"] - row["prediction"]) < 1e-9
+            for column, value in row.items():
+                if column not in ("prediction", "scored_at") and isinstance(value, float):
+                    same = value == back[column]
+                    assert same or (math.isnan(value) and math.isnan(back[column]))
+
+
+def test_every_request_form_the_scoring_server_answers_gives_the_same_rows():
+    """MLflow answers ``inputs`` given as one row's values for models whose signature holds
+    every column sent: that row is read back like the other forms' rows."""
+    records = [{"origin": "EWR", "distance": 500.0}, {"origin": "JFK", "distance": None}]
+    expected = request_frame({"dataframe_records": records})
+    forms = [
+        {
+            "dataframe_split": {
+                "columns": ["origin", "distance"],
+                "data": [["EWR", 500.0], ["JFK", None]],
+            }
+        },
+        {"instances": records},
+        {"inputs": records},
+        {"inputs": {"origin": ["EWR", "JFK"], "distance": [500.0, None]}},
+    ]
+    for form in forms:
+        assert_frame_equal(request_frame(form), expected)
+    assert_frame_equal(request_frame({"inputs": records[0]}), expected.iloc[:1])
+    with pytest.raises(ValueError, match="dataframe_records, dataframe_split, instances or inputs"):
+        request_frame({"rows": records})
 
 
 def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(

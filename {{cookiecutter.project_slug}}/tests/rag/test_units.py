@@ -29,7 +29,7 @@ from {{ cookiecutter.package_name }}.rag.generation import (
     make_generator,
     render_prompt,
 )
-from {{ cookiecutter.package_name }}.rag.pipeline import CITATION
+from {{ cookiecutter.package_name }}.rag.pipeline import CITATION, best_score
 from {{ cookiecutter.package_name }}.rag.retrieval import HashingRetriever, VectorSearchRetriever
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
@@ -240,13 +240,44 @@ def test_a_dotted_name_counts_as_one_word_though_its_module_is_a_stop_word():
         "use re.sub() or os.path.join, not 3.14. re_sub os_path_join"
     )
     settings = load_rag_settings("local")
-    documents = corpus.python_stdlib(["re", "operator", "difflib"]).assign(text_hash="")
+    modules = ["re", "operator", "difflib", "statistics", "collections"]
+    documents = corpus.python_stdlib(modules).assign(text_hash="")
     chunks = embedded_chunks(documents, settings, spec="test")
     retriever = HashingRetriever(chunks, int(settings.embedding["n_features"]))
     found = [c["doc_id"] for c in retriever.retrieve("What does re.match return?", 3)]
     assert found[0] == "re.match", found
     found = [c["doc_id"] for c in retriever.retrieve("What does re.sub do?", 2)]
-    assert "re.sub" in found, found
+    assert "re.sub" in found, found  # operator.sub, a short document, comes first
+
+
+def test_local_min_score_lies_between_every_evaluation_question_and_off_topic_ones():
+    """conf/config.yml: with the hashing embedding on the example corpus, every question of
+    the evaluation set scores at least ``retrieval.min_score`` (it gets an answer),
+    questions off the topic score below it (they get the abstention)."""
+    settings = load_rag_settings("local")
+    documents = corpus.python_stdlib(settings.source["modules"]).assign(text_hash="")
+    chunks = embedded_chunks(documents, settings, spec="test")
+    retriever = HashingRetriever(chunks, int(settings.embedding["n_features"]))
+    min_score = settings.retrieval["min_score"]
+
+    def best(question: str) -> float:
+        return best_score(retriever.retrieve(question, int(settings.retrieval["k"])))
+
+    in_topic = {item["question"]: best(item["question"]) for item in load_eval_set()}
+    assert min(in_topic.values()) >= min_score, min(in_topic.items(), key=lambda i: i[1])
+    for question in (
+        "What is the capital of France?",
+        "Who won the world cup in 2018?",
+        "What is the weather today?",
+        "How tall is Mount Everest?",
+    ):
+        assert best(question) < min_score, question
+
+
+def test_the_best_score_is_the_highest_of_the_chunks_in_whatever_order():
+    chunks = [{"score": 0.05}, {"score": 0.3}, {"score": 0.1}]  # the random floor's order
+    assert best_score(chunks) == 0.3
+    assert best_score([]) == 0.0
 
 
 def test_a_sentence_is_matched_whole_and_copied_without_its_code():

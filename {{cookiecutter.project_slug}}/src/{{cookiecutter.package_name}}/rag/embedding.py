@@ -28,8 +28,9 @@ def with_dotted_names(text: str) -> str:
 
     ``"Use re.sub()"`` gives ``"use re.sub() re_sub"``. Words are runs of two or more
     letters, digits or underscores, and scikit-learn's English stop words are left out,
-    ``re`` among them: without the joined form, "What does re.sub do?" would count
-    ``sub`` only and find ``operator.sub`` first.
+    ``re`` among them: without the joined form, "What does re.match return?" counts
+    ``match`` only and finds other modules' ``match`` first. The joined names come
+    after the text, so they also form word pairs with its last word and each other.
     """
     lowered = text.lower()
     joined = [name.replace(".", "_") for name in DOTTED_NAME.findall(lowered)]

@@ -45,6 +45,12 @@ SIGNATURE = ModelSignature(
 )
 
 
+def best_score(chunks: list[dict]) -> float:
+    """The highest ``score`` of the retrieved ``chunks`` (0.0 without chunks). The first
+    chunk's for a ranked retriever; the random floor's chunks come in no order."""
+    return max((c["score"] for c in chunks), default=0.0)
+
+
 @dataclass
 class QAPipeline:
     """Retriever + prompt template + generator; ``info`` goes into every answer's metadata.
@@ -75,7 +81,7 @@ class QAPipeline:
                     for c in chunks
                 ]
             )
-            best = chunks[0]["score"] if chunks else 0.0
+            best = best_score(chunks)
             span.set_attribute("best_score", best)
         # On the trace too, so monitoring can read it without loading spans.
         mlflow.update_current_trace(tags={SCORE_TAG: f"{best:.6f}"})
@@ -100,12 +106,14 @@ class QAPipeline:
         or at a line start: :data:`CITATION`) and metadata (generator kind, whether a
         language model answered, prompt and index versions, retriever kind). Below
         ``min_score`` the answer is :data:`ABSTENTION`, with no citation, the retrieved
-        chunks still listed, and metadata ``abstained: True``, ``min_score``.
+        chunks still listed, and metadata ``abstained: True``, ``min_score`` and
+        ``language_model: False`` in place of the generator's.
         """
         chunks = self.retrieve(question)
-        best = chunks[0]["score"] if chunks else 0.0
+        best = best_score(chunks)
         if self.min_score is not None and best < self.min_score:
-            answer, metadata = ABSTENTION, {"abstained": True, "min_score": self.min_score}
+            answer = ABSTENTION
+            metadata = {"abstained": True, "min_score": self.min_score, "language_model": False}
         else:
             prompt = render_prompt(self.template, question, chunks)
             answer, metadata = self.generate(prompt, question)
@@ -148,11 +156,12 @@ def pipeline_from_config(config: dict, index_path: str | None, workspace=None) -
         "index_version": config["index_version"],
         "retriever": config["retrieval"]["kind"],
     }
+    min_score = config["retrieval"].get("min_score")  # None in models logged before it
     return QAPipeline(
         retriever=make_retriever(config, chunks, workspace),
         template=config["prompt_template"],
         generator=make_generator(config["generator"], config["runtime"]),
         k=int(config["retrieval"]["k"]),
         info=info,
-        min_score=config["retrieval"].get("min_score"),
+        min_score=None if min_score is None else float(min_score),
     )

@@ -22,8 +22,8 @@ from ..runtime.context import Context
 def request_frame(body: dict) -> pd.DataFrame:
     """The rows of a scoring request, in any of the forms MLflow's scoring server answers:
     ``dataframe_records`` (a list of row dicts), ``dataframe_split`` (``columns`` and
-    ``data``), ``instances`` (a list of row dicts) or ``inputs`` (a dict of column lists, or
-    a list of row dicts).
+    ``data``), ``instances`` or ``inputs`` (a list of row dicts, a dict of column lists,
+    or one row as a dict of values).
 
     Out: one row per scored input row, the request's columns as sent.
     Raises ValueError naming the expected fields for any other body.
@@ -34,8 +34,11 @@ def request_frame(body: dict) -> pd.DataFrame:
         split = body["dataframe_split"]
         return pd.DataFrame(split["data"], columns=split["columns"])
     for field in ("instances", "inputs"):
-        if isinstance(body.get(field), list | dict):
-            return pd.DataFrame(body[field])
+        value = body.get(field)
+        if isinstance(value, dict) and not any(isinstance(v, list) for v in value.values()):
+            return pd.DataFrame([value])  # one row
+        if isinstance(value, list | dict):
+            return pd.DataFrame(value)
     raise ValueError(
         "request: expected a dataframe_records, dataframe_split, instances or inputs field"
     )

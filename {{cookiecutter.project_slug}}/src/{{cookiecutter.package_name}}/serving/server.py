@@ -159,7 +159,8 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
     print(
         f"serving {ctx.settings.model_name} v{running.model_version} at "
         f"{running.url}/invocations (Ctrl-C or SIGTERM stops); requests are logged in "
-        f"{running.log.table}"
+        f"{running.log.table}",
+        flush=True,
     )
     terminated = threading.Event()
     main = threading.current_thread() is threading.main_thread()
