@@ -64,6 +64,8 @@ def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(tmp_path):
     assert off_topic["answer"] == ABSTENTION and off_topic["citations"] == []
     assert len(off_topic["sources"]) > 0
     assert off_topic["metadata"]["abstained"] is True
+    assert off_topic["metadata"]["generator"] == "none"
+    assert off_topic["metadata"]["language_model"] is False
     mlflow.flush_trace_async_logging()
     spans = mlflow.get_trace(mlflow.get_last_active_trace_id()).data.spans
     assert [s.name for s in spans] == ["qa_pipeline", "retrieve"]

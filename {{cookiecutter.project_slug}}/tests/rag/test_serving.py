@@ -101,6 +101,7 @@ def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
         for malformed in (
             {"dataframe_records": [{"query": questions[0]}]},
             {"dataframe_records": [{"question": "  "}]},
+            {"dataframe_records": [{"question": 5}]},
             "{not json",
         ):
             answer = post(running.url, malformed)
@@ -114,7 +115,7 @@ def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
     assert running.log.commits == 1
     log = served.tables.read(settings.table("inference_table"))
     logged = sorted(log.collect(), key=lambda r: r["request_time"])
-    assert [r["status_code"] for r in logged] == [200] * 5 + [400] * 4 + [200]
+    assert [r["status_code"] for r in logged] == [200] * 5 + [400] * 5 + [200]
     assert {(r["served_model_name"], r["served_model_version"]) for r in logged} == {
         (settings.model_name, "1")
     }

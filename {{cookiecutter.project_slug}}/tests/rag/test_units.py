@@ -97,6 +97,7 @@ def load_edited(monkeypatch, edit) -> None:
         ("evaluation", "mode"),
         ("monitoring", "max_latency_p95_ms"),
         ("tables", "chunks"),
+        ("retrieval", "min_score"),  # null must be written: a digest of the settings names it
         ("model",),
     ],
 )

@@ -106,14 +106,19 @@ class QAPipeline:
         or at a line start: :data:`CITATION`) and metadata (generator kind, whether a
         language model answered, prompt and index versions, retriever kind). Below
         ``min_score`` the answer is :data:`ABSTENTION`, with no citation, the retrieved
-        chunks still listed, and metadata ``abstained: True``, ``min_score`` and
-        ``language_model: False`` in place of the generator's.
+        chunks still listed, and metadata ``abstained: True``, ``min_score``,
+        ``generator: "none"`` and ``language_model: False`` in place of the generator's.
         """
         chunks = self.retrieve(question)
         best = best_score(chunks)
         if self.min_score is not None and best < self.min_score:
             answer = ABSTENTION
-            metadata = {"abstained": True, "min_score": self.min_score, "language_model": False}
+            metadata = {
+                "abstained": True,
+                "min_score": self.min_score,
+                "generator": "none",
+                "language_model": False,
+            }
         else:
             prompt = render_prompt(self.template, question, chunks)
             answer, metadata = self.generate(prompt, question)

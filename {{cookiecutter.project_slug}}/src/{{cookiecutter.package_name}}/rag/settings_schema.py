@@ -92,7 +92,7 @@ class RetrievalSection(_Section):
     kind: Literal["similarity", "random"]
     k: int = Field(gt=0)
     seed: int = 0
-    min_score: float | None = Field(default=None, ge=0, le=1)
+    min_score: float | None = Field(ge=0, le=1)  # required: null is said, not implied
 
 
 class GeneratorSection(_Section):
