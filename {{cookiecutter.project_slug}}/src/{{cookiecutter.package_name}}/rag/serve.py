@@ -7,7 +7,8 @@ A request is ``{"dataframe_records": [{"question": "..."}, ...]}`` (or MLflow's
 ``dataframe_split``, ``instances`` or ``inputs`` form of the same); the answer is
 ``{"predictions": [...]}`` with one answer dict per question (as
 ``QAPipeline.answer``). A request without a non-empty ``question`` gets HTTP 400
-naming the field. On Databricks deploy and rollback keep the Model Serving endpoint
+naming the field (in the ``instances`` and ``inputs`` forms MLflow turns a number into
+its text and it is answered). On Databricks deploy and rollback keep the Model Serving endpoint
 on the champion (:mod:`..serving.endpoint`). Not part of run-all.
 """
 

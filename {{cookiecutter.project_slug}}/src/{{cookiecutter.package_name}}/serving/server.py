@@ -7,7 +7,8 @@ uvicorn) on 127.0.0.1 only. Its protocol is the one of Databricks Model Serving:
 ``{"dataframe_split": {...}}`` (or MLflow's ``instances`` and ``inputs``), answered with
 ``{"predictions": [...]}``; a request
 missing a model input or with a value of the wrong type gets HTTP 400 with a
-message naming the column. The same server serves either use case's model: the
+message naming the column (in the ``instances`` and ``inputs`` forms MLflow names a
+missing input, not a mistyped one). The same server serves either use case's model: the
 tabular model (rows may carry the contract's entity keys and event timestamp beside
 the inputs: the model ignores them, the inference table keeps them, so labels can be
 joined later) or the rag QA model (rows with a ``question``).
