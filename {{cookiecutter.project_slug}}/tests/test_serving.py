@@ -10,12 +10,14 @@ import signal
 import threading
 import time
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 import requests
 from pandas.testing import assert_frame_equal
 
 from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql
+from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
 from {{ cookiecutter.package_name }}.serving.online_predictions import (
@@ -23,7 +25,7 @@ from {{ cookiecutter.package_name }}.serving.online_predictions import (
     request_frame,
 )
 
-from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, private_copy, utc
+from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, local_settings, private_copy, utc
 from .serving_checks import check_log_batches
 
 pytestmark = pytest.mark.spark
@@ -227,6 +229,33 @@ def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(
         f"stopping: writing the queued requests to {table}",
         f"stopped; requests logged in {table}: 1",
     ]
+
+
+def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_not_written(
+    tmp_path, monkeypatch, capsys
+):
+    ctx = Context(local_settings(tmp_path / "state"))
+    log = InferenceLog(ctx)
+    for _ in range(2):
+        log.add(log_row(b"{}", b"{}", 200, utc(2013, 1, 1), 5, "model", "1"))
+
+    def full_disk(self):
+        if self.queued:
+            raise OSError("no space left on device")
+        return 0
+
+    monkeypatch.setattr(InferenceLog, "flush", full_disk)
+    done = threading.Thread(target=lambda: None)
+    done.start()
+    done.join()  # a server thread that has ended: serve_forever goes straight to stopping
+    running = server.RunningServer(SimpleNamespace(), done, log, 0, 1)
+    monkeypatch.setattr(server, "start", lambda *args: running)
+    with pytest.raises(OSError, match="no space left"):
+        server.serve_forever(ctx, 0)
+    table = ctx.settings.table("inference_table")
+    lines = capsys.readouterr().out.splitlines()  # the log's own retry line may come between
+    assert f"stopping: writing the queued requests to {table}" in lines
+    assert lines[-1] == f"stopped; requests logged in {table}: 0; not written: 2"
 
 
 def test_a_bad_port_setting_is_named(served):

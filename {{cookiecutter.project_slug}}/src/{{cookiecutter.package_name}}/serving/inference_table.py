@@ -105,6 +105,12 @@ class InferenceLog:
         self._thread = threading.Thread(target=self._loop, name="inference-log", daemon=True)
         self._thread.start()
 
+    @property
+    def queued(self) -> int:
+        """Rows waiting for the next write."""
+        with self._lock:
+            return len(self._rows)
+
     def add(self, row: dict) -> None:
         """Queue one row (from :func:`log_row`)."""
         with self._lock:

@@ -151,7 +151,8 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
 
     Prints one line when serving starts, one when it stops (writing the queued log
     rows may take seconds: the first write starts Spark) and one when it has stopped,
-    with the number of requests logged.
+    with the number of requests logged; when the last write fails, that line also
+    gives the number of requests not written, and the error is raised.
 
     Called from the main thread, it handles SIGTERM while it serves and puts the previous
     handler back when it returns (a signal handler can only be set from the main thread).
@@ -174,6 +175,15 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
     finally:
         if main:  # None: the previous handler was not set from Python; the default then
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-        print(f"stopping: writing the queued requests to {running.log.table}", flush=True)
-        running.stop()
-        print(f"stopped; requests logged in {running.log.table}: {running.log.written}", flush=True)
+        log = running.log
+        print(f"stopping: writing the queued requests to {log.table}", flush=True)
+        try:
+            running.stop()
+        except BaseException:
+            print(
+                f"stopped; requests logged in {log.table}: {log.written}; "
+                f"not written: {log.queued}",
+                flush=True,
+            )
+            raise
+        print(f"stopped; requests logged in {log.table}: {log.written}", flush=True)
