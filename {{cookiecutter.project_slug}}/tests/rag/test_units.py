@@ -234,17 +234,22 @@ def test_extractive_answer_copies_prose_not_doctests_or_signatures():
     assert "Serialize ``obj`` to a JSON formatted ``str``. [json.dumps]" in answer
 
 
+def hashing_retriever(modules: list[str]) -> HashingRetriever:
+    """A retriever over the chunks of these standard-library ``modules``, embedded as the
+    index step embeds them with the ``local`` settings."""
+    settings = load_rag_settings("local")
+    documents = corpus.python_stdlib(modules).assign(text_hash="")
+    chunks = embedded_chunks(documents, settings, spec="test")
+    return HashingRetriever(chunks, int(settings.embedding["n_features"]))
+
+
 def test_a_dotted_name_counts_as_one_word_though_its_module_is_a_stop_word():
     """``re`` is one of scikit-learn's English stop words: the question's ``re.match``
     finds the ``re`` module's documents through the dotted name as one word."""
     assert with_dotted_names("Use re.sub() or os.path.join, not 3.14.") == (
         "use re.sub() or os.path.join, not 3.14. re_sub os_path_join"
     )
-    settings = load_rag_settings("local")
-    modules = ["re", "operator", "difflib", "statistics", "collections"]
-    documents = corpus.python_stdlib(modules).assign(text_hash="")
-    chunks = embedded_chunks(documents, settings, spec="test")
-    retriever = HashingRetriever(chunks, int(settings.embedding["n_features"]))
+    retriever = hashing_retriever(["re", "operator", "difflib", "statistics", "collections"])
     found = [c["doc_id"] for c in retriever.retrieve("What does re.match return?", 3)]
     assert found[0] == "re.match", found
     found = [c["doc_id"] for c in retriever.retrieve("What does re.sub do?", 2)]
@@ -256,9 +261,7 @@ def test_local_min_score_lies_between_every_evaluation_question_and_off_topic_on
     the evaluation set scores at least ``retrieval.min_score`` (it gets an answer),
     questions off the topic score below it (they get the abstention)."""
     settings = load_rag_settings("local")
-    documents = corpus.python_stdlib(settings.source["modules"]).assign(text_hash="")
-    chunks = embedded_chunks(documents, settings, spec="test")
-    retriever = HashingRetriever(chunks, int(settings.embedding["n_features"]))
+    retriever = hashing_retriever(settings.source["modules"])
     min_score = settings.retrieval["min_score"]
 
     def best(question: str) -> float:
