@@ -269,9 +269,9 @@ class Tables:
         first run. Rows of ``df`` must be unique on ``keys``. Raises ValueError naming the
         column when ``df`` has a void (NullType) column.
 
-        The count is the MERGE's own ``num_inserted_rows`` (Delta and Databricks return
-        it), not a difference of two table counts, which would count rows another writer
-        committed in between as this call's.
+        The count is the MERGE's own ``num_inserted_rows`` (a column of the row Delta
+        Lake's MERGE returns), not a difference of two table counts, which would count
+        rows another writer committed in between as this call's.
         """
         refuse_void_columns(df, name)
         if not self.exists(name):
