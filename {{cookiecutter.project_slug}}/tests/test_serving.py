@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.serving.online_predictions import (
 )
 
 from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, local_settings, private_copy, utc
-from .serving_checks import check_log_batches
+from .serving_checks import check_log_batches, check_unwritten_rows_are_kept_for_the_next_log
 
 pytestmark = pytest.mark.spark
 TIMEOUT = 30
@@ -231,7 +231,7 @@ def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(
     ]
 
 
-def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_not_written(
+def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_and_where(
     tmp_path, monkeypatch, capsys
 ):
     ctx = Context(local_settings(tmp_path / "state"))
@@ -255,7 +255,11 @@ def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_not_wri
     table = ctx.settings.table("inference_table")
     lines = capsys.readouterr().out.splitlines()  # the log's own retry line may come between
     assert f"stopping: writing the queued requests to {table}" in lines
-    assert lines[-1] == f"stopped; requests logged in {table}: 0; not written: 2"
+    assert lines[-1] == (
+        f"stopped; requests logged in {table}: 0; not written: 2 "
+        f"(kept in {log.kept}; the next serve appends them)"
+    )
+    assert len(log.kept.read_text().splitlines()) == 2
 
 
 def test_a_bad_port_setting_is_named(served):
@@ -290,3 +294,9 @@ def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_faile
     ctx, monkeypatch
 ):
     check_log_batches(ctx, monkeypatch)
+
+
+def test_rows_the_closing_write_cannot_append_are_kept_and_appended_by_the_next_log(
+    ctx, monkeypatch
+):
+    check_unwritten_rows_are_kept_for_the_next_log(ctx, monkeypatch)

@@ -27,7 +27,7 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR
 
-from ..serving_checks import check_log_batches
+from ..serving_checks import check_log_batches, check_unwritten_rows_are_kept_for_the_next_log
 from .conftest import SLICE
 
 TIMEOUT = 60
@@ -217,3 +217,9 @@ def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_faile
     ctx, monkeypatch
 ):
     check_log_batches(ctx, monkeypatch)
+
+
+def test_rows_the_closing_write_cannot_append_are_kept_and_appended_by_the_next_log(
+    ctx, monkeypatch
+):
+    check_unwritten_rows_are_kept_for_the_next_log(ctx, monkeypatch)

@@ -11,15 +11,20 @@ served_model_version (strings: what answered).
 Locally :class:`InferenceLog` buffers rows and appends them to the Delta table
 ``tables.inference_table`` in batches (``serving.log_flush_rows`` rows or
 ``serving.log_flush_seconds`` seconds, whichever comes first), one commit per
-batch, never one per request.
+batch, never one per request. Rows its last write could not append are kept in a
+JSON-lines file (:func:`unwritten_folder`) and appended by the next log opened for
+the same folder, so stopping the server while the table cannot be written loses none.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
-from datetime import UTC, datetime
+from contextlib import suppress
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from pyspark.sql import types as T
 
@@ -74,6 +79,26 @@ def log_row(
     }
 
 
+def unwritten_folder(settings) -> Path:
+    """Folder of the rows the inference log could not append when it closed:
+    ``<local_root>/serving/unwritten`` (``serving/unwritten`` under the current
+    directory when there is no local root, i.e. on the Databricks runtime)."""
+    return Path(settings.local_root or ".").joinpath("serving", "unwritten")
+
+
+def _to_json(row: dict) -> str:
+    return json.dumps(
+        {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}, sort_keys=True
+    )
+
+
+def _from_json(line: str) -> dict:
+    row = json.loads(line)
+    row["request_date"] = date.fromisoformat(row["request_date"])
+    row["request_time"] = datetime.fromisoformat(row["request_time"])
+    return row
+
+
 def _positive(settings, key: str) -> float:
     value = (settings.raw.get("serving") or {}).get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -89,6 +114,12 @@ class InferenceLog:
     seconds; :meth:`close` writes what is left. A failed write keeps its rows in the
     buffer for the next attempt. ``written`` counts the rows appended so far, ``commits``
     the appends. Raises ConfigError for a non-positive setting.
+
+    When the write of :meth:`close` fails, the queued rows go to a new file
+    ``<table>-<UTC stamp>-<id>.jsonl`` in :func:`unwritten_folder` (``kept`` names it)
+    and the error is raised. A log opened later for the same table queues the rows of
+    those files first (``recovered`` counts them) and deletes the files once a write has
+    appended them, so they are written once.
     """
 
     def __init__(self, ctx: Context):
@@ -98,7 +129,14 @@ class InferenceLog:
         self.flush_seconds = float(_positive(ctx.settings, "log_flush_seconds"))
         self.commits = 0
         self.written = 0
-        self._rows: list[dict] = []
+        self.kept: Path | None = None
+        self.kept_rows = 0
+        self._folder = unwritten_folder(ctx.settings)
+        self._pending = sorted(self._folder.glob(f"{self.table}-*.jsonl"))
+        self._rows: list[dict] = [
+            _from_json(line) for path in self._pending for line in path.read_text().splitlines()
+        ]
+        self.recovered = len(self._rows)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -138,7 +176,34 @@ class InferenceLog:
             raise
         self.commits += 1
         self.written += len(rows)
+        self._forget_pending()  # their rows were queued first, so this write held them
         return len(rows)
+
+    def _forget_pending(self) -> None:
+        for path in self._pending:
+            path.unlink(missing_ok=True)
+        self._pending = []
+
+    def _keep(self) -> None:
+        """Write the queued rows to a new file of the unwritten folder (temp file, then rename)."""
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if not rows:
+            return
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        path = self._folder / f"{self.table}-{stamp}-{uuid.uuid4().hex[:8]}.jsonl"
+        part = path.with_suffix(".part")
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            part.write_text("".join(_to_json(row) + "\n" for row in rows))
+            os.replace(part, path)
+        except OSError:
+            part.unlink(missing_ok=True)
+            with self._lock:
+                self._rows[:0] = rows
+            raise
+        self._forget_pending()  # their rows are in the new file now
+        self.kept, self.kept_rows = path, len(rows)
 
     def _loop(self) -> None:
         while not self._closed.is_set():
@@ -150,8 +215,17 @@ class InferenceLog:
                 print(f"inference table {self.table}: write failed, will retry: {err}")
 
     def close(self) -> None:
-        """Stop the background thread and write the rows still queued."""
+        """Stop the background thread and write the rows still queued.
+
+        When that write fails, the rows go to a file (``kept``, see the class) and the
+        error is raised.
+        """
         self._closed.set()
         self._wake.set()
         self._thread.join()
-        self.flush()
+        try:
+            self.flush()
+        except Exception:
+            with suppress(OSError):  # then the rows stay queued (``queued``)
+                self._keep()
+            raise

@@ -33,7 +33,7 @@ from mlflow.pyfunc import scoring_server
 from ..registry import champion_version, model_uri
 from ..runtime.context import Context
 from ..settings_file import ConfigError
-from .inference_table import InferenceLog, log_row
+from .inference_table import InferenceLog, log_row, unwritten_folder
 
 HOST = "127.0.0.1"
 START_SECONDS = 60
@@ -152,7 +152,9 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
     Prints one line when serving starts, one when it stops (writing the queued log
     rows may take seconds: the first write starts Spark) and one when it has stopped,
     with the number of requests logged; when the last write fails, that line also
-    gives the number of requests not written, and the error is raised.
+    gives the number of requests not written and the file that keeps them (the next
+    ``serve`` appends them first, see :class:`.inference_table.InferenceLog`), and the
+    error is raised. The start line says how many such requests it appends.
 
     Called from the main thread, it handles SIGTERM while it serves and puts the previous
     handler back when it returns (a signal handler can only be set from the main thread).
@@ -161,7 +163,13 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
     print(
         f"serving {ctx.settings.model_name} v{running.model_version} at "
         f"{running.url}/invocations (Ctrl-C or SIGTERM stops); requests are logged in "
-        f"{running.log.table}",
+        f"{running.log.table}"
+        + (
+            f"; {running.log.recovered} requests an earlier serve could not log are appended "
+            f"first (from {unwritten_folder(ctx.settings)})"
+            if running.log.recovered
+            else ""
+        ),
         flush=True,
     )
     terminated = threading.Event()
@@ -180,9 +188,10 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
         try:
             running.stop()
         except BaseException:
+            kept = f" (kept in {log.kept}; the next serve appends them)" if log.kept else ""
             print(
                 f"stopped; requests logged in {log.table}: {log.written}; "
-                f"not written: {log.queued}",
+                f"not written: {log.kept_rows + log.queued}{kept}",
                 flush=True,
             )
             raise
