@@ -81,9 +81,9 @@ def log_row(
 
 def unwritten_folder(settings) -> Path:
     """Folder of the rows the inference log could not append when it closed:
-    ``<local_root>/serving/unwritten`` (``serving/unwritten`` under the current
-    directory when there is no local root, i.e. on the Databricks runtime)."""
-    return Path(settings.local_root or ".").joinpath("serving", "unwritten")
+    ``<local_root>/serving/unwritten``; with no local root (the Databricks runtime),
+    ``local_runtime/serving/unwritten`` under the current directory (git-ignored)."""
+    return Path(settings.local_root or "local_runtime").joinpath("serving", "unwritten")
 
 
 def _to_json(row: dict) -> str:
