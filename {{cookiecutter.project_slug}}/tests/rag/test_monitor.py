@@ -15,6 +15,7 @@ from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.cli import monitor as monitor_entry
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.serving import record_feedback
+from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import ask, build, deploy, evaluate, monitor, register_prompt
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError
@@ -79,6 +80,21 @@ def test_out_of_corpus_questions_raise_the_alarm_in_domain_ones_do_not(served):
     assert day["out_of_domain_rate"] == pytest.approx(out) and out > 0.3
     assert rate == f"out_of_domain_rate {out:.2f} > max_out_of_domain_rate 0.3"
     assert served.tables.count(served.settings.table("monitoring_metrics")) == 1
+
+
+def test_a_null_out_of_domain_score_writes_a_null_rate_and_raises_no_alarm_for_it(served):
+    """As in the Databricks environments, where the scores' scale is not known yet."""
+    assert load_rag_settings("staging").monitoring["out_of_domain_score"] is None
+    asked = ask.run(served, OUT_OF_CORPUS)["answers"]
+    threshold = served.settings.monitoring["out_of_domain_score"]
+    assert all(a["best_score"] < threshold for a in asked)  # all out of domain locally
+    limits = {**served.settings.monitoring, "out_of_domain_score": None}
+    result = monitor.run(Context(replace(served.settings, monitoring=limits)))
+    assert result["alarms"] == []
+    (day,) = result["days"]
+    assert day["answers"] == len(OUT_OF_CORPUS) and day["out_of_domain_rate"] is None
+    (row,) = served.tables.read(served.settings.table("monitoring_metrics")).collect()
+    assert row.out_of_domain_rate is None and row.answers == len(OUT_OF_CORPUS)
 
 
 def test_monitor_fails_on_alarm_only_when_asked(served, monkeypatch, capsys):

@@ -133,12 +133,14 @@ class EvaluationSection(_Section):
 class MonitoringSection(_Section):
     """``monitoring``: the window in days, the out-of-domain score and the alarm limits.
 
-    ``out_of_domain_score``: a best retrieval score below it is out of domain;
-    rates and shares in [0, 1]; ``max_latency_p95_ms`` in milliseconds.
+    ``out_of_domain_score``: a best retrieval score below it is out of domain; null:
+    the out-of-domain rate is not computed (no scale is known for the scores, as with
+    an embedding endpoint not yet calibrated). Rates and shares in [0, 1];
+    ``max_latency_p95_ms`` in milliseconds.
     """
 
     window_days: int = Field(gt=0)
-    out_of_domain_score: float = Field(ge=0)
+    out_of_domain_score: float | None = Field(ge=0)
     max_out_of_domain_rate: Rate
     max_negative_feedback_share: Rate
     max_latency_p95_ms: float = Field(gt=0)

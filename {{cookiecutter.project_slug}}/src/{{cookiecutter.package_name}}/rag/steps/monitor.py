@@ -5,12 +5,13 @@ Reads the traces tagged ``channel=ask`` (answers given through ``rag/serving.py`
 ``monitoring.window_days`` UTC days, today included, each from its midnight, and the
 feedback table (one row per trace and user). Per UTC day: answers, latency p50 and
 p95 (ms, the trace's duration), out_of_domain_rate (share of answers whose best
-retrieval score is below ``monitoring.out_of_domain_score``), each answer counted
-once, rated (the ratings of the day's answers) and negative_feedback_share (share of
-those ratings that are ``down``). The rows replace that day's rows in the
-monitoring metrics table. Alarms, over the whole window: out-of-domain rate above
-``max_out_of_domain_rate``, negative feedback above ``max_negative_feedback_share``,
-p95 latency above ``max_latency_p95_ms``.
+retrieval score is below ``monitoring.out_of_domain_score``; null when that setting
+is null, as on Databricks until calibrated), each answer counted once, rated (the
+ratings of the day's answers) and negative_feedback_share (share of those ratings
+that are ``down``). The rows replace that day's rows in the monitoring metrics
+table. Alarms, over the whole window: out-of-domain rate above
+``max_out_of_domain_rate`` (none when the rate is null), negative feedback above
+``max_negative_feedback_share``, p95 latency above ``max_latency_p95_ms``.
 """
 
 from __future__ import annotations
@@ -83,10 +84,19 @@ def negative_share(ratings: pd.Series) -> float:
     return float((ratings == "down").mean()) if len(ratings) else 0.0
 
 
-def daily_figures(answers: pd.DataFrame, feedback: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def out_of_domain_rate(best_scores: pd.Series, threshold: float | None) -> float | None:
+    """Share of ``best_scores`` below ``threshold`` (``monitoring.out_of_domain_score``);
+    None when ``threshold`` is None (not calibrated)."""
+    return None if threshold is None else float((best_scores < threshold).mean())
+
+
+def daily_figures(
+    answers: pd.DataFrame, feedback: pd.DataFrame, threshold: float | None
+) -> pd.DataFrame:
     """Per-day figures (see module doc) from :func:`answered` rows (one per trace) and
     feedback rows (trace_id, rating; one per trace and user). Out: day, answers,
-    latency_p50_ms, latency_p95_ms, out_of_domain_rate, rated, negative_feedback_share."""
+    latency_p50_ms, latency_p95_ms, out_of_domain_rate (None when ``threshold`` is),
+    rated, negative_feedback_share."""
     rows = []
     for day, group in answers.groupby("day"):
         ratings = ratings_of(group, feedback)
@@ -96,7 +106,7 @@ def daily_figures(answers: pd.DataFrame, feedback: pd.DataFrame, threshold: floa
                 "answers": int(len(group)),
                 "latency_p50_ms": float(np.percentile(group.latency_ms, 50)),
                 "latency_p95_ms": float(np.percentile(group.latency_ms, 95)),
-                "out_of_domain_rate": float((group.best_score < threshold).mean()),
+                "out_of_domain_rate": out_of_domain_rate(group.best_score, threshold),
                 "rated": int(len(ratings)),
                 "negative_feedback_share": negative_share(ratings),
             }
@@ -113,8 +123,8 @@ def alarms(answers: pd.DataFrame, feedback: pd.DataFrame, limits: MonitoringSect
     if answers.empty:
         return []
     found = []
-    rate = float((answers.best_score < limits.out_of_domain_score).mean())
-    if rate > limits.max_out_of_domain_rate:
+    rate = out_of_domain_rate(answers.best_score, limits.out_of_domain_score)
+    if rate is not None and rate > limits.max_out_of_domain_rate:
         found.append(
             f"out_of_domain_rate {rate:.2f} > max_out_of_domain_rate "
             f"{limits.max_out_of_domain_rate}"
