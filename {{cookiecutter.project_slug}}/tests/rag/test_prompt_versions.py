@@ -42,7 +42,7 @@ def test_a_settings_only_change_registers_a_new_version_with_the_same_prompt_and
     first = build.run(ctx)
     retrieval = ctx.settings.retrieval
     assert retrieval["k"] == 5  # conf/config.rag.yml
-    wider = Context(replace(ctx.settings, retrieval={**retrieval, "k": 3}))
+    wider = Context(replace(ctx.settings, retrieval={**retrieval, "k": 3, "min_score": 0.2}))
 
     second = build.run(wider)
     assert (second["model_version"], second["registered"]) == (2, True)
@@ -57,4 +57,4 @@ def test_a_settings_only_change_registers_a_new_version_with_the_same_prompt_and
     logged = client.get_model_version(ctx.settings.model_name, "2")
     assert logged.tags["pipeline_digest"] == second["pipeline_digest"]
     config = mlflow.pyfunc.load_model(f"models:/{ctx.settings.model_name}/2").model_config
-    assert config["retrieval"]["k"] == 3
+    assert (config["retrieval"]["k"], config["retrieval"]["min_score"]) == (3, 0.2)
