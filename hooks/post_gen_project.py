@@ -13,10 +13,16 @@ Only files the template renders are removed: a file a user added under a listed 
 the folder holding it. The template's file list is read from its folder (``_repo_dir``, or
 ``_template`` when that is a folder); when neither is known (cruft with a remote template,
 which renders into a fresh folder), every file under a listed path is removed.
+
+Last, when the template folder is a git checkout, ``.cruft.json`` records the template,
+its commit and the answers as ``cruft create`` does (cruft overwrites it with its own),
+so ``make update-template`` works in a project made with plain cookiecutter too.
 """
 
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,18 +50,80 @@ def paths_to_remove(manifest, chosen, root):
     return doomed
 
 
+def template_folder(answers):
+    """The template's folder (absolute), or ``None`` when it is unknown.
+
+    It is ``_repo_dir`` or ``_template``: absolute, or relative to this process's working
+    directory or to ``$PWD`` (cookiecutter's own, where a relative path was typed), and
+    holds the ``{{cookiecutter.project_slug}}`` folder.
+    """
+    bases = [Path.cwd()] + ([Path(os.environ["PWD"])] if os.environ.get("PWD") else [])
+    folders = [answers.get(key) for key in ("_repo_dir", "_template")]
+    for folder in folders:
+        if not (isinstance(folder, str) and folder):
+            continue
+        for base in bases:  # an absolute folder joined to a base is itself
+            candidate = (base / folder).resolve()
+            if any(candidate.glob("*cookiecutter.project_slug*")):
+                return candidate
+    return None
+
+
 def template_files(answers):
     """Paths ('/'-separated, relative to the project) of every file the template renders,
     with ``cookiecutter.x`` names in double braces resolved from ``answers``; ``None`` when
     the template folder is unknown."""
-    for key in ("_repo_dir", "_template"):
-        folder = answers.get(key)
-        if not (isinstance(folder, str) and folder and Path(folder).is_dir()):
-            continue
-        for template in sorted(Path(folder).glob("*cookiecutter.project_slug*")):
-            files = (p.relative_to(template).as_posix() for p in template.rglob("*") if p.is_file())
-            return {JINJA_VARIABLE.sub(lambda m: str(answers[m.group(1)]), f) for f in files}
+    folder = template_folder(answers)
+    if folder is None:
+        return None
+    for template in sorted(folder.glob("*cookiecutter.project_slug*")):
+        files = (p.relative_to(template).as_posix() for p in template.rglob("*") if p.is_file())
+        return {JINJA_VARIABLE.sub(lambda m: str(answers[m.group(1)]), f) for f in files}
     return None
+
+
+# Keys of cookiecutter's context that describe this run, not the project: cruft leaves them out.
+RUN_KEYS = ("_output_dir", "_repo_dir", "_checkout")
+
+
+def cruft_state(answers, folder):
+    """What ``cruft create`` writes to ``.cruft.json`` for this render, or ``None`` when
+    ``folder`` (the template's) is unknown or not a git checkout.
+
+    ``template`` is ``_template`` when it names a remote repository (a URL, or an
+    abbreviation such as ``gh:org/repo`` expanded by cookiecutter's built-in ones), else
+    the folder; ``commit`` its git HEAD (uncommitted changes are not recorded);
+    ``context`` the answers with ``_template`` and ``_commit``.
+    """
+    if folder is None:
+        return None
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):  # no git, or not a checkout
+        return None
+    template = str(answers.get("_template") or "")
+    if not template or (Path(template).is_absolute() and Path(template).is_dir()):
+        template = str(folder)
+    else:
+        from cookiecutter.config import BUILTIN_ABBREVIATIONS
+        from cookiecutter.repository import expand_abbreviations, is_repo_url
+
+        expanded = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
+        template = expanded if is_repo_url(expanded) else str(folder)
+    context = {k: v for k, v in answers.items() if k not in RUN_KEYS}
+    context.update({"_template": template, "_commit": commit})
+    return {
+        "template": template,
+        "commit": commit,
+        "checkout": answers.get("_checkout"),
+        "context": {"cookiecutter": context},
+        "directory": None,
+    }
 
 
 def remove_rendered(paths, root, rendered):
@@ -105,6 +173,10 @@ def main(answers_json=ANSWERS_JSON):
     root = Path.cwd()
     remove_rendered(paths_to_remove(manifest, chosen, root), root, template_files(answers))
     rename_variants(answers.get("_variant_files", {}), root)
+    state = cruft_state(answers, template_folder(answers))
+    if state is not None:
+        text = json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": "))
+        (root / ".cruft.json").write_text(text + "\n", encoding="utf-8")
     return 0
 
 

@@ -3,6 +3,10 @@ only the optional files the template rendered."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from conftest import REPO, load_hook, render
 from cookiecutter.exceptions import FailedHookException
@@ -80,6 +84,26 @@ def test_a_rerender_removes_only_files_the_template_rendered(tmp_path):
     assert own_check.read_text(encoding="utf-8") == "LIMIT = 3\n"
     assert sorted(p.name for p in own_check.parent.iterdir()) == ["own_check.py"]
     assert not (project / "resources" / "monitoring-job.yml").exists()
+
+
+def test_a_rerender_from_a_relative_template_path_keeps_the_users_files(tmp_path):
+    """`cookiecutter <relative path> -f` typed in a shell: the hook, which runs in the
+    project folder, finds the template through $PWD (the shell's folder)."""
+    project = render(tmp_path, cicd_platform="github_actions")
+    dependabot = project / ".github" / "dependabot.yml"
+    dependabot.write_text("version: 2\nupdates: []\n", encoding="utf-8")
+    relative = os.path.relpath(REPO, tmp_path)
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-f", "-o", ".", relative]
+    subprocess.run(
+        [*command, "cicd_platform=gitlab"],
+        cwd=tmp_path,
+        env={**os.environ, "PWD": str(tmp_path)},
+        check=True,
+        capture_output=True,
+    )
+    assert (project / ".gitlab-ci.yml").is_file()
+    assert not (project / ".github" / "workflows").exists()
+    assert dependabot.read_text(encoding="utf-8") == "version: 2\nupdates: []\n"
 
 
 def test_without_the_template_folder_every_listed_file_goes(tmp_path):

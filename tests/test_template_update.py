@@ -1,7 +1,8 @@
 """A rendered project takes later template changes with cruft (``make update-template``).
 
-The template is copied into a git repository of its own, rendered with ``cruft create``,
-changed in later commits, and the project updated with its own Makefile target.
+The template is copied into a git repository of its own, rendered with ``cruft create``
+or plain cookiecutter (whose post-generation hook writes ``.cruft.json``), changed in
+later commits, and the project updated with its own Makefile target.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from cookiecutter.main import cookiecutter
 
 cruft = pytest.importorskip("cruft")
 pytestmark = pytest.mark.skipif(
@@ -79,11 +81,30 @@ def template_repo(tmp_path) -> Path:
     return target
 
 
-def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, template_repo):
-    project = cruft.create(str(template_repo), output_dir=tmp_path / "out", no_input=True)
+def with_cruft(template: Path, output_dir: Path) -> Path:
+    """Render ``template`` with ``cruft create``, which writes ``.cruft.json`` itself."""
+    return cruft.create(str(template), output_dir=output_dir, no_input=True)
+
+
+def with_cookiecutter(template: Path, output_dir: Path) -> Path:
+    """Render ``template`` with plain cookiecutter, as `cookiecutter <template>` does."""
+    return Path(cookiecutter(str(template), no_input=True, output_dir=str(output_dir)))
+
+
+@pytest.mark.parametrize(
+    "create",
+    [
+        pytest.param(with_cruft, id="cruft"),
+        pytest.param(with_cookiecutter, id="cookiecutter"),
+    ],
+)
+def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, template_repo, create):
+    project = create(template_repo, tmp_path / "out")
     answers = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
     assert answers["commit"] == git(template_repo, "rev-parse", "HEAD")
+    assert answers["template"] == str(template_repo)
     assert answers["context"]["cookiecutter"]["project_slug"] == "flight-delays"
+    assert answers["context"]["cookiecutter"]["_commit"] == answers["commit"]
     git(project, "init", "-q")
     commit_all(project, "rendered")
 
