@@ -55,7 +55,7 @@ def template_folder(answers):
 
     It is ``_repo_dir`` or ``_template``: absolute, or relative to this process's working
     directory or to ``$PWD`` (cookiecutter's own, where a relative path was typed), and
-    holds the ``{{cookiecutter.project_slug}}`` folder.
+    holds the project folder (named after ``cookiecutter.project_slug`` in braces).
     """
     bases = [Path.cwd()] + ([Path(os.environ["PWD"])] if os.environ.get("PWD") else [])
     folders = [answers.get(key) for key in ("_repo_dir", "_template")]
@@ -82,10 +82,6 @@ def template_files(answers):
     return None
 
 
-# Keys of cookiecutter's context that describe this run, not the project: cruft leaves them out.
-RUN_KEYS = ("_output_dir", "_repo_dir", "_checkout")
-
-
 def cruft_state(answers, folder):
     """What ``cruft create`` writes to ``.cruft.json`` for this render, or ``None`` when
     ``folder`` (the template's) is unknown or not a git checkout.
@@ -93,7 +89,9 @@ def cruft_state(answers, folder):
     ``template`` is ``_template`` when it names a remote repository (a URL, or an
     abbreviation such as ``gh:org/repo`` expanded by cookiecutter's built-in ones), else
     the folder; ``commit`` its git HEAD (uncommitted changes are not recorded);
-    ``context`` the answers with ``_template`` and ``_commit``.
+    ``context`` the answers with ``_template`` and ``_commit``. The template's private
+    variables (names starting with ``_``: its file manifest, this run's folders) are left
+    out: an update reads them from the template at each commit.
     """
     if folder is None:
         return None
@@ -115,7 +113,7 @@ def cruft_state(answers, folder):
 
         expanded = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
         template = expanded if is_repo_url(expanded) else str(folder)
-    context = {k: v for k, v in answers.items() if k not in RUN_KEYS}
+    context = {k: v for k, v in answers.items() if not k.startswith("_")}
     context.update({"_template": template, "_commit": commit})
     return {
         "template": template,
