@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import threading
 import time
@@ -19,7 +20,11 @@ from pandas.testing import assert_frame_equal
 from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
-from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
+from {{ cookiecutter.package_name }}.serving.inference_table import (
+    InferenceLog,
+    log_row,
+    read_unwritten,
+)
 from {{ cookiecutter.package_name }}.serving.online_predictions import (
     online_predictions,
     request_frame,
@@ -260,6 +265,13 @@ def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_an
         f"(kept in {log.kept}; the next serve appends them)"
     )
     assert len(log.kept.read_text().splitlines()) == 2
+
+    # A kept file broken by hand stops the next log with the file and line, not a traceback.
+    log.kept.write_text(log.kept.read_text().replace('"request_time": "', '"request_time": "x'))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(log.kept))}:1: not an inference-table"):
+        InferenceLog(ctx)
+    with pytest.raises(ValueError, match="Invalid isoformat string: 'x2013-01-01"):
+        read_unwritten(log.kept)
 
 
 def test_a_bad_port_setting_is_named(served):

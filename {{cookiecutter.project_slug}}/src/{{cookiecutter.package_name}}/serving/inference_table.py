@@ -92,11 +92,25 @@ def _to_json(row: dict) -> str:
     )
 
 
-def _from_json(line: str) -> dict:
-    row = json.loads(line)
-    row["request_date"] = date.fromisoformat(row["request_date"])
-    row["request_time"] = datetime.fromisoformat(row["request_time"])
-    return row
+def read_unwritten(path: Path) -> list[dict]:
+    """The inference-table rows of a file the log kept (see :class:`InferenceLog`).
+
+    Raises ValueError naming the file when a line is not such a row (a file edited by
+    hand, say): move the file away to start without it.
+    """
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            row = json.loads(line)
+            row["request_date"] = date.fromisoformat(row["request_date"])
+            row["request_time"] = datetime.fromisoformat(row["request_time"])
+        except (ValueError, TypeError, KeyError) as err:
+            raise ValueError(
+                f"{path}:{number}: not an inference-table row ({err}); move the file away "
+                "to start without its requests"
+            ) from None
+        rows.append(row)
+    return rows
 
 
 def _positive(settings, key: str) -> float:
@@ -133,9 +147,7 @@ class InferenceLog:
         self.kept_rows = 0
         self._folder = unwritten_folder(ctx.settings)
         self._pending = sorted(self._folder.glob(f"{self.table}-*.jsonl"))
-        self._rows: list[dict] = [
-            _from_json(line) for path in self._pending for line in path.read_text().splitlines()
-        ]
+        self._rows: list[dict] = [row for path in self._pending for row in read_unwritten(path)]
         self.recovered = len(self._rows)
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -195,7 +207,7 @@ class InferenceLog:
         part = path.with_suffix(".part")
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
-            part.write_text("".join(_to_json(row) + "\n" for row in rows))
+            part.write_text("".join(_to_json(row) + "\n" for row in rows), encoding="utf-8")
             os.replace(part, path)
         except OSError:
             part.unlink(missing_ok=True)
