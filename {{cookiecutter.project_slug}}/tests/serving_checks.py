@@ -10,11 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.serving.inference_table import (
-    InferenceLog,
-    log_row,
-    unwritten_folder,
-)
+from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
 from {{ cookiecutter.package_name }}.settings_file import ConfigError
 
 
@@ -73,42 +69,55 @@ def check_log_batches(ctx: Context, monkeypatch) -> None:
 
 
 def check_unwritten_rows_are_kept_for_the_next_log(ctx: Context, monkeypatch) -> None:
-    """Assert that rows the closing write cannot append are kept in a file, not lost,
-    and that the next log for the table appends them once and deletes the file."""
+    """Assert that rows the closing write cannot append are kept in a file, not lost, and
+    that later logs append them once: after two failed stops, and again after a crash
+    that left the file behind once its rows were appended."""
+    serving = {**ctx.settings.raw["serving"], "log_flush_seconds": 600}  # no timed write
+    ctx = Context(replace(ctx.settings, raw={**ctx.settings.raw, "serving": serving}))
     table = ctx.settings.table("inference_table")
-    before = ctx.tables.count(table)
+    folder = ctx.settings.local_root / "serving" / "unwritten"
     started = datetime(2024, 5, 2, 23, 59, 30, tzinfo=UTC)
     requests = [json.dumps({"client_request_id": f"kept-{i}"}).encode() for i in range(2)]
-    rows = [log_row(request, b"{}", 200, started, 7, "m", "3") for request in requests]
     log = InferenceLog(ctx)
-    for row in rows:
-        log.add(row)
+    for request in requests:
+        log.add(log_row(request, b"{}", 200, started, 7, "m", "3"))
     with monkeypatch.context() as patch:
         patch.setattr(type(ctx.tables), "path", full_disk)
         with pytest.raises(OSError, match="no space left"):
             log.close()
-    assert ctx.tables.count(table) == before and log.queued == 0
-    assert log.kept_rows == 2 and log.kept.parent == unwritten_folder(ctx.settings)
-    assert len(log.kept.read_text().splitlines()) == 2
+        again = InferenceLog(ctx)  # a second serve, stopped while the disk is still full
+        assert again.recover() == 2
+        with pytest.raises(OSError, match="no space left"):
+            again.close()
+    assert ctx.tables.count(table) == 0
+    assert sorted(folder.iterdir()) == [again.kept] and log.kept != again.kept
+    assert len(again.kept.read_text().splitlines()) == 2
+    crashed = again.kept.read_text()
 
-    with monkeypatch.context() as patch:  # the next `serve`, in a process on New York time
+    with monkeypatch.context() as patch:  # the next serve, in a process on New York time
         patch.setenv("TZ", "America/New_York")
         time.tzset()
         try:
             later = InferenceLog(ctx)
-            assert later.recovered == 2 and later.queued == 2
+            assert later.recover() == 2 and later.queued == 2
             later.close()
         finally:
             patch.undo()
             time.tzset()
-    assert not log.kept.exists() and later.written == 2
-    kept = ctx.tables.read(table).where("client_request_id LIKE 'kept-%'").collect()
+    assert (later.written, later.kept, list(folder.iterdir())) == (2, None, [])
+
+    # A crash after that commit, before the file was deleted, would have left it: the next
+    # log merges on the request id and adds nothing.
+    again.kept.write_text(crashed)
+    third = InferenceLog(ctx)
+    assert third.recover() == 2
+    third.close()
+    assert (third.written, third.commits, list(folder.iterdir())) == (0, 1, [])
+
+    kept = ctx.tables.read(table).collect()
     assert sorted(r.client_request_id for r in kept) == ["kept-0", "kept-1"]
     for row in kept:
         assert row.request_time == started.replace(tzinfo=None)  # read back on UTC time
         assert row.request_date == started.date()
         answered = (row.status_code, row.execution_duration_ms, row.served_model_version)
         assert answered == (200, 7, "3")
-    third = InferenceLog(ctx)
-    third.close()
-    assert third.recovered == 0 and third.commits == 0  # written once, nothing left over

@@ -264,14 +264,39 @@ def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_an
         f"stopped; requests logged in {table}: 0; not written: 2 "
         f"(kept in {log.kept}; the next serve appends them)"
     )
-    assert len(log.kept.read_text().splitlines()) == 2
+    first = log.kept
+    assert len(first.read_text().splitlines()) == 2
 
-    # A kept file broken by hand stops the next log with the file and line, not a traceback.
-    log.kept.write_text(log.kept.read_text().replace('"request_time": "', '"request_time": "x'))
-    with pytest.raises(ValueError, match=f"^{re.escape(str(log.kept))}:1: not an inference-table"):
-        InferenceLog(ctx)
+    # The next serve queues them first and says so; its stop fails too: they move to a new
+    # kept file, which replaces the first (no copy, no .part left).
+    again = InferenceLog(ctx)
+    assert again.recover() == 2  # as start() does once the server listens
+    monkeypatch.setattr(
+        server, "start", lambda *args: server.RunningServer(SimpleNamespace(), done, again, 0, 1)
+    )
+    with pytest.raises(OSError, match="no space left"):
+        server.serve_forever(ctx, 0)
+    folder = tmp_path / "state" / "serving" / "unwritten"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(
+        f"; 2 requests an earlier serve could not log are appended first (from {folder})"
+    )
+    assert lines[-1] == (
+        f"stopped; requests logged in {table}: 0; not written: 2 "
+        f"(kept in {again.kept}; the next serve appends them)"
+    )
+    assert sorted(folder.iterdir()) == [again.kept] and again.kept != first
+
+    # A kept file broken by hand stops the next recovery with the file and line.
+    kept = again.kept
+    kept.write_text(kept.read_text().replace('"request_time": "', '"request_time": "x'))
+    broken = InferenceLog(ctx)
+    with pytest.raises(ValueError, match=f"^{re.escape(str(kept))}:1: not an inference-table"):
+        broken.recover()
+    assert broken.queued == 0 and broken.recovered == 0
+    broken.close()
     with pytest.raises(ValueError, match="Invalid isoformat string: 'x2013-01-01"):
-        read_unwritten(log.kept)
+        read_unwritten(kept)
 
 
 def test_a_bad_port_setting_is_named(served):

@@ -11,15 +11,16 @@ served_model_version (strings: what answered).
 Locally :class:`InferenceLog` buffers rows and appends them to the Delta table
 ``tables.inference_table`` in batches (``serving.log_flush_rows`` rows or
 ``serving.log_flush_seconds`` seconds, whichever comes first), one commit per
-batch, never one per request. Rows its last write could not append are kept in a
-JSON-lines file (:func:`unwritten_folder`) and appended by the next log opened for
-the same folder, so stopping the server while the table cannot be written loses none.
+batch, never one per request. When the log closes, the rows still queued are first
+kept in a JSON-lines file (:func:`unwritten_folder`), then appended: if that write
+fails or is cut short, the next log for the table appends them (see :class:`InferenceLog`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import uuid
 from contextlib import suppress
@@ -126,14 +127,17 @@ class InferenceLog:
     :meth:`add` is cheap and thread-safe. A background thread writes the buffer
     when it holds ``serving.log_flush_rows`` rows or every ``serving.log_flush_seconds``
     seconds; :meth:`close` writes what is left. A failed write keeps its rows in the
-    buffer for the next attempt. ``written`` counts the rows appended so far, ``commits``
-    the appends. Raises ConfigError for a non-positive setting.
+    buffer for the next attempt. ``written`` counts the rows appended so far (recovered
+    ones included), ``commits`` the appends. Raises ConfigError for a non-positive setting.
 
-    When the write of :meth:`close` fails, the queued rows go to a new file
-    ``<table>-<UTC stamp>-<id>.jsonl`` in :func:`unwritten_folder` (``kept`` names it)
-    and the error is raised. A log opened later for the same table queues the rows of
-    those files first (``recovered`` counts them) and deletes the files once a write has
-    appended them, so they are written once.
+    Rows are not lost when the last write fails: :meth:`close` first writes the queued
+    rows to a new file ``<table>-<UTC stamp>-<id>.jsonl`` in :func:`unwritten_folder`
+    (ahead of the write, so a second Ctrl-C or a kill during it loses nothing either),
+    then appends them and deletes the file; when the write fails, ``kept`` names the file
+    and the error is raised. :meth:`recover` queues the rows of such files of the table
+    first (``recovered`` counts them). The write that holds recovered rows is a MERGE on
+    ``databricks_request_id`` (:meth:`.Tables.insert_new`), so a file two logs recover,
+    or one a crash left after its rows were appended, adds no row twice.
     """
 
     def __init__(self, ctx: Context):
@@ -143,12 +147,11 @@ class InferenceLog:
         self.flush_seconds = float(_positive(ctx.settings, "log_flush_seconds"))
         self.commits = 0
         self.written = 0
+        self.recovered = 0
         self.kept: Path | None = None
-        self.kept_rows = 0
         self._folder = unwritten_folder(ctx.settings)
-        self._pending = sorted(self._folder.glob(f"{self.table}-*.jsonl"))
-        self._rows: list[dict] = [row for path in self._pending for row in read_unwritten(path)]
-        self.recovered = len(self._rows)
+        self._rows: list[dict] = []
+        self._files: list[Path] = []  # kept files whose rows are queued
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -169,37 +172,82 @@ class InferenceLog:
         if full:
             self._wake.set()
 
+    def kept_files(self) -> list[Path]:
+        """The files of :func:`unwritten_folder` that hold rows kept for this log's table."""
+        name = re.compile(re.escape(self.table) + r"-\d{8}T\d{6}-[0-9a-f]{8}\.jsonl")
+        if not self._folder.is_dir():
+            return []
+        return sorted(p for p in self._folder.iterdir() if name.fullmatch(p.name))
+
+    def recover(self) -> int:
+        """Queue the rows of :meth:`kept_files` before the others; return how many.
+
+        Rows are read once per request id. The files are deleted once a write has
+        appended their rows. Raises ValueError naming the file and line when a file
+        does not hold such rows (:func:`read_unwritten`); nothing is queued then.
+        """
+        files = [p for p in self.kept_files() if p not in self._files]
+        by_id = {row["databricks_request_id"]: row for p in files for row in read_unwritten(p)}
+        with self._lock:
+            self._rows[:0] = list(by_id.values())
+            self._files += files
+        self.recovered += len(by_id)
+        return len(by_id)
+
     def flush(self) -> int:
-        """Append the queued rows in one commit; return how many were written."""
+        """Append the queued rows in one commit; return how many were appended.
+
+        Rows recovered from kept files are merged on ``databricks_request_id`` (a row
+        already in the table is not added again), and those files are then deleted.
+        On any error, Ctrl-C included, the rows stay queued and the error is raised.
+        """
         with self._lock:
             rows, self._rows = self._rows, []
-        if not rows:
-            return 0
+            files, self._files = self._files, []
         try:
-            frame = self.ctx.spark.createDataFrame(rows, SCHEMA)
-            writer = frame.write.format("delta").mode("append")
-            if self.ctx.settings.runtime == "local":
-                writer.save(str(self.ctx.tables.path(self.table)))
-            else:
-                writer.saveAsTable(self.table)
-        except Exception:
+            appended = self._write(rows, merge=bool(files)) if rows else 0
+        except BaseException:
             with self._lock:
                 self._rows[:0] = rows
+                self._files[:0] = files
             raise
-        self.commits += 1
-        self.written += len(rows)
-        self._forget_pending()  # their rows were queued first, so this write held them
+        if rows:
+            self.commits += 1
+            self.written += appended
+        self._delete(files)
+        return appended
+
+    def _write(self, rows: list[dict], merge: bool) -> int:
+        frame = self.ctx.spark.createDataFrame(rows, SCHEMA)
+        if merge:
+            return self.ctx.tables.insert_new(frame, self.table, ["databricks_request_id"])
+        writer = frame.write.format("delta").mode("append")
+        if self.ctx.settings.runtime == "local":
+            writer.save(str(self.ctx.tables.path(self.table)))
+        else:
+            writer.saveAsTable(self.table)
         return len(rows)
 
-    def _forget_pending(self) -> None:
-        for path in self._pending:
-            path.unlink(missing_ok=True)
-        self._pending = []
+    def _delete(self, files: list[Path]) -> None:
+        """Delete kept files whose rows are in the table (a failure is printed: a later
+        write merges their rows, so none is added twice)."""
+        for path in files:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as err:
+                print(
+                    f"inference table {self.table}: {path} not deleted ({err}); its rows "
+                    "are in the table, and a later log adds none of them again"
+                )
+            if path == self.kept:
+                self.kept = None
 
     def _keep(self) -> None:
-        """Write the queued rows to a new file of the unwritten folder (temp file, then rename)."""
+        """Write every queued row to a new kept file (written to ``.part``, synced, then
+        renamed), which replaces the kept files they came from. The rows stay queued.
+        Raises OSError (a full disk, say); nothing changes then."""
         with self._lock:
-            rows, self._rows = self._rows, []
+            rows, files = list(self._rows), list(self._files)
         if not rows:
             return
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -207,15 +255,18 @@ class InferenceLog:
         part = path.with_suffix(".part")
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
-            part.write_text("".join(_to_json(row) + "\n" for row in rows), encoding="utf-8")
+            with part.open("w", encoding="utf-8") as handle:
+                handle.writelines(_to_json(row) + "\n" for row in rows)
+                handle.flush()
+                os.fsync(handle.fileno())
             os.replace(part, path)
         except OSError:
             part.unlink(missing_ok=True)
-            with self._lock:
-                self._rows[:0] = rows
             raise
-        self._forget_pending()  # their rows are in the new file now
-        self.kept, self.kept_rows = path, len(rows)
+        with self._lock:
+            self._files = [path]
+        self.kept = path
+        self._delete(files)  # their rows are in the new file
 
     def _loop(self) -> None:
         while not self._closed.is_set():
@@ -229,15 +280,14 @@ class InferenceLog:
     def close(self) -> None:
         """Stop the background thread and write the rows still queued.
 
-        When that write fails, the rows go to a file (``kept``, see the class) and the
-        error is raised.
+        They are kept in a file first (see the class); when the write fails, ``kept``
+        names that file and the error is raised. When the file cannot be written
+        either (a full disk), the rows are lost as the process ends: ``queued`` says
+        how many.
         """
         self._closed.set()
         self._wake.set()
         self._thread.join()
-        try:
-            self.flush()
-        except Exception:
-            with suppress(OSError):  # then the rows stay queued (``queued``)
-                self._keep()
-            raise
+        with suppress(OSError):
+            self._keep()
+        self.flush()

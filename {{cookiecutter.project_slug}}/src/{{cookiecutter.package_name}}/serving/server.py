@@ -120,9 +120,12 @@ def configured_port(ctx: Context, port: int | None = None) -> int:
 def start(ctx: Context, port: int | None = None) -> RunningServer:
     """Start serving the champion version on 127.0.0.1 in a background thread.
 
-    Returns once the server accepts connections. Raises LookupError when no
-    champion exists, ConfigError for a bad ``serving`` setting and RuntimeError
-    when the server does not start within a minute (e.g. the port is taken).
+    Returns once the server accepts connections, with the requests an earlier serve
+    could not log queued first (:meth:`.inference_table.InferenceLog.recover`).
+    Raises LookupError when no champion exists, ConfigError for a bad ``serving``
+    setting, RuntimeError when the server does not start within a minute (e.g. the
+    port is taken) and ValueError naming the file when a kept-requests file is not
+    valid (the server is stopped again).
     """
     port = configured_port(ctx, port)
     version = champion_version(ctx)
@@ -141,6 +144,13 @@ def start(ctx: Context, port: int | None = None) -> RunningServer:
         server.should_exit = True
         log.close()
         raise RuntimeError(f"the scoring server did not start on {HOST}:{port}")
+    try:  # once listening: a failed start must not write an earlier serve's requests
+        log.recover()
+    except ValueError:
+        server.should_exit = True
+        thread.join()
+        log.close()
+        raise
     bound = server.servers[0].sockets[0].getsockname()[1]
     return RunningServer(server, thread, log, bound, version)
 
@@ -191,7 +201,7 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
             kept = f" (kept in {log.kept}; the next serve appends them)" if log.kept else ""
             print(
                 f"stopped; requests logged in {log.table}: {log.written}; "
-                f"not written: {log.kept_rows + log.queued}{kept}",
+                f"not written: {log.queued}{kept}",
                 flush=True,
             )
             raise
