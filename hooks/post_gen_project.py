@@ -82,37 +82,46 @@ def template_files(answers):
     return None
 
 
+def git_output(folder, *args):
+    """stdout of ``git -C folder <args>``, stripped; ``None`` when git fails or is missing."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
 def cruft_state(answers, folder):
     """What ``cruft create`` writes to ``.cruft.json`` for this render, or ``None`` when
-    ``folder`` (the template's) is unknown or not a git checkout.
+    ``folder`` (the template's) is unknown or not in a git checkout.
 
     ``template`` is ``_template`` when it names a remote repository (a URL, or an
     abbreviation such as ``gh:org/repo`` expanded by cookiecutter's built-in ones), else
-    the folder; ``commit`` its git HEAD (uncommitted changes are not recorded);
-    ``context`` the answers with ``_template`` and ``_commit``. The template's private
-    variables (names starting with ``_``: its file manifest, this run's folders) are left
-    out: an update reads them from the template at each commit.
+    the checkout's top folder; ``directory`` the template's folder inside the checkout
+    (``None`` at its top); ``commit`` the checkout's HEAD (uncommitted changes are not
+    recorded); ``context`` the answers with ``_template`` and ``_commit``. The
+    template's private variables (names starting with ``_``: its file manifest, this
+    run's folders) are left out: an update reads them from the template at each commit.
     """
     if folder is None:
         return None
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):  # no git, or not a checkout
+    top = git_output(folder, "rev-parse", "--show-toplevel")
+    commit = git_output(folder, "rev-parse", "HEAD")
+    if not top or not commit:
         return None
+    top = Path(top).resolve()
+    directory = None if top == folder else folder.relative_to(top).as_posix()
     template = str(answers.get("_template") or "")
     if not template or (Path(template).is_absolute() and Path(template).is_dir()):
-        template = str(folder)
+        template = str(top)
     else:
         from cookiecutter.config import BUILTIN_ABBREVIATIONS
         from cookiecutter.repository import expand_abbreviations, is_repo_url
 
         expanded = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
-        template = expanded if is_repo_url(expanded) else str(folder)
+        template = expanded if is_repo_url(expanded) else str(top)
     context = {k: v for k, v in answers.items() if not k.startswith("_")}
     context.update({"_template": template, "_commit": commit})
     return {
@@ -120,7 +129,7 @@ def cruft_state(answers, folder):
         "commit": commit,
         "checkout": answers.get("_checkout"),
         "context": {"cookiecutter": context},
-        "directory": None,
+        "directory": directory,
     }
 
 

@@ -71,13 +71,16 @@ def recorded_commit(project: Path, ref: str | None = None) -> str:
 
 
 @pytest.fixture
-def template_repo(tmp_path) -> Path:
-    """This template, as it is on disk, committed to a fresh git repository."""
-    target = tmp_path / "template"
+def template_repo(tmp_path, request) -> Path:
+    """This template, as it is on disk, committed to a fresh git repository: at its top,
+    or (indirect parameter ``"subfolder"``) in ``templates/mlops`` of a larger one."""
+    top = tmp_path / "template"
+    inside = getattr(request, "param", "top") == "subfolder"
+    target = top / "templates" / "mlops" if inside else top
     ignore = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".*_cache")
     shutil.copytree(REPO, target, ignore=ignore)
-    git(target, "init", "-q")
-    commit_all(target, "template v1")
+    git(top, "init", "-q")
+    commit_all(top, "template v1")
     return target
 
 
@@ -92,17 +95,22 @@ def with_cookiecutter(template: Path, output_dir: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "create",
+    ("create", "template_repo"),
     [
-        pytest.param(with_cruft, id="cruft"),
-        pytest.param(with_cookiecutter, id="cookiecutter"),
+        pytest.param(with_cruft, "top", id="cruft"),
+        pytest.param(with_cookiecutter, "top", id="cookiecutter"),
+        pytest.param(with_cookiecutter, "subfolder", id="cookiecutter-subfolder"),
     ],
+    indirect=["template_repo"],
 )
 def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, template_repo, create):
     project = create(template_repo, tmp_path / "out")
     answers = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
     assert answers["commit"] == git(template_repo, "rev-parse", "HEAD")
-    assert answers["template"] == str(template_repo)
+    top = tmp_path / "template"
+    assert answers["template"] == str(top)
+    inside = template_repo != top
+    assert answers["directory"] == ("templates/mlops" if inside else None)
     assert answers["context"]["cookiecutter"]["project_slug"] == "flight-delays"
     assert answers["context"]["cookiecutter"]["_commit"] == answers["commit"]
     git(project, "init", "-q")
