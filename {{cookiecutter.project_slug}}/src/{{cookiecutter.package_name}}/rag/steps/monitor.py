@@ -149,8 +149,9 @@ def run(ctx: Context, now: datetime | None = None) -> dict:
     limits are checked first (ConfigError naming the key), and the figures and alarms
     are computed before the one write, so a bad limit writes nothing. Raises
     ValueError when ``now`` is naive. Returns window_start, answers, days (the daily
-    rows), alarms (list of str) and metrics_written. Publishes the task value
-    ``alarm`` ("true"/"false").
+    rows), alarms (list of str), metrics_written and out_of_domain_score (the
+    threshold used; None: no out-of-domain rate, so the summary shows why).
+    Publishes the task value ``alarm`` ("true"/"false").
     """
     settings = ctx.settings
     limits = check_monitoring(settings.monitoring, settings.env, ConfigError)
@@ -179,4 +180,5 @@ def run(ctx: Context, now: datetime | None = None) -> dict:
         "days": days.drop(columns="computed_at", errors="ignore").to_dict("records"),
         "alarms": found,
         "metrics_written": int(len(days)),
+        "out_of_domain_score": limits.out_of_domain_score,
     }
