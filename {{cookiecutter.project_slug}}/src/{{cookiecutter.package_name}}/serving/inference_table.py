@@ -81,7 +81,8 @@ def log_row(
 
 
 def unwritten_folder(settings) -> Path:
-    """Folder of the rows the inference log could not append when it closed:
+    """Folder of the files holding the rows an inference log wrote ahead as it closed,
+    left there when its last write failed (see :class:`InferenceLog`):
     ``<local_root>/serving/unwritten``; with no local root (the Databricks runtime),
     ``local_runtime/serving/unwritten`` under the current directory (git-ignored)."""
     return Path(settings.local_root or "local_runtime").joinpath("serving", "unwritten")
@@ -103,6 +104,7 @@ def read_unwritten(path: Path) -> list[dict]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         try:
             row = json.loads(line)
+            str(row["databricks_request_id"])  # the key a recovering write merges on
             row["request_date"] = date.fromisoformat(row["request_date"])
             row["request_time"] = datetime.fromisoformat(row["request_time"])
         except (ValueError, TypeError, KeyError) as err:
