@@ -104,10 +104,11 @@ def read_unwritten(path: Path) -> list[dict]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         try:
             row = json.loads(line)
-            str(row["databricks_request_id"])  # the key a recovering write merges on
+            if not isinstance(row.get("databricks_request_id"), str):  # the merge key
+                raise KeyError("databricks_request_id")
             row["request_date"] = date.fromisoformat(row["request_date"])
             row["request_time"] = datetime.fromisoformat(row["request_time"])
-        except (ValueError, TypeError, KeyError) as err:
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
             raise ValueError(
                 f"{path}:{number}: not an inference-table row ({err}); move the file away "
                 "to start without its requests"
