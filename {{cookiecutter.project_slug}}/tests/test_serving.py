@@ -13,10 +13,12 @@ import time
 from datetime import date
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 import requests
 from pandas.testing import assert_frame_equal
 
+from {{ cookiecutter.package_name }}.checks import DataCheckError, check_frame, expectations
 from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
@@ -26,11 +28,20 @@ from {{ cookiecutter.package_name }}.serving.inference_table import (
     read_unwritten,
 )
 from {{ cookiecutter.package_name }}.serving.online_predictions import (
+    monitored_online_predictions,
     online_predictions,
     request_frame,
 )
 
-from .conftest import CONTRACT, ENTITY_KEY, EVENT_TIME, local_settings, private_copy, utc
+from .conftest import (
+    CONTRACT,
+    ENTITY_KEY,
+    EVENT_TIME,
+    FEATURES,
+    local_settings,
+    private_copy,
+    utc,
+)
 from .serving_checks import check_log_batches, check_unwritten_rows_are_kept_for_the_next_log
 
 pytestmark = pytest.mark.spark
@@ -325,6 +336,46 @@ def test_a_request_is_logged_at_its_instant_when_python_runs_in_new_york(ctx, mo
     table = ctx.tables.read(ctx.settings.table("inference_table"))
     at = table.where(f"request_time = {instant_sql(answered)}")
     assert [r["request_date"] for r in at.collect()] == [date(2013, 1, 1)]
+
+
+def test_the_monitor_reads_one_answer_per_flight_whatever_the_clients_sent(ctx):
+    """Requests the server answered but that break the predictions table's rules (the same
+    flight asked twice, no flight_id, a numeric flight_id, an event time that is not a
+    timestamp) reach the monitor as one row per flight: the latest answer, keys as text,
+    the answer's instant for the unreadable event time, and rows without a key left out."""
+    inputs = {c: "EWR" if c in CONTRACT.categorical else 1.0 for c in FEATURES}
+    sent = [  # (answered at, request rows, predictions)
+        (utc(2013, 1, 1, 9), [{ENTITY_KEY: "A", EVENT_TIME: "2013-01-01T10:15:00"}], [0.1]),
+        (utc(2013, 1, 1, 9, 5), [{EVENT_TIME: "2013-01-01T10:20:00"}], [0.2]),
+        (
+            utc(2013, 1, 1, 9, 10),
+            [
+                {ENTITY_KEY: 42, EVENT_TIME: "not a date"},
+                {ENTITY_KEY: "B", EVENT_TIME: "2013-01-01T12:00:00+01:00"},
+            ],
+            [0.3, 0.4],
+        ),
+        (utc(2013, 1, 1, 9, 15), [{ENTITY_KEY: "A", EVENT_TIME: "2013-01-01T10:15:00"}], [0.7]),
+    ]
+    log = InferenceLog(ctx)
+    for answered, rows, predictions in sent:
+        body = {"dataframe_records": [{**row, **inputs} for row in rows]}
+        response = json.dumps({"predictions": predictions}).encode()
+        log.add(log_row(json.dumps(body).encode(), response, 200, answered, 3, "m", "1"))
+    log.close()
+    expected = expectations(CONTRACT)["predictions"]
+    with pytest.raises(DataCheckError, match=ENTITY_KEY):
+        check_frame(online_predictions(ctx), "online", expected)  # what every answer gives
+
+    monitored = monitored_online_predictions(ctx)
+    check_frame(monitored, "online", expected)
+    rows = monitored.toPandas().set_index(ENTITY_KEY)  # timestamps naive UTC
+    assert sorted(rows.index) == ["42", "A", "B"]
+    assert list(rows.loc[["42", "A", "B"], "prediction"]) == [0.3, 0.7, 0.4]
+    assert rows.loc["A", "scored_at"] == pd.Timestamp("2013-01-01 09:15")
+    assert rows.loc["42", EVENT_TIME] == pd.Timestamp("2013-01-01 09:10")  # the answer's
+    assert rows.loc["B", EVENT_TIME] == pd.Timestamp("2013-01-01 11:00")
+    assert rows.loc["A", EVENT_TIME] == pd.Timestamp("2013-01-01 10:15")
 
 
 def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_failed_write(

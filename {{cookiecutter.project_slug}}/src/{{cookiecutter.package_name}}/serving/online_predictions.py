@@ -8,12 +8,15 @@ like batch and streaming inference.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
+from datetime import datetime
 
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.window import Window
 
 from ..contract import Contract
 from ..runtime.context import Context
@@ -63,6 +66,37 @@ def prediction_schema(contract: Contract) -> T.StructType:
     )
 
 
+def key_text(value) -> str | None:
+    """An entity key as the predictions table holds it: text, or None when not sent.
+
+    JSON numbers become their text (``42`` and ``42.0`` both ``"42"``: pandas turns a
+    column of integers with a missing value into floats), so a request that sent the key
+    as a number joins its label like the batch table's string key.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def event_times(sent: pd.Series | None, answered: datetime) -> pd.Series:
+    """The event timestamps of a request's rows, naive UTC, as the predictions table holds them.
+
+    In: the event-timestamp values the request sent (ISO 8601 text with or without an
+    offset, read as UTC when it has none; None when the column was not sent) and the
+    instant the request was answered. A value that is missing, not text or not a
+    timestamp (the model ignores this column, so the server answered it) is the answer's
+    instant.
+    """
+    if sent is not None:
+        sent = sent.where(sent.map(lambda value: isinstance(value, str)))
+    at = pd.Timestamp(answered)
+    at = at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
+    stamps = pd.to_datetime(sent, utc=True, errors="coerce", format="mixed")
+    return stamps.fillna(at).dt.tz_localize(None)
+
+
 def _parse(contract: Contract):
     columns, event = contract.feature_columns, contract.event_timestamp
 
@@ -72,11 +106,13 @@ def _parse(contract: Contract):
             for row in batch.itertuples(index=False):
                 rows = request_frame(json.loads(row.request))
                 rows["prediction"] = json.loads(row.response)["predictions"]
-                stamp = rows.get(event, pd.Series(row.request_time, index=rows.index))
-                rows[event] = pd.to_datetime(stamp, utc=True).dt.tz_localize(None)
+                sent = rows.get(event, pd.Series(None, index=rows.index, dtype=object))
+                rows[event] = event_times(sent, row.request_time)
                 for column in (*contract.entity_keys, *columns):
                     if column not in rows:
                         rows[column] = None
+                for key in contract.entity_keys:
+                    rows[key] = rows[key].map(key_text).astype(object)
                 rows["model_version"] = row.served_model_version
                 rows["scored_at"] = row.request_time
                 frames.append(rows)
@@ -105,3 +141,22 @@ def online_predictions(ctx: Context) -> DataFrame:
         "request", "response", "request_time", "served_model_version"
     )
     return answered.mapInPandas(_parse(contract), prediction_schema(contract))
+
+
+def monitored_online_predictions(ctx: Context) -> DataFrame:
+    """The online prediction source of the monitor: one row per entity that was answered.
+
+    Out: :func:`online_predictions`' columns, with the latest answer (by ``scored_at``)
+    of each entity-key value: a client that asks twice for the same entity is monitored
+    once, as the batch table holds one row per entity. Rows whose request did not send
+    every entity key are left out: no label can be joined to them.
+    Raises MissingTableError when nothing has been logged yet.
+    """
+    keys = ctx.settings.contract.entity_keys
+    answered = online_predictions(ctx).where(" AND ".join(f"`{key}` IS NOT NULL" for key in keys))
+    latest = Window.partitionBy(*keys).orderBy(F.col("scored_at").desc())
+    return (
+        answered.withColumn("_latest", F.row_number().over(latest))
+        .where("_latest = 1")
+        .drop("_latest")
+    )
