@@ -174,6 +174,28 @@ def test_every_databricks_env_selects_vector_search():
             assert pipeline_config(bare, prompt, "index-v1")["n_features"] == 0
 
 
+def test_a_document_folder_is_read_or_refused_with_the_file_named(tmp_path):
+    folder = tmp_path / "docs"
+    with pytest.raises(ValueError, match="^source.path: .*docs is not a folder$"):
+        corpus.files(folder)
+    folder.mkdir()
+    (folder / "notes.pdf").write_bytes(b"%PDF")
+    with pytest.raises(ValueError, match=r"^source.path: no \.md/\.txt/\.rst file under "):
+        corpus.files(folder)
+    (folder / "guide").mkdir()
+    (folder / "guide" / "a.md").write_text("# Alpha\n\nAlpha text.", encoding="utf-8")
+    (folder / "empty.txt").write_text("  \n", encoding="utf-8")
+    read = corpus.files(folder)
+    assert read[["doc_id", "title", "text"]].values.tolist() == [
+        ["guide/a.md", "Alpha", "# Alpha\n\nAlpha text."]
+    ]
+    (folder / "b.md").write_bytes("# Caf\u00e9\n".encode("latin-1"))  # not UTF-8
+    with pytest.raises(ValueError) as refused:
+        corpus.files(folder)
+    named = f"source.path: {folder / 'b.md'} is not UTF-8 text (byte 5:"
+    assert str(refused.value).startswith(named)
+
+
 def test_chunks_respect_size_and_overlap():
     text = " ".join(f"word{i:03d}" for i in range(200))  # 200 words of 7 characters
     pieces = split_text(text, size=80, overlap=20)

@@ -99,14 +99,20 @@ def python_stdlib(modules: list[str]) -> pd.DataFrame:
 def files(path: str | Path) -> pd.DataFrame:
     """Documents from the text files under ``path`` (see module doc).
 
-    Raises ValueError when ``path`` is not a folder or holds no such file.
+    Raises ValueError when ``path`` is not a folder, holds no such file, or a file is
+    not UTF-8 text (the message names the file and the byte offset).
     """
     root = Path(path)
     if not root.is_dir():
         raise ValueError(f"source.path: {root} is not a folder")
     rows = []
     for file in sorted(p for p in root.rglob("*") if p.suffix in FILE_SUFFIXES and p.is_file()):
-        text = file.read_text(encoding="utf-8").strip()
+        try:
+            text = file.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"source.path: {file} is not UTF-8 text (byte {error.start}: {error.reason})"
+            ) from None
         if text:
             doc_id = file.relative_to(root).as_posix()
             title = text.splitlines()[0].lstrip("# ").strip() or doc_id
