@@ -10,6 +10,7 @@ import re
 import signal
 import threading
 import time
+from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
 
@@ -21,6 +22,7 @@ from pandas.testing import assert_frame_equal
 from {{ cookiecutter.package_name }}.checks import DataCheckError, check_frame, expectations
 from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql
 from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tables import Tables
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.inference_table import (
     InferenceLog,
@@ -376,6 +378,35 @@ def test_the_monitor_reads_one_answer_per_flight_whatever_the_clients_sent(ctx):
     assert rows.loc["42", EVENT_TIME] == pd.Timestamp("2013-01-01 09:10")  # the answer's
     assert rows.loc["B", EVENT_TIME] == pd.Timestamp("2013-01-01 11:00")
     assert rows.loc["A", EVENT_TIME] == pd.Timestamp("2013-01-01 10:15")
+
+
+def test_a_failed_timed_write_is_one_line_on_stderr_and_its_rows_are_written_later(
+    ctx, monkeypatch, capsys, tmp_path
+):
+    """A Spark write that fails in the log's thread (here: the table's folder is under a
+    file) prints the Java exception's message as one line, without its stack trace, and
+    keeps the row for the next write."""
+    serving = {**ctx.settings.raw["serving"], "log_flush_rows": 1, "log_flush_seconds": 600}
+    ctx = Context(replace(ctx.settings, raw={**ctx.settings.raw, "serving": serving}))
+    table = ctx.settings.table("inference_table")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    printed = ""
+    with monkeypatch.context() as patch:
+        patch.setattr(Tables, "path", lambda tables, name: blocker / "table")
+        log = InferenceLog(ctx)
+        log.add(log_row(b"{}", b"{}", 200, utc(2024, 5, 3, 8), 4, "m", "1"))  # fills a batch
+        deadline = time.monotonic() + 120
+        while "write failed" not in printed and time.monotonic() < deadline:
+            time.sleep(0.2)
+            printed += capsys.readouterr().err
+    log.close()
+    assert (log.commits, ctx.tables.count(table)) == (1, 1)
+    lines = printed.splitlines()
+    assert len(lines) == 1, printed
+    prefix = f"inference table {table}: write failed, will retry: "
+    assert lines[0].startswith(prefix + "org.apache.spark.sql.delta.DeltaIOException: ")
+    assert "DELTA_CANNOT_CREATE_LOG_PATH" in lines[0] and len(lines[0]) <= len(prefix) + 300
 
 
 def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_failed_write(
