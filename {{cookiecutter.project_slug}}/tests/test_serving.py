@@ -30,7 +30,7 @@ from {{ cookiecutter.package_name }}.serving.inference_table import (
     read_unwritten,
 )
 from {{ cookiecutter.package_name }}.serving.online_predictions import (
-    monitored_online_predictions,
+    latest_online_predictions,
     online_predictions,
     request_frame,
 )
@@ -340,11 +340,12 @@ def test_a_request_is_logged_at_its_instant_when_python_runs_in_new_york(ctx, mo
     assert [r["request_date"] for r in at.collect()] == [date(2013, 1, 1)]
 
 
-def test_the_monitor_reads_one_answer_per_flight_whatever_the_clients_sent(ctx):
+def test_the_online_prediction_source_is_one_answer_per_flight_whatever_clients_sent(ctx):
     """Requests the server answered but that break the predictions table's rules (the same
     flight asked twice, no flight_id, a numeric flight_id, an event time that is not a
-    timestamp) reach the monitor as one row per flight: the latest answer, keys as text,
-    the answer's instant for the unreadable event time, and rows without a key left out."""
+    timestamp) are one row per flight in the online prediction source: the latest answer,
+    keys as text, the answer's instant for the unreadable event time, and rows without a
+    key left out."""
     inputs = {c: "EWR" if c in CONTRACT.categorical else 1.0 for c in FEATURES}
     sent = [  # (answered at, request rows, predictions)
         (utc(2013, 1, 1, 9), [{ENTITY_KEY: "A", EVENT_TIME: "2013-01-01T10:15:00"}], [0.1]),
@@ -369,9 +370,9 @@ def test_the_monitor_reads_one_answer_per_flight_whatever_the_clients_sent(ctx):
     with pytest.raises(DataCheckError, match=ENTITY_KEY):
         check_frame(online_predictions(ctx), "online", expected)  # what every answer gives
 
-    monitored = monitored_online_predictions(ctx)
-    check_frame(monitored, "online", expected)
-    rows = monitored.toPandas().set_index(ENTITY_KEY)  # timestamps naive UTC
+    source = latest_online_predictions(ctx)
+    check_frame(source, "online", expected)
+    rows = source.toPandas().set_index(ENTITY_KEY)  # timestamps naive UTC
     assert sorted(rows.index) == ["42", "A", "B"]
     assert list(rows.loc[["42", "A", "B"], "prediction"]) == [0.3, 0.7, 0.4]
     assert rows.loc["A", "scored_at"] == pd.Timestamp("2013-01-01 09:15")

@@ -111,6 +111,60 @@ def test_a_source_column_of_the_wrong_type_is_refused_naming_both_types(ctx, tmp
     assert not ctx.tables.exists(ctx.settings.table("flights_bronze"))
 
 
+def test_files_whose_columns_differ_from_the_schema_are_refused_naming_both(
+    ctx, tmp_path, synthetic
+):
+    """Spark reads a schema column the Parquet files lack as nulls, and CSV columns by
+    position whatever the header says: both are refused before anything is written."""
+    specs = _files(ctx, tmp_path, synthetic)
+    columns = list(CONTRACT.bronze("weather_bronze").columns)
+    swapped = [columns[1], columns[0], *columns[2:]]  # the header's first two swapped
+    synthetic[1][swapped].to_csv(tmp_path / "weather.csv", index=False)
+    with pytest.raises(DataCheckError) as error:
+        ingest.run(_with_sources(ctx, **specs))
+    assert str(error.value) == (
+        f"sources.weather_bronze (files {tmp_path / 'weather.csv'}): the schema must list "
+        "the CSV header's columns in its order (Spark reads CSV columns by position): "
+        f"header {', '.join(swapped)}; schema {', '.join(columns)}"
+    )
+    specs["flights_bronze"]["schema"] += ", gate STRING"
+    with pytest.raises(DataCheckError) as error:
+        ingest.run(_with_sources(ctx, **specs))
+    assert str(error.value).startswith(
+        f"sources.flights_bronze (files {tmp_path / 'flights'}): "
+        "schema column gate not in the files (they have year, month, "
+    )
+    assert not ctx.tables.exists(ctx.settings.table("flights_bronze"))
+    assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))
+
+
+def test_a_csv_value_that_does_not_parse_stops_ingest_before_any_write(ctx, tmp_path, synthetic):
+    specs = _files(ctx, tmp_path, synthetic)
+    weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)].copy()
+    weather["temp"] = weather["temp"].astype(object)
+    weather.iloc[len(weather) // 2, weather.columns.get_loc("temp")] = "warm"
+    weather.to_csv(tmp_path / "weather.csv", index=False)
+    with pytest.raises(DataCheckError) as error:
+        ingest.run(_with_sources(ctx, **specs))
+    message = str(error.value)
+    assert message.startswith(
+        f"sources.weather_bronze (files {tmp_path / 'weather.csv'}): a value does not parse "
+        'as its schema type (java.lang.NumberFormatException: For input string: "warm") '
+        "in the record [JFK,"
+    )
+    assert message.endswith(
+        "; fix the files, or set options.mode PERMISSIVE to read such values as null"
+    )
+    assert "\n" not in message
+    assert not ctx.tables.exists(ctx.settings.table("flights_bronze"))  # checked first
+    assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))
+    # The same file read as Spark's default (PERMISSIVE) would have written "warm" as null.
+    specs["weather_bronze"]["options"] = {"header": "true", "mode": "PERMISSIVE"}
+    ingest.run(_with_sources(ctx, **specs))
+    bronze = ctx.tables.read(ctx.settings.table("weather_bronze"))
+    assert bronze.where("temp IS NULL").count() == weather["temp"].isna().sum() + 1
+
+
 def test_the_example_source_reaches_spark_in_at_most_two_partitions(ctx):
     # A month of real flights is three 10,000-row Arrow batches, so createDataFrame
     # alone would make three partitions, and a Delta write three files.

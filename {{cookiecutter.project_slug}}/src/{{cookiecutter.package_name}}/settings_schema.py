@@ -60,7 +60,8 @@ class SourceSpec(_Section):
     kind ``files``: files at ``path`` (a local path or a ``/Volumes/...`` path) in
     ``format`` parquet, csv or json, read by Spark with the explicit ``schema`` (a
     DDL string such as ``"id STRING, ts TIMESTAMP, amount DOUBLE"``); ``options`` are
-    extra reader options (e.g. ``header: "true"`` for CSV).
+    extra reader options (e.g. ``header: "true"`` for CSV; CSV and JSON default to
+    ``mode: FAILFAST``, see :mod:`..sources`).
     ``columns`` maps contract column -> source column (unmapped ones keep their name).
     """
 

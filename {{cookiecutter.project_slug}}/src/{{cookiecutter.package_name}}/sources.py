@@ -8,7 +8,11 @@ Each bronze table of the data contract (``contract.bronze_tables``) names a sour
   ISO-8601 string;
 - ``table``: an existing Delta or Unity Catalog table, by ``name``;
 - ``files``: Parquet, CSV or JSON files at ``path`` (a Unity Catalog volume path on
-  Databricks), read by Spark with the explicit ``schema`` (DDL string).
+  Databricks), read by Spark with the explicit ``schema`` (DDL string). Every schema
+  column must be in the Parquet files, and a CSV header must list the schema's columns
+  in its order (Spark reads CSV columns by position); CSV and JSON are read with
+  ``mode: FAILFAST`` unless ``options`` say otherwise, so a value that does not parse
+  as its schema type stops ingest (:func:`parse_errors`) instead of becoming null.
 
 ``columns`` maps contract column -> source column. :func:`load` returns the source
 rows with the contract's column names and refuses, before anything is written, a
@@ -16,6 +20,10 @@ source lacking a contract column or holding it with another kind of type.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 import pyarrow as pa
@@ -25,6 +33,7 @@ from pyspark.sql import functions as F
 from .checks import KINDS, DataCheckError
 from .config import Settings
 from .runtime.context import Context
+from .runtime.errors import error_line, root_cause
 
 
 def _window(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -92,12 +101,86 @@ def _read(ctx: Context, table_key: str, spec) -> DataFrame:
         raise DataCheckError(
             f"{describe(table_key, spec)}: kind files needs path, format and schema"
         )
-    return (
-        ctx.spark.read.format(spec.format)
-        .schema(spec.schema_ddl)
-        .options(**spec.options)
-        .load(spec.path)
-    )
+    options = dict(spec.options)
+    if spec.format in ("csv", "json"):
+        options = {"mode": "FAILFAST", **options}
+    frame = ctx.spark.read.format(spec.format).schema(spec.schema_ddl).options(**options)
+    frame = frame.load(spec.path)
+    problem = file_columns_problem(frame.columns, file_columns(ctx, spec), spec.format)
+    if problem:
+        raise DataCheckError(f"{describe(table_key, spec)}: {problem}")
+    return frame
+
+
+def file_columns(ctx: Context, spec) -> list[str] | None:
+    """The column names a ``files`` source's files declare themselves, in their order:
+    the Parquet schema, or the first line of CSV files read with ``header: "true"``.
+    None for JSON and header-less CSV, whose columns are the schema's."""
+    reader = ctx.spark.read.options(**{k: v for k, v in spec.options.items() if k != "mode"})
+    if spec.format == "parquet":
+        return reader.parquet(spec.path).columns
+    if spec.format == "csv" and str(spec.options.get("header", "")).lower() == "true":
+        return reader.csv(spec.path).columns
+    return None
+
+
+def file_columns_problem(declared: list[str], found: list[str] | None, fmt: str) -> str | None:
+    """What is wrong between the schema's columns (``declared``) and the files' (``found``,
+    from :func:`file_columns`), compared without case as Spark does; None when nothing is.
+
+    Parquet: a schema column the files lack (Spark would read it as nulls). CSV with a
+    header: any difference in names or order (Spark reads CSV columns by position).
+    """
+    if found is None:
+        return None
+    lower = [c.lower() for c in found]
+    if fmt == "parquet":
+        missing = [c for c in declared if c.lower() not in lower]
+        if missing:
+            return (
+                f"schema column {', '.join(missing)} not in the files "
+                f"(they have {', '.join(found)})"
+            )
+        return None
+    if [c.lower() for c in declared] != lower:
+        return (
+            "the schema must list the CSV header's columns in its order (Spark reads CSV "
+            f"columns by position): header {', '.join(found)}; schema {', '.join(declared)}"
+        )
+    return None
+
+
+def check_parses(ctx: Context, table_key: str, frame: DataFrame) -> None:
+    """Parse every column of ``frame`` (rows built from ``table_key``'s source) once when the
+    source is CSV or JSON files, so a value that does not parse stops ingest before any
+    table is written (a check that reads fewer columns may not parse the others).
+    Raises DataCheckError as :func:`parse_errors` does; other sources pass unread."""
+    spec = ctx.settings.sources[table_key]
+    if spec.kind != "files" or spec.format not in ("csv", "json"):
+        return
+    with parse_errors(ctx, table_key):
+        frame.agg(*[F.count(F.col(f"`{c}`")) for c in frame.columns]).collect()
+
+
+@contextmanager
+def parse_errors(ctx: Context, table_key: str) -> Iterator[None]:
+    """Turn Spark's failure to parse a value of ``table_key``'s files (``mode: FAILFAST``)
+    in the enclosed reads into one DataCheckError line naming the source; other errors
+    pass unchanged."""
+    try:
+        yield
+    except Exception as err:
+        text = str(err)
+        if "FAILFAST" not in text:
+            raise
+        spec = ctx.settings.sources[table_key]
+        record = re.search(r"detected in record parsing: (\[.*?\])\.?$", text, re.MULTILINE)
+        raise DataCheckError(
+            f"{describe(table_key, spec)}: a value does not parse as its schema type "
+            f"({root_cause(err) or error_line(err)})"
+            + (f" in the record {record.group(1)[:200]}" if record else "")
+            + "; fix the files, or set options.mode PERMISSIVE to read such values as null"
+        ) from None
 
 
 def conformance(frame: DataFrame, expected: dict[str, str]) -> list[str]:

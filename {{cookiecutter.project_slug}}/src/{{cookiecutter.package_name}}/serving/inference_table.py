@@ -31,6 +31,7 @@ from pathlib import Path
 from pyspark.sql import types as T
 
 from ..runtime.context import Context
+from ..runtime.errors import error_line
 from ..settings_file import ConfigError
 
 SCHEMA = T.StructType(
@@ -116,24 +117,6 @@ def read_unwritten(path: Path) -> list[dict]:
             ) from None
         rows.append(row)
     return rows
-
-
-def error_line(err: BaseException, limit: int = 300) -> str:
-    """``err`` as one line for a log message, at most ``limit`` characters.
-
-    The first line of its message that names the failure: Py4J's ``An error occurred
-    while calling ...`` preface and Java stack frames (``at ...``) are skipped, so a
-    failed Spark write reads e.g. ``org.apache.spark.sql.delta.DeltaIOException: [...]``.
-    The exception's type name when the message is empty.
-    """
-    lines = (line.strip().removeprefix(": ").strip() for line in str(err).splitlines())
-    named = [
-        line
-        for line in lines
-        if line and not line.startswith(("An error occurred while calling", "at "))
-    ]
-    text = named[0] if named else type(err).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _positive(settings, key: str) -> float:

@@ -143,12 +143,12 @@ def online_predictions(ctx: Context) -> DataFrame:
     return answered.mapInPandas(_parse(contract), prediction_schema(contract))
 
 
-def monitored_online_predictions(ctx: Context) -> DataFrame:
-    """The online prediction source of the monitor: one row per entity that was answered.
+def latest_online_predictions(ctx: Context) -> DataFrame:
+    """The ``online`` prediction source (see ``serving/part.py``): one row per entity answered.
 
     Out: :func:`online_predictions`' columns, with the latest answer (by ``scored_at``)
-    of each entity-key value: a client that asks twice for the same entity is monitored
-    once, as the batch table holds one row per entity. Rows whose request did not send
+    of each entity-key value: a client that asks twice for the same entity counts once,
+    as the batch table holds one row per entity. Rows whose request did not send
     every entity key are left out: no label can be joined to them.
     Raises MissingTableError when nothing has been logged yet.
     """

@@ -8,5 +8,5 @@ latest answer per entity).
 CHAMPION_FOLLOWERS = {"serving_endpoint": "serving.endpoint:sync"}
 # inference_table: the requests and responses the online model logged
 PREDICTION_SOURCES = {
-    "online": ("inference_table", "serving.online_predictions:monitored_online_predictions")
+    "online": ("inference_table", "serving.online_predictions:latest_online_predictions")
 }

@@ -46,16 +46,21 @@ def run(ctx: Context) -> dict:
     Returns ``rows`` (row count per table) and ``appended`` (rows inserted per table).
     Raises DataCheckError naming the source, column, expected and found type when a
     source breaks the contract, or naming the key and the count when two rows share
-    a bronze key; nothing is written then.
+    a bronze key (nothing is written then), or naming the source and Spark's message
+    when a value of its files does not parse as its schema type (then no row of that
+    table is written).
     """
     settings = ctx.settings
     contract = settings.contract
     frames = {key: bronze_rows(ctx, key) for key in contract.bronze_tables}
     for key, frame in frames.items():  # all checked before any is written
-        check_unique(frame, settings.table(key), table_keys(contract, key))
+        sources.check_parses(ctx, key, frame)
+        with sources.parse_errors(ctx, key):
+            check_unique(frame, settings.table(key), table_keys(contract, key))
     out, appended = {}, {}
     for key, frame in frames.items():
         name = settings.table(key)
-        appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
+        with sources.parse_errors(ctx, key):
+            appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
         out[name] = ctx.tables.count(name)
     return {"rows": out, "appended": appended}

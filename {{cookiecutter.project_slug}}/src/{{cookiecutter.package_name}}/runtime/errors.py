@@ -1,0 +1,31 @@
+"""Errors of Spark and the JVM as one line, for messages people read."""
+
+from __future__ import annotations
+
+import re
+
+
+def error_line(err: BaseException, limit: int = 300) -> str:
+    """``err`` as one line for a log message, at most ``limit`` characters.
+
+    The first line of its message that names the failure: Py4J's ``An error occurred
+    while calling ...`` preface and Java stack frames (``at ...``) are skipped, so a
+    failed Spark write reads e.g. ``org.apache.spark.sql.delta.DeltaIOException: [...]``.
+    The exception's type name when the message is empty.
+    """
+    lines = (line.strip().removeprefix(": ").strip() for line in str(err).splitlines())
+    named = [
+        line
+        for line in lines
+        if line and not line.startswith(("An error occurred while calling", "at "))
+    ]
+    text = named[0] if named else type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def root_cause(err: BaseException) -> str | None:
+    """The last ``Caused by:`` line of a JVM error's message (the innermost Java exception
+    and its message, e.g. ``java.lang.NumberFormatException: For input string: "warm"``);
+    None when the message has none."""
+    causes = re.findall(r"^Caused by: (.+)$", str(err), flags=re.MULTILINE)
+    return causes[-1].strip() if causes else None
