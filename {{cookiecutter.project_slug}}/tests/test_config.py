@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings, parse_as_of
 
-DATA_SLICE = Path(__file__).resolve().parents[1] / "ci" / "data-slice.yml"
+ROOT = Path(__file__).resolve().parents[1]
+DATA_SLICE = ROOT / "ci" / "data-slice.yml"
 
 
 def day(text: str) -> datetime:
@@ -200,3 +202,20 @@ def test_registry_aliases_default_and_can_be_renamed(tmp_path):
 def test_missing_override_file_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings("local", tmp_path / "nope.yml")
+
+
+def test_the_bundle_variables_name_what_the_settings_of_each_target_name():
+    """databricks.yml creates the registered model, the experiment and their permissions
+    from its variables; the code registers and logs under conf/config.yml's names. A model
+    renamed in one and not the other (step 3 of "Use your own data") fails here."""
+    bundle = yaml.safe_load((ROOT / "databricks.yml").read_text(encoding="utf-8"))
+    defaults = {name: spec.get("default") for name, spec in bundle["variables"].items()}
+    assert bundle["targets"]
+    for target, spec in bundle["targets"].items():
+        values = {**defaults, **(spec.get("variables") or {})}
+        settings = load_settings(target)
+        named = f"{values['catalog']}.{values['schema']}.{values['model_name']}"
+        assert (named, values["experiment_name"]) == (
+            settings.model_name,
+            settings.experiment,
+        ), f"databricks.yml target {target} and conf/config.yml environment {target} differ"
