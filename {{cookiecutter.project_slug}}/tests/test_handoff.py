@@ -8,13 +8,25 @@ The steps themselves are tested on data in test_lifecycle.py and test_promotion.
 
 from __future__ import annotations
 
+import importlib
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from {{ cookiecutter.package_name }} import cli, entry
+from {{ cookiecutter.package_name }}.checks import DataCheckError
 
-CI_SLICE = Path(__file__).resolve().parents[1] / "ci" / "data-slice.yml"
+ROOT = Path(__file__).resolve().parents[1]
+CI_SLICE = ROOT / "ci" / "data-slice.yml"
+
+
+def console_script(name: str):
+    """The function pyproject.toml's console script ``name`` runs."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    module, function = scripts["scripts"][name].split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def recorded_steps(monkeypatch, verdict: str) -> list[tuple[str, dict]]:
@@ -81,3 +93,28 @@ def test_run_all_exits_3_on_a_rejection_with_the_flag(monkeypatch, tmp_path, spa
     recorded_steps(monkeypatch, "FAILED")
     monkeypatch.setenv("MLOPS_LOCAL_ROOT", str(tmp_path))
     assert cli.run_all(["--env", "local", "--fail-on-rejection"]) == 3
+
+
+def test_run_all_lists_the_steps_that_ran_before_the_one_that_failed(monkeypatch, tmp_path, capsys):
+    calls = recorded_steps(monkeypatch, "PASSED")
+    recorder = entry.run_step
+
+    def failing_deploy(step, ctx, **kwargs):
+        if step == "deploy":
+            raise DataCheckError("deploy refused here")
+        return recorder(step, ctx, **kwargs)
+
+    monkeypatch.setattr(entry, "run_step", failing_deploy)
+    monkeypatch.setenv("MLOPS_LOCAL_ROOT", str(tmp_path))
+    assert console_script("run-all")(["--env", "local"]) == 1
+    assert [step for step, _ in calls] == ["ingest", "features", "train", "validate"]
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[0] for line in err] == [
+        "ingest",
+        "features",
+        "train",
+        "validate",
+        "error",
+    ]
+    assert all(re.fullmatch(r"\w+: done in \d+(\.\d+)? s", line) for line in err[:4]), err
+    assert err[-1] == "error: deploy refused here"

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import entry
@@ -98,7 +100,10 @@ rollback = step_entry("rollback")  # by hand only: not in STEPS
 
 
 def run_pipeline(
-    ctx: Context, steps: tuple[str, ...] = STEPS, stop_on_rejection: bool = False
+    ctx: Context,
+    steps: tuple[str, ...] = STEPS,
+    stop_on_rejection: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Run ``steps`` in order in one process and return the summary.
 
@@ -111,6 +116,7 @@ def run_pipeline(
     ``stop_on_rejection``, a rejected candidate (validate status FAILED) ends the
     run right after validate and ``rejected`` is its version; otherwise
     ``rejected`` is None. A failing step raises; the steps before it are kept.
+    ``progress``, when given, receives ``<step>: done in <seconds> s`` as each step ends.
     """
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
@@ -121,6 +127,8 @@ def run_pipeline(
         handoff = {"version": source["model_version"]} if source else {}
         results[step] = entry.run_step(step, ctx, **handoff)
         seconds[step] = round(time.perf_counter() - started, 2)
+        if progress:
+            progress(f"{step}: done in {seconds[step]} s")
         if stop_on_rejection and step == "validate" and results[step]["status"] == FAILED:
             rejected = results[step]["model_version"]
             break
@@ -168,6 +176,11 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def print_progress(line: str) -> None:
+    """Print a ``run-all`` progress line on stderr (stdout keeps the summary)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def run_all_parser() -> argparse.ArgumentParser:
     """The arguments of ``run-all``: the common ones, ``--summary``, ``--fail-on-rejection``."""
     arguments = parser("Run every pipeline step in one process.")
@@ -202,14 +215,20 @@ def report_summary(summary: dict, path: Path | None, text: str) -> int:
 def run_all(argv: list[str] | None = None) -> int:
     """Entry point ``run-all``: every step in order (see :func:`run_pipeline`).
 
-    ``--summary PATH`` writes the summary JSON. With ``--fail-on-rejection`` (or
+    Each step prints ``<step>: done in <seconds> s`` on stderr as it ends, so a failing
+    step's error follows the list of the steps that ran. ``--summary PATH`` writes the
+    summary JSON. With ``--fail-on-rejection`` (or
     ``validation.fail_on_rejection: true``) a rejected candidate stops the run after
     validate and the exit status is 3.
     """
 
     def body(args: argparse.Namespace) -> int:
         ctx = Context(entry.settings_of(args))
-        summary = run_pipeline(ctx, stop_on_rejection=stops_on_rejection(args, ctx.settings))
+        summary = run_pipeline(
+            ctx,
+            stop_on_rejection=stops_on_rejection(args, ctx.settings),
+            progress=print_progress,
+        )
         return report_summary(summary, args.summary, format_summary(summary))
 
     return main(body, run_all_parser(), argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
 from .. import cli, entry
@@ -44,7 +45,10 @@ def monitor(argv: list[str] | None = None) -> int:
 
 
 def run_pipeline(
-    ctx: Context, retrain_on_drift: bool = False, stop_on_rejection: bool = False
+    ctx: Context,
+    retrain_on_drift: bool = False,
+    stop_on_rejection: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """:func:`cli.run_pipeline` over ``cli.STEPS`` and monitor, then retraining if asked.
 
@@ -55,14 +59,20 @@ def run_pipeline(
     include the drifted weeks (results and seconds under ``retrain_<step>``, rows and
     champion_version after them) and ``retrained`` is {model_version, status,
     champion_version, windows}; otherwise None. ``stop_on_rejection`` as in
-    :func:`cli.run_pipeline`, for both runs.
+    :func:`cli.run_pipeline`, for both runs; so is ``progress`` (the retraining steps'
+    lines start with ``retrain_``).
     """
-    summary = cli.run_pipeline(ctx, (*cli.STEPS, "monitor"), stop_on_rejection)
+    summary = cli.run_pipeline(ctx, (*cli.STEPS, "monitor"), stop_on_rejection, progress)
     monitoring = summary["steps"].get("monitor")
     retrained = None
     if retrain_on_drift and monitoring and monitoring["retraining_required"]:
         later = replace(ctx, settings=ctx.settings.at(ctx.settings.as_of))
-        again = cli.run_pipeline(later, RETRAIN_STEPS, stop_on_rejection)
+        again = cli.run_pipeline(
+            later,
+            RETRAIN_STEPS,
+            stop_on_rejection,
+            progress and (lambda line: progress(f"retrain_{line}")),
+        )
         for step, result in again["steps"].items():
             summary["steps"][f"retrain_{step}"] = result
             summary["seconds"][f"retrain_{step}"] = again["seconds"][step]
@@ -122,6 +132,7 @@ def run_all(argv: list[str] | None = None) -> int:
             ctx,
             retrain_on_drift=args.retrain_on_drift,
             stop_on_rejection=cli.stops_on_rejection(args, ctx.settings),
+            progress=cli.print_progress,
         )
         return cli.report_summary(summary, args.summary, format_summary(summary))
 
