@@ -64,6 +64,10 @@ from .conftest import slot
         ({"chunking": {"size": "800"}}, "'local': chunking.size: Input should be a valid integer"),
         ({"retrieval": {"k": 2.5}}, "'local': retrieval.k: Input should be a valid integer"),
         ({"retrieval": {"min_score": -0.1}}, "'local': retrieval.min_score: Input should be"),
+        (
+            {"monitoring": {"out_of_domain_score": 1.5}},
+            "'local': monitoring.out_of_domain_score: Input should be less than or equal to 1",
+        ),
         ({"tables": {"feedback": 7}}, "'local': tables.feedback: Input should be a valid string"),
         ({"monitoring": {"window_days": None}}, "'local': monitoring.window_days: Input should be"),
     ],

@@ -140,7 +140,7 @@ class MonitoringSection(_Section):
     """
 
     window_days: int = Field(gt=0)
-    out_of_domain_score: float | None = Field(ge=0)
+    out_of_domain_score: float | None = Field(ge=0, le=1)
     max_out_of_domain_rate: Rate
     max_negative_feedback_share: Rate
     max_latency_p95_ms: float = Field(gt=0)

@@ -106,6 +106,11 @@ class RunningServer:
         self.log.close()
 
 
+def requests(count: int) -> str:
+    """``1 request``, ``2 requests``: a count of requests for a line people read."""
+    return f"{count} request" + ("" if count == 1 else "s")
+
+
 def configured_port(ctx: Context, port: int | None = None) -> int:
     """``port`` if given, else ``serving.port``; 0 picks a free port.
 
@@ -175,8 +180,9 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
         f"{running.url}/invocations (Ctrl-C or SIGTERM stops); requests are logged in "
         f"{running.log.table}"
         + (
-            f"; {running.log.recovered} requests an earlier serve could not log are appended "
-            f"first (from {unwritten_folder(ctx.settings)})"
+            f"; {requests(running.log.recovered)} an earlier serve could not log "
+            f"{'is' if running.log.recovered == 1 else 'are'} appended first "
+            f"(from {unwritten_folder(ctx.settings)})"
             if running.log.recovered
             else ""
         ),
