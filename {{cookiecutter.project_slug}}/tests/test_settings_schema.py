@@ -296,8 +296,9 @@ def test_an_example_module_without_parameters_takes_none(monkeypatch):
 def test_a_misspelled_estimator_parameter_is_one_line_naming_it_and_the_allowed_names(tmp_path):
     message = refusal(tmp_path, "training:\n  learnig_rate: 0.05\n", "staging")
     prefix = (
-        "settings of environment 'staging': training.learnig_rate: unknown key (not a "
-        "parameter of HistGradientBoostingRegressor, the regression estimator; allowed: "
+        "settings of environment 'staging': training.learnig_rate: unknown key (did you "
+        "mean learning_rate? not a parameter of HistGradientBoostingRegressor, the "
+        "regression estimator; allowed: "
     )
     assert message.startswith(prefix)
     allowed = message.removeprefix(prefix).removesuffix(")").split(", ")

@@ -18,6 +18,7 @@ module declares no ``Parameters``).
 from __future__ import annotations
 
 from datetime import date
+from difflib import get_close_matches
 from functools import cache
 from typing import Any, Literal
 
@@ -138,7 +139,8 @@ def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> Non
     Allowed: :func:`.estimators.settable_parameters` of the problem type (the
     estimator's ``get_params()`` names); ``categorical_features`` is set from the
     contract. Values are checked by scikit-learn when train fits. Raises ``error``
-    with one line naming the environment, the key and the rule.
+    with one line naming the environment, the key and the rule, and the closest allowed
+    name for a misspelled one (:func:`difflib.get_close_matches`).
     """
     from .estimators import PIPELINE_PARAMETERS, estimator_class, settable_parameters
 
@@ -149,9 +151,11 @@ def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> Non
         if key in PIPELINE_PARAMETERS:
             rule = "set by the pipeline from the contract's categorical features, not a setting"
         elif key not in allowed:
+            close = get_close_matches(str(key), allowed, n=1)
             rule = (
-                f"unknown key (not a parameter of {estimator}, the "
-                f"{contract.problem_type} estimator; allowed: {', '.join(allowed)})"
+                f"unknown key ({f'did you mean {close[0]}? ' if close else ''}not a parameter "
+                f"of {estimator}, the {contract.problem_type} estimator; "
+                f"allowed: {', '.join(allowed)})"
             )
         else:
             continue
