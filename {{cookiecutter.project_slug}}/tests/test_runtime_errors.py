@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 
+from {{ cookiecutter.package_name }}.runtime.errors import error_line, root_cause
 from {{ cookiecutter.package_name }}.runtime.spark import (
     SparkStartError,
     jvm_stdout_to_stderr,
@@ -135,3 +136,39 @@ def test_a_failing_entry_point_run_as_a_program_raises_its_exit_status(monkeypat
     assert line.startswith("error: ") and "no_such_env" in line and "\n" not in line
     # Called as a function with an argument list, the same failure is returned.
     assert cli.ingest(["--env", "no_such_env"]) == 1
+
+
+def _failed_delta_write(spark, tmp_path) -> Exception:
+    """The Py4J error of a Delta write under a regular file (its log folder cannot be made)."""
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(Exception) as caught:
+        spark.range(3).write.format("delta").save(str(tmp_path / "file" / "table"))
+    return caught.value
+
+
+def test_a_jvm_error_is_its_exception_line_without_the_py4j_preface_or_stack_frames(
+    spark, tmp_path
+):
+    err = _failed_delta_write(spark, tmp_path)
+    assert str(err).startswith("An error occurred while calling")  # the raw Py4J message
+    assert "\tat org.apache.spark" in str(err)
+    line = error_line(err)
+    assert line.startswith("org.apache.spark.sql.delta.DeltaIOException: [")
+    assert line.endswith(f"{tmp_path / 'file' / 'table' / '_delta_log'}")
+    assert "\n" not in line
+    assert error_line(err, limit=20) == "org.apache.spark...."
+
+
+def test_a_line_starting_with_the_word_at_is_kept_and_stack_frames_are_not(spark, tmp_path):
+    err = _failed_delta_write(spark, tmp_path)
+    frames = [line for line in str(err).splitlines() if line.strip().startswith("at ")]
+    assert frames  # the Delta error's own stack frames
+    message = "\n".join([*frames, "at least one column is void", *frames])
+    assert error_line(RuntimeError(message)) == "at least one column is void"
+    assert error_line(RuntimeError("")) == "RuntimeError"
+
+
+def test_the_root_cause_is_the_innermost_caused_by_line():
+    message = "outer\nCaused by: java.io.IOException: disk\nCaused by: java.lang.X: inner\n"
+    assert root_cause(RuntimeError(message)) == "java.lang.X: inner"
+    assert root_cause(RuntimeError("no cause")) is None

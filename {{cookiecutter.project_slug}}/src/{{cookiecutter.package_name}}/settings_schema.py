@@ -18,14 +18,13 @@ module declares no ``Parameters``).
 from __future__ import annotations
 
 from datetime import date
-from difflib import get_close_matches
 from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .contract import Contract
-from .settings_types import describe, line, owned_sections, validate
+from .settings_types import describe, line, owned_sections, unknown_key, validate
 
 
 class _Section(BaseModel):
@@ -140,7 +139,7 @@ def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> Non
     estimator's ``get_params()`` names); ``categorical_features`` is set from the
     contract. Values are checked by scikit-learn when train fits. Raises ``error``
     with one line naming the environment, the key and the rule, and the closest allowed
-    name for a misspelled one (:func:`difflib.get_close_matches`).
+    name for a misspelled one (:func:`.settings_types.unknown_key`).
     """
     from .estimators import PIPELINE_PARAMETERS, estimator_class, settable_parameters
 
@@ -151,12 +150,11 @@ def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> Non
         if key in PIPELINE_PARAMETERS:
             rule = "set by the pipeline from the contract's categorical features, not a setting"
         elif key not in allowed:
-            close = get_close_matches(str(key), allowed, n=1)
-            rule = (
-                f"unknown key ({f'did you mean {close[0]}? ' if close else ''}not a parameter "
-                f"of {estimator}, the {contract.problem_type} estimator; "
-                f"allowed: {', '.join(allowed)})"
+            reason = (
+                f"not a parameter of {estimator}, the {contract.problem_type} estimator; "
+                f"allowed: {', '.join(allowed)}"
             )
+            rule = unknown_key(key, allowed, reason, always_reason=True)
         else:
             continue
         raise error(line(env, ("training", key), rule))

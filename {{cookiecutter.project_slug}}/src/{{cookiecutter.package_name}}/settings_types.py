@@ -85,12 +85,15 @@ def keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return []
 
 
-def unknown_key(key: str, known: Iterable[str], reason: str) -> str:
+def unknown_key(key: str, known: Iterable[str], reason: str, always_reason: bool = False) -> str:
     """What to say of ``key``, not one of ``known``: ``unknown key (did you mean <k>?)`` when
     :func:`difflib.get_close_matches` finds a close key ``k`` among ``known`` (the closest),
-    else ``unknown key (<reason>)``."""
+    else ``unknown key (<reason>)``; with ``always_reason``, ``unknown key (did you mean
+    <k>? <reason>)`` when there is a close key."""
     close = get_close_matches(str(key), list(known), n=1)
-    return f"unknown key (did you mean {close[0]}?)" if close else f"unknown key ({reason})"
+    if not close:
+        return f"unknown key ({reason})"
+    return f"unknown key (did you mean {close[0]}?{f' {reason}' if always_reason else ''})"
 
 
 def _first(errors: list[dict]) -> dict:

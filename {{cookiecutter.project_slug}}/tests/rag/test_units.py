@@ -193,6 +193,9 @@ def test_a_document_folder_is_read_or_refused_with_the_file_named(tmp_path):
     assert read[["doc_id", "title", "text"]].values.tolist() == [
         ["guide/a.md", "Alpha", "# Alpha\n\nAlpha text."]
     ]
+    (folder / "bom.md").write_text("\ufeff# Bravo\n\nBravo text.", encoding="utf-8")
+    with_bom = corpus.files(folder).set_index("doc_id").loc["bom.md"]
+    assert (with_bom.title, with_bom.text) == ("Bravo", "# Bravo\n\nBravo text.")
     (folder / "b.md").write_bytes("# Caf\u00e9\n".encode("latin-1"))  # not UTF-8
     with pytest.raises(ValueError) as refused:
         corpus.files(folder)

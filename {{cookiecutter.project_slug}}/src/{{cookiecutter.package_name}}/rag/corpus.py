@@ -108,7 +108,7 @@ def files(path: str | Path) -> pd.DataFrame:
     rows = []
     for file in sorted(p for p in root.rglob("*") if p.suffix in FILE_SUFFIXES and p.is_file()):
         try:
-            text = file.read_text(encoding="utf-8").strip()
+            text = file.read_text(encoding="utf-8-sig").strip()  # a leading BOM is dropped
         except UnicodeDecodeError as error:
             raise ValueError(
                 f"source.path: {file} is not UTF-8 text (byte {error.start}: {error.reason})"

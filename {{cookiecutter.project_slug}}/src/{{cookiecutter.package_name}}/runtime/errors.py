@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import re
 
+# A Java stack frame line: ``at org.apache.spark.Foo.bar(Foo.scala:12)``, ``at $anonfun(...)``.
+_STACK_FRAME = re.compile(r"at [\w$.<>/]+\(")
+
 
 def error_line(err: BaseException, limit: int = 300) -> str:
     """``err`` as one line for a log message, at most ``limit`` characters.
 
     The first line of its message that names the failure: Py4J's ``An error occurred
-    while calling ...`` preface and Java stack frames (``at ...``) are skipped, so a
-    failed Spark write reads e.g. ``org.apache.spark.sql.delta.DeltaIOException: [...]``.
+    while calling ...`` preface and Java stack frames (``at <class>.<method>(<file>)``)
+    are skipped, so a failed Spark write reads e.g.
+    ``org.apache.spark.sql.delta.DeltaIOException: [...]``; a message line that merely
+    starts with the word "at" (``at least one column ...``) is kept.
     The exception's type name when the message is empty.
     """
     lines = (line.strip().removeprefix(": ").strip() for line in str(err).splitlines())
     named = [
         line
         for line in lines
-        if line and not line.startswith(("An error occurred while calling", "at "))
+        if line
+        and not line.startswith("An error occurred while calling")
+        and not _STACK_FRAME.match(line)
     ]
     text = named[0] if named else type(err).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -20,31 +20,7 @@ from pyspark.sql.window import Window
 
 from ..contract import Contract
 from ..runtime.context import Context
-
-
-def request_frame(body: dict) -> pd.DataFrame:
-    """The rows of a scoring request, in any of the forms MLflow's scoring server answers:
-    ``dataframe_records`` (a list of row dicts), ``dataframe_split`` (``columns`` and
-    ``data``), ``instances`` or ``inputs`` (a list of row dicts, a dict of column lists,
-    or one row as a dict of values).
-
-    Out: one row per scored input row, the request's columns as sent.
-    Raises ValueError naming the expected fields for any other body.
-    """
-    if "dataframe_records" in body:
-        return pd.DataFrame(body["dataframe_records"])
-    if "dataframe_split" in body:
-        split = body["dataframe_split"]
-        return pd.DataFrame(split["data"], columns=split["columns"])
-    for field in ("instances", "inputs"):
-        value = body.get(field)
-        if isinstance(value, dict) and not any(isinstance(v, list) for v in value.values()):
-            return pd.DataFrame([value])  # one row
-        if isinstance(value, list | dict):
-            return pd.DataFrame(value)
-    raise ValueError(
-        "request: expected a dataframe_records, dataframe_split, instances or inputs field"
-    )
+from .request_forms import request_frame
 
 
 def prediction_schema(contract: Contract) -> T.StructType:

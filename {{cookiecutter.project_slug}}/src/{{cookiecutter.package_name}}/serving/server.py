@@ -5,13 +5,15 @@ The champion alias is resolved once, at start, to a version, and
 uvicorn) on 127.0.0.1 only. Its protocol is the one of Databricks Model Serving:
 ``POST /invocations`` with ``{"dataframe_records": [...]}`` or
 ``{"dataframe_split": {...}}`` (or MLflow's ``instances`` and ``inputs``), answered with
-``{"predictions": [...]}``; a request
-missing a model input or with a value of the wrong type gets HTTP 400 with a
-message naming the column (in the ``instances`` and ``inputs`` forms MLflow names a
-missing input, not a mistyped one). The same server serves either use case's model: the
-tabular model (rows may carry the contract's entity keys and event timestamp beside
-the inputs: the model ignores them, the inference table keeps them, so labels can be
-joined later) or the rag QA model (rows with a ``question``).
+``{"predictions": [...]}``. A request missing a model input (any input column of the
+model's signature: the model needs every one, those its training data had missing
+values for too; send null for an unknown value) gets HTTP 400 naming the columns from
+:class:`LoggedApp`, before the model runs; one with a value of the wrong type gets
+MLflow's HTTP 400 naming the column (in the ``instances`` and ``inputs`` forms MLflow
+does not name it). The same server serves either use case's model: the tabular model
+(rows may carry the contract's entity keys and event timestamp beside the inputs: the
+model ignores them, the inference table keeps them, so labels can be joined later) or
+the rag QA model (rows with a ``question``).
 
 Every ``/invocations`` request and its response go to the inference table
 (:mod:`.inference_table`), written in batches.
@@ -20,6 +22,7 @@ Every ``/invocations`` request and its response go to the inference table
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import threading
 import time
@@ -34,16 +37,25 @@ from ..registry import champion_version, model_uri
 from ..runtime.context import Context
 from ..settings_file import ConfigError
 from .inference_table import InferenceLog, log_row, unwritten_folder
+from .request_forms import missing_inputs
 
 HOST = "127.0.0.1"
 START_SECONDS = 60
 
 
 class LoggedApp:
-    """ASGI wrapper: passes every request to ``app`` and logs ``/invocations`` exchanges."""
+    """ASGI wrapper: passes every request to ``app`` and logs ``/invocations`` exchanges.
 
-    def __init__(self, app, log: InferenceLog, model_name: str, version: int):
-        self.app, self.log = app, log
+    A ``/invocations`` request that lacks some of ``inputs`` (the model signature's
+    input names; :func:`.request_forms.missing_inputs`) is answered here, not by
+    ``app``: HTTP 400 with MLflow's error body, ``{"error_code": "BAD_REQUEST",
+    "message": "missing model input(s) <a>, <b>: ..."}``, and logged like any answer.
+    """
+
+    def __init__(
+        self, app, log: InferenceLog, model_name: str, version: int, inputs: list[str] = ()
+    ):
+        self.app, self.log, self.inputs = app, log, list(inputs)
         self.model_name, self.version = model_name, str(version)
 
     async def __call__(self, scope, receive, send):
@@ -76,12 +88,30 @@ class LoggedApp:
                 body.append(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, replay, capture)
+        missing = missing_inputs(request, self.inputs)
+        answer = _refusal(missing) if missing else self.app
+        await answer(scope, replay, capture)
         elapsed = round((time.perf_counter() - clock) * 1000)
         row = log_row(
             request, b"".join(body), status[0], started, elapsed, self.model_name, self.version
         )
         self.log.add(row)
+
+
+def _refusal(missing: list[str]):
+    """An ASGI app answering HTTP 400 that names the ``missing`` model inputs."""
+    message = (
+        f"missing model input(s) {', '.join(missing)}: send every input column of the "
+        "model's signature, null where a value is unknown"
+    )
+    body = json.dumps({"error_code": "BAD_REQUEST", "message": message}).encode()
+
+    async def refuse(scope, receive, send):
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 400, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return refuse
 
 
 @dataclass
@@ -137,7 +167,9 @@ def start(ctx: Context, port: int | None = None) -> RunningServer:
     name = ctx.settings.model_name
     model = mlflow.pyfunc.load_model(model_uri(name, version))
     log = InferenceLog(ctx)
-    app = LoggedApp(scoring_server.init(model), log, name, version)
+    schema = model.metadata.get_input_schema()
+    inputs = schema.input_names() if schema is not None else []
+    app = LoggedApp(scoring_server.init(model), log, name, version, inputs)
     config = uvicorn.Config(app, host=HOST, port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
