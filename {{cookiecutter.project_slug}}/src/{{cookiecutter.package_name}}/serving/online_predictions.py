@@ -26,7 +26,8 @@ from ..runtime.context import Context
 DATED = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Where a row came from, for latest_online_predictions' tie-break: the logged request and
 # the row's position in it (the inference table keeps the request body, not its rows).
-REQUEST_ID, POSITION = "databricks_request_id", "_position"
+REQUEST_ID = "databricks_request_id"
+POSITION = "_position"
 
 
 def request_frame(body: dict) -> pd.DataFrame:
