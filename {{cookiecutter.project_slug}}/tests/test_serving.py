@@ -23,6 +23,7 @@ from pandas.testing import assert_frame_equal
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError, check_frame, expectations
 from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql
+from {{ cookiecutter.package_name }}.parts import function, merged
 from {{ cookiecutter.package_name }}.registry import model_uri
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
@@ -331,6 +332,26 @@ def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_an
         read_unwritten(kept)
 
 
+def test_the_start_line_says_request_for_one_kept_request_and_requests_for_two(
+    tmp_path, monkeypatch, capsys
+):
+    """serve's start line counts the requests an earlier serve kept: "1 request ... is"
+    for one, "2 requests ... are" for two."""
+    ctx = Context(local_settings(tmp_path / "state"))
+    folder = tmp_path / "state" / "serving" / "unwritten"
+    done = threading.Thread(target=lambda: None)
+    done.start()
+    done.join()  # a server thread that has ended: serve_forever goes straight to stopping
+    for recovered, count, verb in ((1, "1 request", "is"), (2, "2 requests", "are")):
+        log = SimpleNamespace(table="t", recovered=recovered, written=recovered, close=dict)
+        running = server.RunningServer(SimpleNamespace(), done, log, 0, 1)
+        monkeypatch.setattr(server, "start", lambda *args, running=running: running)
+        server.serve_forever(ctx, 0)
+        first = capsys.readouterr().out.splitlines()[0]
+        said = f"; {count} an earlier serve could not log {verb} appended first (from {folder})"
+        assert first.endswith(said)
+
+
 def test_a_bad_port_setting_is_named(served):
     ctx, _, _ = served
     with pytest.raises(ConfigError, match="serving.port"):
@@ -361,23 +382,39 @@ def test_a_request_is_logged_at_its_instant_when_python_runs_in_new_york(ctx, mo
 
 def test_the_online_prediction_source_is_one_answer_per_flight_whatever_clients_sent(ctx):
     """Requests the server answered but that break the predictions table's rules (the same
-    flight asked twice, no flight_id, a numeric flight_id, an event time that is not a
-    timestamp) are one row per flight in the online prediction source: the latest answer,
-    keys as text, the answer's instant for the unreadable event time, and rows without a
-    key left out."""
+    flight asked twice, in two requests or in one, no flight_id, a numeric flight_id, an
+    event time that is not a timestamp) are one row per flight in the online prediction
+    source: the latest answer (the later row of a request), keys as text, the answer's
+    instant for an unreadable event time, and rows without a key left out. It is the
+    ``online`` prediction source that ``serving/part.py`` declares."""
     inputs = {c: "EWR" if c in CONTRACT.categorical else 1.0 for c in FEATURES}
+    epoch = 1357030800  # 2013-01-01 09:00 UTC as a number: not a timestamp here
     sent = [  # (answered at, request rows, predictions)
         (utc(2013, 1, 1, 9), [{ENTITY_KEY: "A", EVENT_TIME: "2013-01-01T10:15:00"}], [0.1]),
         (utc(2013, 1, 1, 9, 5), [{EVENT_TIME: "2013-01-01T10:20:00"}], [0.2]),
-        (
+        (  # a float key beside a row without one; a float epoch beside a missing value
             utc(2013, 1, 1, 9, 10),
+            [{ENTITY_KEY: 42.0, EVENT_TIME: float(epoch)}, {}],
+            [0.3, 0.35],
+        ),
+        (
+            utc(2013, 1, 1, 9, 12),
             [
-                {ENTITY_KEY: 42, EVENT_TIME: "not a date"},
                 {ENTITY_KEY: "B", EVENT_TIME: "2013-01-01T12:00:00+01:00"},
+                {ENTITY_KEY: "C", EVENT_TIME: "now"},  # pandas reads it as the current time
+                {ENTITY_KEY: "D", EVENT_TIME: epoch},
             ],
-            [0.3, 0.4],
+            [0.4, 0.45, 0.46],
         ),
         (utc(2013, 1, 1, 9, 15), [{ENTITY_KEY: "A", EVENT_TIME: "2013-01-01T10:15:00"}], [0.7]),
+        (  # the same flight twice in one request: the later row is the answer kept
+            utc(2013, 1, 1, 9, 20),
+            [
+                {ENTITY_KEY: "E", EVENT_TIME: "2013-01-01T11:00:00"},
+                {ENTITY_KEY: "E", EVENT_TIME: "2013-01-01T11:30:00"},
+            ],
+            [0.5, 0.6],
+        ),
     ]
     log = InferenceLog(ctx)
     for answered, rows, predictions in sent:
@@ -386,18 +423,30 @@ def test_the_online_prediction_source_is_one_answer_per_flight_whatever_clients_
         log.add(log_row(json.dumps(body).encode(), response, 200, answered, 3, "m", "1"))
     log.close()
     expected = expectations(CONTRACT)["predictions"]
+    every = online_predictions(ctx)
+    assert every.count() == 10  # every row answered
     with pytest.raises(DataCheckError, match=ENTITY_KEY):
-        check_frame(online_predictions(ctx), "online", expected)  # what every answer gives
+        check_frame(every, "online", expected)  # what every answer gives
 
     source = latest_online_predictions(ctx)
     check_frame(source, "online", expected)
-    rows = source.toPandas().set_index(ENTITY_KEY)  # timestamps naive UTC
-    assert sorted(rows.index) == ["42", "A", "B"]
-    assert list(rows.loc[["42", "A", "B"], "prediction"]) == [0.3, 0.7, 0.4]
-    assert rows.loc["A", "scored_at"] == pd.Timestamp("2013-01-01 09:15")
-    assert rows.loc["42", EVENT_TIME] == pd.Timestamp("2013-01-01 09:10")  # the answer's
-    assert rows.loc["B", EVENT_TIME] == pd.Timestamp("2013-01-01 11:00")
-    assert rows.loc["A", EVENT_TIME] == pd.Timestamp("2013-01-01 10:15")
+    rows = source.toPandas().set_index(ENTITY_KEY).sort_index()  # timestamps naive UTC
+    assert list(rows.index) == ["42", "A", "B", "C", "D", "E"]
+    assert list(rows["prediction"]) == [0.3, 0.7, 0.4, 0.45, 0.46, 0.6]
+    assert list(rows["scored_at"]) == [
+        pd.Timestamp(f"2013-01-01 09:{minute}") for minute in ("10", "15", "12", "12", "12", "20")
+    ]
+    assert list(rows[EVENT_TIME]) == [  # numbers and "now": the answer's instant
+        pd.Timestamp(f"2013-01-01 {at}")
+        for at in ("09:10", "10:15", "11:00", "09:12", "09:12", "11:30")
+    ]
+    assert source.columns == every.columns
+
+    # The declared online prediction source is this function, and gives these rows.
+    table, target = merged("PREDICTION_SOURCES")["online"]
+    assert (table, function(target)) == ("inference_table", latest_online_predictions)
+    declared = function(target)(ctx).toPandas().set_index(ENTITY_KEY).sort_index()
+    assert_frame_equal(declared, rows)
 
 
 def test_a_failed_timed_write_is_one_line_on_stderr_and_its_rows_are_written_later(
