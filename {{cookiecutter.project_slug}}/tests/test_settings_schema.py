@@ -227,6 +227,29 @@ def test_the_contract_rules_between_keys_are_checked_at_load(tmp_path):
     assert "entity_table: 'weather' is not one of bronze_tables" in refusal(tmp_path, text)
 
 
+def test_source_option_keys_are_read_without_case_and_may_not_repeat(tmp_path):
+    """Spark reads reader option keys without case: they are kept lowercased, so the
+    pipeline's own reads of ``header`` and ``mode`` see ``Header`` and ``MODE`` too."""
+    source = {"kind": "files", "path": "/data/w.csv", "format": "csv", "schema": "a STRING"}
+    override = tmp_path / "sources.yml"
+    options = {"Header": "true", "MODE": "PERMISSIVE", "timestampFormat": "MM/dd/yyyy"}
+    override.write_text(
+        yaml.safe_dump({"sources": {"weather_bronze": {**source, "options": options}}})
+    )
+    assert load_settings("local", override).sources["weather_bronze"].options == {
+        "header": "true",
+        "mode": "PERMISSIVE",
+        "timestampformat": "MM/dd/yyyy",
+    }
+    twice = {**source, "options": {"header": "true", "Header": "false"}}
+    text = yaml.safe_dump({"sources": {"weather_bronze": twice}}, sort_keys=False)
+    assert refusal(tmp_path, text) == (
+        "settings of environment 'local': sources.weather_bronze.options: Value error, keys "
+        "header and Header differ only in case, and Spark reads option keys without case: "
+        "keep one"
+    )
+
+
 def test_a_bronze_table_without_a_source_or_table_name_is_refused(tmp_path):
     text = (
         "contract:\n  bronze_tables:\n    events:\n      keys: [id]\n      timestamp: ts\n"

@@ -2,12 +2,20 @@
 
 A source that lacks a contract column, or holds it with another kind of type, is
 refused at ingest in one line naming the source, the column, the expected and the
-found type, before any bronze table is written.
+found type, before any bronze table is written; so are files Spark cannot read as
+their schema says (a value that does not parse, a Parquet column of another type, a
+timestamp in another pattern, a JSON key no record has).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +25,7 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.settings_schema import SourceSpec
 from {{ cookiecutter.package_name }}.steps import ingest
 
-from .conftest import CONTRACT
+from .conftest import CONTRACT, changed_contract
 
 pytestmark = pytest.mark.spark
 
@@ -33,6 +41,45 @@ def _with_sources(ctx: Context, **specs) -> Context:
         **{k: SourceSpec.model_validate(v) for k, v in specs.items()},
     }
     return Context(replace(ctx.settings, sources=sources))
+
+
+def _checked_last(ctx: Context, table_key: str) -> Context:
+    """``ctx`` whose contract lists bronze table ``table_key`` last, so ingest checks (and
+    would write) the other tables first."""
+    contract = ctx.settings.contract
+    tables = contract.model_dump()["bronze_tables"]
+    tables = {**{k: v for k, v in tables.items() if k != table_key}, table_key: tables[table_key]}
+    return Context(replace(ctx.settings, contract=changed_contract(contract, bronze_tables=tables)))
+
+
+def _bad_csv(tmp_path, specs, table_key, frame, column, value) -> Path:
+    """Make ``table_key``'s source in ``specs`` a CSV file with a header holding ``frame``,
+    with ``value`` in ``column`` of its middle row; return the file's path."""
+    frame = frame.copy()
+    frame[column] = frame[column].astype(object)
+    frame.iloc[len(frame) // 2, frame.columns.get_loc(column)] = value
+    path = tmp_path / f"{table_key}.csv"
+    frame.to_csv(path, index=False)
+    specs[table_key] = {
+        **specs[table_key],
+        "path": str(path),
+        "format": "csv",
+        "options": {"header": "true"},
+    }
+    return path
+
+
+def _refused(ctx: Context, specs: dict, checked_last: str | None = None) -> str:
+    """The DataCheckError message of ingesting the sources ``specs`` (``checked_last``:
+    that table's source is checked after the others), checked to be one line and to come
+    before any bronze table was written."""
+    run = _with_sources(ctx, **specs)
+    with pytest.raises(DataCheckError) as error:
+        ingest.run(_checked_last(run, checked_last) if checked_last else run)
+    message = str(error.value)
+    assert "\n" not in message
+    assert not any(ctx.tables.exists(ctx.settings.table(k)) for k in CONTRACT.bronze_tables)
+    return message
 
 
 def _files(ctx, tmp_path, synthetic):
@@ -120,6 +167,7 @@ def test_files_whose_columns_differ_from_the_schema_are_refused_naming_both(
     columns = list(CONTRACT.bronze("weather_bronze").columns)
     swapped = [columns[1], columns[0], *columns[2:]]  # the header's first two swapped
     synthetic[1][swapped].to_csv(tmp_path / "weather.csv", index=False)
+    specs["weather_bronze"]["options"] = {"Header": "true"}  # Spark reads keys without case
     with pytest.raises(DataCheckError) as error:
         ingest.run(_with_sources(ctx, **specs))
     assert str(error.value) == (
@@ -140,29 +188,48 @@ def test_files_whose_columns_differ_from_the_schema_are_refused_naming_both(
 
 def test_a_csv_value_that_does_not_parse_stops_ingest_before_any_write(ctx, tmp_path, synthetic):
     specs = _files(ctx, tmp_path, synthetic)
-    weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)].copy()
-    weather["temp"] = weather["temp"].astype(object)
-    weather.iloc[len(weather) // 2, weather.columns.get_loc("temp")] = "warm"
-    weather.to_csv(tmp_path / "weather.csv", index=False)
-    with pytest.raises(DataCheckError) as error:
-        ingest.run(_with_sources(ctx, **specs))
-    message = str(error.value)
+    weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)]
+    path = _bad_csv(tmp_path, specs, "weather_bronze", weather, "temp", "warm")
+    message = _refused(ctx, specs)  # flights_bronze unwritten too: all are checked first
     assert message.startswith(
-        f"sources.weather_bronze (files {tmp_path / 'weather.csv'}): a value does not parse "
+        f"sources.weather_bronze (files {path}): a value does not parse "
         'as its schema type (java.lang.NumberFormatException: For input string: "warm") '
         "in the record [JFK,"
     )
     assert message.endswith(
         "; fix the files, or set options.mode PERMISSIVE to read such values as null"
     )
-    assert "\n" not in message
-    assert not ctx.tables.exists(ctx.settings.table("flights_bronze"))  # checked first
-    assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))
-    # The same file read as Spark's default (PERMISSIVE) would have written "warm" as null.
-    specs["weather_bronze"]["options"] = {"header": "true", "mode": "PERMISSIVE"}
+    # The same file read as Spark's default (PERMISSIVE) would have written "warm" as null;
+    # the option keys are read without case, as Spark reads them.
+    specs["weather_bronze"]["options"] = {"HEADER": "true", "Mode": "PERMISSIVE"}
     ingest.run(_with_sources(ctx, **specs))
     bronze = ctx.tables.read(ctx.settings.table("weather_bronze"))
     assert bronze.where("temp IS NULL").count() == weather["temp"].isna().sum() + 1
+
+
+@pytest.mark.parametrize(
+    ("table_key", "column", "value"),
+    [("weather_bronze", "dewp", "damp"), ("flights_bronze", "day", "Tuesday")],
+)
+def test_a_value_of_a_column_no_check_reads_stops_ingest_before_any_write(
+    ctx, tmp_path, synthetic, table_key, column, value
+):
+    """``dewp`` and ``day`` have no rule (no range, not a key). The bad source is checked
+    last, after the other one, which would be written first if the write were the first
+    to parse the column: for ``day`` it would be without check_parses (the flights'
+    checks read no ``day``); ``dewp`` is also read by the weather's key check, which ranks
+    an observation's repeated rows by every column."""
+    specs = _files(ctx, tmp_path, synthetic)
+    flights, weather = synthetic
+    frame = {
+        "flights_bronze": flights.rename(columns={"carrier": "airline"}),
+        "weather_bronze": weather[list(CONTRACT.bronze("weather_bronze").columns)],
+    }[table_key]
+    path = _bad_csv(tmp_path, specs, table_key, frame, column, value)
+    assert _refused(ctx, specs, checked_last=table_key).startswith(
+        f"sources.{table_key} (files {path}): a value does not parse as its schema type "
+        f'(java.lang.NumberFormatException: For input string: "{value}") in the record ['
+    )
 
 
 def test_the_example_source_reaches_spark_in_at_most_two_partitions(ctx):
@@ -174,3 +241,170 @@ def test_the_example_source_reaches_spark_in_at_most_two_partitions(ctx):
     assert rows > 20_000
     assert frame.count() == rows
     assert frame.rdd.getNumPartitions() == sources.EXAMPLE_PARTITIONS == 2
+
+
+def _weather_json(tmp_path, synthetic, keep=lambda i, column: True) -> Path:
+    """The synthetic weather as JSON lines, each record holding the contract columns for
+    which ``keep(row number, column)`` is true."""
+    weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)]
+    records = weather.astype(object).where(weather.notna(), None).to_dict(orient="records")
+    path = tmp_path / "weather.json"
+    path.write_text(
+        "".join(
+            json.dumps({c: v for c, v in record.items() if keep(i, c)}) + "\n"
+            for i, record in enumerate(records)
+        )
+    )
+    return path
+
+
+def _json_source(path) -> dict:
+    return {"kind": "files", "path": str(path), "format": "json", "schema": WEATHER_DDL}
+
+
+def test_a_schema_column_no_json_record_has_is_refused_naming_it(ctx, tmp_path, synthetic):
+    """Spark reads a JSON key no record has as nulls, and matches keys with their case."""
+    specs = _files(ctx, tmp_path, synthetic)
+    path = _weather_json(tmp_path, synthetic, keep=lambda i, c: c != "dewp")
+    specs["weather_bronze"] = _json_source(path)
+    others = sorted(c for c in CONTRACT.bronze("weather_bronze").columns if c != "dewp")
+    assert _refused(ctx, specs) == (
+        f"sources.weather_bronze (files {path}): schema column dewp not in the files "
+        f"(they have {', '.join(others)})"
+    )
+    path.write_text(path.read_text().replace('"temp":', '"Temp":'))
+    cased = sorted(["Temp", *(c for c in others if c != "temp")])  # Spark sorts the keys
+    assert _refused(ctx, specs) == (
+        f"sources.weather_bronze (files {path}): schema column temp, dewp not in the files "
+        f"(they have {', '.join(cased)}); Spark matches JSON keys with "
+        "their case"
+    )
+
+
+def test_a_json_key_of_one_record_is_found_beyond_the_sample(ctx, tmp_path, synthetic):
+    """The keys are first read from a sample of the records; ``dewp`` is in one record of
+    792, which the sample misses, and ingest then reads every record's keys."""
+    specs = _files(ctx, tmp_path, synthetic)
+    path = _weather_json(tmp_path, synthetic, keep=lambda i, c: c != "dewp" or i == 400)
+    weather = synthetic[1]
+    sampled = ctx.spark.read.option("samplingRatio", sources.JSON_SAMPLE).json(str(path))
+    assert "dewp" not in sampled.columns
+    json_ctx = _with_sources(ctx, weather_bronze=_json_source(path))
+    spec = json_ctx.settings.sources["weather_bronze"]
+    assert "dewp" in sources.file_columns(json_ctx, spec, ["dewp"])
+    specs["weather_bronze"] = _json_source(path)
+    result = ingest.run(_with_sources(ctx, **specs))
+    name = ctx.settings.table("weather_bronze")
+    assert result["rows"][name] == len(weather)
+    dewp = ctx.tables.read(name).where("dewp IS NOT NULL").collect()
+    assert [row["dewp"] for row in dewp] == [weather["dewp"].iloc[400]]
+
+
+def test_the_json_parse_error_is_bounded(ctx, tmp_path, synthetic):
+    """Spark's message for a JSON string that is not a number quotes the whole string: the
+    cause is cut to 300 characters, the record to 200."""
+    specs = _files(ctx, tmp_path, synthetic)
+    path = _weather_json(tmp_path, synthetic)
+    lines = path.read_text().splitlines()
+    temp = json.loads(lines[100])["temp"]
+    lines[100] = lines[100].replace(f'"temp": {temp}', f'"temp": "{"9" * 5000}"')
+    path.write_text("\n".join(lines) + "\n")
+    specs["weather_bronze"] = _json_source(path)
+    message = _refused(ctx, specs)
+    prefix = f"sources.weather_bronze (files {path}): a value does not parse as its schema type ("
+    assert message.startswith(prefix)
+    rest = message[len(prefix) :]
+    cause = rest[: rest.index("9...)") + len("9...")]  # Spark's message holds the 5,000 9s
+    assert cause.startswith("org.apache.spark.SparkRuntimeException: [MALFORMED_RECORD_IN_")
+    assert len(cause) == 300
+    assert message.endswith(
+        "; fix the files, or set options.mode PERMISSIVE to read such values as null"
+    )
+    assert len(message) < len(prefix) + 300 + 200 + 100
+
+
+def test_timestamps_in_another_pattern_name_the_option_that_reads_them(ctx, tmp_path, synthetic):
+    specs = _files(ctx, tmp_path, synthetic)
+    weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)].copy()
+    weather["seen"] = "01/02/2013 05:00"
+    path = tmp_path / "weather.csv"
+    weather.to_csv(path, index=False)
+    specs["weather_bronze"]["schema"] = WEATHER_DDL + ", seen TIMESTAMP"
+    message = _refused(ctx, specs)
+    assert message.startswith(
+        f"sources.weather_bronze (files {path}): a value does not parse as its schema type "
+        "(org.apache.spark.SparkDateTimeException: [CAST_INVALID_INPUT] The value "
+        '\'01/02/2013 05:00\' of the type "STRING" cannot be cast to "TIMESTAMP"'
+    )
+    assert message.endswith(
+        "; schema TIMESTAMP column seen: set options.timestampFormat to the files' pattern "
+        "(e.g. MM/dd/yyyy HH:mm), or fix the files, or set options.mode PERMISSIVE to read "
+        "such values as null"
+    )
+    # The option the message names reads them.
+    specs["weather_bronze"]["options"] = {"header": "true", "timestampFormat": "MM/dd/yyyy HH:mm"}
+    ingest.run(_with_sources(ctx, **specs))
+    bronze = ctx.tables.read(ctx.settings.table("weather_bronze"))
+    assert {row["seen"] for row in bronze.select("seen").distinct().collect()} == {
+        datetime(2013, 1, 2, 5, 0)
+    }
+
+
+def test_a_string_timestamp_to_bronze_cannot_convert_is_one_line(ctx, tmp_path, synthetic):
+    """``time_hour`` is a string column of the contract, made a timestamp by the example
+    module's to_bronze (``to_timestamp``, ISO-8601)."""
+    specs = _files(ctx, tmp_path, synthetic)
+    weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)]
+    path = _bad_csv(tmp_path, specs, "weather_bronze", weather, "time_hour", "01/02/2013 05:00")
+    assert _refused(ctx, specs) == (
+        f"sources.weather_bronze (files {path}): a source value does not convert "
+        "([CAST_INVALID_INPUT] The value '01/02/2013 05:00' of the type \"STRING\" cannot be "
+        'cast to "TIMESTAMP" because it is malformed. Correct the value as per the syntax, '
+        "or change its target type. Use `try_cast` to tolerate malformed input and return "
+        "NULL instead. SQLSTATE: 22018); the example module's to_bronze "
+        "(features/definitions.py) converts source columns: give the values in the format it "
+        "reads (to_timestamp with no pattern: ISO-8601, e.g. 2013-01-01T05:00:00Z) or convert "
+        "the source's format there"
+    )
+
+
+def test_a_parquet_column_of_a_wider_type_names_the_type_to_declare(ctx, tmp_path, synthetic):
+    """``day`` is INT64 in the files (pandas int64); the schema says INT, which Spark
+    cannot read it as. ``day`` has no rule, and flights are checked last."""
+    specs = _files(ctx, tmp_path, synthetic)
+    assert "day bigint" in specs["flights_bronze"]["schema"]
+    specs["flights_bronze"]["schema"] = specs["flights_bronze"]["schema"].replace(
+        "day bigint", "day INT"
+    )
+    assert _refused(ctx, specs, checked_last="flights_bronze") == (
+        f"sources.flights_bronze (files {tmp_path / 'flights'}): column day is int in the "
+        "schema but INT64 in the Parquet files: declare it BIGINT in schema"
+    )
+
+
+def test_a_failing_ingest_prints_one_line_and_no_java_stack(ctx, tmp_path, synthetic):
+    """The ingest console script in its own process (its own JVM and stderr): the failed
+    Spark task's stack trace, logged by the executor, is not printed before the error."""
+    specs = _files(ctx, tmp_path, synthetic)
+    weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)]
+    path = _bad_csv(tmp_path, specs, "weather_bronze", weather, "temp", "warm")
+    override = tmp_path / "sources.yml"
+    override.write_text(json.dumps({"sources": specs}))  # JSON is YAML
+    script = Path(sys.executable).parent / "ingest"
+    done = subprocess.run(
+        [str(script), "--env", "local", "--config", str(override)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLOPS_LOCAL_ROOT": str(tmp_path / "run")},
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    err = done.stderr.splitlines()
+    assert err[-1].startswith(
+        f"error: sources.weather_bronze (files {path}): a value does not parse as its schema "
+        'type (java.lang.NumberFormatException: For input string: "warm")'
+    )
+    assert not [line for line in err if line.startswith("\tat ") or "at org.apache" in line]
+    assert not [line for line in err if " ERROR " in line], err
+    assert done.stdout == ""

@@ -21,7 +21,7 @@ from datetime import date
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from .contract import Contract
 from .settings_types import describe, line, owned_sections, unknown_key, validate
@@ -61,7 +61,9 @@ class SourceSpec(_Section):
     ``format`` parquet, csv or json, read by Spark with the explicit ``schema`` (a
     DDL string such as ``"id STRING, ts TIMESTAMP, amount DOUBLE"``); ``options`` are
     extra reader options (e.g. ``header: "true"`` for CSV; CSV and JSON default to
-    ``mode: FAILFAST``, see :mod:`..sources`).
+    ``mode: FAILFAST``, see :mod:`..sources`). Spark reads option keys without case, so
+    they are kept lowercased (``Header`` is ``header``); two keys differing only in case
+    are refused (ValueError, reported as ``sources.<key>.options``).
     ``columns`` maps contract column -> source column (unmapped ones keep their name).
     """
 
@@ -72,6 +74,19 @@ class SourceSpec(_Section):
     schema_ddl: str | None = Field(default=None, alias="schema")
     options: dict[str, str] = Field(default_factory=dict)
     columns: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _lowercase_keys(cls, options: dict[str, str]) -> dict[str, str]:
+        first: dict[str, str] = {}  # lowercased key -> the key as written
+        for key in options:
+            if key.lower() in first:
+                raise ValueError(
+                    f"keys {first[key.lower()]} and {key} differ only in case, and Spark "
+                    "reads option keys without case: keep one"
+                )
+            first[key.lower()] = key
+        return {key.lower(): value for key, value in options.items()}
 
 
 class WindowsSection(_Section):

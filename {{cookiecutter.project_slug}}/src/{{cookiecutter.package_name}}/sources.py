@@ -9,10 +9,13 @@ Each bronze table of the data contract (``contract.bronze_tables``) names a sour
 - ``table``: an existing Delta or Unity Catalog table, by ``name``;
 - ``files``: Parquet, CSV or JSON files at ``path`` (a Unity Catalog volume path on
   Databricks), read by Spark with the explicit ``schema`` (DDL string). Every schema
-  column must be in the Parquet files, and a CSV header must list the schema's columns
-  in its order (Spark reads CSV columns by position); CSV and JSON are read with
-  ``mode: FAILFAST`` unless ``options`` say otherwise, so a value that does not parse
-  as its schema type stops ingest (:func:`parse_errors`) instead of becoming null.
+  column must be in the Parquet files, or a key of some JSON record (with its case), and
+  a CSV header must list the schema's columns in its order (Spark reads CSV columns by
+  position); CSV and JSON are read with ``mode: FAILFAST`` unless ``options`` say
+  otherwise, so a value that does not parse as its schema type (a number, a timestamp
+  in another pattern than ``options.timestampFormat``) stops ingest
+  (:func:`parse_errors`) instead of becoming null, as does a Parquet column stored with
+  a type the schema's cannot read.
 
 ``columns`` maps contract column -> source column. :func:`load` returns the source
 rows with the contract's column names and refuses, before anything is written, a
@@ -22,7 +25,7 @@ source lacking a contract column or holding it with another kind of type.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
@@ -106,40 +109,63 @@ def _read(ctx: Context, table_key: str, spec) -> DataFrame:
         options = {"mode": "FAILFAST", **options}
     frame = ctx.spark.read.format(spec.format).schema(spec.schema_ddl).options(**options)
     frame = frame.load(spec.path)
-    problem = file_columns_problem(frame.columns, file_columns(ctx, spec), spec.format)
+    found = file_columns(ctx, spec, frame.columns)
+    problem = file_columns_problem(frame.columns, found, spec.format)
     if problem:
         raise DataCheckError(f"{describe(table_key, spec)}: {problem}")
     return frame
 
 
-def file_columns(ctx: Context, spec) -> list[str] | None:
-    """The column names a ``files`` source's files declare themselves, in their order:
-    the Parquet schema, or the first line of CSV files read with ``header: "true"``.
-    None for JSON and header-less CSV, whose columns are the schema's."""
+# Share of JSON records whose keys are read first (:func:`file_columns`).
+JSON_SAMPLE = "0.05"
+
+
+def file_columns(ctx: Context, spec, declared: Sequence[str] = ()) -> list[str] | None:
+    """The column names a ``files`` source's files declare themselves: the Parquet schema,
+    the first line of CSV files read with ``header: "true"``, or the keys of the JSON
+    records (Spark's schema inference, which reads no value as the schema's type).
+    None for header-less CSV, whose columns are the schema's.
+
+    JSON keys are first inferred from a sample of the records (:data:`JSON_SAMPLE`, a
+    pass that parses one record in twenty); only when that sample lacks one of the
+    ``declared`` columns are all records read, so a column is never reported missing
+    because the records holding it were not sampled, and a clean source costs one
+    sampled pass. Reader options apply, except ``mode`` (a malformed record is left to
+    :func:`check_parses`, which names it).
+    """
     reader = ctx.spark.read.options(**{k: v for k, v in spec.options.items() if k != "mode"})
     if spec.format == "parquet":
         return reader.parquet(spec.path).columns
-    if spec.format == "csv" and str(spec.options.get("header", "")).lower() == "true":
+    if spec.format == "csv" and spec.options.get("header", "").lower() == "true":
         return reader.csv(spec.path).columns
+    if spec.format == "json":
+        sampled = reader.option("samplingRatio", JSON_SAMPLE).json(spec.path).columns
+        if set(declared) <= set(sampled):
+            return sampled
+        return reader.option("samplingRatio", "1.0").json(spec.path).columns
     return None
 
 
 def file_columns_problem(declared: list[str], found: list[str] | None, fmt: str) -> str | None:
     """What is wrong between the schema's columns (``declared``) and the files' (``found``,
-    from :func:`file_columns`), compared without case as Spark does; None when nothing is.
+    from :func:`file_columns`), compared as Spark does (Parquet and CSV without case, JSON
+    keys with case); None when nothing is.
 
-    Parquet: a schema column the files lack (Spark would read it as nulls). CSV with a
-    header: any difference in names or order (Spark reads CSV columns by position).
+    Parquet and JSON: a schema column the files lack (Spark would read it as nulls). CSV
+    with a header: any difference in names or order (Spark reads CSV columns by position).
     """
     if found is None:
         return None
     lower = [c.lower() for c in found]
-    if fmt == "parquet":
-        missing = [c for c in declared if c.lower() not in lower]
+    if fmt in ("parquet", "json"):
+        have = found if fmt == "json" else lower
+        missing = [c for c in declared if (c if fmt == "json" else c.lower()) not in have]
         if missing:
+            cased = fmt == "json" and any(c.lower() in lower for c in missing)
             return (
                 f"schema column {', '.join(missing)} not in the files "
                 f"(they have {', '.join(found)})"
+                + ("; Spark matches JSON keys with their case" if cased else "")
             )
         return None
     if [c.lower() for c in declared] != lower:
@@ -151,12 +177,12 @@ def file_columns_problem(declared: list[str], found: list[str] | None, fmt: str)
 
 
 def check_parses(ctx: Context, table_key: str, frame: DataFrame) -> None:
-    """Parse every column of ``frame`` (rows built from ``table_key``'s source) once when the
-    source is CSV or JSON files, so a value that does not parse stops ingest before any
-    table is written (a check that reads fewer columns may not parse the others).
+    """Read every column of ``frame`` (rows built from ``table_key``'s source) once when the
+    source is files, so a CSV or JSON value that does not parse, or a Parquet column of a
+    type the schema's cannot read, stops ingest before any table is written (the checks
+    that follow read fewer columns, so the write would be the first to read the others).
     Raises DataCheckError as :func:`parse_errors` does; other sources pass unread."""
-    spec = ctx.settings.sources[table_key]
-    if spec.kind != "files" or spec.format not in ("csv", "json"):
+    if ctx.settings.sources[table_key].kind != "files":
         return
     with parse_errors(ctx, table_key):
         frame.agg(*[F.count(F.col(f"`{c}`")) for c in frame.columns]).collect()
@@ -164,23 +190,92 @@ def check_parses(ctx: Context, table_key: str, frame: DataFrame) -> None:
 
 @contextmanager
 def parse_errors(ctx: Context, table_key: str) -> Iterator[None]:
-    """Turn Spark's failure to parse a value of ``table_key``'s files (``mode: FAILFAST``)
-    in the enclosed reads into one DataCheckError line naming the source; other errors
-    pass unchanged."""
+    """Turn Spark's failure to read a value of ``table_key``'s source in the enclosed block
+    into one DataCheckError line naming the source (:func:`unreadable` says which failures
+    and how); other errors pass unchanged."""
     try:
         yield
     except Exception as err:
-        text = str(err)
-        if "FAILFAST" not in text:
-            raise
         spec = ctx.settings.sources[table_key]
+        problem = unreadable(err, spec)
+        if problem is None:
+            raise
+        raise DataCheckError(f"{describe(table_key, spec)}: {problem}") from None
+
+
+# The reader option giving the pattern of each temporal schema type, and the DDL type of
+# each Parquet physical type.
+_PATTERN_OPTION = {
+    "TIMESTAMP": "timestampFormat",
+    "TIMESTAMP_NTZ": "timestampNTZFormat",
+    "DATE": "dateFormat",
+}
+_PARQUET_DDL = {
+    "INT32": "INT",
+    "INT64": "BIGINT",
+    "FLOAT": "FLOAT",
+    "DOUBLE": "DOUBLE",
+    "BOOLEAN": "BOOLEAN",
+    "BINARY": "STRING",
+}
+
+
+def unreadable(err: BaseException, spec) -> str | None:
+    """What Spark's error ``err`` says is wrong with a value of the source ``spec``, as the
+    one-line rest of a message after :func:`describe`; None for any other error.
+
+    - A Parquet column stored as another type than the schema's (``INT64`` read as
+      ``INT``): the column, both types and the schema type to declare.
+    - A CSV or JSON value that does not parse (``mode: FAILFAST``): the innermost Java
+      message (at most 300 characters) and the record (200); a timestamp or date also
+      names the schema's columns of that type and the option giving the files' pattern
+      (``options.timestampFormat``, ``dateFormat``, ``timestampNTZFormat``).
+    - A source string that does not cast (``CAST_INVALID_INPUT``, e.g. ``to_timestamp``
+      of another pattern in the example module's ``to_bronze``): Spark's message and
+      where to convert it.
+    """
+    text = str(err)
+    mismatch = re.search(
+        r"Parquet column \[(.+?)\]\. Expected Spark type (\S+), actual Parquet type (\w+)", text
+    )
+    if mismatch:
+        column, declared, stored = mismatch.groups()
+        return (
+            f"column {column} is {declared} in the schema but {stored} in the Parquet files: "
+            f"declare it {_PARQUET_DDL.get(stored, 'as the files store it')} in schema"
+        )
+    cause = root_cause(err) or error_line(err)
+    temporal = re.search(r'cannot be cast to "(TIMESTAMP_NTZ|TIMESTAMP|DATE)"', cause)
+    if "FAILFAST" in text:
         record = re.search(r"detected in record parsing: (\[.*?\])\.?$", text, re.MULTILINE)
-        raise DataCheckError(
-            f"{describe(table_key, spec)}: a value does not parse as its schema type "
-            f"({root_cause(err) or error_line(err)})"
+        fix = "fix the files, or set options.mode PERMISSIVE to read such values as null"
+        if temporal:
+            kind = temporal.group(1)
+            columns = ", ".join(_columns_of_type(spec.schema_ddl, kind))
+            fix = (
+                (f"schema {kind} column {columns}: " if columns else "")
+                + f"set options.{_PATTERN_OPTION[kind]} to the files' pattern "
+                "(e.g. MM/dd/yyyy HH:mm), or " + fix
+            )
+        return (
+            f"a value does not parse as its schema type ({cause})"
             + (f" in the record {record.group(1)[:200]}" if record else "")
-            + "; fix the files, or set options.mode PERMISSIVE to read such values as null"
-        ) from None
+            + f"; {fix}"
+        )
+    if "CAST_INVALID_INPUT" in cause:
+        return (
+            f"a source value does not convert ({cause}); the example module's to_bronze "
+            "(features/definitions.py) converts source columns: give the values in the format "
+            "it reads (to_timestamp with no pattern: ISO-8601, e.g. 2013-01-01T05:00:00Z) "
+            "or convert the source's format there"
+        )
+    return None
+
+
+def _columns_of_type(ddl: str | None, kind: str) -> list[str]:
+    """The columns of the DDL string ``ddl`` declared as ``kind`` (``TIMESTAMP`` ...)."""
+    pairs = re.findall(r"(`[^`]+`|\w+)\s+(\w+)", ddl or "")
+    return [name.strip("`") for name, declared in pairs if declared.upper() == kind]
 
 
 def conformance(frame: DataFrame, expected: dict[str, str]) -> list[str]:

@@ -26,13 +26,17 @@ def error_line(err: BaseException, limit: int = 300) -> str:
         and not line.startswith("An error occurred while calling")
         and not _STACK_FRAME.match(line)
     ]
-    text = named[0] if named else type(err).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return _cut(named[0] if named else type(err).__name__, limit)
 
 
-def root_cause(err: BaseException) -> str | None:
+def root_cause(err: BaseException, limit: int = 300) -> str | None:
     """The last ``Caused by:`` line of a JVM error's message (the innermost Java exception
-    and its message, e.g. ``java.lang.NumberFormatException: For input string: "warm"``);
-    None when the message has none."""
+    and its message, e.g. ``java.lang.NumberFormatException: For input string: "warm"``),
+    at most ``limit`` characters (a JSON parser's cause quotes the whole record); None
+    when the message has none."""
     causes = re.findall(r"^Caused by: (.+)$", str(err), flags=re.MULTILINE)
-    return causes[-1].strip() if causes else None
+    return _cut(causes[-1].strip(), limit) if causes else None
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

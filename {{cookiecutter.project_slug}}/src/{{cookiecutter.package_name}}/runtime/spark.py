@@ -44,6 +44,28 @@ _LOCAL_DEFAULTS = {
 }
 
 
+# Loggers of local Spark that log a failed task's whole Java stack trace at ERROR, before
+# the same failure reaches the driver, which raises it (the pipeline turns a source's bad
+# value into one line, :func:`..sources.parse_errors`): set to FATAL, which Spark does not
+# log at, by :func:`quiet_task_failures`.
+TASK_FAILURE_LOGGERS = (
+    "org.apache.spark.executor.Executor",
+    "org.apache.spark.scheduler.TaskSetManager",
+)
+
+
+def quiet_task_failures(spark: SparkSession) -> None:
+    """Set the :data:`TASK_FAILURE_LOGGERS` of the classic local session ``spark`` to FATAL.
+
+    A failed task then prints no stack trace on stderr: the error raised in Python holds
+    it (and its cause), and other loggers keep the session's level (ERROR).
+    """
+    jvm = spark.sparkContext._jvm
+    fatal = jvm.org.apache.logging.log4j.Level.FATAL
+    for name in TASK_FAILURE_LOGGERS:
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, fatal)
+
+
 # Held while a local JVM starts: one start at a time, so the stdout redirect of one
 # (:func:`jvm_stdout_to_stderr`) is never saved and restored by another.
 _START_LOCK = threading.Lock()
@@ -171,9 +193,10 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     ``local[N]`` starts a local Connect server with the Delta configuration.
     Every path, an already active session included, sets the session time zone
     to UTC (:func:`utc_session`). A JVM started here writes to stderr
-    (:func:`jvm_stdout_to_stderr`): stdout holds only what the commands print.
-    Raises SparkStartError when Java is missing or older than 17, or when the
-    Delta jars cannot be resolved.
+    (:func:`jvm_stdout_to_stderr`): stdout holds only what the commands print; classic
+    local Spark logs at ERROR, without the stack traces of failed tasks
+    (:func:`quiet_task_failures`). Raises SparkStartError when Java is missing or older
+    than 17, or when the Delta jars cannot be resolved.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -212,4 +235,5 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
         ) from err
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("ERROR")
+        quiet_task_failures(spark)
     return utc_session(spark)

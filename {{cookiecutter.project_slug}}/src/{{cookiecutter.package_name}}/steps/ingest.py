@@ -50,8 +50,8 @@ def run(ctx: Context) -> dict:
     source breaks the contract, or naming the source and each broken expectation
     (``column distance: 2 rows below 0``, ``key flight_id: 1 value is shared by 2
     rows (e.g. ...)``) (nothing is written then), or naming the source and Spark's message
-    when a value of its files does not parse as its schema type (then no row of that
-    table is written).
+    when its files cannot be read as their schema says (a value that does not parse, a
+    Parquet column of another type: :func:`..sources.unreadable`; nothing is written then).
     """
     settings = ctx.settings
     contract = settings.contract
