@@ -163,7 +163,9 @@ def test_a_line_starting_with_the_word_at_is_kept_and_stack_frames_are_not(spark
     err = _failed_delta_write(spark, tmp_path)
     frames = [line for line in str(err).splitlines() if line.strip().startswith("at ")]
     assert frames  # the Delta error's own stack frames
-    message = "\n".join([*frames, "at least one column is void", *frames])
+    module_frame = "\tat com.example@1.2/com.example.Reader.read(Reader.java:7)"
+    omitted = "\t... 25 more"
+    message = "\n".join([*frames, module_frame, omitted, "at least one column is void", *frames])
     assert error_line(RuntimeError(message)) == "at least one column is void"
     assert error_line(RuntimeError("")) == "RuntimeError"
 

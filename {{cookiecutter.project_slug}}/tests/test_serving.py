@@ -38,6 +38,7 @@ from {{ cookiecutter.package_name }}.serving.online_predictions import (
     online_predictions,
     request_frame,
 )
+from {{ cookiecutter.package_name }}.serving.request_forms import missing_inputs
 
 from .conftest import (
     CONTRACT,
@@ -143,16 +144,22 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     ).signature.inputs
     optional = [spec.name for spec in signature.inputs if not spec.required]
     assert optional  # inputs null in some training rows (wind_gust in the synthetic data)
-    left_out = [c for c in signature.input_names() if c in (numeric[0], optional[0])]
-    for form in ("dataframe_records", "instances"):
-        missing = {form: payload(rows[:1])["dataframe_records"]}
-        for column in left_out:
-            del missing[form][0][column]
-        answer = post(running, missing)
-        assert answer.status_code == 400
-        assert answer.json()["message"].startswith(
-            f"missing model input(s) {', '.join(left_out)}: send every input column"
-        )
+    both = [c for c in signature.input_names() if c in (numeric[0], optional[0])]
+    for left_out in ([optional[0]], both):  # MLflow named a missing required input only
+        record = payload(rows[:1])["dataframe_records"][0]
+        sent = {k: v for k, v in record.items() if k not in left_out}
+        forms = [
+            {"dataframe_records": [sent]},
+            {"dataframe_split": {"columns": list(sent), "data": [list(sent.values())]}},
+            {"instances": [sent]},
+            {"inputs": {k: [v] for k, v in sent.items()}},
+        ]
+        for form in forms if left_out != both else forms[:1]:
+            answer = post(running, form)
+            assert answer.status_code == 400, (form, answer.text)
+            assert answer.json()["message"].startswith(
+                f"missing model input(s) {', '.join(left_out)}: send every input column"
+            )
     wrong_type = payload(rows[:1])
     wrong_type["dataframe_records"][0][numeric[-1]] = "not a number"
     answer = post(running, wrong_type)
@@ -165,19 +172,27 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     answer = post(running, example)  # the README's request, as a user pastes it
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["predictions"]) == 1
+    csv_rows = pd.DataFrame(payload(rows[:1])["dataframe_records"]).to_csv(index=False)
+    answer = requests.post(
+        f"{running.url}/invocations",
+        data=csv_rows,
+        headers={"Content-Type": "text/csv"},
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200, answer.text  # answered, logged, not read back as rows
 
     running.stop()
-    assert running.log.commits == 1  # 29 requests, one Delta commit
+    assert running.log.commits == 1  # 33 requests, one Delta commit
     log = ctx.tables.read(ctx.settings.table("inference_table"))
     logged = sorted(log.collect(), key=lambda r: r["request_time"])
-    assert [r["status_code"] for r in logged] == [200] * 23 + [400] * 4 + [200, 200]
+    assert [r["status_code"] for r in logged] == [200] * 23 + [400] * 7 + [200] * 3
     assert {r["served_model_version"] for r in logged} == {"1"}
     assert all(r["execution_duration_ms"] >= 0 for r in logged)
     first_request = json.loads(logged[0]["request"])["dataframe_records"][0]
     assert first_request[ENTITY_KEY] == rows[0][ENTITY_KEY]
 
     answered = online_predictions(ctx).collect()
-    # 20 + 100 + 2 + 2 + the last + the README's; the malformed ones are not
+    # 20 + 100 + 2 + 2 + the last + the README's; the malformed and the CSV ones are not
     assert len(answered) == 126
     parsed = {}
     for answered_row in answered:
@@ -215,6 +230,40 @@ def test_every_request_form_the_scoring_server_answers_gives_the_same_rows():
     assert_frame_equal(request_frame({"inputs": records[0]}), expected.iloc[:1])
     with pytest.raises(ValueError, match="dataframe_records, dataframe_split, instances or inputs"):
         request_frame({"rows": records})
+
+
+def test_a_request_missing_model_inputs_is_told_from_its_json_in_every_named_form():
+    """The server's own 400 (:func:`missing_inputs`) for any named form lacking an input;
+    everything it cannot tell is left to MLflow's scoring server."""
+    inputs = ["origin", "distance"]
+    records = [{"origin": "EWR"}, {"origin": "JFK", "flight_id": "X"}]
+    lacking = [
+        {"dataframe_records": records},
+        {"dataframe_split": {"columns": ["origin"], "data": [["EWR"]]}},
+        {"instances": records},
+        {"inputs": records},
+        {"inputs": {"origin": ["EWR", "JFK"]}},
+        {"inputs": {"origin": "EWR"}},
+    ]
+    for body in lacking:
+        sent = json.dumps(body).encode()
+        assert missing_inputs(sent, "application/json", inputs) == ["distance"], body
+        assert missing_inputs(sent, "application/json; charset=UTF-8", inputs) == ["distance"]
+    whole = json.dumps({"dataframe_records": [{"origin": "EWR"}, {"distance": 1.0}]}).encode()
+    assert missing_inputs(whole, "application/json", inputs) == []  # each sent by some row
+    left_to_mlflow = [
+        (b'{"inputs": ["a question", "another"]}', "application/json"),  # one-input models
+        (b'{"instances": ["a question"]}', "application/json"),
+        (b'{"dataframe_split": {"data": [["EWR"]]}}', "application/json"),
+        (b'{"dataframe_records": []}', "application/json"),
+        (b'{"dataframe_records": [{"origin": "EWR"}], "inputs": {}}', "application/json"),
+        (b"{not json", "application/json"),
+        (b'{"dataframe_records": [{"origin": "EWR"}]}', "application/x-www-form-urlencoded"),
+        (b'{"dataframe_records": [{"origin": "EWR"}]}', "application/json; charset=latin-1"),
+        (b"origin\nEWR\n", "text/csv"),
+    ]
+    for body, content_type in left_to_mlflow:
+        assert missing_inputs(body, content_type, inputs) == [], (body, content_type)
 
 
 def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(
@@ -421,24 +470,33 @@ def test_the_online_prediction_source_is_one_answer_per_flight_whatever_clients_
         body = {"dataframe_records": [{**row, **inputs} for row in rows]}
         response = json.dumps({"predictions": predictions}).encode()
         log.add(log_row(json.dumps(body).encode(), response, 200, answered, 3, "m", "1"))
+    # Two requests for flight F answered at the same instant: the greater request id wins,
+    # not the one logged last.
+    for request_id, prediction in (("request-b", 0.8), ("request-a", 0.9)):
+        flight = {ENTITY_KEY: "F", EVENT_TIME: "2013-01-01T12:00:00", **inputs}
+        body = {"dataframe_records": [flight]}
+        response = json.dumps({"predictions": [prediction]}).encode()
+        row = log_row(json.dumps(body).encode(), response, 200, utc(2013, 1, 1, 9, 25), 3, "m", "1")
+        log.add({**row, "databricks_request_id": request_id})
     log.close()
     expected = expectations(CONTRACT)["predictions"]
     every = online_predictions(ctx)
-    assert every.count() == 10  # every row answered
+    assert every.count() == 12  # every row answered
     with pytest.raises(DataCheckError, match=ENTITY_KEY):
         check_frame(every, "online", expected)  # what every answer gives
 
     source = latest_online_predictions(ctx)
     check_frame(source, "online", expected)
     rows = source.toPandas().set_index(ENTITY_KEY).sort_index()  # timestamps naive UTC
-    assert list(rows.index) == ["42", "A", "B", "C", "D", "E"]
-    assert list(rows["prediction"]) == [0.3, 0.7, 0.4, 0.45, 0.46, 0.6]
+    assert list(rows.index) == ["42", "A", "B", "C", "D", "E", "F"]
+    assert list(rows["prediction"]) == [0.3, 0.7, 0.4, 0.45, 0.46, 0.6, 0.8]
     assert list(rows["scored_at"]) == [
-        pd.Timestamp(f"2013-01-01 09:{minute}") for minute in ("10", "15", "12", "12", "12", "20")
+        pd.Timestamp(f"2013-01-01 09:{minute}")
+        for minute in ("10", "15", "12", "12", "12", "20", "25")
     ]
     assert list(rows[EVENT_TIME]) == [  # numbers and "now": the answer's instant
         pd.Timestamp(f"2013-01-01 {at}")
-        for at in ("09:10", "10:15", "11:00", "09:12", "09:12", "11:30")
+        for at in ("09:10", "10:15", "11:00", "09:12", "09:12", "11:30", "12:00")
     ]
     assert source.columns == every.columns
 

@@ -25,7 +25,7 @@ source lacking a contract column or holding it with another kind of type.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
@@ -197,35 +197,38 @@ def parse_errors(ctx: Context, table_key: str) -> Iterator[None]:
         yield
     except Exception as err:
         spec = ctx.settings.sources[table_key]
-        problem = unreadable(err, spec)
+        problem = unreadable(err, spec, lambda column: parquet_type(ctx, spec, column))
         if problem is None:
             raise
         raise DataCheckError(f"{describe(table_key, spec)}: {problem}") from None
 
 
-# The reader option giving the pattern of each temporal schema type, and the DDL type of
-# each Parquet physical type.
+def parquet_type(ctx: Context, spec, column: str) -> str | None:
+    """The DDL type (``BIGINT``, ``TIMESTAMP``, ``DECIMAL(10,2)``) Spark reads ``column`` of
+    the Parquet files of the ``files`` source ``spec`` as (their own schema, the column
+    matched without case); None when the files have no such column."""
+    for field in ctx.spark.read.parquet(spec.path).schema.fields:
+        if field.name.lower() == column.lower():
+            return field.dataType.simpleString().upper()
+    return None
+
+
+# The reader option giving the pattern of each temporal schema type.
 _PATTERN_OPTION = {
     "TIMESTAMP": "timestampFormat",
     "TIMESTAMP_NTZ": "timestampNTZFormat",
     "DATE": "dateFormat",
 }
-_PARQUET_DDL = {
-    "INT32": "INT",
-    "INT64": "BIGINT",
-    "FLOAT": "FLOAT",
-    "DOUBLE": "DOUBLE",
-    "BOOLEAN": "BOOLEAN",
-    "BINARY": "STRING",
-}
 
 
-def unreadable(err: BaseException, spec) -> str | None:
+def unreadable(err: BaseException, spec, file_type: Callable[[str], str | None]) -> str | None:
     """What Spark's error ``err`` says is wrong with a value of the source ``spec``, as the
     one-line rest of a message after :func:`describe`; None for any other error.
 
     - A Parquet column stored as another type than the schema's (``INT64`` read as
-      ``INT``): the column, both types and the schema type to declare.
+      ``INT``): the column, both types and the schema type to declare, ``file_type(column)``
+      (:func:`parquet_type`: the Parquet physical type alone does not tell, e.g. an INT64
+      may hold a BIGINT, a TIMESTAMP or a DECIMAL).
     - A CSV or JSON value that does not parse (``mode: FAILFAST``): the innermost Java
       message (at most 300 characters) and the record (200); a timestamp or date also
       names the schema's columns of that type and the option giving the files' pattern
@@ -242,10 +245,10 @@ def unreadable(err: BaseException, spec) -> str | None:
         column, declared, stored = mismatch.groups()
         return (
             f"column {column} is {declared} in the schema but {stored} in the Parquet files: "
-            f"declare it {_PARQUET_DDL.get(stored, 'as the files store it')} in schema"
+            f"declare it {file_type(column) or 'as the files store it'} in schema"
         )
     cause = root_cause(err) or error_line(err)
-    temporal = re.search(r'cannot be cast to "(TIMESTAMP_NTZ|TIMESTAMP|DATE)"', cause)
+    temporal = re.search(r'cannot be cast to "(TIMESTAMP_NTZ|TIMESTAMP|DATE)"', text)
     if "FAILFAST" in text:
         record = re.search(r"detected in record parsing: (\[.*?\])\.?$", text, re.MULTILINE)
         fix = "fix the files, or set options.mode PERMISSIVE to read such values as null"
@@ -262,12 +265,16 @@ def unreadable(err: BaseException, spec) -> str | None:
             + (f" in the record {record.group(1)[:200]}" if record else "")
             + f"; {fix}"
         )
-    if "CAST_INVALID_INPUT" in cause:
+    if "CAST_INVALID_INPUT" in text:
+        reads = (
+            "give the values in the format it reads (to_timestamp with no pattern: ISO-8601, "
+            "e.g. 2013-01-01T05:00:00Z) or convert the source's format there"
+            if temporal
+            else "give the values as the type it casts them to, or convert them there"
+        )
         return (
             f"a source value does not convert ({cause}); the example module's to_bronze "
-            "(features/definitions.py) converts source columns: give the values in the format "
-            "it reads (to_timestamp with no pattern: ISO-8601, e.g. 2013-01-01T05:00:00Z) "
-            "or convert the source's format there"
+            f"(features/definitions.py) converts source columns: {reads}"
         )
     return None
 

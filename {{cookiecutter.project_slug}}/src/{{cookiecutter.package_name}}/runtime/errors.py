@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 
-# A Java stack frame line: ``at org.apache.spark.Foo.bar(Foo.scala:12)``, ``at $anonfun(...)``.
-_STACK_FRAME = re.compile(r"at [\w$.<>/]+\(")
+# A Java stack trace line: a frame, ``at org.apache.spark.Foo.bar(Foo.scala:12)``,
+# ``at java.base/java.lang.Thread.run(...)``, ``at com.foo@1.2/com.foo.Bar.baz(...)``,
+# or the count of frames left out, ``... 25 more``.
+_STACK_FRAME = re.compile(r"at [\w$.<>/@-]+\(|\.\.\. \d+ more$")
 
 
 def error_line(err: BaseException, limit: int = 300) -> str:
     """``err`` as one line for a log message, at most ``limit`` characters.
 
     The first line of its message that names the failure: Py4J's ``An error occurred
-    while calling ...`` preface and Java stack frames (``at <class>.<method>(<file>)``)
-    are skipped, so a failed Spark write reads e.g.
+    while calling ...`` preface and Java stack frames (``at <class>.<method>(<file>)``,
+    ``... 25 more``) are skipped, so a failed Spark write reads e.g.
     ``org.apache.spark.sql.delta.DeltaIOException: [...]``; a message line that merely
     starts with the word "at" (``at least one column ...``) is kept.
     The exception's type name when the message is empty.

@@ -90,7 +90,10 @@ def _parse(contract: Contract, schema: T.StructType):
         for batch in batches:
             frames = []
             for row in batch.itertuples(index=False):
-                rows = request_frame(json.loads(row.request))
+                try:
+                    rows = request_frame(json.loads(row.request))
+                except ValueError:  # a CSV (or other non-JSON) request: its rows are not read
+                    continue
                 rows["prediction"] = json.loads(row.response)["predictions"]
                 sent = rows.get(event, pd.Series(None, index=rows.index, dtype=object))
                 rows[event] = event_times(sent, row.request_time)
@@ -130,7 +133,9 @@ def online_predictions(ctx: Context) -> DataFrame:
     Out: the batch predictions table's columns: the contract's entity keys (from the
     request, null when not sent), its event timestamp (from the request; the request
     time when not sent), the model inputs, prediction, model_version (the served version) and
-    scored_at (the request time). Requests without status 200 are left out.
+    scored_at (the request time). Requests without status 200 are left out, and so are
+    requests whose body is not JSON (MLflow's scoring server also answers ``text/csv``;
+    their rows are not read back).
     Raises MissingTableError when nothing has been logged yet.
     """
     return _answered(ctx, prediction_schema(ctx.settings.contract))

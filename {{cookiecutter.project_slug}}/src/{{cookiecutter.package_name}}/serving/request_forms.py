@@ -36,15 +36,49 @@ def request_frame(body: dict) -> pd.DataFrame:
     )
 
 
-def missing_inputs(request: bytes, inputs: list[str]) -> list[str]:
+FORMS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+
+
+def sent_columns(body) -> set[str] | None:
+    """The column names the parsed JSON request ``body`` sends, without building its rows.
+
+    Row dicts (``dataframe_records``, ``instances``, ``inputs``) send the union of their
+    keys; ``dataframe_split`` its ``columns``; a dict of columns (``instances``,
+    ``inputs``) its keys. None when they cannot be told: not exactly one of the
+    :data:`FORMS`, no row, or rows without names (a list of scalars, which MLflow reads
+    as the one input of a one-input model, or ``dataframe_split`` without ``columns``).
+    """
+    if not isinstance(body, dict) or sum(form in body for form in FORMS) != 1:
+        return None
+    form = next(form for form in FORMS if form in body)
+    value = body[form]
+    if form == "dataframe_split":
+        columns = value.get("columns") if isinstance(value, dict) else None
+        return {str(c) for c in columns} if isinstance(columns, list) and columns else None
+    if form != "dataframe_records" and isinstance(value, dict):
+        return set(value) or None
+    if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+        return set().union(*value)
+    return None
+
+
+def missing_inputs(request: bytes, content_type: str, inputs: list[str]) -> list[str]:
     """The columns of ``inputs`` (the model signature's input names) that the scoring
-    request body ``request`` (JSON bytes, any form :func:`request_frame` reads) does not
-    send, in signature order; empty when it sends them all, and when the body is not
-    JSON in one of those forms or holds no row (the scoring server answers those itself).
-    A column sent in some ``dataframe_records`` rows but not others counts as sent
-    (the rows without it read null, as MLflow reads them)."""
-    try:
-        sent = request_frame(json.loads(request))
-    except (ValueError, TypeError, KeyError, AttributeError):
+    request body ``request`` does not send (:func:`sent_columns`), in signature order.
+
+    Empty unless ``content_type`` (the request's Content-Type header) is
+    ``application/json`` (in UTF-8) and the body is JSON whose columns
+    :func:`sent_columns` can tell: every other request is left to the scoring server,
+    which answers it (CSV, a wrong content type, two forms at once, unnamed rows). A
+    column sent in some ``dataframe_records`` rows but not others counts as sent (the
+    rows without it read null, as MLflow reads them).
+    """
+    mime, _, parameters = content_type.partition(";")
+    charset = parameters.strip().lower().removeprefix("charset=").strip() or "utf-8"
+    if mime.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
         return []
-    return [column for column in inputs if column not in sent.columns] if len(sent) else []
+    try:
+        sent = sent_columns(json.loads(request))
+    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError)
+        return []
+    return [] if sent is None else [column for column in inputs if column not in sent]

@@ -88,7 +88,9 @@ class LoggedApp:
                 body.append(message.get("body", b""))
             await send(message)
 
-        missing = missing_inputs(request, self.inputs)
+        headers = dict(scope.get("headers") or [])
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        missing = missing_inputs(request, content_type, self.inputs)
         answer = _refusal(missing) if missing else self.app
         await answer(scope, replay, capture)
         elapsed = round((time.perf_counter() - clock) * 1000)
