@@ -74,6 +74,11 @@ def builder_used_by_get_spark(monkeypatch, settings) -> FakeBuilder:
     FakeSparkSession.builder = builder
     monkeypatch.setattr(runtime_spark, "SparkSession", FakeSparkSession)
     monkeypatch.setattr(runtime_spark, "require_java", lambda: 17)
+
+    def quiet(session):  # the real one reaches into the session's JVM
+        session.values["quiet_task_failures"] = True
+
+    monkeypatch.setattr(runtime_spark, "quiet_task_failures", quiet)
     session = runtime_spark.get_spark(settings)
     assert session.values["spark.sql.session.timeZone"] == "UTC"
     return builder
