@@ -471,8 +471,8 @@ def test_the_online_prediction_source_is_one_answer_per_flight_whatever_clients_
         response = json.dumps({"predictions": predictions}).encode()
         log.add(log_row(json.dumps(body).encode(), response, 200, answered, 3, "m", "1"))
     # Two requests for flight F answered at the same instant: the greater request id wins,
-    # not the one logged last.
-    for request_id, prediction in (("request-b", 0.8), ("request-a", 0.9)):
+    # not the one logged first (which a sort without the tie-break keeps here).
+    for request_id, prediction in (("request-a", 0.9), ("request-b", 0.8)):
         flight = {ENTITY_KEY: "F", EVENT_TIME: "2013-01-01T12:00:00", **inputs}
         body = {"dataframe_records": [flight]}
         response = json.dumps({"predictions": [prediction]}).encode()
