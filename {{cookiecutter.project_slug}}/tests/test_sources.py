@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -279,6 +279,22 @@ def test_a_schema_column_no_json_record_has_is_refused_naming_it(ctx, tmp_path, 
         f"(they have {', '.join(cased)}); Spark matches JSON keys with "
         "their case"
     )
+    # Both spellings in one record: Spark's key inference cannot keep them apart.
+    lines = path.read_text().splitlines()
+    lines[7] = lines[7].replace('"Temp":', '"temp": 1.0, "Temp":')
+    path.write_text("\n".join(lines) + "\n")
+    assert _refused(ctx, specs) == (
+        f"sources.weather_bronze (files {path}): JSON records hold two keys named temp in "
+        "different case, which Spark cannot read as two columns: rename one in the files"
+    )
+
+
+def test_a_long_column_list_is_cut_after_thirty_names():
+    found = [f"c{i}" for i in range(45)]
+    assert sources.file_columns_problem(["temp"], found, "json") == (
+        f"schema column temp not in the files (they have {', '.join(found[:30])} and 15 more)"
+    )
+    assert sources.file_columns_problem(["c44"], found, "json") is None
 
 
 def test_a_json_key_of_one_record_is_found_beyond_the_sample(ctx, tmp_path, synthetic):
@@ -323,31 +339,44 @@ def test_the_json_parse_error_is_bounded(ctx, tmp_path, synthetic):
     assert len(message) < len(prefix) + 300 + 200 + 100
 
 
-def test_timestamps_in_another_pattern_name_the_option_that_reads_them(ctx, tmp_path, synthetic):
+SEEN = "01/02/2013 05:00"  # in a pattern Spark does not read by default
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "option", "pattern", "read"),
+    [
+        ("TIMESTAMP", SEEN, "timestampFormat", "MM/dd/yyyy HH:mm", datetime(2013, 1, 2, 5)),
+        ("TIMESTAMP_NTZ", SEEN, "timestampNTZFormat", "MM/dd/yyyy HH:mm", datetime(2013, 1, 2, 5)),
+        ("DATE", SEEN[:10], "dateFormat", "MM/dd/yyyy", date(2013, 1, 2)),
+    ],
+)
+def test_dates_and_times_in_another_pattern_name_the_option_that_reads_them(
+    ctx, tmp_path, synthetic, kind, value, option, pattern, read
+):
+    """The schema's columns of the type are named as Spark parses the schema: the words of
+    a column's COMMENT are not columns."""
     specs = _files(ctx, tmp_path, synthetic)
     weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)].copy()
-    weather["seen"] = "01/02/2013 05:00"
+    weather["seen"] = value
     path = tmp_path / "weather.csv"
     weather.to_csv(path, index=False)
-    specs["weather_bronze"]["schema"] = WEATHER_DDL + ", seen TIMESTAMP"
-    message = _refused(ctx, specs)
-    assert message.startswith(
-        f"sources.weather_bronze (files {path}): a value does not parse as its schema type "
-        "(org.apache.spark.SparkDateTimeException: [CAST_INVALID_INPUT] The value "
-        '\'01/02/2013 05:00\' of the type "STRING" cannot be cast to "TIMESTAMP"'
+    specs["weather_bronze"]["schema"] = (
+        f"{WEATHER_DDL}, seen {kind} COMMENT 'first seen, a {kind.lower()} from the gate'"
     )
+    message = _refused(ctx, specs)
+    prefix = f"sources.weather_bronze (files {path}): a value does not parse as its schema type ("
+    assert message.startswith(prefix)
+    assert f"'{value}'" in message[len(prefix) :].split(")")[0]  # Spark's cause quotes it
+    example = "MM/dd/yyyy" if kind == "DATE" else "MM/dd/yyyy HH:mm"
     assert message.endswith(
-        "; schema TIMESTAMP column seen: set options.timestampFormat to the files' pattern "
-        "(e.g. MM/dd/yyyy HH:mm), or fix the files, or set options.mode PERMISSIVE to read "
+        f"; schema {kind} column seen: set options.{option} to the files' pattern "
+        f"(e.g. {example}), or fix the files, or set options.mode PERMISSIVE to read "
         "such values as null"
     )
     # The option the message names reads them.
-    specs["weather_bronze"]["options"] = {"header": "true", "timestampFormat": "MM/dd/yyyy HH:mm"}
-    ingest.run(_with_sources(ctx, **specs))
-    bronze = ctx.tables.read(ctx.settings.table("weather_bronze"))
-    assert {row["seen"] for row in bronze.select("seen").distinct().collect()} == {
-        datetime(2013, 1, 2, 5, 0)
-    }
+    specs["weather_bronze"]["options"] = {"header": "true", option: pattern}
+    rows = sources.load(_with_sources(ctx, **specs), "weather_bronze").select("seen")
+    assert {row["seen"] for row in rows.distinct().collect()} == {read}
 
 
 def test_a_string_timestamp_to_bronze_cannot_convert_is_one_line(ctx, tmp_path, synthetic):

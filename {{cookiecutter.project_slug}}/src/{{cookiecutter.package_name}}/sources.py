@@ -109,7 +109,10 @@ def _read(ctx: Context, table_key: str, spec) -> DataFrame:
         options = {"mode": "FAILFAST", **options}
     frame = ctx.spark.read.format(spec.format).schema(spec.schema_ddl).options(**options)
     frame = frame.load(spec.path)
-    found = file_columns(ctx, spec, frame.columns)
+    try:
+        found = file_columns(ctx, spec, frame.columns)
+    except DataCheckError as err:
+        raise DataCheckError(f"{describe(table_key, spec)}: {err}") from None
     problem = file_columns_problem(frame.columns, found, spec.format)
     if problem:
         raise DataCheckError(f"{describe(table_key, spec)}: {problem}")
@@ -132,6 +135,9 @@ def file_columns(ctx: Context, spec, declared: Sequence[str] = ()) -> list[str] 
     because the records holding it were not sampled, and a clean source costs one
     sampled pass. Reader options apply, except ``mode`` (a malformed record is left to
     :func:`check_parses`, which names it).
+
+    Raises DataCheckError when JSON records hold two keys that differ only in case
+    (``temp`` and ``Temp``), which Spark's key inference refuses.
     """
     reader = ctx.spark.read.options(**{k: v for k, v in spec.options.items() if k != "mode"})
     if spec.format == "parquet":
@@ -139,10 +145,19 @@ def file_columns(ctx: Context, spec, declared: Sequence[str] = ()) -> list[str] 
     if spec.format == "csv" and spec.options.get("header", "").lower() == "true":
         return reader.csv(spec.path).columns
     if spec.format == "json":
-        sampled = reader.option("samplingRatio", JSON_SAMPLE).json(spec.path).columns
-        if set(declared) <= set(sampled):
-            return sampled
-        return reader.option("samplingRatio", "1.0").json(spec.path).columns
+        try:
+            sampled = reader.option("samplingRatio", JSON_SAMPLE).json(spec.path).columns
+            if set(declared) <= set(sampled):
+                return sampled
+            return reader.option("samplingRatio", "1.0").json(spec.path).columns
+        except Exception as err:
+            twin = re.search(r"\[COLUMN_ALREADY_EXISTS\] The column `(.+?)`", str(err))
+            if twin is None:
+                raise
+            raise DataCheckError(
+                f"JSON records hold two keys named {twin.group(1)} in different case, which "
+                "Spark cannot read as two columns: rename one in the files"
+            ) from None
     return None
 
 
@@ -156,24 +171,41 @@ def file_columns_problem(declared: list[str], found: list[str] | None, fmt: str)
     """
     if found is None:
         return None
-    lower = [c.lower() for c in found]
+    key = _MATCH[fmt]
     if fmt in ("parquet", "json"):
-        have = found if fmt == "json" else lower
-        missing = [c for c in declared if (c if fmt == "json" else c.lower()) not in have]
+        have = {key(c) for c in found}
+        missing = [c for c in declared if key(c) not in have]
         if missing:
-            cased = fmt == "json" and any(c.lower() in lower for c in missing)
+            cased = any(c.lower() in {f.lower() for f in found} for c in missing)
             return (
                 f"schema column {', '.join(missing)} not in the files "
-                f"(they have {', '.join(found)})"
+                f"(they have {_names(found)})"
                 + ("; Spark matches JSON keys with their case" if cased else "")
             )
         return None
-    if [c.lower() for c in declared] != lower:
+    if [key(c) for c in declared] != [key(c) for c in found]:
         return (
             "the schema must list the CSV header's columns in its order (Spark reads CSV "
-            f"columns by position): header {', '.join(found)}; schema {', '.join(declared)}"
+            f"columns by position): header {_names(found)}; schema {_names(declared)}"
         )
     return None
+
+
+# How Spark matches a schema column to a column of the files, by format: JSON keys
+# with their case, Parquet and CSV header names without.
+_MATCH: dict[str, Callable[[str], str]] = {
+    "json": lambda name: name,
+    "parquet": str.lower,
+    "csv": str.lower,
+}
+# At most this many column names are listed in a message.
+_LISTED = 30
+
+
+def _names(columns: Sequence[str]) -> str:
+    """``columns`` joined with commas, cut after :data:`_LISTED` names."""
+    more = len(columns) - _LISTED
+    return ", ".join(columns[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
 def check_parses(ctx: Context, table_key: str, frame: DataFrame) -> None:
@@ -197,7 +229,11 @@ def parse_errors(ctx: Context, table_key: str) -> Iterator[None]:
         yield
     except Exception as err:
         spec = ctx.settings.sources[table_key]
-        problem = unreadable(err, spec, lambda column: parquet_type(ctx, spec, column))
+        problem = unreadable(
+            err,
+            file_type=lambda column: parquet_type(ctx, spec, column),
+            declared_as=lambda kind: schema_columns(ctx, spec, kind),
+        )
         if problem is None:
             raise
         raise DataCheckError(f"{describe(table_key, spec)}: {problem}") from None
@@ -213,16 +249,28 @@ def parquet_type(ctx: Context, spec, column: str) -> str | None:
     return None
 
 
-# The reader option giving the pattern of each temporal schema type.
+def schema_columns(ctx: Context, spec, kind: str) -> list[str]:
+    """The columns the ``schema`` (DDL string) of the ``files`` source ``spec`` declares as
+    ``kind`` (a type's DDL name: ``TIMESTAMP``, ``DATE``), in schema order, as Spark parses
+    the schema."""
+    schema = ctx.spark.createDataFrame([], spec.schema_ddl).schema
+    return [f.name for f in schema.fields if f.dataType.simpleString().upper() == kind]
+
+
+# The reader option giving the pattern of each temporal schema type, and an example.
 _PATTERN_OPTION = {
-    "TIMESTAMP": "timestampFormat",
-    "TIMESTAMP_NTZ": "timestampNTZFormat",
-    "DATE": "dateFormat",
+    "TIMESTAMP": ("timestampFormat", "MM/dd/yyyy HH:mm"),
+    "TIMESTAMP_NTZ": ("timestampNTZFormat", "MM/dd/yyyy HH:mm"),
+    "DATE": ("dateFormat", "MM/dd/yyyy"),
 }
 
 
-def unreadable(err: BaseException, spec, file_type: Callable[[str], str | None]) -> str | None:
-    """What Spark's error ``err`` says is wrong with a value of the source ``spec``, as the
+def unreadable(
+    err: BaseException,
+    file_type: Callable[[str], str | None],
+    declared_as: Callable[[str], list[str]],
+) -> str | None:
+    """What Spark's error ``err`` says is wrong with a value of a ``files`` source, as the
     one-line rest of a message after :func:`describe`; None for any other error.
 
     - A Parquet column stored as another type than the schema's (``INT64`` read as
@@ -231,8 +279,11 @@ def unreadable(err: BaseException, spec, file_type: Callable[[str], str | None])
       may hold a BIGINT, a TIMESTAMP or a DECIMAL).
     - A CSV or JSON value that does not parse (``mode: FAILFAST``): the innermost Java
       message (at most 300 characters) and the record (200); a timestamp or date also
-      names the schema's columns of that type and the option giving the files' pattern
-      (``options.timestampFormat``, ``dateFormat``, ``timestampNTZFormat``).
+      names the schema's columns of that type, ``declared_as(type)``
+      (:func:`schema_columns`), and the option giving the files' pattern
+      (``options.timestampFormat``, ``dateFormat``, ``timestampNTZFormat``). Spark names
+      the type for TIMESTAMP and TIMESTAMP_NTZ but not for DATE (a bare
+      ``DateTimeParseException``): then every temporal type the schema declares is named.
     - A source string that does not cast (``CAST_INVALID_INPUT``, e.g. ``to_timestamp``
       of another pattern in the example module's ``to_bronze``): Spark's message and
       where to convert it.
@@ -248,18 +299,27 @@ def unreadable(err: BaseException, spec, file_type: Callable[[str], str | None])
             f"declare it {file_type(column) or 'as the files store it'} in schema"
         )
     cause = root_cause(err) or error_line(err)
-    temporal = re.search(r'cannot be cast to "(TIMESTAMP_NTZ|TIMESTAMP|DATE)"', text)
+    temporal = re.search(
+        r'(?:cannot be cast to|target spark data type) "(TIMESTAMP_NTZ|TIMESTAMP|DATE)"', text
+    )
     if "FAILFAST" in text:
         record = re.search(r"detected in record parsing: (\[.*?\])\.?$", text, re.MULTILINE)
         fix = "fix the files, or set options.mode PERMISSIVE to read such values as null"
         if temporal:
-            kind = temporal.group(1)
-            columns = ", ".join(_columns_of_type(spec.schema_ddl, kind))
-            fix = (
-                (f"schema {kind} column {columns}: " if columns else "")
-                + f"set options.{_PATTERN_OPTION[kind]} to the files' pattern "
-                "(e.g. MM/dd/yyyy HH:mm), or " + fix
-            )
+            kinds = [temporal.group(1)]
+        else:
+            kinds = list(_PATTERN_OPTION) if "DateTimeParseException" in text else []
+        hints = []
+        for kind in kinds:
+            columns = declared_as(kind)
+            if columns or temporal:
+                option, example = _PATTERN_OPTION[kind]
+                hints.append(
+                    (f"schema {kind} column {_names(columns)}: " if columns else "")
+                    + f"set options.{option} to the files' pattern (e.g. {example})"
+                )
+        if hints:
+            fix = "; ".join(hints) + ", or " + fix
         return (
             f"a value does not parse as its schema type ({cause})"
             + (f" in the record {record.group(1)[:200]}" if record else "")
@@ -277,12 +337,6 @@ def unreadable(err: BaseException, spec, file_type: Callable[[str], str | None])
             f"(features/definitions.py) converts source columns: {reads}"
         )
     return None
-
-
-def _columns_of_type(ddl: str | None, kind: str) -> list[str]:
-    """The columns of the DDL string ``ddl`` declared as ``kind`` (``TIMESTAMP`` ...)."""
-    pairs = re.findall(r"(`[^`]+`|\w+)\s+(\w+)", ddl or "")
-    return [name.strip("`") for name, declared in pairs if declared.upper() == kind]
 
 
 def conformance(frame: DataFrame, expected: dict[str, str]) -> list[str]:

@@ -10,6 +10,9 @@ import json
 
 import pandas as pd
 
+# The request body fields MLflow's scoring server reads rows from, one per request.
+FORMS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+
 
 def request_frame(body: dict) -> pd.DataFrame:
     """The rows of a scoring request, in any of the forms MLflow's scoring server answers:
@@ -31,12 +34,7 @@ def request_frame(body: dict) -> pd.DataFrame:
             return pd.DataFrame([value])  # one row
         if isinstance(value, list | dict):
             return pd.DataFrame(value)
-    raise ValueError(
-        "request: expected a dataframe_records, dataframe_split, instances or inputs field"
-    )
-
-
-FORMS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+    raise ValueError(f"request: expected a {', '.join(FORMS[:-1])} or {FORMS[-1]} field")
 
 
 def sent_columns(body) -> set[str] | None:
