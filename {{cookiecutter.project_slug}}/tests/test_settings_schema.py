@@ -220,7 +220,7 @@ def test_a_table_key_no_step_reads_or_writes_is_refused_with_the_known_keys(tmp_
 def test_the_contract_rules_between_keys_are_checked_at_load(tmp_path):
     text = yaml.safe_dump({"contract": {"problem_type": "binary_classification"}})
     assert refusal(tmp_path, text) == (
-        "settings of environment 'local': contract: Value error, decision_threshold: "
+        "settings of environment 'local': contract: decision_threshold: "
         "binary_classification needs a number in (0, 1), got None"
     )
     text = yaml.safe_dump({"contract": {"entity_table": "weather"}})
@@ -244,7 +244,7 @@ def test_source_option_keys_are_read_without_case_and_may_not_repeat(tmp_path):
     twice = {**source, "options": {"header": "true", "Header": "false"}}
     text = yaml.safe_dump({"sources": {"weather_bronze": twice}}, sort_keys=False)
     assert refusal(tmp_path, text) == (
-        "settings of environment 'local': sources.weather_bronze.options: Value error, keys "
+        "settings of environment 'local': sources.weather_bronze.options: keys "
         "header and Header differ only in case, and Spark reads option keys without case: "
         "keep one"
     )

@@ -136,6 +136,8 @@ def describe(
     scalar = not isinstance(value, dict | list) and first["type"] != "missing"
     found = f" (got {value!r})" if scalar else ""
     message = first["msg"]
+    if first["type"] == "value_error":  # a validator's own words, without "Value error, "
+        message = str(first["ctx"]["error"])
     if first["type"] == "extra_forbidden":
         message = unknown_key(loc[-1], keys_at(model, loc[:-1]), unknown)
         found = ""

@@ -178,7 +178,7 @@ def file_columns_problem(declared: list[str], found: list[str] | None, fmt: str)
         if missing:
             cased = any(c.lower() in {f.lower() for f in found} for c in missing)
             return (
-                f"schema column {', '.join(missing)} not in the files "
+                f"schema column {_names(missing)} not in the files "
                 f"(they have {_names(found)})"
                 + ("; Spark matches JSON keys with their case" if cased else "")
             )
@@ -252,7 +252,9 @@ def parquet_type(ctx: Context, spec, column: str) -> str | None:
 def schema_columns(ctx: Context, spec, kind: str) -> list[str]:
     """The columns the ``schema`` (DDL string) of the ``files`` source ``spec`` declares as
     ``kind`` (a type's DDL name: ``TIMESTAMP``, ``DATE``), in schema order, as Spark parses
-    the schema."""
+    the schema; empty without a schema."""
+    if not spec.schema_ddl:
+        return []
     schema = ctx.spark.createDataFrame([], spec.schema_ddl).schema
     return [f.name for f in schema.fields if f.dataType.simpleString().upper() == kind]
 
