@@ -412,11 +412,13 @@ def test_a_parquet_column_of_a_wider_type_names_the_type_to_declare(ctx, tmp_pat
 
 
 def test_a_failing_ingest_prints_one_line_and_no_java_stack(ctx, tmp_path, synthetic):
-    """The ingest console script in its own process (its own JVM and stderr): the failed
-    Spark task's stack trace, logged by the executor, is not printed before the error."""
+    """The ingest console script in its own process (its own JVM and stderr): neither the
+    failed Spark task's Java stack trace, which the executor logs, nor PySpark's JSON log
+    of an error raised at a DataFrame call (``to_bronze``'s timestamp cast), with its
+    Python stack, is printed before the error."""
     specs = _files(ctx, tmp_path, synthetic)
     weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)]
-    path = _bad_csv(tmp_path, specs, "weather_bronze", weather, "temp", "warm")
+    path = _bad_csv(tmp_path, specs, "weather_bronze", weather, "time_hour", "01/02/2013 05:00")
     override = tmp_path / "sources.yml"
     override.write_text(json.dumps({"sources": specs}))  # JSON is YAML
     script = Path(sys.executable).parent / "ingest"
@@ -431,9 +433,10 @@ def test_a_failing_ingest_prints_one_line_and_no_java_stack(ctx, tmp_path, synth
     assert done.returncode == 1, done.stderr
     err = done.stderr.splitlines()
     assert err[-1].startswith(
-        f"error: sources.weather_bronze (files {path}): a value does not parse as its schema "
-        'type (java.lang.NumberFormatException: For input string: "warm")'
+        f"error: sources.weather_bronze (files {path}): a source value does not convert "
+        "([CAST_INVALID_INPUT] The value '01/02/2013 05:00'"
     )
     assert not [line for line in err if line.startswith("\tat ") or "at org.apache" in line]
-    assert not [line for line in err if " ERROR " in line], err
+    assert not [line for line in err if " ERROR " in line or '"ERROR"' in line], err
+    assert not [line for line in err if line.startswith("Traceback")], err
     assert done.stdout == ""

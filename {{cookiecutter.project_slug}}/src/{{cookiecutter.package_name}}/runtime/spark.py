@@ -9,6 +9,7 @@ so a local Connect run checks that the steps use nothing serverless lacks.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -64,6 +65,23 @@ def quiet_task_failures(spark: SparkSession) -> None:
     fatal = jvm.org.apache.logging.log4j.Level.FATAL
     for name in TASK_FAILURE_LOGGERS:
         jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, fatal)
+
+
+# PySpark's own loggers of an error raised with a query context (a DataFrame call site or
+# SQL text): when the exception is made, before any code catches it, they print it as a
+# JSON line with its whole stack at ERROR. The pipeline reports the errors it does not
+# handle itself (one line, :mod:`.entry_status`); :func:`quiet_query_context_logs` sets
+# them to CRITICAL, which they do not log at.
+QUERY_CONTEXT_LOGGERS = ("DataFrameQueryContextLogger", "SQLQueryContextLogger")
+
+
+def quiet_query_context_logs() -> None:
+    """Set PySpark's :data:`QUERY_CONTEXT_LOGGERS` of this Python process to CRITICAL."""
+    from pyspark.logger import PySparkLogger
+
+    for name in QUERY_CONTEXT_LOGGERS:
+        # PySpark's class: a plain logging.Logger made first would refuse its keywords.
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
 # Held while a local JVM starts: one start at a time, so the stdout redirect of one
@@ -195,8 +213,9 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     to UTC (:func:`utc_session`). A JVM started here writes to stderr
     (:func:`jvm_stdout_to_stderr`): stdout holds only what the commands print; classic
     local Spark logs at ERROR, without the stack traces of failed tasks
-    (:func:`quiet_task_failures`). Raises SparkStartError when Java is missing or older
-    than 17, or when the Delta jars cannot be resolved.
+    (:func:`quiet_task_failures`), and a local session's errors are not logged by PySpark
+    when they are raised (:func:`quiet_query_context_logs`). Raises SparkStartError when
+    Java is missing or older than 17, or when the Delta jars cannot be resolved.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -236,4 +255,5 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("ERROR")
         quiet_task_failures(spark)
+    quiet_query_context_logs()
     return utc_session(spark)
