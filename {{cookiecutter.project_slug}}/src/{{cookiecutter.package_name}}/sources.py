@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from .checks import KINDS, DataCheckError
 from .config import Settings
@@ -232,7 +233,7 @@ def parse_errors(ctx: Context, table_key: str) -> Iterator[None]:
         problem = unreadable(
             err,
             file_type=lambda column: parquet_type(ctx, spec, column),
-            declared_as=lambda kind: schema_columns(ctx, spec, kind),
+            schema=lambda: declared_schema(ctx, spec),
         )
         if problem is None:
             raise
@@ -249,14 +250,24 @@ def parquet_type(ctx: Context, spec, column: str) -> str | None:
     return None
 
 
-def schema_columns(ctx: Context, spec, kind: str) -> list[str]:
-    """The columns the ``schema`` (DDL string) of the ``files`` source ``spec`` declares as
-    ``kind`` (a type's DDL name: ``TIMESTAMP``, ``DATE``), in schema order, as Spark parses
-    the schema; empty without a schema."""
+def declared_schema(ctx: Context, spec) -> StructType:
+    """The ``schema`` (DDL string) of the ``files`` source ``spec`` as Spark parses it (a
+    column's ``COMMENT`` is not a column); no field without a schema."""
     if not spec.schema_ddl:
+        return StructType([])
+    return ctx.spark.createDataFrame([], spec.schema_ddl).schema
+
+
+def _null_columns(record: str, schema: StructType) -> list[str]:
+    """The columns of ``schema`` that are null in Spark's text of a partly read record
+    (``[JFK,null,61.8]``: the value that failed reads null); empty when the text does not
+    split into one value per column (a value holding a comma)."""
+    values = record[1:-1].split(",")
+    if len(values) != len(schema.fields):
         return []
-    schema = ctx.spark.createDataFrame([], spec.schema_ddl).schema
-    return [f.name for f in schema.fields if f.dataType.simpleString().upper() == kind]
+    return [
+        field.name for field, value in zip(schema.fields, values, strict=True) if value == "null"
+    ]
 
 
 # The reader option giving the pattern of each temporal schema type, and an example.
@@ -270,7 +281,7 @@ _PATTERN_OPTION = {
 def unreadable(
     err: BaseException,
     file_type: Callable[[str], str | None],
-    declared_as: Callable[[str], list[str]],
+    schema: Callable[[], StructType],
 ) -> str | None:
     """What Spark's error ``err`` says is wrong with a value of a ``files`` source, as the
     one-line rest of a message after :func:`describe`; None for any other error.
@@ -280,9 +291,10 @@ def unreadable(
       (:func:`parquet_type`: the Parquet physical type alone does not tell, e.g. an INT64
       may hold a BIGINT, a TIMESTAMP or a DECIMAL).
     - A CSV or JSON value that does not parse (``mode: FAILFAST``): the innermost Java
-      message (at most 300 characters) and the record (200); a timestamp or date also
-      names the schema's columns of that type, ``declared_as(type)``
-      (:func:`schema_columns`), and the option giving the files' pattern
+      message (at most 300 characters), the record (200) and the columns null in it,
+      one of which holds the value (Spark does not name it); a timestamp or date also
+      names the columns of that type in ``schema()``, the source's schema
+      (:func:`declared_schema`), and the option giving the files' pattern
       (``options.timestampFormat``, ``dateFormat``, ``timestampNTZFormat``). Spark names
       the type for TIMESTAMP and TIMESTAMP_NTZ but not for DATE (a bare
       ``DateTimeParseException``): then every temporal type the schema declares is named.
@@ -306,6 +318,8 @@ def unreadable(
     )
     if "FAILFAST" in text:
         record = re.search(r"detected in record parsing: (\[.*?\])\.?$", text, re.MULTILINE)
+        declared = schema()
+        nulls = _null_columns(record.group(1), declared) if record else []
         fix = "fix the files, or set options.mode PERMISSIVE to read such values as null"
         if temporal:
             kinds = [temporal.group(1)]
@@ -313,7 +327,7 @@ def unreadable(
             kinds = list(_PATTERN_OPTION) if "DateTimeParseException" in text else []
         hints = []
         for kind in kinds:
-            columns = declared_as(kind)
+            columns = [f.name for f in declared.fields if f.dataType.simpleString().upper() == kind]
             if columns or temporal:
                 option, example = _PATTERN_OPTION[kind]
                 hints.append(
@@ -325,6 +339,7 @@ def unreadable(
         return (
             f"a value does not parse as its schema type ({cause})"
             + (f" in the record {record.group(1)[:200]}" if record else "")
+            + (f" (its column is one of those null there: {_names(nulls)})" if nulls else "")
             + f"; {fix}"
         )
     if "CAST_INVALID_INPUT" in text:
