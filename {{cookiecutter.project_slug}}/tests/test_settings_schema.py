@@ -344,6 +344,20 @@ def test_estimator_parameters_are_those_of_the_contracts_problem_type(tmp_path):
     )
 
 
+def test_an_estimator_parameter_value_scikit_learn_refuses_is_one_line_at_load(tmp_path):
+    """Checked when the settings load, so no step writes a table before train would fail."""
+    assert refusal(tmp_path, "training:\n  max_iter: lots\n", "staging") == (
+        "settings of environment 'staging': training.max_iter: The 'max_iter' parameter of "
+        "HistGradientBoostingRegressor must be an int in the range [1, inf). Got 'lots' "
+        "instead."
+    )
+    binary = "contract:\n  problem_type: binary_classification\n  decision_threshold: 0.5\n"
+    assert refusal(tmp_path, binary + "training:\n  class_weight: heavy\n").startswith(
+        "settings of environment 'local': training.class_weight: The 'class_weight' parameter "
+        "of PositiveClassProbability must be "
+    )
+
+
 def test_the_categorical_features_parameter_is_the_contracts_not_a_setting(tmp_path):
     assert refusal(tmp_path, "training:\n  categorical_features: from_dtype\n") == (
         "settings of environment 'local': training.categorical_features: set by the pipeline "

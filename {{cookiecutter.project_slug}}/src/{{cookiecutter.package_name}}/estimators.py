@@ -9,6 +9,8 @@ to load :class:`PositiveClassProbability`.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -42,3 +44,25 @@ def settable_parameters(classification: bool) -> list[str]:
     """
     names = estimator_class(classification)().get_params()
     return sorted(name for name in names if name not in PIPELINE_PARAMETERS)
+
+
+def parameter_problem(classification: bool, parameters: dict) -> tuple[str, str] | None:
+    """The first of ``parameters`` (settable names, :func:`settable_parameters`) whose value
+    scikit-learn's own rules for :func:`estimator_class` refuse, as (name, scikit-learn's
+    message, e.g. ``The 'max_iter' parameter of HistGradientBoostingRegressor must be an
+    int in the range [1, inf). Got 'lots' instead.``); None when every value is allowed.
+
+    The same check ``fit`` starts with, made without data (scikit-learn's
+    ``_validate_params``; skipped where the installed version lacks it).
+    """
+    estimator = estimator_class(classification)(**parameters)
+    validate = getattr(estimator, "_validate_params", None)
+    if validate is None:
+        return None
+    try:
+        validate()
+    except (ValueError, TypeError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        named = re.match(r"The '(\w+)' parameter", message)
+        return (named.group(1) if named else ", ".join(parameters), message)
+    return None

@@ -152,11 +152,17 @@ def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> Non
 
     Allowed: :func:`.estimators.settable_parameters` of the problem type (the
     estimator's ``get_params()`` names); ``categorical_features`` is set from the
-    contract. Values are checked by scikit-learn when train fits. Raises ``error``
+    contract. Values are checked by scikit-learn's own rules for the estimator
+    (:func:`.estimators.parameter_problem`), before any step runs. Raises ``error``
     with one line naming the environment, the key and the rule, and the closest allowed
     name for a misspelled one (:func:`.settings_types.unknown_key`).
     """
-    from .estimators import PIPELINE_PARAMETERS, estimator_class, settable_parameters
+    from .estimators import (
+        PIPELINE_PARAMETERS,
+        estimator_class,
+        parameter_problem,
+        settable_parameters,
+    )
 
     contract = typed.contract
     allowed = settable_parameters(contract.is_classification)
@@ -173,6 +179,9 @@ def check_training(typed: CoreSettings, env: str, error: type[Exception]) -> Non
         else:
             continue
         raise error(line(env, ("training", key), rule))
+    problem = parameter_problem(contract.is_classification, typed.training)
+    if problem:
+        raise error(line(env, ("training", problem[0]), problem[1]))
 
 
 def check_example_parameters(typed: CoreSettings, env: str, error: type[Exception]) -> None:
