@@ -202,7 +202,7 @@ def test_a_csv_value_that_does_not_parse_stops_ingest_before_any_write(ctx, tmp_
     row = weather.iloc[len(weather) // 2]
     nulls = [c for c in weather.columns if c == "temp" or pd.isna(row[c])]
     assert message.endswith(
-        f" (its column is one of those null there: {', '.join(nulls)}); fix the files, or "
+        f" (it may be in one of the columns null there: {', '.join(nulls)}); fix the files, or "
         "set options.mode PERMISSIVE to read such values as null"
     )
     # The same file read as Spark's default (PERMISSIVE) would have written "warm" as null;
@@ -359,15 +359,19 @@ SEEN = "01/02/2013 05:00"  # in a pattern Spark does not read by default
 def test_dates_and_times_in_another_pattern_name_the_option_that_reads_them(
     ctx, tmp_path, synthetic, kind, value, option, pattern, read
 ):
-    """The schema's columns of the type are named as Spark parses the schema: the words of
-    a column's COMMENT are not columns."""
+    """The schema's columns of the type are named as Spark parses the schema (the words of
+    a column's COMMENT are not columns), and only those null in the failed record:
+    ``since``, a TIMESTAMP in Spark's default pattern, parses and is not named, nor is its
+    option (for DATE, Spark's error does not say the type)."""
     specs = _files(ctx, tmp_path, synthetic)
     weather = synthetic[1][list(CONTRACT.bronze("weather_bronze").columns)].copy()
     weather["seen"] = value
+    weather["since"] = "2013-01-02 05:00:00"
     path = tmp_path / "weather.csv"
     weather.to_csv(path, index=False)
     specs["weather_bronze"]["schema"] = (
-        f"{WEATHER_DDL}, seen {kind} COMMENT 'first seen, a {kind.lower()} from the gate'"
+        f"{WEATHER_DDL}, seen {kind} COMMENT 'first seen, a {kind.lower()} from the gate', "
+        "since TIMESTAMP"
     )
     message = _refused(ctx, specs)
     prefix = f"sources.weather_bronze (files {path}): a value does not parse as its schema type ("
@@ -379,6 +383,7 @@ def test_dates_and_times_in_another_pattern_name_the_option_that_reads_them(
         f"(e.g. {example}), or fix the files, or set options.mode PERMISSIVE to read "
         "such values as null"
     )
+    assert message.count("set options.") == 2  # this hint and PERMISSIVE's
     # The option the message names reads them.
     specs["weather_bronze"]["options"] = {"header": "true", option: pattern}
     rows = sources.load(_with_sources(ctx, **specs), "weather_bronze").select("seen")

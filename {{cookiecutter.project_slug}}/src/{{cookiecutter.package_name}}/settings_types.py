@@ -135,9 +135,7 @@ def describe(
     value = first.get("input")
     scalar = not isinstance(value, dict | list) and first["type"] != "missing"
     found = f" (got {value!r})" if scalar else ""
-    message = first["msg"]
-    if first["type"] == "value_error":  # a validator's own words, without "Value error, "
-        message = str(first["ctx"]["error"])
+    message = first["msg"].removeprefix("Value error, ")  # a validator's own words
     if first["type"] == "extra_forbidden":
         message = unknown_key(loc[-1], keys_at(model, loc[:-1]), unknown)
         found = ""

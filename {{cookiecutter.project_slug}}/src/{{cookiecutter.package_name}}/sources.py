@@ -260,14 +260,16 @@ def declared_schema(ctx: Context, spec) -> StructType:
 
 def _null_columns(record: str, schema: StructType) -> list[str]:
     """The columns of ``schema`` that are null in Spark's text of a partly read record
-    (``[JFK,null,61.8]``: the value that failed reads null); empty when the text does not
-    split into one value per column (a value holding a comma)."""
+    (``[JFK,null,61.8]``: the value that failed reads null). Empty when that tells
+    nothing: the text does not split into one value per column (a value holding a comma),
+    or every column is null (a record broken as a whole)."""
     values = record[1:-1].split(",")
     if len(values) != len(schema.fields):
         return []
-    return [
+    nulls = [
         field.name for field, value in zip(schema.fields, values, strict=True) if value == "null"
     ]
+    return nulls if len(nulls) < len(values) else []
 
 
 # The reader option giving the pattern of each temporal schema type, and an example.
@@ -291,13 +293,15 @@ def unreadable(
       (:func:`parquet_type`: the Parquet physical type alone does not tell, e.g. an INT64
       may hold a BIGINT, a TIMESTAMP or a DECIMAL).
     - A CSV or JSON value that does not parse (``mode: FAILFAST``): the innermost Java
-      message (at most 300 characters), the record (200) and the columns null in it,
-      one of which holds the value (Spark does not name it); a timestamp or date also
-      names the columns of that type in ``schema()``, the source's schema
-      (:func:`declared_schema`), and the option giving the files' pattern
-      (``options.timestampFormat``, ``dateFormat``, ``timestampNTZFormat``). Spark names
-      the type for TIMESTAMP and TIMESTAMP_NTZ but not for DATE (a bare
-      ``DateTimeParseException``): then every temporal type the schema declares is named.
+      message (at most 300 characters), the record (200) and the columns null in it
+      (:func:`_null_columns`), where the value may be (a CSV parse error does not name
+      its column); a timestamp or date also names the columns of that type in
+      ``schema()``, the source's schema (:func:`declared_schema`), that are null in the
+      record, and the option giving the files' pattern (``options.timestampFormat``,
+      ``dateFormat``, ``timestampNTZFormat``). Spark names the type when it parses with
+      its default pattern for TIMESTAMP and TIMESTAMP_NTZ, not for DATE or a pattern the
+      options set (a bare ``DateTimeParseException``): then every temporal type with a
+      column null in the record is named.
     - A source string that does not cast (``CAST_INVALID_INPUT``, e.g. ``to_timestamp``
       of another pattern in the example module's ``to_bronze``): Spark's message and
       where to convert it.
@@ -319,7 +323,9 @@ def unreadable(
     if "FAILFAST" in text:
         record = re.search(r"detected in record parsing: (\[.*?\])\.?$", text, re.MULTILINE)
         declared = schema()
-        nulls = _null_columns(record.group(1), declared) if record else []
+        nulls = []
+        if record and "MALFORMED_CSV_RECORD" not in text:  # a short row reads null at its end
+            nulls = _null_columns(record.group(1), declared)
         fix = "fix the files, or set options.mode PERMISSIVE to read such values as null"
         if temporal:
             kinds = [temporal.group(1)]
@@ -328,6 +334,8 @@ def unreadable(
         hints = []
         for kind in kinds:
             columns = [f.name for f in declared.fields if f.dataType.simpleString().upper() == kind]
+            if nulls:  # those that parsed are not it
+                columns = [c for c in columns if c in nulls]
             if columns or temporal:
                 option, example = _PATTERN_OPTION[kind]
                 hints.append(
@@ -339,7 +347,7 @@ def unreadable(
         return (
             f"a value does not parse as its schema type ({cause})"
             + (f" in the record {record.group(1)[:200]}" if record else "")
-            + (f" (its column is one of those null there: {_names(nulls)})" if nulls else "")
+            + (f" (it may be in one of the columns null there: {_names(nulls)})" if nulls else "")
             + f"; {fix}"
         )
     if "CAST_INVALID_INPUT" in text:

@@ -69,9 +69,10 @@ def quiet_task_failures(spark: SparkSession) -> None:
 
 # PySpark's own loggers of an error raised with a query context (a DataFrame call site or
 # SQL text): when the exception is made, before any code catches it, they print it as a
-# JSON line with its whole stack at ERROR. The pipeline reports the errors it does not
-# handle itself (one line, :mod:`.entry_status`); :func:`quiet_query_context_logs` sets
-# them to CRITICAL, which they do not log at.
+# JSON line with its whole stack at ERROR, even when the pipeline then turns it into one
+# line (:mod:`.entry_status`); an error no code catches keeps its query context in its
+# own message. :func:`quiet_query_context_logs` sets them to CRITICAL, which they do not
+# log at.
 QUERY_CONTEXT_LOGGERS = ("DataFrameQueryContextLogger", "SQLQueryContextLogger")
 
 
