@@ -32,6 +32,7 @@ from {{ cookiecutter.package_name }}.serving.inference_table import (
     InferenceLog,
     log_row,
     read_unwritten,
+    unwritten_folder,
 )
 from {{ cookiecutter.package_name }}.serving.online_predictions import (
     latest_online_predictions,
@@ -534,6 +535,40 @@ def test_a_failed_timed_write_is_one_line_on_stderr_and_its_rows_are_written_lat
     prefix = f"inference table {table}: write failed, will retry: "
     assert lines[0].startswith(prefix + "org.apache.spark.sql.delta.DeltaIOException: ")
     assert "DELTA_CANNOT_CREATE_LOG_PATH" in lines[0] and len(lines[0]) <= len(prefix) + 300
+
+
+def test_a_kept_file_that_cannot_be_deleted_is_one_line_on_stderr_and_stays(
+    ctx, monkeypatch, capsys
+):
+    """The closing write appends the row from its kept file, whose deletion then fails
+    (here: unlink refused in the folder of kept files): the row is in the table once,
+    the file stays for a later log to merge, and the warning is one line on stderr
+    (stdout carries the step's JSON and serve's own lines)."""
+    serving = {**ctx.settings.raw["serving"], "log_flush_rows": 10, "log_flush_seconds": 600}
+    ctx = Context(replace(ctx.settings, raw={**ctx.settings.raw, "serving": serving}))
+    table = ctx.settings.table("inference_table")
+    folder = unwritten_folder(ctx.settings)
+    unlink = Path.unlink
+
+    def refused_in_folder(path, missing_ok=False):
+        if path.parent == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    log = InferenceLog(ctx)
+    log.add(log_row(b"{}", b"{}", 200, utc(2024, 5, 3, 8), 4, "m", "1"))
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "unlink", refused_in_folder)
+        log.close()
+    printed = capsys.readouterr()
+    (left,) = folder.iterdir()
+    assert (log.written, ctx.tables.count(table), log.kept) == (1, 1, None)
+    assert printed.out == ""
+    assert printed.err.splitlines() == [
+        f"inference table {table}: {left} not deleted ([Errno 13] Permission denied: "
+        f"'{left}'); its rows are in the table, and a later log adds none of them again"
+    ]
 
 
 def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_failed_write(

@@ -234,15 +234,17 @@ class InferenceLog:
         return len(rows)
 
     def _delete(self, files: list[Path]) -> None:
-        """Delete kept files whose rows are in the table (a failure is printed: a later
-        write merges their rows, so none is added twice)."""
+        """Delete kept files whose rows are in the table (a failure is one line on stderr:
+        a later write merges their rows, so none is added twice)."""
         for path in files:
             try:
                 path.unlink(missing_ok=True)
             except OSError as err:
                 print(
                     f"inference table {self.table}: {path} not deleted ({err}); its rows "
-                    "are in the table, and a later log adds none of them again"
+                    "are in the table, and a later log adds none of them again",
+                    file=sys.stderr,
+                    flush=True,
                 )
             if path == self.kept:
                 self.kept = None
@@ -277,6 +279,8 @@ class InferenceLog:
         while not self._closed.is_set():
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
+            if self._closed.is_set():  # close() keeps the rows in a file, then writes them
+                return
             try:
                 self.flush()
             except Exception as err:  # keep serving; the rows stay queued
