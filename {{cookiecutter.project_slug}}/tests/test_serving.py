@@ -537,24 +537,31 @@ def test_a_failed_timed_write_is_one_line_on_stderr_and_its_rows_are_written_lat
     assert "DELTA_CANNOT_CREATE_LOG_PATH" in lines[0] and len(lines[0]) <= len(prefix) + 300
 
 
-def test_a_kept_file_that_cannot_be_deleted_is_one_line_on_stderr_and_stays(
+def test_close_keeps_the_rows_in_a_file_during_its_append_and_warns_on_stderr_if_undeletable(
     ctx, monkeypatch, capsys
 ):
-    """The closing write appends the row from its kept file, whose deletion then fails
-    (here: unlink refused in the folder of kept files): the row is in the table once,
-    the file stays for a later log to merge, and the warning is one line on stderr
-    (stdout carries the step's JSON and serve's own lines)."""
+    """close() writes the queued row to a kept file first, which holds it while the write
+    runs, a plain append (no MERGE: no row of an earlier log is queued). The file's
+    deletion then fails (unlink refused in the folder of kept files): the row is in the
+    table once, the warning is one line on stderr (stdout carries serve's own lines), and
+    the file stays; the next log merges its row (a MERGE on the request id) and adds none."""
     serving = {**ctx.settings.raw["serving"], "log_flush_rows": 10, "log_flush_seconds": 600}
     ctx = Context(replace(ctx.settings, raw={**ctx.settings.raw, "serving": serving}))
     table = ctx.settings.table("inference_table")
     folder = unwritten_folder(ctx.settings)
-    unlink = Path.unlink
+    unlink, write, writes = Path.unlink, InferenceLog._write, []
 
     def refused_in_folder(path, missing_ok=False):
         if path.parent == folder:
             raise PermissionError(13, "Permission denied", str(path))
         unlink(path, missing_ok=missing_ok)
 
+    def recorded(log, rows, merge):  # (merge, rows of each kept file) as the write starts
+        kept = [len(read_unwritten(p)) for p in sorted(folder.glob("*.jsonl"))]
+        writes.append((merge, kept))
+        return write(log, rows, merge)
+
+    monkeypatch.setattr(InferenceLog, "_write", recorded)
     log = InferenceLog(ctx)
     log.add(log_row(b"{}", b"{}", 200, utc(2024, 5, 3, 8), 4, "m", "1"))
     capsys.readouterr()
@@ -563,12 +570,19 @@ def test_a_kept_file_that_cannot_be_deleted_is_one_line_on_stderr_and_stays(
         log.close()
     printed = capsys.readouterr()
     (left,) = folder.iterdir()
+    assert writes == [(False, [1])]
     assert (log.written, ctx.tables.count(table), log.kept) == (1, 1, None)
     assert printed.out == ""
     assert printed.err.splitlines() == [
         f"inference table {table}: {left} not deleted ([Errno 13] Permission denied: "
         f"'{left}'); its rows are in the table, and a later log adds none of them again"
     ]
+
+    later = InferenceLog(ctx)
+    assert later.recover() == 1
+    later.close()
+    assert writes[1:] == [(True, [1])]
+    assert (later.written, ctx.tables.count(table), list(folder.iterdir())) == (0, 1, [])
 
 
 def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_failed_write(

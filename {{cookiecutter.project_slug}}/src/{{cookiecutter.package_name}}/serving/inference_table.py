@@ -157,6 +157,7 @@ class InferenceLog:
         self._folder = unwritten_folder(ctx.settings)
         self._rows: list[dict] = []
         self._files: list[Path] = []  # kept files whose rows are queued
+        self._recovered_queued = False  # rows of an earlier log's files are queued
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -196,6 +197,7 @@ class InferenceLog:
         with self._lock:
             self._rows[:0] = list(by_id.values())
             self._files += files
+            self._recovered_queued = self._recovered_queued or bool(by_id)
         self.recovered += len(by_id)
         return len(by_id)
 
@@ -209,12 +211,14 @@ class InferenceLog:
         with self._lock:
             rows, self._rows = self._rows, []
             files, self._files = self._files, []
+            merge, self._recovered_queued = self._recovered_queued, False
         try:
-            appended = self._write(rows, merge=bool(files)) if rows else 0
+            appended = self._write(rows, merge=merge) if rows else 0
         except BaseException:
             with self._lock:
                 self._rows[:0] = rows
                 self._files[:0] = files
+                self._recovered_queued = self._recovered_queued or merge
             raise
         if rows:
             self.commits += 1
