@@ -14,7 +14,6 @@ import pytest
 from ci_skips import pytest_sessionfinish  # noqa: F401 - the hook: skips fail under CI=true
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
-from spark_lanes import pytest_xdist_make_scheduler  # noqa: F401 - the hook: two lanes
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / "{{cookiecutter.project_slug}}"

@@ -222,9 +222,9 @@ def test_a_value_of_a_column_no_check_reads_stops_ingest_before_any_write(
 ):
     """``dewp`` and ``day`` have no rule (no range, not a key). The bad source is checked
     last, after the other one, which would be written first if the write were the first
-    to parse the column: for ``day`` it would be without check_parses (the flights'
-    checks read no ``day``); ``dewp`` is also read by the weather's key check, which ranks
-    an observation's repeated rows by every column."""
+    to parse the column: for ``day`` it would be if the checks did not read every column
+    (the flights' rules read no ``day``); ``dewp`` is also read by the weather's key
+    check, which ranks an observation's repeated rows by every column."""
     specs = _files(ctx, tmp_path, synthetic)
     flights, weather = synthetic
     frame = {

@@ -217,12 +217,15 @@ def _range_rule(low: float | None, high: float | None) -> str:
     return f"below {low:g}" if low is not None else f"above {high:g}"
 
 
-def failures(df: DataFrame, expectation: Expectation) -> list[str]:
+def failures(df: DataFrame, expectation: Expectation, read_every_column: bool = False) -> list[str]:
     """Broken expectations of ``df``, as ``column: rule (n rows)`` strings; empty when clean.
 
     Schema problems (missing column, wrong kind of type) are reported without
     running Spark; the null and range counts come from one aggregation over ``df``,
-    shared keys (``key <cols>: n values are shared by m rows``) from one more.
+    shared keys (``key <cols>: n values are shared by m rows``) from one more. With
+    ``read_every_column`` the aggregation also counts every column of ``df``, so Spark
+    reads each of them (a file source's values are parsed there, not first by a write);
+    errors Spark raises reading them pass unchanged.
     """
     fields = {f.name: f.dataType for f in df.schema.fields}
     problems = []
@@ -249,8 +252,9 @@ def failures(df: DataFrame, expectation: Expectation) -> list[str]:
         counts.append(F.count_if(F.coalesce(bad, F.lit(False))))
         rules.append((column, _range_rule(low, high)))
     found = []
-    if counts:
-        row = df.agg(*[c.alias(f"c{i}") for i, c in enumerate(counts)]).first()
+    read = [F.count(F.col(f"`{c}`")) for c in df.columns] if read_every_column else []
+    if counts or read:
+        row = df.agg(*[c.alias(f"c{i}") for i, c in enumerate(counts + read)]).first()
         found = [
             f"column {column}: {row[i]:,} row{'' if row[i] == 1 else 's'} {rule}"
             for i, (column, rule) in enumerate(rules)

@@ -135,7 +135,7 @@ def file_columns(ctx: Context, spec, declared: Sequence[str] = ()) -> list[str] 
     ``declared`` columns are all records read, so a column is never reported missing
     because the records holding it were not sampled, and a clean source costs one
     sampled pass. Reader options apply, except ``mode`` (a malformed record is left to
-    :func:`check_parses`, which names it).
+    ingest's checks, which read every column: :func:`parse_errors` names it).
 
     Raises DataCheckError when JSON records hold two keys that differ only in case
     (``temp`` and ``Temp``), which Spark's key inference refuses.
@@ -209,16 +209,11 @@ def _names(columns: Sequence[str]) -> str:
     return ", ".join(columns[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
-def check_parses(ctx: Context, table_key: str, frame: DataFrame) -> None:
-    """Read every column of ``frame`` (rows built from ``table_key``'s source) once when the
-    source is files, so a CSV or JSON value that does not parse, or a Parquet column of a
-    type the schema's cannot read, stops ingest before any table is written (the checks
-    that follow read fewer columns, so the write would be the first to read the others).
-    Raises DataCheckError as :func:`parse_errors` does; other sources pass unread."""
-    if ctx.settings.sources[table_key].kind != "files":
-        return
-    with parse_errors(ctx, table_key):
-        frame.agg(*[F.count(F.col(f"`{c}`")) for c in frame.columns]).collect()
+def parsed_when_read(ctx: Context, table_key: str) -> bool:
+    """True when ``table_key``'s source is files, whose values Spark parses as it reads a
+    column: a CSV or JSON value that does not parse, or a Parquet column of a type the
+    schema's cannot read, fails the first Spark job that reads that column."""
+    return ctx.settings.sources[table_key].kind == "files"
 
 
 @contextmanager
