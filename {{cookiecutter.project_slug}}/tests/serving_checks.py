@@ -3,15 +3,64 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
+from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row, unwritten_folder
 from {{ cookiecutter.package_name }}.settings_file import ConfigError
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def _make_clean(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", "clean", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def check_make_clean_keeps_requests_serve_kept(tmp_path: Path) -> None:
+    """Assert that the project's ``make clean`` refuses, deleting nothing, while the
+    folder of requests serve kept (:func:`unwritten_folder` of the local runtime, run
+    from the project folder) holds a kept file; that a stale ``.part`` file does not
+    stop it; and that ``FORCE=1`` drops the kept requests with the rest."""
+    shutil.copy(PROJECT / "Makefile", tmp_path / "Makefile")
+    kept = tmp_path / unwritten_folder(SimpleNamespace(local_root=None))
+    kept.mkdir(parents=True)
+    (kept / "inference-1.jsonl").write_text('{"n": 1}\n', encoding="utf-8")
+    (tmp_path / "local_runtime" / "mlflow.db").write_bytes(b"store")
+
+    refused = _make_clean(tmp_path)
+    assert refused.returncode != 0
+    assert refused.stderr.splitlines()[0] == (
+        "error: local_runtime/serving/unwritten holds 1 file(s) of requests serve kept that "
+        "are not in the inference table yet: start serve once to write them, or run "
+        "'make clean FORCE=1' to drop them"
+    )
+    assert (kept / "inference-1.jsonl").is_file()
+    assert (tmp_path / "local_runtime" / "mlflow.db").is_file()
+
+    (kept / "inference-1.jsonl").rename(kept / "inference-2.part")  # a killed write's rest
+    assert _make_clean(tmp_path).returncode == 0
+    assert not (tmp_path / "local_runtime").exists()
+
+    kept.mkdir(parents=True)
+    (kept / "inference-3.jsonl").write_text('{"n": 3}\n', encoding="utf-8")
+    forced = _make_clean(tmp_path, "FORCE=1")
+    assert forced.returncode == 0, forced.stderr
+    assert not (tmp_path / "local_runtime").exists()
 
 
 def full_disk(tables, name):

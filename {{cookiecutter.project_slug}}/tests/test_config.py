@@ -11,6 +11,8 @@ import yaml
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings, parse_as_of
 
+from .conftest import refusal
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA_SLICE = ROOT / "ci" / "data-slice.yml"
 
@@ -178,6 +180,16 @@ def test_override_file_merges_over_the_packaged_settings(tmp_path):
         ("registry:\n  challenger_alias: v3\n", "registry.challenger_alias: 'v3' is reserved"),
         ("registry:\n  champion_alias: ''\n", "registry.champion_alias: must be a non-empty"),
         (
+            "registry:\n  champion_alias: prod model\n",
+            "registry.champion_alias: 'prod model' is not an MLflow alias: 1 to 255 letters, "
+            "digits, '_' or '-'",
+        ),
+        (
+            'registry:\n  challenger_alias: "next\\nup"\n',
+            r"registry.challenger_alias: 'next\\nup' is not an MLflow alias",
+        ),
+        (f"registry:\n  challenger_alias: {'c' * 256}\n", "registry.challenger_alias: 'ccc"),
+        (
             "registry:\n  challenger_alias: champion\n",
             "registry.challenger_alias: must differ from registry.champion_alias",
         ),
@@ -190,13 +202,69 @@ def test_bad_values_name_the_key(tmp_path, yaml_text, message):
         load_settings("local", override)
 
 
+NOT_ONE_NAME = (
+    "must be one Unity Catalog name: 1 to 255 characters, none of '.', ' ', '/', '`' or a "
+    "control character (catalog and schema are keys of their own)"
+)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "where", "value"),
+    [
+        ("tables:\n  predictions: main.ml.preds\n", "tables.predictions", "main.ml.preds"),
+        ('schema: "flight delays"\n', "schema", "flight delays"),
+        ("catalog: dev/ml\n", "catalog", "dev/ml"),
+        ("model:\n  name: '`delay`'\n", "model.name", "`delay`"),
+        ('tables:\n  training_set: "training\\nset"\n', "tables.training_set", "training\nset"),
+        ("tables:\n  training_set: ''\n", "tables.training_set", ""),
+        (f"schema: {'s' * 256}\n", "schema", "s" * 256),
+    ],
+)
+def test_a_name_that_is_not_one_unity_catalog_name_is_refused(tmp_path, yaml_text, where, value):
+    # Locally every name is a folder: ``main.ml.preds`` would work on a laptop and
+    # be a five-part name on Databricks, and ``/`` or ``..`` would leave the warehouse.
+    assert refusal(tmp_path, yaml_text) == (
+        f"settings of environment 'local': {where}: {NOT_ONE_NAME} (got {value!r})"
+    )
+
+
+def test_a_name_with_a_hyphen_or_of_255_characters_is_one_name(tmp_path):
+    override = tmp_path / "names.yml"
+    override.write_text(f"schema: flight-delays\nmodel:\n  name: {'m' * 255}\n")
+    settings = load_settings("local", override)
+    assert settings.table("predictions") == "local.flight-delays.flight_delay_predictions"
+    assert settings.model_name == f"local.flight-delays.{'m' * 255}"
+
+
+def test_numbers_in_exponent_notation_are_numbers_as_in_yaml_1_2(tmp_path):
+    # PyYAML reads YAML 1.1, where 1e-7 (no dot) and 1.5e3 (unsigned exponent) are strings.
+    override = tmp_path / "numbers.yml"
+    override.write_text(
+        "training:\n  tol: 1e-7\n  learning_rate: 1.5E-1\n  max_iter: 30\n"
+        "  l2_regularization: 2e0\nvalidation:\n  min_improvement_over_baseline: .25e0\n"
+    )
+    settings = load_settings("local", override)
+    training = settings.training
+    assert (training["tol"], training["learning_rate"], training["l2_regularization"]) == (
+        1e-7,
+        0.15,
+        2.0,
+    )
+    assert type(training["tol"]) is float and type(training["max_iter"]) is int
+    assert settings.validation["min_improvement_over_baseline"] == 0.25
+    # Quoted, it is still text, and a number setting refuses it.
+    assert refusal(tmp_path, "training:\n  tol: '1e-7'\n").startswith(
+        "settings of environment 'local': training.tol: The 'tol' parameter"
+    )
+
+
 def test_registry_aliases_default_and_can_be_renamed(tmp_path):
     settings = load_settings("local")
     assert (settings.champion_alias, settings.challenger_alias) == ("champion", "challenger")
     override = tmp_path / "aliases.yml"
-    override.write_text("registry:\n  champion_alias: serving\n  challenger_alias: v2_candidate\n")
+    override.write_text("registry:\n  champion_alias: serving-2\n  challenger_alias: v2_next\n")
     renamed = load_settings("local", override)
-    assert (renamed.champion_alias, renamed.challenger_alias) == ("serving", "v2_candidate")
+    assert (renamed.champion_alias, renamed.challenger_alias) == ("serving-2", "v2_next")
 
 
 def test_missing_override_file_is_refused(tmp_path):

@@ -50,7 +50,11 @@ from .conftest import (
     private_copy,
     utc,
 )
-from .serving_checks import check_log_batches, check_unwritten_rows_are_kept_for_the_next_log
+from .serving_checks import (
+    check_log_batches,
+    check_make_clean_keeps_requests_serve_kept,
+    check_unwritten_rows_are_kept_for_the_next_log,
+)
 
 pytestmark = pytest.mark.spark
 TIMEOUT = 30
@@ -595,3 +599,7 @@ def test_rows_the_closing_write_cannot_append_are_kept_and_appended_by_the_next_
     ctx, monkeypatch
 ):
     check_unwritten_rows_are_kept_for_the_next_log(ctx, monkeypatch)
+
+
+def test_make_clean_refuses_while_serve_has_requests_kept(tmp_path):
+    check_make_clean_keeps_requests_serve_kept(tmp_path)

@@ -28,6 +28,30 @@ ALIAS_KEYS = ("champion_alias", "challenger_alias")
 DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
 # MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
 _VERSION_LIKE_ALIAS = re.compile(r"v\d+", re.IGNORECASE)
+# MLflow's rule for the characters of an alias (its validation of alias names): letters,
+# digits, "_" and "-", at most 255 of them.
+_ALIAS_CHARACTERS = re.compile(r"[\w-]+")
+MAX_ALIAS_LENGTH = 255
+
+
+class _SettingsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that also reads a number in exponent notation without a
+    dot (``1e-7``, ``2E5``) or with an unsigned exponent (``1.5e3``) as a float, as YAML
+    1.2 does. PyYAML follows YAML 1.1, where both are strings, so ``tol: 1e-7`` was
+    refused as "got '1e-7'"."""
+
+
+_SettingsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(text: str) -> Any:
+    """The YAML document ``text`` as Python values (:class:`_SettingsLoader`: YAML 1.2
+    floats, nothing but plain data). Raises ``yaml.YAMLError`` on a malformed document."""
+    return yaml.load(text, Loader=_SettingsLoader)  # a SafeLoader: plain data only
 
 
 class ConfigError(ValueError):
@@ -112,8 +136,10 @@ def registry_aliases(raw: dict) -> dict[str, str]:
     """{``champion_alias``, ``challenger_alias``: alias} from the ``registry`` section of
     ``raw`` (defaults: champion, challenger).
 
-    Raises ConfigError naming the key for an empty alias, one MLflow reserves
-    (``latest``, ``v<digits>``) or two equal aliases.
+    Raises ConfigError naming the key for an empty alias, one MLflow refuses (a
+    character other than a letter, a digit, ``_`` or ``-``; more than 255 characters)
+    or reserves (``latest``, ``v<digits>``), or two equal aliases: before any step
+    writes, where MLflow would refuse it only when deploy sets it.
     """
     section = raw.get("registry") or {}
     aliases = {}
@@ -121,6 +147,11 @@ def registry_aliases(raw: dict) -> dict[str, str]:
         value = section.get(key, DEFAULT_ALIASES[key])
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"registry.{key}: must be a non-empty string, got {value!r}")
+        if not _ALIAS_CHARACTERS.fullmatch(value) or len(value) > MAX_ALIAS_LENGTH:
+            raise ConfigError(
+                f"registry.{key}: {value!r} is not an MLflow alias: 1 to {MAX_ALIAS_LENGTH} "
+                "letters, digits, '_' or '-'"
+            )
         if value.lower() == "latest" or _VERSION_LIKE_ALIAS.fullmatch(value):
             raise ConfigError(
                 f"registry.{key}: {value!r} is reserved by MLflow "
@@ -143,7 +174,7 @@ def load_raw(env: str | None = None, override_file: str | Path | None = None) ->
     environment or an override file that does not exist.
     """
     text = resources.files(__package__).joinpath("conf/config.yml").read_text(encoding="utf-8")
-    document = yaml.safe_load(text)
+    document = read_yaml(text)
     env = env or os.environ.get(ENV_VAR) or "local"
     environments = document.get("environments", {})
     if env not in environments:
@@ -154,5 +185,5 @@ def load_raw(env: str | None = None, override_file: str | Path | None = None) ->
         path = Path(override_file)
         if not path.is_file():
             raise ConfigError(f"config: override file {path} does not exist")
-        merged = merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        merged = merge(merged, read_yaml(path.read_text(encoding="utf-8")) or {})
     return env, merged

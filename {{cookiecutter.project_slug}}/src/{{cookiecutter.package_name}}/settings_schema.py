@@ -24,7 +24,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from .contract import Contract
-from .settings_types import describe, line, owned_sections, unknown_key, validate
+from .settings_types import (
+    ObjectName,
+    describe,
+    line,
+    owned_sections,
+    unknown_key,
+    validate,
+)
 
 
 class _Section(BaseModel):
@@ -34,7 +41,7 @@ class _Section(BaseModel):
 class ModelSection(_Section):
     """``model``: registered model short name and MLflow experiment."""
 
-    name: str
+    name: ObjectName
     experiment: str
 
 
@@ -122,10 +129,10 @@ class CoreSettings(_Section):
     """The merged settings of one environment, without the sections optional parts type."""
 
     runtime: Literal["local", "databricks"]
-    catalog: str
-    schema_name: str = Field(alias="schema")
+    catalog: ObjectName
+    schema_name: ObjectName = Field(alias="schema")
     local_root: str | None = None
-    tables: dict[str, str]
+    tables: dict[str, ObjectName]
     model: ModelSection
     registry: RegistrySection = RegistrySection()
     source: SourceSlice = SourceSlice()

@@ -12,12 +12,13 @@ misspelled key is named with the key it is close to (:func:`unknown_key`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from difflib import get_close_matches
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from .parts import modules
 from .settings_file import ENVIRONMENT_PREFIX
@@ -37,6 +38,34 @@ def owned_sections() -> dict[str, type[BaseModel]]:
         for name, module in modules("settings").items()
         if getattr(module, "SECTION_MODEL", None) is not None
     }
+
+
+# Characters Unity Catalog refuses in the name of a catalog, schema, table or model
+# (Databricks SQL reference, "Names"): a period, a space, a forward slash, the ASCII
+# control characters and DELETE; and a backtick, in which the pipeline quotes names.
+_NOT_IN_NAMES = re.compile(r"[./ `\x00-\x1f\x7f]")
+MAX_NAME_LENGTH = 255
+
+
+def object_name(value: str) -> str:
+    """``value`` when it is one Unity Catalog object name, the short name of a catalog,
+    schema, table or registered model, which the pipeline joins into
+    ``<catalog>.<schema>.<name>`` (and, locally, into folders under the local root).
+
+    Raises ValueError when it is empty, longer than :data:`MAX_NAME_LENGTH` characters,
+    or holds a character of :data:`_NOT_IN_NAMES`: ``tables.x: main.ml.x`` would name a
+    five-part table, which only Databricks refuses, at the step's first read.
+    """
+    if not 1 <= len(value) <= MAX_NAME_LENGTH or _NOT_IN_NAMES.search(value):
+        raise ValueError(
+            f"must be one Unity Catalog name: 1 to {MAX_NAME_LENGTH} characters, none of "
+            "'.', ' ', '/', '`' or a control character (catalog and schema are keys of their own)"
+        )
+    return value
+
+
+# A settings value that is one object name (:func:`object_name`).
+ObjectName = Annotated[str, AfterValidator(object_name)]
 
 
 def _path(loc: tuple) -> str:

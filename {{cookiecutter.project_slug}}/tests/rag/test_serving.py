@@ -27,7 +27,11 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR
 
-from ..serving_checks import check_log_batches, check_unwritten_rows_are_kept_for_the_next_log
+from ..serving_checks import (
+    check_log_batches,
+    check_make_clean_keeps_requests_serve_kept,
+    check_unwritten_rows_are_kept_for_the_next_log,
+)
 from .conftest import SLICE
 
 TIMEOUT = 60
@@ -223,3 +227,7 @@ def test_rows_the_closing_write_cannot_append_are_kept_and_appended_by_the_next_
     ctx, monkeypatch
 ):
     check_unwritten_rows_are_kept_for_the_next_log(ctx, monkeypatch)
+
+
+def test_make_clean_refuses_while_serve_has_requests_kept(tmp_path):
+    check_make_clean_keeps_requests_serve_kept(tmp_path)

@@ -69,6 +69,13 @@ from .conftest import slot
             "'local': monitoring.out_of_domain_score: Input should be less than or equal to 1",
         ),
         ({"tables": {"feedback": 7}}, "'local': tables.feedback: Input should be a valid string"),
+        # a short name that is not one Unity Catalog name
+        ({"tables": {"chunks": "main.docs.chunks"}}, "'local': tables.chunks: must be one Unity"),
+        ({"model": {"prompt": "qa prompt"}}, "'local': model.prompt: must be one Unity Catalog"),
+        (
+            {"embedding": {"vector_search": {"endpoint": "vs", "index": "main.docs.chunks_index"}}},
+            "'local': embedding.vector_search.index: must be one Unity Catalog name",
+        ),
         ({"monitoring": {"window_days": None}}, "'local': monitoring.window_days: Input should be"),
     ],
 )
@@ -80,6 +87,16 @@ def test_bad_settings_name_the_key(tmp_path, override, message):
     # every rule, typed or between keys, names the environment once
     assert str(refused.value).startswith("settings of environment 'local': ")
     assert str(refused.value).count("settings of environment") == 1
+
+
+def test_a_number_in_exponent_notation_without_a_dot_is_a_number(tmp_path):
+    path = tmp_path / "override.yml"
+    path.write_text("retrieval:\n  min_score: 11e-2\nmonitoring:\n  max_latency_p95_ms: 5e3\n")
+    settings = load_rag_settings("local", path)
+    assert (settings.retrieval["min_score"], settings.monitoring["max_latency_p95_ms"]) == (
+        0.11,
+        5000.0,
+    )
 
 
 def load_edited(monkeypatch, edit) -> None:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..settings_types import owned_sections, validate
+from ..settings_types import ObjectName, owned_sections, validate
 
 Rate = Annotated[float, Field(ge=0, le=1)]  # a share or rate, in [0, 1]
 
@@ -31,18 +31,18 @@ class _Section(BaseModel):
 class TablesSection(_Section):
     """``tables``: short names of the rag tables (``inference_table`` with online serving)."""
 
-    documents_bronze: str
-    chunks: str
-    feedback: str
-    monitoring_metrics: str
-    inference_table: str | None = None
+    documents_bronze: ObjectName
+    chunks: ObjectName
+    feedback: ObjectName
+    monitoring_metrics: ObjectName
+    inference_table: ObjectName | None = None
 
 
 class ModelSection(_Section):
     """``model``: registered model, Prompt Registry name and MLflow experiment."""
 
-    name: str = Field(min_length=1)
-    prompt: str = Field(min_length=1)
+    name: ObjectName
+    prompt: ObjectName
     experiment: str = Field(min_length=1)
 
 
@@ -73,7 +73,7 @@ class VectorSearchSection(_Section):
     """``embedding.vector_search``: the Vector Search endpoint and the index short name."""
 
     endpoint: str
-    index: str
+    index: ObjectName
 
 
 class EmbeddingSection(_Section):
@@ -150,8 +150,8 @@ class RagCoreSettings(_Section):
     """The merged rag settings of one environment, without the sections optional parts type."""
 
     runtime: Literal["local", "databricks"]
-    catalog: str = Field(min_length=1)
-    schema_name: str = Field(alias="schema", min_length=1)
+    catalog: ObjectName
+    schema_name: ObjectName = Field(alias="schema")
     local_root: str | None = None
     tables: TablesSection
     model: ModelSection
