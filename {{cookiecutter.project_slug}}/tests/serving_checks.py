@@ -33,26 +33,30 @@ def _make_clean(folder: Path, *args: str) -> subprocess.CompletedProcess:
 
 def check_make_clean_keeps_requests_serve_kept(tmp_path: Path) -> None:
     """Assert that the project's ``make clean`` refuses, deleting nothing, while the
-    folder of requests serve kept (:func:`unwritten_folder` of the local runtime, run
-    from the project folder) holds a kept file; that a stale ``.part`` file does not
+    folder of requests serve kept (:func:`unwritten_folder` of a run from the project
+    folder) holds kept files, also with ``FORCE=0``; that a stale ``.part`` file does not
     stop it; and that ``FORCE=1`` drops the kept requests with the rest."""
     shutil.copy(PROJECT / "Makefile", tmp_path / "Makefile")
     kept = tmp_path / unwritten_folder(SimpleNamespace(local_root=None))
     kept.mkdir(parents=True)
-    (kept / "inference-1.jsonl").write_text('{"n": 1}\n', encoding="utf-8")
+    for n in (1, 2):
+        (kept / f"inference-{n}.jsonl").write_text(json.dumps({"n": n}) + "\n", encoding="utf-8")
     (tmp_path / "local_runtime" / "mlflow.db").write_bytes(b"store")
 
-    refused = _make_clean(tmp_path)
-    assert refused.returncode != 0
-    assert refused.stderr.splitlines()[0] == (
-        "error: local_runtime/serving/unwritten holds 1 file(s) of requests serve kept that "
-        "are not in the inference table yet: start serve once to write them, or run "
-        "'make clean FORCE=1' to drop them"
-    )
-    assert (kept / "inference-1.jsonl").is_file()
-    assert (tmp_path / "local_runtime" / "mlflow.db").is_file()
+    for args, count in (((), 2), (("FORCE=0",), 1)):
+        if count == 1:
+            (kept / "inference-2.jsonl").unlink()
+        refused = _make_clean(tmp_path, *args)
+        assert refused.returncode != 0
+        assert refused.stderr.splitlines()[0] == (
+            f"error: local_runtime/serving/unwritten holds {count} file(s) of requests serve "
+            "kept that are not in the inference table yet: start serve once to write them, or "
+            "run 'make clean FORCE=1' to drop them"
+        )
+        assert len(list(kept.glob("*.jsonl"))) == count
+        assert (tmp_path / "local_runtime" / "mlflow.db").is_file()
 
-    (kept / "inference-1.jsonl").rename(kept / "inference-2.part")  # a killed write's rest
+    (kept / "inference-1.jsonl").rename(kept / "inference-1.part")  # a killed write's rest
     assert _make_clean(tmp_path).returncode == 0
     assert not (tmp_path / "local_runtime").exists()
 

@@ -203,8 +203,8 @@ def test_bad_values_name_the_key(tmp_path, yaml_text, message):
 
 
 NOT_ONE_NAME = (
-    "must be one Unity Catalog name: 1 to 255 characters, none of '.', ' ', '/', '`' or a "
-    "control character (catalog and schema are keys of their own)"
+    "must be a Unity Catalog identifier: letters, digits and underscores, not starting with "
+    "a digit, at most 255 characters (e.g. ml_prod; catalog and schema are keys of their own)"
 )
 
 
@@ -213,45 +213,57 @@ NOT_ONE_NAME = (
     [
         ("tables:\n  predictions: main.ml.preds\n", "tables.predictions", "main.ml.preds"),
         ('schema: "flight delays"\n', "schema", "flight delays"),
+        ("schema: flight-delays\n", "schema", "flight-delays"),
         ("catalog: dev/ml\n", "catalog", "dev/ml"),
+        ("catalog: données\n", "catalog", "données"),
         ("model:\n  name: '`delay`'\n", "model.name", "`delay`"),
+        ("model:\n  name: 2024_delays\n", "model.name", "2024_delays"),
         ('tables:\n  training_set: "training\\nset"\n', "tables.training_set", "training\nset"),
+        ('tables:\n  training_set: "training\\tset"\n', "tables.training_set", "training\tset"),
+        ('tables:\n  training_set: "set\\x7f"\n', "tables.training_set", "set\x7f"),
         ("tables:\n  training_set: ''\n", "tables.training_set", ""),
         (f"schema: {'s' * 256}\n", "schema", "s" * 256),
     ],
 )
-def test_a_name_that_is_not_one_unity_catalog_name_is_refused(tmp_path, yaml_text, where, value):
-    # Locally every name is a folder: ``main.ml.preds`` would work on a laptop and
-    # be a five-part name on Databricks, and ``/`` or ``..`` would leave the warehouse.
+def test_a_name_that_is_not_one_unity_catalog_identifier_is_refused(
+    tmp_path, yaml_text, where, value
+):
+    # Locally every name is a folder: ``main.ml.preds`` or ``flight-delays`` would work on
+    # a laptop and fail on Databricks, and ``/`` or ``..`` would leave the warehouse.
     assert refusal(tmp_path, yaml_text) == (
         f"settings of environment 'local': {where}: {NOT_ONE_NAME} (got {value!r})"
     )
 
 
-def test_a_name_with_a_hyphen_or_of_255_characters_is_one_name(tmp_path):
+def test_an_identifier_of_255_characters_starting_with_an_underscore_is_one_name(tmp_path):
     override = tmp_path / "names.yml"
-    override.write_text(f"schema: flight-delays\nmodel:\n  name: {'m' * 255}\n")
+    override.write_text(f"schema: _Flight_Delays2\nmodel:\n  name: {'m' * 255}\n")
     settings = load_settings("local", override)
-    assert settings.table("predictions") == "local.flight-delays.flight_delay_predictions"
-    assert settings.model_name == f"local.flight-delays.{'m' * 255}"
+    assert settings.table("predictions") == "local._Flight_Delays2.flight_delay_predictions"
+    assert settings.model_name == f"local._Flight_Delays2.{'m' * 255}"
 
 
 def test_numbers_in_exponent_notation_are_numbers_as_in_yaml_1_2(tmp_path):
     # PyYAML reads YAML 1.1, where 1e-7 (no dot) and 1.5e3 (unsigned exponent) are strings.
     override = tmp_path / "numbers.yml"
     override.write_text(
-        "training:\n  tol: 1e-7\n  learning_rate: 1.5E-1\n  max_iter: 30\n"
-        "  l2_regularization: 2e0\nvalidation:\n  min_improvement_over_baseline: .25e0\n"
+        "training:\n  tol: 1e-7\n  learning_rate: 15E-2\n  max_iter: 30\n"
+        "  l2_regularization: 2.5e0\nvalidation:\n  min_improvement_over_baseline: .25e0\n"
     )
     settings = load_settings("local", override)
     training = settings.training
     assert (training["tol"], training["learning_rate"], training["l2_regularization"]) == (
         1e-7,
         0.15,
-        2.0,
+        2.5,
     )
     assert type(training["tol"]) is float and type(training["max_iter"]) is int
     assert settings.validation["min_improvement_over_baseline"] == 0.25
+    # What YAML 1.2 does not read as a number stays text: underscores, no digit after the dot.
+    override.write_text("model:\n  experiment: 1_000e3\n")
+    assert load_settings("local", override).experiment == "1_000e3"
+    override.write_text("model:\n  experiment: ._e5\n")
+    assert load_settings("local", override).experiment == "._e5"
     # Quoted, it is still text, and a number setting refuses it.
     assert refusal(tmp_path, "training:\n  tol: '1e-7'\n").startswith(
         "settings of environment 'local': training.tol: The 'tol' parameter"

@@ -36,14 +36,15 @@ MAX_ALIAS_LENGTH = 255
 
 class _SettingsLoader(yaml.SafeLoader):
     """PyYAML's safe loader that also reads a number in exponent notation without a
-    dot (``1e-7``, ``2E5``) or with an unsigned exponent (``1.5e3``) as a float, as YAML
-    1.2 does. PyYAML follows YAML 1.1, where both are strings, so ``tol: 1e-7`` was
-    refused as "got '1e-7'"."""
+    dot (``1e-7``, ``2E5``) or with an unsigned exponent (``1.5e3``) as a float, as the
+    YAML 1.2 core schema does (digits only: ``1_000e3`` stays text). PyYAML follows YAML
+    1.1, where both are strings, so ``tol: 1e-7`` was refused as "got '1e-7'". Such
+    text meant as text (a name ``1e5``) is quoted."""
 
 
 _SettingsLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
     list("-+0123456789."),
 )
 
@@ -139,7 +140,8 @@ def registry_aliases(raw: dict) -> dict[str, str]:
     Raises ConfigError naming the key for an empty alias, one MLflow refuses (a
     character other than a letter, a digit, ``_`` or ``-``; more than 255 characters)
     or reserves (``latest``, ``v<digits>``), or two equal aliases: before any step
-    writes, where MLflow would refuse it only when deploy sets it.
+    writes, where MLflow would refuse it only when validate uses it, after train has
+    registered a version.
     """
     section = raw.get("registry") or {}
     aliases = {}

@@ -40,26 +40,30 @@ def owned_sections() -> dict[str, type[BaseModel]]:
     }
 
 
-# Characters Unity Catalog refuses in the name of a catalog, schema, table or model
-# (Databricks SQL reference, "Names"): a period, a space, a forward slash, the ASCII
-# control characters and DELETE; and a backtick, in which the pipeline quotes names.
-_NOT_IN_NAMES = re.compile(r"[./ `\x00-\x1f\x7f]")
+# A Unity Catalog name the pipeline can pass unquoted to Spark's table APIs (``spark.table``,
+# ``saveAsTable``, ``DeltaTable.forName``, ``readStream.table``): letters, digits and
+# underscores, not starting with a digit, at most 255 characters. Unity Catalog itself
+# takes more (a hyphen, when quoted in backticks) and refuses ``.``, ``/`` and spaces.
+# The generator holds the catalog and schema it asks for to the same rule (hooks/).
+_OBJECT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_NAME_LENGTH = 255
 
 
 def object_name(value: str) -> str:
-    """``value`` when it is one Unity Catalog object name, the short name of a catalog,
-    schema, table or registered model, which the pipeline joins into
+    """``value`` when it is one Unity Catalog identifier (:data:`_OBJECT_NAME`): the short
+    name of a catalog, schema, table or registered model, which the pipeline joins into
     ``<catalog>.<schema>.<name>`` (and, locally, into folders under the local root).
 
-    Raises ValueError when it is empty, longer than :data:`MAX_NAME_LENGTH` characters,
-    or holds a character of :data:`_NOT_IN_NAMES`: ``tables.x: main.ml.x`` would name a
-    five-part table, which only Databricks refuses, at the step's first read.
+    Raises ValueError otherwise: ``tables.x: main.ml.x`` would make a five-part name and
+    ``ml-prod`` an identifier Spark cannot parse unquoted, which a local run
+    (where names are folders) does not notice and Databricks refuses at the first step
+    that uses the table.
     """
-    if not 1 <= len(value) <= MAX_NAME_LENGTH or _NOT_IN_NAMES.search(value):
+    if len(value) > MAX_NAME_LENGTH or not _OBJECT_NAME.fullmatch(value):
         raise ValueError(
-            f"must be one Unity Catalog name: 1 to {MAX_NAME_LENGTH} characters, none of "
-            "'.', ' ', '/', '`' or a control character (catalog and schema are keys of their own)"
+            "must be a Unity Catalog identifier: letters, digits and underscores, not "
+            f"starting with a digit, at most {MAX_NAME_LENGTH} characters (e.g. ml_prod; "
+            "catalog and schema are keys of their own)"
         )
     return value
 

@@ -69,14 +69,29 @@ from .conftest import slot
             "'local': monitoring.out_of_domain_score: Input should be less than or equal to 1",
         ),
         ({"tables": {"feedback": 7}}, "'local': tables.feedback: Input should be a valid string"),
-        # a short name that is not one Unity Catalog name
-        ({"tables": {"chunks": "main.docs.chunks"}}, "'local': tables.chunks: must be one Unity"),
-        ({"model": {"prompt": "qa prompt"}}, "'local': model.prompt: must be one Unity Catalog"),
-        (
-            {"embedding": {"vector_search": {"endpoint": "vs", "index": "main.docs.chunks_index"}}},
-            "'local': embedding.vector_search.index: must be one Unity Catalog name",
+        # a name that is not one Unity Catalog identifier, under each key that holds one
+        *(
+            (override, f"'local': {where}: must be a Unity Catalog identifier: letters, digits")
+            for override, where in (
+                ({"catalog": "main.docs"}, "catalog"),
+                ({"schema": "docs qa"}, "schema"),
+                ({"tables": {"documents_bronze": "docs-bronze"}}, "tables.documents_bronze"),
+                ({"tables": {"chunks": "main.docs.chunks"}}, "tables.chunks"),
+                ({"tables": {"feedback": "2feedback"}}, "tables.feedback"),
+                ({"tables": {"monitoring_metrics": "m/m"}}, "tables.monitoring_metrics"),
+                ({"tables": {"inference_table": "requêtes"}}, "tables.inference_table"),
+                ({"model": {"name": "qa`pipeline"}}, "model.name"),
+                ({"model": {"prompt": "qa prompt"}}, "model.prompt"),
+                (
+                    {"embedding": {"vector_search": {"endpoint": "vs", "index": "a.b"}}},
+                    "embedding.vector_search.index",
+                ),
+            )
         ),
-        ({"monitoring": {"window_days": None}}, "'local': monitoring.window_days: Input should be"),
+        (
+            {"registry": {"champion_alias": "prod model"}},
+            "'local': registry.champion_alias: 'prod model' is not an MLflow alias",
+        ),
     ],
 )
 def test_bad_settings_name_the_key(tmp_path, override, message):
