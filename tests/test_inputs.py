@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import runpy
+import subprocess
+import sys
 import tomllib
 from collections import OrderedDict
 from importlib import metadata
@@ -415,6 +418,38 @@ def test_refused_names_are_the_rendered_dependencies_and_their_import_names(defa
     assert len(installed) >= 10, installed  # the generator's test env holds the runtime stack
     for distribution in installed:
         assert top_level[distribution] <= imports, distribution
+
+
+def test_the_rendered_settings_hold_names_to_the_hooks_identifier_rule(default_project):
+    """A rendered project's settings (``settings_types.object_name``, for catalog, schema,
+    table and model names) accept and refuse the same names as the hook's catalog and
+    schema answers (``uc_identifier``), run in a process that imports the project."""
+    good, bad = next((g, b) for check, g, b in CASES if check is pre_gen.uc_identifier)
+    samples = [*good, "x" * 255, *bad, "données", "tab\there", "del\x7f", "a/b"]
+    (module,) = default_project.glob("src/*/settings_types.py")
+    script = (
+        "import json, sys\n"
+        f"from {module.parent.name}.settings_types import object_name\n"
+        "def ok(name):\n"
+        "    try:\n"
+        "        object_name(name)\n"
+        "    except ValueError:\n"
+        "        return False\n"
+        "    return True\n"
+        "print(json.dumps([ok(name) for name in json.load(sys.stdin)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(samples),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(default_project / "src")},
+        timeout=120,
+    )
+    accepted = json.loads(done.stdout)
+    assert accepted == [pre_gen.uc_identifier(name) is None for name in samples]
+    assert accepted.count(True) == len(good) + 1  # the good names of CASES and 255 x's
 
 
 def test_a_relative_template_path_refuses_a_dependency_name_too(tmp_path, capfd, monkeypatch):
