@@ -10,6 +10,7 @@ import yaml
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings, parse_as_of
+from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR
 
 from .conftest import refusal
 
@@ -268,6 +269,103 @@ def test_numbers_in_exponent_notation_are_numbers_as_in_yaml_1_2(tmp_path):
     assert refusal(tmp_path, "training:\n  tol: '1e-7'\n").startswith(
         "settings of environment 'local': training.tol: The 'tol' parameter"
     )
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "where", "value"),
+    [
+        (
+            "validation:\n  max_root_mean_squared_error: .nan\n",
+            "validation.max_root_mean_squared_error",
+            "nan",
+        ),
+        (
+            "validation:\n  max_relative_degradation: .inf\n",
+            "validation.max_relative_degradation",
+            "inf",
+        ),
+        ("training:\n  tol: 1e400\n", "training.tol", "inf"),  # too large: read as infinity
+        ("training:\n  l2_regularization: -.inf\n", "training.l2_regularization", "-inf"),
+        ("contract:\n  decision_threshold: .nan\n", "contract.decision_threshold", "nan"),
+    ],
+)
+def test_a_number_that_is_not_finite_is_refused(tmp_path, yaml_text, where, value):
+    # A limit of NaN or infinity is one no figure crosses, or every figure does.
+    assert refusal(tmp_path, yaml_text) == (
+        f"settings of environment 'local': {where}: Input should be a finite number (got {value})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("tables", "first", "second", "name"),
+    [
+        ("predictions: flights_bronze", "flights_bronze", "predictions", "flights_bronze"),
+        (
+            "training_set: Flight_Delay_Predictions",
+            "training_set",
+            "predictions",
+            "flight_delay_predictions",
+        ),
+    ],
+)
+def test_two_table_keys_naming_one_table_are_refused(tmp_path, tables, first, second, name):
+    # Batch inference would overwrite the bronze table, or train the predictions. Unity
+    # Catalog names ignore case, so a name differing only in case is the same table.
+    assert refusal(tmp_path, f"tables:\n  {tables}\n") == (
+        f"settings of environment 'local': tables: {first} and {second} both name {name!r} "
+        "(Unity Catalog names ignore case): give each its own name"
+    )
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "rule"),
+    [
+        (
+            "validation:\n  min_improvement_over_baseline: 1.5\n",
+            "validation.min_improvement_over_baseline: must be a number in [0, 1), got 1.5",
+        ),
+        (
+            "validation:\n  max_root_mean_squared_error: null\n",
+            "validation.max_root_mean_squared_error: must be a number, got None",
+        ),
+        (
+            "source:\n  start: 2013-06-01\n  end: 2013-03-01\n",
+            "source.end: 2013-03-01 must be after source.start 2013-06-01 (the slice is "
+            "[start, end): it would read no row)",
+        ),
+        ("source:\n  start: June\n", "source.start: 'June' is not a date YYYY-MM-DD"),
+        (
+            "windows:\n  train_days: 1000000\n",
+            "windows: the windows start before the year 1: train_days, validation_days, "
+            "scoring_days and label_maturity_days count back from the as-of dates",
+        ),
+        (
+            "features:\n  lookup_tolerance_hours: -3\n",
+            "features.lookup_tolerance_hours: Input should be greater than or equal to 0 (got -3)",
+        ),
+        (
+            "model:\n  experiment: ''\n",
+            "model.experiment: String should have at least 1 character (got '')",
+        ),
+    ],
+)
+def test_a_rule_a_later_step_holds_is_checked_when_the_settings_load(tmp_path, yaml_text, rule):
+    # Each of these loaded before and stopped the step that reads it (validate, ingest),
+    # or raised an OverflowError with a traceback (the windows), after earlier steps wrote.
+    assert refusal(tmp_path, yaml_text) == f"settings of environment 'local': {rule}"
+
+
+def test_run_all_refuses_a_bad_gate_before_its_first_step_writes(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "local_root"
+    monkeypatch.setenv(LOCAL_ROOT_VAR, str(root))
+    override = tmp_path / "gate.yml"
+    override.write_text("validation:\n  max_relative_degradation: -0.5\n")
+    assert cli.run_all(["--env", "local", "--config", str(override)]) == 1
+    assert capsys.readouterr().err == (
+        "error: settings of environment 'local': validation.max_relative_degradation: must "
+        "be a finite number >= 0, got -0.5\n"
+    )
+    assert not root.exists()  # no table, no MLflow store: ingest never started
 
 
 def test_registry_aliases_default_and_can_be_renamed(tmp_path):

@@ -86,6 +86,30 @@ def test_the_monitoring_section_is_typed_when_the_settings_load(tmp_path):
         "settings of environment 'prod': monitoring.psi_threshold: Input should be a valid "
         "number (got '0.2')"
     )
+    # NaN would flag no drift at all (no PSI is above it); YAML reads 1e400 as infinity.
+    for text, value in (("psi_threshold: .nan", "nan"), ("max_mae_increase: 1e400", "inf")):
+        key = text.split(":")[0]
+        assert refusal(tmp_path, f"monitoring:\n  {text}\n", "prod") == (
+            f"settings of environment 'prod': monitoring.{key}: Input should be a finite "
+            f"number (got {value})"
+        )
+    # The ranges are checked at load too, so no step writes before monitor refuses them.
+    for text, rule in (
+        ("ks_statistic_threshold: 3", "ks_statistic_threshold: must be between 0 and 1, got 3"),
+        ("min_rows_per_day: {batch: -1}", "min_rows_per_day.batch: must be at least 0, got -1"),
+        (
+            "min_rows_per_day: {bacth: 10}",
+            "min_rows_per_day.bacth: unknown key (did you mean batch?)",
+        ),
+    ):
+        assert refusal(tmp_path, f"monitoring:\n  {text}\n", "prod") == (
+            f"settings of environment 'prod': monitoring.{rule}"
+        )
+    # A source name close to none (a rule on it would never apply) is named with the known ones.
+    assert refusal(tmp_path, "monitoring:\n  min_rows_per_day: {kiosk: 10}\n", "prod").startswith(
+        "settings of environment 'prod': monitoring.min_rows_per_day.kiosk: unknown key (not a "
+        "prediction source of this project: batch"
+    )
     assert refusal(tmp_path, "monitoring:\n  psi_treshold: 0.3\n", "prod") == (
         "settings of environment 'prod': monitoring.psi_treshold: unknown key (did you mean "
         "psi_threshold?)"

@@ -166,6 +166,17 @@ def test_serve_refuses_a_bad_port_in_one_line(capsys):
     )
 
 
+def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path):
+    # Not only when serve starts: deploy (which syncs the endpoint) and every other step
+    # refuse them before writing.
+    assert refusal(tmp_path, "serving:\n  port: 70000\n", "dev") == (
+        "settings of environment 'dev': serving.port: must be an integer from 0 to 65535, got 70000"
+    )
+    assert refusal(tmp_path, "serving:\n  log_flush_seconds: 0\n", "dev") == (
+        "settings of environment 'dev': serving.log_flush_seconds: must be a positive number, got 0"
+    )
+
+
 def test_the_serving_section_is_typed_when_the_settings_load(tmp_path):
     assert refusal(tmp_path, "serving:\n  prot: 5055\n", "dev") == (
         "settings of environment 'dev': serving.prot: unknown key (did you mean port?)"

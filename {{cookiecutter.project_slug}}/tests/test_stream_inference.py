@@ -220,6 +220,18 @@ def test_checkpoint_setting_is_checked(tmp_path):
         )
 
 
+def test_the_streaming_rules_are_checked_when_the_settings_load(tmp_path):
+    # Not only when stream-inference starts, after run-all's batch steps wrote.
+    assert refusal(tmp_path, "streaming:\n  max_files_per_trigger: 0\n") == (
+        "settings of environment 'local': streaming.max_files_per_trigger: must be a positive "
+        "integer, got 0"
+    )
+    assert refusal(tmp_path, "streaming:\n  checkpoint: checkpoints/x\n", "dev") == (
+        "settings of environment 'dev': streaming.checkpoint: 'checkpoints/x' must be an "
+        "absolute (volume) path on Databricks"
+    )
+
+
 def test_the_streaming_section_is_typed_when_the_settings_load(tmp_path):
     assert refusal(tmp_path, "streaming:\n  max_files_per_trigger: lots\n") == (
         "settings of environment 'local': streaming.max_files_per_trigger: Input should be a "

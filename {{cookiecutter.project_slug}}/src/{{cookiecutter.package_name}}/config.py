@@ -24,7 +24,7 @@ from .settings_file import (
     registry_aliases,
     require,
 )
-from .settings_types import unknown_key
+from .settings_types import check_parts, distinct_names, unknown_key
 
 if TYPE_CHECKING:
     from .contract import Contract
@@ -117,13 +117,19 @@ def compute_windows(spec: dict[str, int], as_of: datetime, training_as_of: datet
     ``label_maturity_days`` before ``training_as_of`` (validation last, train right
     before it); scoring covers the ``scoring_days`` before ``as_of``.
     """
-    valid_end = training_as_of - timedelta(days=spec["label_maturity_days"])
-    valid_start = valid_end - timedelta(days=spec["validation_days"])
-    return {
-        "train": Window(valid_start - timedelta(days=spec["train_days"]), valid_start),
-        "validation": Window(valid_start, valid_end),
-        "scoring": Window(as_of - timedelta(days=spec["scoring_days"]), as_of),
-    }
+    try:
+        valid_end = training_as_of - timedelta(days=spec["label_maturity_days"])
+        valid_start = valid_end - timedelta(days=spec["validation_days"])
+        return {
+            "train": Window(valid_start - timedelta(days=spec["train_days"]), valid_start),
+            "validation": Window(valid_start, valid_end),
+            "scoring": Window(as_of - timedelta(days=spec["scoring_days"]), as_of),
+        }
+    except OverflowError:
+        raise ConfigError(
+            "windows: the windows start before the year 1: train_days, validation_days, "
+            "scoring_days and label_maturity_days count back from the as-of dates"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -266,7 +272,9 @@ def load_settings(
     model-input tables, ``TABLE_KEYS``) and takes no other key than those and the
     keys of the project's optional parts (:func:`part_table_keys`), e.g.
     ``tables.flight_bronze: unknown key (did you mean flights_bronze?); known table keys:
-    ...``.
+    ...``. Last, the rules of the sections a later step reads (validate's thresholds, the
+    optional parts' sections: :func:`_check_later_steps`), so every step refuses what
+    would stop a later one.
     Raises ConfigError naming the environment and the first key that is missing or breaks
     its rule.
     """
@@ -275,7 +283,35 @@ def load_settings(
     env, raw = load_raw(env, override_file)
     typed = check_settings(raw, env, ConfigError)
     with naming_environment(env):
-        return _checked_settings(env, raw, typed, as_of)
+        settings = _checked_settings(env, raw, typed, as_of)
+        _check_later_steps(settings)
+        return settings
+
+
+def _check_source_slice(section: dict) -> None:
+    """``source.start`` and ``source.end``, when set, are dates (:func:`parse_as_of`, as
+    ingest reads them) and the slice [start, end) holds at least a day. Raises ConfigError."""
+    bounds = {
+        key: parse_as_of(section[key], f"source.{key}")
+        for key in ("start", "end")
+        if section.get(key)
+    }
+    if len(bounds) == 2 and bounds["end"] <= bounds["start"]:
+        raise ConfigError(
+            f"source.end: {bounds['end']:%Y-%m-%d} must be after source.start "
+            f"{bounds['start']:%Y-%m-%d} (the slice is [start, end): it would read no row)"
+        )
+
+
+def _check_later_steps(settings: Settings) -> None:
+    """The rules of the sections only a later step reads: validate's thresholds
+    (:meth:`.gates.Thresholds.from_settings`) and the optional parts' sections
+    (:func:`.settings_types.check_parts`). Run when the settings load, so that ``run-all``
+    or a job refuses a bad value before its first step writes. Raises ConfigError."""
+    from .gates import Thresholds
+
+    Thresholds.from_settings(settings.validation, settings.contract.problem_type)
+    check_parts(settings)
 
 
 def _checked_settings(env: str, raw: dict, typed, as_of: datetime | None) -> Settings:
@@ -301,9 +337,14 @@ def _checked_settings(env: str, raw: dict, typed, as_of: datetime | None) -> Set
     missing = [key for key in needed if key not in tables]
     if missing:
         raise ConfigError(f"tables: missing keys {', '.join(missing)}")
+    try:  # after the keys: a misspelled key may name the table of the key it misspells
+        distinct_names(tables)
+    except ValueError as err:
+        raise ConfigError(f"tables: {err}") from None
     unsourced = [key for key in contract.bronze_tables if key not in typed.sources]
     if unsourced:
         raise ConfigError(f"sources: no source for bronze tables {', '.join(unsourced)}")
+    _check_source_slice(raw.get("source") or {})
     spec, as_of, training_as_of = _window_settings(require(raw, "windows"), as_of)
     mode = raw.get("validation", {}).get("mode", "enabled")
     if mode not in VALIDATION_MODES:

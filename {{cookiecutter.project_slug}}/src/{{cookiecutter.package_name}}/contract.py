@@ -32,7 +32,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from .settings_types import SETTINGS_CONFIG
 
 REGRESSION = "regression"
 BINARY = "binary_classification"
@@ -41,7 +43,7 @@ COLUMN_KINDS = ("string", "numeric", "timestamp")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = SETTINGS_CONFIG
 
 
 class BronzeTable(_Strict):

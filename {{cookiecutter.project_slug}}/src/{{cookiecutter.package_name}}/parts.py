@@ -39,7 +39,9 @@ def modules(name: str) -> dict[str, ModuleType]:
 
     The one walk over the package that finds what optional parts declare: their
     ``part.py`` (:func:`declared`) and their ``settings.py``
-    (:func:`.settings_types.owned_sections`). Empty when no subpackage has the module.
+    (:func:`.settings_types.owned_sections` for its ``SECTION_MODEL``,
+    :func:`.settings_types.check_parts` for its ``check``). Empty when no subpackage has
+    the module.
     """
     found = {}
     for child in sorted(resources.files(__package__).iterdir(), key=lambda c: c.name):

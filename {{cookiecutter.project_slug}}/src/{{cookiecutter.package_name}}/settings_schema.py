@@ -17,14 +17,23 @@ module declares no ``Parameters``).
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from .contract import Contract
 from .settings_types import (
+    SETTINGS_CONFIG,
     ObjectName,
     describe,
     line,
@@ -35,14 +44,14 @@ from .settings_types import (
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = SETTINGS_CONFIG
 
 
 class ModelSection(_Section):
     """``model``: registered model short name and MLflow experiment."""
 
     name: ObjectName
-    experiment: str
+    experiment: str = Field(min_length=1)
 
 
 class RegistrySection(_Section):
@@ -110,7 +119,7 @@ class WindowsSection(_Section):
 class FeaturesSection(_Section):
     """``features``: how model inputs are looked up in the feature tables."""
 
-    lookup_tolerance_hours: int
+    lookup_tolerance_hours: int = Field(ge=0)
     lookup: Literal["spark", "databricks_feature_store"] = "spark"
 
 
@@ -123,6 +132,21 @@ class ValidationSection(_Section):
     max_relative_degradation: float
     mode: Literal["enabled", "dry_run", "disabled"] = "enabled"
     fail_on_rejection: bool = False
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("Input should be a finite number")
+    return value
+
+
+# One ``training`` value (an estimator parameter). Numbers must be finite, as everywhere in
+# the settings (SETTINGS_CONFIG); checked after the union, which would otherwise report the
+# failure of each of its types (``training.tol.int: Input should be a valid integer``).
+EstimatorValue = Annotated[
+    int | Annotated[float, Field(allow_inf_nan=True)] | str | bool | None,
+    AfterValidator(_finite),
+]
 
 
 class CoreSettings(_Section):
@@ -141,7 +165,7 @@ class CoreSettings(_Section):
     windows: WindowsSection
     features: FeaturesSection
     # estimator parameters: names checked by check_training
-    training: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
+    training: dict[str, EstimatorValue] = Field(default_factory=dict)
     validation: ValidationSection
     spark_conf: dict[str, str] = Field(default_factory=dict)
     spark_remote: str | None = None  # a Spark Connect address (runtime/spark.py)

@@ -1,11 +1,13 @@
 """What the typed settings of both use cases share: owned sections, one-line errors.
 
 Each use case reads the merged settings of an environment into pydantic models
-(strict: ``"30"`` is not a number, ``"yes"`` not a boolean; unknown keys refused):
-the tabular project in :mod:`.settings_schema`, the rag project in
-``rag/settings_schema.py``. An optional part of the project (online serving, for
-example) types its own section in ``<part>/settings.py``; this
-module finds those (:func:`owned_sections`) and turns the first validation error
+(:data:`SETTINGS_CONFIG`: strict, ``"30"`` is not a number, ``"yes"`` not a boolean;
+numbers finite; unknown keys refused): the tabular project in :mod:`.settings_schema`,
+the rag project in ``rag/settings_schema.py``. An optional part of the project (online
+serving, for example) types its own section in ``<part>/settings.py`` and may hold its
+rules there (``check``); this module finds those (:func:`owned_sections`,
+:func:`check_parts`), holds the rules of names (:func:`object_name`,
+:func:`distinct_names`) and turns the first validation error
 into one line naming the environment and the key path (:func:`describe`); a
 misspelled key is named with the key it is close to (:func:`unknown_key`).
 """
@@ -13,15 +15,21 @@ misspelled key is named with the key it is close to (:func:`unknown_key`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from difflib import get_close_matches
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from .parts import modules
 from .settings_file import ENVIRONMENT_PREFIX
+
+# The pydantic configuration of every settings model: unknown keys refused, values strict
+# (``"30"`` is not a number), frozen, and numbers finite: a threshold of ``.nan``, ``.inf``
+# or ``1e400`` (which YAML reads as infinity) is one that no figure crosses, or every
+# figure does, so a gate written with it would never hold.
+SETTINGS_CONFIG = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 def owned_sections() -> dict[str, type[BaseModel]]:
@@ -38,6 +46,20 @@ def owned_sections() -> dict[str, type[BaseModel]]:
         for name, module in modules("settings").items()
         if getattr(module, "SECTION_MODEL", None) is not None
     }
+
+
+def check_parts(settings: Any) -> None:
+    """Run the rules of every optional part's section on ``settings`` (either use case's).
+
+    A subpackage whose ``settings`` module defines ``check(settings)`` (raising
+    ConfigError naming the key) has it called when the settings load, after the types
+    and the rules between keys: a step that comes late in a run (monitor, stream-inference)
+    then refuses a bad value of its section before the first step writes anything.
+    """
+    for module in modules("settings").values():
+        check = getattr(module, "check", None)
+        if check is not None:
+            check(settings)
 
 
 # A Unity Catalog name the pipeline can pass unquoted to Spark's table APIs (``spark.table``,
@@ -70,6 +92,26 @@ def object_name(value: str) -> str:
 
 # A settings value that is one object name (:func:`object_name`).
 ObjectName = Annotated[str, AfterValidator(object_name)]
+
+
+def distinct_names(names: Mapping[str, str]) -> None:
+    """Check that no two keys of ``names`` (key -> object name, e.g. the ``tables``
+    mapping) name the same object.
+
+    Unity Catalog names ignore case, so ``Preds`` and ``preds`` are one table; two keys
+    naming one table would have one step overwrite what another wrote (predictions over
+    a bronze table, for instance). Raises ValueError naming both keys and the name, e.g.
+    ``predictions and events_bronze both name 'events_bronze' (Unity Catalog names ignore
+    case): give each its own name``.
+    """
+    first: dict[str, str] = {}  # lowercased name -> the first key naming it
+    for key, name in names.items():
+        other = first.setdefault(name.lower(), key)
+        if other != key:
+            raise ValueError(
+                f"{other} and {key} both name {name!r} (Unity Catalog names ignore case): "
+                "give each its own name"
+            )
 
 
 def _path(loc: tuple) -> str:

@@ -20,12 +20,13 @@ from mlflow.models import infer_signature
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
 from {{ cookiecutter.package_name }}.rag.serve import serve
+from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
 from {{ cookiecutter.package_name }}.registry import champion_version as registry_champion
 from {{ cookiecutter.package_name }}.registry import model_uri
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
-from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR
+from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError
 
 from ..serving_checks import (
     check_log_batches,
@@ -137,6 +138,23 @@ def test_serve_names_a_bad_port_and_a_missing_champion_in_one_line(ctx, monkeypa
     assert err.startswith("error: model ") and "has no 'champion' alias" in err
     assert err.count("\n") == 1
     assert not ctx.tables.exists(ctx.settings.table("inference_table"))
+
+
+def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path, capsys):
+    # Every command refuses them, before it reads or writes: not only serve.
+    override = tmp_path / "serving.yml"
+    override.write_text("serving:\n  log_flush_rows: 0\n")
+    assert serve(["--env", "local", "--config", str(override)]) == 1
+    assert capsys.readouterr().err == (
+        "error: settings of environment 'local': serving.log_flush_rows: must be a positive "
+        "number, got 0\n"
+    )
+    override.write_text("serving:\n  port: -1\n")
+    with pytest.raises(ConfigError) as refused:
+        load_rag_settings("dev", override)
+    assert str(refused.value) == (
+        "settings of environment 'dev': serving.port: must be an integer from 0 to 65535, got -1"
+    )
 
 
 class FakeServingEndpoints:

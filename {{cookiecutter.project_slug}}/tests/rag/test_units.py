@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 import runpy
 import sys
@@ -92,6 +93,29 @@ from .conftest import slot
             {"registry": {"champion_alias": "prod model"}},
             "'local': registry.champion_alias: 'prod model' is not an MLflow alias",
         ),
+        # two keys naming one table (Unity Catalog names ignore case)
+        (
+            {"tables": {"feedback": "Document_Chunks"}},
+            "'local': tables: chunks and feedback both name 'Document_Chunks' (Unity Catalog "
+            "names ignore case): give each its own name",
+        ),
+        # a number that is not finite (YAML reads 1e400 as infinity): a limit nothing crosses
+        *(
+            (override, f"'local': {where}: Input should be a finite number (got {value})")
+            for override, where, value in (
+                (
+                    {"monitoring": {"max_latency_p95_ms": math.inf}},
+                    "monitoring.max_latency_p95_ms",
+                    "inf",
+                ),
+                ({"retrieval": {"min_score": math.nan}}, "retrieval.min_score", "nan"),
+                (
+                    {"evaluation": {"min_fact_recall": -math.inf}},
+                    "evaluation.min_fact_recall",
+                    "-inf",
+                ),
+            )
+        ),
     ],
 )
 def test_bad_settings_name_the_key(tmp_path, override, message):
@@ -102,6 +126,21 @@ def test_bad_settings_name_the_key(tmp_path, override, message):
     # every rule, typed or between keys, names the environment once
     assert str(refused.value).startswith("settings of environment 'local': ")
     assert str(refused.value).count("settings of environment") == 1
+
+
+def test_the_vector_search_index_is_not_named_as_one_of_the_tables(tmp_path):
+    # The index is a Unity Catalog object of the tables' schema (vector_search.index_name).
+    path = tmp_path / "override.yml"
+    path.write_text("embedding:\n  vector_search:\n    index: DOCUMENT_CHUNKS\n")
+    with pytest.raises(ConfigError) as refused:
+        load_rag_settings("dev", path)
+    assert str(refused.value) == (
+        "settings of environment 'dev': embedding.vector_search.index: tables.chunks and "
+        "embedding.vector_search.index both name 'DOCUMENT_CHUNKS' (Unity Catalog names ignore "
+        "case): give each its own name"
+    )
+    path.write_text("embedding:\n  vector_search:\n    index: document_chunks_ix\n")
+    assert vector_search.index_name(load_rag_settings("dev", path)).endswith(".document_chunks_ix")
 
 
 def test_a_number_in_exponent_notation_without_a_dot_is_a_number(tmp_path):

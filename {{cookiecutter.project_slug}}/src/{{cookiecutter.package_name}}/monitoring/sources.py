@@ -6,6 +6,7 @@ from pyspark.sql import DataFrame
 
 from ..runtime.context import Context
 from .inference_sources import inference_sources
+from .settings import BATCH_SOURCE
 
 
 def prediction_sources(ctx: Context) -> dict[str, DataFrame]:
@@ -21,6 +22,8 @@ def prediction_sources(ctx: Context) -> dict[str, DataFrame]:
     batch predictions table does not exist yet.
     """
     return {
-        "batch": ctx.tables.read(ctx.settings.table("predictions"), "the batch-inference step"),
+        BATCH_SOURCE: ctx.tables.read(
+            ctx.settings.table("predictions"), "the batch-inference step"
+        ),
         **inference_sources(ctx),
     }

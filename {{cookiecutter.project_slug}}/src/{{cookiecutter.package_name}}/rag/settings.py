@@ -23,6 +23,7 @@ from ..settings_file import (
     naming_environment,
     registry_aliases,
 )
+from ..settings_types import check_parts, distinct_names
 from .settings_schema import RagCoreSettings, check_rag_settings
 
 
@@ -102,6 +103,13 @@ def _cross_key_rules(typed: RagCoreSettings) -> None:
             raise ConfigError(
                 "embedding.endpoint, embedding.vector_search: required for kind databricks_endpoint"
             )
+        # The index is a Unity Catalog object of the same schema as the tables.
+        names = {f"tables.{key}": name for key, name in dict(typed.tables).items() if name}
+        names["embedding.vector_search.index"] = embedding.vector_search.index
+        try:
+            distinct_names(names)
+        except ValueError as err:
+            raise ConfigError(f"embedding.vector_search.index: {err}") from None
     if bool(typed.generator.secret_scope) != bool(typed.generator.secret_key):
         raise ConfigError(
             "generator.secret_scope, generator.secret_key: give both (a Databricks secret) "
@@ -120,12 +128,15 @@ def load_rag_settings(
 
     The merged mapping is first read into the typed models of :mod:`.settings_schema`
     (a missing, mistyped or unknown key: one ConfigError naming the environment and
-    the key path), then the rules between keys are checked. Raises ConfigError
+    the key path), then the rules between keys are checked, then the rules of the
+    optional parts' sections (:func:`..settings_types.check_parts`). Raises ConfigError
     before any step reads or writes anything.
     """
     env, raw = load_raw(env, override_file)
     with naming_environment(env):
-        return _checked_rag_settings(env, raw)
+        settings = _checked_rag_settings(env, raw)
+        check_parts(settings)  # the optional parts' sections (serving)
+        return settings
 
 
 def _checked_rag_settings(env: str, raw: dict) -> RagSettings:

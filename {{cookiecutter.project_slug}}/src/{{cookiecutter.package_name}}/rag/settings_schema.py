@@ -17,15 +17,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field, create_model, model_validator
 
-from ..settings_types import ObjectName, owned_sections, validate
+from ..settings_types import SETTINGS_CONFIG, ObjectName, distinct_names, owned_sections, validate
 
 Rate = Annotated[float, Field(ge=0, le=1)]  # a share or rate, in [0, 1]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = SETTINGS_CONFIG
 
 
 class TablesSection(_Section):
@@ -36,6 +36,11 @@ class TablesSection(_Section):
     feedback: ObjectName
     monitoring_metrics: ObjectName
     inference_table: ObjectName | None = None
+
+    @model_validator(mode="after")
+    def _one_table_per_key(self) -> TablesSection:
+        distinct_names(self.model_dump(exclude_none=True))
+        return self
 
 
 class ModelSection(_Section):

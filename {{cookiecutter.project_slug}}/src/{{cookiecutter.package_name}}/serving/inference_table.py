@@ -32,7 +32,7 @@ from pyspark.sql import types as T
 
 from ..runtime.context import Context
 from ..runtime.errors import error_line
-from ..settings_file import ConfigError
+from .settings import positive
 
 SCHEMA = T.StructType(
     [
@@ -119,13 +119,6 @@ def read_unwritten(path: Path) -> list[dict]:
     return rows
 
 
-def _positive(settings, key: str) -> float:
-    value = (settings.raw.get("serving") or {}).get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"serving.{key}: must be a positive number, got {value!r}")
-    return value
-
-
 class InferenceLog:
     """Buffers inference-table rows and appends them to the table in batches.
 
@@ -148,8 +141,8 @@ class InferenceLog:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.table = ctx.settings.table("inference_table")
-        self.flush_rows = int(_positive(ctx.settings, "log_flush_rows"))
-        self.flush_seconds = float(_positive(ctx.settings, "log_flush_seconds"))
+        self.flush_rows = int(positive(ctx.settings, "log_flush_rows"))
+        self.flush_seconds = float(positive(ctx.settings, "log_flush_seconds"))
         self.commits = 0
         self.written = 0
         self.recovered = 0

@@ -35,9 +35,9 @@ from mlflow.pyfunc import scoring_server
 
 from ..registry import champion_version, model_uri
 from ..runtime.context import Context
-from ..settings_file import ConfigError
 from .inference_table import InferenceLog, log_row, unwritten_folder
 from .request_forms import missing_inputs
+from .settings import checked_port
 
 HOST = "127.0.0.1"
 START_SECONDS = 60
@@ -149,9 +149,7 @@ def configured_port(ctx: Context, port: int | None = None) -> int:
     Raises ConfigError naming ``serving.port`` when it is not an integer in 0..65535.
     """
     value = (ctx.settings.raw.get("serving") or {}).get("port") if port is None else port
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
-        raise ConfigError(f"serving.port: must be an integer from 0 to 65535, got {value!r}")
-    return value
+    return checked_port(value)
 
 
 def start(ctx: Context, port: int | None = None) -> RunningServer:

@@ -1,20 +1,24 @@
-"""The types of the ``serving`` section, checked when the settings load.
+"""The ``serving`` section: its types and its rules, checked when the settings load.
 
-:func:`..settings_types.owned_sections` finds ``SECTION_MODEL`` here; a project
-without online serving has neither this module nor the section.
+:func:`..settings_types.owned_sections` finds ``SECTION_MODEL`` here and
+:func:`..settings_types.check_parts` runs :func:`check`. A project without online
+serving has neither this module nor the section.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from ..settings_file import ConfigError
+from ..settings_types import SETTINGS_CONFIG
 
 
 class ServingSection(BaseModel):
     """``serving``: the local scoring server and the Databricks serving endpoint."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = SETTINGS_CONFIG
 
     port: int
     log_flush_rows: int
@@ -26,3 +30,34 @@ class ServingSection(BaseModel):
 
 
 SECTION_MODEL = ServingSection
+
+
+def checked_port(value: Any) -> int:
+    """``value`` when it is a port for ``serve``: an integer from 0 to 65535 (0: a free one).
+
+    Raises ConfigError naming ``serving.port`` otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(f"serving.port: must be an integer from 0 to 65535, got {value!r}")
+    return value
+
+
+def positive(settings: Any, key: str) -> float:
+    """``serving.<key>`` of ``settings`` (either use case's settings: read from ``raw``)
+    when it is a number above 0. Raises ConfigError naming the key otherwise."""
+    value = (settings.raw.get("serving") or {}).get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"serving.{key}: must be a positive number, got {value!r}")
+    return value
+
+
+def check(settings: Any) -> None:
+    """The rules of the ``serving`` section of ``settings`` (either use case's), when it
+    has one: the port (:func:`checked_port`) and the inference log's batch size and
+    interval (:func:`positive`). Raises ConfigError naming the key."""
+    section = settings.raw.get("serving")
+    if section is None:
+        return
+    checked_port(section.get("port"))
+    for key in ("log_flush_rows", "log_flush_seconds"):
+        positive(settings, key)

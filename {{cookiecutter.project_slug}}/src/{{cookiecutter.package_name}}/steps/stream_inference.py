@@ -18,50 +18,21 @@ restarted; Delta skips the write it has already seen.
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
 
 from pyspark.sql import DataFrame
 
-from ..config import ConfigError, Settings, instant_sql
+from ..config import instant_sql
 from ..features.model_inputs import model_input_of
 from ..features.spine import checked_spine
 from ..runtime.context import Context
+from ..streaming.settings import checkpoint_location, max_files_per_trigger
 from .batch_inference import champion_version, model_udf, score
-
-
-def checkpoint_location(settings: Settings) -> str:
-    """The checkpoint of the query: ``streaming.checkpoint``, under ``local_root`` when relative.
-
-    On Databricks it must be absolute (a Unity Catalog volume path such as
-    ``/Volumes/<catalog>/<schema>/checkpoints/stream_inference``). Raises ConfigError
-    naming the key when it is missing or relative on Databricks.
-    """
-    value = (settings.raw.get("streaming") or {}).get("checkpoint")
-    if not value:
-        raise ConfigError("streaming.checkpoint: required setting is missing")
-    path = PurePosixPath(str(value))
-    if path.is_absolute():
-        return str(path)
-    if settings.local_root is None:
-        raise ConfigError(
-            f"streaming.checkpoint: {value!r} must be an absolute (volume) path on Databricks"
-        )
-    return str(settings.local_root / path)
-
-
-def _max_files(settings: Settings) -> int:
-    value = (settings.raw.get("streaming") or {}).get("max_files_per_trigger", 1000)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(
-            f"streaming.max_files_per_trigger: must be a positive integer, got {value!r}"
-        )
-    return value
 
 
 def _read_stream(ctx: Context, name: str) -> DataFrame:
     """Table ``name`` as a Delta streaming source (bounded micro-batches)."""
     reader = ctx.spark.readStream.format("delta").option(
-        "maxFilesPerTrigger", _max_files(ctx.settings)
+        "maxFilesPerTrigger", max_files_per_trigger(ctx.settings)
     )
     if ctx.settings.runtime == "local":
         return reader.load(str(ctx.tables.path(name)))
