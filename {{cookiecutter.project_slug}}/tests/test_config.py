@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import cli, config
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings, parse_as_of
-from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR
+from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, load_raw
+from {{ cookiecutter.package_name }}.settings_types import owned_sections
 
 from .conftest import refusal
 
@@ -340,12 +341,8 @@ def test_two_table_keys_naming_one_table_are_refused(tmp_path, tables, first, se
             "scoring_days and label_maturity_days count back from the as-of dates",
         ),
         (
-            "features:\n  lookup_tolerance_hours: -3\n",
-            "features.lookup_tolerance_hours: Input should be greater than or equal to 0 (got -3)",
-        ),
-        (
-            "model:\n  experiment: ''\n",
-            "model.experiment: String should have at least 1 character (got '')",
+            "features:\n  lookup_tolerance_hours: 0\n",
+            "features.lookup_tolerance_hours: Input should be greater than 0 (got 0)",
         ),
     ],
 )
@@ -353,6 +350,31 @@ def test_a_rule_a_later_step_holds_is_checked_when_the_settings_load(tmp_path, y
     # Each of these loaded before and stopped the step that reads it (validate, ingest),
     # or raised an OverflowError with a traceback (the windows), after earlier steps wrote.
     assert refusal(tmp_path, yaml_text) == f"settings of environment 'local': {rule}"
+
+
+def test_a_section_an_optional_part_reads_is_required_when_the_settings_load(monkeypatch):
+    # The part's own step would refuse it after earlier steps of the run wrote; a project
+    # without the part has neither the section nor a model typing it.
+    for section in owned_sections():
+
+        def without(env=None, override_file=None, section=section):
+            name, raw = load_raw(env, override_file)
+            raw.pop(section)
+            return name, raw
+
+        monkeypatch.setattr(config, "load_raw", without)
+        with pytest.raises(ConfigError) as refused:
+            load_settings("local")
+        assert str(refused.value) == (
+            f"settings of environment 'local': {section}: required section is missing"
+        )
+
+
+def test_an_empty_experiment_is_named_with_its_key_path(tmp_path):
+    assert refusal(tmp_path, "model:\n  experiment: ''\n") == (
+        "settings of environment 'local': model.experiment: String should have at least 1 "
+        "character (got '')"
+    )
 
 
 def test_run_all_refuses_a_bad_gate_before_its_first_step_writes(tmp_path, monkeypatch, capsys):

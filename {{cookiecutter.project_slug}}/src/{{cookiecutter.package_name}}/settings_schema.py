@@ -119,7 +119,7 @@ class WindowsSection(_Section):
 class FeaturesSection(_Section):
     """``features``: how model inputs are looked up in the feature tables."""
 
-    lookup_tolerance_hours: int = Field(ge=0)
+    lookup_tolerance_hours: int = Field(gt=0)
     lookup: Literal["spark", "databricks_feature_store"] = "spark"
 
 

@@ -53,8 +53,8 @@ def check_parts(settings: Any) -> None:
 
     A subpackage whose ``settings`` module defines ``check(settings)`` (raising
     ConfigError naming the key) has it called when the settings load, after the types
-    and the rules between keys: a step that comes late in a run (monitor, stream-inference)
-    then refuses a bad value of its section before the first step writes anything.
+    and the rules between keys: a bad value of a section that only a late step reads is
+    then refused before the first step of a run writes anything.
     """
     for module in modules("settings").values():
         check = getattr(module, "check", None)
@@ -100,9 +100,9 @@ def distinct_names(names: Mapping[str, str]) -> None:
 
     Unity Catalog names ignore case, so ``Preds`` and ``preds`` are one table; two keys
     naming one table would have one step overwrite what another wrote (predictions over
-    a bronze table, for instance). Raises ValueError naming both keys and the name, e.g.
-    ``predictions and events_bronze both name 'events_bronze' (Unity Catalog names ignore
-    case): give each its own name``.
+    a bronze table, for instance). Raises ValueError naming both keys, in the order of
+    ``names``, and the name the second gives, e.g. ``events_bronze and predictions both
+    name 'events_bronze' (Unity Catalog names ignore case): give each its own name``.
     """
     first: dict[str, str] = {}  # lowercased name -> the first key naming it
     for key, name in names.items():

@@ -155,6 +155,12 @@ def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path, capsys):
     assert str(refused.value) == (
         "settings of environment 'dev': serving.port: must be an integer from 0 to 65535, got -1"
     )
+    override.write_text("serving: null\n")  # the section emptied
+    with pytest.raises(ConfigError) as refused:
+        load_rag_settings("local", override)
+    assert str(refused.value) == (
+        "settings of environment 'local': serving: required section is missing"
+    )
 
 
 class FakeServingEndpoints:

@@ -107,7 +107,7 @@ def monitoring_settings(settings: Settings) -> MonitoringSettings:
 
 
 def check(settings: Settings) -> None:
-    """The rules of the ``monitoring`` section of ``settings``, when it has one
-    (:func:`monitoring_settings`). Raises ConfigError naming the key."""
-    if "monitoring" in settings.raw:
-        monitoring_settings(settings)
+    """The rules of the ``monitoring`` section of ``settings``, which monitor needs
+    (:func:`monitoring_settings`; the section missing included). Raises ConfigError
+    naming the key."""
+    monitoring_settings(settings)

@@ -42,7 +42,7 @@ def checked_port(value: Any) -> int:
     return value
 
 
-def positive(settings: Any, key: str) -> float:
+def positive(settings: Any, key: str) -> int | float:
     """``serving.<key>`` of ``settings`` (either use case's settings: read from ``raw``)
     when it is a number above 0. Raises ConfigError naming the key otherwise."""
     value = (settings.raw.get("serving") or {}).get(key)
@@ -52,12 +52,13 @@ def positive(settings: Any, key: str) -> float:
 
 
 def check(settings: Any) -> None:
-    """The rules of the ``serving`` section of ``settings`` (either use case's), when it
-    has one: the port (:func:`checked_port`) and the inference log's batch size and
-    interval (:func:`positive`). Raises ConfigError naming the key."""
+    """The rules of the ``serving`` section of ``settings`` (either use case's), which serve
+    and the endpoint need: the section itself, the port (:func:`checked_port`; ``serve
+    --port`` may pick another, but the setting must be one) and the inference log's batch
+    size and interval (:func:`positive`). Raises ConfigError naming the key."""
     section = settings.raw.get("serving")
-    if section is None:
-        return
+    if not isinstance(section, dict):
+        raise ConfigError("serving: required section is missing")
     checked_port(section.get("port"))
     for key in ("log_flush_rows", "log_flush_seconds"):
         positive(settings, key)

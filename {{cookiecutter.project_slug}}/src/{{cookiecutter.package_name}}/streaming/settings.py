@@ -62,11 +62,12 @@ def max_files_per_trigger(settings: Settings) -> int:
 
 
 def check(settings: Settings) -> None:
-    """The rules of the ``streaming`` section of ``settings``, when it has one.
+    """The rules of the ``streaming`` section of ``settings``, which stream-inference needs.
 
-    Raises ConfigError naming the key (:func:`checkpoint_location`,
-    :func:`max_files_per_trigger`).
+    Raises ConfigError naming the key: the section missing, or
+    :func:`checkpoint_location` or :func:`max_files_per_trigger` refusing its value.
     """
-    if "streaming" in settings.raw:
-        checkpoint_location(settings)
-        max_files_per_trigger(settings)
+    if not isinstance(settings.raw.get("streaming"), dict):
+        raise ConfigError("streaming: required section is missing")
+    checkpoint_location(settings)
+    max_files_per_trigger(settings)
