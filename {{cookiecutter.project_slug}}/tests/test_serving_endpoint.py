@@ -177,6 +177,46 @@ def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "override, line",
+    [
+        (
+            "serving:\n  endpoint_name: flight delays\n",
+            "serving.endpoint_name: 'flight delays' must be 1-63 letters, digits, '-' or '_'",
+        ),
+        (
+            f"serving:\n  endpoint_name: {'e' * 64}\n",
+            f"serving.endpoint_name: '{'e' * 64}' must be 1-63 letters, digits, '-' or '_'",
+        ),
+        ("serving:\n  query_group: ' '\n", "serving.query_group: must be a group name, got ' '"),
+        (
+            "tables:\n  inference_table: request_log\n",
+            "tables.inference_table: 'request_log' must end with _payload "
+            "(Databricks names the payload table <prefix>_payload)",
+        ),
+        (
+            "tables:\n  inference_table: _payload\n",
+            "tables.inference_table: '_payload' must end with _payload "
+            "(Databricks names the payload table <prefix>_payload)",
+        ),
+    ],
+    ids=["space", "64_characters", "blank_group", "no_suffix", "suffix_only"],
+)
+@pytest.mark.parametrize("env", ["local", "prod"])
+def test_the_endpoint_rules_are_checked_when_the_settings_load(tmp_path, override, line, env):
+    # Deploy syncs the endpoint only after it has moved the champion alias: refused there,
+    # a bad endpoint setting would leave the alias moved and the endpoint behind it.
+    assert refusal(tmp_path, override, env) == f"settings of environment '{env}': {line}"
+
+
+def test_the_endpoint_name_may_take_63_letters_digits_hyphens_and_underscores(tmp_path):
+    name = "Flight-delays_2" + "x" * 48
+    override = tmp_path / "override.yml"
+    override.write_text(f"serving:\n  endpoint_name: {name}\n")
+    settings = load_settings("prod", override)
+    assert endpoint_settings(settings)["name"] == name
+
+
 def test_the_serving_section_is_typed_when_the_settings_load(tmp_path):
     assert refusal(tmp_path, "serving:\n  prot: 5055\n", "dev") == (
         "settings of environment 'dev': serving.prot: unknown key (did you mean port?)"

@@ -155,6 +155,20 @@ def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path, capsys):
     assert str(refused.value) == (
         "settings of environment 'dev': serving.port: must be an integer from 0 to 65535, got -1"
     )
+    override.write_text("serving:\n  endpoint_name: qa endpoint\n")
+    with pytest.raises(ConfigError) as refused:
+        load_rag_settings("prod", override)
+    assert str(refused.value) == (
+        "settings of environment 'prod': serving.endpoint_name: 'qa endpoint' must be 1-63 "
+        "letters, digits, '-' or '_'"
+    )
+    override.write_text("tables:\n  inference_table: qa_requests\n")
+    with pytest.raises(ConfigError) as refused:
+        load_rag_settings("local", override)
+    assert str(refused.value) == (
+        "settings of environment 'local': tables.inference_table: 'qa_requests' must end with "
+        "_payload (Databricks names the payload table <prefix>_payload)"
+    )
     override.write_text("serving: null\n")  # the section emptied
     with pytest.raises(ConfigError) as refused:
         load_rag_settings("local", override)

@@ -19,30 +19,21 @@ Requests carry the model's input columns. Looking features up at request time
 
 from __future__ import annotations
 
-import re
-
 from ..registry import version_by_alias
 from ..runtime.context import Context
 from ..runtime.tracking import client
 from ..settings_file import ConfigError, RuntimeSettings
-
-WORKLOAD_SIZES = ("Small", "Medium", "Large")
-PAYLOAD_SUFFIX = "_payload"
-_ENDPOINT_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}")
+from .settings import WORKLOAD_SIZES, endpoint_name, payload_prefix, query_group
 
 
 def endpoint_settings(settings: RuntimeSettings) -> dict:
     """The checked endpoint settings: name, workload_size, scale_to_zero, query_group, prefix.
 
-    ``prefix`` is the inference table's name without ``_payload``. Raises ConfigError
-    naming the key that breaks its rule.
+    ``prefix`` is the inference table's name without ``_payload``. The rules are those
+    the settings are held to when they load (:mod:`.settings`), checked again here for
+    settings built without loading. Raises ConfigError naming the key that breaks its rule.
     """
     serving = settings.raw.get("serving") or {}
-    name = serving.get("endpoint_name")
-    if not isinstance(name, str) or not _ENDPOINT_NAME.fullmatch(name):
-        raise ConfigError(
-            f"serving.endpoint_name: {name!r} must be 1-63 letters, digits, '-' or '_'"
-        )
     size = serving.get("workload_size")
     if size not in WORKLOAD_SIZES:
         raise ConfigError(
@@ -51,21 +42,12 @@ def endpoint_settings(settings: RuntimeSettings) -> dict:
     scale = serving.get("scale_to_zero")
     if not isinstance(scale, bool):
         raise ConfigError(f"serving.scale_to_zero: must be true or false, got {scale!r}")
-    group = serving.get("query_group")
-    if not isinstance(group, str) or not group:
-        raise ConfigError(f"serving.query_group: must be a group name, got {group!r}")
-    table = settings.tables["inference_table"]
-    if not table.endswith(PAYLOAD_SUFFIX) or table == PAYLOAD_SUFFIX:
-        raise ConfigError(
-            f"tables.inference_table: {table!r} must end with {PAYLOAD_SUFFIX} "
-            "(Databricks names the payload table <prefix>_payload)"
-        )
     return {
-        "name": name,
+        "name": endpoint_name(serving.get("endpoint_name")),
         "workload_size": size,
         "scale_to_zero": scale,
-        "query_group": group,
-        "prefix": table.removesuffix(PAYLOAD_SUFFIX),
+        "query_group": query_group(serving.get("query_group")),
+        "prefix": payload_prefix(settings.tables.get("inference_table")),
     }
 
 

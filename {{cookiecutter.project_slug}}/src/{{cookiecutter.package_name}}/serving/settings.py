@@ -7,12 +7,19 @@ serving has neither this module nor the section.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from ..settings_file import ConfigError
 from ..settings_types import SETTINGS_CONFIG
+
+WORKLOAD_SIZES = ("Small", "Medium", "Large")
+# A Databricks serving endpoint's name: letters, digits, '-' and '_', 1 to 63 of them.
+_ENDPOINT_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}")
+# Databricks names the AI Gateway inference table of an endpoint ``<prefix>_payload``.
+PAYLOAD_SUFFIX = "_payload"
 
 
 class ServingSection(BaseModel):
@@ -24,7 +31,7 @@ class ServingSection(BaseModel):
     log_flush_rows: int
     log_flush_seconds: float
     endpoint_name: str
-    workload_size: Literal["Small", "Medium", "Large"]
+    workload_size: Literal[WORKLOAD_SIZES]
     scale_to_zero: bool
     query_group: str
 
@@ -51,14 +58,52 @@ def positive(settings: Any, key: str) -> int | float:
     return value
 
 
+def endpoint_name(value: Any) -> str:
+    """``value`` when it can name a serving endpoint (1-63 letters, digits, '-' or '_').
+
+    Raises ConfigError naming ``serving.endpoint_name`` otherwise.
+    """
+    if not isinstance(value, str) or not _ENDPOINT_NAME.fullmatch(value):
+        raise ConfigError(
+            f"serving.endpoint_name: {value!r} must be 1-63 letters, digits, '-' or '_'"
+        )
+    return value
+
+
+def query_group(value: Any) -> str:
+    """``value`` when it is a group name (a non-empty string), which gets CAN_QUERY on the
+    endpoint. Raises ConfigError naming ``serving.query_group`` otherwise."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"serving.query_group: must be a group name, got {value!r}")
+    return value
+
+
+def payload_prefix(table: Any) -> str:
+    """The prefix Databricks is given for the inference table ``table``: ``table`` without
+    its :data:`PAYLOAD_SUFFIX`. Raises ConfigError naming ``tables.inference_table`` when
+    ``table`` does not end with the suffix after at least one character."""
+    if not isinstance(table, str) or not table.endswith(PAYLOAD_SUFFIX) or table == PAYLOAD_SUFFIX:
+        raise ConfigError(
+            f"tables.inference_table: {table!r} must end with {PAYLOAD_SUFFIX} "
+            "(Databricks names the payload table <prefix>_payload)"
+        )
+    return table.removesuffix(PAYLOAD_SUFFIX)
+
+
 def check(settings: Any) -> None:
     """The rules of the ``serving`` section of ``settings`` (either use case's), which serve
     and the endpoint need: the section itself, the port (:func:`checked_port`; ``serve
-    --port`` may pick another, but the setting must be one) and the inference log's batch
-    size and interval (:func:`positive`). Raises ConfigError naming the key."""
+    --port`` may pick another, but the setting must be one), the inference log's batch
+    size and interval (:func:`positive`), and what the Databricks endpoint is made of
+    (:func:`endpoint_name`, :func:`query_group`, :func:`payload_prefix`), checked in every
+    environment, as deploy syncs the endpoint only after it has moved the champion alias.
+    Raises ConfigError naming the key."""
     section = settings.raw.get("serving")
     if not isinstance(section, dict):
         raise ConfigError("serving: required section is missing")
     checked_port(section.get("port"))
     for key in ("log_flush_rows", "log_flush_seconds"):
         positive(settings, key)
+    endpoint_name(section.get("endpoint_name"))
+    query_group(section.get("query_group"))
+    payload_prefix(settings.tables.get("inference_table"))
