@@ -43,7 +43,7 @@ def _print(result: dict) -> None:
 def _step_entry(step: str) -> Callable[[list[str] | None], int]:
     def run_step(argv: list[str] | None = None) -> int:
         def body(args: argparse.Namespace) -> int:
-            _print(_run_step(step, entry.context(args)))
+            _print(_run_step(step, entry.pipeline_context(args)))
             return 0
 
         return entry.main(body, entry.parser(f"Run the {step} step."), argv)
@@ -78,7 +78,7 @@ def evaluate(argv: list[str] | None = None) -> int:
     """
 
     def body(args: argparse.Namespace) -> int:
-        ctx = entry.context(args)
+        ctx = entry.pipeline_context(args)
         verdict = _run_step("evaluate", ctx)
         _print(verdict)
         return REJECTED_EXIT if stops_on(verdict, ctx) else 0
@@ -200,7 +200,7 @@ def run_all(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", type=Path, help="write the run summary as JSON to this path")
 
     def body(args: argparse.Namespace) -> int:
-        summary = run_pipeline(entry.context(args))
+        summary = run_pipeline(entry.pipeline_context(args))
         print(format_summary(summary))
         if args.summary:
             args.summary.parent.mkdir(parents=True, exist_ok=True)

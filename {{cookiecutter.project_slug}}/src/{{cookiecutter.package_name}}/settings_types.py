@@ -171,7 +171,7 @@ def unknown_key(key: str, known: Iterable[str], reason: str, always_reason: bool
     return f"unknown key (did you mean {close[0]}?{f' {reason}' if always_reason else ''})"
 
 
-def _first(errors: list[dict]) -> dict:
+def first_error(errors: list[dict]) -> dict:
     """The error to report: the first one, unless it is a missing key and an unknown key at
     the same level is close to its name (a misspelling, which leaves the real name missing)."""
     first = errors[0]
@@ -205,7 +205,7 @@ def describe(
     validated mapping in the settings file; ``unknown`` says why a key the model does
     not know is refused.
     """
-    first = _first(err.errors())
+    first = first_error(err.errors())
     loc = first["loc"]
     value = first.get("input")
     scalar = not isinstance(value, dict | list) and first["type"] != "missing"

@@ -20,11 +20,11 @@ import yaml
 from databricks.sdk.errors import NotFound
 
 from {{ cookiecutter.package_name }}.cli import format_summary
-from {{ cookiecutter.package_name }}.rag import corpus, vector_search
+from {{ cookiecutter.package_name }}.rag import corpus, eval_set, vector_search
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
 from {{ cookiecutter.package_name }}.rag.chunking import chunk_documents, split_text
 from {{ cookiecutter.package_name }}.rag.embedding import with_dotted_names
-from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
+from {{ cookiecutter.package_name }}.rag.eval_set import EVAL_FILE, load_eval_set, parse_eval_set
 from {{ cookiecutter.package_name }}.rag.generation import (
     ExtractiveGenerator,
     make_generator,
@@ -39,7 +39,7 @@ from {{ cookiecutter.package_name }}.rag.steps.build import MODEL_FILE, pipeline
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
 from {{ cookiecutter.package_name }}.rag.steps.index import embedded_chunks
 from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
-from {{ cookiecutter.package_name }}.settings_file import ConfigError, load_raw
+from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError, load_raw
 
 from .conftest import slot
 
@@ -603,6 +603,88 @@ def test_eval_set_has_46_questions_on_documents_of_the_default_corpus():
     documents = set(corpus.python_stdlib(load_rag_settings("local").source["modules"]).doc_id)
     missing = {s for item in items for s in item["expected_sources"]} - documents
     assert missing == set()
+
+
+DROP = object()  # a key left out of the item
+GOOD_ITEM = {
+    "question": "What does json.dumps return?",
+    "expected_facts": ["JSON formatted str"],
+    "expected_sources": ["json.dumps"],
+}
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        # One string where a list belongs: its letters would be the facts, each found in
+        # almost any answer; a lone source would leave the question out of every run.
+        (
+            {"expected_facts": "JSON formatted str"},
+            "item 1: expected_facts: Input should be a valid list (got 'JSON formatted str')",
+        ),
+        (
+            {"expected_sources": "json.dumps"},
+            "item 1: expected_sources: Input should be a valid list (got 'json.dumps')",
+        ),
+        (
+            {"expected_facts": []},
+            "item 1: expected_facts: List should have at least 1 item after validation, not 0",
+        ),
+        (
+            {"expected_facts": ["JSON", " "]},
+            "item 1: expected_facts.1: String should have at least 1 character (got ' ')",
+        ),
+        ({"question": 7}, "item 1: question: Input should be a valid string (got 7)"),
+        (
+            {"expected_fact": ["JSON"], "expected_facts": DROP},
+            "item 1: expected_fact: unknown key (did you mean expected_facts?)",
+        ),
+    ],
+    ids=["facts_string", "sources_string", "no_fact", "blank_fact", "no_question", "misspelled"],
+)
+def test_a_bad_evaluation_item_is_refused_naming_the_item_and_field(change, problem):
+    item = {k: v for k, v in {**GOOD_ITEM, **change}.items() if v is not DROP}
+    text = yaml.safe_dump([GOOD_ITEM, item])
+    with pytest.raises(ValueError) as refused:
+        parse_eval_set(text)
+    assert str(refused.value) == f"{EVAL_FILE} {problem}"
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", "the file: Input should be a valid list (got None)"),
+        ("[]", "the file: List should have at least 1 item after validation, not 0"),
+    ],
+    ids=["empty_file", "no_item"],
+)
+def test_an_evaluation_set_without_items_is_refused(text, problem):
+    with pytest.raises(ValueError) as refused:
+        parse_eval_set(text)
+    assert str(refused.value) == f"{EVAL_FILE} {problem}"
+
+
+def test_the_packaged_evaluation_set_reads_as_written():
+    assert load_eval_set() == yaml.safe_load(eval_set.eval_set_text())
+
+
+@pytest.mark.parametrize("command", ["run_all", "ingest_documents"])
+def test_a_bad_evaluation_set_stops_the_pipeline_before_its_first_write(
+    command, tmp_path, monkeypatch, capsys
+):
+    # Not evaluate, after ingest, index and build have written and registered a version.
+    from {{ cookiecutter.package_name }} import cli
+
+    root = tmp_path / "local_root"
+    monkeypatch.setenv(LOCAL_ROOT_VAR, str(root))
+    bad = {**GOOD_ITEM, "expected_sources": "json.dumps"}
+    monkeypatch.setattr(eval_set, "eval_set_text", lambda: yaml.safe_dump([bad]))
+    assert getattr(cli, command)(["--env", "local"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {EVAL_FILE} item 0: expected_sources: Input should be a valid list "
+        "(got 'json.dumps')\n"
+    )
+    assert not root.exists()  # no table, no MLflow store, no Spark warehouse
 
 
 def test_the_relative_gate_allows_a_small_drop_below_the_champion_not_a_larger_one():

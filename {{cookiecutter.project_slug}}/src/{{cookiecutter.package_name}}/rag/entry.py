@@ -17,6 +17,8 @@ from ..runtime.entry_status import run_entry
 from ..runtime.spark import SparkStartError
 from ..runtime.tables import MissingTableError
 from ..settings_file import ConfigError
+from .eval_set import load_eval_set
+from .prompts import prompt_text
 from .settings import load_rag_settings
 
 KNOWN_ERRORS = (
@@ -43,6 +45,18 @@ def parser(description: str) -> argparse.ArgumentParser:
 def context(args: argparse.Namespace) -> Context:
     """The Context of the settings ``args.env`` and ``args.config`` select (ConfigError if bad)."""
     return Context(load_rag_settings(args.env, args.config))
+
+
+def pipeline_context(args: argparse.Namespace) -> Context:
+    """:func:`context`, once the files the steps read from the package are checked: the
+    evaluation set (:func:`.eval_set.load_eval_set`) and the prompt template
+    (:func:`.prompts.prompt_text`). A broken one (ValueError, one line naming the file,
+    item and field) stops a step or ``run-all`` before its first write, not evaluate after
+    build has registered a version."""
+    ctx = context(args)
+    load_eval_set()
+    prompt_text()
+    return ctx
 
 
 def main(

@@ -8,25 +8,79 @@ answer should contain, verbatim from the documentation) and ``expected_sources``
 from __future__ import annotations
 
 from importlib import resources
+from typing import Annotated
 
 import yaml
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
+
+from ..settings_types import SETTINGS_CONFIG, first_error, unknown_key
 
 EVAL_FILE = "conf/eval_set.yml"
 
+# A question, fact or doc id: text with something besides blanks (surrounding blanks dropped).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class EvalItem(BaseModel):
+    """One question of the evaluation set and what a good answer holds."""
+
+    model_config = SETTINGS_CONFIG
+
+    question: Text
+    expected_facts: list[Text] = Field(min_length=1)
+    expected_sources: list[Text] = Field(min_length=1)
+
+
+_ITEMS = TypeAdapter(Annotated[list[EvalItem], Field(min_length=1)])
+
+
+def _problem(err: ValidationError) -> str:
+    """One line for the problem of ``err`` to report (:func:`..settings_types.first_error`):
+    where (item number from 0, field, list position), the rule, and the value found when it
+    is a scalar."""
+    first = first_error(err.errors())
+    loc = first["loc"]
+    where = f"item {loc[0]}" if loc else "the file"
+    path = ".".join(str(part) for part in loc[1:])
+    value = first.get("input")
+    scalar = not isinstance(value, dict | list) and first["type"] != "missing"
+    found = f" (got {value!r})" if scalar else ""
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message, found = unknown_key(str(loc[-1]), EvalItem.model_fields, "not a field"), ""
+    return f"{EVAL_FILE} {where}: {path + ': ' if path else ''}{message}{found}"
+
+
+def parse_eval_set(text: str) -> list[dict]:
+    """The items of an evaluation set file's ``text`` (YAML), checked.
+
+    Out: a list of at least one dict with ``question`` (str), ``expected_facts`` and
+    ``expected_sources`` (lists of str, at least one each), blanks around each text
+    dropped. Raises ValueError with one line naming the item, the field and the rule (e.g.
+    ``conf/eval_set.yml item 3: expected_facts: Input should be a valid list (got 'JSON
+    formatted str')``) when the file is not a list of such items: a fact given as one
+    string would be read as its letters, and a source given as one string would leave
+    the question out of every evaluation.
+    """
+    try:
+        items = _ITEMS.validate_python(yaml.safe_load(text))
+    except ValidationError as err:
+        raise ValueError(_problem(err)) from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"{EVAL_FILE}: not YAML ({str(err).splitlines()[0]})") from None
+    return [item.model_dump() for item in items]
+
+
+def eval_set_text() -> str:
+    """The text of the packaged evaluation set (``conf/eval_set.yml`` in the package)."""
+    package = __package__.rsplit(".", 1)[0]
+    return resources.files(package).joinpath(EVAL_FILE).read_text(encoding="utf-8")
+
 
 def load_eval_set() -> list[dict]:
-    """The items of the packaged evaluation set, checked.
-
-    Raises ValueError naming the item and field that is missing or empty.
-    """
-    package = __package__.rsplit(".", 1)[0]
-    text = resources.files(package).joinpath(EVAL_FILE).read_text(encoding="utf-8")
-    items = yaml.safe_load(text) or []
-    for n, item in enumerate(items):
-        for field in ("question", "expected_facts", "expected_sources"):
-            if not item.get(field):
-                raise ValueError(f"{EVAL_FILE} item {n}: {field} is missing or empty")
-    return items
+    """The items of the packaged evaluation set (:func:`eval_set_text`), checked by
+    :func:`parse_eval_set` (ValueError naming the item and field when one is bad)."""
+    return parse_eval_set(eval_set_text())
 
 
 def as_eval_data(items: list[dict], documents: set[str]) -> list[dict]:
