@@ -35,6 +35,9 @@ from urllib.parse import urlsplit
 ANSWERS_JSON = r'{{ cookiecutter | tojson }}'  # fmt: skip
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+# The settings name each environment's serving endpoint <slug>-<environment>, and Databricks
+# takes at most 63 characters there; the longest environment name is "staging".
+MAX_SLUG = 63 - len("-staging")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -77,14 +80,17 @@ def project_name(value):
 
 
 def project_slug(value):
-    """Folder, bundle and repository name: lowercase letters, digits and inner hyphens."""
+    """Folder, bundle and repo name: lowercase letters, digits, inner hyphens; 55 at most."""
     if not SLUG.fullmatch(value):
         return (
             "must be lowercase letters, digits and hyphens, starting and ending with a "
             "letter or digit (e.g. churn-model)"
         )
-    if len(value) > 64:
-        return "must be at most 64 characters"
+    if len(value) > MAX_SLUG:
+        return (
+            f"must be at most {MAX_SLUG} characters (the serving endpoint <slug>-staging "
+            "may have at most 63)"
+        )
     return None
 
 

@@ -46,8 +46,8 @@ CASES = [
     ),
     (
         pre_gen.project_slug,
-        ["churn-model", "2024-churn-model", "a", "modele-prix"],
-        ["", "Churn", "churn_model", "-churn", "churn-", "a/b", "../up", "a b", "é", "x" * 65],
+        ["churn-model", "2024-churn-model", "a", "modele-prix", "x" * 55],
+        ["", "Churn", "churn_model", "-churn", "churn-", "a/b", "../up", "a b", "é", "x" * 56],
     ),
     (
         pre_gen.package_name,
@@ -450,6 +450,47 @@ def test_the_rendered_settings_hold_names_to_the_hooks_identifier_rule(default_p
     accepted = json.loads(done.stdout)
     assert accepted == [pre_gen.uc_identifier(name) is None for name in samples]
     assert accepted.count(True) == len(good) + 1  # the good names of CASES and 255 x's
+
+
+# Run in a process that imports the rendered project: the serving endpoint name of every
+# environment of its packaged settings, as the settings loader ("module:function") reads them.
+ENDPOINT_NAMES = """
+import importlib, json, sys
+from pathlib import Path
+import yaml
+package, loader = sys.argv[1:]
+module, function = loader.split(":")
+load = getattr(importlib.import_module(f"{package}.{module}"), function)
+config = Path(importlib.import_module(package).__file__).parent / "conf" / "config.yml"
+envs = yaml.safe_load(config.read_text(encoding="utf-8"))["environments"]
+print(json.dumps({env: load(env).raw["serving"]["endpoint_name"] for env in envs}))
+"""
+
+
+@pytest.mark.parametrize(
+    "use_case, loader",
+    [("tabular", "config:load_settings"), ("rag", "rag.settings:load_rag_settings")],
+)
+def test_the_longest_slug_the_hook_takes_loads_in_every_environment(tmp_path, use_case, loader):
+    """The settings hold each environment's serving endpoint name to Databricks' limit of
+    63 characters when they load: a project whose slug has the hook's maximum length loads
+    in every environment, and its longest endpoint name has exactly 63 characters."""
+    slug = "x" * pre_gen.MAX_SLUG
+    project = render(tmp_path, project_slug=slug, use_case=use_case)
+    (package,) = {p.parent.name for p in project.glob("src/*/cli.py")}
+    done = subprocess.run(
+        [sys.executable, "-c", ENDPOINT_NAMES, package, loader],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    names = json.loads(done.stdout)
+    assert {"local", "dev", "staging", "prod"} <= set(names)
+    assert all(name.startswith(f"{slug}-") for name in names.values())
+    assert max(len(name) for name in names.values()) == 63
 
 
 def test_a_relative_template_path_refuses_a_dependency_name_too(tmp_path, capfd, monkeypatch):

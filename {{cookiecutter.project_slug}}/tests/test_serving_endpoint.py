@@ -140,6 +140,7 @@ def test_environments_name_their_endpoints_and_only_prod_does_not_scale_to_zero(
         ({"workload_size": "Huge"}, "serving.workload_size"),
         ({"endpoint_name": "a b"}, "serving.endpoint_name"),
         ({"scale_to_zero": "yes"}, "serving.scale_to_zero"),
+        ({"query_group": ""}, "serving.query_group"),
     ],
 )
 def test_bad_endpoint_settings_are_named(change, message):
@@ -186,7 +187,8 @@ def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path):
         ),
         (
             f"serving:\n  endpoint_name: {'e' * 64}\n",
-            f"serving.endpoint_name: '{'e' * 64}' must be 1-63 letters, digits, '-' or '_'",
+            f"serving.endpoint_name: '{'e' * 64}' must be 1-63 letters, digits, '-' or '_' "
+            "(64 characters)",
         ),
         ("serving:\n  query_group: ' '\n", "serving.query_group: must be a group name, got ' '"),
         (

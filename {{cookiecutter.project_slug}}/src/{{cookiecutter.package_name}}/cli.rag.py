@@ -40,10 +40,18 @@ def _print(result: dict) -> None:
     print(json.dumps(result, indent=2, default=str))
 
 
+# Steps of the QA pipeline job before evaluate: they check the prompt and the evaluation
+# set first (:func:`.rag.entry.pipeline_context`), as run-all does. The indexing job,
+# deploy and rollback read neither.
+CHECKS_PACKAGED_FILES = ("register_prompt", "build")
+
+
 def _step_entry(step: str) -> Callable[[list[str] | None], int]:
+    context = entry.pipeline_context if step in CHECKS_PACKAGED_FILES else entry.context
+
     def run_step(argv: list[str] | None = None) -> int:
         def body(args: argparse.Namespace) -> int:
-            _print(_run_step(step, entry.pipeline_context(args)))
+            _print(_run_step(step, context(args)))
             return 0
 
         return entry.main(body, entry.parser(f"Run the {step} step."), argv)

@@ -169,6 +169,12 @@ def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path, capsys):
         "settings of environment 'local': tables.inference_table: 'qa_requests' must end with "
         "_payload (Databricks names the payload table <prefix>_payload)"
     )
+    override.write_text("tables:\n  inference_table: null\n")  # a key other tables may leave out
+    with pytest.raises(ConfigError) as refused:
+        load_rag_settings("local", override)
+    assert str(refused.value) == (
+        "settings of environment 'local': tables.inference_table: required setting is missing"
+    )
     override.write_text("serving: null\n")  # the section emptied
     with pytest.raises(ConfigError) as refused:
         load_rag_settings("local", override)

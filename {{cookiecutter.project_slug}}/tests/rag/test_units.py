@@ -20,7 +20,7 @@ import yaml
 from databricks.sdk.errors import NotFound
 
 from {{ cookiecutter.package_name }}.cli import format_summary
-from {{ cookiecutter.package_name }}.rag import corpus, eval_set, vector_search
+from {{ cookiecutter.package_name }}.rag import corpus, eval_set, prompts, vector_search
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
 from {{ cookiecutter.package_name }}.rag.chunking import chunk_documents, split_text
 from {{ cookiecutter.package_name }}.rag.embedding import with_dotted_names
@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.rag.generation import (
     render_prompt,
 )
 from {{ cookiecutter.package_name }}.rag.pipeline import CITATION, best_score
+from {{ cookiecutter.package_name }}.rag.prompts import PROMPT_FILE
 from {{ cookiecutter.package_name }}.rag.retrieval import HashingRetriever, VectorSearchRetriever
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
@@ -605,7 +606,6 @@ def test_eval_set_has_46_questions_on_documents_of_the_default_corpus():
     assert missing == set()
 
 
-DROP = object()  # a key left out of the item
 GOOD_ITEM = {
     "question": "What does json.dumps return?",
     "expected_facts": ["JSON formatted str"],
@@ -613,77 +613,111 @@ GOOD_ITEM = {
 }
 
 
+def _with(**change) -> dict:
+    """:data:`GOOD_ITEM` with ``change``; a value of None leaves the key out."""
+    return {k: v for k, v in {**GOOD_ITEM, **change}.items() if v is not None}
+
+
 @pytest.mark.parametrize(
-    "change, problem",
+    "item, problem",
     [
         # One string where a list belongs: its letters would be the facts, each found in
         # almost any answer; a lone source would leave the question out of every run.
         (
-            {"expected_facts": "JSON formatted str"},
-            "item 1: expected_facts: Input should be a valid list (got 'JSON formatted str')",
+            _with(expected_facts="JSON formatted str"),
+            "item 2: expected_facts: Input should be a valid list (got 'JSON formatted str')",
         ),
         (
-            {"expected_sources": "json.dumps"},
-            "item 1: expected_sources: Input should be a valid list (got 'json.dumps')",
+            _with(expected_sources="json.dumps"),
+            "item 2: expected_sources: Input should be a valid list (got 'json.dumps')",
         ),
         (
-            {"expected_facts": []},
-            "item 1: expected_facts: List should have at least 1 item after validation, not 0",
+            _with(expected_facts=[]),
+            "item 2: expected_facts: List should have at least 1 item after validation, not 0",
         ),
         (
-            {"expected_facts": ["JSON", " "]},
-            "item 1: expected_facts.1: String should have at least 1 character (got ' ')",
+            _with(expected_facts=["JSON", " "]),
+            "item 2: expected_facts entry 2: String should have at least 1 character (got ' ')",
         ),
-        ({"question": 7}, "item 1: question: Input should be a valid string (got 7)"),
         (
-            {"expected_fact": ["JSON"], "expected_facts": DROP},
-            "item 1: expected_fact: unknown key (did you mean expected_facts?)",
+            _with(expected_sources=[True]),  # what YAML makes of `yes`
+            "item 2: expected_sources entry 1: Input should be a valid string (got True): YAML "
+            "reads it as a number or true/false, quote it to keep it as text",
+        ),
+        (_with(question=None), "item 2: question: Field required"),
+        (
+            _with(expected_fact=["JSON"], expected_facts=None),
+            "item 2: expected_fact: unknown key (did you mean expected_facts?)",
+        ),
+        (
+            "What does json.dumps return?",
+            "item 2: must be a mapping with the keys question, expected_facts, "
+            "expected_sources (got 'What does json.dumps return?')",
         ),
     ],
-    ids=["facts_string", "sources_string", "no_fact", "blank_fact", "no_question", "misspelled"],
+    ids=[
+        "facts_string",
+        "sources_string",
+        "no_fact",
+        "blank_fact",
+        "yaml_boolean",
+        "no_question",
+        "misspelled",
+        "not_a_mapping",
+    ],
 )
-def test_a_bad_evaluation_item_is_refused_naming_the_item_and_field(change, problem):
-    item = {k: v for k, v in {**GOOD_ITEM, **change}.items() if v is not DROP}
-    text = yaml.safe_dump([GOOD_ITEM, item])
+def test_a_bad_evaluation_item_is_refused_naming_the_item_and_field(item, problem):
     with pytest.raises(ValueError) as refused:
-        parse_eval_set(text)
+        parse_eval_set(yaml.safe_dump([GOOD_ITEM, item]))
     assert str(refused.value) == f"{EVAL_FILE} {problem}"
 
 
 @pytest.mark.parametrize(
     "text, problem",
     [
-        ("", "the file: Input should be a valid list (got None)"),
-        ("[]", "the file: List should have at least 1 item after validation, not 0"),
+        ("", " the file: Input should be a valid list (got None)"),
+        ("[]", " the file: List should have at least 1 item after validation, not 0"),
+        (
+            "- question: [unclosed\n",
+            ": not YAML at line 2 (expected ',' or ']', but got '<stream end>')",
+        ),
     ],
-    ids=["empty_file", "no_item"],
+    ids=["empty_file", "no_item", "not_yaml"],
 )
 def test_an_evaluation_set_without_items_is_refused(text, problem):
     with pytest.raises(ValueError) as refused:
         parse_eval_set(text)
-    assert str(refused.value) == f"{EVAL_FILE} {problem}"
+    assert str(refused.value) == f"{EVAL_FILE}{problem}"
 
 
-def test_the_packaged_evaluation_set_reads_as_written():
-    assert load_eval_set() == yaml.safe_load(eval_set.eval_set_text())
-
-
-@pytest.mark.parametrize("command", ["run_all", "ingest_documents"])
-def test_a_bad_evaluation_set_stops_the_pipeline_before_its_first_write(
-    command, tmp_path, monkeypatch, capsys
+@pytest.mark.parametrize("command", ["run_all", "register_prompt", "build", "evaluate"])
+@pytest.mark.parametrize(
+    "broken, line",
+    [
+        (
+            "eval_set",
+            f"{EVAL_FILE} item 1: expected_sources: Input should be a valid list "
+            "(got 'json.dumps')",
+        ),
+        ("prompt", f"{PROMPT_FILE}: the template must contain the question placeholder"),
+    ],
+)
+def test_a_broken_packaged_file_stops_the_qa_pipeline_before_its_first_write(
+    command, broken, line, tmp_path, monkeypatch, capsys
 ):
-    # Not evaluate, after ingest, index and build have written and registered a version.
+    # Not evaluate (or register-prompt), after ingest, index and build have written and
+    # registered a version.
     from {{ cookiecutter.package_name }} import cli
 
     root = tmp_path / "local_root"
     monkeypatch.setenv(LOCAL_ROOT_VAR, str(root))
-    bad = {**GOOD_ITEM, "expected_sources": "json.dumps"}
-    monkeypatch.setattr(eval_set, "eval_set_text", lambda: yaml.safe_dump([bad]))
+    if broken == "eval_set":
+        bad = _with(expected_sources="json.dumps")
+        monkeypatch.setattr(eval_set, "eval_set_text", lambda: yaml.safe_dump([bad]))
+    else:
+        monkeypatch.setattr(prompts, "packaged_prompt", lambda: "Answer from the context.")
     assert getattr(cli, command)(["--env", "local"]) == 1
-    assert capsys.readouterr().err == (
-        f"error: {EVAL_FILE} item 0: expected_sources: Input should be a valid list "
-        "(got 'json.dumps')\n"
-    )
+    assert capsys.readouterr().err == f"error: {line}\n"
     assert not root.exists()  # no table, no MLflow store, no Spark warehouse
 
 

@@ -48,14 +48,15 @@ def context(args: argparse.Namespace) -> Context:
 
 
 def pipeline_context(args: argparse.Namespace) -> Context:
-    """:func:`context`, once the files the steps read from the package are checked: the
-    evaluation set (:func:`.eval_set.load_eval_set`) and the prompt template
-    (:func:`.prompts.prompt_text`). A broken one (ValueError, one line naming the file,
-    item and field) stops a step or ``run-all`` before its first write, not evaluate after
-    build has registered a version."""
+    """:func:`context`, once the files the QA pipeline reads from the package are checked:
+    the prompt template (:func:`.prompts.prompt_text`) and the evaluation set
+    (:func:`.eval_set.load_eval_set`). For ``run-all`` and the steps of the QA pipeline
+    job up to evaluate: a broken file (ValueError, one line naming it, the item and the
+    field) stops them before their first write, not evaluate after build has registered
+    a version."""
     ctx = context(args)
-    load_eval_set()
     prompt_text()
+    load_eval_set()
     return ctx
 
 

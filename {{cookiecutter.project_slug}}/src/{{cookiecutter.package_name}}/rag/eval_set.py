@@ -34,21 +34,29 @@ class EvalItem(BaseModel):
 _ITEMS = TypeAdapter(Annotated[list[EvalItem], Field(min_length=1)])
 
 
+def _where(loc: tuple) -> str:
+    """``item 3`` or ``item 3: expected_facts entry 2`` (items and entries counted from 1)."""
+    if not loc:
+        return "the file"
+    parts = [str(p) if isinstance(p, str) else f"entry {p + 1}" for p in loc[1:]]
+    return f"item {loc[0] + 1}" + (f": {' '.join(parts)}" if parts else "")
+
+
 def _problem(err: ValidationError) -> str:
     """One line for the problem of ``err`` to report (:func:`..settings_types.first_error`):
-    where (item number from 0, field, list position), the rule, and the value found when it
-    is a scalar."""
+    where (:func:`_where`), the rule, and the value found when it is a scalar."""
     first = first_error(err.errors())
-    loc = first["loc"]
-    where = f"item {loc[0]}" if loc else "the file"
-    path = ".".join(str(part) for part in loc[1:])
-    value = first.get("input")
-    scalar = not isinstance(value, dict | list) and first["type"] != "missing"
+    loc, value, kind = first["loc"], first.get("input"), first["type"]
+    message, hint = first["msg"], ""
+    if kind == "model_type":  # an item that is not a mapping
+        message = f"must be a mapping with the keys {', '.join(EvalItem.model_fields)}"
+    elif kind == "extra_forbidden":
+        message = unknown_key(str(loc[-1]), EvalItem.model_fields, "not a field")
+    elif kind == "string_type" and isinstance(value, bool | int | float):
+        hint = ": YAML reads it as a number or true/false, quote it to keep it as text"
+    scalar = not isinstance(value, dict | list) and kind not in ("missing", "extra_forbidden")
     found = f" (got {value!r})" if scalar else ""
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message, found = unknown_key(str(loc[-1]), EvalItem.model_fields, "not a field"), ""
-    return f"{EVAL_FILE} {where}: {path + ': ' if path else ''}{message}{found}"
+    return f"{EVAL_FILE} {_where(loc)}: {message}{found}{hint}"
 
 
 def parse_eval_set(text: str) -> list[dict]:
@@ -56,18 +64,22 @@ def parse_eval_set(text: str) -> list[dict]:
 
     Out: a list of at least one dict with ``question`` (str), ``expected_facts`` and
     ``expected_sources`` (lists of str, at least one each), blanks around each text
-    dropped. Raises ValueError with one line naming the item, the field and the rule (e.g.
-    ``conf/eval_set.yml item 3: expected_facts: Input should be a valid list (got 'JSON
-    formatted str')``) when the file is not a list of such items: a fact given as one
-    string would be read as its letters, and a source given as one string would leave
-    the question out of every evaluation.
+    dropped. Raises ValueError with one line naming the item (counted from 1), the field
+    and the rule (e.g. ``conf/eval_set.yml item 4: expected_facts: Input should be a
+    valid list (got 'JSON formatted str')``) when the file is not a list of such items: a
+    fact given as one string would be read as its letters, and a source given as one
+    string would leave the question out of every evaluation. Text that is not YAML is
+    named with its line.
     """
     try:
         items = _ITEMS.validate_python(yaml.safe_load(text))
     except ValidationError as err:
         raise ValueError(_problem(err)) from None
     except yaml.YAMLError as err:
-        raise ValueError(f"{EVAL_FILE}: not YAML ({str(err).splitlines()[0]})") from None
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ValueError(f"{EVAL_FILE}: not YAML{at} ({problem})") from None
     return [item.model_dump() for item in items]
 
 

@@ -12,14 +12,19 @@ PROMPT_FILE = "conf/qa_prompt.txt"
 REQUIRED = re.compile(r"\{\{\s*question\s*\}\}")
 
 
+def packaged_prompt() -> str:
+    """The text of ``conf/qa_prompt.txt`` in the package, unchecked."""
+    package = __package__.rsplit(".", 1)[0]
+    return resources.files(package).joinpath(PROMPT_FILE).read_text(encoding="utf-8")
+
+
 def prompt_text() -> str:
-    """The prompt template shipped in the package (``conf/qa_prompt.txt``).
+    """The prompt template shipped in the package (:func:`packaged_prompt`).
 
     Placeholders in MLflow's syntax, names in double braces: ``context`` (the
     retrieved chunks) and ``question``. Raises ValueError when ``question`` is missing.
     """
-    package = __package__.rsplit(".", 1)[0]
-    text = resources.files(package).joinpath(PROMPT_FILE).read_text(encoding="utf-8")
+    text = packaged_prompt()
     if not REQUIRED.search(text):
         raise ValueError(f"{PROMPT_FILE}: the template must contain the question placeholder")
     return text

@@ -8,16 +8,18 @@ serving has neither this module nor the section.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
 from ..settings_file import ConfigError
 from ..settings_types import SETTINGS_CONFIG
 
-WORKLOAD_SIZES = ("Small", "Medium", "Large")
+WorkloadSize = Literal["Small", "Medium", "Large"]
+WORKLOAD_SIZES = get_args(WorkloadSize)
 # A Databricks serving endpoint's name: letters, digits, '-' and '_', 1 to 63 of them.
-_ENDPOINT_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}")
+MAX_ENDPOINT_NAME = 63
+_ENDPOINT_NAME = re.compile(r"[A-Za-z0-9_-]+")
 # Databricks names the AI Gateway inference table of an endpoint ``<prefix>_payload``.
 PAYLOAD_SUFFIX = "_payload"
 
@@ -31,7 +33,7 @@ class ServingSection(BaseModel):
     log_flush_rows: int
     log_flush_seconds: float
     endpoint_name: str
-    workload_size: Literal[WORKLOAD_SIZES]
+    workload_size: WorkloadSize
     scale_to_zero: bool
     query_group: str
 
@@ -63,9 +65,11 @@ def endpoint_name(value: Any) -> str:
 
     Raises ConfigError naming ``serving.endpoint_name`` otherwise.
     """
-    if not isinstance(value, str) or not _ENDPOINT_NAME.fullmatch(value):
+    long = isinstance(value, str) and len(value) > MAX_ENDPOINT_NAME
+    if not isinstance(value, str) or not _ENDPOINT_NAME.fullmatch(value) or long:
         raise ConfigError(
-            f"serving.endpoint_name: {value!r} must be 1-63 letters, digits, '-' or '_'"
+            f"serving.endpoint_name: {value!r} must be 1-{MAX_ENDPOINT_NAME} letters, digits, "
+            f"'-' or '_'{f' ({len(value)} characters)' if long else ''}"
         )
     return value
 
@@ -81,7 +85,9 @@ def query_group(value: Any) -> str:
 def payload_prefix(table: Any) -> str:
     """The prefix Databricks is given for the inference table ``table``: ``table`` without
     its :data:`PAYLOAD_SUFFIX`. Raises ConfigError naming ``tables.inference_table`` when
-    ``table`` does not end with the suffix after at least one character."""
+    ``table`` is None or does not end with the suffix after at least one character."""
+    if table is None:
+        raise ConfigError("tables.inference_table: required setting is missing")
     if not isinstance(table, str) or not table.endswith(PAYLOAD_SUFFIX) or table == PAYLOAD_SUFFIX:
         raise ConfigError(
             f"tables.inference_table: {table!r} must end with {PAYLOAD_SUFFIX} "
