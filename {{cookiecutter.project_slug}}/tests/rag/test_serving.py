@@ -140,8 +140,33 @@ def test_serve_names_a_bad_port_and_a_missing_champion_in_one_line(ctx, monkeypa
     assert not ctx.tables.exists(ctx.settings.table("inference_table"))
 
 
-def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path, capsys):
-    # Every command refuses them, before it reads or writes: not only serve.
+REFUSED_SERVING = [
+    (
+        "dev",
+        "serving:\n  port: -1\n",
+        "serving.port: must be an integer from 0 to 65535, got -1",
+    ),
+    (
+        "prod",
+        "serving:\n  endpoint_name: qa endpoint\n",
+        "serving.endpoint_name: 'qa endpoint' must be 1-63 letters, digits, '-' or '_'",
+    ),
+    (
+        "local",
+        "tables:\n  inference_table: qa_requests\n",
+        "tables.inference_table: 'qa_requests' must end with _payload (Databricks names the "
+        "payload table <prefix>_payload)",
+    ),
+    (  # a key other tables may leave out
+        "local",
+        "tables:\n  inference_table: null\n",
+        "tables.inference_table: required setting is missing",
+    ),
+    ("local", "serving: null\n", "serving: required section is missing"),
+]
+
+
+def test_the_serve_command_refuses_bad_serving_settings_in_one_line(tmp_path, capsys):
     override = tmp_path / "serving.yml"
     override.write_text("serving:\n  log_flush_rows: 0\n")
     assert serve(["--env", "local", "--config", str(override)]) == 1
@@ -149,38 +174,16 @@ def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path, capsys):
         "error: settings of environment 'local': serving.log_flush_rows: must be a positive "
         "number, got 0\n"
     )
-    override.write_text("serving:\n  port: -1\n")
+
+
+@pytest.mark.parametrize(("env", "text", "message"), REFUSED_SERVING)
+def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path, env, text, message):
+    # Every command refuses them, before it reads or writes: not only serve.
+    override = tmp_path / "serving.yml"
+    override.write_text(text)
     with pytest.raises(ConfigError) as refused:
-        load_rag_settings("dev", override)
-    assert str(refused.value) == (
-        "settings of environment 'dev': serving.port: must be an integer from 0 to 65535, got -1"
-    )
-    override.write_text("serving:\n  endpoint_name: qa endpoint\n")
-    with pytest.raises(ConfigError) as refused:
-        load_rag_settings("prod", override)
-    assert str(refused.value) == (
-        "settings of environment 'prod': serving.endpoint_name: 'qa endpoint' must be 1-63 "
-        "letters, digits, '-' or '_'"
-    )
-    override.write_text("tables:\n  inference_table: qa_requests\n")
-    with pytest.raises(ConfigError) as refused:
-        load_rag_settings("local", override)
-    assert str(refused.value) == (
-        "settings of environment 'local': tables.inference_table: 'qa_requests' must end with "
-        "_payload (Databricks names the payload table <prefix>_payload)"
-    )
-    override.write_text("tables:\n  inference_table: null\n")  # a key other tables may leave out
-    with pytest.raises(ConfigError) as refused:
-        load_rag_settings("local", override)
-    assert str(refused.value) == (
-        "settings of environment 'local': tables.inference_table: required setting is missing"
-    )
-    override.write_text("serving: null\n")  # the section emptied
-    with pytest.raises(ConfigError) as refused:
-        load_rag_settings("local", override)
-    assert str(refused.value) == (
-        "settings of environment 'local': serving: required section is missing"
-    )
+        load_rag_settings(env, override)
+    assert str(refused.value) == f"settings of environment '{env}': {message}"
 
 
 class FakeServingEndpoints:
