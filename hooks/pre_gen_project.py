@@ -35,9 +35,11 @@ from urllib.parse import urlsplit
 ANSWERS_JSON = r'{{ cookiecutter | tojson }}'  # fmt: skip
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
-# The settings name each environment's serving endpoint <slug>-<environment>, and Databricks
-# takes at most 63 characters there; the longest environment name is "staging".
-MAX_SLUG = 63 - len("-staging")
+MAX_SLUG = 64
+# With online serving, the settings name each environment's serving endpoint
+# <slug>-<environment>, and Databricks takes at most 63 characters there; the longest
+# environment name is "staging".
+MAX_SLUG_WITH_SERVING = 63 - len("-staging")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -80,18 +82,33 @@ def project_name(value):
 
 
 def project_slug(value):
-    """Folder, bundle and repo name: lowercase letters, digits, inner hyphens; 55 at most."""
+    """Folder, bundle and repo name: lowercase, digits, inner hyphens; 64 at most, 55 with serving.
+
+    The serving limit needs another answer: :func:`slug_fits_the_endpoint` checks it."""
     if not SLUG.fullmatch(value):
         return (
             "must be lowercase letters, digits and hyphens, starting and ending with a "
             "letter or digit (e.g. churn-model)"
         )
     if len(value) > MAX_SLUG:
-        return (
-            f"must be at most {MAX_SLUG} characters (the serving endpoint <slug>-staging "
-            "may have at most 63)"
-        )
+        return f"must be at most {MAX_SLUG} characters"
     return None
+
+
+def slug_fits_the_endpoint(answers):
+    """The ``project_slug=...: rule`` line when online serving is on and ``<slug>-staging``
+    would be longer than the 63 characters of a serving endpoint name, else ``None``."""
+    slug = answers.get("project_slug")
+    # Off as the post-generation hook reads the manifest: only false (or "false").
+    serving = answers.get("include_online_serving", False) not in (False, "false")
+    if not serving or not isinstance(slug, str) or len(slug) <= MAX_SLUG_WITH_SERVING:
+        return None
+    if project_slug(slug):  # its own rule fails first and is reported on its own
+        return None
+    return (
+        f"project_slug={slug!r}: must be at most {MAX_SLUG_WITH_SERVING} characters with "
+        "include_online_serving (the serving endpoint <slug>-staging may have at most 63)"
+    )
 
 
 def package_name(value):
@@ -288,6 +305,9 @@ def problems(answers):
             if rule:
                 lines.append(f"{name}={shown(value)!r}: {rule}")
                 break
+    endpoint = slug_fits_the_endpoint(answers)
+    if endpoint:
+        lines.append(endpoint)
     for first, second in answers.get("_must_differ", []):
         if first in answers and second in answers and answers[first] == answers[second]:
             lines.append(

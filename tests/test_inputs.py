@@ -46,8 +46,8 @@ CASES = [
     ),
     (
         pre_gen.project_slug,
-        ["churn-model", "2024-churn-model", "a", "modele-prix", "x" * 55],
-        ["", "Churn", "churn_model", "-churn", "churn-", "a/b", "../up", "a b", "é", "x" * 56],
+        ["churn-model", "2024-churn-model", "a", "modele-prix", "x" * 64],
+        ["", "Churn", "churn_model", "-churn", "churn-", "a/b", "../up", "a b", "é", "x" * 65],
     ),
     (
         pre_gen.package_name,
@@ -250,6 +250,10 @@ BAD_ANSWERS = [
     ({"project_name": 'My "Model"'}, "project_name='My \"Model\"'"),
     ({"project_slug": "Churn Model"}, "project_slug='Churn Model'"),
     ({"project_slug": "../escape"}, "project_slug='../escape'"),
+    (
+        {"project_slug": "x" * 56, "include_online_serving": True},
+        f"project_slug='{'x' * 56}': must be at most 55 characters with include_online_serving",
+    ),
     ({"package_name": "churn-model"}, "package_name='churn-model'"),
     ({"package_name": "2024_churn"}, "package_name='2024_churn'"),
     ({"description": "two\nlines"}, "description='two\\nlines'"),
@@ -472,10 +476,11 @@ print(json.dumps({env: load(env).raw["serving"]["endpoint_name"] for env in envs
     [("tabular", "config:load_settings"), ("rag", "rag.settings:load_rag_settings")],
 )
 def test_the_longest_slug_the_hook_takes_loads_in_every_environment(tmp_path, use_case, loader):
-    """The settings hold each environment's serving endpoint name to Databricks' limit of
-    63 characters when they load: a project whose slug has the hook's maximum length loads
-    in every environment, and its longest endpoint name has exactly 63 characters."""
-    slug = "x" * pre_gen.MAX_SLUG
+    """Boundary guard of the hook's limit with online serving: a project whose slug has
+    that maximum length loads in every environment, and its longest endpoint name has
+    exactly Databricks' 63 characters (one more is refused at load:
+    tests/test_serving_endpoint.py in the rendered project)."""
+    slug = "x" * pre_gen.MAX_SLUG_WITH_SERVING
     project = render(tmp_path, project_slug=slug, use_case=use_case)
     (package,) = {p.parent.name for p in project.glob("src/*/cli.py")}
     done = subprocess.run(
@@ -491,6 +496,27 @@ def test_the_longest_slug_the_hook_takes_loads_in_every_environment(tmp_path, us
     assert {"local", "dev", "staging", "prod"} <= set(names)
     assert all(name.startswith(f"{slug}-") for name in names.values())
     assert max(len(name) for name in names.values()) == 63
+
+
+@pytest.mark.parametrize(
+    ("serving", "refused"), [(True, True), ("true", True), (False, False), ("false", False)]
+)
+def test_the_slug_limit_of_the_serving_endpoint_holds_only_with_online_serving(serving, refused):
+    """``<slug>-staging`` names a serving endpoint (63 characters at most) only when the
+    project has online serving; without it the slug may have the folder limit, 64."""
+    answers = {"project_slug": "x" * 56, "include_online_serving": serving}
+    lines = pre_gen.problems(answers)
+    if refused:
+        assert lines == [
+            f"project_slug='{'x' * 56}': must be at most 55 characters with "
+            "include_online_serving (the serving endpoint <slug>-staging may have at most 63)"
+        ]
+    else:
+        assert lines == []
+    assert pre_gen.problems({**answers, "project_slug": "x" * 55}) == []
+    assert pre_gen.problems({**answers, "project_slug": "x" * 65}) == [
+        f"project_slug='{'x' * 65}': must be at most 64 characters"
+    ]
 
 
 def test_a_relative_template_path_refuses_a_dependency_name_too(tmp_path, capfd, monkeypatch):

@@ -211,7 +211,18 @@ def test_the_endpoint_rules_are_checked_when_the_settings_load(tmp_path, overrid
     assert refusal(tmp_path, override, env) == f"settings of environment '{env}': {line}"
 
 
+def test_the_query_group_is_granted_without_the_blanks_around_it(tmp_path):
+    override = tmp_path / "override.yml"
+    override.write_text("serving:\n  query_group: '  data-readers '\n")
+    endpoints = FakeEndpoints()
+    sync_endpoint(load_settings("staging", override), 3, workspace(endpoints))
+    kind, _, access = endpoints.calls[1]
+    assert kind == "update_permissions"
+    assert [grant.group_name for grant in access] == ["data-readers"]
+
+
 def test_the_endpoint_name_may_take_63_letters_digits_hyphens_and_underscores(tmp_path):
+    # Boundary guard: the longest name the rule takes (64 is refused above).
     name = "Flight-delays_2" + "x" * 48
     override = tmp_path / "override.yml"
     override.write_text(f"serving:\n  endpoint_name: {name}\n")

@@ -20,7 +20,7 @@ import yaml
 from databricks.sdk.errors import NotFound
 
 from {{ cookiecutter.package_name }}.cli import format_summary
-from {{ cookiecutter.package_name }}.rag import corpus, eval_set, prompts, vector_search
+from {{ cookiecutter.package_name }}.rag import corpus, eval_set, packaged, prompts, vector_search
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
 from {{ cookiecutter.package_name }}.rag.chunking import chunk_documents, split_text
 from {{ cookiecutter.package_name }}.rag.embedding import with_dotted_names
@@ -654,6 +654,16 @@ def _with(**change) -> dict:
             "item 2: must be a mapping with the keys question, expected_facts, "
             "expected_sources (got 'What does json.dumps return?')",
         ),
+        # A key YAML reads as a number, true/false or null (`1:`, `yes:`, `~:`).
+        ({**GOOD_ITEM, 1: "x"}, "item 2: key 1 must be text: YAML reads it as int, quote it"),
+        (
+            {**GOOD_ITEM, True: "x"},
+            "item 2: key True must be text: YAML reads it as bool, quote it",
+        ),
+        (
+            {**GOOD_ITEM, None: "x"},
+            "item 2: key None must be text: YAML reads it as NoneType, quote it",
+        ),
     ],
     ids=[
         "facts_string",
@@ -664,6 +674,9 @@ def _with(**change) -> dict:
         "no_question",
         "misspelled",
         "not_a_mapping",
+        "number_key",
+        "boolean_key",
+        "null_key",
     ],
 )
 def test_a_bad_evaluation_item_is_refused_naming_the_item_and_field(item, problem):
@@ -719,6 +732,28 @@ def test_a_broken_packaged_file_stops_the_qa_pipeline_before_its_first_write(
     assert getattr(cli, command)(["--env", "local"]) == 1
     assert capsys.readouterr().err == f"error: {line}\n"
     assert not root.exists()  # no table, no MLflow store, no Spark warehouse
+
+
+@pytest.mark.parametrize("name", [EVAL_FILE, PROMPT_FILE])
+def test_a_packaged_file_that_is_not_utf8_is_named_before_the_first_write(
+    name, tmp_path, monkeypatch, capsys
+):
+    package = tmp_path / "package"
+    (package / "conf").mkdir(parents=True)
+    for real in (EVAL_FILE, PROMPT_FILE):
+        (package / real).write_text(packaged.packaged_text(real), encoding="utf-8")
+    latin1 = "# Évaluation\n".encode("latin-1")  # what an editor saving Latin-1 writes
+    (package / name).write_bytes(latin1 + (package / name).read_bytes())
+    monkeypatch.setattr(packaged, "resources", SimpleNamespace(files=lambda _: package))
+    root = tmp_path / "local_root"
+    monkeypatch.setenv(LOCAL_ROOT_VAR, str(root))
+    from {{ cookiecutter.package_name }} import cli
+
+    assert cli.evaluate(["--env", "local"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {name}: not UTF-8 text (byte 2: invalid continuation byte)\n"
+    )
+    assert not root.exists()
 
 
 def test_the_relative_gate_allows_a_small_drop_below_the_champion_not_a_larger_one():

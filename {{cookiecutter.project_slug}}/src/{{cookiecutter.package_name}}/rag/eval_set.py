@@ -7,13 +7,13 @@ answer should contain, verbatim from the documentation) and ``expected_sources``
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 
 from ..settings_types import SETTINGS_CONFIG, first_error, unknown_key
+from .packaged import packaged_text
 
 EVAL_FILE = "conf/eval_set.yml"
 
@@ -59,6 +59,21 @@ def _problem(err: ValidationError) -> str:
     return f"{EVAL_FILE} {_where(loc)}: {message}{found}{hint}"
 
 
+def _refuse_keys_that_are_not_text(data: object) -> None:
+    """Raise ValueError naming the item and key when an item has a key YAML did not read
+    as text (``1:``, ``yes:``, ``~:``): pydantic's location would show it as a position."""
+    if not isinstance(data, list):
+        return
+    for number, item in enumerate(data, start=1):
+        keys = item if isinstance(item, dict) else {}
+        for key in keys:
+            if not isinstance(key, str):
+                raise ValueError(
+                    f"{EVAL_FILE} item {number}: key {key!r} must be text: YAML reads it as "
+                    f"{type(key).__name__}, quote it"
+                )
+
+
 def parse_eval_set(text: str) -> list[dict]:
     """The items of an evaluation set file's ``text`` (YAML), checked.
 
@@ -68,11 +83,14 @@ def parse_eval_set(text: str) -> list[dict]:
     and the rule (e.g. ``conf/eval_set.yml item 4: expected_facts: Input should be a
     valid list (got 'JSON formatted str')``) when the file is not a list of such items: a
     fact given as one string would be read as its letters, and a source given as one
-    string would leave the question out of every evaluation. Text that is not YAML is
-    named with its line.
+    string would leave the question out of every evaluation. A key YAML does not read as
+    text (``1:``, ``yes:``, ``~:``) is named as a key. Text that is not YAML is named, with
+    its line when YAML gives one.
     """
     try:
-        items = _ITEMS.validate_python(yaml.safe_load(text))
+        data = yaml.safe_load(text)
+        _refuse_keys_that_are_not_text(data)
+        items = _ITEMS.validate_python(data)
     except ValidationError as err:
         raise ValueError(_problem(err)) from None
     except yaml.YAMLError as err:
@@ -84,9 +102,10 @@ def parse_eval_set(text: str) -> list[dict]:
 
 
 def eval_set_text() -> str:
-    """The text of the packaged evaluation set (``conf/eval_set.yml`` in the package)."""
-    package = __package__.rsplit(".", 1)[0]
-    return resources.files(package).joinpath(EVAL_FILE).read_text(encoding="utf-8")
+    """The text of the packaged evaluation set (``conf/eval_set.yml`` in the package).
+
+    Raises ValueError naming the file when it is not UTF-8 text."""
+    return packaged_text(EVAL_FILE)
 
 
 def load_eval_set() -> list[dict]:

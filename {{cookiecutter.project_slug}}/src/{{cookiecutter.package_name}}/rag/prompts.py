@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
-from importlib import resources
 
 import mlflow
 from mlflow.exceptions import MlflowException
+
+from .packaged import packaged_text
 
 PROMPT_FILE = "conf/qa_prompt.txt"
 REQUIRED = re.compile(r"\{\{\s*question\s*\}\}")
 
 
 def packaged_prompt() -> str:
-    """The text of ``conf/qa_prompt.txt`` in the package, unchecked."""
-    package = __package__.rsplit(".", 1)[0]
-    return resources.files(package).joinpath(PROMPT_FILE).read_text(encoding="utf-8")
+    """The text of ``conf/qa_prompt.txt`` in the package, unchecked (ValueError naming the
+    file when it is not UTF-8 text)."""
+    return packaged_text(PROMPT_FILE)
 
 
 def prompt_text() -> str:

@@ -75,11 +75,12 @@ def endpoint_name(value: Any) -> str:
 
 
 def query_group(value: Any) -> str:
-    """``value`` when it is a group name (a non-empty string), which gets CAN_QUERY on the
-    endpoint. Raises ConfigError naming ``serving.query_group`` otherwise."""
+    """``value`` without surrounding blanks when it is a group name (a string with more than
+    blanks), which gets CAN_QUERY on the endpoint. Raises ConfigError naming
+    ``serving.query_group`` otherwise."""
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"serving.query_group: must be a group name, got {value!r}")
-    return value
+    return value.strip()
 
 
 def payload_prefix(table: Any) -> str:
