@@ -160,6 +160,32 @@ def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(
     assert passed["rejected"] is False and passed["champion_version"] is not None
 
 
+def test_too_few_questions_fail_the_gate_with_or_without_a_champion(ctx):
+    # The slice indexes the documents of 17 questions: one more is required here.
+    settings = ctx.settings
+    short = Context(replace(settings, evaluation={**settings.evaluation, "min_questions": 18}))
+    register_prompt.run(ctx)
+    build.run(ctx)
+    first = evaluate.run(short)
+    assert (first["questions"], first["status"]) == (17, "FAILED")
+    assert first["reasons"][0] == "questions 17 < min_questions 18"
+    assert first["champion_version"] is None
+    assert deploy.run(short)["champion_version"] is None  # an empty registry stays empty
+
+    # v1 becomes champion through an ungated evaluation (nothing scored).
+    ungated = {**settings.evaluation, "mode": "disabled"}
+    assert evaluate.run(Context(replace(settings, evaluation=ungated)))["status"] == "PASSED"
+    assert deploy.run(ctx)["champion_version"] == 1
+
+    # With a champion, a candidate on too few questions is refused and the champion kept.
+    register_prompt.run(ctx, text=prompt_text() + "\nKeep the answer short.\n")
+    build.run(ctx)
+    second = evaluate.run(short)
+    assert second["model_version"] == 2 and second["champion_version"] == 1
+    assert second["status"] == "FAILED" and "questions 17 < min_questions 18" in second["reasons"]
+    assert deploy.run(short)["champion_version"] == 1
+
+
 def test_steps_on_an_empty_registry_say_what_to_run(ctx):
     with pytest.raises(LookupError, match="run register-prompt first"):
         build.run(ctx)

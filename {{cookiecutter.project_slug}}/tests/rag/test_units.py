@@ -11,6 +11,7 @@ import warnings
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,12 @@ from {{ cookiecutter.package_name }}.rag import corpus, eval_set, packaged, prom
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
 from {{ cookiecutter.package_name }}.rag.chunking import chunk_documents, split_text
 from {{ cookiecutter.package_name }}.rag.embedding import with_dotted_names
-from {{ cookiecutter.package_name }}.rag.eval_set import EVAL_FILE, load_eval_set, parse_eval_set
+from {{ cookiecutter.package_name }}.rag.eval_set import (
+    EVAL_FILE,
+    as_eval_data,
+    load_eval_set,
+    parse_eval_set,
+)
 from {{ cookiecutter.package_name }}.rag.generation import (
     ExtractiveGenerator,
     make_generator,
@@ -37,7 +43,7 @@ from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps.build import MODEL_FILE, pipeline_config
-from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate
+from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate, too_few_questions
 from {{ cookiecutter.package_name }}.rag.steps.index import embedded_chunks
 from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError, load_raw
@@ -764,6 +770,24 @@ def test_the_relative_gate_allows_a_small_drop_below_the_champion_not_a_larger_o
     assert reason.startswith("fact_recall 0.750 < champion 0.800")
     assert "max_relative_degradation" in reason
     assert gate({**champion, "fact_recall": 0.75}, None, gates) == []  # no champion: floors only
+
+
+def test_the_questions_gate_takes_its_minimum_and_refuses_one_fewer():
+    gates = load_rag_settings("local").evaluation
+    least = gates["min_questions"]
+    assert too_few_questions(least, gates) == []
+    assert too_few_questions(least - 1, gates) == [f"questions {least - 1} < min_questions {least}"]
+
+
+def test_the_questions_gate_holds_on_every_corpus_the_project_ships_settings_for():
+    # The whole corpus (local) and the CI slice evaluate more questions than the gate's
+    # minimum, or their first run would be refused.
+    items = load_eval_set()
+    ci_slice = Path(__file__).resolve().parents[2] / "ci" / "data-slice.yml"
+    for override in (None, ci_slice):
+        settings = load_rag_settings("local", override)
+        documents = set(corpus.python_stdlib(settings.source["modules"]).doc_id)
+        assert len(as_eval_data(items, documents)) >= settings.evaluation["min_questions"]
 
 
 def test_llm_judges_only_with_a_judge_endpoint():

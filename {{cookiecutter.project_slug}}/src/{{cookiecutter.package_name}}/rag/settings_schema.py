@@ -126,6 +126,7 @@ class EvaluationSection(_Section):
     """
 
     k: int = Field(gt=0)
+    min_questions: int = Field(gt=0)
     min_retrieval_hit_rate: Rate
     min_fact_recall: Rate
     min_cites_source: Rate

@@ -7,6 +7,8 @@ fact recall, answer cites a retrieved source) and, when
 ``evaluation.judge_endpoint`` is set, MLflow's LLM judges. Gates from
 ``evaluation`` in the config, on the code scorers' means:
 
+- ``min_questions``: the least number of questions evaluated (those whose documents are
+  indexed); fewer fail the gate;
 - ``min_retrieval_hit_rate``, ``min_fact_recall``, ``min_cites_source``: absolute floors;
 - ``max_relative_degradation``: no code metric may fall more than this fraction
   below the champion's.
@@ -67,6 +69,13 @@ def score(pipeline, data: list[dict], k: int, judge: str | None) -> dict[str, fl
         for key, value in result.metrics.items()
         if key.endswith("/mean")
     }
+
+
+def too_few_questions(questions: int, gates: dict) -> list[str]:
+    """The failed-gate line when ``questions`` (the number evaluated) is below
+    ``gates["min_questions"]``, else no line."""
+    least = int(gates["min_questions"])
+    return [f"questions {questions} < min_questions {least}"] if questions < least else []
 
 
 def gate(metrics: dict, champion: dict | None, gates: dict) -> list[str]:
@@ -131,6 +140,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
                 "mode": mode,
                 "k": k,
                 "questions": len(data),
+                "min_questions": int(gates["min_questions"]),
                 "judge": judge or "none",
                 "champion_version": champion.version if champion else "none",
                 **thresholds,
@@ -142,7 +152,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
                 champion_metrics = score(load_pipeline(name, champion.version), data, k, judge)
                 mlflow.log_metrics({f"champion_{m}": v for m, v in champion_metrics.items()})
             mlflow.log_metrics(metrics)
-            reasons = gate(metrics, champion_metrics, gates)
+            reasons = too_few_questions(len(data), gates) + gate(metrics, champion_metrics, gates)
         gate_result = SKIPPED if mode == "disabled" else (FAILED if reasons else PASSED)
         status = FAILED if reasons and mode == "enabled" else PASSED
         verdict = {
