@@ -163,27 +163,43 @@ def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(
 def test_too_few_questions_fail_the_gate_with_or_without_a_champion(ctx):
     # The slice indexes the documents of 17 questions: one more is required here.
     settings = ctx.settings
-    short = Context(replace(settings, evaluation={**settings.evaluation, "min_questions": 18}))
+    gates = {**settings.evaluation, "min_questions": 18}
+
+    def short(mode: str = "enabled") -> Context:
+        return Context(replace(settings, evaluation={**gates, "mode": mode}))
+
     register_prompt.run(ctx)
     build.run(ctx)
-    first = evaluate.run(short)
+    first = evaluate.run(short())
     assert (first["questions"], first["status"]) == (17, "FAILED")
     assert first["reasons"][0] == "questions 17 < min_questions 18"
     assert first["champion_version"] is None
-    assert deploy.run(short)["champion_version"] is None  # an empty registry stays empty
+    assert deploy.run(short())["champion_version"] is None  # an empty registry stays empty
 
-    # v1 becomes champion through an ungated evaluation (nothing scored).
-    ungated = {**settings.evaluation, "mode": "disabled"}
-    assert evaluate.run(Context(replace(settings, evaluation=ungated)))["status"] == "PASSED"
-    assert deploy.run(ctx)["champion_version"] == 1
+    # The same settings with the gate disabled: nothing is scored, not even the number of
+    # questions, so v1 passes and becomes champion.
+    skipped = evaluate.run(short("disabled"))
+    assert (skipped["status"], skipped["gate_result"], skipped["reasons"]) == (
+        "PASSED",
+        "SKIPPED",
+        [],
+    )
+    assert deploy.run(short("disabled"))["champion_version"] == 1
 
     # With a champion, a candidate on too few questions is refused and the champion kept.
     register_prompt.run(ctx, text=prompt_text() + "\nKeep the answer short.\n")
     build.run(ctx)
-    second = evaluate.run(short)
+    second = evaluate.run(short())
     assert second["model_version"] == 2 and second["champion_version"] == 1
     assert second["status"] == "FAILED" and "questions 17 < min_questions 18" in second["reasons"]
-    assert deploy.run(short)["champion_version"] == 1
+    assert deploy.run(short())["champion_version"] == 1
+
+    # In dry_run the failure is recorded but lets the candidate pass: deploy promotes v2.
+    dry = evaluate.run(short("dry_run"), version=2)
+    assert (dry["model_version"], dry["status"], dry["gate_result"]) == (2, "PASSED", "FAILED")
+    assert "questions 17 < min_questions 18" in dry["reasons"]
+    promoted = deploy.run(short("dry_run"))
+    assert (promoted["promoted"], promoted["champion_version"]) == (True, 2)
 
 
 def test_steps_on_an_empty_registry_say_what_to_run(ctx):

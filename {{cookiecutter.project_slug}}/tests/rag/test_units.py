@@ -48,7 +48,7 @@ from {{ cookiecutter.package_name }}.rag.steps.index import embedded_chunks
 from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError, load_raw
 
-from .conftest import slot
+from .conftest import SLICE, slot
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,10 @@ from .conftest import slot
         ({"chunking": {"size": "800"}}, "'local': chunking.size: Input should be a valid integer"),
         ({"retrieval": {"k": 2.5}}, "'local': retrieval.k: Input should be a valid integer"),
         ({"retrieval": {"min_score": -0.1}}, "'local': retrieval.min_score: Input should be"),
+        (
+            {"evaluation": {"min_questions": 0}},
+            "'local': evaluation.min_questions: Input should be greater than 0 (got 0)",
+        ),
         (
             {"monitoring": {"out_of_domain_score": 1.5}},
             "'local': monitoring.out_of_domain_score: Input should be less than or equal to 1",
@@ -133,6 +137,7 @@ def test_bad_settings_name_the_key(tmp_path, override, message):
     # every rule, typed or between keys, names the environment once
     assert str(refused.value).startswith("settings of environment 'local': ")
     assert str(refused.value).count("settings of environment") == 1
+    assert "\n" not in str(refused.value)  # one line
 
 
 def test_the_vector_search_index_is_not_named_as_one_of_the_tables(tmp_path):
@@ -177,6 +182,7 @@ def load_edited(monkeypatch, edit) -> None:
     "path",
     [
         ("evaluation", "mode"),
+        ("evaluation", "min_questions"),
         ("monitoring", "max_latency_p95_ms"),
         ("tables", "chunks"),
         ("retrieval", "min_score"),  # null must be written: a digest of the settings names it
@@ -774,20 +780,29 @@ def test_the_relative_gate_allows_a_small_drop_below_the_champion_not_a_larger_o
 
 def test_the_questions_gate_takes_its_minimum_and_refuses_one_fewer():
     gates = load_rag_settings("local").evaluation
-    least = gates["min_questions"]
-    assert too_few_questions(least, gates) == []
-    assert too_few_questions(least - 1, gates) == [f"questions {least - 1} < min_questions {least}"]
+    assert gates["min_questions"] == 10  # the default of conf/config.yml
+    assert too_few_questions(10, gates) == []
+    assert too_few_questions(9, gates) == ["questions 9 < min_questions 10"]
 
 
 def test_the_questions_gate_holds_on_every_corpus_the_project_ships_settings_for():
-    # The whole corpus (local) and the CI slice evaluate more questions than the gate's
-    # minimum, or their first run would be refused.
+    # The whole corpus (local), the CI slice, the `test` target's slice and the tests' own
+    # slice evaluate at least the gate's minimum of questions, or their first run would be
+    # refused. The counts are pinned: a change to the eval set or a corpus shows up here.
     items = load_eval_set()
     ci_slice = Path(__file__).resolve().parents[2] / "ci" / "data-slice.yml"
-    for override in (None, ci_slice):
-        settings = load_rag_settings("local", override)
+    evaluable = {}
+    for name, env, override in (
+        ("local", "local", None),
+        ("ci slice", "local", ci_slice),
+        ("test", "test", None),
+    ):
+        settings = load_rag_settings(env, override)
+        assert settings.evaluation["min_questions"] == 10
         documents = set(corpus.python_stdlib(settings.source["modules"]).doc_id)
-        assert len(as_eval_data(items, documents)) >= settings.evaluation["min_questions"]
+        evaluable[name] = len(as_eval_data(items, documents))
+    evaluable["tests slice"] = len(as_eval_data(items, set(corpus.python_stdlib(SLICE).doc_id)))
+    assert evaluable == {"local": 46, "ci slice": 26, "test": 26, "tests slice": 17}
 
 
 def test_llm_judges_only_with_a_judge_endpoint():
