@@ -34,13 +34,12 @@ gitlab-ci-local: $(GITLAB_CI_LOCAL)/.installed  ## Node 22 and gitlab-ci-local u
 
 # The fast tier is pure Python: one pytest worker per CPU this process may use (pytest-xdist
 # `-n auto`). The Spark tier runs two workers: one Spark process alone leaves part of two
-# cores idle while it waits on the JVM. Its tests are of very unequal length, so
-# `--dist worksteal`: each worker starts with half of them in file order, and a worker that
-# runs out takes up to half of the other's queued tests (never the one it runs next).
+# cores idle while it waits on the JVM. Its tests are few and of very unequal length, so
+# `--dist loadgroup` with the split given in tests/spark_workers.py: one group per worker.
 FAST_TIER := $(BIN)/pytest -rs -n auto tests -m "not spark"
 # `--durations=0`: the tier ends with each test's setup and call seconds, the figures the
 # speed budgets are tracked by.
-SPARK_TIER := $(BIN)/pytest -rs -n 2 --dist worksteal --durations=0 tests -m spark
+SPARK_TIER := $(BIN)/pytest -rs -n 2 --dist loadgroup --durations=0 tests -m spark
 
 test: venv gitlab-ci-local  ## both tiers: fast (no JVM), then Spark
 	$(FAST_TIER)

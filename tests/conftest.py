@@ -14,6 +14,9 @@ import pytest
 from ci_skips import pytest_sessionfinish  # noqa: F401 - the hook: skips fail under CI=true
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
+from spark_workers import (  # noqa: F401 - the hook: each Spark test's worker
+    pytest_collection_modifyitems,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / "{{cookiecutter.project_slug}}"
