@@ -101,6 +101,37 @@ def test_a_duplicated_flight_id_is_a_check_failure_naming_the_key_and_the_count(
     )
 
 
+def test_of_two_keys_only_complete_values_count_as_shared_and_an_empty_table_passes(spark):
+    """The key check and the row rules run as one job: rows with a null in either key are
+    counted by the not-null rule only, never as a shared key value."""
+    stamp = datetime(2013, 1, 1, 12)
+    rows = [("EWR", stamp), ("EWR", stamp), (None, stamp), (None, stamp), ("JFK", None)]
+    keys = spark.createDataFrame(rows, "origin string, obs_ts timestamp")
+    filled = keys.crossJoin(weather(spark).drop("origin", "obs_ts"))  # one row's values
+    with pytest.raises(DataCheckError) as error:
+        check_frame(filled, "w", EXPECTATIONS["weather_bronze"])
+    assert str(error.value) == (
+        "input table w: column origin: 2 rows null; column obs_ts: 1 row null; "
+        "key origin, obs_ts: 1 value is shared by 2 rows (e.g. origin=EWR, "
+        "obs_ts=2013-01-01 12:00:00)"
+    )
+    assert check_frame(weather(spark).limit(0), "w", EXPECTATIONS["weather_bronze"]) is None
+
+
+def test_the_rules_and_the_keys_are_checked_in_one_pass_over_the_rows(spark):
+    """Every rule and the key check read the key column; a Python UDF on it counts the
+    rows Spark computes: each of the three once (two passes would count six)."""
+    computed = spark.sparkContext.accumulator(0)
+
+    def counted(value):
+        computed.add(1)
+        return value
+
+    frame = bronze(spark).withColumn("flight_id", F.udf(counted, "string")("flight_id"))
+    assert check_frame(frame, TABLE, EXPECTATIONS["flights_bronze"]) is None
+    assert computed.value == 3
+
+
 def test_ingest_refuses_a_source_with_a_repeated_flight_before_writing(ctx, monkeypatch, synthetic):
     from {{ cookiecutter.package_name }} import sources
 

@@ -6,7 +6,7 @@ that must exist with a kind of type (``string``, ``numeric``, ``timestamp``),
 columns that must not be null (keys), value ranges (nulls pass a range check;
 declare the column in ``not_null`` to forbid them) and the table's keys, unique
 per row. :func:`check_inputs` runs at the start of a step and checks all its input
-tables, one Spark aggregation per table plus one for the keys. A failure raises
+tables, in one pass over each table's rows. A failure raises
 :class:`DataCheckError` with one line per table naming the table, the column or
 key, the rule and the number of failing rows. Writes check the keys too
 (:func:`check_unique`, called by :class:`.runtime.tables.Tables`).
@@ -217,13 +217,42 @@ def _range_rule(low: float | None, high: float | None) -> str:
     return f"below {low:g}" if low is not None else f"above {high:g}"
 
 
+def _counts_and_shared_keys(
+    df: DataFrame, counts: list, keys: Sequence[str]
+) -> tuple[list[int], tuple[int, int, dict | None]]:
+    """(each of ``counts`` summed over every row of ``df``, :func:`duplicate_keys` of ``keys``)
+    from one Spark query, one pass over the rows: the counts are taken per key value, then
+    summed as the shared keys are counted. ``counts``: Spark aggregate columns that add up
+    over groups (``count_if``, ``count``). No keys: one global aggregation."""
+    if not keys:
+        row = df.agg(*[c.alias(f"c{i}") for i, c in enumerate(counts)]).first()
+        return [row[i] for i in range(len(counts))], (0, 0, None)
+    groups = df.groupBy(*keys).agg(
+        F.count("*").alias("_check_rows"), *[c.alias(f"_check_c{i}") for i, c in enumerate(counts)]
+    )
+    complete = F.lit(True)
+    for key in keys:  # rows with a null key are left to the not-null rule
+        complete = complete & F.col(f"`{key}`").isNotNull()
+    shared = complete & (F.col("_check_rows") > 1)
+    row = groups.agg(
+        *[F.sum(f"_check_c{i}").alias(f"c{i}") for i in range(len(counts))],
+        F.count_if(shared).alias("keys"),
+        F.sum(F.when(shared, F.col("_check_rows"))).alias("rows"),
+        F.first(F.when(shared, F.struct(*keys)), ignorenulls=True).alias("example"),
+    ).first()
+    totals = [row[i] or 0 for i in range(len(counts))]  # no rows: the sums are null
+    if not row["keys"]:
+        return totals, (0, 0, None)
+    return totals, (int(row["keys"]), int(row["rows"]), row["example"].asDict())
+
+
 def failures(df: DataFrame, expectation: Expectation, read_every_column: bool = False) -> list[str]:
     """Broken expectations of ``df``, as ``column: rule (n rows)`` strings; empty when clean.
 
     Schema problems (missing column, wrong kind of type) are reported without
-    running Spark; the null and range counts come from one aggregation over ``df``,
-    shared keys (``key <cols>: n values are shared by m rows``) from one more. With
-    ``read_every_column`` the aggregation also counts every column of ``df``, so Spark
+    running Spark; the null and range counts and the shared keys (``key <cols>: n values
+    are shared by m rows``) come from one Spark query, one pass over the rows of ``df``.
+    With ``read_every_column`` the query also counts every column of ``df``, so Spark
     reads each of them (a file source's values are parsed there, not first by a write);
     errors Spark raises reading them pass unchanged.
     """
@@ -251,19 +280,17 @@ def failures(df: DataFrame, expectation: Expectation, read_every_column: bool = 
             bad = bad | (value > high)
         counts.append(F.count_if(F.coalesce(bad, F.lit(False))))
         rules.append((column, _range_rule(low, high)))
-    found = []
     read = [F.count(F.col(f"`{c}`")) for c in df.columns] if read_every_column else []
-    if counts or read:
-        row = df.agg(*[c.alias(f"c{i}") for i, c in enumerate(counts + read)]).first()
-        found = [
-            f"column {column}: {row[i]:,} row{'' if row[i] == 1 else 's'} {rule}"
-            for i, (column, rule) in enumerate(rules)
-            if row[i]
-        ]
-    if expectation.keys:
-        shared, rows, example = duplicate_keys(df, expectation.keys)
-        if shared:
-            found.append(_duplicate_message(expectation.keys, shared, rows, example))
+    if not (counts or read or expectation.keys):
+        return []
+    totals, (shared, rows, example) = _counts_and_shared_keys(df, counts + read, expectation.keys)
+    found = [
+        f"column {column}: {totals[i]:,} row{'' if totals[i] == 1 else 's'} {rule}"
+        for i, (column, rule) in enumerate(rules)
+        if totals[i]
+    ]
+    if shared:
+        found.append(_duplicate_message(expectation.keys, shared, rows, example))
     return found
 
 
