@@ -29,33 +29,19 @@ SPARK_GROUPS = {
 }
 
 
-def spark_group(item: pytest.Item) -> str | None:
-    """The :data:`SPARK_GROUPS` group of ``item``, or None when the table has no entry."""
-    return SPARK_GROUPS.get((item.path.name, item.originalname)) or SPARK_GROUPS.get(
-        (item.path.name, "*")
-    )
+def group_of(file: str, test: str) -> str | None:
+    """The :data:`SPARK_GROUPS` group of test function ``test`` of test file ``file`` (a file
+    name), or None when the table has no entry for it."""
+    return SPARK_GROUPS.get((file, test)) or SPARK_GROUPS.get((file, "*"))
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks (loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every collected Spark test with its group (``xdist_group``).
-
-    Raises UsageError naming the test when a Spark test has no group, and naming the
-    entry when one of :data:`SPARK_GROUPS` matches no collected test (a renamed test),
-    once the whole Spark tier is collected.
-    """
-    spark = [item for item in items if item.get_closest_marker("spark")]
-    missing = [item.nodeid for item in spark if spark_group(item) is None]
-    if missing:
-        raise pytest.UsageError(
-            f"Spark tests without a worker group in tests/spark_workers.py: {missing}"
-        )
-    for item in spark:
-        item.add_marker(pytest.mark.xdist_group(spark_group(item)))
-    files = {item.path.name for item in spark}
-    if files >= {name for name, _ in SPARK_GROUPS}:  # the whole tier was collected
-        found = {(item.path.name, item.originalname) for item in spark}
-        found |= {(name, "*") for name in files}
-        stale = sorted(set(SPARK_GROUPS) - found)
-        if stale:
-            raise pytest.UsageError(f"tests/spark_workers.py names no collected test: {stale}")
+    """Mark every collected Spark test that :data:`SPARK_GROUPS` names with its group
+    (``xdist_group``). Runs on each pytest-xdist worker, where the tests are collected;
+    tests/test_spark_workers.py checks that every Spark test has a group and every entry
+    names a test."""
+    for item in items:
+        group = group_of(item.path.name, item.originalname)
+        if item.get_closest_marker("spark") and group:
+            item.add_marker(pytest.mark.xdist_group(group))

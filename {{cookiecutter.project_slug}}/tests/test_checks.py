@@ -102,8 +102,8 @@ def test_a_duplicated_flight_id_is_a_check_failure_naming_the_key_and_the_count(
 
 
 def test_of_two_keys_only_complete_values_count_as_shared_and_an_empty_table_passes(spark):
-    """The key check and the row rules run as one job: rows with a null in either key are
-    counted by the not-null rule only, never as a shared key value."""
+    """Rows with a null in either key are counted by the not-null rule only, never as a
+    shared key value; a table without rows passes."""
     stamp = datetime(2013, 1, 1, 12)
     rows = [("EWR", stamp), ("EWR", stamp), (None, stamp), (None, stamp), ("JFK", None)]
     keys = spark.createDataFrame(rows, "origin string, obs_ts timestamp")
@@ -120,7 +120,7 @@ def test_of_two_keys_only_complete_values_count_as_shared_and_an_empty_table_pas
 
 def test_the_rules_and_the_keys_are_checked_in_one_pass_over_the_rows(spark):
     """Every rule and the key check read the key column; a Python UDF on it counts the
-    rows Spark computes: each of the three once (two passes would count six)."""
+    rows Spark computes: each of the three once (the separate queries before counted 9)."""
     computed = spark.sparkContext.accumulator(0)
 
     def counted(value):

@@ -6,10 +6,12 @@ import json
 import re
 from dataclasses import replace
 
+import mlflow
 import pytest
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.rag import entry
+from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import (
     ask,
@@ -160,7 +162,7 @@ def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(
     assert passed["rejected"] is False and passed["champion_version"] is not None
 
 
-def test_too_few_questions_fail_the_gate_with_or_without_a_champion(ctx):
+def test_too_few_questions_fail_the_gate_with_or_without_a_champion(ctx, monkeypatch):
     # The slice indexes the documents of 17 questions: one more is required here.
     settings = ctx.settings
     gates = {**settings.evaluation, "min_questions": 18}
@@ -200,6 +202,15 @@ def test_too_few_questions_fail_the_gate_with_or_without_a_champion(ctx):
     assert "questions 17 < min_questions 18" in dry["reasons"]
     promoted = deploy.run(short("dry_run"))
     assert (promoted["promoted"], promoted["champion_version"]) == (True, 2)
+
+    # No question whose documents are indexed: evaluate stops before it scores anything.
+    elsewhere = [{**item, "expected_sources": ["not/indexed.html"]} for item in load_eval_set()]
+    monkeypatch.setattr(evaluate, "load_eval_set", lambda: elsewhere)
+    runs = len(mlflow.search_runs(search_all_experiments=True))
+    with pytest.raises(ValueError) as stopped:
+        evaluate.run(short())
+    assert str(stopped.value) == "evaluation set: no question's expected sources are in the index"
+    assert len(mlflow.search_runs(search_all_experiments=True)) == runs
 
 
 def test_steps_on_an_empty_registry_say_what_to_run(ctx):
