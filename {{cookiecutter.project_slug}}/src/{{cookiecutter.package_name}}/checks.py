@@ -177,18 +177,10 @@ def duplicate_keys(df: DataFrame, keys: Sequence[str]) -> tuple[int, int, dict |
     """(key values held by more than one row, rows holding them, one such key as a dict).
 
     ``(0, 0, None)`` when every row of ``df`` has its own ``keys`` values. Rows with a
-    null in a key column are left to the not-null check. One Spark job.
+    null in a key column are left to the not-null check. One Spark query
+    (:func:`_counts_and_shared_keys` with no counts).
     """
-    complete = df.where(" AND ".join(f"`{k}` IS NOT NULL" for k in keys))
-    shared = complete.groupBy(*keys).count().where("count > 1")
-    row = shared.agg(
-        F.count("*").alias("keys"),
-        F.sum("count").alias("rows"),
-        F.first(F.struct(*keys)).alias("example"),
-    ).first()
-    if not row["keys"]:
-        return 0, 0, None
-    return int(row["keys"]), int(row["rows"]), row["example"].asDict()
+    return _counts_and_shared_keys(df, [], keys)[1]
 
 
 def _duplicate_message(keys: Sequence[str], shared: int, rows: int, example: dict) -> str:
