@@ -7,10 +7,10 @@ with the previous ``--dist worksteal``, the worker that ran the rendered GitLab 
 finished minutes before the other, which still had two tests to run and none it could
 hand over (a worker never gives away the test it runs next).
 
-Seconds from the full ``.ci/run`` of 459d9a5 (both workers busy, so each test slower
-than alone): GitLab unit job 955, lint job 27, rule evaluation 13, rag project 165;
-integration tier 663, second dataset 301, project without the feature store 130. The
-groups then take about 1,160 and 1,094 s.
+Seconds from the full ``.ci/run`` of 8547d74 (CI21; both workers busy, so each test slower
+than alone): GitLab unit job 648, lint job 13, rule evaluation 4, rag project 273;
+integration tier 479 (plus 10 of setup), project without the feature store 210, second
+dataset 186. The groups then take about 940 and 885 s of the tier's 945 s.
 """
 
 from __future__ import annotations

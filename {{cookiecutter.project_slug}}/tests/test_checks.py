@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from {{ cookiecutter.package_name }} import checks
 from {{ cookiecutter.package_name }}.checks import (
     DataCheckError,
+    Expectation,
     check_frame,
     check_inputs,
     expectations,
@@ -116,6 +117,27 @@ def test_of_two_keys_only_complete_values_count_as_shared_and_an_empty_table_pas
         "obs_ts=2013-01-01 12:00:00)"
     )
     assert check_frame(weather(spark).limit(0), "w", EXPECTATIONS["weather_bronze"]) is None
+
+
+def test_keys_named_like_the_checks_own_columns_are_counted_as_any_key(spark):
+    """The key check counts rows per key value in columns of its own; keys named like them
+    (``_check_rows``, ``_check_c0``) give the same counts and message as any other name."""
+    frame = spark.createDataFrame(
+        [("a", 1), ("a", 1), ("b", None), ("c", 2)], "_check_rows string, _check_c0 int"
+    )
+    expectation = Expectation(
+        columns={"_check_rows": "string", "_check_c0": "numeric"},
+        not_null=("_check_c0",),
+        ranges={"_check_c0": (None, 1)},
+        keys=("_check_rows", "_check_c0"),
+    )
+    with pytest.raises(DataCheckError) as error:
+        check_frame(frame, "t", expectation)
+    assert str(error.value) == (
+        "input table t: column _check_c0: 1 row null; column _check_c0: 1 row above 1; "
+        "key _check_rows, _check_c0: 1 value is shared by 2 rows (e.g. _check_rows=a, "
+        "_check_c0=1)"
+    )
 
 
 def test_the_rules_and_the_keys_are_checked_in_one_pass_over_the_rows(spark):

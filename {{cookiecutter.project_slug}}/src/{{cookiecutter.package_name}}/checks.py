@@ -215,21 +215,26 @@ def _counts_and_shared_keys(
     """(each of ``counts`` summed over every row of ``df``, :func:`duplicate_keys` of ``keys``)
     from one Spark query, one pass over the rows: the counts are taken per key value, then
     summed as the shared keys are counted. ``counts``: Spark aggregate columns that add up
-    over groups (``count_if``, ``count``). No keys: one global aggregation."""
+    over groups (``count_if``, ``count``). No keys: one global aggregation. Key columns
+    of any name work, ``_check_rows`` included."""
     if not keys:
         row = df.agg(*[c.alias(f"c{i}") for i, c in enumerate(counts)]).first()
         return [row[i] for i in range(len(counts))], (0, 0, None)
+    prefix = "_check_"  # the per-key-value columns' names, longer until no key starts with it
+    while any(key.startswith(prefix) for key in keys):
+        prefix += "_"
     groups = df.groupBy(*keys).agg(
-        F.count("*").alias("_check_rows"), *[c.alias(f"_check_c{i}") for i, c in enumerate(counts)]
+        F.count("*").alias(f"{prefix}rows"),
+        *[c.alias(f"{prefix}c{i}") for i, c in enumerate(counts)],
     )
     complete = F.lit(True)
     for key in keys:  # rows with a null key are left to the not-null rule
         complete = complete & F.col(f"`{key}`").isNotNull()
-    shared = complete & (F.col("_check_rows") > 1)
+    shared = complete & (F.col(f"{prefix}rows") > 1)
     row = groups.agg(
-        *[F.sum(f"_check_c{i}").alias(f"c{i}") for i in range(len(counts))],
+        *[F.sum(f"{prefix}c{i}").alias(f"c{i}") for i in range(len(counts))],
         F.count_if(shared).alias("keys"),
-        F.sum(F.when(shared, F.col("_check_rows"))).alias("rows"),
+        F.sum(F.when(shared, F.col(f"{prefix}rows"))).alias("rows"),
         F.first(F.when(shared, F.struct(*keys)), ignorenulls=True).alias("example"),
     ).first()
     totals = [row[i] for i in range(len(counts))]  # null when df has no rows
