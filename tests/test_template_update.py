@@ -150,3 +150,31 @@ def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, templat
     assert "edited by the team." in text and "version 3." in text and "<<<<<<<" in text
     assert git(project, "rev-parse", "HEAD") == edited
     assert recorded_commit(project, "HEAD") == v2
+
+
+def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):
+    """``make update-template`` in a project without ``.venv`` (as rendered, before ``make
+    install``) creates it and installs the ``tools`` extra (cruft) before ``cruft update``;
+    with cruft already in the venv it runs ``cruft update`` alone. ``make -n`` prints the
+    commands make would run, in order, without running them."""
+    project = with_cookiecutter(REPO, tmp_path / "out")
+
+    def planned(bin_dir: Path) -> list[str]:
+        done = subprocess.run(
+            ["make", "-n", "update-template", f"BIN={bin_dir}", f"VENV={bin_dir.parent}"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return [line for line in done.stdout.splitlines() if line.startswith(f"{bin_dir}/")]
+
+    update = "cruft update --skip-apply-ask --refresh-private-variables --allow-untracked-files"
+    fresh = tmp_path / "venv" / "bin"
+    assert planned(fresh) == [
+        f"{fresh}/pip install --quiet --upgrade pip",
+        f"{fresh}/pip install --quiet -e '.[tools]'",
+        f"{fresh}/{update}",
+    ]
+    ours = Path(sys.executable).parent  # this environment has cruft (imported above)
+    assert planned(ours) == [f"{ours}/{update}"]

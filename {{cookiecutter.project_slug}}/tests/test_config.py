@@ -407,7 +407,7 @@ def test_missing_override_file_is_refused(tmp_path):
 def test_the_bundle_variables_name_what_the_settings_of_each_target_name():
     """databricks.yml creates the registered model, the experiment and their permissions
     from its variables; the code registers and logs under conf/config.yml's names. A model
-    renamed in one and not the other (step 3 of "Use your own data") fails here."""
+    renamed in one and not the other (step 3 of "Replace the example" in README.md) fails here."""
     bundle = yaml.safe_load((ROOT / "databricks.yml").read_text(encoding="utf-8"))
     defaults = {name: spec.get("default") for name, spec in bundle["variables"].items()}
     assert bundle["targets"]
