@@ -8,9 +8,9 @@ finished minutes before the other, which still had two tests to run and none it 
 hand over (a worker never gives away the test it runs next).
 
 Seconds from the full ``.ci/run`` of 8547d74 (CI21; both workers busy, so each test slower
-than alone): GitLab unit job 648, lint job 13, rule evaluation 4, rag project 273;
-integration tier 479 (plus 10 of setup), project without the feature store 210, second
-dataset 186. The groups then take about 940 and 885 s of the tier's 945 s.
+than alone): GitLab unit job 648, lint job 13 (plus 5 of setup), rule evaluation 4, rag
+project 273; integration tier 479 (plus 10 of setup), project without the feature store
+210, second dataset 186. The groups then take about 940 and 885 s of the tier's 945 s.
 """
 
 from __future__ import annotations

@@ -153,10 +153,11 @@ def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, templat
 
 
 def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):
-    """``make update-template`` in a project without ``.venv`` (as rendered, before ``make
-    install``) creates it and installs the ``tools`` extra (cruft) before ``cruft update``;
-    with cruft already in the venv it runs ``cruft update`` alone. ``make -n`` prints the
-    commands make would run, in order, without running them."""
+    """``make update-template`` in a project without ``.venv`` (as rendered) creates it and
+    installs the ``tools`` extra (cruft) before ``cruft update``; in a ``.venv`` without
+    cruft (after ``make install``) it installs the extra only; with cruft there it runs
+    ``cruft update`` alone. ``make -n`` prints the commands make would run, in order,
+    without running them."""
     project = with_cookiecutter(REPO, tmp_path / "out")
 
     def planned(bin_dir: Path) -> list[str]:
@@ -167,14 +168,24 @@ def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):
             text=True,
             check=True,
         )
-        return [line for line in done.stdout.splitlines() if line.startswith(f"{bin_dir}/")]
+        lines = done.stdout.splitlines()
+        return [line for line in lines if line.startswith((f"{bin_dir}/", "python3 -m venv"))]
 
     update = "cruft update --skip-apply-ask --refresh-private-variables --allow-untracked-files"
-    fresh = tmp_path / "venv" / "bin"
+    fresh = tmp_path / "fresh" / "bin"
     assert planned(fresh) == [
+        f"python3 -m venv {fresh.parent}",
         f"{fresh}/pip install --quiet --upgrade pip",
         f"{fresh}/pip install --quiet -e '.[tools]'",
         f"{fresh}/{update}",
     ]
+    installed = tmp_path / "installed" / "bin"
+    installed.mkdir(parents=True)
+    (installed / "python").touch()
+    assert planned(installed) == [
+        f"{installed}/pip install --quiet -e '.[tools]'",
+        f"{installed}/{update}",
+    ]
     ours = Path(sys.executable).parent  # this environment has cruft (imported above)
+    assert (ours / "cruft").is_file() and (ours / "python").exists()
     assert planned(ours) == [f"{ours}/{update}"]

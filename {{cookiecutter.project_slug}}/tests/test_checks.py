@@ -119,24 +119,28 @@ def test_of_two_keys_only_complete_values_count_as_shared_and_an_empty_table_pas
     assert check_frame(weather(spark).limit(0), "w", EXPECTATIONS["weather_bronze"]) is None
 
 
-def test_keys_named_like_the_checks_own_columns_are_counted_as_any_key(spark):
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("_check_rows", "_check_c0"), ("_CHECK_ROWS", "_Check_C0"), ("_check_rows", "_check__c0")],
+)
+def test_keys_named_like_the_checks_own_columns_are_counted_as_any_key(spark, first, second):
     """The key check counts rows per key value in columns of its own; keys named like them
-    (``_check_rows``, ``_check_c0``) give the same counts and message as any other name."""
+    (``_check_rows``, ``_check_c0``), in another case (Spark matches names ignoring case),
+    or like them after one more underscore give the same counts and message as any name."""
     frame = spark.createDataFrame(
-        [("a", 1), ("a", 1), ("b", None), ("c", 2)], "_check_rows string, _check_c0 int"
+        [("a", 1), ("a", 1), ("b", None), ("c", 2)], f"{first} string, {second} int"
     )
     expectation = Expectation(
-        columns={"_check_rows": "string", "_check_c0": "numeric"},
-        not_null=("_check_c0",),
-        ranges={"_check_c0": (None, 1)},
-        keys=("_check_rows", "_check_c0"),
+        columns={first: "string", second: "numeric"},
+        not_null=(second,),
+        ranges={second: (None, 1)},
+        keys=(first, second),
     )
     with pytest.raises(DataCheckError) as error:
         check_frame(frame, "t", expectation)
     assert str(error.value) == (
-        "input table t: column _check_c0: 1 row null; column _check_c0: 1 row above 1; "
-        "key _check_rows, _check_c0: 1 value is shared by 2 rows (e.g. _check_rows=a, "
-        "_check_c0=1)"
+        f"input table t: column {second}: 1 row null; column {second}: 1 row above 1; "
+        f"key {first}, {second}: 1 value is shared by 2 rows (e.g. {first}=a, {second}=1)"
     )
 
 

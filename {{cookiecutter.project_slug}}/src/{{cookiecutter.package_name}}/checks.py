@@ -220,8 +220,10 @@ def _counts_and_shared_keys(
     if not keys:
         row = df.agg(*[c.alias(f"c{i}") for i, c in enumerate(counts)]).first()
         return [row[i] for i in range(len(counts))], (0, 0, None)
-    prefix = "_check_"  # the per-key-value columns' names, longer until no key starts with it
-    while any(key.startswith(prefix) for key in keys):
+    # The per-key-value columns' names: longer until no key starts with them, in any case
+    # (Spark matches column names ignoring case).
+    prefix = "_check_"
+    while any(key.lower().startswith(prefix) for key in keys):
         prefix += "_"
     groups = df.groupBy(*keys).agg(
         F.count("*").alias(f"{prefix}rows"),
