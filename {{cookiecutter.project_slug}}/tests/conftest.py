@@ -253,6 +253,21 @@ def code_generation(spark):
             spark.conf.set(key, value)
 
 
+# Delta records each commit's metrics (rows written, files added) unless this is false.
+HISTORY_METRICS = "spark.databricks.delta.history.metricsEnabled"
+
+
+@contextmanager
+def history_metrics_off(spark):
+    """Commits of ``spark`` record no operation metrics while the block runs (Delta's
+    :data:`HISTORY_METRICS` off, as a workspace may set it); the default again after it."""
+    spark.conf.set(HISTORY_METRICS, "false")
+    try:
+        yield spark
+    finally:
+        spark.conf.unset(HISTORY_METRICS)
+
+
 @pytest.fixture
 def generated_code(spark):
     """``spark`` with Spark's code generation on while the test runs (off again after).

@@ -11,6 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }}.diagnostics import training_figures
 from {{ cookiecutter.package_name }}.metrics import holdout_metrics, split_metrics
@@ -173,3 +174,27 @@ def test_the_training_frames_do_not_depend_on_the_partitioning(spark):
         assert list(first[split].columns) == [*CONTRACT.feature_columns, CONTRACT.label]
     assert first["train"]["distance"].tolist() == [float(i) for i in range(rows) if i % 2]
     assert first["validation"]["distance"].tolist() == [float(i) for i in range(rows) if not i % 2]
+
+
+def test_an_integer_input_with_a_null_in_the_validation_split_is_float_in_both_splits(spark):
+    """The two splits come from one query: a column has one pandas type in both."""
+    rows = 6
+    stored = pd.DataFrame({c: np.arange(rows, dtype=float) for c in CONTRACT.numeric})
+    for column in CONTRACT.categorical:
+        stored[column] = "A"
+    key = CONTRACT.entity_keys[0]
+    stored[key] = [f"E{i}" for i in range(rows)]
+    stored[CONTRACT.event_timestamp] = [utc(2013, 1, 1) + timedelta(hours=i) for i in range(rows)]
+    stored[CONTRACT.label] = 1.0
+    stored["split"] = ["train"] * 3 + ["validation"] * 3
+    frame = spark.createDataFrame(stored)
+    whole = frame.withColumn("distance", frame["distance"].cast("long"))
+    one_null = whole.withColumn(
+        "distance", F.when(F.col(key) != "E4", F.col("distance")).cast("long")
+    )
+
+    clean, gapped = training_frames(whole, CONTRACT), training_frames(one_null, CONTRACT)
+    assert [str(clean[s]["distance"].dtype) for s in ("train", "validation")] == ["int64"] * 2
+    assert [str(gapped[s]["distance"].dtype) for s in ("train", "validation")] == ["float64"] * 2
+    assert gapped["train"]["distance"].tolist() == [0.0, 1.0, 2.0]
+    assert gapped["validation"]["distance"].isna().tolist() == [False, True, False]

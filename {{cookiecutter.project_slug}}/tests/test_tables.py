@@ -16,7 +16,7 @@ from pyspark.sql.connect.session import SparkSession as ConnectSession
 from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError, Tables, computed_once
 
-from .conftest import utc
+from .conftest import history_metrics_off, utc
 
 pytestmark = pytest.mark.spark
 
@@ -278,3 +278,40 @@ def test_on_databricks_the_commit_stamp_changes_with_each_commit_only(ctx):
     recreated = databricks.commit_stamp(name)
     assert recreated[0] == 0
     assert recreated != created
+
+
+def test_rows_written_come_from_the_newest_write_commit_locally_and_on_databricks(ctx):
+    name = table_name(ctx, "counted")
+    spark = ctx.spark
+    settings = replace(ctx.settings, runtime="databricks", local_root=None)
+    both = (ctx.tables, Tables(UnityCatalogSession(ctx.tables), settings))
+    for tables in both:
+        with pytest.raises(MissingTableError, match=f"input table {name} does not exist"):
+            tables.rows_written(name)
+
+    # One file: replacing EWR's row rewrites JFK's and LGA's (Delta's numCopiedRows), which
+    # are not rows of that write.
+    three = batch(spark, [("EWR", 1, 1.0), ("JFK", 1, 2.0), ("LGA", 1, 3.0)]).coalesce(1)
+    ctx.tables.overwrite(three, name, KEYS)
+    assert [tables.rows_written(name) for tables in both] == [3, 3]
+    ctx.tables.replace_where(batch(spark, [("EWR", 1, 5.0)]), name, "origin = 'EWR'", KEYS)
+    assert [tables.rows_written(name) for tables in both] == [1, 1]
+    ctx.tables.replace_where(batch(spark, []), name, "origin = 'JFK'")  # removes JFK's row
+    assert [tables.rows_written(name) for tables in both] == [0, 0]
+    assert sorted(r.origin for r in ctx.tables.read(name).collect()) == ["EWR", "LGA"]
+
+    ctx.tables.upsert(batch(spark, [("LGA", 2, 4.0)]), name, KEYS)  # a MERGE, no write
+    assert [tables.rows_written(name) for tables in both] == [None, None]
+    with history_metrics_off(spark):
+        ctx.tables.overwrite(three, name, KEYS)
+    assert [tables.rows_written(name) for tables in both] == [None, None]
+    assert ctx.tables.count(name) == 3
+
+
+def test_insert_new_creating_the_table_counts_its_rows_with_or_without_commit_metrics(ctx):
+    spark = ctx.spark
+    rows = batch(spark, [("EWR", 1, 1.0), ("JFK", 1, 2.0)])
+    assert ctx.tables.insert_new(rows, table_name(ctx, "with_metrics"), KEYS) == 2
+    with history_metrics_off(spark):
+        assert ctx.tables.insert_new(rows, table_name(ctx, "without_metrics"), KEYS) == 2
+    assert ctx.tables.rows_written(table_name(ctx, "without_metrics")) is None

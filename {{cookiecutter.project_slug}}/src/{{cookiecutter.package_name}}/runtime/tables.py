@@ -12,6 +12,7 @@ Upserts are SQL ``MERGE INTO`` statements, which also run over Spark Connect
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,16 @@ from ..settings_file import RuntimeSettings
 from .spark import is_connect
 
 AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
+# Delta's names of the commits a DataFrame write (``save``, ``saveAsTable``) makes, whose
+# ``numOutputRows`` metric is the rows written (:meth:`Tables.rows_written`).
+WRITE_OPERATIONS = frozenset(
+    {
+        "WRITE",
+        "CREATE TABLE AS SELECT",
+        "REPLACE TABLE AS SELECT",
+        "CREATE OR REPLACE TABLE AS SELECT",
+    }
+)
 
 
 class MissingTableError(LookupError):
@@ -141,11 +152,39 @@ class Tables:
         """
         self.require(name)
         if self.settings.runtime == "local":
-            commits = (self.path(name) / "_delta_log").glob("[0-9]" * 20 + ".json")
-            newest = max(commits, key=lambda f: int(f.stem))
+            newest = self._newest_commit_file(name)
             return int(newest.stem), hashlib.sha256(newest.read_bytes()).hexdigest()
         row = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
         return int(row["version"]), str(row["timestamp"])
+
+    def _newest_commit_file(self, name: str) -> Path:
+        commits = (self.path(name) / "_delta_log").glob("[0-9]" * 20 + ".json")
+        return max(commits, key=lambda f: int(f.stem))
+
+    def rows_written(self, name: str) -> int | None:
+        """Rows of the DataFrame the newest commit of table ``name`` wrote, if it was a write.
+
+        Delta records them in the commit's ``operationMetrics``: ``numOutputRows`` less
+        ``numCopiedRows``, the rows a ``replaceWhere`` write copied from the files it
+        replaced (rows outside its predicate that shared a file with rows inside it).
+        Locally read from the newest commit file without Spark, elsewhere from
+        ``DESCRIBE HISTORY``. None when the newest commit is not a write
+        (:data:`WRITE_OPERATIONS`; a MERGE, say) or records no metrics
+        (``spark.databricks.delta.history.metricsEnabled`` off): count the rows then.
+        Call it right after the write: a commit another writer makes in between is the
+        newest one. Raises MissingTableError when the table does not exist.
+        """
+        self.require(name)
+        if self.settings.runtime == "local":
+            actions = map(json.loads, self._newest_commit_file(name).read_text().splitlines())
+            info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+            operation, metrics = info.get("operation"), info.get("operationMetrics") or {}
+        else:
+            row = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
+            operation, metrics = row["operation"], row["operationMetrics"] or {}
+        if operation not in WRITE_OPERATIONS or "numOutputRows" not in metrics:
+            return None
+        return int(metrics["numOutputRows"]) - int(metrics.get("numCopiedRows", 0))
 
     def exists(self, name: str) -> bool:
         """True when the Delta table ``name`` exists (locally: its log holds a commit).
@@ -276,7 +315,8 @@ class Tables:
         refuse_void_columns(df, name)
         if not self.exists(name):
             self._save(self._writer(df, "overwrite"), name)
-            return self.count(name)
+            written = self.rows_written(name)
+            return self.count(name) if written is None else written
         view = f"_insert_new_{name.replace('.', '_')}"
         df.createOrReplaceTempView(view)
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)

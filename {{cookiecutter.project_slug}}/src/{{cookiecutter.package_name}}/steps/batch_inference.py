@@ -73,7 +73,9 @@ def run(ctx: Context) -> dict:
     scored = score(frame, model_udf(ctx, version), version, columns)
     where = window_predicate(contract.event_timestamp, window)
     ctx.tables.replace_where(scored, target, where)
-    written = ctx.tables.read(target).where(where).count()
+    written = ctx.tables.rows_written(target)  # recorded by Delta in the commit
+    if written is None:
+        written = ctx.tables.read(target).where(where).count()
     return {
         "rows_scored": written,
         "model_version": version,

@@ -52,6 +52,9 @@ def _log_figures(model, valid, predicted, columns: list[str], contract) -> None:
         mlflow.log_figure(figure, f"plots/{stem}.png")
 
 
+SPLITS = ("train", "validation")
+
+
 def training_frames(stored: DataFrame, contract: Contract) -> dict[str, pd.DataFrame]:
     """The ``train`` and ``validation`` splits of the training set as pandas, for the estimator.
 
@@ -60,13 +63,20 @@ def training_frames(stored: DataFrame, contract: Contract) -> dict[str, pd.DataF
     (``contract.feature_columns``) and the label, in the order of the entity keys then
     the event timestamp, whatever the partitioning of ``stored``: the estimator's
     early-stopping holdout (a seeded draw over row positions) and so the fitted model
-    are the same on every run over the same rows.
+    are the same on every run over the same rows. One Spark query reads both splits; a
+    column's pandas type is that of both splits together (an integer column with a null
+    in either split is float64 in both).
     """
     columns = [*contract.feature_columns, contract.label]
     order = contract.entity_keys_and_time
+    rows = (
+        stored.where(F.col("split").isin(*SPLITS))
+        .orderBy(*order)
+        .select("split", *columns)
+        .toPandas()
+    )
     return {
-        split: stored.where(F.col("split") == split).orderBy(*order).select(*columns).toPandas()
-        for split in ("train", "validation")
+        split: rows.loc[rows["split"] == split, columns].reset_index(drop=True) for split in SPLITS
     }
 
 
