@@ -71,6 +71,22 @@ def test_the_ci_slice_and_the_test_target_pin_the_same_windows_and_enforce_the_g
         assert gated.validation["min_improvement_over_baseline"] == 0.05
 
 
+def test_the_test_target_runs_its_jobs_as_of_its_settings_dates_on_the_ci_slice():
+    """The jobs pass the bundle variables ``as_of`` and ``training_as_of`` as ``--as-of``,
+    which wins over the settings' dates: the `test` target of databricks.yml must pin the
+    dates of the `test` settings, whose slice of the source is the CI run's. Step 3 of
+    "Replace the example" moves all three; this test fails while one lags."""
+    bundle = yaml.safe_load((ROOT / "databricks.yml").read_text(encoding="utf-8"))
+    pinned = bundle["targets"]["test"]["variables"]
+    test_target = load_settings("test")
+    assert (day(pinned["training_as_of"]), day(pinned["as_of"])) == (
+        test_target.training_as_of,
+        test_target.as_of,
+    ), "databricks.yml target test and conf/config.yml environment test pin other dates"
+    ci = load_settings("local", DATA_SLICE)
+    assert test_target.source == ci.source == {"start": "2013-01-01", "end": "2013-04-01"}
+
+
 def test_as_of_moves_every_window_training_included():
     settings = load_settings("local", as_of=parse_as_of("2014-01-01"))
     assert settings.as_of == settings.training_as_of == day("2014-01-01")

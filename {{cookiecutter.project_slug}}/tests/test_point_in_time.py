@@ -48,7 +48,8 @@ def test_the_latest_earlier_row_is_picked_and_ties_at_the_event_count(spark):
             ("EWR", utc(2013, 1, 1, 9, 0), 2.0),
             ("EWR", utc(2013, 1, 1, 10, 0), 3.0),  # stamped exactly at the event: known
             ("JFK", utc(2013, 1, 1, 11, 0), 7.0),
-            ("EWR", utc(2013, 1, 1, 11, 0), 4.0),  # another entity's key never leaks across
+            # Another entity's row, newer than JFK's and before b's event: never b's.
+            ("EWR", utc(2013, 1, 1, 11, 30), 4.0),
         ],
     )
     assert got == {"a": 3.0, "b": 7.0}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -122,16 +123,26 @@ def test_files_and_table_sources_fill_bronze_like_the_example(ctx, tmp_path, syn
     assert {r["carrier"] for r in bronze.select("carrier").distinct().collect()} == set(
         flights.carrier
     )
-    # The same weather, now from a Delta table by name: nothing new to append.
+    from_files = ctx.tables.read(names[1]).toPandas()
+
+    # The same weather from a Delta table by name, into a weather bronze table made anew
+    # (its folder removed): the same rows; flights have nothing new to append.
     raw_name = f"{ctx.settings.catalog}.raw.weather_observations"
     ctx.tables.overwrite(
         ctx.spark.createDataFrame(weather[list(CONTRACT.bronze("weather_bronze").columns)]),
         raw_name,
     )
+    shutil.rmtree(ctx.tables.path(names[1]))
     again = ingest.run(
         _with_sources(ctx, **{**specs, "weather_bronze": {"kind": "table", "name": raw_name}})
     )
-    assert again["appended"] == {names[0]: 0, names[1]: 0}
+    assert again["appended"] == {names[0]: 0, names[1]: len(weather)}
+    keys = list(CONTRACT.bronze("weather_bronze").keys)
+    from_table = ctx.tables.read(names[1]).toPandas()
+    pd.testing.assert_frame_equal(
+        from_table.sort_values(keys).reset_index(drop=True),
+        from_files.sort_values(keys).reset_index(drop=True),
+    )
 
 
 def test_a_source_lacking_a_contract_column_is_refused_naming_it(ctx, tmp_path, synthetic):

@@ -119,6 +119,28 @@ def test_two_rows_for_one_key_upserted_twice_leave_one_row_with_the_later_values
         assert values == {("EWR", 1): 9.0, ("LGA", 1): 4.0, ("JFK", 1): 5.0}
 
 
+def test_rows_tied_on_order_by_keep_the_first_by_the_other_columns_in_column_order(ctx):
+    """No ``order_by`` (the example's weather, features/definitions.py) or a tie on it: of
+    the rows of one key, the first by the remaining columns in column order, ascending,
+    nulls last, whatever the order and partitioning of the batch."""
+    name = table_name(ctx, "tied")
+    early, late = utc(2013, 1, 1, 10), utc(2013, 1, 1, 11)
+    rows = [
+        ("EWR", 1, 5.0, early, 1),
+        ("EWR", 1, None, early, 1),
+        ("EWR", 1, 2.0, late, 1),
+        ("EWR", 1, 2.0, early, 1),  # the same value as the row above, an earlier event_ts
+        ("JFK", 1, None, late, 1),
+        ("JFK", 1, None, early, 1),  # value null in both: the earlier event_ts
+    ]
+    for order_by, batch_rows in (([], rows), (["seq"], rows[::-1])):
+        frame = ctx.spark.createDataFrame(batch_rows, EVENTS).repartition(3)
+        ctx.tables.upsert(frame, name, KEYS, order_by=order_by)
+        kept = {r["origin"]: (r["value"], r["event_ts"]) for r in ctx.tables.read(name).collect()}
+        naive = early.replace(tzinfo=None)  # collect() gives UTC (the tests' zone) as naive
+        assert kept == {"EWR": (2.0, naive), "JFK": (None, naive)}
+
+
 def test_a_duplicated_key_is_refused_by_overwrite_and_replace_where_before_writing(ctx):
     name = table_name(ctx, "keyed")
     spark = ctx.spark
