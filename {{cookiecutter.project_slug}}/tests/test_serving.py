@@ -8,6 +8,8 @@ import math
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -22,7 +24,7 @@ import requests
 from pandas.testing import assert_frame_equal
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError, check_frame, expectations
-from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql
+from {{ cookiecutter.package_name }}.config import ConfigError, instant_sql, load_settings
 from {{ cookiecutter.package_name }}.parts import function, merged
 from {{ cookiecutter.package_name }}.registry import model_uri
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -386,6 +388,119 @@ def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_an
         read_unwritten(kept)
 
 
+# A serve whose log thread is stuck in a batch write (as when that write starts Spark)
+# as it stops: it keeps the three requests in a file, then waits for that write, and a
+# file named "waiting" says so. argv: the local root.
+STOPPED_DURING_A_WRITE = """
+import signal, sys, threading, time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+from {{ cookiecutter.package_name }}.config import load_settings
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.serving import server
+from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started ignoring it
+root = Path(sys.argv[1])
+root.mkdir(parents=True)
+settings = load_settings("local")
+serving = dict(settings.raw["serving"], log_flush_rows=2, log_flush_seconds=600)
+raw = dict(settings.raw, serving=serving)
+ctx = Context(replace(settings, local_root=root, raw=raw))
+writing = threading.Event()
+
+def endless_write(log, rows, merge):
+    writing.set()
+    time.sleep(600)
+
+InferenceLog._write = endless_write
+log = InferenceLog(ctx)
+started = datetime(2024, 5, 4, 9, tzinfo=UTC)
+for n in range(3):
+    log.add(log_row(str(n).encode(), b"{}", 200, started, 3, "m", "1"))
+    if n == 1:  # the batch is full: the log's thread is writing it
+        writing.wait(60)
+join = log._thread.join
+
+def announced_join(*args):
+    (root / "waiting").touch()
+    join(*args)
+
+log._thread.join = announced_join
+done = threading.Thread(target=lambda: None)
+done.start()
+done.join()
+running = server.RunningServer(SimpleNamespace(), done, log, 0, 1)
+server.start = lambda *args: running
+server.serve_forever(ctx, 0)
+"""
+
+
+def test_a_kill_or_a_second_ctrl_c_while_serve_stops_keeps_its_requests_for_the_next(
+    tmp_path, monkeypatch
+):
+    """serve is stopped while its log's thread is in a batch write of two requests and a
+    third is queued. A SIGTERM or a SIGKILL then ends it at once: no stop line. A Ctrl-C
+    ends it with the stop line, which counts the three requests and names the file. Each
+    time the file holds the three, and the next log queues them first and appends them with
+    a merge."""
+    table = load_settings("local").table("inference_table")
+    children = {}
+    for stop in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT):
+        root = tmp_path / stop.name
+        child = subprocess.Popen(
+            [sys.executable, "-c", STOPPED_DURING_A_WRITE, str(root)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        children[stop] = (root, child)
+    try:
+        for stop, (root, child) in children.items():
+            deadline = time.monotonic() + 60
+            while not (root / "waiting").exists() and child.poll() is None:
+                assert time.monotonic() < deadline, f"{stop.name}: the child did not stop"
+                time.sleep(0.1)
+            child.send_signal(stop)
+        ended = {stop: child.communicate(timeout=TIMEOUT) for stop, (_, child) in children.items()}
+    finally:
+        for _, child in children.values():
+            child.kill()
+
+    writes = []  # (merge, requests) of each write of the next logs
+
+    def recorded(log, rows, merge):
+        writes.append((merge, [row["request"] for row in rows]))
+        return len(rows)
+
+    monkeypatch.setattr(InferenceLog, "_write", recorded)
+    for stop, (root, child) in children.items():
+        out, err = ended[stop]
+        assert child.returncode == -stop, err
+        (kept,) = unwritten_folder(SimpleNamespace(local_root=root)).iterdir()
+        lines = out.splitlines()
+        assert lines[0].startswith("serving ") and lines[1] == (
+            f"stopping: writing the queued requests to {table}"
+        )
+        if stop != signal.SIGINT:
+            assert lines[2:] == []
+        else:
+            assert lines[2:] == [
+                f"stopped; requests logged in {table}: 0; not written: 3 "
+                f"(kept in {kept}; the next serve appends them)"
+            ]
+            assert err.splitlines()[-1] == "KeyboardInterrupt"
+        assert [row["request"] for row in read_unwritten(kept)] == ["0", "1", "2"]
+        later = InferenceLog(Context(local_settings(root)))
+        assert later.recover() == 3
+        later.close()
+        assert (later.written, list(kept.parent.iterdir())) == (3, [])
+    assert writes == [(True, ["0", "1", "2"])] * 3
+
+
 def test_the_start_line_says_request_for_one_kept_request_and_requests_for_two(
     tmp_path, monkeypatch, capsys
 ):
@@ -593,6 +708,29 @@ def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_faile
     ctx, monkeypatch
 ):
     check_log_batches(ctx, monkeypatch)
+
+
+def test_the_log_commits_rows_under_log_flush_rows_every_log_flush_seconds(ctx):
+    """Two rows, under ``serving.log_flush_rows`` (100), are committed by the log's timer
+    alone, ``serving.log_flush_seconds`` (0.5) after they were queued: neither flush() nor
+    close() is called before they are in the table."""
+    serving = {**ctx.settings.raw["serving"], "log_flush_rows": 100, "log_flush_seconds": 0.5}
+    ctx = Context(replace(ctx.settings, raw={**ctx.settings.raw, "serving": serving}))
+    table = ctx.settings.table("inference_table")
+    log = InferenceLog(ctx)
+    try:
+        for n in range(2):
+            request = json.dumps({"client_request_id": f"timed-{n}"}).encode()
+            log.add(log_row(request, b"{}", 200, utc(2024, 5, 4, 9), 3, "m", "1"))
+        deadline = time.monotonic() + 60
+        while log.commits == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (log.commits, log.written, log.queued) == (1, 2, 0)
+        logged = ctx.tables.read(table).collect()
+        assert sorted(r.client_request_id for r in logged) == ["timed-0", "timed-1"]
+    finally:
+        log.close()
+    assert log.commits == 1  # close() had nothing left to write
 
 
 def test_rows_the_closing_write_cannot_append_are_kept_and_appended_by_the_next_log(

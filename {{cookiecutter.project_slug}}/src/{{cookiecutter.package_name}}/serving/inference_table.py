@@ -129,13 +129,14 @@ class InferenceLog:
     ones included), ``commits`` the appends. Raises ConfigError for a non-positive setting.
 
     Rows are not lost when the last write fails: :meth:`close` first writes the queued
-    rows to a new file ``<table>-<UTC stamp>-<id>.jsonl`` in :func:`unwritten_folder`
-    (ahead of the write, so a second Ctrl-C or a kill during it loses nothing either),
-    then appends them and deletes the file; when the write fails, ``kept`` names the file
-    and the error is raised. :meth:`recover` queues the rows of such files of the table
-    first (``recovered`` counts them). The write that holds recovered rows is a MERGE on
-    ``databricks_request_id`` (:meth:`.Tables.insert_new`), so a file two logs recover,
-    or one a crash left after its rows were appended, adds no row twice.
+    rows, with those of a batch write still under way, to a new file
+    ``<table>-<UTC stamp>-<id>.jsonl`` in :func:`unwritten_folder` (before it waits for
+    that write and before its own, so a second Ctrl-C or a kill meanwhile loses nothing),
+    then appends the queued rows and deletes the file; when the write fails, ``kept``
+    names the file and the error is raised. :meth:`recover` queues the rows of such
+    files of the table first (``recovered`` counts them). The write that holds recovered
+    rows is a MERGE on ``databricks_request_id`` (:meth:`.Tables.insert_new`), so a file
+    two logs recover, or one a crash left after its rows were appended, adds no row twice.
     """
 
     def __init__(self, ctx: Context):
@@ -149,6 +150,7 @@ class InferenceLog:
         self.kept: Path | None = None
         self._folder = unwritten_folder(ctx.settings)
         self._rows: list[dict] = []
+        self._writing: list[dict] = []  # rows a write under way took from the queue
         self._files: list[Path] = []  # kept files whose rows are queued
         self._recovered_queued = False  # rows of an earlier log's files are queued
         self._lock = threading.Lock()
@@ -159,9 +161,9 @@ class InferenceLog:
 
     @property
     def queued(self) -> int:
-        """Rows waiting for the next write."""
+        """Rows not written yet: waiting for the next write, or in a write under way."""
         with self._lock:
-            return len(self._rows)
+            return len(self._rows) + len(self._writing)
 
     def add(self, row: dict) -> None:
         """Queue one row (from :func:`log_row`)."""
@@ -203,16 +205,20 @@ class InferenceLog:
         """
         with self._lock:
             rows, self._rows = self._rows, []
+            self._writing = rows
             files, self._files = self._files, []
             merge, self._recovered_queued = self._recovered_queued, False
         try:
             appended = self._write(rows, merge=merge) if rows else 0
         except BaseException:
             with self._lock:
+                self._writing = []
                 self._rows[:0] = rows
                 self._files[:0] = files
                 self._recovered_queued = self._recovered_queued or merge
             raise
+        with self._lock:
+            self._writing = []
         if rows:
             self.commits += 1
             self.written += appended
@@ -247,11 +253,12 @@ class InferenceLog:
                 self.kept = None
 
     def _keep(self) -> None:
-        """Write every queued row to a new kept file (written to ``.part``, synced, then
-        renamed), which replaces the kept files they came from. The rows stay queued.
-        Raises OSError (a full disk, say); nothing changes then."""
+        """Write every queued row, and those of a write under way, to a new kept file
+        (written to ``.part``, synced, then renamed), which replaces the queued kept files
+        they came from. The rows stay queued. Raises OSError (a full disk, say); nothing
+        changes then."""
         with self._lock:
-            rows, files = list(self._rows), list(self._files)
+            rows, files = self._writing + self._rows, list(self._files)
         if not rows:
             return
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -290,14 +297,15 @@ class InferenceLog:
     def close(self) -> None:
         """Stop the background thread and write the rows still queued.
 
-        They are kept in a file first (see the class); when the write fails, ``kept``
+        They are kept in a file first, with the rows of a batch write the thread has under
+        way, before waiting for that write (see the class); when the write fails, ``kept``
         names that file and the error is raised. When the file cannot be written
         either (a full disk), the rows are lost as the process ends: ``queued`` says
         how many.
         """
         self._closed.set()
         self._wake.set()
-        self._thread.join()
         with suppress(OSError):
             self._keep()
+        self._thread.join()
         self.flush()

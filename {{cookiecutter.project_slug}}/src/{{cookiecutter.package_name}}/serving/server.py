@@ -204,7 +204,9 @@ def serve_forever(ctx: Context, port: int | None = None) -> None:
     error is raised. The start line says how many such requests it appends.
 
     Called from the main thread, it handles SIGTERM while it serves and puts the previous
-    handler back when it returns (a signal handler can only be set from the main thread).
+    handler back as it stops (a signal handler can only be set from the main thread). With
+    the default handler, a SIGTERM while it stops ends the process at once, without the
+    last line; the requests stay in the kept file for the next ``serve``.
     """
     running = start(ctx, port)
     print(
