@@ -403,19 +403,22 @@ def test_the_test_target_runs_one_pipeline_at_a_time(platform, tmp_path_factory)
     assert ONE_AT_A_TIME[platform](yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
+def _make(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``make <args>`` run in ``project`` (``env``: its environment, else this one's), its
+    output captured as text, at most 60 s; it may fail."""
+    command = ["make", "--no-print-directory", *args]
+    return subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
 def test_make_help_lists_every_documented_target(default_project):
     """`make help` prints every target of the Makefile's .PHONY line, each with its
     description."""
     makefile = (default_project / "Makefile").read_text(encoding="utf-8")
     phony = re.search(r"^\.PHONY: (.+)$", makefile, re.M).group(1).split()
-    result = subprocess.run(
-        ["make", "--no-print-directory", "help"],
-        cwd=default_project,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    result = _make(default_project, "help")
+    assert result.returncode == 0, result.stderr
     listed = dict(re.findall(r"^(\S+) +(.+)$", result.stdout, re.M))
     assert sorted(listed) == sorted(phony)
     assert {"install", "test-unit", "test-integration", "lint", "help"} <= set(listed)
@@ -441,15 +444,7 @@ def test_make_clean_and_mlflow_ui_follow_mlops_local_root(default_project, tmp_p
     def make(*args: str, root: str | None = None) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if k != "MLOPS_LOCAL_ROOT"}
         env |= {} if root is None else {"MLOPS_LOCAL_ROOT": root}
-        return subprocess.run(
-            ["make", "--no-print-directory", *args],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return _make(project, *args, env=env)
 
     for root, folder in ((None, "local_runtime"), ("", "local_runtime"), (str(elsewhere), None)):
         folder = folder or str(elsewhere)
