@@ -10,6 +10,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
@@ -112,11 +113,26 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthe
     first = trained_scored[1]
     flights, _ = synthetic
     expected = rows_in_window(flights, SYNTHETIC_WINDOWS["scoring"])
+    target = ctx.settings.table("predictions")
+    # A prediction of an earlier window: the rerun neither replaces nor counts it.
+    earlier = (
+        ctx.tables.read(target)
+        .orderBy("flight_id")
+        .limit(1)
+        .withColumns(
+            {
+                "flight_id": F.lit("earlier"),
+                "sched_dep_ts": F.col("sched_dep_ts") - F.expr("INTERVAL 30 DAYS"),
+            }
+        )
+    )
+    earlier.write.format("delta").mode("append").save(str(ctx.tables.path(target)))
     with history_metrics_off(ctx.spark):  # the rerun counts the rows it wrote
         second = batch_inference.run(ctx)
-    assert ctx.tables.rows_written(ctx.settings.table("predictions")) is None
+    assert ctx.tables.rows_written(target) is None
     assert first["rows_scored"] == second["rows_scored"] == expected
-    table = ctx.tables.read(ctx.settings.table("predictions"))
+    assert second["rows"] == {target: expected + 1}
+    table = ctx.tables.read(target).where("flight_id != 'earlier'")
     assert table.count() == expected
     assert table.select("flight_id").distinct().count() == expected
     assert {r["model_version"] for r in table.select("model_version").distinct().collect()} == {"1"}

@@ -129,7 +129,8 @@ def test_rows_tied_on_order_by_keep_the_first_by_the_other_columns_in_column_ord
         ("EWR", 1, 5.0, early, 1),
         ("EWR", 1, None, early, 1),
         ("EWR", 1, 2.0, late, 1),
-        ("EWR", 1, 2.0, early, 1),  # the same value as the row above, an earlier event_ts
+        ("EWR", 1, 2.0, early, 1),
+        ("EWR", 1, 1.0, late, 1),  # value comes before event_ts: the smallest value wins
         ("JFK", 1, None, late, 1),
         ("JFK", 1, None, early, 1),  # value null in both: the earlier event_ts
     ]
@@ -137,8 +138,8 @@ def test_rows_tied_on_order_by_keep_the_first_by_the_other_columns_in_column_ord
         frame = ctx.spark.createDataFrame(batch_rows, EVENTS).repartition(3)
         ctx.tables.upsert(frame, name, KEYS, order_by=order_by)
         kept = {r["origin"]: (r["value"], r["event_ts"]) for r in ctx.tables.read(name).collect()}
-        naive = early.replace(tzinfo=None)  # collect() gives UTC (the tests' zone) as naive
-        assert kept == {"EWR": (2.0, naive), "JFK": (None, naive)}
+        naive = {t: t.replace(tzinfo=None) for t in (early, late)}  # collect(): naive UTC
+        assert kept == {"EWR": (1.0, naive[late]), "JFK": (None, naive[early])}
 
 
 def test_a_duplicated_key_is_refused_by_overwrite_and_replace_where_before_writing(ctx):
@@ -328,6 +329,29 @@ def test_rows_written_come_from_the_newest_write_commit_locally_and_on_databrick
         ctx.tables.overwrite(three, name, KEYS)
     assert [tables.rows_written(name) for tables in both] == [None, None]
     assert ctx.tables.count(name) == 3
+
+
+def test_rows_written_by_sql_table_writes_and_with_deletion_vectors(ctx):
+    """The CREATE / REPLACE TABLE AS SELECT commits (what saveAsTable makes on Databricks)
+    count too; with deletion vectors a replaceWhere write keeps the other rows of the file
+    it replaces in place, and rows_written is still the rows of the written DataFrame."""
+    name = table_name(ctx, "sql_written")
+    settings = replace(ctx.settings, runtime="databricks", local_root=None)
+    both = (ctx.tables, Tables(UnityCatalogSession(ctx.tables), settings))
+    target = ctx.tables.sql_name(name)
+    rows = "VALUES ('EWR', 1, 1.0D), ('JFK', 1, 2.0D), ('LGA', 1, 3.0D) AS t(origin, hour, value)"
+    for statement, count in (("CREATE", 3), ("REPLACE", 2), ("CREATE OR REPLACE", 3)):
+        ctx.spark.sql(
+            f"{statement} TABLE {target} USING DELTA AS SELECT /*+ COALESCE(1) */ * "
+            f"FROM {rows} LIMIT {count}"
+        )
+        assert [tables.rows_written(name) for tables in both] == [count, count], statement
+
+    ctx.spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ('delta.enableDeletionVectors' = true)")
+    ctx.tables.replace_where(batch(ctx.spark, [("EWR", 1, 5.0)]), name, "origin = 'EWR'", KEYS)
+    assert [tables.rows_written(name) for tables in both] == [1, 1]
+    held = {r.origin: r.value for r in ctx.tables.read(name).collect()}
+    assert held == {"EWR": 5.0, "JFK": 2.0, "LGA": 3.0}
 
 
 def test_insert_new_creating_the_table_counts_its_rows_with_or_without_commit_metrics(ctx):

@@ -165,12 +165,13 @@ class Tables:
         """Rows of the DataFrame the newest commit of table ``name`` wrote, if it was a write.
 
         Delta records them in the commit's ``operationMetrics``: ``numOutputRows`` less
-        ``numCopiedRows``, the rows a ``replaceWhere`` write copied from the files it
-        replaced (rows outside its predicate that shared a file with rows inside it).
-        Locally read from the newest commit file without Spark, elsewhere from
-        ``DESCRIBE HISTORY``. None when the newest commit is not a write
-        (:data:`WRITE_OPERATIONS`; a MERGE, say) or records no metrics
-        (``spark.databricks.delta.history.metricsEnabled`` off): count the rows then.
+        ``numCopiedRows``, the rows outside a ``replaceWhere`` predicate that shared a file
+        with rows inside it and stay in the table (copied to a new file, or kept in place
+        with a deletion vector). Locally read from the newest commit file without Spark,
+        elsewhere from ``DESCRIBE HISTORY``. None when the newest commit is not a write
+        (:data:`WRITE_OPERATIONS`; a MERGE, say) or records no row counts
+        (``spark.databricks.delta.history.metricsEnabled`` off, or a ``replaceWhere`` on a
+        table whose files carry no statistics): count the rows then.
         Call it right after the write: a commit another writer makes in between is the
         newest one. Raises MissingTableError when the table does not exist.
         """
