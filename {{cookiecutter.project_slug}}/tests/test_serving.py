@@ -135,7 +135,9 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     # predictions, and online_predictions reads them back from the log like the others.
     records = payload(rows[:2])["dataframe_records"]
     columns = list(records[0])
+    split = {"columns": columns, "data": [[r[c] for c in columns] for r in records]}
     for other, scored in (
+        ({"dataframe_split": split}, rows[:2]),
         ({"instances": records}, rows[:2]),
         ({"inputs": {c: [r[c] for r in records] for c in columns}}, rows[:2]),
     ):
@@ -189,23 +191,23 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     assert answer.status_code == 200, answer.text  # answered, logged, not read back as rows
 
     running.stop()
-    assert running.log.commits == 1  # 33 requests, one Delta commit
+    assert running.log.commits == 1  # 34 requests, one Delta commit
     log = ctx.tables.read(ctx.settings.table("inference_table"))
     logged = sorted(log.collect(), key=lambda r: r["request_time"])
-    assert [r["status_code"] for r in logged] == [200] * 23 + [400] * 7 + [200] * 3
+    assert [r["status_code"] for r in logged] == [200] * 24 + [400] * 7 + [200] * 3
     assert {r["served_model_version"] for r in logged} == {"1"}
     assert all(r["execution_duration_ms"] >= 0 for r in logged)
     first_request = json.loads(logged[0]["request"])["dataframe_records"][0]
     assert first_request[ENTITY_KEY] == rows[0][ENTITY_KEY]
 
     answered = online_predictions(ctx).collect()
-    # 20 + 100 + 2 + 2 + the last + the README's; the malformed and the CSV ones are not
-    assert len(answered) == 126
+    # 20 + 100 + 2 + 2 + 2 + the last + the README's; the malformed and the CSV ones are not
+    assert len(answered) == 128
     parsed = {}
     for answered_row in answered:
         parsed.setdefault(answered_row[ENTITY_KEY], []).append(answered_row.asDict())
-    # rows[0] was sent alone, in the two other forms and last; rows[1] alone and in two.
-    assert [len(parsed[row[ENTITY_KEY]]) for row in rows] == [4, 3] + [1] * 118
+    # rows[0] was sent alone, in the three other forms and last; rows[1] alone and in three.
+    assert [len(parsed[row[ENTITY_KEY]]) for row in rows] == [5, 4] + [1] * 118
     for row in rows:
         for back in parsed[row[ENTITY_KEY]]:
             assert back[EVENT_TIME] == row[EVENT_TIME] and back["model_version"] == "1"
