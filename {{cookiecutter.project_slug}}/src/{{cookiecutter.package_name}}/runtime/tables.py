@@ -136,8 +136,11 @@ class Tables:
     def version(self, name: str) -> int:
         """The current Delta version (commit number) of table ``name``."""
         self.require(name)
-        history = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
-        return int(history["version"])
+        return int(self._newest_history(name)["version"])
+
+    def _newest_history(self, name: str):
+        """The ``DESCRIBE HISTORY`` row of the newest commit of table ``name``."""
+        return self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
 
     def commit_stamp(self, name: str) -> tuple[int, str]:
         """(version, commit identity) of the current Delta version of table ``name``.
@@ -154,7 +157,7 @@ class Tables:
         if self.settings.runtime == "local":
             newest = self._newest_commit_file(name)
             return int(newest.stem), hashlib.sha256(newest.read_bytes()).hexdigest()
-        row = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
+        row = self._newest_history(name)
         return int(row["version"]), str(row["timestamp"])
 
     def _newest_commit_file(self, name: str) -> Path:
@@ -181,7 +184,7 @@ class Tables:
             info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
             operation, metrics = info.get("operation"), info.get("operationMetrics") or {}
         else:
-            row = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(name)} LIMIT 1").first()
+            row = self._newest_history(name)
             operation, metrics = row["operation"], row["operationMetrics"] or {}
         if operation not in WRITE_OPERATIONS or "numOutputRows" not in metrics:
             return None
