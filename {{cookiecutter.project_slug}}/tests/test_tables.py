@@ -252,6 +252,13 @@ class UnityCatalogSession:
         return self.local.spark.sql(UNITY_CATALOG_NAME.sub(local_name, query))
 
 
+def as_on_databricks(ctx) -> Tables:
+    """The Tables of ``ctx`` as a Databricks job has them: no local path, SQL names
+    `c`.`s`.`t`, reaching the same local Delta tables (:class:`UnityCatalogSession`)."""
+    settings = replace(ctx.settings, runtime="databricks", local_root=None)
+    return Tables(UnityCatalogSession(ctx.tables), settings)
+
+
 def test_locally_a_table_written_again_gets_a_new_stamp_at_the_same_version_and_time(ctx):
     name = table_name(ctx, "restamped")
     ctx.tables.overwrite(batch(ctx.spark, [("EWR", 1, 1.0)]), name, KEYS)
@@ -278,8 +285,7 @@ def test_locally_a_table_written_again_gets_a_new_stamp_at_the_same_version_and_
 
 def test_on_databricks_the_commit_stamp_changes_with_each_commit_only(ctx):
     name = table_name(ctx, "stamped")
-    settings = replace(ctx.settings, runtime="databricks", local_root=None)  # no local path
-    databricks = Tables(UnityCatalogSession(ctx.tables), settings)
+    databricks = as_on_databricks(ctx)
     with pytest.raises(MissingTableError, match=f"input table {name} does not exist"):
         databricks.commit_stamp(name)
 
@@ -306,8 +312,7 @@ def test_on_databricks_the_commit_stamp_changes_with_each_commit_only(ctx):
 def test_rows_written_come_from_the_newest_write_commit_locally_and_on_databricks(ctx):
     name = table_name(ctx, "counted")
     spark = ctx.spark
-    settings = replace(ctx.settings, runtime="databricks", local_root=None)
-    both = (ctx.tables, Tables(UnityCatalogSession(ctx.tables), settings))
+    both = (ctx.tables, as_on_databricks(ctx))
     for tables in both:
         with pytest.raises(MissingTableError, match=f"input table {name} does not exist"):
             tables.rows_written(name)
@@ -336,8 +341,7 @@ def test_rows_written_by_sql_table_writes_and_with_deletion_vectors(ctx):
     count too; with deletion vectors a replaceWhere write keeps the other rows of the file
     it replaces in place, and rows_written is still the rows of the written DataFrame."""
     name = table_name(ctx, "sql_written")
-    settings = replace(ctx.settings, runtime="databricks", local_root=None)
-    both = (ctx.tables, Tables(UnityCatalogSession(ctx.tables), settings))
+    both = (ctx.tables, as_on_databricks(ctx))
     target = ctx.tables.sql_name(name)
     rows = "VALUES ('EWR', 1, 1.0D), ('JFK', 1, 2.0D), ('LGA', 1, 3.0D) AS t(origin, hour, value)"
     for statement, count in (("CREATE", 3), ("REPLACE", 2), ("CREATE OR REPLACE", 3)):
