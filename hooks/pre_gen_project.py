@@ -47,7 +47,9 @@ GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 JINJA_VARIABLE = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
 JINJA_STATEMENT = re.compile(r"[{]%.*?%[}]", re.DOTALL)  # written so Jinja sees no tag here
 REQUIREMENT_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@]|$)")
-URL_CREDENTIALS = re.compile(r"(://)[^/?#@]*@")
+# Everything from "://" to the value's last "@": a password may hold "@", "/", "?" or "#"
+# unescaped, so the shown value hides more than the user information rather than less.
+URL_CREDENTIALS = re.compile(r"(://).*@")
 # Import names of the project's dependencies where they are not the distribution name with
 # "-" read as "_" (tests/test_inputs.py checks them against the installed packages' metadata).
 IMPORT_NAMES = {
@@ -145,10 +147,12 @@ def workspace_host(value):
     parts = urlsplit(value.strip())
     if parts.scheme.lower() != "https":
         return "must be an https URL, e.g. https://adb-123.4.azuredatabricks.net"
+    # Any "@" (a workspace URL has none): a password holding "/" or "#" ends urlsplit's
+    # netloc before its "@", and would otherwise be refused as a missing host.
+    if "@" in value:
+        return "must not carry a user name or password (CI signs in; drop the part before @)"
     if not parts.hostname or "." not in parts.hostname:
         return "must name a host, e.g. https://adb-123.4.azuredatabricks.net"
-    if "@" in parts.netloc:
-        return "must not carry a user name or password (CI signs in; drop the part before @)"
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
@@ -285,13 +289,22 @@ def check_for(name):
     return None
 
 
+def same(name, first, second):
+    """Whether two answers of the kind of variable ``name`` name the same thing: Unity
+    Catalog identifiers (catalogs, schemas) compared without case, as Unity Catalog stores
+    names in lower case; other answers (git branches) compared exactly."""
+    if check_for(name) is uc_identifier:
+        return first.lower() == second.lower()
+    return first == second
+
+
 def problems(answers):
     """Every failure of ``answers`` (dict of cookiecutter answers) as ``name=value: rule`` lines.
 
     Public answers that are strings get the generic one-line check, their own check, and
     the dependency-name check; private ones (leading ``_``) are skipped. Pairs listed in
-    ``_must_differ`` must not be equal when both are answered. Values are shown through
-    ``shown`` (no URL credentials).
+    ``_must_differ`` must not name the same thing (:func:`same`) when both are answered.
+    Values are shown through ``shown`` (no URL credentials).
     """
     pyproject = template_pyproject(answers)
     reserved = dependencies(pyproject, answers) if pyproject else (set(), set())
@@ -309,7 +322,7 @@ def problems(answers):
     if endpoint:
         lines.append(endpoint)
     for first, second in answers.get("_must_differ", []):
-        if first in answers and second in answers and answers[first] == answers[second]:
+        if first in answers and second in answers and same(first, answers[first], answers[second]):
             lines.append(
                 f"{second}={shown(answers[second])!r}: must differ from "
                 f"{first}={shown(answers[first])!r}"

@@ -14,23 +14,53 @@ from cookiecutter.main import cookiecutter
 
 
 @pytest.mark.parametrize(
-    "answers",
+    ("answers", "line"),
     [
         pytest.param(
-            {"databricks_prod_workspace_host": "http://adb-1.1.azuredatabricks.net"}, id="http"
+            {"databricks_prod_workspace_host": "http://adb-1.1.azuredatabricks.net"},
+            "databricks_prod_workspace_host='http://adb-1.1.azuredatabricks.net': "
+            "must be an https URL",
+            id="http",
         ),
         pytest.param(
-            {"databricks_staging_workspace_host": "dbc-1.cloud.databricks.com"}, id="no-scheme"
+            {"databricks_staging_workspace_host": "dbc-1.cloud.databricks.com"},
+            "databricks_staging_workspace_host='dbc-1.cloud.databricks.com': must be an https URL",
+            id="no-scheme",
         ),
-        pytest.param({"catalog_prod": "ml-prod"}, id="hyphen-in-catalog"),
-        pytest.param({"schema_name": "1st"}, id="schema-starts-with-digit"),
-        pytest.param({"catalog_test": "staging"}, id="shared-catalog"),
-        pytest.param({"release_branch": " "}, id="blank-branch"),
+        pytest.param(
+            {"catalog_prod": "ml-prod"},
+            "catalog_prod='ml-prod': must be a Unity Catalog identifier",
+            id="hyphen-in-catalog",
+        ),
+        pytest.param(
+            {"schema_name": "1st"},
+            "schema_name='1st': must be a Unity Catalog identifier",
+            id="schema-starts-with-digit",
+        ),
+        pytest.param(
+            {"catalog_test": "staging"},
+            "catalog_staging='staging': must differ from catalog_test='staging'",
+            id="shared-catalog",
+        ),
+        pytest.param(
+            {"catalog_test": "Staging"},
+            "catalog_staging='staging': must differ from catalog_test='Staging'",
+            id="shared-catalog-in-another-case",
+        ),
+        pytest.param(
+            {"release_branch": " "},
+            "release_branch=' ': must be a valid git branch name",
+            id="blank-branch",
+        ),
     ],
 )
-def test_bad_answers_stop_generation(answers, tmp_path):
+def test_bad_answers_stop_generation(answers, line, tmp_path, capfd):
+    """The hook refuses each answer with its own rule (not a crash) and leaves nothing."""
     with pytest.raises(FailedHookException):
         render(tmp_path, **answers)
+    failure, count = capfd.readouterr().err.splitlines()  # the hook's whole stderr
+    assert failure.startswith(f"ERROR: {line}")
+    assert count == "ERROR: 1 invalid answer(s); nothing was generated."
     assert not any(tmp_path.iterdir()), "a refused project left files behind"
 
 

@@ -17,9 +17,10 @@ import sys
 import tomllib
 from collections import OrderedDict
 from importlib import metadata
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
+import yaml
 from conftest import (
     BOOLEAN_OPTIONS,
     CHOICE_OPTIONS,
@@ -153,6 +154,19 @@ def test_must_differ_pairs_come_from_cookiecutter_json():
     ]
     answers["release_branch"] = "release"
     assert pre_gen.problems(answers) == []
+    answers["release_branch"] = "Main"  # git branch names are case-sensitive
+    assert pre_gen.problems(answers) == []
+
+
+def test_catalogs_that_differ_only_in_case_are_one_catalog():
+    """Unity Catalog stores names in lower case: ``Staging`` and ``staging`` are one catalog."""
+    answers = {"_must_differ": CONTEXT["_must_differ"], "catalog_staging": "staging"}
+    answers["catalog_prod"] = "Staging"
+    assert pre_gen.problems(answers) == [
+        "catalog_prod='Staging': must differ from catalog_staging='staging'"
+    ]
+    answers["catalog_prod"] = "prod"
+    assert pre_gen.problems(answers) == []
 
 
 def test_defaults_pass_every_check():
@@ -267,8 +281,10 @@ def test_bad_answer_is_refused_before_any_file_is_written(tmp_path, capfd, answe
     out.mkdir()
     with pytest.raises(FailedHookException):
         render(out, **answers)
-    err = capfd.readouterr().err
-    assert f"ERROR: {line}" in err
+    err = capfd.readouterr().err.splitlines()
+    assert f"ERROR: {line}" in "\n".join(err)
+    failures = [e for e in err[:-1] if e.startswith("ERROR: ")]
+    assert err[-1] == f"ERROR: {len(failures)} invalid answer(s); nothing was generated."
     assert list(out.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -298,7 +314,7 @@ def via_command_line(option, text):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("false", False), ("no", False), ("0", False), ("False", False), ("off", False)]
-    + [("true", True), ("yes", True), ("1", True), ("Y", True)],
+    + [("true", True), ("yes", True), ("1", True), ("Y", True), ("on", True)],
 )
 def test_boolean_strings_from_the_command_line(option, text, expected):
     assert via_command_line(option, text) is expected
@@ -546,8 +562,13 @@ def test_without_the_template_folder_only_the_dependency_check_is_skipped():
 PASSWORD = "s3cr3t-Pa55"
 
 
-def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path, capfd):
-    host = f"https://alice:{PASSWORD}@adb-1.1.azuredatabricks.net/?o=1"
+@pytest.mark.parametrize(
+    "password", [PASSWORD, "p@ss", "pa/ss", "pa#ss", "pa?ss"], ids=["plain", "@", "/", "#", "?"]
+)
+def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path, capfd, password):
+    """Also a password holding a character that ends a URL's user information or host
+    (written unescaped): it is refused for carrying credentials, and no part of it shows."""
+    host = f"https://alice:{password}@adb-1.1.azuredatabricks.net/?o=1"
     lines = pre_gen.problems({"databricks_prod_workspace_host": host})
     assert lines == [
         "databricks_prod_workspace_host='https://***@adb-1.1.azuredatabricks.net/?o=1': "
@@ -557,5 +578,18 @@ def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path, capfd)
         render(tmp_path, databricks_staging_workspace_host=host)
     captured = capfd.readouterr()
     assert "must not carry a user name or password" in captured.err
-    assert PASSWORD not in captured.err + captured.out
+    assert password not in captured.err + captured.out
     assert "alice" not in captured.err + captured.out
+
+
+def test_cookiecutter_keeps_a_refused_password_in_its_replay_file(tmp_path):
+    """What the README tells users to delete: cookiecutter writes the replay file (the
+    answers as given) before the pre-generation hook refuses them."""
+    config = yaml.safe_load(Path(os.environ["COOKIECUTTER_CONFIG"]).read_text())
+    replay = Path(config["replay_dir"]) / f"{REPO.name}.json"
+    replay.unlink(missing_ok=True)
+    host = f"https://alice:{PASSWORD}@adb-1.1.azuredatabricks.net"
+    with pytest.raises(FailedHookException):
+        render(tmp_path, databricks_staging_workspace_host=host)
+    answers = json.loads(replay.read_text())["cookiecutter"]
+    assert answers["databricks_staging_workspace_host"] == host

@@ -18,7 +18,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 import tomllib
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
@@ -34,7 +33,6 @@ from conftest import (
     answers_for,
     render,
 )
-from cookiecutter.environment import StrictEnvironment
 
 MATRIX_OPTIONS = CHOICE_OPTIONS + BOOLEAN_OPTIONS
 
@@ -112,7 +110,6 @@ LEFTOVER_JINJA = re.compile(
 )
 # A workflow expression: "${{ ... }}" of GitHub Actions, GitLab or Azure DevOps.
 WORKFLOW_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
-RENDER_SECONDS: list[float] = []
 
 
 def matches(relative: PurePosixPath, pattern: str) -> bool:
@@ -161,9 +158,7 @@ def rendered(tmp_path_factory):
     """Every combination rendered once: {id: project folder}."""
     projects = {}
     for combo, combo_id in zip(MATRIX, MATRIX_IDS, strict=True):
-        start = time.perf_counter()
         projects[combo_id] = render(tmp_path_factory.mktemp("combo"), **combo)
-        RENDER_SECONDS.append(time.perf_counter() - start)
     return projects
 
 
@@ -317,36 +312,6 @@ def test_workflow_expressions_survive(rendered, combo):
         for expression in WORKFLOW_EXPRESSION.findall(source):
             if target.exists() and "{{ cookiecutter" not in expression:
                 assert expression in target.read_text(encoding="utf-8"), (relative, expression)
-
-
-def test_raw_block_keeps_a_workflow_expression_unchanged():
-    """The way CI templates must write ``${{ }}``: inside ``{% raw %}``, next to Jinja."""
-    source = (
-        "env:\n"
-        "  TOKEN: {% raw %}${{ secrets.DATABRICKS_TOKEN }}{% endraw %}\n"
-        "  BUNDLE: {{ cookiecutter.project_slug }}\n"
-        "  IF: {% raw %}${{ github.ref == 'refs/heads/main' && !cancelled() }}{% endraw %}"
-    )
-    context = {"cookiecutter": {"project_slug": "churn-model"}}
-    text = StrictEnvironment(context=context).from_string(source).render(**context)
-    assert text == (
-        "env:\n"
-        "  TOKEN: ${{ secrets.DATABRICKS_TOKEN }}\n"
-        "  BUNDLE: churn-model\n"
-        "  IF: ${{ github.ref == 'refs/heads/main' && !cancelled() }}"
-    )
-    assert yaml.safe_load(text)["env"]["TOKEN"] == "${{ secrets.DATABRICKS_TOKEN }}"
-    assert not LEFTOVER_JINJA.search(text)
-
-
-def test_render_times_are_recorded(rendered):
-    """Every combination rendered once and its seconds are reported (a figure, not a gate:
-    timings depend on the machine's load, so no bound is asserted here)."""
-    assert len(RENDER_SECONDS) == len(MATRIX)
-    print(
-        f"\n{len(MATRIX)} combinations rendered in {sum(RENDER_SECONDS):.2f} s "
-        f"(slowest {max(RENDER_SECONDS):.2f} s)"
-    )
 
 
 def test_expected_files_follow_the_manifest():

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,18 @@ def test_skips():
 """
 
 
-def _pytest(folder: Path, ci: str | None, *options: str) -> subprocess.CompletedProcess:
+def _pytest(
+    folder: Path, ci: str | None, *options: str, plugin: bool = True
+) -> subprocess.CompletedProcess:
+    """pytest on ``folder`` with ``CI`` set to ``ci`` (unset when None) and the tests' folder
+    importable; ``plugin``: load tests/ci_skips.py with ``-p`` (else only what a conftest.py
+    in ``folder`` loads)."""
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci is not None:
         env["CI"] = ci
     env["PYTHONPATH"] = str(TESTS)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "ci_skips", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command += ["-p", "ci_skips"] if plugin else []
     return subprocess.run(
         [*command, *options, str(folder)],
         env=env,
@@ -64,6 +71,18 @@ def test_a_skip_on_a_pytest_xdist_worker_fails_the_run_under_ci(tmp_path):
     assert result.returncode == 1, result.stdout[-2000:]
     # The reason names the worker that skipped (outside a worker the sample fails instead).
     assert re.search(r"CI=true: 1 test\(s\) skipped.*tool X is missing on gw[01]", result.stdout)
+
+
+def test_the_tests_own_conftest_makes_a_skip_fail_under_ci(tmp_path):
+    """`make test` passes no ``-p ci_skips``: tests/conftest.py loads the hook itself.
+
+    The sample's conftest.py is a link to it (it finds the repo from its resolved path)."""
+    (tmp_path / "conftest.py").symlink_to(TESTS / "conftest.py")
+    (tmp_path / "test_sample.py").write_text(SKIPPING, encoding="utf-8")
+    result = _pytest(tmp_path, "true", plugin=False)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "CI=true: 1 test(s) skipped" in result.stdout
+    assert _pytest(tmp_path, None, plugin=False).returncode == 0
 
 
 def test_a_run_without_skips_passes_under_ci(tmp_path):
@@ -172,3 +191,56 @@ def test_the_template_repo_workflow_passes_zizmor_and_actionlint():
         pytest.skip("actionlint not installed (make venv builds it with `go install`)")
     result = _run([actionlint, "-no-color", *workflows], REPO)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the bundle schema's refresh script ---
+
+FAKE_CLI = """#!/usr/bin/env bash
+case "$1" in
+  --version) echo "Databricks CLI v9.8.7" ;;
+  bundle) cat "$FAKE_SCHEMA" ;;
+esac
+"""
+
+
+def _refresh(tmp_path: Path, printed: str) -> subprocess.CompletedProcess:
+    """Run scripts/refresh_bundle_schema.sh in a copy of its inputs under ``tmp_path``, with a
+    fake ``databricks`` on PATH whose ``bundle schema`` prints ``printed``."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy2(REPO / "scripts" / "refresh_bundle_schema.sh", repo / "scripts")
+    shutil.copytree(REPO / "tests" / "data", repo / "tests" / "data")
+    shutil.copy2(REPO / "cookiecutter.json", repo)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "databricks").write_text(FAKE_CLI, encoding="utf-8")
+    (bin_dir / "databricks").chmod(0o755)
+    (tmp_path / "printed").write_text(printed, encoding="utf-8")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env["FAKE_SCHEMA"] = str(tmp_path / "printed")
+    script = repo / "scripts" / "refresh_bundle_schema.sh"
+    return subprocess.run(
+        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_schema_refresh_keeps_what_the_cli_printed_and_notes_its_version_and_date(tmp_path):
+    done = _refresh(tmp_path, '{"type": "object"}\n')
+    assert done.returncode == 0, done.stderr
+    data = tmp_path / "repo" / "tests" / "data"
+    assert (data / "databricks-bundle.schema.json").read_text() == '{"type": "object"}\n'
+    note = (data / "databricks-bundle.schema.md").read_text()
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert f"Databricks CLI 9.8.7 on {today}." in " ".join(note.split())
+    assert "differs from __databricks_cli_version" in done.stderr  # 9.8.7 is not the pin
+
+
+def test_the_schema_refresh_refuses_output_that_is_not_json(tmp_path):
+    kept = (REPO / "tests" / "data" / "databricks-bundle.schema.json").read_text()
+    done = _refresh(tmp_path, "Error: not logged in\n")
+    assert done.returncode != 0
+    data = tmp_path / "repo" / "tests" / "data"
+    assert (data / "databricks-bundle.schema.json").read_text() == kept
+    assert (data / "databricks-bundle.schema.md").read_text() == (
+        REPO / "tests" / "data" / "databricks-bundle.schema.md"
+    ).read_text()

@@ -799,6 +799,8 @@ def test_the_questions_gate_holds_on_every_corpus_the_project_ships_settings_for
     ):
         settings = load_rag_settings(env, override)
         assert settings.evaluation["min_questions"] == 10
+        # CI's runs (its slice, the `test` target) fail on a rejected candidate; local not.
+        assert settings.evaluation["fail_on_rejection"] is (name != "local")
         documents = set(corpus.python_stdlib(settings.source["modules"]).doc_id)
         evaluable[name] = len(as_eval_data(items, documents))
     evaluable["tests slice"] = len(as_eval_data(items, set(corpus.python_stdlib(SLICE).doc_id)))
