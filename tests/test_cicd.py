@@ -480,3 +480,40 @@ def test_make_targets_run_the_tiers_as_ci_does(default_project):
     recipes = dict(re.findall(r"^(test-\w+):.*\n\t(.+)$", makefile, re.M))
     assert recipes["test-unit"].endswith(STAGES["unit_tests"][0])
     assert recipes["test-integration"].endswith(STAGES["integration"][0])
+
+
+def test_make_hooks_and_update_template_run_only_at_the_top_of_the_projects_own_git_repo(
+    default_project, tmp_path
+):
+    """In a project folder inside another git repository (the template's `build/demo`),
+    `make hooks` and `make update-template` stop before running anything; after `git init`
+    in the project they run their tools (fakes here, which log their arguments)."""
+    checkout = tmp_path / "checkout"
+    project = checkout / "build" / "demo"
+    project.mkdir(parents=True)
+    shutil.copy(default_project / "Makefile", project / "Makefile")
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    tools = tmp_path / "venv" / "bin"
+    tools.mkdir(parents=True)
+    log = tmp_path / "calls.log"
+    for tool in ("python", "pip", "pre-commit", "cruft"):  # python, cruft: prerequisites
+        (tools / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> "{log}"\n', encoding="utf-8")
+        (tools / tool).chmod(0o755)
+    venv = f"VENV={tmp_path / 'venv'}"
+    for target in ("hooks", "update-template"):
+        refused = _make(project, target, venv)
+        assert refused.returncode != 0
+        assert refused.stderr.splitlines()[0] == (
+            f"error: make {target} needs {project} to be the top of its own git repository "
+            "(run git init there first)"
+        )
+    assert not log.exists()  # no tool ran
+    assert not (checkout / ".git" / "hooks" / "pre-commit").exists()
+
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    assert _make(project, "hooks", venv).returncode == 0
+    assert log.read_text(encoding="utf-8").splitlines() == [
+        "pip install --quiet -e .[tools]",
+        "pre-commit install",
+        "pre-commit run --all-files",
+    ]

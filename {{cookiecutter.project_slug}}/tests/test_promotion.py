@@ -136,10 +136,12 @@ def test_a_worse_model_fails_the_gate_and_is_not_promoted(staged):
     # RMSE of a constant guess c: sqrt(variance + (mean - c)^2)
     expected = (labels.var(ddof=0) + (labels.mean() - train_mean) ** 2) ** 0.5
     assert verdict["baseline_rmse"] == pytest.approx(expected)
+    assert verdict["baseline"] == verdict["baseline_rmse"]  # the gated metric is RMSE
     # It predicts the mean training label for every flight, as the baseline does.
     assert verdict["metrics"]["root_mean_squared_error"] == pytest.approx(expected)
     rmse, champion_rmse = verdict["metrics"]["root_mean_squared_error"], verdict["champion_rmse"]
     assert verdict["relative_degradation"] == pytest.approx(rmse / champion_rmse - 1)
+    assert verdict["champion_figure"] == champion_rmse > 0
     assert verdict["relative_degradation"] > 0.25
 
     client = registry(staged)
@@ -225,7 +227,7 @@ def test_disabled_mode_scores_nothing_and_passes(staged):
 
     assert (verdict["status"], verdict["gate_result"]) == ("PASSED", "SKIPPED")
     assert verdict["reasons"] == [] and verdict["metrics"] == {}
-    assert verdict["champion_rmse"] is None
+    assert verdict["champion_rmse"] is verdict["champion_figure"] is verdict["baseline"] is None
     run = registry(staged).get_run(verdict["run_id"])
     assert run.data.params["mode"] == "disabled"
     assert run.data.tags["validation_gate_result"] == "SKIPPED"

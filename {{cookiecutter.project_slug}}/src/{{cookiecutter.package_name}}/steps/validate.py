@@ -146,7 +146,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     mode = settings.validation["mode"]
     contract = settings.contract
     thresholds = Thresholds.from_settings(settings.validation, contract.problem_type)
-    name = thresholds.objective.metric
+    gated = thresholds.objective.metric  # the metric the gates compare (e.g. RMSE)
     ctx.mlflow()
     registry = client()
     name = settings.model_name
@@ -200,10 +200,10 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "gates": {g.name: g.result for g in gates},
         "reasons": reasons,
         "metrics": {k: metrics[k] for k in reported_metrics(contract) if k in metrics},
-        "baseline": figures.get(f"baseline_{name}"),
+        "baseline": figures.get(f"baseline_{gated}"),
         "baseline_rmse": figures.get("baseline_root_mean_squared_error"),
         "champion_version": int(champion.version) if champion else None,
-        "champion_figure": figures.get(f"champion_{name}"),
+        "champion_figure": figures.get(f"champion_{gated}"),
         "champion_rmse": figures.get("champion_root_mean_squared_error"),
         "relative_degradation": figures.get("relative_degradation"),
         "thresholds": thresholds.as_dict(),
