@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -71,6 +72,16 @@ def render(output_dir: Path, **answers) -> Path:
             output_dir=str(output_dir),
             extra_context=answers,
         )
+    )
+
+
+def run(
+    command: list[str], cwd: Path, env: dict | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """``command`` run in ``cwd`` (``env``: its environment, else this one's), its output
+    captured as text, at most ``timeout`` seconds; it may fail (see ``returncode``)."""
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

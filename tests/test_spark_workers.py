@@ -4,13 +4,14 @@ ones, each group runs whole on one worker."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from conftest import REPO, run
 from spark_workers import SPARK_GROUPS, group_of
 
 TESTS = Path(__file__).resolve().parent
@@ -20,6 +21,24 @@ BODY = (
     "\n\n@pytest.mark.spark\ndef {name}():\n"
     "    Path(os.environ['WORKERS'], '{name}').write_text(os.environ['PYTEST_XDIST_WORKER'])\n"
 )
+
+
+# A plugin (``-p report_groups``) that writes, once the tests are collected, each test's
+# file, function and xdist_group marks (the group names) to the JSON file $GROUPS_OUT.
+REPORT_GROUPS = """
+import json, os
+
+def group_names(item):
+    return [m.args[0] if m.args else m.kwargs.get("name") for m in item.iter_markers("xdist_group")]
+
+def pytest_collection_finish(session):
+    marks = {
+        item.nodeid: [item.path.name, item.originalname, group_names(item)]
+        for item in session.items
+    }
+    with open(os.environ["GROUPS_OUT"], "w", encoding="utf-8") as out:
+        json.dump(marks, out)
+"""
 
 
 def _sample_name(file: str, name: str) -> str:
@@ -40,19 +59,15 @@ def _samples(folder: Path) -> None:
     (folder / "pytest.ini").write_text(INI, encoding="utf-8")
 
 
-def _pytest(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """pytest ``args`` run in ``cwd`` with tests/ on the path and ``env`` set, without the
-    caller's PYTEST_ADDOPTS."""
+def _pytest(
+    cwd: Path, *args: str, path: tuple[Path, ...] = (), **env: str
+) -> subprocess.CompletedProcess:
+    """pytest ``args`` run in ``cwd`` with tests/ (then the folders of ``path``) on the path
+    and ``env`` set, without the caller's PYTEST_ADDOPTS."""
     env = {**{k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}, **env}
-    env["PYTHONPATH"] = str(TESTS)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    env["PYTHONPATH"] = os.pathsep.join(map(str, (TESTS, *path)))
+    return run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd, env, 300
     )
 
 
@@ -83,3 +98,19 @@ def test_every_spark_test_has_a_group_and_every_entry_names_a_test():
     assert [test for test in sorted(tests) if group_of(*test) is None] == []
     named = {(file, name) for file, name in tests} | {(file, "*") for file, _ in tests}
     assert sorted(set(SPARK_GROUPS) - named) == []
+
+
+def test_the_repo_conftest_marks_every_spark_test_with_its_group(tmp_path):
+    """The repo's tests/conftest.py loads the plugin (no ``-p spark_workers`` given): the
+    Spark tests, collected as the Spark tier collects them, each carry one xdist_group mark,
+    the group SPARK_GROUPS gives them, and the two groups are both used."""
+    (tmp_path / "report_groups.py").write_text(REPORT_GROUPS, encoding="utf-8")
+    out = tmp_path / "groups.json"
+    options = ["-p", "report_groups", "--collect-only", "-m", "spark", "tests"]
+    listed = _pytest(REPO, *options, path=(tmp_path,), GROUPS_OUT=str(out))
+    assert listed.returncode == 0, listed.stdout[-2000:]
+    marks = json.loads(out.read_text(encoding="utf-8"))
+    assert len(marks) >= 7, marks
+    groups = {nodeid: groups for nodeid, (_, _, groups) in marks.items()}
+    assert groups == {nodeid: [group_of(file, test)] for nodeid, (file, test, _) in marks.items()}
+    assert sorted({group for (group,) in groups.values()}) == ["gitlab_and_rag", "tabular"]

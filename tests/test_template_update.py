@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run
 from cookiecutter.main import cookiecutter
 
 cruft = pytest.importorskip("cruft")
@@ -70,15 +70,26 @@ def recorded_commit(project: Path, ref: str | None = None) -> str:
     return json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"]
 
 
+def copy_template(target: Path) -> Path:
+    """This template as it is on disk (without .git, the venv and build output), copied to
+    ``target``; returns ``target``."""
+    ignore = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".*_cache")
+    shutil.copytree(REPO, target, ignore=ignore)
+    return target
+
+
+def project_files(project: Path) -> set[str]:
+    """Paths ('/'-separated, relative to ``project``) of every file under ``project``."""
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
 @pytest.fixture
 def template_repo(tmp_path, request) -> Path:
     """This template, as it is on disk, committed to a fresh git repository: at its top,
     or (indirect parameter ``"subfolder"``) in ``templates/mlops`` of a larger one."""
     top = tmp_path / "template"
     inside = getattr(request, "param", "top") == "subfolder"
-    target = top / "templates" / "mlops" if inside else top
-    ignore = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".*_cache")
-    shutil.copytree(REPO, target, ignore=ignore)
+    target = copy_template(top / "templates" / "mlops" if inside else top)
     git(top, "init", "-q")
     commit_all(top, "template v1")
     return target
@@ -89,8 +100,9 @@ def with_cruft(template: Path, output_dir: Path) -> Path:
     return cruft.create(str(template), output_dir=output_dir, no_input=True)
 
 
-def with_cookiecutter(template: Path, output_dir: Path) -> Path:
-    """Render ``template`` with plain cookiecutter, as `cookiecutter <template>` does."""
+def with_cookiecutter(template: Path | str, output_dir: Path) -> Path:
+    """Render ``template`` (a folder or a repository URL) with plain cookiecutter, as
+    `cookiecutter <template>` does."""
     return Path(cookiecutter(str(template), no_input=True, output_dir=str(output_dir)))
 
 
@@ -150,6 +162,39 @@ def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, templat
     assert "edited by the team." in text and "version 3." in text and "<<<<<<<" in text
     assert git(project, "rev-parse", "HEAD") == edited
     assert recorded_commit(project, "HEAD") == v2
+
+
+def test_a_template_folder_outside_git_renders_without_cruft_json(
+    tmp_path, monkeypatch, default_project
+):
+    """Rendered from a plain copy of the template (no ``.git``, and git may not look above
+    the copy), the project gets no ``.cruft.json``: there is no commit to record. The rest
+    of the render is the same file for file as the default render from this checkout,
+    which does get one."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    template = copy_template(tmp_path / "template")
+    assert run(["git", "rev-parse"], template).returncode != 0, "the copy is in a checkout"
+    project = with_cookiecutter(template, tmp_path / "out")
+    assert ".cruft.json" in project_files(default_project)
+    assert project_files(project) == project_files(default_project) - {".cruft.json"}
+
+
+def test_a_render_from_a_git_url_records_the_url_and_its_head(tmp_path, template_repo):
+    """Rendered from a ``file://`` URL of a bare repository (cookiecutter clones it, as it
+    does a remote one), ``.cruft.json`` names the URL, not the clone's folder, and the
+    repository's HEAD as the commit, so ``cruft update`` fetches from the URL."""
+    bare = tmp_path / "mlops-template.git"  # ".git": cookiecutter's sign of a git URL
+    git(tmp_path, "clone", "-q", "--bare", str(template_repo), str(bare))
+    url = bare.as_uri()
+    assert url.startswith("file:///")
+    project = with_cookiecutter(url, tmp_path / "out")
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    head = git(bare, "rev-parse", "HEAD")
+    assert head == git(template_repo, "rev-parse", "HEAD")
+    assert (state["template"], state["commit"], state["directory"]) == (url, head, None)
+    context = state["context"]["cookiecutter"]
+    assert (context["_template"], context["_commit"]) == (url, head)
+    assert context["project_slug"] == "flight-delays"
 
 
 def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):
