@@ -28,7 +28,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     point's own arguments to it."""
     result = argparse.ArgumentParser(description=description)
     result.add_argument(
-        "--env", help="environment in conf/config.yml (default: $MLOPS_ENV or local)"
+        "--env", help="environment in the package's conf/config.yml (default: $MLOPS_ENV or local)"
     )
     result.add_argument("--config", help="YAML file merged over the packaged settings")
     result.add_argument(

@@ -251,7 +251,7 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
         raise SparkStartError(
             f"Spark did not start ({type(err).__name__}): most often the Delta Lake jar "
             f"{package} could not be resolved from Maven Central (see the Ivy report above); "
-            "check the network, or set spark.jars.repositories in conf/config.yml"
+            "check the network, or set spark.jars.repositories in the package's conf/config.yml"
         ) from err
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("ERROR")
