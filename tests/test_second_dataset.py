@@ -286,7 +286,8 @@ def test_a_binary_classification_dataset_runs_by_changing_only_the_contract(tmp_
     assert validation["metrics"]["roc_auc"] > 0.7
     assert set(validation["metrics"]) == {"roc_auc", "log_loss", "f1_score", "mean_absolute_error"}
     # The naive baseline (the mean training label for every row) ranks nothing: ROC AUC 0.5.
-    assert (validation["baseline"], validation["baseline_rmse"]) == (0.5, None)
+    validated = summary["steps"]["validate"]
+    assert (validated["baseline"], validated["baseline_rmse"]) == (0.5, None)
     print("second dataset validation:", validation["metrics"])  # noqa: T201
 
     scored = summary["steps"]["batch_inference"]
