@@ -47,9 +47,11 @@ GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 JINJA_VARIABLE = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
 JINJA_STATEMENT = re.compile(r"[{]%.*?%[}]", re.DOTALL)  # written so Jinja sees no tag here
 REQUIREMENT_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@]|$)")
-# Everything from "://" to the value's last "@": a password may hold "@", "/", "?" or "#"
-# unescaped, so the shown value hides more than the user information rather than less.
-URL_CREDENTIALS = re.compile(r"(://).*@")
+# A host answer's text up to its last "@", after the scheme if it has one (``https:/``,
+# ``https://``): a password may hold "@", "/", "?", "#" or a newline unescaped,
+# or the scheme be mistyped, so the shown value hides more than the user information
+# rather than less.
+URL_CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:/{1,2})?.*@", re.DOTALL)
 # Import names of the project's dependencies where they are not the distribution name with
 # "-" read as "_" (tests/test_inputs.py checks them against the installed packages' metadata).
 IMPORT_NAMES = {
@@ -147,12 +149,14 @@ def workspace_host(value):
     parts = urlsplit(value.strip())
     if parts.scheme.lower() != "https":
         return "must be an https URL, e.g. https://adb-123.4.azuredatabricks.net"
-    # Any "@" (a workspace URL has none): a password holding "/" or "#" ends urlsplit's
-    # netloc before its "@", and would otherwise be refused as a missing host.
-    if "@" in value:
-        return "must not carry a user name or password (CI signs in; drop the part before @)"
+    credentials = "must not carry a user name or password (CI signs in; drop the part before @)"
+    if "@" in parts.netloc:
+        return credentials
     if not parts.hostname or "." not in parts.hostname:
-        return "must name a host, e.g. https://adb-123.4.azuredatabricks.net"
+        # A password holding "/", "?" or "#" ends urlsplit's netloc before its "@"; an "@"
+        # after a host name (a path such as /Users/alice@example.com) is accepted.
+        host = "must name a host, e.g. https://adb-123.4.azuredatabricks.net"
+        return credentials if "@" in value else host
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
@@ -264,9 +268,10 @@ def shadows_a_dependency(name, value, reserved):
     return None
 
 
-def shown(value):
-    """``value`` as an error line may show it: URL credentials replaced by ``***``."""
-    return URL_CREDENTIALS.sub(r"\1***@", value)
+def shown(name, value):
+    """``value`` of variable ``name`` as an error line may show it: for a ``*_host``
+    answer, everything before its last ``@`` (after the scheme) replaced by ``***``."""
+    return URL_CREDENTIALS.sub(r"\1***@", value) if name.endswith("_host") else value
 
 
 def check_for(name):
@@ -316,16 +321,17 @@ def problems(answers):
         for check in checks:
             rule = check(value) if check else None
             if rule:
-                lines.append(f"{name}={shown(value)!r}: {rule}")
+                lines.append(f"{name}={shown(name, value)!r}: {rule}")
                 break
     endpoint = slug_fits_the_endpoint(answers)
     if endpoint:
         lines.append(endpoint)
     for first, second in answers.get("_must_differ", []):
         if first in answers and second in answers and same(first, answers[first], answers[second]):
+            case = " (Unity Catalog ignores case)" if answers[first] != answers[second] else ""
             lines.append(
-                f"{second}={shown(answers[second])!r}: must differ from "
-                f"{first}={shown(answers[first])!r}"
+                f"{second}={shown(second, answers[second])!r}: must differ from "
+                f"{first}={shown(first, answers[first])!r}{case}"
             )
     return lines
 

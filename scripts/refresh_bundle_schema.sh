@@ -9,8 +9,13 @@ version="$(databricks --version | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
 pinned="$(python3 -c 'import json; print(json.load(open("cookiecutter.json"))["__databricks_cli_version"])')"
 [ "$version" = "$pinned" ] || echo "note: CLI $version differs from __databricks_cli_version $pinned" >&2
 out=tests/data/databricks-bundle.schema.json
+trap 'rm -f "$out.tmp"' EXIT
 databricks bundle schema > "$out.tmp"
-python3 -m json.tool "$out.tmp" >/dev/null  # refuse to keep anything that is not JSON
+# Refuse to keep anything that is not JSON (a CLI error, a login prompt).
+python3 -m json.tool "$out.tmp" >/dev/null 2>&1 || {
+  echo "databricks bundle schema printed no JSON: kept $out as it was" >&2
+  exit 1
+}
 mv "$out.tmp" "$out"
 cat > tests/data/databricks-bundle.schema.md <<NOTE
 # databricks-bundle.schema.json

@@ -44,7 +44,8 @@ from cookiecutter.main import cookiecutter
         ),
         pytest.param(
             {"catalog_test": "Staging"},
-            "catalog_staging='staging': must differ from catalog_test='Staging'",
+            "catalog_staging='staging': must differ from catalog_test='Staging' "
+            "(Unity Catalog ignores case)",
             id="shared-catalog-in-another-case",
         ),
         pytest.param(

@@ -504,11 +504,27 @@ def test_make_hooks_and_update_template_run_only_at_the_top_of_the_projects_own_
         refused = _make(project, target, venv)
         assert refused.returncode != 0
         assert refused.stderr.splitlines()[0] == (
-            f"error: make {target} needs {project} to be the top of its own git repository "
-            "(run git init there first)"
+            f"error: make {target} needs {project} to be the top of its own git repository, "
+            f"not a folder of {checkout} (run git init there first)"
         )
     assert not log.exists()  # no tool ran
-    assert not (checkout / ".git" / "hooks" / "pre-commit").exists()
+    # Without cruft in the venv, update-template still refuses before installing anything.
+    missing = tmp_path / "no-venv"
+    refused = _make(project, "update-template", f"VENV={missing}")
+    assert refused.returncode != 0 and "to be the top of its own git repository" in refused.stderr
+    assert not missing.exists()
+    # Outside any repository: git's own message, then the advice.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(default_project / "Makefile", alone / "Makefile")
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    refused = _make(alone, "hooks", venv, env=env)
+    assert refused.returncode != 0
+    assert refused.stderr.splitlines()[0].startswith("fatal: not a git repository")
+    assert refused.stderr.splitlines()[1] == (
+        f"error: make hooks needs {alone} in a git repository of its own (run git init there first)"
+    )
+    assert not log.exists()
 
     subprocess.run(["git", "init", "-q", str(project)], check=True)
     assert _make(project, "hooks", venv).returncode == 0
@@ -516,4 +532,13 @@ def test_make_hooks_and_update_template_run_only_at_the_top_of_the_projects_own_
         "pip install --quiet -e .[tools]",
         "pre-commit install",
         "pre-commit run --all-files",
+    ]
+    log.unlink()
+    updated = _make(project, "update-template", venv)
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout.splitlines()[0].endswith(
+        "cruft update --skip-apply-ask --refresh-private-variables --allow-untracked-files"
+    )
+    assert log.read_text(encoding="utf-8").splitlines() == [
+        "cruft update --skip-apply-ask --refresh-private-variables --allow-untracked-files"
     ]

@@ -163,7 +163,8 @@ def test_catalogs_that_differ_only_in_case_are_one_catalog():
     answers = {"_must_differ": CONTEXT["_must_differ"], "catalog_staging": "staging"}
     answers["catalog_prod"] = "Staging"
     assert pre_gen.problems(answers) == [
-        "catalog_prod='Staging': must differ from catalog_staging='staging'"
+        "catalog_prod='Staging': must differ from catalog_staging='staging' "
+        "(Unity Catalog ignores case)"
     ]
     answers["catalog_prod"] = "prod"
     assert pre_gen.problems(answers) == []
@@ -275,6 +276,17 @@ BAD_ANSWERS = [
 ]
 
 
+# Failures of these answers, when more than the one line: a bad slug or package name also
+# makes the names derived from it fail (package_name and schema_name from the slug,
+# schema_name from the package name).
+DERIVED_FAILURES = {
+    "project_slug='Churn Model'": 3,
+    "project_slug='../escape'": 3,
+    "package_name='churn-model'": 2,
+    "package_name='2024_churn'": 2,
+}
+
+
 @pytest.mark.parametrize(("answers", "line"), BAD_ANSWERS, ids=[a[1] for a in BAD_ANSWERS])
 def test_bad_answer_is_refused_before_any_file_is_written(tmp_path, capfd, answers, line):
     out = tmp_path / "out"
@@ -283,8 +295,9 @@ def test_bad_answer_is_refused_before_any_file_is_written(tmp_path, capfd, answe
         render(out, **answers)
     err = capfd.readouterr().err.splitlines()
     assert f"ERROR: {line}" in "\n".join(err)
-    failures = [e for e in err[:-1] if e.startswith("ERROR: ")]
-    assert err[-1] == f"ERROR: {len(failures)} invalid answer(s); nothing was generated."
+    count = DERIVED_FAILURES.get(line, 1)
+    assert len([e for e in err[:-1] if e.startswith("ERROR: ")]) == count
+    assert err[-1] == f"ERROR: {count} invalid answer(s); nothing was generated."
     assert list(out.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -562,24 +575,43 @@ def test_without_the_template_folder_only_the_dependency_check_is_skipped():
 PASSWORD = "s3cr3t-Pa55"
 
 
+CREDENTIALS = "must not carry a user name or password (CI signs in; drop the part before @)"
+HOST = "adb-1.1.azuredatabricks.net/?o=1"
+
+
 @pytest.mark.parametrize(
-    "password", [PASSWORD, "p@ss", "pa/ss", "pa#ss", "pa?ss"], ids=["plain", "@", "/", "#", "?"]
+    ("host", "shown", "rule"),
+    [
+        (f"https://alice:{PASSWORD}@{HOST}", f"https://***@{HOST}", CREDENTIALS),
+        (f"https://alice:p@ss@{HOST}", f"https://***@{HOST}", CREDENTIALS),
+        (f"https://alice:pa/ss@{HOST}", f"https://***@{HOST}", CREDENTIALS),
+        (f"https://alice:pa#ss@{HOST}", f"https://***@{HOST}", CREDENTIALS),
+        (f"https://alice:pa?ss@{HOST}", f"https://***@{HOST}", CREDENTIALS),
+        (f"alice:{PASSWORD}@{HOST}", f"***@{HOST}", "must be an https URL"),
+        (f"https:/alice:{PASSWORD}@{HOST}", f"https:/***@{HOST}", CREDENTIALS),
+        (f"https://alice:pa\nss@{HOST}", f"https://***@{HOST}", "must be one line"),
+    ],
+    ids=["plain", "@", "/", "#", "?", "no-scheme", "one-slash", "newline"],
 )
-def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path, capfd, password):
+def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path, capfd, host, shown, rule):
     """Also a password holding a character that ends a URL's user information or host
-    (written unescaped): it is refused for carrying credentials, and no part of it shows."""
-    host = f"https://alice:{password}@adb-1.1.azuredatabricks.net/?o=1"
-    lines = pre_gen.problems({"databricks_prod_workspace_host": host})
-    assert lines == [
-        "databricks_prod_workspace_host='https://***@adb-1.1.azuredatabricks.net/?o=1': "
-        "must not carry a user name or password (CI signs in; drop the part before @)"
-    ]
+    (written unescaped), and a mistyped scheme: no part of the password shows."""
+    (line,) = pre_gen.problems({"databricks_prod_workspace_host": host})
+    assert line.startswith(f"databricks_prod_workspace_host={shown!r}: {rule}")
     with pytest.raises(FailedHookException):
         render(tmp_path, databricks_staging_workspace_host=host)
     captured = capfd.readouterr()
-    assert "must not carry a user name or password" in captured.err
+    password = host.split("alice:", 1)[1].rsplit("@", 1)[0]
+    assert f"databricks_staging_workspace_host={shown!r}: {rule}" in captured.err
     assert password not in captured.err + captured.out
     assert "alice" not in captured.err + captured.out
+
+
+def test_an_at_sign_after_the_host_is_no_credential():
+    """A workspace URL pasted with a user's folder in its fragment is accepted (the host is
+    what the template keeps)."""
+    pasted = "https://adb-1.1.azuredatabricks.net/?o=1#workspace/Users/alice@example.com/nb"
+    assert pre_gen.problems({"databricks_prod_workspace_host": pasted}) == []
 
 
 def test_cookiecutter_keeps_a_refused_password_in_its_replay_file(tmp_path):

@@ -31,10 +31,12 @@ from conftest import (
     DEFAULT_ANSWERS,
     TEMPLATE_DIR,
     answers_for,
+    load_hook,
     render,
 )
 
 MATRIX_OPTIONS = CHOICE_OPTIONS + BOOLEAN_OPTIONS
+PRE_GEN = load_hook("pre_gen_project")
 
 
 def package_of(combo: dict) -> str:
@@ -471,3 +473,38 @@ def test_tabular_only_options_change_nothing_in_a_rag_project(tmp_path):
     tabular_on = expected_files({**tabular, **dict.fromkeys(tabular_only, True)}, "pkg")
     tabular_off = expected_files({**tabular, **dict.fromkeys(tabular_only, False)}, "pkg")
     assert tabular_on != tabular_off  # the same flip does change a tabular project
+
+
+# (top-level module, importing file) that a project without the requirement imports only
+# when it runs on Databricks, whose runtimes (serverless included) ship the module.
+PROVIDED_BY_DATABRICKS = {("databricks", "task_values.py")}
+
+
+@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
+def test_every_third_party_import_is_a_declared_dependency(rendered, combo):
+    """Each top-level module the package imports is the standard library's, the package's
+    own, or the import name of a requirement of its pyproject.toml (runtime or an extra,
+    read as the pre-generation hook reads them): none arrives only as another's dependency."""
+    project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+    package = package_of(combo)
+    _, declared = PRE_GEN.dependencies((project / "pyproject.toml").read_text(), {})
+    imported = {}
+    for path in (project / "src" / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                imported.setdefault(name.split(".")[0], path.name)
+    undeclared = {
+        name: where
+        for name, where in imported.items()
+        if name not in sys.stdlib_module_names
+        and name != package
+        and name not in declared
+        and (name, where) not in PROVIDED_BY_DATABRICKS
+    }
+    assert undeclared == {}

@@ -239,7 +239,15 @@ def test_the_schema_refresh_refuses_output_that_is_not_json(tmp_path):
     kept = (REPO / "tests" / "data" / "databricks-bundle.schema.json").read_text()
     done = _refresh(tmp_path, "Error: not logged in\n")
     assert done.returncode != 0
+    assert done.stderr.splitlines()[-1] == (
+        "databricks bundle schema printed no JSON: kept tests/data/databricks-bundle.schema.json "
+        "as it was"
+    )
     data = tmp_path / "repo" / "tests" / "data"
+    assert sorted(p.name for p in data.iterdir()) == [
+        "databricks-bundle.schema.json",
+        "databricks-bundle.schema.md",
+    ]  # no .tmp file left
     assert (data / "databricks-bundle.schema.json").read_text() == kept
     assert (data / "databricks-bundle.schema.md").read_text() == (
         REPO / "tests" / "data" / "databricks-bundle.schema.md"
