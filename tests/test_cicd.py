@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from ci_files import CI_FILES, CONDITION_READERS, READERS, STAGE_READERS, ci_paths
-from conftest import CONTEXT, REPO, ivy_dir, render
+from conftest import CONTEXT, REPO, ivy_dir, render, run
 from matrix import CLOUDS, COMBINATIONS, PLATFORMS, USE_CASES, rendered
 
 # The jobs every platform runs, once: job name -> commands its shell text must contain
@@ -406,10 +406,7 @@ def test_the_test_target_runs_one_pipeline_at_a_time(platform, tmp_path_factory)
 def _make(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """``make <args>`` run in ``project`` (``env``: its environment, else this one's), its
     output captured as text, at most 60 s; it may fail."""
-    command = ["make", "--no-print-directory", *args]
-    return subprocess.run(
-        command, cwd=project, env=env, capture_output=True, text=True, check=False, timeout=60
-    )
+    return run(["make", "--no-print-directory", *args], project, env)
 
 
 def test_make_help_lists_every_documented_target(default_project):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, run
 from cookiecutter.main import cookiecutter
 
 TESTS = Path(__file__).resolve().parent
@@ -218,10 +218,7 @@ def _refresh(tmp_path: Path, printed: str) -> subprocess.CompletedProcess:
     (tmp_path / "printed").write_text(printed, encoding="utf-8")
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env["FAKE_SCHEMA"] = str(tmp_path / "printed")
-    script = repo / "scripts" / "refresh_bundle_schema.sh"
-    return subprocess.run(
-        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return run(["bash", str(repo / "scripts" / "refresh_bundle_schema.sh")], tmp_path, env)
 
 
 def test_the_schema_refresh_keeps_what_the_cli_printed_and_notes_its_version_and_date(tmp_path):
