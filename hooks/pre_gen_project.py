@@ -271,7 +271,7 @@ def shadows_a_dependency(name, value, reserved):
 def shown(name, value):
     """``value`` of variable ``name`` as an error line may show it: for a ``*_host``
     answer, everything before its last ``@`` (after the scheme) replaced by ``***``."""
-    return URL_CREDENTIALS.sub(r"\1***@", value) if name.endswith("_host") else value
+    return URL_CREDENTIALS.sub(r"\1***@", value) if check_for(name) is workspace_host else value
 
 
 def check_for(name):
