@@ -42,6 +42,17 @@ _LOCAL_DEFAULTS = {
     # A Python worker (foreachBatch over Spark Connect, UDFs) may take long to start on a
     # busy machine: wait for it to connect back longer than the default 15 s.
     "spark.python.authenticate.socketTimeout": "120s",
+    # Local files through Hadoop's raw local file system: the default (LocalFileSystem)
+    # writes a hidden .crc checksum file beside every Parquet and Delta log file, and
+    # without Hadoop's native library every file created or renamed costs a `chmod` or
+    # `readlink` process. Parquet and Delta keep checksums of their own.
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+    "spark.hadoop.fs.AbstractFileSystem.file.impl": "org.apache.hadoop.fs.local.RawLocalFs",
+    # The JVM's throughput collector: G1, the default, starts a concurrent marking cycle
+    # for each large buffer (Arrow batches, serialized tasks), beside the queries on 2 cores.
+    # Both settings together, measured on 2 cores: run-all on the full data 76 s instead
+    # of 82 s, the unit tests 6 % faster.
+    "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
 }
 
 
