@@ -130,3 +130,9 @@ def test_the_same_run_over_spark_connect_gives_the_same_outputs(january, january
     for step in scoring:
         assert connect["steps"][step]["rows_scored"] == classic["steps"][step]["rows_scored"]
     assert set(connect["steps"]) == set(classic["steps"])
+    # Both sessions write through Hadoop's raw local file system (runtime/spark.py): Delta's
+    # own checksum of each commit, no hidden Hadoop .crc beside each file.
+    for root in (tmp_path / "state", january[0].settings.local_root):
+        warehouse = Path(root) / "warehouse"
+        assert list(warehouse.rglob("_delta_log/0*.crc")), warehouse
+        assert list(warehouse.rglob(".*.crc")) == [], warehouse
