@@ -217,6 +217,9 @@ def synthetic_sources(days: int = 11, flights_per_hour: int = 2, seed: int = 0):
 TEST_SPARK_CONF = {
     "spark.sql.shuffle.partitions": "2",
     "spark.databricks.delta.snapshotPartitions": "1",
+    # Java options of the tests' own, as a user's spark_conf may set: they reach the JVM
+    # beside the local defaults' collector option (tests/test_local_spark.py).
+    "spark.driver.extraJavaOptions": "-Dmlops.tests.session=true",
 }
 # The tests' queries are evaluated without generating Java code for them: on a few
 # thousand rows, compiling each new query's generated classes (Janino, then the JVM's

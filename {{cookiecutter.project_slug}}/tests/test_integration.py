@@ -131,7 +131,7 @@ def test_the_same_run_over_spark_connect_gives_the_same_outputs(january, january
         assert connect["steps"][step]["rows_scored"] == classic["steps"][step]["rows_scored"]
     assert set(connect["steps"]) == set(classic["steps"])
     # Both sessions write through Hadoop's raw local file system (runtime/spark.py): Delta's
-    # own checksum of each commit, no hidden Hadoop .crc beside each file.
+    # own commit checksums are there, Hadoop's hidden .crc files are not.
     for root in (tmp_path / "state", january[0].settings.local_root):
         warehouse = Path(root) / "warehouse"
         assert list(warehouse.rglob("_delta_log/0*.crc")), warehouse

@@ -23,7 +23,10 @@ def test_table_files_have_no_hadoop_checksum_files_beside_them(ctx):
     assert [f for f in files if f.rsplit("/", 1)[-1].startswith(".")] == []
 
 
-def test_the_local_jvm_runs_the_parallel_collector(spark):
-    """The driver JVM's garbage collectors are the throughput collector's, not G1's."""
-    beans = spark._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+def test_the_local_jvm_runs_the_parallel_collector_beside_java_options_of_spark_conf(spark):
+    """The driver JVM's garbage collectors are the throughput collector's, not G1's, and
+    the Java options the tests' spark_conf sets (``TEST_SPARK_CONF``) reached it too."""
+    jvm = spark._jvm
+    beans = jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
     assert sorted(bean.getName() for bean in beans) == ["PS MarkSweep", "PS Scavenge"]
+    assert jvm.java.lang.System.getProperty("mlops.tests.session") == "true"
