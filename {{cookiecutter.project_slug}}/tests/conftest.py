@@ -72,6 +72,11 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+def table_name(ctx: Context, short: str) -> str:
+    """A table name in the catalog and schema of ``ctx``."""
+    return f"{ctx.settings.catalog}.{ctx.settings.schema}.{short}"
+
+
 @functools.cache
 def _empty_store() -> Path:
     """An MLflow SQLite store with MLflow's schema migrations applied and nothing in it.

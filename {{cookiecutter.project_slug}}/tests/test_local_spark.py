@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import table_name
+
 pytestmark = pytest.mark.spark
 
 
 def test_table_files_have_no_hadoop_checksum_files_beside_them(ctx):
     """Hadoop's raw local file system writes no hidden ``.<file>.crc`` beside each Parquet
     file and Delta log file; Delta's own checksum (``_delta_log/<version>.crc``) stays."""
-    name = f"{ctx.settings.catalog}.{ctx.settings.schema}.checksummed"
+    name = table_name(ctx, "checksummed")
     rows = ctx.spark.createDataFrame([("EWR", 1.0), ("JFK", 2.0)], "origin string, value double")
     ctx.tables.overwrite(rows, name)
     ctx.tables.upsert(rows.limit(1), name, ["origin"])

@@ -16,16 +16,11 @@ from pyspark.sql.connect.session import SparkSession as ConnectSession
 from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError, Tables, computed_once
 
-from .conftest import history_metrics_off, utc
+from .conftest import history_metrics_off, table_name, utc
 
 pytestmark = pytest.mark.spark
 
 KEYS = ["origin", "hour"]
-
-
-def table_name(ctx, short: str) -> str:
-    """A table name in the catalog and schema of ``ctx``."""
-    return f"{ctx.settings.catalog}.{ctx.settings.schema}.{short}"
 
 
 def batch(spark, rows, extra: dict | None = None):
