@@ -19,6 +19,14 @@ from spark_workers import (  # noqa: F401 - the hook: each Spark test's worker
     pytest_collection_modifyitems,
 )
 
+# The make variables of a make that started pytest (`make test` runs both tiers under
+# `make -j2`): the tests run make as a user would, not as its sub-make, and every process
+# they start inherits this environment. Left set, a make a test runs finds a jobserver it
+# cannot reach and says so on stderr, which tests read.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+for _name in MAKE_VARIABLES:
+    os.environ.pop(_name, None)
+
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / "{{cookiecutter.project_slug}}"
 CONTEXT = json.loads((REPO / "cookiecutter.json").read_text(encoding="utf-8"))

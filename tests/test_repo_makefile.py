@@ -30,9 +30,8 @@ INSTALL = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
 
 def make_plan(*args: str, cwd: Path = REPO, env: dict | None = None) -> list[str]:
     """The commands ``make -n <args>`` prints in ``cwd``, a line each (a recipe line
-    continued with a backslash joined into one), without the make variables of a make
-    these tests may run under."""
-    env = {k: v for k, v in (env or os.environ).items() if k not in {"MAKEFLAGS", "MAKELEVEL"}}
+    continued with a backslash joined into one). tests/conftest.py removes the make
+    variables of a make these tests may run under from the environment."""
     done = run(["make", "-n", "--no-print-directory", *args], cwd, env)
     assert done.returncode == 0, done.stderr
     return done.stdout.replace("\\\n", " ").splitlines()

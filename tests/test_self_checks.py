@@ -85,6 +85,34 @@ def test_the_tests_own_conftest_makes_a_skip_fail_under_ci(tmp_path):
     assert _pytest(tmp_path, None, plugin=False).returncode == 0
 
 
+MAKE_IN_A_TEST = """
+import subprocess
+
+
+def test_make():
+    done = subprocess.run(["make", "-s", "hello"], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "hello\\n", "")
+"""
+
+
+def test_a_make_a_test_runs_under_make_j2_prints_only_its_own_output(tmp_path):
+    """``make -j2 test`` (or ``MAKEFLAGS=-j2`` in the shell) runs pytest as a job of a
+    parallel make, whose variables name a jobserver the tests' processes cannot reach: a
+    make a test runs would warn about it on stderr, which tests compare. tests/conftest.py
+    removes them. The sample's conftest.py is a link to it; its test runs make and expects
+    nothing on stderr."""
+    (tmp_path / "conftest.py").symlink_to(TESTS / "conftest.py")
+    (tmp_path / "test_sample.py").write_text(MAKE_IN_A_TEST, encoding="utf-8")
+    (tmp_path / "Makefile").write_text("hello:\n\t@echo hello\n", encoding="utf-8")
+    pytest_job = f"{sys.executable} -m pytest -q -p no:cacheprovider test_sample.py"
+    outer = tmp_path / "outer.mk"
+    outer.write_text(f"both: tests other\ntests:\n\t{pytest_job}\nother:\n\t@true\n")
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    result = run(["make", "-j2", "-f", str(outer)], tmp_path, env, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "1 passed" in result.stdout
+
+
 def test_a_run_without_skips_passes_under_ci(tmp_path):
     (tmp_path / "test_sample.py").write_text(
         "def test_runs():\n    assert True\n", encoding="utf-8"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -20,10 +21,18 @@ from {{ cookiecutter.package_name }}.settings_file import ConfigError
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+# The variables of a make that started pytest (``make -j2 test-unit``, or ``MAKEFLAGS=-j2``
+# in the shell): left in the environment, the make below finds a jobserver it cannot reach
+# and warns on stderr, which the checks compare.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+
+
 def _make_clean(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """The project's ``make clean`` with ``args`` in ``folder``, run as from a shell."""
     return subprocess.run(
         ["make", "--no-print-directory", "clean", *args],
         cwd=folder,
+        env={k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES},
         capture_output=True,
         text=True,
         timeout=60,
