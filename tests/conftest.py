@@ -19,11 +19,12 @@ from spark_workers import (  # noqa: F401 - the hook: each Spark test's worker
     pytest_collection_modifyitems,
 )
 
-# The make variables of a make that started pytest (`make test` runs both tiers under
-# `make -j2`): the tests run make as a user would, not as its sub-make, and every process
-# they start inherits this environment. Left set, a make a test runs finds a jobserver it
-# cannot reach and says so on stderr, which tests read.
-MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+# The variables a make that started pytest passes on (`make -j2 test`, or `MAKEFLAGS=-j2`
+# in the shell): the tests run make as a user would, not as its sub-make, and every
+# process they start inherits this environment. Left set, a make a test runs finds in
+# MAKEFLAGS a jobserver it cannot reach and warns on stderr, and with MAKELEVEL it prefixes
+# its messages with `make[N]:`; tests compare both.
+MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL")
 for _name in MAKE_VARIABLES:
     os.environ.pop(_name, None)
 

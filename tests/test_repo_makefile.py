@@ -29,9 +29,10 @@ INSTALL = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
 
 
 def make_plan(*args: str, cwd: Path = REPO, env: dict | None = None) -> list[str]:
-    """The commands ``make -n <args>`` prints in ``cwd``, a line each (a recipe line
-    continued with a backslash joined into one). tests/conftest.py removes the make
-    variables of a make these tests may run under from the environment."""
+    """The commands ``make -n <args>`` prints in ``cwd`` with the environment ``env``
+    (default: this process's), as a list of lines, a recipe line continued with a
+    backslash joined into one. Fails the test when make exits non-zero."""
+    # tests/conftest.py has removed the variables of a make these tests may run under.
     done = run(["make", "-n", "--no-print-directory", *args], cwd, env)
     assert done.returncode == 0, done.stderr
     return done.stdout.replace("\\\n", " ").splitlines()

@@ -85,25 +85,36 @@ def test_the_tests_own_conftest_makes_a_skip_fail_under_ci(tmp_path):
     assert _pytest(tmp_path, None, plugin=False).returncode == 0
 
 
+# A sample test that runs make twice in its folder and compares what make prints: a
+# target that prints a word, and one that fails, whose error line starts with `make:` for
+# a make started from a shell (`make[N]:` for a sub-make).
 MAKE_IN_A_TEST = """
 import subprocess
 
 
+def make(target):
+    done = subprocess.run(["make", target], capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
 def test_make():
-    done = subprocess.run(["make", "-s", "hello"], capture_output=True, text=True, check=False)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "hello\\n", "")
+    assert make("hello") == (0, "hello\\n", "")
+    assert make("fail") == (2, "", "make: *** [Makefile:4: fail] Error 1\\n")
 """
+SAMPLE_MAKEFILE = "hello:\n\t@echo hello\nfail:\n\t@false\n"
 
 
 def test_a_make_a_test_runs_under_make_j2_prints_only_its_own_output(tmp_path):
     """``make -j2 test`` (or ``MAKEFLAGS=-j2`` in the shell) runs pytest as a job of a
-    parallel make, whose variables name a jobserver the tests' processes cannot reach: a
-    make a test runs would warn about it on stderr, which tests compare. tests/conftest.py
-    removes them. The sample's conftest.py is a link to it; its test runs make and expects
-    nothing on stderr."""
+    parallel make, whose variables name a jobserver the tests' processes cannot reach
+    (MAKEFLAGS) and a make level (MAKELEVEL): a make a test runs would warn about the
+    first and prefix its messages with the second, and tests compare what make prints.
+    tests/conftest.py removes them. The sample's conftest.py is a link to it; the sample
+    test (MAKE_IN_A_TEST) runs as one of the two jobs of ``make -j2``, the other a no-op,
+    so the outer make runs a jobserver."""
     (tmp_path / "conftest.py").symlink_to(TESTS / "conftest.py")
     (tmp_path / "test_sample.py").write_text(MAKE_IN_A_TEST, encoding="utf-8")
-    (tmp_path / "Makefile").write_text("hello:\n\t@echo hello\n", encoding="utf-8")
+    (tmp_path / "Makefile").write_text(SAMPLE_MAKEFILE, encoding="utf-8")
     pytest_job = f"{sys.executable} -m pytest -q -p no:cacheprovider test_sample.py"
     outer = tmp_path / "outer.mk"
     outer.write_text(f"both: tests other\ntests:\n\t{pytest_job}\nother:\n\t@true\n")

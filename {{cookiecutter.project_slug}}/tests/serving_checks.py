@@ -21,14 +21,16 @@ from {{ cookiecutter.package_name }}.settings_file import ConfigError
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-# The variables of a make that started pytest (``make -j2 test-unit``, or ``MAKEFLAGS=-j2``
-# in the shell): left in the environment, the make below finds a jobserver it cannot reach
-# and warns on stderr, which the checks compare.
-MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+# The variables a make that started pytest passes on (``make -j2 test-unit``, or
+# ``MAKEFLAGS=-j2`` in the shell): left in the environment, the make below finds in
+# MAKEFLAGS a jobserver it cannot reach and warns on stderr, and with MAKELEVEL prefixes
+# its messages with ``make[N]:``; the checks compare its stderr.
+MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL")
 
 
 def _make_clean(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    """The project's ``make clean`` with ``args`` in ``folder``, run as from a shell."""
+    """The finished ``make clean`` of the Makefile in ``folder`` with ``args``, run as from
+    a shell (without :data:`MAKE_VARIABLES`), its output captured as text."""
     return subprocess.run(
         ["make", "--no-print-directory", "clean", *args],
         cwd=folder,
