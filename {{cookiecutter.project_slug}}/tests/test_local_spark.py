@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import urlparse
+
 import pytest
 
-from .conftest import table_name
+from {{ cookiecutter.package_name }}.runtime.delta_jars import recorded_jars
+from {{ cookiecutter.package_name }}.runtime.spark import local_conf
+
+from .conftest import local_settings, table_name
 
 pytestmark = pytest.mark.spark
 
@@ -32,3 +38,13 @@ def test_the_local_jvm_runs_the_parallel_collector_beside_java_options_of_spark_
     beans = jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
     assert sorted(bean.getName() for bean in beans) == ["PS MarkSweep", "PS Scavenge"]
     assert jvm.java.lang.System.getProperty("mlops.tests.session") == "true"
+
+
+def test_the_session_was_given_the_jars_recorded_for_a_local_start(spark, tmp_path):
+    """The jar files the tests' session was given (``spark.jars``) are those recorded for
+    a local start's settings (runtime/delta_jars.py): written at the start that resolved
+    them, named directly by the starts after it; the Delta Lake jar is among them."""
+    given = spark.sparkContext.getConf().get("spark.jars").split(",")
+    assert recorded_jars(local_conf(local_settings(tmp_path))) == given
+    names = [Path(urlparse(jar).path).name for jar in given]
+    assert [n for n in names if n.startswith("io.delta_delta-spark_")], names

@@ -24,6 +24,7 @@ from importlib import metadata, resources
 from pyspark.sql import SparkSession
 
 from ..settings_file import RuntimeSettings
+from .delta_jars import record_jars, record_path, with_recorded_jars
 
 MIN_JAVA = 17
 REMOTE_VAR = "MLOPS_SPARK_REMOTE"
@@ -216,12 +217,28 @@ def jvm_stdout_to_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+def local_conf(settings: RuntimeSettings) -> dict[str, str]:
+    """The settings of a local Spark start for ``settings``: :data:`_LOCAL_DEFAULTS`, the
+    Delta jar of the installed delta-spark to resolve (``spark.jars.packages``, with the
+    package's ``ivysettings.xml``), the warehouse under ``settings.local_root``, and
+    ``settings.spark_conf`` over them."""
+    ivy = resources.files(__package__).joinpath("ivysettings.xml")
+    return {
+        **_LOCAL_DEFAULTS,
+        "spark.jars.packages": delta_maven_coordinate(),
+        "spark.jars.ivySettings": str(ivy),
+        "spark.sql.warehouse.dir": str(settings.local_root / "spark-warehouse"),
+        **settings.spark_conf,
+    }
+
+
 def get_spark(settings: RuntimeSettings) -> SparkSession:
     """The process-wide SparkSession for ``settings.runtime``, with UTC session time.
 
     On Databricks this is the cluster's (or serverless) session. Locally it is
     ``local[2]`` with Delta Lake and the jars of the installed delta-spark,
-    resolved from Maven Central at the first start (cached in ~/.ivy2.5.2).
+    resolved from Maven Central at the first start (cached in ~/.ivy2.5.2) and named
+    directly at the next ones (:mod:`.delta_jars`).
     With a Spark Connect address (:func:`spark_remote`) it is a Connect session;
     ``local[N]`` starts a local Connect server with the Delta configuration.
     Every path, an already active session included, sets the session time zone
@@ -241,20 +258,16 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     package = delta_maven_coordinate()
-    ivy = resources.files(__package__).joinpath("ivysettings.xml")
-    conf = {
-        **_LOCAL_DEFAULTS,
-        "spark.jars.packages": package,
-        "spark.jars.ivySettings": str(ivy),
-        "spark.sql.warehouse.dir": str(settings.local_root / "spark-warehouse"),
-        **settings.spark_conf,
-    }
+    conf = local_conf(settings)
     remote = spark_remote(settings)
     builder = SparkSession.builder.appName(settings.model_short_name)
     if remote:  # the address names the master of a local Connect server
         builder = builder.remote(remote)
         conf.pop("spark.master")
-    for key, value in conf.items():
+    # The jar files an earlier start resolved, when they are all still there (delta_jars.py).
+    start = with_recorded_jars(conf)
+    resolving = "spark.jars.packages" in start
+    for key, value in start.items():
         builder = builder.config(key, value)
     try:
         with _START_LOCK, warnings.catch_warnings(), jvm_stdout_to_stderr():
@@ -262,6 +275,13 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
             spark = builder.getOrCreate()
     except Exception as err:  # the JVM prints Ivy's report; we add the one line that matters
+        if not resolving:
+            record_path(conf).unlink(missing_ok=True)
+            raise SparkStartError(
+                f"Spark did not start ({type(err).__name__}) with the Delta Lake jars an "
+                f"earlier start resolved; their record is removed, so the next start "
+                f"resolves {package} from Maven Central again"
+            ) from err
         raise SparkStartError(
             f"Spark did not start ({type(err).__name__}): most often the Delta Lake jar "
             f"{package} could not be resolved from Maven Central (see the Ivy report above); "
@@ -270,5 +290,7 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("ERROR")
         quiet_task_failures(spark)
+        if resolving:
+            record_jars(conf, spark.sparkContext.getConf().get("spark.jars", ""))
     quiet_query_context_logs()
     return utc_session(spark)
