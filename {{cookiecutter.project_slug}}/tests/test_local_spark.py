@@ -42,8 +42,10 @@ def test_the_local_jvm_runs_the_parallel_collector_beside_java_options_of_spark_
 
 def test_the_session_was_given_the_jars_recorded_for_a_local_start(spark, tmp_path):
     """The jar files the tests' session was given (``spark.jars``) are those recorded for
-    a local start's settings (runtime/delta_jars.py): written at the start that resolved
-    them, named directly by the starts after it; the Delta Lake jar is among them."""
+    a local start's settings (runtime/delta_jars.py), the Delta Lake jar among them:
+    recorded by this session's own start when it resolved them, or by an earlier start
+    whose record this session's start used (tests/test_spark_remote.py checks both
+    starts with a fake builder)."""
     given = spark.sparkContext.getConf().get("spark.jars").split(",")
     assert recorded_jars(local_conf(local_settings(tmp_path))) == given
     names = [Path(urlparse(jar).path).name for jar in given]

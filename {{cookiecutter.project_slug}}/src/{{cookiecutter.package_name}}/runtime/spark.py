@@ -24,7 +24,7 @@ from importlib import metadata, resources
 from pyspark.sql import SparkSession
 
 from ..settings_file import RuntimeSettings
-from .delta_jars import record_jars, record_path, with_recorded_jars
+from .delta_jars import forget_jars, record_jars, with_recorded_jars
 
 MIN_JAVA = 17
 REMOTE_VAR = "MLOPS_SPARK_REMOTE"
@@ -257,8 +257,8 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     require_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    package = delta_maven_coordinate()
     conf = local_conf(settings)
+    package = conf["spark.jars.packages"]
     remote = spark_remote(settings)
     builder = SparkSession.builder.appName(settings.model_short_name)
     if remote:  # the address names the master of a local Connect server
@@ -276,11 +276,11 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
             spark = builder.getOrCreate()
     except Exception as err:  # the JVM prints Ivy's report; we add the one line that matters
         if not resolving:
-            record_path(conf).unlink(missing_ok=True)
+            forget_jars(conf)
             raise SparkStartError(
-                f"Spark did not start ({type(err).__name__}) with the Delta Lake jars an "
-                f"earlier start resolved; their record is removed, so the next start "
-                f"resolves {package} from Maven Central again"
+                f"Spark did not start ({type(err).__name__}) with the Delta Lake jar files "
+                f"an earlier start resolved; their record is removed, so the next start "
+                f"resolves {package} again"
             ) from err
         raise SparkStartError(
             f"Spark did not start ({type(err).__name__}): most often the Delta Lake jar "
