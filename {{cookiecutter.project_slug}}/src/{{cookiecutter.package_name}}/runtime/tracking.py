@@ -12,8 +12,10 @@ import logging
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from ..settings_file import RuntimeSettings
+from .mlflow_store import create_store
 
 
 def tracking_uri(settings: RuntimeSettings) -> str:
@@ -26,19 +28,24 @@ def tracking_uri(settings: RuntimeSettings) -> str:
 def configure_mlflow(settings: RuntimeSettings) -> str:
     """Point MLflow at the environment's stores and select its experiment.
 
-    Creates the local folder and the experiment when missing. Returns the experiment id.
+    Creates the local folder, the store (whole: :func:`.mlflow_store.create_store`) and the
+    experiment when missing; processes doing so at once all get the same store and
+    experiment. Returns the experiment id.
     """
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.runtime == "local":
-        settings.local_root.mkdir(parents=True, exist_ok=True)
+        create_store(settings.local_root / "mlflow.db")
         mlflow.set_tracking_uri(tracking_uri(settings))
         mlflow.set_registry_uri(tracking_uri(settings))
         name = settings.experiment
-        experiment = mlflow.get_experiment_by_name(name)
-        if experiment is None:
+        if mlflow.get_experiment_by_name(name) is None:
             location = (settings.local_root / "mlartifacts").as_uri()
-            mlflow.create_experiment(name, artifact_location=location)
+            try:
+                mlflow.create_experiment(name, artifact_location=location)
+            except MlflowException as error:  # another process created it meanwhile
+                if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
         return mlflow.set_experiment(name).experiment_id
     mlflow.set_tracking_uri("databricks")
     mlflow.set_registry_uri("databricks-uc")

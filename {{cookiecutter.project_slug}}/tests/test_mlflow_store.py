@@ -1,0 +1,134 @@
+"""The local MLflow store is created whole: processes opening a new one at once all get it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.runtime import mlflow_store
+from {{ cookiecutter.package_name }}.runtime.mlflow_store import create_store
+from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
+
+from .conftest import local_settings
+
+# One process of the race: imports done, it says it is ready, waits for the others, then
+# opens the store the local runtime's way and prints the experiment id.
+OPEN_AT_ONCE = textwrap.dedent(
+    """
+    import sys, time
+    from dataclasses import replace
+    from pathlib import Path
+    from {{ cookiecutter.package_name }}.config import load_settings
+    from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
+
+    root, gate, me, count = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    settings = replace(load_settings("local"), local_root=root)
+    (gate / me).touch()
+    deadline = time.monotonic() + 60
+    while len(list(gate.iterdir())) < count and time.monotonic() < deadline:
+        time.sleep(0.005)
+    print(configure_mlflow(settings))
+    """
+)
+
+
+def test_processes_opening_one_new_store_at_once_all_get_the_same_store(tmp_path):
+    """Processes configure MLflow on one new local root at the same instant (MLflow alone:
+    each migrates the new file, they fail, and it stays broken). All succeed, with the same
+    experiment, and only the store is left in the folder."""
+    root, gate = tmp_path / "state", tmp_path / "gate"
+    gate.mkdir()
+    count = 2
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT_ONCE, str(root), str(gate), str(n), str(count)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(count)
+    ]
+    results = [(child.wait(timeout=300), *child.communicate()) for child in children]
+    assert [code for code, _, _ in results] == [0] * count, [err[-2000:] for _, _, err in results]
+    assert {out.strip() for _, out, _ in results} == {"1"}
+    assert sorted(p.name for p in root.iterdir()) == ["mlflow.db"]
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    names = [e.name for e in MlflowClient(tracking_uri=uri).search_experiments()]
+    assert sorted(names) == ["Default", "flight-delays"]
+
+
+def test_a_store_is_made_once_and_an_existing_file_is_left_as_it_is(tmp_path):
+    path = tmp_path / "new" / "mlflow.db"
+    assert create_store(path) is True
+    made = path.read_bytes()
+    uri = f"sqlite:///{path}"
+    assert [e.name for e in MlflowClient(tracking_uri=uri).search_experiments()] == ["Default"]
+    assert create_store(path) is False
+    assert path.read_bytes() == made
+    other = tmp_path / "mlflow.db"
+    other.write_bytes(b"not a store")
+    assert create_store(other) is False and other.read_bytes() == b"not a store"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["mlflow.db"]
+
+
+class _Built:
+    """Stands in for MlflowClient in :mod:`.mlflow_store`: "builds" the store by writing
+    ``content`` into the file its URI names, then raises ``error`` when one is given (a
+    migration that stops half-way)."""
+
+    content = b"a store"
+    error: Exception | None = None
+
+    def __init__(self, tracking_uri: str, registry_uri: str):
+        self.path = tracking_uri.removeprefix("sqlite:///")
+
+    def search_experiments(self, max_results: int):
+        with open(self.path, "wb") as file:
+            file.write(self.content)
+        if self.error:
+            raise self.error
+
+
+def test_a_store_another_process_links_first_is_kept(tmp_path, monkeypatch):
+    """The race lost: the file appears between the check and the link; the other
+    process's store stays as it is, and this call's temporary file is removed."""
+    monkeypatch.setattr(mlflow_store, "MlflowClient", _Built)
+    path = tmp_path / "mlflow.db"
+    real_link = os.link
+
+    def other_process_first(source, target):
+        path.write_bytes(b"the other process's store")
+        real_link(source, target)
+
+    monkeypatch.setattr(mlflow_store.os, "link", other_process_first)
+    assert create_store(path) is False
+    assert path.read_bytes() == b"the other process's store"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
+
+
+def test_a_store_mlflow_stops_building_half_way_leaves_no_file(tmp_path, monkeypatch):
+    class HalfWay(_Built):
+        content = b"half of a store"
+        error = RuntimeError("injected: migration failed")
+
+    monkeypatch.setattr(mlflow_store, "MlflowClient", HalfWay)
+    with pytest.raises(RuntimeError, match="injected"):
+        create_store(tmp_path / "state" / "mlflow.db")
+    assert list((tmp_path / "state").iterdir()) == []
+
+
+def test_an_experiment_another_process_creates_first_is_the_one_used(tmp_path, monkeypatch):
+    """The experiment was missing when this process looked and exists when it creates
+    it: MLflow refuses the second one, and the first is selected."""
+    settings = local_settings(tmp_path / "state")
+    first = configure_mlflow(settings)
+    monkeypatch.setattr(mlflow, "get_experiment_by_name", lambda name: None)
+    assert configure_mlflow(settings) == first
+    names = [e.name for e in mlflow.search_experiments()]
+    assert sorted(names) == ["Default", settings.experiment]
