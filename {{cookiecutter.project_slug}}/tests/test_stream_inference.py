@@ -12,6 +12,7 @@ import pytest
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import functions as F
 
+from {{ cookiecutter.package_name }}.checks import check_frame, expectations
 from {{ cookiecutter.package_name }}.config import ConfigError, Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import (
@@ -96,12 +97,14 @@ def three_files(trained, tmp_path_factory) -> Context:
     return ctx
 
 
-def test_appended_day_is_scored_by_the_next_run_only_and_by_the_champion_of_that_run(
+def test_appended_day_is_scored_by_the_next_run_only_and_a_new_checkpoint_adds_no_flight_twice(
     trained, synthetic, tmp_path, monkeypatch
 ):
-    """One stream across an append and a champion change (two claims, one ingest of a new
-    day): the next run scores the appended day and only it, with the champion of that
-    run, and every row names the version that scored it."""
+    """One stream across an append, a champion change and a new checkpoint (three claims,
+    one ingest of a new day): the next run scores the appended day and only it, with the
+    champion of that run, and every row names the version that scored it. A run on a
+    deleted checkpoint reads every flight from the scoring window's start again and
+    inserts only those the table lacks, with its champion; the rest keep theirs."""
     flights, _ = synthetic
     ctx = private(trained[0], tmp_path)
     first = stream_inference.run(ctx)
@@ -126,11 +129,37 @@ def test_appended_day_is_scored_by_the_next_run_only_and_by_the_champion_of_that
     assert len(keys) == len(set(keys)) == expected_first + appended
     assert set(keys) == scheduled_from_scoring_start(ctx)
     assert all(r["prediction"] is not None for r in rows)
+    assert versions_by_day(rows) == {False: {"1"}, True: {"2"}}
+
+    # A new checkpoint: the flights of one scoring day lost from the table meanwhile are
+    # scored again, by today's champion (2); no other flight is written twice.
+    lost_day = Window(utc(2013, 1, 10), utc(2013, 1, 11))
+    target = ctx.tables.sql_name(ctx.settings.table("stream_predictions"))
+    ctx.spark.sql(f"DELETE FROM {target} WHERE {lost_day.predicate(EVENT_TIME)}")
+    lost = rows_in_window(flights, lost_day)
+    shutil.rmtree(stream_inference.checkpoint_location(ctx.settings))
+    third = stream_inference.run(ctx)
+    assert (third["rows_scored"], third["model_version"]) == (lost, 2) and lost > 50
+    rows = predictions(ctx)
+    keys = [r[ENTITY_KEY] for r in rows]
+    assert len(keys) == len(set(keys)) == expected_first + appended
+    assert versions_by_day(rows) == {False: {"1", "2"}, True: {"2"}}
+    start, end = (stamp.replace(tzinfo=None) for stamp in (lost_day.start, lost_day.end))
+    rescored = {r["model_version"] for r in rows if start <= r[EVENT_TIME] < end}
+    assert rescored == {"2"}
+    # The monitor checks the stream's table as a prediction source: keys unique.
+    table = ctx.settings.table("stream_predictions")
+    expectation = expectations(ctx.settings.contract)["predictions"]
+    assert check_frame(stream_inference.stream_predictions(ctx), table, expectation) is None
+
+
+def versions_by_day(rows) -> dict[bool, set[str]]:
+    """{row on :data:`NEXT_DAY`: the model versions of those rows} of prediction rows."""
     versions = {}
     for row in rows:
         day = row[EVENT_TIME] >= NEXT_DAY.start.replace(tzinfo=None)
         versions.setdefault(day, set()).add(row["model_version"])
-    assert versions == {False: {"1"}, True: {"2"}}
+    return versions
 
 
 def test_stream_predictions_equal_batch_predictions(trained_scored, synthetic, tmp_path):
@@ -157,10 +186,10 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
     ctx = private(three_files, tmp_path, max_files_per_trigger=1)
     real_write = stream_inference._write_predictions
 
-    def stopping_write(batch, target, context, app_id, batch_id):
+    def stopping_write(batch, target, context, batch_id):
         if batch_id == 1 and stop == "before_write":
             raise RuntimeError("stopped before writing micro-batch 1")
-        real_write(batch, target, context, app_id, batch_id)
+        real_write(batch, target, context, batch_id)
         if batch_id == 1:
             raise RuntimeError("stopped after writing micro-batch 1, before its checkpoint commit")
 
@@ -176,10 +205,9 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
     assert len(keys) == len(set(keys))  # no duplicate
     assert set(keys) == scheduled_from_scoring_start(ctx)  # no loss
     assert restarted["rows_scored"] == len(keys) - written
-    # Batch 2 reads input; batch 1 is replayed and reads it again only when its write had
-    # not committed: after the write, Delta skips the replay (same txnAppId and
-    # txnVersion) without running its query, so its progress report reads no rows.
-    assert restarted["micro_batches"] == (2 if stop == "before_write" else 1)
+    # Batch 1 is replayed and reads its rows again (after the write, it finds its flights
+    # written and inserts none), then batch 2.
+    assert restarted["micro_batches"] == 2
 
 
 def test_without_a_champion_nothing_is_written(trained, tmp_path):

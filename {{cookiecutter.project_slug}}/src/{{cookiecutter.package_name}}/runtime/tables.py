@@ -284,8 +284,20 @@ class Tables:
         if not self.exists(name):
             self._save(self._writer(batch, "overwrite"), name)
             return
-        view = f"upsert_source_{uuid.uuid4().hex}"
-        batch.createOrReplaceTempView(view)
+        self._merge(
+            batch, name, keys, "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+        )
+
+    def _merge(self, df: DataFrame, name: str, keys: Sequence[str], clauses: str):
+        """Run ``MERGE WITH SCHEMA EVOLUTION INTO name USING df ON keys <clauses>``; return
+        the row of metrics Delta Lake's MERGE returns (``num_inserted_rows``, ...).
+
+        Rows match when every key is equal or both are null. ``df`` is a temporary view
+        while the MERGE runs (dropped after it, also when it raises). New columns of ``df``
+        are added to the table.
+        """
+        view = f"merge_source_{uuid.uuid4().hex}"
+        df.createOrReplaceTempView(view)
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         # Databricks evolves the schema on WITH SCHEMA EVOLUTION; open-source Delta 4.2
         # parses the clause but evolves only with the session setting, set here locally.
@@ -293,11 +305,10 @@ class Tables:
         if auto_merge:
             self.spark.conf.set(AUTO_MERGE, "true")
         try:
-            self.spark.sql(
+            return self.spark.sql(
                 f"MERGE WITH SCHEMA EVOLUTION INTO {self.sql_name(name)} AS t "
-                f"USING {view} AS s ON {condition} "
-                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-            )
+                f"USING {view} AS s ON {condition} {clauses}"
+            ).first()
         finally:
             if auto_merge:
                 self.spark.conf.unset(AUTO_MERGE)
@@ -309,7 +320,8 @@ class Tables:
         One SQL ``MERGE INTO ... WHEN NOT MATCHED THEN INSERT *`` commit, which adds files
         and removes none, so a Structured Streaming query reading ``name`` sees only the
         new rows. Rows already in the table are never changed. Creates the table on the
-        first run. Rows of ``df`` must be unique on ``keys``. Raises ValueError naming the
+        first run. Rows of ``df`` must be unique on ``keys``. New columns of ``df`` are
+        added to the table (rows already there get null). Raises ValueError naming the
         column when ``df`` has a void (NullType) column.
 
         The count is the MERGE's own ``num_inserted_rows`` (a column of the row Delta
@@ -321,16 +333,7 @@ class Tables:
             self._save(self._writer(df, "overwrite"), name)
             written = self.rows_written(name)
             return self.count(name) if written is None else written
-        view = f"_insert_new_{name.replace('.', '_')}"
-        df.createOrReplaceTempView(view)
-        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        try:
-            merged = self.spark.sql(
-                f"MERGE INTO {self.sql_name(name)} t USING {view} s ON {condition} "
-                "WHEN NOT MATCHED THEN INSERT *"
-            ).first()
-        finally:
-            self.spark.catalog.dropTempView(view)
+        merged = self._merge(df, name, keys, "WHEN NOT MATCHED THEN INSERT *")
         return int(merged["num_inserted_rows"])
 
     def count(self, name: str) -> int:

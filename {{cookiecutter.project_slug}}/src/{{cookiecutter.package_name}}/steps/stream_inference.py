@@ -8,23 +8,25 @@ built into model inputs by the function batch inference uses (the point-in-time
 lookup runs per micro-batch, in ``foreachBatch``, since streams do not support its
 window functions) and scored with the champion version resolved once per run.
 
-Exactly once: each micro-batch is appended to ``tables.stream_predictions`` with
-Delta's idempotent writer options ``txnAppId`` (the query id kept in the
-checkpoint) and ``txnVersion`` (the micro-batch id). A run stopped after writing a
-micro-batch but before committing it to the checkpoint replays that batch when
-restarted; Delta skips the write it has already seen.
+Once per flight: each micro-batch inserts into ``tables.stream_predictions`` the flights
+(by the predictions' keys) the table does not hold yet, in one MERGE commit
+(:meth:`..runtime.tables.Tables.insert_new`). A run stopped after writing a micro-batch
+but before committing it to the checkpoint replays that batch when restarted, and a new
+checkpoint (deleted, or a new path) reads bronze from the scoring window's start again:
+both insert no flight twice, and a flight keeps the prediction and version that first
+scored it.
 """
 
 from __future__ import annotations
 
-import json
-
 from pyspark.sql import DataFrame
 
+from ..checks import table_keys
 from ..config import instant_sql
 from ..features.model_inputs import model_input_of
 from ..features.spine import checked_spine
 from ..runtime.context import Context
+from ..runtime.tables import Tables
 from ..streaming.settings import checkpoint_location, max_files_per_trigger
 from .batch_inference import champion_version, model_udf, score
 
@@ -39,29 +41,16 @@ def _read_stream(ctx: Context, name: str) -> DataFrame:
     return reader.table(name)
 
 
-def _query_id(batch: DataFrame, checkpoint: str) -> str:
-    """The query id Structured Streaming keeps in ``<checkpoint>/metadata`` (stable over restarts).
+def _write_predictions(batch: DataFrame, target: str, ctx: Context, batch_id: int) -> None:
+    """Insert the rows of ``batch`` (scored flights, unique on the predictions' keys) whose
+    keys ``target`` does not hold yet, in one commit; create ``target`` on the first.
 
-    A deleted checkpoint gives a new id, so its micro-batch ids, which start at 0
-    again, are not mistaken for batches Delta has already seen.
+    Runs inside ``foreachBatch``, so it writes through the micro-batch's own session (over
+    Spark Connect a Python process of the server). ``batch_id``, the micro-batch id, is
+    not needed by the write (a replayed batch finds its flights written and inserts none).
     """
-    text = batch.sparkSession.read.text(f"{checkpoint}/metadata").first()[0]
-    return json.loads(text)["id"]
-
-
-def _write_predictions(batch: DataFrame, target: str, ctx: Context, app_id: str, batch_id: int):
-    """Append ``batch`` to ``target`` once per (app_id, batch_id), in one commit."""
-    writer = (
-        batch.write.format("delta")
-        .mode("append")
-        .option("txnAppId", app_id)
-        .option("txnVersion", batch_id)
-        .option("mergeSchema", "true")
-    )
-    if ctx.settings.runtime == "local":
-        writer.save(str(ctx.tables.path(target)))
-    else:
-        writer.saveAsTable(target)
+    keys = list(table_keys(ctx.settings.contract, "predictions"))
+    Tables(batch.sparkSession, ctx.settings).insert_new(batch, target, keys)
 
 
 def stream_predictions(ctx: Context) -> DataFrame:
@@ -80,7 +69,7 @@ def run(ctx: Context) -> dict:
     Rows whose event timestamp is before ``windows.scoring.start`` are skipped (they are the
     training and validation history). Returns rows_scored (rows this run added),
     micro_batches (batches of this run that read input, from the query's progress reports;
-    a replayed batch whose write Delta had already committed is skipped without reading),
+    a replayed batch reads its rows again and inserts those not written yet),
     model_version (int) and rows (row count of the streaming predictions table).
     Raises LookupError when no champion exists, MissingTableError when bronze
     or the feature tables do not exist, and ConfigError when the spine lacks a column the
@@ -108,7 +97,7 @@ def run(ctx: Context) -> dict:
         # Over Spark Connect this runs in a Python process of the server: no side effects here.
         inputs = model_input_of(ctx, batch).select(*contract.entity_keys_and_time, *columns)
         scored = score(inputs, predict, version, columns)
-        _write_predictions(scored, target, ctx, _query_id(batch, checkpoint), batch_id)
+        _write_predictions(scored, target, ctx, batch_id)
 
     query = (
         arrivals.writeStream.foreachBatch(each_batch)
