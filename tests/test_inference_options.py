@@ -11,12 +11,23 @@ from bundle import merged_resources
 from conftest import render
 
 STREAMING_WORDS = ("stream-inference", "stream_inference", "stream_predictions", "streaming:")
-ONLINE_WORDS = ("serve`", "serving:", "inference_table", "serving_endpoint", "endpoint_name")
+ONLINE_WORDS = (
+    "serve`",
+    "serve kept",
+    "serving:",
+    "serving/",
+    "serving_checks",
+    "inference_table",
+    "serving_endpoint",
+    "endpoint_name",
+)
 
 
 def _text_files(project):
     for path in project.rglob("*"):
-        if path.is_file() and path.suffix in (".py", ".yml", ".toml", ".md"):
+        if path.is_file() and (
+            path.suffix in (".py", ".yml", ".toml", ".md") or path.name == "Makefile"
+        ):
             yield path, path.read_text(encoding="utf-8")
 
 
@@ -50,3 +61,14 @@ def test_defaults_render_both_with_the_checkpoint_in_a_bundle_volume(default_pro
         checkpoint = environment["streaming"]["checkpoint"]
         prefix = f"/Volumes/{environment['catalog']}/{environment['schema']}/{volume['name']}/"
         assert checkpoint.startswith(prefix), (env, checkpoint)
+
+
+def test_with_one_kind_on_the_readme_names_only_that_kind(tmp_path):
+    streaming = render(tmp_path / "streaming", include_online_serving=False)
+    readme = (streaming / "README.md").read_text(encoding="utf-8")
+    assert "### Batch and streaming inference\n" in readme
+    assert "online inference" not in readme and "server start" not in readme
+    online = render(tmp_path / "online", include_streaming_inference=False)
+    readme = (online / "README.md").read_text(encoding="utf-8")
+    assert "### Batch and online inference\n" in readme
+    assert "streaming inference" not in readme.lower()

@@ -1,7 +1,11 @@
 """The project's tests: a package, so test modules share helper modules by relative import."""
 
+from pathlib import Path
+
 import pytest
 
 # pytest rewrites the asserts of test modules and conftest files only: registered here,
-# a failing assert in a shared helper module reports the values it compared too.
-pytest.register_assert_rewrite("tests.serving_checks")
+# a failing assert in a shared helper module (``*_checks.py`` in this folder, those the
+# project's options rendered) reports the values it compared too.
+for _helper in sorted(Path(__file__).parent.glob("*_checks.py")):
+    pytest.register_assert_rewrite(f"{__name__}.{_helper.stem}")

@@ -26,7 +26,16 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
 from {{ cookiecutter.package_name }}.steps.monitor import group_figures
 
-from .conftest import CONTRACT, EVENT_TIME, FEATURES, LABEL, private_copy, registry, utc
+from .conftest import (
+    CONTRACT,
+    EVENT_TIME,
+    FEATURES,
+    LABEL,
+    private_copy,
+    registry,
+    rows_in_window,
+    utc,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -202,6 +211,21 @@ def test_an_empty_window_reports_insufficient_data_and_does_not_retrain(scored):
     assert drift.value.isna().all() and (drift.kind == "insufficient_data").all()
     count = rows[rows.metric == "row_count"].iloc[0]
     assert count.value == 0 and count.kind == "data_quality" and count.violation
+
+
+def test_the_row_count_rule_is_rows_per_day_times_the_days_of_the_window(monitored, synthetic):
+    """README: ``row_count`` is a data_quality violation below ``min_rows_per_day[source]``
+    times the window's days. The synthetic scoring window is two days (156 flights); at 100
+    rows per day (conf/config.yml): the limit is 200, so its 156 rows break it."""
+    ctx, _ = monitored
+    window = ctx.settings.windows["scoring"]
+    assert (window.end - window.start).days == 2
+    assert ctx.settings.raw["monitoring"]["min_rows_per_day"] == {"batch": 100}
+    table = metrics(ctx)
+    (count,) = table[(table.metric == "row_count") & table.day.isna()].itertuples()
+    assert (count.source, count.value, count.threshold) == ("batch", 156, 200)
+    assert (count.kind, count.violation) == ("data_quality", True)
+    assert count.value == rows_in_window(synthetic[0], window)
 
 
 def test_only_drift_sets_retraining_required(scored, loud):

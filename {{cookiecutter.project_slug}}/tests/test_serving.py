@@ -658,6 +658,24 @@ def test_a_failed_timed_write_is_one_line_on_stderr_and_its_rows_are_written_lat
     assert "DELTA_CANNOT_CREATE_LOG_PATH" in lines[0] and len(lines[0]) <= len(prefix) + 300
 
 
+def test_close_writes_its_rows_when_the_file_that_keeps_them_cannot_be_written(ctx):
+    """README: when the file close() keeps the rows in cannot be written (a full disk),
+    the rows still reach the table. Here a plain file stands where the folder of kept
+    files goes, so no file can be written there: close() writes the queued row to the
+    table, once, and reports nothing kept."""
+    serving = {**ctx.settings.raw["serving"], "log_flush_rows": 10, "log_flush_seconds": 600}
+    ctx = Context(replace(ctx.settings, raw={**ctx.settings.raw, "serving": serving}))
+    table = ctx.settings.table("inference_table")
+    folder = unwritten_folder(ctx.settings)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("a file where the folder of kept files goes", encoding="utf-8")
+    log = InferenceLog(ctx)
+    log.add(log_row(b"{}", b"{}", 200, utc(2024, 5, 3, 8), 4, "m", "1"))
+    log.close()
+    assert (log.written, log.kept, ctx.tables.count(table)) == (1, None, 1)
+    assert folder.read_text(encoding="utf-8") == "a file where the folder of kept files goes"
+
+
 def test_close_keeps_the_rows_in_a_file_during_its_append_and_warns_on_stderr_if_undeletable(
     ctx, monkeypatch, capsys
 ):

@@ -114,8 +114,17 @@ def group_figures(
 ) -> tuple[list[dict], dict]:
     """Every figure of one (source, version) group: columns, counts and error.
 
-    Returns (figures with ``source`` and ``model_version`` added, comparisons by
-    column for the report).
+    In: ``source`` (a prediction source name, e.g. ``batch``) and ``version`` (the model
+    version that scored the rows, a string); ``rows``, pandas rows of that group from
+    :func:`window_rows` (``columns``, ``prediction``, the contract's label, null until
+    known, and event timestamp, UTC); ``baseline``, the version's training profile and
+    validation MAE (:class:`..monitoring.baseline.Baseline`), or None when it has none
+    (no drift figures, no MAE limit then); ``columns``, the model inputs; ``config``,
+    the monitoring settings; ``days``, the window's length in days (a float), which
+    ``config.min_rows_per_day[source]`` multiplies into the row-count limit.
+
+    Returns (figures, dicts of :func:`..monitoring.figures.figure` with ``source`` and
+    ``model_version`` added; comparisons by column for the report).
     """
     profile = baseline.profile if baseline else None
     figures, comparisons = column_figures(profile, rows, [*columns, "prediction"], config)
