@@ -44,6 +44,10 @@ def test_retraining_after_the_drift_alarm_trains_on_the_drifted_months(generated
     assert summary["rows"][ctx.settings.table("flights_bronze")] == 336_688
     assert summary["retraining_required"] is True
     assert summary["windows"] == FIRST
+    # summary.json (README): the number of violations, and each under steps.monitor.
+    violations = summary["steps"]["monitor"]["violations"]
+    assert summary["monitoring_violations"] == len(violations) > 0
+    assert all(v.endswith(("(drift)", "(data_quality)")) for v in violations), violations
     retrained = summary["retrained"]
     assert retrained["windows"] == RETRAINED
     first, second = summary["validation"]["model_version"], retrained["model_version"]

@@ -147,7 +147,7 @@ def test_appended_day_is_scored_by_the_next_run_only_and_a_new_checkpoint_adds_n
     start, end = (stamp.replace(tzinfo=None) for stamp in (lost_day.start, lost_day.end))
     rescored = {r["model_version"] for r in rows if start <= r[EVENT_TIME] < end}
     assert rescored == {"2"}
-    # The monitor checks the stream's table as a prediction source: keys unique.
+    # The predictions' expectations hold for the stream's table too: keys unique.
     table = ctx.settings.table("stream_predictions")
     expectation = expectations(ctx.settings.contract)["predictions"]
     assert check_frame(stream_inference.stream_predictions(ctx), table, expectation) is None
