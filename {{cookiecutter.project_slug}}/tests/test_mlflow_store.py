@@ -63,12 +63,20 @@ def test_processes_opening_one_new_store_at_once_all_get_the_same_store(tmp_path
     assert sorted(names) == ["Default", "flight-delays"]
 
 
-def test_a_store_is_made_once_and_an_existing_file_is_left_as_it_is(tmp_path):
+class _Unused:
+    """Stands in for MlflowClient where no store may be built."""
+
+    def __init__(self, *args, **kwargs):
+        raise AssertionError("a store was built for a path that exists")
+
+
+def test_a_store_is_made_once_and_an_existing_file_is_left_as_it_is(tmp_path, monkeypatch):
     path = tmp_path / "new" / "mlflow.db"
     assert create_store(path) is True
     made = path.read_bytes()
     uri = f"sqlite:///{path}"
     assert [e.name for e in MlflowClient(tracking_uri=uri).search_experiments()] == ["Default"]
+    monkeypatch.setattr(mlflow_store, "MlflowClient", _Unused)  # no store is built again
     assert create_store(path) is False
     assert path.read_bytes() == made
     other = tmp_path / "mlflow.db"
@@ -132,3 +140,19 @@ def test_an_experiment_another_process_creates_first_is_the_one_used(tmp_path, m
     assert configure_mlflow(settings) == first
     names = [e.name for e in mlflow.search_experiments()]
     assert sorted(names) == ["Default", settings.experiment]
+
+
+def test_without_hard_links_mlflow_creates_the_store_itself(tmp_path, monkeypatch):
+    """A file system that refuses hard links: the temporary store is dropped, nothing is
+    left beside the store, and MLflow creates the store when it opens it, as before."""
+
+    def refused(source, target):
+        raise PermissionError(1, "Operation not permitted", str(target))
+
+    monkeypatch.setattr(mlflow_store.os, "link", refused)
+    settings = local_settings(tmp_path / "state")
+    (settings.local_root / "mlflow.db").unlink()  # a new folder: no store yet
+    assert create_store(settings.local_root / "mlflow.db") is False
+    assert list(settings.local_root.iterdir()) == []
+    assert configure_mlflow(settings) == "1"
+    assert sorted(p.name for p in settings.local_root.iterdir()) == ["mlflow.db"]

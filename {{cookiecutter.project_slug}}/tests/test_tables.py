@@ -63,6 +63,22 @@ def test_a_new_double_column_evolves_the_schema(ctx):
     assert {r["origin"]: r["gusts"] for r in table.collect()} == {"EWR": None, "JFK": 7.5}
 
 
+def test_insert_new_adds_a_new_column_only_when_asked_to_evolve(ctx):
+    """Bronze keeps its columns (ingest: a source column the table lacks is left out); the
+    stream's predictions table takes a new model input (``evolve=True``)."""
+    spark = ctx.spark
+    kept, evolved = table_name(ctx, "kept"), table_name(ctx, "evolved")
+    for name in (kept, evolved):
+        ctx.tables.insert_new(batch(spark, [("EWR", 1, 1.0)]), name, KEYS)
+    wider = batch(spark, [("JFK", 1, 2.0)], {"gusts": F.lit(7.5)})
+    assert ctx.tables.insert_new(wider, kept, KEYS) == 1
+    assert ctx.tables.insert_new(wider, evolved, KEYS, evolve=True) == 1
+    assert ctx.tables.read(kept).columns == ["origin", "hour", "value"]
+    table = ctx.tables.read(evolved)
+    assert table.columns == ["origin", "hour", "value", "gusts"]
+    assert {r["origin"]: r["gusts"] for r in table.collect()} == {"EWR": None, "JFK": 7.5}
+
+
 def test_a_void_column_is_refused_by_every_write_and_the_table_is_unchanged(ctx):
     name = table_name(ctx, "guarded")
     spark = ctx.spark

@@ -3,10 +3,10 @@
 MLflow creates a SQLite store's tables and runs its schema migrations in the first process
 that opens a file without them. Two processes doing that on one new file at once (two
 steps, a step and the tests, parallel test runs) both migrate it: at least one fails, and
-the file stays half-migrated, so every later process fails on it too. The local runtime therefore
-never lets MLflow open a missing store: :func:`create_store` builds the store in a file of
-its own in the same folder and hard-links it into place. Linking fails when the name
-exists, so the first process to finish wins and the others open its complete store.
+the file stays half-migrated, so every later process fails on it too. The local runtime
+therefore never lets MLflow open a missing store: :func:`create_store` builds the store in
+a file of its own in the same folder and hard-links it into place. Linking fails when the
+name exists, so the first process to finish wins and the others open its complete store.
 """
 
 from __future__ import annotations
@@ -16,6 +16,19 @@ import tempfile
 from pathlib import Path
 
 from mlflow import MlflowClient
+from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+
+def _close_engines(uri: str) -> None:
+    """Close the database engines MLflow keeps for ``uri`` for the rest of the process
+    (one per store class, in its ``_engine_map``), so no connection stays open on the
+    temporary file. Does nothing when a MLflow version keeps them elsewhere."""
+    for store in (TrackingStore, RegistryStore):
+        engines = getattr(store, "_engine_map", None)
+        engine = engines.pop(uri, None) if isinstance(engines, dict) else None
+        if engine is not None:
+            engine.dispose()
 
 
 def create_store(path: Path) -> bool:
@@ -24,11 +37,13 @@ def create_store(path: Path) -> bool:
 
     ``path``: the store file, e.g. ``<local_root>/mlflow.db``; its folder is created when
     missing. Returns True when this call created the store, False when the file existed
-    already or another process created it meanwhile (then nothing here touched it).
-    The store is built in a temporary file beside ``path`` (``.mlflow.db.*.tmp``), removed
-    whatever happens. Raises OSError when the folder cannot be written or the file system
-    has no hard links, and MLflow's own error when it cannot build the store; ``path`` is
-    not created then.
+    already or another process created it meanwhile (then nothing here touched it), and
+    False too on a file system without hard links: the temporary store is dropped and
+    MLflow creates ``path`` itself when it first opens it, as without this module (then
+    processes opening a new store at once may still collide). The store is built in a
+    temporary file beside ``path`` (``.mlflow.db.*.tmp``), removed whatever happens.
+    Raises OSError when the folder cannot be written, and MLflow's own error when it
+    cannot build the store; ``path`` is not created then.
     """
     if path.exists():
         return False
@@ -36,14 +51,18 @@ def create_store(path: Path) -> bool:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     temporary = Path(name)
+    # An empty file is a SQLite database without tables: MLflow builds the store in it.
+    uri = f"sqlite:///{temporary}"
     try:
-        # An empty file is a SQLite database without tables: MLflow builds the store in it.
-        uri = f"sqlite:///{temporary}"
         MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
+        _close_engines(uri)
         try:
             os.link(temporary, path)
         except FileExistsError:
             return False
+        except OSError:  # no hard links here (EPERM, ENOTSUP, EXDEV, ...)
+            return False
         return True
     finally:
+        _close_engines(uri)
         temporary.unlink(missing_ok=True)

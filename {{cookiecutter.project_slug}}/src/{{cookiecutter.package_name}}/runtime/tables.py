@@ -285,28 +285,34 @@ class Tables:
             self._save(self._writer(batch, "overwrite"), name)
             return
         self._merge(
-            batch, name, keys, "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            batch,
+            name,
+            keys,
+            "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
+            evolve=True,
         )
 
-    def _merge(self, df: DataFrame, name: str, keys: Sequence[str], clauses: str):
-        """Run ``MERGE WITH SCHEMA EVOLUTION INTO name USING df ON keys <clauses>``; return
-        the row of metrics Delta Lake's MERGE returns (``num_inserted_rows``, ...).
+    def _merge(self, df: DataFrame, name: str, keys: Sequence[str], clauses: str, evolve: bool):
+        """Run ``MERGE INTO name USING df ON keys <clauses>``; return the row of metrics
+        Delta Lake's MERGE returns (``num_inserted_rows``, ...).
 
         Rows match when every key is equal or both are null. ``df`` is a temporary view
-        while the MERGE runs (dropped after it, also when it raises). New columns of ``df``
-        are added to the table.
+        while the MERGE runs (dropped after it, also when it raises). With ``evolve``
+        (``MERGE WITH SCHEMA EVOLUTION``) new columns of ``df`` are added to the table;
+        without, ``INSERT *`` leaves them out.
         """
         view = f"merge_source_{uuid.uuid4().hex}"
         df.createOrReplaceTempView(view)
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         # Databricks evolves the schema on WITH SCHEMA EVOLUTION; open-source Delta 4.2
         # parses the clause but evolves only with the session setting, set here locally.
-        auto_merge = self.settings.runtime == "local"
+        auto_merge = evolve and self.settings.runtime == "local"
         if auto_merge:
             self.spark.conf.set(AUTO_MERGE, "true")
+        evolution = " WITH SCHEMA EVOLUTION" if evolve else ""
         try:
             return self.spark.sql(
-                f"MERGE WITH SCHEMA EVOLUTION INTO {self.sql_name(name)} AS t "
+                f"MERGE{evolution} INTO {self.sql_name(name)} AS t "
                 f"USING {view} AS s ON {condition} {clauses}"
             ).first()
         finally:
@@ -314,15 +320,17 @@ class Tables:
                 self.spark.conf.unset(AUTO_MERGE)
             self.spark.catalog.dropTempView(view)
 
-    def insert_new(self, df: DataFrame, name: str, keys: list[str]) -> int:
+    def insert_new(self, df: DataFrame, name: str, keys: list[str], evolve: bool = False) -> int:
         """Append the rows of ``df`` whose ``keys`` are not in ``name`` yet; return how many.
 
         One SQL ``MERGE INTO ... WHEN NOT MATCHED THEN INSERT *`` commit, which adds files
         and removes none, so a Structured Streaming query reading ``name`` sees only the
         new rows. Rows already in the table are never changed. Creates the table on the
-        first run. Rows of ``df`` must be unique on ``keys``. New columns of ``df`` are
-        added to the table (rows already there get null). Raises ValueError naming the
-        column when ``df`` has a void (NullType) column.
+        first run. Rows of ``df`` must be unique on ``keys``. With ``evolve``, new columns
+        of ``df`` are added to the table (rows already there get null; that commit also
+        changes the table's metadata, which a stream reading it stops on); without, they
+        are left out. Raises ValueError naming the column when ``df`` has a void
+        (NullType) column.
 
         The count is the MERGE's own ``num_inserted_rows`` (a column of the row Delta
         Lake's MERGE returns), not a difference of two table counts, which would count
@@ -333,7 +341,7 @@ class Tables:
             self._save(self._writer(df, "overwrite"), name)
             written = self.rows_written(name)
             return self.count(name) if written is None else written
-        merged = self._merge(df, name, keys, "WHEN NOT MATCHED THEN INSERT *")
+        merged = self._merge(df, name, keys, "WHEN NOT MATCHED THEN INSERT *", evolve)
         return int(merged["num_inserted_rows"])
 
     def count(self, name: str) -> int:

@@ -50,7 +50,8 @@ def _write_predictions(batch: DataFrame, target: str, ctx: Context, batch_id: in
     not needed by the write (a replayed batch finds its flights written and inserts none).
     """
     keys = list(table_keys(ctx.settings.contract, "predictions"))
-    Tables(batch.sparkSession, ctx.settings).insert_new(batch, target, keys)
+    # New columns (a contract that gained a model input) are added to the table.
+    Tables(batch.sparkSession, ctx.settings).insert_new(batch, target, keys, evolve=True)
 
 
 def stream_predictions(ctx: Context) -> DataFrame:
