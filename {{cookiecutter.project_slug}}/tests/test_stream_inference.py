@@ -185,12 +185,14 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
 ):
     ctx = private(three_files, tmp_path, max_files_per_trigger=1)
     real_write = stream_inference._write_predictions
+    writes = []  # one per micro-batch: the second is micro-batch 1
 
-    def stopping_write(batch, target, context, batch_id):
-        if batch_id == 1 and stop == "before_write":
+    def stopping_write(batch, target, context):
+        writes.append(target)
+        if len(writes) == 2 and stop == "before_write":
             raise RuntimeError("stopped before writing micro-batch 1")
-        real_write(batch, target, context, batch_id)
-        if batch_id == 1:
+        real_write(batch, target, context)
+        if len(writes) == 2:
             raise RuntimeError("stopped after writing micro-batch 1, before its checkpoint commit")
 
     monkeypatch.setattr(stream_inference, "_write_predictions", stopping_write)

@@ -55,12 +55,9 @@ def create_store(path: Path) -> bool:
     uri = f"sqlite:///{temporary}"
     try:
         MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
-        _close_engines(uri)
         try:
             os.link(temporary, path)
-        except FileExistsError:
-            return False
-        except OSError:  # no hard links here (EPERM, ENOTSUP, EXDEV, ...)
+        except OSError:  # the name exists (another process won), or no hard links here
             return False
         return True
     finally:

@@ -41,13 +41,13 @@ def _read_stream(ctx: Context, name: str) -> DataFrame:
     return reader.table(name)
 
 
-def _write_predictions(batch: DataFrame, target: str, ctx: Context, batch_id: int) -> None:
+def _write_predictions(batch: DataFrame, target: str, ctx: Context) -> None:
     """Insert the rows of ``batch`` (scored flights, unique on the predictions' keys) whose
     keys ``target`` does not hold yet, in one commit; create ``target`` on the first.
 
     Runs inside ``foreachBatch``, so it writes through the micro-batch's own session (over
-    Spark Connect a Python process of the server). ``batch_id``, the micro-batch id, is
-    not needed by the write (a replayed batch finds its flights written and inserts none).
+    Spark Connect a Python process of the server). A replayed micro-batch finds its
+    flights written and inserts none.
     """
     keys = list(table_keys(ctx.settings.contract, "predictions"))
     # New columns (a contract that gained a model input) are added to the table.
@@ -98,7 +98,7 @@ def run(ctx: Context) -> dict:
         # Over Spark Connect this runs in a Python process of the server: no side effects here.
         inputs = model_input_of(ctx, batch).select(*contract.entity_keys_and_time, *columns)
         scored = score(inputs, predict, version, columns)
-        _write_predictions(scored, target, ctx, batch_id)
+        _write_predictions(scored, target, ctx)
 
     query = (
         arrivals.writeStream.foreachBatch(each_batch)
