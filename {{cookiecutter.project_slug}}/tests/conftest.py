@@ -39,7 +39,7 @@ from {{ cookiecutter.package_name }} import sources
 from {{ cookiecutter.package_name }}.config import ConfigError, Settings, Window, load_settings
 from {{ cookiecutter.package_name }}.contract import Contract
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.runtime.spark import get_spark
+from {{ cookiecutter.package_name }}.runtime.spark import get_spark, local_conf
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
@@ -217,10 +217,9 @@ def synthetic_sources(days: int = 11, flights_per_hour: int = 2, seed: int = 0):
 
 
 # Spark settings of the tests' session only (conf/config.yml keeps the pipeline's): the
-# test tables hold at most a few thousand rows, so one shuffle partition per core and
-# a one-partition Delta snapshot save scheduling tasks that would carry no rows.
+# test tables hold at most a few thousand rows, so a one-partition Delta snapshot saves
+# scheduling tasks that would carry no rows.
 TEST_SPARK_CONF = {
-    "spark.sql.shuffle.partitions": "2",
     "spark.databricks.delta.snapshotPartitions": "1",
     # Java options of the tests' own, as a user's spark_conf may set: they reach the JVM
     # beside the local defaults' collector option (tests/test_local_spark.py).
@@ -229,35 +228,61 @@ TEST_SPARK_CONF = {
 # The tests' queries are evaluated without generating Java code for them: on a few
 # thousand rows, compiling each new query's generated classes (Janino, then the JVM's
 # JIT) costs more than it saves. Measured on the unit tier (2 cores, nothing else
-# running): 465 s with code generation, 403 and 409 s without. Tests on a year of real
-# data turn it back on (:func:`generated_code`): they run with the pipeline's settings,
-# which keep it (one run-all on the full year each way: 154 s with it, 171 s without).
-# ``factoryMode`` is an internal Spark setting.
+# running): 465 s with code generation, 403 and 409 s without. ``factoryMode`` is an
+# internal Spark setting.
 NO_GENERATED_CODE = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
+# One task per stage: one shuffle partition, a table's files read as one partition, and
+# no adaptive re-planning of each stage (which has no partitions to coalesce or skew to
+# split here). Measured on tests/test_checks.py, test_tables.py and test_lifecycle.py
+# (38 tests, 2 cores, nothing else running): 99.4 and 99.9 s with these settings, 103.7
+# and 103.0 s without. ``spark.default.parallelism`` 1 cut more (91.6 s) but is static:
+# the tests on real data could not set it back, and their example source would reach
+# Spark in one partition.
+ONE_TASK_PER_STAGE = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.leafNodeDefaultParallelism": "1",
+    "spark.sql.adaptive.enabled": "false",
+}
+# The SQL settings of the tests' session for small data. Tests on a year of real data set
+# them back to the pipeline's (:func:`pipeline_sql`): one run-all on the full year took
+# 154 s with code generation, 171 s without.
+SMALL_DATA_SQL = {**NO_GENERATED_CODE, **ONE_TASK_PER_STAGE}
 
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """The one local Spark session of the test run (every step's Context reuses it)."""
     settings = local_settings(tmp_path_factory.mktemp("spark"))
-    conf = {**settings.spark_conf, **TEST_SPARK_CONF, **NO_GENERATED_CODE}
+    conf = {**settings.spark_conf, **TEST_SPARK_CONF, **SMALL_DATA_SQL}
     return get_spark(replace(settings, spark_conf=conf))
 
 
+def pipeline_sql_values() -> dict[str, str | None]:
+    """Per key of :data:`SMALL_DATA_SQL`, the value the pipeline runs with locally (the
+    local defaults with conf/config.yml's ``spark_conf`` over them, :func:`local_conf`),
+    else None (Spark's default)."""
+    configured = local_conf(load_settings("local"))
+    return {key: configured.get(key) for key in SMALL_DATA_SQL}
+
+
 @contextmanager
-def code_generation(spark):
-    """Spark's code generation on in ``spark`` while the block runs (the keys of
-    :data:`NO_GENERATED_CODE` unset, so Spark's own defaults apply), off after it, also
-    when the block raises."""
-    for key in NO_GENERATED_CODE:
-        spark.conf.unset(key)
+def pipeline_sql(spark):
+    """``spark`` with the pipeline's SQL settings (:func:`pipeline_sql_values`) instead of
+    :data:`SMALL_DATA_SQL` while the block runs: code generation, adaptive execution, the
+    configured shuffle partitions. The small-data settings again after it, also when the
+    block raises."""
+    for key, value in pipeline_sql_values().items():
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)
     try:
         yield spark
     finally:
-        for key, value in NO_GENERATED_CODE.items():
+        for key, value in SMALL_DATA_SQL.items():
             spark.conf.set(key, value)
 
 
@@ -277,12 +302,13 @@ def history_metrics_off(spark):
 
 
 @pytest.fixture
-def generated_code(spark):
-    """``spark`` with Spark's code generation on while the test runs (off again after).
+def real_data_spark(spark):
+    """``spark`` with the pipeline's SQL settings while the test runs (:func:`pipeline_sql`;
+    the small-data settings again after it).
 
     For tests that run steps on a year of real data, as the pipeline runs them.
     """
-    with code_generation(spark):
+    with pipeline_sql(spark):
         yield spark
 
 

@@ -34,7 +34,7 @@ RETRAINED = {  # retrained as of the monitored date, 2014-01-01
 }
 
 
-def test_retraining_after_the_drift_alarm_trains_on_the_drifted_months(generated_code, tmp_path):
+def test_retraining_after_the_drift_alarm_trains_on_the_drifted_months(real_data_spark, tmp_path):
     ctx = Context(local_settings(tmp_path / "state"))
     summary = run_pipeline(ctx, retrain_on_drift=True)
 

@@ -249,9 +249,10 @@ def test_a_value_of_a_column_no_check_reads_stops_ingest_before_any_write(
     )
 
 
-def test_the_example_source_reaches_spark_in_at_most_two_partitions(ctx):
+def test_the_example_source_reaches_spark_in_at_most_two_partitions(ctx, real_data_spark):
     # A month of real flights is three 10,000-row Arrow batches, so createDataFrame
-    # alone would make three partitions, and a Delta write three files.
+    # alone would make three partitions (with the pipeline's settings; the tests' small-data
+    # settings make one), and a Delta write three files.
     january = Context(replace(ctx.settings, source={"start": "2013-01-01", "end": "2013-02-01"}))
     rows = sources.load_flights(january.settings).num_rows
     frame = sources.load(january, "flights_bronze")

@@ -1,19 +1,32 @@
-"""The tests' own Spark session: its queries run without generated Java code, unless asked."""
+"""The tests' own Spark session: small-data SQL settings (queries without generated Java
+code, one task per stage), the pipeline's settings when a test asks for them."""
 
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import functions as F
 
-from .conftest import NO_GENERATED_CODE, code_generation
+from {{ cookiecutter.package_name }}.config import load_settings
+
+from .conftest import SMALL_DATA_SQL, pipeline_sql
 
 pytestmark = pytest.mark.spark
 
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
-def top_of_plan(spark) -> str:
-    """Class of the top node of a small query's physical plan (``WholeStageCodegenExec``
-    when Spark compiles the query into generated code)."""
-    frame = spark.range(10).selectExpr("id * 2 AS doubled").where("doubled > 4")
+
+def top_of_plan(frame) -> str:
+    """Class of the top node of ``frame``'s physical plan."""
     return frame._jdf.queryExecution().executedPlan().getClass().getSimpleName()
+
+
+def plan_tops(spark) -> tuple[str, str]:
+    """(top of a filter's plan: ``WholeStageCodegenExec`` when Spark compiles the query into
+    generated code; top of a grouped count's plan: ``AdaptiveSparkPlanExec`` when adaptive
+    execution re-plans its stages)."""
+    filtered = spark.range(10).selectExpr("id * 2 AS doubled").where("doubled > 4")
+    counted = spark.range(10).groupBy((F.col("id") % 3).alias("k")).count()
+    return top_of_plan(filtered), top_of_plan(counted)
 
 
 def factory_mode(spark) -> str:
@@ -22,19 +35,51 @@ def factory_mode(spark) -> str:
     return spark._jsparkSession.sessionState().conf().codegenFactoryMode().toString()
 
 
-def test_the_test_session_evaluates_queries_without_generated_code(spark):
-    sql_conf = spark._jvm.org.apache.spark.sql.internal.SQLConf
-    # Both keys are settings this Spark version knows (an unknown key would be ignored).
-    assert {sql_conf.WHOLESTAGE_CODEGEN_ENABLED().key(), sql_conf.CODEGEN_FACTORY_MODE().key()} == (
-        set(NO_GENERATED_CODE)
-    )
-    assert top_of_plan(spark) != "WholeStageCodegenExec"
+def partitions(spark, folder) -> tuple[int, int]:
+    """(partitions of a scan of the Parquet files in ``folder``, partitions of a grouped
+    count of it), as the session plans them."""
+    files = spark.read.parquet(str(folder))
+    counted = files.groupBy((F.col("id") % 7).alias("k")).count()
+    return files.rdd.getNumPartitions(), counted.rdd.getNumPartitions()
+
+
+@pytest.fixture
+def two_files(spark, tmp_path):
+    """A folder of two Parquet files of 50 rows each (column ``id``)."""
+    folder = tmp_path / "two-files"
+    spark.range(100).repartition(2).write.parquet(str(folder))
+    assert len(list(folder.glob("*.parquet"))) == 2
+    return folder
+
+
+def test_every_small_data_setting_is_a_spark_sql_setting_a_session_can_change(spark):
+    # An unknown key would be stored and ignored; a static one could not be set to the
+    # pipeline's value for the tests on real data.
+    conf = spark._jsparkSession.sessionState().conf()
+    assert [key for key in SMALL_DATA_SQL if not conf.isModifiable(key)] == []
+
+
+def test_the_test_session_runs_small_data_queries_in_one_task_per_stage(spark, two_files):
+    assert "WholeStageCodegenExec" not in plan_tops(spark)
+    assert "AdaptiveSparkPlanExec" not in plan_tops(spark)
     assert factory_mode(spark) == "NO_CODEGEN"
+    assert partitions(spark, two_files) == (1, 1)
 
 
-def test_code_generation_is_on_inside_the_block_and_off_after_it_even_on_error(spark):
-    with pytest.raises(RuntimeError, match="inside"), code_generation(spark):
-        assert (top_of_plan(spark), factory_mode(spark)) == ("WholeStageCodegenExec", "FALLBACK")
+def test_the_pipeline_settings_hold_inside_the_block_and_the_small_data_ones_after_it(
+    spark, two_files
+):
+    with pytest.raises(RuntimeError, match="inside"), pipeline_sql(spark):
+        # adaptive execution and code generation on, a scan in one partition per core
+        # (local[2]), and conf/config.yml's shuffle partitions
+        assert plan_tops(spark) == ("WholeStageCodegenExec", "AdaptiveSparkPlanExec")
+        assert factory_mode(spark) == "FALLBACK"
+        assert partitions(spark, two_files)[0] == 2
+        configured = load_settings("local").spark_conf[SHUFFLE_PARTITIONS]
+        assert configured != SMALL_DATA_SQL[SHUFFLE_PARTITIONS]
+        assert spark.conf.get(SHUFFLE_PARTITIONS) == configured
         raise RuntimeError("inside")
-    assert top_of_plan(spark) != "WholeStageCodegenExec"
+    assert "WholeStageCodegenExec" not in plan_tops(spark)
+    assert "AdaptiveSparkPlanExec" not in plan_tops(spark)
     assert factory_mode(spark) == "NO_CODEGEN"
+    assert partitions(spark, two_files) == (1, 1)
