@@ -234,21 +234,22 @@ NO_GENERATED_CODE = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
-# One task per stage: one shuffle partition, a table's files read as one partition, and
-# no adaptive re-planning of each stage (which has no partitions to coalesce or skew to
-# split here). Measured on tests/test_checks.py, test_tables.py and test_lifecycle.py
-# (38 tests, 2 cores, nothing else running): 99.4 and 99.9 s with these settings, 103.7
-# and 103.0 s without. ``spark.default.parallelism`` 1 cut more (91.6 s) but is static:
-# the tests on real data could not set it back, and their example source would reach
-# Spark in one partition.
+# One task per stage: one shuffle partition, a table's files (and local data) read as one
+# partition, and no adaptive re-planning of each stage, which finds little to coalesce
+# here (joins are planned once, as Spark plans them without it). Measured on
+# tests/test_checks.py, test_tables.py and test_lifecycle.py (38 tests, 2 cores, nothing
+# else running): 99.4 and 99.9 s with these settings, 103.7 and 103.0 s without.
+# ``spark.default.parallelism`` 1 cut more (91.6 s) but is a static setting, which the
+# tests on real data could not set back.
 ONE_TASK_PER_STAGE = {
     "spark.sql.shuffle.partitions": "1",
     "spark.sql.leafNodeDefaultParallelism": "1",
     "spark.sql.adaptive.enabled": "false",
 }
-# The SQL settings of the tests' session for small data. Tests on a year of real data set
-# them back to the pipeline's (:func:`pipeline_sql`): one run-all on the full year took
-# 154 s with code generation, 171 s without.
+# The SQL settings of the tests' session for small data. Tests on a year of real data use
+# the pipeline's values instead (:func:`pipeline_sql`): one run-all on the full year took
+# 154 s with code generation, 171 s without. The one-partition Delta snapshot of
+# TEST_SPARK_CONF stays.
 SMALL_DATA_SQL = {**NO_GENERATED_CODE, **ONE_TASK_PER_STAGE}
 
 
@@ -270,20 +271,25 @@ def pipeline_sql_values() -> dict[str, str | None]:
 
 @contextmanager
 def pipeline_sql(spark):
-    """``spark`` with the pipeline's SQL settings (:func:`pipeline_sql_values`) instead of
+    """``spark`` with the pipeline's values (:func:`pipeline_sql_values`) of the keys of
     :data:`SMALL_DATA_SQL` while the block runs: code generation, adaptive execution, the
-    configured shuffle partitions. The small-data settings again after it, also when the
-    block raises."""
-    for key, value in pipeline_sql_values().items():
-        if value is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, value)
+    configured shuffle partitions, Spark's default scan parallelism. After it, also when
+    the block (or a switch) raises, each key has the value it had before (unset if it had
+    none)."""
+    before = {key: spark.conf.get(key, None) for key in SMALL_DATA_SQL}
     try:
+        for key, value in pipeline_sql_values().items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
         yield spark
     finally:
-        for key, value in SMALL_DATA_SQL.items():
-            spark.conf.set(key, value)
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 # Delta records each commit's metrics (rows written, files added) unless this is false.

@@ -113,6 +113,11 @@ def _files(ctx, tmp_path, synthetic):
     }
 
 
+# Spark reads Arrow data smaller than this many bytes (48 MB by default) as one local
+# relation, whose partitions follow spark.sql.leafNodeDefaultParallelism, not its batches.
+ARROW_LOCAL_RELATION = "spark.sql.execution.arrow.localRelationThreshold"
+
+
 def test_files_and_table_sources_fill_bronze_like_the_example(ctx, tmp_path, synthetic):
     flights, weather = synthetic
     specs = _files(ctx, tmp_path, synthetic)
@@ -249,16 +254,24 @@ def test_a_value_of_a_column_no_check_reads_stops_ingest_before_any_write(
     )
 
 
-def test_the_example_source_reaches_spark_in_at_most_two_partitions(ctx, real_data_spark):
-    # A month of real flights is three 10,000-row Arrow batches, so createDataFrame
-    # alone would make three partitions (with the pipeline's settings; the tests' small-data
-    # settings make one), and a Delta write three files.
+def test_the_example_source_reaches_spark_in_at_most_two_partitions(ctx):
+    # A month of real flights is three 10,000-row Arrow batches. A source above
+    # spark.sql.execution.arrow.localRelationThreshold (48 MB by default, as the full
+    # year's flights are) reaches Spark in one partition per batch, so createDataFrame
+    # alone would make three partitions, and a Delta write three files. The threshold is
+    # 0 here so that a month is read that way too.
     january = Context(replace(ctx.settings, source={"start": "2013-01-01", "end": "2013-02-01"}))
     rows = sources.load_flights(january.settings).num_rows
-    frame = sources.load(january, "flights_bronze")
     assert rows > 20_000
-    assert frame.count() == rows
-    assert frame.rdd.getNumPartitions() == sources.EXAMPLE_PARTITIONS == 2
+    ctx.spark.conf.set(ARROW_LOCAL_RELATION, "0")
+    try:
+        frame = sources.load(january, "flights_bronze")
+        unbounded = ctx.spark.createDataFrame(sources.load_flights(january.settings))
+        assert unbounded.rdd.getNumPartitions() == 3
+        assert frame.count() == rows
+        assert frame.rdd.getNumPartitions() == sources.EXAMPLE_PARTITIONS == 2
+    finally:
+        ctx.spark.conf.unset(ARROW_LOCAL_RELATION)
 
 
 def _weather_json(tmp_path, synthetic, keep=lambda i, column: True) -> Path:

@@ -7,12 +7,16 @@ import pytest
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }}.config import load_settings
+from {{ cookiecutter.package_name }}.runtime.spark import local_conf
 
+from . import conftest
 from .conftest import SMALL_DATA_SQL, pipeline_sql
 
 pytestmark = pytest.mark.spark
 
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+ADAPTIVE = "spark.sql.adaptive.enabled"
+SCAN_PARALLELISM = "spark.sql.leafNodeDefaultParallelism"
 
 
 def top_of_plan(frame) -> str:
@@ -55,8 +59,7 @@ def two_files(spark, tmp_path):
 def test_every_small_data_setting_is_a_spark_sql_setting_a_session_can_change(spark):
     # An unknown key would be stored and ignored; a static one could not be set to the
     # pipeline's value for the tests on real data.
-    conf = spark._jsparkSession.sessionState().conf()
-    assert [key for key in SMALL_DATA_SQL if not conf.isModifiable(key)] == []
+    assert [key for key in SMALL_DATA_SQL if not spark.conf.isModifiable(key)] == []
 
 
 def test_the_test_session_runs_small_data_queries_in_one_task_per_stage(spark, two_files):
@@ -70,12 +73,13 @@ def test_the_pipeline_settings_hold_inside_the_block_and_the_small_data_ones_aft
     spark, two_files
 ):
     with pytest.raises(RuntimeError, match="inside"), pipeline_sql(spark):
-        # adaptive execution and code generation on, a scan in one partition per core
-        # (local[2]), and conf/config.yml's shuffle partitions
+        # adaptive execution and code generation on, the two files scanned in two
+        # partitions (Spark's default scan parallelism: the 2 cores of local[2]), and the
+        # shuffle partitions a local run-all starts with (runtime/spark.py's local_conf)
         assert plan_tops(spark) == ("WholeStageCodegenExec", "AdaptiveSparkPlanExec")
         assert factory_mode(spark) == "FALLBACK"
         assert partitions(spark, two_files)[0] == 2
-        configured = load_settings("local").spark_conf[SHUFFLE_PARTITIONS]
+        configured = local_conf(load_settings("local"))[SHUFFLE_PARTITIONS]
         assert configured != SMALL_DATA_SQL[SHUFFLE_PARTITIONS]
         assert spark.conf.get(SHUFFLE_PARTITIONS) == configured
         raise RuntimeError("inside")
@@ -83,3 +87,26 @@ def test_the_pipeline_settings_hold_inside_the_block_and_the_small_data_ones_aft
     assert "AdaptiveSparkPlanExec" not in plan_tops(spark)
     assert factory_mode(spark) == "NO_CODEGEN"
     assert partitions(spark, two_files) == (1, 1)
+
+
+def test_after_the_block_each_setting_has_the_value_it_had_before_even_if_a_switch_fails(
+    spark, monkeypatch
+):
+    try:
+        spark.conf.set(SHUFFLE_PARTITIONS, "3")
+        spark.conf.unset(SCAN_PARALLELISM)
+        with pipeline_sql(spark):
+            assert spark.conf.get(SHUFFLE_PARTITIONS) != "3"
+        assert spark.conf.get(SHUFFLE_PARTITIONS) == "3"
+        assert spark.conf.get(SCAN_PARALLELISM, None) is None  # unset again, as before
+        assert spark.conf.get(ADAPTIVE) == SMALL_DATA_SQL[ADAPTIVE]
+        # The shuffle partitions switch, then a value Spark refuses stops the switching.
+        refused = {SHUFFLE_PARTITIONS: "5", ADAPTIVE: "not-a-boolean"}
+        monkeypatch.setattr(conftest, "pipeline_sql_values", lambda: refused)
+        with pytest.raises(Exception, match="not-a-boolean"), pipeline_sql(spark):
+            pytest.fail("the block ran although a setting was refused")
+        assert spark.conf.get(SHUFFLE_PARTITIONS) == "3"
+        assert spark.conf.get(ADAPTIVE) == SMALL_DATA_SQL[ADAPTIVE]
+    finally:
+        for key in (SHUFFLE_PARTITIONS, SCAN_PARALLELISM):
+            spark.conf.set(key, SMALL_DATA_SQL[key])
