@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pyspark.errors import PySparkRuntimeError
 
 from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.runtime import delta_jars
@@ -92,8 +93,10 @@ def builder_used_by_get_spark(
 
     class FakeSparkSession:
         @staticmethod
-        def getActiveSession():  # noqa: N802 (PySpark's name)
-            return None  # as in a fresh process
+        def active():  # no session in this process yet, as in a fresh one
+            raise PySparkRuntimeError(
+                errorClass="NO_ACTIVE_OR_DEFAULT_SESSION", messageParameters={}
+            )
 
     FakeSparkSession.builder = builder
     monkeypatch.setattr(runtime_spark, "SparkSession", FakeSparkSession)

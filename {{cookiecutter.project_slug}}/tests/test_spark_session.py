@@ -3,14 +3,16 @@ code, one task per stage), the pipeline's settings when a test asks for them."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }}.config import load_settings
-from {{ cookiecutter.package_name }}.runtime.spark import local_conf
+from {{ cookiecutter.package_name }}.runtime.spark import get_spark, local_conf
 
 from . import conftest
-from .conftest import SMALL_DATA_SQL, pipeline_sql
+from .conftest import SMALL_DATA_SQL, local_settings, pipeline_sql
 
 pytestmark = pytest.mark.spark
 
@@ -110,3 +112,16 @@ def test_after_the_block_each_setting_has_the_value_it_had_before_even_if_a_swit
     finally:
         for key in (SHUFFLE_PARTITIONS, SCAN_PARALLELISM):
             spark.conf.set(key, SMALL_DATA_SQL[key])
+
+
+def test_get_spark_in_another_thread_returns_the_running_session_with_its_settings(spark, tmp_path):
+    # The active session is per thread: a thread of its own (the inference log's writer,
+    # say) has none. Building one there would apply the pipeline's settings (shuffle
+    # partitions 8) to the running session, under every later test.
+    found = {}
+    settings = local_settings(tmp_path)
+    thread = threading.Thread(target=lambda: found.update(spark=get_spark(settings)))
+    thread.start()
+    thread.join()
+    assert found["spark"]._jsparkSession.equals(spark._jsparkSession)
+    assert spark.conf.get(SHUFFLE_PARTITIONS) == SMALL_DATA_SQL[SHUFFLE_PARTITIONS]

@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from pyspark.errors import PySparkRuntimeError
 
 from {{ cookiecutter.package_name }}.config import Window, instant_sql, load_settings
 from {{ cookiecutter.package_name }}.features.training_set import (
@@ -99,8 +100,10 @@ def test_on_databricks_the_new_session_is_set_to_utc(monkeypatch):
         builder = FakeBuilder()
 
         @staticmethod
-        def getActiveSession():
-            return None
+        def active():  # no session in this process yet, as in a fresh one
+            raise PySparkRuntimeError(
+                errorClass="NO_ACTIVE_OR_DEFAULT_SESSION", messageParameters={}
+            )
 
     monkeypatch.setattr(spark_module, "SparkSession", FakeSparkSession)
     assert get_spark(load_settings("prod")) is session

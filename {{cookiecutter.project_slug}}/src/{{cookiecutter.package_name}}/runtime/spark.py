@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from importlib import metadata, resources
 
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from ..settings_file import RuntimeSettings
@@ -232,6 +233,19 @@ def local_conf(settings: RuntimeSettings) -> dict[str, str]:
     }
 
 
+def running_session() -> SparkSession | None:
+    """This thread's active session, else the session another thread of this process
+    started (the active session is per thread), else None.
+
+    Without the second, a thread of its own (a writer thread, a server's handler) would
+    build a session, and the builder applies its settings to the running session.
+    """
+    try:
+        return SparkSession.active()
+    except PySparkRuntimeError:
+        return None
+
+
 def get_spark(settings: RuntimeSettings) -> SparkSession:
     """The process-wide SparkSession for ``settings.runtime``, with UTC session time.
 
@@ -241,17 +255,19 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     directly at the next ones (:mod:`.delta_jars`).
     With a Spark Connect address (:func:`spark_remote`) it is a Connect session;
     ``local[N]`` starts a local Connect server with the Delta configuration.
-    Every path, an already active session included, sets the session time zone
-    to UTC (:func:`utc_session`). A JVM started here writes to stderr
+    A session this process already runs is returned as it is (:func:`running_session`),
+    its settings unchanged, also to a thread that has not used it yet. Every path, an
+    already running session included, sets the session time zone to UTC
+    (:func:`utc_session`). A JVM started here writes to stderr
     (:func:`jvm_stdout_to_stderr`): stdout holds only what the commands print; classic
     local Spark logs at ERROR, without the stack traces of failed tasks
     (:func:`quiet_task_failures`), and a local session's errors are not logged by PySpark
     when they are raised (:func:`quiet_query_context_logs`). Raises SparkStartError when
     Java is missing or older than 17, or when the Delta jars cannot be resolved.
     """
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return utc_session(active)
+    running = running_session()
+    if running is not None:
+        return utc_session(running)
     if settings.runtime == "databricks":
         return utc_session(SparkSession.builder.getOrCreate())
     require_java()
