@@ -269,6 +269,16 @@ def pipeline_sql_values() -> dict[str, str | None]:
     return {key: configured.get(key) for key in SMALL_DATA_SQL}
 
 
+def set_sql(spark, values: dict[str, str | None]) -> None:
+    """Set each key of ``values`` in ``spark``'s conf to its value; unset it (Spark's
+    default applies) when the value is None."""
+    for key, value in values.items():
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)
+
+
 @contextmanager
 def pipeline_sql(spark):
     """``spark`` with the pipeline's values (:func:`pipeline_sql_values`) of the keys of
@@ -278,18 +288,10 @@ def pipeline_sql(spark):
     none)."""
     before = {key: spark.conf.get(key, None) for key in SMALL_DATA_SQL}
     try:
-        for key, value in pipeline_sql_values().items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
+        set_sql(spark, pipeline_sql_values())
         yield spark
     finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
+        set_sql(spark, before)
 
 
 # Delta records each commit's metrics (rows written, files added) unless this is false.
