@@ -86,7 +86,7 @@ class FakeSession:
 def builder_used_by_get_spark(
     monkeypatch, settings, ivy_home: Path, builder: FakeBuilder | None = None
 ) -> FakeBuilder:
-    """Call get_spark(settings) with no active session, a fake builder (``builder``, or a
+    """Call get_spark(settings) with no running session, a fake builder (``builder``, or a
     new one) and ``ivy_home`` as Ivy's folder, where the jars' record goes (never the
     real one); return the builder."""
     builder = builder or FakeBuilder()

@@ -3,7 +3,7 @@ code, one task per stage), the pipeline's settings when a test asks for them."""
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pyspark.sql import functions as F
@@ -12,7 +12,7 @@ from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.runtime.spark import get_spark, local_conf
 
 from . import conftest
-from .conftest import SMALL_DATA_SQL, local_settings, pipeline_sql
+from .conftest import SMALL_DATA_SQL, local_settings, pipeline_sql, set_sql
 
 pytestmark = pytest.mark.spark
 
@@ -115,13 +115,14 @@ def test_after_the_block_each_setting_has_the_value_it_had_before_even_if_a_swit
 
 
 def test_get_spark_in_another_thread_returns_the_running_session_with_its_settings(spark, tmp_path):
-    # The active session is per thread: a thread of its own (the inference log's writer,
-    # say) has none. Building one there would apply the pipeline's settings (shuffle
+    # The active session is per thread: a thread of its own (a writer or handler thread)
+    # has none. Building one there would apply the pipeline's settings (shuffle
     # partitions 8) to the running session, under every later test.
-    found = {}
-    settings = local_settings(tmp_path)
-    thread = threading.Thread(target=lambda: found.update(spark=get_spark(settings)))
-    thread.start()
-    thread.join()
-    assert found["spark"]._jsparkSession.equals(spark._jsparkSession)
-    assert spark.conf.get(SHUFFLE_PARTITIONS) == SMALL_DATA_SQL[SHUFFLE_PARTITIONS]
+    before = spark.conf.get(SHUFFLE_PARTITIONS)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # .result() raises the thread's error
+            found = pool.submit(get_spark, local_settings(tmp_path)).result()
+        assert found is spark
+        assert spark.conf.get(SHUFFLE_PARTITIONS) == before
+    finally:
+        set_sql(spark, SMALL_DATA_SQL)
