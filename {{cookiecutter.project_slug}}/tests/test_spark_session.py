@@ -110,8 +110,7 @@ def test_after_the_block_each_setting_has_the_value_it_had_before_even_if_a_swit
         assert spark.conf.get(SHUFFLE_PARTITIONS) == "3"
         assert spark.conf.get(ADAPTIVE) == SMALL_DATA_SQL[ADAPTIVE]
     finally:
-        for key in (SHUFFLE_PARTITIONS, SCAN_PARALLELISM):
-            spark.conf.set(key, SMALL_DATA_SQL[key])
+        set_sql(spark, SMALL_DATA_SQL)
 
 
 def test_get_spark_in_another_thread_returns_the_running_session_with_its_settings(spark, tmp_path):
