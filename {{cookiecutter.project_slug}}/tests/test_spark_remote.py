@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 
@@ -83,30 +85,39 @@ class FakeSession:
         return self.jars if key == "spark.jars" else default
 
 
-def builder_used_by_get_spark(
-    monkeypatch, settings, ivy_home: Path, builder: FakeBuilder | None = None
-) -> FakeBuilder:
-    """Call get_spark(settings) with no running session, a fake builder (``builder``, or a
-    new one) and ``ivy_home`` as Ivy's folder, where the jars' record goes (never the
-    real one); return the builder."""
-    builder = builder or FakeBuilder()
+def no_session():
+    """PySpark's ``SparkSession.active()`` when this process has no session yet."""
+    raise PySparkRuntimeError(errorClass="NO_ACTIVE_OR_DEFAULT_SESSION", messageParameters={})
+
+
+def use_fake_spark(monkeypatch, ivy_home: Path, builder: FakeBuilder, active=no_session) -> None:
+    """Make get_spark start sessions with ``builder`` and find the running one with
+    ``active`` (by default: none), with ``ivy_home`` as Ivy's folder, where the jars' record
+    goes (never the real one). Java is taken as present; quieting the task-failure loggers
+    (which reaches into the JVM) sets ``values["quiet_task_failures"]`` of the session."""
 
     class FakeSparkSession:
-        @staticmethod
-        def active():  # no session in this process yet, as in a fresh one
-            raise PySparkRuntimeError(
-                errorClass="NO_ACTIVE_OR_DEFAULT_SESSION", messageParameters={}
-            )
+        pass
 
     FakeSparkSession.builder = builder
+    FakeSparkSession.active = staticmethod(active)
     monkeypatch.setattr(runtime_spark, "SparkSession", FakeSparkSession)
     monkeypatch.setattr(runtime_spark, "require_java", lambda: 17)
     monkeypatch.setattr(delta_jars, "DEFAULT_IVY_HOME", ivy_home)
 
-    def quiet(session):  # the real one reaches into the session's JVM
+    def quiet(session):
         session.values["quiet_task_failures"] = True
 
     monkeypatch.setattr(runtime_spark, "quiet_task_failures", quiet)
+
+
+def builder_used_by_get_spark(
+    monkeypatch, settings, ivy_home: Path, builder: FakeBuilder | None = None
+) -> FakeBuilder:
+    """Call get_spark(settings) with no running session, a fake builder (``builder``, or a
+    new one) and ``ivy_home`` as Ivy's folder (:func:`use_fake_spark`); return the builder."""
+    builder = builder or FakeBuilder()
+    use_fake_spark(monkeypatch, ivy_home, builder)
     session = runtime_spark.get_spark(settings)
     assert session.values["spark.sql.session.timeZone"] == "UTC"
     return builder
@@ -155,3 +166,52 @@ def test_a_resolving_start_records_its_jars_and_the_next_start_names_them(monkey
     )
     third = builder_used_by_get_spark(monkeypatch, settings, ivy)
     assert "spark.jars" not in third.conf and "spark.jars.packages" in third.conf
+
+
+def test_a_thread_asking_while_another_starts_spark_gets_the_session_once_it_is_set_up(
+    monkeypatch, tmp_path
+):
+    """PySpark makes a new session the active one inside ``getOrCreate``, before get_spark
+    has set it up. A second thread that asks meanwhile waits, and gets the same session
+    after its log level and task-failure loggers are set."""
+    started, events = [], []
+    inside, release = threading.Event(), threading.Event()
+
+    class StartingBuilder(FakeBuilder):
+        def getOrCreate(self):  # noqa: N802 (PySpark's name)
+            session = super().getOrCreate()
+            started.append(session)  # active from here on, as in PySpark
+            inside.set()
+            release.wait(timeout=30)
+            return session
+
+    def active():
+        return started[0] if started else no_session()
+
+    use_fake_spark(monkeypatch, tmp_path / "ivy", StartingBuilder(), active)
+    # The last of the set-up: PySpark's loggers of this process quieted.
+    quiet_python_logs = runtime_spark.quiet_query_context_logs
+
+    def last_of_the_set_up():
+        quiet_python_logs()
+        events.append("set up")
+
+    monkeypatch.setattr(runtime_spark, "quiet_query_context_logs", last_of_the_set_up)
+
+    def second_thread():
+        session = runtime_spark.get_spark(load_settings("local"))
+        events.append("second thread has it")
+        return session
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            first = pool.submit(runtime_spark.get_spark, load_settings("local"))
+            if not inside.wait(timeout=30):
+                first.result(timeout=0)  # the first thread's own error, if it raised one
+            second = pool.submit(second_thread)
+            wait([second], timeout=3)  # time enough to return, were it not waiting
+        finally:
+            release.set()
+        assert first.result(timeout=30) is second.result(timeout=30) is started[0]
+    assert events == ["set up", "second thread has it"]
+    assert started[0].values["log_level"] == "ERROR"

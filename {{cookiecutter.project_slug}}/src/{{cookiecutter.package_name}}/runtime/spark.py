@@ -101,8 +101,11 @@ def quiet_query_context_logs() -> None:
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
-# Held while a local JVM starts: one start at a time, so the stdout redirect of one
-# (:func:`jvm_stdout_to_stderr`) is never saved and restored by another.
+# Held while :func:`get_spark` finds or starts the session and sets its time zone. A thread
+# that asks while another starts it waits until the session is started and set up (log
+# level, quiet loggers, recorded jars), instead of getting it half set up as soon as it is
+# the active one; and one start's stdout redirect (:func:`jvm_stdout_to_stderr`) is never
+# saved and restored by another.
 _START_LOCK = threading.Lock()
 
 
@@ -255,21 +258,29 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     directly at the next ones (:mod:`.delta_jars`).
     With a Spark Connect address (:func:`spark_remote`) it is a Connect session;
     ``local[N]`` starts a local Connect server with the Delta configuration.
-    A session this process already runs is returned as it is (:func:`running_session`),
-    its settings unchanged, also to a thread that has not used it yet. Every path, an
-    already running session included, sets the session time zone to UTC
+    A session this process already runs is returned (:func:`running_session`), its
+    settings unchanged but for the time zone, also to a thread that has not used it yet.
+    Every path, an already running session included, sets the session time zone to UTC
     (:func:`utc_session`). A JVM started here writes to stderr
     (:func:`jvm_stdout_to_stderr`): stdout holds only what the commands print; classic
     local Spark logs at ERROR, without the stack traces of failed tasks
     (:func:`quiet_task_failures`), and a local session's errors are not logged by PySpark
-    when they are raised (:func:`quiet_query_context_logs`). Raises SparkStartError when
-    Java is missing or older than 17, or when the Delta jars cannot be resolved.
+    when they are raised (:func:`quiet_query_context_logs`). Threads that ask at the same
+    time get one session, after it is set up (:data:`_START_LOCK`). Raises SparkStartError
+    when Java is missing or older than 17, or when the Delta jars cannot be resolved.
     """
-    running = running_session()
-    if running is not None:
-        return utc_session(running)
+    with _START_LOCK:
+        running = running_session()
+        return utc_session(running if running is not None else _start_session(settings))
+
+
+def _start_session(settings: RuntimeSettings) -> SparkSession:
+    """The session for ``settings`` when this process runs none yet (see :func:`get_spark`,
+    which holds :data:`_START_LOCK` while this runs): on Databricks the one
+    ``SparkSession.builder.getOrCreate()`` gives (the cluster's or serverless), else a
+    local one started and set up here."""
     if settings.runtime == "databricks":
-        return utc_session(SparkSession.builder.getOrCreate())
+        return SparkSession.builder.getOrCreate()
     require_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -286,7 +297,7 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     for key, value in start.items():
         builder = builder.config(key, value)
     try:
-        with _START_LOCK, warnings.catch_warnings(), jvm_stdout_to_stderr():
+        with warnings.catch_warnings(), jvm_stdout_to_stderr():
             # A Connect client re-sets the server's static settings and warns for each.
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
             spark = builder.getOrCreate()
@@ -309,4 +320,4 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
         if resolving:
             record_jars(conf, spark.sparkContext.getConf().get("spark.jars", ""))
     quiet_query_context_logs()
-    return utc_session(spark)
+    return spark
