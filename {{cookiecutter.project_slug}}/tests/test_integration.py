@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -20,9 +16,9 @@ from {{ cookiecutter.package_name }}.config import Window, load_settings
 from {{ cookiecutter.package_name }}.parts import concatenated
 from {{ cookiecutter.package_name }}.registry import CHAMPION
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.runtime.spark import REMOTE_VAR
 
 from .conftest import registry, rows_in_window, utc
+from .connect_run import run_all_over_connect
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 
@@ -103,20 +99,9 @@ def test_the_same_run_over_spark_connect_gives_the_same_outputs(january, january
     starts a local Connect server), the API of Databricks serverless compute: every
     table holds as many rows as in the classic run and the same version becomes champion."""
     _, classic = january
-    summary_path = tmp_path / "summary.json"
-    env = {**os.environ, "MLOPS_LOCAL_ROOT": str(tmp_path / "state"), REMOTE_VAR: "local[2]"}
-    run_all = Path(sys.executable).with_name("run-all")
-    done = subprocess.run(
-        [str(run_all), "--config", str(january_config), "--summary", str(summary_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done, connect = run_all_over_connect(january_config, tmp_path)
     # stdout starts with the summary: the Connect server's JVM writes to stderr.
     assert done.stdout.startswith("environment: local\n"), done.stdout[:300]
-    connect = json.loads(summary_path.read_text())
     assert connect["windows"] == JANUARY_WINDOWS
     assert connect["rows"] == classic["rows"]
     assert connect["champion_version"] == classic["champion_version"] == 1

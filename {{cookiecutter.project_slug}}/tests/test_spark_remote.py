@@ -44,6 +44,7 @@ class FakeBuilder:
         self.conf = {}
         self.resolved = resolved
         self.error = error
+        self.calls = []  # "hold port" (the local Connect port's lock), "getOrCreate"
 
     def appName(self, name):  # noqa: N802 (PySpark's name)
         return self
@@ -57,6 +58,7 @@ class FakeBuilder:
         return self
 
     def getOrCreate(self):  # noqa: N802 (PySpark's name)
+        self.calls.append("getOrCreate")
         if self.error is not None:
             raise self.error
         return FakeSession(self.conf.get("spark.jars", self.resolved))
@@ -94,7 +96,9 @@ def use_fake_spark(monkeypatch, ivy_home: Path, builder: FakeBuilder, active=no_
     """Make get_spark start sessions with ``builder`` and find the running one with
     ``active`` (by default: none), with ``ivy_home`` as Ivy's folder, where the jars' record
     goes (never the real one). Java is taken as present; quieting the task-failure loggers
-    (which reaches into the JVM) sets ``values["quiet_task_failures"]`` of the session."""
+    (which reaches into the JVM) sets ``values["quiet_task_failures"]`` of the session;
+    taking the local Connect port's lock (a file shared by the machine's processes) is
+    recorded in ``builder.calls``."""
 
     class FakeSparkSession:
         pass
@@ -104,6 +108,8 @@ def use_fake_spark(monkeypatch, ivy_home: Path, builder: FakeBuilder, active=no_
     monkeypatch.setattr(runtime_spark, "SparkSession", FakeSparkSession)
     monkeypatch.setattr(runtime_spark, "require_java", lambda: 17)
     monkeypatch.setattr(delta_jars, "DEFAULT_IVY_HOME", ivy_home)
+    hold = lambda: builder.calls.append("hold port")  # noqa: E731
+    monkeypatch.setattr(runtime_spark, "hold_local_connect_port", hold)
 
     def quiet(session):
         session.values["quiet_task_failures"] = True
@@ -132,6 +138,42 @@ def test_a_spark_remote_set_in_the_yaml_settings_reaches_the_session_builder(mon
     assert builder.remote_address == "sc://localhost:15002"
     assert "spark.master" not in builder.conf  # the address names the server, not a master
     assert builder.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert builder.calls == ["getOrCreate"]  # a running server's: no local port taken
+
+
+def test_a_local_connect_server_starts_once_the_port_is_this_process_s(monkeypatch, tmp_path):
+    monkeypatch.setenv(REMOTE_VAR, "local[2]")
+    builder = builder_used_by_get_spark(monkeypatch, load_settings("local"), tmp_path / "ivy")
+    assert builder.remote_address == "local[2]" and "spark.master" not in builder.conf
+    assert builder.calls == ["hold port", "getOrCreate"]
+
+
+def test_a_local_connect_port_held_by_another_server_is_named_and_the_jars_kept(
+    monkeypatch, tmp_path
+):
+    """A server this project did not start holds port 15002: the one line names the port,
+    not the Delta jars, whose record stays for the next start."""
+    settings, ivy = load_settings("local"), tmp_path / "ivy"
+    jar = tmp_path / "jars" / "io.delta_delta-spark_4.1_2.13-4.2.0.jar"
+    jar.parent.mkdir()
+    jar.write_bytes(b"PK")
+    monkeypatch.delenv(REMOTE_VAR, raising=False)
+    builder_used_by_get_spark(monkeypatch, settings, ivy, FakeBuilder(jar.as_uri()))  # records
+    monkeypatch.setenv(REMOTE_VAR, "local[2]")
+    bind = RuntimeError(  # how the start's Py4JJavaError reads (measured), shortened
+        "An error occurred while calling None.org.apache.spark.api.java.JavaSparkContext.\n"
+        ": java.net.BindException: Failed to bind to address 0.0.0.0/0.0.0.0:15002: Service "
+        "'org.apache.spark.sql.connect.service.SparkConnectService' failed after 0 retries"
+    )
+    with pytest.raises(SparkStartError) as error:
+        builder_used_by_get_spark(monkeypatch, settings, ivy, FakeBuilder(error=bind))
+    assert str(error.value) == (
+        "Spark did not start: the local Spark Connect server could not listen on port 15002, "
+        "which another process holds (a Spark Connect server this project did not start); "
+        "stop it, or set spark_remote to sc://localhost:15002 to use it"
+    )
+    after = builder_used_by_get_spark(monkeypatch, settings, ivy)
+    assert after.conf["spark.jars"] == jar.as_uri()  # the record was kept
 
 
 def test_without_an_address_the_builder_gets_the_local_master(monkeypatch, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import mlflow
 import pytest
 from mlflow import MlflowClient
@@ -16,13 +18,22 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
+from ..connect_run import run_all_over_connect
 from .conftest import SLICE, slice_settings
 
 
+@pytest.fixture(scope="module")
+def slice_run(tmp_path_factory):
+    """(Context, summary) of the whole pipeline on the slice, in this process (classic Spark).
+
+    The summary is read by two tests; only the first runs steps again on the state."""
+    ctx = Context(slice_settings(tmp_path_factory.mktemp("slice-run")))
+    return ctx, run_pipeline(ctx)
+
+
 @pytest.mark.integration
-def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(tmp_path):
-    ctx = Context(slice_settings(tmp_path))
-    summary = run_pipeline(ctx)
+def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(slice_run):
+    ctx, summary = slice_run
 
     documents = corpus.python_stdlib(SLICE)
     rows = {name.rsplit(".", 1)[-1]: count for name, count in summary["rows"].items()}
@@ -82,6 +93,25 @@ def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(tmp_path):
     assert again["index_version"] == summary["steps"]["index"]["index_version"]
     handed_on = build.run(ctx)
     assert handed_on == {**handed_on, "registered": False, "model_version": 1}
+
+
+@pytest.mark.integration
+def test_the_same_run_over_spark_connect_gives_the_same_outputs(slice_run, tmp_path):
+    """The ``run-all`` console script over Spark Connect (``MLOPS_SPARK_REMOTE=local[2]``
+    starts a local Connect server), the API of Databricks serverless compute: every table
+    holds as many rows as in the classic run, with the same index version, evaluation and
+    champion."""
+    _, classic = slice_run
+    config = tmp_path / "slice.yml"
+    config.write_text(json.dumps({"source": {"modules": SLICE}}))  # JSON is YAML
+    _, connect = run_all_over_connect(config, tmp_path)
+    assert connect["rows"] == classic["rows"]
+    assert set(connect["steps"]) == set(classic["steps"]) == set(STEPS)
+    for step, key in (("index", "index_version"), ("build", "pipeline_digest")):
+        assert connect["steps"][step][key] == classic["steps"][step][key]
+    assert connect["evaluation"] == classic["evaluation"]
+    assert connect["evaluation"]["status"] == "PASSED"
+    assert connect["champion_version"] == classic["champion_version"] == 1
 
 
 def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):

@@ -25,6 +25,7 @@ from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from ..settings_file import RuntimeSettings
+from .connect_port import LOCAL_CONNECT_PORT, hold_local_connect_port
 from .delta_jars import forget_jars, record_jars, with_recorded_jars
 
 MIN_JAVA = 17
@@ -257,7 +258,8 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     resolved from Maven Central at the first start (cached in ~/.ivy2.5.2) and named
     directly at the next ones (:mod:`.delta_jars`).
     With a Spark Connect address (:func:`spark_remote`) it is a Connect session;
-    ``local[N]`` starts a local Connect server with the Delta configuration.
+    ``local[N]`` starts a local Connect server with the Delta configuration, once no other
+    process of this machine runs one (:func:`.connect_port.hold_local_connect_port`).
     A session this process already runs is returned (:func:`running_session`), its
     settings unchanged but for the time zone, also to a thread that has not used it yet.
     Every path, an already running session included, sets the session time zone to UTC
@@ -267,7 +269,8 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     (:func:`quiet_task_failures`), and a local session's errors are not logged by PySpark
     when they are raised (:func:`quiet_query_context_logs`). Threads that ask at the same
     time get one session, after it is set up (:data:`_START_LOCK`). Raises SparkStartError
-    when Java is missing or older than 17, or when the Delta jars cannot be resolved.
+    when Java is missing or older than 17, when the Delta jars cannot be resolved, or when
+    a process this project did not start holds the local Connect server's port.
     """
     with _START_LOCK:
         running = running_session()
@@ -288,9 +291,12 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
     package = conf["spark.jars.packages"]
     remote = spark_remote(settings)
     builder = SparkSession.builder.appName(settings.model_short_name)
-    if remote:  # the address names the master of a local Connect server
+    local_server = bool(remote) and remote.startswith("local")
+    if remote:  # local[N]: the master of a local Connect server; else a server's address
         builder = builder.remote(remote)
         conf.pop("spark.master")
+    if local_server:  # one local Connect server per machine: wait for another process's
+        hold_local_connect_port()
     # The jar files an earlier start resolved, when they are all still there (delta_jars.py).
     start = with_recorded_jars(conf)
     resolving = "spark.jars.packages" in start
@@ -302,6 +308,13 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
             spark = builder.getOrCreate()
     except Exception as err:  # the JVM prints Ivy's report; we add the one line that matters
+        if local_server and "java.net.BindException" in str(err):
+            raise SparkStartError(
+                f"Spark did not start: the local Spark Connect server could not listen on "
+                f"port {LOCAL_CONNECT_PORT}, which another process holds (a Spark Connect "
+                f"server this project did not start); stop it, or set spark_remote to "
+                f"sc://localhost:{LOCAL_CONNECT_PORT} to use it"
+            ) from err
         if not resolving:
             forget_jars(conf)
             raise SparkStartError(

@@ -46,6 +46,7 @@ from ..monitoring.report import render_report
 from ..monitoring.settings import MonitoringSettings, monitoring_settings
 from ..monitoring.sources import prediction_sources
 from ..runtime.context import Context
+from ..runtime.frames import to_pandas
 from ..runtime.task_values import publish
 from ..runtime.tracking import client
 
@@ -99,7 +100,7 @@ def window_rows(
         union = union.unionByName(frame)
     labels = ctx.tables.read(ctx.settings.table(contract.entity_table), "the ingest step")
     joined = union.join(labels.select(*keys, contract.label), keys, "left")
-    return joined.drop(*keys).toPandas()
+    return to_pandas(joined.drop(*keys))
 
 
 def group_figures(

@@ -31,6 +31,7 @@ from ..gates import OBJECTIVES, naive_baseline
 from ..metrics import split_metrics
 from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
+from ..runtime.frames import to_pandas
 from ..runtime.task_values import publish
 from ..runtime.tracking import client
 
@@ -69,11 +70,8 @@ def training_frames(stored: DataFrame, contract: Contract) -> dict[str, pd.DataF
     """
     columns = [*contract.feature_columns, contract.label]
     order = contract.entity_keys_and_time
-    rows = (
-        stored.where(F.col("split").isin(*SPLITS))
-        .orderBy(*order)
-        .select("split", *columns)
-        .toPandas()
+    rows = to_pandas(
+        stored.where(F.col("split").isin(*SPLITS)).orderBy(*order).select("split", *columns)
     )
     return {
         split: rows.loc[rows["split"] == split, columns].reset_index(drop=True) for split in SPLITS

@@ -46,6 +46,7 @@ from ..registry import (
     version_by_alias,
 )
 from ..runtime.context import Context
+from ..runtime.frames import to_pandas
 from ..runtime.tracking import client
 
 SKIPPED = "SKIPPED"
@@ -72,13 +73,12 @@ def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
             "(rerun train with the same --as-of, or pass that as-of to validate)"
         )
     table = ctx.tables.read(settings.table("training_set"), "the train step")
-    holdout = (
+    holdout = to_pandas(
         table.where("split = 'validation'")
         .where(window_filter(contract.event_timestamp, holdout_window))
         .select(*columns, label)
-        .toPandas()
     )
-    train_labels = table.where("split = 'train'").select(label).toPandas()[label]
+    train_labels = to_pandas(table.where("split = 'train'").select(label))[label]
     if holdout.empty:
         raise ValueError(
             f"windows.validation: the training set has no rows in "

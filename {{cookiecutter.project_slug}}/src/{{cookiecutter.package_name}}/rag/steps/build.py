@@ -22,6 +22,7 @@ import mlflow
 
 from ...registry import latest_version
 from ...runtime.context import Context
+from ...runtime.frames import to_pandas
 from ...runtime.tracking import client
 from ..index_version import index_version
 from ..pipeline import SIGNATURE
@@ -85,7 +86,7 @@ def run(ctx: Context) -> dict:
             f"prompt {settings.prompt_name} has no '{settings.challenger_alias}' alias: "
             "run register-prompt first"
         )
-    chunks = ctx.tables.read(settings.table("chunks"), "the index step").toPandas()
+    chunks = to_pandas(ctx.tables.read(settings.table("chunks"), "the index step"))
     config = pipeline_config(settings, prompt, index_version(chunks))
     tags = {
         "prompt_version": str(prompt.version),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...runtime.context import Context
+from ...runtime.frames import to_pandas
 from ..chunking import chunk_documents
 from ..embedding import embed, spec_digest, to_columns
 from ..index_version import index_version
@@ -57,15 +58,15 @@ def run(ctx: Context, workspace=None) -> dict:
     """
     settings = ctx.settings
     name = settings.table("chunks")
-    documents = (
-        ctx.tables.read(settings.table("documents_bronze"), "ingest-documents")
-        .select("doc_id", "title", "text", "source", "text_hash")
-        .toPandas()
+    documents = to_pandas(
+        ctx.tables.read(settings.table("documents_bronze"), "ingest-documents").select(
+            "doc_id", "title", "text", "source", "text_hash"
+        )
     )
     spec = spec_digest(settings.embedding, settings.chunking)
     indexed = {}
     if ctx.tables.exists(name):
-        current = ctx.tables.read(name).select("doc_id", "doc_hash", "spec").distinct().toPandas()
+        current = to_pandas(ctx.tables.read(name).select("doc_id", "doc_hash", "spec").distinct())
         indexed = {row.doc_id: (row.doc_hash, row.spec) for row in current.itertuples()}
     stale = documents[
         [
@@ -78,7 +79,7 @@ def run(ctx: Context, workspace=None) -> dict:
         rows = ctx.spark.createDataFrame(embedded_chunks(stale, settings, spec), CHUNK_SCHEMA)
         predicate = f"doc_id IN ({_quoted(set(stale.doc_id) | removed)})"
         ctx.tables.replace_where(rows, name, predicate)
-    table = ctx.tables.read(name).select("chunk_id", "chunk_hash", "spec").toPandas()
+    table = to_pandas(ctx.tables.read(name).select("chunk_id", "chunk_hash", "spec"))
     result = {
         "table": name,
         "documents": len(documents),

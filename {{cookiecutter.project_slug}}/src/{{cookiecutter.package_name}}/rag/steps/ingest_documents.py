@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from ...runtime.context import Context
+from ...runtime.frames import to_pandas
 from .. import corpus
 
 WRITTEN_BY = "ingest-documents"
@@ -27,7 +28,7 @@ def load_documents(ctx: Context) -> pd.DataFrame:
     elif source["kind"] == "files":
         frame = corpus.files(source["path"])
     else:
-        frame = ctx.spark.read.table(source["table"]).toPandas()
+        frame = to_pandas(ctx.spark.read.table(source["table"]))
     return corpus.check_documents(frame)
 
 
@@ -40,7 +41,7 @@ def run(ctx: Context) -> dict:
     now = pd.Timestamp(datetime.now(UTC)).tz_convert(None)
     previous = pd.DataFrame(columns=["doc_id", "text_hash", "loaded_at"])
     if ctx.tables.exists(name):
-        previous = ctx.tables.read(name).select("doc_id", "text_hash", "loaded_at").toPandas()
+        previous = to_pandas(ctx.tables.read(name).select("doc_id", "text_hash", "loaded_at"))
     merged = documents.merge(previous, on=["doc_id", "text_hash"], how="left")
     changed = int(merged.loaded_at.isna().sum())
     merged["loaded_at"] = pd.to_datetime(merged.loaded_at).fillna(now)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ...runtime.context import Context
+from ...runtime.frames import to_pandas
 from ...runtime.task_values import publish
 from ...runtime.tracking import configure_mlflow
 from ...settings_file import ConfigError
@@ -163,7 +164,7 @@ def run(ctx: Context, now: datetime | None = None) -> dict:
     since = window_start(now, limits.window_days)
     answers = answered(ctx, since, window_start(now, 1) + timedelta(days=1))
     feedback = (
-        ctx.tables.read(feedback_table).select("trace_id", "rating").toPandas()
+        to_pandas(ctx.tables.read(feedback_table).select("trace_id", "rating"))
         if ctx.tables.exists(feedback_table)
         else pd.DataFrame(columns=["trace_id", "rating"])
     )
