@@ -151,8 +151,9 @@ def test_a_local_connect_server_starts_once_the_port_is_this_process_s(monkeypat
 def test_a_local_connect_port_held_by_another_server_is_named_and_the_jars_kept(
     monkeypatch, tmp_path
 ):
-    """A server this project did not start holds port 15002: the one line names the port,
-    not the Delta jars, whose record stays for the next start."""
+    """A process that did not wait for the port's lock holds port 15002: the one line names
+    the port, not the Delta jars, whose record stays for the next start. Another service's
+    port (the driver's) is not taken for it."""
     settings, ivy = load_settings("local"), tmp_path / "ivy"
     jar = tmp_path / "jars" / "io.delta_delta-spark_4.1_2.13-4.2.0.jar"
     jar.parent.mkdir()
@@ -169,11 +170,18 @@ def test_a_local_connect_port_held_by_another_server_is_named_and_the_jars_kept(
         builder_used_by_get_spark(monkeypatch, settings, ivy, FakeBuilder(error=bind))
     assert str(error.value) == (
         "Spark did not start: the local Spark Connect server could not listen on port 15002, "
-        "which another process holds (a Spark Connect server this project did not start); "
-        "stop it, or set spark_remote to sc://localhost:15002 to use it"
+        "which another process holds; stop it, or use it: MLOPS_SPARK_REMOTE (or "
+        "spark_remote) sc://localhost:15002"
     )
     after = builder_used_by_get_spark(monkeypatch, settings, ivy)
     assert after.conf["spark.jars"] == jar.as_uri()  # the record was kept
+    driver = RuntimeError(
+        "java.net.BindException: Cannot assign requested address: Service 'sparkDriver' "
+        "failed after 16 retries (on a random free port)!"
+    )
+    with pytest.raises(SparkStartError) as error:
+        builder_used_by_get_spark(monkeypatch, settings, ivy, FakeBuilder(error=driver))
+    assert str(error.value).startswith("Spark did not start (RuntimeError) with the Delta Lake")
 
 
 def test_without_an_address_the_builder_gets_the_local_master(monkeypatch, tmp_path):

@@ -25,7 +25,7 @@ from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from ..settings_file import RuntimeSettings
-from .connect_port import LOCAL_CONNECT_PORT, hold_local_connect_port
+from .connect_port import LOCAL_CONNECT_PORT, PortWaitTimeout, hold_local_connect_port
 from .delta_jars import forget_jars, record_jars, with_recorded_jars
 
 MIN_JAVA = 17
@@ -259,7 +259,8 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     directly at the next ones (:mod:`.delta_jars`).
     With a Spark Connect address (:func:`spark_remote`) it is a Connect session;
     ``local[N]`` starts a local Connect server with the Delta configuration, once no other
-    process of this machine runs one (:func:`.connect_port.hold_local_connect_port`).
+    process (of those sharing the temporary folder) runs one
+    (:func:`.connect_port.hold_local_connect_port`).
     A session this process already runs is returned (:func:`running_session`), its
     settings unchanged but for the time zone, also to a thread that has not used it yet.
     Every path, an already running session included, sets the session time zone to UTC
@@ -270,11 +271,17 @@ def get_spark(settings: RuntimeSettings) -> SparkSession:
     when they are raised (:func:`quiet_query_context_logs`). Threads that ask at the same
     time get one session, after it is set up (:data:`_START_LOCK`). Raises SparkStartError
     when Java is missing or older than 17, when the Delta jars cannot be resolved, or when
-    a process this project did not start holds the local Connect server's port.
+    another process holds the local Connect server's port (too long, or without the lock).
     """
     with _START_LOCK:
         running = running_session()
         return utc_session(running if running is not None else _start_session(settings))
+
+
+def _connect_port_taken(error: str) -> bool:
+    """Whether the text of a failed start's error says the Connect server could not bind
+    its port (not another service, such as the driver's own port)."""
+    return "java.net.BindException" in error and "SparkConnectService" in error
 
 
 def _start_session(settings: RuntimeSettings) -> SparkSession:
@@ -296,7 +303,10 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
         builder = builder.remote(remote)
         conf.pop("spark.master")
     if local_server:  # one local Connect server per machine: wait for another process's
-        hold_local_connect_port()
+        try:
+            hold_local_connect_port()
+        except PortWaitTimeout as err:
+            raise SparkStartError(f"Spark did not start: {err}") from err
     # The jar files an earlier start resolved, when they are all still there (delta_jars.py).
     start = with_recorded_jars(conf)
     resolving = "spark.jars.packages" in start
@@ -308,12 +318,11 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
             spark = builder.getOrCreate()
     except Exception as err:  # the JVM prints Ivy's report; we add the one line that matters
-        if local_server and "java.net.BindException" in str(err):
+        if local_server and _connect_port_taken(str(err)):
             raise SparkStartError(
                 f"Spark did not start: the local Spark Connect server could not listen on "
-                f"port {LOCAL_CONNECT_PORT}, which another process holds (a Spark Connect "
-                f"server this project did not start); stop it, or set spark_remote to "
-                f"sc://localhost:{LOCAL_CONNECT_PORT} to use it"
+                f"port {LOCAL_CONNECT_PORT}, which another process holds; stop it, or use "
+                f"it: MLOPS_SPARK_REMOTE (or spark_remote) sc://localhost:{LOCAL_CONNECT_PORT}"
             ) from err
         if not resolving:
             forget_jars(conf)

@@ -1,0 +1,1 @@
+"""Tests of the runtime package that every use case shares."""
