@@ -6,9 +6,11 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
+from {{ cookiecutter.package_name }}.runtime import connect_port
 from {{ cookiecutter.package_name }}.runtime.connect_port import lock_path
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="file locks through fcntl")
@@ -78,3 +80,15 @@ def test_a_second_process_gives_up_after_its_wait(tmp_path):
         assert second.stdout.read() == ""
     finally:
         _stop(first, second)
+
+
+def test_a_lock_file_that_cannot_be_opened_is_passed_over_with_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    lock_path(PORT).mkdir()  # a folder where the lock file goes: opening it fails
+    connect_port.hold_local_connect_port(PORT, wait=0)
+    assert lock_path(PORT) not in connect_port._held  # not held: a start goes on without it
+    line, folder = capsys.readouterr().err, lock_path(PORT)
+    assert line.startswith(f"not waiting for other local Spark Connect servers: {folder}: ")
+    assert line.count("\n") == 1

@@ -54,10 +54,13 @@ def hold_local_connect_port(port: int = LOCAL_CONNECT_PORT, wait: float = WAIT_S
     path = lock_path(port)
     if fcntl is None or path in _held:
         return
+    descriptor = None
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
         locked = _try_lock(descriptor)
-    except OSError as err:
+    except OSError as err:  # unopenable, or a file system whose locks refuse this file
+        if descriptor is not None:
+            os.close(descriptor)
         print(f"not waiting for other local Spark Connect servers: {path}: {err}", file=sys.stderr)
         return
     if not locked:
