@@ -97,7 +97,7 @@ def use_fake_spark(monkeypatch, ivy_home: Path, builder: FakeBuilder, active=no_
     ``active`` (by default: none), with ``ivy_home`` as Ivy's folder, where the jars' record
     goes (never the real one). Java is taken as present; quieting the task-failure loggers
     (which reaches into the JVM) sets ``values["quiet_task_failures"]`` of the session;
-    taking the local Connect port's lock (a file shared by the machine's processes) is
+    taking the local Connect port's lock (a file shared through the temporary folder) is
     recorded in ``builder.calls``."""
 
     class FakeSparkSession:

@@ -1,4 +1,5 @@
-"""One local Spark Connect server per machine: a second process waits for the first."""
+"""One local Spark Connect server at a time: a second process (same temporary folder) waits
+for the first."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The port of a local Spark Connect server: one process of this machine at a time.
+"""The port of a local Spark Connect server: one process at a time.
 
 ``MLOPS_SPARK_REMOTE=local[2]`` (or ``spark_remote: local[2]``) makes PySpark start a
 Spark Connect server inside the process, on port :data:`LOCAL_CONNECT_PORT`, which its

@@ -302,7 +302,7 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
     if remote:  # local[N]: the master of a local Connect server; else a server's address
         builder = builder.remote(remote)
         conf.pop("spark.master")
-    if local_server:  # one local Connect server per machine: wait for another process's
+    if local_server:  # one local Connect server at a time: wait for another process's
         try:
             hold_local_connect_port()
         except PortWaitTimeout as err:
