@@ -6,15 +6,19 @@ from __future__ import annotations
 from dataclasses import replace
 from types import SimpleNamespace
 
+import databricks.sdk
 import pytest
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.serving import ServingEndpointPermissionLevel
+from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
+from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving.cli import serve
 from {{ cookiecutter.package_name }}.serving.endpoint import endpoint_settings, sync, sync_endpoint
+from {{ cookiecutter.package_name }}.steps import deploy, rollback
 
-from .conftest import refusal
+from .conftest import refusal, registry, seeded
 
 
 class FakeEndpoints:
@@ -27,10 +31,10 @@ class FakeEndpoints:
             self.endpoint = self._detailed(served, pending)
 
     @staticmethod
-    def _config(version: str | None, model="staging.flight_delays.flight_delay_regressor"):
+    def _config(version: str | None):
         if version is None:
             return None
-        entity = SimpleNamespace(entity_name=model, entity_version=version)
+        entity = SimpleNamespace(entity_name=STAGING.model_name, entity_version=version)
         return SimpleNamespace(served_entities=[entity])
 
     def _detailed(self, version, pending=None):
@@ -238,3 +242,94 @@ def test_the_serving_section_is_typed_when_the_settings_load(tmp_path):
         "settings of environment 'dev': serving.scale_to_zero: Input should be a valid "
         "boolean (got 'no')"
     )
+
+
+def staging_job(tmp_path, monkeypatch, endpoints: FakeEndpoints) -> tuple[Context, Context]:
+    """(job, local): ``job`` has the staging settings as a Databricks job has them, with
+    MLflow on the local store of ``local`` (under ``tmp_path``), which holds versions 1
+    and 2 of the model, and ``endpoints`` as the workspace's serving endpoints. v1 is the
+    champion; v2 passed validation against it."""
+    local = Context(replace(STAGING, runtime="local", local_root=seeded(tmp_path)))
+    job = Context(STAGING)
+    monkeypatch.setattr(job, "mlflow", local.mlflow)
+    monkeypatch.setattr(databricks.sdk, "WorkspaceClient", lambda: workspace(endpoints))
+    local.mlflow()
+    store, name = registry(local), STAGING.model_name
+    store.create_registered_model(name)
+    for _ in range(2):
+        store.create_model_version(name, source="file:///nowhere", run_id=None)
+    store.set_registered_model_alias(name, "champion", "1")
+    store.set_model_version_tag(name, "2", "validation_status", "PASSED")
+    store.set_model_version_tag(name, "2", "validation_champion_version", "1")
+    return job, local
+
+
+def registry_state(ctx: Context) -> tuple[int, dict]:
+    """(champion version, {version: tags}) of the model of ``ctx``."""
+    store, name = registry(ctx), ctx.settings.model_name
+    champion = int(store.get_model_version_by_alias(name, "champion").version)
+    return champion, {n: store.get_model_version(name, n).tags for n in ("1", "2")}
+
+
+def test_deploy_and_rollback_put_the_alias_back_when_the_endpoint_cannot_follow(
+    tmp_path, monkeypatch
+):
+    # An update of the endpoint to v5 is under way (started by hand, say): deploy cannot
+    # move the endpoint, so it must not leave the champion alias moved either.
+    endpoints = FakeEndpoints(served="1", pending="5")
+    job, local = staging_job(tmp_path, monkeypatch, endpoints)
+    before = registry_state(local)
+    with pytest.raises(RuntimeError, match="under way") as failed:
+        deploy.run(job, version=2)
+    assert registry_state(local) == before  # alias on v1, no promotion tags on v2
+    assert failed.value.__notes__ == [
+        "the champion alias is back on v1, but what follows it (e.g. the serving endpoint) "
+        f"could not be brought back: serving endpoint {STAGING.raw['serving']['endpoint_name']}: "
+        "an update to another version is under way; rerun this step when it has finished"
+    ]
+    assert endpoints.calls == []
+
+    # The update finished: the rerun promotes v2 and the endpoint follows.
+    endpoints.endpoint = endpoints._detailed("5")
+    promoted = deploy.run(job, version=2)
+    assert (promoted["champion_version"], promoted["serving_endpoint"]["action"]) == (2, "updated")
+    after_deploy = registry_state(local)
+    assert after_deploy[0] == 2 and after_deploy[1]["2"]["previous_champion"] == "1"
+
+    # Rollback with an update under way: the alias stays on v2, no version is tagged as
+    # rolled back, and the rerun afterwards goes back one version (to v1), not two.
+    endpoints.endpoint = endpoints._detailed("2", pending="5")
+    with pytest.raises(RuntimeError, match="under way"):
+        rollback.run(job)
+    assert registry_state(local) == after_deploy
+    endpoints.endpoint = endpoints._detailed("2")
+    back = rollback.run(job)
+    assert (back["rolled_back_from"], back["champion_version"]) == (2, 1)
+    assert back["serving_endpoint"]["served_version"] == "1"
+    champion, tags = registry_state(local)
+    assert champion == 1 and tags["1"]["rolled_back_from"] == "2"
+    assert tags["2"]["rolled_back_to"] == "1"
+
+
+def test_a_failed_restore_is_named_on_the_first_error(tmp_path, monkeypatch):
+    # The endpoint refuses, then the registry is lost before the alias can be put back.
+    endpoints = FakeEndpoints(served="1", pending="5")
+    job, _ = staging_job(tmp_path, monkeypatch, endpoints)
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("registry unreachable")
+
+    real = deploy.follow_champion
+
+    def follow_then_lose_the_registry(ctx):
+        try:
+            return real(ctx)
+        finally:
+            monkeypatch.setattr(MlflowClient, "set_registered_model_alias", unreachable)
+
+    monkeypatch.setattr(deploy, "follow_champion", follow_then_lose_the_registry)
+    with pytest.raises(RuntimeError, match="under way") as failed:
+        deploy.run(job, version=2)
+    assert failed.value.__notes__ == [
+        "putting the champion alias back failed too: registry unreachable"
+    ]

@@ -13,7 +13,14 @@ from {{ cookiecutter.package_name }}.registry import version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import client
 
-MOVE_TAGS = ("previous_champion", "promoted_at", "rolled_back_from", "rolled_back_to")
+# The tags deploy and rollback write on the versions they move between.
+MOVE_TAGS = (
+    "previous_champion",
+    "promoted_at",
+    "rolled_back_from",
+    "rolled_back_to",
+    "rolled_back_at",
+)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..parts import function, merged
+from ..champion_move import follow_champion, moved_together
 from ..registry import (
     NONE,
     PASSED,
@@ -81,18 +81,6 @@ def candidate_version(registry, settings, version: int | None = None):
     return candidate
 
 
-def follow_champion(ctx: Context) -> dict:
-    """Call what follows the champion alias: {result key: what it did}.
-
-    The followers are the ``CHAMPION_FOLLOWERS`` that optional parts declare (see
-    :mod:`..parts`), e.g. a serving endpoint kept on the champion version. deploy and
-    rollback call this after they moved the alias (deploy also when it moved nothing,
-    so a follower left behind catches up); with no follower it returns {}.
-    """
-    followers = merged("CHAMPION_FOLLOWERS")
-    return {key: function(target)(ctx) for key, target in followers.items()}
-
-
 def run(ctx: Context, version: int | None = None) -> dict:
     """Promote model ``version`` (default: the challenger) when validation let it pass.
 
@@ -106,6 +94,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
     champion follower (:func:`follow_champion`).
     Raises LookupError when the version does not exist, or, without ``version``, when
     no challenger exists (run the validate step first). Other registry errors propagate.
+    When the promotion or a follower fails, the alias and the tags are put back first
+    (:func:`..champion_move.moved_together`), so a rerun makes the same move.
     """
     ctx.mlflow()
     registry = client()
@@ -114,13 +104,17 @@ def run(ctx: Context, version: int | None = None) -> dict:
     candidate = candidate_version(registry, settings, version)
     champion = version_by_alias(registry, name, settings.champion_alias)
     reason = refusal(candidate, champion, settings.gate_step)
-    if reason is None:
-        previous = str(champion.version) if champion else NONE
-        registry.set_model_version_tag(name, candidate.version, PREVIOUS_CHAMPION_TAG, previous)
-        registry.set_model_version_tag(
-            name, candidate.version, "promoted_at", datetime.now(UTC).isoformat()
-        )
-        registry.set_registered_model_alias(name, settings.champion_alias, candidate.version)
+    if reason is not None:
+        followers = follow_champion(ctx)
+    else:
+        with moved_together(ctx, champion, [candidate]):
+            previous = str(champion.version) if champion else NONE
+            registry.set_model_version_tag(name, candidate.version, PREVIOUS_CHAMPION_TAG, previous)
+            registry.set_model_version_tag(
+                name, candidate.version, "promoted_at", datetime.now(UTC).isoformat()
+            )
+            registry.set_registered_model_alias(name, settings.champion_alias, candidate.version)
+            followers = follow_champion(ctx)
         champion = candidate
     return {
         "promoted": reason is None,
@@ -129,5 +123,5 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "validated_against": candidate.tags.get(VALIDATED_AGAINST_TAG),
         "champion_version": int(champion.version) if champion else None,
         "reason": reason,
-        **follow_champion(ctx),
+        **followers,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..champion_move import follow_champion, moved_together
 from ..registry import (
     PREVIOUS_CHAMPION_TAG,
     ROLLED_BACK_AT_TAG,
@@ -22,7 +23,6 @@ from ..registry import (
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
-from .deploy import follow_champion
 
 
 def run(ctx: Context) -> dict:
@@ -33,7 +33,9 @@ def run(ctx: Context) -> dict:
     champion follower (:func:`.deploy.follow_champion`).
     Raises LookupError when the model has no champion, when the champion has no
     previous champion to return to (first champion, or promoted by hand), or when
-    that version no longer exists. Other registry errors propagate.
+    that version no longer exists. Other registry errors propagate. When the move or a
+    follower fails, the alias and the tags are put back first
+    (:func:`..champion_move.moved_together`), so a rerun makes the same move.
     """
     ctx.mlflow()
     registry = client()
@@ -50,21 +52,23 @@ def run(ctx: Context) -> dict:
             "nothing to roll back to"
         )
     try:
-        get_version(registry, name, previous)
+        restored = get_version(registry, name, previous)
     except LookupError as err:
         raise LookupError(
             f"model {name}: {PREVIOUS_CHAMPION_TAG} v{previous} of v{current.version} "
             "does not exist any more"
         ) from err
     stamp = datetime.now(UTC).isoformat()
-    registry.set_model_version_tag(name, previous, ROLLED_BACK_FROM_TAG, current.version)
-    registry.set_model_version_tag(name, previous, ROLLED_BACK_AT_TAG, stamp)
-    registry.set_model_version_tag(name, current.version, ROLLED_BACK_TO_TAG, previous)
-    registry.set_model_version_tag(name, current.version, ROLLED_BACK_AT_TAG, stamp)
-    registry.set_registered_model_alias(name, alias, previous)
+    with moved_together(ctx, current, [restored, current]):
+        registry.set_model_version_tag(name, previous, ROLLED_BACK_FROM_TAG, current.version)
+        registry.set_model_version_tag(name, previous, ROLLED_BACK_AT_TAG, stamp)
+        registry.set_model_version_tag(name, current.version, ROLLED_BACK_TO_TAG, previous)
+        registry.set_model_version_tag(name, current.version, ROLLED_BACK_AT_TAG, stamp)
+        registry.set_registered_model_alias(name, alias, previous)
+        followers = follow_champion(ctx)
     return {
         "rolled_back_from": int(current.version),
         "champion_version": int(previous),
         "rolled_back_at": stamp,
-        **follow_champion(ctx),
+        **followers,
     }
