@@ -65,6 +65,12 @@ def tabular_project(request, tmp_path_factory) -> Path:
     return rendered(tmp_path_factory, request.param)
 
 
+@pytest.fixture(params=[c for c in COMBINATIONS if c.values[0]["use_case"] == "rag"])
+def rag_project(request, tmp_path_factory) -> Path:
+    """A rag render of each deployment combination (checks of the rag jobs only)."""
+    return rendered(tmp_path_factory, request.param)
+
+
 @pytest.fixture
 def project(combo, tmp_path_factory) -> Path:
     return rendered(tmp_path_factory, combo)
@@ -135,6 +141,14 @@ def test_targets_and_wheel_artifact(project):
     targets = root["targets"]
     assert set(targets) == TARGETS
     assert targets["dev"]["mode"] == "development" and targets["dev"]["default"] is True
+    # docs/deployment.md: staging and prod in production mode under /Workspace/Shared/.bundle/
+    # (as test, which CI deploys too); dev, a person's own copy, under their home folder.
+    shared = "/Workspace/Shared/.bundle/${bundle.name}/${bundle.target}"
+    for name in ("staging", "prod"):
+        assert targets[name]["mode"] == "production", name
+    for name in ("staging", "prod", "test"):
+        assert targets[name]["workspace"]["root_path"] == shared, name
+    assert "root_path" not in targets["dev"]["workspace"]
     assert [name for name, t in targets.items() if t.get("default")] == ["dev"]
     assert root["include"] == ["resources/*.yml"]
     assert root["bundle"]["name"] == project.name
@@ -224,10 +238,25 @@ def test_monitoring_retrains_on_a_task_value(tabular_project):
     tasks = {t["task_key"]: t for t in jobs["monitoring_job"]["tasks"]}
     conditions = [t for t in tasks.values() if "condition_task" in t]
     (condition,) = conditions
-    assert "tasks.monitor.values.retraining_required" in condition["condition_task"]["left"]
+    # The rendered tests/test_monitor.py checks that monitor publishes this `right` value.
+    assert condition["condition_task"] == {
+        "op": "EQUAL_TO",
+        "left": "{{tasks.monitor.values.retraining_required}}",
+        "right": "true",
+    }
     (trigger,) = [t for t in tasks.values() if "run_job_task" in t]
     assert trigger["depends_on"] == [{"task_key": condition["task_key"], "outcome": "true"}]
     assert trigger["run_job_task"]["job_id"] == "${resources.jobs.model_training_job.id}"
+
+
+def test_the_rag_monitoring_job_fails_on_an_alarm(rag_project):
+    """The monitor task asks for exit status 2 on an alarm (tests/rag/test_monitor.py checks
+    the status), so an alarm fails the job, and the CI's run of it on the test target."""
+    jobs = merged_resources(rag_project)["jobs"]
+    (task,) = jobs["qa_monitoring_job"]["tasks"]
+    wheel = task["python_wheel_task"]
+    assert wheel["entry_point"] == "monitor"
+    assert wheel["parameters"] == ["--env", "${bundle.target}", "--fail-on-alarm"]
 
 
 def test_without_monitoring_there_is_no_monitoring_job(tmp_path):

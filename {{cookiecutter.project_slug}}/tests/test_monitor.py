@@ -12,6 +12,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }}.config import ConfigError, Window, load_settings
 from {{ cookiecutter.package_name }}.data_profile import build_profile, log_data_profile
@@ -38,6 +39,8 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.spark
+
+MONITORING_JOB = Path(__file__).resolve().parents[1] / "resources" / "monitoring-job.yml"
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +231,21 @@ def test_the_row_count_rule_is_rows_per_day_times_the_days_of_the_window(monitor
     assert count.value == rows_in_window(synthetic[0], window)
 
 
-def test_only_drift_sets_retraining_required(scored, loud):
+def retraining_condition() -> dict:
+    """The condition task of the monitoring job (resources/monitoring-job.yml) that starts
+    the training job."""
+    tasks = yaml.safe_load(MONITORING_JOB.read_text(encoding="utf-8"))["resources"]["jobs"][
+        "monitoring_job"
+    ]["tasks"]
+    (condition,) = [t["condition_task"] for t in tasks if "condition_task" in t]
+    return condition
+
+
+def test_only_drift_sets_retraining_required_and_the_job_retrains_on_its_task_value(
+    scored, monkeypatch
+):
+    published = []
+    monkeypatch.setattr(monitor, "publish", lambda s, key, value: published.append((key, value)))
     quiet = with_monitoring(
         scored, psi_threshold=1e9, ks_statistic_threshold=1.0, min_rows_per_day={"batch": 1e6}
     )
@@ -236,8 +253,16 @@ def test_only_drift_sets_retraining_required(scored, loud):
     assert result["violations_by_kind"]["drift"] == 0
     assert result["violations_by_kind"]["data_quality"] == 1  # the row count
     assert not result["retraining_required"]
-    _, result = loud
+    result = monitor.run(with_monitoring(scored, psi_threshold=0.0))
     assert result["violations_by_kind"]["drift"] > 0 and result["retraining_required"]
+    # The job's condition task compares the published task value as a string.
+    condition = retraining_condition()
+    assert condition["left"] == "{{ '{{' }}tasks.monitor.values.retraining_required{{ '}}' }}"
+    assert published == [
+        ("retraining_required", "false"),
+        ("retraining_required", condition["right"]),
+    ]
+    assert condition["op"] == "EQUAL_TO"
 
 
 def test_the_report_embeds_a_chart_per_column_in_violation_and_the_error_by_day(loud, tmp_path):
