@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import mlflow
 import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.cli import STEPS, run_pipeline
-from {{ cookiecutter.package_name }}.rag import corpus
+from {{ cookiecutter.package_name }}.cli import ingest_documents as ingest_documents_entry
+from {{ cookiecutter.package_name }}.rag import corpus, entry
 from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
 from {{ cookiecutter.package_name }}.rag.pipeline import ABSTENTION
 from {{ cookiecutter.package_name }}.rag.steps import build, index, ingest_documents, register_prompt
@@ -161,3 +163,48 @@ def test_a_table_source_is_ingested(tmp_path):
     assert ingest_documents.run(ctx)["documents"] == 2
     bronze = ctx.tables.read(ctx.settings.table("documents_bronze")).orderBy("doc_id").collect()
     assert [(r.doc_id, r.title, r.text) for r in bronze] == [r[:3] for r in rows]
+
+
+def test_a_table_source_with_a_null_or_a_missing_table_stops_before_any_write(
+    tmp_path, monkeypatch, capsys
+):
+    # A NULL is not ingested as the text "None": the step stops with one line naming the
+    # source, the column and the rule, and the document table stays as it was.
+    source = {"kind": "table", "table": "default.rag_null_documents"}
+    ctx = Context(slice_settings(tmp_path / "state", source=source))
+    documents = ctx.settings.table("documents_bronze")
+    schema = "doc_id string, title string, text string, source string"
+    good = [("guide.a", "Alpha", "Alpha text.", "wiki")]
+
+    def refused(rows) -> str:
+        frame = ctx.spark.createDataFrame(good + rows, schema)
+        frame.write.format("delta").mode("overwrite").saveAsTable(source["table"])
+        with pytest.raises(ValueError) as error:
+            ingest_documents.run(ctx)
+        return str(error.value)
+
+    prefix = "source.table default.rag_null_documents: column"
+    assert refused([("guide.b", "Beta", None, "wiki")]) == (
+        f"{prefix} text must not be NULL (1 row(s), doc_id guide.b)"
+    )
+    assert refused([(None, "Beta", "Beta text.", "wiki")]) == (
+        f"{prefix} doc_id must not be NULL (1 row(s))"
+    )
+    assert not ctx.tables.exists(documents)
+    ctx.spark.createDataFrame(good, schema).write.format("delta").mode("overwrite").saveAsTable(
+        source["table"]
+    )
+    assert ingest_documents.run(ctx)["documents"] == 1
+    version = ctx.tables.version(documents)
+    assert refused([("guide.b", "Beta", None, "wiki")]).startswith(f"{prefix} text must not")
+    assert ctx.tables.version(documents) == version
+
+    # A missing source table: the console script's one line, not Spark's stack trace.
+    missing = replace(ctx.settings, source={**source, "table": "default.rag_no_such_documents"})
+    monkeypatch.setattr(entry, "load_rag_settings", lambda env, config: missing)
+    capsys.readouterr()
+    assert ingest_documents_entry(["--env", "local"]) == 1
+    assert capsys.readouterr().err == (
+        "error: source.table default.rag_no_such_documents: the table does not exist\n"
+    )
+    assert ctx.tables.version(documents) == version

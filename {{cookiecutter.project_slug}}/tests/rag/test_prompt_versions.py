@@ -1,12 +1,15 @@
-"""Prompt and settings edits make new model versions; an unchanged pipeline makes none."""
+"""Prompt edits and renames and settings edits make new model versions; an unchanged pipeline
+makes none."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import mlflow
+import pytest
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }}.rag.champion_aliases import checked_prompt_version
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -59,3 +62,33 @@ def test_a_settings_only_change_registers_a_new_version_with_the_same_prompt_and
     assert logged.tags["pipeline_digest"] == second["pipeline_digest"]
     config = mlflow.pyfunc.load_model(f"models:/{ctx.settings.model_name}/2").model_config
     assert config["retrieval"] == {**retrieval, "min_score": 0.2}
+
+
+def test_a_renamed_prompt_registers_a_new_version_built_with_it(ctx):
+    # A version number does not name a prompt: version 1 of the renamed prompt is not
+    # version 1 of the old one, so build must not hand on the version built with it.
+    register_prompt.run(ctx)
+    first = build.run(ctx)
+    renamed = Context(replace(ctx.settings, prompt_short_name="my_prompt"))
+    assert register_prompt.run(renamed)["version"] == 1
+
+    second = build.run(renamed)
+    assert (second["model_version"], second["registered"], second["prompt_version"]) == (2, True, 1)
+    assert (second["index_version"], second["pipeline_digest"]) == (
+        first["index_version"],
+        first["pipeline_digest"],
+    )
+    assert build.run(renamed) == {**second, "registered": False, "run_id": None}
+
+    client = MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+    name = ctx.settings.model_name
+    tags = {v: client.get_model_version(name, v).tags["prompt_name"] for v in ("1", "2")}
+    assert tags == {"1": ctx.settings.prompt_name, "2": renamed.settings.prompt_name}
+    config = mlflow.pyfunc.load_model(f"models:/{name}/2").model_config
+    assert config["prompt_name"] == renamed.settings.prompt_name
+    # Deploy and rollback refuse to point the renamed prompt's champion at version 1's
+    # prompt version: that number is a version of the old prompt.
+    old_prompt = ctx.settings.prompt_name
+    with pytest.raises(LookupError, match=f"v1 was built with prompt {old_prompt}, not"):
+        checked_prompt_version(renamed.settings, client.get_model_version(name, "1"))
+    assert checked_prompt_version(renamed.settings, client.get_model_version(name, "2")) == 1

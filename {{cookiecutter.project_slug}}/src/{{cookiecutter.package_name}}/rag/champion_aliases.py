@@ -1,12 +1,13 @@
 """The model's and the prompt's champion aliases move together, or neither moves.
 
 Deploy and rollback check both targets first (the model version, its
-``prompt_version`` tag and that prompt version in the Prompt Registry), then move
-the model's champion alias (the shared tabular step, which also tags the versions
-and syncs a Databricks serving endpoint), then the prompt's. When the prompt move
-fails, :func:`..champion_move.moved_together` puts the model alias and the tags the
-model move wrote back as they were (and re-syncs the serving endpoint, when the
-project has one), then re-raises: both aliases end where they started.
+``prompt_name`` and ``prompt_version`` tags and that prompt version in the Prompt
+Registry), then move the model's champion alias (the shared tabular step, which
+also tags the versions and syncs a Databricks serving endpoint), then the
+prompt's. When the prompt move fails, :func:`..champion_move.moved_together` puts
+the model alias and the tags the model move wrote back as they were (and re-syncs the
+serving endpoint, when the project has one), then re-raises: both aliases end
+where they started.
 """
 
 from __future__ import annotations
@@ -21,14 +22,25 @@ from ..champion_move import moved_together
 from ..runtime.context import Context
 
 PROMPT_VERSION_TAG = "prompt_version"
+PROMPT_NAME_TAG = "prompt_name"
 
 
 def checked_prompt_version(settings, version: ModelVersion) -> int:
     """The prompt version model ``version`` was built with (its ``prompt_version`` tag).
 
-    Raises LookupError when the tag is missing or not a number, or when that version
-    of ``settings.prompt_name`` is not in the Prompt Registry.
+    Raises LookupError when the tag is missing or not a number, when the version's
+    ``prompt_name`` tag names another prompt than ``settings.prompt_name`` (it was
+    built before ``model.prompt`` was renamed: that number is a version of the other
+    prompt), or when that version of ``settings.prompt_name`` is not in the Prompt
+    Registry.
     """
+    built_with = version.tags.get(PROMPT_NAME_TAG)
+    if built_with is not None and built_with != settings.prompt_name:
+        raise LookupError(
+            f"model {settings.model_name} v{version.version} was built with prompt "
+            f"{built_with}, not {settings.prompt_name} (model.prompt): its prompt version "
+            "is not a version of that prompt"
+        )
     tag = version.tags.get(PROMPT_VERSION_TAG, "")
     if not tag.isdigit():
         raise LookupError(

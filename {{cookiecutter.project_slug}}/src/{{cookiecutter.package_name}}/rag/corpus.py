@@ -15,7 +15,9 @@ Kinds (``source.kind`` in the config):
   local folder or a Unity Catalog volume path such as ``/Volumes/c/s/v/docs``);
   ``doc_id`` is the path relative to that folder, ``title`` the first line.
 - ``table``: a table named by ``source.table`` with the four columns above
-  (read by the ingest step through Spark, see :func:`check_documents`).
+  (read by the ingest step through Spark, see :func:`check_documents`). A NULL in
+  any of them stops the ingest step before anything is written (it is not turned
+  into the text "None").
 """
 
 from __future__ import annotations
@@ -122,23 +124,36 @@ def files(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def check_documents(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with the document columns, checked before anything is written.
+def check_documents(frame: pd.DataFrame, source: str = "documents") -> pd.DataFrame:
+    """``frame`` with the document columns as text, checked before anything is written.
 
-    Raises ValueError naming the rule: a missing column, an empty or duplicate
-    ``doc_id``, an empty ``text``, or no document at all.
+    Raises ValueError, one line starting with ``source`` (where the documents came
+    from, e.g. ``source.table main.docs.pages``) and naming the column and the rule:
+    a missing column, a NULL in any column, an empty or duplicate ``doc_id``, an
+    empty ``text``, or no document at all.
     """
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"documents: missing column(s) {', '.join(missing)}")
-    frame = frame[COLUMNS].astype(str)
+        raise ValueError(f"{source}: missing column(s) {', '.join(missing)}")
+    frame = frame[COLUMNS]
     if frame.empty:
-        raise ValueError("documents: the source returned no document")
+        raise ValueError(f"{source}: the source returned no document")
+    for column in COLUMNS:
+        nulls = frame[column].isna()
+        if nulls.any():
+            ids = frame.doc_id[nulls & frame.doc_id.notna()].astype(str).head(5).tolist()
+            where = f", doc_id {', '.join(ids)}" if ids else ""
+            raise ValueError(
+                f"{source}: column {column} must not be NULL ({int(nulls.sum())} row(s){where})"
+            )
+    frame = frame.astype(str)
     if (frame.doc_id.str.strip() == "").any():
-        raise ValueError("documents.doc_id: must not be empty")
+        raise ValueError(f"{source}: column doc_id must not be empty")
     duplicated = frame.doc_id[frame.doc_id.duplicated()].unique()
     if len(duplicated):
-        raise ValueError(f"documents.doc_id: must be unique, repeated: {', '.join(duplicated[:5])}")
+        raise ValueError(
+            f"{source}: column doc_id must be unique, repeated: {', '.join(duplicated[:5])}"
+        )
     if (frame.text.str.strip() == "").any():
-        raise ValueError("documents.text: must not be empty")
+        raise ValueError(f"{source}: column text must not be empty")
     return frame.reset_index(drop=True)

@@ -3,11 +3,13 @@
 The pipeline is the prompt version the challenger alias points at, the current
 chunk table (snapshotted into the model as the ``index`` artifact, unless a
 Vector Search index serves retrieval), the retriever and the generator of the
-config. A new model version is registered only when the prompt version, the
-index version or the pipeline settings (retrieval, generator, embedding) differ
-from the newest registered version; otherwise that version is handed on. The
-versions are tags of the model version: ``prompt_version``, ``index_version``,
-``pipeline_digest``.
+config. A new model version is registered only when the prompt (its name or its
+version), the index version or the pipeline settings (retrieval, generator,
+embedding) differ from the newest registered version; otherwise that version is
+handed on. They are tags of the model version: ``prompt_name``, ``prompt_version``,
+``index_version``, ``pipeline_digest``. A version number alone does not name a
+prompt: after ``model.prompt`` is renamed, version 1 of the new prompt is not
+version 1 of the old one, so the name is compared too.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ PIP_REQUIREMENTS = [
     "pyyaml>=6,<7",
     "databricks-sdk",
 ]
-VERSION_TAGS = ("prompt_version", "index_version", "pipeline_digest")
+VERSION_TAGS = ("prompt_name", "prompt_version", "index_version", "pipeline_digest")
 
 
 def pipeline_config(settings, prompt, index: str) -> dict:
@@ -73,6 +75,10 @@ def digest(config: dict) -> str:
 def run(ctx: Context) -> dict:
     """Register a new QA model version when a version tag would change; else hand on the newest.
 
+    The version tags (``VERSION_TAGS``) are the prompt's name and version, the index
+    version and the pipeline digest; a version registered without ``prompt_name``
+    is not handed on.
+
     Returns model_version (int), registered (bool), prompt_version (int),
     index_version (str), pipeline_digest and run_id (None when handed on).
     Raises LookupError when the prompt has no challenger alias (run register-prompt)
@@ -89,6 +95,7 @@ def run(ctx: Context) -> dict:
     chunks = to_pandas(ctx.tables.read(settings.table("chunks"), "the index step"))
     config = pipeline_config(settings, prompt, index_version(chunks))
     tags = {
+        "prompt_name": settings.prompt_name,
         "prompt_version": str(prompt.version),
         "index_version": config["index_version"],
         "pipeline_digest": digest(config),
@@ -114,7 +121,7 @@ def run(ctx: Context) -> dict:
             snapshot = Path(folder) / "index.parquet"
             chunks[columns].to_parquet(snapshot, index=False)
             artifacts["index"] = str(snapshot)
-        mlflow.log_params({**tags, "prompt_name": settings.prompt_name, "chunks": len(chunks)})
+        mlflow.log_params({**tags, "chunks": len(chunks)})
         with warnings.catch_warnings():
             # No input example: MLflow would answer it while logging, a call to the
             # generator endpoint (and its credential) at every build. The signature
@@ -131,7 +138,7 @@ def run(ctx: Context) -> dict:
                 registered_model_name=settings.model_name,
             )
     version = info.registered_model_version
-    for key, value in {**tags, "prompt_name": settings.prompt_name}.items():
+    for key, value in tags.items():
         registry.set_model_version_tag(settings.model_name, version, key, value)
     return {
         "model_version": int(version),

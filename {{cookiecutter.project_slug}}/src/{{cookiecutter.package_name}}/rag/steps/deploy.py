@@ -25,8 +25,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
 
     Raises LookupError, before any alias moves, when there is no challenger (and no
     ``version``), the version does not exist, or the prompt version of the model
-    version to be champion is missing. When the prompt alias cannot be set, the
-    model's champion alias is restored and the error re-raised.
+    version to be champion is missing or of another prompt than ``model.prompt``
+    (built before a rename). When the prompt alias cannot be set, the model's
+    champion alias is restored and the error re-raised.
     """
     ctx.mlflow()
     registry = client()

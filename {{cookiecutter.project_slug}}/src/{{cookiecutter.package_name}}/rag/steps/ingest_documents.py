@@ -4,6 +4,9 @@ One row per document: doc_id, title, text, source (str), text_hash (SHA-256 of
 the text) and loaded_at (UTC timestamp of the run that first saw this text). The
 table is replaced in one commit with what the source holds now; an unchanged
 document keeps its loaded_at, so a rerun on the same source changes nothing.
+Documents that break a rule of :func:`..corpus.check_documents` (such as a NULL
+``text`` in a ``table`` source) or a missing source table stop the step with one
+line naming the setting, before anything is written.
 """
 
 from __future__ import annotations
@@ -21,15 +24,26 @@ WRITTEN_BY = "ingest-documents"
 
 
 def load_documents(ctx: Context) -> pd.DataFrame:
-    """The documents of ``source`` in the config, checked (see :mod:`..corpus`)."""
+    """The documents of ``source`` in the config, checked (see :mod:`..corpus`).
+
+    Raises ValueError (one line naming the setting) when they break a rule of
+    :func:`..corpus.check_documents`, and LookupError when the table of kind
+    ``table`` does not exist; both before anything is written.
+    """
     source = ctx.settings.source
     if source["kind"] == "python_stdlib":
         frame = corpus.python_stdlib(list(source["modules"]))
+        origin = "source.modules"
     elif source["kind"] == "files":
         frame = corpus.files(source["path"])
+        origin = f"source.path {source['path']}"
     else:
-        frame = to_pandas(ctx.spark.read.table(source["table"]))
-    return corpus.check_documents(frame)
+        name = source["table"]
+        origin = f"source.table {name}"
+        if not ctx.spark.catalog.tableExists(name):
+            raise LookupError(f"{origin}: the table does not exist")
+        frame = to_pandas(ctx.spark.read.table(name))
+    return corpus.check_documents(frame, origin)
 
 
 def run(ctx: Context) -> dict:

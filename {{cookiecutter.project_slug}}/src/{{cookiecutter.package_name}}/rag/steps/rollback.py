@@ -18,9 +18,10 @@ def run(ctx: Context) -> dict:
     """The shared rollback result plus prompt_champion_version (the restored model's prompt).
 
     Raises LookupError, before any alias moves, when there is nothing to roll back to
-    (the shared step's messages) or the restored version's prompt version is missing.
-    When the prompt alias cannot be set, the model's champion alias is restored and
-    the error re-raised.
+    (the shared step's messages) or the restored version's prompt version is missing
+    or of another prompt than ``model.prompt`` (built before a rename). When the
+    prompt alias cannot be set, the model's champion alias is restored and the error
+    re-raised.
     """
     ctx.mlflow()
     registry = client()
