@@ -245,3 +245,80 @@ def test_rollback_takes_the_prompt_champion_back_with_the_model(ctx):
         "v2 was rolled back (to v1): evaluate a new version, or move the alias by hand"
     )
     assert prompt_by_alias(quick.settings.prompt_name, "champion").version == 1
+
+
+HTTP_500 = "generator: call to http://127.0.0.1:9/v1/chat/completions failed: HTTP Error 500"
+
+
+def unanswered(model: str, failed: int) -> str:
+    """The gate's line for ``model`` when ``failed`` of the slice's 17 questions failed."""
+    return (
+        f"{model}: {failed} of 17 questions gave no answer or no score "
+        f"(first: RuntimeError: {HTTP_500})"
+    )
+
+
+class Flaky:
+    """The model's generator, raising as a chat-completions endpoint answering HTTP 500 does
+    for every question but the first ``answers`` ones it is asked."""
+
+    def __init__(self, generator, answers: int):
+        self.generator, self.answers, self.asked = generator, answers, []
+
+    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
+        self.asked.append(question)
+        if len(set(self.asked)) > self.answers:
+            raise RuntimeError(HTTP_500)
+        return self.generator.generate(prompt, question)
+
+
+def flaky_versions(monkeypatch, answers: dict[int, int]) -> None:
+    """Evaluate loads version v with a :class:`Flaky` generator answering ``answers[v]``."""
+    real = evaluate.load_pipeline
+
+    def load(name, version):
+        pipeline = real(name, version)
+        if int(version) in answers:
+            pipeline.generator = Flaky(pipeline.generator, answers[int(version)])
+        return pipeline
+
+    monkeypatch.setattr(evaluate, "load_pipeline", load)
+
+
+@pytest.mark.parametrize("answers", [3, 0])
+def test_a_candidate_that_does_not_answer_every_question_is_refused(ctx, monkeypatch, answers):
+    register_prompt.run(ctx)
+    build.run(ctx)
+    # The real generator answers ``answers`` of the 17 questions: MLflow's means cover
+    # only those (and there are none without an answer).
+    flaky_versions(monkeypatch, {1: answers})
+    verdict = evaluate.run(ctx)
+    assert (verdict["status"], verdict["gate_result"]) == ("FAILED", "FAILED")
+    assert verdict["reasons"][0] == unanswered("candidate", 17 - answers)
+    # Every mean is over the 17 questions asked: an unanswered question scores 0.
+    assert verdict["metrics"]["retrieval_hit"] <= answers / 17
+    tags = client().get_model_version(ctx.settings.model_name, "1").tags
+    assert tags["validation_status"] == "FAILED"
+    assert tags["validation_reasons"].startswith(unanswered("candidate", 17 - answers))
+    assert deploy.run(ctx)["champion_version"] is None
+
+
+@pytest.mark.parametrize("answers", [3, 0])
+def test_a_champion_that_does_not_answer_scores_0_on_those_questions(ctx, monkeypatch, answers):
+    register_prompt.run(ctx)
+    assert _candidate(ctx)[1]["champion_version"] == 1
+    register_prompt.run(ctx, text=prompt_text() + "\nKeep the answer short.\n")
+    build.run(ctx)
+
+    # The champion answers ``answers`` of the 17 questions: its means are over all 17, and
+    # the verdict says so. Not a failed gate (the candidate answered every question): a
+    # champion answering nothing leaves the absolute gates, as no champion does.
+    flaky_versions(monkeypatch, {1: answers})
+    verdict = evaluate.run(ctx)
+    assert (verdict["model_version"], verdict["champion_version"]) == (2, 1)
+    assert verdict["champion_metrics"]["retrieval_hit"] <= answers / 17
+    assert verdict["champion_failures"] == unanswered("champion v1", 17 - answers)
+    assert (verdict["status"], verdict["reasons"]) == ("PASSED", [])
+    tags = client().get_model_version(ctx.settings.model_name, "2").tags
+    assert tags["validation_champion_failures"] == verdict["champion_failures"]
+    assert deploy.run(ctx)["champion_version"] == 2

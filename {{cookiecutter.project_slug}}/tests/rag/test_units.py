@@ -778,6 +778,39 @@ def test_the_relative_gate_allows_a_small_drop_below_the_champion_not_a_larger_o
     assert gate({**champion, "fact_recall": 0.75}, None, gates) == []  # no champion: floors only
 
 
+COMPLETE = {"retrieval_hit": 0.9, "fact_recall": 0.9, "cites_retrieved_source": 0.9}
+
+
+@pytest.mark.parametrize(
+    ("candidate", "champion", "line"),
+    [
+        (
+            {**COMPLETE, "retrieval_hit": float("nan")},
+            None,
+            "candidate: metric retrieval_hit is nan",
+        ),
+        (
+            {"fact_recall": 0.9, "cites_retrieved_source": 0.9},
+            None,
+            "candidate: metric retrieval_hit is missing",
+        ),
+        (
+            COMPLETE,
+            {**COMPLETE, "fact_recall": float("nan")},
+            "champion: metric fact_recall is nan",
+        ),
+        (
+            COMPLETE,
+            {"retrieval_hit": 0.9, "fact_recall": 0.9},
+            "champion: metric cites_retrieved_source is missing",
+        ),
+    ],
+)
+def test_a_missing_or_nan_metric_fails_the_gate_in_one_line(candidate, champion, line):
+    gates = load_rag_settings("local").evaluation
+    assert gate(candidate, champion, gates) == [line]
+
+
 def test_the_questions_gate_takes_its_minimum_and_refuses_one_fewer():
     gates = load_rag_settings("local").evaluation
     assert gates["min_questions"] == 10  # the default of conf/config.yml

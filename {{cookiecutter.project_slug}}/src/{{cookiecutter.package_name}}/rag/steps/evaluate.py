@@ -4,14 +4,22 @@
 another one) on the evaluation set's questions whose documents are indexed, with
 the code scorers (retrieval hit in the first ``evaluation.k`` sources, expected
 fact recall, answer cites a retrieved source) and, when
-``evaluation.judge_endpoint`` is set, MLflow's LLM judges. Gates from
-``evaluation`` in the config, on the code scorers' means:
+``evaluation.judge_endpoint`` is set, MLflow's LLM judges. Each code metric is a
+mean over every question asked: a question the model did not answer (the
+retriever or generator raised) or that a code scorer gave no value scores 0.
+Gates from ``evaluation`` in the config, on the code scorers' means:
 
 - ``min_questions``: the least number of questions evaluated (those whose documents are
   indexed); fewer fail the gate;
+- every question answered and scored: a candidate with any question without an
+  answer or a code score fails, the reason naming how many and the first error;
 - ``min_retrieval_hit_rate``, ``min_fact_recall``, ``min_cites_source``: absolute floors;
 - ``max_relative_degradation``: no code metric may fall more than this fraction
-  below the champion's.
+  below the champion's. The champion is scored on the same questions; those it
+  does not answer or get a score on count 0 (recorded in ``champion_failures``),
+  so a champion that answers nothing leaves the absolute gates only, as when there
+  is no champion;
+- a code metric missing or not a finite number, for either model, fails the gate.
 
 ``mode``: ``enabled`` (a failed gate sets validation_status FAILED; deploy keeps
 the champion), ``dry_run`` (failures recorded, status PASSED) or ``disabled``
@@ -22,6 +30,7 @@ gets the challenger alias.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from contextlib import redirect_stdout
@@ -36,6 +45,7 @@ from ..scorers import CODE_METRICS, code_scorers, judge_scorers
 
 SKIPPED = "SKIPPED"
 GATE_TAG = "validation_gate_result"
+CHAMPION_FAILURES_TAG = "validation_champion_failures"
 FLOORS = {
     "retrieval_hit": "min_retrieval_hit_rate",
     "fact_recall": "min_fact_recall",
@@ -48,8 +58,20 @@ def load_pipeline(name: str, version: str):
     return mlflow.pyfunc.load_model(model_uri(name, version)).unwrap_python_model().pipeline
 
 
-def score(pipeline, data: list[dict], k: int, judge: str | None) -> dict[str, float]:
-    """Mean of every scorer over ``data`` for ``pipeline`` (one ``mlflow.genai.evaluate``).
+def one_line(text: object) -> str:
+    """``text`` as one line (runs of white space, newlines included, become one space)."""
+    return " ".join(str(text).split())
+
+
+def score(pipeline, data: list[dict], k: int, judge: str | None) -> tuple[dict[str, float], str]:
+    """(means, failures) of ``pipeline`` over ``data`` (one ``mlflow.genai.evaluate``).
+
+    ``mlflow.genai.evaluate`` catches an error of the model per question and
+    leaves its scorers without a value, and its means leave those questions out.
+    Here each code metric's mean is over all of ``data``, a question without a
+    value counting 0; judge metrics are MLflow's means. ``failures`` is "" when
+    every question was answered and has every code score, else one line: how many
+    questions did not, and the first error (the model's, else a scorer's).
 
     MLflow prints an "Evaluation completed" banner (with terminal colour codes) when it
     is done; it goes to stderr, so the step's JSON stays alone on stdout.
@@ -58,17 +80,52 @@ def score(pipeline, data: list[dict], k: int, judge: str | None) -> dict[str, fl
         # SQLite (the local store) serialises writers: parallel workers only collide.
         os.environ["MLFLOW_GENAI_EVAL_MAX_WORKERS"] = "1"
     os.environ.setdefault("MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION", "true")
+    errors: list[str] = []
+
+    def predict(question: str) -> dict:
+        try:
+            return pipeline.answer(question)
+        except Exception as err:
+            errors.append(f"{type(err).__name__}: {err}")
+            raise
+
     with redirect_stdout(sys.stderr):
         result = mlflow.genai.evaluate(
             data=data,
-            predict_fn=lambda question: pipeline.answer(question),
+            predict_fn=predict,
             scorers=code_scorers(k) + judge_scorers(judge),
         )
-    return {
+    means = {
         key.removesuffix("/mean"): float(value)
         for key, value in result.metrics.items()
-        if key.endswith("/mean")
+        if key.endswith("/mean") and key.removesuffix("/mean") not in CODE_METRICS
     }
+    # One row per question with a trace; a question without one has no value either.
+    rows = [] if result.result_df is None else result.result_df.to_dict("records")
+    totals, scored = dict.fromkeys(CODE_METRICS, 0.0), 0
+    for row in rows:
+        values = {metric: _number(row.get(f"{metric}/value")) for metric in CODE_METRICS}
+        for metric, value in values.items():
+            totals[metric] += value or 0.0
+            message = row.get(f"{metric}/error_message")
+            if value is None and isinstance(message, str):  # else NaN: no error
+                errors.append(f"{metric}: {message}")
+        scored += all(value is not None for value in values.values())
+    means.update({metric: total / len(data) for metric, total in totals.items()})
+    failed = len(data) - min(scored, len(data))
+    if not failed:
+        return means, ""
+    first = one_line(errors[0]) if errors else "no result row"
+    return means, f"{failed} of {len(data)} questions gave no answer or no score (first: {first})"
+
+
+def _number(value) -> float | None:
+    """``value`` as a finite float, or None (no value, NaN or not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def too_few_questions(questions: int, gates: dict) -> list[str]:
@@ -78,20 +135,35 @@ def too_few_questions(questions: int, gates: dict) -> list[str]:
     return [f"questions {questions} < min_questions {least}"] if questions < least else []
 
 
+def unusable(metrics: dict, model: str) -> list[str]:
+    """One line per code metric that ``metrics`` of ``model`` lacks or holds as no finite number."""
+    return [
+        f"{model}: metric {metric} is {metrics.get(metric, 'missing')}"
+        for metric in CODE_METRICS
+        if _number(metrics.get(metric)) is None
+    ]
+
+
 def gate(metrics: dict, champion: dict | None, gates: dict) -> list[str]:
-    """One line per failed gate for candidate ``metrics`` (and ``champion`` metrics, or None)."""
-    reasons = []
+    """One line per failed gate for candidate ``metrics`` (and ``champion`` metrics, or None).
+
+    A code metric missing, or not a finite number (NaN), fails the gate with a line naming
+    it and the model ("candidate" or "champion"): it is never compared, so never passes.
+    """
+    reasons = unusable(metrics, "candidate")
     for metric, floor_key in FLOORS.items():
         floor = float(gates[floor_key])
-        if metrics[metric] < floor:
-            reasons.append(f"{metric} {metrics[metric]:.3f} < {floor_key} {floor}")
+        value = _number(metrics.get(metric))
+        if value is not None and value < floor:
+            reasons.append(f"{metric} {value:.3f} < {floor_key} {floor}")
     if champion is not None:
+        reasons += unusable(champion, "champion")
         allowed = float(gates["max_relative_degradation"])
         for metric in CODE_METRICS:
-            bound = champion[metric] * (1 - allowed)
-            if metrics[metric] < bound:
+            value, best = _number(metrics.get(metric)), _number(champion.get(metric))
+            if value is not None and best is not None and value < best * (1 - allowed):
                 reasons.append(
-                    f"{metric} {metrics[metric]:.3f} < champion {champion[metric]:.3f} "
+                    f"{metric} {value:.3f} < champion {best:.3f} "
                     f"less max_relative_degradation {allowed:.0%}"
                 )
     return reasons
@@ -102,7 +174,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
 
     Returns model_version, status (what deploy acts on), gate_result, reasons,
     metrics (candidate means), champion_version and champion_metrics (None
-    without another champion), questions (rows evaluated) and run_id.
+    without another champion), champion_failures (the line saying how many
+    questions the champion did not answer or get a score on, else None; also the
+    tag ``validation_champion_failures``), questions (rows evaluated) and run_id.
     Raises LookupError when no version is registered; ValueError when no
     evaluation question's documents are indexed.
     """
@@ -127,7 +201,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     if not data:
         raise ValueError("evaluation set: no question's expected sources are in the index")
     metrics: dict[str, float] = {}
-    champion_metrics = None
+    champion_metrics = champion_failures = None
     reasons: list[str] = []
     k, judge = int(gates["k"]), gates.get("judge_endpoint")
     with mlflow.start_run(run_name=f"evaluate-v{candidate.version}") as active:
@@ -147,12 +221,20 @@ def run(ctx: Context, version: int | None = None) -> dict:
             }
         )
         if mode != "disabled":
-            metrics = score(load_pipeline(name, candidate.version), data, k, judge)
+            metrics, failures = score(load_pipeline(name, candidate.version), data, k, judge)
+            reasons = too_few_questions(len(data), gates)
+            if failures:
+                reasons.append(f"candidate: {failures}")
             if champion is not None:
-                champion_metrics = score(load_pipeline(name, champion.version), data, k, judge)
+                champion_metrics, failures = score(
+                    load_pipeline(name, champion.version), data, k, judge
+                )
+                champion_failures = (
+                    f"champion v{champion.version}: {failures}" if failures else None
+                )
                 mlflow.log_metrics({f"champion_{m}": v for m, v in champion_metrics.items()})
             mlflow.log_metrics(metrics)
-            reasons = too_few_questions(len(data), gates) + gate(metrics, champion_metrics, gates)
+            reasons += gate(metrics, champion_metrics, gates)
         gate_result = SKIPPED if mode == "disabled" else (FAILED if reasons else PASSED)
         status = FAILED if reasons and mode == "enabled" else PASSED
         verdict = {
@@ -160,6 +242,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
             GATE_TAG: gate_result,
             "validation_mode": mode,
             "validation_reasons": "; ".join(reasons) or "none",
+            **({CHAMPION_FAILURES_TAG: champion_failures} if champion_failures else {}),
         }
         mlflow.set_tags(verdict)
     tags = {
@@ -179,6 +262,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "metrics": metrics,
         "champion_version": int(champion.version) if champion else None,
         "champion_metrics": champion_metrics,
+        "champion_failures": champion_failures,
         "questions": len(data),
         "run_id": active.info.run_id,
     }
