@@ -16,6 +16,7 @@ from mlflow.protos.databricks_pb2 import (
     RESOURCE_DOES_NOT_EXIST,
 )
 
+from {{ cookiecutter.package_name }} import champion_move
 from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
@@ -220,3 +221,47 @@ def test_deploy_promotes_on_the_local_store_only_over_the_champion_validated_aga
     assert second["promoted"] is False and second["champion_version"] == 2
     assert second["reason"].startswith("v3 was validated against v1, but the champion is v2")
     assert int(store.get_model_version_by_alias(name, "champion").version) == 2
+
+
+def test_nested_moves_put_the_alias_back_once_and_keep_the_cause(local_ctx, store, monkeypatch):
+    """The rag steps wrap the shared ones: the inner block restores, the outer re-raises."""
+    name = local_ctx.settings.model_name
+    store.create_registered_model(name)
+    for _ in range(2):
+        store.create_model_version(name, source="file:///nowhere", run_id=None)
+    store.set_registered_model_alias(name, "champion", "1")
+    champion = version_by_alias(store, name, "champion")
+    followed = []
+
+    def unreachable_endpoint(ctx):
+        followed.append(ctx)
+        raise ConnectionError("endpoint unreachable")
+
+    monkeypatch.setattr(champion_move, "follow_champion", unreachable_endpoint)
+    cause = KeyError("the first error's own cause")
+    outer = champion_move.moved_together(local_ctx, champion, [champion])
+    inner = champion_move.moved_together(local_ctx, champion, [champion])
+    with pytest.raises(ValueError, match="move failed") as failed, outer, inner:
+        store.set_registered_model_alias(name, "champion", "2")
+        store.set_model_version_tag(name, "1", "rolled_back_to", "2")
+        raise ValueError("move failed") from cause
+    assert len(followed) == 1
+    assert failed.value.__cause__ is cause
+    assert failed.value.__notes__ == [
+        "the champion alias is back on v1, but what follows it (e.g. the serving endpoint) "
+        "could not be brought back: endpoint unreachable"
+    ]
+    assert int(store.get_model_version_by_alias(name, "champion").version) == 1
+    assert "rolled_back_to" not in store.get_model_version(name, "1").tags
+
+    # The registry lost too: the note says so, the follower is not called, the cause stays.
+    monkeypatch.setattr(champion_move, "_restore", lambda *args: unreachable_endpoint(None))
+    followed.clear()
+    block = champion_move.moved_together(local_ctx, champion, [champion])
+    with pytest.raises(ValueError, match="move failed") as failed, block:
+        raise ValueError("move failed") from cause
+    assert failed.value.__cause__ is cause
+    assert failed.value.__notes__ == [
+        "putting the champion alias back failed too: endpoint unreachable"
+    ]
+    assert len(followed) == 1  # the restore's own call, not a follower's

@@ -8,11 +8,12 @@ from types import SimpleNamespace
 
 import databricks.sdk
 import pytest
-from databricks.sdk.errors import NotFound
+from databricks.sdk.errors import NotFound, PermissionDenied
 from databricks.sdk.service.serving import ServingEndpointPermissionLevel
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
+from {{ cookiecutter.package_name }}.registry import version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving.cli import serve
 from {{ cookiecutter.package_name }}.serving.endpoint import endpoint_settings, sync, sync_endpoint
@@ -24,9 +25,10 @@ from .conftest import refusal, registry, seeded
 class FakeEndpoints:
     """The ``serving_endpoints`` API of a workspace holding at most one endpoint."""
 
-    def __init__(self, served: str | None = None, pending: str | None = None):
+    def __init__(self, served: str | None = None, pending: str | None = None, refusals: int = 0):
         self.endpoint = None
         self.calls: list[tuple] = []
+        self.refusals = refusals  # the next this many permission updates raise
         if served is not None:
             self.endpoint = self._detailed(served, pending)
 
@@ -56,7 +58,16 @@ class FakeEndpoints:
         self.endpoint = self._detailed(served_entities[0].entity_version)
 
     def update_permissions(self, serving_endpoint_id, access_control_list):
+        if self.refusals:
+            self.refusals -= 1
+            raise PermissionDenied("injected: cannot manage the endpoint's permissions")
         self.calls.append(("update_permissions", serving_endpoint_id, access_control_list))
+
+    def served(self) -> str | None:
+        """The version the endpoint serves (None without an endpoint)."""
+        if self.endpoint is None:
+            return None
+        return self.endpoint.config.served_entities[0].entity_version
 
 
 def workspace(endpoints: FakeEndpoints):
@@ -98,10 +109,10 @@ def test_the_first_champion_creates_the_endpoint_with_payload_logging_and_query_
     assert grant.permission_level == ServingEndpointPermissionLevel.CAN_QUERY
 
 
-def test_an_endpoint_on_the_champion_is_left_alone():
+def test_an_endpoint_on_the_champion_is_left_alone_and_the_grant_made_again():
     endpoints = FakeEndpoints(served="3")
     assert sync_endpoint(STAGING, 3, workspace(endpoints))["action"] == "unchanged"
-    assert endpoints.calls == []
+    assert [call[0] for call in endpoints.calls] == ["update_permissions"]
 
 
 @pytest.mark.parametrize("served, champion", [("3", 4), ("4", 3)], ids=["deploy", "rollback"])
@@ -123,7 +134,7 @@ def test_an_update_under_way_to_another_version_is_refused():
     with pytest.raises(RuntimeError, match="under way"):
         sync_endpoint(STAGING, 4, workspace(endpoints))
     assert sync_endpoint(STAGING, 5, workspace(endpoints))["action"] == "unchanged"
-    assert endpoints.calls == []
+    assert [call[0] for call in endpoints.calls] == ["update_permissions"]
 
 
 def test_environments_name_their_endpoints_and_only_prod_does_not_scale_to_zero():
@@ -244,11 +255,14 @@ def test_the_serving_section_is_typed_when_the_settings_load(tmp_path):
     )
 
 
-def staging_job(tmp_path, monkeypatch, endpoints: FakeEndpoints) -> tuple[Context, Context]:
+def staging_job(
+    tmp_path, monkeypatch, endpoints: FakeEndpoints, champion: bool = True
+) -> tuple[Context, Context]:
     """(job, local): ``job`` has the staging settings as a Databricks job has them, with
     MLflow on the local store of ``local`` (under ``tmp_path``), which holds versions 1
     and 2 of the model, and ``endpoints`` as the workspace's serving endpoints. v1 is the
-    champion; v2 passed validation against it."""
+    champion and v2 passed validation against it; without ``champion``, there is none
+    and v2 passed validation against none."""
     local = Context(replace(STAGING, runtime="local", local_root=seeded(tmp_path)))
     job = Context(STAGING)
     monkeypatch.setattr(job, "mlflow", local.mlflow)
@@ -258,17 +272,20 @@ def staging_job(tmp_path, monkeypatch, endpoints: FakeEndpoints) -> tuple[Contex
     store.create_registered_model(name)
     for _ in range(2):
         store.create_model_version(name, source="file:///nowhere", run_id=None)
-    store.set_registered_model_alias(name, "champion", "1")
+    if champion:
+        store.set_registered_model_alias(name, "champion", "1")
     store.set_model_version_tag(name, "2", "validation_status", "PASSED")
-    store.set_model_version_tag(name, "2", "validation_champion_version", "1")
+    against = "1" if champion else "none"
+    store.set_model_version_tag(name, "2", "validation_champion_version", against)
     return job, local
 
 
-def registry_state(ctx: Context) -> tuple[int, dict]:
-    """(champion version, {version: tags}) of the model of ``ctx``."""
+def registry_state(ctx: Context) -> tuple[int | None, dict]:
+    """(champion version or None, {version: tags}) of the model of ``ctx``."""
     store, name = registry(ctx), ctx.settings.model_name
-    champion = int(store.get_model_version_by_alias(name, "champion").version)
-    return champion, {n: store.get_model_version(name, n).tags for n in ("1", "2")}
+    champion = version_by_alias(store, name, "champion")
+    tags = {n: store.get_model_version(name, n).tags for n in ("1", "2")}
+    return (int(champion.version) if champion else None), tags
 
 
 def test_deploy_and_rollback_put_the_alias_back_when_the_endpoint_cannot_follow(
@@ -333,3 +350,25 @@ def test_a_failed_restore_is_named_on_the_first_error(tmp_path, monkeypatch):
     assert failed.value.__notes__ == [
         "putting the champion alias back failed too: registry unreachable"
     ]
+
+
+@pytest.mark.parametrize("champion", [True, False], ids=["over_v1", "first_champion"])
+def test_a_grant_that_fails_after_the_endpoint_moved_puts_alias_and_endpoint_back(
+    tmp_path, monkeypatch, champion
+):
+    # The endpoint moves to v2 (or is created with it), then the permission update is
+    # refused: deploy puts the alias back, and the endpoint back on the champion (v1).
+    # Without a champion there is nothing to put the endpoint back on: the one just
+    # created keeps v2, which the query group cannot query yet (no grant). The rerun
+    # promotes v2 and grants, though the endpoint is "unchanged" by then.
+    endpoints = FakeEndpoints(served="1" if champion else None, refusals=1)
+    job, local = staging_job(tmp_path, monkeypatch, endpoints, champion=champion)
+    before = registry_state(local)
+    with pytest.raises(PermissionDenied, match="injected"):
+        deploy.run(job, version=2)
+    assert registry_state(local) == before
+    assert endpoints.served() == ("1" if champion else "2")
+    rerun = deploy.run(job, version=2)
+    assert (rerun["promoted"], endpoints.served()) == (True, "2")
+    assert endpoints.calls[-1][0] == "update_permissions"
+    assert registry_state(local)[0] == 2

@@ -25,6 +25,9 @@ from .registry import (
 from .runtime.context import Context
 from .runtime.tracking import client
 
+# Set on an exception once a :func:`moved_together` block has put the alias back, so an
+# outer block (the rag steps wrap the shared ones) re-raises it without doing it again.
+RESTORED = "champion_alias_restored"
 # Tags deploy and rollback write on the versions they move between.
 MOVE_TAGS = (
     PREVIOUS_CHAMPION_TAG,
@@ -77,24 +80,28 @@ def moved_together(
     no champion); ``touched``: the versions whose move tags (:data:`MOVE_TAGS`) the block
     may write. On an exception the alias and those tags are restored, the followers
     called again (:func:`follow_champion`: e.g. the serving endpoint back on the
-    champion), and the exception re-raised. When the restore or the followers fail
-    too, a note on the exception says which (the exception itself stays the first).
+    champion), and the exception re-raised, once: blocks nested around the same move
+    restore it in the innermost only. When the restore or the followers fail too, a note
+    on the exception says which (the exception itself, with its cause, stays the first).
     """
     before = {str(v.version): {k: v.tags[k] for k in MOVE_TAGS if k in v.tags} for v in touched}
     try:
         yield
     except Exception as err:
+        if getattr(err, RESTORED, False):  # an inner block (the shared step) did it already
+            raise
+        setattr(err, RESTORED, True)
         try:
             _restore(ctx, champion, before)
         except Exception as restore_err:
             err.add_note(f"putting the champion alias back failed too: {restore_err}")
-            raise err from None
-        try:
-            follow_champion(ctx)
-        except Exception as follow_err:
-            where = f"back on v{champion.version}" if champion else "removed (as before)"
-            err.add_note(
-                f"the champion alias is {where}, but what follows it (e.g. the "
-                f"serving endpoint) could not be brought back: {follow_err}"
-            )
+        else:
+            try:
+                follow_champion(ctx)
+            except Exception as follow_err:
+                where = f"back on v{champion.version}" if champion else "removed (as before)"
+                err.add_note(
+                    f"the champion alias is {where}, but what follows it (e.g. the "
+                    f"serving endpoint) could not be brought back: {follow_err}"
+                )
         raise

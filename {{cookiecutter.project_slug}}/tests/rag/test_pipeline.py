@@ -205,6 +205,7 @@ def test_a_table_source_with_a_null_or_a_missing_table_stops_before_any_write(
     capsys.readouterr()
     assert ingest_documents_entry(["--env", "local"]) == 1
     assert capsys.readouterr().err == (
-        "error: source.table default.rag_no_such_documents: the table does not exist\n"
+        "error: source.table default.rag_no_such_documents: no such table (or not visible to "
+        "this principal)\n"
     )
     assert ctx.tables.version(documents) == version

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import mlflow
-import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.rag.champion_aliases import checked_prompt_version
-from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
-from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
+from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
+from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
@@ -86,9 +85,19 @@ def test_a_renamed_prompt_registers_a_new_version_built_with_it(ctx):
     assert tags == {"1": ctx.settings.prompt_name, "2": renamed.settings.prompt_name}
     config = mlflow.pyfunc.load_model(f"models:/{name}/2").model_config
     assert config["prompt_name"] == renamed.settings.prompt_name
-    # Deploy and rollback refuse to point the renamed prompt's champion at version 1's
-    # prompt version: that number is a version of the old prompt.
+    # Deploy and rollback move the champion alias of the prompt a version was built with:
+    # after the rename, rolling back to v1 moves the old prompt's, to its version 1.
+    assert checked_prompt_version(renamed.settings, client.get_model_version(name, "1")) == 1
+    disabled = {**ctx.settings.evaluation, "mode": "disabled"}
+    quick = Context(replace(ctx.settings, evaluation=disabled))
+    renamed_quick = Context(replace(quick.settings, prompt_short_name="my_prompt"))
+    evaluate.run(quick, version=1)
+    assert deploy.run(quick)["prompt_champion_version"] == 1
+    evaluate.run(renamed_quick, version=2)
+    assert deploy.run(renamed_quick)["champion_version"] == 2
+    assert prompt_by_alias(renamed.settings.prompt_name, "champion").version == 1
     old_prompt = ctx.settings.prompt_name
-    with pytest.raises(LookupError, match=f"v1 was built with prompt {old_prompt}, not"):
-        checked_prompt_version(renamed.settings, client.get_model_version(name, "1"))
-    assert checked_prompt_version(renamed.settings, client.get_model_version(name, "2")) == 1
+    mlflow.genai.delete_prompt_alias(old_prompt, "champion")  # so the rollback must set it
+    back = rollback.run(renamed_quick)
+    assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
+    assert prompt_by_alias(old_prompt, "champion").version == 1

@@ -3,11 +3,12 @@
 Deploy and rollback check both targets first (the model version, its
 ``prompt_name`` and ``prompt_version`` tags and that prompt version in the Prompt
 Registry), then move the model's champion alias (the shared tabular step, which
-also tags the versions and syncs a Databricks serving endpoint), then the
-prompt's. When the prompt move fails, :func:`..champion_move.moved_together` puts
-the model alias and the tags the model move wrote back as they were (and re-syncs the
-serving endpoint, when the project has one), then re-raises: both aliases end
-where they started.
+also tags the versions and syncs a Databricks serving endpoint), then the champion
+alias of the prompt that version was built with (after a ``model.prompt`` rename, a
+rollback to a version built before it moves the old prompt's alias). When the
+prompt move fails, :func:`..champion_move.moved_together` puts the model alias and
+the tags the model move wrote back as they were (and re-syncs the serving endpoint,
+when the project has one), then re-raises: both aliases end where they started.
 """
 
 from __future__ import annotations
@@ -25,22 +26,20 @@ PROMPT_VERSION_TAG = "prompt_version"
 PROMPT_NAME_TAG = "prompt_name"
 
 
-def checked_prompt_version(settings, version: ModelVersion) -> int:
-    """The prompt version model ``version`` was built with (its ``prompt_version`` tag).
+def built_with(settings, version: ModelVersion) -> str:
+    """The prompt model ``version`` was built with: its ``prompt_name`` tag (``model.prompt``
+    at build time, so the old name after a rename), else ``settings.prompt_name``."""
+    return version.tags.get(PROMPT_NAME_TAG) or settings.prompt_name
 
-    Raises LookupError when the tag is missing or not a number, when the version's
-    ``prompt_name`` tag names another prompt than ``settings.prompt_name`` (it was
-    built before ``model.prompt`` was renamed: that number is a version of the other
-    prompt), or when that version of ``settings.prompt_name`` is not in the Prompt
-    Registry.
+
+def checked_prompt_version(settings, version: ModelVersion) -> int:
+    """The prompt version model ``version`` was built with (its ``prompt_version`` tag), a
+    version of the prompt :func:`built_with` names.
+
+    Raises LookupError when the tag is missing or not a number, or when that version of
+    that prompt is not in the Prompt Registry.
     """
-    built_with = version.tags.get(PROMPT_NAME_TAG)
-    if built_with is not None and built_with != settings.prompt_name:
-        raise LookupError(
-            f"model {settings.model_name} v{version.version} was built with prompt "
-            f"{built_with}, not {settings.prompt_name} (model.prompt): its prompt version "
-            "is not a version of that prompt"
-        )
+    prompt = built_with(settings, version)
     tag = version.tags.get(PROMPT_VERSION_TAG, "")
     if not tag.isdigit():
         raise LookupError(
@@ -48,18 +47,18 @@ def checked_prompt_version(settings, version: ModelVersion) -> int:
             f"is {tag or 'missing'}; build registers versions with it"
         )
     try:
-        mlflow.genai.load_prompt(f"prompts:/{settings.prompt_name}/{tag}")
+        mlflow.genai.load_prompt(f"prompts:/{prompt}/{tag}")
     except MlflowException as err:
         raise LookupError(
-            f"prompt {settings.prompt_name} has no version {tag} "
+            f"prompt {prompt} has no version {tag} "
             f"(model {settings.model_name} v{version.version} was built with it)"
         ) from err
     return int(tag)
 
 
-def set_prompt_champion(settings, version: int) -> None:
-    """Point the prompt's champion alias at prompt ``version``."""
-    mlflow.genai.set_prompt_alias(settings.prompt_name, settings.champion_alias, version)
+def set_prompt_champion(settings, prompt: str, version: int) -> None:
+    """Point the champion alias of prompt ``prompt`` at its version ``version``."""
+    mlflow.genai.set_prompt_alias(prompt, settings.champion_alias, version)
 
 
 def move_both(
@@ -67,14 +66,19 @@ def move_both(
     champion: ModelVersion | None,
     touched: list[ModelVersion],
     move_model: Callable[[], dict],
-    prompt_version: int,
+    target: ModelVersion,
 ) -> dict:
-    """``move_model()`` (the shared step), then the prompt's champion to ``prompt_version``.
+    """``move_model()`` (the shared step), then the champion alias of the prompt ``target``
+    (the model version that is champion afterwards) was built with, to its version.
 
     Returns the shared step's result plus ``prompt_champion_version``. When either
     move raises, both aliases are as before (:func:`..champion_move.moved_together`).
+    Raises LookupError, before anything moves, when ``target``'s prompt version is not
+    in the Prompt Registry (:func:`checked_prompt_version`).
     """
+    prompt = built_with(ctx.settings, target)
+    prompt_version = checked_prompt_version(ctx.settings, target)
     with moved_together(ctx, champion, touched):
         result = move_model()
-        set_prompt_champion(ctx.settings, prompt_version)
+        set_prompt_champion(ctx.settings, prompt, prompt_version)
     return {**result, "prompt_champion_version": prompt_version}

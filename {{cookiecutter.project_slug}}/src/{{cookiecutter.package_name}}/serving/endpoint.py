@@ -62,9 +62,10 @@ def sync_endpoint(settings: RuntimeSettings, champion: int | None, workspace) ->
     ``workspace`` is a databricks-sdk ``WorkspaceClient``. Returns endpoint (name),
     served_version (str or None) and action: ``none`` (no champion yet: nothing to
     serve), ``created``, ``updated`` (it served another version), ``unchanged``
-    (it serves the champion, or an update to it is under way). After ``created`` or
-    ``updated``, ``serving.query_group`` gets CAN_QUERY. Raises ConfigError for bad
-    settings and RuntimeError when an update to another version is under way.
+    (it serves the champion, or an update to it is under way). Then, with a champion,
+    ``serving.query_group`` gets CAN_QUERY (``update_permissions`` adds it; again on every
+    call, so a grant an earlier failed run did not make is made). Raises ConfigError for
+    bad settings and RuntimeError when an update to another version is under way.
     """
     from databricks.sdk.errors import NotFound
     from databricks.sdk.service import serving as sdk
@@ -110,17 +111,18 @@ def sync_endpoint(settings: RuntimeSettings, champion: int | None, workspace) ->
     else:
         workspace.serving_endpoints.update_config(name=name, served_entities=[entity])
         action = "updated"
-    if action != "unchanged":
-        endpoint_id = workspace.serving_endpoints.get(name).id
-        workspace.serving_endpoints.update_permissions(
-            serving_endpoint_id=endpoint_id,
-            access_control_list=[
-                sdk.ServingEndpointAccessControlRequest(
-                    group_name=wanted["query_group"],
-                    permission_level=sdk.ServingEndpointPermissionLevel.CAN_QUERY,
-                )
-            ],
-        )
+    # Granted on every call, not only after a change: a run that moved the endpoint and
+    # then failed to grant leaves it "unchanged" for the rerun, which must still grant.
+    endpoint_id = workspace.serving_endpoints.get(name).id
+    workspace.serving_endpoints.update_permissions(
+        serving_endpoint_id=endpoint_id,
+        access_control_list=[
+            sdk.ServingEndpointAccessControlRequest(
+                group_name=wanted["query_group"],
+                permission_level=sdk.ServingEndpointPermissionLevel.CAN_QUERY,
+            )
+        ],
+    )
     return {"endpoint": name, "served_version": version, "action": action}
 
 

@@ -30,7 +30,7 @@ def run(ctx: Context) -> dict:
 
     Returns rolled_back_from (the former champion's version, int), champion_version
     (the restored version, int), rolled_back_at (ISO timestamp, UTC), and one entry per
-    champion follower (:func:`.deploy.follow_champion`).
+    champion follower (:func:`..champion_move.follow_champion`).
     Raises LookupError when the model has no champion, when the champion has no
     previous champion to return to (first champion, or promoted by hand), or when
     that version no longer exists. Other registry errors propagate. When the move or a

@@ -17,7 +17,7 @@ from ...registry import version_by_alias
 from ...runtime.context import Context
 from ...runtime.tracking import client
 from ...steps import deploy as model_deploy
-from ..champion_aliases import checked_prompt_version, move_both
+from ..champion_aliases import move_both
 
 
 def run(ctx: Context, version: int | None = None) -> dict:
@@ -25,9 +25,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
 
     Raises LookupError, before any alias moves, when there is no challenger (and no
     ``version``), the version does not exist, or the prompt version of the model
-    version to be champion is missing or of another prompt than ``model.prompt``
-    (built before a rename). When the prompt alias cannot be set, the model's
-    champion alias is restored and the error re-raised.
+    version to be champion is missing (:func:`..champion_aliases.checked_prompt_version`).
+    When the prompt alias cannot be set, the model's champion alias is restored and the
+    error re-raised.
     """
     ctx.mlflow()
     registry = client()
@@ -39,12 +39,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     target = candidate if refused is None else champion
     if target is None:  # refused, and no champion: nothing moves
         return {**model_deploy.run(ctx, int(candidate.version)), "prompt_champion_version": None}
-    prompt_version = checked_prompt_version(settings, target)
     touched = [v for v in (candidate, champion) if v is not None]
     return move_both(
-        ctx,
-        champion,
-        touched,
-        lambda: model_deploy.run(ctx, int(candidate.version)),
-        prompt_version,
+        ctx, champion, touched, lambda: model_deploy.run(ctx, int(candidate.version)), target
     )

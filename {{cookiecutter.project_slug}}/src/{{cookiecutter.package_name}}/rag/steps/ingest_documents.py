@@ -41,7 +41,7 @@ def load_documents(ctx: Context) -> pd.DataFrame:
         name = source["table"]
         origin = f"source.table {name}"
         if not ctx.spark.catalog.tableExists(name):
-            raise LookupError(f"{origin}: the table does not exist")
+            raise LookupError(f"{origin}: no such table (or not visible to this principal)")
         frame = to_pandas(ctx.spark.read.table(name))
     return corpus.check_documents(frame, origin)
 

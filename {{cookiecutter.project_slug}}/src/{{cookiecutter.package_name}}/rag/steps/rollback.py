@@ -11,7 +11,7 @@ from ...registry import PREVIOUS_CHAMPION_TAG, get_version, version_by_alias
 from ...runtime.context import Context
 from ...runtime.tracking import client
 from ...steps import rollback as model_rollback
-from ..champion_aliases import checked_prompt_version, move_both
+from ..champion_aliases import move_both
 
 
 def run(ctx: Context) -> dict:
@@ -19,7 +19,7 @@ def run(ctx: Context) -> dict:
 
     Raises LookupError, before any alias moves, when there is nothing to roll back to
     (the shared step's messages) or the restored version's prompt version is missing
-    or of another prompt than ``model.prompt`` (built before a rename). When the
+    (:func:`..champion_aliases.checked_prompt_version`). When the
     prompt alias cannot be set, the model's champion alias is restored and the error
     re-raised.
     """
@@ -37,7 +37,4 @@ def run(ctx: Context) -> dict:
         previous = None
     if previous is None:  # the shared step raises its LookupError, moving nothing
         return model_rollback.run(ctx)
-    prompt_version = checked_prompt_version(settings, previous)
-    return move_both(
-        ctx, current, [current, previous], lambda: model_rollback.run(ctx), prompt_version
-    )
+    return move_both(ctx, current, [current, previous], lambda: model_rollback.run(ctx), previous)
