@@ -36,7 +36,8 @@ def alias_missing(err: MlflowException, alias: str) -> bool:
 
     Unity Catalog, and every store for a model that does not exist, answer
     RESOURCE_DOES_NOT_EXIST; MLflow's own stores (SQLite, files, tracking server)
-    answer INVALID_PARAMETER_VALUE "Registered model alias <alias> not found."
+    answer INVALID_PARAMETER_VALUE "Registered model alias <alias> not found." (for a
+    prompt: "Prompt alias <alias> not found."; the rag use case reads prompts by this rule)
     Every other error (permissions, network, a bad request) is not "missing".
     """
     if err.error_code == _DOES_NOT_EXIST:

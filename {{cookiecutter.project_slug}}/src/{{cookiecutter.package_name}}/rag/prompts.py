@@ -7,6 +7,7 @@ import re
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from ..registry import alias_missing
 from .packaged import packaged_text
 
 PROMPT_FILE = "conf/qa_prompt.txt"
@@ -31,17 +32,33 @@ def prompt_text() -> str:
     return text
 
 
-def latest_prompt(name: str):
-    """The newest registered version of prompt ``name``, or None when there is none."""
+def _by_alias(name: str, alias: str):
+    """``prompts:/<name>@<alias>``, or None when the prompt or the alias does not exist.
+
+    Only a not-found answer means None (:func:`..registry.alias_missing`: MLflow's
+    SQLite and file stores answer INVALID_PARAMETER_VALUE "Prompt alias <alias> not
+    found.", every store RESOURCE_DOES_NOT_EXIST for a prompt that does not exist).
+    Any other error (permissions, network) propagates: taken for "no version", it
+    would make register-prompt register a duplicate version and build report a
+    missing alias.
+    """
     try:
-        return mlflow.genai.load_prompt(f"prompts:/{name}@latest")
-    except MlflowException:
-        return None
+        return mlflow.genai.load_prompt(f"prompts:/{name}@{alias}")
+    except MlflowException as err:
+        if alias_missing(err, alias):
+            return None
+        raise
+
+
+def latest_prompt(name: str):
+    """The newest registered version of prompt ``name``, or None when there is none.
+
+    Registry errors other than not-found propagate (see :func:`_by_alias`).
+    """
+    return _by_alias(name, "latest")
 
 
 def prompt_by_alias(name: str, alias: str):
-    """The version of prompt ``name`` that ``alias`` points at, or None."""
-    try:
-        return mlflow.genai.load_prompt(f"prompts:/{name}@{alias}")
-    except MlflowException:
-        return None
+    """The version of prompt ``name`` that ``alias`` points at, or None when the prompt
+    or the alias does not exist; other registry errors propagate (see :func:`_by_alias`)."""
+    return _by_alias(name, alias)

@@ -76,7 +76,8 @@ def run(ctx: Context) -> dict:
     """Register a new QA model version when a version tag would change; else hand on the newest.
 
     The version tags (``VERSION_TAGS``) are the prompt's name and version, the index
-    version and the pipeline digest; a version registered without ``prompt_name``
+    version and the pipeline digest, written by the call that creates the version (the
+    model is logged unregistered first); a version registered without ``prompt_name``
     is not handed on.
 
     Returns model_version (int), registered (bool), prompt_version (int),
@@ -135,11 +136,11 @@ def run(ctx: Context) -> dict:
                 code_paths=[str(PACKAGE_DIR)],
                 pip_requirements=PIP_REQUIREMENTS,
                 signature=SIGNATURE,
-                registered_model_name=settings.model_name,
             )
-    version = info.registered_model_version
-    for key, value in tags.items():
-        registry.set_model_version_tag(settings.model_name, version, key, value)
+        # One call makes the version and its tags: a version is never left untagged
+        # (a build that failed after registering, then set the tags, left a version the
+        # next build did not hand on, so a rerun registered a second one).
+        version = mlflow.register_model(info.model_uri, settings.model_name, tags=tags).version
     return {
         "model_version": int(version),
         "registered": True,

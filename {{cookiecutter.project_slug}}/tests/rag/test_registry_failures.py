@@ -1,0 +1,69 @@
+"""Registry failures: only not-found means "no prompt", and a model version is never left
+untagged by a build that failed after registering it."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import PERMISSION_DENIED
+
+from {{ cookiecutter.package_name }}.rag.prompts import latest_prompt, prompt_by_alias, prompt_text
+from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
+from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+
+
+def registry(ctx) -> MlflowClient:
+    return MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+
+
+def deny(*args, **kwargs):
+    raise MlflowException("User does not have READ on the prompt", PERMISSION_DENIED)
+
+
+def test_a_missing_prompt_or_alias_is_none(ctx):
+    ctx.mlflow()
+    name = ctx.settings.prompt_name
+    assert latest_prompt(name) is None  # no prompt: RESOURCE_DOES_NOT_EXIST
+    assert prompt_by_alias(name, "challenger") is None
+    mlflow.genai.register_prompt(name, prompt_text())
+    assert latest_prompt(name).version == 1
+    # The local store answers INVALID_PARAMETER_VALUE "Prompt alias challenger not found."
+    assert prompt_by_alias(name, "challenger") is None
+    with pytest.raises(LookupError, match="run register-prompt first"):
+        build.run(ctx)
+
+
+def test_a_denied_prompt_read_propagates_and_registers_nothing(ctx, monkeypatch):
+    assert register_prompt.run(ctx)["version"] == 1
+    monkeypatch.setattr(mlflow.genai, "load_prompt", deny)
+    with pytest.raises(MlflowException, match="READ on the prompt"):
+        register_prompt.run(ctx)
+    with pytest.raises(MlflowException, match="READ on the prompt"):
+        build.run(ctx)
+    monkeypatch.undo()
+    assert latest_prompt(ctx.settings.prompt_name).version == 1  # no duplicate prompt version
+    assert registry(ctx).search_model_versions(f"name = '{ctx.settings.model_name}'") == []
+
+
+def test_a_build_that_fails_after_registering_leaves_a_tagged_version(ctx, monkeypatch):
+    register_prompt.run(ctx)
+    create = MlflowClient._create_model_version
+
+    def create_then_fail(self, *args, **kwargs):
+        create(self, *args, **kwargs)
+        raise RuntimeError("the build stopped right after registering")
+
+    monkeypatch.setattr(MlflowClient, "_create_model_version", create_then_fail)
+    with pytest.raises(RuntimeError, match="right after registering"):
+        build.run(ctx)
+    monkeypatch.undo()
+    name = ctx.settings.model_name
+    versions = registry(ctx).search_model_versions(f"name = '{name}'")
+    assert [str(v.version) for v in versions] == ["1"]
+    assert set(build.VERSION_TAGS) <= set(versions[0].tags)
+
+    rerun = build.run(ctx)
+    assert (rerun["model_version"], rerun["registered"]) == (1, False)
+    assert len(registry(ctx).search_model_versions(f"name = '{name}'")) == 1
