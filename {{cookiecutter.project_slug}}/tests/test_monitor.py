@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.config import ConfigError, Window, load_settings
 from {{ cookiecutter.package_name }}.data_profile import build_profile, log_data_profile
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
@@ -29,6 +30,7 @@ from {{ cookiecutter.package_name }}.steps.monitor import group_figures
 
 from .conftest import (
     CONTRACT,
+    ENTITY_KEY,
     EVENT_TIME,
     FEATURES,
     LABEL,
@@ -214,6 +216,35 @@ def test_an_empty_window_reports_insufficient_data_and_does_not_retrain(scored):
     assert drift.value.isna().all() and (drift.kind == "insufficient_data").all()
     count = rows[rows.metric == "row_count"].iloc[0]
     assert count.value == 0 and count.kind == "data_quality" and count.violation
+
+
+def test_a_prediction_source_breaking_its_expectations_stops_the_monitor_before_it_writes(
+    trained_scored, tmp_path
+):
+    """README: before monitor, each prediction source is checked against the predictions
+    table's expectations; the first that fails stops the step, before it writes."""
+    ctx = private_copy(trained_scored[0], tmp_path / "state")  # this test breaks its table
+    predictions = ctx.settings.table("predictions")
+    row = ctx.tables.read(predictions).orderBy(ENTITY_KEY).limit(1)
+    (shared,) = row.select(ENTITY_KEY).first()
+    row.write.format("delta").mode("append").save(str(ctx.tables.path(predictions)))
+    table = ctx.settings.table("monitoring_metrics")
+    assert not ctx.tables.exists(table)  # the scored state was never monitored
+    client = registry(ctx)
+
+    def runs() -> list[str]:
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        return sorted(r.info.run_id for r in client.search_runs(experiments))
+
+    before = runs()
+    with pytest.raises(DataCheckError) as error:
+        monitor.run(ctx)
+    assert str(error.value) == (
+        f"input table batch predictions: key {ENTITY_KEY}: 1 value is shared by 2 rows "
+        f"(e.g. {ENTITY_KEY}={shared})"
+    )
+    assert not ctx.tables.exists(table)
+    assert runs() == before
 
 
 def test_the_row_count_rule_is_rows_per_day_times_the_days_of_the_window(monitored, synthetic):

@@ -88,8 +88,12 @@ def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(slice_run):
     # Evaluation traced every question, yet the monitor counts only served answers.
     assert summary["steps"]["monitor"]["answers"] == 0
 
-    # Reruns: nothing new is ingested, embedded or registered.
+    # Reruns: nothing new is ingested, embedded or registered; an unchanged corpus writes
+    # no new version of the document table.
+    documents_table = ctx.settings.table("documents_bronze")
+    documents_version = ctx.tables.version(documents_table)
     assert ingest_documents.run(ctx)["new_or_changed"] == 0
+    assert ctx.tables.version(documents_table) == documents_version
     again = index.run(ctx)
     assert again["documents_embedded"] == 0
     assert again["index_version"] == summary["steps"]["index"]["index_version"]
@@ -163,6 +167,38 @@ def test_a_table_source_is_ingested(tmp_path):
     assert ingest_documents.run(ctx)["documents"] == 2
     bronze = ctx.tables.read(ctx.settings.table("documents_bronze")).orderBy("doc_id").collect()
     assert [(r.doc_id, r.title, r.text) for r in bronze] == [r[:3] for r in rows]
+
+
+def test_a_new_title_or_source_alone_is_not_written(tmp_path):
+    """README: the document table is replaced when a document's text is new or changed; an
+    unchanged source, or a new title or source alone, writes nothing, and unchanged
+    documents keep loaded_at."""
+    source = {"kind": "table", "table": "default.rag_retitled_documents"}
+    ctx = Context(slice_settings(tmp_path / "state", source=source))
+    schema = "doc_id string, title string, text string, source string"
+
+    def ingest(rows) -> dict:
+        frame = ctx.spark.createDataFrame(rows, schema)
+        frame.write.format("delta").mode("overwrite").saveAsTable(source["table"])
+        return ingest_documents.run(ctx)
+
+    rows = [("guide.a", "Alpha", "Alpha text.", "wiki"), ("guide.b", "Beta", "Beta text.", "wiki")]
+    assert ingest(rows)["new_or_changed"] == 2
+    documents = ctx.settings.table("documents_bronze")
+    version = ctx.tables.version(documents)
+
+    def loaded() -> dict:
+        return {r.doc_id: r.loaded_at for r in ctx.tables.read(documents).collect()}
+
+    first = loaded()
+    assert ingest(rows)["new_or_changed"] == 0  # unchanged
+    assert ctx.tables.version(documents) == version
+    retitled = [("guide.a", "Alpha, retitled", "Alpha text.", "handbook"), rows[1]]
+    assert ingest(retitled)["new_or_changed"] == 0
+    assert loaded() == first
+    assert ctx.tables.version(documents) == version
+    bronze = ctx.tables.read(documents).where("doc_id = 'guide.a'").first()
+    assert (bronze.title, bronze.source) == ("Alpha", "wiki")  # the text decides a write
 
 
 def test_a_table_source_with_a_null_or_a_missing_table_stops_before_any_write(
