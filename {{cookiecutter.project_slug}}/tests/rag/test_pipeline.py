@@ -199,6 +199,12 @@ def test_a_new_title_or_source_alone_is_not_written(tmp_path):
     assert ctx.tables.version(documents) == version
     bronze = ctx.tables.read(documents).where("doc_id = 'guide.a'").first()
     assert (bronze.title, bronze.source) == ("Alpha", "wiki")  # the text decides a write
+    # A new text for guide.b is written; the unchanged guide.a keeps its loaded_at.
+    edited = [retitled[0], ("guide.b", "Beta", "Beta text, edited.", "wiki")]
+    assert ingest(edited)["new_or_changed"] == 1
+    assert ctx.tables.version(documents) == version + 1
+    after = loaded()
+    assert after["guide.a"] == first["guide.a"] and after["guide.b"] > first["guide.b"]
 
 
 def test_a_table_source_with_a_null_or_a_missing_table_stops_before_any_write(

@@ -6,10 +6,15 @@ from __future__ import annotations
 import mlflow
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import PERMISSION_DENIED
 
-from {{ cookiecutter.package_name }}.rag.prompts import latest_prompt, prompt_by_alias, prompt_text
+from {{ cookiecutter.package_name }}.rag.prompts import (
+    latest_prompt,
+    prompt_by_alias,
+    prompt_text,
+)
 from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
@@ -67,3 +72,22 @@ def test_a_build_that_fails_after_registering_leaves_a_tagged_version(ctx, monke
     rerun = build.run(ctx)
     assert (rerun["model_version"], rerun["registered"]) == (1, False)
     assert len(registry(ctx).search_model_versions(f"name = '{name}'")) == 1
+
+
+def test_a_version_that_never_became_ready_is_not_handed_on(ctx, monkeypatch):
+    """On Unity Catalog a version whose files failed to upload keeps its tags but stays
+    PENDING_REGISTRATION (or FAILED_REGISTRATION): build registers a new one."""
+    register_prompt.run(ctx)
+    first = build.run(ctx)
+    assert build.run(ctx)["registered"] is False  # READY, same tags: handed on
+    newest = registry(ctx).get_model_version(ctx.settings.model_name, "1")
+    pending = ModelVersion(
+        newest.name,
+        newest.version,
+        newest.creation_timestamp,
+        tags=[ModelVersionTag(k, v) for k, v in newest.tags.items()],
+        status="PENDING_REGISTRATION",
+    )
+    monkeypatch.setattr(build, "latest_version", lambda registry, name: pending)
+    second = build.run(ctx)
+    assert (first["model_version"], second["model_version"], second["registered"]) == (1, 2, True)

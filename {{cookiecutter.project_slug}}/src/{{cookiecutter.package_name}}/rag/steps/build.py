@@ -76,9 +76,9 @@ def run(ctx: Context) -> dict:
     """Register a new QA model version when a version tag would change; else hand on the newest.
 
     The version tags (``VERSION_TAGS``) are the prompt's name and version, the index
-    version and the pipeline digest, written by the call that creates the version (the
-    model is logged unregistered first); a version registered without ``prompt_name``
-    is not handed on.
+    version and the pipeline digest, written by the call that creates the version; the
+    newest version is handed on only when it is READY and its tags match (a version
+    registered without ``prompt_name`` is not).
 
     Returns model_version (int), registered (bool), prompt_version (int),
     index_version (str), pipeline_digest and run_id (None when handed on).
@@ -106,7 +106,10 @@ def run(ctx: Context) -> dict:
         newest = latest_version(registry, settings.model_name)
     except LookupError:
         newest = None
-    if newest is not None and all(newest.tags.get(k) == tags[k] for k in VERSION_TAGS):
+    # Only a finished version is handed on: on Unity Catalog a version whose files failed
+    # to upload stays PENDING_REGISTRATION or FAILED_REGISTRATION, with its tags.
+    finished = newest is not None and newest.status == "READY"
+    if finished and all(newest.tags.get(k) == tags[k] for k in VERSION_TAGS):
         return {
             "model_version": int(newest.version),
             "registered": False,
@@ -136,11 +139,13 @@ def run(ctx: Context) -> dict:
                 code_paths=[str(PACKAGE_DIR)],
                 pip_requirements=PIP_REQUIREMENTS,
                 signature=SIGNATURE,
+                # The version is created with its tags in one call: never left untagged
+                # (a build that failed between registering and tagging left a version
+                # the next build did not hand on, so a rerun registered a second one).
+                registered_model_name=settings.model_name,
+                tags=tags,
             )
-        # One call makes the version and its tags: a version is never left untagged
-        # (a build that failed after registering, then set the tags, left a version the
-        # next build did not hand on, so a rerun registered a second one).
-        version = mlflow.register_model(info.model_uri, settings.model_name, tags=tags).version
+    version = info.registered_model_version
     return {
         "model_version": int(version),
         "registered": True,
