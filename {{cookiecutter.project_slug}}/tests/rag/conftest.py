@@ -12,9 +12,16 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import index, ingest_documents
 from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
 SLICE = ["json", "textwrap", "heapq", "bisect"]  # 4 modules, 28 documents, 17 eval questions
 SHARED_TABLES = ("documents_bronze", "chunks")
+
+
+def registry(ctx: Context) -> MlflowClient:
+    """An MlflowClient on the local store of ``ctx`` (independent of the process-wide URI)."""
+    uri = tracking_uri(ctx.settings)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def slot(name: str) -> str:

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import mlflow
 import pytest
-from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.cli import STEPS, run_pipeline
 from {{ cookiecutter.package_name }}.cli import ingest_documents as ingest_documents_entry
@@ -18,10 +17,9 @@ from {{ cookiecutter.package_name }}.rag.steps import build, index, ingest_docum
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import load_pipeline
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
-from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
 from ..connect_run import run_all_over_connect
-from .conftest import SLICE, slice_settings
+from .conftest import SLICE, registry, slice_settings
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +50,7 @@ def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(slice_run):
     assert summary["champion_version"] == 1
     assert summary["steps"]["deploy"]["prompt_champion_version"] == 1
 
-    client = MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+    client = registry(ctx)
     champion = client.get_model_version_by_alias(ctx.settings.model_name, "champion")
     assert champion.tags["prompt_version"] == "1"
     assert champion.tags["index_version"] == summary["steps"]["index"]["index_version"]

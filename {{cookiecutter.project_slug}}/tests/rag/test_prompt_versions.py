@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import mlflow
-from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.rag.champion_aliases import checked_prompt_version
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+
+from .conftest import registry
 
 
 def test_prompt_edit_versions_and_unchanged_prompt(ctx):
@@ -32,7 +32,7 @@ def test_prompt_edit_versions_and_unchanged_prompt(ctx):
     assert (rebuilt["model_version"], rebuilt["prompt_version"]) == (2, 2)
     assert rebuilt["index_version"] == model["index_version"]
 
-    client = MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+    client = registry(ctx)
     version = client.get_model_version(ctx.settings.model_name, "2")
     assert version.tags["prompt_version"] == "2"
     assert version.tags["index_version"] == model["index_version"]
@@ -56,7 +56,7 @@ def test_a_settings_only_change_registers_a_new_version_with_the_same_prompt_and
     # Back to the first settings: the newest version (2) differs, so a third is registered.
     third = build.run(ctx)
     assert (third["model_version"], third["pipeline_digest"]) == (3, first["pipeline_digest"])
-    client = MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+    client = registry(ctx)
     logged = client.get_model_version(ctx.settings.model_name, "2")
     assert logged.tags["pipeline_digest"] == second["pipeline_digest"]
     config = mlflow.pyfunc.load_model(f"models:/{ctx.settings.model_name}/2").model_config
@@ -79,7 +79,7 @@ def test_a_renamed_prompt_registers_a_new_version_built_with_it(ctx):
     )
     assert build.run(renamed) == {**second, "registered": False, "run_id": None}
 
-    client = MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+    client = registry(ctx)
     name = ctx.settings.model_name
     tags = {v: client.get_model_version(name, v).tags["prompt_name"] for v in ("1", "2")}
     assert tags == {"1": ctx.settings.prompt_name, "2": renamed.settings.prompt_name}

@@ -16,11 +16,8 @@ from {{ cookiecutter.package_name }}.rag.prompts import (
     prompt_text,
 )
 from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
-from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 
-
-def registry(ctx) -> MlflowClient:
-    return MlflowClient(tracking_uri(ctx.settings), tracking_uri(ctx.settings))
+from .conftest import registry
 
 
 def deny(*args, **kwargs):
