@@ -41,6 +41,10 @@ MAX_SLUG = 64
 # environment name is "staging".
 MAX_SLUG_WITH_SERVING = 63 - len("-staging")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
+# The rendered code imports the package by name and keeps within ruff's 100-column lines for
+# names of up to 32 characters (the generator's tests/test_render_matrix.py renders every
+# combination of options with a name this long and lints it).
+MAX_PACKAGE = 32
 UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
@@ -116,7 +120,7 @@ def slug_fits_the_endpoint(answers):
 
 
 def package_name(value):
-    """Python import name: lowercase identifier, not a keyword, not a standard-library module."""
+    """Python import name: lowercase identifier, no keyword or standard-library name, 32 at most."""
     if not PACKAGE.fullmatch(value):
         return (
             "must be a Python identifier of lowercase letters, digits and underscores, "
@@ -126,6 +130,11 @@ def package_name(value):
         return "must not be a Python keyword (pass e.g. package_name=class_model)"
     if value in sys.stdlib_module_names:
         return "must not shadow a standard-library module of the same name"
+    if len(value) > MAX_PACKAGE:
+        return (
+            f"must be at most {MAX_PACKAGE} characters, for the project's code to keep within "
+            "its 100-column lines (pass a shorter package_name=...)"
+        )
     return None
 
 

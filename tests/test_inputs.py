@@ -52,8 +52,9 @@ CASES = [
     ),
     (
         pre_gen.package_name,
-        ["churn_model", "pkg_2024_churn_model", "_private", "modele_prix"],
-        ["", "2024_churn", "churn-model", "Churn", "class", "match", "json", "types", "modèle"],
+        ["churn_model", "pkg_2024_churn_model", "_private", "modele_prix", "p", "x" * 32],
+        ["", "2024_churn", "churn-model", "Churn", "class", "match", "json", "types", "modèle"]
+        + ["x" * 33],
     ),
     (
         pre_gen.workspace_host,
@@ -266,11 +267,15 @@ BAD_ANSWERS = [
     ({"project_slug": "Churn Model"}, "project_slug='Churn Model'"),
     ({"project_slug": "../escape"}, "project_slug='../escape'"),
     (
-        {"project_slug": "x" * 56, "include_online_serving": True},
+        {"project_slug": "x" * 56, "package_name": "x", "include_online_serving": True},
         f"project_slug='{'x' * 56}': must be at most 55 characters with include_online_serving",
     ),
     ({"package_name": "churn-model"}, "package_name='churn-model'"),
     ({"package_name": "2024_churn"}, "package_name='2024_churn'"),
+    (
+        {"project_name": "Customer Lifetime Value Prediction Service"},
+        "package_name='customer_lifetime_value_prediction_service': must be at most 32 characters",
+    ),
     ({"description": "two\nlines"}, "description='two\\nlines'"),
     ({"author_name": "tab\tname"}, "author_name='tab\\tname'"),
 ]
@@ -510,8 +515,9 @@ def test_the_longest_slug_the_hook_takes_loads_in_every_environment(tmp_path, us
     exactly Databricks' 63 characters (one more is refused at load:
     tests/test_serving_endpoint.py in the rendered project)."""
     slug = "x" * pre_gen.MAX_SLUG_WITH_SERVING
-    project = render(tmp_path, project_slug=slug, use_case=use_case)
-    (package,) = {p.parent.name for p in project.glob("src/*/cli.py")}
+    package = "x" * pre_gen.MAX_PACKAGE  # the slug's own would be refused: too long
+    project = render(tmp_path, project_slug=slug, package_name=package, use_case=use_case)
+    assert (project / "src" / package / "cli.py").is_file()
     done = subprocess.run(
         [sys.executable, "-c", ENDPOINT_NAMES, package, loader],
         capture_output=True,

@@ -39,10 +39,10 @@ MATRIX_OPTIONS = CHOICE_OPTIONS + BOOLEAN_OPTIONS
 PRE_GEN = load_hook("pre_gen_project")
 
 
-def package_of(combo: dict) -> str:
-    """The package name cookiecutter derives for ``combo`` (its default differs per use
-    case: ``flight_delays``, ``docs_qa``)."""
-    return answers_for(**combo)["package_name"]
+# The package name of every combination: the longest the pre-generation hook takes, so that
+# ruff checks the rendered lines that name the package at their longest
+# (test_the_shortest_package_name_passes_ruff checks them at their shortest).
+LONGEST_PACKAGE = "x" * PRE_GEN.MAX_PACKAGE
 
 
 def option_values(option: str) -> list:
@@ -160,7 +160,8 @@ def rendered(tmp_path_factory):
     """Every combination rendered once: {id: project folder}."""
     projects = {}
     for combo, combo_id in zip(MATRIX, MATRIX_IDS, strict=True):
-        projects[combo_id] = render(tmp_path_factory.mktemp("combo"), **combo)
+        folder = tmp_path_factory.mktemp("combo")
+        projects[combo_id] = render(folder, package_name=LONGEST_PACKAGE, **combo)
     return projects
 
 
@@ -189,7 +190,7 @@ def test_pairwise_cover_of_a_small_case_is_complete_and_smaller_than_the_product
 def test_combination_renders_clean(rendered, combo):
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
     present = {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
-    assert present == expected_files(combo, package_of(combo))
+    assert present == expected_files(combo, LONGEST_PACKAGE)
 
     for name, text in text_files(project):
         assert not LEFTOVER_JINJA.search(text), f"Jinja left in {name}"
@@ -204,9 +205,8 @@ def test_combination_renders_clean(rendered, combo):
             compile(text, name, "exec")
 
 
-@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
-def test_combination_passes_ruff(rendered, combo):
-    project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+def assert_passes_ruff(project: Path) -> None:
+    """``ruff check`` and ``ruff format --check`` pass in ``project`` (its own settings)."""
     for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
         result = subprocess.run(
             [sys.executable, "-m", "ruff", *command, "."],
@@ -215,6 +215,26 @@ def test_combination_passes_ruff(rendered, combo):
             text=True,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
+def test_combination_passes_ruff(rendered, combo):
+    assert_passes_ruff(rendered[",".join(f"{k}={v}" for k, v in combo.items())])
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"use_case": "tabular"},
+        {"use_case": "tabular", "include_feature_store": False},
+        {"use_case": "rag"},
+    ],
+    ids=["tabular", "tabular-prepared-input", "rag"],
+)
+def test_the_shortest_package_name_passes_ruff(tmp_path, answers):
+    """A one-letter package name: ruff format joins a statement that names the package when
+    the joined line fits, so a line written split for a longer name must not fit joined."""
+    assert_passes_ruff(render(tmp_path, package_name="p", **answers))
 
 
 # Prints what the optional parts of a rendered project declare (see its parts.py) and,
@@ -262,7 +282,7 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
     and present in ``conf/config.yml``; one switched off leaves neither behind."""
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
     tabular = combo["use_case"] == "tabular"
-    package_name = package_of(combo)
+    package_name = LONGEST_PACKAGE
     done = subprocess.run(
         [sys.executable, "-c", declarations_script(package_name), combo["use_case"]],
         cwd=project,
@@ -304,7 +324,7 @@ def test_parts_declare_what_the_options_switch_on(rendered, combo):
 def test_workflow_expressions_survive(rendered, combo):
     """Every ``${{ ... }}`` written literally in a template file is in its rendered file."""
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
-    package = package_of(combo)
+    package = LONGEST_PACKAGE
     for path in TEMPLATE_DIR.rglob("*"):
         if not path.is_file():
             continue
@@ -486,7 +506,7 @@ def test_every_third_party_import_is_a_declared_dependency(rendered, combo):
     own, or the import name of a requirement of its pyproject.toml (runtime or an extra,
     read as the pre-generation hook reads them): none arrives only as another's dependency."""
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
-    package = package_of(combo)
+    package = LONGEST_PACKAGE
     _, declared = PRE_GEN.dependencies((project / "pyproject.toml").read_text(), {})
     imported = {}
     for path in (project / "src" / package).rglob("*.py"):

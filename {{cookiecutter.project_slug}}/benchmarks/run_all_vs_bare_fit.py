@@ -10,7 +10,8 @@ Usage: ``python benchmarks/run_all_vs_bare_fit.py [--root DIR] [--env local] [--
    (Spark, not timed);
 3. in a fresh Python process, times reading those files with pandas, keeping the
    rows of split ``train`` (the rows train fits on) and fitting
-   :func:`{{ cookiecutter.package_name }}.modeling.build_pipeline` with ``training`` from the same settings.
+   :func:`{{ cookiecutter.package_name }}.modeling.build_pipeline`
+   with ``training`` from the same settings.
 
 Prints JSON: ``run_all`` (seconds per step, ``total``, ``wall``), ``bare_fit``
 (``rows``, ``load``, ``fit``, ``total`` seconds) and ``ratio`` (run-all total over the

@@ -15,7 +15,11 @@ from types import SimpleNamespace
 import pytest
 
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row, unwritten_folder
+from {{ cookiecutter.package_name }}.serving.inference_table import (
+    InferenceLog,
+    log_row,
+    unwritten_folder,
+)
 from {{ cookiecutter.package_name }}.settings_file import ConfigError
 
 PROJECT = Path(__file__).resolve().parents[1]

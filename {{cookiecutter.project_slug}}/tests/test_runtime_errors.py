@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 
+from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.runtime.errors import error_line, root_cause
 from {{ cookiecutter.package_name }}.runtime.spark import (
     SparkStartError,
@@ -103,7 +104,7 @@ def test_unresolvable_delta_jars_end_in_one_line(tmp_path):
     )
     env = {**os.environ, "MLOPS_LOCAL_ROOT": str(tmp_path / "state")}
     code = (
-        "import sys; from {{ cookiecutter.package_name }}.cli import ingest; "
+        f"import sys; from {cli.__name__} import ingest; "
         "sys.exit(ingest(['--config', sys.argv[1]]))"
     )
     result = subprocess.run(

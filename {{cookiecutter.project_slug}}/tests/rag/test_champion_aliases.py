@@ -8,7 +8,13 @@ import mlflow
 import pytest
 
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
-from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
+from {{ cookiecutter.package_name }}.rag.steps import (
+    build,
+    deploy,
+    evaluate,
+    register_prompt,
+    rollback,
+)
 from {{ cookiecutter.package_name }}.registry import version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import client

@@ -16,7 +16,14 @@ from {{ cookiecutter.package_name }}.cli import monitor as monitor_entry
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.serving import record_feedback
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
-from {{ cookiecutter.package_name }}.rag.steps import ask, build, deploy, evaluate, monitor, register_prompt
+from {{ cookiecutter.package_name }}.rag.steps import (
+    ask,
+    build,
+    deploy,
+    evaluate,
+    monitor,
+    register_prompt,
+)
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError
 

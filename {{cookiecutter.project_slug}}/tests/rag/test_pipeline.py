@@ -13,7 +13,12 @@ from {{ cookiecutter.package_name }}.cli import ingest_documents as ingest_docum
 from {{ cookiecutter.package_name }}.rag import corpus, entry
 from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
 from {{ cookiecutter.package_name }}.rag.pipeline import ABSTENTION
-from {{ cookiecutter.package_name }}.rag.steps import build, index, ingest_documents, register_prompt
+from {{ cookiecutter.package_name }}.rag.steps import (
+    build,
+    index,
+    ingest_documents,
+    register_prompt,
+)
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import load_pipeline
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError

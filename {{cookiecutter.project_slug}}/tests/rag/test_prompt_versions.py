@@ -9,7 +9,13 @@ import mlflow
 
 from {{ cookiecutter.package_name }}.rag.champion_aliases import checked_prompt_version
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
-from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
+from {{ cookiecutter.package_name }}.rag.steps import (
+    build,
+    deploy,
+    evaluate,
+    register_prompt,
+    rollback,
+)
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
 from .conftest import registry

@@ -21,7 +21,13 @@ from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
 from {{ cookiecutter.package_name }}.rag.serve import serve
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
-from {{ cookiecutter.package_name }}.rag.steps import build, deploy, evaluate, register_prompt, rollback
+from {{ cookiecutter.package_name }}.rag.steps import (
+    build,
+    deploy,
+    evaluate,
+    register_prompt,
+    rollback,
+)
 from {{ cookiecutter.package_name }}.registry import champion_version as registry_champion
 from {{ cookiecutter.package_name }}.registry import model_uri
 from {{ cookiecutter.package_name }}.runtime.context import Context

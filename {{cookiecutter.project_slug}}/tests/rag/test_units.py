@@ -10,7 +10,6 @@ import sys
 import warnings
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -232,7 +231,7 @@ def test_a_key_close_to_none_says_it_is_not_a_setting(tmp_path):
 
 
 def test_the_shipped_config_loads_for_every_environment():
-    text = resources.files("{{ cookiecutter.package_name }}").joinpath("conf/config.yml").read_text()
+    text = packaged.packaged_text("conf/config.yml")
     environments = yaml.safe_load(text)["environments"]
     assert set(environments) == {"local", "dev", "staging", "prod", "test"}
     for env in environments:

@@ -75,8 +75,8 @@ def test_a_second_process_gives_up_after_its_wait(tmp_path):
         lines = second.stderr.read().splitlines()
         assert lines[0] == WAITING.rstrip("\n")
         assert lines[-1].startswith(
-            "{{ cookiecutter.package_name }}.runtime.connect_port.PortWaitTimeout: another process "
-            f"has held the local Spark Connect server's port {PORT} for more than 1 s"
+            f"{connect_port.__name__}.PortWaitTimeout: another process has held the local "
+            f"Spark Connect server's port {PORT} for more than 1 s"
         )
         assert second.stdout.read() == ""
     finally:
