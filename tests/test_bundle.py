@@ -453,6 +453,17 @@ def test_answers_reach_the_bundle(tmp_path):
     assert config["environments"]["prod"]["schema"] == "delays"
 
 
+@pytest.mark.parametrize("use_case", ["tabular", "rag"])
+def test_a_group_name_that_yaml_would_misread_reaches_bundle_and_config_intact(tmp_path, use_case):
+    """The group is free text (not blank, one line): ": " or " #" in it, or a value such as
+    ``yes``, must neither break databricks.yml and conf/config.yml nor be cut or typed."""
+    for group in ("ML: readers #1", "yes"):
+        project = render(tmp_path / group[:2], use_case=use_case, read_user_group=group)
+        root, _ = load_bundle(project)
+        assert root["variables"]["read_user_group"]["default"] == group
+        assert _config(project)["common"]["serving"]["query_group"] == group
+
+
 def test_deployment_docs_and_no_template_leftovers(project, combo):
     docs = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
     heading = {
