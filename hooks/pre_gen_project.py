@@ -47,6 +47,18 @@ PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 MAX_PACKAGE = 32
 UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Plain scalars of letters, digits, "_" and "-" that YAML reads as no string: booleans and
+# null of YAML 1.1 (PyYAML, which loads conf/config.yml) and 1.2 (the Databricks CLI, which
+# loads databricks.yml), integers (with "_" in 1.1; 0x, 0o, 0b), exponent floats, dates.
+YAML_NOT_A_STRING = re.compile(
+    r"yes|no|true|false|on|off|null"
+    r"|[0-9][0-9_]*|0x[0-9a-f_]+|0o[0-7]+|0b[01_]+|[0-9]+e-?[0-9]+"
+    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    re.IGNORECASE,
+)
+# The answers written unquoted, as a whole YAML value, into databricks.yml, resources/ and
+# conf/config.yml (bundle name, experiment, wheel package, schema, catalogs).
+YAML_VALUES = ("project_slug", "package_name", "schema_name")
 GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 JINJA_VARIABLE = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
 JINJA_STATEMENT = re.compile(r"[{]%.*?%[}]", re.DOTALL)  # written so Jinja sees no tag here
@@ -204,6 +216,26 @@ def uc_identifier(value):
     return None
 
 
+def yaml_string(value):
+    """Not a word or number YAML reads as a boolean, null, number or date (on, null, 2024).
+
+    For the answers :func:`written_unquoted_into_yaml` names (``1e3``, ``0o17``,
+    ``2024-01-31`` are refused too)."""
+    if YAML_NOT_A_STRING.fullmatch(value):
+        return (
+            "must not be a word or number that YAML reads as a boolean, null, number or date "
+            "(it is written unquoted into databricks.yml and conf/config.yml): add a letter, "
+            "e.g. model-2024 or ml_on"
+        )
+    return None
+
+
+def written_unquoted_into_yaml(name):
+    """Whether the answer ``name`` is written unquoted, as a whole value, into the YAML
+    files (the slug, package, schema and catalog names), so :func:`yaml_string` applies."""
+    return name in YAML_VALUES or "catalog" in name
+
+
 def group_name(value):
     """A workspace group name: not blank."""
     if not value.strip():
@@ -315,8 +347,9 @@ def same(name, first, second):
 def problems(answers):
     """Every failure of ``answers`` (dict of cookiecutter answers) as ``name=value: rule`` lines.
 
-    Public answers that are strings get the generic one-line check, their own check, and
-    the dependency-name check; private ones (leading ``_``) are skipped. Pairs listed in
+    Public answers that are strings get the generic one-line check, their own check, the
+    YAML check (:func:`yaml_string`) when :func:`written_unquoted_into_yaml`, and the
+    dependency-name check; private ones (leading ``_``) are skipped. Pairs listed in
     ``_must_differ`` must not name the same thing (:func:`same`) when both are answered.
     Values are shown through ``shown`` (no URL credentials).
     """
@@ -326,7 +359,13 @@ def problems(answers):
     for name, value in answers.items():
         if name.startswith("_") or not isinstance(value, str):
             continue
-        checks = (one_line, check_for(name), lambda v, n=name: shadows_a_dependency(n, v, reserved))
+        in_yaml = yaml_string if written_unquoted_into_yaml(name) else None
+        checks = (
+            one_line,
+            check_for(name),
+            in_yaml,
+            lambda v, n=name: shadows_a_dependency(n, v, reserved),
+        )
         for check in checks:
             rule = check(value) if check else None
             if rule:

@@ -57,13 +57,15 @@ def per_use_case(value, choices: list[str]) -> str | None:
 
 
 def rule_text(name: str, value, pre_gen) -> str:
-    """What is checked on generation: the pre_gen check's docstring, or cookiecutter's own rule."""
+    """What is checked on generation: the first docstring line of each pre_gen check of
+    ``name`` (its own, then the YAML one), or cookiecutter's own rule."""
     if isinstance(value, bool):
         return "true/false, yes/no, 1/0, on/off (cookiecutter refuses anything else)"
     if isinstance(value, list):
         return "one of the choices (cookiecutter refuses anything else)"
-    check = pre_gen.check_for(name) or pre_gen.one_line
-    return check.__doc__.strip().splitlines()[0]
+    checks = [pre_gen.check_for(name) or pre_gen.one_line]
+    checks += [pre_gen.yaml_string] if pre_gen.written_unquoted_into_yaml(name) else []
+    return " ".join(check.__doc__.strip().splitlines()[0] for check in checks)
 
 
 def options_table(context: dict, pre_gen) -> str:

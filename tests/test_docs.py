@@ -52,6 +52,15 @@ def test_defaults_that_depend_on_the_use_case_are_shown_for_each():
     assert rows["project_slug"].startswith("| `project_slug` | derived from `project_name` |")
 
 
+def test_the_yaml_rule_shows_on_the_rows_of_the_names_written_unquoted_into_yaml():
+    rows = table_rows()
+    yaml_rule = "Not a word or number YAML reads as a boolean, null, number or date"
+    marked = {name for name, row in rows.items() if yaml_rule in row}
+    assert marked == {"project_slug", "package_name", "schema_name"} | {
+        name for name in rows if name.startswith("catalog_")
+    }
+
+
 def test_changelog_has_an_unreleased_section():
     changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "\n## [Unreleased]\n" in changelog

@@ -106,6 +106,14 @@ CASES = [
         ["", "ml-prod", "1catalog", "ml prod", "a.b", "`x`", "x" * 256],
     ),
     (pre_gen.group_name, ["users", "ml-readers", "Data Scientists"], ["", "   "]),
+    (
+        pre_gen.yaml_string,
+        ["churn", "2024-churn", "pkg_2024", "model-2024", "ml_on", "y", "n", "e3", "x1", "dev"],
+        [
+            *["2024", "1_000", "017", "0x1f", "0b101", "2024-01-31", "1e3", "1e-3", "0o17"],
+            *["on", "On", "OFF", "yes", "No", "true", "False", "null", "NULL"],
+        ],
+    ),
     (pre_gen.one_line, ["plain", 'quotes " \' and \\ and """'], ["a\nb", "tab\there", "\x00"]),
 ]
 CASE_IDS = [check.__name__ for check, _, _ in CASES]
@@ -121,6 +129,22 @@ def test_checks_accept_valid_and_refuse_invalid(check, good, bad):
     assert [v for v in good if check(v) is not None] == []
     accepted = [v for v in bad if check(v) is None]
     assert accepted == [], f"{check.__name__} accepted {accepted}"
+
+
+# Plain scalars of the YAML 1.2 core schema (the Databricks CLI's) that PyYAML, YAML 1.1,
+# reads as strings: the YAML check refuses them too.
+YAML_12_ONLY = {"1e3", "1e-3", "0o17"}
+
+
+def test_the_yaml_check_refuses_what_pyyaml_misreads_and_accepts_what_it_reads_back():
+    """Each value of the YAML check's table, written unquoted as conf/config.yml writes
+    answers, is read back by PyYAML (the package's settings loader) as itself exactly when
+    the check accepts it; the refused values PyYAML does read as text are YAML 1.2 numbers."""
+    good, bad = next((g, b) for check, g, b in CASES if check is pre_gen.yaml_string)
+    for value in [*good, *bad]:
+        read = yaml.safe_load(f"schema: {value}  # comment\n")["schema"]
+        assert (read == value) == (pre_gen.yaml_string(value) is None) or value in YAML_12_ONLY
+    assert {v for v in bad if yaml.safe_load(v) == v} == YAML_12_ONLY
 
 
 def test_problem_lines_name_variable_value_and_rule():
@@ -271,6 +295,9 @@ BAD_ANSWERS = [
         f"project_slug='{'x' * 56}': must be at most 55 characters with include_online_serving",
     ),
     ({"package_name": "churn-model"}, "package_name='churn-model'"),
+    ({"project_name": "2024"}, "project_slug='2024': must not be a word or number that YAML"),
+    ({"catalog_test": "on"}, "catalog_test='on': must not be a word or number that YAML"),
+    ({"schema_name": "null"}, "schema_name='null': must not be a word or number that YAML"),
     ({"package_name": "2024_churn"}, "package_name='2024_churn'"),
     (
         {"project_name": "Customer Lifetime Value Prediction Service"},
