@@ -60,6 +60,10 @@ YAML_NOT_A_STRING = re.compile(
 # conf/config.yml (bundle name, experiment, wheel package, schema, catalogs).
 YAML_VALUES = ("project_slug", "package_name", "schema_name")
 GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+# What a branch name may hold beyond git's rules: the CI files write it into YAML flow lists
+# (where "," splits it and "@", "!", "&", "{" break or retype it), quoted conditions (where
+# ' or " ends the string) and GitHub's branch filters (where "+" and "!" are pattern syntax).
+CI_BRANCH = re.compile(r"[A-Za-z0-9._/-]+")
 JINJA_VARIABLE = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
 JINJA_STATEMENT = re.compile(r"[{]%.*?%[}]", re.DOTALL)  # written so Jinja sees no tag here
 REQUIREMENT_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@]|$)")
@@ -186,7 +190,9 @@ def workspace_host(value):
 
 
 def git_branch(value):
-    """A branch name git accepts (the rules of ``git check-ref-format --branch``)."""
+    """A branch name git accepts (``git check-ref-format --branch``) of letters, digits, - _ . /.
+
+    Other characters git allows would break the CI files (see ``CI_BRANCH``)."""
     broken = (
         not value
         or GIT_REF_FORBIDDEN.search(value)
@@ -202,6 +208,11 @@ def git_branch(value):
         return (
             "must be a valid git branch name (no spaces, ~ ^ : ? * [ \\, '..', '@{', "
             "leading '-' or '.', trailing '/', '.' or '.lock')"
+        )
+    if not CI_BRANCH.fullmatch(value):
+        return (
+            "must hold only letters, digits and - _ . / (the CI files write it into YAML "
+            "lists, quoted conditions and GitHub branch filters, which other characters break)"
         )
     return None
 

@@ -295,6 +295,36 @@ def test_branches_come_from_the_answers(platform, tmp_path):
     assert not re.search(r"\b(main|release)\b", text.replace("release_branch", "")), platform
 
 
+TRIGGER_LISTS = {  # the branch lists that start a pipeline, per platform (GitLab: rules only)
+    "github_actions": lambda doc: [
+        doc[True][event]["branches"] for event in ("push", "pull_request")
+    ],
+    "gitlab": lambda doc: [],
+    "azure_devops": lambda doc: [doc[key]["branches"]["include"] for key in ("trigger", "pr")],
+}
+QUOTED_BRANCH = {  # how each platform's conditions quote a branch
+    "github_actions": "'refs/heads/{}'",
+    "gitlab": '"{}"',
+    "azure_devops": "'refs/heads/{}'",
+}
+
+
+@pytest.mark.parametrize("platform", CI_PLATFORMS)
+def test_a_branch_of_every_character_the_hook_allows_stays_one_branch(platform, tmp_path):
+    """Branch names may hold letters, digits and - _ . / (pre_gen's CI_BRANCH): such a name
+    is one item of each trigger list and a whole quoted string in the deploy conditions."""
+    default, release = "feature/x-y_z.2", "v1.0.0"
+    project = render(
+        tmp_path, cicd_platform=platform, default_branch=default, release_branch=release
+    )
+    (path,) = ci_paths(project)
+    for branches in TRIGGER_LISTS[platform](yaml.safe_load(path.read_text(encoding="utf-8"))):
+        assert branches == [default, release], platform
+    conditions = CONDITION_READERS[platform](project)
+    assert QUOTED_BRANCH[platform].format(default) in conditions["deploy_staging"]
+    assert QUOTED_BRANCH[platform].format(release) in conditions["deploy_prod"]
+
+
 # Every cloud with the default use case, and the rag use case (its CI files run other
 # jobs) on the default cloud.
 SCHEMA_RENDERS = [*({"cloud": cloud} for cloud in CLOUDS), {"use_case": "rag"}]

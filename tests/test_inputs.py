@@ -98,6 +98,7 @@ CASES = [
             "a*",
             "a[b",
             "a\\b",
+            *["rel,v2", "it's", 'say"hi', "@next", "a+b", "!x", "a&b", "x{y}", "a$b", "é"],
         ],
     ),
     (
@@ -295,6 +296,7 @@ BAD_ANSWERS = [
         f"project_slug='{'x' * 56}': must be at most 55 characters with include_online_serving",
     ),
     ({"package_name": "churn-model"}, "package_name='churn-model'"),
+    ({"release_branch": "rel,v2"}, "release_branch='rel,v2': must hold only letters, digits"),
     ({"project_name": "2024"}, "project_slug='2024': must not be a word or number that YAML"),
     ({"catalog_test": "on"}, "catalog_test='on': must not be a word or number that YAML"),
     ({"schema_name": "null"}, "schema_name='null': must not be a word or number that YAML"),
