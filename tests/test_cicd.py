@@ -285,6 +285,55 @@ def test_ci_names_only_existing_targets_and_jobs(platform, use_case, tmp_path_fa
     assert runs and runs <= jobs, runs - jobs
 
 
+def _mappings(node):
+    """Every mapping in the parsed YAML ``node``, at any depth."""
+    if isinstance(node, dict):
+        yield node
+        node = list(node.values())
+    if isinstance(node, list):
+        for child in node:
+            yield from _mappings(child)
+
+
+def _variable(ci: dict, name: str) -> str:
+    """The value of the variable ``name`` an Azure Pipelines file declares."""
+    (value,) = {v["value"] for v in _mappings(ci) if v.get("name") == name}
+    return value
+
+
+# Per platform: the Python versions that one parsed CI file sets up.
+CI_PYTHONS = {
+    "github_actions": lambda ci: {
+        step["with"]["python-version"].replace(
+            "${{ env.PYTHON_VERSION }}", ci["env"]["PYTHON_VERSION"]
+        )
+        for step in _mappings(ci)
+        if str(step.get("uses", "")).startswith("actions/setup-python@")
+    },
+    "gitlab": lambda ci: {node["image"] for node in _mappings(ci) if "image" in node},
+    "azure_devops": lambda ci: {
+        task["inputs"]["versionSpec"].replace("$(PYTHON_VERSION)", _variable(ci, "PYTHON_VERSION"))
+        for task in _mappings(ci)
+        if task.get("task") == "UsePythonVersion@0"
+    },
+}
+CI_PYTHON_FORM = {"github_actions": "{}", "gitlab": "python:{}-bookworm", "azure_devops": "{}"}
+
+
+@pytest.mark.parametrize("version", CONTEXT["python_version"])
+def test_python_version_is_the_least_the_project_supports_and_the_one_ci_runs(version, tmp_path):
+    """What the python_version prompt says: requires-python's lower bound, and the Python of
+    every CI job that sets one up, on each platform."""
+    for platform in CI_PLATFORMS:
+        project = render(tmp_path / platform, cicd_platform=platform, python_version=version)
+        pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+        assert f'requires-python = ">={version}"' in pyproject.splitlines()
+        pythons = set()
+        for path in ci_paths(project):
+            pythons |= CI_PYTHONS[platform](yaml.safe_load(path.read_text(encoding="utf-8")))
+        assert pythons == {CI_PYTHON_FORM[platform].format(version)}, platform
+
+
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
 def test_branches_come_from_the_answers(platform, tmp_path):
     project = render(
