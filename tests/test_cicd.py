@@ -56,6 +56,7 @@ TEST_TARGET_JOBS = {
         "feature_engineering_job",
         "model_training_job",
         "batch_inference_job",
+        "streaming_inference_job",
         "monitoring_job",
     ],
     "rag": ["document_indexing_job", "qa_pipeline_job", "qa_monitoring_job"],
@@ -137,27 +138,27 @@ def test_the_order_check_catches_a_drift(tmp_path):
 
 
 @pytest.mark.parametrize("use_case", USE_CASES)
-@pytest.mark.parametrize("monitoring", [True, False])
+@pytest.mark.parametrize("optional", [True, False])
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_test_target_runs_every_bundle_job_in_order(
-    platform, monitoring, use_case, tmp_path_factory
-):
-    """tabular: features, training (gate enforced on `test`), batch inference, monitoring when
-    rendered; rag: document indexing, QA pipeline, QA monitoring (include_monitoring ignored)."""
-    project = rendered(
-        tmp_path_factory,
-        {"cicd_platform": platform, "include_monitoring": monitoring, "use_case": use_case},
-    )
+def test_test_target_runs_every_bundle_job_in_order(platform, optional, use_case, tmp_path_factory):
+    """tabular: features, training (gate enforced on `test`), batch inference, then streaming
+    inference and monitoring when rendered; rag: document indexing, QA pipeline, QA monitoring
+    (include_monitoring and include_streaming_inference ignored). No job of the bundle is
+    left out."""
+    answers = {"include_monitoring": optional, "include_streaming_inference": optional}
+    answers |= {"cicd_platform": platform, "use_case": use_case}
+    project = rendered(tmp_path_factory, answers)
     text = READERS[platform](project)["test_target"]
     runs = re.findall(r"databricks bundle run -t test (\S+)", text)
     bundle_jobs = set()
     for path in project.glob("resources/*.yml"):
         bundle_jobs |= set(yaml.safe_load(path.read_text())["resources"].get("jobs", {}))
+    assert sorted(runs) == sorted(bundle_jobs)
     assert runs == [job for job in TEST_TARGET_JOBS[use_case] if job in bundle_jobs]
     if use_case == "rag":
         assert runs == TEST_TARGET_JOBS["rag"]
     else:
-        assert ("monitoring_job" in runs) == monitoring
+        assert ("monitoring_job" in runs) == ("streaming_inference_job" in runs) == optional
     assert text.index("bundle deploy -t test") < text.index("bundle run -t test")
 
 
