@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -43,7 +44,9 @@ def test_ingest_failing_on_weather_keeps_its_version_and_a_rerun_repairs(
     )
 
 
-def test_train_failing_before_registering_is_repaired_by_a_rerun(trained, tmp_path, monkeypatch):
+def test_train_failing_before_registering_is_repaired_by_a_rerun_with_a_tagged_version(
+    trained, tmp_path, monkeypatch
+):
     ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
     first = trained[1]["train"]
     name = ctx.settings.model_name
@@ -67,8 +70,15 @@ def test_train_failing_before_registering_is_repaired_by_a_rerun(trained, tmp_pa
     with pytest.raises(ValueError, match="trained with validation window 2013-01-08..2013-01-10"):
         validate.run(later)
 
-    second = train.run(later)
+    # The version is created with its window tags: a separate tag write never happens,
+    # so a failure after registering cannot leave an untagged version.
+    with monkeypatch.context() as patch:
+        patch.setattr(MlflowClient, "set_model_version_tag", no_registry)
+        second = train.run(later)
     assert second["model_version"] == first["model_version"] + 1
     tags = client.get_model_version(name, str(second["model_version"])).tags
+    assert {key: tags.get(key) for key in later.settings.window_tags()} == (
+        later.settings.window_tags()
+    )
     assert tags["window_validation"] == "2013-01-09..2013-01-11"
     assert validate.run(later)["model_version"] == second["model_version"]

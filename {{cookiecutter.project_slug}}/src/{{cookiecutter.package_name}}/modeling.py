@@ -106,8 +106,14 @@ def own_code_paths(model: Pipeline) -> list[str] | None:
     return [str(Path(__file__).resolve().parent)]
 
 
-def log_model(model: Pipeline, frame: pd.DataFrame, registered_name: str):
+def log_model(
+    model: Pipeline, frame: pd.DataFrame, registered_name: str, tags: dict[str, str] | None = None
+):
     """Log ``model`` in the active run and register it as a new version of ``registered_name``.
+
+    ``tags`` (tag name to string value; none when None) are the new version's tags,
+    written by the call that creates the version, so no version exists without them;
+    the logged model carries them too.
 
     ``frame`` holds the model inputs the model was fit on; its first five rows are
     the input example. The signature's input schema is inferred from its
@@ -128,6 +134,7 @@ def log_model(model: Pipeline, frame: pd.DataFrame, registered_name: str):
         input_example=example,
         pip_requirements=pip_requirements(),
         registered_model_name=registered_name,
+        tags=tags,
         code_paths=own_code_paths(model),
         serialization_format="skops",
         skops_trusted_types=trusted,

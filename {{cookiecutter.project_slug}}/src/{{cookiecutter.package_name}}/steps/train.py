@@ -4,7 +4,8 @@ The training set holds the train and validation windows (column ``split``) and
 is replaced as a whole on each run. The model is fit on the train split only
 and registered as a new version of the configured model; the windows and as-of
 dates are the run's parameters and the version's tags (``window_train``,
-``window_validation``, ``window_scoring``, ``as_of``, ``training_as_of``).
+``window_validation``, ``window_scoring``, ``as_of``, ``training_as_of``), written
+by the call that creates the version: no version exists without them.
 
 Two writes: the training set, then the model. When a failure comes between them,
 the training set holds the new windows while the newest model version was trained
@@ -33,7 +34,6 @@ from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
 from ..runtime.frames import to_pandas
 from ..runtime.task_values import publish
-from ..runtime.tracking import client
 
 
 def _log_figures(model, valid, predicted, columns: list[str], contract) -> None:
@@ -143,11 +143,7 @@ def run(ctx: Context) -> dict:
         mlflow.log_metrics(metrics)
         _log_figures(model, valid, predicted["validation"], columns, contract)
         log_data_profile(train[columns], predicted["train"], contract.categorical)
-        info = log_model(model, train[columns], settings.model_name)
-        for key, value in window_tags.items():
-            client().set_model_version_tag(
-                settings.model_name, info.registered_model_version, key, value
-            )
+        info = log_model(model, train[columns], settings.model_name, window_tags)
     version = int(info.registered_model_version)
     publish(settings, "model_version", str(version))  # read by the job's validate and deploy
     return {
