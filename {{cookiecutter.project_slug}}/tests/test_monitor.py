@@ -218,6 +218,22 @@ def test_an_empty_window_reports_insufficient_data_and_does_not_retrain(scored):
     assert count.value == 0 and count.kind == "data_quality" and count.violation
 
 
+def test_a_rerun_drops_the_none_figures_of_a_source_that_now_has_rows_in_the_window(
+    trained_scored, tmp_path
+):
+    """A source without rows in the window is reported as model version ``none``; once it
+    has rows there, the rerun replaces those figures: the table no longer says both."""
+    ctx = private_copy(trained_scored[0], tmp_path / "state")  # this test rewrites its table
+    name = ctx.settings.table("predictions")
+    scored_rows, version = ctx.tables.count(name), ctx.tables.version(name)
+    target = ctx.tables.sql_name(name)
+    ctx.spark.sql(f"DELETE FROM {target}")  # as before batch inference scored the window
+    assert list(monitor.run(ctx)["groups"]) == ["batch/vnone"]
+    ctx.spark.sql(f"RESTORE TABLE {target} TO VERSION AS OF {version}")  # then it did
+    assert monitor.run(ctx)["groups"] == {"batch/v1": scored_rows}
+    assert set(metrics(ctx).model_version) == {"1"}
+
+
 def test_a_prediction_source_breaking_its_expectations_stops_the_monitor_before_it_writes(
     trained_scored, tmp_path
 ):

@@ -15,7 +15,8 @@ window_end (timestamps UTC), source, model_version (string; ``none`` for a sourc
 without rows in the window), computed_at, column, metric, value (double, null
 when it cannot be computed), threshold, kind, violation (boolean), day (date,
 UTC, on per-day error rows only). A rerun replaces the rows of the same window,
-source and version and leaves every other version's and source's rows alone.
+source and version, and the source's ``none`` rows of the window (they said it had
+no rows there), and leaves every other version's and source's rows alone.
 Every run is also an MLflow run named ``monitor`` with the figures as metrics
 and the HTML report ``drift_report.html``.
 """
@@ -244,7 +245,9 @@ def run(ctx: Context) -> dict:
         for f in figures
     ]
     frame = ctx.spark.createDataFrame(records, METRICS_SCHEMA)
-    ctx.tables.replace_where(frame, config.table, replace_predicate(window, groups))
+    # A source's ``none`` rows said it had no rows in the window: they go once it has some.
+    superseded = [(s, NO_VERSION) for s in sources if (s, NO_VERSION) not in groups]
+    ctx.tables.replace_where(frame, config.table, replace_predicate(window, groups + superseded))
     broken = [f for f in figures if f["violation"]]
     violations = [
         f"{group_name(f['source'], f['model_version'])} {f['column']}.{f['metric']}="
