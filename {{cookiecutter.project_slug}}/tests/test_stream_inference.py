@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from {{ cookiecutter.package_name }}.checks import check_frame, expectations
 from {{ cookiecutter.package_name }}.config import ConfigError, Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
 from {{ cookiecutter.package_name }}.steps import (
     features,
     ingest,
@@ -223,10 +224,20 @@ def test_without_a_champion_nothing_is_written(trained, tmp_path):
     assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
 
 
-def test_a_model_input_nothing_produces_is_refused_before_the_stream_starts(trained, tmp_path):
-    ctx = with_unproduced_input(private_copy(trained[0], tmp_path / "state"))
+def test_an_unproduced_model_input_or_a_missing_feature_table_is_refused_before_the_stream(
+    trained, tmp_path
+):
+    """Both are refused with their own error before the query starts (inside a micro-batch
+    they would come wrapped in a StreamingQueryException, after the checkpoint is made)."""
+    copy = private_copy(trained[0], tmp_path / "state")
+    ctx = with_unproduced_input(copy)
     with pytest.raises(ConfigError, match="lacks column gate_delay "):
         stream_inference.run(ctx)
+    name = copy.settings.table(next(iter(copy.settings.contract.feature_tables)))
+    shutil.rmtree(copy.tables.path(name))  # dropped, or renamed in the settings
+    with pytest.raises(MissingTableError) as missing:
+        stream_inference.run(copy)
+    assert str(missing.value) == f"input table {name} does not exist: run the features step first"
     assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
     assert not Path(stream_inference.checkpoint_location(ctx.settings)).exists()
 

@@ -24,7 +24,6 @@ from pyspark.sql import DataFrame
 from ..checks import table_keys
 from ..config import instant_sql
 from ..features.model_inputs import model_input_of
-from ..features.spine import checked_spine
 from ..runtime.context import Context
 from ..runtime.tables import Tables
 from ..streaming.settings import checkpoint_location, max_files_per_trigger
@@ -80,9 +79,10 @@ def run(ctx: Context) -> dict:
     contract = settings.contract
     source = settings.table(contract.entity_table)
     ctx.tables.require(source, "the ingest step")
-    # Checked here too: inside a micro-batch the error would reach the caller wrapped in
-    # a StreamingQueryException.
-    checked_spine(ctx.tables.read(source), contract)
+    # The model inputs of bronze, built (lazily: no job runs) to check the spine and that
+    # the feature tables exist before the query starts: inside a micro-batch the error
+    # would reach the caller wrapped in a StreamingQueryException, after the checkpoint.
+    model_input_of(ctx, ctx.tables.read(source))
     checkpoint = checkpoint_location(settings)
     version = champion_version(ctx)
     predict = model_udf(ctx, version)
