@@ -7,6 +7,7 @@ Three readers per platform: ``READERS`` give ``{job name: the shell text the job
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -141,8 +142,90 @@ def azure_conditions(project: Path) -> dict[str, str]:
     return out
 
 
+# What marks a condition as "pushes only, never pull/merge requests" on each platform.
+PUSH_ONLY = {
+    "github_actions": "github.event_name == 'push'",
+    "gitlab": '$CI_PIPELINE_SOURCE == "push"',
+    "azure_devops": "ne(variables['Build.Reason'], 'PullRequest')",
+}
+
 CONDITION_READERS = {
     "github_actions": github_conditions,
     "gitlab": gitlab_conditions,
     "azure_devops": azure_conditions,
+}
+
+
+# What a job can sign in to Databricks with: the workspaces (staging, prod) whose
+# principal, service connection, variable group or client id it names, and "id-token" when
+# the platform hands it an OpenID Connect token.
+_WORKSPACE = re.compile(r"DATABRICKS_(STAGING|PROD)_CLIENT|databricks-(staging|prod)\b")
+ID_TOKEN = "id-token"
+
+
+def _workspaces(*parts) -> set[str]:
+    text = yaml.safe_dump(list(parts))
+    return {(a or b).lower() for a, b in _WORKSPACE.findall(text)}
+
+
+def github_credentials(project: Path) -> dict[str, set[str]]:
+    """The workspaces of the client ids in each job's and its steps' ``env``, its deployment
+    environment (which may hold its own variables), and its OIDC permission."""
+    out = {}
+    for name, job in _github_workflow_jobs(project).items():
+        envs = [job.get("env"), *(step.get("env") for step in job.get("steps", []))]
+        found = _workspaces(*envs)
+        found |= {job["environment"]} & {"staging", "prod"} if "environment" in job else set()
+        if job.get("permissions", {}).get("id-token") == "write":
+            found.add(ID_TOKEN)
+        out[name] = found
+    return out
+
+
+def _gitlab_resolved(document: dict, name: str) -> dict:
+    """A job with its ``extends`` templates merged in (the job's own keys win, maps merge)."""
+    job = document[name]
+    parents = job.get("extends", [])
+    merged: dict = {}
+    for parent in [parents] if isinstance(parents, str) else parents:
+        merged.update(_gitlab_resolved(document, parent))
+    for key, value in job.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = {**merged[key], **value}
+        merged[key] = value
+    return merged
+
+
+def gitlab_credentials(project: Path) -> dict[str, set[str]]:
+    """The workspaces of the client ids a job's variables and scripts name, and "id-token"
+    when it declares ``id_tokens``."""
+    document = _load(project / ".gitlab-ci.yml")
+    out = {}
+    for name in gitlab_jobs(project):
+        job = _gitlab_resolved(document, name)
+        found = _workspaces(job.get("variables"), job.get("before_script"), job["script"])
+        if job.get("id_tokens"):
+            found.add(ID_TOKEN)
+        out[name] = found
+    return out
+
+
+def azure_credentials(project: Path) -> dict[str, set[str]]:
+    """The workspaces of the variable groups a job sees (pipeline, stage and job level), and
+    of the service connections and secret variables its steps use."""
+    document = _load(project / "azure-pipelines.yml")
+    out = {}
+    for stage in document["stages"]:
+        for job in stage["jobs"]:
+            name = job.get("job") or job.get("deployment")
+            steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
+            groups = [document.get("variables"), stage.get("variables"), job.get("variables")]
+            out[name] = _workspaces(*groups, steps)
+    return out
+
+
+CREDENTIAL_READERS = {
+    "github_actions": github_credentials,
+    "gitlab": gitlab_credentials,
+    "azure_devops": azure_credentials,
 }

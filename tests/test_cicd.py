@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ci_files import CI_FILES, CONDITION_READERS, READERS, STAGE_READERS, ci_paths
+from ci_files import (
+    CI_FILES,
+    CONDITION_READERS,
+    PUSH_ONLY,
+    READERS,
+    STAGE_READERS,
+    ci_paths,
+)
 from conftest import CONTEXT, REPO, ivy_dir, render, run
 from matrix import CLOUDS, COMBINATIONS, PLATFORMS, USE_CASES, rendered
 
@@ -26,13 +33,10 @@ STAGES = {
         "pytest -m integration",
         "run-all --env local --config ci/data-slice.yml --fail-on-rejection",
     ],
-    "bundle_validate": [
-        "databricks bundle validate -t staging",
-        "databricks bundle validate -t prod",
-    ],
+    "bundle_validate": ["databricks bundle validate -t staging"],  # prod: deploy_prod's own
     "test_target": ["databricks bundle deploy -t test"],
     "deploy_staging": ["databricks bundle deploy -t staging"],
-    "deploy_prod": ["databricks bundle deploy -t prod"],
+    "deploy_prod": ["databricks bundle validate -t prod", "databricks bundle deploy -t prod"],
 }
 STAGES_OF = {  # per use case; rag's CI slice sets evaluation.fail_on_rejection in its config
     "tabular": STAGES,
@@ -60,12 +64,6 @@ TEST_TARGET_JOBS = {
         "monitoring_job",
     ],
     "rag": ["document_indexing_job", "qa_pipeline_job", "qa_monitoring_job"],
-}
-# What marks a condition as "pushes only, never pull/merge requests" on each platform.
-PUSH_ONLY = {
-    "github_actions": "github.event_name == 'push'",
-    "gitlab": '$CI_PIPELINE_SOURCE == "push"',
-    "azure_devops": "ne(variables['Build.Reason'], 'PullRequest')",
 }
 CI_PLATFORMS = [p for p in PLATFORMS if p != "none"]
 SCHEMAS = {
@@ -113,6 +111,8 @@ def test_every_platform_runs_the_same_stages(platform, use_case, tmp_path_factor
             assert command in jobs[stage], f"{platform} {stage}: missing `{command}`"
     if use_case == "rag":  # its run-all would refuse the tabular gate switch
         assert "--fail-on-rejection" not in jobs["integration"], platform
+    prod = jobs["deploy_prod"]  # validated before it deploys (pull requests never validate it)
+    assert prod.index("bundle validate -t prod") < prod.index("bundle deploy -t prod"), platform
 
 
 @pytest.mark.parametrize("use_case", USE_CASES)
