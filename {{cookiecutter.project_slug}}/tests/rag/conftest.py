@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from databricks.sdk.errors import NotFound
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
@@ -52,11 +54,14 @@ def empty_store(tmp_path_factory) -> Path:
     return path
 
 
-def fresh_context(root: Path, indexed: dict, empty_store: Path, **changes) -> Context:
-    """A Context whose document and chunk tables are the indexed slice's, read-only (symlinked),
-    with an MLflow store and every other table of its own under ``root``."""
+def fresh_context(
+    root: Path, indexed: dict, empty_store: Path, shared=SHARED_TABLES, **changes
+) -> Context:
+    """A Context whose ``shared`` tables (keys of ``tables``; default the document and chunk
+    tables) are the indexed slice's, read-only (symlinked), with an MLflow store and every
+    other table of its own under ``root``."""
     settings = slice_settings(root, **changes)
-    for key in SHARED_TABLES:
+    for key in shared:
         name = settings.table(key).split(".")
         shared = Path(indexed["root"]).joinpath("warehouse", *name)
         link = root.joinpath("warehouse", *name)
@@ -70,3 +75,27 @@ def fresh_context(root: Path, indexed: dict, empty_store: Path, **changes) -> Co
 def ctx(tmp_path, indexed, empty_store) -> Context:
     """A fresh Context on the indexed slice (see :func:`fresh_context`)."""
     return fresh_context(tmp_path, indexed, empty_store)
+
+
+class FakeIndexes:
+    """Records calls the way databricks-sdk's VectorSearchIndexesAPI receives them."""
+
+    def __init__(self, exists: bool):
+        self.exists, self.calls = exists, []
+
+    def get_index(self, name):
+        self.calls.append(("get", name))
+        if not self.exists:
+            raise NotFound(f"{name} does not exist")
+
+    def create_index(self, **kwargs):
+        self.calls.append(("create", kwargs))
+        self.exists = True
+
+    def sync_index(self, name):
+        self.calls.append(("sync", name))
+
+    def query_index(self, name, columns, query_text, num_results):
+        self.calls.append(("query", name, query_text, num_results))
+        rows = [["json.dumps#0", "json.dumps", "function json.dumps", "Serialize obj", 0.9]]
+        return SimpleNamespace(result=SimpleNamespace(data_array=rows))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from types import SimpleNamespace
 
 import mlflow
 import pytest
@@ -13,6 +14,7 @@ from {{ cookiecutter.package_name }}.cli import ingest_documents as ingest_docum
 from {{ cookiecutter.package_name }}.rag import corpus, entry
 from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
 from {{ cookiecutter.package_name }}.rag.pipeline import ABSTENTION
+from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import (
     build,
     index,
@@ -24,7 +26,7 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
 
 from ..connect_run import run_all_over_connect
-from .conftest import SLICE, registry, slice_settings
+from .conftest import SLICE, FakeIndexes, fresh_context, registry, slice_settings
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +160,31 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):
     old, new = (load_pipeline(name, v).answer("Beta text?") for v in ("1", "2"))
     assert (old["sources"], new["sources"]) == (["b.md", "a.md", "c.txt"], ["b.md", "a.md"])
     assert "revised" in new["answer"] and "revised" not in old["answer"]
+
+
+def test_the_vector_search_source_table_has_change_data_feed(tmp_path, indexed, empty_store):
+    """A Delta Sync index reads its source table's change data feed: with
+    ``databricks_endpoint`` the index step switches it on for the chunk table, the
+    source it hands to the index (the slice's document table; a fake workspace), once."""
+    embedding = load_rag_settings("staging").embedding
+    ctx = fresh_context(
+        tmp_path, indexed, empty_store, shared=["documents_bronze"], embedding=embedding
+    )
+    workspace = SimpleNamespace(vector_search_indexes=FakeIndexes(exists=False))
+    result = index.run(ctx, workspace)
+    table = ctx.settings.table("chunks")
+    assert result["vector_search"]["action"] == "created"
+    assert workspace.vector_search_indexes.calls[1][1]["delta_sync_index_spec"].source_table == (
+        table
+    )
+    properties = ctx.tables.delta(table).detail().first()["properties"]
+    assert properties["delta.enableChangeDataFeed"] == "true"
+
+    # A rerun on the same documents syncs the index and writes no new table version.
+    version = ctx.tables.version(table)
+    again = index.run(ctx, workspace)
+    assert (again["documents_embedded"], again["vector_search"]["action"]) == (0, "synced")
+    assert ctx.tables.version(table) == version
 
 
 def test_a_table_source_is_ingested(tmp_path):

@@ -47,7 +47,7 @@ from {{ cookiecutter.package_name }}.rag.steps.index import embedded_chunks
 from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError, load_raw
 
-from .conftest import SLICE, slot
+from .conftest import SLICE, FakeIndexes, slot
 
 
 @pytest.mark.parametrize(
@@ -549,30 +549,6 @@ def test_the_model_file_defines_the_qa_model_without_a_warning():
         warnings.simplefilter("always")
         runpy.run_path(str(MODEL_FILE))
     assert [str(warning.message) for warning in caught] == []
-
-
-class FakeIndexes:
-    """Records calls the way databricks-sdk's VectorSearchIndexesAPI receives them."""
-
-    def __init__(self, exists: bool):
-        self.exists, self.calls = exists, []
-
-    def get_index(self, name):
-        self.calls.append(("get", name))
-        if not self.exists:
-            raise NotFound(f"{name} does not exist")
-
-    def create_index(self, **kwargs):
-        self.calls.append(("create", kwargs))
-        self.exists = True
-
-    def sync_index(self, name):
-        self.calls.append(("sync", name))
-
-    def query_index(self, name, columns, query_text, num_results):
-        self.calls.append(("query", name, query_text, num_results))
-        rows = [["json.dumps#0", "json.dumps", "function json.dumps", "Serialize obj", 0.9]]
-        return SimpleNamespace(result=SimpleNamespace(data_array=rows))
 
 
 def test_index_step_creates_the_index_once_then_syncs_it():

@@ -20,6 +20,7 @@ from databricks.sdk.service.vectorsearch import (
 )
 
 SYNCED_COLUMNS = ["chunk_id", "doc_id", "title", "text", "source"]
+CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
 
 
 def index_name(settings) -> str:
@@ -28,8 +29,16 @@ def index_name(settings) -> str:
 
 
 def enable_change_data_feed(spark, table: str) -> None:
-    """Delta Sync indexes read the source table's change data feed: switch it on."""
-    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
+    """Delta Sync indexes read the source table's change data feed: switch it on.
+
+    ``table``: the table as SQL names it (``Tables.sql_name``: quoted catalog, schema
+    and table on Databricks, ``delta.`<folder>``` locally). A table that has it on
+    already is left alone: setting it again would commit a new table version at
+    every rerun.
+    """
+    properties = spark.sql(f"DESCRIBE DETAIL {table}").first()["properties"] or {}
+    if str(properties.get(CHANGE_DATA_FEED, "")).lower() != "true":
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({CHANGE_DATA_FEED} = true)")
 
 
 def ensure_index(workspace, settings, source_table: str) -> dict:

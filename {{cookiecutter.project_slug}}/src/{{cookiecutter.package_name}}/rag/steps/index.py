@@ -8,7 +8,8 @@ embedding as ``embedding_indices`` (array<int>) and ``embedding_values``
 corpus, so only documents whose text or settings changed are re-chunked and
 re-embedded; their old chunks, and those of removed documents, are replaced in
 the same commit. With ``embedding.kind: databricks_endpoint`` the vectors are
-left empty here and the Vector Search index, synced from this table, computes them.
+left empty here, change data feed is switched on for the table (a Delta Sync index
+reads it) and the Vector Search index, synced from this table, computes them.
 """
 
 from __future__ import annotations
@@ -96,6 +97,6 @@ def run(ctx: Context, workspace=None) -> dict:
             from databricks.sdk import WorkspaceClient
 
             workspace = WorkspaceClient()
-        vector_search.enable_change_data_feed(ctx.spark, name)
+        vector_search.enable_change_data_feed(ctx.spark, ctx.tables.sql_name(name))
         result["vector_search"] = vector_search.ensure_index(workspace, settings, name)
     return result
