@@ -53,6 +53,18 @@ def test_gate_refuses_a_prompt_without_context_and_a_random_retriever(ctx, capsy
     assert any(r.startswith("fact_recall") for r in blind["reasons"])
     assert kept["promoted"] is False and kept["champion_version"] == 1
     assert prompt_by_alias(ctx.settings.prompt_name, "champion").version == 1
+    # The evaluation run's MLflow means and traces are the candidate's (0 fact recall);
+    # the champion's scoring is in its nested run, so it overwrites none of them.
+    run = client().get_run(blind["run_id"])
+    assert run.data.metrics["fact_recall/mean"] == blind["metrics"]["fact_recall"]
+    assert run.data.metrics["champion_fact_recall"] == real["metrics"]["fact_recall"] > 0
+    traces = mlflow.search_traces(run_id=run.info.run_id, include_spans=False)
+    assert len(traces) == blind["questions"]
+    (nested,) = client().search_runs(
+        [run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
+    assert nested.info.run_name == "champion-v1"
+    assert nested.data.metrics["fact_recall/mean"] == real["metrics"]["fact_recall"]
 
     # The real prompt again (a new version: never a silent overwrite), random retrieval.
     assert register_prompt.run(ctx)["version"] == 3

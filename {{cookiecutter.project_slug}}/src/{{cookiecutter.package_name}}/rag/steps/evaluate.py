@@ -25,7 +25,10 @@ Gates from ``evaluation`` in the config, on the code scorers' means:
 the champion), ``dry_run`` (failures recorded, status PASSED) or ``disabled``
 (nothing scored, status PASSED, gate result SKIPPED). The verdict is logged on
 the evaluation run (params, metrics, tags) and tagged on the model version, which
-gets the challenger alias.
+gets the challenger alias. The evaluation run holds the candidate's scoring (MLflow's
+``<metric>/mean`` and traces), its means under the metric names and the champion's
+under ``champion_<metric>``; the champion's scoring is in a nested run
+``champion-v<version>``.
 """
 
 from __future__ import annotations
@@ -226,9 +229,13 @@ def run(ctx: Context, version: int | None = None) -> dict:
             if failures:
                 reasons.append(f"candidate: {failures}")
             if champion is not None:
-                champion_metrics, failures = score(
-                    load_pipeline(name, champion.version), data, k, judge
-                )
+                # A run of its own: mlflow.genai.evaluate logs its means (``<metric>/mean``)
+                # and links its traces to the active run, where the champion's would
+                # overwrite the candidate's means under the same names.
+                with mlflow.start_run(run_name=f"champion-v{champion.version}", nested=True):
+                    champion_metrics, failures = score(
+                        load_pipeline(name, champion.version), data, k, judge
+                    )
                 champion_failures = (
                     f"champion v{champion.version}: {failures}" if failures else None
                 )
