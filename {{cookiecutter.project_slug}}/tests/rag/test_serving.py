@@ -25,12 +25,14 @@ from {{ cookiecutter.package_name }}.rag.steps import (
     build,
     deploy,
     evaluate,
+    monitor,
     register_prompt,
     rollback,
 )
 from {{ cookiecutter.package_name }}.registry import champion_version as registry_champion
 from {{ cookiecutter.package_name }}.registry import model_uri
 from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError
 
@@ -90,6 +92,8 @@ def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
     typed = {spec.name: spec.type for spec in inferred.inputs if spec.name != "metadata"}
     assert typed == {name: declared[name] for name in typed}  # metadata: a map of any values
 
+    experiment = configure_mlflow(settings)
+    traced = len(mlflow.search_traces(locations=[experiment], include_spans=False))
     running = server.start(served, port=0)
     try:
         single = post(running.url, {"dataframe_records": [{"question": questions[0]}]})
@@ -133,6 +137,13 @@ def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
     first = json.loads(logged[0]["request"])["dataframe_records"][0]["question"]
     assert first == questions[0]
     assert json.loads(logged[1]["response"])["predictions"] == expected
+
+    # Each served answer is a trace in the experiment, yet the monitor, which counts the
+    # answers of ask only, counts none of them: they are in the inference table.
+    answers = sum(len(json.loads(r["response"]).get("predictions", [])) for r in logged)
+    traces = mlflow.search_traces(locations=[experiment], include_spans=False)
+    assert len(traces) - traced == answers == 14
+    assert monitor.run(served)["answers"] == 0
 
 
 def test_serve_names_a_bad_port_and_a_missing_champion_in_one_line(ctx, monkeypatch, capsys):
