@@ -235,8 +235,8 @@ def yaml_string(value):
     if YAML_NOT_A_STRING.fullmatch(value):
         return (
             "must not be a word or number that YAML reads as a boolean, null, number or date "
-            "(it is written unquoted into databricks.yml and conf/config.yml): add a letter, "
-            "e.g. model-2024 or ml_on"
+            "(it is written unquoted into databricks.yml and conf/config.yml): add a letter or "
+            "a word, e.g. project_slug=ml-on (package and schema names derive from it)"
         )
     return None
 

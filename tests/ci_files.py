@@ -159,7 +159,7 @@ CONDITION_READERS = {
 # What a job can sign in to Databricks with: the workspaces (staging, prod) whose
 # principal, service connection, variable group or client id it names, and "id-token" when
 # the platform hands it an OpenID Connect token.
-_WORKSPACE = re.compile(r"DATABRICKS_(STAGING|PROD)_CLIENT|databricks-(staging|prod)\b")
+_WORKSPACE = re.compile(r"DATABRICKS_(STAGING|PROD)_\w+|databricks-(staging|prod)\b")
 ID_TOKEN = "id-token"
 
 
@@ -169,16 +169,22 @@ def _workspaces(*parts) -> set[str]:
 
 
 def github_credentials(project: Path) -> dict[str, set[str]]:
-    """The workspaces of the client ids in each job's and its steps' ``env``, its deployment
-    environment (which may hold its own variables), and its OIDC permission."""
+    """The workspaces of the Databricks variables in the workflow's, each job's and its
+    steps' ``env``, the job's deployment environment (which may hold its own variables),
+    and "id-token" when the job's permissions (else the workflow's) grant it."""
     out = {}
-    for name, job in _github_workflow_jobs(project).items():
-        envs = [job.get("env"), *(step.get("env") for step in job.get("steps", []))]
-        found = _workspaces(*envs)
-        found |= {job["environment"]} & {"staging", "prod"} if "environment" in job else set()
-        if job.get("permissions", {}).get("id-token") == "write":
-            found.add(ID_TOKEN)
-        out[name] = found
+    for path in sorted(project.glob(".github/workflows/*.yml")):
+        workflow = _load(path)
+        for name, job in workflow["jobs"].items():
+            envs = [workflow.get("env"), job.get("env")]
+            found = _workspaces(*envs, *(step.get("env") for step in job.get("steps", [])))
+            found |= {job["environment"]} & {"staging", "prod"} if "environment" in job else set()
+            permissions = job.get("permissions", workflow.get("permissions", {}))
+            if permissions == "write-all" or (
+                isinstance(permissions, dict) and permissions.get("id-token") == "write"
+            ):
+                found.add(ID_TOKEN)
+            out[name] = found
     return out
 
 
@@ -197,13 +203,16 @@ def _gitlab_resolved(document: dict, name: str) -> dict:
 
 
 def gitlab_credentials(project: Path) -> dict[str, set[str]]:
-    """The workspaces of the client ids a job's variables and scripts name, and "id-token"
-    when it declares ``id_tokens``."""
+    """The workspaces of the Databricks variables the file's and a job's variables and
+    scripts name, and "id-token" when the job (or ``default:``) declares ``id_tokens``."""
     document = _load(project / ".gitlab-ci.yml")
+    default = document.get("default", {})
     out = {}
     for name in gitlab_jobs(project):
-        job = _gitlab_resolved(document, name)
-        found = _workspaces(job.get("variables"), job.get("before_script"), job["script"])
+        job = {**default, **_gitlab_resolved(document, name)}  # a job's own keys win
+        found = _workspaces(
+            document.get("variables"), job.get("variables"), job.get("before_script"), job["script"]
+        )
         if job.get("id_tokens"):
             found.add(ID_TOKEN)
         out[name] = found

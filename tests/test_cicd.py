@@ -359,11 +359,16 @@ QUOTED_BRANCH = {  # how each platform's conditions quote a branch
 }
 
 
+@pytest.mark.parametrize(
+    ("default", "release"), [("feature/x-y_z.2", "v1.0.0"), ("4.0", "null"), ("2024", "1.10")]
+)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
-def test_a_branch_of_every_character_the_hook_allows_stays_one_branch(platform, tmp_path):
+def test_a_branch_of_every_character_the_hook_allows_stays_one_branch(
+    platform, default, release, tmp_path
+):
     """Branch names may hold letters, digits and - _ . / (pre_gen's CI_BRANCH): such a name
-    is one item of each trigger list and a whole quoted string in the deploy conditions."""
-    default, release = "feature/x-y_z.2", "v1.0.0"
+    is one item of each trigger list and a whole quoted string in the deploy conditions,
+    also when YAML would read it unquoted as a number or null."""
     project = render(
         tmp_path, cicd_platform=platform, default_branch=default, release_branch=release
     )

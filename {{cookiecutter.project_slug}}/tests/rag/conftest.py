@@ -63,10 +63,10 @@ def fresh_context(
     settings = slice_settings(root, **changes)
     for key in shared:
         name = settings.table(key).split(".")
-        shared = Path(indexed["root"]).joinpath("warehouse", *name)
+        source = Path(indexed["root"]).joinpath("warehouse", *name)
         link = root.joinpath("warehouse", *name)
         link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(shared, target_is_directory=True)
+        link.symlink_to(source, target_is_directory=True)
     shutil.copy(empty_store, root / "mlflow.db")
     return Context(settings)
 
