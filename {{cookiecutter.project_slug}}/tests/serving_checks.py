@@ -120,10 +120,22 @@ def check_log_batches(ctx: Context, monkeypatch) -> None:
             with pytest.raises(OSError, match="no space left"):
                 log.flush()
         assert log.commits == 1 and small.tables.count(table) == 3
+        write = InferenceLog._write
+
+        def committed_then_lost(self, *args, **kwargs):
+            write(self, *args, **kwargs)
+            raise ConnectionError("the reply to the commit was lost")
+
+        with monkeypatch.context() as patch:  # a write that committed, then failed
+            patch.setattr(InferenceLog, "_write", committed_then_lost)
+            with pytest.raises(ConnectionError, match="reply to the commit was lost"):
+                log.flush()
+        assert (log.commits, log.queued, small.tables.count(table)) == (1, 2, 5)
     finally:
-        log.close()  # writes the queued rows in one more commit
-    assert log.commits == 2 and small.tables.version(table) == 1
-    assert small.tables.count(table) == 5
+        log.close()  # writes the queued rows in one more commit, merged: none twice
+    assert log.commits == 2
+    written = sorted(r["client_request_id"] for r in small.tables.read(table).collect())
+    assert written == ["0", "1", "2", "3", "4"]
 
     with pytest.raises(ConfigError, match="serving.log_flush_rows: must be a positive number"):
         InferenceLog(

@@ -125,8 +125,11 @@ class InferenceLog:
     :meth:`add` is cheap and thread-safe. A background thread writes the buffer
     when it holds ``serving.log_flush_rows`` rows or every ``serving.log_flush_seconds``
     seconds; :meth:`close` writes what is left. A failed write keeps its rows in the
-    buffer for the next attempt. ``written`` counts the rows appended so far (recovered
-    ones included), ``commits`` the appends. Raises ConfigError for a non-positive setting.
+    buffer for the next attempt, which merges them on ``databricks_request_id``: the
+    failed write may have committed before its error (a lost reply, Ctrl-C after the
+    commit), and its rows are then not added twice. ``written`` counts the rows appended
+    so far (recovered ones included), ``commits`` the appends. Raises ConfigError for a
+    non-positive setting.
 
     Rows are not lost when the last write fails: :meth:`close` first writes the queued
     rows, with those of a batch write still under way, to a new file
@@ -201,7 +204,8 @@ class InferenceLog:
 
         Rows recovered from kept files are merged on ``databricks_request_id`` (a row
         already in the table is not added again), and those files are then deleted.
-        On any error, Ctrl-C included, the rows stay queued and the error is raised.
+        On any error, Ctrl-C included, the rows stay queued, to be merged by the next
+        write (this one may have committed before the error), and the error is raised.
         """
         with self._lock:
             rows, self._rows = self._rows, []
@@ -215,7 +219,7 @@ class InferenceLog:
                 self._writing = []
                 self._rows[:0] = rows
                 self._files[:0] = files
-                self._recovered_queued = self._recovered_queued or merge
+                self._recovered_queued = True  # the write may have committed its rows
             raise
         with self._lock:
             self._writing = []
