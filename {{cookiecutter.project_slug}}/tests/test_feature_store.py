@@ -170,17 +170,71 @@ def test_the_spark_lookup_is_the_point_in_time_join(trained):
     assert row["departures_1h"] == airport[0]["departures_1h"] > 0
 
 
+def one_feature_row(ctx, table_key: str, feature_ts):
+    """A one-row frame for feature table ``table_key`` (origin EWR, every feature 1.0)."""
+    features = store.spec_for(ctx.settings.contract, table_key).features
+    schema = ", ".join(
+        ["origin string", "feature_ts timestamp", *(f"{c} double" for c in features)]
+    )
+    return ctx.spark.createDataFrame([("EWR", feature_ts, *[1.0] * len(features))], schema)
+
+
 @pytest.mark.spark
 def test_a_feature_row_with_a_null_key_is_refused_with_the_table_named(ctx):
-    frame = ctx.spark.createDataFrame(
-        [("EWR", None, 1.0)], "origin string, feature_ts timestamp, temp double"
-    )
     name = ctx.settings.table("weather_features")
     with pytest.raises(
         ValueError, match=f"{name}: key columns origin, feature_ts must not be null"
     ):
-        store.write_feature_table(ctx, "weather_features", frame)
+        store.write_feature_tables(
+            ctx, {"weather_features": one_feature_row(ctx, "weather_features", None)}
+        )
     assert not ctx.tables.exists(name)
+
+
+@pytest.mark.spark
+def test_a_null_key_in_the_second_feature_table_leaves_the_first_unwritten(ctx, monkeypatch):
+    from {{ cookiecutter.package_name }}.features import model_inputs
+
+    frames = {
+        "airport_features": one_feature_row(ctx, "airport_features", utc(2013, 1, 3, 15)),
+        "weather_features": one_feature_row(ctx, "weather_features", None),
+    }
+    monkeypatch.setattr(model_inputs, "known_feature_frames", lambda _: frames)
+    with pytest.raises(ValueError, match="key columns origin, feature_ts must not be null"):
+        model_inputs.write_features(ctx)
+    assert not ctx.tables.exists(ctx.settings.table("airport_features"))
+
+
+@pytest.mark.spark
+def test_a_feature_frame_without_a_declared_feature_is_refused_before_writing(ctx, monkeypatch):
+    from {{ cookiecutter.package_name }}.features import model_inputs
+
+    keys_only = ctx.spark.createDataFrame(
+        [("EWR", utc(2013, 1, 3, 15))], "origin string, feature_ts timestamp"
+    )
+    monkeypatch.setattr(
+        model_inputs, "known_feature_frames", lambda _: {"weather_features": keys_only}
+    )
+    name = ctx.settings.table("weather_features")
+    with pytest.raises(ValueError, match=f"{name}: feature column temp, dewp, .* is missing"):
+        model_inputs.write_features(ctx)
+    assert not ctx.tables.exists(name)
+
+
+def test_feature_frames_without_a_declared_table_is_named(monkeypatch):
+    from {{ cookiecutter.package_name }}.features import definitions, training_set
+
+    settings = load_settings("local")
+    monkeypatch.setattr(training_set, "known_rows", lambda ctx, key: key)
+    monkeypatch.setattr(definitions, "feature_frames", lambda bronze, c: {"weather_features": 0})
+    with pytest.raises(
+        ConfigError,
+        match=(
+            "feature_frames of features/definitions.py returns no frame for "
+            "contract.feature_tables airport_features; it returns: weather_features$"
+        ),
+    ):
+        training_set.known_feature_frames(SimpleNamespace(settings=settings))
 
 
 def test_train_and_scoring_check_the_tables_they_look_up():

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame
 from ..config import ConfigError, Window
 from ..contract import Contract
 from .spine import checked_spine
-from .store import lookup_features, write_feature_table
+from .store import lookup_features, write_feature_tables
 from .training_set import known_feature_frames, window_filter
 
 if TYPE_CHECKING:
@@ -53,13 +53,10 @@ def write_features(ctx: Context) -> dict[str, int]:
     them, keys declared.
 
     Returns {full table name: row count}. Raises MissingTableError when a bronze
-    table does not exist.
+    table does not exist, ValueError naming the table and column when a feature frame
+    lacks a key column or holds a null key (before any table is written).
     """
-    out = {}
-    for key, frame in known_feature_frames(ctx).items():
-        name = write_feature_table(ctx, key, frame)
-        out[name] = ctx.tables.count(name)
-    return out
+    return write_feature_tables(ctx, known_feature_frames(ctx))
 
 
 def model_input_of(ctx: Context, rows: DataFrame) -> DataFrame:

@@ -80,13 +80,13 @@ def declared_keys(ctx, table_key: str) -> tuple[list[str], str] | None:
     return props[PRIMARY_KEYS_PROPERTY].split(","), props[TIMESTAMP_KEY_PROPERTY]
 
 
-def write_feature_table(ctx, table_key: str, frame: DataFrame) -> str:
-    """MERGE ``frame`` into the feature table ``tables.<table_key>`` and declare its keys.
+def check_feature_frame(ctx, table_key: str, frame: DataFrame) -> None:
+    """Refuse ``frame`` for the feature table ``tables.<table_key>`` unless it has the
+    spec's key columns (primary keys and timestamp key) without nulls and its features.
 
-    In: ``frame`` with the spec's key columns (no nulls; unique per key). The keys
-    are declared once, when the table has none recorded yet. Returns the full
-    table name. Raises ValueError naming the table and column when a key column is
-    missing or holds nulls.
+    Raises ValueError naming the table and the column when a key column or a feature
+    (``contract.feature_tables.<table_key>.features``) is missing, or the table and its
+    key columns when one holds a null (one Spark job).
     """
     spec = spec_for(ctx.settings.contract, table_key)
     name = ctx.settings.table(table_key)
@@ -94,15 +94,40 @@ def write_feature_table(ctx, table_key: str, frame: DataFrame) -> str:
     for key in keys:
         if key not in frame.columns:
             raise ValueError(f"{name}: key column {key} is missing")
+    lacking = [column for column in spec.features if column not in frame.columns]
+    if lacking:
+        raise ValueError(
+            f"{name}: feature column {', '.join(lacking)} "
+            f"(contract.feature_tables.{table_key}.features) is missing"
+        )
     null_keys = frame.where(" OR ".join(f"`{k}` IS NULL" for k in keys)).limit(1).count()
     if null_keys:
         raise ValueError(f"{name}: key columns {', '.join(keys)} must not be null")
-    # One row per key by construction; the upsert still ranks any duplicate deterministically.
-    ctx.tables.upsert(frame, name, keys)
-    if declared_keys(ctx, table_key) is None:
-        for statement in key_statements(spec, ctx.tables.sql_name(name), ctx.settings.runtime):
-            ctx.spark.sql(statement)
-    return name
+
+
+def write_feature_tables(ctx, frames: dict[str, DataFrame]) -> dict[str, int]:
+    """MERGE each frame of ``frames`` ({table key: rows}) into its feature table and
+    declare the table's keys (once, when none are recorded yet).
+
+    Every frame is checked (:func:`check_feature_frame`) before the first is written,
+    so a bad frame leaves every feature table as it was. Returns {full table name: row
+    count}. Raises ValueError naming the table and column when a key column is missing
+    or holds nulls.
+    """
+    for table_key, frame in frames.items():
+        check_feature_frame(ctx, table_key, frame)
+    out = {}
+    for table_key, frame in frames.items():
+        spec = spec_for(ctx.settings.contract, table_key)
+        name = ctx.settings.table(table_key)
+        # One row per key by construction; the upsert still ranks any duplicate
+        # deterministically.
+        ctx.tables.upsert(frame, name, [*spec.primary_keys, spec.timestamp_key])
+        if declared_keys(ctx, table_key) is None:
+            for statement in key_statements(spec, ctx.tables.sql_name(name), ctx.settings.runtime):
+                ctx.spark.sql(statement)
+        out[name] = ctx.tables.count(name)
+    return out
 
 
 def _feature_engineering():

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ..config import Window, instant_sql
+from ..config import ConfigError, Window, instant_sql
 from . import definitions
 
 if TYPE_CHECKING:
@@ -59,10 +59,18 @@ def known_feature_frames(ctx: Context) -> dict[str, DataFrame]:
 
     Computed by the example module (:func:`.definitions.feature_frames`). Feature rows
     stamped at or after the as-of instant are left out: as of then they are not known yet.
+    Raises ConfigError naming the tables when the module returns no frame for a feature
+    table of the contract.
     """
     contract = ctx.settings.contract
     bronze = {key: known_rows(ctx, key) for key in contract.bronze_tables}
     frames = definitions.feature_frames(bronze, contract)
+    missing = [key for key in contract.feature_tables if key not in frames]
+    if missing:
+        raise ConfigError(
+            f"feature_frames of features/definitions.py returns no frame for "
+            f"contract.feature_tables {', '.join(missing)}; it returns: {', '.join(frames)}"
+        )
     return {
         key: frames[key].where(before(spec.timestamp_key, ctx.settings.as_of))
         for key, spec in contract.feature_tables.items()
