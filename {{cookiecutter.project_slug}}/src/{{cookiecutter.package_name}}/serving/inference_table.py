@@ -155,7 +155,7 @@ class InferenceLog:
         self._rows: list[dict] = []
         self._writing: list[dict] = []  # rows a write under way took from the queue
         self._files: list[Path] = []  # kept files whose rows are queued
-        self._recovered_queued = False  # rows of an earlier log's files are queued
+        self._merge_next = False  # queued rows may be in the table: recovered, or failed
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -195,7 +195,7 @@ class InferenceLog:
         with self._lock:
             self._rows[:0] = list(by_id.values())
             self._files += files
-            self._recovered_queued = self._recovered_queued or bool(by_id)
+            self._merge_next = self._merge_next or bool(by_id)
         self.recovered += len(by_id)
         return len(by_id)
 
@@ -211,7 +211,7 @@ class InferenceLog:
             rows, self._rows = self._rows, []
             self._writing = rows
             files, self._files = self._files, []
-            merge, self._recovered_queued = self._recovered_queued, False
+            merge, self._merge_next = self._merge_next, False
         try:
             appended = self._write(rows, merge=merge) if rows else 0
         except BaseException:
@@ -219,7 +219,7 @@ class InferenceLog:
                 self._writing = []
                 self._rows[:0] = rows
                 self._files[:0] = files
-                self._recovered_queued = True  # the write may have committed its rows
+                self._merge_next = True  # the write may have committed its rows
             raise
         with self._lock:
             self._writing = []
