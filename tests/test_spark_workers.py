@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from conftest import REPO, run
-from spark_workers import SPARK_GROUPS, group_of
+from spark_workers import GITLAB, PIPELINES, SPARK_GROUPS, group_of
 
 TESTS = Path(__file__).resolve().parent
 INI = "[pytest]\nmarkers =\n    spark: needs a JVM\n"
@@ -81,9 +81,9 @@ def test_each_group_runs_whole_on_one_worker_and_the_two_groups_on_two(tmp_path)
     by_group: dict[str, set[str]] = {}
     for (file, name), group in SPARK_GROUPS.items():
         by_group.setdefault(group, set()).add(ran[_sample_name(file, name)])
-    assert sorted(by_group) == ["gitlab_and_rag", "tabular"]
+    assert sorted(by_group) == sorted([GITLAB, PIPELINES])
     assert [len(workers) for workers in by_group.values()] == [1, 1]
-    assert by_group["gitlab_and_rag"] != by_group["tabular"]
+    assert by_group[GITLAB] != by_group[PIPELINES]
 
 
 def test_every_spark_test_has_a_group_and_every_entry_names_a_test():
@@ -113,4 +113,4 @@ def test_the_repo_conftest_marks_every_spark_test_with_its_group(tmp_path):
     assert len(marks) >= 7, marks
     groups = {nodeid: groups for nodeid, (_, _, groups) in marks.items()}
     assert groups == {nodeid: [group_of(file, test)] for nodeid, (file, test, _) in marks.items()}
-    assert sorted({group for (group,) in groups.values()}) == ["gitlab_and_rag", "tabular"]
+    assert sorted({group for (group,) in groups.values()}) == sorted([GITLAB, PIPELINES])
