@@ -45,6 +45,10 @@ PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 # names of up to 32 characters (the generator's tests/test_render_matrix.py renders every
 # combination of options with a name this long and lints it).
 MAX_PACKAGE = 32
+# The rendered project's own top-level Python packages (folders with an __init__.py beside
+# src/): its tests import the package by name, and pytest puts the project folder first
+# on sys.path, so a package of the same name would be shadowed by that folder.
+PROJECT_PACKAGES = ("tests",)
 UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Plain scalars of letters, digits, "_" and "-" that YAML reads as no string: booleans and
@@ -136,7 +140,10 @@ def slug_fits_the_endpoint(answers):
 
 
 def package_name(value):
-    """Python import name: lowercase identifier, no keyword or standard-library name, 32 at most."""
+    """Import name: lowercase identifier; no keyword, standard-library name or tests; 32 at most.
+
+    ``tests`` and any other of :data:`PROJECT_PACKAGES`, the project's own top-level packages.
+    """
     if not PACKAGE.fullmatch(value):
         return (
             "must be a Python identifier of lowercase letters, digits and underscores, "
@@ -146,6 +153,11 @@ def package_name(value):
         return "must not be a Python keyword (pass e.g. package_name=class_model)"
     if value in sys.stdlib_module_names:
         return "must not shadow a standard-library module of the same name"
+    if value in PROJECT_PACKAGES:
+        return (
+            f"must not be the name of the project's own {value}/ folder (a Python package): "
+            f"`import {value}` in its tests would load that folder instead"
+        )
     if len(value) > MAX_PACKAGE:
         return (
             f"must be at most {MAX_PACKAGE} characters, for the project's code to keep within "

@@ -461,6 +461,25 @@ def test_a_dependency_distribution_name_is_refused_as_project_slug(tmp_path, cap
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_projects_own_tests_package_is_refused_as_package_name(tmp_path, capfd):
+    """A project named "Tests" would get the package ``tests``, which its tests, importing
+    it by name, could not load: pytest puts the project folder, with its tests/ package,
+    first on sys.path."""
+    with pytest.raises(FailedHookException):
+        render(tmp_path, project_name="Tests")
+    err = capfd.readouterr().err
+    rule = "must not be the name of the project's own tests/ folder (a Python package)"
+    assert f"ERROR: package_name='tests': {rule}" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("use_case", ["tabular", "rag"])
+def test_the_refused_own_package_names_are_the_rendered_top_level_packages(tmp_path, use_case):
+    project = render(tmp_path, use_case=use_case)
+    packages = {init.parent.name for init in project.glob("*/__init__.py")}
+    assert packages == set(pre_gen.PROJECT_PACKAGES)
+
+
 def _declared_distributions(project) -> set[str]:
     """Every requirement name of a rendered pyproject.toml (runtime and extras), normalized."""
     meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
