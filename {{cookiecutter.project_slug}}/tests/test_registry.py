@@ -192,13 +192,15 @@ def test_deploy_compares_int_versions_with_their_string_tags():
 def test_model_version_must_be_a_positive_integer(capsys):
     from {{ cookiecutter.package_name }} import cli
 
-    for bad in ("abc", "0", "-1", ""):
+    too_large = str(2**63)  # beyond a registry's 64-bit version numbers
+    for bad in ("abc", "0", "-1", "", too_large):
         with pytest.raises(SystemExit) as code:
             cli.validate(["--model-version", bad])
         assert code.value.code == 2
-        assert "--model-version: must be a positive integer (a model version)" in (
+        assert "--model-version: must be a positive integer up to 2**63 - 1 (a model version)" in (
             capsys.readouterr().err
         )
+    assert cli._model_version(str(2**63 - 1)) == 2**63 - 1
 
 
 def test_deploy_promotes_on_the_local_store_only_over_the_champion_validated_against(

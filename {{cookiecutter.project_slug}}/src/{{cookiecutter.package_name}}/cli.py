@@ -41,11 +41,19 @@ REJECTION_EXIT = 3  # `validate` / `run-all --fail-on-rejection` when the candid
 HANDOFF = {"validate": "train", "deploy": "validate"}  # step: the step whose model_version it takes
 
 
+# The largest model version a registry stores: a signed 64-bit integer (MLflow's SQL
+# stores; a larger number failed in SQLite with a traceback).
+MAX_MODEL_VERSION = 2**63 - 1
+
+
 def _model_version(text: str) -> int:
-    """``--model-version``: a positive integer."""
-    if not text.strip().isdigit() or int(text) < 1:
+    """``--model-version``: a positive integer up to :data:`MAX_MODEL_VERSION`.
+
+    Raises argparse.ArgumentTypeError (argparse prints it on one line, exit status 2).
+    """
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_MODEL_VERSION:
         raise argparse.ArgumentTypeError(
-            f"must be a positive integer (a model version), got {text!r}"
+            f"must be a positive integer up to 2**63 - 1 (a model version), got {text!r}"
         )
     return int(text)
 
