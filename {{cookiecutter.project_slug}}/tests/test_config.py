@@ -421,6 +421,40 @@ def test_missing_override_file_is_refused(tmp_path):
         load_settings("local", tmp_path / "nope.yml")
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "as_of: [2013-02-01\n",
+            "not valid YAML: expected ',' or ']', but got '<stream end>' (line 2, column 1)",
+        ),
+        (
+            "windows:\n  as_of: 2013-02-30\n",
+            "not valid YAML: '2013-02-30' is not a date: day "
+            "is out of range for month (line 2, column 10)",
+        ),
+        ("- as_of\n- 2013-02-01\n", "must be a mapping of settings (key: value), got a list"),
+    ],
+    ids=["malformed", "no-such-date", "a-list"],
+)
+def test_an_override_file_that_is_no_mapping_of_settings_is_refused_in_one_line(
+    tmp_path, text, problem
+):
+    """PyYAML's own errors (a traceback, or "day is out of range for month" naming
+    neither file nor key) become one line naming the file and where the problem is."""
+    override = tmp_path / "override.yml"
+    override.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings("local", override)
+    assert str(error.value) == f"config: override file {override}: {problem}"
+
+
+def test_an_empty_override_file_changes_nothing(tmp_path):
+    override = tmp_path / "empty.yml"
+    override.write_text("# nothing set here\n")
+    assert load_raw("local", override) == load_raw("local")
+
+
 def test_the_bundle_variables_name_what_the_settings_of_each_target_name():
     """databricks.yml creates the registered model, the experiment and their permissions
     from its variables; the code registers and logs under conf/config.yml's names. A model

@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.config import ConfigError, load_raw, load_settings
 from {{ cookiecutter.package_name }}.settings_schema import CoreSettings, check_settings
 
-from .conftest import refusal
+from .conftest import CONTRACT, refusal
 
 
 def test_every_packaged_environment_reads_into_the_models():
@@ -225,6 +225,23 @@ def test_the_contract_rules_between_keys_are_checked_at_load(tmp_path):
     )
     text = yaml.safe_dump({"contract": {"entity_table": "weather"}})
     assert "entity_table: 'weather' is not one of bronze_tables" in refusal(tmp_path, text)
+    text = yaml.safe_dump({"contract": {"decision_threshold": 0.5}})
+    assert refusal(tmp_path, text) == (
+        "settings of environment 'local': contract: decision_threshold: regression takes none "
+        "(null), got 0.5"
+    )
+    feature = CONTRACT.feature_columns[0]
+    text = yaml.safe_dump({"contract": {"label": feature}})
+    assert refusal(tmp_path, text) == (
+        f"settings of environment 'local': contract: label: {feature!r} is also a model input "
+        "under features (the model would be given the answer)"
+    )
+    for column in (CONTRACT.entity_keys[0], CONTRACT.event_timestamp, CONTRACT.lookup_timestamp):
+        text = yaml.safe_dump({"contract": {"label": column}})
+        assert refusal(tmp_path, text) == (
+            f"settings of environment 'local': contract: label: {column!r} is also an entity "
+            "key or timestamp: the label needs a column of its own"
+        )
 
 
 def test_source_option_keys_are_read_without_case_and_may_not_repeat(tmp_path):

@@ -81,12 +81,23 @@ class Contract(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
-        if self.problem_type == BINARY:
-            t = self.decision_threshold
-            if t is None or not 0 < t < 1:
-                raise ValueError(
-                    f"decision_threshold: binary_classification needs a number in (0, 1), got {t!r}"
-                )
+        t = self.decision_threshold
+        if self.problem_type == BINARY and (t is None or not 0 < t < 1):
+            raise ValueError(
+                f"decision_threshold: binary_classification needs a number in (0, 1), got {t!r}"
+            )
+        if self.problem_type == REGRESSION and t is not None:
+            raise ValueError(f"decision_threshold: regression takes none (null), got {t!r}")
+        if self.label in self.features:
+            raise ValueError(
+                f"label: {self.label!r} is also a model input under features (the model would "
+                "be given the answer)"
+            )
+        if self.label in (*self.entity_keys, self.event_timestamp, self.lookup_timestamp):
+            raise ValueError(
+                f"label: {self.label!r} is also an entity key or timestamp: the label needs a "
+                "column of its own"
+            )
         if self.entity_table not in self.bronze_tables:
             raise ValueError(
                 f"entity_table: {self.entity_table!r} is not one of bronze_tables "

@@ -49,6 +49,21 @@ _SettingsLoader.add_implicit_resolver(
 )
 
 
+def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """A YAML date or timestamp as PyYAML reads it, or a ConstructorError at the value's
+    line when it is no real date (``2013-02-30``): PyYAML raised a bare ValueError ("day is
+    out of range for month") naming neither the key nor the line."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as error:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a date: {error}", node.start_mark
+        ) from error
+
+
+_SettingsLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def read_yaml(text: str) -> Any:
     """The YAML document ``text`` as Python values (:class:`_SettingsLoader`: YAML 1.2
     floats, nothing but plain data). Raises ``yaml.YAMLError`` on a malformed document."""
@@ -187,5 +202,30 @@ def load_raw(env: str | None = None, override_file: str | Path | None = None) ->
         path = Path(override_file)
         if not path.is_file():
             raise ConfigError(f"config: override file {path} does not exist")
-        merged = merge(merged, read_yaml(path.read_text(encoding="utf-8")) or {})
+        merged = merge(merged, read_override(path))
     return env, merged
+
+
+def read_override(path: Path) -> dict:
+    """The settings of override file ``path`` (YAML), an empty mapping when it is empty.
+
+    Raises ConfigError with one line naming the file when it is not valid YAML (with the
+    line and column of the problem) or holds something other than a mapping of settings.
+    """
+    try:
+        document = read_yaml(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(
+            f"config: override file {path}: not valid YAML: {problem}{where}"
+        ) from error
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError(
+            f"config: override file {path}: must be a mapping of settings (key: value), "
+            f"got a {type(document).__name__}"
+        )
+    return document
