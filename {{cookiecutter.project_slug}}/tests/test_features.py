@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import functions as F
 
+from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.features import model_inputs
 from {{ cookiecutter.package_name }}.features.definitions import airport_hourly_features
+from {{ cookiecutter.package_name }}.features.training_set import known_feature_frames
 from {{ cookiecutter.package_name }}.steps import features
 
-from .conftest import private_copy, utc
+from .conftest import private_copy, utc, with_unproduced_input
 
 pytestmark = pytest.mark.spark
 
@@ -40,6 +44,45 @@ def test_rerun_of_the_features_step_keeps_row_counts(trained, tmp_path):
     name = ctx.settings.table("airport_features")
     table = ctx.tables.read(name)
     assert table.select("origin", "feature_ts").distinct().count() == first["rows"][name] > 0
+
+
+@pytest.mark.parametrize(
+    ("broken", "rule"),
+    [
+        (
+            lambda frame: frame.withColumn("feature_ts", F.lit(None).cast("timestamp")),
+            "key columns origin, feature_ts must not be null",
+        ),
+        (
+            lambda frame: frame.drop("temp"),
+            r"feature column temp \(contract.feature_tables.weather_features.features\) "
+            "is missing",
+        ),
+    ],
+    ids=["null key", "missing feature"],
+)
+def test_a_bad_frame_of_the_last_feature_table_leaves_every_table_as_it_was(
+    trained, tmp_path, monkeypatch, broken, rule
+):
+    ctx = private_copy(trained[0], tmp_path / "state")
+    frames = known_feature_frames(ctx)
+    assert list(frames)[-1] == "weather_features"  # written last: the others come first
+    frames["weather_features"] = broken(frames["weather_features"])
+    monkeypatch.setattr(model_inputs, "known_feature_frames", lambda _: frames)
+    written = list(trained[1]["features"]["rows"])  # every table the features step writes
+    before = {name: ctx.tables.commit_stamp(name) for name in written}
+    with pytest.raises(ValueError, match=f"^{ctx.settings.table('weather_features')}: {rule}$"):
+        features.run(ctx)
+    assert {name: ctx.tables.commit_stamp(name) for name in written} == before
+
+
+def test_features_refuses_a_model_input_nothing_produces_before_writing(trained, tmp_path):
+    ctx = private_copy(trained[0], tmp_path / "state")
+    written = list(trained[1]["features"]["rows"])  # every table the features step writes
+    before = {name: ctx.tables.commit_stamp(name) for name in written}
+    with pytest.raises(ConfigError, match="lacks column gate_delay "):
+        features.run(with_unproduced_input(ctx))
+    assert {name: ctx.tables.commit_stamp(name) for name in written} == before
 
 
 def test_a_missing_input_table_is_named_with_the_step_to_run(ctx):

@@ -8,12 +8,11 @@ from dataclasses import replace
 import pytest
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError, check_inputs, step_inputs
-from {{ cookiecutter.package_name }}.config import ConfigError
 from {{ cookiecutter.package_name }}.features.model_inputs import build_model_input
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import features, ingest, train
 
-from .conftest import CONTRACT, fail_on, private_copy, rows_in_window, utc, with_unproduced_input
+from .conftest import CONTRACT, fail_on, rows_in_window, utc
 
 pytestmark = pytest.mark.spark
 
@@ -75,12 +74,3 @@ def test_features_failing_on_model_input_keeps_its_version_and_a_rerun_repairs(
             features.run(ctx)
     assert (ctx.tables.version(name), ctx.tables.count(name)) == (version, before)
     assert features.run(ctx)["rows"][name] == len(flights) > before
-
-
-def test_features_refuses_a_model_input_nothing_produces_before_writing(trained, tmp_path):
-    ctx = private_copy(trained[0], tmp_path / "state")
-    written = [ctx.settings.table(key) for key in (*CONTRACT.feature_tables, "model_input")]
-    before = {name: ctx.tables.commit_stamp(name) for name in written}
-    with pytest.raises(ConfigError, match="lacks column gate_delay "):
-        features.run(with_unproduced_input(ctx))
-    assert {name: ctx.tables.commit_stamp(name) for name in written} == before

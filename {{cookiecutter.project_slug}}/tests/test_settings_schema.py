@@ -242,6 +242,12 @@ def test_the_contract_rules_between_keys_are_checked_at_load(tmp_path):
             f"settings of environment 'local': contract: label: {column!r} is also an entity "
             "key or timestamp: the label needs a column of its own"
         )
+    tables = {"weather_features": {"features": ["temp", "cloud_cover"]}}
+    text = yaml.safe_dump({"contract": {"feature_tables": tables}})
+    assert refusal(tmp_path, text) == (
+        "settings of environment 'local': contract: feature_tables: columns "
+        "['cloud_cover'] are not listed under features"
+    )
 
 
 def test_source_option_keys_are_read_without_case_and_may_not_repeat(tmp_path):
@@ -264,6 +270,32 @@ def test_source_option_keys_are_read_without_case_and_may_not_repeat(tmp_path):
         "settings of environment 'local': sources.weather_bronze.options: keys "
         "header and Header differ only in case, and Spark reads option keys without case: "
         "keep one"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "rule"),
+    [
+        ({"kind": "table", "name": ""}, "kind table needs name"),
+        (
+            {"kind": "files", "path": "/data/f.parquet", "format": "parquet"},
+            "kind files needs schema",
+        ),
+    ],
+    ids=["table", "files"],
+)
+def test_a_source_without_what_its_kind_reads_is_refused_at_load(tmp_path, source, rule):
+    text = yaml.safe_dump({"sources": {"flights_bronze": source}})
+    assert refusal(tmp_path, text) == (
+        f"settings of environment 'local': sources.flights_bronze: {rule}"
+    )
+
+
+def test_the_label_added_to_the_model_inputs_is_refused_at_load(tmp_path):
+    text = yaml.safe_dump({"contract": {"features": {CONTRACT.label: "numeric"}}})
+    assert refusal(tmp_path, text) == (
+        f"settings of environment 'local': contract: label: {CONTRACT.label!r} is also a model "
+        "input under features (the model would be given the answer)"
     )
 
 

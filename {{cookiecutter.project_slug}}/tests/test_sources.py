@@ -130,17 +130,17 @@ def test_files_and_table_sources_fill_bronze_like_the_example(ctx, tmp_path, syn
     )
     from_files = ctx.tables.read(names[1]).toPandas()
 
-    # The same weather from a Delta table by name, into a weather bronze table made anew
-    # (its folder removed): the same rows; flights have nothing new to append.
+    # The same weather from a Delta table by name, its temperature column named otherwise
+    # and mapped, into a weather bronze table made anew (its folder removed): the same
+    # rows; flights have nothing new to append.
     raw_name = f"{ctx.settings.catalog}.raw.weather_observations"
+    raw = weather[list(CONTRACT.bronze("weather_bronze").columns)]
     ctx.tables.overwrite(
-        ctx.spark.createDataFrame(weather[list(CONTRACT.bronze("weather_bronze").columns)]),
-        raw_name,
+        ctx.spark.createDataFrame(raw.rename(columns={"temp": "temperature_f"})), raw_name
     )
     shutil.rmtree(ctx.tables.path(names[1]))
-    again = ingest.run(
-        _with_sources(ctx, **{**specs, "weather_bronze": {"kind": "table", "name": raw_name}})
-    )
+    table = {"kind": "table", "name": raw_name, "columns": {"temp": "temperature_f"}}
+    again = ingest.run(_with_sources(ctx, **{**specs, "weather_bronze": table}))
     assert again["appended"] == {names[0]: 0, names[1]: len(weather)}
     keys = list(CONTRACT.bronze("weather_bronze").keys)
     from_table = ctx.tables.read(names[1]).toPandas()

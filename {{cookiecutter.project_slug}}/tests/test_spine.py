@@ -41,16 +41,31 @@ def test_the_shipped_spine_holds_every_column_the_contract_needs(bronze_flights)
     assert needs["arr_delay"] == "contract.label"
 
 
+def _refused(rows, contract) -> str:
+    """The ConfigError of :func:`checked_spine` on ``rows`` and ``contract``, checked to be
+    one line."""
+    with pytest.raises(ConfigError) as refused:
+        checked_spine(rows, contract)
+    message = str(refused.value)
+    assert "\n" not in message
+    return message
+
+
 def test_a_model_input_that_nothing_produces_is_named(bronze_flights):
     contract = changed_contract(CONTRACT, features={**CONTRACT.features, "gate_delay": "numeric"})
-    with pytest.raises(ConfigError) as refused:
-        checked_spine(bronze_flights, contract)
-    message = str(refused.value)
-    assert message.startswith(
+    assert _refused(bronze_flights, contract).startswith(
         "the spine of features/definitions.py lacks column gate_delay "
         "(contract.features, held by no feature table); its columns: "
     )
-    assert "\n" not in message
+
+
+def test_a_label_the_entity_rows_lack_is_one_line_naming_the_field(bronze_flights):
+    contract = changed_contract(CONTRACT, label="arr_delay_minutes")
+    assert _refused(bronze_flights, contract).startswith(
+        "the spine of features/definitions.py cannot be built from the rows of "
+        "flights_bronze (the column arr_delay_minutes is contract.label): "
+        "[UNRESOLVED_COLUMN"
+    )
 
 
 def test_a_missing_lookup_timestamp_and_join_key_are_named_with_their_fields(bronze_flights):

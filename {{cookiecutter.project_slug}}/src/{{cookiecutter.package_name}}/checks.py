@@ -92,8 +92,8 @@ def expectations(contract: Contract) -> dict[str, Expectation]:
     for key, table in contract.feature_tables.items():
         out[key] = Expectation(
             columns={table.timestamp_key: "timestamp"},
-            not_null=(*table.primary_keys, table.timestamp_key),
-            keys=(*table.primary_keys, table.timestamp_key),
+            not_null=tuple(table.key_columns),
+            keys=tuple(table.key_columns),
         )
     entity = tuple(contract.entity_keys)
     event = contract.event_timestamp

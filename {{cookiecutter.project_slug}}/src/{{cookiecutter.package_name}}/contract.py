@@ -62,6 +62,11 @@ class FeatureTable(_Strict):
     features: list[str] = Field(min_length=1)
     description: str = ""
 
+    @property
+    def key_columns(self) -> list[str]:
+        """The primary keys then the timestamp key: what identifies one row of the table."""
+        return [*self.primary_keys, self.timestamp_key]
+
 
 class Contract(_Strict):
     """The ``contract`` section, checked (see the module doc for each key)."""

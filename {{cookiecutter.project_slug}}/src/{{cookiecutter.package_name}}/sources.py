@@ -98,13 +98,7 @@ def _read(ctx: Context, table_key: str, spec) -> DataFrame:
         frame = ctx.spark.createDataFrame(loader(ctx.settings))
         return frame.coalesce(EXAMPLE_PARTITIONS)
     if spec.kind == "table":
-        if not spec.name:
-            raise DataCheckError(f"{describe(table_key, spec)}: name is required for kind table")
         return ctx.tables.read(spec.name, f"the source of {table_key}")
-    if not (spec.path and spec.format and spec.schema_ddl):
-        raise DataCheckError(
-            f"{describe(table_key, spec)}: kind files needs path, format and schema"
-        )
     options = dict(spec.options)
     if spec.format in ("csv", "json"):
         options = {"mode": "FAILFAST", **options}

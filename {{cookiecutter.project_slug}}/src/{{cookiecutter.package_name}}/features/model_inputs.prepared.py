@@ -17,9 +17,10 @@ from pyspark.sql import DataFrame
 from ..checks import table_keys
 from ..config import Window
 from ..contract import Contract
+from .feature_tables import merge_feature_tables
 from .point_in_time import lookup_feature_tables
 from .spine import checked_spine
-from .training_set import known_feature_frames, known_rows, window_filter
+from .training_set import known_feature_frames, known_spine, window_filter
 
 if TYPE_CHECKING:
     from ..runtime.context import Context
@@ -45,19 +46,15 @@ def write_features(ctx: Context) -> dict[str, int]:
     they hold the new rows and ``model_input`` its previous version, and a rerun
     recomputes ``model_input`` from them (the MERGE of the same rows changes nothing).
     Returns {full table name: row count}.
-    Raises MissingTableError when a bronze table does not exist, ConfigError when the
-    spine lacks a column the contract needs (:mod:`.spine`), before any table is written.
+    Raises, before any table is written: MissingTableError when a bronze table does not
+    exist, ConfigError when the spine lacks a column the contract needs (:mod:`.spine`),
+    ValueError naming the table and column when a feature frame lacks a key column or a
+    declared feature or holds a null key (:mod:`.feature_tables`).
     """
     settings, tables = ctx.settings, ctx.tables
     # Checked before the first MERGE; looked up once the feature tables are written.
-    spine = checked_spine(known_rows(ctx, settings.contract.entity_table), settings.contract)
-    out = {}
-    for key, frame in known_feature_frames(ctx).items():
-        name = settings.table(key)
-        # One row per key by construction; the upsert still ranks any duplicate
-        # deterministically and the input checks refuse one.
-        tables.upsert(frame, name, table_keys(settings.contract, key))
-        out[name] = tables.count(name)
+    spine = known_spine(ctx)
+    out = merge_feature_tables(ctx, known_feature_frames(ctx))
     prepared = _looked_up(ctx, spine)
     name = settings.table("model_input")
     tables.overwrite(prepared, name, table_keys(settings.contract, "model_input"))

@@ -17,7 +17,7 @@ from ..config import ConfigError, Window
 from ..contract import Contract
 from .spine import checked_spine
 from .store import lookup_features, write_feature_tables
-from .training_set import known_feature_frames, window_filter
+from .training_set import known_feature_frames, known_spine, window_filter
 
 if TYPE_CHECKING:
     from ..runtime.context import Context
@@ -52,10 +52,13 @@ def write_features(ctx: Context) -> dict[str, int]:
     """Compute both feature tables from bronze (rows before ``settings.as_of``) and MERGE
     them, keys declared.
 
-    Returns {full table name: row count}. Raises MissingTableError when a bronze
-    table does not exist, ValueError naming the table and column when a feature frame
-    lacks a key column or holds a null key (before any table is written).
+    Returns {full table name: row count}. Raises, before any table is written:
+    MissingTableError when a bronze table does not exist, ConfigError when the spine
+    lacks a column the contract needs (:mod:`.spine`; train and scoring build the spine,
+    so the contract is refused here first), ValueError naming the table and column when a
+    feature frame lacks a key column or a declared feature or holds a null key.
     """
+    known_spine(ctx)  # the schema only: a contract the spine cannot fill stops here
     return write_feature_tables(ctx, known_feature_frames(ctx))
 
 

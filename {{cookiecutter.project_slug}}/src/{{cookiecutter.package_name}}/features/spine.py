@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame
 
 from ..contract import Contract
@@ -38,14 +39,18 @@ def checked_spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
     In: rows of the contract's entity table. Out: the spine, unchanged. Reads the
     spine's schema only (no Spark job), so a contract that names a model input which
     neither the spine nor a feature table produces is refused before a step writes.
-    Errors of :func:`.definitions.spine` itself pass through unchanged (a column it
-    selects that ``entity_rows`` lacks is Spark's AnalysisException).
     Raises ConfigError, one line naming each missing column and the contract field
     that needs it, e.g. ``the spine of features/definitions.py lacks column gate
-    (contract.features, held by no feature table); its columns: flight_id, ...``.
+    (contract.features, held by no feature table); its columns: flight_id, ...``;
+    or, when Spark cannot build the spine (an AnalysisException, e.g. a column it
+    selects that ``entity_rows`` lacks, such as a renamed ``contract.label``), one line
+    with Spark's first line and the contract field naming that column, if one does.
     """
-    spine = definitions.spine(entity_rows, contract)
-    present = set(spine.columns)
+    try:
+        spine = definitions.spine(entity_rows, contract)
+        present = set(spine.columns)  # Spark Connect analyses here
+    except AnalysisException as err:
+        raise ConfigError(_unbuilt(err, contract)) from None
     missing = [
         f"{column} ({field})"
         for column, field in required_columns(contract).items()
@@ -58,3 +63,16 @@ def checked_spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
             f"its columns: {', '.join(spine.columns)}"
         )
     return spine
+
+
+def _unbuilt(err: AnalysisException, contract: Contract) -> str:
+    """One line for a spine Spark cannot build: Spark's first line, and the contract
+    field that names the column Spark cannot resolve, when one does."""
+    column = (err.getMessageParameters() or {}).get("objectName", "").strip("`")
+    field = required_columns(contract).get(column)
+    named = f" (the column {column} is {field})" if field else ""
+    first = str(err).strip().splitlines()[0]
+    return (
+        f"the spine of features/definitions.py cannot be built from the rows of "
+        f"{contract.entity_table}{named}: {first}"
+    )

@@ -24,22 +24,12 @@ from datetime import timedelta
 
 from pyspark.sql import DataFrame
 
-from ..contract import Contract, FeatureTable
+from ..contract import FeatureTable
+from .feature_tables import merge_feature_tables
 from .point_in_time import lookup_feature_tables
 
 PRIMARY_KEYS_PROPERTY = "feature.primary_keys"
 TIMESTAMP_KEY_PROPERTY = "feature.timestamp_key"
-
-
-def spec_for(contract: Contract, table_key: str) -> FeatureTable:
-    """The declaration of the feature table ``tables.<table_key>`` in ``contract``.
-
-    Raises KeyError naming the key when it is not a feature table of the contract.
-    """
-    if table_key not in contract.feature_tables:
-        known = ", ".join(contract.feature_tables)
-        raise KeyError(f"{table_key}: not a feature table (known: {known})")
-    return contract.feature_tables[table_key]
 
 
 def key_statements(spec: FeatureTable, sql_name: str, runtime: str) -> list[str]:
@@ -49,11 +39,12 @@ def key_statements(spec: FeatureTable, sql_name: str, runtime: str) -> list[str]
     key columns NOT NULL and adds the Unity Catalog primary key constraint
     ``<table>_pk`` with the timestamp key marked TIMESERIES. Returns the statements in order.
     """
-    keys = [*spec.primary_keys, spec.timestamp_key]
     statements = []
     if runtime == "databricks":
         short = sql_name.rsplit(".", 1)[-1].strip("`")
-        statements += [f"ALTER TABLE {sql_name} ALTER COLUMN `{k}` SET NOT NULL" for k in keys]
+        statements += [
+            f"ALTER TABLE {sql_name} ALTER COLUMN `{k}` SET NOT NULL" for k in spec.key_columns
+        ]
         pk = ", ".join(
             [*(f"`{k}`" for k in spec.primary_keys), f"`{spec.timestamp_key}` TIMESERIES"]
         )
@@ -73,6 +64,11 @@ def declared_keys(ctx, table_key: str) -> tuple[list[str], str] | None:
     """
     name = ctx.settings.table(table_key)
     ctx.tables.require(name, "the features step")
+    return _recorded_keys(ctx, name)
+
+
+def _recorded_keys(ctx, name: str) -> tuple[list[str], str] | None:
+    """:func:`declared_keys` of the existing table ``name`` (its full name)."""
     rows = ctx.spark.sql(f"SHOW TBLPROPERTIES {ctx.tables.sql_name(name)}").collect()
     props = {row["key"]: row["value"] for row in rows}
     if PRIMARY_KEYS_PROPERTY not in props:
@@ -80,54 +76,22 @@ def declared_keys(ctx, table_key: str) -> tuple[list[str], str] | None:
     return props[PRIMARY_KEYS_PROPERTY].split(","), props[TIMESTAMP_KEY_PROPERTY]
 
 
-def check_feature_frame(ctx, table_key: str, frame: DataFrame) -> None:
-    """Refuse ``frame`` for the feature table ``tables.<table_key>`` unless it has the
-    spec's key columns (primary keys and timestamp key) without nulls and its features.
-
-    Raises ValueError naming the table and the column when a key column or a feature
-    (``contract.feature_tables.<table_key>.features``) is missing, or the table and its
-    key columns when one holds a null (one Spark job).
-    """
-    spec = spec_for(ctx.settings.contract, table_key)
-    name = ctx.settings.table(table_key)
-    keys = [*spec.primary_keys, spec.timestamp_key]
-    for key in keys:
-        if key not in frame.columns:
-            raise ValueError(f"{name}: key column {key} is missing")
-    lacking = [column for column in spec.features if column not in frame.columns]
-    if lacking:
-        raise ValueError(
-            f"{name}: feature column {', '.join(lacking)} "
-            f"(contract.feature_tables.{table_key}.features) is missing"
-        )
-    null_keys = frame.where(" OR ".join(f"`{k}` IS NULL" for k in keys)).limit(1).count()
-    if null_keys:
-        raise ValueError(f"{name}: key columns {', '.join(keys)} must not be null")
-
-
 def write_feature_tables(ctx, frames: dict[str, DataFrame]) -> dict[str, int]:
     """MERGE each frame of ``frames`` ({table key: rows}) into its feature table and
     declare the table's keys (once, when none are recorded yet).
 
-    Every frame is checked (:func:`check_feature_frame`) before the first is written,
-    so a bad frame leaves every feature table as it was. Returns {full table name: row
-    count}. Raises ValueError naming the table and column when a key column is missing
-    or holds nulls.
+    Every frame is checked (:func:`.feature_tables.check_feature_frame`) before the
+    first is written, so a bad frame leaves every feature table as it was. Returns
+    {full table name: row count}. Raises ValueError naming the table and column when a
+    key column or a declared feature is missing, or a key column holds nulls.
     """
-    for table_key, frame in frames.items():
-        check_feature_frame(ctx, table_key, frame)
-    out = {}
-    for table_key, frame in frames.items():
-        spec = spec_for(ctx.settings.contract, table_key)
-        name = ctx.settings.table(table_key)
-        # One row per key by construction; the upsert still ranks any duplicate
-        # deterministically.
-        ctx.tables.upsert(frame, name, [*spec.primary_keys, spec.timestamp_key])
-        if declared_keys(ctx, table_key) is None:
+
+    def declare_keys(spec: FeatureTable, name: str) -> None:
+        if _recorded_keys(ctx, name) is None:
             for statement in key_statements(spec, ctx.tables.sql_name(name), ctx.settings.runtime):
                 ctx.spark.sql(statement)
-        out[name] = ctx.tables.count(name)
-    return out
+
+    return merge_feature_tables(ctx, frames, declare_keys)
 
 
 def _feature_engineering():

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from ..config import ConfigError, Window, instant_sql
 from . import definitions
+from .spine import checked_spine
 
 if TYPE_CHECKING:
     from ..runtime.context import Context
@@ -75,3 +76,15 @@ def known_feature_frames(ctx: Context) -> dict[str, DataFrame]:
         key: frames[key].where(before(spec.timestamp_key, ctx.settings.as_of))
         for key, spec in contract.feature_tables.items()
     }
+
+
+def known_spine(ctx: Context) -> DataFrame:
+    """The spine (:func:`.spine.checked_spine`) of the entity table's rows before the
+    as-of instant: one row per event to predict.
+
+    Reads the entity table's schema only until the frame is used, so the features step
+    calls it first to refuse a contract the spine cannot fill before it writes.
+    Raises MissingTableError when the entity table does not exist, ConfigError naming
+    each column the spine lacks and the contract field that needs it.
+    """
+    return checked_spine(known_rows(ctx, ctx.settings.contract.entity_table), ctx.settings.contract)
