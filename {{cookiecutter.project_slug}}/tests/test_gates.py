@@ -95,6 +95,14 @@ def test_the_champion_gate_allows_the_configured_degradation():
     assert "max_relative_degradation 5.0%" in gates["champion"].reason
 
 
+def test_a_champion_that_could_not_score_fails_its_gate_with_the_reason():
+    why = "Model is missing inputs ['gate_delay']."
+    gates = by_name(evaluate(LIMITS, 30.0, 40.0, math.nan, "3", champion_unscorable=why))
+    assert gates["max_rmse"].passed and gates["baseline"].passed
+    assert not gates["champion"].passed and math.isnan(gates["champion"].limit)
+    assert gates["champion"].reason == f"champion v3 cannot score the holdout: {why}"
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
 def test_a_candidate_figure_that_is_not_finite_fails_every_gate_saying_so(bad):
     gates = evaluate(LIMITS, bad, 40.0, champion=30.0, champion_version="3")

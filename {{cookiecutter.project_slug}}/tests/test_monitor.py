@@ -19,7 +19,7 @@ from {{ cookiecutter.package_name }}.config import ConfigError, Window, load_set
 from {{ cookiecutter.package_name }}.data_profile import build_profile, log_data_profile
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
-from {{ cookiecutter.package_name }}.monitoring.baseline import Baseline
+from {{ cookiecutter.package_name }}.monitoring.baseline import Baseline, load_baseline
 from {{ cookiecutter.package_name }}.monitoring.drift import Comparison
 from {{ cookiecutter.package_name }}.monitoring.figures import error_figures
 from {{ cookiecutter.package_name }}.monitoring.report import distribution_chart, render_report
@@ -34,6 +34,7 @@ from .conftest import (
     EVENT_TIME,
     FEATURES,
     LABEL,
+    local_settings,
     private_copy,
     registry,
     rows_in_window,
@@ -462,3 +463,17 @@ def test_run_all_retrains_only_on_drift_with_the_flag(monkeypatch, ctx, flag, dr
         assert calls == steps
         assert summary["retrained"] is None
     assert summary["monitoring_violations"] == (1 if drifted else 0)
+
+
+def test_the_validation_mae_is_read_only_from_a_version_holding_a_whole_verdict(tmp_path):
+    """A verdict cut off while being written (see test_registry.py) has figures but no
+    ``validation_status``: its MAE may be an earlier verdict's, so none is read."""
+    ctx = Context(local_settings(tmp_path))
+    ctx.mlflow()
+    client, name = registry(ctx), ctx.settings.model_name
+    client.create_registered_model(name)
+    client.create_model_version(name, source="file:///nowhere", run_id=None)
+    client.set_model_version_tag(name, "1", "validation_mean_absolute_error", "20")
+    assert load_baseline(client, name, "1").validation_mae is None
+    client.set_model_version_tag(name, "1", "validation_status", "PASSED")
+    assert load_baseline(client, name, "1").validation_mae == 20.0

@@ -7,6 +7,7 @@ promotion, and rollback.
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import replace
 
@@ -27,7 +28,7 @@ from {{ cookiecutter.package_name }}.steps import (
     validate,
 )
 
-from .conftest import CONTRACT, FEATURES, LABEL, registry
+from .conftest import CONTRACT, FEATURES, LABEL, changed_contract, private_copy, registry
 
 pytestmark = pytest.mark.spark
 
@@ -342,3 +343,39 @@ def test_a_champion_moved_after_validation_makes_deploy_refuse(staged):
     # A rerun of an older, once successful deploy does not demote the champion either.
     assert deploy.run(staged, version=compared)["promoted"] is False
     assert champion_version(staged) == moved_to
+
+
+def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying_why(
+    trained, tmp_path
+):
+    """The champion was trained under a contract with one more input (``gate_delay``), which
+    the contract no longer has: MLflow refuses to score the holdout with it. The champion
+    gate fails with a one-line reason, so the candidate is not promoted for want of a
+    comparison."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    old = changed_contract(CONTRACT, features={**CONTRACT.features, "gate_delay": "numeric"})
+    train = train_split(ctx).assign(gate_delay=1.0)
+    model = build_pipeline(old, dict(ctx.settings.training))
+    model.fit(train[old.feature_columns], train[LABEL].to_numpy())
+    ctx.mlflow()
+    with mlflow.start_run(run_name="old-contract"):
+        info = log_model(model, train[old.feature_columns], ctx.settings.model_name)
+    champion = int(info.registered_model_version)
+    client = registry(ctx)
+    client.set_registered_model_alias(ctx.settings.model_name, "champion", str(champion))
+    candidate = register_model(ctx)
+
+    verdict = validate.run(ctx, version=candidate)
+
+    assert verdict["gates"] == {"max_rmse": "PASSED", "baseline": "PASSED", "champion": "FAILED"}
+    assert verdict["reasons"] == [
+        f"champion v{champion} cannot score the holdout: its signature refuses the "
+        "holdout's model inputs: Model is missing inputs ['gate_delay']."
+    ]
+    assert verdict["status"] == "FAILED" and verdict["champion_version"] == champion
+    assert math.isnan(verdict["champion_figure"])
+    tags = client.get_model_version(ctx.settings.model_name, str(candidate)).tags
+    assert tags["validation_gate_champion"] == "FAILED"
+    assert tags["validation_reasons"] == verdict["reasons"][0]
+    assert deploy.run(ctx, version=candidate)["promoted"] is False
+    assert champion_version(ctx) == champion

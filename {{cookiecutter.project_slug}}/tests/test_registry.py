@@ -6,6 +6,8 @@ store cannot produce (a Unity Catalog permission error).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
@@ -17,7 +19,8 @@ from mlflow.protos.databricks_pb2 import (
 )
 
 from {{ cookiecutter.package_name }} import champion_move
-from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias
+from {{ cookiecutter.package_name }}.gates import evaluate
+from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias, write_verdict
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 from {{ cookiecutter.package_name }}.steps import deploy, rollback, validate
@@ -164,7 +167,12 @@ PASSED_AGAINST_1 = {"validation_status": "PASSED", "validation_champion_version"
             version(1),
             "v2 has validation_status FAILED",
         ),
-        (version(2), version(1), "v2 has validation_status unset (never validated)"),
+        (
+            version(2),
+            version(1),
+            "v2 has validation_status unset "
+            "(never validated, or its last validation did not finish: validate again)",
+        ),
         (
             version(2, rolled_back_to="1", **PASSED_AGAINST_1),
             version(1),
@@ -267,3 +275,143 @@ def test_nested_moves_put_the_alias_back_once_and_keep_the_cause(local_ctx, stor
         "putting the champion alias back failed too: endpoint unreachable"
     ]
     assert len(followed) == 1  # the restore's own call, not a follower's
+
+
+def scored_as(rmse: float, mae: float, baseline: float, champion_rmse: float):
+    """A stand-in for validate's scoring on the holdout (which needs Spark): the candidate's
+    RMSE and MAE, the baseline's and the champion's RMSE, and the gates :func:`evaluate`
+    gives them."""
+
+    def score(ctx, candidate, champion, thresholds):
+        against = champion_rmse if champion is not None else None
+        gates = evaluate(
+            thresholds, rmse, baseline, against, champion.version if champion else None
+        )
+        figures = {"baseline_root_mean_squared_error": baseline}
+        if champion is not None:
+            figures["champion_root_mean_squared_error"] = champion_rmse
+        return {"root_mean_squared_error": rmse, "mean_absolute_error": mae}, figures, gates
+
+    return score
+
+
+def with_validation(ctx: Context, **changes) -> Context:
+    """``ctx`` with ``changes`` to its ``validation`` settings (same store)."""
+    return Context(replace(ctx.settings, validation={**ctx.settings.validation, **changes}))
+
+
+@pytest.fixture
+def versions(local_ctx, store) -> str:
+    """The model of ``local_ctx`` with versions 1 (the champion) and 2; returns its name."""
+    name = local_ctx.settings.model_name
+    store.create_registered_model(name)
+    for _ in range(2):
+        store.create_model_version(name, source="file:///nowhere", run_id=None)
+    store.set_registered_model_alias(name, "champion", "1")
+    return name
+
+
+def validation_tags(store, name: str, number: int) -> dict[str, str]:
+    return {
+        k: v
+        for k, v in store.get_model_version(name, str(number)).tags.items()
+        if k.startswith("validation_")
+    }
+
+
+def test_validating_a_version_again_leaves_no_gate_or_figure_of_the_earlier_verdict(
+    local_ctx, store, versions, monkeypatch
+):
+    """v2 fails against champion v1; the alias is then removed by hand and v2 validated
+    again with validation disabled: its tags are that second verdict and nothing else."""
+    monkeypatch.setattr(validate, "_score", scored_as(30.0, 20.0, 40.0, 25.0))
+    first = validate.run(local_ctx, version=2)
+    assert first["gates"] == {"max_rmse": "PASSED", "baseline": "PASSED", "champion": "FAILED"}
+    before = validation_tags(store, versions, 2)
+    assert before["validation_gate_champion"] == "FAILED"
+    assert before["validation_mean_absolute_error"] == "20"
+    store.delete_registered_model_alias(versions, "champion")
+
+    second = validate.run(with_validation(local_ctx, mode="disabled"), version=2)
+
+    assert validation_tags(store, versions, 2) == {
+        "validation_status": "PASSED",
+        "validation_gate_result": "SKIPPED",
+        "validation_mode": "disabled",
+        "validation_reasons": "none",
+        "validation_run_id": second["run_id"],
+        "validation_champion_version": "none",
+        "validation_max_root_mean_squared_error": "60",
+        "validation_min_improvement_over_baseline": "0.05",
+        "validation_max_relative_degradation": "0.05",
+    }
+
+
+class CutOff(Exception):
+    """The registry call that fails midway through writing a verdict."""
+
+
+def test_a_verdict_cut_off_midway_shows_no_status_until_validate_runs_again(
+    local_ctx, store, versions, monkeypatch
+):
+    """v2 fails the champion gate; the degradation allowed is raised and v2 validated again,
+    but the registry fails after some of the new tags: v2 shows no verdict, deploy refuses
+    it, and the rerun writes the whole new one."""
+    monkeypatch.setattr(validate, "_score", scored_as(30.0, 20.0, 40.0, 25.0))
+    assert validate.run(local_ctx, version=2)["status"] == "FAILED"
+    looser = with_validation(local_ctx, max_relative_degradation=0.5)
+    real = MlflowClient.set_model_version_tag
+
+    def fails_on_the_champion_gate(self, name, version, key, value):
+        if key == "validation_gate_champion":
+            raise CutOff(key)
+        return real(self, name, version, key, value)
+
+    monkeypatch.setattr(MlflowClient, "set_model_version_tag", fails_on_the_champion_gate)
+    with pytest.raises(CutOff):
+        validate.run(looser, version=2)
+
+    tags = store.get_model_version(versions, "2").tags
+    assert "validation_status" not in tags
+    assert tags["validation_gate_champion"] == "FAILED"  # the earlier verdict's, not shown
+    champion = version_by_alias(store, versions, "champion")
+    refused = deploy.refusal(store.get_model_version(versions, "2"), champion, "validate")
+    assert refused == (
+        "v2 has validation_status unset "
+        "(never validated, or its last validation did not finish: validate again)"
+    )
+
+    monkeypatch.setattr(MlflowClient, "set_model_version_tag", real)
+    rerun = validate.run(looser, version=2)
+    tags = validation_tags(store, versions, 2)
+    assert (tags["validation_status"], tags["validation_gate_champion"]) == ("PASSED", "PASSED")
+    assert (tags["validation_reasons"], tags["validation_run_id"]) == ("none", rerun["run_id"])
+    assert deploy.run(looser, version=2)["promoted"] is True
+
+
+def test_a_verdict_outside_the_validation_tags_or_without_a_status_is_refused_unwritten(
+    store, versions
+):
+    for tags in ({"validation_status": "PASSED", "promoted_at": "now"}, {"validation_mode": "x"}):
+        with pytest.raises(ValueError, match="must all start with 'validation_' and include"):
+            write_verdict(store, versions, 2, tags)
+    assert store.get_model_version(versions, "2").tags == {}
+
+
+@pytest.mark.parametrize("tag", ["v1", "1.0", " 1", "0", "-1"])
+def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(
+    local_ctx, store, versions, tag
+):
+    store.set_registered_model_alias(versions, "champion", "2")
+    store.set_model_version_tag(versions, "2", "previous_champion", tag)
+    before = {n: store.get_model_version(versions, n).tags for n in ("1", "2")}
+
+    with pytest.raises(ValueError) as refused:
+        rollback.run(local_ctx)
+
+    assert str(refused.value) == (
+        f"model {versions} v2: tag previous_champion is {tag!r}, must be a version number "
+        "(a positive integer) or 'none'; nothing was rolled back"
+    )
+    assert int(store.get_model_version_by_alias(versions, "champion").version) == 2
+    assert {n: store.get_model_version(versions, n).tags for n in ("1", "2")} == before

@@ -19,7 +19,8 @@ from .runtime import tracking
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
-STATUS_TAG = "validation_status"
+VERDICT_PREFIX = "validation_"  # every tag of a validation verdict on a model version
+STATUS_TAG = "validation_status"  # written last: set only on a version holding a whole verdict
 VALIDATED_AGAINST_TAG = "validation_champion_version"  # the champion when validated, or "none"
 PASSED, FAILED = "PASSED", "FAILED"
 NONE = "none"
@@ -82,6 +83,49 @@ def latest_version(client: MlflowClient, name: str) -> ModelVersion:
     if not versions:
         raise LookupError(f"model {name} has no registered version: run the train step first")
     return max(versions, key=lambda v: int(v.version))
+
+
+def write_verdict(client: MlflowClient, name: str, version: str | int, tags: dict[str, str]):
+    """Make the ``validation_*`` tags of version ``version`` of model ``name`` exactly ``tags``.
+
+    ``tags``: tag name (each starting with :data:`VERDICT_PREFIX`, :data:`STATUS_TAG` among
+    them) to its string value. MLflow sets a model version's tags one call at a time, so
+    they are written in an order that never shows a reader two verdicts mixed: the old
+    :data:`STATUS_TAG` is deleted first, then every other ``validation_*`` tag that ``tags``
+    lacks (a gate or figure of an earlier verdict), then ``tags`` are set, status last.
+    A version with a status holds one whole verdict; when writing fails midway it has no
+    status (deploy refuses it, :func:`verdict_tags` gives nothing) until validate runs again.
+    Raises ValueError naming a key outside the prefix, or when STATUS_TAG is missing,
+    before anything is written; registry errors propagate.
+    """
+    stray = sorted(k for k in tags if not k.startswith(VERDICT_PREFIX))
+    if stray or STATUS_TAG not in tags:
+        raise ValueError(
+            f"verdict tags: must all start with {VERDICT_PREFIX!r} and include {STATUS_TAG!r}, "
+            f"got {sorted(tags)}"
+        )
+    before = client.get_model_version(name, str(version)).tags
+    if STATUS_TAG in before:  # first: from here on the version shows no verdict
+        client.delete_model_version_tag(name, str(version), STATUS_TAG)
+    for key in before:
+        if key.startswith(VERDICT_PREFIX) and key not in tags:
+            client.delete_model_version_tag(name, str(version), key)
+    for key, value in tags.items():
+        if key != STATUS_TAG:
+            client.set_model_version_tag(name, str(version), key, value)
+    client.set_model_version_tag(name, str(version), STATUS_TAG, tags[STATUS_TAG])
+
+
+def verdict_tags(version: ModelVersion) -> dict[str, str]:
+    """The ``validation_*`` tags of ``version``; {} when it has no :data:`STATUS_TAG`.
+
+    Without a status the version was never validated, or its last validation stopped while
+    writing its verdict (:func:`write_verdict`): what tags it has may belong to two verdicts.
+    """
+    tags = version.tags
+    if STATUS_TAG not in tags:
+        return {}
+    return {k: v for k, v in tags.items() if k.startswith(VERDICT_PREFIX)}
 
 
 def model_uri(name: str, version: str | int) -> str:

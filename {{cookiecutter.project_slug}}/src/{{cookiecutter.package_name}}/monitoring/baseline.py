@@ -9,6 +9,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..data_profile import PROFILE_ARTIFACT
+from ..registry import verdict_tags
 
 MAE_TAG = "validation_mean_absolute_error"
 
@@ -20,7 +21,8 @@ class Baseline:
     profile: ``data_profile.json`` of the run that registered the version (see
     data_profile.py), or None when that run has none (or the version is unknown).
     validation_mae: the version's ``validation_mean_absolute_error`` tag (the label's unit),
-    or None before validation.
+    or None when its verdict has none: before validation, after a validation that scored
+    nothing (mode ``disabled``), or while a verdict is incomplete (no ``validation_status``).
     """
 
     version: str
@@ -45,5 +47,5 @@ def load_baseline(client: MlflowClient, model_name: str, version: str) -> Baseli
     run_id = model_version.run_id
     if run_id and PROFILE_ARTIFACT in {a.path for a in client.list_artifacts(run_id)}:
         profile = mlflow.artifacts.load_dict(f"runs:/{run_id}/{PROFILE_ARTIFACT}")
-    mae = model_version.tags.get(MAE_TAG)
+    mae = verdict_tags(model_version).get(MAE_TAG)
     return Baseline(version, profile, float(mae) if mae else None)

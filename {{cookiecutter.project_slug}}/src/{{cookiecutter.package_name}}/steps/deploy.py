@@ -43,7 +43,8 @@ def refusal(candidate, champion, gate_step: str) -> str | None:
     tags = candidate.tags
     status = tags.get(STATUS_TAG)
     if status != PASSED:
-        return f"v{candidate.version} has validation_status {status or 'unset (never validated)'}"
+        unset = f"unset (never validated, or its last validation did not finish: {gate_step} again)"
+        return f"v{candidate.version} has validation_status {status or unset}"
     if ROLLED_BACK_TO_TAG in tags:
         return (
             f"v{candidate.version} was rolled back (to v{tags[ROLLED_BACK_TO_TAG]}): "

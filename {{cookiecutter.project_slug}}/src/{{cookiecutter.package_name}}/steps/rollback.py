@@ -33,7 +33,9 @@ def run(ctx: Context) -> dict:
     champion follower (:func:`..champion_move.follow_champion`).
     Raises LookupError when the model has no champion, when the champion has no
     previous champion to return to (first champion, or promoted by hand), or when
-    that version no longer exists. Other registry errors propagate. When the move or a
+    that version no longer exists; ValueError, before anything is changed, when the
+    tag is neither ``none`` nor a positive integer (edited by hand, e.g. ``v3``).
+    Other registry errors propagate. When the move or a
     follower fails, the alias and the tags are put back first
     (:func:`..champion_move.moved_together`), so a rerun makes the same move.
     """
@@ -50,6 +52,11 @@ def run(ctx: Context) -> dict:
         raise LookupError(
             f"model {name} v{current.version} ('{alias}') has no {PREVIOUS_CHAMPION_TAG}: "
             "nothing to roll back to"
+        )
+    if not (previous.isascii() and previous.isdigit()) or int(previous) < 1:
+        raise ValueError(
+            f"model {name} v{current.version}: tag {PREVIOUS_CHAMPION_TAG} is {previous!r}, "
+            "must be a version number (a positive integer) or 'none'; nothing was rolled back"
         )
     try:
         restored = get_version(registry, name, previous)

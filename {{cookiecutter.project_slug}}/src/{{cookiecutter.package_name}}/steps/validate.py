@@ -23,13 +23,24 @@ The run holds the thresholds and mode (params), the figures (metrics) and the
 verdicts (tags, one ``validation_gate_<gate>`` per gate). The version gets the
 challenger alias and the same as ``validation_*`` tags, among them
 ``validation_champion_version``: the champion it was compared against (or
-``none``), which deploy checks before promoting.
+``none``), which deploy checks before promoting. Validating a version again
+replaces its ``validation_*`` tags as a whole, ``validation_status`` last
+(:func:`..registry.write_verdict`): no gate or figure of the earlier verdict stays,
+and a version whose verdict was cut off midway has no status until validate reruns.
+
+A champion that cannot score the holdout (its signature refuses the model inputs,
+e.g. an input the contract no longer has) fails the ``champion`` gate with a reason
+saying so; a rejected candidate is then promoted only by a human moving the alias
+(or with ``dry_run``).
 """
 
 from __future__ import annotations
 
+import math
+
 import mlflow
 import numpy as np
+from mlflow.exceptions import MlflowException
 
 from ..features.training_set import window_filter
 from ..gates import Thresholds, evaluate, metric, naive_baseline, relative_degradation
@@ -44,6 +55,7 @@ from ..registry import (
     latest_version,
     model_uri,
     version_by_alias,
+    write_verdict,
 )
 from ..runtime.context import Context
 from ..runtime.frames import to_pandas
@@ -55,6 +67,22 @@ GATE_TAG = "validation_gate_result"
 
 def _predict(uri: str, frame) -> np.ndarray:
     return np.asarray(mlflow.pyfunc.load_model(uri).predict(frame), dtype=float).reshape(-1)
+
+
+def _champion_figure(ctx: Context, champion, holdout, objective) -> tuple[float, str | None]:
+    """(the champion's figure of the objective's metric on ``holdout``, None), or (NaN, why)
+    when the champion refuses the holdout's inputs: MLflow's schema check of its signature,
+    e.g. an input the data contract no longer has, or one of another type. Errors loading
+    the model (registry, network) propagate."""
+    contract = ctx.settings.contract
+    model = mlflow.pyfunc.load_model(model_uri(ctx.settings.model_name, champion.version))
+    try:
+        predicted = model.predict(holdout[contract.feature_columns])
+    except MlflowException as err:  # the message quotes the whole frame before "Error: "
+        cause = str(err).rsplit("Error: ", 1)[-1].strip().splitlines()[0]
+        return math.nan, f"its signature refuses the holdout's model inputs: {cause}"
+    predicted = np.asarray(predicted, dtype=float).reshape(-1)
+    return metric(objective, holdout[contract.label], predicted), None
 
 
 def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
@@ -111,16 +139,17 @@ def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
             better * (metrics[name] / baseline - 1) if baseline > 0 else np.nan
         ),
     }
-    champion_figure = None
+    champion_figure = unscorable = None
     if champion is not None:
-        uri = model_uri(settings.model_name, champion.version)
-        champion_figure = metric(objective, holdout[label], _predict(uri, holdout[columns]))
+        champion_figure, unscorable = _champion_figure(ctx, champion, holdout, objective)
         figures[f"champion_{name}"] = champion_figure
         figures["relative_degradation"] = relative_degradation(
             metrics[name], champion_figure, objective.greater_is_better
         )
     champion_version = champion.version if champion else None
-    gates = evaluate(thresholds, metrics[name], baseline, champion_figure, champion_version)
+    gates = evaluate(
+        thresholds, metrics[name], baseline, champion_figure, champion_version, unscorable
+    )
     figures.update({f"allowed_{name}_{g.name}": g.limit for g in gates})
     mlflow.log_metrics(figures)
     return metrics, figures, gates
@@ -190,8 +219,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
         },
         **{f"validation_{k}": f"{v:.6g}" for k, v in figures.items() if k != "holdout_rows"},
     }
-    for key, value in tags.items():
-        registry.set_model_version_tag(name, candidate.version, key, value)
+    write_verdict(registry, name, candidate.version, tags)
     registry.set_registered_model_alias(name, settings.challenger_alias, candidate.version)
     return {
         "model_version": int(candidate.version),
