@@ -134,6 +134,19 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys):
     assert run.data.tags["validation_gate_result"] == "FAILED"
     assert run.data.metrics["fact_recall"] == verdict["metrics"]["fact_recall"]
 
+    # Evaluated again, with evaluation disabled: no metric of the first verdict stays.
+    off = Context(replace(settings, evaluation={**settings.evaluation, "mode": "disabled"}))
+    again = evaluate.run(off, version=1)
+    tags = client().get_model_version(settings.model_name, "1").tags
+    assert {key: value for key, value in tags.items() if key.startswith("validation_")} == {
+        "validation_status": "PASSED",
+        "validation_gate_result": "SKIPPED",
+        "validation_mode": "disabled",
+        "validation_reasons": "none",
+        "validation_run_id": again["run_id"],
+        "validation_champion_version": "none",
+    }
+
 
 def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(
     ctx, monkeypatch, tmp_path, capsys

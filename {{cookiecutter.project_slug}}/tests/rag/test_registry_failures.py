@@ -3,6 +3,8 @@ untagged by a build that failed after registering it."""
 
 from __future__ import annotations
 
+import shutil
+
 import mlflow
 import pytest
 from mlflow import MlflowClient
@@ -15,9 +17,10 @@ from {{ cookiecutter.package_name }}.rag.prompts import (
     prompt_by_alias,
     prompt_text,
 )
-from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
+from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt, rollback
+from {{ cookiecutter.package_name }}.runtime.context import Context
 
-from .conftest import registry
+from .conftest import registry, slice_settings
 
 
 def deny(*args, **kwargs):
@@ -88,3 +91,22 @@ def test_a_version_that_never_became_ready_is_not_handed_on(ctx, monkeypatch):
     monkeypatch.setattr(build, "latest_version", lambda registry, name: pending)
     second = build.run(ctx)
     assert (first["model_version"], second["model_version"], second["registered"]) == (1, 2, True)
+
+
+def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(tmp_path, empty_store):
+    """Checked before the restored version is looked up: no raw registry error, no move."""
+    shutil.copy(empty_store, tmp_path / "mlflow.db")
+    ctx = Context(slice_settings(tmp_path))
+    ctx.mlflow()
+    store, name = registry(ctx), ctx.settings.model_name
+    store.create_registered_model(name)
+    for _ in range(2):
+        store.create_model_version(name, source="file:///nowhere", run_id=None)
+    store.set_registered_model_alias(name, "champion", "2")
+    store.set_model_version_tag(name, "2", "previous_champion", "v1")
+
+    with pytest.raises(ValueError, match="v2: tag previous_champion is 'v1', must be a version"):
+        rollback.run(ctx)  # the shared step's rule (tests/test_registry.py of the tabular case)
+    assert int(store.get_model_version_by_alias(name, "champion").version) == 2
+    tags = [store.get_model_version(name, number).tags for number in ("1", "2")]
+    assert tags == [{}, {"previous_champion": "v1"}]

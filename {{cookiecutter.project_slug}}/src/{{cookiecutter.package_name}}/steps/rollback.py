@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mlflow.entities.model_registry import ModelVersion
+
 from ..champion_move import follow_champion, moved_together
 from ..registry import (
     PREVIOUS_CHAMPION_TAG,
@@ -23,6 +25,28 @@ from ..registry import (
 )
 from ..runtime.context import Context
 from ..runtime.tracking import client
+
+
+def previous_champion(name: str, alias: str, current: ModelVersion) -> str:
+    """The version number (digits) that the ``previous_champion`` tag of ``current``, the
+    version ``alias`` of model ``name`` points at, names.
+
+    Raises LookupError when the tag is missing, ``none`` or empty (nothing to roll back
+    to); ValueError naming the tag, the version and the rule when it is anything else but
+    a positive integer (edited by hand, e.g. ``v3``).
+    """
+    previous = current.tags.get(PREVIOUS_CHAMPION_TAG, "none")
+    if previous in ("", "none"):
+        raise LookupError(
+            f"model {name} v{current.version} ('{alias}') has no {PREVIOUS_CHAMPION_TAG}: "
+            "nothing to roll back to"
+        )
+    if not (previous.isascii() and previous.isdigit()) or int(previous) < 1:
+        raise ValueError(
+            f"model {name} v{current.version}: tag {PREVIOUS_CHAMPION_TAG} is {previous!r}, "
+            "must be a version number (a positive integer) or 'none'; nothing was rolled back"
+        )
+    return previous
 
 
 def run(ctx: Context) -> dict:
@@ -47,17 +71,7 @@ def run(ctx: Context) -> dict:
     current = version_by_alias(registry, name, alias)
     if current is None:
         raise LookupError(f"model {name} has no '{alias}' alias: nothing to roll back")
-    previous = current.tags.get(PREVIOUS_CHAMPION_TAG, "none")
-    if previous in ("", "none"):
-        raise LookupError(
-            f"model {name} v{current.version} ('{alias}') has no {PREVIOUS_CHAMPION_TAG}: "
-            "nothing to roll back to"
-        )
-    if not (previous.isascii() and previous.isdigit()) or int(previous) < 1:
-        raise ValueError(
-            f"model {name} v{current.version}: tag {PREVIOUS_CHAMPION_TAG} is {previous!r}, "
-            "must be a version number (a positive integer) or 'none'; nothing was rolled back"
-        )
+    previous = previous_champion(name, alias, current)
     try:
         restored = get_version(registry, name, previous)
     except LookupError as err:

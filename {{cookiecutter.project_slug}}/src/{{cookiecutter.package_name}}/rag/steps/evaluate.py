@@ -25,10 +25,11 @@ Gates from ``evaluation`` in the config, on the code scorers' means:
 the champion), ``dry_run`` (failures recorded, status PASSED) or ``disabled``
 (nothing scored, status PASSED, gate result SKIPPED). The verdict is logged on
 the evaluation run (params, metrics, tags) and tagged on the model version, which
-gets the challenger alias. The evaluation run holds the candidate's scoring (MLflow's
-``<metric>/mean`` and traces), its means under the metric names and the champion's
-under ``champion_<metric>``; the champion's scoring is in a nested run
-``champion-v<version>``.
+gets the challenger alias. Evaluating a version again replaces its ``validation_*``
+tags as a whole, ``validation_status`` last (:func:`...registry.write_verdict`). The
+evaluation run holds the candidate's scoring (MLflow's ``<metric>/mean`` and traces),
+its means under the metric names and the champion's under ``champion_<metric>``; the
+champion's scoring is in a nested run ``champion-v<version>``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ from contextlib import redirect_stdout
 
 import mlflow
 
-from ...registry import FAILED, PASSED, STATUS_TAG, latest_version, model_uri, version_by_alias
+from ...registry import (
+    FAILED,
+    PASSED,
+    STATUS_TAG,
+    latest_version,
+    model_uri,
+    version_by_alias,
+    write_verdict,
+)
 from ...runtime.context import Context
 from ...runtime.tracking import client
 from ..eval_set import as_eval_data, load_eval_set
@@ -258,8 +267,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "validation_champion_version": champion.version if champion else "none",
         **{f"validation_{m}": f"{v:.6g}" for m, v in metrics.items()},
     }
-    for key, value in tags.items():
-        registry.set_model_version_tag(name, candidate.version, key, value)
+    write_verdict(registry, name, candidate.version, tags)
     registry.set_registered_model_alias(name, settings.challenger_alias, candidate.version)
     return {
         "model_version": int(candidate.version),

@@ -7,7 +7,7 @@ model's champion alias is put back (:mod:`..champion_aliases`).
 
 from __future__ import annotations
 
-from ...registry import PREVIOUS_CHAMPION_TAG, get_version, version_by_alias
+from ...registry import get_version, version_by_alias
 from ...runtime.context import Context
 from ...runtime.tracking import client
 from ...steps import rollback as model_rollback
@@ -19,20 +19,20 @@ def run(ctx: Context) -> dict:
 
     Raises LookupError, before any alias moves, when there is nothing to roll back to
     (the shared step's messages) or the restored version's prompt version is missing
-    (:func:`..champion_aliases.checked_prompt_version`). When the
-    prompt alias cannot be set, the model's champion alias is restored and the error
-    re-raised.
+    (:func:`..champion_aliases.checked_prompt_version`); ValueError when the champion's
+    ``previous_champion`` is not a version number
+    (:func:`...steps.rollback.previous_champion`). When the prompt alias cannot be set,
+    the model's champion alias is restored and the error re-raised.
     """
     ctx.mlflow()
     registry = client()
     settings = ctx.settings
     name = settings.model_name
-    current = version_by_alias(registry, name, settings.champion_alias)
-    previous_tag = current.tags.get(PREVIOUS_CHAMPION_TAG, "none") if current else "none"
-    try:
-        previous = (
-            None if previous_tag in ("", "none") else get_version(registry, name, previous_tag)
-        )
+    alias = settings.champion_alias
+    current = version_by_alias(registry, name, alias)
+    try:  # a tag that is not a version number raises its ValueError here, moving nothing
+        number = model_rollback.previous_champion(name, alias, current) if current else None
+        previous = get_version(registry, name, number) if number else None
     except LookupError:
         previous = None
     if previous is None:  # the shared step raises its LookupError, moving nothing
