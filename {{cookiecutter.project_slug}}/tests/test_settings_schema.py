@@ -291,6 +291,27 @@ def test_a_source_without_what_its_kind_reads_is_refused_at_load(tmp_path, sourc
     )
 
 
+@pytest.mark.parametrize(
+    ("contract", "rule"),
+    [
+        ({"label": ""}, "contract.label: String should have at least 1 character (got '')"),
+        ({"entity_keys": [""]}, "contract.entity_keys.0: String should have at least 1 character"),
+        (
+            {"entity_keys": [CONTRACT.entity_keys[0]] * 2},
+            f"contract.entity_keys: lists {CONTRACT.entity_keys[0]} more than once",
+        ),
+        (
+            {"feature_tables": {"weather_features": {"features": ["temp", "temp"]}}},
+            "contract.feature_tables.weather_features.features: lists temp more than once",
+        ),
+    ],
+    ids=["empty-label", "empty-key", "key-twice", "feature-twice"],
+)
+def test_an_empty_or_repeated_contract_column_is_refused_at_load(tmp_path, contract, rule):
+    text = yaml.safe_dump({"contract": contract})
+    assert refusal(tmp_path, text).startswith(f"settings of environment 'local': {rule}")
+
+
 def test_the_label_added_to_the_model_inputs_is_refused_at_load(tmp_path):
     text = yaml.safe_dump({"contract": {"features": {CONTRACT.label: "numeric"}}})
     assert refusal(tmp_path, text) == (

@@ -30,9 +30,9 @@ The section declares (see :class:`Contract`):
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from .settings_types import SETTINGS_CONFIG
 
@@ -46,20 +46,33 @@ class _Strict(BaseModel):
     model_config = SETTINGS_CONFIG
 
 
+def _distinct(columns: list[str]) -> list[str]:
+    """``columns`` unchanged; ValueError naming the columns listed more than once."""
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise ValueError(f"lists {', '.join(repeated)} more than once")
+    return columns
+
+
+# A column name of the contract: not empty. A list of them: at least one, none twice.
+Column = Annotated[str, StringConstraints(min_length=1)]
+Columns = Annotated[list[Column], Field(min_length=1), AfterValidator(_distinct)]
+
+
 class BronzeTable(_Strict):
     """One bronze table of the contract: keys, UTC timestamp, source columns with kinds."""
 
-    keys: list[str] = Field(min_length=1)
-    timestamp: str
-    columns: dict[str, Literal["string", "numeric", "timestamp"]] = Field(min_length=1)
+    keys: Columns
+    timestamp: Column
+    columns: dict[Column, Literal["string", "numeric", "timestamp"]] = Field(min_length=1)
 
 
 class FeatureTable(_Strict):
     """One feature table: entity keys, timestamp key and its value (feature) columns."""
 
-    primary_keys: list[str] = Field(min_length=1)
-    timestamp_key: str
-    features: list[str] = Field(min_length=1)
+    primary_keys: Columns
+    timestamp_key: Column
+    features: Columns
     description: str = ""
 
     @property
@@ -72,14 +85,14 @@ class Contract(_Strict):
     """The ``contract`` section, checked (see the module doc for each key)."""
 
     problem_type: Literal["regression", "binary_classification"]
-    entity_keys: list[str] = Field(min_length=1)
-    event_timestamp: str
-    lookup_timestamp: str
-    label: str
+    entity_keys: Columns
+    event_timestamp: Column
+    lookup_timestamp: Column
+    label: Column
     label_meaning: str
     decision_threshold: float | None = None
-    features: dict[str, Literal["categorical", "numeric"]] = Field(min_length=1)
-    entity_table: str
+    features: dict[Column, Literal["categorical", "numeric"]] = Field(min_length=1)
+    entity_table: Column
     bronze_tables: dict[str, BronzeTable] = Field(min_length=1)
     feature_tables: dict[str, FeatureTable] = Field(default_factory=dict)
     parameters: dict[str, Any] = Field(default_factory=dict)
