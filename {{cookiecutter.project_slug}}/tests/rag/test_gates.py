@@ -12,6 +12,7 @@ import pytest
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.rag import entry
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
+from {{ cookiecutter.package_name }}.rag.pipeline import CITATION
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import (
     ask,
@@ -297,12 +298,28 @@ class Flaky:
         return self.generator.generate(prompt, question)
 
 
-def flaky_versions(monkeypatch, answers: dict[int, int]) -> None:
-    """Evaluate loads version v with a :class:`Flaky` generator answering ``answers[v]``."""
+class Uncited:
+    """The model's generator, its answer to the first question it is asked stripped of
+    citations (the pipeline's own :data:`CITATION` pattern)."""
+
+    def __init__(self, generator):
+        self.generator, self.first = generator, None
+
+    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
+        answer, metadata = self.generator.generate(prompt, question)
+        self.first = self.first or question
+        return (CITATION.sub("", answer) if question == self.first else answer), metadata
+
+
+def flaky_versions(monkeypatch, answers: dict[int, int], uncited: tuple[int, ...] = ()) -> None:
+    """Evaluate loads version v with a :class:`Flaky` generator answering ``answers[v]``
+    (and, for v in ``uncited``, an :class:`Uncited` one inside it)."""
     real = evaluate.load_pipeline
 
     def load(name, version):
         pipeline = real(name, version)
+        if int(version) in uncited:
+            pipeline.generator = Uncited(pipeline.generator)
         if int(version) in answers:
             pipeline.generator = Flaky(pipeline.generator, answers[int(version)])
         return pipeline
@@ -344,6 +361,53 @@ def test_a_champion_that_does_not_answer_scores_0_on_those_questions(ctx, monkey
     assert verdict["champion_metrics"]["retrieval_hit"] <= answers / 17
     assert verdict["champion_failures"] == unanswered("champion v1", 17 - answers)
     assert (verdict["status"], verdict["reasons"]) == ("PASSED", [])
+    assert verdict["compared"]["questions"] == answers  # the relative gate's questions
     tags = client().get_model_version(ctx.settings.model_name, "2").tags
     assert tags["validation_champion_failures"] == verdict["champion_failures"]
+    if answers == 3:
+        # Evaluated again (a rerun: build hands on the unchanged v2), the champion answering
+        # every question: no tag of the earlier verdict stays on the version.
+        monkeypatch.undo()
+        again = evaluate.run(ctx)
+        assert (again["model_version"], again["champion_failures"]) == (2, None)
+        tags = client().get_model_version(ctx.settings.model_name, "2").tags
+        assert "validation_champion_failures" not in tags
+        assert tags["validation_run_id"] == again["run_id"]
     assert deploy.run(ctx)["champion_version"] == 2
+
+
+@pytest.mark.parametrize("candidate_answers", [17, 10])
+def test_the_champion_is_compared_on_the_questions_both_answered(
+    ctx, monkeypatch, candidate_answers
+):
+    register_prompt.run(ctx)
+    assert _candidate(ctx)[1]["champion_version"] == 1
+    register_prompt.run(ctx, text=prompt_text() + "\nKeep the answer short.\n")
+    build.run(ctx)
+
+    # The champion's endpoint fails after 3 questions; the candidate cites nothing in its
+    # first answer (and its endpoint fails after ``candidate_answers``). On the questions
+    # both answered the candidate cites a third less: the relative gate refuses it, though
+    # over all 17 the champion's unanswered questions, counted 0, make a lower bar.
+    flaky_versions(monkeypatch, {1: 3, 2: candidate_answers}, uncited=(2,))
+    verdict = evaluate.run(ctx)
+    line = (
+        "cites_retrieved_source 0.667 < champion 1.000 less max_relative_degradation 5% "
+        "(on the 3 questions both answered)"
+    )
+    assert line in verdict["reasons"]
+    assert verdict["status"] == "FAILED"
+    both = verdict["compared"]
+    assert both["questions"] == 3
+    assert both["candidate"]["cites_retrieved_source"] == pytest.approx(2 / 3)
+    assert both["champion"]["cites_retrieved_source"] == 1.0
+    cites = verdict["metrics"]["cites_retrieved_source"]
+    assert cites == pytest.approx((candidate_answers - 1) / 17)
+    assert verdict["champion_metrics"]["cites_retrieved_source"] == pytest.approx(3 / 17)
+    if candidate_answers == 17:  # every other gate passes: only the comparison refuses it
+        assert verdict["reasons"] == [line]
+    else:
+        assert verdict["reasons"][0] == unanswered("candidate", 17 - candidate_answers)
+    run = client().get_run(verdict["run_id"])
+    assert run.data.metrics["compared_questions"] == 3
+    assert deploy.run(ctx)["champion_version"] == 1

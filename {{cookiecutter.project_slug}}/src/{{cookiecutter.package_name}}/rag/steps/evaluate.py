@@ -15,10 +15,13 @@ Gates from ``evaluation`` in the config, on the code scorers' means:
   answer or a code score fails, the reason naming how many and the first error;
 - ``min_retrieval_hit_rate``, ``min_fact_recall``, ``min_cites_source``: absolute floors;
 - ``max_relative_degradation``: no code metric may fall more than this fraction
-  below the champion's. The champion is scored on the same questions; those it
-  does not answer or get a score on count 0 (recorded in ``champion_failures``),
-  so a champion that answers nothing leaves the absolute gates only, as when there
-  is no champion;
+  below the champion's. The champion is scored on the same questions, and the two
+  are compared on the questions both answered and got every code score on, each
+  model's means over those alone (:func:`compared`): a question one of them did not
+  answer, an endpoint error say, counts for neither, so a champion whose endpoint
+  failed on some questions is not a lower bar. Its failures are recorded
+  (``champion_failures``) without failing the gate; a champion that answers
+  nothing leaves the absolute gates only, as when there is no champion;
 - a code metric missing or not a finite number, for either model, fails the gate.
 
 ``mode``: ``enabled`` (a failed gate sets validation_status FAILED; deploy keeps
@@ -75,15 +78,19 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def score(pipeline, data: list[dict], k: int, judge: str | None) -> tuple[dict[str, float], str]:
-    """(means, failures) of ``pipeline`` over ``data`` (one ``mlflow.genai.evaluate``).
+def score(
+    pipeline, data: list[dict], k: int, judge: str | None
+) -> tuple[dict[str, float], str, dict[str, dict[str, float]]]:
+    """(means, failures, values) of ``pipeline`` over ``data`` (one ``mlflow.genai.evaluate``).
 
     ``mlflow.genai.evaluate`` catches an error of the model per question and
     leaves its scorers without a value, and its means leave those questions out.
-    Here each code metric's mean is over all of ``data``, a question without a
-    value counting 0; judge metrics are MLflow's means. ``failures`` is "" when
-    every question was answered and has every code score, else one line: how many
-    questions did not, and the first error (the model's, else a scorer's).
+    Here ``values`` maps each question (text) to its code metrics' finite values (a
+    metric without one is absent), and each code metric's mean is over all of
+    ``data`` (:func:`means_over`), a question without a value counting 0; judge
+    metrics are MLflow's means. ``failures`` is "" when every question was answered
+    and has every code score, else one line: how many questions did not, and the
+    first error (the model's, else a scorer's).
 
     MLflow prints an "Evaluation completed" banner (with terminal colour codes) when it
     is done; it goes to stderr, so the step's JSON stays alone on stdout.
@@ -114,21 +121,66 @@ def score(pipeline, data: list[dict], k: int, judge: str | None) -> tuple[dict[s
     }
     # One row per question with a trace; a question without one has no value either.
     rows = [] if result.result_df is None else result.result_df.to_dict("records")
-    totals, scored = dict.fromkeys(CODE_METRICS, 0.0), 0
+    values: dict[str, dict[str, float]] = {}
     for row in rows:
-        values = {metric: _number(row.get(f"{metric}/value")) for metric in CODE_METRICS}
-        for metric, value in values.items():
-            totals[metric] += value or 0.0
+        question = (row.get("request") or {}).get("question")
+        found = {metric: _number(row.get(f"{metric}/value")) for metric in CODE_METRICS}
+        values[question] = {metric: v for metric, v in found.items() if v is not None}
+        for metric, value in found.items():
             message = row.get(f"{metric}/error_message")
             if value is None and isinstance(message, str):  # else NaN: no error
                 errors.append(f"{metric}: {message}")
-        scored += all(value is not None for value in values.values())
-    means.update({metric: total / len(data) for metric, total in totals.items()})
-    failed = len(data) - min(scored, len(data))
+    questions = asked(data)
+    means.update(means_over(values, questions))
+    failed = len(questions) - len(scored(values, questions))
     if not failed:
-        return means, ""
+        return means, "", values
     first = one_line(errors[0]) if errors else "no result row"
-    return means, f"{failed} of {len(data)} questions gave no answer or no score (first: {first})"
+    line = f"{failed} of {len(data)} questions gave no answer or no score (first: {first})"
+    return means, line, values
+
+
+def asked(data: list[dict]) -> list[str]:
+    """The questions of evaluation ``data`` (rows of :func:`..eval_set.as_eval_data`), in order."""
+    return [row["inputs"]["question"] for row in data]
+
+
+def scored(values: dict[str, dict[str, float]], questions: list[str]) -> list[str]:
+    """The ``questions`` (in their order) that have a value of every code metric in
+    ``values`` (question -> metric -> value, as :func:`score` returns)."""
+    return [q for q in questions if len(values.get(q, {})) == len(CODE_METRICS)]
+
+
+def means_over(values: dict[str, dict[str, float]], questions: list[str]) -> dict[str, float]:
+    """Each code metric's mean over ``questions`` (non-empty, repeats counted), a question
+    without a value in ``values`` (question -> metric -> value) counting 0."""
+    return {
+        metric: sum(values.get(q, {}).get(metric, 0.0) for q in questions) / len(questions)
+        for metric in CODE_METRICS
+    }
+
+
+def compared(
+    candidate: dict[str, dict[str, float]],
+    champion: dict[str, dict[str, float]],
+    questions: list[str],
+) -> dict:
+    """What the relative gate compares: both models on the same questions, treated alike.
+
+    ``candidate`` and ``champion`` are :func:`score` values (question -> metric ->
+    value), ``questions`` the evaluated ones. Only the questions both models answered
+    and got every code score on count, for both: a question one of them did not
+    answer (an endpoint error, say) says nothing about the quality of either.
+    Returns questions (how many both answered), candidate and champion (each model's
+    code metric means on those questions; None when there is none).
+    """
+    answered_by_champion = set(scored(champion, questions))
+    both = [q for q in scored(candidate, questions) if q in answered_by_champion]
+    return {
+        "questions": len(both),
+        "candidate": means_over(candidate, both) if both else None,
+        "champion": means_over(champion, both) if both else None,
+    }
 
 
 def _number(value) -> float | None:
@@ -159,6 +211,8 @@ def unusable(metrics: dict, model: str) -> list[str]:
 def gate(metrics: dict, champion: dict | None, gates: dict) -> list[str]:
     """One line per failed gate for candidate ``metrics`` (and ``champion`` metrics, or None).
 
+    The floors are checked on ``metrics``; the relative gate compares ``metrics`` with
+    ``champion`` (:func:`degradation`), so both must be means over the same questions.
     A code metric missing, or not a finite number (NaN), fails the gate with a line naming
     it and the model ("candidate" or "champion"): it is never compared, so never passes.
     """
@@ -169,15 +223,24 @@ def gate(metrics: dict, champion: dict | None, gates: dict) -> list[str]:
         if value is not None and value < floor:
             reasons.append(f"{metric} {value:.3f} < {floor_key} {floor}")
     if champion is not None:
-        reasons += unusable(champion, "champion")
-        allowed = float(gates["max_relative_degradation"])
-        for metric in CODE_METRICS:
-            value, best = _number(metrics.get(metric)), _number(champion.get(metric))
-            if value is not None and best is not None and value < best * (1 - allowed):
-                reasons.append(
-                    f"{metric} {value:.3f} < champion {best:.3f} "
-                    f"less max_relative_degradation {allowed:.0%}"
-                )
+        reasons += unusable(champion, "champion") + degradation(metrics, champion, gates)
+    return reasons
+
+
+def degradation(candidate: dict, champion: dict, gates: dict, questions: int = 0) -> list[str]:
+    """One line per code metric of ``candidate`` more than ``max_relative_degradation``
+    below ``champion``'s (both means over the same questions; ``questions``, when given,
+    says how many, in the line). A metric that is not a finite number is not compared."""
+    allowed = float(gates["max_relative_degradation"])
+    on = f" (on the {questions} questions both answered)" if questions else ""
+    reasons = []
+    for metric in CODE_METRICS:
+        value, best = _number(candidate.get(metric)), _number(champion.get(metric))
+        if value is not None and best is not None and value < best * (1 - allowed):
+            reasons.append(
+                f"{metric} {value:.3f} < champion {best:.3f} "
+                f"less max_relative_degradation {allowed:.0%}{on}"
+            )
     return reasons
 
 
@@ -188,7 +251,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
     metrics (candidate means), champion_version and champion_metrics (None
     without another champion), champion_failures (the line saying how many
     questions the champion did not answer or get a score on, else None; also the
-    tag ``validation_champion_failures``), questions (rows evaluated) and run_id.
+    tag ``validation_champion_failures``), compared (what the relative gate compared,
+    :func:`compared`; None without another champion; its ``questions`` is also the
+    metric ``compared_questions``), questions (rows evaluated) and run_id.
     Raises LookupError when no version is registered; ValueError when no
     evaluation question's documents are indexed.
     """
@@ -213,7 +278,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     if not data:
         raise ValueError("evaluation set: no question's expected sources are in the index")
     metrics: dict[str, float] = {}
-    champion_metrics = champion_failures = None
+    champion_metrics = champion_failures = comparison = None
     reasons: list[str] = []
     k, judge = int(gates["k"]), gates.get("judge_endpoint")
     with mlflow.start_run(run_name=f"evaluate-v{candidate.version}") as active:
@@ -233,7 +298,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
             }
         )
         if mode != "disabled":
-            metrics, failures = score(load_pipeline(name, candidate.version), data, k, judge)
+            pipeline = load_pipeline(name, candidate.version)
+            metrics, failures, values = score(pipeline, data, k, judge)
             reasons = too_few_questions(len(data), gates)
             if failures:
                 reasons.append(f"candidate: {failures}")
@@ -242,15 +308,22 @@ def run(ctx: Context, version: int | None = None) -> dict:
                 # and links its traces to the active run, where the champion's would
                 # overwrite the candidate's means under the same names.
                 with mlflow.start_run(run_name=f"champion-v{champion.version}", nested=True):
-                    champion_metrics, failures = score(
-                        load_pipeline(name, champion.version), data, k, judge
-                    )
+                    pipeline = load_pipeline(name, champion.version)
+                    champion_metrics, failures, champion_values = score(pipeline, data, k, judge)
                 champion_failures = (
                     f"champion v{champion.version}: {failures}" if failures else None
                 )
                 mlflow.log_metrics({f"champion_{m}": v for m, v in champion_metrics.items()})
+                comparison = compared(values, champion_values, asked(data))
+                mlflow.log_metric("compared_questions", comparison["questions"])
             mlflow.log_metrics(metrics)
-            reasons += gate(metrics, champion_metrics, gates)
+            reasons += gate(metrics, None, gates)
+            if champion_metrics is not None:
+                reasons += unusable(champion_metrics, "champion")
+            if comparison and comparison["questions"]:
+                reasons += degradation(
+                    comparison["candidate"], comparison["champion"], gates, comparison["questions"]
+                )
         gate_result = SKIPPED if mode == "disabled" else (FAILED if reasons else PASSED)
         status = FAILED if reasons and mode == "enabled" else PASSED
         verdict = {
@@ -278,6 +351,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
         "champion_version": int(champion.version) if champion else None,
         "champion_metrics": champion_metrics,
         "champion_failures": champion_failures,
+        "compared": comparison,
         "questions": len(data),
         "run_id": active.info.run_id,
     }
