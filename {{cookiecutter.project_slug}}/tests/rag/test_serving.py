@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import databricks.sdk
@@ -138,12 +139,29 @@ def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
     assert first == questions[0]
     assert json.loads(logged[1]["response"])["predictions"] == expected
 
-    # Each served answer is a trace in the experiment, yet the monitor, which counts the
-    # answers of ask only, counts none of them: they are in the inference table.
-    answers = sum(len(json.loads(r["response"]).get("predictions", [])) for r in logged)
+    # Each served answer is a trace in the experiment, not tagged as those of ask are: the
+    # monitor counts it once, from the inference table (the HTTP 400 answers are none).
+    per_answer = [
+        (prediction["best_score"], row["execution_duration_ms"])
+        for row in logged
+        for prediction in json.loads(row["response"]).get("predictions", [])
+    ]
     traces = mlflow.search_traces(locations=[experiment], include_spans=False)
-    assert len(traces) - traced == answers == 14
-    assert monitor.run(served)["answers"] == 0
+    assert len(traces) - traced == len(per_answer) == 14
+    watched = monitor.run(served)
+    assert watched["answers"] == 14
+    assert (watched["served"], watched["alarms"]) == (14, [])
+    (day,) = watched["days"]
+    assert (day["answers"], day["rated"]) == (14, 0)
+    threshold = settings.monitoring["out_of_domain_score"]
+    assert all(score >= threshold for score, _ in per_answer)  # evaluation questions
+    assert day["out_of_domain_rate"] == 0.0
+    durations = [ms for _, ms in per_answer]
+    assert min(durations) <= day["latency_p50_ms"] <= day["latency_p95_ms"] <= max(durations)
+    assert served.tables.count(settings.table("monitoring_metrics")) == 1
+    # A window that ends before the requests were made counts none of them.
+    earlier = monitor.run(served, now=datetime(2025, 1, 1, tzinfo=UTC))
+    assert (earlier["answers"], earlier["served"]) == (0, 0)
 
 
 def test_serve_names_a_bad_port_and_a_missing_champion_in_one_line(ctx, monkeypatch, capsys):

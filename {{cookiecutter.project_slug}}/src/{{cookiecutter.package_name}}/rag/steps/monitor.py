@@ -1,26 +1,32 @@
 """Step 7, monitor: answers per day, latency, out-of-domain rate and negative feedback.
 
-Reads the traces tagged ``channel=ask`` (answers given through ``rag/serving.py``
-``ask``, as the ``ask`` command does; not evaluation runs) started in the last
-``monitoring.window_days`` UTC days, today included, each from its midnight, and the
-feedback table (one row per trace and user). Per UTC day: answers, latency p50 and
-p95 (ms, the trace's duration), out_of_domain_rate (share of answers whose best
-retrieval score is below ``monitoring.out_of_domain_score``; null when that setting
-is null, as on Databricks until calibrated), each answer counted once, rated (the
-ratings of the day's answers) and negative_feedback_share (share of those ratings
-that are ``down``). The rows replace that day's rows in the monitoring metrics
-table. Alarms, over the whole window: out-of-domain rate above
-``max_out_of_domain_rate`` (none when the rate is null), negative feedback above
-``max_negative_feedback_share``, p95 latency above ``max_latency_p95_ms``.
+Reads the answers of the last ``monitoring.window_days`` UTC days, today included, each
+from its midnight, from both channels the champion answers through: the traces tagged
+``channel=ask`` (answers given through ``rag/serving.py`` ``ask``, as the ``ask``
+command does; not evaluation runs) and the inference table ``tables.inference_table``
+(the answers of ``serve`` or the Model Serving endpoint: every answer of a request
+answered with HTTP 200; their own traces are not tagged, so none is counted twice). Also
+the feedback table (one row per trace and user; a served answer has no trace id, so it
+is not rated). Per UTC day: answers, latency p50 and p95 (ms: the trace's duration, or
+for a served answer its request's), out_of_domain_rate (share of answers whose best
+retrieval score is below ``monitoring.out_of_domain_score``; null when that setting is
+null, as on Databricks until calibrated), each answer counted once, rated (the ratings
+of the day's answers) and negative_feedback_share (share of those ratings that are
+``down``). The rows replace that day's rows in the monitoring metrics table. Alarms,
+over the whole window: out-of-domain rate above ``max_out_of_domain_rate`` (none when
+the rate is null), negative feedback above ``max_negative_feedback_share``, p95 latency
+above ``max_latency_p95_ms``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 
 import mlflow
 import numpy as np
 import pandas as pd
+from pyspark.sql import functions as F
 
 from ...runtime.context import Context
 from ...runtime.frames import to_pandas
@@ -65,6 +71,44 @@ def answered(ctx: Context, since: datetime, until: datetime) -> pd.DataFrame:
             "best_score": [float((t or {}).get(SCORE_TAG, 0.0)) for t in traces.tags],
         }
     )[columns]
+
+
+def served(ctx: Context, since: datetime, until: datetime) -> pd.DataFrame:
+    """The answers of the online model requested in ``[since, until)``, from the inference
+    table ``tables.inference_table``, in :func:`answered`'s columns: one row per answer
+    (``predictions`` entry) of each request answered with HTTP 200; trace_id None (a
+    served answer has no trace to rate), day (request_date, UTC), latency_ms (the
+    request's execution_duration_ms, for each of its answers), best_score (the answer's,
+    0.0 if absent). No rows without that setting or table; a response that is not JSON
+    with a list of ``predictions`` gives none.
+    """
+    columns = ["trace_id", "day", "latency_ms", "best_score"]
+    settings = ctx.settings
+    table = settings.table("inference_table") if "inference_table" in settings.tables else None
+    if table is None or not ctx.tables.exists(table):
+        return pd.DataFrame(columns=columns)
+    at = F.col("request_time")
+    requests = ctx.tables.read(table).where(
+        (F.col("status_code") == 200) & (at >= F.lit(since)) & (at < F.lit(until))
+    )
+    rows = []
+    for request in to_pandas(
+        requests.select("request_date", "execution_duration_ms", "response")
+    ).itertuples():
+        for answer in _predictions(request.response):
+            score = answer.get("best_score") if isinstance(answer, dict) else None
+            latency = float(request.execution_duration_ms)
+            rows.append((None, request.request_date, latency, float(score or 0.0)))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _predictions(response: str | None) -> list:
+    """The ``predictions`` list of a scoring server's JSON ``response``; [] for another."""
+    try:
+        found = json.loads(response or "").get("predictions")
+    except (ValueError, AttributeError):
+        return []
+    return found if isinstance(found, list) else []
 
 
 def window_start(now: datetime, days: int) -> datetime:
@@ -149,9 +193,10 @@ def run(ctx: Context, now: datetime | None = None) -> dict:
     the window's last, and traces after that day are not read. The ``monitoring``
     limits are checked first (ConfigError naming the key), and the figures and alarms
     are computed before the one write, so a bad limit writes nothing. Raises
-    ValueError when ``now`` is naive. Returns window_start, answers, days (the daily
-    rows), alarms (list of str), metrics_written and out_of_domain_score (the
-    threshold used; None: no out-of-domain rate, so the summary shows why).
+    ValueError when ``now`` is naive. Returns window_start, answers (of both channels),
+    served (those of them from the inference table), days (the daily rows), alarms
+    (list of str), metrics_written and out_of_domain_score (the threshold used; None:
+    no out-of-domain rate, so the summary shows why).
     Publishes the task value ``alarm`` ("true"/"false").
     """
     settings = ctx.settings
@@ -162,7 +207,12 @@ def run(ctx: Context, now: datetime | None = None) -> dict:
     if now.tzinfo is None:
         raise ValueError("now: must be timezone-aware (a naive time has no UTC day)")
     since = window_start(now, limits.window_days)
-    answers = answered(ctx, since, window_start(now, 1) + timedelta(days=1))
+    until = window_start(now, 1) + timedelta(days=1)
+    online = served(ctx, since, until)
+    answers = pd.concat(
+        [frame for frame in (answered(ctx, since, until), online) if not frame.empty] or [online],
+        ignore_index=True,
+    )
     feedback = (
         to_pandas(ctx.tables.read(feedback_table).select("trace_id", "rating"))
         if ctx.tables.exists(feedback_table)
@@ -178,6 +228,7 @@ def run(ctx: Context, now: datetime | None = None) -> dict:
     return {
         "window_start": since.isoformat(),
         "answers": int(len(answers)),
+        "served": int(len(online)),
         "days": days.drop(columns="computed_at", errors="ignore").to_dict("records"),
         "alarms": found,
         "metrics_written": int(len(days)),
