@@ -81,16 +81,22 @@ class FakeIndexes:
     """Records calls the way databricks-sdk's VectorSearchIndexesAPI receives them."""
 
     def __init__(self, exists: bool):
-        self.exists, self.calls = exists, []
+        self.exists, self.calls, self.created = exists, [], None
 
     def get_index(self, name):
+        """The index as ``create_index`` made it (None for one that existed before)."""
         self.calls.append(("get", name))
         if not self.exists:
             raise NotFound(f"{name} does not exist")
+        return self.created
 
     def create_index(self, **kwargs):
         self.calls.append(("create", kwargs))
         self.exists = True
+        self.created = SimpleNamespace(
+            endpoint_name=kwargs["endpoint_name"],
+            delta_sync_index_spec=kwargs["delta_sync_index_spec"],
+        )
 
     def sync_index(self, name):
         self.calls.append(("sync", name))

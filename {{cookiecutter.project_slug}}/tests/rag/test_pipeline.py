@@ -11,7 +11,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.cli import STEPS, run_pipeline
 from {{ cookiecutter.package_name }}.cli import ingest_documents as ingest_documents_entry
-from {{ cookiecutter.package_name }}.rag import corpus, entry
+from {{ cookiecutter.package_name }}.rag import corpus, entry, vector_search
 from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
 from {{ cookiecutter.package_name }}.rag.pipeline import ABSTENTION
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
@@ -174,9 +174,8 @@ def test_the_vector_search_source_table_has_change_data_feed(tmp_path, indexed, 
     result = index.run(ctx, workspace)
     table = ctx.settings.table("chunks")
     assert result["vector_search"]["action"] == "created"
-    assert workspace.vector_search_indexes.calls[1][1]["delta_sync_index_spec"].source_table == (
-        table
-    )
+    created = workspace.vector_search_indexes.created
+    assert created.delta_sync_index_spec.source_table == table
     properties = ctx.tables.delta(table).detail().first()["properties"]
     assert properties["delta.enableChangeDataFeed"] == "true"
 
@@ -185,6 +184,21 @@ def test_the_vector_search_source_table_has_change_data_feed(tmp_path, indexed, 
     again = index.run(ctx, workspace)
     assert (again["documents_embedded"], again["vector_search"]["action"]) == (0, "synced")
     assert ctx.tables.version(table) == version
+
+    # Another embedding endpoint: a sync would keep the one the index was created with,
+    # so the step stops, naming the setting, before it re-embeds or writes anything.
+    other = {**embedding, "endpoint": "other-embedding-endpoint"}
+    moved = Context(replace(ctx.settings, embedding=other))
+    calls = len(workspace.vector_search_indexes.calls)
+    with pytest.raises(ValueError) as stopped:
+        index.run(moved, workspace)
+    assert str(stopped.value).startswith(
+        "embedding.endpoint: 'other-embedding-endpoint', but the Vector Search index "
+        f"{vector_search.index_name(moved.settings)} was created with "
+        f"{embedding['endpoint']!r}: delete the index"
+    )
+    assert ctx.tables.version(table) == version
+    assert [call[0] for call in workspace.vector_search_indexes.calls[calls:]] == ["get"]
 
 
 def test_a_table_source_is_ingested(tmp_path):

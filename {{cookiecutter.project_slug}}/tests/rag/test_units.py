@@ -566,6 +566,25 @@ def test_index_step_creates_the_index_once_then_syncs_it():
     assert workspace.vector_search_indexes.calls[-1] == ("sync", created["index"])
 
 
+def test_an_index_created_with_other_settings_is_named_and_not_synced():
+    settings = load_rag_settings("staging")
+    indexes = FakeIndexes(exists=False)
+    workspace = SimpleNamespace(vector_search_indexes=indexes)
+    table = settings.table("chunks")
+    vector_search.ensure_index(workspace, settings, table)
+    search = settings.embedding["vector_search"]
+    moved = {**settings.embedding, "vector_search": {**search, "endpoint": "other_endpoint"}}
+    with pytest.raises(ValueError) as stopped:
+        vector_search.ensure_index(workspace, replace(settings, embedding=moved), table)
+    assert str(stopped.value).startswith(
+        "embedding.vector_search.endpoint: 'other_endpoint', but the Vector Search index "
+        f"{vector_search.index_name(settings)} was created with {search['endpoint']!r}"
+    )
+    with pytest.raises(ValueError, match=rf"^tables.chunks: 'c.s.other', but .* with '{table}'"):
+        vector_search.ensure_index(workspace, settings, "c.s.other")
+    assert [call[0] for call in indexes.calls] == ["get", "create", "get", "get"]  # no sync
+
+
 def test_vector_search_retriever_reads_rows_and_score():
     workspace = SimpleNamespace(vector_search_indexes=FakeIndexes(exists=True))
     (chunk,) = VectorSearchRetriever(workspace, "c.s.idx").retrieve("json?", 3)

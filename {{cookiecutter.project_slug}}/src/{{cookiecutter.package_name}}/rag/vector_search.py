@@ -41,18 +41,58 @@ def enable_change_data_feed(spark, table: str) -> None:
         spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({CHANGE_DATA_FEED} = true)")
 
 
+def existing_index(workspace, settings):
+    """The Vector Search index :func:`index_name` (a databricks-sdk ``VectorIndex``), or
+    None when there is none yet."""
+    try:
+        return workspace.vector_search_indexes.get_index(index_name(settings))
+    except NotFound:
+        return None
+
+
+def check_index(index, settings, source_table: str) -> None:
+    """Raise ValueError (one line naming the setting) when the existing ``index`` (None:
+    nothing to check) was created on another source table than ``source_table`` (from
+    ``tables.chunks``), Vector Search endpoint or embedding endpoint than ``settings``
+    name. A sync keeps what the index was created with, so a changed setting would be
+    silently ignored: delete the index (the next index run creates it) or set it back.
+    """
+    if index is None:
+        return
+    spec = index.delta_sync_index_spec
+    columns = (spec.embedding_source_columns or []) if spec is not None else []
+    found = {
+        "tables.chunks": spec.source_table if spec is not None else None,
+        "embedding.vector_search.endpoint": index.endpoint_name,
+        "embedding.endpoint": columns[0].embedding_model_endpoint_name if columns else None,
+    }
+    wanted = {
+        "tables.chunks": source_table,
+        "embedding.vector_search.endpoint": settings.embedding["vector_search"]["endpoint"],
+        "embedding.endpoint": settings.embedding["endpoint"],
+    }
+    for key, value in wanted.items():
+        if found[key] != value:
+            raise ValueError(
+                f"{key}: {value!r}, but the Vector Search index {index_name(settings)} was "
+                f"created with {found[key]!r}: delete the index (the next index run creates "
+                "it again) or set the old value back"
+            )
+
+
 def ensure_index(workspace, settings, source_table: str) -> dict:
     """Create the index on ``source_table`` when missing, else trigger a sync.
 
     ``workspace``: a databricks-sdk WorkspaceClient (or a fake with
     ``vector_search_indexes.get_index/create_index/sync_index``). Returns index
-    (full name), endpoint and action (``created`` or ``synced``).
+    (full name), endpoint and action (``created`` or ``synced``). Raises ValueError
+    (:func:`check_index`) when the existing index differs from the settings.
     """
     vector_search = settings.embedding["vector_search"]
     name = index_name(settings)
     indexes = workspace.vector_search_indexes
     try:
-        indexes.get_index(name)
+        found = indexes.get_index(name)
     except NotFound:
         indexes.create_index(
             name=name,
@@ -72,6 +112,7 @@ def ensure_index(workspace, settings, source_table: str) -> dict:
         )
         action = "created"
     else:
+        check_index(found, settings, source_table)
         indexes.sync_index(name)
         action = "synced"
     return {"index": name, "endpoint": vector_search["endpoint"], "action": action}

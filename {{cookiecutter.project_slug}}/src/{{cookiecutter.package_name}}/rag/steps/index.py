@@ -55,10 +55,22 @@ def run(ctx: Context, workspace=None) -> dict:
     Returns table, documents, documents_embedded (re-chunked this run),
     documents_removed, chunks (rows now), index_version (see
     :func:`..index_version.index_version`) and vector_search (None locally).
-    Raises MissingTableError when the document table is missing.
+    Raises MissingTableError when the document table is missing, and ValueError
+    (:func:`..vector_search.check_index`) when the Vector Search index exists with other
+    settings, before anything is written.
     """
     settings = ctx.settings
     name = settings.table("chunks")
+    searched = settings.embedding["kind"] == "databricks_endpoint"
+    if searched:
+        from .. import vector_search
+
+        if workspace is None:
+            from databricks.sdk import WorkspaceClient
+
+            workspace = WorkspaceClient()
+        found = vector_search.existing_index(workspace, settings)
+        vector_search.check_index(found, settings, name)
     documents = to_pandas(
         ctx.tables.read(settings.table("documents_bronze"), "ingest-documents").select(
             "doc_id", "title", "text", "source", "text_hash"
@@ -90,13 +102,7 @@ def run(ctx: Context, workspace=None) -> dict:
         "index_version": index_version(table),
         "vector_search": None,
     }
-    if settings.embedding["kind"] == "databricks_endpoint":
-        from .. import vector_search
-
-        if workspace is None:
-            from databricks.sdk import WorkspaceClient
-
-            workspace = WorkspaceClient()
+    if searched:
         vector_search.enable_change_data_feed(ctx.spark, ctx.tables.sql_name(name))
         result["vector_search"] = vector_search.ensure_index(workspace, settings, name)
     return result
