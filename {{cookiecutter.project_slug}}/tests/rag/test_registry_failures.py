@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.rag.prompts import (
     prompt_by_alias,
     prompt_text,
 )
-from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt, rollback
+from {{ cookiecutter.package_name }}.rag.steps import build, evaluate, register_prompt, rollback
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
 from .conftest import registry, slice_settings
@@ -110,3 +110,21 @@ def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(tmp_p
     assert int(store.get_model_version_by_alias(name, "champion").version) == 2
     tags = [store.get_model_version(name, number).tags for number in ("1", "2")]
     assert tags == [{}, {"previous_champion": "v1"}]
+
+
+def test_evaluating_a_version_that_does_not_exist_is_one_line_and_tags_nothing(
+    tmp_path, empty_store
+):
+    """``evaluate.run(ctx, version=N)`` (version 0 included, which once meant "the newest")
+    names the model and the version; the versions that exist keep their tags."""
+    shutil.copy(empty_store, tmp_path / "mlflow.db")
+    ctx = Context(slice_settings(tmp_path))
+    ctx.mlflow()
+    store, name = registry(ctx), ctx.settings.model_name
+    store.create_registered_model(name)
+    store.create_model_version(name, source="file:///nowhere", run_id=None)
+    for missing in (7, 0):
+        with pytest.raises(LookupError) as error:
+            evaluate.run(ctx, version=missing)
+        assert str(error.value) == f"model {name} has no version {missing}"
+    assert store.get_model_version(name, "1").tags == {}

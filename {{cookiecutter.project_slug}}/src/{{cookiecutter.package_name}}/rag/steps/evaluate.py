@@ -48,6 +48,7 @@ from ...registry import (
     FAILED,
     PASSED,
     STATUS_TAG,
+    get_version,
     latest_version,
     model_uri,
     version_by_alias,
@@ -254,7 +255,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
     tag ``validation_champion_failures``), compared (what the relative gate compared,
     :func:`compared`; None without another champion; its ``questions`` is also the
     metric ``compared_questions``), questions (rows evaluated) and run_id.
-    Raises LookupError when no version is registered; ValueError when no
+    Raises LookupError when no version is registered or ``version`` is not one (a
+    registry error other than not-found propagates); ValueError when no
     evaluation question's documents are indexed.
     """
     settings = ctx.settings
@@ -263,8 +265,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
     ctx.mlflow()
     registry = client()
     name = settings.model_name
-    if version:
-        candidate = registry.get_model_version(name, str(version))
+    if version is not None:
+        candidate = get_version(registry, name, version)
     else:
         try:
             candidate = latest_version(registry, name)
