@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import cli, config
+from {{ cookiecutter.package_name }} import cli, config, settings_file
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings, parse_as_of
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, load_raw
 from {{ cookiecutter.package_name }}.settings_types import owned_sections
@@ -460,6 +460,22 @@ def test_an_override_file_that_is_no_mapping_of_settings_is_refused_in_one_line(
     with pytest.raises(ConfigError) as error:
         load_settings("local", override)
     assert str(error.value) == f"config: override file {override}: {problem}"
+
+
+def test_a_date_that_does_not_exist_in_the_packaged_settings_is_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    """conf/config.yml edited with an unquoted date that does not exist (step 3 of
+    "Replace the example"): the entry point prints one line naming the file, line and
+    column, and exits 1 (PyYAML's own error was a traceback here)."""
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "config.yml").write_text("common:\n  as_of: 2013-02-30\n")
+    monkeypatch.setattr(settings_file.resources, "files", lambda package: tmp_path)
+    assert cli.validate([]) == 1
+    assert capsys.readouterr().err == (
+        "error: config: packaged file conf/config.yml: not valid YAML: '2013-02-30' is not a "
+        "date: day is out of range for month (line 2, column 10)\n"
+    )
 
 
 def test_an_empty_override_file_changes_nothing(tmp_path):

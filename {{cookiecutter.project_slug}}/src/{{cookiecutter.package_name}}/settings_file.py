@@ -24,6 +24,7 @@ import yaml
 ENV_VAR = "MLOPS_ENV"
 CONFIG_VAR = "MLOPS_CONFIG"
 LOCAL_ROOT_VAR = "MLOPS_LOCAL_ROOT"
+PACKAGED_CONFIG = "conf/config.yml"  # the settings file inside the package
 ALIAS_KEYS = ("champion_alias", "challenger_alias")
 DEFAULT_ALIASES = {"champion_alias": "champion", "challenger_alias": "challenger"}
 # MLflow refuses these aliases: "latest", and anything that reads as a version ("v3", "V12").
@@ -68,6 +69,25 @@ def read_yaml(text: str) -> Any:
     """The YAML document ``text`` as Python values (:class:`_SettingsLoader`: YAML 1.2
     floats, nothing but plain data). Raises ``yaml.YAMLError`` on a malformed document."""
     return yaml.load(text, Loader=_SettingsLoader)  # a SafeLoader: plain data only
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's ``error`` in one line: its problem, then ``(line L, column C)`` (counted
+    from 1) when it gives where."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{problem}{where}"
+
+
+def read_settings_yaml(text: str, source: str) -> Any:
+    """:func:`read_yaml` of ``text``, the settings file described by ``source`` (for
+    example ``override file /tmp/x.yml``); ConfigError ``config: <source>: not valid YAML:
+    <problem> (line L, column C)`` when it is malformed or holds a date that does not exist."""
+    try:
+        return read_yaml(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config: {source}: not valid YAML: {yaml_problem(error)}") from error
 
 
 class ConfigError(ValueError):
@@ -188,10 +208,11 @@ def load_raw(env: str | None = None, override_file: str | Path | None = None) ->
 
     ``env`` defaults to $MLOPS_ENV, else ``local``; ``override_file`` to $MLOPS_CONFIG.
     Returns (environment name, merged mapping). Raises ConfigError for an unknown
-    environment or an override file that does not exist.
+    environment, an override file that does not exist or is no mapping of settings, and
+    either file when it is not valid YAML (naming the file, line and column).
     """
-    text = resources.files(__package__).joinpath("conf/config.yml").read_text(encoding="utf-8")
-    document = read_yaml(text)
+    text = resources.files(__package__).joinpath(PACKAGED_CONFIG).read_text(encoding="utf-8")
+    document = read_settings_yaml(text, f"packaged file {PACKAGED_CONFIG}")
     env = env or os.environ.get(ENV_VAR) or "local"
     environments = document.get("environments", {})
     if env not in environments:
@@ -212,15 +233,7 @@ def read_override(path: Path) -> dict:
     Raises ConfigError with one line naming the file when it is not valid YAML (with the
     line and column of the problem) or holds something other than a mapping of settings.
     """
-    try:
-        document = read_yaml(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(
-            f"config: override file {path}: not valid YAML: {problem}{where}"
-        ) from error
+    document = read_settings_yaml(path.read_text(encoding="utf-8"), f"override file {path}")
     if document is None:
         return {}
     if not isinstance(document, dict):

@@ -698,7 +698,7 @@ def test_a_bad_evaluation_item_is_refused_naming_the_item_and_field(item, proble
         ("[]", " the file: List should have at least 1 item after validation, not 0"),
         (
             "- question: [unclosed\n",
-            ": not YAML at line 2 (expected ',' or ']', but got '<stream end>')",
+            ": not YAML: expected ',' or ']', but got '<stream end>' (line 2, column 1)",
         ),
     ],
     ids=["empty_file", "no_item", "not_yaml"],

@@ -12,6 +12,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 
+from ..settings_file import yaml_problem
 from ..settings_types import SETTINGS_CONFIG, first_error, unknown_key
 from .packaged import packaged_text
 
@@ -94,10 +95,7 @@ def parse_eval_set(text: str) -> list[dict]:
     except ValidationError as err:
         raise ValueError(_problem(err)) from None
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ValueError(f"{EVAL_FILE}: not YAML{at} ({problem})") from None
+        raise ValueError(f"{EVAL_FILE}: not YAML: {yaml_problem(err)}") from None
     return [item.model_dump() for item in items]
 
 
