@@ -84,10 +84,13 @@ class FakeIndexes:
         self.exists, self.calls, self.created = exists, [], None
 
     def get_index(self, name):
-        """The index as ``create_index`` made it (None for one that existed before)."""
+        """The index as ``create_index`` made it; a fake made with ``exists=True`` has none
+        to give (its tests only query), so it refuses rather than give None, which
+        ``check_index`` would take for "no index to check"."""
         self.calls.append(("get", name))
         if not self.exists:
             raise NotFound(f"{name} does not exist")
+        assert self.created is not None, "FakeIndexes(exists=True) holds no created index"
         return self.created
 
     def create_index(self, **kwargs):

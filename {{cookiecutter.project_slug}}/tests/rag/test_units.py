@@ -42,7 +42,11 @@ from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps.build import MODEL_FILE, pipeline_config
-from {{ cookiecutter.package_name }}.rag.steps.evaluate import gate, too_few_questions
+from {{ cookiecutter.package_name }}.rag.steps.evaluate import (
+    compared,
+    gate,
+    too_few_questions,
+)
 from {{ cookiecutter.package_name }}.rag.steps.index import embedded_chunks
 from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError, load_raw
@@ -583,6 +587,9 @@ def test_an_index_created_with_other_settings_is_named_and_not_synced():
     with pytest.raises(ValueError, match=rf"^tables.chunks: 'c.s.other', but .* with '{table}'"):
         vector_search.ensure_index(workspace, settings, "c.s.other")
     assert [call[0] for call in indexes.calls] == ["get", "create", "get", "get"]  # no sync
+    # Unity Catalog keeps names in lower case: the same table, however it is written.
+    vector_search.ensure_index(workspace, settings, table.upper())
+    assert indexes.calls[-1] == ("sync", vector_search.index_name(settings))
 
 
 def test_vector_search_retriever_reads_rows_and_score():
@@ -670,6 +677,11 @@ def _with(**change) -> dict:
             {**GOOD_ITEM, None: "x"},
             "item 2: key None must be text: YAML reads it as NoneType, quote it",
         ),
+        (
+            {**GOOD_ITEM, "expected_facts": ["a str"]},
+            "item 2: question: repeats item 1 (evaluation keys each answer by its question: "
+            "give each question once)",
+        ),
     ],
     ids=[
         "facts_string",
@@ -683,6 +695,7 @@ def _with(**change) -> dict:
         "number_key",
         "boolean_key",
         "null_key",
+        "repeated_question",
     ],
 )
 def test_a_bad_evaluation_item_is_refused_naming_the_item_and_field(item, problem):
@@ -762,14 +775,34 @@ def test_a_packaged_file_that_is_not_utf8_is_named_before_the_first_write(
     assert not root.exists()
 
 
+def _compared_on(questions: int, candidate: dict, champion: dict) -> dict:
+    """:func:`compared` of a candidate and a champion that scored ``candidate`` and
+    ``champion`` (metric -> value) on each of ``questions`` questions."""
+    asked = [f"question {i}" for i in range(questions)]
+    return compared(dict.fromkeys(asked, candidate), dict.fromkeys(asked, champion), asked)
+
+
 def test_the_relative_gate_allows_a_small_drop_below_the_champion_not_a_larger_one():
     gates = load_rag_settings("local").evaluation  # max_relative_degradation 0.05
     champion = {"retrieval_hit": 1.0, "fact_recall": 0.8, "cites_retrieved_source": 1.0}
-    assert gate({**champion, "fact_recall": 0.77}, champion, gates) == []  # 3.75 % lower
-    (reason,) = gate({**champion, "fact_recall": 0.75}, champion, gates)  # 6.25 % lower
-    assert reason.startswith("fact_recall 0.750 < champion 0.800")
-    assert "max_relative_degradation" in reason
-    assert gate({**champion, "fact_recall": 0.75}, None, gates) == []  # no champion: floors only
+    small, large = {**champion, "fact_recall": 0.77}, {**champion, "fact_recall": 0.75}
+    assert gate(small, gates, champion, _compared_on(10, small, champion)) == []  # 3.75 % lower
+    (reason,) = gate(large, gates, champion, _compared_on(10, large, champion))  # 6.25 % lower
+    assert reason == (
+        "fact_recall 0.750 < champion 0.800 less max_relative_degradation 5% "
+        "(on the 10 questions both answered)"
+    )
+    assert gate(large, gates) == []  # no champion: floors only
+
+
+def test_the_relative_gate_needs_min_questions_answered_by_both():
+    """Fewer questions answered by both than ``min_questions`` (10) compare too little:
+    as with a champion that answered none, only the floors apply."""
+    gates = load_rag_settings("local").evaluation
+    champion = {"retrieval_hit": 1.0, "fact_recall": 0.8, "cites_retrieved_source": 1.0}
+    large = {**champion, "fact_recall": 0.75}
+    assert gate(large, gates, champion, _compared_on(9, large, champion)) == []
+    assert len(gate(large, gates, champion, _compared_on(10, large, champion))) == 1
 
 
 COMPLETE = {"retrieval_hit": 0.9, "fact_recall": 0.9, "cites_retrieved_source": 0.9}
@@ -802,7 +835,7 @@ COMPLETE = {"retrieval_hit": 0.9, "fact_recall": 0.9, "cites_retrieved_source": 
 )
 def test_a_missing_or_nan_metric_fails_the_gate_in_one_line(candidate, champion, line):
     gates = load_rag_settings("local").evaluation
-    assert gate(candidate, champion, gates) == [line]
+    assert gate(candidate, gates, champion) == [line]
 
 
 def test_the_questions_gate_takes_its_minimum_and_refuses_one_fewer():

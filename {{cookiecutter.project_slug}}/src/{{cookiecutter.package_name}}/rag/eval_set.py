@@ -86,7 +86,7 @@ def parse_eval_set(text: str) -> list[dict]:
     fact given as one string would be read as its letters, and a source given as one
     string would leave the question out of every evaluation. A key YAML does not read as
     text (``1:``, ``yes:``, ``~:``) is named as a key. Text that is not YAML is named, with
-    its line when YAML gives one.
+    its line when YAML gives one. A question asked twice is refused naming both items.
     """
     try:
         data = yaml.safe_load(text)
@@ -96,6 +96,14 @@ def parse_eval_set(text: str) -> list[dict]:
         raise ValueError(_problem(err)) from None
     except yaml.YAMLError as err:
         raise ValueError(f"{EVAL_FILE}: not YAML: {yaml_problem(err)}") from None
+    first: dict[str, int] = {}
+    for number, item in enumerate(items, start=1):
+        if item.question in first:
+            raise ValueError(
+                f"{EVAL_FILE} item {number}: question: repeats item {first[item.question]} "
+                "(evaluation keys each answer by its question: give each question once)"
+            )
+        first[item.question] = number
     return [item.model_dump() for item in items]
 
 

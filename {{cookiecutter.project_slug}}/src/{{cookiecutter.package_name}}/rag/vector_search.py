@@ -56,6 +56,7 @@ def check_index(index, settings, source_table: str) -> None:
     ``tables.chunks``), Vector Search endpoint or embedding endpoint than ``settings``
     name. A sync keeps what the index was created with, so a changed setting would be
     silently ignored: delete the index (the next index run creates it) or set it back.
+    Table names are compared in lower case, as Unity Catalog stores them.
     """
     if index is None:
         return
@@ -71,6 +72,9 @@ def check_index(index, settings, source_table: str) -> None:
         "embedding.vector_search.endpoint": settings.embedding["vector_search"]["endpoint"],
         "embedding.endpoint": settings.embedding["endpoint"],
     }
+    # Unity Catalog keeps names in lower case: `Main.s.chunks` is the table `main.s.chunks`.
+    found["tables.chunks"] = (found["tables.chunks"] or "").lower() or None
+    wanted["tables.chunks"] = wanted["tables.chunks"].lower()
     for key, value in wanted.items():
         if found[key] != value:
             raise ValueError(

@@ -21,7 +21,8 @@ Gates from ``evaluation`` in the config, on the code scorers' means:
   answer, an endpoint error say, counts for neither, so a champion whose endpoint
   failed on some questions is not a lower bar. Its failures are recorded
   (``champion_failures``) without failing the gate; a champion that answers
-  nothing leaves the absolute gates only, as when there is no champion;
+  nothing, or fewer than ``min_questions`` of the questions the candidate answered,
+  leaves the absolute gates only, as when there is no champion;
 - a code metric missing or not a finite number, for either model, fails the gate.
 
 ``mode``: ``enabled`` (a failed gate sets validation_status FAILED; deploy keeps
@@ -209,11 +210,17 @@ def unusable(metrics: dict, model: str) -> list[str]:
     ]
 
 
-def gate(metrics: dict, champion: dict | None, gates: dict) -> list[str]:
-    """One line per failed gate for candidate ``metrics`` (and ``champion`` metrics, or None).
+def gate(
+    metrics: dict, gates: dict, champion: dict | None = None, comparison: dict | None = None
+) -> list[str]:
+    """One line per failed gate of the candidate, whose means over every question are
+    ``metrics``.
 
-    The floors are checked on ``metrics``; the relative gate compares ``metrics`` with
-    ``champion`` (:func:`degradation`), so both must be means over the same questions.
+    The floors are checked on ``metrics``. ``champion`` (the champion's means, None
+    without one) is only checked for usable figures. The relative gate
+    (:func:`degradation`) compares the means of ``comparison`` (:func:`compared`: both
+    models on the questions both answered) when it holds at least ``min_questions``
+    questions; on fewer, as when the champion answered none, only the floors apply.
     A code metric missing, or not a finite number (NaN), fails the gate with a line naming
     it and the model ("candidate" or "champion"): it is never compared, so never passes.
     """
@@ -224,7 +231,11 @@ def gate(metrics: dict, champion: dict | None, gates: dict) -> list[str]:
         if value is not None and value < floor:
             reasons.append(f"{metric} {value:.3f} < {floor_key} {floor}")
     if champion is not None:
-        reasons += unusable(champion, "champion") + degradation(metrics, champion, gates)
+        reasons += unusable(champion, "champion")
+    if comparison and comparison["questions"] >= int(gates["min_questions"]):
+        reasons += degradation(
+            comparison["candidate"], comparison["champion"], gates, comparison["questions"]
+        )
     return reasons
 
 
@@ -319,13 +330,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
                 comparison = compared(values, champion_values, asked(data))
                 mlflow.log_metric("compared_questions", comparison["questions"])
             mlflow.log_metrics(metrics)
-            reasons += gate(metrics, None, gates)
-            if champion_metrics is not None:
-                reasons += unusable(champion_metrics, "champion")
-            if comparison and comparison["questions"]:
-                reasons += degradation(
-                    comparison["candidate"], comparison["champion"], gates, comparison["questions"]
-                )
+            reasons += gate(metrics, gates, champion_metrics, comparison)
         gate_result = SKIPPED if mode == "disabled" else (FAILED if reasons else PASSED)
         status = FAILED if reasons and mode == "enabled" else PASSED
         verdict = {
