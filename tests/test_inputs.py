@@ -473,11 +473,12 @@ def test_the_projects_own_tests_package_is_refused_as_package_name(tmp_path, cap
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("use_case", ["tabular", "rag"])
-def test_the_refused_own_package_names_are_the_rendered_top_level_packages(tmp_path, use_case):
-    project = render(tmp_path, use_case=use_case)
-    packages = {init.parent.name for init in project.glob("*/__init__.py")}
-    assert packages == set(pre_gen.PROJECT_PACKAGES)
+def test_the_refused_own_package_names_are_the_rendered_top_level_packages(
+    tmp_path, default_project
+):
+    for project in (default_project, render(tmp_path, use_case="rag")):
+        packages = {init.parent.name for init in project.glob("*/__init__.py")}
+        assert packages == set(pre_gen.PROJECT_PACKAGES), project
 
 
 def _declared_distributions(project) -> set[str]:
