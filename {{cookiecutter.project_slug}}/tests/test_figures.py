@@ -51,6 +51,15 @@ def test_fewer_values_than_min_rows_is_insufficient_data_with_a_null_value():
         assert table[key]["kind"] == "insufficient_data"
     assert ("origin", "ks_statistic") not in table  # not defined for categories
     assert table[("temp", "values")]["value"] == 99 and comparisons == {}
+    # The same on the profile's side: a version trained on 99 rows, a window of 1,000.
+    sparse = build_profile(window, np.zeros(len(window)))
+    figures, comparisons = column_figures(sparse, training(seed=1), ["temp", "origin"], CONFIG)
+    assert {(f["column"], f["metric"]) for f in figures if f["kind"] == "insufficient_data"} == {
+        ("temp", "psi"),
+        ("temp", "ks_statistic"),
+        ("origin", "psi"),
+    }
+    assert by(figures)[("temp", "psi")]["value"] is None and comparisons == {}
 
 
 def test_an_empty_window_and_a_missing_profile_give_statuses_not_errors():
@@ -168,3 +177,13 @@ def test_one_class_in_the_window_gives_no_roc_auc_and_a_regression_contract_none
     assert one_class["mae"]["value"] == pytest.approx(0.25)
     regression = replace(BINARY, contract=CONTRACT)
     assert "roc_auc" not in _window_error(regression, _scored([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9]))
+
+
+def test_rows_whose_label_has_not_arrived_yet_are_left_out_of_the_error():
+    # Two of four flights without their arrival delay yet: the MAE and RMSE are over the
+    # other two, |12 - 10| and |17 - 20|, against the limit 1.6 * 1.25 = 2.
+    rows = _scored([10.0, np.nan, 20.0, np.nan], [12.0, 50.0, 17.0, 80.0])
+    window = _window_error(load_settings("local"), rows, validation_mae=1.6)
+    assert window["labelled_rows"]["value"] == 2
+    assert window["mae"]["value"] == pytest.approx(2.5) and window["mae"]["violation"]
+    assert window["rmse"]["value"] == pytest.approx(math.sqrt((4 + 9) / 2))

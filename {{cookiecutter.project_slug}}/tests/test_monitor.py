@@ -477,3 +477,17 @@ def test_the_validation_mae_is_read_only_from_a_version_holding_a_whole_verdict(
     assert load_baseline(client, name, "1").validation_mae is None
     client.set_model_version_tag(name, "1", "validation_status", "PASSED")
     assert load_baseline(client, name, "1").validation_mae == 20.0
+
+
+def test_a_version_or_its_run_gone_gives_a_baseline_without_profile(tmp_path):
+    """A deleted version, or one whose run was deleted for good (``mlflow gc``), has no
+    profile: its columns are insufficient_data instead of the monitor stopping for all."""
+    ctx = Context(local_settings(tmp_path))
+    ctx.mlflow()
+    client, name = registry(ctx), ctx.settings.model_name
+    client.create_registered_model(name)
+    assert load_baseline(client, name, "1") == Baseline("1", None, None)  # no such version
+    client.create_model_version(name, source="file:///nowhere", run_id="f" * 32)  # no such run
+    for key, value in (("validation_mean_absolute_error", "20"), ("validation_status", "PASSED")):
+        client.set_model_version_tag(name, "1", key, value)
+    assert load_baseline(client, name, "1") == Baseline("1", None, 20.0)  # the tags remain
