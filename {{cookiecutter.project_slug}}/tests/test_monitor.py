@@ -21,7 +21,7 @@ from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
 from {{ cookiecutter.package_name }}.monitoring.baseline import Baseline, load_baseline
 from {{ cookiecutter.package_name }}.monitoring.drift import Comparison
-from {{ cookiecutter.package_name }}.monitoring.figures import error_figures
+from {{ cookiecutter.package_name }}.monitoring.figures import error_figures, figure
 from {{ cookiecutter.package_name }}.monitoring.report import distribution_chart, render_report
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -378,6 +378,15 @@ def test_a_column_in_violation_for_two_sources_gets_a_chart_named_for_each():
         "distribution of origin in batch/v1",
         "distribution of origin in online/v1",
     ]
+
+
+def test_the_report_lists_versions_in_numeric_order():
+    # Versions are strings of digits: as text, "10" comes before "9".
+    counts = [
+        {**figure("*", "row_count", 5), "source": "batch", "model_version": v} for v in ("10", "9")
+    ]
+    page = render_report(counts, {}, "run")
+    assert re.findall(r"model version (\d+)", page) == ["9", "10"]
 
 
 def test_bad_monitoring_settings_name_the_key(scored):

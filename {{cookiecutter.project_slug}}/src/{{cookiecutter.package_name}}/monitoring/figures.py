@@ -32,6 +32,12 @@ def group_name(source: str, version: str) -> str:
     return f"{source}/v{version}"
 
 
+def version_order(version: str) -> tuple[int, str]:
+    """Sort key of model versions (strings of digits, or ``none``) in numeric order:
+    ``"9"`` before ``"10"``."""
+    return len(version), version
+
+
 def figure(column, metric, value, threshold=None, kind=None, violation=False, day=None) -> dict:
     """One figure as a dict (see the module doc); ``value`` None stays None."""
     return {

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .drift import Comparison
-from .figures import group_name
+from .figures import group_name, version_order
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
@@ -216,7 +216,7 @@ def render_report(figures: list[dict], comparisons: dict, title: str) -> str:
         f"<p>Violations: {escape(', '.join(violations)) if violations else 'none'}</p>",
     ]
     for source in sorted({s for s, _ in groups}):
-        for version in sorted(v for s, v in groups if s == source):
+        for version in sorted((v for s, v in groups if s == source), key=version_order):
             parts += _group(
                 [f for f in figures if (f["source"], f["model_version"]) == (source, version)],
                 comparisons,

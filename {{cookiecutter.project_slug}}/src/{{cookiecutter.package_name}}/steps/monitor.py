@@ -42,6 +42,7 @@ from ..monitoring.figures import (
     count_figures,
     error_figures,
     group_name,
+    version_order,
 )
 from ..monitoring.report import render_report
 from ..monitoring.settings import MonitoringSettings, monitoring_settings
@@ -214,7 +215,7 @@ def run(ctx: Context) -> dict:
     groups = []
     for source in sources:
         of_source = rows[rows["source"] == source]
-        versions = sorted(of_source["model_version"].unique(), key=lambda v: (len(v), v))
+        versions = sorted(of_source["model_version"].unique(), key=version_order)
         versions = versions or [NO_VERSION]
         for version in versions:
             group = of_source[of_source["model_version"] == version]
