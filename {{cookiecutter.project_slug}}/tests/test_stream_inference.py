@@ -213,6 +213,42 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
     assert restarted["micro_batches"] == 2
 
 
+def test_a_rewritten_or_recreated_entity_table_is_refused_in_one_line_naming_the_checkpoint(
+    trained, tmp_path
+):
+    """Bronze overwritten (not appended to) after a run, or dropped and created again: the
+    checkpoint cannot follow it. The next run says so in one line naming the setting, the
+    table and the remedy, and writes nothing."""
+    ctx = private(trained[0], tmp_path)
+    stream_inference.run(ctx)
+    scored = sorted(predictions(ctx), key=lambda row: row[ENTITY_KEY])
+    bronze = ctx.settings.table(ctx.settings.contract.entity_table)
+    checkpoint = stream_inference.checkpoint_location(ctx.settings)
+    kept = tmp_path / "bronze"
+    shutil.copytree(ctx.tables.path(bronze), kept)
+    same_rows = ctx.spark.read.format("delta").load(str(kept))
+    ctx.tables.overwrite(same_rows, bronze)  # rewritten in place: the same rows, new files
+    remedy = (
+        "delete the checkpoint or set a new path; the next run scores again from the scoring "
+        "window's start and inserts only the rows whose keys the predictions table lacks"
+    )
+    with pytest.raises(ConfigError) as rewritten:
+        stream_inference.run(ctx)
+    assert str(rewritten.value) == (
+        f"streaming.checkpoint: {checkpoint} follows {bronze} as it was before a commit "
+        f"that rewrote or deleted rows (only appends can be followed): {remedy}"
+    )
+    shutil.rmtree(ctx.tables.path(bronze))  # dropped, and created again by the next write
+    ctx.tables.overwrite(same_rows, bronze)
+    with pytest.raises(ConfigError) as recreated:
+        stream_inference.run(ctx)
+    assert str(recreated.value) == (
+        f"streaming.checkpoint: {checkpoint} follows another table than {bronze} (it was "
+        f"created again, or the checkpoint is another query's): {remedy}"
+    )
+    assert sorted(predictions(ctx), key=lambda row: row[ENTITY_KEY]) == scored
+
+
 def test_without_a_champion_nothing_is_written(trained, tmp_path):
     """The trained synthetic tables with a new, empty MLflow store (no model at all)."""
     trained_ctx = trained[0]

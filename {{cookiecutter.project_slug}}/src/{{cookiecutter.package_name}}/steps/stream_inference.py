@@ -14,15 +14,18 @@ Once per flight: each micro-batch inserts into ``tables.stream_predictions`` the
 but before committing it to the checkpoint replays that batch when restarted, and a new
 checkpoint (deleted, or a new path) reads bronze from the scoring window's start again:
 both insert no flight twice, and a flight keeps the prediction and version that first
-scored it.
+scored it. A checkpoint cannot follow bronze past a commit that rewrote or deleted rows
+(an overwrite), nor a bronze table dropped and created again: the run stops with a
+ConfigError naming ``streaming.checkpoint`` (:func:`_unfollowed`), having written nothing.
 """
 
 from __future__ import annotations
 
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame
 
 from ..checks import table_keys
-from ..config import instant_sql
+from ..config import ConfigError, instant_sql
 from ..features.model_inputs import model_input_of
 from ..runtime.context import Context
 from ..runtime.tables import Tables
@@ -38,6 +41,37 @@ def _read_stream(ctx: Context, name: str) -> DataFrame:
     if ctx.settings.runtime == "local":
         return reader.load(str(ctx.tables.path(name)))
     return reader.table(name)
+
+
+# Delta's error classes for a source its streaming checkpoint cannot follow, with what
+# the checkpoint then follows.
+_REWRITTEN = (
+    "{source} as it was before a commit that rewrote or deleted rows (only appends can be followed)"
+)
+_UNFOLLOWED = {
+    "DELTA_SOURCE_TABLE_IGNORE_CHANGES": _REWRITTEN,
+    "DELTA_SOURCE_IGNORE_DELETE": _REWRITTEN,
+    "DIFFERENT_DELTA_TABLE_READ_BY_STREAMING_SOURCE": "another table than {source} (it was "
+    "created again, or the checkpoint is another query's)",
+}
+
+
+def _unfollowed(error: StreamingQueryException, checkpoint: str, source: str):
+    """The one-line ConfigError naming ``streaming.checkpoint`` for a query ``error`` that
+    says the checkpoint cannot follow ``source`` (see :data:`_UNFOLLOWED`), else None.
+
+    Delta raises those errors as the query plans a micro-batch, before it writes one.
+    """
+    text = str(error)
+    for condition, follows in _UNFOLLOWED.items():
+        if f"[{condition}]" in text:
+            return ConfigError(
+                f"streaming.checkpoint: {checkpoint} follows {follows.format(source=source)}: "
+                "delete the checkpoint or set a new path; the next run scores again from the "
+                "scoring window's start and inserts only the rows whose keys the predictions "
+                "table lacks"
+            )
+    return None
 
 
 def _write_predictions(batch: DataFrame, target: str, ctx: Context) -> None:
@@ -73,7 +107,8 @@ def run(ctx: Context) -> dict:
     model_version (int) and rows (row count of the streaming predictions table).
     Raises LookupError when no champion exists, MissingTableError when bronze
     or the feature tables do not exist, and ConfigError when the spine lacks a column the
-    contract needs (:mod:`..features.spine`), before anything is written.
+    contract needs (:mod:`..features.spine`) or when the checkpoint cannot follow bronze
+    (rewritten, or created again: :func:`_unfollowed`), before anything is written.
     """
     settings = ctx.settings
     contract = settings.contract
@@ -106,7 +141,13 @@ def run(ctx: Context) -> dict:
         .trigger(availableNow=True)
         .start()
     )
-    query.awaitTermination()
+    try:
+        query.awaitTermination()
+    except StreamingQueryException as error:
+        unfollowed = _unfollowed(error, checkpoint, source)
+        if unfollowed is None:
+            raise
+        raise unfollowed from None
     after = ctx.tables.count(target)
     batches = {p.batchId for p in query.recentProgress if p.numInputRows > 0}
     return {
