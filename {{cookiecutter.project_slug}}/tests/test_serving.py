@@ -724,6 +724,33 @@ def test_close_keeps_the_rows_in_a_file_during_its_append_and_warns_on_stderr_if
     assert (later.written, ctx.tables.count(table), list(folder.iterdir())) == (0, 1, [])
 
 
+def test_a_serve_starting_while_another_stops_leaves_the_file_of_its_last_append_alone(
+    ctx, monkeypatch
+):
+    """Two serve processes on one inference table: the first stops, its queued row kept in
+    a file while its plain append runs, and the second starts meanwhile. The file belongs
+    to a live log, so the second does not recover it (its MERGE would commit the row
+    before the first's append adds it again): the row is in the table once."""
+    serving = {**ctx.settings.raw["serving"], "log_flush_rows": 10, "log_flush_seconds": 600}
+    ctx = Context(replace(ctx.settings, raw={**ctx.settings.raw, "serving": serving}))
+    write, recovered = InferenceLog._write, []
+
+    def second_serve_meanwhile(log, rows, merge):
+        if not recovered:  # the first log's closing append, about to start
+            second = InferenceLog(ctx)
+            recovered.append(second.recover())
+            second.close()
+        return write(log, rows, merge)
+
+    monkeypatch.setattr(InferenceLog, "_write", second_serve_meanwhile)
+    first = InferenceLog(ctx)
+    first.add(log_row(b"{}", b"{}", 200, utc(2024, 5, 3, 8), 4, "m", "1"))
+    first.close()
+    assert ctx.tables.count(ctx.settings.table("inference_table")) == first.written == 1
+    assert recovered == [0]
+    assert list(unwritten_folder(ctx.settings).iterdir()) == []
+
+
 def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_failed_write(
     ctx, monkeypatch
 ):

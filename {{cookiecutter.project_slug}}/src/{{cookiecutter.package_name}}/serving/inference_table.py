@@ -30,6 +30,11 @@ from pathlib import Path
 
 from pyspark.sql import types as T
 
+try:
+    import fcntl
+except ImportError:  # Windows: no file locks; a serve starting may take a live log's file
+    fcntl = None
+
 from ..runtime.context import Context
 from ..runtime.errors import error_line
 from .settings import positive
@@ -90,6 +95,19 @@ def unwritten_folder(settings) -> Path:
     return Path(settings.local_root or "local_runtime").joinpath("serving", "unwritten")
 
 
+def _unheld(path: Path) -> bool:
+    """Whether no live log holds a lock on the kept file ``path`` (always True without
+    file locks, on Windows); False when it is gone (its rows were appended meanwhile)."""
+    if fcntl is None:
+        return True
+    try:
+        with path.open("rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except (BlockingIOError, FileNotFoundError):
+        return False
+    return True
+
+
 def _to_json(row: dict) -> str:
     return json.dumps(
         {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}, sort_keys=True
@@ -136,10 +154,14 @@ class InferenceLog:
     ``<table>-<UTC stamp>-<id>.jsonl`` in :func:`unwritten_folder` (before it waits for
     that write and before its own, so a second Ctrl-C or a kill meanwhile loses nothing),
     then appends the queued rows and deletes the file; when the write fails, ``kept``
-    names the file and the error is raised. :meth:`recover` queues the rows of such
-    files of the table first (``recovered`` counts them). The write that holds recovered
-    rows is a MERGE on ``databricks_request_id`` (:meth:`.Tables.insert_new`), so a file
-    two logs recover, or one a crash left after its rows were appended, adds no row twice.
+    names the file and the error is raised. The log holds a lock on its file until
+    :meth:`close` returns (the system drops it when the process ends, killed or not), and
+    :meth:`recover` leaves locked files alone: a serve starting while another stops does
+    not take the file whose rows the other is appending. :meth:`recover` queues the rows
+    of the other files of the table first (``recovered`` counts them). The write that
+    holds recovered rows is a MERGE on ``databricks_request_id``
+    (:meth:`.Tables.insert_new`), so a file two logs recover, or one a crash left after
+    its rows were appended, adds no row twice.
     """
 
     def __init__(self, ctx: Context):
@@ -155,6 +177,7 @@ class InferenceLog:
         self._rows: list[dict] = []
         self._writing: list[dict] = []  # rows a write under way took from the queue
         self._files: list[Path] = []  # kept files whose rows are queued
+        self._held = None  # the open, locked handle of the file _keep wrote
         self._merge_next = False  # queued rows may be in the table: recovered, or failed
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -187,10 +210,11 @@ class InferenceLog:
         """Queue the rows of :meth:`kept_files` before the others; return how many.
 
         Rows are read once per request id. The files are deleted once a write has
-        appended their rows. Raises ValueError naming the file and line when a file
-        does not hold such rows (:func:`read_unwritten`); nothing is queued then.
+        appended their rows. A file another live log holds (see the class) is left alone.
+        Raises ValueError naming the file and line when a file does not hold such rows
+        (:func:`read_unwritten`); nothing is queued then.
         """
-        files = [p for p in self.kept_files() if p not in self._files]
+        files = [p for p in self.kept_files() if p not in self._files and _unheld(p)]
         by_id = {row["databricks_request_id"]: row for p in files for row in read_unwritten(p)}
         with self._lock:
             self._rows[:0] = list(by_id.values())
@@ -268,20 +292,32 @@ class InferenceLog:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         path = self._folder / f"{self.table}-{stamp}-{uuid.uuid4().hex[:8]}.jsonl"
         part = path.with_suffix(".part")
+        handle = None
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
-            with part.open("w", encoding="utf-8") as handle:
-                handle.writelines(_to_json(row) + "\n" for row in rows)
-                handle.flush()
-                os.fsync(handle.fileno())
+            handle = part.open("w", encoding="utf-8")
+            if fcntl is not None:  # locked before it has its name: no log can take it
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.writelines(_to_json(row) + "\n" for row in rows)
+            handle.flush()
+            os.fsync(handle.fileno())
             os.replace(part, path)
         except OSError:
+            if handle is not None:
+                handle.close()
             part.unlink(missing_ok=True)
             raise
         with self._lock:
             self._files = [path]
-        self.kept = path
+        self._release()
+        self._held, self.kept = handle, path
         self._delete(files)  # their rows are in the new file
+
+    def _release(self) -> None:
+        """Close (and so unlock) the file handle :meth:`_keep` holds, if any."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     def _loop(self) -> None:
         while not self._closed.is_set():
@@ -311,5 +347,8 @@ class InferenceLog:
         self._wake.set()
         with suppress(OSError):
             self._keep()
-        self._thread.join()
-        self.flush()
+        try:
+            self._thread.join()
+            self.flush()
+        finally:
+            self._release()  # the file, if still there, is now for the next log
