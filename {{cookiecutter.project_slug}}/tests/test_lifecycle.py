@@ -31,6 +31,7 @@ from .conftest import (
     registry,
     rows_in_window,
 )
+from .test_promotion import register_model
 
 pytestmark = pytest.mark.spark
 
@@ -109,6 +110,9 @@ def test_the_registered_model_pins_what_serving_installs(trained):
 
 
 def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthetic, tmp_path):
+    """README: a rerun replaces the window's predictions (none doubled, none of another
+    window touched), with the champion of the rerun: after a champion change every row of
+    the window names the new version and holds its prediction."""
     ctx = private_copy(trained_scored[0], tmp_path / "state")  # scored once by v1
     first = trained_scored[1]
     flights, _ = synthetic
@@ -127,15 +131,22 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthe
         )
     )
     earlier.write.format("delta").mode("append").save(str(ctx.tables.path(target)))
+    # The champion moved since: a model fit on the mean label, one prediction for every row.
+    newer = register_model(ctx, labels="mean")
+    registry(ctx).set_registered_model_alias(ctx.settings.model_name, CHAMPION, str(newer))
     with history_metrics_off(ctx.spark):  # the rerun counts the rows it wrote
         second = batch_inference.run(ctx)
     assert ctx.tables.rows_written(target) is None
     assert first["rows_scored"] == second["rows_scored"] == expected
+    assert (first["model_version"], second["model_version"]) == (1, newer) == (1, 2)
     assert second["rows"] == {target: expected + 1}
     table = ctx.tables.read(target).where("flight_id != 'earlier'")
     assert table.count() == expected
     assert table.select("flight_id").distinct().count() == expected
-    assert {r["model_version"] for r in table.select("model_version").distinct().collect()} == {"1"}
+    assert {r["model_version"] for r in table.select("model_version").distinct().collect()} == {"2"}
+    assert table.select("prediction").distinct().count() == 1  # the mean model's, replaced
+    kept = ctx.tables.read(target).where("flight_id = 'earlier'").first()
+    assert kept["model_version"] == "1"  # another window's row keeps its version
     assert table.where("prediction IS NULL").count() == 0
     assert (
         table.where(window_predicate("sched_dep_ts", SYNTHETIC_WINDOWS["scoring"])).count()
