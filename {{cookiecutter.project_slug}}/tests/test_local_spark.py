@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from {{ cookiecutter.package_name }}.runtime.class_archive import SWITCH_VAR, default_folder
 from {{ cookiecutter.package_name }}.runtime.delta_jars import recorded_jars
 from {{ cookiecutter.package_name }}.runtime.spark import local_conf
 
@@ -50,3 +52,19 @@ def test_the_session_was_given_the_jars_recorded_for_a_local_start(spark, tmp_pa
     assert recorded_jars(local_conf(local_settings(tmp_path))) == given
     names = [Path(urlparse(jar).path).name for jar in given]
     assert [n for n in names if n.startswith("io.delta_delta-spark_")], names
+
+
+@pytest.mark.skipif(
+    os.environ.get(SWITCH_VAR, "").lower() in {"off", "0", "false", "no"},
+    reason=f"{SWITCH_VAR} turns the class-data archive off",
+)
+def test_the_local_jvm_was_started_with_the_class_data_archive_of_its_settings(spark):
+    """The tests' driver JVM was given runtime/class_archive.py's options: the archive of
+    its settings' key in the default folder, mapped when an earlier start wrote it, else
+    written when this JVM exits (unless another start's dump was still in progress)."""
+    runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    arguments = list(runtime.getInputArguments())
+    archives = [a for a in arguments if "SharedArchiveFile=" in a or "ArchiveClassesAtExit=" in a]
+    folder = str(default_folder())
+    assert all(a.split("=", 1)[1].startswith(folder) for a in archives), archives
+    assert len(archives) <= 1 and "-Xlog:cds*=off" in arguments, arguments

@@ -20,11 +20,13 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from importlib import metadata, resources
+from pathlib import Path
 
 from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from ..settings_file import RuntimeSettings
+from . import class_archive
 from .connect_port import LOCAL_CONNECT_PORT, PortWaitTimeout, hold_local_connect_port
 from .delta_jars import forget_jars, record_jars, with_recorded_jars
 
@@ -114,14 +116,19 @@ class SparkStartError(RuntimeError):
     """Spark could not start; the message says why in one line."""
 
 
+def java_executable() -> str | None:
+    """The ``java`` Spark runs: ``$JAVA_HOME/bin/java`` when JAVA_HOME is set, else the one
+    on PATH, else None."""
+    home = os.environ.get("JAVA_HOME")
+    return os.path.join(home, "bin", "java") if home else shutil.which("java")
+
+
 def java_major_version(java: str | None = None) -> int:
     """Major version of the ``java`` on JAVA_HOME or PATH (for example 17).
 
     Raises SparkStartError when no Java is found or its version cannot be read.
     """
-    if java is None:
-        home = os.environ.get("JAVA_HOME")
-        java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    java = java or java_executable()
     if not java or not os.path.exists(java):
         raise SparkStartError(
             f"Java not found: local Spark needs Java {MIN_JAVA}+ on PATH or JAVA_HOME"
@@ -237,6 +244,25 @@ def local_conf(settings: RuntimeSettings) -> dict[str, str]:
     }
 
 
+def spark_jars_folder() -> Path:
+    """The folder of the jars on the local driver's class path: ``$SPARK_HOME/jars`` when
+    SPARK_HOME is set, else the installed pyspark's ``jars``."""
+    import pyspark
+
+    home = os.environ.get("SPARK_HOME")
+    return Path(home or Path(pyspark.__file__).parent) / "jars"
+
+
+def with_class_archive(conf: dict[str, str]) -> dict[str, str]:
+    """``conf`` with the class-data archive's HotSpot options (:mod:`.class_archive`) after
+    its ``spark.driver.defaultJavaOptions``; ``conf`` unchanged when there are none."""
+    extra = class_archive.java_options(conf, java_executable() or "java", spark_jars_folder())
+    if not extra:
+        return conf
+    given = conf.get("spark.driver.defaultJavaOptions", "")
+    return {**conf, "spark.driver.defaultJavaOptions": f"{given} {extra}".strip()}
+
+
 def running_session() -> SparkSession | None:
     """This thread's active session, else the session another thread of this process
     started (the active session is per thread), else None.
@@ -308,7 +334,7 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
         except PortWaitTimeout as err:
             raise SparkStartError(f"Spark did not start: {err}") from err
     # The jar files an earlier start resolved, when they are all still there (delta_jars.py).
-    start = with_recorded_jars(conf)
+    start = with_class_archive(with_recorded_jars(conf))
     resolving = "spark.jars.packages" in start
     for key, value in start.items():
         builder = builder.config(key, value)

@@ -1,0 +1,168 @@
+"""The local driver JVM's class-data archive: asked for once, used only when written whole."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.runtime import class_archive
+from {{ cookiecutter.package_name }}.runtime.class_archive import (
+    DUMP_TIMEOUT_SECONDS,
+    SWITCH_VAR,
+    WRITTEN,
+    archive_key,
+    java_options,
+)
+from {{ cookiecutter.package_name }}.runtime.spark import java_executable, with_class_archive
+
+CONF = {"spark.driver.defaultJavaOptions": "-XX:+UseParallelGC", "spark.driver.memory": "4g"}
+NOW = time.time()  # the dump logs' times are the file system's: real ones
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    """(java, jars, folder): a stand-in Java executable and jar folder, an empty archive folder."""
+    monkeypatch.delenv(SWITCH_VAR, raising=False)
+    java = tmp_path / "jdk" / "java"
+    java.parent.mkdir()
+    java.write_text("java")
+    jars = tmp_path / "jars"
+    jars.mkdir()
+    (jars / "spark-core.jar").write_bytes(b"core")
+    return str(java), jars, tmp_path / "archives"
+
+
+def dump_paths(options: str) -> tuple[Path, Path]:
+    """The dump and log files named by :func:`java_options`' options for a dump."""
+    dump = re.search(r"-XX:ArchiveClassesAtExit=(\S+)", options).group(1)
+    log = re.search(r"-Xlog:cds\+dynamic=info:file=([^:\s]+)", options).group(1)
+    return Path(dump), Path(log)
+
+
+def test_a_first_start_asks_for_a_dump_and_another_start_meanwhile_asks_for_nothing(setup):
+    java, jars, folder = setup
+    options = java_options(CONF, java, jars, folder, now=NOW)
+    dump, log = dump_paths(options)
+    key = archive_key(CONF, java, jars)
+    assert dump.parent == folder and dump.name.startswith(f"{key}.") and dump.suffix == ".jsa"
+    assert dump.name != f"{key}.jsa"  # never written under the name a start maps
+    assert log == dump.with_suffix(".log") and log.exists() and not dump.exists()
+    assert "-Xlog:cds*=off" in options.split()  # HotSpot's archive messages stay off stdout
+    assert java_options(CONF, java, jars, folder, now=NOW + 60) == ""
+
+
+def test_a_dump_is_used_only_once_its_log_says_it_was_written_whole(setup):
+    java, jars, folder = setup
+    dump, log = dump_paths(java_options(CONF, java, jars, folder, now=NOW))
+    dump.write_bytes(b"half an archive")  # a JVM still writing, or killed while writing
+    log.write_text("[0.1s][info][cds,dynamic] Archiving hidden java.lang.Object\n")
+    assert java_options(CONF, java, jars, folder, now=NOW + 60) == ""
+    assert dump.exists()
+    dump.write_bytes(b"a whole archive")
+    with log.open("a") as out:
+        out.write(f"[2.0s][info][cds,dynamic] {WRITTEN} 0x8 - 0x9 [984 bytes header]\n")
+    options = java_options(CONF, java, jars, folder, now=NOW + 120)
+    archive = folder / f"{archive_key(CONF, java, jars)}.jsa"
+    assert f"-XX:SharedArchiveFile={archive}" in options.split()
+    assert archive.read_bytes() == b"a whole archive"
+    assert sorted(p.name for p in folder.iterdir()) == [archive.name]
+    assert java_options(CONF, java, jars, folder, now=NOW + 180) == options
+
+
+def test_an_unfinished_dump_older_than_the_timeout_is_removed_and_a_new_one_asked_for(setup):
+    java, jars, folder = setup
+    dump, log = dump_paths(java_options(CONF, java, jars, folder, now=NOW))
+    dump.write_bytes(b"cut off")
+    os.utime(log, (NOW, NOW))
+    later = NOW + DUMP_TIMEOUT_SECONDS + 1
+    again, again_log = dump_paths(java_options(CONF, java, jars, folder, now=later))
+    assert not dump.exists() and not log.exists()
+    assert again != dump and again_log.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["jar grown", "jar added", "java replaced", "driver memory", "driver java options"],
+)
+def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(setup, change):
+    java, jars, _ = setup
+    before = archive_key(CONF, java, jars)
+    assert archive_key({**CONF, "spark.sql.shuffle.partitions": "1"}, java, jars) == before
+    conf = dict(CONF)
+    if change == "jar grown":
+        (jars / "spark-core.jar").write_bytes(b"core, a newer build")
+    elif change == "jar added":
+        (jars / "delta.jar").write_bytes(b"delta")
+    elif change == "java replaced":
+        other = Path(java).with_name("java17")
+        other.write_text("another java, longer")
+        java = str(other)
+    elif change == "driver memory":
+        conf["spark.driver.memory"] = "8g"
+    else:
+        conf["spark.driver.extraJavaOptions"] = "-XX:-UseCompressedOops"
+    assert archive_key(conf, java, jars) != before
+
+
+@pytest.mark.parametrize(
+    "case", ["switched off", "own archive option", "own share option", "space in folder"]
+)
+def test_nothing_is_added_when_off_or_the_java_options_hold_an_archive_of_their_own(
+    setup, monkeypatch, case
+):
+    java, jars, folder = setup
+    conf = dict(CONF)
+    if case == "switched off":
+        monkeypatch.setenv(SWITCH_VAR, "off")
+    elif case == "own archive option":
+        conf["spark.driver.extraJavaOptions"] = "-XX:SharedArchiveFile=/opt/spark.jsa"
+    elif case == "own share option":
+        conf["spark.driver.defaultJavaOptions"] = "-Xshare:off"
+    else:
+        folder = folder.with_name("archives of mine")
+    assert java_options(conf, java, jars, folder, now=NOW) == ""
+    assert not folder.exists() or not list(folder.iterdir())
+
+
+def test_the_options_follow_the_default_java_options_a_start_is_given(setup, monkeypatch):
+    _, _, folder = setup
+    monkeypatch.setattr(class_archive, "default_folder", lambda: folder)
+    started = with_class_archive(dict(CONF))
+    given = started["spark.driver.defaultJavaOptions"]
+    assert given.startswith("-XX:+UseParallelGC -XX:+IgnoreUnrecognizedVMOptions ")
+    assert "-XX:ArchiveClassesAtExit=" in given
+    assert {k: v for k, v in started.items() if k != "spark.driver.defaultJavaOptions"} == {
+        k: v for k, v in CONF.items() if k != "spark.driver.defaultJavaOptions"
+    }
+    monkeypatch.setenv(SWITCH_VAR, "off")
+    assert with_class_archive(dict(CONF)) == CONF
+
+
+@pytest.mark.skipif(not java_executable(), reason="needs java")
+def test_the_java_on_this_machine_writes_the_archive_and_maps_it_at_the_next_start(setup):
+    """HotSpot itself: the dump option writes an archive whose log holds the line the next
+    start waits for, and that start maps it (``-Xshare:on`` fails when it cannot)."""
+    _, jars, folder = setup
+    java = java_executable()
+    first = java_options({}, java, jars, folder)
+    done = subprocess.run(
+        [java, *first.split(), "-version"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[cds" not in done.stdout + done.stderr
+    second = java_options({}, java, jars, folder)
+    assert "-XX:SharedArchiveFile=" in second, sorted(p.name for p in folder.iterdir())
+    mapped = subprocess.run(
+        [java, *second.split(), "-Xshare:on", "-version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert mapped.returncode == 0, mapped.stdout + mapped.stderr
+    shutil.rmtree(folder)
