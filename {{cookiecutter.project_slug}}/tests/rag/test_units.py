@@ -713,8 +713,13 @@ def test_a_bad_evaluation_item_is_refused_naming_the_item_and_field(item, proble
             "- question: [unclosed\n",
             ": not YAML: expected ',' or ']', but got '<stream end>' (line 2, column 1)",
         ),
+        (
+            "- question: 2013-02-30\n",
+            ": not YAML: '2013-02-30' is not a date: day is out of range for month"
+            " (line 1, column 13)",
+        ),
     ],
-    ids=["empty_file", "no_item", "not_yaml"],
+    ids=["empty_file", "no_item", "not_yaml", "no_such_date"],
 )
 def test_an_evaluation_set_without_items_is_refused(text, problem):
     with pytest.raises(ValueError) as refused:

@@ -12,7 +12,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 
-from ..settings_file import yaml_problem
+from ..settings_file import read_yaml, yaml_problem
 from ..settings_types import SETTINGS_CONFIG, first_error, unknown_key
 from .packaged import packaged_text
 
@@ -86,10 +86,11 @@ def parse_eval_set(text: str) -> list[dict]:
     fact given as one string would be read as its letters, and a source given as one
     string would leave the question out of every evaluation. A key YAML does not read as
     text (``1:``, ``yes:``, ``~:``) is named as a key. Text that is not YAML is named, with
-    its line when YAML gives one. A question asked twice is refused naming both items.
+    its line when YAML gives one, as is a date that does not exist (``2013-02-30``). A
+    question asked twice is refused naming both items.
     """
     try:
-        data = yaml.safe_load(text)
+        data = read_yaml(text)
         _refuse_keys_that_are_not_text(data)
         items = _ITEMS.validate_python(data)
     except ValidationError as err:
