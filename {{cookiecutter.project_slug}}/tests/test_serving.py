@@ -41,7 +41,7 @@ from {{ cookiecutter.package_name }}.serving.online_predictions import (
     online_predictions,
     request_frame,
 )
-from {{ cookiecutter.package_name }}.serving.request_forms import missing_inputs
+from {{ cookiecutter.package_name }}.serving.request_forms import empty_form, missing_inputs
 
 from .conftest import (
     CONTRACT,
@@ -176,6 +176,17 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     assert 400 <= answer.status_code < 500 and numeric[-1] in answer.text
     answer = post(running, "{not json")
     assert 400 <= answer.status_code < 500
+    for empty in (
+        {"dataframe_records": []},
+        {"dataframe_split": {"columns": columns, "data": []}},
+        {"instances": []},
+        {"inputs": []},
+    ):
+        answer = post(running, empty)
+        assert answer.status_code == 400, (empty, answer.text)
+        assert answer.json()["message"] == (
+            f"no rows to score: {next(iter(empty))} holds none; send at least one row"
+        )
     assert post(running, payload(rows[:1])).status_code == 200  # still serving
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     (example,) = re.findall(r"^curl -s localhost:\d+/invocations .* -d '(.+)'$", readme, re.M)
@@ -275,7 +286,7 @@ def test_a_request_missing_model_inputs_is_told_from_its_json_in_every_named_for
         (b'{"inputs": ["a question", "another"]}', "application/json"),  # one-input models
         (b'{"instances": ["a question"]}', "application/json"),
         (b'{"dataframe_split": {"data": [["EWR"]]}}', "application/json"),
-        (b'{"dataframe_records": []}', "application/json"),
+        (b'{"dataframe_records": []}', "application/json"),  # no row: empty_form's
         (b'{"dataframe_records": [{"origin": "EWR"}], "inputs": {}}', "application/json"),
         (b"{not json", "application/json"),
         (b'{"dataframe_records": [{"origin": "EWR"}]}', "application/x-www-form-urlencoded"),
@@ -284,6 +295,30 @@ def test_a_request_missing_model_inputs_is_told_from_its_json_in_every_named_for
     ]
     for body, content_type in left_to_mlflow:
         assert missing_inputs(body, content_type, inputs) == [], (body, content_type)
+
+
+def test_a_request_that_sends_no_row_is_told_in_every_named_form():
+    """empty_form names the form of a JSON request without rows (the server answers it
+    HTTP 400 itself: MLflow would say every input is missing); rows, or a body the server
+    reads itself, give None."""
+    for form, empty in (
+        ("dataframe_records", []),
+        ("dataframe_split", {"columns": ["origin"], "data": []}),
+        ("instances", []),
+        ("inputs", []),
+    ):
+        assert empty_form(json.dumps({form: empty}).encode(), "application/json") == form
+    for body, content_type in [
+        (b'{"dataframe_records": [{"origin": "EWR"}]}', "application/json"),
+        (b'{"dataframe_split": {"columns": ["origin"], "data": [["EWR"]]}}', "application/json"),
+        (b'{"inputs": ["a question"]}', "application/json"),
+        (b'{"dataframe_records": [], "instances": []}', "application/json"),  # two forms
+        (b'{"dataframe_records": []}', "text/csv"),
+        (b'{"dataframe_records": []}', "application/json; charset=latin-1"),
+        (b"{not json", "application/json"),
+        (b"[]", "application/json"),
+    ]:
+        assert empty_form(body, content_type) is None, (body, content_type)
 
 
 def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(

@@ -1,7 +1,8 @@
 """The request forms of MLflow's scoring server (and Databricks Model Serving), read as rows.
 
-Shared by the server, which answers a request missing a model input itself
-(:func:`missing_inputs`), and by the reading of logged requests back as rows.
+Shared by the server, which answers a request missing a model input or sending no row
+itself (:func:`missing_inputs`, :func:`empty_form`), and by the reading of logged
+requests back as rows.
 """
 
 from __future__ import annotations
@@ -60,6 +61,36 @@ def sent_columns(body) -> set[str] | None:
     return None
 
 
+def json_body(request: bytes, content_type: str):
+    """The parsed JSON body of a scoring request, or None when the server should read it
+    itself: ``content_type`` (the Content-Type header) not ``application/json`` in UTF-8,
+    or a body that is not JSON."""
+    mime, _, parameters = content_type.partition(";")
+    charset = parameters.strip().lower().removeprefix("charset=").strip() or "utf-8"
+    if mime.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
+        return None
+    try:
+        return json.loads(request)
+    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError)
+        return None
+
+
+def empty_form(request: bytes, content_type: str) -> str | None:
+    """The form (one of :data:`FORMS`) of a JSON scoring request that sends no row, else None.
+
+    No row: ``dataframe_records``, ``instances`` or ``inputs`` an empty list, or
+    ``dataframe_split`` whose ``data`` is an empty list. None for every request
+    :func:`json_body` leaves to the server, and when the body holds not exactly one form.
+    """
+    body = json_body(request, content_type)
+    if not isinstance(body, dict) or sum(form in body for form in FORMS) != 1:
+        return None
+    form = next(form for form in FORMS if form in body)
+    value = body[form]
+    rows = value.get("data") if form == "dataframe_split" and isinstance(value, dict) else value
+    return form if rows == [] else None
+
+
 def missing_inputs(request: bytes, content_type: str, inputs: list[str]) -> list[str]:
     """The columns of ``inputs`` (the model signature's input names) that the scoring
     request body ``request`` does not send (:func:`sent_columns`), in signature order.
@@ -71,12 +102,6 @@ def missing_inputs(request: bytes, content_type: str, inputs: list[str]) -> list
     column sent in some ``dataframe_records`` rows but not others counts as sent (the
     rows without it read null, as MLflow reads them).
     """
-    mime, _, parameters = content_type.partition(";")
-    charset = parameters.strip().lower().removeprefix("charset=").strip() or "utf-8"
-    if mime.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
-        return []
-    try:
-        sent = sent_columns(json.loads(request))
-    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError)
-        return []
+    body = json_body(request, content_type)
+    sent = None if body is None else sent_columns(body)
     return [] if sent is None else [column for column in inputs if column not in sent]

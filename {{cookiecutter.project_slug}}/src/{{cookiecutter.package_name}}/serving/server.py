@@ -10,10 +10,11 @@ model's signature: the model needs every one, those its training data had missin
 values for too; send null for an unknown value) gets HTTP 400 naming the columns from
 :class:`LoggedApp`, before the model runs; one with a value of the wrong type gets
 MLflow's HTTP 400 naming the column (in the ``instances`` and ``inputs`` forms MLflow
-does not name it). The same server serves either use case's model: the tabular model
-(rows may carry the contract's entity keys and event timestamp beside the inputs: the
-model ignores them, the inference table keeps them, so labels can be joined later) or
-the rag QA model (rows with a ``question``).
+does not name it); one that sends no row (``{"dataframe_records": []}``) gets HTTP
+400 ``no rows to score`` from :class:`LoggedApp`. The same server serves either use
+case's model: the tabular model (rows may carry the contract's entity keys and event
+timestamp beside the inputs: the model ignores them, the inference table keeps them, so
+labels can be joined later) or the rag QA model (rows with a ``question``).
 
 Every ``/invocations`` request and its response go to the inference table
 (:mod:`.inference_table`), written in batches.
@@ -36,7 +37,7 @@ from mlflow.pyfunc import scoring_server
 from ..registry import champion_version, model_uri
 from ..runtime.context import Context
 from .inference_table import InferenceLog, log_row, unwritten_folder
-from .request_forms import missing_inputs
+from .request_forms import empty_form, missing_inputs
 from .settings import checked_port
 
 HOST = "127.0.0.1"
@@ -47,9 +48,10 @@ class LoggedApp:
     """ASGI wrapper: passes every request to ``app`` and logs ``/invocations`` exchanges.
 
     A ``/invocations`` request that lacks some of ``inputs`` (the model signature's
-    input names; :func:`.request_forms.missing_inputs`) is answered here, not by
-    ``app``: HTTP 400 with MLflow's error body, ``{"error_code": "BAD_REQUEST",
-    "message": "missing model input(s) <a>, <b>: ..."}``, and logged like any answer.
+    input names) or sends no row (:func:`refusal`) is answered here, not by ``app``:
+    HTTP 400 with MLflow's error body, ``{"error_code": "BAD_REQUEST", "message":
+    "missing model input(s) <a>, <b>: ..."}`` or ``"no rows to score: ..."``, and logged
+    like any answer.
     """
 
     def __init__(
@@ -90,8 +92,7 @@ class LoggedApp:
 
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        missing = missing_inputs(request, content_type, self.inputs)
-        answer = _refusal(missing) if missing else self.app
+        answer = _refusal(refusal(request, content_type, self.inputs)) or self.app
         await answer(scope, replay, capture)
         elapsed = round((time.perf_counter() - clock) * 1000)
         row = log_row(
@@ -100,12 +101,29 @@ class LoggedApp:
         self.log.add(row)
 
 
-def _refusal(missing: list[str]):
-    """An ASGI app answering HTTP 400 that names the ``missing`` model inputs."""
-    message = (
-        f"missing model input(s) {', '.join(missing)}: send every input column of the "
-        "model's signature, null where a value is unknown"
-    )
+def refusal(request: bytes, content_type: str, inputs: list[str]) -> str | None:
+    """Why the scoring ``request`` (body, Content-Type header) is answered HTTP 400 before
+    the model runs, or None to pass it to the scoring server: it sends no row
+    (:func:`.request_forms.empty_form`; MLflow would answer that every input is missing),
+    or it lacks some of ``inputs``, the model signature's input names
+    (:func:`.request_forms.missing_inputs`)."""
+    empty = empty_form(request, content_type)
+    if empty:
+        return f"no rows to score: {empty} holds none; send at least one row"
+    missing = missing_inputs(request, content_type, inputs)
+    if missing:
+        return (
+            f"missing model input(s) {', '.join(missing)}: send every input column of the "
+            "model's signature, null where a value is unknown"
+        )
+    return None
+
+
+def _refusal(message: str | None):
+    """An ASGI app answering HTTP 400 with ``message`` in MLflow's error body; None
+    when there is no ``message``."""
+    if message is None:
+        return None
     body = json.dumps({"error_code": "BAD_REQUEST", "message": message}).encode()
 
     async def refuse(scope, receive, send):
