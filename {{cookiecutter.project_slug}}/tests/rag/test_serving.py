@@ -123,6 +123,9 @@ def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
             answer = post(running.url, malformed)
             assert answer.status_code == 400, answer.text
         assert "question" in post(running.url, {"dataframe_records": [{"q": "x"}]}).text
+        empty = post(running.url, {"dataframe_records": []})
+        assert empty.status_code == 400, empty.text
+        assert empty.json()["message"].startswith("no rows to score: dataframe_records")
         again = post(running.url, {"dataframe_records": [{"question": questions[1]}]})
         assert again.status_code == 200 and again.json()["predictions"] == expected[1:2]
     finally:
@@ -131,7 +134,7 @@ def test_served_answers_equal_predict_and_every_request_is_logged(ctx):
     assert running.log.commits == 1
     log = served.tables.read(settings.table("inference_table"))
     logged = sorted(log.collect(), key=lambda r: r["request_time"])
-    assert [r["status_code"] for r in logged] == [200] * 5 + [400] * 5 + [200]
+    assert [r["status_code"] for r in logged] == [200] * 5 + [400] * 6 + [200]
     assert {(r["served_model_name"], r["served_model_version"]) for r in logged} == {
         (settings.model_name, "1")
     }
