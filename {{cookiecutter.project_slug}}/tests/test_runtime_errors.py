@@ -102,7 +102,9 @@ def test_unresolvable_delta_jars_end_in_one_line(tmp_path):
     override.write_text(
         f"spark_conf:\n  spark.jars.ivySettings: {ivy}\n  spark.jars.ivy: {tmp_path / 'ivy-home'}\n"
     )
-    env = {**os.environ, "MLOPS_LOCAL_ROOT": str(tmp_path / "state")}
+    cache = tmp_path / "cache"  # the class-data archives' folder (runtime/class_archive.py)
+    env = {**os.environ, "MLOPS_LOCAL_ROOT": str(tmp_path / "state"), "XDG_CACHE_HOME": str(cache)}
+    env.pop("MLOPS_SPARK_CLASS_ARCHIVE", None)
     code = (
         f"import sys; from {cli.__name__} import ingest; "
         "sys.exit(ingest(['--config', sys.argv[1]]))"
@@ -122,6 +124,9 @@ def test_unresolvable_delta_jars_end_in_one_line(tmp_path):
     # stdout is left to what the command prints, here nothing.
     assert f":: loading settings :: file = {ivy}" in result.stderr
     assert result.stdout == ""
+    # The failed JVM's archive, which would hold only the classes of its failure, is
+    # removed with its log: the next start asks for a dump again.
+    assert sorted(p.name for p in (cache / "spark-class-archives").iterdir()) == []
 
 
 def test_a_failing_entry_point_run_as_a_program_raises_its_exit_status(monkeypatch, capsys):

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.runtime.class_archive import (
     SWITCH_VAR,
     WRITTEN,
     archive_key,
+    forget_dump,
     java_options,
 )
 from {{ cookiecutter.package_name }}.runtime.spark import java_executable, with_class_archive
@@ -84,6 +85,26 @@ def test_an_unfinished_dump_older_than_the_timeout_is_removed_and_a_new_one_aske
     again, again_log = dump_paths(java_options(CONF, java, jars, folder, now=later))
     assert not dump.exists() and not log.exists()
     assert again != dump and again_log.exists()
+
+
+def test_a_forgotten_dump_never_becomes_the_archive_and_a_late_one_is_removed(setup):
+    """A JVM that failed to start: its dump and log are removed (runtime/spark.py calls
+    forget_dump), the next start asks for a new dump, and a dump its JVM wrote after that
+    is removed once older than the timeout, unused."""
+    java, jars, folder = setup
+    options = java_options(CONF, java, jars, folder, now=NOW)
+    dump, log = dump_paths(options)
+    dump.write_bytes(b"the classes of a failed start")
+    log.write_text(f"[1.0s][info][cds,dynamic] {WRITTEN} 0x8 - 0x9\n")
+    forget_dump(options)
+    assert not dump.exists() and not log.exists()
+    again, _ = dump_paths(java_options(CONF, java, jars, folder, now=NOW + 1))
+    assert again != dump
+    dump.write_bytes(b"written after forget_dump")  # the failed JVM, late
+    os.utime(dump, (NOW, NOW))
+    java_options(CONF, java, jars, folder, now=NOW + DUMP_TIMEOUT_SECONDS + 1)
+    assert not dump.exists() and not (folder / f"{archive_key(CONF, java, jars)}.jsa").exists()
+    forget_dump(f"-XX:SharedArchiveFile={folder / 'x.jsa'}")  # no dump asked: nothing to do
 
 
 @pytest.mark.parametrize(

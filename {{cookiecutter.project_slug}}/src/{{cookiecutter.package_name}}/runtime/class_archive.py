@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -103,10 +104,15 @@ def _settle_dumps(folder: Path, key: str, now: float) -> bool:
 
     A dump is ``<key>.<id>.jsa`` with its log ``<key>.<id>.log``. Finished (its log holds
     :data:`WRITTEN`): the first is renamed to the key's archive, the others removed.
-    Unfinished and older than :data:`DUMP_TIMEOUT_SECONDS`: removed. Returns whether an
+    Unfinished and older than :data:`DUMP_TIMEOUT_SECONDS`, or a dump without its log
+    older than that: removed. Returns whether an
     unfinished dump younger than that remains (a JVM may still be writing it).
     """
     pending = False
+    for dump in folder.glob(f"{key}.*.jsa"):  # its log removed (forget_dump), JVM late
+        orphan = not dump.with_suffix(".log").exists()
+        if orphan and now - _mtime(dump, now) > DUMP_TIMEOUT_SECONDS:
+            _remove(dump)
     for log in sorted(folder.glob(f"{key}.*.log")):
         dump = log.with_suffix(".jsa")
         if _written(log) and dump.exists():
@@ -181,3 +187,14 @@ def java_options(
         f"{quiet} -XX:ArchiveClassesAtExit={folder / f'{stem}.jsa'} "
         f"-Xlog:cds+dynamic=info:file={log}::filecount=0"
     )
+
+
+def forget_dump(options: str) -> None:
+    """Remove the dump that ``options`` (from :func:`java_options`) asked for, and its log,
+    so that it never becomes the key's archive: called when the JVM given them failed to
+    start, whose archive would hold only the classes of its failure. Nothing happens when
+    ``options`` ask for no dump."""
+    match = re.search(r"-XX:ArchiveClassesAtExit=(\S+)", options)
+    if match:
+        dump = Path(match.group(1))
+        _remove(dump, dump.with_suffix(".log"))

@@ -344,6 +344,7 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
             spark = builder.getOrCreate()
     except Exception as err:  # the JVM prints Ivy's report; we add the one line that matters
+        class_archive.forget_dump(start.get("spark.driver.defaultJavaOptions", ""))
         if local_server and _connect_port_taken(str(err)):
             raise SparkStartError(
                 f"Spark did not start: the local Spark Connect server could not listen on "
