@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
@@ -11,7 +12,7 @@ import pytest
 from pyspark.errors import PySparkRuntimeError
 
 from {{ cookiecutter.package_name }}.config import load_settings
-from {{ cookiecutter.package_name }}.runtime import delta_jars
+from {{ cookiecutter.package_name }}.runtime import class_archive, delta_jars
 from {{ cookiecutter.package_name }}.runtime import spark as runtime_spark
 from {{ cookiecutter.package_name }}.runtime.spark import REMOTE_VAR, SparkStartError, spark_remote
 
@@ -95,7 +96,8 @@ def no_session():
 def use_fake_spark(monkeypatch, ivy_home: Path, builder: FakeBuilder, active=no_session) -> None:
     """Make get_spark start sessions with ``builder`` and find the running one with
     ``active`` (by default: none), with ``ivy_home`` as Ivy's folder, where the jars' record
-    goes (never the real one). Java is taken as present; quieting the task-failure loggers
+    goes (never the real one), and ``class-archives`` beside it as the class-data
+    archives' folder. Java is taken as present; quieting the task-failure loggers
     (which reaches into the JVM) sets ``values["quiet_task_failures"]`` of the session;
     taking the local Connect port's lock (a file shared through the temporary folder) is
     recorded in ``builder.calls``."""
@@ -108,6 +110,8 @@ def use_fake_spark(monkeypatch, ivy_home: Path, builder: FakeBuilder, active=no_
     monkeypatch.setattr(runtime_spark, "SparkSession", FakeSparkSession)
     monkeypatch.setattr(runtime_spark, "require_java", lambda: 17)
     monkeypatch.setattr(delta_jars, "DEFAULT_IVY_HOME", ivy_home)
+    archives = ivy_home.parent / "class-archives"  # beside Ivy's: never the real folder
+    monkeypatch.setattr(class_archive, "default_folder", lambda: archives)
     hold = lambda: builder.calls.append("hold port")  # noqa: E731
     monkeypatch.setattr(runtime_spark, "hold_local_connect_port", hold)
 
@@ -216,6 +220,49 @@ def test_a_resolving_start_records_its_jars_and_the_next_start_names_them(monkey
     )
     third = builder_used_by_get_spark(monkeypatch, settings, ivy)
     assert "spark.jars" not in third.conf and "spark.jars.packages" in third.conf
+
+
+@pytest.mark.skipif(not runtime_spark.java_executable(), reason="needs java")
+def test_a_local_start_asks_for_the_class_archive_and_a_failed_one_forgets_it(
+    monkeypatch, tmp_path
+):
+    """runtime/class_archive.py through get_spark: a local start's driver Java options end
+    with the dump of the archive (the given options first); a start that fails removes the
+    dump and its log; once a dump is written, the next start maps the archive, and a start
+    that fails with it mapped removes it. A Connect server elsewhere (sc://) gets none."""
+    monkeypatch.delenv(REMOTE_VAR, raising=False)
+    monkeypatch.delenv(class_archive.SWITCH_VAR, raising=False)
+    for name in class_archive.CLASS_PATH_FOLDERS:
+        monkeypatch.delenv(name, raising=False)
+    settings, ivy = load_settings("local"), tmp_path / "ivy"
+    archives = tmp_path / "class-archives"
+    given = runtime_spark.local_conf(settings)["spark.driver.defaultJavaOptions"]
+
+    failing = FakeBuilder(error=RuntimeError("JVM exited"))
+    with pytest.raises(SparkStartError):
+        builder_used_by_get_spark(monkeypatch, settings, ivy, failing)
+    assert "-XX:ArchiveClassesAtExit=" in failing.conf["spark.driver.defaultJavaOptions"]
+    assert list(archives.iterdir()) == []  # forgotten: the next start asks again
+
+    first = builder_used_by_get_spark(monkeypatch, settings, ivy)
+    options = first.conf["spark.driver.defaultJavaOptions"]
+    assert options.startswith(f"{given} ")
+    dump = Path(re.search(r"-XX:ArchiveClassesAtExit=(\S+)", options).group(1))
+    dump.write_bytes(b"an archive")  # what the JVM writes at its exit, then its log line
+    dump.with_suffix(".log").write_text(f"{class_archive.WRITTEN} 0x8 - 0x9\n")
+    second = builder_used_by_get_spark(monkeypatch, settings, ivy)
+    (archive,) = archives.iterdir()
+    assert second.conf["spark.driver.defaultJavaOptions"] == (
+        f"{given} -Xlog:cds*=off -XX:SharedArchiveFile={archive}"
+    )
+    with pytest.raises(SparkStartError):
+        builder_used_by_get_spark(monkeypatch, settings, ivy, FakeBuilder(error=OSError("SIGBUS")))
+    assert list(archives.iterdir()) == []
+
+    monkeypatch.setenv(REMOTE_VAR, "sc://localhost:15002")
+    remote = builder_used_by_get_spark(monkeypatch, settings, ivy)
+    assert remote.conf["spark.driver.defaultJavaOptions"] == given
+    assert list(archives.iterdir()) == []
 
 
 def test_a_thread_asking_while_another_starts_spark_gets_the_session_once_it_is_set_up(

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,12 +16,15 @@ from {{ cookiecutter.package_name }}.runtime import class_archive
 from {{ cookiecutter.package_name }}.runtime.class_archive import (
     DUMP_TIMEOUT_SECONDS,
     SWITCH_VAR,
+    UNUSED_DAYS,
     WRITTEN,
     archive_key,
-    forget_dump,
+    forget,
+    in_use,
     java_options,
 )
 from {{ cookiecutter.package_name }}.runtime.spark import java_executable, with_class_archive
+from {{ cookiecutter.package_name }}.runtime.spark import java_version_text as spark_java_version
 
 CONF = {"spark.driver.defaultJavaOptions": "-XX:+UseParallelGC", "spark.driver.memory": "4g"}
 NOW = time.time()  # the dump logs' times are the file system's: real ones
@@ -89,14 +93,14 @@ def test_an_unfinished_dump_older_than_the_timeout_is_removed_and_a_new_one_aske
 
 def test_a_forgotten_dump_never_becomes_the_archive_and_a_late_one_is_removed(setup):
     """A JVM that failed to start: its dump and log are removed (runtime/spark.py calls
-    forget_dump), the next start asks for a new dump, and a dump its JVM wrote after that
+    forget), the next start asks for a new dump, and a dump its JVM wrote after that
     is removed once older than the timeout, unused."""
     java, jars, folder = setup
     options = java_options(CONF, java, jars, folder, now=NOW)
     dump, log = dump_paths(options)
     dump.write_bytes(b"the classes of a failed start")
     log.write_text(f"[1.0s][info][cds,dynamic] {WRITTEN} 0x8 - 0x9\n")
-    forget_dump(options)
+    forget(options)
     assert not dump.exists() and not log.exists()
     again, _ = dump_paths(java_options(CONF, java, jars, folder, now=NOW + 1))
     assert again != dump
@@ -104,7 +108,10 @@ def test_a_forgotten_dump_never_becomes_the_archive_and_a_late_one_is_removed(se
     os.utime(dump, (NOW, NOW))
     java_options(CONF, java, jars, folder, now=NOW + DUMP_TIMEOUT_SECONDS + 1)
     assert not dump.exists() and not (folder / f"{archive_key(CONF, java, jars)}.jsa").exists()
-    forget_dump(f"-XX:SharedArchiveFile={folder / 'x.jsa'}")  # no dump asked: nothing to do
+    mapped = folder / "mapped.jsa"
+    mapped.write_bytes(b"an archive a failed start had mapped")
+    forget(f"-Xlog:cds*=off -XX:SharedArchiveFile={mapped}")
+    assert not mapped.exists()
 
 
 @pytest.mark.parametrize(
@@ -131,32 +138,81 @@ def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(setu
     assert archive_key(conf, java, jars) != before
 
 
+HOTSPOT = 'openjdk version "17.0.15" 2025-04-15\nOpenJDK 64-Bit Server VM (build 17.0.15+6)\n'
+
+
 @pytest.mark.parametrize(
-    "case", ["switched off", "own archive option", "own share option", "space in folder"]
+    "case",
+    [
+        "switched off",
+        "own archive option",
+        "own share option",
+        "own AOT cache",
+        "openj9",
+        "conf folder on the class path",
+        "extra class path",
+        "windows",
+    ],
 )
-def test_nothing_is_added_when_off_or_the_java_options_hold_an_archive_of_their_own(
-    setup, monkeypatch, case
-):
-    java, jars, folder = setup
-    conf = dict(CONF)
+def test_no_archive_is_used_when_off_or_it_could_not_be_written_or_read(monkeypatch, case):
+    for name in (SWITCH_VAR, *class_archive.CLASS_PATH_FOLDERS):
+        monkeypatch.delenv(name, raising=False)
+    if sys.platform != "win32":
+        assert in_use(CONF, HOTSPOT)
+    conf, version = dict(CONF), HOTSPOT
     if case == "switched off":
-        monkeypatch.setenv(SWITCH_VAR, "off")
+        monkeypatch.setenv(SWITCH_VAR, " Off ")
     elif case == "own archive option":
         conf["spark.driver.extraJavaOptions"] = "-XX:SharedArchiveFile=/opt/spark.jsa"
     elif case == "own share option":
         conf["spark.driver.defaultJavaOptions"] = "-Xshare:off"
+    elif case == "own AOT cache":
+        conf["spark.driver.extraJavaOptions"] = "-XX:AOTCache=/opt/app.aot"
+    elif case == "openj9":
+        version = 'openjdk version "17.0.9"\nEclipse OpenJ9 VM (build openj9-0.41.0)\n'
+    elif case == "conf folder on the class path":
+        monkeypatch.setenv("SPARK_CONF_DIR", "/etc/spark/conf")
+    elif case == "extra class path":
+        conf["spark.driver.extraClassPath"] = "/opt/lib"
     else:
-        folder = folder.with_name("archives of mine")
-    assert java_options(conf, java, jars, folder, now=NOW) == ""
-    assert not folder.exists() or not list(folder.iterdir())
+        monkeypatch.setattr(sys, "platform", "win32")
+    assert not in_use(conf, version)
 
 
+@pytest.mark.parametrize("name", ["archives of mine", "a:b", "cache%p", "quote'd", "back\\slash"])
+def test_no_option_names_a_folder_java_or_spark_would_read_otherwise(setup, name):
+    """HotSpot's -Xlog reads ':' and '%', Spark's launcher splits at spaces and drops '\\':
+    the start would fail; it gets no archive instead, and nothing is created."""
+    java, jars, folder = setup
+    folder = folder.with_name(name)
+    assert java_options(CONF, java, jars, folder) == ""
+    assert not folder.exists()
+
+
+def test_an_archive_is_kept_while_used_and_removed_after_unused_days(setup):
+    java, jars, folder = setup
+    folder.mkdir()
+    archive = folder / f"{archive_key(CONF, java, jars)}.jsa"
+    archive.write_bytes(b"in use")
+    other = folder / "0123456789abcdef01234567.jsa"  # an older key's archive
+    other.write_bytes(b"left behind")
+    old = NOW - UNUSED_DAYS * 86400 - 60
+    for path in (archive, other):
+        os.utime(path, (old, old))
+    assert "-XX:SharedArchiveFile=" in java_options(CONF, java, jars, folder, now=NOW)
+    assert archive.exists() and not other.exists()
+    assert archive.stat().st_mtime == pytest.approx(NOW)
+
+
+@pytest.mark.skipif(not java_executable(), reason="needs java")
 def test_the_options_follow_the_default_java_options_a_start_is_given(setup, monkeypatch):
     _, _, folder = setup
+    for name in class_archive.CLASS_PATH_FOLDERS:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(class_archive, "default_folder", lambda: folder)
     started = with_class_archive(dict(CONF))
     given = started["spark.driver.defaultJavaOptions"]
-    assert given.startswith("-XX:+UseParallelGC -XX:+IgnoreUnrecognizedVMOptions ")
+    assert given.startswith("-XX:+UseParallelGC -Xlog:cds*=off ")
     assert "-XX:ArchiveClassesAtExit=" in given
     assert {k: v for k, v in started.items() if k != "spark.driver.defaultJavaOptions"} == {
         k: v for k, v in CONF.items() if k != "spark.driver.defaultJavaOptions"
@@ -171,6 +227,7 @@ def test_the_java_on_this_machine_writes_the_archive_and_maps_it_at_the_next_sta
     start waits for, and that start maps it (``-Xshare:on`` fails when it cannot)."""
     _, jars, folder = setup
     java = java_executable()
+    assert in_use({}, spark_java_version(java)), spark_java_version(java)
     first = java_options({}, java, jars, folder)
     done = subprocess.run(
         [java, *first.split(), "-version"], capture_output=True, text=True, timeout=120

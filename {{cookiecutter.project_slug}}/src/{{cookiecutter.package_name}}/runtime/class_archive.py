@@ -4,23 +4,24 @@ A local Spark start loads and verifies some ten thousand classes of Spark's jars
 loads them again in every new process. HotSpot (JDK 13 and newer) can write the classes a
 JVM loaded to an archive file when it exits (``-XX:ArchiveClassesAtExit``) and map that
 file at the next start (``-XX:SharedArchiveFile``), which skips parsing and verifying
-them. Measured on 2 cores (``benchmarks/run_all_vs_bare_fit.py`` on the full data, two
-runs each, alternating): run-all's steps took 68.8 and 72.1 s with the archive, 83.4 and
-78.8 s without; ingest, which holds the start, 17.5 to 17.9 s against 22.6 to 23.6 s.
+them. Figures are in the README ("Local Spark").
 
 The archive depends on the Java installation, Spark's jars and the driver's JVM settings:
 its file name is a hash of them (:func:`archive_key`), so a change gets a new archive. A
 start that finds a complete archive for its key maps it; one that finds none asks its JVM
-to write one at exit, under a name of its own, with the JVM's archive log beside it. HotSpot
-crashes (SIGBUS) on a truncated archive, so a written file is used only once its log holds
-the line HotSpot writes after closing the file; then it is renamed to the key's archive.
-A JVM killed while writing leaves a file that is never used, and removed after an hour.
+to write one at exit, under a name of its own, with the JVM's archive log beside it.
+HotSpot crashes (SIGBUS) on a truncated archive, so a written file is used only once its
+log holds the line HotSpot writes after closing the file; it is then flushed to disk and
+renamed to the key's archive. A start that fails forgets its dump and the archive it
+mapped (:func:`forget`), so the next start writes a new one.
 
 The folder is ``$XDG_CACHE_HOME/spark-class-archives`` (``~/.cache`` when unset); an
-archive takes 150 to 200 MB. ``MLOPS_SPARK_CLASS_ARCHIVE=off`` turns this off; so does
-a CDS option of your own in ``spark.driver.extraJavaOptions`` or
-``spark.driver.defaultJavaOptions``. JVMs that do not know these options (not HotSpot)
-ignore them (``-XX:+IgnoreUnrecognizedVMOptions``).
+archive takes 150 to 200 MB, and one unused for :data:`UNUSED_DAYS` days is removed.
+Nothing is added (:func:`in_use`) with ``MLOPS_SPARK_CLASS_ARCHIVE=off``, on Windows
+(PySpark ends the JVM there without letting it write), for a Java that is not HotSpot,
+when the driver's Java options hold an archive option of their own, or when a folder
+is on the driver's class path (``SPARK_CONF_DIR`` and the like: HotSpot cannot archive
+then).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -36,26 +38,67 @@ from contextlib import suppress
 from pathlib import Path
 
 SWITCH_VAR = "MLOPS_SPARK_CLASS_ARCHIVE"
+OFF_VALUES = frozenset({"off", "0", "false", "no"})
 # The line HotSpot logs (tag cds+dynamic, level info) once the archive file is written
 # and closed.
 WRITTEN = "Written dynamic archive"
-# A dump without that line after this many seconds is taken for dead and removed.
-DUMP_TIMEOUT_SECONDS = 3600
+# A dump without that line after this many seconds (counted from its JVM's start) is
+# taken for dead and removed; the next start asks for a new one.
+DUMP_TIMEOUT_SECONDS = 24 * 3600
+UNUSED_DAYS = 30
 # HotSpot options a user may have set for an archive of their own: then none is added.
-OWN_CDS_OPTIONS = ("-Xshare", "SharedArchiveFile", "ArchiveClassesAtExit", "SharedClassListFile")
-# The driver settings the archive depends on besides Java and the jars.
-KEYED_SETTINGS = (
-    "spark.driver.defaultJavaOptions",
-    "spark.driver.extraJavaOptions",
-    "spark.driver.extraClassPath",
-    "spark.driver.memory",
+OWN_ARCHIVE_OPTIONS = (
+    "-Xshare",
+    "SharedArchiveFile",
+    "ArchiveClassesAtExit",
+    "SharedClassListFile",
+    "AutoCreateSharedArchive",
+    "AOTCache",
+    "AOTMode",
+    "AOTConfiguration",
 )
+# The driver's Java options, which the archive depends on and a user's own archive
+# options would be in.
+JAVA_OPTION_SETTINGS = ("spark.driver.defaultJavaOptions", "spark.driver.extraJavaOptions")
+# The driver settings the archive depends on besides Java and the jars.
+KEYED_SETTINGS = (*JAVA_OPTION_SETTINGS, "spark.driver.extraClassPath", "spark.driver.memory")
+# Environment variables that put folders on the driver's class path (spark-submit's
+# launcher): HotSpot refuses to write an archive with a non-empty folder there.
+CLASS_PATH_FOLDERS = ("SPARK_CONF_DIR", "HADOOP_CONF_DIR", "YARN_CONF_DIR", "SPARK_DIST_CLASSPATH")
+# Characters a folder path may hold: HotSpot's -Xlog reads ':' and '%', Spark's launcher
+# drops '\' and splits at spaces.
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
+_QUIET = "-Xlog:cds*=off"  # HotSpot's archive messages: none on the JVM's stdout
 
 
-def default_folder() -> Path:
-    """``$XDG_CACHE_HOME/spark-class-archives``, or ``~/.cache/spark-class-archives``."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def default_folder() -> Path | None:
+    """``$XDG_CACHE_HOME/spark-class-archives``, or ``~/.cache/spark-class-archives``;
+    None when there is no home folder to put it in."""
+    cache = os.environ.get("XDG_CACHE_HOME")
+    if not cache:
+        try:
+            cache = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no HOME and no passwd entry
+            return None
     return Path(cache) / "spark-class-archives"
+
+
+def in_use(conf: Mapping[str, str], java_version: str) -> bool:
+    """Whether a local start with ``conf`` should get an archive (see the module's text).
+
+    ``java_version``: what ``java -version`` printed (HotSpot says ``Server VM`` or
+    ``Client VM``; OpenJ9 says ``OpenJ9``).
+    """
+    if os.environ.get(SWITCH_VAR, "").strip().lower() in OFF_VALUES or sys.platform == "win32":
+        return False
+    if "OpenJ9" in java_version or not re.search(r"(Server|Client) VM", java_version):
+        return False
+    own = " ".join(conf.get(key, "") for key in JAVA_OPTION_SETTINGS)
+    if any(option in own for option in OWN_ARCHIVE_OPTIONS):
+        return False
+    return not conf.get("spark.driver.extraClassPath") and not any(
+        os.environ.get(name) for name in CLASS_PATH_FOLDERS
+    )
 
 
 def _stamp(path: Path) -> list:
@@ -99,17 +142,37 @@ def _remove(*paths: Path) -> None:
             path.unlink()
 
 
+def _mtime(path: Path, default: float) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return default
+
+
+def _promote(dump: Path, archive: Path) -> None:
+    """Flush the finished ``dump`` to disk, then rename it to ``archive`` (a crash after
+    the rename cannot leave a short file under the archive's name)."""
+    with suppress(OSError):
+        handle = os.open(dump, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        os.replace(dump, archive)
+
+
 def _settle_dumps(folder: Path, key: str, now: float) -> bool:
-    """Rename a finished dump of ``key`` to ``<key>.jsa``; remove dead ones.
+    """Make a finished dump of ``key`` its archive ``<key>.jsa``; remove dead dumps.
 
     A dump is ``<key>.<id>.jsa`` with its log ``<key>.<id>.log``. Finished (its log holds
-    :data:`WRITTEN`): the first is renamed to the key's archive, the others removed.
-    Unfinished and older than :data:`DUMP_TIMEOUT_SECONDS`, or a dump without its log
-    older than that: removed. Returns whether an
-    unfinished dump younger than that remains (a JVM may still be writing it).
+    :data:`WRITTEN`): the first becomes the archive (:func:`_promote`), the others are
+    removed. Unfinished and older than :data:`DUMP_TIMEOUT_SECONDS`, or a dump without
+    its log (:func:`forget` removed it while its JVM still wrote) older than that:
+    removed. Returns whether an unfinished dump younger than that remains (a JVM may
+    still run, to write it at its exit).
     """
     pending = False
-    for dump in folder.glob(f"{key}.*.jsa"):  # its log removed (forget_dump), JVM late
+    for dump in folder.glob(f"{key}.*.jsa"):
         orphan = not dump.with_suffix(".log").exists()
         if orphan and now - _mtime(dump, now) > DUMP_TIMEOUT_SECONDS:
             _remove(dump)
@@ -117,8 +180,7 @@ def _settle_dumps(folder: Path, key: str, now: float) -> bool:
         dump = log.with_suffix(".jsa")
         if _written(log) and dump.exists():
             if not (folder / f"{key}.jsa").exists():
-                with suppress(OSError):
-                    os.replace(dump, folder / f"{key}.jsa")
+                _promote(dump, folder / f"{key}.jsa")
             _remove(dump, log)
         elif now - _mtime(log, now) > DUMP_TIMEOUT_SECONDS:
             _remove(dump, log)
@@ -127,11 +189,12 @@ def _settle_dumps(folder: Path, key: str, now: float) -> bool:
     return pending
 
 
-def _mtime(path: Path, default: float) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return default
+def _prune(folder: Path, now: float) -> None:
+    """Remove the archives (``<key>.jsa``) of ``folder`` unused for :data:`UNUSED_DAYS`
+    days (a use sets the file's time, :func:`java_options`)."""
+    for archive in folder.glob("*.jsa"):
+        if "." not in archive.stem and now - _mtime(archive, now) > UNUSED_DAYS * 86400:
+            _remove(archive)
 
 
 def java_options(
@@ -143,38 +206,32 @@ def java_options(
 ) -> str:
     """HotSpot options to add to the driver's Java options of a local start with ``conf``.
 
-    ``-XX:SharedArchiveFile=<archive>`` when a complete archive for the start's key
-    (:func:`archive_key`) is in ``folder`` (default :func:`default_folder`); else
-    ``-XX:ArchiveClassesAtExit=<dump>`` with the archive log written beside it, unless
-    another start's dump of the same key may still be in progress (then nothing is added).
-    HotSpot's own messages about the archive are kept off stdout. Empty when
-    ``$MLOPS_SPARK_CLASS_ARCHIVE`` is ``off`` (also ``0``, ``false``, ``no``), when
-    ``conf``'s driver Java options already hold a CDS option (:data:`OWN_CDS_OPTIONS`),
-    or when the folder cannot be created or its path holds a space or a quote. ``now``:
-    the time (seconds since the epoch) to judge dumps by, for tests.
+    Call it only when :func:`in_use` says so. ``-XX:SharedArchiveFile=<archive>`` when a
+    complete archive for the start's key (:func:`archive_key`) is in ``folder`` (default
+    :func:`default_folder`; its time is set to ``now``, for :func:`_prune`); else
+    ``-XX:ArchiveClassesAtExit=<dump>`` with the archive log (created empty here) beside
+    it, unless another start's dump of the same key may still be written (then nothing
+    is added). Empty as well when the folder cannot be created or its path holds another
+    character than letters, digits and ``_./+-``. Renames finished dumps and removes
+    dead dumps and unused archives in ``folder`` (:func:`_settle_dumps`,
+    :func:`_prune`). ``now``: the time (seconds since the epoch) to judge files by.
     """
-    if os.environ.get(SWITCH_VAR, "").strip().lower() in {"off", "0", "false", "no"}:
-        return ""
-    own = " ".join(
-        conf.get(key, "")
-        for key in ("spark.driver.extraJavaOptions", "spark.driver.defaultJavaOptions")
-    )
-    if any(option in own for option in OWN_CDS_OPTIONS):
-        return ""
     folder = folder or default_folder()
+    if folder is None or not _SAFE_PATH.fullmatch(str(folder)):
+        return ""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return ""
-    if any(char.isspace() or char in "\"'" for char in str(folder)):
-        return ""  # Spark splits the Java options at spaces
     now = time.time() if now is None else now
     key = archive_key(conf, java, spark_jars)
     pending = _settle_dumps(folder, key, now)
-    quiet = "-XX:+IgnoreUnrecognizedVMOptions -Xlog:cds*=off"
     archive = folder / f"{key}.jsa"
+    with suppress(OSError):
+        os.utime(archive, (now, now))  # used now: kept by _prune
+    _prune(folder, now)
     if archive.exists():
-        return f"{quiet} -XX:SharedArchiveFile={archive}"
+        return f"{_QUIET} -XX:SharedArchiveFile={archive}"
     if pending:
         return ""
     stem = f"{key}.{uuid.uuid4().hex[:12]}"
@@ -184,17 +241,18 @@ def java_options(
     except OSError:
         return ""
     return (
-        f"{quiet} -XX:ArchiveClassesAtExit={folder / f'{stem}.jsa'} "
+        f"{_QUIET} -XX:ArchiveClassesAtExit={folder / f'{stem}.jsa'} "
         f"-Xlog:cds+dynamic=info:file={log}::filecount=0"
     )
 
 
-def forget_dump(options: str) -> None:
-    """Remove the dump that ``options`` (from :func:`java_options`) asked for, and its log,
-    so that it never becomes the key's archive: called when the JVM given them failed to
-    start, whose archive would hold only the classes of its failure. Nothing happens when
-    ``options`` ask for no dump."""
-    match = re.search(r"-XX:ArchiveClassesAtExit=(\S+)", options)
-    if match:
-        dump = Path(match.group(1))
-        _remove(dump, dump.with_suffix(".log"))
+def forget(options: str) -> None:
+    """Forget what ``options`` (from :func:`java_options`) named, after the JVM given them
+    failed to start: the dump it was asked for and its log (its archive would hold only
+    the classes of the failure), or the archive it mapped (which may be why it failed: a
+    damaged file crashes HotSpot), so that the next start writes a new one."""
+    for option in ("-XX:ArchiveClassesAtExit=", "-XX:SharedArchiveFile="):
+        match = re.search(rf"{option}(\S+)", options)
+        if match:
+            path = Path(match.group(1))
+            _remove(path, path.with_suffix(".log"))

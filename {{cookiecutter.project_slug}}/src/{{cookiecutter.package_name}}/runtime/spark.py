@@ -9,6 +9,7 @@ so a local Connect run checks that the steps use nothing serverless lacks.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -123,6 +124,14 @@ def java_executable() -> str | None:
     return os.path.join(home, "bin", "java") if home else shutil.which("java")
 
 
+@functools.lru_cache(maxsize=8)
+def java_version_text(java: str) -> str:
+    """What ``java -version`` prints (on stderr, then stdout) for the executable ``java``;
+    read once per process."""
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    return out.stderr + out.stdout
+
+
 def java_major_version(java: str | None = None) -> int:
     """Major version of the ``java`` on JAVA_HOME or PATH (for example 17).
 
@@ -133,10 +142,10 @@ def java_major_version(java: str | None = None) -> int:
         raise SparkStartError(
             f"Java not found: local Spark needs Java {MIN_JAVA}+ on PATH or JAVA_HOME"
         )
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    text = java_version_text(java)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', text)
     if not match:
-        raise SparkStartError(f"Java at {java} did not report a version: {out.stderr.strip()}")
+        raise SparkStartError(f"Java at {java} did not report a version: {text.strip()}")
     major = int(match.group(1))
     return int(match.group(2)) if major == 1 and match.group(2) else major
 
@@ -254,9 +263,17 @@ def spark_jars_folder() -> Path:
 
 
 def with_class_archive(conf: dict[str, str]) -> dict[str, str]:
-    """``conf`` with the class-data archive's HotSpot options (:mod:`.class_archive`) after
-    its ``spark.driver.defaultJavaOptions``; ``conf`` unchanged when there are none."""
-    extra = class_archive.java_options(conf, java_executable() or "java", spark_jars_folder())
+    """``conf`` of a local start with the class-data archive's HotSpot options
+    (:func:`.class_archive.java_options`, which may create, rename or remove files in the
+    archives' folder) after its ``spark.driver.defaultJavaOptions``; ``conf`` unchanged
+    when :func:`.class_archive.in_use` says no, or there are none. Raises nothing the
+    start did not: a Java that cannot be found or run gets no options here."""
+    java = java_executable()
+    if not java or not os.path.exists(java):
+        return conf
+    if not class_archive.in_use(conf, java_version_text(java)):
+        return conf
+    extra = class_archive.java_options(conf, java, spark_jars_folder())
     if not extra:
         return conf
     given = conf.get("spark.driver.defaultJavaOptions", "")
@@ -334,7 +351,9 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
         except PortWaitTimeout as err:
             raise SparkStartError(f"Spark did not start: {err}") from err
     # The jar files an earlier start resolved, when they are all still there (delta_jars.py).
-    start = with_class_archive(with_recorded_jars(conf))
+    start = with_recorded_jars(conf)
+    if not remote or local_server:  # a JVM started here
+        start = with_class_archive(start)
     resolving = "spark.jars.packages" in start
     for key, value in start.items():
         builder = builder.config(key, value)
@@ -344,7 +363,7 @@ def _start_session(settings: RuntimeSettings) -> SparkSession:
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
             spark = builder.getOrCreate()
     except Exception as err:  # the JVM prints Ivy's report; we add the one line that matters
-        class_archive.forget_dump(start.get("spark.driver.defaultJavaOptions", ""))
+        class_archive.forget(start.get("spark.driver.defaultJavaOptions", ""))
         if local_server and _connect_port_taken(str(err)):
             raise SparkStartError(
                 f"Spark did not start: the local Spark Connect server could not listen on "
