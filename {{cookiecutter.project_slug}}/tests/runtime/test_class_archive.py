@@ -116,10 +116,20 @@ def test_a_forgotten_dump_never_becomes_the_archive_and_a_late_one_is_removed(se
 
 @pytest.mark.parametrize(
     "change",
-    ["jar grown", "jar added", "java replaced", "driver memory", "driver java options"],
+    [
+        "jar grown",
+        "jar added",
+        "java replaced",
+        "driver memory",
+        "driver java options",
+        "JAVA_TOOL_OPTIONS",
+    ],
 )
-def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(setup, change):
+def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(
+    setup, monkeypatch, change
+):
     java, jars, _ = setup
+    monkeypatch.delenv("JAVA_TOOL_OPTIONS", raising=False)
     before = archive_key(CONF, java, jars)
     assert archive_key({**CONF, "spark.sql.shuffle.partitions": "1"}, java, jars) == before
     conf = dict(CONF)
@@ -133,6 +143,8 @@ def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(setu
         java = str(other)
     elif change == "driver memory":
         conf["spark.driver.memory"] = "8g"
+    elif change == "JAVA_TOOL_OPTIONS":
+        monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-XX:-UseCompressedClassPointers")
     else:
         conf["spark.driver.extraJavaOptions"] = "-XX:-UseCompressedOops"
     assert archive_key(conf, java, jars) != before

@@ -62,6 +62,8 @@ OWN_ARCHIVE_OPTIONS = (
 JAVA_OPTION_SETTINGS = ("spark.driver.defaultJavaOptions", "spark.driver.extraJavaOptions")
 # The driver settings the archive depends on besides Java and the jars.
 KEYED_SETTINGS = (*JAVA_OPTION_SETTINGS, "spark.driver.extraClassPath", "spark.driver.memory")
+# Environment variables whose Java options every JVM started here takes.
+JAVA_OPTION_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 # Environment variables that put folders on the driver's class path (spark-submit's
 # launcher): HotSpot refuses to write an archive with a non-empty folder there.
 CLASS_PATH_FOLDERS = ("SPARK_CONF_DIR", "HADOOP_CONF_DIR", "YARN_CONF_DIR", "SPARK_DIST_CLASSPATH")
@@ -116,14 +118,15 @@ def archive_key(conf: Mapping[str, str], java: str, spark_jars: Path) -> str:
     In: the settings a local start passes to Spark, the ``java`` executable Spark runs and
     the folder of Spark's jars (``pyspark/jars``). The hash covers the Java executable
     (resolved path, size, time) and every jar in ``spark_jars`` (name, size, time), which
-    HotSpot checks the archive against, and the driver settings in
-    :data:`KEYED_SETTINGS`.
+    HotSpot checks the archive against, the driver settings in :data:`KEYED_SETTINGS`
+    and the Java options of the environment (:data:`JAVA_OPTION_VARS`).
     """
     jars = sorted(spark_jars.glob("*.jar")) if spark_jars.is_dir() else []
     facts = {
         "java": _stamp(Path(os.path.realpath(java))),
         "jars": [_stamp(jar) for jar in jars],
         "settings": {key: conf.get(key) for key in KEYED_SETTINGS},
+        "environment": {name: os.environ.get(name) for name in JAVA_OPTION_VARS},
     }
     return hashlib.sha256(json.dumps(facts).encode("utf-8")).hexdigest()[:24]
 
