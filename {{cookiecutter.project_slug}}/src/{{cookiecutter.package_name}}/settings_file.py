@@ -35,8 +35,13 @@ _ALIAS_CHARACTERS = re.compile(r"[\w-]+")
 MAX_ALIAS_LENGTH = 255
 
 
-class _SettingsLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that also reads a number in exponent notation without a
+class _DatesLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (YAML 1.1) whose date that does not exist is a ConstructorError
+    at its line (:func:`_timestamp`)."""
+
+
+class _SettingsLoader(_DatesLoader):
+    """:class:`_DatesLoader` that also reads a number in exponent notation without a
     dot (``1e-7``, ``2E5``) or with an unsigned exponent (``1.5e3``) as a float, as the
     YAML 1.2 core schema does (digits only: ``1_000e3`` stays text). PyYAML follows YAML
     1.1, where both are strings, so ``tol: 1e-7`` was refused as "got '1e-7'". Such
@@ -62,13 +67,16 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         ) from error
 
 
-_SettingsLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_DatesLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
-def read_yaml(text: str) -> Any:
-    """The YAML document ``text`` as Python values (:class:`_SettingsLoader`: YAML 1.2
-    floats, nothing but plain data). Raises ``yaml.YAMLError`` on a malformed document."""
-    return yaml.load(text, Loader=_SettingsLoader)  # a SafeLoader: plain data only
+def read_yaml(text: str, yaml_1_2_floats: bool = True) -> Any:
+    """The YAML document ``text`` as Python values, nothing but plain data
+    (:class:`_SettingsLoader`, with YAML 1.2 floats; :class:`_DatesLoader`, YAML 1.1 as
+    PyYAML reads it, with ``yaml_1_2_floats`` false). Raises ``yaml.YAMLError`` on a
+    malformed document or a date that does not exist."""
+    loader = _SettingsLoader if yaml_1_2_floats else _DatesLoader
+    return yaml.load(text, Loader=loader)  # a SafeLoader: plain data only
 
 
 def yaml_problem(error: yaml.YAMLError) -> str:

@@ -727,6 +727,13 @@ def test_an_evaluation_set_without_items_is_refused(text, problem):
     assert str(refused.value) == f"{EVAL_FILE}{problem}"
 
 
+def test_a_number_in_exponent_notation_stays_text_in_the_evaluation_set():
+    """The evaluation set is read as YAML 1.1 (PyYAML's reading), not with the settings'
+    YAML 1.2 floats: an unquoted ``1e5`` is text there, as a question or fact may be."""
+    (item,) = parse_eval_set("- question: 1e5\n  expected_facts: [2E8]\n  expected_sources: [x]\n")
+    assert (item["question"], item["expected_facts"]) == ("1e5", ["2E8"])
+
+
 @pytest.mark.parametrize("command", ["run_all", "register_prompt", "build", "evaluate"])
 @pytest.mark.parametrize(
     "broken, line",

@@ -65,13 +65,14 @@ def test_a_first_start_asks_for_a_dump_and_another_start_meanwhile_asks_for_noth
 def test_a_dump_is_used_only_once_its_log_says_it_was_written_whole(setup):
     java, jars, folder = setup
     dump, log = dump_paths(java_options(CONF, java, jars, folder, now=NOW))
-    dump.write_bytes(b"half an archive")  # a JVM still writing, or killed while writing
+    dump.write_bytes(b"half")  # a JVM still writing, or killed while writing
     log.write_text("[0.1s][info][cds,dynamic] Archiving hidden java.lang.Object\n")
     assert java_options(CONF, java, jars, folder, now=NOW + 60) == ""
     assert dump.exists()
-    dump.write_bytes(b"a whole archive")
-    with log.open("a") as out:
-        out.write(f"[2.0s][info][cds,dynamic] {WRITTEN} 0x8 - 0x9 [984 bytes header]\n")
+    with log.open("a") as out:  # the line, but a file shorter than it says (a power cut)
+        out.write(f"[2.0s][info][cds,dynamic] {WRITTEN} 0x8 - 0x9 [9 bytes header, 15 bytes total]")
+    assert java_options(CONF, java, jars, folder, now=NOW + 90) == ""
+    dump.write_bytes(b"a whole archive")  # 15 bytes
     options = java_options(CONF, java, jars, folder, now=NOW + 120)
     archive = folder / f"{archive_key(CONF, java, jars)}.jsa"
     assert f"-XX:SharedArchiveFile={archive}" in options.split()
@@ -144,13 +145,16 @@ def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(
     elif change == "driver memory":
         conf["spark.driver.memory"] = "8g"
     elif change == "JAVA_TOOL_OPTIONS":
-        monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-XX:-UseCompressedClassPointers")
+        monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-Xss4m")
     else:
-        conf["spark.driver.extraJavaOptions"] = "-XX:-UseCompressedOops"
+        conf["spark.driver.extraJavaOptions"] = "-Xss4m"
     assert archive_key(conf, java, jars) != before
 
 
-HOTSPOT = 'openjdk version "17.0.15" 2025-04-15\nOpenJDK 64-Bit Server VM (build 17.0.15+6)\n'
+HOTSPOT = (
+    'openjdk version "17.0.15" 2025-04-15\n'
+    "OpenJDK 64-Bit Server VM (build 17.0.15+6, mixed mode, sharing)\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -164,13 +168,28 @@ HOTSPOT = 'openjdk version "17.0.15" 2025-04-15\nOpenJDK 64-Bit Server VM (build
         "conf folder on the class path",
         "extra class path",
         "windows",
+        "no base archive",
+        "sharing off in JAVA_TOOL_OPTIONS",
+        "no compressed class pointers in PYSPARK_SUBMIT_ARGS",
+        "SPARK_HOME",
+        "files in the conf folder",
     ],
 )
-def test_no_archive_is_used_when_off_or_it_could_not_be_written_or_read(monkeypatch, case):
-    for name in (SWITCH_VAR, *class_archive.CLASS_PATH_FOLDERS):
+def test_no_archive_is_used_when_off_or_it_could_not_be_written_or_read(
+    monkeypatch, tmp_path, case
+):
+    for name in (
+        SWITCH_VAR,
+        *class_archive.CLASS_PATH_FOLDERS,
+        *class_archive.JAVA_OPTION_VARS,
+        "PYSPARK_SUBMIT_ARGS",
+    ):
         monkeypatch.delenv(name, raising=False)
+    conf_folder = tmp_path / "conf"
+    conf_folder.mkdir()
     if sys.platform != "win32":
-        assert in_use(CONF, HOTSPOT)
+        assert in_use(CONF, HOTSPOT, conf_folder)  # an empty conf folder is no obstacle
+        assert in_use(CONF, HOTSPOT, tmp_path / "absent")
     conf, version = dict(CONF), HOTSPOT
     if case == "switched off":
         monkeypatch.setenv(SWITCH_VAR, " Off ")
@@ -186,17 +205,32 @@ def test_no_archive_is_used_when_off_or_it_could_not_be_written_or_read(monkeypa
         monkeypatch.setenv("SPARK_CONF_DIR", "/etc/spark/conf")
     elif case == "extra class path":
         conf["spark.driver.extraClassPath"] = "/opt/lib"
-    else:
+    elif case == "windows":
         monkeypatch.setattr(sys, "platform", "win32")
-    assert not in_use(conf, version)
+    elif case == "no base archive":
+        version = HOTSPOT.replace(", sharing", "")
+    elif case == "sharing off in JAVA_TOOL_OPTIONS":
+        monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-Xshare:off")
+    elif case == "no compressed class pointers in PYSPARK_SUBMIT_ARGS":
+        args = '--driver-java-options "-XX:-UseCompressedClassPointers" pyspark-shell'
+        monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", args)
+    elif case == "SPARK_HOME":
+        monkeypatch.setenv("SPARK_HOME", "/opt/spark")
+    else:
+        (conf_folder / "log4j2.properties").write_text("rootLogger.level = warn\n")
+    assert not in_use(conf, version, conf_folder)
 
 
-@pytest.mark.parametrize("name", ["archives of mine", "a:b", "cache%p", "quote'd", "back\\slash"])
+@pytest.mark.parametrize(
+    "name", ["archives of mine", "a:b", "cache%p", "quote'd", "back\\slash", "a_file/archives"]
+)
 def test_no_option_names_a_folder_java_or_spark_would_read_otherwise(setup, name):
     """HotSpot's -Xlog reads ':' and '%', Spark's launcher splits at spaces and drops '\\':
-    the start would fail; it gets no archive instead, and nothing is created."""
+    the start would fail; it gets no archive instead, and nothing is created. Nor for a
+    folder that cannot be made (a file in the way)."""
     java, jars, folder = setup
-    folder = folder.with_name(name)
+    (folder.parent / "a_file").write_text("a file where a folder would be")
+    folder = folder.parent / name
     assert java_options(CONF, java, jars, folder) == ""
     assert not folder.exists()
 

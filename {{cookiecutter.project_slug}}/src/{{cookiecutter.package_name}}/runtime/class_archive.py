@@ -46,13 +46,18 @@ WRITTEN = "Written dynamic archive"
 # taken for dead and removed; the next start asks for a new one.
 DUMP_TIMEOUT_SECONDS = 24 * 3600
 UNUSED_DAYS = 30
-# HotSpot options a user may have set for an archive of their own: then none is added.
+# HotSpot options of an archive of the user's own, or that turn off what a dynamic
+# archive needs (the JDK's base archive, compressed class pointers): with any of them in
+# the Java options, none is added (HotSpot would refuse to start with both).
 OWN_ARCHIVE_OPTIONS = (
     "-Xshare",
     "SharedArchiveFile",
     "ArchiveClassesAtExit",
     "SharedClassListFile",
     "AutoCreateSharedArchive",
+    "RecordDynamicDumpInfo",
+    "UseSharedSpaces",
+    "CompressedClassPointers",
     "AOTCache",
     "AOTMode",
     "AOTConfiguration",
@@ -65,8 +70,17 @@ KEYED_SETTINGS = (*JAVA_OPTION_SETTINGS, "spark.driver.extraClassPath", "spark.d
 # Environment variables whose Java options every JVM started here takes.
 JAVA_OPTION_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 # Environment variables that put folders on the driver's class path (spark-submit's
-# launcher): HotSpot refuses to write an archive with a non-empty folder there.
-CLASS_PATH_FOLDERS = ("SPARK_CONF_DIR", "HADOOP_CONF_DIR", "YARN_CONF_DIR", "SPARK_DIST_CLASSPATH")
+# launcher; SPARK_HOME's conf folder): HotSpot cannot write an archive with a non-empty
+# folder there.
+CLASS_PATH_FOLDERS = (
+    "SPARK_HOME",
+    "SPARK_CONF_DIR",
+    "HADOOP_CONF_DIR",
+    "YARN_CONF_DIR",
+    "SPARK_DIST_CLASSPATH",
+    "SPARK_PREPEND_CLASSES",
+    "SPARK_TESTING",
+)
 # Characters a folder path may hold: HotSpot's -Xlog reads ':' and '%', Spark's launcher
 # drops '\' and splits at spaces.
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
@@ -85,22 +99,39 @@ def default_folder() -> Path | None:
     return Path(cache) / "spark-class-archives"
 
 
-def in_use(conf: Mapping[str, str], java_version: str) -> bool:
+def in_use(conf: Mapping[str, str], java_version: str, conf_folder: Path | None = None) -> bool:
     """Whether a local start with ``conf`` should get an archive (see the module's text).
 
-    ``java_version``: what ``java -version`` printed (HotSpot says ``Server VM`` or
-    ``Client VM``; OpenJ9 says ``OpenJ9``).
+    ``java_version``: what ``java -version`` printed, run with this environment's Java
+    options: HotSpot with its base archive says ``Server VM`` (or ``Client VM``) and
+    ``sharing``; OpenJ9 says ``OpenJ9``. ``conf_folder``: the folder Spark's launcher puts
+    first on the class path (``conf`` beside Spark's jars), which must be empty or absent.
+    False as well when an option of :data:`OWN_ARCHIVE_OPTIONS` is in the driver's Java
+    options, the environment's (:data:`JAVA_OPTION_VARS`) or ``PYSPARK_SUBMIT_ARGS``, or
+    a variable of :data:`CLASS_PATH_FOLDERS` or ``spark.driver.extraClassPath`` is set.
     """
     if os.environ.get(SWITCH_VAR, "").strip().lower() in OFF_VALUES or sys.platform == "win32":
         return False
     if "OpenJ9" in java_version or not re.search(r"(Server|Client) VM", java_version):
         return False
-    own = " ".join(conf.get(key, "") for key in JAVA_OPTION_SETTINGS)
+    if "sharing" not in java_version:  # no base archive: a dynamic one cannot be made
+        return False
+    own = " ".join(
+        [
+            *(conf.get(key, "") for key in JAVA_OPTION_SETTINGS),
+            *(os.environ.get(name, "") for name in (*JAVA_OPTION_VARS, "PYSPARK_SUBMIT_ARGS")),
+        ]
+    )
     if any(option in own for option in OWN_ARCHIVE_OPTIONS):
         return False
-    return not conf.get("spark.driver.extraClassPath") and not any(
+    if conf.get("spark.driver.extraClassPath") or any(
         os.environ.get(name) for name in CLASS_PATH_FOLDERS
-    )
+    ):
+        return False
+    try:
+        return conf_folder is None or not any(conf_folder.iterdir())
+    except OSError:  # absent (or unreadable, which Spark's launcher would skip too)
+        return True
 
 
 def _stamp(path: Path) -> list:
@@ -131,12 +162,17 @@ def archive_key(conf: Mapping[str, str], java: str, spark_jars: Path) -> str:
     return hashlib.sha256(json.dumps(facts).encode("utf-8")).hexdigest()[:24]
 
 
-def _written(log: Path) -> bool:
-    """Whether the archive log ``log`` says HotSpot wrote and closed the archive."""
+def _written(log: Path, dump: Path) -> bool:
+    """Whether the archive log ``log`` says HotSpot wrote and closed the archive ``dump``,
+    and ``dump`` holds at least the bytes the log's line counts (``[... N bytes total]``)."""
     try:
-        return WRITTEN in log.read_text(encoding="utf-8", errors="replace")
+        text = log.read_text(encoding="utf-8", errors="replace")
+        size = dump.stat().st_size
     except OSError:
         return False
+    line = next((line for line in text.splitlines() if WRITTEN in line), None)
+    total = re.search(r"(\d+) bytes total", line or "")
+    return line is not None and (total is None or size >= int(total.group(1)))
 
 
 def _remove(*paths: Path) -> None:
@@ -181,7 +217,7 @@ def _settle_dumps(folder: Path, key: str, now: float) -> bool:
             _remove(dump)
     for log in sorted(folder.glob(f"{key}.*.log")):
         dump = log.with_suffix(".jsa")
-        if _written(log) and dump.exists():
+        if _written(log, dump):
             if not (folder / f"{key}.jsa").exists():
                 _promote(dump, folder / f"{key}.jsa")
             _remove(dump, log)
@@ -218,15 +254,21 @@ def java_options(
     character than letters, digits and ``_./+-``. Renames finished dumps and removes
     dead dumps and unused archives in ``folder`` (:func:`_settle_dumps`,
     :func:`_prune`). ``now``: the time (seconds since the epoch) to judge files by.
+    Raises nothing: a file error means no options.
     """
     folder = folder or default_folder()
     if folder is None or not _SAFE_PATH.fullmatch(str(folder)):
         return ""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+        return _options(conf, java, spark_jars, folder, time.time() if now is None else now)
+    except OSError:  # a folder this user cannot write or search: no archive
         return ""
-    now = time.time() if now is None else now
+
+
+def _options(conf: Mapping[str, str], java: str, spark_jars: Path, folder: Path, now: float) -> str:
+    """:func:`java_options` for a ``folder`` with a safe path; raises OSError when the
+    folder cannot be created, read or written."""
+    folder.mkdir(parents=True, exist_ok=True)
     key = archive_key(conf, java, spark_jars)
     pending = _settle_dumps(folder, key, now)
     archive = folder / f"{key}.jsa"
@@ -239,10 +281,7 @@ def java_options(
         return ""
     stem = f"{key}.{uuid.uuid4().hex[:12]}"
     log = folder / f"{stem}.log"
-    try:
-        log.touch()  # marks the dump as begun, for the next start's _settle_dumps
-    except OSError:
-        return ""
+    log.touch()  # marks the dump as begun, for the next start's _settle_dumps
     return (
         f"{_QUIET} -XX:ArchiveClassesAtExit={folder / f'{stem}.jsa'} "
         f"-Xlog:cds+dynamic=info:file={log}::filecount=0"
@@ -253,7 +292,8 @@ def forget(options: str) -> None:
     """Forget what ``options`` (from :func:`java_options`) named, after the JVM given them
     failed to start: the dump it was asked for and its log (its archive would hold only
     the classes of the failure), or the archive it mapped (which may be why it failed: a
-    damaged file crashes HotSpot), so that the next start writes a new one."""
+    damaged file crashes HotSpot), so that the next start writes a new one. A file that
+    cannot be removed is left (nothing is raised)."""
     for option in ("-XX:ArchiveClassesAtExit=", "-XX:SharedArchiveFile="):
         match = re.search(rf"{option}(\S+)", options)
         if match:

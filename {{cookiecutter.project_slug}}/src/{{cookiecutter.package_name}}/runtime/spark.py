@@ -118,16 +118,16 @@ class SparkStartError(RuntimeError):
 
 
 def java_executable() -> str | None:
-    """The ``java`` Spark runs: ``$JAVA_HOME/bin/java`` when JAVA_HOME is set, else the one
-    on PATH, else None."""
+    """The ``java`` Spark runs: ``$JAVA_HOME/bin/java`` when JAVA_HOME is set (whether or
+    not it exists), else the one on PATH, else None."""
     home = os.environ.get("JAVA_HOME")
     return os.path.join(home, "bin", "java") if home else shutil.which("java")
 
 
 @functools.lru_cache(maxsize=8)
 def java_version_text(java: str) -> str:
-    """What ``java -version`` prints (on stderr, then stdout) for the executable ``java``;
-    read once per process."""
+    """What ``java -version`` prints (on stderr, then stdout) for the executable ``java``
+    (a path); read once per process. Raises OSError when ``java`` cannot be run."""
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
     return out.stderr + out.stdout
 
@@ -255,7 +255,8 @@ def local_conf(settings: RuntimeSettings) -> dict[str, str]:
 
 def spark_jars_folder() -> Path:
     """The folder of the jars on the local driver's class path: ``$SPARK_HOME/jars`` when
-    SPARK_HOME is set, else the installed pyspark's ``jars``."""
+    SPARK_HOME is set, else the installed pyspark's ``jars`` (the path, which may not
+    exist)."""
     import pyspark
 
     home = os.environ.get("SPARK_HOME")
@@ -271,7 +272,11 @@ def with_class_archive(conf: dict[str, str]) -> dict[str, str]:
     java = java_executable()
     if not java or not os.path.exists(java):
         return conf
-    if not class_archive.in_use(conf, java_version_text(java)):
+    try:
+        version = java_version_text(java)
+    except OSError:  # java cannot be run: the start says so itself
+        return conf
+    if not class_archive.in_use(conf, version, spark_jars_folder().parent / "conf"):
         return conf
     extra = class_archive.java_options(conf, java, spark_jars_folder())
     if not extra:
