@@ -211,10 +211,10 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
         client.set_registered_model_alias(name, CHAMPION, str(running.model_version))
 
     running.stop()
-    assert running.log.commits == 1  # 35 requests, one Delta commit
+    assert running.log.commits == 1  # 39 requests, one Delta commit
     log = ctx.tables.read(ctx.settings.table("inference_table"))
     logged = sorted(log.collect(), key=lambda r: r["request_time"])
-    assert [r["status_code"] for r in logged] == [200] * 24 + [400] * 7 + [200] * 4
+    assert [r["status_code"] for r in logged] == [200] * 24 + [400] * 11 + [200] * 4
     assert {r["served_model_version"] for r in logged} == {"1"}
     assert all(r["execution_duration_ms"] >= 0 for r in logged)
     first_request = json.loads(logged[0]["request"])["dataframe_records"][0]
