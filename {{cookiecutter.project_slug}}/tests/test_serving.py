@@ -41,7 +41,11 @@ from {{ cookiecutter.package_name }}.serving.online_predictions import (
     online_predictions,
     request_frame,
 )
-from {{ cookiecutter.package_name }}.serving.request_forms import empty_form, missing_inputs
+from {{ cookiecutter.package_name }}.serving.request_forms import (
+    empty_form,
+    json_body,
+    missing_from,
+)
 
 from .conftest import (
     CONTRACT,
@@ -264,7 +268,7 @@ def test_every_request_form_the_scoring_server_answers_gives_the_same_rows():
 
 
 def test_a_request_missing_model_inputs_is_told_from_its_json_in_every_named_form():
-    """The server's own 400 (:func:`missing_inputs`) for any named form lacking an input;
+    """The server's own 400 (:func:`missing_from`) for any named form lacking an input;
     everything it cannot tell is left to MLflow's scoring server."""
     inputs = ["origin", "distance"]
     records = [{"origin": "EWR"}, {"origin": "JFK", "flight_id": "X"}]
@@ -278,10 +282,12 @@ def test_a_request_missing_model_inputs_is_told_from_its_json_in_every_named_for
     ]
     for body in lacking:
         sent = json.dumps(body).encode()
-        assert missing_inputs(sent, "application/json", inputs) == ["distance"], body
-        assert missing_inputs(sent, "application/json; charset=UTF-8", inputs) == ["distance"]
+        assert missing_from(json_body(sent, "application/json"), inputs) == ["distance"], body
+        assert missing_from(json_body(sent, "application/json; charset=UTF-8"), inputs) == [
+            "distance"
+        ]
     whole = json.dumps({"dataframe_records": [{"origin": "EWR"}, {"distance": 1.0}]}).encode()
-    assert missing_inputs(whole, "application/json", inputs) == []  # each sent by some row
+    assert missing_from(json_body(whole, "application/json"), inputs) == []  # each sent by some row
     left_to_mlflow = [
         (b'{"inputs": ["a question", "another"]}', "application/json"),  # one-input models
         (b'{"instances": ["a question"]}', "application/json"),
@@ -294,7 +300,7 @@ def test_a_request_missing_model_inputs_is_told_from_its_json_in_every_named_for
         (b"origin\nEWR\n", "text/csv"),
     ]
     for body, content_type in left_to_mlflow:
-        assert missing_inputs(body, content_type, inputs) == [], (body, content_type)
+        assert missing_from(json_body(body, content_type), inputs) == [], (body, content_type)
 
 
 def test_a_request_that_sends_no_row_is_told_in_every_named_form():
@@ -307,7 +313,7 @@ def test_a_request_that_sends_no_row_is_told_in_every_named_form():
         ("instances", []),
         ("inputs", []),
     ):
-        assert empty_form(json.dumps({form: empty}).encode(), "application/json") == form
+        assert empty_form(json_body(json.dumps({form: empty}).encode(), "application/json")) == form
     for body, content_type in [
         (b'{"dataframe_records": [{"origin": "EWR"}]}', "application/json"),
         (b'{"dataframe_split": {"columns": ["origin"], "data": [["EWR"]]}}', "application/json"),
@@ -318,7 +324,7 @@ def test_a_request_that_sends_no_row_is_told_in_every_named_form():
         (b"{not json", "application/json"),
         (b"[]", "application/json"),
     ]:
-        assert empty_form(body, content_type) is None, (body, content_type)
+        assert empty_form(json_body(body, content_type)) is None, (body, content_type)
 
 
 def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(

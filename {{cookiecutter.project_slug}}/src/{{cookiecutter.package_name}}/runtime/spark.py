@@ -276,9 +276,10 @@ def with_class_archive(conf: dict[str, str]) -> dict[str, str]:
         version = java_version_text(java)
     except OSError:  # java cannot be run: the start says so itself
         return conf
-    if not class_archive.in_use(conf, version, spark_jars_folder().parent / "conf"):
+    jars = spark_jars_folder()
+    if not class_archive.in_use(conf, version, jars.parent / "conf"):
         return conf
-    extra = class_archive.java_options(conf, java, spark_jars_folder())
+    extra = class_archive.java_options(conf, java, jars)
     if not extra:
         return conf
     given = conf.get("spark.driver.defaultJavaOptions", "")

@@ -1,13 +1,14 @@
 """The request forms of MLflow's scoring server (and Databricks Model Serving), read as rows.
 
 Shared by the server, which answers a request missing a model input or sending no row
-itself (:func:`missing_inputs`, :func:`empty_form`), and by the reading of logged
-requests back as rows.
+itself (:func:`missing_from`, :func:`empty_form`), and by the reading of logged requests
+back as rows.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pandas as pd
 
@@ -38,6 +39,14 @@ def request_frame(body: dict) -> pd.DataFrame:
     raise ValueError(f"request: expected a {', '.join(FORMS[:-1])} or {FORMS[-1]} field")
 
 
+def single_form(body) -> str | None:
+    """The one of :data:`FORMS` the parsed JSON request ``body`` holds; None when it is
+    not an object, or holds none or several of them."""
+    if not isinstance(body, dict) or sum(form in body for form in FORMS) != 1:
+        return None
+    return next(form for form in FORMS if form in body)
+
+
 def sent_columns(body) -> set[str] | None:
     """The column names the parsed JSON request ``body`` sends, without building its rows.
 
@@ -47,9 +56,9 @@ def sent_columns(body) -> set[str] | None:
     :data:`FORMS`, no row, or rows without names (a list of scalars, which MLflow reads
     as the one input of a one-input model, or ``dataframe_split`` without ``columns``).
     """
-    if not isinstance(body, dict) or sum(form in body for form in FORMS) != 1:
+    form = single_form(body)
+    if form is None:
         return None
-    form = next(form for form in FORMS if form in body)
     value = body[form]
     if form == "dataframe_split":
         columns = value.get("columns") if isinstance(value, dict) else None
@@ -61,10 +70,10 @@ def sent_columns(body) -> set[str] | None:
     return None
 
 
-def json_body(request: bytes, content_type: str):
-    """The parsed JSON body of a scoring request, or None when the server should read it
-    itself: ``content_type`` (the Content-Type header) not ``application/json`` in UTF-8,
-    or a body that is not JSON."""
+def json_body(request: bytes, content_type: str) -> Any:
+    """The parsed JSON body of a scoring request (any JSON value), or None when the server
+    should read it itself: ``content_type`` (the Content-Type header) not
+    ``application/json`` in UTF-8, or a body that is not JSON."""
     mime, _, parameters = content_type.partition(";")
     charset = parameters.strip().lower().removeprefix("charset=").strip() or "utf-8"
     if mime.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
@@ -75,33 +84,31 @@ def json_body(request: bytes, content_type: str):
         return None
 
 
-def empty_form(request: bytes, content_type: str) -> str | None:
-    """The form (one of :data:`FORMS`) of a JSON scoring request that sends no row, else None.
+def empty_form(body) -> str | None:
+    """The form (one of :data:`FORMS`) of the parsed JSON request ``body`` (from
+    :func:`json_body`) when it sends no row, else None.
 
     No row: ``dataframe_records``, ``instances`` or ``inputs`` an empty list, or
-    ``dataframe_split`` whose ``data`` is an empty list. None for every request
-    :func:`json_body` leaves to the server, and when the body holds not exactly one form.
+    ``dataframe_split`` whose ``data`` is an empty list. None as well when the body holds
+    not exactly one form (:func:`single_form`).
     """
-    body = json_body(request, content_type)
-    if not isinstance(body, dict) or sum(form in body for form in FORMS) != 1:
+    form = single_form(body)
+    if form is None:
         return None
-    form = next(form for form in FORMS if form in body)
     value = body[form]
     rows = value.get("data") if form == "dataframe_split" and isinstance(value, dict) else value
     return form if rows == [] else None
 
 
-def missing_inputs(request: bytes, content_type: str, inputs: list[str]) -> list[str]:
-    """The columns of ``inputs`` (the model signature's input names) that the scoring
-    request body ``request`` does not send (:func:`sent_columns`), in signature order.
+def missing_from(body, inputs: list[str]) -> list[str]:
+    """The columns of ``inputs`` (the model signature's input names) that the parsed JSON
+    request ``body`` (from :func:`json_body`) does not send (:func:`sent_columns`), in
+    signature order.
 
-    Empty unless ``content_type`` (the request's Content-Type header) is
-    ``application/json`` (in UTF-8) and the body is JSON whose columns
-    :func:`sent_columns` can tell: every other request is left to the scoring server,
-    which answers it (CSV, a wrong content type, two forms at once, unnamed rows). A
-    column sent in some ``dataframe_records`` rows but not others counts as sent (the
-    rows without it read null, as MLflow reads them).
+    Empty when its columns cannot be told (None, not JSON the server reads itself; two
+    forms at once; unnamed rows): the scoring server answers those. A column sent in
+    some ``dataframe_records`` rows but not others counts as sent (the rows without it
+    read null, as MLflow reads them).
     """
-    body = json_body(request, content_type)
-    sent = None if body is None else sent_columns(body)
+    sent = sent_columns(body)
     return [] if sent is None else [column for column in inputs if column not in sent]

@@ -37,7 +37,7 @@ from mlflow.pyfunc import scoring_server
 from ..registry import champion_version, model_uri
 from ..runtime.context import Context
 from .inference_table import InferenceLog, log_row, unwritten_folder
-from .request_forms import empty_form, missing_inputs
+from .request_forms import empty_form, json_body, missing_from
 from .settings import checked_port
 
 HOST = "127.0.0.1"
@@ -103,14 +103,18 @@ class LoggedApp:
 
 def refusal(request: bytes, content_type: str, inputs: list[str]) -> str | None:
     """Why the scoring ``request`` (body, Content-Type header) is answered HTTP 400 before
-    the model runs, or None to pass it to the scoring server: it sends no row
+    the model runs, or None to pass it to the scoring server (which also answers every
+    body :func:`.request_forms.json_body` does not read): it sends no row
     (:func:`.request_forms.empty_form`; MLflow would answer that every input is missing),
     or it lacks some of ``inputs``, the model signature's input names
-    (:func:`.request_forms.missing_inputs`)."""
-    empty = empty_form(request, content_type)
+    (:func:`.request_forms.missing_from`)."""
+    body = json_body(request, content_type)  # parsed once, for both checks
+    if body is None:
+        return None
+    empty = empty_form(body)
     if empty:
         return f"no rows to score: {empty} holds none; send at least one row"
-    missing = missing_inputs(request, content_type, inputs)
+    missing = missing_from(body, inputs)
     if missing:
         return (
             f"missing model input(s) {', '.join(missing)}: send every input column of the "
