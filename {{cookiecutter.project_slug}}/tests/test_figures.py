@@ -12,7 +12,11 @@ import pytest
 from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.data_profile import build_profile
 from {{ cookiecutter.package_name }}.monitoring.baseline import Baseline
-from {{ cookiecutter.package_name }}.monitoring.figures import column_figures, count_figures
+from {{ cookiecutter.package_name }}.monitoring.figures import (
+    column_figures,
+    count_figures,
+    source_count_figure,
+)
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 from {{ cookiecutter.package_name }}.steps.monitor import group_figures
 
@@ -82,11 +86,24 @@ def test_a_rising_null_share_is_data_quality():
 
 
 def test_rows_per_day_rule_only_for_named_sources():
-    (few, _) = count_figures(150, PROFILE, days=2.0, min_rows_per_day=100)
+    few = source_count_figure(150, days=2.0, min_rows_per_day=100)
     assert few["violation"] and few["kind"] == "data_quality" and few["threshold"] == 200
-    (unnamed, base) = count_figures(0, PROFILE, days=2.0, min_rows_per_day=None)
-    assert not unnamed["violation"] and unnamed["kind"] is None
-    assert base["value"] == 1_000
+    assert few["value"] == 150
+    enough = source_count_figure(200, days=2.0, min_rows_per_day=100)
+    assert not enough["violation"] and enough["kind"] == "data_quality"
+    unnamed = source_count_figure(0, days=2.0, min_rows_per_day=None)
+    assert not unnamed["violation"] and unnamed["kind"] is None and unnamed["threshold"] is None
+
+
+def test_a_versions_counts_carry_no_rule():
+    """The rows-per-day rule is the source's (source_count_figure): a version's own count
+    is context, whatever its size."""
+    (rows, base) = count_figures(0, PROFILE)
+    assert (rows["metric"], rows["value"], rows["threshold"]) == ("row_count", 0, None)
+    assert not rows["violation"] and rows["kind"] is None
+    assert (base["metric"], base["value"]) == ("baseline_row_count", 1_000)
+    (_, unknown) = count_figures(5, None)
+    assert unknown["value"] is None
 
 
 def test_the_monitoring_section_is_typed_when_the_settings_load(tmp_path):
@@ -145,7 +162,7 @@ def _scored(labels: list[int], probabilities: list[float]) -> pd.DataFrame:
 
 def _window_error(settings, rows: pd.DataFrame, validation_mae: float | None = None) -> dict:
     baseline = Baseline("1", None, validation_mae)
-    figures, _ = group_figures("batch", "1", rows, baseline, [], CONFIG, 2.0, settings)
+    figures, _ = group_figures("batch", "1", rows, baseline, [], CONFIG, settings)
     return {f["metric"]: f for f in figures if f["column"] == "prediction" and f["day"] is None}
 
 

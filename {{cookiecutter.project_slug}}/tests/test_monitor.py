@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,11 @@ from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.monitoring import cli as monitoring_cli
 from {{ cookiecutter.package_name }}.monitoring.baseline import Baseline, load_baseline
 from {{ cookiecutter.package_name }}.monitoring.drift import Comparison
-from {{ cookiecutter.package_name }}.monitoring.figures import error_figures, figure
+from {{ cookiecutter.package_name }}.monitoring.figures import (
+    error_figures,
+    figure,
+    source_count_figure,
+)
 from {{ cookiecutter.package_name }}.monitoring.report import distribution_chart, render_report
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -125,7 +130,7 @@ def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(mon
     first = monitored[1]
     assert list(first["groups"]) == ["batch/v1"]
     before = metrics(scored)
-    assert set(before.source) == {"batch"} and set(before.model_version) == {"1"}
+    assert set(before.source) == {"batch"} and set(before.model_version) == {"1", "*"}
     assert first["metrics_written"] == len(before)
     again = monitor.run(scored)
     assert again["metrics_written"] == len(metrics(scored)) == len(before)  # replaced, not added
@@ -138,10 +143,10 @@ def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(mon
     assert list(second["groups"]) == [f"batch/v{warm}"]
 
     table = metrics(scored)
-    assert set(table.model_version) == {"1", warm}
-    v1 = table[table.model_version == "1"]
-    assert len(v1) == len(before)
-    old = before.set_index(["column", "metric", "day"]).value
+    assert set(table.model_version) == {"1", warm, "*"}
+    v1, before_v1 = table[table.model_version == "1"], before[before.model_version == "1"]
+    assert len(v1) == len(before_v1)
+    old = before_v1.set_index(["column", "metric", "day"]).value
     kept = v1.set_index(["column", "metric", "day"]).value
     pd.testing.assert_series_equal(kept.sort_index(), old.sort_index())
 
@@ -159,6 +164,37 @@ def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(mon
     assert second["retraining_required"]
 
 
+def test_a_champion_moved_inside_the_window_splits_its_rows_and_the_row_rule_counts_them_all(
+    monitored, synthetic, tmp_path
+):
+    """README: the rows-per-day rule is checked on a source's rows over all its versions.
+    A deploy halfway through the scoring window leaves the first day scored by v1 and the
+    second by the new champion; at 60 rows a day each half is under the window's limit of
+    120, the source's 156 rows are not, and no version is flagged for its share."""
+    ctx = private_copy(monitored[0], tmp_path / "state")  # this test moves the champion
+    window = ctx.settings.windows["scoring"]
+    middle = window.start + (window.end - window.start) / 2
+    warm = register_warm_model(ctx)
+    registry(ctx).set_registered_model_alias(ctx.settings.model_name, "champion", warm)
+    second_half = {**ctx.settings.windows, "scoring": Window(middle, window.end)}
+    batch_inference.run(Context(replace(ctx.settings, windows=second_half)))
+
+    result = monitor.run(with_monitoring(ctx, min_rows_per_day={"batch": 60}))
+    total = rows_in_window(synthetic[0], window)
+    groups = result["groups"]
+    assert set(groups) == {"batch/v1", f"batch/v{warm}"} and sum(groups.values()) == total
+    assert max(groups.values()) < 120 <= total  # each half alone would break the rule
+    assert not [v for v in result["violations"] if "row_count" in v]
+    table = metrics(ctx)
+    counts = table[(table.metric == "row_count") & table.day.isna()].set_index("model_version")
+    assert counts.at["*", "value"] == total and counts.at["*", "threshold"] == 120
+    assert counts.at["*", "kind"] == "data_quality" and not counts.at["*", "violation"]
+    assert {v: counts.at[v, "value"] for v in ("1", warm)} == {
+        name.split("/v")[1]: rows for name, rows in groups.items()
+    }
+    assert not counts.violation.any()
+
+
 def test_the_monitor_run_logs_the_window_figures_and_the_mae_limit_comes_from_validate(
     monitored,
 ):
@@ -174,7 +210,11 @@ def test_the_monitor_run_logs_the_window_figures_and_the_mae_limit_comes_from_va
 
     logged = run.data.metrics
     assert logged["batch/v1/psi.temp"] == pytest.approx(figure("temp", "psi").value.iloc[0])
-    assert len([name for name in logged if name.startswith("batch/v1/")]) == len(window_level)
+    of_v1 = window_level[window_level.model_version == "1"]
+    assert len([name for name in logged if name.startswith("batch/v1/")]) == len(of_v1)
+    (source_wide,) = window_level[window_level.model_version == "*"].itertuples()
+    own = of_v1.loc[of_v1.metric == "row_count", "value"].item()  # v1 scored every row
+    assert logged["batch/row_count.window"] == source_wide.value == own
     broken = table[table.violation]
     for kind in ("drift", "data_quality", "insufficient_data"):
         assert logged[f"violations.{kind}"] == (broken.kind == kind).sum()
@@ -215,8 +255,11 @@ def test_an_empty_window_reports_insufficient_data_and_does_not_retrain(scored):
     drift = rows[rows.metric == "psi"]
     assert len(drift) == len(FEATURES) + 1  # every model input and the prediction
     assert drift.value.isna().all() and (drift.kind == "insufficient_data").all()
-    count = rows[rows.metric == "row_count"].iloc[0]
-    assert count.value == 0 and count.kind == "data_quality" and count.violation
+    counts = rows[rows.metric == "row_count"].set_index("model_version")
+    assert sorted(counts.index) == ["*", "none"]  # the source's rule, and the empty group's count
+    assert counts.value.tolist() == [0, 0]
+    assert counts.at["*", "kind"] == "data_quality" and counts.at["*", "violation"]
+    assert counts.kind.isna()["none"] and not counts.at["none", "violation"]
 
 
 def test_a_rerun_drops_the_none_figures_of_a_source_that_now_has_rows_in_the_window(
@@ -232,7 +275,7 @@ def test_a_rerun_drops_the_none_figures_of_a_source_that_now_has_rows_in_the_win
     assert list(monitor.run(ctx)["groups"]) == ["batch/vnone"]
     ctx.spark.sql(f"RESTORE TABLE {target} TO VERSION AS OF {version}")  # then it did
     assert monitor.run(ctx)["groups"] == {"batch/v1": scored_rows}
-    assert set(metrics(ctx).model_version) == {"1"}
+    assert set(metrics(ctx).model_version) == {"1", "*"}
 
 
 def test_a_prediction_source_breaking_its_expectations_stops_the_monitor_before_it_writes(
@@ -273,10 +316,15 @@ def test_the_row_count_rule_is_rows_per_day_times_the_days_of_the_window(monitor
     assert (window.end - window.start).days == 2
     assert ctx.settings.raw["monitoring"]["min_rows_per_day"] == {"batch": 100}
     table = metrics(ctx)
-    (count,) = table[(table.metric == "row_count") & table.day.isna()].itertuples()
+    counts = table[(table.metric == "row_count") & table.day.isna()]
+    (count,) = counts[counts.model_version == "*"].itertuples()
     assert (count.source, count.value, count.threshold) == ("batch", 156, 200)
     assert (count.kind, count.violation) == ("data_quality", True)
     assert count.value == rows_in_window(synthetic[0], window)
+    (own,) = counts[counts.model_version == "1"].itertuples()  # v1 scored them all: no rule
+    assert (own.value, own.kind, own.violation) == (156, None, False)
+    assert math.isnan(own.threshold)
+    assert "batch *.row_count=156 (data_quality)" in monitored[1]["violations"]
 
 
 def retraining_condition() -> dict:
@@ -361,12 +409,10 @@ def test_a_column_in_violation_for_two_sources_gets_a_chart_named_for_each():
             EVENT_TIME: utc(2013, 1, 10, 12),
         }
     )
-    config, days = monitoring_settings(settings), 1.0
+    config = monitoring_settings(settings)
     figures, comparisons = [], {}
     for source in ("batch", "online"):  # the figures of each group, as the monitor step makes them
-        found, compared = group_figures(
-            source, "1", window, baseline, ["origin"], config, days, settings
-        )
+        found, compared = group_figures(source, "1", window, baseline, ["origin"], config, settings)
         figures += found
         comparisons.update({(source, "1", c): v for c, v in compared.items()})
     drifted = [f["source"] for f in figures if f["column"] == "origin" and f["violation"]]
@@ -380,13 +426,19 @@ def test_a_column_in_violation_for_two_sources_gets_a_chart_named_for_each():
     ]
 
 
-def test_the_report_lists_versions_in_numeric_order():
+def test_the_report_lists_versions_in_numeric_order_then_the_figures_over_all_versions():
     # Versions are strings of digits: as text, "10" comes before "9".
     counts = [
         {**figure("*", "row_count", 5), "source": "batch", "model_version": v} for v in ("10", "9")
     ]
-    page = render_report(counts, {}, "run")
-    assert re.findall(r"model version (\d+)", page) == ["9", "10"]
+    wide = source_count_figure(10, days=2.0, min_rows_per_day=100)
+    page = render_report([*counts, {**wide, "source": "batch", "model_version": "*"}], {}, "run")
+    assert re.findall(r"<h2>Source batch, ([^<]+)</h2>", page) == [
+        "model version 9",
+        "model version 10",
+        "all model versions",
+    ]
+    assert "<p>Violations: batch *.row_count (data_quality)</p>" in page
 
 
 def test_bad_monitoring_settings_name_the_key(scored):

@@ -1,5 +1,10 @@
 """The monitor's figures for one source and model version, each checked against its rule.
 
+One figure belongs to a source as a whole: its ``row_count`` over all the versions that
+scored its rows in the window (model version :data:`ALL_VERSIONS`), checked against the
+source's rows-per-day rule. A champion moved inside the window splits the source's rows
+between two versions; the rule is about the source's volume, so it counts them together.
+
 A figure is a dict: column (a model input, ``prediction``, or ``*`` for the
 window), metric, value (float, or None when it cannot be computed), threshold,
 kind (the rule the figure is checked against: ``drift``, ``data_quality``,
@@ -26,10 +31,15 @@ DRIFT, DATA_QUALITY, INSUFFICIENT_DATA = "drift", "data_quality", "insufficient_
 KINDS = (DRIFT, DATA_QUALITY, INSUFFICIENT_DATA)
 
 
+# The model version of a source's figures over all its versions (``row_count``).
+ALL_VERSIONS = "*"
+
+
 def group_name(source: str, version: str) -> str:
     """The name of one source and model version in results, metric names and the report:
-    ``"<source>/v<version>"``, for example ``"batch/v2"``."""
-    return f"{source}/v{version}"
+    ``"<source>/v<version>"``, for example ``"batch/v2"``; ``"<source>"`` for the
+    source's figures over all its versions (``version`` :data:`ALL_VERSIONS`)."""
+    return source if version == ALL_VERSIONS else f"{source}/v{version}"
 
 
 def version_order(version: str) -> tuple[int, str]:
@@ -112,24 +122,30 @@ def column_figures(
     return figures, comparisons
 
 
-def count_figures(
-    rows: int, profile: dict | None, days: float, min_rows_per_day: float | None
-) -> list[dict]:
-    """Window-level counts: ``row_count`` (rule data_quality when ``min_rows_per_day``
-    is set: fewer than that times ``days`` rows) and ``baseline_row_count``.
-    """
-    limit = None if min_rows_per_day is None else min_rows_per_day * days
+def count_figures(rows: int, profile: dict | None) -> list[dict]:
+    """Counts of one (source, version) group, without a rule: ``row_count`` (its ``rows``
+    in the window) and ``baseline_row_count`` (the rows of the version's training
+    ``profile``; None without one). The rows-per-day rule is the source's
+    (:func:`source_count_figure`)."""
     return [
-        figure(
-            "*",
-            "row_count",
-            rows,
-            limit,
-            None if limit is None else DATA_QUALITY,
-            limit is not None and rows < limit,
-        ),
+        figure("*", "row_count", rows),
         figure("*", "baseline_row_count", None if profile is None else profile["rows"]),
     ]
+
+
+def source_count_figure(rows: int, days: float, min_rows_per_day: float | None) -> dict:
+    """``row_count`` of a source over all its versions: ``rows`` scored in the window,
+    a data_quality violation when fewer than ``min_rows_per_day`` times ``days`` (the
+    window's length in days); no rule when ``min_rows_per_day`` is None."""
+    limit = None if min_rows_per_day is None else min_rows_per_day * days
+    return figure(
+        "*",
+        "row_count",
+        rows,
+        limit,
+        None if limit is None else DATA_QUALITY,
+        limit is not None and rows < limit,
+    )
 
 
 def error_figures(

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .drift import Comparison
-from .figures import group_name, version_order
+from .figures import ALL_VERSIONS, group_name, version_order
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
@@ -117,6 +117,15 @@ def _status(*figures: dict | None) -> tuple[str, str]:
     return kind.replace("_", " "), "unknown" if kind == "insufficient_data" else "bad"
 
 
+def _count_rows(figures: list[dict]) -> list[tuple[list[str], str]]:
+    """Table rows (cells, css class) of the window-level figures (column ``*``) of ``figures``."""
+    return [
+        ([escape(f["metric"]), _number(f["value"], 12), _number(f["threshold"], 12)], _status(f)[1])
+        for f in figures
+        if f["column"] == "*"
+    ]
+
+
 def _group(figures: list[dict], comparisons: dict, source: str, version: str) -> list[str]:
     def of(metric: str) -> dict:
         return {f["column"]: f for f in figures if f["metric"] == metric and f["day"] is None}
@@ -156,11 +165,7 @@ def _group(figures: list[dict], comparisons: dict, source: str, version: str) ->
         )
         for column, f in nulls.items()
     ]
-    counts = [
-        ([escape(f["metric"]), _number(f["value"], 12), _number(f["threshold"], 12)], _status(f)[1])
-        for f in figures
-        if f["column"] == "*"
-    ]
+    counts = _count_rows(figures)
     error = [
         ([escape(f["metric"]), _number(f["value"]), _number(f["threshold"])], _status(f)[1])
         for f in figures
@@ -202,7 +207,8 @@ def render_report(figures: list[dict], comparisons: dict, title: str) -> str:
     Per source and version: drift per column (PSI with a bar, KS statistic, limits,
     status), data quality, error on labelled rows, and for each column in
     violation its baseline and window distributions on the shared bins. Per
-    source: the MAE by UTC day as a line chart, one line per version.
+    source: its figures over all versions (model version ``*``: the row count and its
+    rule) and the MAE by UTC day as a line chart, one line per version.
     """
     groups = sorted({(f["source"], f["model_version"]) for f in figures})
     violations = [
@@ -216,13 +222,20 @@ def render_report(figures: list[dict], comparisons: dict, title: str) -> str:
         f"<p>Violations: {escape(', '.join(violations)) if violations else 'none'}</p>",
     ]
     for source in sorted({s for s, _ in groups}):
-        for version in sorted((v for s, v in groups if s == source), key=version_order):
+        versions = [v for s, v in groups if s == source and v != ALL_VERSIONS]
+        for version in sorted(versions, key=version_order):
             parts += _group(
                 [f for f in figures if (f["source"], f["model_version"]) == (source, version)],
                 comparisons,
                 source,
                 version,
             )
+        wide = [f for f in figures if (f["source"], f["model_version"]) == (source, ALL_VERSIONS)]
+        if wide:
+            parts += [
+                f"<h2>Source {escape(source)}, all model versions</h2>",
+                _table(["figure", "value", "limit"], _count_rows(wide)),
+            ]
         daily: dict[str, list[tuple]] = {}
         for f in figures:
             if f["source"] == source and f["day"] is not None and f["metric"] == "mae":

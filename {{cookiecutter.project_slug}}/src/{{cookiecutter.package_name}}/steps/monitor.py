@@ -8,15 +8,18 @@ the version's training-data profile, logged by train as ``data_profile.json``
 (see data_profile.py), never with today's tables. Figures and their rules are in
 ``monitoring/figures.py``: drift (PSI, KS statistic, MAE on labelled rows),
 data_quality (null share, rows per day) and insufficient_data. Only drift sets
-``retraining_required``.
+``retraining_required``. The rows-per-day rule is checked on each source's rows over all
+its versions (model version ``*``): a champion moved inside the window splits the rows
+between two versions, and neither part alone is the source's volume.
 
 Figures go to the monitoring metrics table, one row per figure: window_start,
 window_end (timestamps UTC), source, model_version (string; ``none`` for a source
-without rows in the window), computed_at, column, metric, value (double, null
-when it cannot be computed), threshold, kind, violation (boolean), day (date,
-UTC, on per-day error rows only). A rerun replaces the rows of the same window,
-source and version, and the source's ``none`` rows of the window (they said it had
-no rows there), and leaves every other version's and source's rows alone.
+without rows in the window, ``*`` for its figures over all versions), computed_at,
+column, metric, value (double, null when it cannot be computed), threshold, kind,
+violation (boolean), day (date, UTC, on per-day error rows only). A rerun replaces the
+rows of the same window, source and version (``*`` included), and the source's ``none``
+rows of the window (they said it had no rows there), and leaves every other version's
+and source's rows alone.
 Every run is also an MLflow run named ``monitor`` with the figures as metrics
 and the HTML report ``drift_report.html``.
 """
@@ -36,12 +39,14 @@ from ..config import Settings, Window, instant_sql
 from ..features.training_set import window_predicate
 from ..monitoring.baseline import load_baseline
 from ..monitoring.figures import (
+    ALL_VERSIONS,
     DRIFT,
     KINDS,
     column_figures,
     count_figures,
     error_figures,
     group_name,
+    source_count_figure,
     version_order,
 )
 from ..monitoring.report import render_report
@@ -112,7 +117,6 @@ def group_figures(
     baseline,
     columns: list[str],
     config: MonitoringSettings,
-    days: float,
     settings: Settings,
 ) -> tuple[list[dict], dict]:
     """Every figure of one (source, version) group: columns, counts and error.
@@ -123,15 +127,15 @@ def group_figures(
     known, and event timestamp, UTC); ``baseline``, the version's training profile and
     validation MAE (:class:`..monitoring.baseline.Baseline`), or None when it has none
     (no drift figures, no MAE limit then); ``columns``, the model inputs; ``config``,
-    the monitoring settings; ``days``, the window's length in days (a float), which
-    ``config.min_rows_per_day[source]`` multiplies into the row-count limit.
+    the monitoring settings. The group's ``row_count`` has no rule here: the rows-per-day
+    rule is the source's, over all its versions (:func:`source_figure`).
 
     Returns (figures, dicts of :func:`..monitoring.figures.figure` with ``source`` and
     ``model_version`` added; comparisons by column for the report).
     """
     profile = baseline.profile if baseline else None
     figures, comparisons = column_figures(profile, rows, [*columns, "prediction"], config)
-    figures += count_figures(len(rows), profile, days, config.min_rows_per_day.get(source))
+    figures += count_figures(len(rows), profile)
     mae = baseline.validation_mae if baseline else None
     limit = None if mae is None else mae * (1 + config.max_mae_increase)
     contract = settings.contract
@@ -143,6 +147,15 @@ def group_figures(
         classification=contract.is_classification,
     )
     return [{**f, "source": source, "model_version": version} for f in figures], comparisons
+
+
+def source_figure(source: str, rows: int, config: MonitoringSettings, days: float) -> dict:
+    """The ``row_count`` of ``source`` over all its versions (model version ``*``): its
+    ``rows`` in the window against ``config.min_rows_per_day[source]`` times ``days``, the
+    window's length in days (:func:`..monitoring.figures.source_count_figure`)."""
+    limit = config.min_rows_per_day.get(source)
+    found = source_count_figure(rows, days, limit)
+    return {**found, "source": source, "model_version": ALL_VERSIONS}
 
 
 def _literal(text: str) -> str:
@@ -195,7 +208,8 @@ def run(ctx: Context) -> dict:
     """Compute the figures of ``windows.scoring`` per source and model version, and write them.
 
     Returns metrics_written, groups (``<source>/v<version>`` and its rows),
-    violations (``<source>/v<version> <column>.<metric>=<value> (<kind>)``),
+    violations (``<source>/v<version> <column>.<metric>=<value> (<kind>)``; ``<source>``
+    alone for a figure over all its versions),
     violations_by_kind, retraining_required (a drift violation exists) and the
     MLflow run id. Raises ConfigError for a bad ``monitoring`` section,
     MissingTableError when a source table or the entity table is missing,
@@ -222,11 +236,12 @@ def run(ctx: Context) -> dict:
             if version != NO_VERSION and version not in baselines:
                 baselines[version] = load_baseline(registry, settings.model_name, version)
             found, compared = group_figures(
-                source, version, group, baselines.get(version), columns, config, days, settings
+                source, version, group, baselines.get(version), columns, config, settings
             )
             figures += found
             comparisons.update({(source, version, c): v for c, v in compared.items()})
             groups.append((source, version))
+        figures.append(source_figure(source, len(of_source), config, days))
     now = datetime.now(UTC)
     records = [
         (
@@ -248,7 +263,9 @@ def run(ctx: Context) -> dict:
     frame = ctx.spark.createDataFrame(records, METRICS_SCHEMA)
     # A source's ``none`` rows said it had no rows in the window: they go once it has some.
     superseded = [(s, NO_VERSION) for s in sources if (s, NO_VERSION) not in groups]
-    ctx.tables.replace_where(frame, config.table, replace_predicate(window, groups + superseded))
+    wide = [(s, ALL_VERSIONS) for s in sources]
+    predicate = replace_predicate(window, groups + wide + superseded)
+    ctx.tables.replace_where(frame, config.table, predicate)
     broken = [f for f in figures if f["violation"]]
     violations = [
         f"{group_name(f['source'], f['model_version'])} {f['column']}.{f['metric']}="
