@@ -253,12 +253,17 @@ ONE_TASK_PER_STAGE = {
 SMALL_DATA_SQL = {**NO_GENERATED_CODE, **ONE_TASK_PER_STAGE}
 
 
+def session_settings(settings: Settings) -> Settings:
+    """``settings`` as the tests' session starts with them: :data:`TEST_SPARK_CONF` and
+    :data:`SMALL_DATA_SQL` over their ``spark_conf``."""
+    conf = {**settings.spark_conf, **TEST_SPARK_CONF, **SMALL_DATA_SQL}
+    return replace(settings, spark_conf=conf)
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """The one local Spark session of the test run (every step's Context reuses it)."""
-    settings = local_settings(tmp_path_factory.mktemp("spark"))
-    conf = {**settings.spark_conf, **TEST_SPARK_CONF, **SMALL_DATA_SQL}
-    return get_spark(replace(settings, spark_conf=conf))
+    return get_spark(session_settings(local_settings(tmp_path_factory.mktemp("spark"))))
 
 
 def pipeline_sql_values() -> dict[str, str | None]:

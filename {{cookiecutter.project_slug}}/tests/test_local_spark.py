@@ -7,11 +7,15 @@ from urllib.parse import urlparse
 
 import pytest
 
-from {{ cookiecutter.package_name }}.runtime.class_archive import default_folder
+from {{ cookiecutter.package_name }}.runtime.class_archive import (
+    WRITTEN,
+    archive_key,
+    default_folder,
+)
 from {{ cookiecutter.package_name }}.runtime.delta_jars import recorded_jars
-from {{ cookiecutter.package_name }}.runtime.spark import local_conf
+from {{ cookiecutter.package_name }}.runtime.spark import class_archive_inputs, local_conf
 
-from .conftest import local_settings, table_name
+from .conftest import local_settings, session_settings, table_name
 
 pytestmark = pytest.mark.spark
 
@@ -53,17 +57,36 @@ def test_the_session_was_given_the_jars_recorded_for_a_local_start(spark, tmp_pa
     assert [n for n in names if n.startswith("io.delta_delta-spark_")], names
 
 
-def test_the_local_jvm_was_given_the_class_data_archive_options_its_start_chose(spark):
+def test_the_local_jvm_was_given_the_class_data_archive_options_its_start_chose(spark, tmp_path):
     """The driver JVM of the tests' session runs with every Java option its start put in
-    ``spark.driver.defaultJavaOptions``; those that name a class-data archive
-    (runtime/class_archive.py: mapped when an earlier start wrote it, else written at this
-    JVM's exit) name the archives' folder. Which of the two, or none (another start's
-    dump still in progress, or MLOPS_SPARK_CLASS_ARCHIVE=off), depends on the machine's
-    earlier runs; tests/runtime/test_class_archive.py and test_spark_remote.py check each."""
+    ``spark.driver.defaultJavaOptions``. When the archive is in use for the session's
+    settings (``class_archive_inputs`` of runtime/spark.py, by ``class_archive.in_use``),
+    those hold an archive option of the settings' key in the archives' folder (mapped
+    when an earlier start wrote it, else written at this JVM's exit), unless another
+    start's dump of that key was still to be written (its log, then unfinished, is in the
+    folder); when it is not, the JVM has no archive option at all.
+    tests/runtime/test_class_archive.py and test_spark_remote.py check each case."""
     runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     arguments = list(runtime.getInputArguments())
     given = spark.sparkContext.getConf().get("spark.driver.defaultJavaOptions").split()
     assert given[0] == "-XX:+UseParallelGC" and set(given) <= set(arguments), arguments
-    archives = [a for a in given if a.startswith(("-XX:SharedArchiveFile=", "-XX:ArchiveClass"))]
-    folder = str(default_folder())
-    assert all(a.split("=", 1)[1].startswith(folder) for a in archives), archives
+    archive_options = ("-XX:SharedArchiveFile=", "-XX:ArchiveClassesAtExit=")
+    chosen = [a for a in given if a.startswith(archive_options)]
+    conf = local_conf(session_settings(local_settings(tmp_path)))
+    inputs = class_archive_inputs(conf)
+    if inputs is None:
+        assert not [a for a in arguments if a.startswith(archive_options)], arguments
+        return
+    folder, key = default_folder(), archive_key(conf, *inputs)
+    if not chosen:  # another start's dump of the key was still to be written
+        started = runtime.getStartTime() / 1000  # this JVM's, in seconds
+        pending = [
+            log.name
+            for log in folder.glob(f"{key}.*.log")
+            if WRITTEN not in log.read_text(errors="replace") or log.stat().st_mtime >= started
+        ]
+        assert pending, sorted(p.name for p in folder.iterdir())
+        return
+    assert set(chosen) <= set(arguments), arguments
+    files = [Path(a.split("=", 1)[1]) for a in chosen]
+    assert all(f.parent == folder and f.name.startswith(f"{key}.") for f in files), chosen

@@ -14,7 +14,14 @@ from pyspark.errors import PySparkRuntimeError
 from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.runtime import class_archive, delta_jars
 from {{ cookiecutter.package_name }}.runtime import spark as runtime_spark
-from {{ cookiecutter.package_name }}.runtime.spark import REMOTE_VAR, SparkStartError, spark_remote
+from {{ cookiecutter.package_name }}.runtime.spark import (
+    REMOTE_VAR,
+    SparkStartError,
+    local_conf,
+    spark_remote,
+)
+
+from .conftest import session_settings
 
 
 def test_classic_spark_unless_an_address_is_set(monkeypatch):
@@ -220,6 +227,22 @@ def test_a_resolving_start_records_its_jars_and_the_next_start_names_them(monkey
     )
     third = builder_used_by_get_spark(monkeypatch, settings, ivy)
     assert "spark.jars" not in third.conf and "spark.jars.packages" in third.conf
+
+
+def test_the_tests_session_and_the_pipeline_share_one_class_archive(tmp_path):
+    """The tests' session (conftest.py: a system property of its own in the driver's Java
+    options) maps the class-data archive a pipeline start writes, not a second one: the
+    archive's key (runtime/class_archive.py) is the same for both starts' settings."""
+    java, jars = tmp_path / "java", tmp_path / "jars"
+    java.write_text("java")
+    jars.mkdir()
+    (jars / "spark-core.jar").write_bytes(b"core")
+    settings = load_settings("local")
+    pipeline, tests = local_conf(settings), local_conf(session_settings(settings))
+    option = "spark.driver.extraJavaOptions"
+    assert tests[option] != pipeline.get(option)
+    key = class_archive.archive_key
+    assert key(tests, str(java), jars) == key(pipeline, str(java), jars)
 
 
 @pytest.mark.skipif(not runtime_spark.java_executable(), reason="needs java")

@@ -15,6 +15,7 @@ import pytest
 from {{ cookiecutter.package_name }}.runtime import class_archive
 from {{ cookiecutter.package_name }}.runtime.class_archive import (
     DUMP_TIMEOUT_SECONDS,
+    JAVA_OPTION_VARS,
     SWITCH_VAR,
     UNUSED_DAYS,
     WRITTEN,
@@ -23,7 +24,11 @@ from {{ cookiecutter.package_name }}.runtime.class_archive import (
     in_use,
     java_options,
 )
-from {{ cookiecutter.package_name }}.runtime.spark import java_executable, with_class_archive
+from {{ cookiecutter.package_name }}.runtime.spark import (
+    java_executable,
+    spark_jars_folder,
+    with_class_archive,
+)
 from {{ cookiecutter.package_name }}.runtime.spark import java_version_text as spark_java_version
 
 CONF = {"spark.driver.defaultJavaOptions": "-XX:+UseParallelGC", "spark.driver.memory": "4g"}
@@ -149,6 +154,44 @@ def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(
     else:
         conf["spark.driver.extraJavaOptions"] = "-Xss4m"
     assert archive_key(conf, java, jars) != before
+
+
+@pytest.mark.parametrize(
+    "where", ["spark.driver.defaultJavaOptions", "spark.driver.extraJavaOptions", *JAVA_OPTION_VARS]
+)
+def test_the_archive_key_leaves_out_system_properties_but_no_other_java_option(
+    setup, monkeypatch, where
+):
+    """A ``-D<name>=<value>`` the JVM's archive code does not read (the tests' session sets
+    one) keeps the key; a heap size, a collector or a property it reads changes it."""
+    java, jars, _ = setup
+    for name in JAVA_OPTION_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+    def key_with(options: str) -> str:
+        if where in JAVA_OPTION_VARS:
+            monkeypatch.setenv(where, options)
+            return archive_key(CONF, java, jars)
+        given = CONF.get(where, "")
+        return archive_key({**CONF, where: f"{given} {options}".strip()}, java, jars)
+
+    before = archive_key(CONF, java, jars)
+    assert key_with("-Dmlops.tests.session=true -Dfile.encoding=UTF-8") == before
+    assert key_with("-Dmlops.tests.session=true -Xmx2g") == key_with("-Xmx2g") != before
+    assert key_with("-XX:+UseG1GC") != before
+    assert key_with("-Djava.system.class.loader=org.example.Loader") != before
+
+
+def test_the_jars_of_an_archive_are_the_installed_pyspark_s_even_with_spark_home_set(
+    monkeypatch, tmp_path
+):
+    """SPARK_HOME names other jars, but a start with it set gets no archive (in_use): the
+    jar folder an archive is keyed on is always the installed pyspark's."""
+    import pyspark
+
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path))
+    folder = spark_jars_folder()
+    assert sorted(folder.glob(f"spark-core_*-{pyspark.__version__}.jar")), folder
 
 
 HOTSPOT = (

@@ -7,16 +7,18 @@ file at the next start (``-XX:SharedArchiveFile``), which skips parsing and veri
 them. Figures are in the README ("Local Spark").
 
 The archive depends on the Java installation, Spark's jars and the driver's JVM settings:
-its file name is a hash of them (:func:`archive_key`), so a change gets a new archive. A
-start that finds a complete archive for its key maps it; one that finds none asks its JVM
-to write one at exit, under a name of its own, with the JVM's archive log beside it.
-HotSpot crashes (SIGBUS) on a truncated archive, so a written file is used only once its
-log holds the line HotSpot writes after closing the file; it is then flushed to disk and
-renamed to the key's archive. A start that fails forgets its dump and the archive it
-mapped (:func:`forget`), so the next start writes a new one.
+its file name is a hash of them (:func:`archive_key`), so a change gets a new archive.
+System properties (``-D<name>=<value>``) other than the few HotSpot's archive code reads
+(:data:`ARCHIVE_PROPERTIES`) are not part of it: a start that only adds one shares the
+archive. A start that finds a complete archive for its key maps it; one that finds none
+asks its JVM to write one at exit, under a name of its own, with the JVM's archive log
+beside it. HotSpot crashes (SIGBUS) on a truncated archive, so a written file is used
+only once its log holds the line HotSpot writes after closing the file; it is then
+flushed to disk and renamed to the key's archive. A start that fails forgets its dump
+and the archive it mapped (:func:`forget`), so the next start writes a new one.
 
 The folder is ``$XDG_CACHE_HOME/spark-class-archives`` (``~/.cache`` when unset); an
-archive takes 150 to 200 MB, and one unused for :data:`UNUSED_DAYS` days is removed.
+archive takes 150 to 240 MB, and one unused for :data:`UNUSED_DAYS` days is removed.
 Nothing is added (:func:`in_use`) with ``MLOPS_SPARK_CLASS_ARCHIVE=off``, on Windows
 (PySpark ends the JVM there without letting it write), for a Java that is not HotSpot,
 when the driver's Java options hold an archive option of their own, or when a folder
@@ -65,8 +67,21 @@ OWN_ARCHIVE_OPTIONS = (
 # The driver's Java options, which the archive depends on and a user's own archive
 # options would be in.
 JAVA_OPTION_SETTINGS = ("spark.driver.defaultJavaOptions", "spark.driver.extraJavaOptions")
-# The driver settings the archive depends on besides Java and the jars.
-KEYED_SETTINGS = (*JAVA_OPTION_SETTINGS, "spark.driver.extraClassPath", "spark.driver.memory")
+# The driver settings the archive depends on besides Java, the jars and the Java options.
+KEYED_SETTINGS = ("spark.driver.extraClassPath", "spark.driver.memory")
+# The system properties HotSpot's archive code reads (JDK 17 and newer): the class path the
+# archive is checked against, the system class loader (with one set, no class of the
+# application is taken from the archive) and the two that turn off the archived module
+# graph. Any other ``-D<name>=<value>`` in the Java options is left out of the key: the
+# JVM writes and accepts the same archive with or without it.
+ARCHIVE_PROPERTIES = frozenset(
+    {
+        "java.class.path",
+        "java.system.class.loader",
+        "jdk.module.showModuleResolution",
+        "jdk.module.validation",
+    }
+)
 # Environment variables whose Java options every JVM started here takes.
 JAVA_OPTION_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 # Environment variables that put folders on the driver's class path (spark-submit's
@@ -143,21 +158,35 @@ def _stamp(path: Path) -> list:
     return [str(path), info.st_size, info.st_mtime_ns]
 
 
+def _keyed_options(options: str | None) -> list[str]:
+    """The tokens (split at whitespace) of the Java options ``options`` (None: none) an
+    archive depends on: all but the system properties ``-D<name>[=<value>]`` whose name
+    is not in :data:`ARCHIVE_PROPERTIES`, in their order."""
+    return [
+        token
+        for token in (options or "").split()
+        if not token.startswith("-D") or token[2:].split("=", 1)[0] in ARCHIVE_PROPERTIES
+    ]
+
+
 def archive_key(conf: Mapping[str, str], java: str, spark_jars: Path) -> str:
     """The name (hex, 24 characters) of the archive for a start with ``conf``.
 
     In: the settings a local start passes to Spark, the ``java`` executable Spark runs and
     the folder of Spark's jars (``pyspark/jars``). The hash covers the Java executable
     (resolved path, size, time) and every jar in ``spark_jars`` (name, size, time), which
-    HotSpot checks the archive against, the driver settings in :data:`KEYED_SETTINGS`
-    and the Java options of the environment (:data:`JAVA_OPTION_VARS`).
+    HotSpot checks the archive against, the driver settings in :data:`KEYED_SETTINGS`,
+    and the driver's Java options (:data:`JAVA_OPTION_SETTINGS`) and the environment's
+    (:data:`JAVA_OPTION_VARS`) without their other system properties
+    (:func:`_keyed_options`).
     """
     jars = sorted(spark_jars.glob("*.jar")) if spark_jars.is_dir() else []
     facts = {
         "java": _stamp(Path(os.path.realpath(java))),
         "jars": [_stamp(jar) for jar in jars],
         "settings": {key: conf.get(key) for key in KEYED_SETTINGS},
-        "environment": {name: os.environ.get(name) for name in JAVA_OPTION_VARS},
+        "options": {key: _keyed_options(conf.get(key)) for key in JAVA_OPTION_SETTINGS},
+        "environment": {name: _keyed_options(os.environ.get(name)) for name in JAVA_OPTION_VARS},
     }
     return hashlib.sha256(json.dumps(facts).encode("utf-8")).hexdigest()[:24]
 

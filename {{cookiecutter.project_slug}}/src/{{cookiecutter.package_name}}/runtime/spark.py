@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from importlib import metadata, resources
 from pathlib import Path
@@ -254,32 +254,39 @@ def local_conf(settings: RuntimeSettings) -> dict[str, str]:
 
 
 def spark_jars_folder() -> Path:
-    """The folder of the jars on the local driver's class path: ``$SPARK_HOME/jars`` when
-    SPARK_HOME is set, else the installed pyspark's ``jars`` (the path, which may not
-    exist)."""
+    """The folder of the installed pyspark's jars, ``<pyspark>/jars`` (the path, which may
+    not exist): the driver's class path of a local start without SPARK_HOME, the only
+    kind that gets the class-data archive (:func:`class_archive_inputs`)."""
     import pyspark
 
-    home = os.environ.get("SPARK_HOME")
-    return Path(home or Path(pyspark.__file__).parent) / "jars"
+    return Path(pyspark.__file__).parent / "jars"
+
+
+def class_archive_inputs(conf: Mapping[str, str]) -> tuple[str, Path] | None:
+    """The ``java`` executable and Spark's jar folder (:func:`spark_jars_folder`) of a
+    local start with ``conf`` when it should get the class-data archive
+    (:func:`.class_archive.in_use`, given ``java -version`` and the ``conf`` folder
+    beside the jars); None when not, or when no Java can be found or run (the start says
+    so itself). Raises nothing."""
+    java = java_executable()
+    if not java or not os.path.exists(java):
+        return None
+    try:
+        version = java_version_text(java)
+    except OSError:
+        return None
+    jars = spark_jars_folder()
+    return (java, jars) if class_archive.in_use(conf, version, jars.parent / "conf") else None
 
 
 def with_class_archive(conf: dict[str, str]) -> dict[str, str]:
     """``conf`` of a local start with the class-data archive's HotSpot options
     (:func:`.class_archive.java_options`, which may create, rename or remove files in the
     archives' folder) after its ``spark.driver.defaultJavaOptions``; ``conf`` unchanged
-    when :func:`.class_archive.in_use` says no, or there are none. Raises nothing the
-    start did not: a Java that cannot be found or run gets no options here."""
-    java = java_executable()
-    if not java or not os.path.exists(java):
-        return conf
-    try:
-        version = java_version_text(java)
-    except OSError:  # java cannot be run: the start says so itself
-        return conf
-    jars = spark_jars_folder()
-    if not class_archive.in_use(conf, version, jars.parent / "conf"):
-        return conf
-    extra = class_archive.java_options(conf, java, jars)
+    when :func:`class_archive_inputs` says no archive, or there are no options. Raises
+    nothing the start did not."""
+    inputs = class_archive_inputs(conf)
+    extra = class_archive.java_options(conf, *inputs) if inputs else ""
     if not extra:
         return conf
     given = conf.get("spark.driver.defaultJavaOptions", "")
