@@ -28,8 +28,6 @@ then).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import sys
@@ -38,6 +36,8 @@ import uuid
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
+
+from .hashed_name import hashed_name
 
 SWITCH_VAR = "MLOPS_SPARK_CLASS_ARCHIVE"
 OFF_VALUES = frozenset({"off", "0", "false", "no"})
@@ -170,7 +170,7 @@ def _keyed_options(options: str | None) -> list[str]:
 
 
 def archive_key(conf: Mapping[str, str], java: str, spark_jars: Path) -> str:
-    """The name (hex, 24 characters) of the archive for a start with ``conf``.
+    """The name (:func:`.hashed_name.hashed_name`) of the archive for a start with ``conf``.
 
     In: the settings a local start passes to Spark, the ``java`` executable Spark runs and
     the folder of Spark's jars (``pyspark/jars``). The hash covers the Java executable
@@ -188,7 +188,7 @@ def archive_key(conf: Mapping[str, str], java: str, spark_jars: Path) -> str:
         "options": {key: _keyed_options(conf.get(key)) for key in JAVA_OPTION_SETTINGS},
         "environment": {name: _keyed_options(os.environ.get(name)) for name in JAVA_OPTION_VARS},
     }
-    return hashlib.sha256(json.dumps(facts).encode("utf-8")).hexdigest()[:24]
+    return hashed_name(facts)
 
 
 def _written(log: Path, dump: Path) -> bool:

@@ -14,8 +14,6 @@ resolves again.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -24,6 +22,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from .hashed_name import hashed_name
+
 DEFAULT_IVY_HOME = Path.home() / ".ivy2.5.2"
 
 
@@ -31,17 +31,17 @@ def record_path(conf: Mapping[str, str]) -> Path:
     """Where the jars resolved for the local Spark ``conf`` are recorded.
 
     ``conf``: the settings a local start passes to Spark, ``spark.jars.packages`` and
-    ``spark.jars.ivySettings`` (a file path) included. The name is a hash of every
-    ``spark.jars*`` setting and of the Ivy settings file's text (empty when the file
-    cannot be read), so a change to any of them (another Delta version, a repository, an
-    edited settings file) gets a new record.
+    ``spark.jars.ivySettings`` (a file path) included. The name is a hash
+    (:func:`.hashed_name.hashed_name`) of every ``spark.jars*`` setting and of the Ivy
+    settings file's text (empty when the file cannot be read), so a change to any of them
+    (another Delta version, a repository, an edited settings file) gets a new record.
     """
     jars = {k: v for k, v in sorted(conf.items()) if k.startswith("spark.jars")}
     try:
         text = Path(conf["spark.jars.ivySettings"]).read_text(encoding="utf-8")
     except (KeyError, OSError, UnicodeDecodeError):
         text = ""
-    key = hashlib.sha256(json.dumps([jars, text]).encode()).hexdigest()[:24]
+    key = hashed_name([jars, text])
     ivy_home = Path(conf.get("spark.jars.ivy") or DEFAULT_IVY_HOME)
     return ivy_home / "resolved" / f"{key}.txt"
 
