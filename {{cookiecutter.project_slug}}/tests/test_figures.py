@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.monitoring.figures import (
     source_count_figure,
 )
 from {{ cookiecutter.package_name }}.monitoring.settings import monitoring_settings
-from {{ cookiecutter.package_name }}.steps.monitor import group_figures
+from {{ cookiecutter.package_name }}.steps.monitor import group_figures, source_figure
 
 from .conftest import CONTRACT, refusal, utc
 
@@ -93,6 +93,16 @@ def test_rows_per_day_rule_only_for_named_sources():
     assert not enough["violation"] and enough["kind"] == "data_quality"
     unnamed = source_count_figure(0, days=2.0, min_rows_per_day=None)
     assert not unnamed["violation"] and unnamed["kind"] is None and unnamed["threshold"] is None
+
+
+def test_the_source_wide_count_takes_the_rule_of_its_source_from_the_settings():
+    """steps/monitor.source_figure: conf/config.yml sets 100 rows a day for ``batch`` only."""
+    assert CONFIG.min_rows_per_day == {"batch": 100}
+    batch = source_figure("batch", 150, CONFIG, 2.0)
+    assert (batch["source"], batch["model_version"], batch["column"]) == ("batch", "*", "*")
+    assert (batch["value"], batch["threshold"], batch["violation"]) == (150, 200, True)
+    online = source_figure("online", 0, CONFIG, 2.0)
+    assert (online["threshold"], online["kind"], online["violation"]) == (None, None, False)
 
 
 def test_a_versions_counts_carry_no_rule():

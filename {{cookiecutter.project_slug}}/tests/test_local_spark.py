@@ -10,7 +10,7 @@ import pytest
 from {{ cookiecutter.package_name }}.runtime.class_archive import (
     WRITTEN,
     archive_key,
-    default_folder,
+    usable_folder,
 )
 from {{ cookiecutter.package_name }}.runtime.delta_jars import recorded_jars
 from {{ cookiecutter.package_name }}.runtime.spark import class_archive_inputs, local_conf
@@ -64,7 +64,8 @@ def test_the_local_jvm_was_given_the_class_data_archive_options_its_start_chose(
     those hold an archive option of the settings' key in the archives' folder (mapped
     when an earlier start wrote it, else written at this JVM's exit), unless another
     start's dump of that key was still to be written (its log, then unfinished, is in the
-    folder); when it is not, the JVM has no archive option at all.
+    folder); when it is not, or the archives' folder is not usable, the JVM has no
+    archive option at all.
     tests/runtime/test_class_archive.py and test_spark_remote.py check each case."""
     runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     arguments = list(runtime.getInputArguments())
@@ -74,10 +75,11 @@ def test_the_local_jvm_was_given_the_class_data_archive_options_its_start_chose(
     chosen = [a for a in given if a.startswith(archive_options)]
     conf = local_conf(session_settings(local_settings(tmp_path)))
     inputs = class_archive_inputs(conf)
-    if inputs is None:
+    folder = usable_folder()
+    if inputs is None or folder is None:  # not in use, or nowhere to keep archives
         assert not [a for a in arguments if a.startswith(archive_options)], arguments
         return
-    folder, key = default_folder(), archive_key(conf, *inputs)
+    key = archive_key(conf, *inputs)
     if not chosen:  # another start's dump of the key was still to be written
         started = runtime.getStartTime() / 1000  # this JVM's, in seconds
         pending = [

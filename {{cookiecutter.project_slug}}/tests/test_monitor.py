@@ -66,6 +66,17 @@ def monitored(trained_scored, tmp_path_factory) -> tuple[Context, dict]:
     return ctx, monitor.run(ctx)
 
 
+@pytest.fixture(scope="module")
+def warm_champion(monitored, tmp_path_factory) -> tuple[Context, str]:
+    """(Context, version): a copy of :func:`monitored`'s state where a version trained on
+    warmer data (:func:`register_warm_model`) is the champion; the predictions are still
+    v1's. Read-only: copy it with :func:`private_copy` before changing it."""
+    ctx = private_copy(monitored[0], tmp_path_factory.mktemp("warm") / "state")
+    warm = register_warm_model(ctx)
+    registry(ctx).set_registered_model_alias(ctx.settings.model_name, "champion", warm)
+    return ctx, warm
+
+
 def with_monitoring(ctx: Context, **changes) -> Context:
     """``ctx`` with keys of the ``monitoring`` section changed (same tables and store)."""
     raw = {**ctx.settings.raw, "monitoring": {**ctx.settings.raw["monitoring"], **changes}}
@@ -125,8 +136,11 @@ def test_train_logs_the_profile_of_its_training_data(trained):
     )
 
 
-def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(monitored, tmp_path):
-    scored = private_copy(monitored[0], tmp_path / "state")  # this test moves the champion alias
+def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(
+    monitored, warm_champion, tmp_path
+):
+    scored = private_copy(warm_champion[0], tmp_path / "state")  # this test scores and monitors
+    warm = warm_champion[1]
     first = monitored[1]
     assert list(first["groups"]) == ["batch/v1"]
     before = metrics(scored)
@@ -135,10 +149,7 @@ def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(mon
     again = monitor.run(scored)
     assert again["metrics_written"] == len(metrics(scored)) == len(before)  # replaced, not added
 
-    warm = register_warm_model(scored)
-    client = registry(scored)
-    client.set_registered_model_alias(scored.settings.model_name, "champion", warm)
-    batch_inference.run(scored)
+    batch_inference.run(scored)  # the warm champion scores the window
     second = monitor.run(scored)
     assert list(second["groups"]) == [f"batch/v{warm}"]
 
@@ -165,33 +176,34 @@ def test_each_version_is_compared_with_its_own_profile_and_keeps_its_figures(mon
 
 
 def test_a_champion_moved_inside_the_window_splits_its_rows_and_the_row_rule_counts_them_all(
-    monitored, synthetic, tmp_path
+    warm_champion, synthetic, tmp_path
 ):
     """README: the rows-per-day rule is checked on a source's rows over all its versions.
     A deploy halfway through the scoring window leaves the first day scored by v1 and the
     second by the new champion; at 60 rows a day each half is under the window's limit of
     120, the source's 156 rows are not, and no version is flagged for its share."""
-    ctx = private_copy(monitored[0], tmp_path / "state")  # this test moves the champion
+    ctx = private_copy(warm_champion[0], tmp_path / "state")  # this test scores and monitors
+    warm = warm_champion[1]
     window = ctx.settings.windows["scoring"]
     middle = window.start + (window.end - window.start) / 2
-    warm = register_warm_model(ctx)
-    registry(ctx).set_registered_model_alias(ctx.settings.model_name, "champion", warm)
     second_half = {**ctx.settings.windows, "scoring": Window(middle, window.end)}
     batch_inference.run(Context(replace(ctx.settings, windows=second_half)))
 
     result = monitor.run(with_monitoring(ctx, min_rows_per_day={"batch": 60}))
-    total = rows_in_window(synthetic[0], window)
-    groups = result["groups"]
-    assert set(groups) == {"batch/v1", f"batch/v{warm}"} and sum(groups.values()) == total
-    assert max(groups.values()) < 120 <= total  # each half alone would break the rule
+    flights = synthetic[0]
+    halves = {
+        "1": rows_in_window(flights, Window(window.start, middle)),
+        warm: rows_in_window(flights, Window(middle, window.end)),
+    }
+    total = rows_in_window(flights, window)
+    assert result["groups"] == {f"batch/v{v}": rows for v, rows in halves.items()}
+    assert max(halves.values()) < 120 <= total  # each half alone would break the rule
     assert not [v for v in result["violations"] if "row_count" in v]
     table = metrics(ctx)
     counts = table[(table.metric == "row_count") & table.day.isna()].set_index("model_version")
     assert counts.at["*", "value"] == total and counts.at["*", "threshold"] == 120
     assert counts.at["*", "kind"] == "data_quality" and not counts.at["*", "violation"]
-    assert {v: counts.at[v, "value"] for v in ("1", warm)} == {
-        name.split("/v")[1]: rows for name, rows in groups.items()
-    }
+    assert {v: counts.at[v, "value"] for v in halves} == halves
     assert not counts.violation.any()
 
 
@@ -439,6 +451,11 @@ def test_the_report_lists_versions_in_numeric_order_then_the_figures_over_all_ve
         "all model versions",
     ]
     assert "<p>Violations: batch *.row_count (data_quality)</p>" in page
+    # The source's own table: 10 rows against 2 days at 100 a day, marked as a violation.
+    source_table = page.split("all model versions</h2>")[1].split("</table>")[0]
+    assert re.findall(r"<tr class='(\w*)'>((?:<td>[^<]*</td>)+)</tr>", source_table) == [
+        ("bad", "<td>row_count</td><td>10</td><td>200</td>")
+    ]
 
 
 def test_bad_monitoring_settings_name_the_key(scored):

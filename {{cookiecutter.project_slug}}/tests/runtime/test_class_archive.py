@@ -23,6 +23,7 @@ from {{ cookiecutter.package_name }}.runtime.class_archive import (
     forget,
     in_use,
     java_options,
+    usable_folder,
 )
 from {{ cookiecutter.package_name }}.runtime.spark import (
     java_executable,
@@ -272,8 +273,10 @@ def test_no_option_names_a_folder_java_or_spark_would_read_otherwise(setup, name
     the start would fail; it gets no archive instead, and nothing is created. Nor for a
     folder that cannot be made (a file in the way)."""
     java, jars, folder = setup
+    assert usable_folder(folder) == folder
     (folder.parent / "a_file").write_text("a file where a folder would be")
     folder = folder.parent / name
+    assert usable_folder(folder) is None
     assert java_options(CONF, java, jars, folder) == ""
     assert not folder.exists()
 

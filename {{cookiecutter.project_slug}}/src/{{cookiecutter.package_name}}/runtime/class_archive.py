@@ -71,13 +71,14 @@ JAVA_OPTION_SETTINGS = ("spark.driver.defaultJavaOptions", "spark.driver.extraJa
 KEYED_SETTINGS = ("spark.driver.extraClassPath", "spark.driver.memory")
 # The system properties HotSpot's archive code reads (JDK 17 and newer): the class path the
 # archive is checked against, the system class loader (with one set, no class of the
-# application is taken from the archive) and the two that turn off the archived module
-# graph. Any other ``-D<name>=<value>`` in the Java options is left out of the key: the
-# JVM writes and accepts the same archive with or without it.
+# application is taken from the archive), the main module and the two that turn off the
+# archived module graph. Any other ``-D<name>=<value>`` in the Java options is left out
+# of the key: the JVM writes and accepts the same archive with or without it.
 ARCHIVE_PROPERTIES = frozenset(
     {
         "java.class.path",
         "java.system.class.loader",
+        "jdk.module.main",
         "jdk.module.showModuleResolution",
         "jdk.module.validation",
     }
@@ -265,6 +266,21 @@ def _prune(folder: Path, now: float) -> None:
             _remove(archive)
 
 
+def usable_folder(folder: Path | None = None) -> Path | None:
+    """``folder`` (default :func:`default_folder`) when archives can be kept there: its path
+    holds only letters, digits and ``_./+-`` (HotSpot's ``-Xlog`` and Spark's launcher
+    misread other characters), it exists or can be created, and this user may write and
+    search it; None otherwise. Raises nothing."""
+    folder = folder or default_folder()
+    if folder is None or not _SAFE_PATH.fullmatch(str(folder)):
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK | os.X_OK) else None
+
+
 def java_options(
     conf: Mapping[str, str],
     java: str,
@@ -279,14 +295,14 @@ def java_options(
     :func:`default_folder`; its time is set to ``now``, for :func:`_prune`); else
     ``-XX:ArchiveClassesAtExit=<dump>`` with the archive log (created empty here) beside
     it, unless another start's dump of the same key may still be written (then nothing
-    is added). Empty as well when the folder cannot be created or its path holds another
-    character than letters, digits and ``_./+-``. Renames finished dumps and removes
+    is added). Empty as well when the folder is not usable (:func:`usable_folder`).
+    Renames finished dumps and removes
     dead dumps and unused archives in ``folder`` (:func:`_settle_dumps`,
     :func:`_prune`). ``now``: the time (seconds since the epoch) to judge files by.
     Raises nothing: a file error means no options.
     """
-    folder = folder or default_folder()
-    if folder is None or not _SAFE_PATH.fullmatch(str(folder)):
+    folder = usable_folder(folder)
+    if folder is None:
         return ""
     try:
         return _options(conf, java, spark_jars, folder, time.time() if now is None else now)

@@ -153,8 +153,7 @@ def source_figure(source: str, rows: int, config: MonitoringSettings, days: floa
     """The ``row_count`` of ``source`` over all its versions (model version ``*``): its
     ``rows`` in the window against ``config.min_rows_per_day[source]`` times ``days``, the
     window's length in days (:func:`..monitoring.figures.source_count_figure`)."""
-    limit = config.min_rows_per_day.get(source)
-    found = source_count_figure(rows, days, limit)
+    found = source_count_figure(rows, days, config.min_rows_per_day.get(source))
     return {**found, "source": source, "model_version": ALL_VERSIONS}
 
 
@@ -180,8 +179,9 @@ def _metric_name(f: dict) -> str:
 
 def log_to_mlflow(figures: list[dict], comparisons: dict, window: Window) -> str:
     """One MLflow run ``monitor``: the window as parameters, the window-level figures as
-    metrics named ``<source>/v<version>/<metric>.<column>`` (``*`` written ``window``),
-    ``violations`` per kind, and ``drift_report.html``. Returns the run id.
+    metrics named ``<source>/v<version>/<metric>.<column>`` (``*`` written ``window``;
+    ``<source>/<metric>.<column>`` for model version ``*``), ``violations`` per kind, and
+    ``drift_report.html``. Returns the run id.
     """
     metrics = {
         _metric_name(f): f["value"] for f in figures if f["day"] is None and f["value"] is not None
