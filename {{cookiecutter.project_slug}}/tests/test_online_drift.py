@@ -11,7 +11,7 @@ from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.steps import monitor
 
 from .conftest import private_copy
-from .test_monitor import metrics
+from .test_monitor import metrics, with_monitoring
 from .test_serving import payload, post
 
 pytestmark = pytest.mark.spark
@@ -51,3 +51,20 @@ def test_a_planted_shift_in_online_requests_raises_a_drift_alarm(trained_scored,
     # null where a column has too few values (wind_gust): null for both sources
     online, batch = per_source.online.to_numpy(), per_source.batch.to_numpy()
     assert online == pytest.approx(batch, abs=1e-9, nan_ok=True)
+
+
+def test_an_online_source_with_a_row_rule_and_no_table_yet_is_checked_with_no_rows(
+    trained_scored, tmp_path
+):
+    """README: a source named in ``min_rows_per_day`` whose table does not exist yet
+    (nothing served) is not left out of the rule: its row count over all versions is 0,
+    under the limit (5 a day over the two-day window: 10)."""
+    ctx = private_copy(trained_scored[0], tmp_path / "state")  # this test writes metrics
+    assert not ctx.tables.exists(ctx.settings.table("inference_table"))
+    result = monitor.run(with_monitoring(ctx, min_rows_per_day={"batch": 1, "online": 5}))
+    assert list(result["groups"]) == ["batch/v1"]  # no version served online
+    assert "online *.row_count=0 (data_quality)" in result["violations"]
+    table = metrics(ctx)
+    (online,) = table[table.source == "online"].itertuples()
+    assert (online.model_version, online.column, online.metric) == ("*", "*", "row_count")
+    assert (online.value, online.threshold, online.violation) == (0, 10, True)

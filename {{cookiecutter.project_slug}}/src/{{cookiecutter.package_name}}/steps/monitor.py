@@ -10,7 +10,8 @@ the version's training-data profile, logged by train as ``data_profile.json``
 data_quality (null share, rows per day) and insufficient_data. Only drift sets
 ``retraining_required``. The rows-per-day rule is checked on each source's rows over all
 its versions (model version ``*``): a champion moved inside the window splits the rows
-between two versions, and neither part alone is the source's volume.
+between two versions, and neither part alone is the source's volume. A source with the
+rule whose table does not exist yet is checked with 0 rows.
 
 Figures go to the monitoring metrics table, one row per figure: window_start,
 window_end (timestamps UTC), source, model_version (string; ``none`` for a source
@@ -242,6 +243,10 @@ def run(ctx: Context) -> dict:
             comparisons.update({(source, version, c): v for c, v in compared.items()})
             groups.append((source, version))
         figures.append(source_figure(source, len(of_source), config, days))
+    # A source with a rows-per-day rule whose table does not exist yet (nothing served or
+    # streamed) has no rows in the window: its rule is checked all the same.
+    unserved = [s for s in config.min_rows_per_day if s not in sources]
+    figures += [source_figure(source, 0, config, days) for source in unserved]
     now = datetime.now(UTC)
     records = [
         (
@@ -263,7 +268,7 @@ def run(ctx: Context) -> dict:
     frame = ctx.spark.createDataFrame(records, METRICS_SCHEMA)
     # A source's ``none`` rows said it had no rows in the window: they go once it has some.
     superseded = [(s, NO_VERSION) for s in sources if (s, NO_VERSION) not in groups]
-    wide = [(s, ALL_VERSIONS) for s in sources]
+    wide = [(s, ALL_VERSIONS) for s in [*sources, *unserved]]
     predicate = replace_predicate(window, groups + wide + superseded)
     ctx.tables.replace_where(frame, config.table, predicate)
     broken = [f for f in figures if f["violation"]]
