@@ -127,6 +127,8 @@ def test_a_forgotten_dump_never_becomes_the_archive_and_a_late_one_is_removed(se
         "jar grown",
         "jar added",
         "java replaced",
+        "JDK modules image updated",
+        "JVM library updated",
         "driver memory",
         "driver java options",
         "JAVA_TOOL_OPTIONS",
@@ -137,6 +139,10 @@ def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(
 ):
     java, jars, _ = setup
     monkeypatch.delenv("JAVA_TOOL_OPTIONS", raising=False)
+    home = Path(java).parent.parent  # the stand-in's installation: <home>/jdk/java
+    (home / "lib" / "server").mkdir(parents=True)
+    (home / "lib" / "modules").write_bytes(b"modules")
+    (home / "lib" / "server" / "libjvm.so").write_bytes(b"jvm")
     before = archive_key(CONF, java, jars)
     assert archive_key({**CONF, "spark.sql.shuffle.partitions": "1"}, java, jars) == before
     conf = dict(CONF)
@@ -148,6 +154,10 @@ def test_the_archive_key_changes_with_java_the_jars_and_the_driver_settings(
         other = Path(java).with_name("java17")
         other.write_text("another java, longer")
         java = str(other)
+    elif change == "JDK modules image updated":  # in place: bin/java unchanged
+        (home / "lib" / "modules").write_bytes(b"modules of a newer update")
+    elif change == "JVM library updated":
+        (home / "lib" / "server" / "libjvm.so").write_bytes(b"jvm of a newer update")
     elif change == "driver memory":
         conf["spark.driver.memory"] = "8g"
     elif change == "JAVA_TOOL_OPTIONS":

@@ -83,6 +83,18 @@ ARCHIVE_PROPERTIES = frozenset(
         "jdk.module.validation",
     }
 )
+# Files of the Java installation (relative to its home, the folder above ``bin/java``)
+# that a dynamic archive is tied to: the runtime image of the JDK's modules, the JVM
+# library (its build) and the base archives it extends. A JDK updated in place can change
+# them without changing ``bin/java``; HotSpot would then silently refuse the archive at
+# every start, so a change gives a new key.
+JDK_FILES = (
+    "lib/modules",
+    "lib/server/libjvm.so",
+    "lib/server/libjvm.dylib",
+    "lib/server/classes.jsa",
+    "lib/server/classes_nocoops.jsa",
+)
 # Environment variables whose Java options every JVM started here takes.
 JAVA_OPTION_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 # Environment variables that put folders on the driver's class path (spark-submit's
@@ -175,15 +187,18 @@ def archive_key(conf: Mapping[str, str], java: str, spark_jars: Path) -> str:
 
     In: the settings a local start passes to Spark, the ``java`` executable Spark runs and
     the folder of Spark's jars (``pyspark/jars``). The hash covers the Java executable
-    (resolved path, size, time) and every jar in ``spark_jars`` (name, size, time), which
-    HotSpot checks the archive against, the driver settings in :data:`KEYED_SETTINGS`,
+    (resolved path, size, time), the files of its installation in :data:`JDK_FILES`
+    (path, size, time) and every jar in ``spark_jars`` (name, size, time), which HotSpot
+    checks the archive against, the driver settings in :data:`KEYED_SETTINGS`,
     and the driver's Java options (:data:`JAVA_OPTION_SETTINGS`) and the environment's
     (:data:`JAVA_OPTION_VARS`) without their other system properties
     (:func:`_keyed_options`).
     """
     jars = sorted(spark_jars.glob("*.jar")) if spark_jars.is_dir() else []
+    executable = Path(os.path.realpath(java))
     facts = {
-        "java": _stamp(Path(os.path.realpath(java))),
+        "java": _stamp(executable),
+        "jdk": [_stamp(executable.parent.parent / name) for name in JDK_FILES],
         "jars": [_stamp(jar) for jar in jars],
         "settings": {key: conf.get(key) for key in KEYED_SETTINGS},
         "options": {key: _keyed_options(conf.get(key)) for key in JAVA_OPTION_SETTINGS},
