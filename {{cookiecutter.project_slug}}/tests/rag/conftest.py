@@ -77,6 +77,13 @@ def ctx(tmp_path, indexed, empty_store) -> Context:
     return fresh_context(tmp_path, indexed, empty_store)
 
 
+@pytest.fixture
+def store_ctx(tmp_path, empty_store) -> Context:
+    """A Context with a fresh MLflow store and no table: for tests that need no Spark."""
+    shutil.copy(empty_store, tmp_path / "mlflow.db")
+    return Context(slice_settings(tmp_path))
+
+
 class FakeIndexes:
     """Records calls the way databricks-sdk's VectorSearchIndexesAPI receives them."""
 

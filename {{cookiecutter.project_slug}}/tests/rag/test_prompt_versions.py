@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import mlflow
+import pytest
 
 from {{ cookiecutter.package_name }}.rag.champion_aliases import checked_prompt_version
-from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
+from {{ cookiecutter.package_name }}.rag.prompts import latest_prompt, prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import (
     build,
     deploy,
@@ -18,7 +19,7 @@ from {{ cookiecutter.package_name }}.rag.steps import (
 )
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
-from .conftest import registry
+from .conftest import registry, slot
 
 
 def test_prompt_edit_versions_and_unchanged_prompt(ctx):
@@ -107,3 +108,30 @@ def test_a_renamed_prompt_registers_a_new_version_built_with_it(ctx):
     back = rollback.run(renamed_quick)
     assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
     assert prompt_by_alias(old_prompt, "champion").version == 1
+
+
+NO_QUESTION = "the template must contain the question placeholder"
+
+
+def test_a_template_without_the_question_is_refused_before_a_version_is_registered(store_ctx):
+    store_ctx.mlflow()
+    without = prompt_text().replace(slot("question"), "the question")
+    with pytest.raises(ValueError) as refused:
+        register_prompt.run(store_ctx, text=without)
+    assert str(refused.value) == f"text: {NO_QUESTION}"
+    assert latest_prompt(store_ctx.settings.prompt_name) is None
+
+
+def test_build_refuses_a_challenger_prompt_without_the_question_before_any_write(store_ctx):
+    # Registered and put under the challenger alias by hand (the registry's UI, say), not
+    # by register-prompt: build stops before it reads the index or logs a model.
+    store_ctx.mlflow()
+    name = store_ctx.settings.prompt_name
+    without = prompt_text().replace(slot("question"), "the question")
+    mlflow.genai.register_prompt(name, without)
+    mlflow.genai.set_prompt_alias(name, "challenger", 1)
+    with pytest.raises(ValueError) as refused:
+        build.run(store_ctx)
+    assert str(refused.value) == f"prompt {name} version 1 ('challenger'): {NO_QUESTION}"
+    assert registry(store_ctx).search_registered_models() == []
+    assert mlflow.search_runs(search_all_experiments=True).empty

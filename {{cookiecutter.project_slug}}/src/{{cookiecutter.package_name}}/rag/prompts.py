@@ -20,16 +20,26 @@ def packaged_prompt() -> str:
     return packaged_text(PROMPT_FILE)
 
 
+def checked_template(text: object, where: str) -> str:
+    """``text`` when it is a prompt template with the ``question`` placeholder.
+
+    Raises ValueError, one line starting with ``where`` (the file, argument or registry
+    version it came from), when ``text`` is not a string or lacks that placeholder: a
+    model built from it would answer without being given the question.
+    """
+    if not isinstance(text, str) or not REQUIRED.search(text):
+        raise ValueError(f"{where}: the template must contain the question placeholder")
+    return text
+
+
 def prompt_text() -> str:
     """The prompt template shipped in the package (:func:`packaged_prompt`).
 
     Placeholders in MLflow's syntax, names in double braces: ``context`` (the
-    retrieved chunks) and ``question``. Raises ValueError when ``question`` is missing.
+    retrieved chunks) and ``question``. Raises ValueError when ``question`` is missing
+    (:func:`checked_template`).
     """
-    text = packaged_prompt()
-    if not REQUIRED.search(text):
-        raise ValueError(f"{PROMPT_FILE}: the template must contain the question placeholder")
-    return text
+    return checked_template(packaged_prompt(), PROMPT_FILE)
 
 
 def _by_alias(name: str, alias: str):

@@ -28,7 +28,7 @@ from ...runtime.frames import to_pandas
 from ...runtime.tracking import client
 from ..index_version import index_version
 from ..pipeline import SIGNATURE
-from ..prompts import prompt_by_alias
+from ..prompts import checked_template, prompt_by_alias
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "qa_model.py"
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
@@ -82,8 +82,10 @@ def run(ctx: Context) -> dict:
 
     Returns model_version (int), registered (bool), prompt_version (int),
     index_version (str), pipeline_digest and run_id (None when handed on).
-    Raises LookupError when the prompt has no challenger alias (run register-prompt)
-    and MissingTableError when the chunk table is missing (run index).
+    Raises LookupError when the prompt has no challenger alias (run register-prompt),
+    ValueError when that prompt version lacks the ``question`` placeholder
+    (:func:`..prompts.checked_template`), both before anything is written, and
+    MissingTableError when the chunk table is missing (run index).
     """
     settings = ctx.settings
     ctx.mlflow()
@@ -93,6 +95,11 @@ def run(ctx: Context) -> dict:
             f"prompt {settings.prompt_name} has no '{settings.challenger_alias}' alias: "
             "run register-prompt first"
         )
+    # register-prompt checks the file; a version set by hand in the registry is checked here.
+    alias = settings.challenger_alias
+    checked_template(
+        prompt.template, f"prompt {settings.prompt_name} version {prompt.version} ('{alias}')"
+    )
     chunks = to_pandas(ctx.tables.read(settings.table("chunks"), "the index step"))
     config = pipeline_config(settings, prompt, index_version(chunks))
     tags = {

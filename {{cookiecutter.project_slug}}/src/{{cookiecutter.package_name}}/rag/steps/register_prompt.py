@@ -10,17 +10,19 @@ from __future__ import annotations
 import mlflow
 
 from ...runtime.context import Context
-from ..prompts import PROMPT_FILE, latest_prompt, prompt_text
+from ..prompts import PROMPT_FILE, checked_template, latest_prompt, prompt_text
 
 
 def run(ctx: Context, text: str | None = None) -> dict:
     """Register ``text`` (default: the packaged prompt file) when it differs from the newest.
 
     Returns prompt (name), version (int), registered (bool: a new version was
-    made) and alias (the challenger alias now on that version).
+    made) and alias (the challenger alias now on that version). Raises ValueError,
+    before anything is written, when the template lacks the ``question`` placeholder
+    (:func:`..prompts.checked_template`: naming ``text``, or the file by default).
     """
     settings = ctx.settings
-    text = prompt_text() if text is None else text
+    text = prompt_text() if text is None else checked_template(text, "text")
     ctx.mlflow()
     name = settings.prompt_name
     latest = latest_prompt(name)
