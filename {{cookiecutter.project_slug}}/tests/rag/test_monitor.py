@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import mlflow
 import pytest
@@ -14,6 +15,11 @@ from mlflow.tracing.client import TracingClient
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.cli import monitor as monitor_entry
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
+from {{ cookiecutter.package_name }}.rag.generation import ExtractiveGenerator
+from {{ cookiecutter.package_name }}.rag.pipeline import QAPipeline
+from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
+from {{ cookiecutter.package_name }}.rag.retrieval import VectorSearchRetriever
+from {{ cookiecutter.package_name }}.rag.serving import ask as ask_traced
 from {{ cookiecutter.package_name }}.rag.serving import record_feedback
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import (
@@ -27,7 +33,7 @@ from {{ cookiecutter.package_name }}.rag.steps import (
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError
 
-from .conftest import SLICE
+from .conftest import SLICE, FakeIndexes
 
 OUT_OF_CORPUS = [
     "What is the capital of France?",
@@ -255,3 +261,37 @@ def test_feedback_on_an_unknown_trace_writes_nothing(served, caplog):
     assert not served.tables.exists(served.settings.table("feedback"))
     # The one-line error is all the user sees: MLflow logs no warning of its own.
     assert [r.getMessage() for r in caplog.records if r.name.startswith("mlflow")] == []
+
+
+class DownIndexes(FakeIndexes):
+    """Vector Search while its endpoint is down: every query raises."""
+
+    def query_index(self, name, columns, query_text, num_results):
+        raise RuntimeError("injected: Vector Search endpoint unavailable")
+
+
+def test_a_question_that_raised_is_no_answer_to_monitor(store_ctx):
+    # No Spark: the ask traces alone, on a pipeline retrieving from (fake) Vector Search.
+    store_ctx.mlflow()
+
+    def pipeline(indexes: FakeIndexes) -> QAPipeline:
+        workspace = SimpleNamespace(vector_search_indexes=indexes)
+        return QAPipeline(
+            retriever=VectorSearchRetriever(workspace, "main.doc_qa.chunks_index"),
+            template=prompt_text(),
+            generator=ExtractiveGenerator(),
+            k=1,
+            info={},
+        )
+
+    answer = ask_traced(pipeline(FakeIndexes(exists=True)), "What does json.dumps do?")
+    with pytest.raises(RuntimeError, match="injected"):
+        ask_traced(pipeline(DownIndexes(exists=True)), "What does json.loads return?")
+    mlflow.flush_trace_async_logging()
+    now = datetime.now(UTC)
+    rows = monitor.answered(store_ctx, monitor.window_start(now, 1), now + timedelta(days=1))
+    # Only the answer: the failed question's trace (ERROR, no retrieval score) would count
+    # as an out-of-domain answer and add its time to the latency.
+    assert rows.trace_id.tolist() == [answer["trace_id"]]
+    assert rows.best_score.tolist() == [answer["best_score"]] == [0.9]
+

@@ -2,20 +2,21 @@
 
 Reads the answers of the last ``monitoring.window_days`` UTC days, today included, each
 from its midnight, from both channels the champion answers through: the traces tagged
-``channel=ask`` (answers given through ``rag/serving.py`` ``ask``, as the ``ask``
-command does; not evaluation runs) and the inference table ``tables.inference_table``
-(the answers of ``serve`` or the Model Serving endpoint: every answer of a request
-answered with HTTP 200; their own traces are not tagged, so none is counted twice). Also
-the feedback table (one row per trace and user; a served answer has no trace id, so it
-is not rated). Per UTC day: answers, latency p50 and p95 (ms: the trace's duration, or
-for a served answer its request's), out_of_domain_rate (share of answers whose best
-retrieval score is below ``monitoring.out_of_domain_score``; null when that setting is
-null, as on Databricks until calibrated), each answer counted once, rated (the ratings
-of the day's answers) and negative_feedback_share (share of those ratings that are
-``down``). The rows replace that day's rows in the monitoring metrics table. Alarms,
-over the whole window: out-of-domain rate above ``max_out_of_domain_rate`` (none when
-the rate is null), negative feedback above ``max_negative_feedback_share``, p95 latency
-above ``max_latency_p95_ms``.
+``channel=ask`` that ended with an answer (status OK; answers given through
+``rag/serving.py`` ``ask``, as the ``ask`` command does; not evaluation runs) and the
+inference table ``tables.inference_table`` (the answers of ``serve`` or the Model
+Serving endpoint: every answer of a request answered with HTTP 200; their own traces are
+not tagged, so none is counted twice). Also the feedback table (one row per trace and
+user; a served answer has no trace id, so it is not rated). Per UTC day: answers,
+latency p50 and p95 (ms: the trace's duration, or for a served answer its request's),
+out_of_domain_rate (share of answers whose best retrieval score is below
+``monitoring.out_of_domain_score``; null when that setting is null, as on Databricks
+until calibrated), each answer counted once, rated (the ratings of the day's answers)
+and negative_feedback_share (share of those ratings that are ``down``). The rows replace
+that day's rows in the monitoring metrics table. Alarms, over the whole window:
+out-of-domain rate above ``max_out_of_domain_rate`` (none when the rate is null),
+negative feedback above ``max_negative_feedback_share``, p95 latency above
+``max_latency_p95_ms``.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ METRICS_SCHEMA = (
 
 
 def answered(ctx: Context, since: datetime, until: datetime) -> pd.DataFrame:
-    """The ``ask`` traces started in ``[since, until)``: trace_id, day (date),
-    latency_ms, best_score.
+    """The ``ask`` traces started in ``[since, until)`` that ended with an answer (status
+    OK): trace_id, day (date), latency_ms, best_score.
 
+    A trace whose question raised (retriever or generator down) is no answer, as a served
+    request answered with an error is none (:func:`served`): counted, it would add its
+    time to the latency and, without a retrieval score, an out-of-domain question.
     best_score is the trace tag ``best_retrieval_score`` the pipeline sets (0.0 if absent).
     """
     experiment = configure_mlflow(ctx.settings)
@@ -54,7 +58,7 @@ def answered(ctx: Context, since: datetime, until: datetime) -> pd.DataFrame:
     traces = mlflow.search_traces(
         locations=[experiment],
         filter_string=(
-            f"tags.{CHANNEL_TAG} = '{CHANNEL}' "
+            f"tags.{CHANNEL_TAG} = '{CHANNEL}' AND trace.status = 'OK' "
             f"AND trace.timestamp_ms >= {start} AND trace.timestamp_ms < {end}"
         ),
         include_spans=False,
