@@ -295,3 +295,12 @@ def test_a_question_that_raised_is_no_answer_to_monitor(store_ctx):
     assert rows.trace_id.tolist() == [answer["trace_id"]]
     assert rows.best_score.tolist() == [answer["best_score"]] == [0.9]
 
+
+def test_an_empty_question_among_others_is_refused_before_any_is_asked(store_ctx):
+    # Dropped, it would shift every later answer onto the question before it.
+    store_ctx.mlflow()
+    questions = ["What does json.dumps do?", " ", "What does json.loads return?"]
+    with pytest.raises(ValueError) as refused:
+        ask.run(store_ctx, questions)
+    assert str(refused.value) == "question 2: must not be empty (answers follow the order)"
+    assert mlflow.search_traces(include_spans=False).empty  # nothing was asked

@@ -13,11 +13,16 @@ def run(ctx: Context, questions: list[str]) -> dict:
 
     Every answer's trace is stored before this returns, so feedback on it can be
     recorded at once (MLflow writes traces in the background otherwise).
-    Raises ValueError when no question is given; LookupError when there is no champion.
+    The answers are in the order of ``questions`` (an answer does not repeat its question).
+    Raises ValueError, before anything is asked, when no question is given or one is
+    empty (dropped, it would shift every later answer onto the question before it);
+    LookupError when there is no champion.
     """
-    questions = [q for q in questions if q.strip()]
-    if not questions:
+    if not any(q.strip() for q in questions):
         raise ValueError("question: give at least one non-empty question")
+    for number, question in enumerate(questions, start=1):
+        if not question.strip():
+            raise ValueError(f"question {number}: must not be empty (answers follow the order)")
     ctx.mlflow()
     pipeline = champion_pipeline(ctx.settings)
     answers = [ask(pipeline, q) for q in questions]
