@@ -11,10 +11,12 @@ values for too; send null for an unknown value) gets HTTP 400 naming the columns
 :class:`LoggedApp`, before the model runs; one with a value of the wrong type gets
 MLflow's HTTP 400 naming the column (in the ``instances`` and ``inputs`` forms MLflow
 does not name it); one that sends no row (``{"dataframe_records": []}``) gets HTTP
-400 ``no rows to score`` from :class:`LoggedApp`. The same server serves either use
-case's model: the tabular model (rows may carry the contract's entity keys and event
-timestamp beside the inputs: the model ignores them, the inference table keeps them, so
-labels can be joined later) or the rag QA model (rows with a ``question``).
+400 ``no rows to score`` from :class:`LoggedApp`, and one without a ``Content-Type``
+header HTTP 400 naming it (MLflow's server fails on it: HTTP 500, and no log row).
+The same server serves either use case's model: the tabular model (rows may carry the
+contract's entity keys and event timestamp beside the inputs: the model ignores them,
+the inference table keeps them, so labels can be joined later) or the rag QA model
+(rows with a ``question``).
 
 Every ``/invocations`` request and its response go to the inference table
 (:mod:`.inference_table`), written in batches.
@@ -48,7 +50,8 @@ class LoggedApp:
     """ASGI wrapper: passes every request to ``app`` and logs ``/invocations`` exchanges.
 
     A ``/invocations`` request that lacks some of ``inputs`` (the model signature's
-    input names) or sends no row (:func:`refusal`) is answered here, not by ``app``:
+    input names), sends no row or has no Content-Type header (:func:`refusal`) is
+    answered here, not by ``app``:
     HTTP 400 with MLflow's error body, ``{"error_code": "BAD_REQUEST", "message":
     "missing model input(s) <a>, <b>: ..."}`` or ``"no rows to score: ..."``, and logged
     like any answer.
@@ -107,7 +110,11 @@ def refusal(request: bytes, content_type: str, inputs: list[str]) -> str | None:
     body :func:`.request_forms.json_body` does not read): it sends no row
     (:func:`.request_forms.empty_form`; MLflow would answer that every input is missing),
     or it lacks some of ``inputs``, the model signature's input names
-    (:func:`.request_forms.missing_from`)."""
+    (:func:`.request_forms.missing_from`), or it has no ``content_type`` at all (empty:
+    MLflow's server reads the header unchecked and fails, HTTP 500, before any answer
+    this wrapper could log)."""
+    if not content_type.strip():
+        return "missing Content-Type header: send application/json (or text/csv) with the body"
     body = json_body(request, content_type)  # parsed once, for both checks
     if body is None:
         return None
