@@ -441,7 +441,8 @@ def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_an
 
     # A kept file broken by hand stops the next recovery with the file and line.
     kept = again.kept
-    kept.write_text(kept.read_text().replace('"request_time": "', '"request_time": "x'))
+    original = kept.read_text()
+    kept.write_text(original.replace('"request_time": "', '"request_time": "x'))
     broken = InferenceLog(ctx)
     with pytest.raises(ValueError, match=f"^{re.escape(str(kept))}:1: not an inference-table"):
         broken.recover()
@@ -449,6 +450,18 @@ def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_an
     broken.close()
     with pytest.raises(ValueError, match="Invalid isoformat string: 'x2013-01-01"):
         read_unwritten(kept)
+    # So is a value of another type than its column's: queued, it would fail every write
+    # of that serve, the rows of its new requests with it.
+    for column, value, kind in (("status_code", "200", "an integer"), ("request", {}, "text")):
+        rows = [json.loads(line) for line in original.splitlines()]
+        rows[0][column] = value
+        kept.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        with pytest.raises(ValueError) as typed:
+            read_unwritten(kept)
+        assert str(typed.value) == (
+            f"{kept}:1: not an inference-table row ({column}: {value!r} is not {kind}); "
+            "move the file away to start without its requests"
+        )
 
 
 # A serve whose log thread is stuck in a batch write (as when that write starts Spark)

@@ -114,11 +114,31 @@ def _to_json(row: dict) -> str:
     )
 
 
+# The JSON values a kept row may hold in a column of these types (null aside), and their
+# name for an error; the date and timestamp columns are read from ISO text.
+_JSON_TYPES = {T.StringType: (str, "text"), T.IntegerType: (int, "an integer")}
+_JSON_TYPES[T.LongType] = _JSON_TYPES[T.IntegerType]
+
+
+def _check_types(row: dict) -> None:
+    """Raise TypeError naming the first column of :data:`SCHEMA` whose value in ``row`` (a
+    kept line, parsed) is neither null nor of the column's type (:data:`_JSON_TYPES`)."""
+    for field in SCHEMA.fields:
+        expected, value = _JSON_TYPES.get(type(field.dataType)), row.get(field.name)
+        if expected is None or value is None:
+            continue
+        python, kind = expected
+        if isinstance(value, bool) or not isinstance(value, python):
+            raise TypeError(f"{field.name}: {value!r} is not {kind}")
+
+
 def read_unwritten(path: Path) -> list[dict]:
     """The inference-table rows of a file the log kept (see :class:`InferenceLog`).
 
-    Raises ValueError naming the file when a line is not such a row (a file edited by
-    hand, say): move the file away to start without it.
+    Raises ValueError naming the file, the line and the rule when a line is not such a
+    row (a file edited by hand, say): no request id, a date or time that is not ISO text,
+    a value of another type than its column's (which would fail every write of the log
+    that queued it): move the file away to start without it.
     """
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -126,6 +146,7 @@ def read_unwritten(path: Path) -> list[dict]:
             row = json.loads(line)
             if not isinstance(row.get("databricks_request_id"), str):  # the merge key
                 raise KeyError("databricks_request_id")
+            _check_types(row)
             row["request_date"] = date.fromisoformat(row["request_date"])
             row["request_time"] = datetime.fromisoformat(row["request_time"])
         except (ValueError, TypeError, KeyError, AttributeError) as err:
