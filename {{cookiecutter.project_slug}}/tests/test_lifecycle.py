@@ -152,6 +152,15 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthe
         table.where(window_predicate("sched_dep_ts", SYNTHETIC_WINDOWS["scoring"])).count()
         == expected
     )
+    # Another store whose v2 is another model (fit on the real labels): its rows are that
+    # model's, not the mean model's of the same name and number scored just before (over
+    # Spark Connect MLflow caches a UDF's model on the server by the URI's text).
+    other = private_copy(trained_scored[0], tmp_path / "other")
+    assert register_model(other) == 2
+    registry(other).set_registered_model_alias(other.settings.model_name, CHAMPION, "2")
+    assert batch_inference.run(other)["model_version"] == 2
+    scored = other.tables.read(target).select("prediction").distinct().count()
+    assert scored > expected // 2  # the mean model's are all one
 
 
 def test_batch_inference_refuses_a_shared_key_before_loading_the_model(

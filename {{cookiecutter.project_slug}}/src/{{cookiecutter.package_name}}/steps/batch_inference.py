@@ -15,18 +15,25 @@ from pyspark.sql import functions as F
 from ..checks import check_inputs, check_unique, table_keys
 from ..features.model_inputs import build_model_input
 from ..features.training_set import window_predicate
-from ..registry import champion_version, model_uri
+from ..registry import champion_version, get_version
 from ..runtime.context import Context
+from ..runtime.tracking import client
 
 
 def model_udf(ctx: Context, version: int | str):
-    """Spark UDF of ``models:/<model name>/<version>``: a struct of the model inputs to a double."""
-    return mlflow.pyfunc.spark_udf(
-        ctx.spark,
-        model_uri(ctx.settings.model_name, version),
-        result_type="double",
-        env_manager="local",
-    )
+    """Spark UDF of version ``version`` of the model ``ctx.settings.model_name``: a struct of
+    the model inputs to a double.
+
+    The model is loaded from the version's source (``models:/m-<model id>`` in MLflow 3,
+    one per logged model), not from ``models:/<name>/<version>``: over Spark Connect MLflow
+    caches the model on the server's Python workers by the URI's text, so another model
+    of that name and number loaded before (another store's, or a store's made again)
+    would score, and the rows would name this version. Raises LookupError when the
+    version does not exist.
+    """
+    ctx.mlflow()
+    source = get_version(client(), ctx.settings.model_name, version).source
+    return mlflow.pyfunc.spark_udf(ctx.spark, source, result_type="double", env_manager="local")
 
 
 def score(frame: DataFrame, predict, version: int | str, columns: list[str]) -> DataFrame:
@@ -50,8 +57,8 @@ def score(frame: DataFrame, predict, version: int | str, columns: list[str]) -> 
 def run(ctx: Context) -> dict:
     """Score the events whose event timestamp lies in ``windows.scoring`` with the champion.
 
-    The champion alias is resolved once to a version, which is loaded as
-    ``models:/<name>/<version>``. Writes the predictions table: the contract's entity
+    The champion alias is resolved once to a version, whose logged model scores
+    (:func:`model_udf`). Writes the predictions table: the contract's entity
     keys and event timestamp, the model inputs, prediction (double, see :func:`score`),
     model_version (string) and scored_at (timestamp, UTC). Returns the rows scored
     and the model version. Raises LookupError when no champion exists, DataCheckError
