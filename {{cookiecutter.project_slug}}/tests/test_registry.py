@@ -233,6 +233,35 @@ def test_deploy_promotes_on_the_local_store_only_over_the_champion_validated_aga
     assert int(store.get_model_version_by_alias(name, "champion").version) == 2
 
 
+def test_a_rollback_stopped_by_ctrl_c_after_the_move_is_put_back_and_a_rerun_makes_it(
+    local_ctx, store, monkeypatch
+):
+    """Ctrl-C while what follows the alias is called (a Databricks endpoint update takes
+    seconds): the alias and the tags are put back, so the rerun rolls back to the same
+    version, not one further back."""
+    name = local_ctx.settings.model_name
+    store.create_registered_model(name)
+    for _ in range(2):
+        store.create_model_version(name, source="file:///nowhere", run_id=None)
+    store.set_registered_model_alias(name, "champion", "1")
+    store.set_model_version_tag(name, "2", "validation_status", "PASSED")
+    store.set_model_version_tag(name, "2", "validation_champion_version", "1")
+    assert deploy.run(local_ctx, version=2)["champion_version"] == 2
+    tags = {v: store.get_model_version(name, v).tags for v in ("1", "2")}
+
+    def interrupted(ctx):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(rollback, "follow_champion", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            rollback.run(local_ctx)
+    assert int(store.get_model_version_by_alias(name, "champion").version) == 2
+    assert {v: store.get_model_version(name, v).tags for v in ("1", "2")} == tags
+    moved = rollback.run(local_ctx)
+    assert (moved["rolled_back_from"], moved["champion_version"]) == (2, 1)
+
+
 def test_nested_moves_put_the_alias_back_once_and_keep_the_cause(local_ctx, store, monkeypatch):
     """The rag steps wrap the shared ones: the inner block restores, the outer re-raises."""
     name = local_ctx.settings.model_name

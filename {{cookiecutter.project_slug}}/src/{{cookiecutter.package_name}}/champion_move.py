@@ -4,7 +4,8 @@ deploy and rollback move the champion alias, tag the versions they move between
 (:data:`MOVE_TAGS`), then call what follows the alias (:func:`follow_champion`, e.g.
 a Databricks serving endpoint). When any of that raises, :func:`moved_together` puts
 the alias and those tags back as they were and calls the followers again, so a failed
-step leaves the registry as it found it and a rerun does the same move again.
+step (Ctrl-C included) leaves the registry as it found it and a rerun does the same
+move again.
 """
 
 from __future__ import annotations
@@ -78,16 +79,17 @@ def moved_together(
 
     ``champion``: the version the champion alias points at before the block (None:
     no champion); ``touched``: the versions whose move tags (:data:`MOVE_TAGS`) the block
-    may write. On an exception the alias and those tags are restored, the followers
-    called again (:func:`follow_champion`: e.g. the serving endpoint back on the
-    champion), and the exception re-raised, once: blocks nested around the same move
-    restore it in the innermost only. When the restore or the followers fail too, a note
-    on the exception says which (the exception itself, with its cause, stays the first).
+    may write. On an exception, Ctrl-C (KeyboardInterrupt) included, the alias and those
+    tags are restored, the followers called again (:func:`follow_champion`: e.g. the
+    serving endpoint back on the champion), and the exception re-raised, once: blocks
+    nested around the same move restore it in the innermost only. When the restore or the
+    followers fail too, a note on the exception says which (the exception itself, with its
+    cause, stays the first).
     """
     before = {str(v.version): {k: v.tags[k] for k in MOVE_TAGS if k in v.tags} for v in touched}
     try:
         yield
-    except Exception as err:
+    except (Exception, KeyboardInterrupt) as err:  # Ctrl-C: a rerun must make the same move
         if getattr(err, RESTORED, False):  # an inner block (the shared step) did it already
             raise
         setattr(err, RESTORED, True)
