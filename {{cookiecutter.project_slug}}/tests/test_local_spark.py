@@ -45,6 +45,25 @@ def test_the_local_jvm_runs_the_parallel_collector_beside_java_options_of_spark_
     assert jvm.java.lang.System.getProperty("mlops.tests.session") == "true"
 
 
+def test_the_local_jvm_runs_in_utc_unless_spark_conf_sets_its_zone(spark, tmp_path):
+    """The tests' driver JVM was started with ``-Duser.timezone=UTC`` (its own zone, which
+    decides whether Delta rebuilds a table's state at each commit to check the checksum
+    file: runtime/spark.py ``with_utc_jvm``), and a zone the user's spark_conf sets in
+    either Java options setting is kept, not overridden."""
+    runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert "-Duser.timezone=UTC" in list(runtime.getInputArguments())
+    assert spark._jvm.java.util.TimeZone.getDefault().getID() == "UTC"
+    for key in ("spark.driver.defaultJavaOptions", "spark.driver.extraJavaOptions"):
+        own = {key: "-Duser.timezone=Europe/Amsterdam"}
+        conf = local_conf(local_settings(tmp_path / key, spark_conf=own))
+        options = [
+            conf.get(k, "")
+            for k in ("spark.driver.defaultJavaOptions", "spark.driver.extraJavaOptions")
+        ]
+        assert " ".join(options).split().count("-Duser.timezone=Europe/Amsterdam") == 1
+        assert "-Duser.timezone=UTC" not in " ".join(options)
+
+
 def test_the_session_was_given_the_jars_recorded_for_a_local_start(spark, tmp_path):
     """The jar files the tests' session was given (``spark.jars``) are those recorded for
     a local start's settings (runtime/delta_jars.py), the Delta Lake jar among them:
