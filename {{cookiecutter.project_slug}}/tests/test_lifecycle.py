@@ -161,6 +161,13 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthe
     assert batch_inference.run(other)["model_version"] == 2
     scored = other.tables.read(target).select("prediction").distinct().count()
     assert scored > expected // 2  # the mean model's are all one
+    # Locally each version scores through its own logged model's URI, which no other
+    # store's v2 shares; on Databricks through the registry's URI.
+    logged = registry(other).get_model_version(other.settings.model_name, "2").source
+    assert batch_inference.scoring_uri(other, 2) == logged and logged.startswith("models:/m-")
+    on_databricks = Context(replace(other.settings, runtime="databricks", local_root=None))
+    name = other.settings.model_name
+    assert batch_inference.scoring_uri(on_databricks, 2) == f"models:/{name}/2"
 
 
 def test_batch_inference_refuses_a_shared_key_before_loading_the_model(

@@ -15,25 +15,35 @@ from pyspark.sql import functions as F
 from ..checks import check_inputs, check_unique, table_keys
 from ..features.model_inputs import build_model_input
 from ..features.training_set import window_predicate
-from ..registry import champion_version, get_version
+from ..registry import champion_version, get_version, model_uri
 from ..runtime.context import Context
 from ..runtime.tracking import client
 
 
-def model_udf(ctx: Context, version: int | str):
-    """Spark UDF of version ``version`` of the model ``ctx.settings.model_name``: a struct of
-    the model inputs to a double.
+def scoring_uri(ctx: Context, version: int | str) -> str:
+    """The URI :func:`model_udf` loads version ``version`` of ``ctx.settings.model_name``
+    from.
 
-    The model is loaded from the version's source (``models:/m-<model id>`` in MLflow 3,
-    one per logged model), not from ``models:/<name>/<version>``: over Spark Connect MLflow
-    caches the model on the server's Python workers by the URI's text, so another model
-    of that name and number loaded before (another store's, or a store's made again)
-    would score, and the rows would name this version. Raises LookupError when the
-    version does not exist.
+    On Databricks the registry's ``models:/<name>/<version>``: Unity Catalog vends the
+    version's storage credentials and records its use. Locally the version's own logged
+    model (its source, ``models:/m-<model id>`` in MLflow 3, one per logged model): over
+    a Spark Connect server that is not Databricks', MLflow caches a UDF's model in the
+    temporary folder by the URI's text and the worker's process id, so another model
+    of the same name and number loaded before (another local store's, or a store made
+    again) would score, and the rows would name this version. Raises LookupError when
+    the version does not exist (locally).
     """
+    if ctx.settings.runtime != "local":
+        return model_uri(ctx.settings.model_name, version)
     ctx.mlflow()
-    source = get_version(client(), ctx.settings.model_name, version).source
-    return mlflow.pyfunc.spark_udf(ctx.spark, source, result_type="double", env_manager="local")
+    return get_version(client(), ctx.settings.model_name, version).source
+
+
+def model_udf(ctx: Context, version: int | str):
+    """Spark UDF of version ``version`` of the model ``ctx.settings.model_name``
+    (:func:`scoring_uri`): a struct of the model inputs to a double."""
+    uri = scoring_uri(ctx, version)
+    return mlflow.pyfunc.spark_udf(ctx.spark, uri, result_type="double", env_manager="local")
 
 
 def score(frame: DataFrame, predict, version: int | str, columns: list[str]) -> DataFrame:
