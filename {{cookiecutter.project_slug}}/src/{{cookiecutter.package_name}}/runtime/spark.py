@@ -259,9 +259,9 @@ def local_conf(settings: RuntimeSettings) -> dict[str, str]:
 # (the session time zone is set apart, SESSION_TIME_ZONE). In any other JVM zone Delta
 # checks the file list each commit writes into its checksum file (``_delta_log/*.crc``)
 # against a full rebuild of the table's state, a few Spark jobs per commit: its setting
-# allFilesInCrc.verificationMode.forceOnNonUTC.enabled. Measured: run-all on the CI data
-# slice with the machine in America/New_York ran 138 Spark jobs, 127 with this option (as
-# in UTC).
+# allFilesInCrc.verificationMode.forceOnNonUTC.enabled. Measured with
+# benchmarks/profile_steps.py on the CI data slice: 143 Spark jobs with the JVM in
+# America/New_York, 133 in UTC.
 UTC_JVM_OPTION = "-Duser.timezone=UTC"
 JVM_TIME_ZONE_PROPERTY = "-Duser.timezone="
 
