@@ -19,6 +19,8 @@ from {{ cookiecutter.package_name }}.registry import version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import client
 
+from .conftest import registry
+
 # The tags deploy and rollback write on the versions they move between.
 MOVE_TAGS = (
     "previous_champion",
@@ -106,6 +108,25 @@ def test_a_failed_prompt_move_undoes_the_rollback(quick, monkeypatch):
     back = rollback.run(quick)
     assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
     assert _state(quick)["tags"][2]["rolled_back_to"] == "1"
+    done = _state(quick)
+
+    # killed between the two moves: the prompt alias still on v2's prompt; a rerun finishes
+    registry(quick).set_prompt_alias(quick.settings.prompt_name, "champion", 2)
+    assert _state(quick) == {**done, "prompt": 2}
+    again = rollback.run(quick)
+    assert again == {**back, "prompt_champion_version": 1}
+    assert _state(quick) == done
+    with pytest.raises(LookupError, match="nothing to roll back to"):  # v1 was the first
+        rollback.run(quick)
+
+    # v1 promoted again by deploy since (a later promoted_at), and that deploy killed
+    # before its prompt move: rollback undoes that deploy, not "finish" the old rollback
+    later = back["rolled_back_at"].replace(back["rolled_back_at"][:4], "2999", 1)
+    client().set_model_version_tag(quick.settings.model_name, "1", "promoted_at", later)
+    registry(quick).set_prompt_alias(quick.settings.prompt_name, "champion", 2)
+    with pytest.raises(LookupError, match="nothing to roll back to"):
+        rollback.run(quick)
+    assert _state(quick)["prompt"] == 2
 
 
 def test_a_missing_prompt_version_stops_deploy_before_any_alias_moves(quick):

@@ -157,9 +157,11 @@ def test_the_ask_and_feedback_commands_answer_and_record_a_rating(served, monkey
     assert "question: give at least one non-empty question" in capsys.readouterr().err
 
 
-def test_feedback_refuses_an_unknown_rating_before_writing(served):
+def test_feedback_refuses_an_unknown_rating_or_a_blank_user_before_writing(served):
     with pytest.raises(ValueError, match="rating: 'meh' must be one of up, down"):
         record_feedback(served, "tr-1", "meh", "reviewer")
+    with pytest.raises(ValueError, match="^user: must not be empty$"):
+        record_feedback(served, "tr-1", "up", " ")
     assert not served.tables.exists(served.settings.table("feedback"))
 
 
@@ -243,8 +245,10 @@ def test_feedback_whose_table_write_failed_is_kept_once_on_retry(served, monkeyp
 
     retried = record_feedback(served, trace_id, "down", "reviewer", "wrong module")
     again = record_feedback(served, trace_id, "down", "reviewer", "wrong module")
-    assert (retried["logged"], again["logged"]) == (False, False)
-    assert retried["assessment_id"] == again["assessment_id"] == logged_id
+    padded = record_feedback(served, trace_id, "down", " reviewer ", "wrong module")
+    assert (retried["logged"], again["logged"], padded["logged"]) == (False, False, False)
+    assert retried["assessment_id"] == again["assessment_id"] == padded["assessment_id"]
+    assert padded["assessment_id"] == logged_id and padded["user"] == "reviewer"
     assert _ratings(trace_id) == [(logged_id, False, valid)]
     assert rows() == [(trace_id, "reviewer", "down", logged_id)]
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import mlflow
 import pytest
+from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
 
 from {{ cookiecutter.package_name }}.rag.champion_aliases import checked_prompt_version
 from {{ cookiecutter.package_name }}.rag.prompts import latest_prompt, prompt_by_alias, prompt_text
@@ -108,6 +109,22 @@ def test_a_renamed_prompt_registers_a_new_version_built_with_it(ctx):
     back = rollback.run(renamed_quick)
     assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
     assert prompt_by_alias(old_prompt, "champion").version == 1
+
+
+def test_a_prompt_version_tag_of_other_digits_than_ascii_is_a_lookup_error(store_ctx):
+    store_ctx.mlflow()
+    assert register_prompt.run(store_ctx)["version"] == 1
+    settings = store_ctx.settings
+
+    def built(tag: str) -> ModelVersion:
+        return ModelVersion(
+            settings.model_name, "1", 0, tags=[ModelVersionTag("prompt_version", tag)]
+        )
+
+    assert checked_prompt_version(settings, built("1")) == 1
+    for tag in ("²", "١"):  # str.isdigit() says yes to both
+        with pytest.raises(LookupError, match=f"v1: tag prompt_version is {tag}; build"):
+            checked_prompt_version(settings, built(tag))
 
 
 NO_QUESTION = "the template must contain the question placeholder"

@@ -36,12 +36,12 @@ def checked_prompt_version(settings, version: ModelVersion) -> int:
     """The prompt version model ``version`` was built with (its ``prompt_version`` tag), a
     version of the prompt :func:`built_with` names.
 
-    Raises LookupError when the tag is missing or not a number, or when that version of
-    that prompt is not in the Prompt Registry.
+    Raises LookupError when the tag is missing or not a number (ASCII digits only: ``²``
+    is refused too), or when that version of that prompt is not in the Prompt Registry.
     """
     prompt = built_with(settings, version)
     tag = version.tags.get(PROMPT_VERSION_TAG, "")
-    if not tag.isdigit():
+    if not (tag.isascii() and tag.isdigit()):
         raise LookupError(
             f"model {settings.model_name} v{version.version}: tag {PROMPT_VERSION_TAG} "
             f"is {tag or 'missing'}; build registers versions with it"

@@ -106,14 +106,17 @@ def record_feedback(ctx, trace_id: str, rating: str, user: str, comment: str = "
     earlier row. Safe to retry: when the same user's same rating and comment is
     already on the trace (a run whose table write failed after ``log_feedback``),
     that assessment is reused, not logged again, and the table gets its one row.
-    Raises ValueError for another rating or an empty trace id or user, and
-    LookupError for an unknown trace, before anything is written.
+    ``user`` is stripped of surrounding blanks (``"alice "`` is ``alice``: one row and
+    one rating). Raises ValueError for another rating or an empty trace id or user
+    (blanks only), and LookupError for an unknown trace, before anything is written.
     Returns trace_id, rating, user, assessment_id, logged (False when reused), table.
     """
     if rating not in RATINGS:
         raise ValueError(f"rating: {rating!r} must be one of {', '.join(RATINGS)}")
-    if not trace_id.strip() or not user.strip():
-        raise ValueError("trace_id and user: must not be empty")
+    user = user.strip()
+    for field, value in (("trace_id", trace_id), ("user", user)):
+        if not value.strip():
+            raise ValueError(f"{field}: must not be empty")
     name = ctx.settings.table("feedback")
     ctx.mlflow()
     assessment_id, logged = _log_rating(trace_id, user, rating == "up", comment or None)
