@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -36,6 +37,7 @@ from mlflow import MlflowClient
 from mlflow.tracking._tracking_service import utils as mlflow_tracking_utils
 
 from {{ cookiecutter.package_name }} import sources
+from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.config import ConfigError, Settings, Window, load_settings
 from {{ cookiecutter.package_name }}.contract import Contract
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -115,6 +117,29 @@ def with_unproduced_input(ctx: Context, column: str = "gate_delay") -> Context:
     contract = ctx.settings.contract
     extra = changed_contract(contract, features={**contract.features, column: "numeric"})
     return Context(replace(ctx.settings, contract=extra))
+
+
+def refuses_a_shared_key(step, build: str, ctx: Context, target: str) -> None:
+    """Assert that ``step`` (a scoring step's module) refuses, before it loads the model
+    (its ``model_udf``), model inputs two of whose rows share a flight: its function
+    ``build`` returns the model inputs with their first row (by :data:`ENTITY_KEY`) added
+    again, and ``step.run(ctx)`` raises DataCheckError naming ``target``, the key and the
+    counts."""
+
+    def one_row_twice(*args):
+        frame = built(*args)
+        return frame.unionByName(frame.orderBy(ENTITY_KEY).limit(1))
+
+    def no_model(*args):
+        raise AssertionError("the model was loaded for input that is refused")
+
+    built = getattr(step, build)
+    shared = f"table {target}: key {ENTITY_KEY}: 1 value is shared by 2 rows (e.g. "
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(step, build, one_row_twice)
+        patched.setattr(step, "model_udf", no_model)
+        with pytest.raises(DataCheckError, match=re.escape(shared)):
+            step.run(ctx)
 
 
 def local_settings(root, **changes) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
@@ -12,7 +11,6 @@ import mlflow
 import pytest
 from pyspark.sql import functions as F
 
-from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -28,6 +26,7 @@ from .conftest import (
     SYNTHETIC_WINDOWS,
     history_metrics_off,
     private_copy,
+    refuses_a_shared_key,
     registry,
     rows_in_window,
 )
@@ -170,26 +169,11 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthe
     assert batch_inference.scoring_uri(on_databricks, 2) == f"models:/{name}/2"
 
 
-def test_batch_inference_refuses_a_shared_key_before_loading_the_model(
-    trained_scored, tmp_path, monkeypatch
-):
+def test_batch_inference_refuses_a_shared_key_before_loading_the_model(trained_scored, tmp_path):
     ctx = private_copy(trained_scored[0], tmp_path / "state")  # scored once by v1
     target = ctx.settings.table("predictions")
     before = ctx.tables.commit_stamp(target)
-    model_inputs = batch_inference.build_model_input
-
-    def one_row_twice(context, window):
-        frame = model_inputs(context, window)
-        return frame.unionByName(frame.orderBy("flight_id").limit(1))
-
-    def no_model(*args):
-        raise AssertionError("the model was loaded for a batch that is refused")
-
-    monkeypatch.setattr(batch_inference, "build_model_input", one_row_twice)
-    monkeypatch.setattr(batch_inference, "model_udf", no_model)
-    shared = f"table {target}: key flight_id: 1 value is shared"
-    with pytest.raises(DataCheckError, match=re.escape(shared)):
-        batch_inference.run(ctx)
+    refuses_a_shared_key(batch_inference, "build_model_input", ctx, target)
     assert ctx.tables.commit_stamp(target) == before
 
 

@@ -3,6 +3,7 @@ champion changes, with the same predictions as batch inference."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import functions as F
 
-from {{ cookiecutter.package_name }}.checks import check_frame, expectations
+from {{ cookiecutter.package_name }}.checks import DataCheckError, check_frame, expectations
 from {{ cookiecutter.package_name }}.config import ConfigError, Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
@@ -29,6 +30,7 @@ from .conftest import (
     local_settings,
     private_copy,
     refusal,
+    refuses_a_shared_key,
     registry,
     rows_in_window,
     seeded,
@@ -260,12 +262,24 @@ def test_without_a_champion_nothing_is_written(trained, tmp_path):
     assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
 
 
-def test_an_unproduced_model_input_or_a_missing_feature_table_is_refused_before_the_stream(
+def test_shared_keys_an_unproduced_model_input_or_a_missing_feature_table_are_refused_first(
     trained, tmp_path
 ):
-    """Both are refused with their own error before the query starts (inside a micro-batch
-    they would come wrapped in a StreamingQueryException, after the checkpoint is made)."""
+    """Each is refused with its own one-line error, batch inference's, before the query
+    starts (inside a micro-batch it would come wrapped in a StreamingQueryException, after
+    the checkpoint is made and the earlier micro-batches written): model inputs two of
+    whose rows share a flight (a micro-batch inserts both), before the model is loaded,
+    and a flight held twice by bronze."""
     copy = private_copy(trained[0], tmp_path / "state")
+    target = copy.settings.table("stream_predictions")
+    refuses_a_shared_key(stream_inference, "model_input_of", copy, target)
+    bronze = copy.settings.table(copy.settings.contract.entity_table)
+    from_scoring_start(copy).limit(1).write.format("delta").mode("append").save(
+        str(copy.tables.path(bronze))
+    )
+    shared = f"input table {bronze}: key {ENTITY_KEY}: 1 value is shared by 2 rows (e.g. "
+    with pytest.raises(DataCheckError, match=re.escape(shared)):
+        stream_inference.run(copy)
     ctx = with_unproduced_input(copy)
     with pytest.raises(ConfigError, match="lacks column gate_delay "):
         stream_inference.run(ctx)

@@ -320,9 +320,19 @@ def check_inputs(ctx: Context, step: str) -> None:
     Raises MissingTableError when an input table does not exist, DataCheckError
     when one breaks its expectations. Steps without declared inputs pass.
     """
+    check_tables(ctx, step_inputs(ctx.settings.contract, step))
+
+
+def check_tables(ctx: Context, keys: Sequence[str]) -> None:
+    """Check the tables configured under ``tables.<key>``, for each of ``keys`` (tables
+    :func:`expectations` declares), as :func:`check_inputs` checks a step's inputs:
+    a table version that passed earlier in this process is not checked again.
+    Raises MissingTableError when a table does not exist, DataCheckError when one breaks
+    its expectations.
+    """
     contract = ctx.settings.contract
     declared = expectations(contract)
-    for key in step_inputs(contract, step):
+    for key in keys:
         name = ctx.settings.table(key)
         ctx.tables.require(name, written_by(contract, key))
         stamp = ctx.tables.commit_stamp(name)

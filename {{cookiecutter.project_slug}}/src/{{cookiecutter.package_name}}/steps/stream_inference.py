@@ -14,7 +14,11 @@ Once per flight: each micro-batch inserts into ``tables.stream_predictions`` the
 but before committing it to the checkpoint replays that batch when restarted, and a new
 checkpoint (deleted, or a new path) reads bronze from the scoring window's start again:
 both insert no flight twice, and a flight keeps the prediction and version that first
-scored it. A checkpoint cannot follow bronze past a commit that rewrote or deleted rows
+scored it. Before the query starts, bronze and the feature tables are checked as batch
+inference checks its inputs, and so are the keys of the model inputs of every row the
+stream is to score (a micro-batch would insert two rows sharing a key): a failure is a
+one-line DataCheckError, and nothing is written.
+A checkpoint cannot follow bronze past a commit that rewrote or deleted rows
 (an overwrite), nor a bronze table dropped and created again: the run stops with a
 ConfigError naming ``streaming.checkpoint`` (:func:`_unfollowed`), having written nothing.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame
 
-from ..checks import table_keys
+from ..checks import check_tables, check_unique, table_keys
 from ..config import ConfigError, instant_sql
 from ..features.model_inputs import model_input_of
 from ..runtime.context import Context
@@ -105,28 +109,39 @@ def run(ctx: Context) -> dict:
     micro_batches (batches of this run that read input, from the query's progress reports;
     a replayed batch reads its rows again and inserts those not written yet),
     model_version (int) and rows (row count of the streaming predictions table).
-    Raises LookupError when no champion exists, MissingTableError when bronze
-    or the feature tables do not exist, and ConfigError when the spine lacks a column the
-    contract needs (:mod:`..features.spine`) or when the checkpoint cannot follow bronze
-    (rewritten, or created again: :func:`_unfollowed`), before anything is written.
+    Raises, before anything is written: LookupError when no champion exists,
+    MissingTableError when bronze or the feature tables do not exist, ConfigError when
+    the spine lacks a column the contract needs (:mod:`..features.spine`) or when the
+    checkpoint cannot follow bronze (rewritten, or created again: :func:`_unfollowed`),
+    DataCheckError when bronze or a feature table breaks its expectations
+    (:func:`..checks.check_tables`, as batch inference checks its inputs) or when two
+    model-input rows from the scoring window's start on share the predictions' keys
+    (before the model is loaded).
     """
     settings = ctx.settings
     contract = settings.contract
     source = settings.table(contract.entity_table)
+    target = settings.table("stream_predictions")
     ctx.tables.require(source, "the ingest step")
-    # The model inputs of bronze, built (lazily: no job runs) to check the spine and that
-    # the feature tables exist before the query starts: inside a micro-batch the error
-    # would reach the caller wrapped in a StreamingQueryException, after the checkpoint.
-    model_input_of(ctx, ctx.tables.read(source))
+    # From the scoring window's start on, with no end: a streaming source does not offer
+    # a row again once the checkpoint has passed it.
+    start = instant_sql(settings.windows["scoring"].start)
+    scheduled = f"`{contract.event_timestamp}` >= {start}"
+    # Everything is checked before the query starts: inside a micro-batch an error would
+    # reach the caller wrapped in a StreamingQueryException, after the checkpoint (and
+    # after the run's earlier micro-batches were written). First the spine and that the
+    # feature tables exist (the model inputs are built lazily: no job runs), then the
+    # input tables, as batch inference checks them, then the keys of the model inputs of
+    # every row the stream is to score: a micro-batch inserts each of its rows whose
+    # keys the table lacks, so two rows sharing a key would both be inserted.
+    inputs = model_input_of(ctx, ctx.tables.read(source).where(scheduled))
+    check_tables(ctx, (contract.entity_table, *contract.feature_tables))
+    check_unique(inputs, target, table_keys(contract, "predictions"))
     checkpoint = checkpoint_location(settings)
     version = champion_version(ctx)
     predict = model_udf(ctx, version)
     columns = contract.feature_columns
-    target = settings.table("stream_predictions")
-    # From the scoring window's start on, with no end: a streaming source does not offer
-    # a row again once the checkpoint has passed it.
-    start = instant_sql(settings.windows["scoring"].start)
-    arrivals = _read_stream(ctx, source).where(f"`{contract.event_timestamp}` >= {start}")
+    arrivals = _read_stream(ctx, source).where(scheduled)
     before = ctx.tables.count(target)
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
