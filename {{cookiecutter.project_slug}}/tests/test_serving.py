@@ -21,6 +21,7 @@ import mlflow
 import pandas as pd
 import pytest
 import requests
+from mlflow.pyfunc import scoring_server
 from pandas.testing import assert_frame_equal
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError, check_frame, expectations
@@ -122,7 +123,7 @@ def served(trained_scored, tmp_path_factory):
         running.stop()
 
 
-def test_served_predictions_equal_batch_inference_and_are_logged(served):
+def test_served_predictions_equal_batch_inference_and_are_logged(served, monkeypatch):
     ctx, running, rows = served
     singles = rows[:20]
     for row in singles:
@@ -223,11 +224,19 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
     finally:
         client.set_registered_model_alias(name, CHAMPION, str(running.model_version))
 
+    def failing(*args):
+        raise RuntimeError("the scoring server failed")
+
+    # The scoring server failing on a request (an exception it does not catch): HTTP 500,
+    # logged like every answer.
+    with monkeypatch.context() as patched:
+        patched.setattr(scoring_server, "invocations", failing)
+        assert post(running, payload(rows[:1])).status_code == 500
     running.stop()
-    assert running.log.commits == 1  # 40 requests, one Delta commit
+    assert running.log.commits == 1  # 41 requests, one Delta commit
     log = ctx.tables.read(ctx.settings.table("inference_table"))
     logged = sorted(log.collect(), key=lambda r: r["request_time"])
-    assert [r["status_code"] for r in logged] == [200] * 24 + [400] * 12 + [200] * 4
+    assert [r["status_code"] for r in logged] == [200] * 24 + [400] * 12 + [200] * 4 + [500]
     assert {r["served_model_version"] for r in logged} == {"1"}
     assert all(r["execution_duration_ms"] >= 0 for r in logged)
     first_request = json.loads(logged[0]["request"])["dataframe_records"][0]
@@ -235,7 +244,7 @@ def test_served_predictions_equal_batch_inference_and_are_logged(served):
 
     answered = online_predictions(ctx).collect()
     # 20 + 100 + 2 + 2 + 2 + the last + the README's + the one without a champion alias;
-    # the malformed and the CSV ones are not
+    # the malformed, the CSV and the failed ones are not
     assert len(answered) == 129
     parsed = {}
     for answered_row in answered:

@@ -12,14 +12,14 @@ values for too; send null for an unknown value) gets HTTP 400 naming the columns
 MLflow's HTTP 400 naming the column (in the ``instances`` and ``inputs`` forms MLflow
 does not name it); one that sends no row (``{"dataframe_records": []}``) gets HTTP
 400 ``no rows to score`` from :class:`LoggedApp`, and one without a ``Content-Type``
-header HTTP 400 naming it (MLflow's server fails on it: HTTP 500, and no log row).
+header HTTP 400 naming it (MLflow's server fails on it: HTTP 500, not saying why).
 The same server serves either use case's model: the tabular model (rows may carry the
 contract's entity keys and event timestamp beside the inputs: the model ignores them,
 the inference table keeps them, so labels can be joined later) or the rag QA model
 (rows with a ``question``).
 
 Every ``/invocations`` request and its response go to the inference table
-(:mod:`.inference_table`), written in batches.
+(:mod:`.inference_table`), written in batches, an HTTP 500 included.
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ START_SECONDS = 60
 
 class LoggedApp:
     """ASGI wrapper: passes every request to ``app`` and logs ``/invocations`` exchanges.
+
+    Every exchange is logged, one an exception ended too: with the status ``app`` sent,
+    or 500 when it raised before sending one (uvicorn then answers HTTP 500); the
+    exception is raised again, for the server to report.
 
     A ``/invocations`` request that lacks some of ``inputs`` (the model signature's
     input names), sends no row or has no Content-Type header (:func:`refusal`) is
@@ -96,12 +100,14 @@ class LoggedApp:
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         answer = _refusal(refusal(request, content_type, self.inputs)) or self.app
-        await answer(scope, replay, capture)
-        elapsed = round((time.perf_counter() - clock) * 1000)
-        row = log_row(
-            request, b"".join(body), status[0], started, elapsed, self.model_name, self.version
-        )
-        self.log.add(row)
+        try:
+            await answer(scope, replay, capture)
+        finally:  # an app that raised answered HTTP 500 (or uvicorn did): logged too
+            elapsed = round((time.perf_counter() - clock) * 1000)
+            row = log_row(
+                request, b"".join(body), status[0], started, elapsed, self.model_name, self.version
+            )
+            self.log.add(row)
 
 
 def refusal(request: bytes, content_type: str, inputs: list[str]) -> str | None:
@@ -111,8 +117,7 @@ def refusal(request: bytes, content_type: str, inputs: list[str]) -> str | None:
     (:func:`.request_forms.empty_form`; MLflow would answer that every input is missing),
     or it lacks some of ``inputs``, the model signature's input names
     (:func:`.request_forms.missing_from`), or it has no ``content_type`` at all (empty:
-    MLflow's server reads the header unchecked and fails, HTTP 500, before any answer
-    this wrapper could log)."""
+    MLflow's server reads the header unchecked and fails: HTTP 500, not saying why)."""
     if not content_type.strip():
         return "missing Content-Type header: send application/json (or text/csv) with the body"
     body = json_body(request, content_type)  # parsed once, for both checks
