@@ -151,21 +151,16 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthe
         table.where(window_predicate("sched_dep_ts", SYNTHETIC_WINDOWS["scoring"])).count()
         == expected
     )
-    # Another store whose v2 is another model (fit on the real labels): its rows are that
-    # model's, not the mean model's of the same name and number scored just before (over
-    # Spark Connect MLflow caches a UDF's model on the server by the URI's text).
+    # Another store whose v2 is another logged model (v1's, registered again): locally
+    # the two stores' v2 load through different URIs (a Spark Connect server outside
+    # Databricks keeps a UDF's model by the URI's text, so models:/<name>/2, the same in
+    # both, scored the other store's v2 with this one's mean model); on Databricks the
+    # registry's URI.
     other = private_copy(trained_scored[0], tmp_path / "other")
-    assert register_model(other) == 2
-    registry(other).set_registered_model_alias(other.settings.model_name, CHAMPION, "2")
-    assert batch_inference.run(other)["model_version"] == 2
-    scored = other.tables.read(target).select("prediction").distinct().count()
-    assert scored > expected // 2  # the mean model's are all one
-    # Locally each version scores through its own logged model's URI, which no other
-    # store's v2 shares; on Databricks through the registry's URI.
-    logged = registry(other).get_model_version(other.settings.model_name, "2").source
-    assert batch_inference.scoring_uri(other, 2) == logged and logged.startswith("models:/m-")
-    on_databricks = Context(replace(other.settings, runtime="databricks", local_root=None))
     name = other.settings.model_name
+    registry(other).create_model_version(name, registry(other).get_model_version(name, "1").source)
+    assert batch_inference.scoring_uri(other, 2) != batch_inference.scoring_uri(ctx, 2)
+    on_databricks = Context(replace(other.settings, runtime="databricks", local_root=None))
     assert batch_inference.scoring_uri(on_databricks, 2) == f"models:/{name}/2"
 
 

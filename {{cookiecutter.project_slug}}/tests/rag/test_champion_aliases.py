@@ -119,8 +119,9 @@ def test_a_failed_prompt_move_undoes_the_rollback(quick, monkeypatch):
     with pytest.raises(LookupError, match="nothing to roll back to"):  # v1 was the first
         rollback.run(quick)
 
-    # v1 promoted again by deploy since (a later promoted_at), and that deploy killed
-    # before its prompt move: rollback undoes that deploy, not "finish" the old rollback
+    # v1 promoted again by deploy since (a later promoted_at) and the prompt alias
+    # elsewhere: not taken for a half-done rollback, so rollback acts as on any champion
+    # (v1 has no previous_champion: nothing to roll back to) and moves no alias
     later = back["rolled_back_at"].replace(back["rolled_back_at"][:4], "2999", 1)
     client().set_model_version_tag(quick.settings.model_name, "1", "promoted_at", later)
     registry(quick).set_prompt_alias(quick.settings.prompt_name, "champion", 2)

@@ -258,24 +258,27 @@ def local_conf(settings: RuntimeSettings) -> dict[str, str]:
 # The local driver JVM's own time zone, as on Databricks, whose clusters' JVMs run in UTC
 # (the session time zone is set apart, SESSION_TIME_ZONE). In any other JVM zone Delta
 # checks the file list each commit writes into its checksum file (``_delta_log/*.crc``)
-# against a full rebuild of the table's state, a few Spark jobs per commit: its setting
-# allFilesInCrc.verificationMode.forceOnNonUTC.enabled. Measured with
-# benchmarks/profile_steps.py on the CI data slice: 143 Spark jobs with the JVM in
-# America/New_York, 133 in UTC.
+# against a full rebuild of the table's state (tables whose checksum holds the file list:
+# up to 50 files), a few Spark jobs per commit, whenever the session zone, the JVM's zone
+# or user.timezone does not name UTC: its setting
+# allFilesInCrc.verificationMode.forceOnNonUTC.enabled.
 UTC_JVM_OPTION = "-Duser.timezone=UTC"
 JVM_TIME_ZONE_PROPERTY = "-Duser.timezone="
+SUBMIT_ARGS = "PYSPARK_SUBMIT_ARGS"
 
 
 def with_utc_jvm(conf: dict[str, str]) -> dict[str, str]:
     """``conf`` of a local start with :data:`UTC_JVM_OPTION` after its
-    ``spark.driver.defaultJavaOptions``, unless that or ``spark.driver.extraJavaOptions``
-    already sets the JVM's time zone (``-Duser.timezone=``: then the user's choice
-    stands)."""
-    options = ("spark.driver.defaultJavaOptions", "spark.driver.extraJavaOptions")
-    if any(JVM_TIME_ZONE_PROPERTY in conf.get(key, "") for key in options):
+    ``spark.driver.defaultJavaOptions``, unless the user's Java options already set the
+    JVM's time zone (``-Duser.timezone=``), then that choice stands: in either Java
+    options setting, the environment's (``JAVA_TOOL_OPTIONS``, ``JDK_JAVA_OPTIONS``,
+    ``_JAVA_OPTIONS``) or ``PYSPARK_SUBMIT_ARGS``."""
+    own = [conf.get(key, "") for key in class_archive.JAVA_OPTION_SETTINGS]
+    own += [os.environ.get(name, "") for name in (*class_archive.JAVA_OPTION_VARS, SUBMIT_ARGS)]
+    if any(JVM_TIME_ZONE_PROPERTY in options for options in own):
         return conf
-    given = conf.get(options[0], "")
-    return {**conf, options[0]: f"{given} {UTC_JVM_OPTION}".strip()}
+    key = class_archive.JAVA_OPTION_SETTINGS[0]
+    return {**conf, key: f"{conf.get(key, '')} {UTC_JVM_OPTION}".strip()}
 
 
 def spark_jars_folder() -> Path:

@@ -53,12 +53,13 @@ class LoggedApp:
     or 500 when it raised before sending one (uvicorn then answers HTTP 500); the
     exception is raised again, for the server to report.
 
-    A ``/invocations`` request that lacks some of ``inputs`` (the model signature's
+    A ``POST /invocations`` request that lacks some of ``inputs`` (the model signature's
     input names), sends no row or has no Content-Type header (:func:`refusal`) is
     answered here, not by ``app``:
     HTTP 400 with MLflow's error body, ``{"error_code": "BAD_REQUEST", "message":
-    "missing model input(s) <a>, <b>: ..."}`` or ``"no rows to score: ..."``, and logged
-    like any answer.
+    "missing model input(s) <a>, <b>: ..."}``, ``"no rows to score: ..."`` or
+    ``"missing Content-Type header: ..."``, and logged like any answer (another method
+    gets MLflow's answer, HTTP 405).
     """
 
     def __init__(
@@ -99,7 +100,9 @@ class LoggedApp:
 
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        answer = _refusal(refusal(request, content_type, self.inputs)) or self.app
+        posted = scope["method"] == "POST"
+        checked = refusal(request, content_type, self.inputs) if posted else None
+        answer = _refusal(checked) or self.app
         try:
             await answer(scope, replay, capture)
         finally:  # an app that raised answered HTTP 500 (or uvicorn did): logged too

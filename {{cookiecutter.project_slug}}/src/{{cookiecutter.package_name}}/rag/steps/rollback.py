@@ -8,8 +8,10 @@ A rollback killed between its two moves (SIGKILL, power loss: no exception handl
 runs) leaves the model's champion alias on the restored version and the prompt's on
 the prompt of the version rolled back from. Rerunning rollback finishes that rollback
 (the prompt's champion alias follows the restored version) instead of going one
-version further back: see :func:`half_done`. When the two prompt versions are the
-same, the half-done rollback is the finished one, and a rerun goes further back.
+version further back: see :func:`half_done`. When the prompt's champion alias is
+already on the restored version's prompt version (both versions built with the same
+one, or the prompt renamed since), the half-done rollback is the finished one, and a
+rerun goes further back.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ def half_done(settings, champion: ModelVersion) -> bool:
     That is: its last move was a rollback (tags ``rolled_back_from`` and
     ``rolled_back_at``, the latter not older than its ``promoted_at``, if any: ISO UTC
     timestamps as deploy and rollback write them) and the champion alias of the prompt
-    it was built with is not on its ``prompt_version``. A champion promoted by deploy
-    is never taken for one: a rollback then undoes that deploy, as it would anyway.
+    it was built with is on another version than its ``prompt_version``. A champion
+    promoted by deploy is never taken for one (a rollback then undoes that deploy, as it
+    would anyway), nor one without a ``prompt_version`` of ASCII digits or whose prompt
+    has no champion alias (the rollback then goes on, and says what is missing).
     """
     tags = champion.tags
     restored_at = tags.get(ROLLED_BACK_AT_TAG)
@@ -41,8 +45,11 @@ def half_done(settings, champion: ModelVersion) -> bool:
         return False
     if restored_at < tags.get("promoted_at", ""):  # promoted again by deploy since
         return False
+    tag = tags.get(PROMPT_VERSION_TAG, "")
+    if not (tag.isascii() and tag.isdigit()):
+        return False
     prompt = prompt_by_alias(built_with(settings, champion), settings.champion_alias)
-    return prompt is None or str(prompt.version) != tags.get(PROMPT_VERSION_TAG)
+    return prompt is not None and str(prompt.version) != tag
 
 
 def _finished(ctx: Context, restored: ModelVersion) -> dict:
