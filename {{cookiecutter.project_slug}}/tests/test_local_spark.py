@@ -45,11 +45,12 @@ def test_the_local_jvm_runs_the_parallel_collector_beside_java_options_of_spark_
     assert jvm.java.lang.System.getProperty("mlops.tests.session") == "true"
 
 
-def test_the_local_jvm_runs_in_utc_unless_spark_conf_sets_its_zone(spark, tmp_path):
+def test_the_local_jvm_runs_in_utc_unless_the_user_sets_its_zone(spark, tmp_path, monkeypatch):
     """The tests' driver JVM was started with ``-Duser.timezone=UTC`` (its own zone, which
     decides whether Delta rebuilds a table's state at each commit to check the checksum
-    file: runtime/spark.py ``with_utc_jvm``), and a zone the user's spark_conf sets in
-    either Java options setting is kept, not overridden."""
+    file: runtime/spark.py ``with_utc_jvm``), and a zone the user sets in either Java
+    options setting of spark_conf, or in the environment's Java options, is kept, not
+    overridden."""
     runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     assert "-Duser.timezone=UTC" in list(runtime.getInputArguments())
     assert spark._jvm.java.util.TimeZone.getDefault().getID() == "UTC"
@@ -62,6 +63,11 @@ def test_the_local_jvm_runs_in_utc_unless_spark_conf_sets_its_zone(spark, tmp_pa
         ]
         assert " ".join(options).split().count("-Duser.timezone=Europe/Amsterdam") == 1
         assert "-Duser.timezone=UTC" not in " ".join(options)
+    for name in ("_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS", "PYSPARK_SUBMIT_ARGS"):
+        with monkeypatch.context() as patch:
+            patch.setenv(name, "-Duser.timezone=Europe/Paris")
+            conf = local_conf(local_settings(tmp_path / name))
+        assert "-Duser.timezone=UTC" not in conf["spark.driver.defaultJavaOptions"], name
 
 
 def test_the_session_was_given_the_jars_recorded_for_a_local_start(spark, tmp_path):
