@@ -127,6 +127,18 @@ def default_folder() -> Path | None:
     return Path(cache) / "spark-class-archives"
 
 
+def user_java_options(conf: Mapping[str, str]) -> str:
+    """Every Java option the user gives the local driver JVM, as one text: ``conf``'s
+    :data:`JAVA_OPTION_SETTINGS`, the environment's :data:`JAVA_OPTION_VARS` and
+    ``PYSPARK_SUBMIT_ARGS`` (its ``--driver-java-options``), space-separated."""
+    return " ".join(
+        [
+            *(conf.get(key, "") for key in JAVA_OPTION_SETTINGS),
+            *(os.environ.get(name, "") for name in (*JAVA_OPTION_VARS, "PYSPARK_SUBMIT_ARGS")),
+        ]
+    )
+
+
 def in_use(conf: Mapping[str, str], java_version: str, conf_folder: Path | None = None) -> bool:
     """Whether a local start with ``conf`` should get an archive (see the module's text).
 
@@ -135,7 +147,7 @@ def in_use(conf: Mapping[str, str], java_version: str, conf_folder: Path | None 
     ``sharing``; OpenJ9 says ``OpenJ9``. ``conf_folder``: the folder Spark's launcher puts
     first on the class path (``conf`` beside Spark's jars), which must be empty or absent.
     False as well when an option of :data:`OWN_ARCHIVE_OPTIONS` is in the driver's Java
-    options, the environment's (:data:`JAVA_OPTION_VARS`) or ``PYSPARK_SUBMIT_ARGS``, or
+    options, the environment's or ``PYSPARK_SUBMIT_ARGS`` (:func:`user_java_options`), or
     a variable of :data:`CLASS_PATH_FOLDERS` or ``spark.driver.extraClassPath`` is set.
     """
     if os.environ.get(SWITCH_VAR, "").strip().lower() in OFF_VALUES or sys.platform == "win32":
@@ -144,12 +156,7 @@ def in_use(conf: Mapping[str, str], java_version: str, conf_folder: Path | None 
         return False
     if "sharing" not in java_version:  # no base archive: a dynamic one cannot be made
         return False
-    own = " ".join(
-        [
-            *(conf.get(key, "") for key in JAVA_OPTION_SETTINGS),
-            *(os.environ.get(name, "") for name in (*JAVA_OPTION_VARS, "PYSPARK_SUBMIT_ARGS")),
-        ]
-    )
+    own = user_java_options(conf)
     if any(option in own for option in OWN_ARCHIVE_OPTIONS):
         return False
     if conf.get("spark.driver.extraClassPath") or any(

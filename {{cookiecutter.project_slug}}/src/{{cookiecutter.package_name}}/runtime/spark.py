@@ -264,7 +264,6 @@ def local_conf(settings: RuntimeSettings) -> dict[str, str]:
 # allFilesInCrc.verificationMode.forceOnNonUTC.enabled.
 UTC_JVM_OPTION = "-Duser.timezone=UTC"
 JVM_TIME_ZONE_PROPERTY = "-Duser.timezone="
-SUBMIT_ARGS = "PYSPARK_SUBMIT_ARGS"
 
 
 def with_utc_jvm(conf: dict[str, str]) -> dict[str, str]:
@@ -272,10 +271,8 @@ def with_utc_jvm(conf: dict[str, str]) -> dict[str, str]:
     ``spark.driver.defaultJavaOptions``, unless the user's Java options already set the
     JVM's time zone (``-Duser.timezone=``), then that choice stands: in either Java
     options setting, the environment's (``JAVA_TOOL_OPTIONS``, ``JDK_JAVA_OPTIONS``,
-    ``_JAVA_OPTIONS``) or ``PYSPARK_SUBMIT_ARGS``."""
-    own = [conf.get(key, "") for key in class_archive.JAVA_OPTION_SETTINGS]
-    own += [os.environ.get(name, "") for name in (*class_archive.JAVA_OPTION_VARS, SUBMIT_ARGS)]
-    if any(JVM_TIME_ZONE_PROPERTY in options for options in own):
+    ``_JAVA_OPTIONS``) or ``PYSPARK_SUBMIT_ARGS`` (:func:`.class_archive.user_java_options`)."""
+    if JVM_TIME_ZONE_PROPERTY in class_archive.user_java_options(conf):
         return conf
     key = class_archive.JAVA_OPTION_SETTINGS[0]
     return {**conf, key: f"{conf.get(key, '')} {UTC_JVM_OPTION}".strip()}
