@@ -67,8 +67,8 @@ def score(frame: DataFrame, predict, version: int | str, columns: list[str]) -> 
 def run(ctx: Context) -> dict:
     """Score the events whose event timestamp lies in ``windows.scoring`` with the champion.
 
-    The champion alias is resolved once to a version, whose logged model scores
-    (:func:`model_udf`). Writes the predictions table: the contract's entity
+    The champion alias is resolved once to a version, which scores (:func:`model_udf`,
+    loaded from :func:`scoring_uri`). Writes the predictions table: the contract's entity
     keys and event timestamp, the model inputs, prediction (double, see :func:`score`),
     model_version (string) and scored_at (timestamp, UTC). Returns the rows scored
     and the model version. Raises LookupError when no champion exists, DataCheckError
