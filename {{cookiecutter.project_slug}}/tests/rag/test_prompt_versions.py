@@ -9,8 +9,14 @@ import mlflow
 import pytest
 from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
 
+from {{ cookiecutter.package_name }}.rag import prompts
 from {{ cookiecutter.package_name }}.rag.champion_aliases import checked_prompt_version
-from {{ cookiecutter.package_name }}.rag.prompts import latest_prompt, prompt_by_alias, prompt_text
+from {{ cookiecutter.package_name }}.rag.prompts import (
+    PROMPT_FILE,
+    latest_prompt,
+    prompt_by_alias,
+    prompt_text,
+)
 from {{ cookiecutter.package_name }}.rag.steps import (
     build,
     deploy,
@@ -152,3 +158,54 @@ def test_build_refuses_a_challenger_prompt_without_the_question_before_any_write
     # The ValueError, raised before the index is read (there is none here: build would
     # otherwise stop on the missing chunk table), is the proof that nothing was written.
     assert str(refused.value) == f"prompt {name} version 1 ('challenger'): {NO_QUESTION}"
+
+
+def test_build_refuses_a_chat_prompt_as_challenger_naming_the_version_and_the_rule(store_ctx):
+    # A chat prompt (a list of messages) has the question placeholder, in its user message:
+    # what it is not is a text template, the only kind the pipeline renders.
+    store_ctx.mlflow()
+    name = store_ctx.settings.prompt_name
+    messages = [
+        {"role": "system", "content": "Answer from these excerpts:\n" + slot("context")},
+        {"role": "user", "content": slot("question")},
+    ]
+    mlflow.genai.register_prompt(name, messages)
+    mlflow.genai.set_prompt_alias(name, "challenger", 1)
+    with pytest.raises(ValueError) as refused:
+        build.run(store_ctx)  # no chunk table here: the ValueError comes before any read
+    assert str(refused.value) == (
+        f"prompt {name} version 1 ('challenger'): the template must be text, "
+        "not a chat prompt (a list of messages)"
+    )
+
+
+UNKNOWN = "unknown placeholder {}: the template may use only {} and {}"
+
+
+def test_a_placeholder_other_than_context_and_question_is_refused_naming_it(store_ctx, monkeypatch):
+    # A typo would reach the model as it is, the context never filled in. A template without
+    # the context placeholder passes (the evaluation gate refuses it: tests/rag/test_gates.py).
+    store_ctx.mlflow()
+    name = store_ctx.settings.prompt_name
+    typo = prompt_text().replace(slot("context"), slot("contxt"))
+    allowed = (slot("context"), slot("question"))
+    with pytest.raises(ValueError) as refused:
+        register_prompt.run(store_ctx, text=typo)
+    assert str(refused.value) == "text: " + UNKNOWN.format(slot("contxt"), *allowed)
+    assert latest_prompt(name) is None
+
+    two = typo + slot(" Question ")  # named as written, blanks around the name dropped
+    monkeypatch.setattr(prompts, "packaged_prompt", lambda: two)
+    with pytest.raises(ValueError) as refused:
+        register_prompt.run(store_ctx)
+    both = f"{slot('Question')}, {slot('contxt')}"
+    assert str(refused.value) == f"{PROMPT_FILE}: " + UNKNOWN.format(both, *allowed)
+    assert latest_prompt(name) is None
+
+    # Set by hand in the registry: build names the version.
+    mlflow.genai.register_prompt(name, typo)
+    mlflow.genai.set_prompt_alias(name, "challenger", 1)
+    with pytest.raises(ValueError) as refused:
+        build.run(store_ctx)
+    where = f"prompt {name} version 1 ('challenger')"
+    assert str(refused.value) == f"{where}: " + UNKNOWN.format(slot("contxt"), *allowed)

@@ -22,6 +22,7 @@ import urllib.request
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from .prompts import PLACEHOLDER
 from .sentences import copy_of, is_prose, sentences
 
 BLOCK = re.compile(r"^\[([^\]\s]+)\] [^\n]*\n([^\n]*)", re.MULTILINE)
@@ -38,9 +39,10 @@ def format_context(chunks: list[dict]) -> str:
 
 
 def render_prompt(template: str, question: str, chunks: list[dict]) -> str:
-    """``template`` with its ``context`` and ``question`` placeholders filled in."""
-    text = re.sub(r"\{\{\s*context\s*\}\}", lambda _: format_context(chunks), template)
-    return re.sub(r"\{\{\s*question\s*\}\}", lambda _: question, text)
+    """``template`` with its ``context`` and ``question`` placeholders filled in, in one pass
+    (a placeholder in the retrieved text stays as it is); other placeholders are left."""
+    values = {"context": format_context(chunks), "question": question}
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 
 def _words(text: str) -> set[str]:

@@ -11,7 +11,15 @@ from ..registry import alias_missing
 from .packaged import packaged_text
 
 PROMPT_FILE = "conf/qa_prompt.txt"
-REQUIRED = re.compile(r"\{\{\s*question\s*\}\}")
+# A placeholder in MLflow's syntax: a name in double braces, blanks allowed around it.
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# The placeholders the pipeline fills in (:func:`.generation.render_prompt`).
+PLACEHOLDERS = ("context", "question")
+
+
+def slot(name: str) -> str:
+    """The placeholder ``name`` as a template writes it: ``name`` in double braces."""
+    return "{" * 2 + name + "}" * 2
 
 
 def packaged_prompt() -> str:
@@ -21,13 +29,33 @@ def packaged_prompt() -> str:
 
 
 def checked_template(text: object, where: str) -> str:
-    """``text`` when it is a prompt template with the ``question`` placeholder.
+    """``text`` when it is a text prompt template whose placeholders are ``context`` and
+    ``question`` only, ``question`` among them.
 
     Raises ValueError, one line starting with ``where`` (the file, argument or registry
-    version it came from), when ``text`` is not a string or lacks that placeholder: a
-    model built from it would answer without being given the question.
+    version it came from), when ``text``
+
+    - is not a string: a chat prompt (a list of messages); the pipeline renders one text;
+    - has a placeholder of another name (a typo such as ``contxt``, which would reach the
+      model unfilled): the message names each one;
+    - lacks the ``question`` placeholder: a model built from it would answer without
+      being given the question.
+
+    A template without ``context`` passes: the evaluation gate refuses the model it makes.
     """
-    if not isinstance(text, str) or not REQUIRED.search(text):
+    if not isinstance(text, str):
+        kind = type(text).__name__
+        if isinstance(text, list):
+            kind = "a chat prompt (a list of messages)"
+        raise ValueError(f"{where}: the template must be text, not {kind}")
+    names = {match.group(1) for match in PLACEHOLDER.finditer(text)}
+    unknown = sorted(names - set(PLACEHOLDERS))
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown placeholder {', '.join(map(slot, unknown))}: "
+            f"the template may use only {' and '.join(map(slot, PLACEHOLDERS))}"
+        )
+    if "question" not in names:
         raise ValueError(f"{where}: the template must contain the question placeholder")
     return text
 
@@ -36,8 +64,8 @@ def prompt_text() -> str:
     """The prompt template shipped in the package (:func:`packaged_prompt`).
 
     Placeholders in MLflow's syntax, names in double braces: ``context`` (the
-    retrieved chunks) and ``question``. Raises ValueError when ``question`` is missing
-    (:func:`checked_template`).
+    retrieved chunks) and ``question``. Raises ValueError when ``question`` is missing or
+    another placeholder is used (:func:`checked_template`).
     """
     return checked_template(packaged_prompt(), PROMPT_FILE)
 

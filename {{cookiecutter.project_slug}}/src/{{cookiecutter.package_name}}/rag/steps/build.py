@@ -83,8 +83,10 @@ def run(ctx: Context) -> dict:
     Returns model_version (int), registered (bool), prompt_version (int),
     index_version (str), pipeline_digest and run_id (None when handed on).
     Raises LookupError when the prompt has no challenger alias (run register-prompt),
-    ValueError when that prompt version lacks the ``question`` placeholder
-    (:func:`..prompts.checked_template`), both before anything is written, and
+    ValueError when that prompt version is no text template (a chat prompt), has a
+    placeholder other than ``context`` and ``question`` or lacks ``question``, naming the
+    prompt and version (:func:`..prompts.checked_template`), both before anything is
+    written, and
     MissingTableError when the chunk table is missing (run index).
     """
     settings = ctx.settings

@@ -18,8 +18,9 @@ def run(ctx: Context, text: str | None = None) -> dict:
 
     Returns prompt (name), version (int), registered (bool: a new version was
     made) and alias (the challenger alias now on that version). Raises ValueError,
-    before anything is written, when the template lacks the ``question`` placeholder
-    (:func:`..prompts.checked_template`: naming ``text``, or the file by default).
+    before anything is written, when the template lacks the ``question`` placeholder or
+    has one of another name, e.g. a typo (:func:`..prompts.checked_template`: naming
+    ``text``, or the file by default).
     """
     settings = ctx.settings
     text = prompt_text() if text is None else checked_template(text, "text")
