@@ -21,6 +21,8 @@ from {{ cookiecutter.package_name }}.runtime.tracking import client
 
 from .conftest import registry
 
+EDITED = prompt_text().replace("Quote the documentation", "Quote the documentation verbatim")
+
 # The tags deploy and rollback write on the versions they move between.
 MOVE_TAGS = (
     "previous_champion",
@@ -79,7 +81,6 @@ def _fails_with_a_broken_prompt_move(ctx, monkeypatch, step) -> dict:
 
 
 def test_a_failed_prompt_move_leaves_both_champions_as_they_were(quick, monkeypatch):
-    edited = prompt_text().replace("Quote the documentation", "Quote the documentation verbatim")
 
     # no champion yet
     assert _candidate(quick) == 1
@@ -89,7 +90,7 @@ def test_a_failed_prompt_move_leaves_both_champions_as_they_were(quick, monkeypa
     assert (first["champion_version"], first["prompt_champion_version"]) == (1, 1)
 
     # with a champion: v2 built with prompt version 2
-    assert _candidate(quick, edited) == 2
+    assert _candidate(quick, EDITED) == 2
     before = _fails_with_a_broken_prompt_move(quick, monkeypatch, deploy)
     assert (before["model"], before["prompt"]) == (1, 1)
     second = deploy.run(quick)
@@ -98,10 +99,9 @@ def test_a_failed_prompt_move_leaves_both_champions_as_they_were(quick, monkeypa
 
 
 def test_a_failed_prompt_move_undoes_the_rollback(quick, monkeypatch):
-    edited = prompt_text().replace("Quote the documentation", "Quote the documentation verbatim")
     _candidate(quick)
     deploy.run(quick)
-    _candidate(quick, edited)
+    _candidate(quick, EDITED)
     deploy.run(quick)
     before = _fails_with_a_broken_prompt_move(quick, monkeypatch, rollback)
     assert (before["model"], before["prompt"]) == (2, 2)
@@ -143,3 +143,43 @@ def test_a_missing_prompt_version_stops_deploy_before_any_alias_moves(quick):
     with pytest.raises(LookupError, match="has no version 5"):
         deploy.run(quick, version=5)
     assert _state(quick) == {"model": None, "prompt": None, "tags": {1: {}}}
+
+
+def _hand_built(ctx, prompt_version: int, **tags) -> None:
+    """A model version made by hand (no Spark), with the prompt tags build writes and ``tags``
+    (evaluate's verdict, say); the registered model is created with the first."""
+    settings, store = ctx.settings, registry(ctx)
+    if not store.search_registered_models(f"name = '{settings.model_name}'"):
+        store.create_registered_model(settings.model_name)
+    built = {"prompt_name": settings.prompt_name, "prompt_version": str(prompt_version)}
+    store.create_model_version(
+        settings.model_name, source="file:///nowhere", run_id=None, tags={**built, **tags}
+    )
+
+
+def test_a_refused_candidate_needs_no_prompt_version_of_the_champion(store_ctx):
+    store_ctx.mlflow()
+    settings, store = store_ctx.settings, registry(store_ctx)
+    name, prompt = settings.model_name, settings.prompt_name
+    register_prompt.run(store_ctx)
+    register_prompt.run(store_ctx, text=EDITED)  # prompt versions 1 and 2
+    for status in ("PASSED", "FAILED"):  # v1 the champion, v2 a candidate the gate refused
+        _hand_built(store_ctx, 1, validation_status=status)
+    store.set_registered_model_alias(name, "champion", "1")
+    store.set_registered_model_alias(name, "challenger", "2")
+    store.set_prompt_alias(prompt, "champion", 2)
+
+    # The champion's prompt version is there: the prompt's champion alias follows it.
+    kept = deploy.run(store_ctx)
+    assert (kept["promoted"], kept["champion_version"]) == (False, 1)
+    assert kept["reason"] == "v2 has validation_status FAILED"
+    assert kept["prompt_champion_version"] == 1 == prompt_by_alias(prompt, "champion").version
+
+    # Deleted since (a registry clean-up): nothing would move, so nothing is missing.
+    store.delete_prompt_version(prompt, "1")
+    for version in (None, 1):  # the refused challenger; the champion itself
+        again = deploy.run(store_ctx, version=version)
+        assert (again["promoted"], again["champion_version"]) == (False, 1)
+        assert again["prompt_champion_version"] is None  # the alias went with the version
+    assert again["reason"] == "v1 is already the champion"
+    assert int(store.get_model_version_by_alias(name, "champion").version) == 1

@@ -8,7 +8,9 @@ moves (the shared deploy step), then the prompt's; if the prompt move fails, the
 model alias is put back (:mod:`..champion_aliases`), so the prompt serving answers
 is always the one the champion was built and evaluated with. A refused candidate
 moves no model alias; the prompt's champion is then (re)aligned with the current
-champion's prompt version.
+champion's prompt version, when that version is still in the Prompt Registry (when it
+is not, or the champion has no ``prompt_version`` tag, the prompt's alias stays where it
+is: nothing moves, and nothing is missing for a move).
 """
 
 from __future__ import annotations
@@ -17,17 +19,42 @@ from ...registry import version_by_alias
 from ...runtime.context import Context
 from ...runtime.tracking import client
 from ...steps import deploy as model_deploy
-from ..champion_aliases import move_both
+from ..champion_aliases import built_with, checked_prompt_version, move_both
+from ..prompts import prompt_by_alias
+
+
+def _prompt_champion(settings, champion) -> int | None:
+    """The version the champion alias of the prompt ``champion`` was built with points at
+    (None without a model champion or without that alias)."""
+    if champion is None:
+        return None
+    prompt = prompt_by_alias(built_with(settings, champion), settings.champion_alias)
+    return None if prompt is None else int(prompt.version)
+
+
+def _realigns(settings, champion) -> bool:
+    """Whether the prompt's champion alias can follow ``champion`` (a model version or None):
+    its prompt version is in the Prompt Registry
+    (:func:`..champion_aliases.checked_prompt_version` raises no LookupError)."""
+    if champion is None:
+        return False
+    try:
+        checked_prompt_version(settings, champion)
+    except LookupError:
+        return False
+    return True
 
 
 def run(ctx: Context, version: int | None = None) -> dict:
-    """The shared deploy result plus prompt_champion_version (None without a champion).
+    """The shared deploy result plus prompt_champion_version (where the prompt's champion
+    alias is afterwards; None when it has none).
 
     Raises LookupError, before any alias moves, when there is no challenger (and no
-    ``version``), the version does not exist, or the prompt version of the model
-    version to be champion is missing (:func:`..champion_aliases.checked_prompt_version`).
-    When the prompt alias cannot be set, the model's champion alias is restored and the
-    error re-raised.
+    ``version``), the version does not exist, or the prompt version of the candidate
+    the gate lets pass is missing (:func:`..champion_aliases.checked_prompt_version`).
+    A refused candidate needs no prompt version: the prompt's champion alias follows the
+    model's champion when it can, else stays. When the prompt alias cannot be set, the
+    model's champion alias is restored and the error re-raised.
     """
     ctx.mlflow()
     registry = client()
@@ -36,9 +63,10 @@ def run(ctx: Context, version: int | None = None) -> dict:
     candidate = model_deploy.candidate_version(registry, settings, version)
     champion = version_by_alias(registry, name, settings.champion_alias)
     refused = model_deploy.refusal(candidate, champion, settings.gate_step)
+    if refused is not None and not _realigns(settings, champion):  # nothing moves
+        result = model_deploy.run(ctx, int(candidate.version))
+        return {**result, "prompt_champion_version": _prompt_champion(settings, champion)}
     target = candidate if refused is None else champion
-    if target is None:  # refused, and no champion: nothing moves
-        return {**model_deploy.run(ctx, int(candidate.version)), "prompt_champion_version": None}
     touched = [v for v in (candidate, champion) if v is not None]
     return move_both(
         ctx, champion, touched, lambda: model_deploy.run(ctx, int(candidate.version)), target
