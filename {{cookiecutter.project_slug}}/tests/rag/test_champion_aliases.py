@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.rag.steps import (
 from {{ cookiecutter.package_name }}.registry import version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import client
+from {{ cookiecutter.package_name }}.steps import rollback as model_rollback
 
 from .conftest import registry
 
@@ -183,3 +184,45 @@ def test_a_refused_candidate_needs_no_prompt_version_of_the_champion(store_ctx):
         assert again["prompt_champion_version"] is None  # the alias went with the version
     assert again["reason"] == "v1 is already the champion"
     assert int(store.get_model_version_by_alias(name, "champion").version) == 1
+
+
+def _killed_rollback(ctx, champions: int) -> dict:
+    """Versions 1 to ``champions`` made by hand (:func:`_hand_built`), each with its own prompt
+    version, deployed in turn; then a rollback killed between its two moves: the model's
+    champion alias moved back one version (the shared step's result is returned), the
+    prompt's did not."""
+    texts = [prompt_text() + "\n" * number for number in range(champions)]
+    for number, text in enumerate(texts, start=1):
+        assert register_prompt.run(ctx, text=text)["version"] == number
+        previous = str(number - 1) if number > 1 else "none"
+        _hand_built(ctx, number, validation_status="PASSED", validation_champion_version=previous)
+        assert deploy.run(ctx, version=number)["champion_version"] == number
+    return model_rollback.run(ctx)
+
+
+def test_a_half_done_rollback_whose_prompt_has_no_champion_alias_is_finished(store_ctx):
+    # Not one version further back: that would be a second move, asked for once.
+    store_ctx.mlflow()
+    killed = _killed_rollback(store_ctx, 3)
+    assert (killed["rolled_back_from"], killed["champion_version"]) == (3, 2)
+    registry(store_ctx).delete_prompt_alias(store_ctx.settings.prompt_name, "champion")
+    done = {"model": 2, "prompt": 2, "tags": _state(store_ctx)["tags"]}
+
+    assert rollback.run(store_ctx) == {**killed, "prompt_champion_version": 2}
+    assert _state(store_ctx) == done
+
+
+def test_a_rolled_back_from_edited_by_hand_stops_the_rerun_in_one_line(store_ctx):
+    store_ctx.mlflow()
+    _killed_rollback(store_ctx, 2)
+    name = store_ctx.settings.model_name
+    registry(store_ctx).set_model_version_tag(name, "1", "rolled_back_from", "v2")
+    before = _state(store_ctx)
+    assert (before["model"], before["prompt"]) == (1, 2)  # half done
+    with pytest.raises(ValueError) as refused:
+        rollback.run(store_ctx)
+    assert str(refused.value) == (
+        f"model {name} v1: tag rolled_back_from is 'v2', must be a version number "
+        "(a positive integer); nothing was rolled back"
+    )
+    assert _state(store_ctx) == before

@@ -11,7 +11,9 @@ the prompt of the version rolled back from. Rerunning rollback finishes that rol
 version further back: see :func:`half_done`. When the prompt's champion alias is
 already on the restored version's prompt version (both versions built with the same
 one, or the prompt renamed since), the half-done rollback is the finished one, and a
-rerun goes further back.
+rerun goes further back. When the prompt has no champion alias at all (deleted by hand),
+the rollback is taken for a half-done one too: the rerun sets the alias and moves no
+model alias (run rollback again to go further back).
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ def half_done(settings, champion: ModelVersion) -> bool:
     timestamps as deploy and rollback write them) and the champion alias of the prompt
     it was built with is on another version than its ``prompt_version``. A champion
     promoted by deploy is never taken for one (a rollback then undoes that deploy, as it
-    would anyway), nor one without a ``prompt_version`` of ASCII digits or whose prompt
-    has no champion alias (the rollback then goes on, and says what is missing).
+    would anyway), nor one without a ``prompt_version`` of ASCII digits (the rollback then
+    goes on, and says what is missing). A prompt without a champion alias counts as
+    "another version": a finished rollback always leaves one.
     """
     tags = champion.tags
     restored_at = tags.get(ROLLED_BACK_AT_TAG)
@@ -49,14 +52,30 @@ def half_done(settings, champion: ModelVersion) -> bool:
     if not (tag.isascii() and tag.isdigit()):
         return False
     prompt = prompt_by_alias(built_with(settings, champion), settings.champion_alias)
-    return prompt is not None and str(prompt.version) != tag
+    return prompt is None or str(prompt.version) != tag
 
 
-def _finished(ctx: Context, restored: ModelVersion) -> dict:
-    """The result of the rollback that restored ``restored`` (from its tags), after calling
-    the champion followers again (the killed run may not have reached them)."""
+def rolled_back_from(name: str, restored: ModelVersion) -> int:
+    """The version number in the ``rolled_back_from`` tag of ``restored`` (model ``name``).
+
+    Raises ValueError naming the tag, the version and the rule when it is not a positive
+    integer (edited by hand, e.g. ``v3``).
+    """
+    tag = restored.tags[ROLLED_BACK_FROM_TAG]
+    if not (tag.isascii() and tag.isdigit()) or int(tag) < 1:
+        raise ValueError(
+            f"model {name} v{restored.version}: tag {ROLLED_BACK_FROM_TAG} is {tag!r}, must be "
+            "a version number (a positive integer); nothing was rolled back"
+        )
+    return int(tag)
+
+
+def _finished(ctx: Context, restored: ModelVersion, source: int) -> dict:
+    """The result of the rollback that restored ``restored`` from version ``source`` (the
+    other values from its tags), after calling the champion followers again (the killed
+    run may not have reached them)."""
     return {
-        "rolled_back_from": int(restored.tags[ROLLED_BACK_FROM_TAG]),
+        "rolled_back_from": source,
         "champion_version": int(restored.version),
         "rolled_back_at": restored.tags[ROLLED_BACK_AT_TAG],
         **follow_champion(ctx),
@@ -73,7 +92,8 @@ def run(ctx: Context) -> dict:
     (the shared step's messages) or the restored version's prompt version is missing
     (:func:`..champion_aliases.checked_prompt_version`); ValueError when the champion's
     ``previous_champion`` is not a version number
-    (:func:`...steps.rollback.previous_champion`). When the prompt alias cannot be set,
+    (:func:`...steps.rollback.previous_champion`), nor, after a half-done rollback, its
+    ``rolled_back_from`` (:func:`rolled_back_from`). When the prompt alias cannot be set,
     the model's champion alias is restored and the error re-raised.
     """
     ctx.mlflow()
@@ -83,7 +103,8 @@ def run(ctx: Context) -> dict:
     alias = settings.champion_alias
     current = version_by_alias(registry, name, alias)
     if current is not None and half_done(settings, current):
-        return move_both(ctx, current, [current], lambda: _finished(ctx, current), current)
+        source = rolled_back_from(name, current)  # checked before anything moves
+        return move_both(ctx, current, [current], lambda: _finished(ctx, current, source), current)
     try:  # a tag that is not a version number raises its ValueError here, moving nothing
         number = model_rollback.previous_champion(name, alias, current) if current else None
         previous = get_version(registry, name, number) if number else None
