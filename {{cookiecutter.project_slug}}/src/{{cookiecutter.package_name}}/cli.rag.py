@@ -115,12 +115,25 @@ def monitor(argv: list[str] | None = None) -> int:
 
 
 def ask(argv: list[str] | None = None) -> int:
-    """Entry point ``ask``: the champion's answers (with trace ids) to the questions given."""
+    """Entry point ``ask``: the champion's answers (with trace ids) to the questions given.
+
+    When a question raises, the answers given before it and the questions left
+    (``answers``, ``unanswered``: :data:`.rag.steps.ask.ANSWERED`) are printed as JSON
+    first, then the error (one line on stderr, exit status 1 for a known error).
+    """
     parser = entry.parser("Answer questions with the champion QA model.")
     parser.add_argument("question", nargs="+", help="one or more questions")
 
     def body(args: argparse.Namespace) -> int:
-        _print(_run_step("ask", entry.context(args), questions=args.question))
+        from .rag.steps.ask import ANSWERED
+
+        try:
+            result = _run_step("ask", entry.context(args), questions=args.question)
+        except Exception as err:
+            if getattr(err, ANSWERED, None) is not None:
+                _print(getattr(err, ANSWERED))
+            raise
+        _print(result)
         return 0
 
     return entry.main(body, parser, argv)

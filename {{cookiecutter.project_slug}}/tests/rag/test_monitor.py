@@ -268,29 +268,38 @@ def test_feedback_on_an_unknown_trace_writes_nothing(served, caplog):
 
 
 class DownIndexes(FakeIndexes):
-    """Vector Search while its endpoint is down: every query raises."""
+    """Vector Search whose endpoint is down after ``up_for`` queries (0: from the first)."""
+
+    def __init__(self, exists: bool, up_for: int = 0):
+        super().__init__(exists)
+        self.up_for = up_for
 
     def query_index(self, name, columns, query_text, num_results):
-        raise RuntimeError("injected: Vector Search endpoint unavailable")
+        if sum(call[0] == "query" for call in self.calls) >= self.up_for:
+            raise RuntimeError("injected: Vector Search endpoint unavailable")
+        return super().query_index(name, columns, query_text, num_results)
+
+
+def vector_search_pipeline(indexes: FakeIndexes) -> QAPipeline:
+    """The QA pipeline with the packaged prompt, retrieving from (fake) Vector Search: no Spark."""
+    workspace = SimpleNamespace(vector_search_indexes=indexes)
+    return QAPipeline(
+        retriever=VectorSearchRetriever(workspace, "main.doc_qa.chunks_index"),
+        template=prompt_text(),
+        generator=ExtractiveGenerator(),
+        k=1,
+        info={},
+    )
 
 
 def test_a_question_that_raised_is_no_answer_to_monitor(store_ctx):
-    # No Spark: the ask traces alone, on a pipeline retrieving from (fake) Vector Search.
+    # No Spark: the ask traces alone.
     store_ctx.mlflow()
-
-    def pipeline(indexes: FakeIndexes) -> QAPipeline:
-        workspace = SimpleNamespace(vector_search_indexes=indexes)
-        return QAPipeline(
-            retriever=VectorSearchRetriever(workspace, "main.doc_qa.chunks_index"),
-            template=prompt_text(),
-            generator=ExtractiveGenerator(),
-            k=1,
-            info={},
-        )
-
-    answer = ask_traced(pipeline(FakeIndexes(exists=True)), "What does json.dumps do?")
+    answer = ask_traced(
+        vector_search_pipeline(FakeIndexes(exists=True)), "What does json.dumps do?"
+    )
     with pytest.raises(RuntimeError, match="injected"):
-        ask_traced(pipeline(DownIndexes(exists=True)), "What does json.loads return?")
+        ask_traced(vector_search_pipeline(DownIndexes(exists=True)), "What does json.loads return?")
     mlflow.flush_trace_async_logging()
     now = datetime.now(UTC)
     rows = monitor.answered(store_ctx, monitor.window_start(now, 1), now + timedelta(days=1))
@@ -307,3 +316,21 @@ def test_an_empty_question_among_others_is_refused_before_any_is_asked(store_ctx
     with pytest.raises(ValueError) as refused:
         ask.run(store_ctx, questions)
     assert str(refused.value) == "question 2: must not be empty (answers follow the order)"
+
+
+def test_a_failing_question_prints_the_answers_given_before_it(store_ctx, monkeypatch, capsys):
+    # Lost, they would be asked again by a rerun, and monitoring would count them twice.
+    monkeypatch.setenv(LOCAL_ROOT_VAR, str(store_ctx.settings.local_root))
+    down_after_one = vector_search_pipeline(DownIndexes(exists=True, up_for=1))
+    monkeypatch.setattr(ask, "champion_pipeline", lambda settings: down_after_one)
+    questions = ["What does json.dumps do?", "What does json.loads return?", "What is heapq?"]
+    assert cli.ask(["--env", "local", *questions]) == 1
+    out, err = capsys.readouterr()
+    printed = json.loads(out[out.index("{") :])
+    assert err == "error: injected: Vector Search endpoint unavailable\n"
+    assert printed["unanswered"] == questions[1:]
+    (answer,) = printed["answers"]
+    assert (answer["sources"], answer["best_score"]) == (["json.dumps"], 0.9)
+    now = datetime.now(UTC)
+    rows = monitor.answered(store_ctx, monitor.window_start(now, 1), now + timedelta(days=1))
+    assert rows.trace_id.tolist() == [answer["trace_id"]]  # stored before ask returned

@@ -7,6 +7,9 @@ import mlflow
 from ...runtime.context import Context
 from ..serving import ask, champion_pipeline
 
+# The attribute an exception raised by :func:`run` carries: the answers given before it.
+ANSWERED = "answered_before_failure"
+
 
 def run(ctx: Context, questions: list[str]) -> dict:
     """Answers (each with its trace_id) of the champion to ``questions``.
@@ -16,7 +19,9 @@ def run(ctx: Context, questions: list[str]) -> dict:
     The answers are in the order of ``questions`` (an answer does not repeat its question).
     Raises ValueError, before anything is asked, when no question is given or one is
     empty (dropped, it would shift every later answer onto the question before it);
-    LookupError when there is no champion.
+    LookupError when there is no champion. When question k raises, the error propagates
+    with attribute ``ANSWERED``: {"answers": the k-1 answers given (traces stored),
+    "unanswered": the questions from k on}, so they are not lost, nor asked again.
     """
     if not any(q.strip() for q in questions):
         raise ValueError("question: give at least one non-empty question")
@@ -25,6 +30,13 @@ def run(ctx: Context, questions: list[str]) -> dict:
             raise ValueError(f"question {number}: must not be empty (answers follow the order)")
     ctx.mlflow()
     pipeline = champion_pipeline(ctx.settings)
-    answers = [ask(pipeline, q) for q in questions]
-    mlflow.flush_trace_async_logging()
+    answers = []
+    try:
+        for question in questions:
+            answers.append(ask(pipeline, question))
+    except Exception as err:
+        setattr(err, ANSWERED, {"answers": answers, "unanswered": questions[len(answers) :]})
+        raise
+    finally:
+        mlflow.flush_trace_async_logging()
     return {"answers": answers}
