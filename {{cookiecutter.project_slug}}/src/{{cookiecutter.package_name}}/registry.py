@@ -128,6 +128,12 @@ def verdict_tags(version: ModelVersion) -> dict[str, str]:
     return {k: v for k, v in tags.items() if k.startswith(VERDICT_PREFIX)}
 
 
+def is_version_number(text: str) -> bool:
+    """Whether ``text`` (a tag's value) is a version number: a positive integer written in
+    ASCII digits only (``²`` and ``١`` are digits to :meth:`str.isdigit`, not to MLflow)."""
+    return text.isascii() and text.isdigit() and int(text) >= 1
+
+
 def model_uri(name: str, version: str | int) -> str:
     """``models:/<name>/<version>``."""
     return f"models:/{name}/{version}"

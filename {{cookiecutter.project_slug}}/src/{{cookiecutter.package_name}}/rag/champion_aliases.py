@@ -20,6 +20,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from ..champion_move import moved_together
+from ..registry import is_version_number
 from ..runtime.context import Context
 
 PROMPT_VERSION_TAG = "prompt_version"
@@ -41,7 +42,7 @@ def checked_prompt_version(settings, version: ModelVersion) -> int:
     """
     prompt = built_with(settings, version)
     tag = version.tags.get(PROMPT_VERSION_TAG, "")
-    if not (tag.isascii() and tag.isdigit()):
+    if not is_version_number(tag):
         raise LookupError(
             f"model {settings.model_name} v{version.version}: tag {PROMPT_VERSION_TAG} "
             f"is {tag or 'missing'}; build registers versions with it"

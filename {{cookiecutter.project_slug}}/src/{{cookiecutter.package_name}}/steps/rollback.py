@@ -21,6 +21,7 @@ from ..registry import (
     ROLLED_BACK_FROM_TAG,
     ROLLED_BACK_TO_TAG,
     get_version,
+    is_version_number,
     version_by_alias,
 )
 from ..runtime.context import Context
@@ -41,7 +42,7 @@ def previous_champion(name: str, alias: str, current: ModelVersion) -> str:
             f"model {name} v{current.version} ('{alias}') has no {PREVIOUS_CHAMPION_TAG}: "
             "nothing to roll back to"
         )
-    if not (previous.isascii() and previous.isdigit()) or int(previous) < 1:
+    if not is_version_number(previous):
         raise ValueError(
             f"model {name} v{current.version}: tag {PREVIOUS_CHAMPION_TAG} is {previous!r}, "
             "must be a version number (a positive integer) or 'none'; nothing was rolled back"

@@ -21,7 +21,13 @@ from __future__ import annotations
 from mlflow.entities.model_registry import ModelVersion
 
 from ...champion_move import follow_champion
-from ...registry import ROLLED_BACK_AT_TAG, ROLLED_BACK_FROM_TAG, get_version, version_by_alias
+from ...registry import (
+    ROLLED_BACK_AT_TAG,
+    ROLLED_BACK_FROM_TAG,
+    get_version,
+    is_version_number,
+    version_by_alias,
+)
 from ...runtime.context import Context
 from ...runtime.tracking import client
 from ...steps import rollback as model_rollback
@@ -49,7 +55,7 @@ def half_done(settings, champion: ModelVersion) -> bool:
     if restored_at < tags.get("promoted_at", ""):  # promoted again by deploy since
         return False
     tag = tags.get(PROMPT_VERSION_TAG, "")
-    if not (tag.isascii() and tag.isdigit()):
+    if not is_version_number(tag):
         return False
     prompt = prompt_by_alias(built_with(settings, champion), settings.champion_alias)
     return prompt is None or str(prompt.version) != tag
@@ -62,7 +68,7 @@ def rolled_back_from(name: str, restored: ModelVersion) -> int:
     integer (edited by hand, e.g. ``v3``).
     """
     tag = restored.tags[ROLLED_BACK_FROM_TAG]
-    if not (tag.isascii() and tag.isdigit()) or int(tag) < 1:
+    if not is_version_number(tag):
         raise ValueError(
             f"model {name} v{restored.version}: tag {ROLLED_BACK_FROM_TAG} is {tag!r}, must be "
             "a version number (a positive integer); nothing was rolled back"
