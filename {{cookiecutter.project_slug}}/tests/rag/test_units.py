@@ -311,6 +311,12 @@ def extractive_answer(
     return ExtractiveGenerator().generate(prompt, question)
 
 
+def test_a_placeholder_inside_retrieved_text_is_not_filled():
+    chunk = {"doc_id": "d", "title": "t", "text": "write " + slot("question") + " in a prompt"}
+    prompt = render_prompt(CONTEXT_AND_QUESTION, "why?", [chunk])
+    assert prompt == "[d] t\nwrite " + slot("question") + " in a prompt\nQ: why?"
+
+
 def answer_from(doc_id: str, text: str, question: str) -> str:
     """The extractive answer to ``question`` from one context block ``text`` of ``doc_id``."""
     return extractive_answer([{"doc_id": doc_id, "title": doc_id, "text": text}], question)[0]
