@@ -1,8 +1,11 @@
 """The Databricks serving endpoint follows the champion: tested with a fake WorkspaceClient
-(no workspace is reachable from the tests)."""
+(no workspace is reachable from the tests). Also the local server's ASGI wrapper on an
+exchange an exception ends, driven without a server."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -17,6 +20,7 @@ from {{ cookiecutter.package_name }}.registry import version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving.cli import serve
 from {{ cookiecutter.package_name }}.serving.endpoint import endpoint_settings, sync, sync_endpoint
+from {{ cookiecutter.package_name }}.serving.server import LoggedApp
 from {{ cookiecutter.package_name }}.steps import deploy, rollback
 
 from .conftest import refusal, registry, seeded
@@ -372,3 +376,74 @@ def test_a_grant_that_fails_after_the_endpoint_moved_puts_alias_and_endpoint_bac
     assert (rerun["promoted"], endpoints.served()) == (True, "2")
     assert endpoints.calls[-1][0] == "update_permissions"
     assert registry_state(local)[0] == 2
+
+
+def logged_exchange(app, cancel: bool) -> tuple[type, list[dict]]:
+    """Run one ``POST /invocations`` through :class:`LoggedApp` around the ASGI ``app``,
+    cancelling it (as a stopping server does) once ``app`` has read the request when
+    ``cancel``; return the exception that ended it and the rows it logged."""
+    rows, read = [], asyncio.Event()
+    body = json.dumps({"dataframe_records": [{"distance": 500.0}]}).encode()
+    scope = {
+        "type": "http",
+        "path": "/invocations",
+        "method": "POST",
+        "headers": [(b"content-type", b"application/json")],
+    }
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        pass
+
+    async def reading(scope, receive, send):
+        await receive()
+        read.set()
+        await app(send)
+
+    async def exchange():
+        logged = LoggedApp(reading, SimpleNamespace(add=rows.append), "m", 1, ["distance"])
+        task = asyncio.create_task(logged(scope, receive, send))
+        await read.wait()  # set, and ``app`` has run up to its first wait
+        if cancel:
+            task.cancel()
+        try:
+            await task
+        except BaseException as error:  # the test compares its type
+            return type(error)
+        return None
+
+    return asyncio.run(exchange()), rows
+
+
+async def hangs(send):
+    await asyncio.Event().wait()
+
+
+async def starts_then_hangs(send):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await asyncio.Event().wait()
+
+
+async def fails(send):
+    raise RuntimeError("the model failed")
+
+
+@pytest.mark.parametrize(
+    "app, cancel, error, status",
+    [
+        (hangs, True, asyncio.CancelledError, 499),
+        (starts_then_hangs, True, asyncio.CancelledError, 200),
+        (fails, False, RuntimeError, 500),
+    ],
+    ids=["cancelled-unanswered", "cancelled-after-its-status", "failed"],
+)
+def test_a_cancelled_request_is_logged_499_not_as_the_servers_500(app, cancel, error, status):
+    """A request cancelled before its answer started (a shutdown that stops waiting for
+    it) is logged with 499, "client closed request"; one cancelled after its status was
+    sent keeps that status; one the app failed on is a 500."""
+    raised, rows = logged_exchange(app, cancel)
+    assert raised is error
+    assert [row["status_code"] for row in rows] == [status]
+    assert json.loads(rows[0]["request"]) == {"dataframe_records": [{"distance": 500.0}]}

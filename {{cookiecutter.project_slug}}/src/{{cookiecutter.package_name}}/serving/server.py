@@ -19,7 +19,8 @@ the inference table keeps them, so labels can be joined later) or the rag QA mod
 (rows with a ``question``).
 
 Every ``/invocations`` request and its response go to the inference table
-(:mod:`.inference_table`), written in batches, an HTTP 500 included.
+(:mod:`.inference_table`), written in batches, an HTTP 500 included; a request cancelled
+before it was answered is logged with status 499 (see :class:`LoggedApp`).
 """
 
 from __future__ import annotations
@@ -44,14 +45,22 @@ from .settings import checked_port
 
 HOST = "127.0.0.1"
 START_SECONDS = 60
+# The status logged for a request cancelled before it was answered (nginx's "client closed
+# request"): not a server error, and no answer reached the client.
+CANCELLED = 499
 
 
 class LoggedApp:
     """ASGI wrapper: passes every request to ``app`` and logs ``/invocations`` exchanges.
 
     Every exchange is logged, one an exception ended too: with the status ``app`` sent,
-    or 500 when it raised before sending one (uvicorn then answers HTTP 500); the
-    exception is raised again, for the server to report.
+    or 500 when it raised before sending one (uvicorn then answers HTTP 500), or
+    :data:`CANCELLED` (499, "client closed request") when its task was cancelled before
+    it sent one (``asyncio.CancelledError``: a shutdown that stops waiting for requests
+    under way, as uvicorn's graceful-shutdown timeout or the end of the server's event
+    loop does): no answer reached the client, and it is not a server error. The
+    exception is raised again, for the server to report. (A client that disconnects does
+    not cancel the request: the model answers, and the answer is logged.)
 
     A ``POST /invocations`` request that lacks some of ``inputs`` (the model signature's
     input names), sends no row or has no Content-Type header (:func:`refusal`) is
@@ -90,10 +99,12 @@ class LoggedApp:
             return await receive()
 
         status, body = [500], []
+        sent = False
 
         async def capture(message):
+            nonlocal sent
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                status[0], sent = message["status"], True
             elif message["type"] == "http.response.body":
                 body.append(message.get("body", b""))
             await send(message)
@@ -105,6 +116,10 @@ class LoggedApp:
         answer = _refusal(checked) or self.app
         try:
             await answer(scope, replay, capture)
+        except asyncio.CancelledError:
+            if not sent:  # nothing answered: not the server's 500
+                status[0] = CANCELLED
+            raise
         finally:  # an app that raised answered HTTP 500 (or uvicorn did): logged too
             elapsed = round((time.perf_counter() - clock) * 1000)
             row = log_row(
