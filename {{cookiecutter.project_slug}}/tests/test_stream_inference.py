@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,6 +86,20 @@ def from_scoring_start(ctx: Context):
 def scheduled_from_scoring_start(ctx: Context) -> set[str]:
     """Keys of the bronze entity rows that the stream is to score."""
     return {r[0] for r in from_scoring_start(ctx).select(ENTITY_KEY).collect()}
+
+
+@contextmanager
+def progress_reports_kept(spark, count: int):
+    """Inside the block, the queries of ``spark`` keep ``count`` progress reports in their
+    ``recentProgress`` (``spark.sql.streaming.numRecentProgressUpdates``, 100 by default);
+    the setting is put back after."""
+    key = "spark.sql.streaming.numRecentProgressUpdates"
+    before = spark.conf.get(key)
+    spark.conf.set(key, str(count))
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +220,10 @@ def test_a_run_stopped_after_its_first_micro_batch_loses_and_duplicates_nothing(
     assert 0 < written < len(scheduled_from_scoring_start(ctx))
     monkeypatch.setattr(stream_inference, "_write_predictions", real_write)
 
-    restarted = stream_inference.run(ctx)
+    # The queries keep one progress report, as a run of more micro-batches than 100 keeps
+    # the last 100: the run's micro-batches are counted all the same.
+    with progress_reports_kept(ctx.spark, 1):
+        restarted = stream_inference.run(ctx)
     keys = [r[ENTITY_KEY] for r in predictions(ctx)]
     assert len(keys) == len(set(keys))  # no duplicate
     assert set(keys) == scheduled_from_scoring_start(ctx)  # no loss

@@ -33,6 +33,7 @@ from ..config import ConfigError, instant_sql
 from ..features.model_inputs import model_input_of
 from ..runtime.context import Context
 from ..runtime.tables import Tables
+from ..streaming.batches import counting_batches
 from ..streaming.settings import checkpoint_location, max_files_per_trigger
 from .batch_inference import champion_version, model_udf, score
 
@@ -106,8 +107,9 @@ def run(ctx: Context) -> dict:
 
     Rows whose event timestamp is before ``windows.scoring.start`` are skipped (they are the
     training and validation history). Returns rows_scored (rows this run added),
-    micro_batches (batches of this run that read input, from the query's progress reports;
-    a replayed batch reads its rows again and inserts those not written yet),
+    micro_batches (batches of this run that read input, from the query's progress events,
+    every one however long the run: :mod:`..streaming.batches`; a replayed batch reads its
+    rows again and inserts those not written yet),
     model_version (int) and rows (row count of the streaming predictions table).
     Raises, before anything is written: LookupError when no champion exists,
     MissingTableError when bronze or the feature tables do not exist, ConfigError when
@@ -150,21 +152,22 @@ def run(ctx: Context) -> dict:
         scored = score(inputs, predict, version, columns)
         _write_predictions(scored, target, ctx)
 
-    query = (
-        arrivals.writeStream.foreachBatch(each_batch)
-        .option("checkpointLocation", checkpoint)
-        .trigger(availableNow=True)
-        .start()
-    )
-    try:
-        query.awaitTermination()
-    except StreamingQueryException as error:
-        unfollowed = _unfollowed(error, checkpoint, source)
-        if unfollowed is None:
-            raise
-        raise unfollowed from None
+    with counting_batches(ctx.spark) as counter:
+        query = (
+            arrivals.writeStream.foreachBatch(each_batch)
+            .option("checkpointLocation", checkpoint)
+            .trigger(availableNow=True)
+            .start()
+        )
+        try:
+            query.awaitTermination()
+        except StreamingQueryException as error:
+            unfollowed = _unfollowed(error, checkpoint, source)
+            if unfollowed is None:
+                raise
+            raise unfollowed from None
+        batches = counter.batches(query)
     after = ctx.tables.count(target)
-    batches = {p.batchId for p in query.recentProgress if p.numInputRows > 0}
     return {
         "rows_scored": after - before,
         "micro_batches": len(batches),

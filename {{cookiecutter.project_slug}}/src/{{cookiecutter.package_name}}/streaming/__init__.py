@@ -1,1 +1,2 @@
-"""Settings of the streaming-inference step (the step is steps/stream_inference.py)."""
+"""The streaming-inference step's settings and its micro-batch count (the step is
+steps/stream_inference.py)."""
