@@ -233,12 +233,23 @@ def test_deploy_promotes_on_the_local_store_only_over_the_champion_validated_aga
     assert int(store.get_model_version_by_alias(name, "champion").version) == 2
 
 
-def test_a_rollback_stopped_by_ctrl_c_after_the_move_is_put_back_and_a_rerun_makes_it(
-    local_ctx, store, monkeypatch
+def promote_v2(ctx: Context) -> dict:
+    """The deploy step promoting v2 (its result)."""
+    return deploy.run(ctx, version=2)
+
+
+@pytest.mark.parametrize(
+    "step, move, earlier, moved_to, kept",
+    [(deploy, promote_v2, (), 2, 1), (rollback, rollback.run, (promote_v2,), 1, 2)],
+    ids=["deploy", "rollback"],
+)
+def test_a_move_stopped_by_ctrl_c_after_the_alias_moved_is_put_back_and_a_rerun_makes_it(
+    local_ctx, store, monkeypatch, step, move, earlier, moved_to, kept
 ):
     """Ctrl-C while what follows the alias is called (a Databricks endpoint update takes
-    seconds): the alias and the tags are put back, so the rerun rolls back to the same
-    version, not one further back."""
+    seconds), once the alias is on ``moved_to``: the alias (on ``kept`` before) and the
+    tags are put back, so the rerun makes the same move (a rollback goes to the same
+    version, not one further back)."""
     name = local_ctx.settings.model_name
     store.create_registered_model(name)
     for _ in range(2):
@@ -246,20 +257,25 @@ def test_a_rollback_stopped_by_ctrl_c_after_the_move_is_put_back_and_a_rerun_mak
     store.set_registered_model_alias(name, "champion", "1")
     store.set_model_version_tag(name, "2", "validation_status", "PASSED")
     store.set_model_version_tag(name, "2", "validation_champion_version", "1")
-    assert deploy.run(local_ctx, version=2)["champion_version"] == 2
+    for done in earlier:
+        done(local_ctx)
+    assert int(store.get_model_version_by_alias(name, "champion").version) == kept
     tags = {v: store.get_model_version(name, v).tags for v in ("1", "2")}
+    followed_on = []
 
     def interrupted(ctx):
+        followed_on.append(int(store.get_model_version_by_alias(name, "champion").version))
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(rollback, "follow_champion", interrupted)
+        patch.setattr(step, "follow_champion", interrupted)
         with pytest.raises(KeyboardInterrupt):
-            rollback.run(local_ctx)
-    assert int(store.get_model_version_by_alias(name, "champion").version) == 2
+            move(local_ctx)
+    assert followed_on == [moved_to]
+    assert int(store.get_model_version_by_alias(name, "champion").version) == kept
     assert {v: store.get_model_version(name, v).tags for v in ("1", "2")} == tags
-    moved = rollback.run(local_ctx)
-    assert (moved["rolled_back_from"], moved["champion_version"]) == (2, 1)
+    assert move(local_ctx)["champion_version"] == moved_to
+    assert int(store.get_model_version_by_alias(name, "champion").version) == moved_to
 
 
 def test_nested_moves_put_the_alias_back_once_and_keep_the_cause(local_ctx, store, monkeypatch):
