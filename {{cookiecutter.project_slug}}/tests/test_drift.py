@@ -4,6 +4,7 @@ Expected values are worked out by hand from the definitions: bins from the
 profile (below the first edge, [e0, e1), ..., equal to the last edge, above it),
 empty bins given the share EPSILON and the shares renormalised, then
 PSI = sum over bins of (window - baseline) * ln(window / baseline).
+Then which drift starts retraining: the champion's only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from scipy import stats
 
 from {{ cookiecutter.package_name }}.data_profile import build_profile, ecdf_points
 from {{ cookiecutter.package_name }}.monitoring.drift import EPSILON, compare
+from {{ cookiecutter.package_name }}.monitoring.figures import DATA_QUALITY, DRIFT, figure
+from {{ cookiecutter.package_name }}.steps.monitor import retraining_required
 
 E = EPSILON
 
@@ -118,3 +121,17 @@ def test_compressed_cdf_is_exact_at_its_points():
     assert len(kept) == 100
     # At value v the share of values <= v is (v + 1) / 5000.
     assert cum == pytest.approx([(v + 1) / 5_000 for v in kept])
+
+
+def test_only_drift_of_the_champions_rows_requires_retraining():
+    """A retired version's drift (its rows stay in the window) is reported, not acted on;
+    without a champion nothing is retrained for."""
+
+    def broken(version: str, kind: str) -> dict:
+        return {**figure("temp", "psi", 3.0, 0.2, kind, violation=True), "model_version": version}
+
+    retired_drift = [broken("1", DRIFT), broken("2", DATA_QUALITY)]
+    assert not retraining_required(retired_drift, "2")
+    assert retraining_required([*retired_drift, broken("2", DRIFT)], "2")
+    assert retraining_required(retired_drift, "1")
+    assert not retraining_required(retired_drift, None)

@@ -7,11 +7,12 @@ are rendered and exist) is split by source and by the
 the version's training-data profile, logged by train as ``data_profile.json``
 (see data_profile.py), never with today's tables. Figures and their rules are in
 ``monitoring/figures.py``: drift (PSI, KS statistic, MAE on labelled rows),
-data_quality (null share, rows per day) and insufficient_data. Only drift sets
-``retraining_required``. The rows-per-day rule is checked on each source's rows over all
-its versions (model version ``*``): a champion moved inside the window splits the rows
-between two versions, and neither part alone is the source's volume. A source with the
-rule whose table does not exist yet is checked with 0 rows.
+data_quality (null share, rows per day) and insufficient_data. Only drift of the
+champion version's rows sets ``retraining_required`` (:func:`retraining_required`).
+The rows-per-day rule is checked on each source's rows over all its versions (model
+version ``*``): a champion moved inside the window splits the rows between two
+versions, and neither part alone is the source's volume. A source with the rule whose
+table does not exist yet is checked with 0 rows.
 
 Figures go to the monitoring metrics table, one row per figure: window_start,
 window_end (timestamps UTC), source, model_version (string; ``none`` for a source
@@ -53,6 +54,7 @@ from ..monitoring.figures import (
 from ..monitoring.report import render_report
 from ..monitoring.settings import MonitoringSettings, monitoring_settings
 from ..monitoring.sources import prediction_sources
+from ..registry import version_by_alias
 from ..runtime.context import Context
 from ..runtime.frames import to_pandas
 from ..runtime.task_values import publish
@@ -205,13 +207,29 @@ def log_to_mlflow(figures: list[dict], comparisons: dict, window: Window) -> str
     return active.info.run_id
 
 
+def retraining_required(broken: list[dict], champion: str | None) -> bool:
+    """Whether a figure of kind drift among the violations ``broken`` (figures of
+    :mod:`..monitoring.figures`) is one of the ``champion`` version's rows (a string;
+    None: no champion, so nothing to retrain for).
+
+    Other versions' drift is reported, never acted on: a version retired (replaced or
+    rolled back from) keeps in the window the rows it scored before the move (a stream
+    keeps the prediction that first scored each flight), and retraining for them would
+    not change the model that serves.
+    """
+    return champion is not None and any(
+        f["kind"] == DRIFT and f["model_version"] == champion for f in broken
+    )
+
+
 def run(ctx: Context) -> dict:
     """Compute the figures of ``windows.scoring`` per source and model version, and write them.
 
     Returns metrics_written, groups (``<source>/v<version>`` and its rows),
     violations (``<source>/v<version> <column>.<metric>=<value> (<kind>)``; ``<source>``
     alone for a figure over all its versions),
-    violations_by_kind, retraining_required (a drift violation exists) and the
+    violations_by_kind, retraining_required (a drift violation of the champion version's
+    rows: :func:`retraining_required`) and the
     MLflow run id. Raises ConfigError for a bad ``monitoring`` section,
     MissingTableError when a source table or the entity table is missing,
     DataCheckError when a source breaks the predictions table's expectations.
@@ -278,10 +296,11 @@ def run(ctx: Context) -> dict:
         + f" ({f['kind']})"
         for f in broken
     ]
-    retraining_required = any(f["kind"] == DRIFT for f in broken)
+    champion = version_by_alias(registry, settings.model_name, settings.champion_alias)
+    retrain = retraining_required(broken, str(champion.version) if champion else None)
     run_id = log_to_mlflow(figures, comparisons, window)
     # The monitoring job's condition task starts retraining when this is "true".
-    publish(settings, "retraining_required", "true" if retraining_required else "false")
+    publish(settings, "retraining_required", "true" if retrain else "false")
     return {
         "metrics_written": len(records),
         "groups": {
@@ -290,7 +309,7 @@ def run(ctx: Context) -> dict:
         },
         "violations": violations,
         "violations_by_kind": {k: sum(f["kind"] == k for f in broken) for k in KINDS},
-        "retraining_required": retraining_required,
+        "retraining_required": retrain,
         "mlflow_run_id": run_id,
         "rows": {config.table: ctx.tables.count(config.table)},
     }
