@@ -535,3 +535,63 @@ def test_every_third_party_import_is_a_declared_dependency(rendered, combo):
         and (name, where) not in PROVIDED_BY_DATABRICKS
     }
     assert undeclared == {}
+
+
+# A path-like name in a project's prose or configuration: folders, a file name and one of
+# the extensions the template's files have (`serving/settings.py`, `ci/data-slice.yml`).
+NAMED_FILE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:py|yml|yaml|toml|md|txt|json))\b")
+# The files whose text follows the answers (Jinja): Python holds no Jinja block, so a
+# module's docstring describes the package whatever was rendered and is not read here.
+ANSWER_SHAPED = {".md", ".yml", ".yaml", ".toml"}
+# The layout tree of the tabular README describes the convention ("subpackages with a
+# part.py"), which holds with no optional part rendered too.
+CONVENTIONS = {"part.py"}
+TEMPLATE_FILES = {name for each in MATRIX for name in rendered_names(each, "pkg").values()}
+
+
+def names_a_file(name: str, files: set[str]) -> bool:
+    """Whether the path ``name`` is one of ``files`` or the end of one (after a "/")."""
+    return any(file == name or file.endswith("/" + name) for file in files)
+
+
+def dangling_file_names(project: Path, combo: dict) -> list[str]:
+    """``path:line: name`` for each file of the template (any render's) that the Markdown,
+    YAML and TOML files and the Makefile of ``project`` name but the render of ``combo``
+    does not have. Names are compared with the package folder read as ``pkg``."""
+    package = re.compile(r"\bsrc/\w+/")
+    present = set(rendered_names(combo, "pkg").values())
+    dangling = []
+    for path, text in text_files(project):
+        if PurePosixPath(path).suffix not in ANSWER_SHAPED and path != "Makefile":
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for name in NAMED_FILE.findall(package.sub("src/pkg/", line)):
+                if name in CONVENTIONS or not names_a_file(name, TEMPLATE_FILES):
+                    continue  # no file of the template: a run's output, an example's name
+                if not names_a_file(name, present):
+                    dangling.append(f"{path}:{number}: {name}")
+    return dangling
+
+
+@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
+def test_docs_and_configs_name_only_files_of_their_own_render(rendered, combo):
+    """A file of the template that the README, docs/, the Makefile, the CI files or the
+    bundle name is in that render: an option that prunes a file prunes what names it."""
+    project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+    dangling = dangling_file_names(project, combo)
+    assert not dangling, "\n".join(dangling)
+
+
+def test_the_file_name_check_sees_a_pruned_file_and_no_output(tmp_path):
+    """A pruned module, named with or without its package folder, is found; a file the
+    template never renders (a run's output) is not."""
+    (tmp_path / "README.md").write_text(
+        "Drift: `steps/monitor.py`, in `src/churn/steps/monitor.py`; see `drift_report.html`\n"
+        "and `summary.json`.\n",
+        encoding="utf-8",
+    )
+    on = {**DEFAULT_ANSWERS, "include_monitoring": True}
+    assert dangling_file_names(tmp_path, on) == []
+    off = {**on, "include_monitoring": False}
+    expected = ["README.md:1: steps/monitor.py", "README.md:1: src/pkg/steps/monitor.py"]
+    assert dangling_file_names(tmp_path, off) == expected
