@@ -27,8 +27,10 @@ from __future__ import annotations
 import json
 import keyword
 import os
+import pkgutil
 import re
 import sys
+import sysconfig
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,6 +51,19 @@ MAX_PACKAGE = 32
 # src/): its tests import the package by name, and pytest puts the project folder first
 # on sys.path, so a package of the same name would be shadowed by that folder.
 PROJECT_PACKAGES = ("tests",)
+# The standard library's test suite, which sys.stdlib_module_names leaves out, as it does the
+# test and example modules beside it (read from the folders by stdlib_folder_modules). Named
+# here too: some Pythons that render (Debian's) ship without it, the project's may have it.
+STDLIB_TEST_SUITE = "test"
+# The tools that install and build the project, present in the environments it runs in (a
+# venv has pip, and setuptools up to Python 3.11; Databricks runtimes have all of them; the
+# bundle builds the wheel with `python -m build`): distribution name -> import names.
+INSTALL_TOOLS = {
+    "pip": ("pip",),
+    "setuptools": ("setuptools", "pkg_resources", "_distutils_hack"),
+    "wheel": ("wheel",),
+    "build": ("build",),
+}
 UC_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Plain scalars of letters, digits, "_" and "-" that YAML reads as no string: booleans and
@@ -110,8 +125,9 @@ def project_name(value):
 
 
 def project_slug(value):
-    """Folder, bundle and repo name: lowercase, digits, inner hyphens; 64 at most, 55 with serving.
+    """Folder, bundle, repo name: lowercase, digits, inner hyphens; no pip; 64 max, 55 with serving.
 
+    pip stands for every install tool (:data:`INSTALL_TOOLS`: pip, setuptools, wheel, build).
     The serving limit needs another answer: :func:`slug_fits_the_endpoint` checks it."""
     if not SLUG.fullmatch(value):
         return (
@@ -120,6 +136,11 @@ def project_slug(value):
         )
     if len(value) > MAX_SLUG:
         return f"must be at most {MAX_SLUG} characters"
+    if normalized(value) in INSTALL_TOOLS:
+        return (
+            "must not be the name of a tool that installs or builds the project "
+            f"({', '.join(INSTALL_TOOLS)}): installing the project would replace it"
+        )
     return None
 
 
@@ -139,10 +160,23 @@ def slug_fits_the_endpoint(answers):
     )
 
 
-def package_name(value):
-    """Import name: lowercase identifier; no keyword, standard-library name or tests; 32 at most.
+def stdlib_folder_modules():
+    """Names of the top-level modules in this Python's standard-library folders (with
+    ``lib-dynload``), and ``test``: a set of str. These folders come before the project on
+    sys.path, so a package named as one of them would never be imported."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    found = pkgutil.iter_modules([str(stdlib), str(stdlib / "lib-dynload")])
+    return {module.name for module in found} | {STDLIB_TEST_SUITE}
 
-    ``tests`` and any other of :data:`PROJECT_PACKAGES`, the project's own top-level packages.
+
+def package_name(value):
+    """Import name: lowercase identifier; no keyword, standard-library, tests or pip; 32 at most.
+
+    pip stands for every install tool (:data:`INSTALL_TOOLS`: pip, setuptools, wheel, build).
+
+    Standard-library names: ``sys.stdlib_module_names``, :func:`stdlib_folder_modules`
+    and ``test``. ``tests`` and any other of :data:`PROJECT_PACKAGES`, the project's own
+    top-level packages. Install tools: the import names of :data:`INSTALL_TOOLS`.
     """
     if not PACKAGE.fullmatch(value):
         return (
@@ -151,8 +185,13 @@ def package_name(value):
         )
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         return "must not be a Python keyword (pass e.g. package_name=class_model)"
-    if value in sys.stdlib_module_names:
+    if value in sys.stdlib_module_names or value in stdlib_folder_modules():
         return "must not shadow a standard-library module of the same name"
+    if any(value in imports for imports in INSTALL_TOOLS.values()):
+        return (
+            "must not be the import name of a tool that installs or builds the project "
+            f"({', '.join(INSTALL_TOOLS)}): the package and the tool would shadow one another"
+        )
     if value in PROJECT_PACKAGES:
         return (
             f"must not be the name of the project's own {value}/ folder (a Python package): "

@@ -10,11 +10,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import pkgutil
 import re
 import runpy
+import select
 import subprocess
 import sys
 import tomllib
+import venv
 from collections import OrderedDict
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -48,13 +51,14 @@ CASES = [
     (
         pre_gen.project_slug,
         ["churn-model", "2024-churn-model", "a", "modele-prix", "x" * 64],
-        ["", "Churn", "churn_model", "-churn", "churn-", "a/b", "../up", "a b", "é", "x" * 65],
+        ["", "Churn", "churn_model", "-churn", "churn-", "a/b", "../up", "a b", "é", "x" * 65]
+        + ["pip", "setuptools", "wheel", "build"],
     ),
     (
         pre_gen.package_name,
         ["churn_model", "pkg_2024_churn_model", "_private", "modele_prix", "p", "x" * 32],
         ["", "2024_churn", "churn-model", "Churn", "class", "match", "json", "types", "modèle"]
-        + ["x" * 33],
+        + ["x" * 33, "test", "pip", "setuptools", "pkg_resources", "wheel", "build"],
     ),
     (
         pre_gen.workspace_host,
@@ -288,6 +292,8 @@ BAD_ANSWERS = [
     ({"project_name": "   "}, "project_name='   '"),
     ({"project_name": "class"}, "package_name='class'"),
     ({"project_name": "json"}, "package_name='json'"),
+    ({"project_name": "Test"}, "package_name='test': must not shadow a standard-library module"),
+    ({"project_name": "pip"}, "project_slug='pip': must not be the name of a tool that installs"),
     ({"project_name": 'My "Model"'}, "project_name='My \"Model\"'"),
     ({"project_slug": "Churn Model"}, "project_slug='Churn Model'"),
     ({"project_slug": "../escape"}, "project_slug='../escape'"),
@@ -314,6 +320,7 @@ BAD_ANSWERS = [
 # makes the names derived from it fail (package_name and schema_name from the slug,
 # schema_name from the package name).
 DERIVED_FAILURES = {
+    "project_slug='pip': must not be the name of a tool that installs": 2,  # and package_name
     "project_slug='Churn Model'": 3,
     "project_slug='../escape'": 3,
     "package_name='churn-model'": 2,
@@ -334,6 +341,31 @@ def test_bad_answer_is_refused_before_any_file_is_written(tmp_path, capfd, answe
     assert err[-1] == f"ERROR: {count} invalid answer(s); nothing was generated."
     assert list(out.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_every_module_of_the_standard_library_folder_is_refused_as_package_name():
+    """What this Python installs in its standard-library folders (``test``, its test suite,
+    included, which ``sys.stdlib_module_names`` leaves out) comes before the project on
+    sys.path: each module name that is a valid package name is refused."""
+    folders = {Path(os.__file__).parent, Path(select.__file__).parent}  # .py and extensions
+    paths = [path for folder in folders for path in folder.iterdir()]
+    names = {p.name.split(".")[0] for p in paths if p.is_file() or (p / "__init__.py").is_file()}
+    candidates = sorted(n for n in names if pre_gen.PACKAGE.fullmatch(n))
+    assert {"json", "select", "test"} <= set(candidates)
+    assert [n for n in candidates if pre_gen.package_name(n) is None] == []
+
+
+def test_the_install_tools_are_what_a_fresh_venv_installs(tmp_path):
+    """A venv made by this Python holds install tools only: its top-level modules beside
+    the ``*.dist-info`` folders are import names of :data:`INSTALL_TOOLS` (pip here, and
+    setuptools up to Python 3.11), each refused as a package name."""
+    venv.create(tmp_path / "venv", with_pip=True)
+    (site,) = (tmp_path / "venv").glob("lib/python*/site-packages")
+    modules = {m.name for m in pkgutil.iter_modules([str(site)])}
+    assert "pip" in modules
+    tools = {name for imports in pre_gen.INSTALL_TOOLS.values() for name in imports}
+    assert modules <= tools, modules - tools
+    assert [m for m in modules if pre_gen.package_name(m) is None] == []
 
 
 def test_project_folder_exists_when_pre_gen_runs_and_is_removed_after_a_refusal(tmp_path):
