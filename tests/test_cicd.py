@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -269,6 +270,25 @@ def test_databricks_cli_version_is_the_one_pin(platform, tmp_path_factory):
             "v${DATABRICKS_CLI_VERSION}",
             "v$(DATABRICKS_CLI_VERSION)",
         }
+
+
+def _ruff_pins(pre_commit_config: Path) -> list[list[str]]:
+    """The additional_dependencies of each ruff hook of a .pre-commit-config.yaml."""
+    config = yaml.safe_load(pre_commit_config.read_text(encoding="utf-8"))
+    hooks = [hook for repo in config["repos"] for hook in repo["hooks"]]
+    return [hook["additional_dependencies"] for hook in hooks if hook["id"].startswith("ruff")]
+
+
+def test_ruff_is_one_version_for_make_lint_the_lint_hooks_and_the_generator(default_project):
+    """`make lint` (the dev extra's ruff) and CI's lint job (pre-commit's ruff hooks) run the
+    ruff that the generator's tests lint every render with (requirements-dev.txt)."""
+    (pin,) = re.findall(r"^ruff==(\S+)", (REPO / "requirements-dev.txt").read_text(), re.M)
+    pyproject = tomllib.loads((default_project / "pyproject.toml").read_text(encoding="utf-8"))
+    dev = pyproject["project"]["optional-dependencies"]["dev"]
+    assert [r for r in dev if r.startswith("ruff")] == [f"ruff=={pin}"]
+    for config in (default_project, REPO):
+        pins = _ruff_pins(config / ".pre-commit-config.yaml")
+        assert pins == [[f"ruff=={pin}"]] * 2, config
 
 
 @pytest.mark.parametrize("use_case", USE_CASES)
