@@ -291,6 +291,22 @@ def test_ruff_is_one_version_for_make_lint_the_lint_hooks_and_the_generator(defa
         assert pins == [[f"ruff=={pin}"]] * 2, config
 
 
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_the_deployment_docs_speak_of_a_ci_file_only_when_one_is_rendered(
+    platform, tmp_path_factory
+):
+    """The section "What CI runs" of docs/deployment.md describes the rendered file (its
+    credentials, caches, the CLI version declared in it) only when there is one; with
+    ``cicd_platform=none`` it says what a CI of one's own must hold. Both name the CLI
+    version."""
+    project = rendered(tmp_path_factory, {"cicd_platform": platform})
+    docs = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+    what_ci_runs = docs.split("\n## What CI runs\n")[1].split("\n## ")[0]
+    about_the_file = re.findall(r"\b(?:the|per) (?:CI )?file\b", what_ci_runs)
+    assert bool(about_the_file) == bool(ci_paths(project)), about_the_file
+    assert CLI in what_ci_runs
+
+
 @pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
 def test_ci_names_only_existing_targets_and_jobs(platform, use_case, tmp_path_factory):
