@@ -481,6 +481,30 @@ def test_github_expressions_survive_rendering(tmp_path_factory):
         assert "{%" not in text and "cookiecutter" not in text
 
 
+def test_the_github_federation_subjects_of_the_docs_are_the_jobs_environments(tmp_path_factory):
+    """docs/deployment.md names, per job that gets an OIDC token, the subject its token
+    carries: `environment:<name>` for a job with a deployment environment (staging and
+    test for the staging principal, prod alone for production), the pull request and
+    branch subjects for the one job without (bundle_validate)."""
+    project = _github(tmp_path_factory)
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    docs = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+    documented = {
+        job: environment
+        for environment, job in re.findall(r":environment:(\w+)` \(job `(\w+)`\)", docs)
+    }
+    with_token = {
+        name: job
+        for name, job in workflow["jobs"].items()
+        if job.get("permissions", {}).get("id-token") == "write"
+    }
+    assert documented == {n: j["environment"] for n, j in with_token.items() if "environment" in j}
+    assert [n for n, j in with_token.items() if "environment" not in j] == ["bundle_validate"]
+    assert "for job `bundle_validate` (no environment" in docs
+    production = docs.split("production principal:")[1].split("\n- ")[0]
+    assert re.findall(r":environment:(\w+)`", production) == ["prod"]
+
+
 @pytest.mark.parametrize("use_case", USE_CASES)
 def test_actionlint(tmp_path_factory, use_case):
     actionlint = _tool("actionlint")
