@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 
-from conftest import CONTEXT, REPO, answers_for, load_hook
+import pytest
+import yaml
+from conftest import CONTEXT, REPO, answers_for, load_hook, render
 
 spec = importlib.util.spec_from_file_location("options_doc", REPO / "scripts" / "options_doc.py")
 options_doc = importlib.util.module_from_spec(spec)
@@ -86,3 +89,41 @@ def test_table_marks_the_options_rag_ignores():
         "(tabular only: ignored when `use_case` is `rag`) | one of the choices "
         "(cookiecutter refuses anything else) |"
     )
+
+
+# Where the project name may land, as the project_name prompt names the places: place ->
+# (file, the line of it that holds the name).
+NAME_PLACES = {
+    "README title": ("README.md", "# {}"),
+    "package docstring": ("src/{package}/__init__.py", '"""{}.'),
+}
+
+
+@pytest.mark.parametrize("use_case", ["tabular", "rag"])
+def test_the_project_name_lands_where_its_prompt_says_and_nowhere_else(tmp_path, use_case):
+    """The places in the prompt's parentheses (before ";") hold the name, each on its own
+    line, and no other file but .cruft.json (the answers) does; the jobs are named by
+    the slug, as the prompt says after ";"."""
+    name = "Zebra Forecast 7"
+    prompt = CONTEXT["__prompts__"]["project_name"]
+    places = re.split(r", | and ", prompt.split("(", 1)[1].split(";")[0])
+    project = render(tmp_path, project_name=name, use_case=use_case)
+    package = answers_for(project_name=name)["package_name"]
+    expected = {".cruft.json"}
+    for place in places:
+        path, line = NAME_PLACES[place]  # a place the prompt names must be one of these
+        path = path.format(package=package)
+        assert line.format(name) in (project / path).read_text(encoding="utf-8").splitlines()
+        expected.add(path)
+    holding = {
+        p.relative_to(project).as_posix()
+        for p in project.rglob("*")
+        if p.is_file() and name in p.read_text(encoding="utf-8", errors="replace")
+    }
+    assert holding == expected
+    assert "the slug" in prompt.split(";")[1]
+    jobs = {}
+    for resource in project.glob("resources/*.yml"):
+        jobs |= yaml.safe_load(resource.read_text(encoding="utf-8"))["resources"].get("jobs", {})
+    assert jobs
+    assert [j["name"] for j in jobs.values() if not j["name"].startswith(f"{project.name}-")] == []
