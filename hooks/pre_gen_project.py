@@ -20,10 +20,16 @@ cookiecutter passes a local template path as typed (``cookiecutter .``) and runs
 in the new project's folder, so a relative path is also looked up from ``$PWD``, the
 working directory of the shell that started cookiecutter.
 A value that carries URL credentials is shown with them replaced by ``***``.
+
+Over an existing project (``cookiecutter -f``), valid answers are refused too when a file of
+the user's own sits where the template renders a file these answers switch off: the render
+would overwrite it and the post-generation hook delete it. The project's ``.cruft.json``
+(the answers of the render that made it) tells such a file from one a render left there.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import keyword
 import os
@@ -31,7 +37,8 @@ import pkgutil
 import re
 import sys
 import sysconfig
-from pathlib import Path
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 ANSWERS_JSON = r'{{ cookiecutter | tojson }}'  # fmt: skip
@@ -310,8 +317,9 @@ def normalized(distribution):
     return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
-def template_pyproject(answers):
-    """The template's unrendered pyproject.toml text, or ``None`` when its folder is unknown.
+def template_folder(answers):
+    """The template's folder (a Path holding the project template and hooks/), or ``None``
+    when it is unknown.
 
     The folder is ``_repo_dir`` or ``_template``: absolute, or relative to this process's
     working directory or to ``$PWD`` (cookiecutter's own, where a relative path was typed).
@@ -323,9 +331,71 @@ def template_pyproject(answers):
         base / folder for folder in folders if isinstance(folder, str) and folder for base in bases
     )
     for candidate in candidates:
-        for path in sorted(candidate.glob("*cookiecutter.project_slug*/pyproject.toml")):
-            return path.read_text(encoding="utf-8")
+        if any(candidate.glob("*cookiecutter.project_slug*/pyproject.toml")):
+            return candidate
     return None
+
+
+def template_pyproject(answers):
+    """The template's unrendered pyproject.toml text, or ``None`` when its folder is unknown
+    (:func:`template_folder`)."""
+    folder = template_folder(answers)
+    if folder is None:
+        return None
+    (path, *_) = sorted(folder.glob("*cookiecutter.project_slug*/pyproject.toml"))
+    return path.read_text(encoding="utf-8")
+
+
+def earlier_answers(root):
+    """The answers (a dict) of the render that made the project in the folder ``root``, read
+    from its ``.cruft.json``; ``None`` when it has none (a new project) or it is unreadable."""
+    try:
+        state = json.loads((root / ".cruft.json").read_text(encoding="utf-8"))
+        return dict(state["context"]["cookiecutter"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def files_a_rerender_would_lose(answers, root):
+    """Files of the user's own in ``root`` that ``cookiecutter -f`` would overwrite and the
+    post-generation hook then delete: sorted '/'-separated paths, relative to ``root``.
+
+    Such a file sits where the template renders a file that ``answers`` switch off, and
+    the answers of the render that made the project (``.cruft.json``) switched it off too
+    (an option that render did not have counts as on), so it left nothing there. The
+    variant files' shared names (``README.md`` of a rag project) are not among them.
+    Empty when ``root`` has no ``.cruft.json`` or the template folder is unknown. Reuses
+    the post-generation hook's ``template_files`` and ``paths_to_remove``, imported from
+    the template folder.
+    """
+    earlier = earlier_answers(root)
+    folder = template_folder(answers)
+    manifest = answers.get("_optional_files")
+    if earlier is None or folder is None or not manifest:
+        return []
+    spec = importlib.util.spec_from_file_location(
+        "post_gen", folder / "hooks" / "post_gen_project.py"
+    )
+    post_gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(post_gen)
+    rendered = post_gen.template_files(answers) or set()
+
+    def switched_off(options):
+        """The rendered files present that the answers ``options`` switch off."""
+        paths = post_gen.paths_to_remove({o: manifest[o] for o in options}, options, root)
+        files = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+        return {f.relative_to(root).as_posix() for f in files} & rendered
+
+    now = switched_off({option: answers[option] for option in manifest})
+    # An option the earlier render did not have switched nothing off then.
+    before = switched_off({option: earlier[option] for option in manifest if option in earlier})
+    shared_names = {
+        PurePosixPath(path).with_name(name).as_posix()
+        for pattern, name in answers.get("_variant_files", {}).items()
+        for path in rendered
+        if fnmatch(path, pattern)
+    }
+    return sorted((now & before) - shared_names)
 
 
 def dependencies(pyproject_text, answers):
@@ -446,13 +516,30 @@ def problems(answers):
     return lines
 
 
-def main(answers_json=ANSWERS_JSON):
-    """Validate the rendered answers; print the failures and return 1, or return 0."""
-    failures = problems(json.loads(answers_json))
+def main(answers_json=ANSWERS_JSON, root=None):
+    """Validate the rendered answers, then, over an existing project (``root``, default the
+    current folder, where cookiecutter runs this hook), look for files of the user's own
+    that the render would lose (:func:`files_a_rerender_would_lose`). Print the failures
+    or those files and return 1, or return 0."""
+    answers = json.loads(answers_json)
+    failures = problems(answers)
     for line in failures:
         print(f"ERROR: {line}", file=sys.stderr)
     if failures:
         print(f"ERROR: {len(failures)} invalid answer(s); nothing was generated.", file=sys.stderr)
+        return 1
+    lost = files_a_rerender_would_lose(answers, Path.cwd() if root is None else root)
+    for path in lost:
+        print(
+            f"ERROR: {path}: a file of yours where the template writes one these answers remove "
+            "(the render would overwrite it, then delete it): move it away, then render again",
+            file=sys.stderr,
+        )
+    if lost:
+        print(
+            f"ERROR: {len(lost)} file(s) of yours in the way; nothing was generated.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -3,12 +3,13 @@ only the optional files the template rendered."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
-from conftest import REPO, load_hook, render
+from conftest import REPO, answers_for, load_hook, render
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
@@ -86,6 +87,7 @@ def test_a_host_pasted_from_the_browser_is_reduced_to_scheme_and_host(tmp_path):
 
 
 post_gen = load_hook("post_gen_project")
+pre_gen = load_hook("pre_gen_project")
 
 
 def _rerender(output_dir, **answers):
@@ -115,6 +117,43 @@ def test_a_rerender_removes_only_files_the_template_rendered(tmp_path):
     assert own_check.read_text(encoding="utf-8") == "LIMIT = 3\n"
     assert sorted(p.name for p in own_check.parent.iterdir()) == ["own_check.py"]
     assert not (project / "resources" / "monitoring-job.yml").exists()
+
+
+def test_a_rerender_refuses_to_overwrite_files_of_yours_that_its_answers_remove(tmp_path, capfd):
+    """Your own file where the template renders one that the answers switch off, now and
+    at the first render (a monitor step of your own without include_monitoring, a GitHub
+    workflow of your own in a GitLab project): `-f` would overwrite it and the hook then
+    delete it, so pre_gen refuses, naming each, and leaves the project as it was."""
+    answers = {"cicd_platform": "gitlab", "include_monitoring": False}
+    project = render(tmp_path, **answers)
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / ".github" / "workflows" / "ci.yml").write_text("name: mirror\n", encoding="utf-8")
+    (project / "src" / "flight_delays" / "steps" / "monitor.py").write_text("MINE = 1\n")
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+
+    with pytest.raises(FailedHookException):
+        _rerender(tmp_path, **answers)
+
+    *lines, count = capfd.readouterr().err.splitlines()  # the hook's whole stderr
+    assert [line.split(": ")[1] for line in lines] == [
+        ".github/workflows/ci.yml",
+        "src/flight_delays/steps/monitor.py",
+    ]
+    assert all("a file of yours where the template writes one" in line for line in lines)
+    assert count == "ERROR: 2 file(s) of yours in the way; nothing was generated."
+    assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before
+
+    # What the first render's answers (.cruft.json) switched off decides: an option it did
+    # not have counts as on, so a file there may be that render's; without the file, no
+    # refusal at all.
+    now = {**answers_for(**answers), "_repo_dir": str(REPO)}
+    state_file = project / ".cruft.json"
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    del state["context"]["cookiecutter"]["include_monitoring"]
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+    assert pre_gen.files_a_rerender_would_lose(now, project) == [".github/workflows/ci.yml"]
+    state_file.unlink()
+    assert pre_gen.files_a_rerender_would_lose(now, project) == []
 
 
 def test_a_rerender_from_a_relative_template_path_keeps_the_users_files(tmp_path):
