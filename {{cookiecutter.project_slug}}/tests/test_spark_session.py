@@ -125,3 +125,15 @@ def test_get_spark_in_another_thread_returns_the_running_session_with_its_settin
         assert spark.conf.get(SHUFFLE_PARTITIONS) == before
     finally:
         set_sql(spark, SMALL_DATA_SQL)
+
+
+def test_a_python_worker_starts_with_the_scoring_libraries_imported(spark):
+    """The session's Python workers fork from tests/spark_worker_daemon.py: a task finds
+    skops (which only a model's loading imports) already imported."""
+
+    def imported(_):
+        import sys
+
+        return [name in sys.modules for name in ("skops.io", "sklearn.ensemble", "mlflow.pyfunc")]
+
+    assert spark.sparkContext.parallelize([0], 1).map(imported).collect() == [[True] * 3]
