@@ -8,7 +8,6 @@ promotion, and rollback.
 from __future__ import annotations
 
 import math
-import shutil
 from dataclasses import replace
 
 import mlflow
@@ -36,10 +35,7 @@ pytestmark = pytest.mark.spark
 @pytest.fixture(scope="module")
 def staged(trained, tmp_path_factory) -> Context:
     """A private copy of the trained state (tables and MLflow store) these tests may change."""
-    ctx, _ = trained
-    root = tmp_path_factory.mktemp("promotion") / "state"
-    shutil.copytree(ctx.settings.local_root, root)
-    return Context(replace(ctx.settings, local_root=root))
+    return private_copy(trained[0], tmp_path_factory.mktemp("promotion") / "state")
 
 
 def with_mode(ctx: Context, mode: str) -> Context:
