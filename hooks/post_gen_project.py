@@ -133,6 +133,26 @@ def cruft_state(answers, folder):
     }
 
 
+def with_these_answers(state_file, answers):
+    """The project's ``.cruft.json`` (``state_file``) with its answers replaced by this
+    render's, its template and commit kept; ``None`` when the file is absent or holds no
+    answers (``context.cookiecutter``).
+
+    For a render from a template folder outside a git checkout, which :func:`cruft_state`
+    cannot describe: the file still records the answers the project's files now follow,
+    which pre_gen reads at the next ``-f`` rerender (``files_a_rerender_would_lose``).
+    """
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        earlier = state["context"]["cookiecutter"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(earlier, dict):
+        return None
+    earlier.update({k: v for k, v in answers.items() if not k.startswith("_")})
+    return state
+
+
 def remove_rendered(paths, root, rendered):
     """Delete the files under ``paths`` that are in ``rendered`` (all when it is ``None``),
     then the folders under ``paths`` that this left empty. Returns the files deleted."""
@@ -181,6 +201,8 @@ def main(answers_json=ANSWERS_JSON):
     remove_rendered(paths_to_remove(manifest, chosen, root), root, template_files(answers))
     rename_variants(answers.get("_variant_files", {}), root)
     state = cruft_state(answers, template_folder(answers))
+    if state is None:
+        state = with_these_answers(root / ".cruft.json", answers)
     if state is not None:
         text = json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": "))
         (root / ".cruft.json").write_text(text + "\n", encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -154,6 +155,33 @@ def test_a_rerender_refuses_to_overwrite_files_of_yours_that_its_answers_remove(
     assert pre_gen.files_a_rerender_would_lose(now, project) == [".github/workflows/ci.yml"]
     state_file.unlink()
     assert pre_gen.files_a_rerender_would_lose(now, project) == []
+
+
+def test_a_rerender_from_a_template_outside_git_records_its_answers_for_the_next(tmp_path):
+    """A template folder that is no git checkout (an unpacked archive) gives no new
+    .cruft.json state, yet the project's answers there follow each render: the files a
+    render wrote are never taken for the user's by the next `-f` rerender."""
+    project = render(tmp_path / "out", include_monitoring=False)  # .cruft.json: off
+    commit = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"]
+    plain = tmp_path / "template"
+    plain.mkdir()
+    for name in ("cookiecutter.json", "hooks", "{{cookiecutter.project_slug}}"):
+        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy2
+        copy(REPO / name, plain / name)
+    monitor = project / "src" / "flight_delays" / "steps" / "monitor.py"
+
+    for monitoring in (True, False):  # the second would be refused on stale answers
+        cookiecutter(
+            str(plain),
+            no_input=True,
+            output_dir=str(tmp_path / "out"),
+            extra_context={"include_monitoring": monitoring},
+            overwrite_if_exists=True,
+        )
+        state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+        assert state["context"]["cookiecutter"]["include_monitoring"] is monitoring
+        assert state["commit"] == commit  # what update-template diffs from is kept
+        assert monitor.exists() is monitoring
 
 
 def test_a_rerender_from_a_relative_template_path_keeps_the_users_files(tmp_path):

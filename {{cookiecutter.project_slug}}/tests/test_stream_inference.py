@@ -8,6 +8,7 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -23,6 +24,7 @@ from {{ cookiecutter.package_name }}.steps import (
     ingest,
     stream_inference,
 )
+from {{ cookiecutter.package_name }}.streaming.batches import counting_batches
 
 from .conftest import (
     ENTITY_KEY,
@@ -346,3 +348,21 @@ def test_the_streaming_section_is_typed_when_the_settings_load(tmp_path):
         "settings of environment 'local': streaming.max_files_per_trigger: Input should be a "
         "valid integer (got 'lots')"
     )
+
+
+def test_a_session_that_refuses_the_listener_counts_from_the_progress_reports():
+    """A runtime without Python listeners still runs the stream: the count is the query's
+    own progress reports' (batches that read rows), with no wait for events."""
+
+    class Refusing:
+        def addListener(self, listener):
+            raise RuntimeError("Python listeners are not supported here")
+
+        def removeListener(self, listener):
+            raise AssertionError("no listener was added")
+
+    reports = [SimpleNamespace(batchId=b, numInputRows=n) for b, n in ((0, 5), (1, 0), (2, 7))]
+    query = SimpleNamespace(id="q", recentProgress=reports)
+    with counting_batches(SimpleNamespace(streams=Refusing())) as counter:
+        assert counter.listening is False
+        assert counter.batches(query) == {0, 2}

@@ -265,6 +265,8 @@ def run(ctx: Context) -> dict:
     # streamed) has no rows in the window: its rule is checked all the same.
     unserved = [s for s in config.min_rows_per_day if s not in sources]
     figures += [source_figure(source, 0, config, days) for source in unserved]
+    # Looked up before anything is written: a registry error leaves the metrics unwritten.
+    champion = version_by_alias(registry, settings.model_name, settings.champion_alias)
     now = datetime.now(UTC)
     records = [
         (
@@ -296,7 +298,6 @@ def run(ctx: Context) -> dict:
         + f" ({f['kind']})"
         for f in broken
     ]
-    champion = version_by_alias(registry, settings.model_name, settings.champion_alias)
     retrain = retraining_required(broken, str(champion.version) if champion else None)
     run_id = log_to_mlflow(figures, comparisons, window)
     # The monitoring job's condition task starts retraining when this is "true".

@@ -31,6 +31,7 @@ class BatchCounter(StreamingQueryListener):
 
     def __init__(self):
         self._read: dict[str, set[int]] = {}  # query id -> ids of batches that read rows
+        self.listening = False  # registered on a session (:func:`counting_batches`)
         self._ended: set[str] = set()
         self._changed = threading.Condition()
 
@@ -58,12 +59,14 @@ class BatchCounter(StreamingQueryListener):
         input rows, a replayed batch included.
 
         Waits up to ``seconds`` for the query's termination event, after which no progress
-        event of it comes. Adds the batches of the query's own ``recentProgress``: should
-        the events not arrive in time, the count is no lower than that report's.
+        event of it comes (not at all when the counter is not :attr:`listening`). Adds the
+        batches of the query's own ``recentProgress``: should the events not arrive in
+        time, the count is no lower than that report's.
         """
         query_id = str(query.id)
         with self._changed:
-            self._changed.wait_for(lambda: query_id in self._ended, timeout=seconds)
+            if self.listening:
+                self._changed.wait_for(lambda: query_id in self._ended, timeout=seconds)
             read = set(self._read.get(query_id, ()))
         return read | {p.batchId for p in query.recentProgress if p.numInputRows > 0}
 
@@ -71,10 +74,20 @@ class BatchCounter(StreamingQueryListener):
 @contextmanager
 def counting_batches(spark: SparkSession) -> Iterator[BatchCounter]:
     """A :class:`BatchCounter` listening to the queries of ``spark`` inside the block;
-    removed from the session as the block ends, whether it raised or not."""
+    removed from the session as the block ends, whether it raised or not.
+
+    A session that refuses the listener (a runtime without Python listeners) gives a
+    counter that is not listening: its count is ``recentProgress``'s, as before listeners
+    were used, and the stream runs all the same.
+    """
     counter = BatchCounter()
-    spark.streams.addListener(counter)
+    try:
+        spark.streams.addListener(counter)
+        counter.listening = True
+    except Exception:  # noqa: BLE001 - any refusal: count from the progress reports
+        pass
     try:
         yield counter
     finally:
-        spark.streams.removeListener(counter)
+        if counter.listening:
+            spark.streams.removeListener(counter)
