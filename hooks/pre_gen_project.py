@@ -358,7 +358,8 @@ def earlier_answers(root):
 
 def files_a_rerender_would_lose(answers, root):
     """Files of the user's own in ``root`` that ``cookiecutter -f`` would overwrite and the
-    post-generation hook then delete: sorted '/'-separated paths, relative to ``root``.
+    post-generation hook then delete: a dict, in path order, from each '/'-separated path
+    (relative to ``root``) to the answer that removes it (``option=value``).
 
     Such a file sits where the template renders a file that ``answers`` switch off, and
     the answers of the render that made the project (``.cruft.json``) switched it off too
@@ -372,7 +373,7 @@ def files_a_rerender_would_lose(answers, root):
     folder = template_folder(answers)
     manifest = answers.get("_optional_files")
     if earlier is None or folder is None or not manifest:
-        return []
+        return {}
     spec = importlib.util.spec_from_file_location(
         "post_gen", folder / "hooks" / "post_gen_project.py"
     )
@@ -381,10 +382,17 @@ def files_a_rerender_would_lose(answers, root):
     rendered = post_gen.template_files(answers) or set()
 
     def switched_off(options):
-        """The rendered files present that the answers ``options`` switch off."""
-        paths = post_gen.paths_to_remove({o: manifest[o] for o in options}, options, root)
-        files = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
-        return {f.relative_to(root).as_posix() for f in files} & rendered
+        """Each rendered file present that the answers ``options`` switch off -> the answer
+        (``option=value``) that does."""
+        found = {}
+        for option, value in options.items():
+            paths = post_gen.paths_to_remove({option: manifest[option]}, {option: value}, root)
+            for path in paths:
+                for file in [path] if path.is_file() else path.rglob("*"):
+                    name = file.relative_to(root).as_posix()
+                    if file.is_file() and name in rendered:
+                        found.setdefault(name, f"{option}={value}")
+        return found
 
     now = switched_off({option: answers[option] for option in manifest})
     # An option the earlier render did not have switched nothing off then.
@@ -395,7 +403,7 @@ def files_a_rerender_would_lose(answers, root):
         for path in rendered
         if fnmatch(path, pattern)
     }
-    return sorted((now & before) - shared_names)
+    return {path: now[path] for path in sorted((now.keys() & before.keys()) - shared_names)}
 
 
 def dependencies(pyproject_text, answers):
@@ -529,10 +537,11 @@ def main(answers_json=ANSWERS_JSON, root=None):
         print(f"ERROR: {len(failures)} invalid answer(s); nothing was generated.", file=sys.stderr)
         return 1
     lost = files_a_rerender_would_lose(answers, Path.cwd() if root is None else root)
-    for path in lost:
+    for path, answer in lost.items():
         print(
-            f"ERROR: {path}: a file of yours where the template writes one these answers remove "
-            "(the render would overwrite it, then delete it): move it away, then render again",
+            f"ERROR: {path}: a file of yours where the template writes one that {answer} "
+            "removes (the render would overwrite it, then delete it): move it away, then "
+            "render again",
             file=sys.stderr,
         )
     if lost:
