@@ -32,6 +32,13 @@ _DOES_NOT_EXIST = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
 _INVALID_PARAMETER = ErrorCode.Name(INVALID_PARAMETER_VALUE)
 
 
+def does_not_exist(err: MlflowException) -> bool:
+    """Whether ``err`` says that what was asked for (a model, a version, a prompt or a prompt
+    version) does not exist: RESOURCE_DOES_NOT_EXIST, in every store. Every other error
+    (permissions, network, a bad request) is not "missing"."""
+    return err.error_code == _DOES_NOT_EXIST
+
+
 def alias_missing(err: MlflowException, alias: str) -> bool:
     """Whether ``err`` says that ``alias`` (or the whole model) does not exist.
 
@@ -41,7 +48,7 @@ def alias_missing(err: MlflowException, alias: str) -> bool:
     prompt: "Prompt alias <alias> not found."; the rag use case reads prompts by this rule)
     Every other error (permissions, network, a bad request) is not "missing".
     """
-    if err.error_code == _DOES_NOT_EXIST:
+    if does_not_exist(err):
         return True
     return err.error_code == _INVALID_PARAMETER and f"alias {alias} not found" in err.message
 
@@ -69,7 +76,7 @@ def get_version(client: MlflowClient, name: str, version: str | int) -> ModelVer
     try:
         return client.get_model_version(name, str(version))
     except MlflowException as err:
-        if err.error_code == _DOES_NOT_EXIST:
+        if does_not_exist(err):
             raise LookupError(f"model {name} has no version {version}") from err
         raise
 

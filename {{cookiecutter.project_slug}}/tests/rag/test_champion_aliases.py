@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import mlflow
 import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import PERMISSION_DENIED
 
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import (
@@ -158,17 +160,25 @@ def _hand_built(ctx, prompt_version: int, **tags) -> None:
     )
 
 
+def _refused_over_champion(ctx):
+    """Prompt versions 1 and 2; model v1 (built with prompt 1) the champion, v2 (also built
+    with it) a challenger the gate refused; the prompt's champion alias on version 2.
+    Returns the store's client."""
+    ctx.mlflow()
+    settings, store = ctx.settings, registry(ctx)
+    register_prompt.run(ctx)
+    register_prompt.run(ctx, text=EDITED)
+    for status in ("PASSED", "FAILED"):
+        _hand_built(ctx, 1, validation_status=status)
+    store.set_registered_model_alias(settings.model_name, "champion", "1")
+    store.set_registered_model_alias(settings.model_name, "challenger", "2")
+    store.set_prompt_alias(settings.prompt_name, "champion", 2)
+    return store
+
+
 def test_a_refused_candidate_needs_no_prompt_version_of_the_champion(store_ctx):
-    store_ctx.mlflow()
-    settings, store = store_ctx.settings, registry(store_ctx)
-    name, prompt = settings.model_name, settings.prompt_name
-    register_prompt.run(store_ctx)
-    register_prompt.run(store_ctx, text=EDITED)  # prompt versions 1 and 2
-    for status in ("PASSED", "FAILED"):  # v1 the champion, v2 a candidate the gate refused
-        _hand_built(store_ctx, 1, validation_status=status)
-    store.set_registered_model_alias(name, "champion", "1")
-    store.set_registered_model_alias(name, "challenger", "2")
-    store.set_prompt_alias(prompt, "champion", 2)
+    store = _refused_over_champion(store_ctx)
+    name, prompt = store_ctx.settings.model_name, store_ctx.settings.prompt_name
 
     # The champion's prompt version is there: the prompt's champion alias follows it.
     kept = deploy.run(store_ctx)
@@ -184,6 +194,33 @@ def test_a_refused_candidate_needs_no_prompt_version_of_the_champion(store_ctx):
         assert again["prompt_champion_version"] is None  # the alias went with the version
     assert again["reason"] == "v1 is already the champion"
     assert int(store.get_model_version_by_alias(name, "champion").version) == 1
+
+
+def test_a_registry_error_reading_a_prompt_version_stops_deploy_not_read_as_missing(
+    store_ctx, monkeypatch
+):
+    # Taken for "no such version", a denied read made deploy leave the prompt's champion
+    # alias on version 2, beside a model champion built with version 1, and say nothing.
+    store = _refused_over_champion(store_ctx)
+    name, prompt = store_ctx.settings.model_name, store_ctx.settings.prompt_name
+    load = mlflow.genai.load_prompt
+
+    def denied(uri, *args, **kwargs):
+        if "@" not in uri:  # a version read (prompts:/<name>/<version>), not an alias read
+            raise MlflowException("injected: permission denied", error_code=PERMISSION_DENIED)
+        return load(uri, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(mlflow.genai, "load_prompt", denied)
+        for version in (None, 1):  # the refused challenger; the champion again
+            with pytest.raises(MlflowException, match="injected: permission denied"):
+                deploy.run(store_ctx, version=version)
+        store.set_model_version_tag(name, "2", "validation_status", "PASSED")
+        store.set_model_version_tag(name, "2", "validation_champion_version", "1")
+        with pytest.raises(MlflowException, match="injected"):  # a candidate the gate passed
+            deploy.run(store_ctx)
+    assert int(store.get_model_version_by_alias(name, "champion").version) == 1
+    assert prompt_by_alias(prompt, "champion").version == 2  # nothing moved
 
 
 def _killed_rollback(ctx, champions: int) -> dict:

@@ -10,7 +10,9 @@ is always the one the champion was built and evaluated with. A refused candidate
 moves no model alias; the prompt's champion is then (re)aligned with the current
 champion's prompt version, when that version is still in the Prompt Registry (when it
 is not, or the champion has no ``prompt_version`` tag, the prompt's alias stays where it
-is: nothing moves, and nothing is missing for a move).
+is: nothing moves, and nothing is missing for a move). A registry error other than
+not-found while reading that version (a denied permission, the network) stops deploy, with
+no alias moved: it is not taken for a missing version.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def _prompt_champion(settings, champion) -> int | None:
 def _realigns(settings, champion) -> bool:
     """Whether the prompt's champion alias can follow ``champion`` (a model version or None):
     its prompt version is in the Prompt Registry
-    (:func:`..champion_aliases.checked_prompt_version` raises no LookupError)."""
+    (:func:`..champion_aliases.checked_prompt_version` raises no LookupError; its other
+    registry errors propagate)."""
     if champion is None:
         return False
     try:
@@ -53,8 +56,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
     ``version``), the version does not exist, or the prompt version of the candidate
     the gate lets pass is missing (:func:`..champion_aliases.checked_prompt_version`).
     A refused candidate needs no prompt version: the prompt's champion alias follows the
-    model's champion when it can, else stays. When the prompt alias cannot be set, the
-    model's champion alias is restored and the error re-raised.
+    model's champion when it can, else stays. Other registry errors propagate, before any
+    alias moves. When the prompt alias cannot be set, the model's champion alias is
+    restored and the error re-raised.
     """
     ctx.mlflow()
     registry = client()
