@@ -290,6 +290,37 @@ def test_a_document_folder_is_read_or_refused_with_the_file_named(tmp_path):
     assert str(refused.value).startswith(named)
 
 
+def test_a_document_no_answer_could_cite_is_refused_naming_it(tmp_path):
+    # A doc_id with a blank heads no context block and is no citation: the extractive
+    # generator answered "no context" from it, and no answer could cite it.
+    folder = tmp_path / "docs"
+    (folder / "user guide").mkdir(parents=True)
+    text = "# Setup\n\nInstall the package with pip."
+    (folder / "user guide" / "setup.md").write_text(text, encoding="utf-8")
+    (folder / "faq.md").write_text("# FAQ\n\nAsk away.", encoding="utf-8")
+    rule = "(answers cite a document as [doc_id] after its context block's line '[doc_id] title')"
+    with pytest.raises(ValueError) as refused:
+        corpus.check_documents(corpus.files(folder), "source.path docs")
+    assert str(refused.value) == (
+        f"source.path docs: column doc_id must not hold white space or ']' {rule}: "
+        "doc_id 'user guide/setup.md'"
+    )
+    (folder / "user guide" / "setup.md").rename(folder / "setup.md")
+    read = corpus.check_documents(corpus.files(folder), "source.path docs")
+    assert read.doc_id.tolist() == ["faq.md", "setup.md"]
+    answer = answer_from("setup.md", "Install the package with pip.", "How to install it?")
+    assert answer == "Install the package with pip. [setup.md]"
+
+    # A title of two lines: its second would be read as the chunk's text.
+    read.loc[1, "title"] = "Setup\nand upgrade"
+    with pytest.raises(ValueError) as refused:
+        corpus.check_documents(read, "source.table main.docs.pages")
+    assert str(refused.value) == (
+        f"source.table main.docs.pages: column title must not hold a line break {rule}: "
+        "doc_id 'setup.md'"
+    )
+
+
 def test_chunks_respect_size_and_overlap():
     text = " ".join(f"word{i:03d}" for i in range(200))  # 200 words of 7 characters
     pieces = split_text(text, size=80, overlap=20)

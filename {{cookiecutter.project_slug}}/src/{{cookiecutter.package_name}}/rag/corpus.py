@@ -1,8 +1,9 @@
 """Document sources: the example corpus and your own documents. Replace or extend here.
 
 Every loader returns a pandas DataFrame with one row per document and the columns
-``doc_id`` (str, unique), ``title`` (str), ``text`` (str, non-empty) and ``source``
-(str: where the document came from). The ingest step adds ``text_hash`` and the
+``doc_id`` (str, unique, without white space or "]": answers cite it as ``[doc_id]``),
+``title`` (str, one line), ``text`` (str, non-empty) and ``source`` (str: where the
+document came from). The ingest step adds ``text_hash`` and the
 UTC load time.
 
 Kinds (``source.kind`` in the config):
@@ -13,7 +14,8 @@ Kinds (``source.kind`` in the config):
   module (its docstring) and one per public function or class defined in it.
 - ``files``: every ``*.md``/``*.txt``/``*.rst`` file under ``source.path`` (a
   local folder or a Unity Catalog volume path such as ``/Volumes/c/s/v/docs``);
-  ``doc_id`` is the path relative to that folder, ``title`` the first line.
+  ``doc_id`` is the path relative to that folder (so no file or folder name with a
+  blank), ``title`` the first line.
 - ``table``: a table named by ``source.table`` with the four columns above
   (read by the ingest step through Spark, see :func:`check_documents`). A NULL in
   any of them stops the ingest step before anything is written (it is not turned
@@ -32,6 +34,9 @@ import pandas as pd
 
 COLUMNS = ["doc_id", "title", "text", "source"]
 FILE_SUFFIXES = (".md", ".txt", ".rst")
+# A doc_id as an answer cites it, ``[doc_id]``, and a context block names it (no white
+# space, no "]"): :data:`.pipeline.CITATION` and :data:`.generation.BLOCK` are built on it.
+DOC_ID = r"[^\]\s]+"
 
 
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -129,8 +134,10 @@ def check_documents(frame: pd.DataFrame, source: str = "documents") -> pd.DataFr
 
     Raises ValueError, one line starting with ``source`` (where the documents came
     from, e.g. ``source.table main.docs.pages``) and naming the column and the rule:
-    a missing column, a NULL in any column, an empty or duplicate ``doc_id``, an
-    empty ``text``, or no document at all.
+    a missing column, a NULL in any column, an empty or duplicate ``doc_id``, a
+    ``doc_id`` with white space or "]" or a ``title`` of more than one line (both named
+    with the first ids: see :func:`_check_citable`), an empty ``text``, or no document
+    at all.
     """
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
@@ -156,4 +163,24 @@ def check_documents(frame: pd.DataFrame, source: str = "documents") -> pd.DataFr
         )
     if (frame.text.str.strip() == "").any():
         raise ValueError(f"{source}: column text must not be empty")
+    _check_citable(frame, source)
     return frame.reset_index(drop=True)
+
+
+def _check_citable(frame: pd.DataFrame, source: str) -> None:
+    """Raise ValueError, one line starting with ``source``, when a document of ``frame``
+    could never be answered from or cited: a ``doc_id`` that is no :data:`DOC_ID` (white
+    space or a "]": an answer cites ``[doc_id]`` and a context block starts with it), or a
+    ``title`` of more than one line (a context block's first line; its second would be
+    read as the chunk's text). The message names up to five such documents by ``doc_id``."""
+    problems = (
+        ("doc_id", ~frame.doc_id.str.fullmatch(DOC_ID), "white space or ']'"),
+        ("title", frame.title.str.contains(r"[\r\n]"), "a line break"),
+    )
+    for column, found, what in problems:
+        if found.any():
+            ids = ", ".join(repr(i) for i in frame.doc_id[found].head(5))
+            raise ValueError(
+                f"{source}: column {column} must not hold {what} (answers cite a document "
+                f"as [doc_id] after its context block's line '[doc_id] title'): doc_id {ids}"
+            )

@@ -22,10 +22,11 @@ import urllib.request
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from .corpus import DOC_ID
 from .prompts import PLACEHOLDER
 from .sentences import copy_of, is_prose, sentences
 
-BLOCK = re.compile(r"^\[([^\]\s]+)\] [^\n]*\n([^\n]*)", re.MULTILINE)
+BLOCK = re.compile(rf"^\[({DOC_ID})\] [^\n]*\n([^\n]*)", re.MULTILINE)
 WORD = re.compile(r"[a-z0-9_]+")
 # scikit-learn's English stop words, plus the forms of "do" it lacks ("do" is in it).
 STOP_WORDS = ENGLISH_STOP_WORDS | {"does", "did", "doing"}

@@ -17,11 +17,12 @@ from mlflow.entities import SpanType
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, Map, Schema
 
+from .corpus import DOC_ID
 from .generation import make_generator, render_prompt
 from .retrieval import HashingRetriever, RandomRetriever, VectorSearchRetriever
 
 # A citation: ``[doc_id]`` after a space or at the start (``heap[0]`` is no citation).
-CITATION = re.compile(r"(?<!\S)\[([^\]\s]+)\]")
+CITATION = re.compile(rf"(?<!\S)\[({DOC_ID})\]")
 SCORE_TAG = "best_retrieval_score"
 # The answer when the best retrieved chunk scores below ``retrieval.min_score``.
 ABSTENTION = "No document of the index is close enough to this question to answer it."
