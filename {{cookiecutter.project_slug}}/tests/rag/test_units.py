@@ -329,6 +329,20 @@ def test_chunks_respect_size_and_overlap():
     assert pieces[0].split()[0] == "word000" and pieces[-1].split()[-1] == "word199"
 
 
+def test_the_overlap_never_makes_a_chunk_longer_than_its_size():
+    # The overlap gives way to the next word: a chunk of 12 characters at size 10 (and the
+    # 8 before it again, whole) was made by keeping it.
+    assert split_text("bbbbbbbb ccc dd", size=10, overlap=9) == ["bbbbbbbb", "ccc dd"]
+    # A word longer than the size is a piece of its own, with no overlap in front of it.
+    long = "x" * 20
+    assert split_text(f"aa {long} bb", size=10, overlap=5) == ["aa", long, "bb"]
+    words = [f"w{n}{'o' * (n % 13)}" for n in range(300)]  # 2 to 15 characters, distinct
+    for size, overlap in ((12, 11), (15, 8), (40, 30)):
+        pieces = split_text(" ".join(words), size, overlap)
+        assert all(len(p) <= size or " " not in p for p in pieces)
+        assert list(dict.fromkeys(w for p in pieces for w in p.split())) == words  # all, in order
+
+
 # A prompt template with the retrieved context and the question.
 CONTEXT_AND_QUESTION = slot("context") + "\nQ: " + slot("question")
 

@@ -13,8 +13,10 @@ def split_text(text: str, size: int, overlap: int) -> list[str]:
     """``text`` cut at whitespace into pieces of at most ``size`` characters.
 
     Each piece after the first starts with the last ``overlap`` characters (or
-    fewer, to a word boundary) of the one before. A single word longer than
-    ``size`` becomes a piece of its own. Raises ValueError unless 0 <= overlap < size.
+    fewer, to a word boundary) of the one before, fewer still when its first new word
+    needs the room: a piece never grows past ``size`` for its overlap. A single word
+    longer than ``size`` becomes a piece of its own. Raises ValueError unless
+    0 <= overlap < size.
     """
     if not 0 <= overlap < size:
         raise ValueError(f"chunking: overlap {overlap} must be in [0, size={size})")
@@ -26,9 +28,10 @@ def split_text(text: str, size: int, overlap: int) -> list[str]:
         if current and length + 1 + len(word) > size:
             pieces.append(" ".join(current))
             tail: list[str] = []
-            kept = 0
+            kept = 0  # the tail's length plus one: its words and a blank after each
+            room = min(overlap, size - len(word))  # the tail, its last blank and ``word`` fit
             for previous in reversed(current):
-                if kept + len(previous) + 1 > overlap:
+                if kept + len(previous) + 1 > room:
                     break
                 tail.insert(0, previous)
                 kept += len(previous) + 1
