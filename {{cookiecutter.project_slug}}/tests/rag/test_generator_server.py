@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import mlflow
 import pytest
 
+from {{ cookiecutter.package_name }}.rag.generation import ChatCompletionsGenerator
 from {{ cookiecutter.package_name }}.rag.steps import build, register_prompt
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import load_pipeline
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -18,19 +20,17 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from .conftest import fresh_context, slot
 
 
-@pytest.fixture
-def chat_server():
-    """A chat-completions server on 127.0.0.1; yields (base URL, list of received requests)."""
+@contextmanager
+def chat_server_replying(replies: list[bytes]):
+    """A chat-completions server on 127.0.0.1 answering each POST with HTTP 200 and the next
+    of ``replies`` (the last once they run out); yields (base URL, list of received requests)."""
     received = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - the http.server hook name
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append({"path": self.path, "headers": dict(self.headers), "body": body})
-            reply = {
-                "choices": [{"message": {"role": "assistant", "content": "It returns a str."}}]
-            }
-            data = json.dumps(reply).encode()
+            data = replies[min(len(received), len(replies)) - 1]
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -48,6 +48,14 @@ def chat_server():
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def chat_server():
+    """A chat-completions server answering "It returns a str." (:func:`chat_server_replying`)."""
+    reply = {"choices": [{"message": {"role": "assistant", "content": "It returns a str."}}]}
+    with chat_server_replying([json.dumps(reply).encode()]) as server:
+        yield server
 
 
 def test_request_carries_the_registered_prompt_and_the_retrieved_chunks(
@@ -89,3 +97,25 @@ def test_request_carries_the_registered_prompt_and_the_retrieved_chunks(
     assert answer["answer"] == "It returns a str."
     assert answer["metadata"]["language_model"] is True
     assert "test-key" not in json.dumps(answer)
+
+
+def test_a_reply_without_an_answer_is_one_error_naming_the_url():
+    # Each was a KeyError, a JSONDecodeError or, for a null content, a TypeError in the
+    # citations: an error `ask` printed as a traceback, naming neither the URL nor the reply.
+    refusal = {"choices": [{"message": {"role": "assistant", "content": None, "refusal": "No."}}]}
+    error = {"error": {"message": "rate limited"}}  # sent with HTTP 200 by some proxies
+    replies = [b"<html>busy</html>", json.dumps(error).encode(), json.dumps(refusal).encode()]
+    with chat_server_replying(replies) as (url, received):
+        generator = ChatCompletionsGenerator(url, "local-test", None)
+        errors = []
+        for _ in replies:
+            with pytest.raises(RuntimeError) as failed:
+                generator.generate("the prompt", "the question")
+            errors.append(str(failed.value))
+    assert len(received) == 3
+    called = f"generator: {url}/chat/completions answered"
+    assert errors == [
+        f"{called} no JSON (Expecting value: line 1 column 1 (char 0))",
+        f"{called} no text at choices[0].message.content: {json.dumps(error)}",
+        f"{called} no text at choices[0].message.content: {json.dumps(refusal)}",
+    ]

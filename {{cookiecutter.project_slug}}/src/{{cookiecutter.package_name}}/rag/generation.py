@@ -92,7 +92,10 @@ class ChatCompletionsGenerator:
     """An OpenAI-compatible chat-completions endpoint: ``POST <url>/chat/completions``.
 
     ``api_key`` (may be None for a local server without auth) is sent as a bearer
-    token. Raises RuntimeError naming the URL when the call fails.
+    token. Raises RuntimeError naming the URL when the call fails, or when the reply is
+    not JSON or holds no text at ``choices[0].message.content`` (an error object sent with
+    HTTP 200, a refusal or tool call with ``content: null``): an answer of another type
+    would fail later, in the citations, with a message naming neither.
     """
 
     kind = "chat_completions"
@@ -132,8 +135,25 @@ class ChatCompletionsGenerator:
                 payload = json.loads(response.read())
         except OSError as err:
             raise RuntimeError(f"generator: call to {self.url} failed: {err}") from err
-        answer = payload["choices"][0]["message"]["content"]
+        except ValueError as err:  # not JSON, or not UTF-8
+            raise RuntimeError(f"generator: {self.url} answered no JSON ({err})") from err
+        answer = message_content(payload)
+        if answer is None:
+            excerpt = json.dumps(payload)[:200]
+            raise RuntimeError(
+                f"generator: {self.url} answered no text at choices[0].message.content: {excerpt}"
+            )
         return answer, {"generator": self.kind, "language_model": True, "model": self.model}
+
+
+def message_content(payload: object) -> str | None:
+    """``payload["choices"][0]["message"]["content"]`` of a chat-completions reply (parsed
+    JSON) when it is text, else None (missing, null, or of another type)."""
+    try:
+        content = payload["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return content if isinstance(content, str) else None
 
 
 def api_key(generator: dict, runtime: str) -> str | None:
