@@ -708,6 +708,11 @@ def _with(**change) -> dict:
             "item 2: expected_sources entry 1: Input should be a valid string (got True): YAML "
             "reads it as a number or true/false, quote it to keep it as text",
         ),
+        (
+            _with(expected_sources=["json.dumps", "json loads"]),  # no doc id: never indexed
+            "item 2: expected_sources entry 2: a doc id holds no white space or ']' (answers "
+            "cite it as [doc_id]) (got 'json loads')",
+        ),
         (_with(question=None), "item 2: question: Field required"),
         (
             _with(expected_fact=["JSON"], expected_facts=None),
@@ -740,6 +745,7 @@ def _with(**change) -> dict:
         "no_fact",
         "blank_fact",
         "yaml_boolean",
+        "source_no_doc_id",
         "no_question",
         "misspelled",
         "not_a_mapping",

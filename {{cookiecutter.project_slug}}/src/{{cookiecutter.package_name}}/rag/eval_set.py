@@ -14,12 +14,17 @@ from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, Validatio
 
 from ..settings_file import read_yaml, yaml_problem
 from ..settings_types import SETTINGS_CONFIG, first_error, unknown_key
+from .corpus import DOC_ID
 from .packaged import packaged_text
 
 EVAL_FILE = "conf/eval_set.yml"
 
-# A question, fact or doc id: text with something besides blanks (surrounding blanks dropped).
+# A question or fact: text with something besides blanks (surrounding blanks dropped).
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# An expected source: a doc id as documents have them (:data:`.corpus.DOC_ID`, no white
+# space or "]"), surrounding blanks dropped; another could never be indexed, so its
+# question would be left out of every evaluation.
+Source = Annotated[str, StringConstraints(strip_whitespace=True, pattern=rf"^{DOC_ID}$")]
 
 
 class EvalItem(BaseModel):
@@ -29,7 +34,7 @@ class EvalItem(BaseModel):
 
     question: Text
     expected_facts: list[Text] = Field(min_length=1)
-    expected_sources: list[Text] = Field(min_length=1)
+    expected_sources: list[Source] = Field(min_length=1)
 
 
 _ITEMS = TypeAdapter(Annotated[list[EvalItem], Field(min_length=1)])
@@ -51,6 +56,8 @@ def _problem(err: ValidationError) -> str:
     message, hint = first["msg"], ""
     if kind == "model_type":  # an item that is not a mapping
         message = f"must be a mapping with the keys {', '.join(EvalItem.model_fields)}"
+    elif kind == "string_pattern_mismatch":  # the only pattern: Source
+        message = "a doc id holds no white space or ']' (answers cite it as [doc_id])"
     elif kind == "extra_forbidden":
         message = unknown_key(str(loc[-1]), EvalItem.model_fields, "not a field")
     elif kind == "string_type" and isinstance(value, bool | int | float):
@@ -87,7 +94,9 @@ def parse_eval_set(text: str) -> list[dict]:
     string would leave the question out of every evaluation. A key YAML does not read as
     text (``1:``, ``yes:``, ``~:``) is named as a key. Text that is not YAML is named, with
     its line when YAML gives one, as is a date that does not exist (``2013-02-30``). A
-    question asked twice is refused naming both items.
+    question asked twice is refused naming both items, and an expected source that no
+    document could have as its doc id (white space or "]": :data:`.corpus.DOC_ID`), whose
+    question would be left out of every evaluation.
     """
     try:
         data = read_yaml(text, yaml_1_2_floats=False)  # 1e5 stays text, as it was
