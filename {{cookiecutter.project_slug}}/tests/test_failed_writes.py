@@ -82,3 +82,21 @@ def test_train_failing_before_registering_is_repaired_by_a_rerun_with_a_tagged_v
     )
     assert tags["window_validation"] == "2013-01-09..2013-01-11"
     assert validate.run(later)["model_version"] == second["model_version"]
+
+
+def test_train_refuses_a_window_without_labelled_rows_before_it_replaces_the_training_set(
+    trained, tmp_path
+):
+    ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained on SYNTHETIC_WINDOWS
+    name = ctx.settings.table("training_set")
+    before = ctx.tables.commit_stamp(name)
+    past_the_data = {  # the synthetic flights end on 2013-01-12
+        **SYNTHETIC_WINDOWS,
+        "train": Window(utc(2013, 1, 5), utc(2013, 1, 12)),
+        "validation": Window(utc(2013, 1, 12), utc(2013, 1, 14)),
+    }
+
+    with pytest.raises(ValueError, match=r"^windows.validation: no labelled rows in this window$"):
+        train.run(Context(replace(ctx.settings, windows=past_the_data)))
+
+    assert ctx.tables.commit_stamp(name) == before  # v1's holdout is still there to validate

@@ -6,6 +6,7 @@ store cannot produce (a Unity Catalog permission error).
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import replace
 
 import pytest
@@ -201,14 +202,17 @@ def test_model_version_must_be_a_positive_integer(capsys):
     from {{ cookiecutter.package_name }} import cli
 
     too_large = str(2**63)  # beyond a registry's 64-bit version numbers
-    for bad in ("abc", "0", "-1", "", too_large):
+    for bad in ("abc", "0", "-1", "", too_large, "²", "1²"):  # digits to str.isdigit only
         with pytest.raises(SystemExit) as code:
             cli.validate(["--model-version", bad])
         assert code.value.code == 2
         assert "--model-version: must be a positive integer up to 2**63 - 1 (a model version)" in (
             capsys.readouterr().err
         )
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli._model_version("١")  # ARABIC-INDIC DIGIT ONE: int() reads it as 1
     assert cli._model_version(str(2**63 - 1)) == 2**63 - 1
+    assert cli._model_version(" 7 ") == 7
 
 
 def test_deploy_promotes_on_the_local_store_only_over_the_champion_validated_against(
@@ -322,12 +326,12 @@ def test_nested_moves_put_the_alias_back_once_and_keep_the_cause(local_ctx, stor
     assert len(followed) == 1  # the restore's own call, not a follower's
 
 
-def scored_as(rmse: float, mae: float, baseline: float, champion_rmse: float):
-    """A stand-in for validate's scoring on the holdout (which needs Spark): the candidate's
-    RMSE and MAE, the baseline's and the champion's RMSE, and the gates :func:`evaluate`
-    gives them."""
+def scored_as(monkeypatch, rmse: float, mae: float, baseline: float, champion_rmse: float):
+    """Make validate score without its holdout (reading the training set needs Spark): the
+    candidate's RMSE and MAE, the baseline's and the champion's RMSE, and the gates
+    :func:`evaluate` gives them."""
 
-    def score(ctx, candidate, champion, thresholds):
+    def score(ctx, data, candidate, champion, thresholds):
         against = champion_rmse if champion is not None else None
         gates = evaluate(
             thresholds, rmse, baseline, against, champion.version if champion else None
@@ -337,7 +341,8 @@ def scored_as(rmse: float, mae: float, baseline: float, champion_rmse: float):
             figures["champion_root_mean_squared_error"] = champion_rmse
         return {"root_mean_squared_error": rmse, "mean_absolute_error": mae}, figures, gates
 
-    return score
+    monkeypatch.setattr(validate, "_holdout", lambda ctx, candidate: None)
+    monkeypatch.setattr(validate, "_score", score)
 
 
 def with_validation(ctx: Context, **changes) -> Context:
@@ -369,7 +374,7 @@ def test_validating_a_version_again_leaves_no_gate_or_figure_of_the_earlier_verd
 ):
     """v2 fails against champion v1; the alias is then removed by hand and v2 validated
     again with validation disabled: its tags are that second verdict and nothing else."""
-    monkeypatch.setattr(validate, "_score", scored_as(30.0, 20.0, 40.0, 25.0))
+    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)
     first = validate.run(local_ctx, version=2)
     assert first["gates"] == {"max_rmse": "PASSED", "baseline": "PASSED", "champion": "FAILED"}
     before = validation_tags(store, versions, 2)
@@ -402,7 +407,7 @@ def test_a_verdict_cut_off_midway_shows_no_status_until_validate_runs_again(
     """v2 fails the champion gate; the degradation allowed is raised and v2 validated again,
     but the registry fails after some of the new tags: v2 shows no verdict, deploy refuses
     it, and the rerun writes the whole new one."""
-    monkeypatch.setattr(validate, "_score", scored_as(30.0, 20.0, 40.0, 25.0))
+    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)
     assert validate.run(local_ctx, version=2)["status"] == "FAILED"
     looser = with_validation(local_ctx, max_relative_degradation=0.5)
     real = MlflowClient.set_model_version_tag
@@ -460,3 +465,26 @@ def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(
     )
     assert int(store.get_model_version_by_alias(versions, "champion").version) == 2
     assert {n: store.get_model_version(versions, n).tags for n in ("1", "2")} == before
+
+
+def test_validate_refuses_a_version_of_other_windows_before_it_starts_a_run(
+    local_ctx, store, versions
+):
+    """v2 was trained for another validation window than the settings' (another --as-of):
+    validate refuses it in one line before it logs anything, so a retry with the wrong
+    as-of leaves no failed ``validate-v2`` run behind, and v2 no verdict."""
+    store.set_model_version_tag(versions, "2", "window_validation", "2000-01-01..2000-01-03")
+    holdout = local_ctx.settings.windows["validation"].label()
+
+    for _ in range(2):
+        with pytest.raises(ValueError) as refused:
+            validate.run(local_ctx, version=2)
+        assert str(refused.value) == (
+            "model version 2: trained with validation window 2000-01-01..2000-01-03, but the "
+            f"holdout here is {holdout} (rerun train with the same --as-of, or pass that "
+            "as-of to validate)"
+        )
+
+    experiment = store.get_experiment_by_name(local_ctx.settings.experiment)
+    assert store.search_runs([experiment.experiment_id]) == []
+    assert validation_tags(store, versions, 2) == {}

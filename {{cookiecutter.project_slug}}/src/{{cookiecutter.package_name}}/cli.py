@@ -24,7 +24,7 @@ from .config import Settings
 from .entry import main, parser, step_entry
 from .gates import fails_on_rejection
 from .parts import concatenated
-from .registry import FAILED
+from .registry import FAILED, is_version_number
 from .runtime.context import Context
 
 # run-all's steps in order: those every project has, then those optional parts add.
@@ -47,11 +47,12 @@ MAX_MODEL_VERSION = 2**63 - 1
 
 
 def _model_version(text: str) -> int:
-    """``--model-version``: a positive integer up to :data:`MAX_MODEL_VERSION`.
+    """``--model-version``: a positive integer up to :data:`MAX_MODEL_VERSION`, in ASCII
+    digits (:func:`.registry.is_version_number`; blanks around it are ignored).
 
     Raises argparse.ArgumentTypeError (argparse prints it on one line, exit status 2).
     """
-    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_MODEL_VERSION:
+    if not is_version_number(text.strip()) or int(text) > MAX_MODEL_VERSION:
         raise argparse.ArgumentTypeError(
             f"must be a positive integer up to 2**63 - 1 (a model version), got {text!r}"
         )

@@ -102,9 +102,10 @@ def computed_once(df: DataFrame, keys: Sequence[str]) -> Iterator[DataFrame]:
     persisted batch is computed by the first and read back by the second instead of
     being computed twice (a point-in-time lookup, say). Unpersisted on leaving.
     Over Spark Connect (:func:`.spark.is_connect`, as on Databricks serverless, whose
-    environments before version 5 refuse PERSIST) ``df`` itself, computed twice.
+    environments before version 5 refuse PERSIST) ``df`` itself, computed twice. A ``df``
+    the caller persisted already is used as it is, and stays persisted.
     """
-    if not keys or is_connect(df.sparkSession):
+    if not keys or is_connect(df.sparkSession) or df.is_cached:
         yield df
         return
     persisted = df.persist()

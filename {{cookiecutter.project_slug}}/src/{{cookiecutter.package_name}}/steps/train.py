@@ -7,7 +7,8 @@ dates are the run's parameters and the version's tags (``window_train``,
 ``window_validation``, ``window_scoring``, ``as_of``, ``training_as_of``), written
 by the call that creates the version: no version exists without them.
 
-Two writes: the training set, then the model. When a failure comes between them,
+Two writes: the training set, then the model. A window without labelled rows, or a model
+input null in every train row, is refused before the first. When a failure comes between them,
 the training set holds the new windows while the newest model version was trained
 on the previous ones; a rerun of train replaces the training set again and
 registers a version for it. Until then validate refuses the newest version: its
@@ -33,6 +34,7 @@ from ..metrics import split_metrics
 from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
 from ..runtime.frames import to_pandas
+from ..runtime.tables import computed_once
 from ..runtime.task_values import publish
 
 
@@ -56,13 +58,13 @@ def _log_figures(model, valid, predicted, columns: list[str], contract) -> None:
 SPLITS = ("train", "validation")
 
 
-def training_frames(stored: DataFrame, contract: Contract) -> dict[str, pd.DataFrame]:
+def training_frames(rows: DataFrame, contract: Contract) -> dict[str, pd.DataFrame]:
     """The ``train`` and ``validation`` splits of the training set as pandas, for the estimator.
 
-    In: the training set table (``split``, the contract's entity keys, event timestamp,
-    model inputs and label). Out: per split, the model inputs
-    (``contract.feature_columns``) and the label, in the order of the entity keys then
-    the event timestamp, whatever the partitioning of ``stored``: the estimator's
+    In: the training set's rows (``split``, the contract's entity keys, event timestamp,
+    model inputs and label), as train writes them to the table. Out: per split, the model
+    inputs (``contract.feature_columns``) and the label, in the order of the entity keys
+    then the event timestamp, whatever the partitioning of ``rows``: the estimator's
     early-stopping holdout (a seeded draw over row positions) and so the fitted model
     are the same on every run over the same rows. One Spark query reads both splits; a
     column's pandas type is that of both splits together (an integer column with a null
@@ -70,11 +72,11 @@ def training_frames(stored: DataFrame, contract: Contract) -> dict[str, pd.DataF
     """
     columns = [*contract.feature_columns, contract.label]
     order = contract.entity_keys_and_time
-    rows = to_pandas(
-        stored.where(F.col("split").isin(*SPLITS)).orderBy(*order).select("split", *columns)
+    read = to_pandas(
+        rows.where(F.col("split").isin(*SPLITS)).orderBy(*order).select("split", *columns)
     )
     return {
-        split: rows.loc[rows["split"] == split, columns].reset_index(drop=True) for split in SPLITS
+        split: read.loc[read["split"] == split, columns].reset_index(drop=True) for split in SPLITS
     }
 
 
@@ -92,9 +94,10 @@ def run(ctx: Context) -> dict:
     figure on the validation split (``validation_rmse_mean_baseline`` or
     ``validation_roc_auc_prior_baseline``).
 
-    Raises ValueError when the train or validation split has no labelled rows, or when a
-    model input is null in every train row; ConfigError, before anything is written, when
-    the model input lacks a column the contract needs (:mod:`..features.spine`).
+    Raises, before anything is written: ValueError when the train or validation split has
+    no labelled rows, or when a model input is null in every train row; DataCheckError when
+    two rows share the training set's keys; ConfigError when the model input lacks a
+    column the contract needs (:mod:`..features.spine`).
     """
     check_inputs(ctx, "train")
     settings = ctx.settings
@@ -109,17 +112,21 @@ def run(ctx: Context) -> dict:
         F.when(window_filter(contract.event_timestamp, train_w), "train").otherwise("validation"),
     )
     name = settings.table("training_set")
-    ctx.tables.overwrite(labelled, name, table_keys(contract, "training_set"))
-    stored = ctx.tables.read(name)
+    keys = table_keys(contract, "training_set")
     columns = contract.feature_columns
-    splits = training_frames(stored, contract)
-    train, valid = splits["train"], splits["validation"]
-    for split, frame in splits.items():
-        if frame.empty:
-            raise ValueError(f"windows.{split}: no labelled rows in this window")
-    empty = [c for c in columns if train[c].isna().all()]
-    if empty:
-        raise ValueError(f"training set: columns {empty} are null in every train row")
+    # The splits are read and checked before the training set is replaced: a refused window
+    # leaves the set the newest version was validated on. The rows are computed once, for
+    # the splits, the key check and the write (:func:`..runtime.tables.computed_once`).
+    with computed_once(labelled, keys) as batch:
+        splits = training_frames(batch, contract)
+        train, valid = splits["train"], splits["validation"]
+        for split, frame in splits.items():
+            if frame.empty:
+                raise ValueError(f"windows.{split}: no labelled rows in this window")
+        empty = [c for c in columns if train[c].isna().all()]
+        if empty:
+            raise ValueError(f"training set: columns {empty} are null in every train row")
+        ctx.tables.overwrite(batch, name, keys)
     params = dict(settings.training)
     model = build_pipeline(contract, params)
 

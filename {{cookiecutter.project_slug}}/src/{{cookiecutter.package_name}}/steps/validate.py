@@ -85,13 +85,19 @@ def _champion_figure(ctx: Context, champion, holdout, objective) -> tuple[float,
     return metric(objective, holdout[contract.label], predicted), None
 
 
-def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
-    """(candidate metrics, other figures, gates) on the holdout; logs them to the active run."""
+def _holdout(ctx: Context, candidate):
+    """(holdout, train_labels): the validation split of the training set in
+    ``windows.validation`` (pandas: the model inputs and the label) and the train split's
+    labels (a pandas Series), the data ``candidate`` (a ModelVersion) is judged on.
+
+    Called before the validation run starts, so what it refuses leaves nothing logged.
+    Raises ValueError when ``candidate`` was trained for another validation window (its
+    tag ``window_validation``) or the holdout has no rows, MissingTableError when the
+    training set is missing.
+    """
     settings = ctx.settings
     contract = settings.contract
-    label, objective = contract.label, thresholds.objective
-    name = objective.metric
-    columns = contract.feature_columns
+    label, columns = contract.label, contract.feature_columns
     holdout_window = settings.windows["validation"]
     tagged = candidate.tags.get("window_validation")
     if tagged is not None and tagged != holdout_window.label():
@@ -112,7 +118,18 @@ def _score(ctx: Context, candidate, champion, thresholds: Thresholds):
             f"windows.validation: the training set has no rows in "
             f"{holdout_window.label()}: run train with the same --as-of first"
         )
-    predicted = _predict(model_uri(settings.model_name, candidate.version), holdout[columns])
+    return holdout, train_labels
+
+
+def _score(ctx: Context, data, candidate, champion, thresholds: Thresholds):
+    """(candidate metrics, other figures, gates) on ``data``, the (holdout, train labels) of
+    :func:`_holdout`; logs them to the active run."""
+    holdout, train_labels = data
+    contract = ctx.settings.contract
+    label, objective = contract.label, thresholds.objective
+    name = objective.metric
+    columns = contract.feature_columns
+    predicted = _predict(model_uri(ctx.settings.model_name, candidate.version), holdout[columns])
     metrics = {name: metric(objective, holdout[label], predicted)}  # NaN when not finite
     if np.isfinite(predicted).all():  # scikit-learn's metrics refuse NaN and infinity
         if contract.is_classification:
@@ -167,8 +184,10 @@ def run(ctx: Context, version: int | None = None) -> dict:
     champion_figure (None without a champion), relative_degradation (how much worse
     than the champion, a fraction, or None), thresholds and the validation run_id.
     Regression results also carry baseline_rmse and champion_rmse (the same figures).
-    Raises ConfigError for a bad threshold, LookupError when the version (or any
-    version) does not exist, MissingTableError when the training set is missing.
+    Raises, before the validation run starts (nothing is logged or tagged then):
+    ConfigError for a bad threshold, LookupError when the version (or any version) does
+    not exist, MissingTableError when the training set is missing, ValueError when the
+    version was trained for another validation window or the holdout has no rows.
     Registry errors other than "not found" propagate.
     """
     settings = ctx.settings
@@ -186,6 +205,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
     if champion is not None and str(champion.version) == str(candidate.version):
         champion = None
     metrics, figures, gates = {}, {}, []
+    # Read (and refused) before the run starts: a refused version leaves no run behind.
+    data = None if mode == "disabled" else _holdout(ctx, candidate)
     with mlflow.start_run(run_name=f"validate-v{candidate.version}") as active:
         mlflow.log_params(
             {
@@ -196,7 +217,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
             }
         )
         if mode != "disabled":
-            metrics, figures, gates = _score(ctx, candidate, champion, thresholds)
+            metrics, figures, gates = _score(ctx, data, candidate, champion, thresholds)
         reasons = [g.reason for g in gates if not g.passed]
         gate_result = SKIPPED if mode == "disabled" else (FAILED if reasons else PASSED)
         verdict = {
