@@ -118,3 +118,33 @@ def test_run_all_lists_the_steps_that_ran_before_the_one_that_failed(monkeypatch
     ]
     assert all(re.fullmatch(r"\w+: done in \d+(\.\d+)? s", line) for line in err[:4]), err
     assert err[-1] == "error: deploy refused here"
+
+
+def test_run_all_says_why_nothing_can_be_scored_when_the_first_candidate_is_refused(
+    monkeypatch, tmp_path, capsys
+):
+    """An empty registry and a rejected first candidate, without --fail-on-rejection:
+    deploy refuses it, and the run ends there naming deploy's reason, instead of going on
+    to batch inference, whose "no champion alias: run deploy first" hides that deploy ran."""
+    calls = recorded_steps(monkeypatch, "FAILED")
+    recorder = entry.run_step
+
+    def real_answers(step, ctx, **kwargs):
+        if step == "deploy":
+            calls.append((step, kwargs))
+            reason = "v7 has validation_status FAILED"
+            return {"challenger_version": 7, "champion_version": None, "reason": reason}
+        if step == "batch_inference":  # as the step answers on a registry without champion
+            raise LookupError("model m has no 'champion' alias: run deploy first")
+        return recorder(step, ctx, **kwargs)
+
+    monkeypatch.setattr(entry, "run_step", real_answers)
+    monkeypatch.setenv("MLOPS_LOCAL_ROOT", str(tmp_path))
+    assert console_script("run-all")(["--env", "local"]) == 1
+    assert [step for step, _ in calls] == ["ingest", "features", "train", "validate", "deploy"]
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(
+        "error: deploy did not promote v7 (v7 has validation_status FAILED) and there is no "
+        "champion to score with: batch_inference"  # and the steps optional parts add
+    )
+    assert last.endswith(" did not run")

@@ -108,6 +108,21 @@ batch_inference = step_entry("batch_inference")
 rollback = step_entry("rollback")  # by hand only: not in STEPS
 
 
+def _require_champion(deployed: dict, after: tuple[str, ...]) -> None:
+    """Raise LookupError when deploy's result ``deployed`` has no champion and steps
+    ``after`` it (they score with the champion) are still to run.
+
+    The one-line message names the version deploy refused, its reason, and the steps that
+    do not run: a first candidate refused on an empty registry stops the run here, not in
+    the first scoring step, whose "run deploy first" would hide that deploy ran.
+    """
+    if deployed["champion_version"] is None and after:
+        raise LookupError(
+            f"deploy did not promote v{deployed['challenger_version']} ({deployed['reason']}) "
+            f"and there is no champion to score with: {', '.join(after)} did not run"
+        )
+
+
 def run_pipeline(
     ctx: Context,
     steps: tuple[str, ...] = STEPS,
@@ -126,6 +141,8 @@ def run_pipeline(
     run right after validate and ``rejected`` is its version; otherwise
     ``rejected`` is None. A failing step raises; the steps before it are kept.
     ``progress``, when given, receives ``<step>: done in <seconds> s`` as each step ends.
+    Raises LookupError after deploy when it left no champion and steps that score follow
+    (:func:`_require_champion`).
     """
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
@@ -141,6 +158,8 @@ def run_pipeline(
         if stop_on_rejection and step == "validate" and results[step]["status"] == FAILED:
             rejected = results[step]["model_version"]
             break
+        if step == "deploy":
+            _require_champion(results[step], steps[steps.index(step) + 1 :])
     rows = {name: ctx.tables.count(name) for name in map(ctx.settings.table, ctx.settings.tables)}
     validation = results.get("validate", {})
     return {
