@@ -448,9 +448,20 @@ def test_a_verdict_outside_the_validation_tags_or_without_a_status_is_refused_un
     assert store.get_model_version(versions, "2").tags == {}
 
 
-@pytest.mark.parametrize("tag", ["v1", "1.0", " 1", "0", "-1"])
-def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(
-    local_ctx, store, versions, tag
+NOT_A_VERSION = "must be a version number (a positive integer) or 'none'"
+
+
+@pytest.mark.parametrize(
+    ("tag", "rule"),
+    [
+        *[(tag, NOT_A_VERSION) for tag in ("v1", "1.0", " 1", "0", "-1")],
+        # the champion's own number: the alias would move nowhere, and the serving
+        # champion be marked rolled back (to itself), which deploy never promotes again
+        ("2", "the champion itself"),
+    ],
+)
+def test_rollback_refuses_a_previous_champion_that_is_not_an_earlier_version(
+    local_ctx, store, versions, tag, rule
 ):
     store.set_registered_model_alias(versions, "champion", "2")
     store.set_model_version_tag(versions, "2", "previous_champion", tag)
@@ -460,8 +471,7 @@ def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(
         rollback.run(local_ctx)
 
     assert str(refused.value) == (
-        f"model {versions} v2: tag previous_champion is {tag!r}, must be a version number "
-        "(a positive integer) or 'none'; nothing was rolled back"
+        f"model {versions} v2: tag previous_champion is {tag!r}, {rule}; nothing was rolled back"
     )
     assert int(store.get_model_version_by_alias(versions, "champion").version) == 2
     assert {n: store.get_model_version(versions, n).tags for n in ("1", "2")} == before

@@ -34,7 +34,8 @@ def previous_champion(name: str, alias: str, current: ModelVersion) -> str:
 
     Raises LookupError when the tag is missing, ``none`` or empty (nothing to roll back
     to); ValueError naming the tag, the version and the rule when it is anything else but
-    a positive integer (edited by hand, e.g. ``v3``).
+    a positive integer (edited by hand, e.g. ``v3``), or names ``current`` itself (deploy
+    never writes that: the move would go nowhere and mark the champion rolled back).
     """
     previous = current.tags.get(PREVIOUS_CHAMPION_TAG, "none")
     if previous in ("", "none"):
@@ -46,6 +47,11 @@ def previous_champion(name: str, alias: str, current: ModelVersion) -> str:
         raise ValueError(
             f"model {name} v{current.version}: tag {PREVIOUS_CHAMPION_TAG} is {previous!r}, "
             "must be a version number (a positive integer) or 'none'; nothing was rolled back"
+        )
+    if int(previous) == int(current.version):
+        raise ValueError(
+            f"model {name} v{current.version}: tag {PREVIOUS_CHAMPION_TAG} is {previous!r}, "
+            "the champion itself; nothing was rolled back"
         )
     return previous
 
@@ -59,7 +65,8 @@ def run(ctx: Context) -> dict:
     Raises LookupError when the model has no champion, when the champion has no
     previous champion to return to (first champion, or promoted by hand), or when
     that version no longer exists; ValueError, before anything is changed, when the
-    tag is neither ``none`` nor a positive integer (edited by hand, e.g. ``v3``).
+    tag is neither ``none`` nor a positive integer (edited by hand, e.g. ``v3``), or
+    names the champion itself.
     Other registry errors propagate. When the move or a
     follower fails, the alias and the tags are put back first
     (:func:`..champion_move.moved_together`), so a rerun makes the same move.
