@@ -307,6 +307,44 @@ def test_the_deployment_docs_speak_of_a_ci_file_only_when_one_is_rendered(
     assert CLI in what_ci_runs
 
 
+# What each platform calls a proposed change; the render's wording is cookiecutter.json's
+# __change_request.
+CHANGE_REQUEST = {"gitlab": "merge request", "github_actions": "pull request"}
+CHANGE_REQUEST_WORDS = re.compile(r"\b(pull|merge)[ _-]requests?\b", re.IGNORECASE)
+
+
+def _text_files(project: Path) -> dict[Path, str]:
+    """Every UTF-8 text file of ``project`` (path relative to it -> its text)."""
+    texts = {}
+    for path in sorted(p for p in project.rglob("*") if p.is_file()):
+        try:
+            texts[path.relative_to(project)] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+    return texts
+
+
+@pytest.mark.parametrize("use_case", USE_CASES)
+@pytest.mark.parametrize("platform", [*CI_PLATFORMS, "none"])
+def test_every_file_calls_a_change_by_the_platforms_name(platform, use_case, tmp_path_factory):
+    """Docs, comments, make help and CI messages say "merge request" in a GitLab render and
+    "pull request" elsewhere (Azure Repos and GitHub both say pull request; so does the
+    render with no CI). Names of the platforms' own keys (``pull_request:``,
+    ``merge_request_event``) are the platform's and stay."""
+    project = rendered(tmp_path_factory, {"cicd_platform": platform, "use_case": use_case})
+    term = CHANGE_REQUEST.get(platform, "pull request")
+    keys = {"pull_request", "merge_request_event", "merge_request"}
+    said = {
+        (str(path), match.group(0).lower().replace("-", " "))
+        for path, text in _text_files(project).items()
+        for match in CHANGE_REQUEST_WORDS.finditer(text)
+        if match.group(0) not in keys
+    }
+    wrong = sorted((path, words) for path, words in said if not words.startswith(term))
+    assert not wrong, wrong
+    assert {"README.md", "docs/deployment.md"} & {path for path, _ in said}
+
+
 @pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", CI_PLATFORMS)
 def test_ci_names_only_existing_targets_and_jobs(platform, use_case, tmp_path_factory):
@@ -554,6 +592,36 @@ def test_the_test_target_runs_one_pipeline_at_a_time(platform, tmp_path_factory)
     project = rendered(tmp_path_factory, {"cicd_platform": platform})
     (path,) = ci_paths(project)
     assert ONE_AT_A_TIME[platform](yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+# Each platform's own name, as the docs write it.
+PLATFORM_NAMES = {"github_actions": "GitHub", "gitlab": "GitLab", "azure_devops": "Azure DevOps"}
+
+
+@pytest.mark.parametrize("use_case", USE_CASES)
+@pytest.mark.parametrize("platform", CI_PLATFORMS)
+def test_what_ci_runs_names_no_other_platform(platform, use_case, tmp_path_factory):
+    """The section "What CI runs" of docs/deployment.md speaks of the rendered platform
+    alone: a GitLab render told how GitHub queues runs was told nothing about its own."""
+    project = rendered(tmp_path_factory, {"cicd_platform": platform, "use_case": use_case})
+    docs = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+    what_ci_runs = docs.split("\n## What CI runs\n")[1].split("\n### ")[0]
+    others = [name for p, name in PLATFORM_NAMES.items() if p != platform]
+    assert not [name for name in others if name in what_ci_runs]
+
+
+def test_gitlab_docs_order_every_resource_group_of_the_ci_file(tmp_path_factory):
+    """GitLab runs a resource group's waiting jobs in no set order (process mode
+    ``unordered``) unless its API sets ``oldest_first``; the docs tell to set it for each
+    group the rendered .gitlab-ci.yml declares, so an older commit never deploys over a
+    newer one."""
+    project = rendered(tmp_path_factory, {"cicd_platform": "gitlab"})
+    document = yaml.safe_load((project / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    groups = {job["resource_group"] for job in _mappings(document) if "resource_group" in job}
+    assert groups == {"test", "staging", "prod"}
+    docs = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+    (instruction,) = [line for line in docs.split("\n- ") if "process_mode=oldest_first" in line]
+    assert {g for g in groups if f"`{g}`" in instruction} == groups
 
 
 def _make(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
