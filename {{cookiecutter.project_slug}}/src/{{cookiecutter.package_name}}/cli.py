@@ -7,7 +7,8 @@ YYYY-MM-DD`` (the step reads only data before that day, UTC; default: the pins i
 the settings, else today). Known failures end with a one-line message and exit
 status 1 (raised as ``SystemExit`` when run as a program, so a job task fails). The
 entry points of an optional part are in its own module ``<part>/cli.py``, built from
-the helpers here.
+the helpers here. Spark, MLflow and scikit-learn load when a step runs, not when this
+module is imported (``--help`` answers without them).
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import entry
 from .config import Settings
 from .entry import main, parser, step_entry
-from .gates import fails_on_rejection
 from .parts import concatenated
-from .registry import FAILED, is_version_number
-from .runtime.context import Context
+
+if TYPE_CHECKING:
+    from .runtime.context import Context
 
 # run-all's steps in order: those every project has, then those optional parts add.
 STEPS = (
@@ -52,11 +54,20 @@ def _model_version(text: str) -> int:
 
     Raises argparse.ArgumentTypeError (argparse prints it on one line, exit status 2).
     """
+    from .registry import is_version_number  # loads MLflow, as the command that reads it will
+
     if not is_version_number(text.strip()) or int(text) > MAX_MODEL_VERSION:
         raise argparse.ArgumentTypeError(
             f"must be a positive integer up to 2**63 - 1 (a model version), got {text!r}"
         )
     return int(text)
+
+
+def _rejected(verdict: dict) -> bool:
+    """Whether ``verdict`` (validate's result) rejects its candidate: status FAILED."""
+    from .registry import FAILED  # loads MLflow, as the step that judged has already
+
+    return verdict["status"] == FAILED
 
 
 def _version_entry(step: str, default: str, rejection: bool = False):
@@ -76,11 +87,11 @@ def _version_entry(step: str, default: str, rejection: bool = False):
             )
 
         def body(args: argparse.Namespace) -> int:
-            ctx = Context(entry.settings_of(args))
-            fail = rejection and (fails_on_rejection(ctx.settings) or args.fail_on_rejection)
+            ctx = entry.context_of(args)
+            fail = rejection and stops_on_rejection(args, ctx.settings)
             result = entry.run_step(step, ctx, version=args.model_version)
             print(json.dumps(result, indent=2, default=str))
-            return REJECTION_EXIT if fail and result["status"] == FAILED else 0
+            return REJECTION_EXIT if fail and _rejected(result) else 0
 
         return main(body, arguments, argv)
 
@@ -155,7 +166,7 @@ def run_pipeline(
         seconds[step] = round(time.perf_counter() - started, 2)
         if progress:
             progress(f"{step}: done in {seconds[step]} s")
-        if stop_on_rejection and step == "validate" and results[step]["status"] == FAILED:
+        if stop_on_rejection and step == "validate" and _rejected(results[step]):
             rejected = results[step]["model_version"]
             break
         if step == "deploy":
@@ -224,8 +235,15 @@ def run_all_parser() -> argparse.ArgumentParser:
 
 
 def stops_on_rejection(args: argparse.Namespace, settings: Settings) -> bool:
-    """Whether ``run-all`` stops on a rejection: the flag or ``validation.fail_on_rejection``."""
-    return args.fail_on_rejection or fails_on_rejection(settings)
+    """Whether ``run-all`` (or ``validate``) stops on a rejection: the flag
+    ``--fail-on-rejection`` or ``validation.fail_on_rejection``.
+
+    Raises ConfigError when the setting is not true or false, flag or not.
+    """
+    from .gates import fails_on_rejection  # loads scikit-learn
+
+    configured = fails_on_rejection(settings)
+    return args.fail_on_rejection or configured
 
 
 def report_summary(summary: dict, path: Path | None, text: str) -> int:
@@ -251,7 +269,7 @@ def run_all(argv: list[str] | None = None) -> int:
     """
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(entry.settings_of(args))
+        ctx = entry.context_of(args)
         summary = run_pipeline(
             ctx,
             stop_on_rejection=stops_on_rejection(args, ctx.settings),

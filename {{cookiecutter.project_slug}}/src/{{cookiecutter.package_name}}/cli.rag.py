@@ -14,9 +14,12 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .rag import entry
-from .runtime.context import Context
+
+if TYPE_CHECKING:  # imports Spark and MLflow: entry.context loads it when a step runs
+    from .runtime.context import Context
 
 STEPS = (
     "ingest_documents",

@@ -5,6 +5,9 @@ adds in its own ``<part>/cli.py``.
 Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``), ``--config``
 (a YAML file merged over the packaged settings) and ``--as-of YYYY-MM-DD`` (the step
 reads only data before that day, UTC; default: the pins in the settings, else today).
+
+Spark, MLflow and the steps are imported only when a step runs (:func:`context_of`,
+:func:`run_step`), so ``--help`` and a bad argument answer without loading them.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import argparse
 import importlib
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .config import ConfigError, Settings, load_settings, parse_as_of
-from .runtime.context import Context
 from .runtime.entry_status import run_entry
-from .runtime.spark import SparkStartError
-from .runtime.tables import MissingTableError
+from .runtime.errors import MissingTableError, SparkStartError
+
+if TYPE_CHECKING:  # imports Spark and MLflow: loaded by context_of, when a step runs
+    from .runtime.context import Context
 
 KNOWN_ERRORS = (ConfigError, MissingTableError, SparkStartError, LookupError, ValueError)
 
@@ -50,6 +55,14 @@ def settings_of(args: argparse.Namespace) -> Settings:
     return load_settings(args.env, args.config, as_of)
 
 
+def context_of(args: argparse.Namespace) -> Context:
+    """The runtime context (Spark session, tables, MLflow) of the settings ``args`` select
+    (see :func:`settings_of`); raises what :func:`settings_of` raises."""
+    from .runtime.context import Context
+
+    return Context(settings_of(args))
+
+
 def run_step(step: str, ctx: Context, **kwargs) -> dict:
     """``run(ctx, **kwargs)`` of the step module ``steps/<step>.py``: the step's result dict."""
     module = importlib.import_module(f"{__package__}.steps.{step}")
@@ -72,7 +85,7 @@ def step_entry(step: str) -> Callable[[list[str] | None], int]:
 
     def entry(argv: list[str] | None = None) -> int:
         def body(args: argparse.Namespace) -> int:
-            print(json.dumps(run_step(step, Context(settings_of(args))), indent=2, default=str))
+            print(json.dumps(run_step(step, context_of(args)), indent=2, default=str))
             return 0
 
         return main(body, parser(f"Run the {step} step."), argv)

@@ -12,9 +12,12 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .. import cli, entry
-from ..runtime.context import Context
+
+if TYPE_CHECKING:
+    from ..runtime.context import Context
 
 VIOLATION_EXIT = 2  # `monitor --fail-on-violation` when the window has violations
 RETRAIN_STEPS = ("train", "validate", "deploy")
@@ -36,7 +39,7 @@ def monitor(argv: list[str] | None = None) -> int:
     )
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(entry.settings_of(args))
+        ctx = entry.context_of(args)
         result = entry.run_step("monitor", ctx)
         print(json.dumps(result, indent=2, default=str))
         return VIOLATION_EXIT if args.fail_on_violation and result["violations"] else 0
@@ -127,7 +130,7 @@ def run_all(argv: list[str] | None = None) -> int:
     )
 
     def body(args: argparse.Namespace) -> int:
-        ctx = Context(entry.settings_of(args))
+        ctx = entry.context_of(args)
         summary = run_pipeline(
             ctx,
             retrain_on_drift=args.retrain_on_drift,

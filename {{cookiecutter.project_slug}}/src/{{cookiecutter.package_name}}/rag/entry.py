@@ -2,24 +2,25 @@
 
 Used by the step entry points (``cli.py``) and by ``serve`` (``rag/serve.py``).
 Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``) and
-``--config`` (a YAML file merged over the packaged settings).
+``--config`` (a YAML file merged over the packaged settings). Spark and MLflow are
+imported once the arguments are parsed, so ``--help`` and a bad argument answer without
+them.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from mlflow.exceptions import MlflowException
-
-from ..runtime.context import Context
-from ..runtime.entry_status import run_entry
-from ..runtime.spark import SparkStartError
-from ..runtime.tables import MissingTableError
+from ..runtime.entry_status import Errors, run_entry
+from ..runtime.errors import MissingTableError, SparkStartError
 from ..settings_file import ConfigError
 from .eval_set import load_eval_set
-from .prompts import prompt_text
 from .settings import load_rag_settings
+
+if TYPE_CHECKING:  # imports Spark and MLflow: loaded by context, when a step runs
+    from ..runtime.context import Context
 
 KNOWN_ERRORS = (
     ConfigError,
@@ -28,8 +29,14 @@ KNOWN_ERRORS = (
     LookupError,
     ValueError,
     RuntimeError,
-    MlflowException,
 )
+
+
+def known_errors() -> Errors:
+    """``KNOWN_ERRORS`` and MLflow's ``MlflowException`` (imports MLflow)."""
+    from mlflow.exceptions import MlflowException
+
+    return (*KNOWN_ERRORS, MlflowException)
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -44,6 +51,8 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def context(args: argparse.Namespace) -> Context:
     """The Context of the settings ``args.env`` and ``args.config`` select (ConfigError if bad)."""
+    from ..runtime.context import Context
+
     return Context(load_rag_settings(args.env, args.config))
 
 
@@ -54,6 +63,8 @@ def pipeline_context(args: argparse.Namespace) -> Context:
     job up to evaluate: a broken file (ValueError, one line naming it, the item and the
     field) stops them before their first write, not evaluate after build has registered
     a version."""
+    from .prompts import prompt_text  # imports MLflow
+
     ctx = context(args)
     prompt_text()
     load_eval_set()
@@ -65,5 +76,5 @@ def main(
     arguments: argparse.ArgumentParser,
     argv: list[str] | None,
 ) -> int:
-    """:func:`..runtime.entry_status.run_entry` with this module's ``KNOWN_ERRORS``."""
-    return run_entry(body, arguments, argv, KNOWN_ERRORS)
+    """:func:`..runtime.entry_status.run_entry` with :func:`known_errors`."""
+    return run_entry(body, arguments, argv, known_errors)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..serving.server import serve_forever
 from .entry import context, main, parser
 
 
@@ -28,6 +27,8 @@ def serve(argv: list[str] | None = None) -> int:
     arguments.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
 
     def body(args: argparse.Namespace) -> int:
+        from ..serving.server import serve_forever  # loads MLflow and the web server
+
         serve_forever(context(args), args.port)
         return 0
 

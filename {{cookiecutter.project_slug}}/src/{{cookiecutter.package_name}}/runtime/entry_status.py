@@ -13,23 +13,28 @@ import argparse
 import sys
 from collections.abc import Callable
 
+Errors = tuple[type[BaseException], ...]
+
 
 def run_entry(
     body: Callable[[argparse.Namespace], int],
     parser: argparse.ArgumentParser,
     argv: list[str] | None,
-    known_errors: tuple[type[BaseException], ...],
+    known_errors: Errors | Callable[[], Errors],
 ) -> int:
     """Parse ``argv`` with ``parser`` and return ``body(args)``, the exit status.
 
     An exception of ``known_errors`` prints ``error: <message>`` on stderr and gives
-    status 1; any other exception propagates. With ``argv`` None a non-zero status
-    is raised as ``SystemExit(status)`` instead of returned.
+    status 1; any other exception propagates. ``known_errors`` may be a function that
+    returns them, called once the arguments are parsed: errors of a library that only
+    a step loads (``--help`` answers without loading it). With ``argv`` None a non-zero
+    status is raised as ``SystemExit(status)`` instead of returned.
     """
     args = parser.parse_args(argv)
+    errors = known_errors() if callable(known_errors) else known_errors
     try:
         code = body(args)
-    except known_errors as err:
+    except errors as err:
         print(f"error: {err}", file=sys.stderr)
         code = 1
     if code and argv is None:

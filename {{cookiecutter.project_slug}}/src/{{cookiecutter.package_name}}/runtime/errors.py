@@ -1,8 +1,22 @@
-"""Errors of Spark and the JVM as one line, for messages people read."""
+"""Errors of the runtime: the exceptions entry points report in one line, and errors of
+Spark and the JVM as one line, for messages people read.
+
+Nothing here imports Spark or MLflow: an entry point names these exceptions without
+loading them, so ``--help`` and a bad argument answer at once.
+"""
 
 from __future__ import annotations
 
 import re
+
+
+class SparkStartError(RuntimeError):
+    """Spark could not start; the message says why in one line."""
+
+
+class MissingTableError(LookupError):
+    """An input table does not exist yet; the message names it and the step that writes it."""
+
 
 # A Java stack trace line: a frame, ``at org.apache.spark.Foo.bar(Foo.scala:12)``,
 # ``at java.base/java.lang.Thread.run(...)``, ``at com.foo@1.2/com.foo.Bar.baz(...)``,

@@ -30,6 +30,7 @@ from ..settings_file import RuntimeSettings
 from . import class_archive
 from .connect_port import LOCAL_CONNECT_PORT, PortWaitTimeout, hold_local_connect_port
 from .delta_jars import forget_jars, record_jars, with_recorded_jars
+from .errors import SparkStartError
 
 MIN_JAVA = 17
 REMOTE_VAR = "MLOPS_SPARK_REMOTE"
@@ -111,10 +112,6 @@ def quiet_query_context_logs() -> None:
 # the active one; and one start's stdout redirect (:func:`jvm_stdout_to_stderr`) is never
 # saved and restored by another.
 _START_LOCK = threading.Lock()
-
-
-class SparkStartError(RuntimeError):
-    """Spark could not start; the message says why in one line."""
 
 
 def java_executable() -> str | None:

@@ -26,6 +26,7 @@ from pyspark.sql.types import ArrayType, DataType, MapType, NullType, StructType
 
 from ..checks import check_unique
 from ..settings_file import RuntimeSettings
+from .errors import MissingTableError
 from .spark import is_connect
 
 AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
@@ -39,10 +40,6 @@ WRITE_OPERATIONS = frozenset(
         "CREATE OR REPLACE TABLE AS SELECT",
     }
 )
-
-
-class MissingTableError(LookupError):
-    """An input table does not exist yet; the message names it and the step that writes it."""
 
 
 def _void_columns(data_type: DataType, prefix: str = "") -> list[str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 
 from .. import entry
-from ..runtime.context import Context
-from .server import serve_forever
 
 
 def serve(argv: list[str] | None = None) -> int:
@@ -22,7 +20,9 @@ def serve(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: serving.port)")
 
     def body(args: argparse.Namespace) -> int:
-        serve_forever(Context(entry.settings_of(args)), args.port)
+        from .server import serve_forever  # loads MLflow and the web server
+
+        serve_forever(entry.context_of(args), args.port)
         return 0
 
     return entry.main(body, parser, argv)
