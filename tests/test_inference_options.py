@@ -9,6 +9,7 @@ import tomllib
 import yaml
 from bundle import merged_resources
 from conftest import render
+from matrix import rendered
 
 STREAMING_WORDS = ("stream-inference", "stream_inference", "stream_predictions", "streaming:")
 ONLINE_WORDS = (
@@ -47,6 +48,18 @@ def test_both_off_render_nothing_of_either(tmp_path):
     for path, text in _text_files(project):
         for word in (*STREAMING_WORDS, *ONLINE_WORDS):
             assert word not in text, (path.relative_to(project), word)
+
+
+def test_rag_without_online_serving_documents_none_of_it(tmp_path_factory):
+    """The rag project's docs name no `serve`, Model Serving endpoint or inference table
+    when online serving is off (its monitor reads the ask traces only)."""
+    project = rendered(tmp_path_factory, {"use_case": "rag", "include_online_serving": False})
+    scripts = tomllib.loads((project / "pyproject.toml").read_text())["project"]["scripts"]
+    assert "serve" not in scripts
+    for path, text in _text_files(project):
+        if path.suffix == ".md":
+            for word in ONLINE_WORDS:
+                assert word not in text, (path.relative_to(project), word)
 
 
 def test_defaults_render_both_with_the_checkpoint_in_a_bundle_volume(default_project):

@@ -1,6 +1,7 @@
 """What every rag entry point shares: arguments, the Context, known errors as one line.
 
-Used by the step entry points (``cli.py``) and by ``serve`` (``rag/serve.py``).
+Used by the step entry points (``cli.py``) and, with online serving, by ``serve``
+(``rag/serve.py``).
 Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``) and
 ``--config`` (a YAML file merged over the packaged settings). Spark and MLflow are
 imported once the arguments are parsed, so ``--help`` and a bad argument answer without
