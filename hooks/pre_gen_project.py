@@ -259,12 +259,12 @@ def git_branch(value):
         or ".." in value
         or "//" in value
         or "@{" in value
-        or value == "@"
+        or value in ("@", "HEAD")
         or any(part.startswith(".") for part in value.split("/"))
     )
     if broken:
         return (
-            "must be a valid git branch name (no spaces, ~ ^ : ? * [ \\, '..', '@{', "
+            "must be a valid git branch name (not HEAD; no spaces, ~ ^ : ? * [ \\, '..', '@{', "
             "leading '-' or '.', trailing '/', '.' or '.lock')"
         )
     if not CI_BRANCH.fullmatch(value):
@@ -484,13 +484,23 @@ def same(name, first, second):
     return first == second
 
 
+def nested_branches(name, first, second):
+    """Whether ``first`` and ``second``, answers of the kind of variable ``name``, are git
+    branches one inside the other (``main`` and ``main/x``): git keeps a branch as a file
+    under ``refs/heads``, so no repository can hold both."""
+    if check_for(name) is not git_branch:
+        return False
+    return first.startswith(second + "/") or second.startswith(first + "/")
+
+
 def problems(answers):
     """Every failure of ``answers`` (dict of cookiecutter answers) as ``name=value: rule`` lines.
 
     Public answers that are strings get the generic one-line check, their own check, the
     YAML check (:func:`yaml_string`) when :func:`written_unquoted_into_yaml`, and the
     dependency-name check; private ones (leading ``_``) are skipped. Pairs listed in
-    ``_must_differ`` must not name the same thing (:func:`same`) when both are answered.
+    ``_must_differ`` must not name the same thing (:func:`same`), nor be branches one
+    inside the other (:func:`nested_branches`), when both are answered.
     Values are shown through ``shown`` (no URL credentials).
     """
     pyproject = template_pyproject(answers)
@@ -515,12 +525,15 @@ def problems(answers):
     if endpoint:
         lines.append(endpoint)
     for first, second in answers.get("_must_differ", []):
-        if first in answers and second in answers and same(first, answers[first], answers[second]):
+        if first not in answers or second not in answers:
+            continue
+        pair = f"{second}={shown(second, answers[second])!r}: must differ from "
+        pair += f"{first}={shown(first, answers[first])!r}"
+        if same(first, answers[first], answers[second]):
             case = " (Unity Catalog ignores case)" if answers[first] != answers[second] else ""
-            lines.append(
-                f"{second}={shown(second, answers[second])!r}: must differ from "
-                f"{first}={shown(first, answers[first])!r}{case}"
-            )
+            lines.append(pair + case)
+        elif nested_branches(first, answers[first], answers[second]):
+            lines.append(pair + " (one inside the other: git cannot keep both)")
     return lines
 
 

@@ -87,7 +87,12 @@ def options_table(context: dict, pre_gen) -> str:
     pairs = context.get("_must_differ", [])
     if pairs:
         listed = "; ".join(f"`{a}` and `{b}`" for a, b in pairs)
-        rows += ["", f"Pairs that must differ (`_must_differ`, checked when both exist): {listed}."]
+        rows += [
+            "",
+            f"Pairs that must differ (`_must_differ`, checked when both exist): {listed}. "
+            "Two branches must not be one inside the other either (`main` and `main/v2`: "
+            "git cannot keep both).",
+        ]
     return "\n".join(rows)
 
 

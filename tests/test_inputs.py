@@ -92,6 +92,7 @@ CASES = [
             "x.lock",
             "a//b",
             "@",
+            "HEAD",  # git branch HEAD: "'HEAD' is not a valid branch name"
             "a@{1}",
             ".hidden",
             "a/.b",
@@ -185,6 +186,20 @@ def test_must_differ_pairs_come_from_cookiecutter_json():
     answers["release_branch"] = "release"
     assert pre_gen.problems(answers) == []
     answers["release_branch"] = "Main"  # git branch names are case-sensitive
+    assert pre_gen.problems(answers) == []
+
+
+@pytest.mark.parametrize(("default", "release"), [("main", "main/v2"), ("release/main", "release")])
+def test_branches_one_inside_the_other_are_refused(default, release):
+    """git keeps ``main`` as the file refs/heads/main: a branch ``main/v2`` cannot exist
+    next to it (``git branch main/v2``: "cannot lock ref"), so CI could never see both."""
+    answers = {"_must_differ": CONTEXT["_must_differ"]}
+    answers |= {"default_branch": default, "release_branch": release}
+    assert pre_gen.problems(answers) == [
+        f"release_branch={release!r}: must differ from default_branch={default!r} "
+        "(one inside the other: git cannot keep both)"
+    ]
+    answers["release_branch"] = f"{default}-v2"  # a sibling, not a folder: git keeps both
     assert pre_gen.problems(answers) == []
 
 
