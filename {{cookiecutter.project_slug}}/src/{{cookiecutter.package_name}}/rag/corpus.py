@@ -32,11 +32,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .doc_ids import DOC_ID
+
 COLUMNS = ["doc_id", "title", "text", "source"]
 FILE_SUFFIXES = (".md", ".txt", ".rst")
-# A doc_id as an answer cites it, ``[doc_id]``, and a context block names it (no white
-# space, no "]"): :data:`.pipeline.CITATION` and :data:`.generation.BLOCK` are built on it.
-DOC_ID = r"[^\]\s]+"
 
 
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")

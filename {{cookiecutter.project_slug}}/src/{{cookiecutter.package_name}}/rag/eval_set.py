@@ -14,14 +14,14 @@ from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, Validatio
 
 from ..settings_file import read_yaml, yaml_problem
 from ..settings_types import SETTINGS_CONFIG, first_error, unknown_key
-from .corpus import DOC_ID
+from .doc_ids import DOC_ID
 from .packaged import packaged_text
 
 EVAL_FILE = "conf/eval_set.yml"
 
 # A question or fact: text with something besides blanks (surrounding blanks dropped).
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-# An expected source: a doc id as documents have them (:data:`.corpus.DOC_ID`, no white
+# An expected source: a doc id as documents have them (:data:`.doc_ids.DOC_ID`, no white
 # space or "]"), surrounding blanks dropped; another could never be indexed, so its
 # question would be left out of every evaluation.
 Source = Annotated[str, StringConstraints(strip_whitespace=True, pattern=rf"^{DOC_ID}$")]
@@ -95,7 +95,7 @@ def parse_eval_set(text: str) -> list[dict]:
     text (``1:``, ``yes:``, ``~:``) is named as a key. Text that is not YAML is named, with
     its line when YAML gives one, as is a date that does not exist (``2013-02-30``). A
     question asked twice is refused naming both items, and an expected source that no
-    document could have as its doc id (white space or "]": :data:`.corpus.DOC_ID`), whose
+    document could have as its doc id (white space or "]": :data:`.doc_ids.DOC_ID`), whose
     question would be left out of every evaluation.
     """
     try:

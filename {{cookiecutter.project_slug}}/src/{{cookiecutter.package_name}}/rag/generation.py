@@ -22,7 +22,7 @@ import urllib.request
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from .corpus import DOC_ID
+from .doc_ids import DOC_ID
 from .prompts import PLACEHOLDER
 from .sentences import copy_of, is_prose, sentences
 

@@ -17,7 +17,7 @@ from mlflow.entities import SpanType
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, Map, Schema
 
-from .corpus import DOC_ID
+from .doc_ids import DOC_ID
 from .generation import make_generator, render_prompt
 from .retrieval import HashingRetriever, RandomRetriever, VectorSearchRetriever
 
