@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -376,3 +379,32 @@ def test_insert_new_creating_the_table_counts_its_rows_with_or_without_commit_me
     with history_metrics_off(spark):
         assert ctx.tables.insert_new(rows, table_name(ctx, "without_metrics"), KEYS) == 2
     assert ctx.tables.rows_written(table_name(ctx, "without_metrics")) is None
+
+
+@contextmanager
+def spark_jobs(spark) -> Iterator[list[int]]:
+    """Ids of the Spark jobs started in this thread while the block runs (filled on leaving)."""
+    context, group = spark.sparkContext, f"jobs_{uuid.uuid4().hex}"
+    context.setJobGroup(group, group)
+    started: list[int] = []
+    try:
+        yield started
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+        started.extend(context.statusTracker().getJobIdsForGroup(group))
+
+
+def test_a_table_holding_its_first_write_is_counted_from_that_commit_without_a_spark_job(ctx):
+    spark, tables = ctx.spark, ctx.tables
+    name, bare = table_name(ctx, "counted_first"), table_name(ctx, "counted_bare")
+    tables.overwrite(batch(spark, [("EWR", 1, 1.0), ("JFK", 1, 2.0)]), name, KEYS)
+    with spark_jobs(spark) as first:
+        assert tables.count(name) == 2
+    assert first == []
+    tables.replace_where(batch(spark, [("LGA", 5, 9.0)]), name, "origin = 'LGA'", KEYS)
+    with spark_jobs(spark) as later:  # version 1: Spark counts
+        assert tables.count(name) == 3
+    assert later
+    with history_metrics_off(spark):  # a first commit without row counts: Spark counts
+        tables.overwrite(batch(spark, [("EWR", 1, 1.0)]), bare, KEYS)
+    assert tables.rows_written(bare) is None and tables.count(bare) == 1

@@ -343,5 +343,16 @@ class Tables:
         return int(merged["num_inserted_rows"])
 
     def count(self, name: str) -> int:
-        """Number of rows of table ``name`` (0 when it does not exist)."""
-        return self.read(name).count() if self.exists(name) else 0
+        """Number of rows of table ``name`` (0 when it does not exist).
+
+        Locally, a table whose newest commit is its first (version 0) and a write holds
+        exactly the rows that write recorded (:meth:`rows_written`), read from the commit
+        file without a Spark job, as after a step's first run; otherwise Spark counts.
+        """
+        if not self.exists(name):
+            return 0
+        if self.settings.runtime == "local" and int(self._newest_commit_file(name).stem) == 0:
+            written = self.rows_written(name)
+            if written is not None:
+                return written
+        return self.read(name).count()
