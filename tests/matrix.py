@@ -36,3 +36,15 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, answers: dict) -> Path:
     if key not in _RENDERED:
         _RENDERED[key] = render(tmp_path_factory.mktemp("combo"), **answers)
     return _RENDERED[key]
+
+
+def text_files(project: Path) -> dict[Path, str]:
+    """Every UTF-8 text file of the render ``project``: path relative to it -> its text
+    (files that are not UTF-8, such as the data archives, are left out)."""
+    texts = {}
+    for path in sorted(p for p in project.rglob("*") if p.is_file()):
+        try:
+            texts[path.relative_to(project)] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+    return texts

@@ -22,7 +22,7 @@ from ci_files import (
     ci_paths,
 )
 from conftest import CONTEXT, REPO, ivy_dir, render, run
-from matrix import CLOUDS, COMBINATIONS, PLATFORMS, USE_CASES, rendered
+from matrix import CLOUDS, COMBINATIONS, PLATFORMS, USE_CASES, rendered, text_files
 
 # The jobs every platform runs, once: job name -> commands its shell text must contain
 # (tabular; STAGES_OF has the rag project's). test_target also runs every job of the
@@ -313,17 +313,6 @@ CHANGE_REQUEST = {"gitlab": "merge request", "github_actions": "pull request"}
 CHANGE_REQUEST_WORDS = re.compile(r"\b(pull|merge)[ _-]requests?\b", re.IGNORECASE)
 
 
-def _text_files(project: Path) -> dict[Path, str]:
-    """Every UTF-8 text file of ``project`` (path relative to it -> its text)."""
-    texts = {}
-    for path in sorted(p for p in project.rglob("*") if p.is_file()):
-        try:
-            texts[path.relative_to(project)] = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-    return texts
-
-
 @pytest.mark.parametrize("use_case", USE_CASES)
 @pytest.mark.parametrize("platform", [*CI_PLATFORMS, "none"])
 def test_every_file_calls_a_change_by_the_platforms_name(platform, use_case, tmp_path_factory):
@@ -333,10 +322,10 @@ def test_every_file_calls_a_change_by_the_platforms_name(platform, use_case, tmp
     ``merge_request_event``) are the platform's and stay."""
     project = rendered(tmp_path_factory, {"cicd_platform": platform, "use_case": use_case})
     term = CHANGE_REQUEST.get(platform, "pull request")
-    keys = {"pull_request", "merge_request_event", "merge_request"}
+    keys = {"pull_request", "merge_request"}  # (merge_request_event: no word ends after request)
     said = {
         (str(path), match.group(0).lower().replace("-", " "))
-        for path, text in _text_files(project).items()
+        for path, text in text_files(project).items()
         for match in CHANGE_REQUEST_WORDS.finditer(text)
         if match.group(0) not in keys
     }

@@ -19,8 +19,9 @@ from pathlib import Path
 
 # One OpenMP thread for the models the tests fit and score, in this process and in
 # Spark's Python workers (they inherit the environment): the test sets hold hundreds of
-# rows, and on two cores shared with the Spark JVM, idle OpenMP threads spin while they
-# wait. The fitted models are the same. Set before the libraries below load OpenMP.
+# rows, too few to share out. (The package's __init__ makes idle OpenMP threads sleep
+# rather than spin.) The fitted models are the same. Set before the libraries below
+# load OpenMP.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # The tests run in UTC whatever the machine's time zone: PySpark gives timestamps to Python
 # as naive datetimes in the process's local time (collect()) and reads naive datetimes as

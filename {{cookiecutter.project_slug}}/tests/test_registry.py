@@ -23,6 +23,7 @@ from {{ cookiecutter.package_name }} import champion_move
 from {{ cookiecutter.package_name }}.gates import evaluate
 from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias, write_verdict
 from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.errors import MissingTableError
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 from {{ cookiecutter.package_name }}.steps import deploy, rollback, validate
 
@@ -495,6 +496,16 @@ def test_validate_refuses_a_version_of_other_windows_before_it_starts_a_run(
             "as-of to validate)"
         )
 
+    experiment = store.get_experiment_by_name(local_ctx.settings.experiment)
+    assert store.search_runs([experiment.experiment_id]) == []
+    assert validation_tags(store, versions, 2) == {}
+
+
+def test_validate_without_a_training_set_refuses_before_it_starts_a_run(local_ctx, store, versions):
+    """No training set here (train never ran in this store's tables): validate refuses v2
+    naming the step that writes it, before it logs anything."""
+    with pytest.raises(MissingTableError, match="training_set.*the train step"):
+        validate.run(local_ctx, version=2)
     experiment = store.get_experiment_by_name(local_ctx.settings.experiment)
     assert store.search_runs([experiment.experiment_id]) == []
     assert validation_tags(store, versions, 2) == {}

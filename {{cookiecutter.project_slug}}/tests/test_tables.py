@@ -230,6 +230,19 @@ def test_a_keyed_overwrite_computes_its_batch_once(ctx):
     assert sorted(r["key"] for r in ctx.tables.read(name).collect()) == [f"k{n}" for n in range(6)]
 
 
+def test_a_batch_persisted_by_the_caller_stays_persisted_through_a_keyed_overwrite(ctx):
+    # train computes its rows once for its splits, the key check and the write: the
+    # overwrite's own computed_once must use them as they are, not release them under it.
+    frame, calls = counted_keys(ctx.spark, 5)
+    with computed_once(frame, ["key"]) as held:
+        held.select("key").collect()
+        ctx.tables.overwrite(held, table_name(ctx, "held"), ["key"])
+        assert held.is_cached
+        held.select("key").collect()
+    assert calls.value == 5
+    assert not held.is_cached
+
+
 def test_over_spark_connect_a_keyed_batch_is_not_persisted(monkeypatch):
     """Serverless environments before version 5 refuse PERSIST: over Connect the batch
     is the DataFrame itself. No server is needed, a Connect DataFrame is a lazy plan."""

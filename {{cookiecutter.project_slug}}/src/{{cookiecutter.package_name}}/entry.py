@@ -7,7 +7,8 @@ Every entry point takes ``--env`` (default: $MLOPS_ENV, else ``local``), ``--con
 reads only data before that day, UTC; default: the pins in the settings, else today).
 
 Spark, MLflow and the steps are imported only when a step runs (:func:`context_of`,
-:func:`run_step`), so ``--help`` and a bad argument answer without loading them.
+:func:`run_step`), so ``--help`` and a bad argument answer without loading them (but
+``--model-version``, whose rule :func:`.registry.is_version_number` loads MLflow).
 """
 
 from __future__ import annotations

@@ -33,9 +33,10 @@ _INVALID_PARAMETER = ErrorCode.Name(INVALID_PARAMETER_VALUE)
 
 
 def does_not_exist(err: MlflowException) -> bool:
-    """Whether ``err`` says that what was asked for (a model, a version, a prompt or a prompt
-    version) does not exist: RESOURCE_DOES_NOT_EXIST, in every store. Every other error
-    (permissions, network, a bad request) is not "missing"."""
+    """Whether ``err`` says that the registered model or model version asked for does not
+    exist: RESOURCE_DOES_NOT_EXIST. Every other error (permissions, network, a bad
+    request) is not "missing". A prompt version is read with ``load_prompt``'s
+    ``allow_missing`` instead: Unity Catalog's store answers None for a missing one."""
     return err.error_code == _DOES_NOT_EXIST
 
 

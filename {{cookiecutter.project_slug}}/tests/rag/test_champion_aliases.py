@@ -9,6 +9,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import PERMISSION_DENIED
 
+from {{ cookiecutter.package_name }}.rag.champion_aliases import checked_prompt_version
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import (
     build,
@@ -221,6 +222,23 @@ def test_a_registry_error_reading_a_prompt_version_stops_deploy_not_read_as_miss
             deploy.run(store_ctx)
     assert int(store.get_model_version_by_alias(name, "champion").version) == 1
     assert prompt_by_alias(prompt, "champion").version == 2  # nothing moved
+
+
+def test_a_store_answering_none_for_a_prompt_version_reads_as_missing(store_ctx, monkeypatch):
+    # Unity Catalog's store answers a missing prompt version with None, not an error; read
+    # as present, deploy went on to move the prompt's champion alias onto that version.
+    store = _refused_over_champion(store_ctx)
+    champion = store.get_model_version(store_ctx.settings.model_name, "1")
+    assert checked_prompt_version(store_ctx.settings, champion) == 1
+    load = mlflow.genai.load_prompt
+
+    def none_for_versions(uri, *args, **kwargs):
+        return None if "@" not in uri else load(uri, *args, **kwargs)
+
+    monkeypatch.setattr(mlflow.genai, "load_prompt", none_for_versions)
+    prompt = store_ctx.settings.prompt_name
+    with pytest.raises(LookupError, match=f"^prompt {prompt} has no version 1 "):
+        checked_prompt_version(store_ctx.settings, champion)
 
 
 def _killed_rollback(ctx, champions: int) -> dict:

@@ -17,10 +17,9 @@ from collections.abc import Callable
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 
 from ..champion_move import moved_together
-from ..registry import does_not_exist, is_version_number
+from ..registry import is_version_number
 from ..runtime.context import Context
 
 PROMPT_VERSION_TAG = "prompt_version"
@@ -38,10 +37,12 @@ def checked_prompt_version(settings, version: ModelVersion) -> int:
     version of the prompt :func:`built_with` names.
 
     Raises LookupError when the tag is missing or not a number (ASCII digits only: ``²``
-    is refused too), or when that version of that prompt is not in the Prompt Registry
-    (the registry answers RESOURCE_DOES_NOT_EXIST: :func:`..registry.does_not_exist`). Any
-    other registry error (permissions, network) propagates as it came: taken for "no
-    version", it would make deploy leave the prompt's champion alias where it is, silently.
+    is refused too), or when that version of that prompt is not in the Prompt Registry:
+    ``load_prompt(..., allow_missing=True)`` answers None, as MLflow does for the codes
+    its stores give a missing version (RESOURCE_DOES_NOT_EXIST locally, NOT_FOUND) and as
+    Unity Catalog's store answers. Any other registry error (permissions, network)
+    propagates as it came: taken for "no version", it would make deploy leave the
+    prompt's champion alias where it is, silently.
     """
     prompt = built_with(settings, version)
     tag = version.tags.get(PROMPT_VERSION_TAG, "")
@@ -50,15 +51,11 @@ def checked_prompt_version(settings, version: ModelVersion) -> int:
             f"model {settings.model_name} v{version.version}: tag {PROMPT_VERSION_TAG} "
             f"is {tag or 'missing'}; build registers versions with it"
         )
-    try:
-        mlflow.genai.load_prompt(f"prompts:/{prompt}/{tag}")
-    except MlflowException as err:
-        if not does_not_exist(err):
-            raise
+    if mlflow.genai.load_prompt(f"prompts:/{prompt}/{tag}", allow_missing=True) is None:
         raise LookupError(
             f"prompt {prompt} has no version {tag} "
             f"(model {settings.model_name} v{version.version} was built with it)"
-        ) from err
+        )
     return int(tag)
 
 

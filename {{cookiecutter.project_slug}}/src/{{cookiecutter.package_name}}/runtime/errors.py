@@ -2,7 +2,7 @@
 Spark and the JVM as one line, for messages people read.
 
 Nothing here imports Spark or MLflow: an entry point names these exceptions without
-loading them, so ``--help`` and a bad argument answer at once.
+loading them, so ``--help`` answers at once.
 """
 
 from __future__ import annotations

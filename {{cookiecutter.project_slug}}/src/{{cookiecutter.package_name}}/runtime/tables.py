@@ -178,15 +178,9 @@ class Tables:
         """
         self.require(name)
         if self.settings.runtime == "local":
-            actions = map(json.loads, self._newest_commit_file(name).read_text().splitlines())
-            info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
-            operation, metrics = info.get("operation"), info.get("operationMetrics") or {}
-        else:
-            row = self._newest_history(name)
-            operation, metrics = row["operation"], row["operationMetrics"] or {}
-        if operation not in WRITE_OPERATIONS or "numOutputRows" not in metrics:
-            return None
-        return int(metrics["numOutputRows"]) - int(metrics.get("numCopiedRows", 0))
+            return _rows_of(*_operation(self._newest_commit_file(name)))
+        row = self._newest_history(name)
+        return _rows_of(row["operation"], row["operationMetrics"] or {})
 
     def exists(self, name: str) -> bool:
         """True when the Delta table ``name`` exists (locally: its log holds a commit).
@@ -351,8 +345,25 @@ class Tables:
         """
         if not self.exists(name):
             return 0
-        if self.settings.runtime == "local" and int(self._newest_commit_file(name).stem) == 0:
-            written = self.rows_written(name)
+        if self.settings.runtime == "local":
+            newest = self._newest_commit_file(name)  # listed once: a commit may come meanwhile
+            written = _rows_of(*_operation(newest)) if int(newest.stem) == 0 else None
             if written is not None:
                 return written
         return self.read(name).count()
+
+
+def _operation(commit: Path) -> tuple[str | None, dict]:
+    """(operation, operationMetrics) of the local Delta commit file ``commit``, from its
+    ``commitInfo`` action ((None, {}) without one)."""
+    actions = map(json.loads, commit.read_text().splitlines())
+    info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+    return info.get("operation"), info.get("operationMetrics") or {}
+
+
+def _rows_of(operation: str | None, metrics: dict) -> int | None:
+    """Rows a commit of ``operation`` with ``metrics`` wrote (see :meth:`Tables.rows_written`),
+    None when it is no write or records no row counts."""
+    if operation not in WRITE_OPERATIONS or "numOutputRows" not in metrics:
+        return None
+    return int(metrics["numOutputRows"]) - int(metrics.get("numCopiedRows", 0))

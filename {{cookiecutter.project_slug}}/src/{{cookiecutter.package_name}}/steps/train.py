@@ -115,8 +115,10 @@ def run(ctx: Context) -> dict:
     keys = table_keys(contract, "training_set")
     columns = contract.feature_columns
     # The splits are read and checked before the training set is replaced: a refused window
-    # leaves the set the newest version was validated on. The rows are computed once, for
-    # the splits, the key check and the write (:func:`..runtime.tables.computed_once`).
+    # leaves the set the newest version was validated on. On classic Spark the rows are
+    # computed once, for the splits, the key check and the write
+    # (:func:`..runtime.tables.computed_once`); over Spark Connect, which may refuse
+    # PERSIST, once for each.
     with computed_once(labelled, keys) as batch:
         splits = training_frames(batch, contract)
         train, valid = splits["train"], splits["validation"]
