@@ -309,6 +309,29 @@ def test_a_question_that_raised_is_no_answer_to_monitor(store_ctx):
     assert rows.best_score.tolist() == [answer["best_score"]] == [0.9]
 
 
+def test_feedback_on_a_trace_that_is_no_answer_of_ask_is_refused_before_writing(store_ctx):
+    # No Spark: the refusal comes before the feedback table. Monitoring counts only ask's
+    # answers, so a rating of an evaluation trace or of a question that raised would be kept
+    # in MLflow and the table and counted nowhere.
+    store_ctx.mlflow()
+
+    @mlflow.trace(name="evaluate")
+    def evaluated(question: str) -> dict:
+        return {"answer": question}
+
+    evaluated("What does json.dumps do?")
+    evaluation = mlflow.get_last_active_trace_id()
+    with pytest.raises(RuntimeError, match="injected"):
+        ask_traced(vector_search_pipeline(DownIndexes(exists=True)), "What does json.loads return?")
+    raised = mlflow.get_last_active_trace_id()
+    assert raised != evaluation
+    for trace_id in (evaluation, raised):
+        with pytest.raises(ValueError, match=rf"^trace_id: trace '{trace_id}' is no answer of ask"):
+            record_feedback(store_ctx, trace_id, "down", "reviewer")
+        assert mlflow.get_trace(trace_id).info.assessments == []
+    assert not store_ctx.tables.exists(store_ctx.settings.table("feedback"))
+
+
 def test_an_empty_question_among_others_is_refused_before_any_is_asked(store_ctx):
     # Dropped, it would shift every later answer onto the question before it.
     store_ctx.mlflow()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import mlflow
 import pandas as pd
-from mlflow.entities import AssessmentSource, AssessmentSourceType, Feedback
+from mlflow.entities import AssessmentSource, AssessmentSourceType, Feedback, TraceState
 
 from ..registry import model_uri, version_by_alias
 from ..runtime.tracking import client
@@ -55,11 +55,19 @@ def ask(pipeline, question: str) -> dict:
 def current_rating(trace_id: str, user: str) -> Feedback | None:
     """The valid (not overridden) ``user_rating`` feedback of ``user`` on trace ``trace_id``.
 
-    None when ``user`` has not rated it. Raises LookupError when the trace does not exist.
+    None when ``user`` has not rated it. Raises LookupError when the trace does not exist,
+    ValueError when it is no answer of :func:`ask` (not tagged ``channel=ask``, as an
+    evaluation trace, or not OK, as the trace of a question that raised): monitoring
+    counts only those answers, so a rating of anything else would be counted nowhere.
     """
     trace = mlflow.get_trace(trace_id, silent=True)  # the one-line error below says it
     if trace is None:
         raise LookupError(f"trace_id: no trace {trace_id!r} (use the trace_id printed by ask)")
+    if trace.info.tags.get(CHANNEL_TAG) != CHANNEL or trace.info.state != TraceState.OK:
+        raise ValueError(
+            f"trace_id: trace {trace_id!r} is no answer of ask (an evaluation trace, or a "
+            "question that raised): only the answers ask printed are rated"
+        )
     for assessment in trace.info.assessments:
         if (
             isinstance(assessment, Feedback)
@@ -107,8 +115,9 @@ def record_feedback(ctx, trace_id: str, rating: str, user: str, comment: str = "
     already on the trace (a run whose table write failed after ``log_feedback``),
     that assessment is reused, not logged again, and the table gets its one row.
     ``user`` is stripped of surrounding blanks (``"alice "`` is ``alice``: one row and
-    one rating). Raises ValueError for another rating or an empty trace id or user
-    (blanks only), and LookupError for an unknown trace, before anything is written.
+    one rating). Raises ValueError for another rating, an empty trace id or user
+    (blanks only) or a trace that is no answer of :func:`ask`, and LookupError for an
+    unknown trace, before anything is written.
     Returns trace_id, rating, user, assessment_id, logged (False when reused), table.
     """
     if rating not in RATINGS:
