@@ -13,9 +13,11 @@ The checks are small pure functions that return ``None`` (valid) or the rule the
 value breaks. The unrendered file is valid Python, so the tests import it as is.
 Variables a check names but the answers do not have are skipped.
 
-Names the project's own dependencies use are refused too: the dependencies are read from
-the template's pyproject.toml (found through ``_repo_dir``, or ``_template`` when that is a
-folder; when neither is, as under cruft with a remote template, that check is skipped).
+Names of the packages a rendered project installs, its dependencies and theirs, are refused
+too: they are read from the template's hooks/installed_names.txt (written from rendered
+projects' venvs by scripts/installed_names.py; the template folder is found through
+``_repo_dir``, or ``_template`` when that is a folder; when neither is, as under cruft with
+a remote template, that check is skipped).
 cookiecutter passes a local template path as typed (``cookiecutter .``) and runs this hook
 in the new project's folder, so a relative path is also looked up from ``$PWD``, the
 working directory of the shell that started cookiecutter.
@@ -90,27 +92,11 @@ GIT_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 # (where "," splits it and "@", "!", "&", "{" break or retype it), quoted conditions (where
 # ' or " ends the string) and GitHub's branch filters (where "+" and "!" are pattern syntax).
 CI_BRANCH = re.compile(r"[A-Za-z0-9._/-]+")
-JINJA_VARIABLE = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
-JINJA_STATEMENT = re.compile(r"[{]%.*?%[}]", re.DOTALL)  # written so Jinja sees no tag here
-REQUIREMENT_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@]|$)")
 # A host answer's text up to its last "@", after the scheme if it has one (``https:/``,
 # ``https://``): a password may hold "@", "/", "?", "#" or a newline unescaped,
 # or the scheme be mistyped, so the shown value hides more than the user information
 # rather than less.
 URL_CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:/{1,2})?.*@", re.DOTALL)
-# Import names of the project's dependencies where they are not the distribution name with
-# "-" read as "_" (tests/test_inputs.py checks them against the installed packages' metadata).
-IMPORT_NAMES = {
-    "scikit-learn": ["sklearn"],
-    "pyyaml": ["yaml", "_yaml"],
-    "matplotlib": ["matplotlib", "mpl_toolkits", "pylab"],
-    "delta-spark": ["delta"],
-    "pytest": ["pytest", "_pytest", "py"],
-    "databricks-feature-engineering": ["databricks"],
-    "googleapis-common-protos": ["google"],
-    "grpcio": ["grpc"],
-    "grpcio-status": ["grpc_status"],
-}
 
 
 def one_line(value):
@@ -312,6 +298,15 @@ def group_name(value):
     return None
 
 
+def author_name(value):
+    """The author or owning team: not blank (it is the name of pyproject.toml's authors)."""
+    if not value.strip():
+        return (
+            "must name the author or owning team (pyproject.toml's authors), e.g. ML Platform Team"
+        )
+    return None
+
+
 def normalized(distribution):
     """A distribution name as pip compares them (PEP 503): ``Delta_Spark`` -> ``delta-spark``."""
     return re.sub(r"[-_.]+", "-", distribution).lower()
@@ -336,14 +331,17 @@ def template_folder(answers):
     return None
 
 
-def template_pyproject(answers):
-    """The template's unrendered pyproject.toml text, or ``None`` when its folder is unknown
-    (:func:`template_folder`)."""
+def installed_names(answers):
+    """{distribution name (PEP 503): its top-level import names (a tuple of str)} of every
+    package a rendered project installs, read from the template's
+    hooks/installed_names.txt (``name import ...`` lines, ``#`` comments); ``{}`` when the
+    template folder is unknown (:func:`template_folder`)."""
     folder = template_folder(answers)
     if folder is None:
-        return None
-    (path, *_) = sorted(folder.glob("*cookiecutter.project_slug*/pyproject.toml"))
-    return path.read_text(encoding="utf-8")
+        return {}
+    text = (folder / "hooks" / "installed_names.txt").read_text(encoding="utf-8")
+    rows = [line.split() for line in text.splitlines() if line and not line.startswith("#")]
+    return {name: tuple(imports) for name, *imports in rows}
 
 
 def earlier_answers(root):
@@ -406,45 +404,21 @@ def files_a_rerender_would_lose(answers, root):
     return {path: now[path] for path in sorted((now.keys() & before.keys()) - shared_names)}
 
 
-def dependencies(pyproject_text, answers):
-    """(distribution names, import names) of every dependency the project declares.
-
-    ``pyproject_text`` is the unrendered pyproject.toml: the quoted requirements from
-    ``dependencies = [`` up to ``[project.scripts]`` (runtime and optional extras), with
-    ``cookiecutter.x`` placeholders (in double braces) filled from ``answers`` and Jinja
-    statement tags left out. Distribution
-    names come back normalized; import names from ``IMPORT_NAMES``, else "-" read as "_".
-    """
-    start = pyproject_text.index("dependencies = [")
-    end = pyproject_text.index("[project.scripts]", start)
-    section = JINJA_VARIABLE.sub(
-        lambda m: str(answers.get(m.group(1), "")), pyproject_text[start:end]
-    )
-    section = JINJA_STATEMENT.sub("", section)  # an `if use_case == "rag"` quotes no requirement
-    names = set()
-    for text in re.findall(r'"([^"]*)"', section):
-        match = REQUIREMENT_NAME.match(text)
-        if match:
-            names.add(normalized(match.group(1)))
-    imports = {i for name in names for i in IMPORT_NAMES.get(name, [name.replace("-", "_")])}
-    return names, imports
-
-
-def shadows_a_dependency(name, value, reserved):
-    """The rule a project slug or package name breaks by taking a dependency's name, or None.
-
-    ``reserved`` is ``dependencies(...)``'s pair (distribution names, import names).
-    """
-    distributions, imports = reserved
-    if name == "package_name" and value in imports:
+def shadows_a_dependency(name, value, installed):
+    """The rule a project slug or package name breaks by taking the name of a package the
+    project installs, or None. ``installed`` is :func:`installed_names`'s dict."""
+    if name == "package_name":
+        owners = sorted(d for d, imports in installed.items() if value in imports)
+        if owners:
+            return (
+                f"must not be the import name of a package the project installs "
+                f"({', '.join(owners)}; hooks/installed_names.txt): `import {value}` would "
+                "load this package instead"
+            )
+    if name == "project_slug" and normalized(value) in installed:
         return (
-            f"must not be the import name of one of the project's dependencies "
-            f"(pyproject.toml): `import {value}` would load this package instead"
-        )
-    if name == "project_slug" and normalized(value) in distributions:
-        return (
-            "must not be the name of one of the project's dependencies (pyproject.toml): "
-            "installing the project would replace that package"
+            "must not be the name of a package the project installs "
+            "(hooks/installed_names.txt): installing the project would replace that package"
         )
     return None
 
@@ -461,6 +435,7 @@ def check_for(name):
         "project_name": project_name,
         "project_slug": project_slug,
         "package_name": package_name,
+        "author_name": author_name,
         "read_user_group": group_name,
         "schema_name": uc_identifier,
     }
@@ -478,18 +453,33 @@ def check_for(name):
 def same(name, first, second):
     """Whether two answers of the kind of variable ``name`` name the same thing: Unity
     Catalog identifiers (catalogs, schemas) compared without case, as Unity Catalog stores
-    names in lower case; other answers (git branches) compared exactly."""
-    if check_for(name) is uc_identifier:
+    names in lower case; git branches too (:func:`case_clash`); other answers exactly."""
+    if check_for(name) in (uc_identifier, git_branch):
         return first.lower() == second.lower()
     return first == second
 
 
+def case_clash(name):
+    """Why answers of the kind of variable ``name`` that differ only in case are one name
+    (a str), or ``None`` when case tells them apart."""
+    if check_for(name) is uc_identifier:
+        return "Unity Catalog ignores case"
+    if check_for(name) is git_branch:
+        return (
+            "git keeps a branch as a file under refs/heads, and the file systems of macOS "
+            "and Windows ignore case"
+        )
+    return None
+
+
 def nested_branches(name, first, second):
     """Whether ``first`` and ``second``, answers of the kind of variable ``name``, are git
-    branches one inside the other (``main`` and ``main/x``): git keeps a branch as a file
-    under ``refs/heads``, so no repository can hold both."""
+    branches one inside the other (``main`` and ``main/x``, or ``Main/x``: case is ignored,
+    see :func:`case_clash`): git keeps a branch as a file under ``refs/heads``, so no
+    repository can hold both."""
     if check_for(name) is not git_branch:
         return False
+    first, second = first.lower(), second.lower()
     return first.startswith(second + "/") or second.startswith(first + "/")
 
 
@@ -498,13 +488,13 @@ def problems(answers):
 
     Public answers that are strings get the generic one-line check, their own check, the
     YAML check (:func:`yaml_string`) when :func:`written_unquoted_into_yaml`, and the
-    dependency-name check; private ones (leading ``_``) are skipped. Pairs listed in
+    installed-package check (:func:`shadows_a_dependency`); private ones (leading ``_``)
+    are skipped. Pairs listed in
     ``_must_differ`` must not name the same thing (:func:`same`), nor be branches one
     inside the other (:func:`nested_branches`), when both are answered.
     Values are shown through ``shown`` (no URL credentials).
     """
-    pyproject = template_pyproject(answers)
-    reserved = dependencies(pyproject, answers) if pyproject else (set(), set())
+    installed = installed_names(answers)
     lines = []
     for name, value in answers.items():
         if name.startswith("_") or not isinstance(value, str):
@@ -514,7 +504,7 @@ def problems(answers):
             one_line,
             check_for(name),
             in_yaml,
-            lambda v, n=name: shadows_a_dependency(n, v, reserved),
+            lambda v, n=name: shadows_a_dependency(n, v, installed),
         )
         for check in checks:
             rule = check(value) if check else None
@@ -530,7 +520,7 @@ def problems(answers):
         pair = f"{second}={shown(second, answers[second])!r}: must differ from "
         pair += f"{first}={shown(first, answers[first])!r}"
         if same(first, answers[first], answers[second]):
-            case = " (Unity Catalog ignores case)" if answers[first] != answers[second] else ""
+            case = f" ({case_clash(first)})" if answers[first] != answers[second] else ""
             lines.append(pair + case)
         elif nested_branches(first, answers[first], answers[second]):
             lines.append(pair + " (one inside the other: git cannot keep both)")

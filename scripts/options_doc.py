@@ -90,8 +90,10 @@ def options_table(context: dict, pre_gen) -> str:
         rows += [
             "",
             f"Pairs that must differ (`_must_differ`, checked when both exist): {listed}. "
-            "Two branches must not be one inside the other either (`main` and `main/v2`: "
-            "git cannot keep both).",
+            "Names are compared without case: catalogs, as Unity Catalog stores them in lower "
+            "case, and branches, as git keeps each as a file and the file systems of macOS "
+            "and Windows ignore case (`Main` and `main` clash). Two branches must not be one "
+            "inside the other either (`main` and `main/v2`, or `Main/v2`: git cannot keep both).",
         ]
     return "\n".join(rows)
 

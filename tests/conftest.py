@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,24 @@ def load_hook(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def declared_requirements(project: Path) -> list[str]:
+    """Every requirement (PEP 508 text) of the rendered project folder ``project``'s
+    pyproject.toml: the runtime ones, then each extra's."""
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = list(meta["dependencies"])
+    for extra in meta.get("optional-dependencies", {}).values():
+        requirements += extra
+    return requirements
+
+
+def declared_distributions(project: Path) -> set[str]:
+    """The names of :func:`declared_requirements`, PEP 503 normalized (``PyYAML`` ->
+    ``pyyaml``)."""
+    normalized = load_hook("pre_gen_project").normalized
+    requirements = declared_requirements(project)
+    return {normalized(re.match(r"[A-Za-z0-9._-]+", r).group()) for r in requirements}
 
 
 def pytest_configure(config):

@@ -611,6 +611,9 @@ def test_gitlab_docs_order_every_resource_group_of_the_ci_file(tmp_path_factory)
     docs = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
     (instruction,) = [line for line in docs.split("\n- ") if "process_mode=oldest_first" in line]
     assert {g for g in groups if f"`{g}`" in instruction} == groups
+    # The call itself (GitLab's "Edit an existing resource group" API): PUT on the group.
+    assert "--request PUT" in instruction
+    assert "/api/v4/projects/<id>/resource_groups/<group>" in instruction
 
 
 def _make(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -11,7 +11,6 @@ import copy
 import json
 import os
 import pkgutil
-import re
 import runpy
 import subprocess
 import sys
@@ -28,8 +27,8 @@ from conftest import (
     BOOLEAN_OPTIONS,
     CHOICE_OPTIONS,
     CONTEXT,
-    DEFAULT_ANSWERS,
     REPO,
+    declared_requirements,
     load_hook,
     render,
 )
@@ -38,6 +37,7 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.generate import apply_overwrites_to_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
+from packaging.requirements import Requirement
 
 pre_gen = load_hook("pre_gen_project")
 
@@ -112,6 +112,7 @@ CASES = [
         ["", "ml-prod", "1catalog", "ml prod", "a.b", "`x`", "x" * 256],
     ),
     (pre_gen.group_name, ["users", "ml-readers", "Data Scientists"], ["", "   "]),
+    (pre_gen.author_name, ["ML Platform Team", "A", "O'Brien"], ["", " ", "\u3000"]),
     (
         pre_gen.yaml_string,
         ["churn", "2024-churn", "pkg_2024", "model-2024", "ml_on", "y", "n", "e3", "x1", "dev"],
@@ -185,14 +186,27 @@ def test_must_differ_pairs_come_from_cookiecutter_json():
     ]
     answers["release_branch"] = "release"
     assert pre_gen.problems(answers) == []
-    answers["release_branch"] = "Main"  # git branch names are case-sensitive
-    assert pre_gen.problems(answers) == []
 
 
-@pytest.mark.parametrize(("default", "release"), [("main", "main/v2"), ("release/main", "release")])
+def test_branches_that_differ_only_in_case_are_one_branch():
+    """git keeps a branch as the file refs/heads/<name>: on macOS or Windows, whose file
+    systems ignore case, ``Main`` and ``main`` are one file, so one branch."""
+    answers = {"_must_differ": CONTEXT["_must_differ"], "default_branch": "main"}
+    answers["release_branch"] = "Main"
+    assert pre_gen.problems(answers) == [
+        "release_branch='Main': must differ from default_branch='main' (git keeps a branch "
+        "as a file under refs/heads, and the file systems of macOS and Windows ignore case)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("default", "release"),
+    [("main", "main/v2"), ("release/main", "release"), ("Main", "main/v2"), ("rel/x", "REL")],
+)
 def test_branches_one_inside_the_other_are_refused(default, release):
     """git keeps ``main`` as the file refs/heads/main: a branch ``main/v2`` cannot exist
-    next to it (``git branch main/v2``: "cannot lock ref"), so CI could never see both."""
+    next to it (``git branch main/v2``: "cannot lock ref"), so CI could never see both;
+    nor can ``Main/v2`` on the case-insensitive file systems of macOS and Windows."""
     answers = {"_must_differ": CONTEXT["_must_differ"]}
     answers |= {"default_branch": default, "release_branch": release}
     assert pre_gen.problems(answers) == [
@@ -328,6 +342,8 @@ BAD_ANSWERS = [
     ),
     ({"description": "two\nlines"}, "description='two\\nlines'"),
     ({"author_name": "tab\tname"}, "author_name='tab\\tname'"),
+    ({"author_name": ""}, "author_name='': must name the author or owning team"),
+    ({"author_name": "   "}, "author_name='   ': must name the author or owning team"),
 ]
 
 
@@ -492,24 +508,44 @@ def test_hooks_template_nothing_but_the_answers(hook):
 
 # --- names the project's own dependencies use, and credentials in URLs ---
 
-DEPENDENCY_NAMES = ["yaml", "mlflow", "delta", "sklearn", "pandas", "pyspark", "pylab"]
+# (package name, the distributions that install it): direct dependencies, then packages
+# that only MLflow, Spark or scikit-learn bring (indirect dependencies).
+DEPENDENCY_NAMES = [
+    *[("yaml", "pyyaml"), ("mlflow", "mlflow, mlflow-skinny, mlflow-tracing")],
+    *[("delta", "delta-spark"), ("sklearn", "scikit-learn"), ("pylab", "matplotlib")],
+    *[("flask", "flask"), ("sqlalchemy", "sqlalchemy"), ("alembic", "alembic")],
+    *[("docker", "docker"), ("requests", "requests"), ("joblib", "joblib")],
+]
+INSTALLS = "must not be the import name of a package the project installs"
 
 
-@pytest.mark.parametrize("package", DEPENDENCY_NAMES)
-def test_a_dependency_import_name_is_refused_as_package_name(tmp_path, capfd, package):
+@pytest.mark.parametrize(("package", "owners"), DEPENDENCY_NAMES)
+def test_an_installed_packages_import_name_is_refused_as_package_name(
+    tmp_path, capfd, package, owners
+):
+    """A package named ``flask`` would shadow (or be shadowed by) the Flask that MLflow's
+    server imports: every package a rendered project's venv holds is refused, not only
+    the direct dependencies."""
     with pytest.raises(FailedHookException):
         render(tmp_path, project_name="Delay Model", package_name=package)
     err = capfd.readouterr().err
-    assert f"ERROR: package_name='{package}': must not be the import name of one of the" in err
-    assert f"`import {package}` would load this package instead" in err
+    assert (
+        f"ERROR: package_name='{package}': {INSTALLS} ({owners}; hooks/installed_names.txt): "
+        f"`import {package}` would load this package instead"
+    ) in err.splitlines()
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_dependency_distribution_name_is_refused_as_project_slug(tmp_path, capfd):
+@pytest.mark.parametrize("name", ["Scikit Learn", "Flask", "GitPython"])
+def test_an_installed_distribution_name_is_refused_as_project_slug(tmp_path, capfd, name):
     with pytest.raises(FailedHookException):
-        render(tmp_path, project_name="Scikit Learn")
+        render(tmp_path, project_name=name)
     err = capfd.readouterr().err
-    assert "ERROR: project_slug='scikit-learn': must not be the name of one of the" in err
+    slug = name.lower().replace(" ", "-")
+    assert (
+        f"ERROR: project_slug='{slug}': must not be the name of a package the project installs "
+        "(hooks/installed_names.txt): installing the project would replace that package"
+    ) in err.splitlines()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -533,30 +569,66 @@ def test_the_refused_own_package_names_are_the_rendered_top_level_packages(
         assert packages == set(pre_gen.PROJECT_PACKAGES), project
 
 
-def _declared_distributions(project) -> set[str]:
-    """Every requirement name of a rendered pyproject.toml (runtime and extras), normalized."""
-    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    requirements = list(meta["dependencies"])
-    for extra in meta.get("optional-dependencies", {}).values():
-        requirements += extra
-    return {pre_gen.normalized(re.match(r"[A-Za-z0-9._-]+", r).group()) for r in requirements}
-
-
-def test_refused_names_are_the_rendered_dependencies_and_their_import_names(default_project):
-    """The hook's list is the rendered pyproject's, and covers what each installed
-    dependency really puts on sys.path (its top-level modules, from its metadata)."""
-    answers = {**DEFAULT_ANSWERS, "_repo_dir": str(REPO)}
-    distributions, imports = pre_gen.dependencies(pre_gen.template_pyproject(answers), answers)
-    assert distributions == _declared_distributions(default_project)
-    assert {"databricks-feature-engineering", "pyspark", "delta-spark"} <= distributions
+def _installed_here(requirements: list[str]) -> dict[str, set[str]]:
+    """{normalized distribution name: top-level import names} of every distribution of
+    this environment that ``requirements`` (PEP 508 strings) need, directly or through
+    one another, with the markers evaluated here (requirements not installed here are
+    left out)."""
     top_level: dict[str, set[str]] = {}
     for module, owners in metadata.packages_distributions().items():
         for owner in owners:
             top_level.setdefault(pre_gen.normalized(owner), set()).add(module)
-    installed = [d for d in sorted(distributions) if d in top_level]
-    assert len(installed) >= 10, installed  # the generator's test env holds the runtime stack
-    for distribution in installed:
-        assert top_level[distribution] <= imports, distribution
+    found: dict[str, set[str]] = {}
+    seen = set()
+    pending = [(Requirement(text), "") for text in requirements]
+    while pending:
+        requirement, extra = pending.pop()
+        name = pre_gen.normalized(requirement.name)
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        if (name, frozenset(requirement.extras)) in seen:
+            continue
+        seen.add((name, frozenset(requirement.extras)))
+        try:
+            distribution = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            continue
+        found[name] = {m for m in top_level.get(name, ()) if m.isidentifier()}
+        for wanted in ["", *requirement.extras]:
+            pending += [(Requirement(text), wanted) for text in distribution.requires or []]
+    return found
+
+
+def test_the_installed_names_hold_what_the_rendered_requirements_install(default_project):
+    """Every distribution the rendered project's requirements (runtime and extras) pull in
+    here, directly or not, is in hooks/installed_names.txt with its top-level import names:
+    this environment holds the same runtime stack as a rendered project's venv (the Spark
+    tier installs projects against it)."""
+    found = _installed_here(declared_requirements(default_project))
+    assert {"mlflow", "flask", "sqlalchemy", "pyspark", "py4j"} <= found.keys(), sorted(found)
+    installed = pre_gen.installed_names({"_repo_dir": str(REPO)})
+    missing = {
+        name: sorted(modules - set(installed.get(name, ())))
+        for name, modules in found.items()
+        if name not in installed or not modules <= set(installed[name])
+    }
+    assert missing == {}
+
+
+def test_the_names_script_lists_each_distribution_of_a_venv_with_its_import_names(
+    monkeypatch,
+):
+    """scripts/installed_names.py, run on this test environment's venv, writes a line per
+    distribution, the PEP 503 name first, in the format the hook reads."""
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))
+    script = runpy.run_path(str(REPO / "scripts" / "installed_names.py"))
+    text = script["table"]([Path(sys.prefix)])
+    lines = text.splitlines()
+    assert "pyyaml _yaml yaml" in lines and "scikit-learn sklearn" in lines
+    assert "cookiecutter cookiecutter" in lines  # not in a project's venv: this one's
+    rows = [line.split() for line in lines if not line.startswith("#")]
+    assert [name for name, *_ in rows] == sorted(d.lower() for d, *_ in rows)
+    assert len(rows) == len({dist.metadata["Name"] for dist in metadata.distributions()})
 
 
 def test_the_rendered_settings_hold_names_to_the_hooks_identifier_rule(default_project):
@@ -669,7 +741,7 @@ def test_a_relative_template_path_refuses_a_dependency_name_too(tmp_path, capfd,
             extra_context={"project_name": "Delay Model", "package_name": "yaml"},
         )
     err = capfd.readouterr().err
-    assert "ERROR: package_name='yaml': must not be the import name of one of the" in err
+    assert f"ERROR: package_name='yaml': {INSTALLS} (pyyaml;" in err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -29,8 +29,10 @@ from conftest import (
     CHOICE_OPTIONS,
     CONTEXT,
     DEFAULT_ANSWERS,
+    REPO,
     TEMPLATE_DIR,
     answers_for,
+    declared_distributions,
     load_hook,
     render,
 )
@@ -502,6 +504,21 @@ def test_tabular_only_options_change_nothing_in_a_rag_project(tmp_path):
     assert tabular_on != tabular_off  # the same flip does change a tabular project
 
 
+# What the pre-generation hook refuses: the packages rendered projects install, by name.
+INSTALLED_NAMES = PRE_GEN.installed_names({"_repo_dir": str(REPO)})
+
+
+@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
+def test_every_declared_dependency_is_in_the_installed_names(rendered, combo):
+    """hooks/installed_names.txt, written from rendered projects' venvs, holds every
+    requirement of each rendered pyproject.toml (runtime and extras): a dependency added
+    to the template without regenerating the file fails here."""
+    project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+    declared = declared_distributions(project)
+    assert {"mlflow", "pyspark", "pyyaml"} <= declared  # the pyproject was read
+    assert sorted(declared - INSTALLED_NAMES.keys()) == []
+
+
 # (top-level module, importing file) that a project without the requirement imports only
 # when it runs on Databricks, whose runtimes (serverless included) ship the module.
 PROVIDED_BY_DATABRICKS = {("databricks", "task_values.py")}
@@ -514,7 +531,7 @@ def test_every_third_party_import_is_a_declared_dependency(rendered, combo):
     read as the pre-generation hook reads them): none arrives only as another's dependency."""
     project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
     package = LONGEST_PACKAGE
-    _, declared = PRE_GEN.dependencies((project / "pyproject.toml").read_text(), {})
+    declared = {i for d in declared_distributions(project) for i in INSTALLED_NAMES[d]}
     imported = {}
     for path in (project / "src" / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
