@@ -291,11 +291,11 @@ class Flaky:
     def __init__(self, generator, answers: int):
         self.generator, self.answers, self.asked = generator, answers, []
 
-    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
+    def generate(self, prompt: str, question: str, blocks) -> tuple[str, dict]:
         self.asked.append(question)
         if len(set(self.asked)) > self.answers:
             raise RuntimeError(HTTP_500)
-        return self.generator.generate(prompt, question)
+        return self.generator.generate(prompt, question, blocks)
 
 
 class Uncited:
@@ -305,8 +305,8 @@ class Uncited:
     def __init__(self, generator):
         self.generator, self.first = generator, None
 
-    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
-        answer, metadata = self.generator.generate(prompt, question)
+    def generate(self, prompt: str, question: str, blocks) -> tuple[str, dict]:
+        answer, metadata = self.generator.generate(prompt, question, blocks)
         self.first = self.first or question
         return (CITATION.sub("", answer) if question == self.first else answer), metadata
 

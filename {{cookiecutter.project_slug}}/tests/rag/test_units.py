@@ -33,6 +33,7 @@ from {{ cookiecutter.package_name }}.rag.eval_set import (
 from {{ cookiecutter.package_name }}.rag.generation import (
     ExtractiveGenerator,
     make_generator,
+    prompt_blocks,
     render_prompt,
 )
 from {{ cookiecutter.package_name }}.rag.pipeline import CITATION, best_score
@@ -353,7 +354,7 @@ def extractive_answer(
     """The offline generator's (answer, metadata) for ``question``, given ``chunks`` (dicts
     with ``doc_id``, ``title`` and ``text``) rendered into ``template``."""
     prompt = render_prompt(template, question, chunks)
-    return ExtractiveGenerator().generate(prompt, question)
+    return ExtractiveGenerator().generate(prompt, question, prompt_blocks(template, chunks))
 
 
 def test_a_placeholder_inside_retrieved_text_is_not_filled():
@@ -384,6 +385,24 @@ def test_extractive_answer_cites_and_needs_context_in_the_prompt():
     assert meta["language_model"] is False
     blind, _ = extractive_answer(chunks, question, template="Q: " + slot("question"))
     assert "[heapq.heappop]" not in blind
+
+
+def test_a_template_line_like_a_context_block_is_not_read_as_one():
+    """A line of the user's template that starts with ``[word] `` is no context block: the
+    answer and its citations are those of the template without it."""
+    chunks = [
+        {
+            "doc_id": "heapq.heappop",
+            "title": "function heapq.heappop",
+            "text": "Pop the smallest item off the heap, maintaining the heap invariant.",
+        }
+    ]
+    question = "What does heappop remove from the heap?"
+    plain, _ = extractive_answer(chunks, question)
+    noted = "[Note] answer briefly\nThe heap item answer is short.\n" + CONTEXT_AND_QUESTION
+    answer, _ = extractive_answer(chunks, question, template=noted)
+    assert answer == plain
+    assert CITATION.findall(answer) == ["heapq.heappop"]
 
 
 def test_extractive_answer_copies_prose_not_doctests_or_signatures():

@@ -1,16 +1,20 @@
 """Generators: turn the rendered prompt into an answer.
 
 - :class:`ExtractiveGenerator` (the offline default) uses no language model: it
-  copies the sentences of the context blocks *in the prompt* that share the most
-  words with the question, each followed by its ``[doc_id]``. It copies only the
-  prose of a sentence (:mod:`.sentences`): no doctest example, code fence, call
-  signature in front, Python statement or table rule. It reads only what the
-  prompt gives it, so a prompt without the retrieved context yields no answer.
+  copies the sentences of the context blocks the pipeline put *into the prompt*
+  that share the most words with the question, each followed by its ``[doc_id]``.
+  It copies only the prose of a sentence (:mod:`.sentences`): no doctest example,
+  code fence, call signature in front, Python statement or table rule. It reads
+  only the blocks the prompt holds, so a prompt without the retrieved context
+  yields no answer.
 - :class:`ChatCompletionsGenerator` posts the prompt to any OpenAI-compatible
   ``/chat/completions`` URL (a Databricks model serving endpoint, or a local server).
 
-Context blocks in a prompt start with a line ``[<doc_id>] <title>`` (see
-:func:`format_context`).
+A generator's ``generate(prompt, question, blocks)`` gets the rendered prompt, the
+question and the context blocks in it (:func:`prompt_blocks`). Context blocks in a prompt
+start with a line ``[<doc_id>] <title>`` (see :func:`format_context`); a line of the
+template that looks like one (``[Note] answer briefly``) is no block: the blocks are the
+ones the pipeline inserted, never parsed back out of the prompt.
 """
 
 from __future__ import annotations
@@ -22,11 +26,9 @@ import urllib.request
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from .doc_ids import DOC_ID
 from .prompts import PLACEHOLDER
 from .sentences import copy_of, is_prose, sentences
 
-BLOCK = re.compile(rf"^\[({DOC_ID})\] [^\n]*\n([^\n]*)", re.MULTILINE)
 WORD = re.compile(r"[a-z0-9_]+")
 # scikit-learn's English stop words, plus the forms of "do" it lacks ("do" is in it).
 STOP_WORDS = ENGLISH_STOP_WORDS | {"does", "did", "doing"}
@@ -50,13 +52,12 @@ def _words(text: str) -> set[str]:
     return {w for w in WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1}
 
 
-def context_blocks(prompt: str) -> list[tuple[str, str]]:
-    """(doc_id, text) of each context block of a rendered prompt, in order.
-
-    A block is a ``[doc_id] title`` line and the line after it (chunk text is one
-    line: chunking joins words with single spaces).
-    """
-    return [(m.group(1), m.group(2).strip()) for m in BLOCK.finditer(prompt)]
+def prompt_blocks(template: str, chunks: list[dict]) -> list[tuple[str, str]]:
+    """(doc_id, text) of each context block :func:`render_prompt` puts into ``template``:
+    one per chunk (dicts with ``doc_id`` and ``text``), in order, when ``template`` has the
+    ``context`` placeholder; none when it has not."""
+    names = {match.group(1) for match in PLACEHOLDER.finditer(template)}
+    return [(c["doc_id"], c["text"]) for c in chunks] if "context" in names else []
 
 
 class ExtractiveGenerator:
@@ -67,10 +68,13 @@ class ExtractiveGenerator:
     def __init__(self, max_sentences: int = 3):
         self.max_sentences = max_sentences
 
-    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
-        """(answer, metadata) for ``question`` from the context blocks of ``prompt``."""
+    def generate(
+        self, prompt: str, question: str, blocks: list[tuple[str, str]] = ()
+    ) -> tuple[str, dict]:
+        """(answer, metadata) for ``question`` from ``blocks``, the (doc_id, text) context
+        blocks the pipeline put into ``prompt`` (:func:`prompt_blocks`); the rest of the
+        prompt is not read."""
         metadata = {"generator": self.kind, "language_model": False, "note": EXTRACTIVE_NOTE}
-        blocks = context_blocks(prompt)
         if not blocks:
             return NO_CONTEXT, metadata
         asked = _words(question)
@@ -116,8 +120,11 @@ class ChatCompletionsGenerator:
         self.temperature = temperature
         self.timeout = timeout
 
-    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
-        """(answer, metadata): the first choice's message content for ``prompt`` as user message."""
+    def generate(
+        self, prompt: str, question: str, blocks: list[tuple[str, str]] = ()
+    ) -> tuple[str, dict]:
+        """(answer, metadata): the first choice's message content for ``prompt`` as user
+        message (``blocks`` are in the prompt already and not sent again)."""
         body = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt}],

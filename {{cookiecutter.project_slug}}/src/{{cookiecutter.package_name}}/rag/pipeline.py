@@ -18,7 +18,7 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, Map, Schema
 
 from .doc_ids import DOC_ID
-from .generation import make_generator, render_prompt
+from .generation import make_generator, prompt_blocks, render_prompt
 from .retrieval import HashingRetriever, RandomRetriever, VectorSearchRetriever
 
 # A citation: ``[doc_id]`` after a space or at the start (``heap[0]`` is no citation).
@@ -88,11 +88,14 @@ class QAPipeline:
         mlflow.update_current_trace(tags={SCORE_TAG: f"{best:.6f}"})
         return chunks
 
-    def generate(self, prompt: str, question: str) -> tuple[str, dict]:
-        """The generator's (answer, metadata) for the rendered ``prompt`` (an LLM span)."""
+    def generate(
+        self, prompt: str, question: str, blocks: list[tuple[str, str]]
+    ) -> tuple[str, dict]:
+        """The generator's (answer, metadata) for the rendered ``prompt`` holding the context
+        ``blocks`` ((doc_id, text) pairs, :func:`.generation.prompt_blocks`), an LLM span."""
         with mlflow.start_span(name="generate", span_type=SpanType.LLM) as span:
             span.set_inputs({"prompt": prompt})
-            answer, metadata = self.generator.generate(prompt, question)
+            answer, metadata = self.generator.generate(prompt, question, blocks)
             span.set_outputs({"answer": answer})
             span.set_attributes(metadata)
         return answer, metadata
@@ -122,7 +125,8 @@ class QAPipeline:
             }
         else:
             prompt = render_prompt(self.template, question, chunks)
-            answer, metadata = self.generate(prompt, question)
+            blocks = prompt_blocks(self.template, chunks)
+            answer, metadata = self.generate(prompt, question, blocks)
         sources = list(dict.fromkeys(c["doc_id"] for c in chunks))
         return {
             "answer": answer,
