@@ -11,7 +11,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.cli import STEPS, run_pipeline
 from {{ cookiecutter.package_name }}.cli import ingest_documents as ingest_documents_entry
-from {{ cookiecutter.package_name }}.rag import corpus, entry, vector_search
+from {{ cookiecutter.package_name }}.rag import corpus, embedding, entry, vector_search
 from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
 from {{ cookiecutter.package_name }}.rag.pipeline import ABSTENTION
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
@@ -125,7 +125,7 @@ def test_the_same_run_over_spark_connect_gives_the_same_outputs(slice_run, tmp_p
     assert connect["champion_version"] == classic["champion_version"] == 1
 
 
-def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):
+def test_an_edited_file_is_the_only_document_embedded_again(tmp_path, monkeypatch):
     folder = tmp_path / "docs"
     folder.mkdir()
     for name, text in {
@@ -160,6 +160,16 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path):
     old, new = (load_pipeline(name, v).answer("Beta text?") for v in ("1", "2"))
     assert (old["sources"], new["sources"]) == (["b.md", "a.md", "c.txt"], ["b.md", "a.md"])
     assert "revised" in new["answer"] and "revised" not in old["answer"]
+
+    # Other chunking settings, or another chunking rule, re-chunk every document, the
+    # unchanged one too: no chunk of the old rule stays beside the new rule's.
+    smaller = Context(replace(ctx.settings, chunking={"size": 12, "overlap": 0}))
+    resized = index.run(smaller)
+    assert (resized["documents_embedded"], resized["chunks"]) == (2, 5)
+    monkeypatch.setattr(embedding, "SPLITTER", "another rule", raising=False)
+    resplit = index.run(smaller)
+    assert resplit["documents_embedded"] == 2
+    assert resplit["index_version"] != resized["index_version"]
 
 
 def test_the_vector_search_source_table_has_change_data_feed(tmp_path, indexed, empty_store):

@@ -7,6 +7,10 @@ import hashlib
 import pandas as pd
 
 CHUNK_COLUMNS = ["chunk_id", "doc_id", "chunk_index", "title", "text", "source", "chunk_hash"]
+# How :func:`split_text` cuts a text; part of the index version (``embedding.spec_digest``,
+# beside ``size`` and ``overlap``), so a change of the rule re-chunks every document instead
+# of keeping the old rule's chunks for the documents that did not change.
+SPLITTER = "words at white space; pieces of at most size characters; whole-word overlap"
 
 
 def split_text(text: str, size: int, overlap: int) -> list[str]:

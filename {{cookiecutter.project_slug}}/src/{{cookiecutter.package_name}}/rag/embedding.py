@@ -16,6 +16,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from .chunking import SPLITTER
+
 # A dotted name: ``re.sub``, ``os.path.join``, ``json.dumps`` (not ``3.14``).
 DOTTED_NAME = re.compile(r"\b[^\W\d]\w*(?:\.[^\W\d]\w*)+\b")
 # What the vectorizer counts; part of the index version (:func:`spec_digest`), so a change
@@ -52,8 +54,16 @@ def vectorizer(n_features: int) -> HashingVectorizer:
 
 
 def spec_digest(embedding: dict, chunking: dict) -> str:
-    """Short digest of the settings that shape a chunk's vector; a change re-embeds everything."""
-    spec = {"embedding": embedding, "chunking": chunking, "analyzer": ANALYZER}
+    """12 hex digits of SHA-256 over what shapes the chunks and their vectors: the
+    ``embedding`` and ``chunking`` settings (size, overlap), the chunking rule
+    (:data:`.chunking.SPLITTER`) and :data:`ANALYZER`; a change of any re-chunks and
+    re-embeds every document."""
+    spec = {
+        "embedding": embedding,
+        "chunking": chunking,
+        "splitter": SPLITTER,
+        "analyzer": ANALYZER,
+    }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -2,7 +2,8 @@
 
 The chunk table is keyed by ``chunk_id`` (``<doc_id>#<n>``) with doc_id,
 chunk_index, title, text, source, chunk_hash, doc_hash (the document's
-text_hash), spec (digest of the chunking and embedding settings) and the sparse
+text_hash), spec (digest of the chunking and embedding settings and rules:
+:func:`..embedding.spec_digest`) and the sparse
 embedding as ``embedding_indices`` (array<int>) and ``embedding_values``
 (array<double>). The hashing embedding does not depend on the rest of the
 corpus, so only documents whose text or settings changed are re-chunked and
