@@ -524,16 +524,16 @@ def test_every_declared_dependency_is_in_the_installed_names(rendered, combo):
 PROVIDED_BY_DATABRICKS = {("databricks", "task_values.py")}
 
 
-@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
-def test_every_third_party_import_is_a_declared_dependency(rendered, combo):
-    """Each top-level module the package imports is the standard library's, the package's
-    own, or the import name of a requirement of its pyproject.toml (runtime or an extra,
-    read as the pre-generation hook reads them): none arrives only as another's dependency."""
-    project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
-    package = LONGEST_PACKAGE
-    declared = {i for d in declared_distributions(project) for i in INSTALLED_NAMES[d]}
+# Runtime requirements a render may use without importing them: pandas' parquet engine, and
+# scipy, whose installed version the tabular model's pip requirements pin (modeling.py).
+USED_WITHOUT_IMPORT = {"pyarrow", "scipy"}
+
+
+def imported_modules(package: Path) -> dict[str, str]:
+    """Each top-level module the Python files under ``package`` import (absolute imports)
+    -> the name of a file importing it."""
     imported = {}
-    for path in (project / "src" / package).rglob("*.py"):
+    for path in package.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -543,6 +543,18 @@ def test_every_third_party_import_is_a_declared_dependency(rendered, combo):
                 continue
             for name in names:
                 imported.setdefault(name.split(".")[0], path.name)
+    return imported
+
+
+@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
+def test_every_third_party_import_is_a_declared_dependency(rendered, combo):
+    """Each top-level module the package imports is the standard library's, the package's
+    own, or the import name of a requirement of its pyproject.toml (runtime or an extra,
+    read as the pre-generation hook reads them): none arrives only as another's dependency."""
+    project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+    package = LONGEST_PACKAGE
+    declared = {i for d in declared_distributions(project) for i in INSTALLED_NAMES[d]}
+    imported = imported_modules(project / "src" / package)
     undeclared = {
         name: where
         for name, where in imported.items()
@@ -552,6 +564,23 @@ def test_every_third_party_import_is_a_declared_dependency(rendered, combo):
         and (name, where) not in PROVIDED_BY_DATABRICKS
     }
     assert undeclared == {}
+
+
+@pytest.mark.parametrize("combo", MATRIX, ids=MATRIX_IDS)
+def test_every_runtime_requirement_is_imported(rendered, combo):
+    """Each runtime requirement of the rendered pyproject.toml is imported by the package
+    (one of its import names in hooks/installed_names.txt), or is one of
+    :data:`USED_WITHOUT_IMPORT`: no use case declares what only the other one uses
+    (matplotlib's training plots in a rag project)."""
+    project = rendered[",".join(f"{k}={v}" for k, v in combo.items())]
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    imported = set(imported_modules(project / "src" / LONGEST_PACKAGE))
+    unused = []
+    for requirement in meta["dependencies"]:
+        name = PRE_GEN.normalized(re.match(r"[A-Za-z0-9._-]+", requirement).group())
+        if name not in USED_WITHOUT_IMPORT and not imported & set(INSTALLED_NAMES[name]):
+            unused.append(name)
+    assert unused == []
 
 
 # A path-like name in a project's prose or configuration: folders, a file name and one of
