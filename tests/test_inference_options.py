@@ -4,6 +4,7 @@ volume the bundle declares."""
 
 from __future__ import annotations
 
+import ast
 import tomllib
 
 import yaml
@@ -47,16 +48,32 @@ def test_both_off_render_nothing_of_either(tmp_path):
                 assert word not in text, (path, word)
 
 
+def docstrings(source: str) -> list[str]:
+    """The docstrings (module, classes, functions) of the Python ``source``, each on one line."""
+    kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    found = [ast.get_docstring(n) for n in ast.walk(ast.parse(source)) if isinstance(n, kinds)]
+    return [" ".join(doc.split()) for doc in found if doc]
+
+
 def test_rag_without_online_serving_documents_none_of_it(tmp_path_factory):
     """The rag project's docs name no `serve`, Model Serving endpoint or inference table
-    when online serving is off (its monitor reads the ask traces only)."""
+    when online serving is off (its monitor reads the ask traces only). Its Python, the
+    same in both renders (no Jinja), names the inference table only in a docstring that
+    says it comes with online serving."""
     project = rendered(tmp_path_factory, {"use_case": "rag", "include_online_serving": False})
     scripts = tomllib.loads((project / "pyproject.toml").read_text())["project"]["scripts"]
     assert "serve" not in scripts
+    named = 0
     for path, text in text_files(project).items():
         if path.suffix == ".md":
             for word in ONLINE_WORDS:
                 assert word not in text, (path, word)
+        if path.suffix == ".py" and path.parts[0] == "src":
+            for doc in docstrings(text):
+                if "inference table" in doc or "inference_table" in doc:
+                    named += 1
+                    assert "online serving" in doc, (path, doc[:100])
+    assert named >= 3  # the monitor step's module, its run and served, the settings' tables
 
 
 def test_defaults_render_both_with_the_checkpoint_in_a_bundle_volume(default_project):

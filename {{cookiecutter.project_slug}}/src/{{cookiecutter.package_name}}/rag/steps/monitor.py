@@ -1,22 +1,22 @@
 """Step 7, monitor: answers per day, latency, out-of-domain rate and negative feedback.
 
 Reads the answers of the last ``monitoring.window_days`` UTC days, today included, each
-from its midnight, from both channels the champion answers through: the traces tagged
+from its midnight, from the channels the champion answers through: the traces tagged
 ``channel=ask`` that ended with an answer (status OK; answers given through
-``rag/serving.py`` ``ask``, as the ``ask`` command does; not evaluation runs) and the
-inference table ``tables.inference_table`` (the answers of ``serve`` or the Model
-Serving endpoint: every answer of a request answered with HTTP 200; their own traces are
-not tagged, so none is counted twice). Also the feedback table (one row per trace and
-user; a served answer has no trace id, so it is not rated). Per UTC day: answers,
-latency p50 and p95 (ms: the trace's duration, or for a served answer its request's),
-out_of_domain_rate (share of answers whose best retrieval score is below
-``monitoring.out_of_domain_score``; null when that setting is null, as on Databricks
-until calibrated), each answer counted once, rated (the ratings of the day's answers)
-and negative_feedback_share (share of those ratings that are ``down``). The rows replace
-that day's rows in the monitoring metrics table. Alarms, over the whole window:
-out-of-domain rate above ``max_out_of_domain_rate`` (none when the rate is null),
-negative feedback above ``max_negative_feedback_share``, p95 latency above
-``max_latency_p95_ms``.
+``rag/serving.py`` ``ask``, as the ``ask`` command does; not evaluation runs) and, when
+online serving is included (the settings name ``tables.inference_table``), the inference
+table (the answers of ``serve`` or the Model Serving endpoint: every answer of a request
+answered with HTTP 200; their own traces are not tagged, so none is counted twice). Also
+the feedback table (one row per trace and user; a served answer has no trace id, so it
+is not rated). Per UTC day: answers, latency p50 and p95 (ms: the trace's duration, or
+for a served answer its request's), out_of_domain_rate (share of answers whose best
+retrieval score is below ``monitoring.out_of_domain_score``; null when that setting is
+null, as on Databricks until calibrated), each answer counted once, rated (the ratings
+of the day's answers) and negative_feedback_share (share of those ratings that are
+``down``). The rows replace that day's rows in the monitoring metrics table. Alarms,
+over the whole window: out-of-domain rate above ``max_out_of_domain_rate`` (none when
+the rate is null), negative feedback above ``max_negative_feedback_share``, p95 latency
+above ``max_latency_p95_ms``.
 """
 
 from __future__ import annotations
@@ -79,9 +79,10 @@ def answered(ctx: Context, since: datetime, until: datetime) -> pd.DataFrame:
 
 def served(ctx: Context, since: datetime, until: datetime) -> pd.DataFrame:
     """The answers of the online model requested in ``[since, until)``, from the inference
-    table ``tables.inference_table``, in :func:`answered`'s columns: one row per answer
-    (``predictions`` entry) of each request answered with HTTP 200; trace_id None (a
-    served answer has no trace to rate), day (request_date, UTC), latency_ms (the
+    table ``tables.inference_table`` when online serving is included, in
+    :func:`answered`'s columns: one row per answer (``predictions`` entry) of each
+    request answered with HTTP 200; trace_id None (a served answer has no trace to
+    rate), day (request_date, UTC), latency_ms (the
     request's execution_duration_ms, for each of its answers), best_score (the answer's,
     0.0 if absent). No rows without that setting or table; a response that is not JSON
     with a list of ``predictions`` gives none.
@@ -197,10 +198,11 @@ def run(ctx: Context, now: datetime | None = None) -> dict:
     the window's last, and traces after that day are not read. The ``monitoring``
     limits are checked first (ConfigError naming the key), and the figures and alarms
     are computed before the one write, so a bad limit writes nothing. Raises
-    ValueError when ``now`` is naive. Returns window_start, answers (of both channels),
-    served (those of them from the inference table), days (the daily rows), alarms
-    (list of str), metrics_written and out_of_domain_score (the threshold used; None:
-    no out-of-domain rate, so the summary shows why).
+    ValueError when ``now`` is naive. Returns window_start, answers (of every channel),
+    served (those of them from the inference table, read when online serving is
+    included; else 0), days (the daily rows), alarms (list of str), metrics_written and
+    out_of_domain_score (the threshold used; None: no out-of-domain rate, so the summary
+    shows why).
     Publishes the task value ``alarm`` ("true"/"false").
     """
     settings = ctx.settings
