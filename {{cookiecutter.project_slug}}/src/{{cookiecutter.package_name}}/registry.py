@@ -136,6 +136,12 @@ def verdict_tags(version: ModelVersion) -> dict[str, str]:
     return {k: v for k, v in tags.items() if k.startswith(VERDICT_PREFIX)}
 
 
+def same_version(first: str | int, second: str | int) -> bool:
+    """Whether two model version numbers name the same version. Compared as text: stores
+    differ (one answers ``3``, another ``"3"``), and a tag holds a version as text."""
+    return str(first) == str(second)
+
+
 def is_version_number(text: str) -> bool:
     """Whether ``text`` (a tag's value) is a version number: a positive integer written in
     ASCII digits only (``²`` and ``١`` are digits to :meth:`str.isdigit`, not to MLflow)."""

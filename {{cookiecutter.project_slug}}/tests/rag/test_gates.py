@@ -11,7 +11,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.rag import entry
-from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
+from {{ cookiecutter.package_name }}.rag.eval_set import as_eval_data, load_eval_set
 from {{ cookiecutter.package_name }}.rag.pipeline import CITATION
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_by_alias, prompt_text
 from {{ cookiecutter.package_name }}.rag.steps import (
@@ -87,7 +87,7 @@ def test_gate_refuses_a_prompt_without_context_and_a_random_retriever(ctx, capsy
         )
 
 
-def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys):
+def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys, monkeypatch):
     settings = ctx.settings
     strict = {**settings.evaluation, "mode": "dry_run", "min_fact_recall": 1.0}
     dry = Context(replace(settings, evaluation=strict))
@@ -134,6 +134,30 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys):
     run = client().get_run(verdict["run_id"])
     assert run.data.tags["validation_gate_result"] == "FAILED"
     assert run.data.metrics["fact_recall"] == verdict["metrics"]["fact_recall"]
+
+    # A rerun on the same version, evaluation set and settings reuses that run: the same
+    # verdict, and no new run or trace.
+    experiment = [run.info.experiment_id]
+
+    def made() -> tuple[int, int]:
+        """How many runs and traces the experiment holds."""
+        traces = mlflow.search_traces(locations=experiment, include_spans=False)
+        return len(client().search_runs(experiment)), len(traces)
+
+    runs, traces = made()
+    again = evaluate.run(dry)
+    assert made() == (runs, traces) and traces >= verdict["questions"]
+    assert (verdict["reused"], again) == (False, {**verdict, "reused": True})
+    assert client().get_model_version(settings.model_name, "1").tags == tags
+    # A changed evaluation set (two of its questions) is evaluated again.
+    chunks = ctx.tables.read(settings.table("chunks")).select("doc_id").distinct().collect()
+    indexed = {row.doc_id for row in chunks}
+    two = [item for item in load_eval_set() if as_eval_data([item], indexed)][:2]
+    monkeypatch.setattr(evaluate, "load_eval_set", lambda: two)
+    fewer = evaluate.run(dry)
+    assert (fewer["reused"], fewer["questions"]) == (False, 2)
+    assert fewer["run_id"] != verdict["run_id"] and made() == (runs + 1, traces + 2)
+    monkeypatch.undo()
 
     # Evaluated again, with evaluation disabled: no metric of the first verdict stays.
     off = Context(replace(settings, evaluation={**settings.evaluation, "mode": "disabled"}))

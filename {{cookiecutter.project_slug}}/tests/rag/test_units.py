@@ -42,6 +42,7 @@ from {{ cookiecutter.package_name }}.rag.retrieval import HashingRetriever, Vect
 from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
+from {{ cookiecutter.package_name }}.rag.steps import evaluate
 from {{ cookiecutter.package_name }}.rag.steps.build import MODEL_FILE, pipeline_config
 from {{ cookiecutter.package_name }}.rag.steps.evaluate import (
     compared,
@@ -50,7 +51,10 @@ from {{ cookiecutter.package_name }}.rag.steps.evaluate import (
 )
 from {{ cookiecutter.package_name }}.rag.steps.index import embedded_chunks
 from {{ cookiecutter.package_name }}.rag.steps.monitor import window_start
+from {{ cookiecutter.package_name }}.registry import STATUS_TAG
+from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError, load_raw
+from {{ cookiecutter.package_name }}.steps import deploy as model_deploy
 
 from .conftest import SLICE, FakeIndexes, slot
 
@@ -368,15 +372,19 @@ def answer_from(doc_id: str, text: str, question: str) -> str:
     return extractive_answer([{"doc_id": doc_id, "title": doc_id, "text": text}], question)[0]
 
 
+# One chunk of heapq.heappop's document, and a question its sentence answers.
+HEAPPOP = [
+    {
+        "doc_id": "heapq.heappop",
+        "title": "function heapq.heappop",
+        "text": "Pop the smallest item off the heap, maintaining the heap invariant.",
+    }
+]
+HEAPPOP_QUESTION = "What does heappop remove from the heap?"
+
+
 def test_extractive_answer_cites_and_needs_context_in_the_prompt():
-    chunks = [
-        {
-            "doc_id": "heapq.heappop",
-            "title": "function heapq.heappop",
-            "text": "Pop the smallest item off the heap, maintaining the heap invariant.",
-        }
-    ]
-    question = "What does heappop remove from the heap?"
+    chunks, question = HEAPPOP, HEAPPOP_QUESTION
     answer, meta = extractive_answer(chunks, question)
     assert (
         answer
@@ -390,14 +398,7 @@ def test_extractive_answer_cites_and_needs_context_in_the_prompt():
 def test_a_template_line_like_a_context_block_is_not_read_as_one():
     """A line of the user's template that starts with ``[word] `` is no context block: the
     answer and its citations are those of the template without it."""
-    chunks = [
-        {
-            "doc_id": "heapq.heappop",
-            "title": "function heapq.heappop",
-            "text": "Pop the smallest item off the heap, maintaining the heap invariant.",
-        }
-    ]
-    question = "What does heappop remove from the heap?"
+    chunks, question = HEAPPOP, HEAPPOP_QUESTION
     plain, _ = extractive_answer(chunks, question)
     noted = "[Note] answer briefly\nThe heap item answer is short.\n" + CONTEXT_AND_QUESTION
     answer, _ = extractive_answer(chunks, question, template=noted)
@@ -1031,3 +1032,44 @@ def test_the_monitoring_window_starts_at_midnight_utc_of_its_first_day():
     assert window_start(now.astimezone(ZoneInfo("America/New_York")), 1) == datetime(
         2026, 12, 2, tzinfo=UTC
     )
+
+
+class DocIds:
+    """What evaluate reads of the chunk table (select, distinct, collect): ``ids`` as rows."""
+
+    def __init__(self, ids):
+        self.rows = [SimpleNamespace(doc_id=i) for i in ids]
+
+    def select(self, *columns):
+        return self
+
+    def distinct(self):
+        return self
+
+    def collect(self):
+        return self.rows
+
+
+def test_evaluate_and_deploy_take_a_version_as_number_or_text_alike(store_ctx, monkeypatch):
+    """A store answering the candidate's version as 3 and the champion's as "3" (stores
+    differ): evaluate does not take v3 for another champion to compare it with, and deploy
+    says v3 is already the champion. No Spark: the registry and the chunk table are fakes."""
+    candidate = SimpleNamespace(
+        name=store_ctx.settings.model_name, version=3, run_id="r3", tags={STATUS_TAG: "PASSED"}
+    )
+    champion = SimpleNamespace(version="3", run_id="r3")
+    assert model_deploy.refusal(candidate, champion, "evaluate") == "v3 is already the champion"
+
+    written = {}
+    fake = SimpleNamespace(set_registered_model_alias=lambda name, alias, version: None)
+    monkeypatch.setattr(evaluate, "client", lambda: fake)
+    monkeypatch.setattr(evaluate, "latest_version", lambda registry, name: candidate)
+    monkeypatch.setattr(evaluate, "version_by_alias", lambda registry, name, alias: champion)
+    monkeypatch.setattr(evaluate, "write_verdict", lambda r, n, v, tags: written.update(tags))
+    disabled = {**store_ctx.settings.evaluation, "mode": "disabled"}  # nothing to score
+    ctx = Context(replace(store_ctx.settings, evaluation=disabled))
+    sources = {s for item in load_eval_set() for s in item["expected_sources"]}
+    ctx.tables = SimpleNamespace(read=lambda name, step: DocIds(sources))
+    verdict = evaluate.run(ctx)
+    assert (verdict["model_version"], verdict["champion_version"]) == (3, None)
+    assert written["validation_champion_version"] == "none"

@@ -28,6 +28,7 @@ from ..registry import (
     STATUS_TAG,
     VALIDATED_AGAINST_TAG,
     get_version,
+    same_version,
     version_by_alias,
 )
 from ..runtime.context import Context
@@ -51,7 +52,7 @@ def refusal(candidate, champion, gate_step: str) -> str | None:
             f"{gate_step} a new version, or move the alias by hand"
         )
     current = str(champion.version) if champion else NONE  # stores differ: int or str
-    if current == str(candidate.version):
+    if champion is not None and same_version(champion.version, candidate.version):
         return f"v{candidate.version} is already the champion"
     validated_against = tags.get(VALIDATED_AGAINST_TAG)
     if validated_against != current:

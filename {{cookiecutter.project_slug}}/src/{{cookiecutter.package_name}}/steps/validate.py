@@ -54,6 +54,7 @@ from ..registry import (
     get_version,
     latest_version,
     model_uri,
+    same_version,
     version_by_alias,
     write_verdict,
 )
@@ -202,7 +203,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
         latest_version(registry, name) if version is None else get_version(registry, name, version)
     )
     champion = version_by_alias(registry, name, settings.champion_alias)
-    if champion is not None and str(champion.version) == str(candidate.version):
+    if champion is not None and same_version(champion.version, candidate.version):
         champion = None
     metrics, figures, gates = {}, {}, []
     # Read (and refused) before the run starts: a refused version leaves no run behind.

@@ -29,8 +29,14 @@ Gates from ``evaluation`` in the config, on the code scorers' means:
 the champion), ``dry_run`` (failures recorded, status PASSED) or ``disabled``
 (nothing scored, status PASSED, gate result SKIPPED). The verdict is logged on
 the evaluation run (params, metrics, tags) and tagged on the model version, which
-gets the challenger alias. Evaluating a version again replaces its ``validation_*``
-tags as a whole, ``validation_status`` last (:func:`...registry.write_verdict`). The
+gets the challenger alias. Evaluating a version again on the same inputs (the same
+candidate and champion versions, questions and evaluation settings: :func:`inputs_digest`,
+tag ``validation_inputs`` on the run) reuses the finished run that evaluated them: no
+new run, no new trace, the same verdict written again. A run where the candidate or the
+champion left a question without an answer or a code score (an endpoint error, say) is
+never reused: a rerun is its retry. On other inputs a version is evaluated anew, and
+the verdict replaces its ``validation_*`` tags as a whole,
+``validation_status`` last (:func:`...registry.write_verdict`). The
 evaluation run holds the candidate's scoring (MLflow's ``<metric>/mean`` and traces),
 its means under the metric names and the champion's under ``champion_<metric>``; the
 champion's scoring is in a nested run ``champion-v<version>``.
@@ -38,6 +44,8 @@ champion's scoring is in a nested run ``champion-v<version>``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import sys
@@ -52,6 +60,7 @@ from ...registry import (
     get_version,
     latest_version,
     model_uri,
+    same_version,
     version_by_alias,
     write_verdict,
 )
@@ -62,6 +71,10 @@ from ..scorers import CODE_METRICS, code_scorers, judge_scorers
 
 SKIPPED = "SKIPPED"
 GATE_TAG = "validation_gate_result"
+INPUTS_TAG = "validation_inputs"  # on the evaluation run: its inputs_digest
+RESULT_FILE = "evaluation.json"  # on the evaluation run: the result and verdict tags
+# Evaluation settings that change no verdict (only what the caller does with it).
+VERDICT_FREE = ("fail_on_rejection",)
 CHAMPION_FAILURES_TAG = "validation_champion_failures"
 FLOORS = {
     "retrieval_hit": "min_retrieval_hit_rate",
@@ -256,6 +269,36 @@ def degradation(candidate: dict, champion: dict, gates: dict, questions: int = 0
     return reasons
 
 
+def inputs_digest(candidate, champion, data: list[dict], gates: dict) -> str:
+    """64 hex digits of SHA-256 over what decides a verdict: the ``candidate`` and
+    ``champion`` ModelVersions (champion None without another one; each by name, version
+    and source run, so a model registered anew under the same name is another model), the
+    evaluation ``data`` (rows of :func:`..eval_set.as_eval_data`) and the evaluation
+    settings ``gates`` but :data:`VERDICT_FREE`."""
+    spec = {
+        "candidate": [candidate.name, str(candidate.version), candidate.run_id],
+        "champion": None if champion is None else [str(champion.version), champion.run_id],
+        "data": data,
+        "evaluation": {k: v for k, v in gates.items() if k not in VERDICT_FREE},
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def earlier_evaluation(digest: str) -> dict | None:
+    """``{"result": ..., "tags": ...}`` (the step's result and the verdict tags) that the
+    newest finished, not deleted evaluation run of the active experiment tagged
+    ``validation_inputs = digest`` logged (:data:`RESULT_FILE`), or None without one."""
+    runs = mlflow.search_runs(
+        filter_string=f"tags.{INPUTS_TAG} = '{digest}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    if not runs:
+        return None
+    return mlflow.artifacts.load_dict(f"{runs[0].info.artifact_uri}/{RESULT_FILE}")
+
+
 def run(ctx: Context, version: int | None = None) -> dict:
     """Evaluate QA model ``version`` (default: the newest) and record the verdict.
 
@@ -265,14 +308,14 @@ def run(ctx: Context, version: int | None = None) -> dict:
     questions the champion did not answer or get a score on, else None; also the
     tag ``validation_champion_failures``), compared (what the relative gate compared,
     :func:`compared`; None without another champion; its ``questions`` is also the
-    metric ``compared_questions``), questions (rows evaluated) and run_id.
+    metric ``compared_questions``), questions (rows evaluated), run_id and reused (True
+    when the same inputs were evaluated before: that run's result, nothing scored again).
     Raises LookupError when no version is registered or ``version`` is not one (a
     registry error other than not-found propagates); ValueError when no
     evaluation question's documents are indexed.
     """
     settings = ctx.settings
     gates = settings.evaluation
-    mode = gates["mode"]
     ctx.mlflow()
     registry = client()
     name = settings.model_name
@@ -284,12 +327,30 @@ def run(ctx: Context, version: int | None = None) -> dict:
         except LookupError as err:
             raise LookupError(f"model {name} has no registered version: run build first") from err
     champion = version_by_alias(registry, name, settings.champion_alias)
-    if champion is not None and champion.version == candidate.version:
+    if champion is not None and same_version(champion.version, candidate.version):
         champion = None
     documents = ctx.tables.read(settings.table("chunks"), "the index step").select("doc_id")
     data = as_eval_data(load_eval_set(), {r.doc_id for r in documents.distinct().collect()})
     if not data:
         raise ValueError("evaluation set: no question's expected sources are in the index")
+    digest = inputs_digest(candidate, champion, data, gates)
+    earlier = earlier_evaluation(digest)
+    if earlier is None:
+        result, tags = _evaluate(name, candidate, champion, data, gates, digest)
+    else:
+        result, tags = earlier["result"], earlier["tags"]
+    write_verdict(registry, name, candidate.version, tags)
+    registry.set_registered_model_alias(name, settings.challenger_alias, candidate.version)
+    return {**result, "reused": earlier is not None}
+
+
+def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, digest: str):
+    """(result, verdict tags) of a new evaluation run of ``candidate`` against ``champion``
+    on ``data`` (see :func:`run`), both logged on the run, its ``validation_inputs`` tag
+    ``digest`` set last, and only when both models answered and got a code score on every
+    question: a run that stopped midway or met an error is never reused."""
+    mode = gates["mode"]
+    unanswered = False
     metrics: dict[str, float] = {}
     champion_metrics = champion_failures = comparison = None
     reasons: list[str] = []
@@ -316,6 +377,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
             reasons = too_few_questions(len(data), gates)
             if failures:
                 reasons.append(f"candidate: {failures}")
+                unanswered = True
             if champion is not None:
                 # A run of its own: mlflow.genai.evaluate logs its means (``<metric>/mean``)
                 # and links its traces to the active run, where the champion's would
@@ -341,24 +403,26 @@ def run(ctx: Context, version: int | None = None) -> dict:
             **({CHAMPION_FAILURES_TAG: champion_failures} if champion_failures else {}),
         }
         mlflow.set_tags(verdict)
-    tags = {
-        **verdict,
-        "validation_run_id": active.info.run_id,
-        "validation_champion_version": champion.version if champion else "none",
-        **{f"validation_{m}": f"{v:.6g}" for m, v in metrics.items()},
-    }
-    write_verdict(registry, name, candidate.version, tags)
-    registry.set_registered_model_alias(name, settings.challenger_alias, candidate.version)
-    return {
-        "model_version": int(candidate.version),
-        "status": status,
-        "gate_result": gate_result,
-        "reasons": reasons,
-        "metrics": metrics,
-        "champion_version": int(champion.version) if champion else None,
-        "champion_metrics": champion_metrics,
-        "champion_failures": champion_failures,
-        "compared": comparison,
-        "questions": len(data),
-        "run_id": active.info.run_id,
-    }
+        tags = {
+            **verdict,
+            "validation_run_id": active.info.run_id,
+            "validation_champion_version": champion.version if champion else "none",
+            **{f"validation_{m}": f"{v:.6g}" for m, v in metrics.items()},
+        }
+        result = {
+            "model_version": int(candidate.version),
+            "status": status,
+            "gate_result": gate_result,
+            "reasons": reasons,
+            "metrics": metrics,
+            "champion_version": int(champion.version) if champion else None,
+            "champion_metrics": champion_metrics,
+            "champion_failures": champion_failures,
+            "compared": comparison,
+            "questions": len(data),
+            "run_id": active.info.run_id,
+        }
+        mlflow.log_dict({"result": result, "tags": tags}, RESULT_FILE)
+        if not (unanswered or champion_failures):
+            mlflow.set_tag(INPUTS_TAG, digest)
+    return result, tags
