@@ -13,9 +13,11 @@ from dataclasses import replace
 import mlflow
 import pandas as pd
 import pytest
+from mlflow.entities.model_registry import ModelVersion
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -27,7 +29,7 @@ from {{ cookiecutter.package_name }}.steps import (
     validate,
 )
 
-from .conftest import CONTRACT, FEATURES, LABEL, changed_contract, private_copy, registry
+from .conftest import CONTRACT, FEATURES, LABEL, changed_contract, private_copy, registry, utc
 
 pytestmark = pytest.mark.spark
 
@@ -55,7 +57,8 @@ def train_split(ctx: Context):
 
 
 def register_model(ctx: Context, labels: str = "real", seed: int = 0) -> int:
-    """Fit the production pipeline on the train split and register it; returns the version.
+    """Fit the production pipeline on the train split and register it with the window tags
+    of ``ctx``, as train registers its versions; returns the version.
 
     ``labels`` is what the model is fit on:
 
@@ -79,7 +82,7 @@ def register_model(ctx: Context, labels: str = "real", seed: int = 0) -> int:
     model.fit(train[columns], fit_on.to_numpy())
     ctx.mlflow()
     with mlflow.start_run(run_name=f"{labels}-labels"):
-        info = log_model(model, train[columns], ctx.settings.model_name)
+        info = log_model(model, train[columns], ctx.settings.model_name, ctx.settings.window_tags())
     return int(info.registered_model_version)
 
 
@@ -355,7 +358,9 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying
     model.fit(train[old.feature_columns], train[LABEL].to_numpy())
     ctx.mlflow()
     with mlflow.start_run(run_name="old-contract"):
-        info = log_model(model, train[old.feature_columns], ctx.settings.model_name)
+        info = log_model(
+            model, train[old.feature_columns], ctx.settings.model_name, ctx.settings.window_tags()
+        )
     champion = int(info.registered_model_version)
     client = registry(ctx)
     client.set_registered_model_alias(ctx.settings.model_name, "champion", str(champion))
@@ -375,3 +380,22 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying
     assert tags["validation_reasons"] == verdict["reasons"][0]
     assert deploy.run(ctx, version=candidate)["promoted"] is False
     assert champion_version(ctx) == champion
+
+
+def test_validate_refuses_a_holdout_without_rows_naming_the_window(trained):
+    """The trained state's training set holds January 2013; a validation window in March
+    (another --as-of, and a version without a ``window_validation`` tag to refuse it
+    first) selects no holdout row: validate's holdout is refused in one line naming the
+    window, before anything is scored. Reads the shared state only."""
+    ctx = trained[0]
+    march = Window(utc(2013, 3, 1), utc(2013, 3, 3))
+    elsewhere = replace(ctx.settings, windows={**ctx.settings.windows, "validation": march})
+    untagged = ModelVersion(ctx.settings.model_name, "1", creation_timestamp=0)
+
+    with pytest.raises(ValueError) as refused:
+        validate._holdout(Context(elsewhere), untagged)
+
+    assert str(refused.value) == (
+        "windows.validation: the training set has no rows in 2013-03-01..2013-03-03: "
+        "run train with the same --as-of first"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from mlflow import MlflowClient
@@ -20,6 +21,7 @@ from mlflow.protos.databricks_pb2 import (
 )
 
 from {{ cookiecutter.package_name }} import champion_move
+from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.gates import evaluate
 from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias, write_verdict
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -332,7 +334,7 @@ def scored_as(monkeypatch, rmse: float, mae: float, baseline: float, champion_rm
     candidate's RMSE and MAE, the baseline's and the champion's RMSE, and the gates
     :func:`evaluate` gives them."""
 
-    def score(ctx, data, candidate, champion, thresholds):
+    def score(ctx, holdout, train_labels, candidate, champion, thresholds):
         against = champion_rmse if champion is not None else None
         gates = evaluate(
             thresholds, rmse, baseline, against, champion.version if champion else None
@@ -342,7 +344,7 @@ def scored_as(monkeypatch, rmse: float, mae: float, baseline: float, champion_rm
             figures["champion_root_mean_squared_error"] = champion_rmse
         return {"root_mean_squared_error": rmse, "mean_absolute_error": mae}, figures, gates
 
-    monkeypatch.setattr(validate, "_holdout", lambda ctx, candidate: None)
+    monkeypatch.setattr(validate, "_holdout", lambda ctx, candidate: (None, None))
     monkeypatch.setattr(validate, "_score", score)
 
 
@@ -353,11 +355,13 @@ def with_validation(ctx: Context, **changes) -> Context:
 
 @pytest.fixture
 def versions(local_ctx, store) -> str:
-    """The model of ``local_ctx`` with versions 1 (the champion) and 2; returns its name."""
+    """The model of ``local_ctx`` with versions 1 (the champion) and 2, each tagged with the
+    windows of ``local_ctx`` as train tags the versions it registers; returns its name."""
     name = local_ctx.settings.model_name
     store.create_registered_model(name)
+    windows = local_ctx.settings.window_tags()
     for _ in range(2):
-        store.create_model_version(name, source="file:///nowhere", run_id=None)
+        store.create_model_version(name, source="file:///nowhere", run_id=None, tags=windows)
     store.set_registered_model_alias(name, "champion", "1")
     return name
 
@@ -446,7 +450,7 @@ def test_a_verdict_outside_the_validation_tags_or_without_a_status_is_refused_un
     for tags in ({"validation_status": "PASSED", "promoted_at": "now"}, {"validation_mode": "x"}):
         with pytest.raises(ValueError, match="must all start with 'validation_' and include"):
             write_verdict(store, versions, 2, tags)
-    assert store.get_model_version(versions, "2").tags == {}
+    assert validation_tags(store, versions, 2) == {}
 
 
 NOT_A_VERSION = "must be a version number (a positive integer) or 'none'"
@@ -496,9 +500,14 @@ def test_validate_refuses_a_version_of_other_windows_before_it_starts_a_run(
             "as-of to validate)"
         )
 
-    experiment = store.get_experiment_by_name(local_ctx.settings.experiment)
+    assert_nothing_logged(local_ctx, store, versions)
+
+
+def assert_nothing_logged(ctx: Context, store, name: str) -> None:
+    """No run in the experiment of ``ctx``, no verdict on v2 of model ``name``."""
+    experiment = store.get_experiment_by_name(ctx.settings.experiment)
     assert store.search_runs([experiment.experiment_id]) == []
-    assert validation_tags(store, versions, 2) == {}
+    assert validation_tags(store, name, 2) == {}
 
 
 def test_validate_without_a_training_set_refuses_before_it_starts_a_run(local_ctx, store, versions):
@@ -506,6 +515,80 @@ def test_validate_without_a_training_set_refuses_before_it_starts_a_run(local_ct
     naming the step that writes it, before it logs anything."""
     with pytest.raises(MissingTableError, match="training_set.*the train step"):
         validate.run(local_ctx, version=2)
-    experiment = store.get_experiment_by_name(local_ctx.settings.experiment)
-    assert store.search_runs([experiment.experiment_id]) == []
-    assert validation_tags(store, versions, 2) == {}
+    assert_nothing_logged(local_ctx, store, versions)
+
+
+FIX = (
+    "train a candidate whose holdout starts on or after the end of the champion's training "
+    "window (a later --as-of), or tag v1 window_train with the window it was trained on"
+)
+
+
+@pytest.mark.parametrize(
+    ("days_into_the_holdout", "tag", "refused"),
+    [
+        (
+            1,
+            None,
+            " was trained on {window} (window_train), which ends after the "
+            "holdout here starts ({start}): its figure would come from rows it was fit on; ",
+        ),
+        (
+            None,
+            None,
+            " has no window_train tag, so it may have been fit on the holdout here "
+            "(from {start}): ",
+        ),
+        (
+            None,
+            "2013-01-01/2013-10-01",
+            ": tag window_train: '2013-01-01/2013-10-01' is not a window YYYY-MM-DD..YYYY-MM-DD: ",
+        ),
+    ],
+    ids=["trained-into-the-holdout", "untagged", "unreadable-tag"],
+)
+def test_validate_refuses_a_champion_that_may_have_been_fit_on_the_holdout(
+    local_ctx, store, versions, monkeypatch, days_into_the_holdout, tag, refused
+):
+    """Champion v1 trained on a window reaching into v2's holdout (a later --as-of), or
+    whose training window is unknown, would be scored on rows it was fit on: validate
+    refuses v2 in one line before its run starts, in every mode that scores. Ending on the
+    holdout's first day is fine (the end is exclusive)."""
+    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)  # what validate would score, unrefused
+    windows = local_ctx.settings.windows
+    holdout = windows["validation"]
+    tagged = store.get_model_version(versions, "1").tags["window_train"]
+    assert tagged == Window(windows["train"].start, holdout.start).label()  # up to the holdout
+    trained = windows["train"]
+    if days_into_the_holdout is not None:
+        trained = Window(trained.start, holdout.start + timedelta(days=days_into_the_holdout))
+        store.set_model_version_tag(versions, "1", "window_train", trained.label())
+    elif tag is None:
+        store.delete_model_version_tag(versions, "1", "window_train")
+    else:
+        store.set_model_version_tag(versions, "1", "window_train", tag)
+    start = holdout.label().partition("..")[0]
+    expected = "model version 2: champion v1" + refused.format(window=trained.label(), start=start)
+
+    for mode in ("enabled", "dry_run"):
+        with pytest.raises(ValueError) as caught:
+            validate.run(with_validation(local_ctx, mode=mode), version=2)
+        assert str(caught.value) == expected + FIX
+    assert_nothing_logged(local_ctx, store, versions)
+    assert int(store.get_model_version_by_alias(versions, "champion").version) == 1
+
+
+def test_validate_compares_with_a_champion_trained_up_to_the_holdout_or_with_none(
+    local_ctx, store, versions, monkeypatch
+):
+    """The champion's training window (as train tags it) ends where the holdout starts:
+    validate compares v2 with it. Without a champion, or with validation disabled (nothing
+    scored), there is nothing to refuse."""
+    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)
+    assert validate.run(local_ctx, version=2)["champion_version"] == 1
+    store.set_model_version_tag(versions, "1", "window_train", "2099-01-01..2099-02-01")
+    skipped = validate.run(with_validation(local_ctx, mode="disabled"), version=2)
+    assert (skipped["gate_result"], skipped["champion_version"]) == ("SKIPPED", 1)
+    store.delete_registered_model_alias(versions, "champion")
+    alone = validate.run(local_ctx, version=2)
+    assert (alone["status"], alone["champion_version"]) == ("PASSED", None)

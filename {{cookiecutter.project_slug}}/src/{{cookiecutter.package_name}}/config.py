@@ -92,6 +92,16 @@ class Window:
         """``YYYY-MM-DD..YYYY-MM-DD`` (UTC dates of start and exclusive end), for tags."""
         return f"{as_utc(self.start):%Y-%m-%d}..{as_utc(self.end):%Y-%m-%d}"
 
+    @classmethod
+    def from_label(cls, text: str) -> Window:
+        """The window :meth:`label` wrote as ``text``: start and end at midnight UTC of
+        its two dates. Raises ValueError when ``text`` is not ``YYYY-MM-DD..YYYY-MM-DD``."""
+        try:
+            start, end = (date.fromisoformat(part) for part in text.split(".."))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a window YYYY-MM-DD..YYYY-MM-DD") from None
+        return cls(*(datetime(d.year, d.month, d.day, tzinfo=UTC) for d in (start, end)))
+
 
 def parse_as_of(value: Any, key: str = "--as-of") -> datetime:
     """The as-of instant of a date ``YYYY-MM-DD``: that day's midnight, UTC.

@@ -28,6 +28,17 @@ replaces its ``validation_*`` tags as a whole, ``validation_status`` last
 (:func:`..registry.write_verdict`): no gate or figure of the earlier verdict stays,
 and a version whose verdict was cut off midway has no status until validate reruns.
 
+The champion is judged on the holdout only when it was not fit on any of it: validate
+refuses, in one line and before its run starts, a champion whose training window (its
+``window_train`` tag, written by train) ends after the holdout starts, e.g. a champion
+trained with a later ``--as-of`` than the candidate (scored on rows it was fit on, it
+would look better than it is, and a candidate of older data would be measured against
+newer). A champion without that tag (not registered by train: by hand, or by a release
+before the tags) is refused too, since whether it saw the holdout is unknown. Either way,
+train a candidate with an ``--as-of`` whose holdout starts at or after the champion's
+training window ends, or tag the champion with its training window. With no champion,
+or with ``validation.mode`` ``disabled`` (nothing is scored), there is nothing to refuse.
+
 A champion that cannot score the holdout (its signature refuses the model inputs,
 e.g. an input the contract no longer has) fails the ``champion`` gate with a reason
 saying so; a rejected candidate is then promoted only by a human moving the alias
@@ -42,6 +53,7 @@ import mlflow
 import numpy as np
 from mlflow.exceptions import MlflowException
 
+from ..config import Window
 from ..features.training_set import window_filter
 from ..gates import Thresholds, evaluate, metric, naive_baseline, relative_degradation
 from ..metrics import holdout_metrics, reported_metrics
@@ -63,6 +75,7 @@ from ..runtime.frames import to_pandas
 from ..runtime.tracking import client
 
 SKIPPED = "SKIPPED"
+TRAIN_WINDOW_TAG = "window_train"  # a version's training window, written by train
 GATE_TAG = "validation_gate_result"
 
 
@@ -84,6 +97,39 @@ def _champion_figure(ctx: Context, champion, holdout, objective) -> tuple[float,
         return math.nan, f"its signature refuses the holdout's model inputs: {cause}"
     predicted = np.asarray(predicted, dtype=float).reshape(-1)
     return metric(objective, holdout[contract.label], predicted), None
+
+
+def _refuse_champion_fit_on_holdout(candidate, champion, holdout: Window) -> None:
+    """Refuse to compare ``candidate`` with ``champion`` (ModelVersions) on the ``holdout``
+    window when the champion may have been fit on some of its rows.
+
+    Raises ValueError (one line naming both versions, the champion's training window and
+    the holdout's start, and what to do) when the champion's ``window_train`` tag is
+    missing, is not ``YYYY-MM-DD..YYYY-MM-DD``, or ends after ``holdout.start``.
+    A training window ending on the holdout's first day is fine (the end is exclusive).
+    """
+    start = holdout.label().partition("..")[0]
+    said = f"model version {candidate.version}: champion v{champion.version}"
+    todo = (
+        f"train a candidate whose holdout starts on or after the end of the champion's "
+        f"training window (a later --as-of), or tag v{champion.version} {TRAIN_WINDOW_TAG} "
+        "with the window it was trained on"
+    )
+    tag = champion.tags.get(TRAIN_WINDOW_TAG)
+    if tag is None:
+        raise ValueError(
+            f"{said} has no {TRAIN_WINDOW_TAG} tag, so it may have been fit on the holdout "
+            f"here (from {start}): {todo}"
+        )
+    try:
+        trained = Window.from_label(tag)
+    except ValueError as err:
+        raise ValueError(f"{said}: tag {TRAIN_WINDOW_TAG}: {err}: {todo}") from None
+    if trained.end > holdout.start:
+        raise ValueError(
+            f"{said} was trained on {tag} ({TRAIN_WINDOW_TAG}), which ends after the holdout "
+            f"here starts ({start}): its figure would come from rows it was fit on; {todo}"
+        )
 
 
 def _holdout(ctx: Context, candidate):
@@ -122,10 +168,11 @@ def _holdout(ctx: Context, candidate):
     return holdout, train_labels
 
 
-def _score(ctx: Context, data, candidate, champion, thresholds: Thresholds):
-    """(candidate metrics, other figures, gates) on ``data``, the (holdout, train labels) of
-    :func:`_holdout`; logs them to the active run."""
-    holdout, train_labels = data
+def _score(ctx: Context, holdout, train_labels, candidate, champion, thresholds: Thresholds):
+    """(candidate metrics, other figures, gates) of ``candidate`` and ``champion``
+    (ModelVersions; champion None without one) on ``holdout`` (pandas: the model inputs
+    and the label), against the naive baseline of ``train_labels`` (a pandas Series), both
+    from :func:`_holdout`; logs them to the active run."""
     contract = ctx.settings.contract
     label, objective = contract.label, thresholds.objective
     name = objective.metric
@@ -188,7 +235,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
     Raises, before the validation run starts (nothing is logged or tagged then):
     ConfigError for a bad threshold, LookupError when the version (or any version) does
     not exist, MissingTableError when the training set is missing, ValueError when the
-    version was trained for another validation window or the holdout has no rows.
+    version was trained for another validation window, the holdout has no rows, or the
+    champion may have been fit on the holdout (see the module docstring).
     Registry errors other than "not found" propagate.
     """
     settings = ctx.settings
@@ -207,7 +255,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
         champion = None
     metrics, figures, gates = {}, {}, []
     # Read (and refused) before the run starts: a refused version leaves no run behind.
-    data = None if mode == "disabled" else _holdout(ctx, candidate)
+    if mode != "disabled" and champion is not None:
+        _refuse_champion_fit_on_holdout(candidate, champion, settings.windows["validation"])
+    holdout, train_labels = (None, None) if mode == "disabled" else _holdout(ctx, candidate)
     with mlflow.start_run(run_name=f"validate-v{candidate.version}") as active:
         mlflow.log_params(
             {
@@ -218,7 +268,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
             }
         )
         if mode != "disabled":
-            metrics, figures, gates = _score(ctx, data, candidate, champion, thresholds)
+            metrics, figures, gates = _score(
+                ctx, holdout, train_labels, candidate, champion, thresholds
+            )
         reasons = [g.reason for g in gates if not g.passed]
         gate_result = SKIPPED if mode == "disabled" else (FAILED if reasons else PASSED)
         verdict = {
