@@ -18,10 +18,13 @@ Figures go to the monitoring metrics table, one row per figure: window_start,
 window_end (timestamps UTC), source, model_version (string; ``none`` for a source
 without rows in the window, ``*`` for its figures over all versions), computed_at,
 column, metric, value (double, null when it cannot be computed), threshold, kind,
-violation (boolean), day (date, UTC, on per-day error rows only). A rerun replaces the
-rows of the same window, source and version (``*`` included), and the source's ``none``
-rows of the window (they said it had no rows there), and leaves every other version's
-and source's rows alone.
+violation (boolean), day (date, UTC, on per-day error rows only). A rerun replaces every
+row of the same window (same start and end) with its own: the window's rows are always
+those of its latest run, all with one computed_at. A version whose predictions of a
+source in the window were replaced since (scored again by a new champion) keeps no figures
+for that source there: they described rows the source no longer holds, and its row count
+would no longer add up to the source's (``*``); the earlier ``monitor`` runs in MLflow keep
+its window figures (metrics) and report. Other windows' rows are left alone.
 Every run is also an MLflow run named ``monitor`` with the figures as metrics
 and the HTML report ``drift_report.html``.
 """
@@ -160,19 +163,9 @@ def source_figure(source: str, rows: int, config: MonitoringSettings, days: floa
     return {**found, "source": source, "model_version": ALL_VERSIONS}
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def replace_predicate(window: Window, groups: list[tuple[str, str]]) -> str:
-    """SQL predicate of the metrics rows of ``window`` for the (source, version) ``groups``."""
-    pairs = " OR ".join(
-        f"(source = {_literal(s)} AND model_version = {_literal(v)})" for s, v in groups
-    )
-    return (
-        f"window_start = {instant_sql(window.start)} "
-        f"AND window_end = {instant_sql(window.end)} AND ({pairs})"
-    )
+def replace_predicate(window: Window) -> str:
+    """SQL predicate of every metrics row of ``window`` (its start and end, as instants)."""
+    return f"window_start = {instant_sql(window.start)} AND window_end = {instant_sql(window.end)}"
 
 
 def _metric_name(f: dict) -> str:
@@ -286,11 +279,9 @@ def run(ctx: Context) -> dict:
         for f in figures
     ]
     frame = ctx.spark.createDataFrame(records, METRICS_SCHEMA)
-    # A source's ``none`` rows said it had no rows in the window: they go once it has some.
-    superseded = [(s, NO_VERSION) for s in sources if (s, NO_VERSION) not in groups]
-    wide = [(s, ALL_VERSIONS) for s in [*sources, *unserved]]
-    predicate = replace_predicate(window, groups + wide + superseded)
-    ctx.tables.replace_where(frame, config.table, predicate)
+    # The window's rows are this run's: no figure of a version (or a source's ``none``)
+    # whose rows the window no longer holds stays beside them.
+    ctx.tables.replace_where(frame, config.table, replace_predicate(window))
     broken = [f for f in figures if f["violation"]]
     violations = [
         f"{group_name(f['source'], f['model_version'])} {f['column']}.{f['metric']}="
