@@ -299,7 +299,9 @@ def group_name(value):
 
 
 def author_name(value):
-    """The author or owning team: not blank (it is the name of pyproject.toml's authors)."""
+    """The author or owning team (pyproject.toml's authors): one printable line, not blank.
+
+    Control characters are refused by the generic check (:func:`one_line`), run first."""
     if not value.strip():
         return (
             "must name the author or owning team (pyproject.toml's authors), e.g. ML Platform Team"

@@ -625,7 +625,7 @@ def test_the_names_script_lists_each_distribution_of_a_venv_with_its_import_name
     text = script["table"]([Path(sys.prefix)])
     lines = text.splitlines()
     assert "pyyaml _yaml yaml" in lines and "scikit-learn sklearn" in lines
-    assert "cookiecutter cookiecutter" in lines  # not in a project's venv: this one's
+    assert "cookiecutter cookiecutter" in lines  # cruft's, in this venv as in a project's
     rows = [line.split() for line in lines if not line.startswith("#")]
     assert [name for name, *_ in rows] == sorted(d.lower() for d, *_ in rows)
     assert len(rows) == len({dist.metadata["Name"] for dist in metadata.distributions()})
