@@ -612,7 +612,11 @@ def test_the_installed_names_hold_what_the_rendered_requirements_install(default
         for name, modules in found.items()
         if name not in installed or not modules <= set(installed[name])
     }
-    assert missing == {}
+    assert missing == {}, (
+        "hooks/installed_names.txt lacks what the requirements install now (an upstream "
+        "release added a dependency or a module?): regenerate it with "
+        "scripts/installed_names.py (its docstring says how)"
+    )
 
 
 def test_the_names_script_lists_each_distribution_of_a_venv_with_its_import_names(
