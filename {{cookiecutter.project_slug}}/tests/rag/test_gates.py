@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import mlflow
 import pytest
+from mlflow.genai.scorers import scorer
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.rag import entry
@@ -157,6 +158,26 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys, monkeypatch):
     fewer = evaluate.run(dry)
     assert (fewer["reused"], fewer["questions"]) == (False, 2)
     assert fewer["run_id"] != verdict["run_id"] and made() == (runs + 1, traces + 2)
+    # Another version of this package's code (an upgrade: the generator, the scorers or
+    # the gate fixed, say) evaluates the same inputs anew.
+    monkeypatch.setattr(evaluate, "source_digest", lambda: "the code after an upgrade")
+    upgraded = evaluate.run(dry)
+    assert upgraded["reused"] is False and made() == (runs + 2, traces + 4)
+    # Its run deleted (as README.rag.md says, to force a fresh evaluation), the rerun
+    # evaluates anew, and its own run is reused after it.
+    client().delete_run(upgraded["run_id"])
+    fresh = evaluate.run(dry)
+    assert fresh["reused"] is False and fresh["run_id"] != upgraded["run_id"]
+    assert evaluate.run(dry) == {**fresh, "reused": True}
+    # A judge whose endpoint failed leaves the run unreused (a rerun is its retry), though
+    # the judges gate nothing: the verdict is the same.
+    judged = {**strict, "judge_endpoint": "databricks:/judge"}
+    with_judge = Context(replace(settings, evaluation=judged))
+    monkeypatch.setattr(evaluate, "judge_scorers", lambda endpoint: [unreachable_judge])
+    first = evaluate.run(with_judge)
+    retry = evaluate.run(with_judge)
+    assert (first["reused"], retry["reused"]) == (False, False)
+    assert retry["run_id"] != first["run_id"] and retry["reasons"] == fresh["reasons"]
     monkeypatch.undo()
 
     # Evaluated again, with evaluation disabled: no metric of the first verdict stays.
@@ -308,6 +329,12 @@ def unanswered(model: str, failed: int) -> str:
     )
 
 
+@scorer(name="correctness")
+def unreachable_judge(outputs) -> float:
+    """An LLM judge whose endpoint answers HTTP 500."""
+    raise RuntimeError(f"judge: {HTTP_500}")
+
+
 class Flaky:
     """The model's generator, raising as a chat-completions endpoint answering HTTP 500 does
     for every question but the first ``answers`` ones it is asked."""
@@ -367,6 +394,12 @@ def test_a_candidate_that_does_not_answer_every_question_is_refused(ctx, monkeyp
     assert tags["validation_status"] == "FAILED"
     assert tags["validation_reasons"].startswith(unanswered("candidate", 17 - answers))
     assert deploy.run(ctx)["champion_version"] is None
+    if answers == 3:
+        # That run is never reused: a rerun, the endpoint answering again, is its retry.
+        monkeypatch.undo()
+        retry = evaluate.run(ctx)
+        assert (retry["reused"], retry["status"], retry["reasons"]) == (False, "PASSED", [])
+        assert retry["run_id"] != verdict["run_id"]
 
 
 @pytest.mark.parametrize("answers", [3, 0])

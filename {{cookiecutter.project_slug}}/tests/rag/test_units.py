@@ -6,6 +6,7 @@ import functools
 import math
 import re
 import runpy
+import shutil
 import sys
 import warnings
 from dataclasses import replace
@@ -22,7 +23,7 @@ from databricks.sdk.errors import NotFound
 from {{ cookiecutter.package_name }}.cli import format_summary
 from {{ cookiecutter.package_name }}.rag import corpus, eval_set, packaged, prompts, vector_search
 from {{ cookiecutter.package_name }}.rag import settings as rag_settings
-from {{ cookiecutter.package_name }}.rag.chunking import chunk_documents, split_text
+from {{ cookiecutter.package_name }}.rag.chunking import SPLITTER, chunk_documents, split_text
 from {{ cookiecutter.package_name }}.rag.embedding import with_dotted_names
 from {{ cookiecutter.package_name }}.rag.eval_set import (
     EVAL_FILE,
@@ -346,6 +347,47 @@ def test_the_overlap_never_makes_a_chunk_longer_than_its_size():
         pieces = split_text(" ".join(words), size, overlap)
         assert all(len(p) <= size or " " not in p for p in pieces)
         assert list(dict.fromkeys(w for p in pieces for w in p.split())) == words  # all, in order
+
+
+def test_the_splitting_rule_is_pinned_with_its_name():
+    # The index version covers chunking.SPLITTER, not split_text's code: a new rule under
+    # the old name would keep the old rule's chunks of every unchanged document.
+    text = (
+        "Use json.dumps(obj, indent=2) to serialize obj as a JSON formatted str;\n"
+        "json.loads parses it back with object_pairs_hook_and_more_options set."
+    )
+    pinned = (
+        "words at white space; pieces of at most size characters; whole-word overlap",
+        [
+            "Use json.dumps(obj,",
+            "indent=2) to serialize",
+            "serialize obj as a JSON",
+            "as a JSON formatted str;",
+            "str; json.loads parses",
+            "parses it back with",
+            "object_pairs_hook_and_more_options",
+            "set.",
+        ],
+    )
+    assert (SPLITTER, split_text(text, size=24, overlap=10)) == pinned, (
+        "split_text cuts this text otherwise than the rule named chunking.SPLITTER: when the "
+        "rule changed, give chunking.SPLITTER a new value (so every document is re-chunked), "
+        "then pin the new value and pieces here"
+    )
+
+
+def test_the_source_digest_follows_the_code_not_where_it_is_installed(tmp_path):
+    # The package copied elsewhere (a wheel in site-packages on Databricks, say): the same
+    # digest. Files other than Python source do not count; an edited module does.
+    copy = tmp_path / "site-packages" / "package"
+    shutil.copytree(packaged.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    installed = packaged.source_digest()
+    assert re.fullmatch(r"[0-9a-f]{64}", installed)
+    (copy / "conf" / "notes.txt").write_text("not code", encoding="utf-8")
+    assert packaged.source_digest(copy) == installed
+    fixed = copy / "rag" / "generation.py"
+    fixed.write_text(fixed.read_text(encoding="utf-8") + "\n# a fix\n", encoding="utf-8")
+    assert packaged.source_digest(copy) != installed
 
 
 # A prompt template with the retrieved context and the question.

@@ -27,11 +27,11 @@ from ...runtime.context import Context
 from ...runtime.frames import to_pandas
 from ...runtime.tracking import client
 from ..index_version import index_version
+from ..packaged import PACKAGE_DIR
 from ..pipeline import SIGNATURE
 from ..prompts import checked_template, prompt_by_alias
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "qa_model.py"
-PACKAGE_DIR = Path(__file__).resolve().parents[2]
 PIP_REQUIREMENTS = [
     f"mlflow=={mlflow.__version__}",
     "pandas>=2.2,<3",

@@ -30,11 +30,12 @@ the champion), ``dry_run`` (failures recorded, status PASSED) or ``disabled``
 (nothing scored, status PASSED, gate result SKIPPED). The verdict is logged on
 the evaluation run (params, metrics, tags) and tagged on the model version, which
 gets the challenger alias. Evaluating a version again on the same inputs (the same
-candidate and champion versions, questions and evaluation settings: :func:`inputs_digest`,
-tag ``validation_inputs`` on the run) reuses the finished run that evaluated them: no
-new run, no new trace, the same verdict written again. A run where the candidate or the
-champion left a question without an answer or a code score (an endpoint error, say) is
-never reused: a rerun is its retry. On other inputs a version is evaluated anew, and
+candidate and champion versions, questions, evaluation settings and code of this package:
+:func:`inputs_digest`, tag ``validation_inputs`` on the run) reuses the finished run that
+evaluated them: no new run, no new trace, the same verdict written again. A run where the
+candidate or the champion left a question without an answer or a code score, or a judge
+without a score (an endpoint error, say), is never reused: a rerun is its retry. A deleted
+run is not reused either. On other inputs a version is evaluated anew, and
 the verdict replaces its ``validation_*`` tags as a whole,
 ``validation_status`` last (:func:`...registry.write_verdict`). The
 evaluation run holds the candidate's scoring (MLflow's ``<metric>/mean`` and traces),
@@ -67,6 +68,7 @@ from ...registry import (
 from ...runtime.context import Context
 from ...runtime.tracking import client
 from ..eval_set import as_eval_data, load_eval_set
+from ..packaged import source_digest
 from ..scorers import CODE_METRICS, code_scorers, judge_scorers
 
 SKIPPED = "SKIPPED"
@@ -95,8 +97,9 @@ def one_line(text: object) -> str:
 
 def score(
     pipeline, data: list[dict], k: int, judge: str | None
-) -> tuple[dict[str, float], str, dict[str, dict[str, float]]]:
-    """(means, failures, values) of ``pipeline`` over ``data`` (one ``mlflow.genai.evaluate``).
+) -> tuple[dict[str, float], str, dict[str, dict[str, float]], int]:
+    """(means, failures, values, unjudged) of ``pipeline`` over ``data`` (one
+    ``mlflow.genai.evaluate``).
 
     ``mlflow.genai.evaluate`` catches an error of the model per question and
     leaves its scorers without a value, and its means leave those questions out.
@@ -105,7 +108,9 @@ def score(
     ``data`` (:func:`means_over`), a question without a value counting 0; judge
     metrics are MLflow's means. ``failures`` is "" when every question was answered
     and has every code score, else one line: how many questions did not, and the
-    first error (the model's, else a scorer's).
+    first error (the model's, else a scorer's). ``unjudged`` is how many questions a judge
+    scorer (``judge`` set) met an error on (its endpoint failed, say); it fails no gate, as
+    the judges gate nothing, but the run is not reused (:func:`_evaluate`).
 
     MLflow prints an "Evaluation completed" banner (with terminal colour codes) when it
     is done; it goes to stderr, so the step's JSON stays alone on stdout.
@@ -137,6 +142,7 @@ def score(
     # One row per question with a trace; a question without one has no value either.
     rows = [] if result.result_df is None else result.result_df.to_dict("records")
     values: dict[str, dict[str, float]] = {}
+    unjudged = 0
     for row in rows:
         question = (row.get("request") or {}).get("question")
         found = {metric: _number(row.get(f"{metric}/value")) for metric in CODE_METRICS}
@@ -145,14 +151,20 @@ def score(
             message = row.get(f"{metric}/error_message")
             if value is None and isinstance(message, str):  # else NaN: no error
                 errors.append(f"{metric}: {message}")
+        unjudged += any(
+            key.endswith("/error_message")
+            and key.removesuffix("/error_message") not in CODE_METRICS
+            and isinstance(message, str)
+            for key, message in row.items()
+        )
     questions = asked(data)
     means.update(means_over(values, questions))
     failed = len(questions) - len(scored(values, questions))
     if not failed:
-        return means, "", values
+        return means, "", values, unjudged
     first = one_line(errors[0]) if errors else "no result row"
     line = f"{failed} of {len(data)} questions gave no answer or no score (first: {first})"
-    return means, line, values
+    return means, line, values, unjudged
 
 
 def asked(data: list[dict]) -> list[str]:
@@ -269,17 +281,20 @@ def degradation(candidate: dict, champion: dict, gates: dict, questions: int = 0
     return reasons
 
 
-def inputs_digest(candidate, champion, data: list[dict], gates: dict) -> str:
+def inputs_digest(candidate, champion, data: list[dict], gates: dict, code: str) -> str:
     """64 hex digits of SHA-256 over what decides a verdict: the ``candidate`` and
     ``champion`` ModelVersions (champion None without another one; each by name, version
     and source run, so a model registered anew under the same name is another model), the
-    evaluation ``data`` (rows of :func:`..eval_set.as_eval_data`) and the evaluation
-    settings ``gates`` but :data:`VERDICT_FREE`."""
+    evaluation ``data`` (rows of :func:`..eval_set.as_eval_data`), the evaluation
+    settings ``gates`` but :data:`VERDICT_FREE`, and ``code``, the digest of the package's
+    source (:func:`..packaged.source_digest`): the scorers and the gate run from the
+    installed package, so after an upgrade the same inputs are evaluated anew."""
     spec = {
         "candidate": [candidate.name, str(candidate.version), candidate.run_id],
         "champion": None if champion is None else [str(champion.version), champion.run_id],
         "data": data,
         "evaluation": {k: v for k, v in gates.items() if k not in VERDICT_FREE},
+        "code": code,
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -333,7 +348,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     data = as_eval_data(load_eval_set(), {r.doc_id for r in documents.distinct().collect()})
     if not data:
         raise ValueError("evaluation set: no question's expected sources are in the index")
-    digest = inputs_digest(candidate, champion, data, gates)
+    digest = inputs_digest(candidate, champion, data, gates, source_digest())
     earlier = earlier_evaluation(digest)
     if earlier is None:
         result, tags = _evaluate(name, candidate, champion, data, gates, digest)
@@ -347,10 +362,12 @@ def run(ctx: Context, version: int | None = None) -> dict:
 def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, digest: str):
     """(result, verdict tags) of a new evaluation run of ``candidate`` against ``champion``
     on ``data`` (see :func:`run`), both logged on the run, its ``validation_inputs`` tag
-    ``digest`` set last, and only when both models answered and got a code score on every
-    question: a run that stopped midway or met an error is never reused."""
+    ``digest`` set last, and only when both models answered and got a code score (and a
+    judge score, with judges) on every question: a run that stopped midway or met an error
+    is never reused."""
     mode = gates["mode"]
     unanswered = False
+    unjudged = 0  # questions a judge scorer failed on, either model
     metrics: dict[str, float] = {}
     champion_metrics = champion_failures = comparison = None
     reasons: list[str] = []
@@ -373,7 +390,7 @@ def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, dig
         )
         if mode != "disabled":
             pipeline = load_pipeline(name, candidate.version)
-            metrics, failures, values = score(pipeline, data, k, judge)
+            metrics, failures, values, unjudged = score(pipeline, data, k, judge)
             reasons = too_few_questions(len(data), gates)
             if failures:
                 reasons.append(f"candidate: {failures}")
@@ -384,7 +401,9 @@ def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, dig
                 # overwrite the candidate's means under the same names.
                 with mlflow.start_run(run_name=f"champion-v{champion.version}", nested=True):
                     pipeline = load_pipeline(name, champion.version)
-                    champion_metrics, failures, champion_values = score(pipeline, data, k, judge)
+                    scored_champion = score(pipeline, data, k, judge)
+                champion_metrics, failures, champion_values, champion_unjudged = scored_champion
+                unjudged += champion_unjudged
                 champion_failures = (
                     f"champion v{champion.version}: {failures}" if failures else None
                 )
@@ -423,6 +442,6 @@ def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, dig
             "run_id": active.info.run_id,
         }
         mlflow.log_dict({"result": result, "tags": tags}, RESULT_FILE)
-        if not (unanswered or champion_failures):
+        if not (unanswered or champion_failures or unjudged):
             mlflow.set_tag(INPUTS_TAG, digest)
     return result, tags
