@@ -97,10 +97,10 @@ def test_the_champion_gate_allows_the_configured_degradation():
 
 def test_a_champion_that_could_not_score_fails_its_gate_with_the_reason():
     why = "Model is missing inputs ['gate_delay']."
-    gates = by_name(evaluate(LIMITS, 30.0, 40.0, math.nan, "3", champion_unscorable=why))
+    gates = by_name(evaluate(LIMITS, 30.0, 40.0, math.nan, "3", champion_not_comparable=why))
     assert gates["max_rmse"].passed and gates["baseline"].passed
     assert not gates["champion"].passed and math.isnan(gates["champion"].limit)
-    assert gates["champion"].reason == f"champion v3 cannot score the holdout: {why}"
+    assert gates["champion"].reason == f"champion v3 not comparable: {why}"
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])

@@ -370,7 +370,7 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying
 
     assert verdict["gates"] == {"max_rmse": "PASSED", "baseline": "PASSED", "champion": "FAILED"}
     assert verdict["reasons"] == [
-        f"champion v{champion} cannot score the holdout: its signature refuses the "
+        f"champion v{champion} not comparable: its signature refuses the "
         "holdout's model inputs: Model is missing inputs ['gate_delay']."
     ]
     assert verdict["status"] == "FAILED" and verdict["champion_version"] == champion
@@ -380,6 +380,55 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying
     assert tags["validation_reasons"] == verdict["reasons"][0]
     assert deploy.run(ctx, version=candidate)["promoted"] is False
     assert champion_version(ctx) == champion
+
+
+def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_figure(
+    trained, tmp_path
+):
+    """Champion v1 tagged as trained on 2013-01-01..2013-01-09, a day into the holdout
+    (2013-01-08..2013-01-10), as if trained with a later --as-of: validate of a
+    candidate (the same model, registered again with this as-of's tags) does not score it;
+    the champion gate fails saying why, and deploy keeps the champion. Without a
+    window_train tag the champion is compared (its figure is the candidate's, the same
+    model). With dry_run the failure is recorded and deploy promotes."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    client, name = registry(ctx), ctx.settings.model_name
+    champion = champion_version(ctx)
+    model = client.get_model_version(name, str(champion))
+    tags = ctx.settings.window_tags()
+    candidate = int(client.create_model_version(name, model.source, model.run_id, tags).version)
+    client.set_model_version_tag(name, str(champion), "window_train", "2013-01-01..2013-01-09")
+
+    verdict = validate.run(ctx, version=candidate)
+
+    assert verdict["gates"] == {"max_rmse": "PASSED", "baseline": "PASSED", "champion": "FAILED"}
+    assert verdict["reasons"] == [
+        f"champion v{champion} not comparable: trained on 2013-01-01..2013-01-09 "
+        "(window_train), which ends after this holdout starts (2013-01-08): its figure "
+        "would come from rows it was fit on"
+    ]
+    assert (verdict["status"], verdict["champion_version"]) == ("FAILED", champion)
+    assert math.isnan(verdict["champion_figure"])
+    recorded = client.get_model_version(name, str(candidate)).tags
+    assert recorded["validation_reasons"] == verdict["reasons"][0]
+    assert recorded["validation_champion_window_train"] == "2013-01-01..2013-01-09"
+    assert deploy.run(ctx, version=candidate)["promoted"] is False
+    assert champion_version(ctx) == champion
+
+    client.delete_model_version_tag(name, str(champion), "window_train")
+    compared = validate.run(ctx, version=candidate)
+    assert (compared["status"], compared["gates"]["champion"]) == ("PASSED", "PASSED")
+    rmse = compared["metrics"]["root_mean_squared_error"]
+    assert compared["champion_figure"] == pytest.approx(rmse) and 0 < rmse < 60
+    unknown = client.get_model_version(name, str(candidate)).tags
+    assert unknown["validation_champion_window_train"] == "unknown"
+
+    client.set_model_version_tag(name, str(champion), "window_train", "2013-01-01..2013-01-09")
+    dry = validate.run(with_mode(ctx, "dry_run"), version=candidate)
+    assert (dry["status"], dry["gate_result"]) == ("PASSED", "FAILED")
+    assert dry["reasons"] == verdict["reasons"]
+    assert deploy.run(ctx, version=candidate)["promoted"] is True
+    assert champion_version(ctx) == candidate
 
 
 def test_validate_refuses_a_holdout_without_rows_naming_the_window(trained):

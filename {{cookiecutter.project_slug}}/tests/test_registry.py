@@ -7,8 +7,8 @@ store cannot produce (a Unity Catalog permission error).
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 from mlflow import MlflowClient
@@ -21,8 +21,7 @@ from mlflow.protos.databricks_pb2 import (
 )
 
 from {{ cookiecutter.package_name }} import champion_move
-from {{ cookiecutter.package_name }}.config import Window
-from {{ cookiecutter.package_name }}.gates import evaluate
+from {{ cookiecutter.package_name }}.gates import Thresholds, evaluate
 from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias, write_verdict
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.errors import MissingTableError
@@ -487,8 +486,11 @@ def test_validate_refuses_a_version_of_other_windows_before_it_starts_a_run(
 ):
     """v2 was trained for another validation window than the settings' (another --as-of):
     validate refuses it in one line before it logs anything, so a retry with the wrong
-    as-of leaves no failed ``validate-v2`` run behind, and v2 no verdict."""
+    as-of leaves no failed ``validate-v2`` run behind, and v2 no verdict. Champion v1
+    trained into the holdout does not change that: the candidate's window is checked
+    first, so the message is the one that says what to pass."""
     store.set_model_version_tag(versions, "2", "window_validation", "2000-01-01..2000-01-03")
+    store.set_model_version_tag(versions, "1", "window_train", "2013-01-02..2013-10-02")
     holdout = local_ctx.settings.windows["validation"].label()
 
     for _ in range(2):
@@ -518,77 +520,53 @@ def test_validate_without_a_training_set_refuses_before_it_starts_a_run(local_ct
     assert_nothing_logged(local_ctx, store, versions)
 
 
-FIX = (
-    "train a candidate whose holdout starts on or after the end of the champion's training "
-    "window (a later --as-of), or tag v1 window_train with the window it was trained on"
-)
+def test_a_champion_trained_into_the_holdout_is_not_comparable_and_not_loaded(
+    local_ctx, store, versions
+):
+    """Champion v1 trained up to 2013-10-02 (a later --as-of) was fit on the first day of
+    the local holdout (from 2013-10-01): it is not scored, and why names its training
+    window and the holdout's start. Its source does not exist, so loading it would fail:
+    the figure is NaN without the model being loaded."""
+    store.set_model_version_tag(versions, "1", "window_train", "2013-01-02..2013-10-02")
+    champion = store.get_model_version(versions, "1")
+    objective = Thresholds.from_settings(local_ctx.settings.validation).objective
+
+    figure, why = validate._champion_figure(local_ctx, champion, None, objective)
+
+    assert math.isnan(figure)
+    assert why == (
+        "trained on 2013-01-02..2013-10-02 (window_train), which ends after this holdout "
+        "starts (2013-10-01): its figure would come from rows it was fit on"
+    )
 
 
 @pytest.mark.parametrize(
-    ("days_into_the_holdout", "tag", "refused"),
+    ("tag", "recorded"),
     [
-        (
-            1,
-            None,
-            " was trained on {window} (window_train), which ends after the "
-            "holdout here starts ({start}): its figure would come from rows it was fit on; ",
-        ),
-        (
-            None,
-            None,
-            " has no window_train tag, so it may have been fit on the holdout here "
-            "(from {start}): ",
-        ),
-        (
-            None,
-            "2013-01-01/2013-10-01",
-            ": tag window_train: '2013-01-01/2013-10-01' is not a window YYYY-MM-DD..YYYY-MM-DD: ",
-        ),
+        ("2013-01-01..2013-10-01", "2013-01-01..2013-10-01"),  # ends where the holdout starts
+        (None, "unknown"),
+        ("2013-01-01/2013-10-02", "unknown"),
     ],
-    ids=["trained-into-the-holdout", "untagged", "unreadable-tag"],
+    ids=["up-to-the-holdout", "untagged", "unreadable-tag"],
 )
-def test_validate_refuses_a_champion_that_may_have_been_fit_on_the_holdout(
-    local_ctx, store, versions, monkeypatch, days_into_the_holdout, tag, refused
+def test_a_champion_up_to_the_holdout_or_of_unknown_window_is_compared_and_recorded(
+    local_ctx, store, versions, monkeypatch, tag, recorded
 ):
-    """Champion v1 trained on a window reaching into v2's holdout (a later --as-of), or
-    whose training window is unknown, would be scored on rows it was fit on: validate
-    refuses v2 in one line before its run starts, in every mode that scores. Ending on the
-    holdout's first day is fine (the end is exclusive)."""
-    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)  # what validate would score, unrefused
-    windows = local_ctx.settings.windows
-    holdout = windows["validation"]
-    tagged = store.get_model_version(versions, "1").tags["window_train"]
-    assert tagged == Window(windows["train"].start, holdout.start).label()  # up to the holdout
-    trained = windows["train"]
-    if days_into_the_holdout is not None:
-        trained = Window(trained.start, holdout.start + timedelta(days=days_into_the_holdout))
-        store.set_model_version_tag(versions, "1", "window_train", trained.label())
-    elif tag is None:
+    """Champion v1 trained up to the local holdout's start (2013-10-01, the end is
+    exclusive), or without a readable window_train tag, is compared (nothing tells it
+    was fit on the holdout; an inflated figure would only raise v2's bar), in every mode
+    that scores; v2's verdict records the champion's training window, or ``unknown``."""
+    assert store.get_model_version(versions, "1").tags["window_train"] == "2013-01-01..2013-10-01"
+    if tag is None:
         store.delete_model_version_tag(versions, "1", "window_train")
     else:
         store.set_model_version_tag(versions, "1", "window_train", tag)
-    start = holdout.label().partition("..")[0]
-    expected = "model version 2: champion v1" + refused.format(window=trained.label(), start=start)
+    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)
 
     for mode in ("enabled", "dry_run"):
-        with pytest.raises(ValueError) as caught:
-            validate.run(with_validation(local_ctx, mode=mode), version=2)
-        assert str(caught.value) == expected + FIX
-    assert_nothing_logged(local_ctx, store, versions)
-    assert int(store.get_model_version_by_alias(versions, "champion").version) == 1
-
-
-def test_validate_compares_with_a_champion_trained_up_to_the_holdout_or_with_none(
-    local_ctx, store, versions, monkeypatch
-):
-    """The champion's training window (as train tags it) ends where the holdout starts:
-    validate compares v2 with it. Without a champion, or with validation disabled (nothing
-    scored), there is nothing to refuse."""
-    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)
-    assert validate.run(local_ctx, version=2)["champion_version"] == 1
-    store.set_model_version_tag(versions, "1", "window_train", "2099-01-01..2099-02-01")
-    skipped = validate.run(with_validation(local_ctx, mode="disabled"), version=2)
-    assert (skipped["gate_result"], skipped["champion_version"]) == ("SKIPPED", 1)
-    store.delete_registered_model_alias(versions, "champion")
-    alone = validate.run(local_ctx, version=2)
-    assert (alone["status"], alone["champion_version"]) == ("PASSED", None)
+        verdict = validate.run(with_validation(local_ctx, mode=mode), version=2)
+        assert (verdict["champion_version"], verdict["champion_rmse"]) == (1, 25.0)
+        tags = validation_tags(store, versions, 2)
+        assert tags["validation_champion_window_train"] == recorded
+    champion = store.get_model_version(versions, "1")
+    assert validate._fit_on_holdout(champion, local_ctx.settings.windows["validation"]) is None

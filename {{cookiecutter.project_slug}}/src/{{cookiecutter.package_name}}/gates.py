@@ -11,9 +11,9 @@ thresholds under ``validation`` in the config:
   label / the training prior of the positive class) by ``min_improvement_over_baseline``:
   RMSE <= baseline x (1 - margin), or ROC AUC >= baseline x (1 + margin);
 - ``champion`` (only when a champion exists): the metric is at most
-  ``max_relative_degradation`` worse than the champion's. A champion that cannot score
-  the holdout (its signature refuses the model inputs, e.g. after a contract change)
-  fails this gate, and the reason says so.
+  ``max_relative_degradation`` worse than the champion's. A champion that is not
+  comparable (its signature refuses the model inputs, e.g. after a contract change, or
+  it was trained on part of the holdout) fails this gate, and the reason says so.
 
 A gate passes only when both its figure and its limit are finite numbers and the
 figure is on the passing side of the limit. A NaN or infinite figure fails, and the
@@ -228,15 +228,15 @@ def evaluate(
     baseline: float,
     champion: float | None = None,
     champion_version: str | None = None,
-    champion_unscorable: str | None = None,
+    champion_not_comparable: str | None = None,
 ) -> list[Gate]:
     """The gates for a candidate: the absolute limit, ``baseline`` and, with a champion,
     ``champion``.
 
     All figures are the objective's holdout metric; ``champion`` None means no champion.
-    ``champion_unscorable``: why the champion could not score the holdout (None: it
-    could); its gate then fails with that reason, so a candidate never passes for want
-    of a comparison.
+    ``champion_not_comparable``: why the champion's figure cannot be compared (None: it
+    can), e.g. it could not score the holdout, or was fit on it; its gate then fails
+    with that reason, so a candidate never passes for want of a comparison.
     """
     t, o = thresholds, thresholds.objective
     worse = "<" if o.greater_is_better else ">"
@@ -264,8 +264,8 @@ def evaluate(
             f"{t.min_improvement_over_baseline:.1%}",
         )
     )
-    if champion_unscorable is not None:
-        reason = f"champion v{champion_version} cannot score the holdout: {champion_unscorable}"
+    if champion_not_comparable is not None:
+        reason = f"champion v{champion_version} not comparable: {champion_not_comparable}"
         gates.append(Gate("champion", candidate, math.nan, False, reason))
     elif champion is not None:
         allowed = champion * (1 - up * t.max_relative_degradation)

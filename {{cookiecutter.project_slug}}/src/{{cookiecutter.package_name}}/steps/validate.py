@@ -28,21 +28,23 @@ replaces its ``validation_*`` tags as a whole, ``validation_status`` last
 (:func:`..registry.write_verdict`): no gate or figure of the earlier verdict stays,
 and a version whose verdict was cut off midway has no status until validate reruns.
 
-The champion is judged on the holdout only when it was not fit on any of it: validate
-refuses, in one line and before its run starts, a champion whose training window (its
-``window_train`` tag, written by train) ends after the holdout starts, e.g. a champion
-trained with a later ``--as-of`` than the candidate (scored on rows it was fit on, it
-would look better than it is, and a candidate of older data would be measured against
-newer). A champion without that tag (not registered by train: by hand, or by a release
-before the tags) is refused too, since whether it saw the holdout is unknown. Either way,
-train a candidate with an ``--as-of`` whose holdout starts at or after the champion's
-training window ends, or tag the champion with its training window. With no champion,
-or with ``validation.mode`` ``disabled`` (nothing is scored), there is nothing to refuse.
+The champion is compared only on a holdout it was not fit on. A champion whose training
+window (its ``window_train`` tag, written by train) ends after the holdout starts, e.g.
+one trained with a later ``--as-of`` than the candidate, is not scored: scored on rows
+it was fit on it would look better than it is. Its ``champion`` gate fails and the
+reason names its training window and the holdout's start, so the verdict is ``FAILED``
+like any other rejection (``enabled``: the champion stays; ``dry_run``: recorded, and
+the candidate promoted anyway). A candidate trained with an ``--as-of`` whose holdout
+starts at or after the end of the champion's training window is compared as usual. A
+champion without a readable ``window_train`` tag (registered by hand, or before train
+wrote the tags) is compared: if it was fit on the holdout, its figure is better than it
+deserves, which only raises the candidate's bar. The verdict records the champion's
+training window as ``validation_champion_window_train`` (``unknown`` then).
 
 A champion that cannot score the holdout (its signature refuses the model inputs,
 e.g. an input the contract no longer has) fails the ``champion`` gate with a reason
-saying so; a rejected candidate is then promoted only by a human moving the alias
-(or with ``dry_run``).
+saying so, as one not comparable for its training window does; a rejected candidate is
+then promoted only by a human moving the alias (or with ``dry_run``).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ import mlflow
 import numpy as np
 from mlflow.exceptions import MlflowException
 
-from ..config import Window
+from ..config import Window, as_utc
 from ..features.training_set import window_filter
 from ..gates import Thresholds, evaluate, metric, naive_baseline, relative_degradation
 from ..metrics import holdout_metrics, reported_metrics
@@ -77,18 +79,53 @@ from ..runtime.tracking import client
 SKIPPED = "SKIPPED"
 TRAIN_WINDOW_TAG = "window_train"  # a version's training window, written by train
 GATE_TAG = "validation_gate_result"
+CHAMPION_WINDOW_TAG = "validation_champion_window_train"  # the champion's, or "unknown"
 
 
 def _predict(uri: str, frame) -> np.ndarray:
     return np.asarray(mlflow.pyfunc.load_model(uri).predict(frame), dtype=float).reshape(-1)
 
 
+def _training_window(version) -> Window | None:
+    """The training window of ``version`` (a ModelVersion), read from its ``window_train``
+    tag; None when the tag is missing or not ``YYYY-MM-DD..YYYY-MM-DD``."""
+    try:
+        return Window.from_label(version.tags[TRAIN_WINDOW_TAG])
+    except (KeyError, ValueError):
+        return None
+
+
+def _window_label(window: Window | None) -> str:
+    """``window``'s label, or ``unknown`` for None."""
+    return "unknown" if window is None else window.label()
+
+
+def _fit_on_holdout(champion, holdout: Window) -> str | None:
+    """Why ``champion`` (a ModelVersion) is not comparable on the ``holdout`` window: its
+    training window (see :func:`_training_window`) ends after the holdout starts, so it may
+    have been fit on the holdout's rows. None when it ends at or before the start (the end
+    is exclusive) or is unknown."""
+    trained = _training_window(champion)
+    if trained is None or trained.end <= holdout.start:
+        return None
+    return (
+        f"trained on {trained.label()} ({TRAIN_WINDOW_TAG}), which ends after this holdout "
+        f"starts ({as_utc(holdout.start):%Y-%m-%d}): its figure would come from rows it was "
+        "fit on"
+    )
+
+
 def _champion_figure(ctx: Context, champion, holdout, objective) -> tuple[float, str | None]:
-    """(the champion's figure of the objective's metric on ``holdout``, None), or (NaN, why)
-    when the champion refuses the holdout's inputs: MLflow's schema check of its signature,
-    e.g. an input the data contract no longer has, or one of another type. Errors loading
-    the model (registry, network) propagate."""
+    """(the champion's figure of the objective's metric on ``holdout``, None), or (NaN, why
+    it is not comparable): its training window reaches into ``windows.validation`` (see
+    :func:`_fit_on_holdout`; the model is not loaded then), or it refuses the holdout's
+    inputs: MLflow's schema check of its signature, e.g. an input the data contract no
+    longer has, or one of another type. Errors loading the model (registry, network)
+    propagate."""
     contract = ctx.settings.contract
+    why = _fit_on_holdout(champion, ctx.settings.windows["validation"])
+    if why is not None:
+        return math.nan, why
     model = mlflow.pyfunc.load_model(model_uri(ctx.settings.model_name, champion.version))
     try:
         predicted = model.predict(holdout[contract.feature_columns])
@@ -97,39 +134,6 @@ def _champion_figure(ctx: Context, champion, holdout, objective) -> tuple[float,
         return math.nan, f"its signature refuses the holdout's model inputs: {cause}"
     predicted = np.asarray(predicted, dtype=float).reshape(-1)
     return metric(objective, holdout[contract.label], predicted), None
-
-
-def _refuse_champion_fit_on_holdout(candidate, champion, holdout: Window) -> None:
-    """Refuse to compare ``candidate`` with ``champion`` (ModelVersions) on the ``holdout``
-    window when the champion may have been fit on some of its rows.
-
-    Raises ValueError (one line naming both versions, the champion's training window and
-    the holdout's start, and what to do) when the champion's ``window_train`` tag is
-    missing, is not ``YYYY-MM-DD..YYYY-MM-DD``, or ends after ``holdout.start``.
-    A training window ending on the holdout's first day is fine (the end is exclusive).
-    """
-    start = holdout.label().partition("..")[0]
-    said = f"model version {candidate.version}: champion v{champion.version}"
-    todo = (
-        f"train a candidate whose holdout starts on or after the end of the champion's "
-        f"training window (a later --as-of), or tag v{champion.version} {TRAIN_WINDOW_TAG} "
-        "with the window it was trained on"
-    )
-    tag = champion.tags.get(TRAIN_WINDOW_TAG)
-    if tag is None:
-        raise ValueError(
-            f"{said} has no {TRAIN_WINDOW_TAG} tag, so it may have been fit on the holdout "
-            f"here (from {start}): {todo}"
-        )
-    try:
-        trained = Window.from_label(tag)
-    except ValueError as err:
-        raise ValueError(f"{said}: tag {TRAIN_WINDOW_TAG}: {err}: {todo}") from None
-    if trained.end > holdout.start:
-        raise ValueError(
-            f"{said} was trained on {tag} ({TRAIN_WINDOW_TAG}), which ends after the holdout "
-            f"here starts ({start}): its figure would come from rows it was fit on; {todo}"
-        )
 
 
 def _holdout(ctx: Context, candidate):
@@ -204,16 +208,16 @@ def _score(ctx: Context, holdout, train_labels, candidate, champion, thresholds:
             better * (metrics[name] / baseline - 1) if baseline > 0 else np.nan
         ),
     }
-    champion_figure = unscorable = None
+    champion_figure = not_comparable = None
     if champion is not None:
-        champion_figure, unscorable = _champion_figure(ctx, champion, holdout, objective)
+        champion_figure, not_comparable = _champion_figure(ctx, champion, holdout, objective)
         figures[f"champion_{name}"] = champion_figure
         figures["relative_degradation"] = relative_degradation(
             metrics[name], champion_figure, objective.greater_is_better
         )
     champion_version = champion.version if champion else None
     gates = evaluate(
-        thresholds, metrics[name], baseline, champion_figure, champion_version, unscorable
+        thresholds, metrics[name], baseline, champion_figure, champion_version, not_comparable
     )
     figures.update({f"allowed_{name}_{g.name}": g.limit for g in gates})
     mlflow.log_metrics(figures)
@@ -235,8 +239,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     Raises, before the validation run starts (nothing is logged or tagged then):
     ConfigError for a bad threshold, LookupError when the version (or any version) does
     not exist, MissingTableError when the training set is missing, ValueError when the
-    version was trained for another validation window, the holdout has no rows, or the
-    champion may have been fit on the holdout (see the module docstring).
+    version was trained for another validation window or the holdout has no rows.
     Registry errors other than "not found" propagate.
     """
     settings = ctx.settings
@@ -255,8 +258,6 @@ def run(ctx: Context, version: int | None = None) -> dict:
         champion = None
     metrics, figures, gates = {}, {}, []
     # Read (and refused) before the run starts: a refused version leaves no run behind.
-    if mode != "disabled" and champion is not None:
-        _refuse_champion_fit_on_holdout(candidate, champion, settings.windows["validation"])
     holdout, train_labels = (None, None) if mode == "disabled" else _holdout(ctx, candidate)
     with mlflow.start_run(run_name=f"validate-v{candidate.version}") as active:
         mlflow.log_params(
@@ -285,6 +286,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
         **verdict,
         "validation_run_id": active.info.run_id,
         VALIDATED_AGAINST_TAG: str(champion.version) if champion else NONE,
+        **({CHAMPION_WINDOW_TAG: _window_label(_training_window(champion))} if champion else {}),
         **{f"validation_{k}": f"{v:.6g}" for k, v in thresholds.as_dict().items()},
         **{
             f"validation_{k}": f"{metrics[k]:.6g}"
