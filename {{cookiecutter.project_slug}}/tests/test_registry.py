@@ -553,20 +553,39 @@ def test_a_champion_up_to_the_holdout_or_of_unknown_window_is_compared_and_recor
     local_ctx, store, versions, monkeypatch, tag, recorded
 ):
     """Champion v1 trained up to the local holdout's start (2013-10-01, the end is
-    exclusive), or without a readable window_train tag, is compared (nothing tells it
-    was fit on the holdout; an inflated figure would only raise v2's bar), in every mode
-    that scores; v2's verdict records the champion's training window, or ``unknown``."""
+    exclusive), or without a readable window_train tag, is comparable (nothing tells it
+    was fit on the holdout; an inflated figure would only raise v2's bar): the rule gives
+    no reason, and validate hands the champion to the scoring and records its training
+    window on v2's verdict, or ``unknown``. (The scoring is a stand-in here; the figure of
+    a real champion is in tests/test_promotion.py.)"""
     assert store.get_model_version(versions, "1").tags["window_train"] == "2013-01-01..2013-10-01"
     if tag is None:
         store.delete_model_version_tag(versions, "1", "window_train")
     else:
         store.set_model_version_tag(versions, "1", "window_train", tag)
-    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)
-
-    for mode in ("enabled", "dry_run"):
-        verdict = validate.run(with_validation(local_ctx, mode=mode), version=2)
-        assert (verdict["champion_version"], verdict["champion_rmse"]) == (1, 25.0)
-        tags = validation_tags(store, versions, 2)
-        assert tags["validation_champion_window_train"] == recorded
     champion = store.get_model_version(versions, "1")
     assert validate._fit_on_holdout(champion, local_ctx.settings.windows["validation"]) is None
+    scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)
+
+    verdict = validate.run(local_ctx, version=2)
+
+    assert (verdict["champion_version"], verdict["champion_rmse"]) == (1, 25.0)
+    assert validation_tags(store, versions, 2)["validation_champion_window_train"] == recorded
+
+
+def test_with_validation_disabled_a_champion_trained_into_the_holdout_changes_nothing(
+    local_ctx, store, versions
+):
+    """With ``validation.mode: disabled`` nothing is scored, so a champion whose training
+    window reaches into the holdout (2013-10-02 > 2013-10-01) fails no gate: the gate
+    result is SKIPPED and the status PASSED, as without the overlap."""
+    store.set_model_version_tag(versions, "1", "window_train", "2013-01-02..2013-10-02")
+
+    skipped = validate.run(with_validation(local_ctx, mode="disabled"), version=2)
+
+    assert (skipped["status"], skipped["gate_result"], skipped["reasons"]) == (
+        "PASSED",
+        "SKIPPED",
+        [],
+    )
+    assert skipped["champion_version"] == 1

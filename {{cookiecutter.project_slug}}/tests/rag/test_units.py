@@ -384,6 +384,11 @@ def test_the_source_digest_follows_the_code_not_where_it_is_installed(tmp_path):
     installed = packaged.source_digest()
     assert re.fullmatch(r"[0-9a-f]{64}", installed)
     (copy / "conf" / "notes.txt").write_text("not code", encoding="utf-8")
+    # An editor's lock link (dangling) and a notebook's checkpoint are not source either.
+    (copy / "rag" / ".#generation.py").symlink_to(tmp_path / "no-such-file")
+    checkpoints = copy / "rag" / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "generation-checkpoint.py").write_text("draft = 1\n", encoding="utf-8")
     assert packaged.source_digest(copy) == installed
     fixed = copy / "rag" / "generation.py"
     fixed.write_text(fixed.read_text(encoding="utf-8") + "\n# a fix\n", encoding="utf-8")

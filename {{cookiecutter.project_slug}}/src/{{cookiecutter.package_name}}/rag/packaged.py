@@ -31,9 +31,15 @@ def source_digest(root: Path = PACKAGE_DIR) -> str:
     """64 hex digits of SHA-256 over the Python source under ``root`` (default: this
     package as installed): each ``*.py`` file's path relative to ``root`` and its bytes, in
     the order of those paths. The same code gives the same digest wherever it is installed;
-    an edit of any file (an upgrade of the package) gives another."""
+    an edit of any file (an upgrade of the package) gives another. Hidden files and folders
+    (a name starting with ``.``: an editor's lock link ``.#generation.py``, Jupyter's
+    ``.ipynb_checkpoints``) and anything not a regular file are not source and not read."""
     digest = hashlib.sha256()
-    files = sorted((path.relative_to(root).as_posix(), path) for path in root.rglob("*.py"))
+    files = sorted(
+        (path.relative_to(root).as_posix(), path)
+        for path in root.rglob("*.py")
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(root).parts)
+    )
     for relative, path in files:
         data = path.read_bytes()
         digest.update(f"{relative}\0{len(data)}\0".encode())

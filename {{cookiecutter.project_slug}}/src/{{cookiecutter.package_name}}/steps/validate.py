@@ -257,7 +257,8 @@ def run(ctx: Context, version: int | None = None) -> dict:
     if champion is not None and same_version(champion.version, candidate.version):
         champion = None
     metrics, figures, gates = {}, {}, []
-    # Read (and refused) before the run starts: a refused version leaves no run behind.
+    # The holdout is read (and a version of other windows refused) before the run starts:
+    # a refused version leaves no run behind.
     holdout, train_labels = (None, None) if mode == "disabled" else _holdout(ctx, candidate)
     with mlflow.start_run(run_name=f"validate-v{candidate.version}") as active:
         mlflow.log_params(
