@@ -455,8 +455,9 @@ def check_for(name):
 def same(name, first, second):
     """Whether two answers of the kind of variable ``name`` name the same thing: Unity
     Catalog identifiers (catalogs, schemas) compared without case, as Unity Catalog stores
-    names in lower case; git branches too (:func:`case_clash`); other answers exactly."""
-    if check_for(name) in (uc_identifier, git_branch):
+    names in lower case; git branches too; other answers exactly. Which kinds ignore case,
+    and why, is :func:`case_clash`'s."""
+    if case_clash(name) is not None:
         return first.lower() == second.lower()
     return first == second
 
