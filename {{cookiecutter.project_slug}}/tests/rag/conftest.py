@@ -54,6 +54,15 @@ def empty_store(tmp_path_factory) -> Path:
     return path
 
 
+def seeded(root: Path, empty_store: Path) -> Path:
+    """``root`` (created when missing) holding a copy of ``empty_store`` where the local
+    runtime looks for its store (``<root>/mlflow.db``): the pipeline finds a migrated store
+    instead of spending seconds migrating a new one. Returns ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(empty_store, root / "mlflow.db")
+    return root
+
+
 def fresh_context(
     root: Path, indexed: dict, empty_store: Path, shared=SHARED_TABLES, **changes
 ) -> Context:
@@ -67,7 +76,7 @@ def fresh_context(
         link = root.joinpath("warehouse", *name)
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(source, target_is_directory=True)
-    shutil.copy(empty_store, root / "mlflow.db")
+    seeded(root, empty_store)
     return Context(settings)
 
 
@@ -80,8 +89,7 @@ def ctx(tmp_path, indexed, empty_store) -> Context:
 @pytest.fixture
 def store_ctx(tmp_path, empty_store) -> Context:
     """A Context with a fresh MLflow store and no table: for tests that need no Spark."""
-    shutil.copy(empty_store, tmp_path / "mlflow.db")
-    return Context(slice_settings(tmp_path))
+    return Context(slice_settings(seeded(tmp_path, empty_store)))
 
 
 class FakeIndexes:

@@ -26,15 +26,16 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
 
 from ..connect_run import run_all_over_connect
-from .conftest import SLICE, FakeIndexes, fresh_context, registry, slice_settings
+from .conftest import SLICE, FakeIndexes, fresh_context, registry, seeded, slice_settings
 
 
 @pytest.fixture(scope="module")
-def slice_run(tmp_path_factory):
-    """(Context, summary) of the whole pipeline on the slice, in this process (classic Spark).
+def slice_run(tmp_path_factory, empty_store):
+    """(Context, summary) of the whole pipeline on the slice, in this process (classic Spark),
+    its MLflow store a copy of the empty one (the Connect run below creates its own).
 
     The summary is read by two tests; only the first runs steps again on the state."""
-    ctx = Context(slice_settings(tmp_path_factory.mktemp("slice-run")))
+    ctx = Context(slice_settings(seeded(tmp_path_factory.mktemp("slice-run"), empty_store)))
     return ctx, run_pipeline(ctx)
 
 
@@ -125,7 +126,7 @@ def test_the_same_run_over_spark_connect_gives_the_same_outputs(slice_run, tmp_p
     assert connect["champion_version"] == classic["champion_version"] == 1
 
 
-def test_an_edited_file_is_the_only_document_embedded_again(tmp_path, monkeypatch):
+def test_an_edited_file_is_the_only_document_embedded_again(tmp_path, empty_store, monkeypatch):
     folder = tmp_path / "docs"
     folder.mkdir()
     for name, text in {
@@ -135,7 +136,7 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path, monkeypatc
     }.items():
         (folder / name).write_text(text, encoding="utf-8")
     source = {"kind": "files", "path": str(folder)}
-    ctx = Context(slice_settings(tmp_path / "state", source=source))
+    ctx = Context(slice_settings(seeded(tmp_path / "state", empty_store), source=source))
     with pytest.raises(MissingTableError, match="does not exist: run ingest-documents first"):
         index.run(ctx)
     ingest_documents.run(ctx)
