@@ -212,22 +212,10 @@ def test_the_vector_search_source_table_has_change_data_feed(tmp_path, indexed, 
     assert [call[0] for call in workspace.vector_search_indexes.calls[calls:]] == ["get"]
 
 
-def test_a_table_source_is_ingested(tmp_path):
-    source = {"kind": "table", "table": "default.rag_test_documents"}
-    ctx = Context(slice_settings(tmp_path / "state", source=source))
-    rows = [("guide.a", "Alpha", "Alpha text.", "wiki"), ("guide.b", "Beta", "Beta text.", "wiki")]
-    schema = "doc_id string, title string, text string, source string"
-    frame = ctx.spark.createDataFrame(rows, schema)
-    frame.write.format("delta").mode("overwrite").saveAsTable(source["table"])
-    assert ingest_documents.run(ctx)["documents"] == 2
-    bronze = ctx.tables.read(ctx.settings.table("documents_bronze")).orderBy("doc_id").collect()
-    assert [(r.doc_id, r.title, r.text) for r in bronze] == [r[:3] for r in rows]
-
-
-def test_a_new_title_or_source_alone_is_not_written(tmp_path):
-    """README: the document table is replaced when a document's text is new or changed; an
-    unchanged source, or a new title or source alone, writes nothing, and unchanged
-    documents keep loaded_at."""
+def test_a_table_source_is_ingested_and_a_new_title_or_source_alone_is_not_written(tmp_path):
+    """A table source's rows are the document table's; README: the document table is
+    replaced when a document's text is new or changed; an unchanged source, or a new title
+    or source alone, writes nothing, and unchanged documents keep loaded_at."""
     source = {"kind": "table", "table": "default.rag_retitled_documents"}
     ctx = Context(slice_settings(tmp_path / "state", source=source))
     schema = "doc_id string, title string, text string, source string"
@@ -238,8 +226,11 @@ def test_a_new_title_or_source_alone_is_not_written(tmp_path):
         return ingest_documents.run(ctx)
 
     rows = [("guide.a", "Alpha", "Alpha text.", "wiki"), ("guide.b", "Beta", "Beta text.", "wiki")]
-    assert ingest(rows)["new_or_changed"] == 2
+    ingested = ingest(rows)
+    assert (ingested["documents"], ingested["new_or_changed"]) == (2, 2)
     documents = ctx.settings.table("documents_bronze")
+    bronze = ctx.tables.read(documents).orderBy("doc_id").collect()
+    assert [(r.doc_id, r.title, r.text) for r in bronze] == [r[:3] for r in rows]
     version = ctx.tables.version(documents)
 
     def loaded() -> dict:
