@@ -16,7 +16,7 @@ import pytest
 from mlflow.entities.model_registry import ModelVersion
 from pyspark.sql import functions as F
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import cli, entry
 from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
@@ -30,6 +30,7 @@ from {{ cookiecutter.package_name }}.steps import (
 )
 
 from .conftest import CONTRACT, FEATURES, LABEL, changed_contract, private_copy, registry, utc
+from .json_checks import strict_json
 
 pytestmark = pytest.mark.spark
 
@@ -382,6 +383,20 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying
     assert champion_version(ctx) == champion
 
 
+def champion_trained_into_the_holdout(ctx: Context) -> tuple[int, int]:
+    """(champion, candidate) in the state of ``ctx``: the champion's model registered again
+    as the candidate, with this as-of's window tags, and the champion's ``window_train``
+    tag set to 2013-01-01..2013-01-09, a day into the holdout (2013-01-08..2013-01-10), as
+    if trained with a later --as-of: validate does not score the champion."""
+    client, name = registry(ctx), ctx.settings.model_name
+    champion = champion_version(ctx)
+    model = client.get_model_version(name, str(champion))
+    tags = ctx.settings.window_tags()
+    candidate = int(client.create_model_version(name, model.source, model.run_id, tags).version)
+    client.set_model_version_tag(name, str(champion), "window_train", "2013-01-01..2013-01-09")
+    return champion, candidate
+
+
 def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_figure(
     trained, tmp_path
 ):
@@ -393,11 +408,7 @@ def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_f
     model). With dry_run the failure is recorded and deploy promotes."""
     ctx = private_copy(trained[0], tmp_path / "state")
     client, name = registry(ctx), ctx.settings.model_name
-    champion = champion_version(ctx)
-    model = client.get_model_version(name, str(champion))
-    tags = ctx.settings.window_tags()
-    candidate = int(client.create_model_version(name, model.source, model.run_id, tags).version)
-    client.set_model_version_tag(name, str(champion), "window_train", "2013-01-01..2013-01-09")
+    champion, candidate = champion_trained_into_the_holdout(ctx)
 
     verdict = validate.run(ctx, version=candidate)
 
@@ -429,6 +440,34 @@ def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_f
     assert dry["reasons"] == verdict["reasons"]
     assert deploy.run(ctx, version=candidate)["promoted"] is True
     assert champion_version(ctx) == candidate
+
+
+def test_validate_output_and_the_run_summary_are_strict_json_without_a_champion_figure(
+    trained, tmp_path, monkeypatch, capsys
+):
+    """The champion is not comparable (:func:`champion_trained_into_the_holdout`), so
+    validate's champion figure and relative degradation are NaN: the verdict validate
+    prints and the summary run-all writes hold null there, and parse as strict JSON."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    champion, candidate = champion_trained_into_the_holdout(ctx)
+    monkeypatch.setattr(entry, "context_of", lambda args: ctx)
+
+    assert cli.validate(["--model-version", str(candidate)]) == 0
+    printed = strict_json(capsys.readouterr().out)
+    summary = cli.run_pipeline(ctx, ("validate",))
+    path = tmp_path / "summary.json"
+    assert cli.report_summary(summary, path, cli.format_summary(summary)) == 0
+    written = strict_json(path.read_text(encoding="utf-8"))
+
+    verdict = summary["steps"]["validate"]
+    assert math.isnan(verdict["champion_figure"]) and math.isnan(verdict["relative_degradation"])
+    for judged in (printed, written["steps"]["validate"]):
+        assert (judged["model_version"], judged["champion_version"]) == (candidate, champion)
+        assert judged["champion_figure"] is judged["relative_degradation"] is None
+        assert judged["gates"]["champion"] == "FAILED"
+        assert judged["reasons"] == verdict["reasons"]
+        assert judged["baseline"] == pytest.approx(verdict["baseline"]) and judged["baseline"] > 0
+    assert written["validation"]["metrics"] == pytest.approx(verdict["metrics"])
 
 
 def test_validate_refuses_a_holdout_without_rows_naming_the_window(trained):

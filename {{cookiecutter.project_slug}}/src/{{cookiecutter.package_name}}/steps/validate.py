@@ -233,8 +233,10 @@ def run(ctx: Context, version: int | None = None) -> dict:
     problem type's holdout metrics: RMSE, MAE, R² / ROC AUC, log loss, F1 at the
     decision threshold, MAE of the probability), baseline (the naive baseline's
     figure of the gated metric; None when disabled), champion_version and
-    champion_figure (None without a champion), relative_degradation (how much worse
-    than the champion, a fraction, or None), thresholds and the validation run_id.
+    champion_figure (None without a champion; NaN when it is not comparable, which the
+    entry points print as null), relative_degradation (how much worse than the
+    champion, a fraction; None without a champion, NaN when its figure is NaN or 0),
+    thresholds and the validation run_id.
     Regression results also carry baseline_rmse and champion_rmse (the same figures).
     Raises, before the validation run starts (nothing is logged or tagged then):
     ConfigError for a bad threshold, LookupError when the version (or any version) does
