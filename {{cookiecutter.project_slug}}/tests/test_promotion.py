@@ -8,6 +8,7 @@ promotion, and rollback.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import mlflow
@@ -17,7 +18,7 @@ from mlflow.entities.model_registry import ModelVersion
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }} import cli, entry
-from {{ cookiecutter.package_name }}.config import Window
+from {{ cookiecutter.package_name }}.config import Window, parse_as_of
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -403,7 +404,8 @@ def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_f
     """Champion v1 tagged as trained on 2013-01-01..2013-01-09, a day into the holdout
     (2013-01-08..2013-01-10), as if trained with a later --as-of: validate of a
     candidate (the same model, registered again with this as-of's tags) does not score it;
-    the champion gate fails saying why, and deploy keeps the champion. Without a
+    the champion gate fails saying why and what to do, and deploy keeps the champion. A
+    candidate trained and validated with the --as-of the reason names is compared. Without a
     window_train tag the champion is compared (its figure is the candidate's, the same
     model). With dry_run the failure is recorded and deploy promotes."""
     ctx = private_copy(trained[0], tmp_path / "state")
@@ -416,8 +418,10 @@ def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_f
     assert verdict["reasons"] == [
         f"champion v{champion} not comparable: trained on 2013-01-01..2013-01-09 "
         "(window_train), which ends after this holdout starts (2013-01-08): its figure "
-        "would come from rows it was fit on"
-    ]
+        "would come from rows it was fit on; to compare them, train and validate with "
+        "--as-of 2013-02-09 or later, or set validation.mode: dry_run to let deploy promote "
+        "the candidate anyway (its failed gates are then only recorded)"
+    ]  # 2013-02-09: the local window_spec's 31 validation days after 2013-01-09
     assert (verdict["status"], verdict["champion_version"]) == ("FAILED", champion)
     assert math.isnan(verdict["champion_figure"])
     recorded = client.get_model_version(name, str(candidate)).tags
@@ -425,6 +429,21 @@ def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_f
     assert recorded["validation_champion_window_train"] == "2013-01-01..2013-01-09"
     assert deploy.run(ctx, version=candidate)["promoted"] is False
     assert champion_version(ctx) == champion
+
+    # The way out the reason names: a candidate trained as of that date (the same model
+    # registered with its window tags, as train registers) and validated as of it is
+    # compared with the champion.
+    named = re.search(r"--as-of (\S+)", verdict["reasons"][0])[1]
+    later = Context(ctx.settings.at(parse_as_of(named)))
+    assert later.settings.windows["validation"].start == utc(2013, 1, 9)
+    model = client.get_model_version(name, str(candidate))
+    tags = later.settings.window_tags()
+    again = int(client.create_model_version(name, model.source, model.run_id, tags).version)
+    as_of_later = validate.run(later, version=again)
+    assert (as_of_later["status"], as_of_later["gates"]["champion"]) == ("PASSED", "PASSED")
+    assert as_of_later["champion_figure"] == pytest.approx(
+        as_of_later["metrics"]["root_mean_squared_error"]
+    )
 
     client.delete_model_version_tag(name, str(champion), "window_train")
     compared = validate.run(ctx, version=candidate)
