@@ -7,8 +7,8 @@ import json
 
 def strict_json(text: str):
     """``text`` parsed as RFC 8259 JSON: ``NaN``, ``Infinity`` and ``-Infinity``, which
-    Python's json module reads and writes but jq and JavaScript's ``JSON.parse`` refuse,
-    raise ValueError naming the constant."""
+    Python's json module reads and writes but JavaScript's ``JSON.parse`` refuses, raise
+    ValueError naming the constant."""
 
     def refuse(constant: str):
         raise ValueError(f"not JSON: {constant}")

@@ -1,10 +1,11 @@
 """The JSON the entry points print and write: strict JSON (RFC 8259), whatever the figures.
 
 Python's ``json.dumps`` writes a float that is not finite as ``NaN``, ``Infinity`` or
-``-Infinity``, which is not JSON: strict parsers (``jq`` 1.6, JavaScript's
-``JSON.parse``) refuse the whole document. A step's figure can be such a float (validate's
-``champion_figure`` when the champion is not comparable, for one), so every step result
-and run summary goes through :func:`json_text`, which writes those as ``null``.
+``-Infinity``, which is not JSON: JavaScript's ``JSON.parse`` refuses the whole document,
+and ``jq`` 1.6 reads ``Infinity`` as 1.7976931348623157e+308. A step's figure can be such
+a float (validate's ``champion_figure`` when the champion is not comparable, for one), so
+every step result and run summary goes through :func:`json_text`, which writes those as
+``null``.
 """
 
 from __future__ import annotations
