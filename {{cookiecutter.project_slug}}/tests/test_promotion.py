@@ -8,6 +8,7 @@ promotion, and rollback.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import mlflow
@@ -16,8 +17,8 @@ import pytest
 from mlflow.entities.model_registry import ModelVersion
 from pyspark.sql import functions as F
 
-from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.config import Window
+from {{ cookiecutter.package_name }} import cli, entry
+from {{ cookiecutter.package_name }}.config import Window, parse_as_of
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -30,6 +31,7 @@ from {{ cookiecutter.package_name }}.steps import (
 )
 
 from .conftest import CONTRACT, FEATURES, LABEL, changed_contract, private_copy, registry, utc
+from .json_checks import strict_json
 
 pytestmark = pytest.mark.spark
 
@@ -382,22 +384,33 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying
     assert champion_version(ctx) == champion
 
 
-def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_figure(
-    trained, tmp_path
-):
-    """Champion v1 tagged as trained on 2013-01-01..2013-01-09, a day into the holdout
-    (2013-01-08..2013-01-10), as if trained with a later --as-of: validate of a
-    candidate (the same model, registered again with this as-of's tags) does not score it;
-    the champion gate fails saying why, and deploy keeps the champion. Without a
-    window_train tag the champion is compared (its figure is the candidate's, the same
-    model). With dry_run the failure is recorded and deploy promotes."""
-    ctx = private_copy(trained[0], tmp_path / "state")
+def champion_trained_into_the_holdout(ctx: Context) -> tuple[int, int]:
+    """(champion, candidate) in the state of ``ctx``: the champion's model registered again
+    as the candidate, with this as-of's window tags, and the champion's ``window_train``
+    tag set to 2013-01-01..2013-01-09, a day into the holdout (2013-01-08..2013-01-10), as
+    if trained with a later --as-of: validate does not score the champion."""
     client, name = registry(ctx), ctx.settings.model_name
     champion = champion_version(ctx)
     model = client.get_model_version(name, str(champion))
     tags = ctx.settings.window_tags()
     candidate = int(client.create_model_version(name, model.source, model.run_id, tags).version)
     client.set_model_version_tag(name, str(champion), "window_train", "2013-01-01..2013-01-09")
+    return champion, candidate
+
+
+def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_figure(
+    trained, tmp_path
+):
+    """Champion v1 tagged as trained on 2013-01-01..2013-01-09, a day into the holdout
+    (2013-01-08..2013-01-10), as if trained with a later --as-of: validate of a
+    candidate (the same model, registered again with this as-of's tags) does not score it;
+    the champion gate fails saying why and what to do, and deploy keeps the champion. A
+    candidate trained and validated with the --as-of the reason names is compared. Without a
+    window_train tag the champion is compared (its figure is the candidate's, the same
+    model). With dry_run the failure is recorded and deploy promotes."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    client, name = registry(ctx), ctx.settings.model_name
+    champion, candidate = champion_trained_into_the_holdout(ctx)
 
     verdict = validate.run(ctx, version=candidate)
 
@@ -405,8 +418,10 @@ def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_f
     assert verdict["reasons"] == [
         f"champion v{champion} not comparable: trained on 2013-01-01..2013-01-09 "
         "(window_train), which ends after this holdout starts (2013-01-08): its figure "
-        "would come from rows it was fit on"
-    ]
+        "would come from rows it was fit on; to compare them, train and validate with "
+        "--as-of 2013-02-09 or later, or set validation.mode: dry_run to let deploy promote "
+        "the candidate anyway (its failed gates are then only recorded)"
+    ]  # 2013-02-09: the local window_spec's 31 validation days after 2013-01-09
     assert (verdict["status"], verdict["champion_version"]) == ("FAILED", champion)
     assert math.isnan(verdict["champion_figure"])
     recorded = client.get_model_version(name, str(candidate)).tags
@@ -414,6 +429,21 @@ def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_f
     assert recorded["validation_champion_window_train"] == "2013-01-01..2013-01-09"
     assert deploy.run(ctx, version=candidate)["promoted"] is False
     assert champion_version(ctx) == champion
+
+    # The way out the reason names: a candidate trained as of that date (the same model
+    # registered with its window tags, as train registers) and validated as of it is
+    # compared with the champion.
+    named = re.search(r"--as-of (\S+)", verdict["reasons"][0])[1]
+    later = Context(ctx.settings.at(parse_as_of(named)))
+    assert later.settings.windows["validation"].start == utc(2013, 1, 9)
+    model = client.get_model_version(name, str(candidate))
+    tags = later.settings.window_tags()
+    again = int(client.create_model_version(name, model.source, model.run_id, tags).version)
+    as_of_later = validate.run(later, version=again)
+    assert (as_of_later["status"], as_of_later["gates"]["champion"]) == ("PASSED", "PASSED")
+    assert as_of_later["champion_figure"] == pytest.approx(
+        as_of_later["metrics"]["root_mean_squared_error"]
+    )
 
     client.delete_model_version_tag(name, str(champion), "window_train")
     compared = validate.run(ctx, version=candidate)
@@ -429,6 +459,34 @@ def test_a_champion_trained_into_the_holdout_fails_the_champion_gate_without_a_f
     assert dry["reasons"] == verdict["reasons"]
     assert deploy.run(ctx, version=candidate)["promoted"] is True
     assert champion_version(ctx) == candidate
+
+
+def test_validate_output_and_the_run_summary_are_strict_json_without_a_champion_figure(
+    trained, tmp_path, monkeypatch, capsys
+):
+    """The champion is not comparable (:func:`champion_trained_into_the_holdout`), so
+    validate's champion figure and relative degradation are NaN: the verdict validate
+    prints and the summary run-all writes hold null there, and parse as strict JSON."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    champion, candidate = champion_trained_into_the_holdout(ctx)
+    monkeypatch.setattr(entry, "context_of", lambda args: ctx)
+
+    assert cli.validate(["--model-version", str(candidate)]) == 0
+    printed = strict_json(capsys.readouterr().out)
+    summary = cli.run_pipeline(ctx, ("validate",))
+    path = tmp_path / "summary.json"
+    assert cli.report_summary(summary, path, cli.format_summary(summary)) == 0
+    written = strict_json(path.read_text(encoding="utf-8"))
+
+    verdict = summary["steps"]["validate"]
+    assert math.isnan(verdict["champion_figure"]) and math.isnan(verdict["relative_degradation"])
+    for judged in (printed, written["steps"]["validate"]):
+        assert (judged["model_version"], judged["champion_version"]) == (candidate, champion)
+        assert judged["champion_figure"] is judged["relative_degradation"] is None
+        assert judged["gates"]["champion"] == "FAILED"
+        assert judged["reasons"] == verdict["reasons"]
+        assert judged["baseline"] == pytest.approx(verdict["baseline"]) and judged["baseline"] > 0
+    assert written["validation"]["metrics"] == pytest.approx(verdict["metrics"])
 
 
 def test_validate_refuses_a_holdout_without_rows_naming_the_window(trained):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from mlflow import MlflowClient
@@ -21,6 +23,7 @@ from mlflow.protos.databricks_pb2 import (
 )
 
 from {{ cookiecutter.package_name }} import champion_move
+from {{ cookiecutter.package_name }}.config import parse_as_of
 from {{ cookiecutter.package_name }}.gates import Thresholds, evaluate
 from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias, write_verdict
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -28,7 +31,7 @@ from {{ cookiecutter.package_name }}.runtime.errors import MissingTableError
 from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
 from {{ cookiecutter.package_name }}.steps import deploy, rollback, validate
 
-from .conftest import local_settings
+from .conftest import local_settings, utc
 
 NAME = "local.schema.model"
 
@@ -536,8 +539,18 @@ def test_a_champion_trained_into_the_holdout_is_not_comparable_and_not_loaded(
     assert math.isnan(figure)
     assert why == (
         "trained on 2013-01-02..2013-10-02 (window_train), which ends after this holdout "
-        "starts (2013-10-01): its figure would come from rows it was fit on"
+        "starts (2013-10-01): its figure would come from rows it was fit on; to compare "
+        "them, train and validate with --as-of 2013-11-02 or later, or set validation.mode: "
+        "dry_run to let deploy promote the candidate anyway (its failed gates are then only "
+        "recorded)"
     )
+    # The as-of it names is the first whose holdout starts where the champion's training
+    # window ends (validate's window_validation check wants train's as-of, hence both).
+    named = parse_as_of(re.search(r"--as-of (\S+)", why)[1])
+    trained_until = utc(2013, 10, 2)
+    assert local_ctx.settings.at(named).windows["validation"].start == trained_until
+    day_before = local_ctx.settings.at(named - timedelta(days=1))
+    assert day_before.windows["validation"].start < trained_until
 
 
 @pytest.mark.parametrize(
@@ -564,7 +577,7 @@ def test_a_champion_up_to_the_holdout_or_of_unknown_window_is_compared_and_recor
     else:
         store.set_model_version_tag(versions, "1", "window_train", tag)
     champion = store.get_model_version(versions, "1")
-    assert validate._fit_on_holdout(champion, local_ctx.settings.windows["validation"]) is None
+    assert validate._fit_on_holdout(champion, local_ctx.settings) is None
     scored_as(monkeypatch, 30.0, 20.0, 40.0, 25.0)
 
     verdict = validate.run(local_ctx, version=2)

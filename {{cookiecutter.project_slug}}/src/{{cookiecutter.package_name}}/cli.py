@@ -14,7 +14,6 @@ module is imported (``--help`` answers without them).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from . import entry
 from .config import Settings
 from .entry import main, parser, step_entry
 from .parts import concatenated
+from .runtime.json_output import json_text
 
 if TYPE_CHECKING:
     from .runtime.context import Context
@@ -90,7 +90,7 @@ def _version_entry(step: str, default: str, rejection: bool = False):
             ctx = entry.context_of(args)
             fail = rejection and stops_on_rejection(args, ctx.settings)
             result = entry.run_step(step, ctx, version=args.model_version)
-            print(json.dumps(result, indent=2, default=str))
+            print(json_text(result))
             return REJECTION_EXIT if fail and _rejected(result) else 0
 
         return main(body, arguments, argv)
@@ -103,7 +103,9 @@ ingest = step_entry("ingest")
 features = step_entry("features")
 train = step_entry("train")
 validate = _version_entry("validate", "the highest-numbered", rejection=True)
-validate.__doc__ = """Entry point ``validate``: judge one model version, print the verdict as JSON.
+validate.__doc__ = """Entry point ``validate``: judge one model version, print the verdict as JSON
+(strict: a figure that is not a finite number, e.g. ``champion_figure`` when the champion
+is not comparable, is printed as null).
 
 ``--model-version N`` picks the version (default: the highest-numbered). With
 ``--fail-on-rejection`` or ``validation.fail_on_rejection: true`` the exit status
@@ -249,12 +251,15 @@ def stops_on_rejection(args: argparse.Namespace, settings: Settings) -> bool:
 def report_summary(summary: dict, path: Path | None, text: str) -> int:
     """Print ``text``, write ``summary`` as JSON to ``path`` if set; the exit status.
 
+    The JSON is strict (:func:`.runtime.json_output.json_text`): a figure that is not a
+    finite number, such as validate's NaN ``champion_figure``, is written as null.
+
     The status is 3 when the run stopped on a rejected candidate, else 0.
     """
     print(text)
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        path.write_text(json_text(summary), encoding="utf-8")
     return REJECTION_EXIT if summary["rejected"] is not None else 0
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .rag import entry
+from .runtime.json_output import json_text
 
 if TYPE_CHECKING:  # imports Spark and MLflow: entry.context loads it when a step runs
     from .runtime.context import Context
@@ -40,7 +40,7 @@ def _run_step(step: str, ctx: Context, **kwargs) -> dict:
 
 
 def _print(result: dict) -> None:
-    print(json.dumps(result, indent=2, default=str))
+    print(json_text(result))
 
 
 # Steps of the QA pipeline job before evaluate: they check the prompt and the evaluation
@@ -228,7 +228,7 @@ def run_all(argv: list[str] | None = None) -> int:
         print(format_summary(summary))
         if args.summary:
             args.summary.parent.mkdir(parents=True, exist_ok=True)
-            args.summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+            args.summary.write_text(json_text(summary), encoding="utf-8")
         return REJECTED_EXIT if summary["rejected"] else 0
 
     return entry.main(body, parser, argv)

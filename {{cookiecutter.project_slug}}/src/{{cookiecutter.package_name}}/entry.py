@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .config import ConfigError, Settings, load_settings, parse_as_of
 from .runtime.entry_status import run_entry
 from .runtime.errors import MissingTableError, SparkStartError
+from .runtime.json_output import json_text
 
 if TYPE_CHECKING:  # imports Spark and MLflow: loaded by context_of, when a step runs
     from .runtime.context import Context
@@ -86,7 +86,7 @@ def step_entry(step: str) -> Callable[[list[str] | None], int]:
 
     def entry(argv: list[str] | None = None) -> int:
         def body(args: argparse.Namespace) -> int:
-            print(json.dumps(run_step(step, context_of(args)), indent=2, default=str))
+            print(json_text(run_step(step, context_of(args))))
             return 0
 
         return main(body, parser(f"Run the {step} step."), argv)

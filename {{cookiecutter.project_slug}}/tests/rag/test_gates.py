@@ -178,6 +178,15 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys, monkeypatch):
     retry = evaluate.run(with_judge)
     assert (first["reused"], retry["reused"]) == (False, False)
     assert retry["run_id"] != first["run_id"] and retry["reasons"] == fresh["reasons"]
+    # Both questions of the edited set went unjudged: the result, the run's metric and its
+    # evaluation.json say how many (without a judge there is no count).
+    assert fresh["unjudged"] is None and "unjudged_questions" not in run_metrics(fresh)
+    assert first["unjudged"] == retry["unjudged"] == first["questions"] == 2
+    assert run_metrics(first)["unjudged_questions"] == 2
+    assert first["champion_unjudged"] is None  # v1 is the champion: no other one to score
+    logged = f"runs:/{first['run_id']}/{evaluate.RESULT_FILE}"
+    recorded = mlflow.artifacts.load_dict(logged)["result"]
+    assert (recorded["run_id"], recorded["unjudged"]) == (first["run_id"], 2)
     monkeypatch.undo()
 
     # Evaluated again, with evaluation disabled: no metric of the first verdict stays.
@@ -327,6 +336,11 @@ def unanswered(model: str, failed: int) -> str:
         f"{model}: {failed} of 17 questions gave no answer or no score "
         f"(first: RuntimeError: {HTTP_500})"
     )
+
+
+def run_metrics(verdict: dict) -> dict[str, float]:
+    """The metrics of the evaluation run of ``verdict`` (evaluate's result)."""
+    return client().get_run(verdict["run_id"]).data.metrics
 
 
 @scorer(name="correctness")

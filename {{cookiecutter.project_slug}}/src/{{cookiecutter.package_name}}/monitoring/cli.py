@@ -9,12 +9,12 @@ pyproject.toml): the steps of ``cli.STEPS``, then monitor, and with
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .. import cli, entry
+from ..runtime.json_output import json_text
 
 if TYPE_CHECKING:
     from ..runtime.context import Context
@@ -41,7 +41,7 @@ def monitor(argv: list[str] | None = None) -> int:
     def body(args: argparse.Namespace) -> int:
         ctx = entry.context_of(args)
         result = entry.run_step("monitor", ctx)
-        print(json.dumps(result, indent=2, default=str))
+        print(json_text(result))
         return VIOLATION_EXIT if args.fail_on_violation and result["violations"] else 0
 
     return entry.main(body, parser, argv)

@@ -32,8 +32,9 @@ The champion is compared only on a holdout it was not fit on. A champion whose t
 window (its ``window_train`` tag, written by train) ends after the holdout starts, e.g.
 one trained with a later ``--as-of`` than the candidate, is not scored: scored on rows
 it was fit on it would look better than it is. Its ``champion`` gate fails and the
-reason names its training window and the holdout's start, so the verdict is ``FAILED``
-like any other rejection (``enabled``: the champion stays; ``dry_run``: recorded, and
+reason names its training window, the holdout's start and what to do (the earliest
+``--as-of`` whose holdout starts after that window, or ``dry_run``), so the verdict is
+``FAILED`` like any other rejection (``enabled``: the champion stays; ``dry_run``: recorded, and
 the candidate promoted anyway). A candidate trained with an ``--as-of`` whose holdout
 starts at or after the end of the champion's training window is compared as usual. A
 champion without a readable ``window_train`` tag (registered by hand, or before train
@@ -50,12 +51,13 @@ then promoted only by a human moving the alias (or with ``dry_run``).
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 
 import mlflow
 import numpy as np
 from mlflow.exceptions import MlflowException
 
-from ..config import Window, as_utc
+from ..config import Settings, Window, as_utc
 from ..features.training_set import window_filter
 from ..gates import Thresholds, evaluate, metric, naive_baseline, relative_degradation
 from ..metrics import holdout_metrics, reported_metrics
@@ -100,18 +102,33 @@ def _window_label(window: Window | None) -> str:
     return "unknown" if window is None else window.label()
 
 
-def _fit_on_holdout(champion, holdout: Window) -> str | None:
-    """Why ``champion`` (a ModelVersion) is not comparable on the ``holdout`` window: its
-    training window (see :func:`_training_window`) ends after the holdout starts, so it may
-    have been fit on the holdout's rows. None when it ends at or before the start (the end
-    is exclusive) or is unknown."""
-    trained = _training_window(champion)
+def _comparable_as_of(trained: Window, settings: Settings) -> datetime:
+    """The earliest ``--as-of`` whose holdout (``windows.validation`` of
+    :meth:`Settings.at`, from ``settings.window_spec``) starts at or after the end of the
+    ``trained`` window (a champion's training window): ``label_maturity_days`` and
+    ``validation_days`` after that end (UTC midnight)."""
+    spec = settings.window_spec
+    return trained.end + timedelta(days=spec["label_maturity_days"] + spec["validation_days"])
+
+
+def _fit_on_holdout(champion, settings: Settings) -> str | None:
+    """Why ``champion`` (a ModelVersion) is not comparable on the holdout
+    (``settings.windows["validation"]``), and what to do about it: its training window
+    (see :func:`_training_window`) ends after the holdout starts, so it may have been fit
+    on the holdout's rows. The line names the earliest ``--as-of`` that compares them
+    (:func:`_comparable_as_of`) and ``validation.mode`` ``dry_run``, which lets deploy
+    promote the candidate anyway. None when the training window ends at or before the
+    start (the end is exclusive) or is unknown."""
+    trained, holdout = _training_window(champion), settings.windows["validation"]
     if trained is None or trained.end <= holdout.start:
         return None
     return (
         f"trained on {trained.label()} ({TRAIN_WINDOW_TAG}), which ends after this holdout "
         f"starts ({as_utc(holdout.start):%Y-%m-%d}): its figure would come from rows it was "
-        "fit on"
+        f"fit on; to compare them, train and validate with --as-of "
+        f"{as_utc(_comparable_as_of(trained, settings)):%Y-%m-%d} or later, or set "
+        "validation.mode: dry_run to let deploy promote the candidate anyway (its failed "
+        "gates are then only recorded)"
     )
 
 
@@ -123,7 +140,7 @@ def _champion_figure(ctx: Context, champion, holdout, objective) -> tuple[float,
     longer has, or one of another type. Errors loading the model (registry, network)
     propagate."""
     contract = ctx.settings.contract
-    why = _fit_on_holdout(champion, ctx.settings.windows["validation"])
+    why = _fit_on_holdout(champion, ctx.settings)
     if why is not None:
         return math.nan, why
     model = mlflow.pyfunc.load_model(model_uri(ctx.settings.model_name, champion.version))
@@ -233,8 +250,10 @@ def run(ctx: Context, version: int | None = None) -> dict:
     problem type's holdout metrics: RMSE, MAE, R² / ROC AUC, log loss, F1 at the
     decision threshold, MAE of the probability), baseline (the naive baseline's
     figure of the gated metric; None when disabled), champion_version and
-    champion_figure (None without a champion), relative_degradation (how much worse
-    than the champion, a fraction, or None), thresholds and the validation run_id.
+    champion_figure (None without a champion; NaN when it is not comparable, which the
+    entry points print as null), relative_degradation (how much worse than the
+    champion, a fraction; None without a champion, NaN when its figure is NaN or 0),
+    thresholds and the validation run_id.
     Regression results also carry baseline_rmse and champion_rmse (the same figures).
     Raises, before the validation run starts (nothing is logged or tagged then):
     ConfigError for a bad threshold, LookupError when the version (or any version) does

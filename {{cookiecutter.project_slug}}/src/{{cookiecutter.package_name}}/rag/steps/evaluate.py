@@ -78,6 +78,9 @@ RESULT_FILE = "evaluation.json"  # on the evaluation run: the result and verdict
 # Evaluation settings that change no verdict (only what the caller does with it).
 VERDICT_FREE = ("fail_on_rejection",)
 CHAMPION_FAILURES_TAG = "validation_champion_failures"
+# On the evaluation run, with judges: how many questions a judge gave no score (the
+# candidate's; the champion's under champion_<name>).
+UNJUDGED_METRIC = "unjudged_questions"
 FLOORS = {
     "retrieval_hit": "min_retrieval_hit_rate",
     "fact_recall": "min_fact_recall",
@@ -97,7 +100,7 @@ def one_line(text: object) -> str:
 
 def score(
     pipeline, data: list[dict], k: int, judge: str | None
-) -> tuple[dict[str, float], str, dict[str, dict[str, float]], int]:
+) -> tuple[dict[str, float], str, dict[str, dict[str, float]], int | None]:
     """(means, failures, values, unjudged) of ``pipeline`` over ``data`` (one
     ``mlflow.genai.evaluate``).
 
@@ -109,8 +112,9 @@ def score(
     metrics are MLflow's means. ``failures`` is "" when every question was answered
     and has every code score, else one line: how many questions did not, and the
     first error (the model's, else a scorer's). ``unjudged`` is how many questions a judge
-    scorer (``judge`` set) met an error on (its endpoint failed, say); it fails no gate, as
-    the judges gate nothing, but the run is not reused (:func:`_evaluate`).
+    scorer met an error on (its endpoint failed, say), None without ``judge``; it fails no
+    gate, as the judges gate nothing, but it is recorded and the run is not reused
+    (:func:`_evaluate`).
 
     MLflow prints an "Evaluation completed" banner (with terminal colour codes) when it
     is done; it goes to stderr, so the step's JSON stays alone on stdout.
@@ -157,6 +161,7 @@ def score(
             and isinstance(message, str)
             for key, message in row.items()
         )
+    unjudged = unjudged if judge else None
     questions = asked(data)
     means.update(means_over(values, questions))
     failed = len(questions) - len(scored(values, questions))
@@ -323,8 +328,13 @@ def run(ctx: Context, version: int | None = None) -> dict:
     questions the champion did not answer or get a score on, else None; also the
     tag ``validation_champion_failures``), compared (what the relative gate compared,
     :func:`compared`; None without another champion; its ``questions`` is also the
-    metric ``compared_questions``), questions (rows evaluated), run_id and reused (True
-    when the same inputs were evaluated before: that run's result, nothing scored again).
+    metric ``compared_questions``), questions (rows evaluated), unjudged and
+    champion_unjudged (with ``evaluation.judge_endpoint``: how many questions a judge met
+    an error on and gave no score, each model's; also the metrics ``unjudged_questions``
+    and ``champion_unjudged_questions``; None without judges, without another champion
+    or when nothing is scored; the judges gate nothing, so the verdict is the same),
+    run_id and reused (True when the same inputs were evaluated before: that run's
+    result, nothing scored again).
     Raises LookupError when no version is registered or ``version`` is not one (a
     registry error other than not-found propagates); ValueError when no
     evaluation question's documents are indexed.
@@ -367,9 +377,9 @@ def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, dig
     is never reused."""
     mode = gates["mode"]
     unanswered = False
-    unjudged = 0  # questions a judge scorer failed on, either model
     metrics: dict[str, float] = {}
     champion_metrics = champion_failures = comparison = None
+    unjudged = champion_unjudged = None  # questions a judge gave no score (see score)
     reasons: list[str] = []
     k, judge = int(gates["k"]), gates.get("judge_endpoint")
     with mlflow.start_run(run_name=f"evaluate-v{candidate.version}") as active:
@@ -403,7 +413,6 @@ def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, dig
                     pipeline = load_pipeline(name, champion.version)
                     scored_champion = score(pipeline, data, k, judge)
                 champion_metrics, failures, champion_values, champion_unjudged = scored_champion
-                unjudged += champion_unjudged
                 champion_failures = (
                     f"champion v{champion.version}: {failures}" if failures else None
                 )
@@ -411,6 +420,8 @@ def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, dig
                 comparison = compared(values, champion_values, asked(data))
                 mlflow.log_metric("compared_questions", comparison["questions"])
             mlflow.log_metrics(metrics)
+            counts = {UNJUDGED_METRIC: unjudged, f"champion_{UNJUDGED_METRIC}": champion_unjudged}
+            mlflow.log_metrics({key: n for key, n in counts.items() if n is not None})
             reasons += gate(metrics, gates, champion_metrics, comparison)
         gate_result = SKIPPED if mode == "disabled" else (FAILED if reasons else PASSED)
         status = FAILED if reasons and mode == "enabled" else PASSED
@@ -439,9 +450,11 @@ def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, dig
             "champion_failures": champion_failures,
             "compared": comparison,
             "questions": len(data),
+            "unjudged": unjudged,
+            "champion_unjudged": champion_unjudged,
             "run_id": active.info.run_id,
         }
         mlflow.log_dict({"result": result, "tags": tags}, RESULT_FILE)
-        if not (unanswered or champion_failures or unjudged):
+        if not (unanswered or champion_failures or unjudged or champion_unjudged):
             mlflow.set_tag(INPUTS_TAG, digest)
     return result, tags
