@@ -93,3 +93,25 @@ def test_a_missing_input_table_is_named_with_the_step_to_run(ctx):
     )
     with pytest.raises(MissingTableError, match=expected):
         features.run(ctx)
+
+
+def test_each_feature_frame_is_computed_once_for_its_check_and_its_merge(
+    trained, tmp_path, monkeypatch
+):
+    """A Python UDF on a key column of the weather frame counts the rows Spark computes:
+    each once, for the null-key check and the MERGE (twice before)."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    frames = known_feature_frames(ctx)
+    rows = frames["weather_features"].count()
+    computed = ctx.spark.sparkContext.accumulator(0)
+
+    def counted(value):
+        computed.add(1)
+        return value
+
+    weather = frames["weather_features"]
+    frames["weather_features"] = weather.withColumn("origin", F.udf(counted, "string")("origin"))
+    monkeypatch.setattr(model_inputs, "known_feature_frames", lambda _: frames)
+    result = features.run(ctx)
+    assert result["rows"] == trained[1]["features"]["rows"]
+    assert computed.value == rows > 0

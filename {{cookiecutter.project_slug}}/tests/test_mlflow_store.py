@@ -6,11 +6,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }} import entry
+from {{ cookiecutter.package_name }}.cli import run_pipeline
 from {{ cookiecutter.package_name }}.runtime import mlflow_store
 from {{ cookiecutter.package_name }}.runtime.mlflow_store import create_store
 from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
@@ -156,3 +159,28 @@ def test_without_hard_links_mlflow_creates_the_store_itself(tmp_path, monkeypatc
     assert list(settings.local_root.iterdir()) == []
     assert configure_mlflow(settings) == "1"
     assert sorted(p.name for p in settings.local_root.iterdir()) == ["mlflow.db"]
+
+
+def test_run_all_makes_a_new_store_while_its_first_step_runs(ctx, monkeypatch):
+    """run_pipeline starts building a new local store before its first step: the step sees
+    the store file appear (it waits up to 60 s for it, and scores no row), MLflow then
+    opens that store, and no temporary store file is left."""
+    store = ctx.settings.local_root / "mlflow.db"
+    store.unlink()  # the fixture's root comes with a store (conftest.seeded): a new root has none
+    seen = []
+
+    def first_step(step, context, **kwargs):
+        deadline = time.monotonic() + 60
+        while not store.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen.append((step, store.exists()))
+        return {}
+
+    monkeypatch.setattr(entry, "run_step", first_step)
+    run_pipeline(ctx, steps=("ingest",))
+    assert seen == [("ingest", True)]
+    assert configure_mlflow(ctx.settings) == "1"
+    assert MlflowClient(tracking_uri=f"sqlite:///{store}").get_experiment("1").name == (
+        ctx.settings.experiment
+    )
+    assert list(store.parent.glob(".mlflow.db.*")) == []

@@ -335,9 +335,33 @@ def check_tables(ctx: Context, keys: Sequence[str]) -> None:
     for key in keys:
         name = ctx.settings.table(key)
         ctx.tables.require(name, written_by(contract, key))
-        stamp = ctx.tables.commit_stamp(name)
-        passed = (ctx.tables.sql_name(name), stamp, repr(declared[key]))
+        passed = _passed(ctx, name, ctx.tables.commit_stamp(name), declared[key])
         if passed in ctx.checked:
             continue
         check_frame(ctx.tables.read(name), name, declared[key])
         ctx.checked.add(passed)
+
+
+def _passed(ctx: Context, name: str, stamp: tuple, expectation: Expectation) -> tuple:
+    """The ``ctx.checked`` entry of table ``name`` at commit ``stamp`` (from
+    :meth:`..runtime.tables.Tables.commit_stamp`) having passed ``expectation``."""
+    return (ctx.tables.sql_name(name), stamp, repr(expectation))
+
+
+def record_passed(ctx: Context, key: str) -> bool:
+    """Record the current version of the table ``tables.<key>`` as having passed its
+    expectations (:func:`expectations`) when it is the table's first version (version 0).
+
+    For a caller that has just created the table by writing a batch that passed
+    :func:`failures` against the same expectation: that version holds exactly those rows,
+    so :func:`check_tables` in this process does not check it again. A later version also
+    holds rows of earlier writes (and version 0 may be another writer's when the table
+    existed before the write), so nothing is recorded then. Returns whether it recorded.
+    Raises MissingTableError when the table does not exist.
+    """
+    name = ctx.settings.table(key)
+    stamp = ctx.tables.commit_stamp(name)
+    if stamp[0] != 0:
+        return False
+    ctx.checked.add(_passed(ctx, name, stamp, expectations(ctx.settings.contract)[key]))
+    return True

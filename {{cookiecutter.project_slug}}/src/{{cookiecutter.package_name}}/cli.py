@@ -155,11 +155,15 @@ def run_pipeline(
     ``rejected`` is None. A failing step raises; the steps before it are kept.
     ``progress``, when given, receives ``<step>: done in <seconds> s`` as each step ends.
     Raises LookupError after deploy when it left no champion and steps that score follow
-    (:func:`_require_champion`).
+    (:func:`_require_champion`). A new local MLflow store is created in a thread while
+    the first step runs (:func:`.runtime.tracking.create_store_ahead`).
     """
+    from .runtime.tracking import create_store_ahead  # loads MLflow, as the context has
+
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
     rejected = None
+    create_store_ahead(ctx.settings)  # a new local MLflow store is made while the steps start
     for step in steps:
         started = time.perf_counter()
         source = results.get(HANDOFF.get(step, ""))

@@ -8,11 +8,13 @@ before any feature table is written, so a bad frame leaves every feature table a
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 
 from ..contract import Contract, FeatureTable
+from ..runtime.tables import computed_once
 
 if TYPE_CHECKING:
     from ..runtime.context import Context
@@ -65,17 +67,28 @@ def merge_feature_tables(
 
     ``after_merge(spec, name)``, when given, runs after each table's MERGE with the
     table's declaration and full name (the feature store declares the keys there).
+    On classic Spark each frame is computed once, for its check and its MERGE
+    (:func:`..runtime.tables.computed_once`).
     Returns {full table name: row count}. Raises the errors of
     :func:`check_feature_frame` before any table is written.
     """
-    checked = {key: check_feature_frame(ctx, key, frame) for key, frame in frames.items()}
+    features = ctx.settings.contract.feature_tables
     out = {}
-    for table_key, frame in frames.items():
-        spec, name = checked[table_key]
-        # One row per key by construction; the upsert still ranks any duplicate
-        # deterministically.
-        ctx.tables.upsert(frame, name, spec.key_columns)
-        if after_merge is not None:
-            after_merge(spec, name)
-        out[name] = ctx.tables.count(name)
+    with ExitStack() as stack:
+        # Computed once for the check and the MERGE (classic Spark: computed_once).
+        frames = {
+            key: stack.enter_context(
+                computed_once(frame, features[key].key_columns if key in features else ())
+            )
+            for key, frame in frames.items()
+        }
+        checked = {key: check_feature_frame(ctx, key, frame) for key, frame in frames.items()}
+        for table_key, frame in frames.items():
+            spec, name = checked[table_key]
+            # One row per key by construction; the upsert still ranks any duplicate
+            # deterministically.
+            ctx.tables.upsert(frame, name, spec.key_columns)
+            if after_merge is not None:
+                after_merge(spec, name)
+            out[name] = ctx.tables.count(name)
     return out

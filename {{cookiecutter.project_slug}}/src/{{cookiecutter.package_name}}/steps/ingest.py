@@ -11,18 +11,27 @@ before the first write, so a bad source row never reaches bronze. The tables are
 separate commits: if a later write fails, the earlier tables already hold their new
 rows and the failed one its previous version; a rerun appends the missing rows, which
 repairs it.
+
+On classic Spark each batch is computed once, for its checks and its write
+(:func:`..runtime.tables.computed_once`). A table this run creates holds exactly the
+batch that passed its expectations, so that version is recorded as checked
+(:func:`..checks.record_passed`): the later steps of the process (``run-all``) do not
+check it again.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from pyspark.sql import DataFrame
 
 from .. import sources
-from ..checks import DataCheckError, expectations, failures, table_keys
+from ..checks import DataCheckError, expectations, failures, record_passed, table_keys
 from ..config import parse_as_of
 from ..features import definitions
 from ..features.training_set import before
 from ..runtime.context import Context
+from ..runtime.tables import computed_once
 
 
 def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
@@ -55,21 +64,28 @@ def run(ctx: Context) -> dict:
     """
     settings = ctx.settings
     contract = settings.contract
-    frames = {key: bronze_rows(ctx, key) for key in contract.bronze_tables}
     expected = expectations(contract)
-    for key, frame in frames.items():  # all checked before any is written
-        # A files source: the checks read every column, so a value that does not parse
-        # stops ingest here, not in a write (the rules alone read fewer columns).
-        read_all = sources.parsed_when_read(ctx, key)
-        with sources.parse_errors(ctx, key):
-            problems = failures(frame, expected[key], read_every_column=read_all)
-        if problems:
-            where = sources.describe(key, settings.sources[key])
-            raise DataCheckError(f"{where}: " + "; ".join(problems))
-    out, appended = {}, {}
-    for key, frame in frames.items():
-        name = settings.table(key)
-        with sources.parse_errors(ctx, key):
-            appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
-        out[name] = ctx.tables.count(name)
+    with ExitStack() as stack:
+        frames = {
+            key: stack.enter_context(computed_once(bronze_rows(ctx, key), expected[key].keys))
+            for key in contract.bronze_tables
+        }
+        for key, frame in frames.items():  # all checked before any is written
+            # A files source: the checks read every column, so a value that does not parse
+            # stops ingest here, not in a write (the rules alone read fewer columns).
+            read_all = sources.parsed_when_read(ctx, key)
+            with sources.parse_errors(ctx, key):
+                problems = failures(frame, expected[key], read_every_column=read_all)
+            if problems:
+                where = sources.describe(key, settings.sources[key])
+                raise DataCheckError(f"{where}: " + "; ".join(problems))
+        out, appended = {}, {}
+        for key, frame in frames.items():
+            name = settings.table(key)
+            created = not ctx.tables.exists(name)
+            with sources.parse_errors(ctx, key):
+                appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
+            if created:
+                record_passed(ctx, key)
+            out[name] = ctx.tables.count(name)
     return {"rows": out, "appended": appended}
