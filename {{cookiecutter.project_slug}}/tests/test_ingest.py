@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from {{ cookiecutter.package_name }} import checks
 from {{ cookiecutter.package_name }}.checks import check_inputs
 from {{ cookiecutter.package_name }}.features import definitions
+from {{ cookiecutter.package_name }}.runtime import tables as tables_module
 from {{ cookiecutter.package_name }}.steps import ingest
 
 from .conftest import private_copy, utc
@@ -49,6 +50,19 @@ def test_ingest_writes_every_source_row_once_and_reruns_cleanly(
     assert bronze.select("flight_id").distinct().count() == len(flights)
 
 
+def tables_checked(monkeypatch) -> list[str]:
+    """The names of the tables :func:`checks.check_frame` reads from now on (until
+    ``monkeypatch`` is undone), in order: a list that grows as it is called."""
+    read, check_frame = [], checks.check_frame
+
+    def counted_check(df, table, expectation):
+        read.append(table)
+        return check_frame(df, table, expectation)
+
+    monkeypatch.setattr(checks, "check_frame", counted_check)
+    return read
+
+
 def test_ingest_computes_each_source_once_and_its_new_tables_are_not_checked_again(
     ctx, monkeypatch, use_synthetic_source
 ):
@@ -76,13 +90,7 @@ def test_ingest_computes_each_source_once_and_its_new_tables_are_not_checked_aga
     assert ingest.run(ctx)["appended"] == {names[0]: len(flights), names[1]: len(weather)}
     assert computed.value == len(flights)
 
-    read, check_frame = [], checks.check_frame
-
-    def counted_check(df, table, expectation):
-        read.append(table)
-        return check_frame(df, table, expectation)
-
-    monkeypatch.setattr(checks, "check_frame", counted_check)
+    read = tables_checked(monkeypatch)
     check_inputs(ctx, "features")
     assert read == []
 
@@ -92,3 +100,25 @@ def test_ingest_computes_each_source_once_and_its_new_tables_are_not_checked_aga
     assert ingest.run(ctx)["appended"] == {names[0]: len(flights), names[1]: 0}
     check_inputs(ctx, "features")
     assert read == [names[0]]
+    # Recorded only for a first version that wrote exactly the batch's rows: not for the
+    # flights' version 1, nor for the weather's version 0 when the batch is said to hold
+    # another number of rows (another writer's table, to which a MERGE added none).
+    before = set(ctx.checked)
+    assert not checks.record_passed(ctx, "flights_bronze", len(flights))
+    assert not checks.record_passed(ctx, "weather_bronze", 0)
+    assert checks.record_passed(ctx, "weather_bronze", len(weather))
+    assert ctx.checked == before
+
+
+def test_tables_ingest_created_from_a_batch_computed_again_are_checked_again(
+    ctx, monkeypatch, use_synthetic_source
+):
+    """Over Spark Connect (here a classic session said to be one) the write computes the
+    batch anew, which may hold rows the check did not see (a source appended to in
+    between): ingest records nothing, and the features step checks both new tables."""
+    monkeypatch.setattr(tables_module, "is_connect", lambda spark: True)
+    ingest.run(ctx)
+    read = tables_checked(monkeypatch)
+    check_inputs(ctx, "features")
+    names = [ctx.settings.table(key) for key in ("flights_bronze", "weather_bronze")]
+    assert sorted(read) == sorted(names)

@@ -551,6 +551,13 @@ def test_a_champion_trained_into_the_holdout_is_not_comparable_and_not_loaded(
     assert local_ctx.settings.at(named).windows["validation"].start == trained_until
     day_before = local_ctx.settings.at(named - timedelta(days=1))
     assert day_before.windows["validation"].start < trained_until
+    # Labels that mature 2 days after the flight push that as-of 2 days later.
+    spec = {**local_ctx.settings.window_spec, "label_maturity_days": 2}
+    matured = replace(local_ctx.settings, window_spec=spec).at(named)
+    reason = validate._fit_on_holdout(champion, matured)
+    later = parse_as_of(re.search(r"--as-of (\S+)", reason)[1])
+    assert later - named == timedelta(days=2)
+    assert matured.at(later).windows["validation"].start == trained_until
 
 
 @pytest.mark.parametrize(

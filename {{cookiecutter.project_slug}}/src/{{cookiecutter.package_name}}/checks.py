@@ -348,20 +348,23 @@ def _passed(ctx: Context, name: str, stamp: tuple, expectation: Expectation) -> 
     return (ctx.tables.sql_name(name), stamp, repr(expectation))
 
 
-def record_passed(ctx: Context, key: str) -> bool:
+def record_passed(ctx: Context, key: str, rows: int) -> bool:
     """Record the current version of the table ``tables.<key>`` as having passed its
-    expectations (:func:`expectations`) when it is the table's first version (version 0).
+    expectations (:func:`expectations`) when it is the table's first version (version 0)
+    and that commit wrote ``rows`` rows (:meth:`..runtime.tables.Tables.rows_written`).
 
-    For a caller that has just created the table by writing a batch that passed
-    :func:`failures` against the same expectation: that version holds exactly those rows,
-    so :func:`check_tables` in this process does not check it again. A later version also
-    holds rows of earlier writes (and version 0 may be another writer's when the table
-    existed before the write), so nothing is recorded then. Returns whether it recorded.
-    Raises MissingTableError when the table does not exist.
+    For a caller that has just created the table by writing a batch of ``rows`` rows that
+    passed :func:`failures` against the same expectation, computed once for the check and
+    the write (:func:`..runtime.tables.computes_once`): that version holds exactly those
+    rows, so :func:`check_tables` in this process does not check it again. Nothing is
+    recorded when the newest version is a later one (it also holds rows of earlier
+    writes), or when version 0 wrote another number of rows or records none (another
+    writer created the table first, and this caller's MERGE added nothing). Returns
+    whether it recorded. Raises MissingTableError when the table does not exist.
     """
     name = ctx.settings.table(key)
     stamp = ctx.tables.commit_stamp(name)
-    if stamp[0] != 0:
+    if stamp[0] != 0 or ctx.tables.rows_written(name) != rows:
         return False
     ctx.checked.add(_passed(ctx, name, stamp, expectations(ctx.settings.contract)[key]))
     return True

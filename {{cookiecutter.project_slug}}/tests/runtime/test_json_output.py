@@ -19,6 +19,7 @@ def test_figures_that_are_not_finite_are_written_as_null_at_any_depth():
         "gates": {"upper": math.inf, "lower": np.float32("-inf")},
         "history": [1.5, math.nan, (np.float32(0.25), -math.inf)],
         "questions": 17,
+        "rows_scored": np.int64(858),
         "rejected": None,
         "as_of": date(2013, 1, 10),
     }
@@ -31,6 +32,7 @@ def test_figures_that_are_not_finite_are_written_as_null_at_any_depth():
         "gates": {"upper": None, "lower": None},
         "history": [1.5, None, [0.25, None]],
         "questions": 17,
+        "rows_scored": 858,
         "rejected": None,
         "as_of": "2013-01-10",
     }

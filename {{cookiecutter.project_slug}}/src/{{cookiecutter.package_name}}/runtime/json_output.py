@@ -18,12 +18,17 @@ import numbers
 def finite(value):
     """``value`` with every float that is not finite (NaN, infinity; Python's or NumPy's)
     replaced by None, through dicts, lists and tuples (tuples become lists); NumPy floats
-    that are finite become Python floats. Other values are returned as they are."""
+    that are finite become Python floats, NumPy integers Python ints. Other values are
+    returned as they are."""
     if isinstance(value, dict):
         return {key: finite(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [finite(item) for item in value]
-    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)  # a NumPy integer too (json.dumps writes those as text otherwise)
+    if isinstance(value, numbers.Real):
         number = float(value)
         return number if math.isfinite(number) else None
     return value

@@ -91,6 +91,13 @@ def latest_per_key(df: DataFrame, keys: Sequence[str], order_by: Sequence[str]) 
     return df.withColumn("_key_rank", rank).where("_key_rank = 1").drop("_key_rank")
 
 
+def computes_once(df: DataFrame, keys: Sequence[str]) -> bool:
+    """True when :func:`computed_once` gives ``df`` (a DataFrame) with ``keys`` (key column
+    names) computed once for every job of its block: keys are given and the session is
+    classic Spark, not Spark Connect (:func:`.spark.is_connect`)."""
+    return bool(keys) and not is_connect(df.sparkSession)
+
+
 @contextmanager
 def computed_once(df: DataFrame, keys: Sequence[str]) -> Iterator[DataFrame]:
     """``df`` persisted while the block runs when ``keys`` are given, else ``df`` itself.
@@ -102,7 +109,7 @@ def computed_once(df: DataFrame, keys: Sequence[str]) -> Iterator[DataFrame]:
     environments before version 5 refuse PERSIST) ``df`` itself, computed twice. A ``df``
     the caller persisted already is used as it is, and stays persisted.
     """
-    if not keys or is_connect(df.sparkSession) or df.is_cached:
+    if not computes_once(df, keys) or df.is_cached:
         yield df
         return
     persisted = df.persist()

@@ -40,8 +40,8 @@ def create_store_ahead(settings: RuntimeSettings) -> threading.Thread | None:
     Returns None, starting nothing, on Databricks, when the store file exists or when a
     thread of this process is creating it already. An error in the thread is not raised
     there: :func:`configure_mlflow` then finds no store and creates it itself, raising
-    that error. The thread is not a daemon: a process that ends first waits for it, so
-    no temporary store file is left behind.
+    the error of that second attempt, if it fails too. The thread is not a daemon: a
+    process that ends first waits for it, so no temporary store file is left behind.
     """
     if settings.runtime != "local":
         return None

@@ -16,7 +16,8 @@ On classic Spark each batch is computed once, for its checks and its write
 (:func:`..runtime.tables.computed_once`). A table this run creates holds exactly the
 batch that passed its expectations, so that version is recorded as checked
 (:func:`..checks.record_passed`): the later steps of the process (``run-all``) do not
-check it again.
+check it again. Over Spark Connect the write computes the batch anew, so nothing is
+recorded and the features step checks the table.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ..config import parse_as_of
 from ..features import definitions
 from ..features.training_set import before
 from ..runtime.context import Context
-from ..runtime.tables import computed_once
+from ..runtime.tables import computed_once, computes_once
 
 
 def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
@@ -85,7 +86,7 @@ def run(ctx: Context) -> dict:
             created = not ctx.tables.exists(name)
             with sources.parse_errors(ctx, key):
                 appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
-            if created:
-                record_passed(ctx, key)
+            if created and computes_once(frame, expected[key].keys):
+                record_passed(ctx, key, appended[name])
             out[name] = ctx.tables.count(name)
     return {"rows": out, "appended": appended}

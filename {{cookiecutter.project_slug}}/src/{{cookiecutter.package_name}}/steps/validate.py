@@ -252,7 +252,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     figure of the gated metric; None when disabled), champion_version and
     champion_figure (None without a champion; NaN when it is not comparable, which the
     entry points print as null), relative_degradation (how much worse than the
-    champion, a fraction; None without a champion, NaN when its figure is NaN or 0),
+    champion, a fraction; None without a champion, NaN when its figure is NaN, 0 or below),
     thresholds and the validation run_id.
     Regression results also carry baseline_rmse and champion_rmse (the same figures).
     Raises, before the validation run starts (nothing is logged or tagged then):
