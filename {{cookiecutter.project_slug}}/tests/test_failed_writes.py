@@ -11,7 +11,8 @@ from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import ingest, train, validate
 
-from .conftest import SYNTHETIC_WINDOWS, fail_on, private_copy, registry, rows_in_window, utc
+from .conftest import SYNTHETIC_WINDOWS, fail_on, private_copy, rows_in_window, utc
+from .mlflow_stores import registry
 
 pytestmark = pytest.mark.spark
 

@@ -12,7 +12,8 @@ import pytest
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
 from {{ cookiecutter.package_name }}.features import feature_tables, store
 
-from .conftest import private_copy, registry, utc, with_unproduced_input
+from .conftest import private_copy, utc, with_unproduced_input
+from .mlflow_stores import registry
 
 
 def test_local_looks_up_in_spark_and_databricks_environments_use_the_feature_store():

@@ -12,7 +12,7 @@ from {{ cookiecutter.package_name }} import cli, entry
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import deploy, train, validate
 
-from .conftest import registry, seeded
+from .mlflow_stores import registry, seeded
 from .test_promotion import register_model
 
 pytestmark = pytest.mark.spark

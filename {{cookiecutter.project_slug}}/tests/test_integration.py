@@ -17,8 +17,9 @@ from {{ cookiecutter.package_name }}.parts import concatenated
 from {{ cookiecutter.package_name }}.registry import CHAMPION
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
-from .conftest import registry, rows_in_window, utc
+from .conftest import rows_in_window, utc
 from .connect_run import run_all_over_connect
+from .mlflow_stores import registry
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 

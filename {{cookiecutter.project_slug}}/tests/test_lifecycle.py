@@ -27,9 +27,9 @@ from .conftest import (
     history_metrics_off,
     private_copy,
     refuses_a_shared_key,
-    registry,
     rows_in_window,
 )
+from .mlflow_stores import registry
 from .test_promotion import register_model
 
 pytestmark = pytest.mark.spark

@@ -41,10 +41,10 @@ from .conftest import (
     LABEL,
     local_settings,
     private_copy,
-    registry,
     rows_in_window,
     utc,
 )
+from .mlflow_stores import registry
 
 pytestmark = pytest.mark.spark
 

@@ -25,7 +25,8 @@ from {{ cookiecutter.package_name }}.registry import CHAMPION
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import monitor
 
-from .conftest import CONTRACT, FEATURES, LABEL, local_settings, registry, utc
+from .conftest import CONTRACT, FEATURES, LABEL, local_settings, utc
+from .mlflow_stores import registry
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 

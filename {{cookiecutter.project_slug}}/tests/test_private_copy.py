@@ -8,7 +8,8 @@ import mlflow
 
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
-from .conftest import local_settings, private_copy, registry
+from .conftest import local_settings, private_copy
+from .mlflow_stores import registry
 
 
 def files_under(root: Path) -> dict[str, bytes]:

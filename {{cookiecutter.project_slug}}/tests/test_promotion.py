@@ -30,8 +30,9 @@ from {{ cookiecutter.package_name }}.steps import (
     validate,
 )
 
-from .conftest import CONTRACT, FEATURES, LABEL, changed_contract, private_copy, registry, utc
+from .conftest import CONTRACT, FEATURES, LABEL, changed_contract, private_copy, utc
 from .json_checks import strict_json
+from .mlflow_stores import registry
 
 pytestmark = pytest.mark.spark
 

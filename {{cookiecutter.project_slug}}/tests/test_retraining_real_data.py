@@ -14,7 +14,8 @@ from {{ cookiecutter.package_name }}.monitoring.cli import run_pipeline
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import batch_inference, monitor
 
-from .conftest import local_settings, registry, rows_in_window, utc
+from .conftest import local_settings, rows_in_window, utc
+from .mlflow_stores import registry
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 

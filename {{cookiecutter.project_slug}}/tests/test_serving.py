@@ -55,9 +55,9 @@ from .conftest import (
     FEATURES,
     local_settings,
     private_copy,
-    registry,
     utc,
 )
+from .mlflow_stores import registry
 from .serving_checks import (
     check_log_batches,
     check_make_clean_keeps_requests_serve_kept,

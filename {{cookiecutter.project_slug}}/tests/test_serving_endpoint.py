@@ -23,7 +23,8 @@ from {{ cookiecutter.package_name }}.serving.endpoint import endpoint_settings, 
 from {{ cookiecutter.package_name }}.serving.server import LoggedApp
 from {{ cookiecutter.package_name }}.steps import deploy, rollback
 
-from .conftest import refusal, registry, seeded
+from .conftest import refusal
+from .mlflow_stores import registry, seeded
 
 
 class FakeEndpoints:

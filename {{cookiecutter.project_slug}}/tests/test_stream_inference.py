@@ -34,14 +34,13 @@ from .conftest import (
     private_copy,
     refusal,
     refuses_a_shared_key,
-    registry,
     rows_in_window,
-    seeded,
     serve_sources,
     synthetic_sources,
     utc,
     with_unproduced_input,
 )
+from .mlflow_stores import registry, seeded
 from .test_promotion import register_model
 
 pytestmark = pytest.mark.spark

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from databricks.sdk.errors import NotFound
-from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import index, ingest_documents
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+
+from ..mlflow_stores import seeded
 
 SLICE = ["json", "textwrap", "heapq", "bisect"]  # 4 modules, 28 documents, 17 eval questions
 SHARED_TABLES = ("documents_bronze", "chunks")
-
-
-def registry(ctx: Context) -> MlflowClient:
-    """An MlflowClient on the local store of ``ctx`` (independent of the process-wide URI)."""
-    uri = tracking_uri(ctx.settings)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def slot(name: str) -> str:
@@ -46,26 +39,7 @@ def indexed(tmp_path_factory) -> dict:
     return {"root": root, "ingest": ingest_documents.run(ctx), "index": index.run(ctx)}
 
 
-@pytest.fixture(scope="session")
-def empty_store(tmp_path_factory) -> Path:
-    """An MLflow SQLite file with its schema created (migrating a new file takes seconds)."""
-    path = tmp_path_factory.mktemp("store") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
-def seeded(root: Path, empty_store: Path) -> Path:
-    """``root`` (created when missing) holding a copy of ``empty_store`` where the local
-    runtime looks for its store (``<root>/mlflow.db``): the pipeline finds a migrated store
-    instead of spending seconds migrating a new one. Returns ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(empty_store, root / "mlflow.db")
-    return root
-
-
-def fresh_context(
-    root: Path, indexed: dict, empty_store: Path, shared=SHARED_TABLES, **changes
-) -> Context:
+def fresh_context(root: Path, indexed: dict, shared=SHARED_TABLES, **changes) -> Context:
     """A Context whose ``shared`` tables (keys of ``tables``; default the document and chunk
     tables) are the indexed slice's, read-only (symlinked), with an MLflow store and every
     other table of its own under ``root``."""
@@ -76,20 +50,20 @@ def fresh_context(
         link = root.joinpath("warehouse", *name)
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(source, target_is_directory=True)
-    seeded(root, empty_store)
+    seeded(root)
     return Context(settings)
 
 
 @pytest.fixture
-def ctx(tmp_path, indexed, empty_store) -> Context:
+def ctx(tmp_path, indexed) -> Context:
     """A fresh Context on the indexed slice (see :func:`fresh_context`)."""
-    return fresh_context(tmp_path, indexed, empty_store)
+    return fresh_context(tmp_path, indexed)
 
 
 @pytest.fixture
-def store_ctx(tmp_path, empty_store) -> Context:
+def store_ctx(tmp_path) -> Context:
     """A Context with a fresh MLflow store and no table: for tests that need no Spark."""
-    return Context(slice_settings(seeded(tmp_path, empty_store)))
+    return Context(slice_settings(seeded(tmp_path)))
 
 
 class FakeIndexes:

@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import client
 from {{ cookiecutter.package_name }}.steps import rollback as model_rollback
 
-from .conftest import registry
+from ..mlflow_stores import registry
 
 EDITED = prompt_text().replace("Quote the documentation", "Quote the documentation verbatim")
 

@@ -59,10 +59,10 @@ def chat_server():
 
 
 def test_request_carries_the_registered_prompt_and_the_retrieved_chunks(
-    tmp_path, indexed, empty_store, chat_server, monkeypatch
+    tmp_path, indexed, chat_server, monkeypatch
 ):
     url, received = chat_server
-    base = fresh_context(tmp_path, indexed, empty_store).settings
+    base = fresh_context(tmp_path, indexed).settings
     generator = {**base.generator, "kind": "chat_completions", "url": url, "model": "local-test"}
     ctx = Context(replace(base, generator=generator))
     monkeypatch.setenv(generator["api_key_env"], "test-key")

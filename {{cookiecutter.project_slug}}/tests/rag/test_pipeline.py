@@ -26,16 +26,17 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
 
 from ..connect_run import run_all_over_connect
-from .conftest import SLICE, FakeIndexes, fresh_context, registry, seeded, slice_settings
+from ..mlflow_stores import registry, seeded
+from .conftest import SLICE, FakeIndexes, fresh_context, slice_settings
 
 
 @pytest.fixture(scope="module")
-def slice_run(tmp_path_factory, empty_store):
+def slice_run(tmp_path_factory):
     """(Context, summary) of the whole pipeline on the slice, in this process (classic Spark),
     its MLflow store a copy of the empty one (the Connect run below creates its own).
 
     The summary is read by two tests; only the first runs steps again on the state."""
-    ctx = Context(slice_settings(seeded(tmp_path_factory.mktemp("slice-run"), empty_store)))
+    ctx = Context(slice_settings(seeded(tmp_path_factory.mktemp("slice-run"))))
     return ctx, run_pipeline(ctx)
 
 
@@ -126,7 +127,7 @@ def test_the_same_run_over_spark_connect_gives_the_same_outputs(slice_run, tmp_p
     assert connect["champion_version"] == classic["champion_version"] == 1
 
 
-def test_an_edited_file_is_the_only_document_embedded_again(tmp_path, empty_store, monkeypatch):
+def test_an_edited_file_is_the_only_document_embedded_again(tmp_path, monkeypatch):
     folder = tmp_path / "docs"
     folder.mkdir()
     for name, text in {
@@ -136,7 +137,7 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path, empty_stor
     }.items():
         (folder / name).write_text(text, encoding="utf-8")
     source = {"kind": "files", "path": str(folder)}
-    ctx = Context(slice_settings(seeded(tmp_path / "state", empty_store), source=source))
+    ctx = Context(slice_settings(seeded(tmp_path / "state"), source=source))
     with pytest.raises(MissingTableError, match="does not exist: run ingest-documents first"):
         index.run(ctx)
     ingest_documents.run(ctx)
@@ -173,14 +174,12 @@ def test_an_edited_file_is_the_only_document_embedded_again(tmp_path, empty_stor
     assert resplit["index_version"] != resized["index_version"]
 
 
-def test_the_vector_search_source_table_has_change_data_feed(tmp_path, indexed, empty_store):
+def test_the_vector_search_source_table_has_change_data_feed(tmp_path, indexed):
     """A Delta Sync index reads its source table's change data feed: with
     ``databricks_endpoint`` the index step switches it on for the chunk table, the
     source it hands to the index (the slice's document table; a fake workspace), once."""
     embedding = load_rag_settings("staging").embedding
-    ctx = fresh_context(
-        tmp_path, indexed, empty_store, shared=["documents_bronze"], embedding=embedding
-    )
+    ctx = fresh_context(tmp_path, indexed, shared=["documents_bronze"], embedding=embedding)
     workspace = SimpleNamespace(vector_search_indexes=FakeIndexes(exists=False))
     result = index.run(ctx, workspace)
     table = ctx.settings.table("chunks")

@@ -26,7 +26,8 @@ from {{ cookiecutter.package_name }}.rag.steps import (
 )
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
-from .conftest import registry, slot
+from ..mlflow_stores import registry
+from .conftest import slot
 
 
 def test_prompt_edit_versions_and_unchanged_prompt(ctx):

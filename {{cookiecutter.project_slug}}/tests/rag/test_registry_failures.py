@@ -3,8 +3,6 @@ untagged by a build that failed after registering it."""
 
 from __future__ import annotations
 
-import shutil
-
 import mlflow
 import pytest
 from mlflow import MlflowClient
@@ -20,7 +18,8 @@ from {{ cookiecutter.package_name }}.rag.prompts import (
 from {{ cookiecutter.package_name }}.rag.steps import build, evaluate, register_prompt, rollback
 from {{ cookiecutter.package_name }}.runtime.context import Context
 
-from .conftest import registry, slice_settings
+from ..mlflow_stores import registry, seeded
+from .conftest import slice_settings
 
 
 def deny(*args, **kwargs):
@@ -93,10 +92,9 @@ def test_a_version_that_never_became_ready_is_not_handed_on(ctx, monkeypatch):
     assert (first["model_version"], second["model_version"], second["registered"]) == (1, 2, True)
 
 
-def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(tmp_path, empty_store):
+def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(tmp_path):
     """Checked before the restored version is looked up: no raw registry error, no move."""
-    shutil.copy(empty_store, tmp_path / "mlflow.db")
-    ctx = Context(slice_settings(tmp_path))
+    ctx = Context(slice_settings(seeded(tmp_path)))
     ctx.mlflow()
     store, name = registry(ctx), ctx.settings.model_name
     store.create_registered_model(name)
@@ -113,12 +111,11 @@ def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(tmp_p
 
 
 def test_evaluating_a_version_that_does_not_exist_is_one_line_and_tags_nothing(
-    tmp_path, empty_store
+    tmp_path,
 ):
     """``evaluate.run(ctx, version=N)`` (version 0 included, which once meant "the newest")
     names the model and the version; the versions that exist keep their tags."""
-    shutil.copy(empty_store, tmp_path / "mlflow.db")
-    ctx = Context(slice_settings(tmp_path))
+    ctx = Context(slice_settings(seeded(tmp_path)))
     ctx.mlflow()
     store, name = registry(ctx), ctx.settings.model_name
     store.create_registered_model(name)

@@ -1,0 +1,49 @@
+"""The tests' local MLflow stores, for both use cases: a migrated empty store made once per
+test process and copied into each test's root, and a client on a context's store."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.runtime.mlflow_store import create_store
+from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+
+
+@functools.cache
+def empty_store() -> Path:
+    """An MLflow SQLite store with MLflow's schema migrations applied and nothing in it.
+
+    Made once per test process (:func:`.mlflow_store.create_store`, as the pipeline makes
+    its own): opening a new store runs every migration, which costs seconds; a copy of this
+    file is the same empty store at the same schema version. Removed when the process ends.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="empty-mlflow-store-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    store = folder / "mlflow.db"
+    create_store(store)
+    return store
+
+
+def seeded(root) -> Path:
+    """``root`` (created when missing) holding an empty MLflow store where the local
+    runtime looks for it (``<root>/mlflow.db``, see runtime/tracking.py), unless it
+    already has one, which is kept as it is. Returns ``root`` as a Path."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    store = root / "mlflow.db"
+    if not store.exists():
+        shutil.copyfile(empty_store(), store)
+    return root
+
+
+def registry(ctx: Context) -> MlflowClient:
+    """An MlflowClient on the local store of ``ctx`` (independent of the process-wide URI)."""
+    uri = tracking_uri(ctx.settings)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
