@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.mlflow_store import create_store
-from {{ cookiecutter.package_name }}.runtime.tracking import tracking_uri
+from {{ cookiecutter.package_name }}.runtime.tracking import local_store, tracking_uri
 
 
 @functools.cache
@@ -37,7 +37,7 @@ def seeded(root) -> Path:
     already has one, which is kept as it is. Returns ``root`` as a Path."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    store = root / "mlflow.db"
+    store = local_store(root)
     if not store.exists():
         shutil.copyfile(empty_store(), store)
     return root

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 
 import mlflow
 import pytest
@@ -14,9 +15,15 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }} import entry
 from {{ cookiecutter.package_name }}.cli import run_pipeline
+from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.runtime import mlflow_store
 from {{ cookiecutter.package_name }}.runtime.mlflow_store import create_store
-from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
+from {{ cookiecutter.package_name }}.runtime.tracking import (
+    configure_mlflow,
+    create_store_ahead,
+    local_store,
+    tracking_uri,
+)
 
 from .conftest import local_settings
 
@@ -184,3 +191,21 @@ def test_run_all_makes_a_new_store_while_its_first_step_runs(ctx, monkeypatch):
         ctx.settings.experiment
     )
     assert list(store.parent.glob(".mlflow.db.*")) == []
+
+
+def test_every_local_store_use_names_the_one_file_of_the_root(tmp_path):
+    """The early thread, the tracking URI and configure_mlflow all use ``local_store`` of
+    the root: ``<local_root>/mlflow.db``, as README and ``mlflow ui`` expect."""
+    settings = replace(load_settings("local"), local_root=tmp_path / "state")
+    store = local_store(settings.local_root)
+    assert store == tmp_path / "state" / "mlflow.db"
+    assert tracking_uri(settings) == f"sqlite:///{store}"
+    create_store_ahead(settings).join()
+    made = store.read_bytes()
+    configure_mlflow(settings)
+    assert mlflow.get_tracking_uri() == mlflow.get_registry_uri() == f"sqlite:///{store}"
+    assert sorted(p.name for p in settings.local_root.iterdir()) == ["mlflow.db"]
+    assert MlflowClient(tracking_uri=f"sqlite:///{store}").get_experiment("1").name == (
+        settings.experiment
+    )
+    assert len(made) > 0

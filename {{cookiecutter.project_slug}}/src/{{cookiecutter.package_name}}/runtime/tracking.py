@@ -31,6 +31,12 @@ def _quiet_logs() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def local_store(local_root: Path) -> Path:
+    """The local MLflow store file (SQLite, tracking and registry) of the local runtime's
+    state folder ``local_root``: ``<local_root>/mlflow.db``."""
+    return local_root / "mlflow.db"
+
+
 def create_store_ahead(settings: RuntimeSettings) -> threading.Thread | None:
     """Locally, start creating the MLflow store (:func:`.mlflow_store.create_store`) in a
     thread and return it, so that its schema migrations (seconds on a new local root) run
@@ -45,7 +51,7 @@ def create_store_ahead(settings: RuntimeSettings) -> threading.Thread | None:
     """
     if settings.runtime != "local":
         return None
-    store = settings.local_root / "mlflow.db"
+    store = local_store(settings.local_root)
     with _AHEAD_LOCK:
         if store.exists() or store in _AHEAD:
             return None
@@ -72,7 +78,7 @@ def _wait_for_store(store: Path) -> None:
 def tracking_uri(settings: RuntimeSettings) -> str:
     """``sqlite:///<local_root>/mlflow.db`` locally, ``databricks`` on Databricks."""
     if settings.runtime == "local":
-        return f"sqlite:///{settings.local_root / 'mlflow.db'}"
+        return f"sqlite:///{local_store(settings.local_root)}"
     return "databricks"
 
 
@@ -86,7 +92,7 @@ def configure_mlflow(settings: RuntimeSettings) -> str:
     """
     _quiet_logs()
     if settings.runtime == "local":
-        store = settings.local_root / "mlflow.db"
+        store = local_store(settings.local_root)
         _wait_for_store(store)
         create_store(store)
         mlflow.set_tracking_uri(tracking_uri(settings))
