@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -26,6 +28,8 @@ from {{ cookiecutter.package_name }}.rag.steps import (
 from {{ cookiecutter.package_name }}.registry import version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tracking import client
+
+from ..json_checks import strict_json
 
 CONTEXT_LINE = re.compile(r"^.*\{\{\s*context\s*\}\}.*\n", re.MULTILINE)
 
@@ -347,6 +351,30 @@ def run_metrics(verdict: dict) -> dict[str, float]:
 def unreachable_judge(outputs) -> float:
     """An LLM judge whose endpoint answers HTTP 500."""
     raise RuntimeError(f"judge: {HTTP_500}")
+
+
+@scorer(name="correctness")
+def scoreless_judge(outputs) -> float:
+    """An LLM judge whose reply held no score it could read: NaN."""
+    return math.nan
+
+
+def test_a_mean_that_is_not_a_number_is_null_in_the_evaluation_file(ctx, monkeypatch):
+    """A judge gives NaN on every question, so MLflow's mean of it is NaN. The run's
+    evaluation.json (what a rerun on the same inputs reuses) is strict JSON, that mean
+    null in it."""
+    judged = {**ctx.settings.evaluation, "judge_endpoint": "databricks:/judge"}
+    with_judge = Context(replace(ctx.settings, evaluation=judged))
+    monkeypatch.setattr(evaluate, "judge_scorers", lambda endpoint: [scoreless_judge])
+    register_prompt.run(with_judge)
+    build.run(with_judge)
+
+    verdict = evaluate.run(with_judge)
+    saved = client().download_artifacts(verdict["run_id"], evaluate.RESULT_FILE)
+    written = strict_json(Path(saved).read_text(encoding="utf-8"))["result"]
+
+    assert math.isnan(verdict["metrics"]["correctness"])
+    assert written["metrics"] == {**verdict["metrics"], "correctness": None}
 
 
 class Flaky:

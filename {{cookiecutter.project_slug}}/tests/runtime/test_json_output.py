@@ -6,6 +6,7 @@ import math
 from datetime import date
 
 import numpy as np
+import pytest
 
 from {{ cookiecutter.package_name }}.runtime.json_output import json_text
 
@@ -37,3 +38,23 @@ def test_figures_that_are_not_finite_are_written_as_null_at_any_depth():
         "as_of": "2013-01-10",
     }
     assert json_text({"passed": True, "rows": 3}) == '{\n  "passed": true,\n  "rows": 3\n}'
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ({"metrics": {math.nan: 0.5}}, "metrics: key nan"),
+        ({"runs": [{"a": 1}, {np.float64("-inf"): 2}]}, r"runs\[1\]: key -inf"),
+        ({math.inf: 1}, "the top dict: key inf"),
+    ],
+)
+def test_a_key_that_is_not_a_finite_number_is_refused_saying_where(value, where):
+    """JSON keys are text and NaN keys, all different in Python, would all be ``NaN``: the
+    key is refused in one line naming the dict it is in, instead of ``json.dumps``'s
+    "Out of range float values are not JSON compliant"."""
+    with pytest.raises(ValueError, match=f"^JSON output: {where} is not a finite number$"):
+        json_text(value)
+    assert strict_json(json_text({1.5: "a finite float key", 2: "an int"})) == {
+        "1.5": "a finite float key",
+        "2": "an int",
+    }

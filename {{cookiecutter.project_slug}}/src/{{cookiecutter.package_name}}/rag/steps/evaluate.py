@@ -66,6 +66,7 @@ from ...registry import (
     write_verdict,
 )
 from ...runtime.context import Context
+from ...runtime.json_output import json_text
 from ...runtime.tracking import client
 from ..eval_set import as_eval_data, load_eval_set
 from ..packaged import source_digest
@@ -454,7 +455,8 @@ def _evaluate(name: str, candidate, champion, data: list[dict], gates: dict, dig
             "champion_unjudged": champion_unjudged,
             "run_id": active.info.run_id,
         }
-        mlflow.log_dict({"result": result, "tags": tags}, RESULT_FILE)
+        # Strict JSON: a mean that is not finite (a judge's, say) is written as null.
+        mlflow.log_text(json_text({"result": result, "tags": tags}), RESULT_FILE)
         if not (unanswered or champion_failures or unjudged or champion_unjudged):
             mlflow.set_tag(INPUTS_TAG, digest)
     return result, tags
