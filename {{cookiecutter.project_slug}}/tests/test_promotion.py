@@ -374,7 +374,10 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying
     assert verdict["gates"] == {"max_rmse": "PASSED", "baseline": "PASSED", "champion": "FAILED"}
     assert verdict["reasons"] == [
         f"champion v{champion} not comparable: its signature refuses the "
-        "holdout's model inputs: Model is missing inputs ['gate_delay']."
+        "holdout's model inputs: Model is missing inputs ['gate_delay'] (the model inputs "
+        "changed since it was trained: it cannot be compared on them); to replace it, set "
+        "validation.mode: dry_run to let deploy promote the candidate anyway (its failed "
+        "gates are then only recorded)"
     ]
     assert verdict["status"] == "FAILED" and verdict["champion_version"] == champion
     assert math.isnan(verdict["champion_figure"])

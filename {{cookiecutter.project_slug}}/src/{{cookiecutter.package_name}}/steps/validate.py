@@ -44,8 +44,8 @@ training window as ``validation_champion_window_train`` (``unknown`` then).
 
 A champion that cannot score the holdout (its signature refuses the model inputs,
 e.g. an input the contract no longer has) fails the ``champion`` gate with a reason
-saying so, as one not comparable for its training window does; a rejected candidate is
-then promoted only by a human moving the alias (or with ``dry_run``).
+saying so and what to do (``dry_run``), as one not comparable for its training window does;
+a rejected candidate is then promoted only by a human moving the alias (or with ``dry_run``).
 """
 
 from __future__ import annotations
@@ -97,6 +97,13 @@ def _training_window(version) -> Window | None:
         return None
 
 
+# What to do when the champion cannot be compared: the end of both not-comparable reasons.
+PROMOTE_ANYWAY = (
+    "set validation.mode: dry_run to let deploy promote the candidate anyway (its failed "
+    "gates are then only recorded)"
+)
+
+
 def _window_label(window: Window | None) -> str:
     """``window``'s label, or ``unknown`` for None."""
     return "unknown" if window is None else window.label()
@@ -126,9 +133,8 @@ def _fit_on_holdout(champion, settings: Settings) -> str | None:
         f"trained on {trained.label()} ({TRAIN_WINDOW_TAG}), which ends after this holdout "
         f"starts ({as_utc(holdout.start):%Y-%m-%d}): its figure would come from rows it was "
         f"fit on; to compare them, train and validate with --as-of "
-        f"{as_utc(_comparable_as_of(trained, settings)):%Y-%m-%d} or later, or set "
-        "validation.mode: dry_run to let deploy promote the candidate anyway (its failed "
-        "gates are then only recorded)"
+        f"{as_utc(_comparable_as_of(trained, settings)):%Y-%m-%d} or later, or "
+        f"{PROMOTE_ANYWAY}"
     )
 
 
@@ -148,7 +154,11 @@ def _champion_figure(ctx: Context, champion, holdout, objective) -> tuple[float,
         predicted = model.predict(holdout[contract.feature_columns])
     except MlflowException as err:  # the message quotes the whole frame before "Error: "
         cause = str(err).rsplit("Error: ", 1)[-1].strip().splitlines()[0]
-        return math.nan, f"its signature refuses the holdout's model inputs: {cause}"
+        return math.nan, (
+            f"its signature refuses the holdout's model inputs: {cause.rstrip('.')} (the model "
+            "inputs changed since it was trained: it cannot be compared on them); to replace "
+            f"it, {PROMOTE_ANYWAY}"
+        )
     predicted = np.asarray(predicted, dtype=float).reshape(-1)
     return metric(objective, holdout[contract.label], predicted), None
 
