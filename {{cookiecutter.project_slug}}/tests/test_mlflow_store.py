@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import replace
 
@@ -191,6 +192,32 @@ def test_run_all_makes_a_new_store_while_its_first_step_runs(ctx, monkeypatch):
         ctx.settings.experiment
     )
     assert list(store.parent.glob(".mlflow.db.*")) == []
+
+
+def test_a_store_the_early_thread_fails_to_make_is_made_or_refused_by_configure_mlflow(
+    tmp_path, monkeypatch
+):
+    """``create_store_ahead``'s thread meets a real error (a file stands where the state
+    folder's parent should be): the thread neither raises nor reports it, and leaves
+    nothing. ``configure_mlflow`` then tries itself and raises its own attempt's error;
+    once the folder can be made, a new early thread fails the same way, and
+    ``configure_mlflow`` creates the store itself."""
+    reported = []
+    monkeypatch.setattr(threading, "excepthook", reported.append)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    settings = replace(load_settings("local"), local_root=blocker / "state")
+
+    create_store_ahead(settings).join()
+    assert reported == [] and blocker.read_text() == "a file, not a folder"
+    with pytest.raises(NotADirectoryError, match="blocker/state"):
+        configure_mlflow(settings)
+
+    create_store_ahead(settings).join()
+    blocker.unlink()
+    assert configure_mlflow(settings) == "1"
+    assert reported == []
+    assert sorted(p.name for p in settings.local_root.iterdir()) == ["mlflow.db"]
 
 
 def test_every_local_store_use_names_the_one_file_of_the_root(tmp_path):
