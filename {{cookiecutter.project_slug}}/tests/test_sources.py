@@ -22,12 +22,13 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }} import sources
-from {{ cookiecutter.package_name }}.checks import DataCheckError
+from {{ cookiecutter.package_name }}.checks import DataCheckError, check_inputs
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.settings_schema import SourceSpec
 from {{ cookiecutter.package_name }}.steps import ingest
 
 from .conftest import CONTRACT, changed_contract
+from .test_ingest import counting_flight_keys, tables_checked
 
 pytestmark = pytest.mark.spark
 
@@ -122,6 +123,21 @@ def _files(ctx, tmp_path, synthetic, flights_parquet):
             "options": {"header": "true"},
         },
     }
+
+
+def test_a_files_sources_batch_is_computed_once_and_its_new_table_not_checked_again(
+    ctx, monkeypatch, tmp_path, synthetic, flights_parquet
+):
+    """A files source's batch is persisted for ingest's checks and write: its rows are
+    computed once (a Python UDF on the flights' key counts them), and the features step
+    does not check again the tables ingest created from it."""
+    computed = counting_flight_keys(ctx, monkeypatch)
+    run = _with_sources(ctx, **_files(ctx, tmp_path, synthetic, flights_parquet))
+    ingest.run(run)
+    assert computed.value == len(synthetic[0])
+    read = tables_checked(monkeypatch)
+    check_inputs(run, "features")
+    assert read == []
 
 
 # Spark reads Arrow data smaller than this many bytes (48 MB by default) as one local

@@ -355,7 +355,9 @@ def record_passed(ctx: Context, key: str, rows: int) -> bool:
 
     For a caller that has just created the table by writing a batch of ``rows`` rows that
     passed :func:`failures` against the same expectation, computed once for the check and
-    the write (:func:`..runtime.tables.computes_once`): that version holds exactly those
+    the write (:func:`..runtime.tables.computes_once`) or computed again by a deterministic
+    plan from rows Spark holds (:func:`..runtime.tables.deterministic`,
+    :func:`..sources.held_in_memory`): that version holds exactly those
     rows, so :func:`check_tables` in this process does not check it again. Nothing is
     recorded when the newest version is a later one (it also holds rows of earlier
     writes), or when version 0 wrote another number of rows or records none (another

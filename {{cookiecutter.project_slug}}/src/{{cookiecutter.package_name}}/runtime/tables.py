@@ -98,6 +98,16 @@ def computes_once(df: DataFrame, keys: Sequence[str]) -> bool:
     return bool(keys) and not is_connect(df.sparkSession)
 
 
+def deterministic(df: DataFrame) -> bool:
+    """True when every expression of Spark's analysed plan of ``df`` (a DataFrame) is
+    deterministic (no ``rand``, ``uuid`` or UDF marked nondeterministic), so that each job
+    computing ``df`` from the same input rows gets the same rows. Classic Spark only: False
+    over Spark Connect (:func:`.spark.is_connect`), whose plan Python cannot inspect."""
+    if is_connect(df.sparkSession):
+        return False
+    return bool(df._jdf.queryExecution().analyzed().deterministic())
+
+
 @contextmanager
 def computed_once(df: DataFrame, keys: Sequence[str]) -> Iterator[DataFrame]:
     """``df`` persisted while the block runs when ``keys`` are given, else ``df`` itself.

@@ -12,17 +12,22 @@ separate commits: if a later write fails, the earlier tables already hold their 
 rows and the failed one its previous version; a rerun appends the missing rows, which
 repairs it.
 
-On classic Spark each batch is computed once, for its checks and its write
-(:func:`..runtime.tables.computed_once`). A table this run creates holds exactly the
-batch that passed its expectations, so that version is recorded as checked
-(:func:`..checks.record_passed`): the later steps of the process (``run-all``) do not
-check it again. Over Spark Connect the write computes the batch anew, so nothing is
-recorded and the features step checks the table.
+On classic Spark the batch of a files or table source is computed once, for its checks
+and its write (:func:`..runtime.tables.computed_once`). The example's batches, whose rows
+Spark holds already (:func:`..sources.held_in_memory`), are computed again by the write
+instead: the same rows when the plan is deterministic (:func:`..runtime.tables.deterministic`),
+and faster than persisting them (on the full data, 2 cores, load about 10, alternating
+runs in one session: 12.3 s against 15.2 s for both tables' checks and writes). A table
+this run creates holds exactly the batch that passed its expectations, so that version is
+recorded as checked (:func:`..checks.record_passed`): the later steps of the process
+(``run-all``) do not check it again. Over Spark Connect the write computes the batch anew
+from its source, which may have changed, so nothing is recorded and the features step
+checks the table.
 """
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 
 from pyspark.sql import DataFrame
 
@@ -32,7 +37,7 @@ from ..config import parse_as_of
 from ..features import definitions
 from ..features.training_set import before
 from ..runtime.context import Context
-from ..runtime.tables import computed_once, computes_once
+from ..runtime.tables import computed_once, computes_once, deterministic
 
 
 def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
@@ -52,6 +57,26 @@ def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
     return frame
 
 
+def _batch(ctx: Context, table_key: str) -> AbstractContextManager[DataFrame]:
+    """The bronze rows of ``table_key`` (:func:`bronze_rows`) for its checks and its write:
+    persisted while the block runs for a files or table source
+    (:func:`..runtime.tables.computed_once`), as they are for the example's
+    (:func:`..sources.held_in_memory`), whose rows Spark computes again faster."""
+    frame = bronze_rows(ctx, table_key)
+    if sources.held_in_memory(ctx, table_key):
+        return nullcontext(frame)
+    return computed_once(frame, expectations(ctx.settings.contract)[table_key].keys)
+
+
+def _written_as_checked(ctx: Context, table_key: str, frame: DataFrame) -> bool:
+    """True when the write of ``frame``, the batch of :func:`_batch` for ``table_key``,
+    wrote the rows its checks read: computed once, or, from a source held in memory,
+    computed again by a deterministic plan."""
+    if sources.held_in_memory(ctx, table_key):
+        return deterministic(frame)
+    return computes_once(frame, expectations(ctx.settings.contract)[table_key].keys)
+
+
 def run(ctx: Context) -> dict:
     """Load every source before ``settings.as_of`` and append its new rows to bronze.
 
@@ -67,10 +92,7 @@ def run(ctx: Context) -> dict:
     contract = settings.contract
     expected = expectations(contract)
     with ExitStack() as stack:
-        frames = {
-            key: stack.enter_context(computed_once(bronze_rows(ctx, key), expected[key].keys))
-            for key in contract.bronze_tables
-        }
+        frames = {key: stack.enter_context(_batch(ctx, key)) for key in contract.bronze_tables}
         for key, frame in frames.items():  # all checked before any is written
             # A files source: the checks read every column, so a value that does not parse
             # stops ingest here, not in a write (the rules alone read fewer columns).
@@ -86,7 +108,7 @@ def run(ctx: Context) -> dict:
             created = not ctx.tables.exists(name)
             with sources.parse_errors(ctx, key):
                 appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
-            if created and computes_once(frame, expected[key].keys):
+            if created and _written_as_checked(ctx, key, frame):
                 record_passed(ctx, key, appended[name])
             out[name] = ctx.tables.count(name)
     return {"rows": out, "appended": appended}
