@@ -60,7 +60,7 @@ def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
 def _batch(ctx: Context, table_key: str) -> AbstractContextManager[DataFrame]:
     """The bronze rows of ``table_key`` (:func:`bronze_rows`) for its checks and its write:
     persisted while the block runs for a files or table source
-    (:func:`..runtime.tables.computed_once`), as they are for the example's
+    (:func:`..runtime.tables.computed_once`), but not for the example's
     (:func:`..sources.held_in_memory`), whose rows Spark computes again faster."""
     frame = bronze_rows(ctx, table_key)
     if sources.held_in_memory(ctx, table_key):
