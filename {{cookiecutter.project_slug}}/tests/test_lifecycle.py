@@ -194,35 +194,6 @@ def test_batch_inference_refuses_a_shared_key_before_loading_the_model(trained_s
     assert ctx.tables.commit_stamp(target) == before
 
 
-def test_batch_inference_computes_the_model_inputs_once_for_the_key_check_and_scoring(
-    trained_scored, synthetic, tmp_path, monkeypatch
-):
-    """A Python UDF on the flight key of the model inputs counts the rows Spark computes
-    (the point-in-time lookup's output): each once, for the predictions' key check and
-    the scoring (twice before), and every row of the window is scored."""
-    ctx = private_copy(trained_scored[0], tmp_path / "state")
-    flights, _ = synthetic
-    expected = rows_in_window(flights, SYNTHETIC_WINDOWS["scoring"])
-    computed = ctx.spark.sparkContext.accumulator(0)
-
-    def counted(value):
-        computed.add(1)
-        return value
-
-    built = batch_inference.build_model_input
-
-    def counting(*args):
-        frame = built(*args)
-        return frame.withColumn("flight_id", F.udf(counted, "string")("flight_id"))
-
-    monkeypatch.setattr(batch_inference, "build_model_input", counting)
-    result = batch_inference.run(ctx)
-    assert result["rows_scored"] == expected > 0
-    assert computed.value == expected
-    target = ctx.settings.table("predictions")
-    assert ctx.tables.read(target).where("prediction IS NULL").count() == 0
-
-
 def test_a_failing_gate_keeps_the_champion(trained, tmp_path):
     ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
     strict = Context(

@@ -17,7 +17,6 @@ from ..features.model_inputs import build_model_input
 from ..features.training_set import window_predicate
 from ..registry import champion_version, get_version, model_uri
 from ..runtime.context import Context
-from ..runtime.tables import computed_once
 from ..runtime.tracking import client
 
 
@@ -84,17 +83,13 @@ def run(ctx: Context) -> dict:
     columns = contract.feature_columns
     frame = build_model_input(ctx, window).select(*contract.entity_keys_and_time, *columns)
     target = settings.table("predictions")
-    keys = table_keys(contract, "predictions")
-    where = window_predicate(contract.event_timestamp, window)
     # The keys are checked on the model inputs, without the model: scoring adds columns
-    # to the same rows. On classic Spark the model inputs (the point-in-time lookup) are
-    # computed once, for the check and the scoring (:func:`..runtime.tables.computed_once`);
-    # over Spark Connect once for each. A keyed write of the scored rows would persist
-    # the scored batch for its key check, which was slower (figures in the CHANGELOG).
-    with computed_once(frame, keys) as inputs:
-        check_unique(inputs, target, keys)
-        scored = score(inputs, model_udf(ctx, version), version, columns)
-        ctx.tables.replace_where(scored, target, where)
+    # to the same rows. A keyed write of the scored rows would persist the scored batch
+    # for its key check, which was slower (figures in the CHANGELOG).
+    check_unique(frame, target, table_keys(contract, "predictions"))
+    scored = score(frame, model_udf(ctx, version), version, columns)
+    where = window_predicate(contract.event_timestamp, window)
+    ctx.tables.replace_where(scored, target, where)
     written = ctx.tables.rows_written(target)  # recorded by Delta in the commit
     if written is None:
         written = ctx.tables.read(target).where(where).count()
