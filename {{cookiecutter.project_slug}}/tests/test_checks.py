@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from datetime import datetime
+from types import SimpleNamespace
 
 import pandas as pd
 import pyarrow as pa
@@ -19,9 +20,11 @@ from {{ cookiecutter.package_name }}.checks import (
     check_inputs,
     expectations,
 )
+from {{ cookiecutter.package_name }}.runtime.tables import Tables
 from {{ cookiecutter.package_name }}.steps import ingest
 
 from .conftest import CONTRACT
+from .test_tables import as_on_databricks
 
 pytestmark = pytest.mark.spark
 EXPECTATIONS = expectations(CONTRACT)
@@ -239,3 +242,28 @@ def test_a_version_that_passed_is_not_checked_again_and_a_new_bad_version_is_ref
         check_inputs(ctx, "features")
     assert (version, ctx.tables.commit_stamp(observations)[0]) == (0, 0)
     assert checked[3:] == [flights, observations]
+
+
+def test_a_recorded_version_and_its_rows_come_from_one_read_of_the_newest_commit(ctx, monkeypatch):
+    """record_passed reads the newest commit once, locally (its commit file) and on
+    Databricks (``DESCRIBE HISTORY``): the version and the rows written are those of one
+    commit, and a table's first version that wrote the given rows is recorded in both."""
+    flights = ctx.settings.table("flights_bronze")
+    ctx.tables.overwrite(bronze(ctx.spark), flights)
+    reads = []
+    for method in ("_newest_commit_file", "_newest_history"):
+        real = getattr(Tables, method)
+
+        def counted(self, name, _method=method, _real=real):
+            reads.append(_method)
+            return _real(self, name)
+
+        monkeypatch.setattr(Tables, method, counted)
+    on_databricks = SimpleNamespace(
+        settings=ctx.settings, tables=as_on_databricks(ctx), checked=set()
+    )
+    for context in (ctx, on_databricks):
+        context.checked.clear()
+        assert checks.record_passed(context, "flights_bronze", 3)
+        assert len(context.checked) == 1
+    assert reads == ["_newest_commit_file", "_newest_history"]

@@ -77,6 +77,26 @@ def test_training_run_holds_the_plots_and_ranks_an_informative_feature_first(tra
     assert importance["precip"] > 10 * abs(importance["pressure"])
 
 
+def test_training_run_params_name_the_estimator_inputs_label_and_windows(trained):
+    """The train run's parameters: every training setting, the model inputs, the problem
+    type, the label and each window and as-of date, as MLflow stores them (text)."""
+    ctx, results = trained
+    settings, contract = ctx.settings, ctx.settings.contract
+    params = registry(ctx).get_run(results["train"]["run_id"]).data.params
+    assert settings.windows == SYNTHETIC_WINDOWS
+    assert params == {
+        **{key: str(value) for key, value in settings.training.items()},
+        "features": ",".join(contract.feature_columns),
+        "problem_type": "regression",
+        "label": LABEL,
+        "window_train": "2013-01-01..2013-01-08",
+        "window_validation": "2013-01-08..2013-01-10",
+        "window_scoring": "2013-01-10..2013-01-12",
+        "as_of": f"{settings.as_of:%Y-%m-%d}",
+        "training_as_of": f"{settings.training_as_of:%Y-%m-%d}",
+    }
+
+
 def test_validation_passes_and_deploy_promotes(trained):
     ctx, results = trained
     assert results["validate"]["status"] == "PASSED"

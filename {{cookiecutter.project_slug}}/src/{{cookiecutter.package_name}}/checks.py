@@ -351,7 +351,8 @@ def _passed(ctx: Context, name: str, stamp: tuple, expectation: Expectation) -> 
 def record_passed(ctx: Context, key: str, rows: int) -> bool:
     """Record the current version of the table ``tables.<key>`` as having passed its
     expectations (:func:`expectations`) when it is the table's first version (version 0)
-    and that commit wrote ``rows`` rows (:meth:`..runtime.tables.Tables.rows_written`).
+    and that commit wrote ``rows`` rows (:meth:`..runtime.tables.Tables.rows_written`), both
+    read from that commit at once (:meth:`..runtime.tables.Tables.newest_commit`).
 
     For a caller that has just created the table by writing a batch of ``rows`` rows that
     passed :func:`failures` against the same expectation, computed once for the check and
@@ -365,8 +366,8 @@ def record_passed(ctx: Context, key: str, rows: int) -> bool:
     whether it recorded. Raises MissingTableError when the table does not exist.
     """
     name = ctx.settings.table(key)
-    stamp = ctx.tables.commit_stamp(name)
-    if stamp[0] != 0 or ctx.tables.rows_written(name) != rows:
+    stamp, written = ctx.tables.newest_commit(name)  # one read: both of the same commit
+    if stamp[0] != 0 or written != rows:
         return False
     ctx.checked.add(_passed(ctx, name, stamp, expectations(ctx.settings.contract)[key]))
     return True

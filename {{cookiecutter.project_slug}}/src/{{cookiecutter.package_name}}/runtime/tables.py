@@ -168,12 +168,23 @@ class Tables:
         ``DESCRIBE HISTORY``.
         Raises MissingTableError when the table does not exist.
         """
+        return self.newest_commit(name)[0]
+
+    def newest_commit(self, name: str) -> tuple[tuple[int, str], int | None]:
+        """(:meth:`commit_stamp`, :meth:`rows_written`) of the newest commit of table ``name``,
+        both from one read of that commit: one commit file locally, one ``DESCRIBE HISTORY``
+        elsewhere, so both describe the same commit even when another writer commits
+        meanwhile. Raises MissingTableError when the table does not exist.
+        """
         self.require(name)
         if self.settings.runtime == "local":
             newest = self._newest_commit_file(name)
-            return int(newest.stem), hashlib.sha256(newest.read_bytes()).hexdigest()
+            text = newest.read_bytes()
+            stamp = (int(newest.stem), hashlib.sha256(text).hexdigest())
+            return stamp, _rows_of(*_operation(text.decode()))
         row = self._newest_history(name)
-        return int(row["version"]), str(row["timestamp"])
+        stamp = (int(row["version"]), str(row["timestamp"]))
+        return stamp, _rows_of(row["operation"], row["operationMetrics"] or {})
 
     def _newest_commit_file(self, name: str) -> Path:
         commits = (self.path(name) / "_delta_log").glob("[0-9]" * 20 + ".json")
@@ -193,11 +204,7 @@ class Tables:
         Call it right after the write: a commit another writer makes in between is the
         newest one. Raises MissingTableError when the table does not exist.
         """
-        self.require(name)
-        if self.settings.runtime == "local":
-            return _rows_of(*_operation(self._newest_commit_file(name)))
-        row = self._newest_history(name)
-        return _rows_of(row["operation"], row["operationMetrics"] or {})
+        return self.newest_commit(name)[1]
 
     def exists(self, name: str) -> bool:
         """True when the Delta table ``name`` exists (locally: its log holds a commit).
@@ -364,16 +371,16 @@ class Tables:
             return 0
         if self.settings.runtime == "local":
             newest = self._newest_commit_file(name)  # listed once: a commit may come meanwhile
-            written = _rows_of(*_operation(newest)) if int(newest.stem) == 0 else None
+            written = _rows_of(*_operation(newest.read_text())) if int(newest.stem) == 0 else None
             if written is not None:
                 return written
         return self.read(name).count()
 
 
-def _operation(commit: Path) -> tuple[str | None, dict]:
-    """(operation, operationMetrics) of the local Delta commit file ``commit``, from its
+def _operation(commit: str) -> tuple[str | None, dict]:
+    """(operation, operationMetrics) of a local Delta commit file's text ``commit``, from its
     ``commitInfo`` action ((None, {}) without one)."""
-    actions = map(json.loads, commit.read_text().splitlines())
+    actions = map(json.loads, commit.splitlines())
     info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
     return info.get("operation"), info.get("operationMetrics") or {}
 

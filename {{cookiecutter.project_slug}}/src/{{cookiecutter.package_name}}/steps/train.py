@@ -133,11 +133,19 @@ def run(ctx: Context) -> dict:
     model = build_pipeline(contract, params)
 
     ctx.mlflow()
+    window_tags = settings.window_tags()
     with mlflow.start_run(run_name="train") as active:
-        mlflow.log_params({**params, "features": ",".join(columns)})
-        mlflow.log_params({"problem_type": contract.problem_type, "label": label})
-        window_tags = settings.window_tags()
-        mlflow.log_params(window_tags)
+        # One call (one store transaction): the estimator's parameters, the model inputs,
+        # the problem type, the label and the windows.
+        mlflow.log_params(
+            {
+                **params,
+                "features": ",".join(columns),
+                "problem_type": contract.problem_type,
+                "label": label,
+                **window_tags,
+            }
+        )
         model.fit(train[columns], train[label])
         metrics = {"train_rows": float(len(train)), "validation_rows": float(len(valid))}
         predicted = {split: model.predict(frame[columns]) for split, frame in splits.items()}
