@@ -19,9 +19,6 @@ with that version while the bronze and feature tables change later. Per column
   most :data:`ECDF_POINTS` points, exact when the column has no more distinct values;
 - categorical ``shares``: fraction of the non-null values per category, the
   :data:`MAX_CATEGORIES` most frequent kept and the rest under :data:`OTHER`.
-
-The file is strict JSON (:func:`.runtime.json_output.json_text`): a figure that is not a
-finite number (the mean of values near the largest float overflows, say) is ``null``.
 """
 
 from __future__ import annotations
@@ -29,8 +26,6 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pandas as pd
-
-from .runtime.json_output import json_text
 
 PROFILE_ARTIFACT = "data_profile.json"
 PROFILE_FORMAT = 1
@@ -137,9 +132,8 @@ def log_data_profile(
 ) -> dict:
     """Log :func:`build_profile` of ``frame`` and ``predictions`` in the active MLflow run.
 
-    The artifact is ``data_profile.json`` of the run, strict JSON (a figure that is not
-    finite is null). Returns the profile as built (such a figure a float there).
+    The artifact is ``data_profile.json`` of the run. Returns the profile.
     """
     profile = build_profile(frame, predictions, categorical)
-    mlflow.log_text(json_text(profile), PROFILE_ARTIFACT)
+    mlflow.log_dict(profile, PROFILE_ARTIFACT)
     return profile
