@@ -228,11 +228,10 @@ def test_every_local_store_use_names_the_one_file_of_the_root(tmp_path):
     assert store == tmp_path / "state" / "mlflow.db"
     assert tracking_uri(settings) == f"sqlite:///{store}"
     create_store_ahead(settings).join()
-    made = store.read_bytes()
+    assert store.is_file()  # the thread made it there
     configure_mlflow(settings)
     assert mlflow.get_tracking_uri() == mlflow.get_registry_uri() == f"sqlite:///{store}"
     assert sorted(p.name for p in settings.local_root.iterdir()) == ["mlflow.db"]
     assert MlflowClient(tracking_uri=f"sqlite:///{store}").get_experiment("1").name == (
         settings.experiment
     )
-    assert len(made) > 0

@@ -361,8 +361,7 @@ def scoreless_judge(outputs) -> float:
 
 def test_a_mean_that_is_not_a_number_is_null_in_the_evaluation_file(ctx, monkeypatch):
     """A judge gives NaN on every question, so MLflow's mean of it is NaN. The run's
-    evaluation.json (what a rerun on the same inputs reuses) is strict JSON, that mean
-    null in it."""
+    evaluation.json is strict JSON, that mean null in it."""
     judged = {**ctx.settings.evaluation, "judge_endpoint": "databricks:/judge"}
     with_judge = Context(replace(ctx.settings, evaluation=judged))
     monkeypatch.setattr(evaluate, "judge_scorers", lambda endpoint: [scoreless_judge])

@@ -99,9 +99,16 @@ def computes_once(df: DataFrame, keys: Sequence[str]) -> bool:
 
 
 def deterministic(df: DataFrame) -> bool:
-    """True when every expression of Spark's analysed plan of ``df`` (a DataFrame) is
-    deterministic (no ``rand``, ``uuid`` or UDF marked nondeterministic), so that each job
-    computing ``df`` from the same input rows gets the same rows. Classic Spark only: False
+    """True when Spark's analysed plan of ``df`` (a DataFrame) says it is deterministic:
+    no ``rand``, ``uuid``, ``shuffle`` or UDF marked nondeterministic. Spark's flag, not a
+    proof: it also counts ``current_timestamp()`` (a new value in each query) and Python
+    UDFs not marked nondeterministic as deterministic, and says nothing of which row
+    ``dropDuplicates`` or a ``row_number`` over tied rows keeps, so a caller relying on two jobs
+    computing the same rows must also rule those out (ingest relies on it only for the
+    example's batches, :func:`..sources.held_in_memory`, built by
+    ``features.definitions.to_bronze``, whose one ``row_number``, :func:`latest_per_key`,
+    ranks tied rows by every column, and which uses none of the others). Classic Spark
+    only: False
     over Spark Connect (:func:`.spark.is_connect`), whose plan Python cannot inspect."""
     if is_connect(df.sparkSession):
         return False

@@ -20,9 +20,10 @@ and faster than persisting them (on the full data, 2 cores, load about 10, alter
 runs in one session: 12.3 s against 15.2 s for both tables' checks and writes). A table
 this run creates holds exactly the batch that passed its expectations, so that version is
 recorded as checked (:func:`..checks.record_passed`): the later steps of the process
-(``run-all``) do not check it again. Over Spark Connect the write computes the batch anew
-from its source, which may have changed, so nothing is recorded and the features step
-checks the table.
+(``run-all``) do not check it again. Over Spark Connect nothing is recorded and the
+features step checks the table: the write computes a files or table source's batch anew
+from its source, which may have changed, and the plan of the example's batch cannot be
+inspected there.
 """
 
 from __future__ import annotations
