@@ -12,7 +12,12 @@ import pytest
 
 from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
-from {{ cookiecutter.package_name }}.features import definitions, feature_tables, model_inputs, store
+from {{ cookiecutter.package_name }}.features import (
+    definitions,
+    feature_tables,
+    model_inputs,
+    store,
+)
 
 from .conftest import private_copy, synthetic_sources, utc, with_unproduced_input
 from .mlflow_stores import registry
