@@ -37,6 +37,7 @@ from {{ cookiecutter.package_name }} import sources
 from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.config import ConfigError, Settings, Window, load_settings
 from {{ cookiecutter.package_name }}.contract import Contract
+from {{ cookiecutter.package_name }}.features import definitions
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.spark import get_spark, local_conf
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
@@ -91,24 +92,24 @@ def with_unproduced_input(ctx: Context, column: str = "gate_delay") -> Context:
     return Context(replace(ctx.settings, contract=extra))
 
 
-def refuses_a_shared_key(step, build: str, ctx: Context, target: str) -> None:
+def refuses_a_shared_key(step, ctx: Context, target: str) -> None:
     """Assert that ``step`` (a scoring step's module) refuses, before it loads the model
-    (its ``model_udf``), model inputs two of whose rows share a flight: its function
-    ``build`` returns the model inputs with their first row (by :data:`ENTITY_KEY`) added
-    again, and ``step.run(ctx)`` raises DataCheckError naming ``target``, the key and the
-    counts."""
+    (its ``model_udf``), events two of which share a flight: the spine is built by the
+    example's :func:`.features.definitions.spine` from the entity rows with their first
+    row (by :data:`ENTITY_KEY`) added again, as a spine that makes two events of one
+    bronze row would (bronze still holds each flight once), and ``step.run(ctx)`` raises
+    DataCheckError naming ``target``, the key and the counts."""
 
-    def one_row_twice(*args):
-        frame = built(*args)
-        return frame.unionByName(frame.orderBy(ENTITY_KEY).limit(1))
+    def one_row_twice(rows, contract):
+        return spine(rows.unionByName(rows.orderBy(ENTITY_KEY).limit(1)), contract)
 
     def no_model(*args):
         raise AssertionError("the model was loaded for input that is refused")
 
-    built = getattr(step, build)
+    spine = definitions.spine
     shared = f"table {target}: key {ENTITY_KEY}: 1 value is shared by 2 rows (e.g. "
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(step, build, one_row_twice)
+        patched.setattr(definitions, "spine", one_row_twice)
         patched.setattr(step, "model_udf", no_model)
         with pytest.raises(DataCheckError, match=re.escape(shared)):
             step.run(ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import replace
 from datetime import timedelta
@@ -9,10 +10,16 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
+from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.config import ConfigError, load_settings
-from {{ cookiecutter.package_name }}.features import feature_tables, store
+from {{ cookiecutter.package_name }}.features import (
+    definitions,
+    feature_tables,
+    model_inputs,
+    store,
+)
 
-from .conftest import private_copy, utc, with_unproduced_input
+from .conftest import private_copy, synthetic_sources, utc, with_unproduced_input
 from .mlflow_stores import registry
 
 
@@ -228,3 +235,49 @@ def test_train_refuses_a_model_input_nothing_produces_before_writing(trained, tm
     assert ctx.tables.commit_stamp(training_set) == before
     versions = registry(ctx).search_model_versions(f"name = '{ctx.settings.model_name}'")
     assert [int(v.version) for v in versions] == [1]
+
+
+def _training_set_library(repeat_first_row: bool) -> ModuleType:
+    """Stands in for databricks.feature_engineering: its training set is the spine (only
+    the spine's columns), with the first row once more when ``repeat_first_row``."""
+
+    class TrainingSet:
+        def __init__(self, spine):
+            self.spine = spine
+
+        def load_df(self):
+            return self
+
+        def select(self, *columns):
+            out = self.spine
+            if repeat_first_row:
+                out = out.unionByName(out.orderBy("flight_id").limit(1))
+            return out.select(*[c for c in columns if c in self.spine.columns])
+
+    class FeatureEngineeringClient:
+        def create_training_set(self, df, **kwargs):
+            return TrainingSet(df)
+
+    module = ModuleType("databricks.feature_engineering")
+    module.FeatureLookup = lambda **kwargs: kwargs
+    module.FeatureEngineeringClient = FeatureEngineeringClient
+    return module
+
+
+@pytest.mark.spark
+def test_input_keys_are_checked_on_the_spine_and_on_a_feature_store_training_set(
+    spark, monkeypatch
+):
+    """The Spark lookup keeps one row per flight: a unique spine is checked without a
+    lookup (this context has no tables to read). The feature store's training set comes
+    from a library's join, so it is checked as well."""
+    flights, _ = synthetic_sources(days=1)
+    rows = definitions.bronze_flights(spark.createDataFrame(flights))
+    model_inputs.check_input_keys(SimpleNamespace(settings=load_settings("local")), rows, "t")
+    on_databricks = _databricks_ctx()
+    monkeypatch.setitem(sys.modules, "databricks.feature_engineering", _training_set_library(False))
+    model_inputs.check_input_keys(on_databricks, rows, "t")
+    monkeypatch.setitem(sys.modules, "databricks.feature_engineering", _training_set_library(True))
+    shared = "table t: key flight_id: 1 value is shared by 2 rows (e.g. flight_id="
+    with pytest.raises(DataCheckError, match=re.escape(shared)):
+        model_inputs.check_input_keys(on_databricks, rows, "t")

@@ -13,12 +13,12 @@ from .conftest import utc
 pytestmark = pytest.mark.spark
 
 
-def _lookup(spark, spine_rows, feature_rows, hours=3):
+def _looked_up(spark, spine_rows, feature_rows, hours=3):
     spine = spark.createDataFrame(spine_rows, "id string, origin string, ts timestamp")
     features = spark.createDataFrame(
         feature_rows, "origin string, feature_ts timestamp, value double"
     )
-    out = point_in_time_lookup(
+    return point_in_time_lookup(
         spine,
         features,
         spine_id="id",
@@ -27,6 +27,10 @@ def _lookup(spark, spine_rows, feature_rows, hours=3):
         feature_ts="feature_ts",
         tolerance=timedelta(hours=hours),
     )
+
+
+def _lookup(spark, spine_rows, feature_rows, hours=3):
+    out = _looked_up(spark, spine_rows, feature_rows, hours)
     return {row["id"]: row["value"] for row in out.collect()}
 
 
@@ -73,3 +77,13 @@ def test_matches_across_a_bucket_boundary(spark):
         [("EWR", utc(2013, 1, 1, 2, 0), 8.0), ("EWR", utc(2013, 1, 1, 0, 5), 1.0)],
     )
     assert got == {"a": 8.0}
+
+
+def test_spine_rows_sharing_an_id_come_out_as_one(spark):
+    # The scoring steps check the ids on the spine: the output cannot show them shared.
+    out = _looked_up(
+        spark,
+        [("a", "EWR", utc(2013, 1, 1, 10, 0)), ("a", "JFK", utc(2013, 1, 1, 12, 0))],
+        [("EWR", utc(2013, 1, 1, 9, 0), 1.0), ("JFK", utc(2013, 1, 1, 11, 0), 7.0)],
+    )
+    assert [(r["id"], r["origin"], r["value"]) for r in out.collect()] == [("a", "JFK", 7.0)]

@@ -268,12 +268,12 @@ def test_shared_keys_an_unproduced_model_input_or_a_missing_feature_table_are_re
 ):
     """Each is refused with its own one-line error, batch inference's, before the query
     starts (inside a micro-batch it would come wrapped in a StreamingQueryException, after
-    the checkpoint is made and the earlier micro-batches written): model inputs two of
-    whose rows share a flight (a micro-batch inserts both), before the model is loaded,
-    and a flight held twice by bronze."""
+    the checkpoint is made and the earlier micro-batches written): events two of which
+    share a flight (a micro-batch would score one of them, chosen by no rule), before the
+    model is loaded, and a flight held twice by bronze."""
     copy = private_copy(trained[0], tmp_path / "state")
     target = copy.settings.table("stream_predictions")
-    refuses_a_shared_key(stream_inference, "model_input_of", copy, target)
+    refuses_a_shared_key(stream_inference, copy, target)
     bronze = copy.settings.table(copy.settings.contract.entity_table)
     from_scoring_start(copy).limit(1).write.format("delta").mode("append").save(
         str(copy.tables.path(bronze))

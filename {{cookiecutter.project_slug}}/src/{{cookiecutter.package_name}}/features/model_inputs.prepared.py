@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 
-from ..checks import table_keys
+from ..checks import check_unique, table_keys
 from ..config import Window
 from ..contract import Contract
 from .feature_tables import merge_feature_tables
 from .point_in_time import lookup_feature_tables
-from .spine import checked_spine
+from .spine import check_unique_events, checked_spine
 from .training_set import known_feature_frames, known_spine, window_filter
 
 if TYPE_CHECKING:
@@ -98,3 +98,27 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
     """
     prepared = ctx.tables.read(ctx.settings.table("model_input"), "the features step")
     return prepared.where(window_filter(ctx.settings.contract.event_timestamp, window))
+
+
+def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
+    """Raise DataCheckError when two rows of :func:`model_input_of` ``rows`` would share
+    the predictions' keys; the message names ``target`` (where they are to be written),
+    the key and the counts (:func:`.spine.check_unique_events`).
+
+    The keys are read from the spine of ``rows``, before the lookup, which keeps one row
+    per key (:func:`.point_in_time.point_in_time_lookup`). Raises ConfigError when the
+    spine lacks a column the contract needs.
+    """
+    contract = ctx.settings.contract
+    check_unique_events(checked_spine(rows, contract), contract, target)
+
+
+def check_window_keys(ctx: Context, window: Window, target: str) -> None:
+    """Raise DataCheckError when two rows of :func:`build_model_input` for ``window``
+    share the predictions' keys, naming ``target``, the key and the counts.
+
+    Reads the key columns of the prepared ``model_input`` table. Raises MissingTableError
+    when it does not exist (run the features step).
+    """
+    keys = table_keys(ctx.settings.contract, "predictions")
+    check_unique(build_model_input(ctx, window).select(*keys), target, keys)

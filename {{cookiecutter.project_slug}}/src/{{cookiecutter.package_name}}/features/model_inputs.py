@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 
+from ..checks import check_unique, table_keys
 from ..config import ConfigError, Window
 from ..contract import Contract
-from .spine import checked_spine
-from .store import lookup_features, write_feature_tables
+from .spine import check_unique_events, checked_spine
+from .store import lookup_features, one_row_per_key, write_feature_tables
 from .training_set import known_feature_frames, known_spine, window_filter
 
 if TYPE_CHECKING:
@@ -80,6 +81,38 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
     feature tables do not exist, ConfigError when the spine lacks a column the contract
     needs (:mod:`.spine`).
     """
+    return model_input_of(ctx, _rows_in(ctx, window))
+
+
+def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
+    """Raise DataCheckError when two rows of :func:`model_input_of` ``rows`` would share
+    the predictions' keys; the message names ``target`` (where they are to be written),
+    the key and the counts (:func:`.spine.check_unique_events`).
+
+    The keys are read from the spine of ``rows``, before any lookup (one pass over the
+    key columns); the lookup's output too when it may hold more rows per key than the
+    spine (:func:`.store.one_row_per_key`). Raises ConfigError when the spine lacks a
+    column the contract needs, MissingTableError when a feature table does not exist
+    (output checked only).
+    """
+    contract = ctx.settings.contract
+    spine = checked_spine(rows, contract)
+    check_unique_events(spine, contract, target)
+    if not one_row_per_key(ctx.settings):
+        check_unique(lookup_features(ctx, spine), target, table_keys(contract, "predictions"))
+
+
+def check_window_keys(ctx: Context, window: Window, target: str) -> None:
+    """:func:`check_input_keys` of the rows :func:`build_model_input` builds for ``window``.
+
+    Raises what :func:`check_input_keys` raises, and MissingTableError when the entity
+    table does not exist.
+    """
+    check_input_keys(ctx, _rows_in(ctx, window), target)
+
+
+def _rows_in(ctx: Context, window: Window) -> DataFrame:
+    """Rows of the entity table whose event timestamp lies in ``window``."""
     contract = ctx.settings.contract
     rows = ctx.tables.read(ctx.settings.table(contract.entity_table), "the ingest step")
-    return model_input_of(ctx, rows.where(window_filter(contract.event_timestamp, window)))
+    return rows.where(window_filter(contract.event_timestamp, window))

@@ -27,7 +27,11 @@ def point_in_time_lookup(
     ``feature_ts`` (the time from which the row's values are known).
     Out: every spine row once, with the feature columns of the newest feature row
     whose ``feature_ts`` lies in ``(spine_ts - tolerance, spine_ts]``, or nulls when
-    there is none. No feature row stamped after ``spine_ts`` is ever joined.
+    there is none. No feature row stamped after ``spine_ts`` is ever joined. Out has one
+    row per ``spine_id`` value: of spine rows that share one, a single row is kept (the
+    one that joined the newest feature row; any of them on a tie) and the others are
+    dropped without an error, so callers check the ids on the spine
+    (:func:`.spine.check_unique_events`).
 
     The join is bucketed by ``tolerance`` so that it stays an equi-join on the
     entity keys plus a time bucket, not a cross product per entity.

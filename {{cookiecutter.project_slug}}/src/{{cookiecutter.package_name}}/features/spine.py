@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame
 
+from ..checks import check_unique, table_keys
 from ..contract import Contract
 from ..settings_file import ConfigError
 from . import definitions
@@ -63,6 +64,21 @@ def checked_spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
             f"its columns: {', '.join(spine.columns)}"
         )
     return spine
+
+
+def check_unique_events(spine: DataFrame, contract: Contract, target: str) -> None:
+    """Raise DataCheckError when two rows of ``spine`` (a spine from :func:`checked_spine`,
+    i.e. events to score) share the predictions' keys (the contract's entity keys), naming
+    ``target`` (the table the scored rows go to), the key and the counts, e.g. ``table
+    local.s.predictions: key flight_id: 1 value is shared by 2 rows (e.g. flight_id=...)``.
+
+    Checked on the spine's key columns, before any lookup: the Spark point-in-time lookup
+    keeps one row per key (:func:`.point_in_time.point_in_time_lookup`), so its output
+    cannot show a shared key: it would score one of the events and drop the others
+    without an error.
+    """
+    keys = table_keys(contract, "predictions")
+    check_unique(spine.select(*keys), target, keys)
 
 
 def _unbuilt(err: AnalysisException, contract: Contract) -> str:

@@ -106,6 +106,19 @@ def _feature_engineering():
     return feature_engineering
 
 
+def one_row_per_key(settings) -> bool:
+    """Whether the lookup ``features.lookup`` of ``settings`` returns one row per value of
+    the contract's entity keys, whatever spine it is given.
+
+    True for ``spark``: the point-in-time join keeps one row per key
+    (:func:`.point_in_time.point_in_time_lookup`), so a unique spine is a unique output.
+    False for ``databricks_feature_store``: the training set is
+    databricks-feature-engineering's join, whose rows this project does not control, so
+    its output is checked as well.
+    """
+    return settings.features.get("lookup", "spark") == "spark"
+
+
 def lookup_features(ctx, spine: DataFrame) -> DataFrame:
     """The spine with every feature table's values as of each row's lookup timestamp.
 

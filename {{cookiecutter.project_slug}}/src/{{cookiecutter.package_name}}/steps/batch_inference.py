@@ -12,8 +12,8 @@ import mlflow
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from ..checks import check_inputs, check_unique, table_keys
-from ..features.model_inputs import build_model_input
+from ..checks import check_inputs
+from ..features.model_inputs import build_model_input, check_window_keys
 from ..features.training_set import window_predicate
 from ..registry import champion_version, get_version, model_uri
 from ..runtime.context import Context
@@ -72,8 +72,10 @@ def run(ctx: Context) -> dict:
     keys and event timestamp, the model inputs, prediction (double, see :func:`score`),
     model_version (string) and scored_at (timestamp, UTC). Returns the rows scored
     and the model version. Raises LookupError when no champion exists, DataCheckError
-    when two model-input rows share the entity keys (before the model is loaded; nothing
-    is written), ConfigError when the model input lacks a column the contract needs.
+    when two events to score share the entity keys
+    (:func:`..features.model_inputs.check_window_keys`: before the model is loaded;
+    nothing is written), ConfigError when the model input lacks a column the contract
+    needs.
     """
     check_inputs(ctx, "batch_inference")
     settings = ctx.settings
@@ -81,12 +83,13 @@ def run(ctx: Context) -> dict:
     window = settings.windows["scoring"]
     contract = settings.contract
     columns = contract.feature_columns
-    frame = build_model_input(ctx, window).select(*contract.entity_keys_and_time, *columns)
     target = settings.table("predictions")
-    # The keys are checked on the model inputs, without the model: scoring adds columns
-    # to the same rows. A keyed write of the scored rows would persist the scored batch
-    # for its key check, which was slower (figures in the CHANGELOG).
-    check_unique(frame, target, table_keys(contract, "predictions"))
+    # The keys are checked on the events, before the lookup and without the model:
+    # the lookup and scoring add columns to the same rows. A keyed write of the scored
+    # rows would persist the scored batch for its key check, which was slower (figures
+    # in the CHANGELOG).
+    check_window_keys(ctx, window, target)
+    frame = build_model_input(ctx, window).select(*contract.entity_keys_and_time, *columns)
     scored = score(frame, model_udf(ctx, version), version, columns)
     where = window_predicate(contract.event_timestamp, window)
     ctx.tables.replace_where(scored, target, where)

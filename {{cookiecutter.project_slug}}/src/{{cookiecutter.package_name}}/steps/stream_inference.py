@@ -15,9 +15,9 @@ but before committing it to the checkpoint replays that batch when restarted, an
 checkpoint (deleted, or a new path) reads bronze from the scoring window's start again:
 both insert no flight twice, and a flight keeps the prediction and version that first
 scored it. Before the query starts, bronze and the feature tables are checked as batch
-inference checks its inputs, and so are the keys of the model inputs of every row the
-stream is to score (a micro-batch would insert two rows sharing a key): a failure is a
-one-line DataCheckError, and nothing is written.
+inference checks its inputs, and so are the keys of the events (spine rows) of every
+row the stream is to score (a micro-batch would score one of two events sharing a key,
+or insert both): a failure is a one-line DataCheckError, and nothing is written.
 A checkpoint cannot follow bronze past a commit that rewrote or deleted rows
 (an overwrite), nor a bronze table dropped and created again: the run stops with a
 ConfigError naming ``streaming.checkpoint`` (:func:`_unfollowed`), having written nothing.
@@ -28,9 +28,9 @@ from __future__ import annotations
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame
 
-from ..checks import check_tables, check_unique, table_keys
+from ..checks import check_tables, table_keys
 from ..config import ConfigError, instant_sql
-from ..features.model_inputs import model_input_of
+from ..features.model_inputs import check_input_keys, model_input_of
 from ..runtime.context import Context
 from ..runtime.tables import Tables
 from ..streaming.batches import counting_batches
@@ -117,8 +117,8 @@ def run(ctx: Context) -> dict:
     checkpoint cannot follow bronze (rewritten, or created again: :func:`_unfollowed`),
     DataCheckError when bronze or a feature table breaks its expectations
     (:func:`..checks.check_tables`, as batch inference checks its inputs) or when two
-    model-input rows from the scoring window's start on share the predictions' keys
-    (before the model is loaded).
+    events from the scoring window's start on share the predictions' keys
+    (:func:`..features.model_inputs.check_input_keys`, before the model is loaded).
     """
     settings = ctx.settings
     contract = settings.contract
@@ -133,12 +133,14 @@ def run(ctx: Context) -> dict:
     # reach the caller wrapped in a StreamingQueryException, after the checkpoint (and
     # after the run's earlier micro-batches were written). First the spine and that the
     # feature tables exist (the model inputs are built lazily: no job runs), then the
-    # input tables, as batch inference checks them, then the keys of the model inputs of
-    # every row the stream is to score: a micro-batch inserts each of its rows whose
-    # keys the table lacks, so two rows sharing a key would both be inserted.
-    inputs = model_input_of(ctx, ctx.tables.read(source).where(scheduled))
+    # input tables, as batch inference checks them, then the keys of the events (the
+    # spine) of every row the stream is to score. A micro-batch's model inputs are its
+    # rows' spine looked up: of two events sharing a key the Spark lookup would keep one,
+    # chosen by no rule, and a lookup that kept both would insert both.
+    rows = ctx.tables.read(source).where(scheduled)
+    model_input_of(ctx, rows)
     check_tables(ctx, (contract.entity_table, *contract.feature_tables))
-    check_unique(inputs, target, table_keys(contract, "predictions"))
+    check_input_keys(ctx, rows, target)
     checkpoint = checkpoint_location(settings)
     version = champion_version(ctx)
     predict = model_udf(ctx, version)
