@@ -5,9 +5,9 @@ Python's ``json.dumps`` writes a float that is not finite as ``NaN``, ``Infinity
 and ``jq`` 1.6 reads ``Infinity`` as 1.7976931348623157e+308. A step's figure can be such
 a float (validate's ``champion_figure`` when the champion is not comparable, for one), so
 every step result, run summary and the rag evaluation file (``evaluation.json``) go
-through :func:`json_text`, which writes those as ``null``. The monitor's baseline
+through :func:`json_text`, which writes those as ``null``. The training data profile
 (``data_profile.json``) does not: a bin end there can be infinite (a training column
-holding infinity) and the monitor reads it back as such. A dict key that is such a
+holding infinity), and it is read back as such. A dict key that is such a
 float is refused: JSON keys are text, and the NaN keys of one dict, all different in
 Python, would all be written ``NaN``.
 """
