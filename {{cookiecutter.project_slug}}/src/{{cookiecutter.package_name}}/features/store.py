@@ -116,7 +116,13 @@ def one_row_per_key(settings) -> bool:
     databricks-feature-engineering's join, whose rows this project does not control, so
     its output is checked as well.
     """
-    return settings.features.get("lookup", "spark") == "spark"
+    return lookup_of(settings) == "spark"
+
+
+def lookup_of(settings) -> str:
+    """``features.lookup`` of ``settings`` (``spark`` when unset): how feature values are
+    looked up, :func:`lookup_features`."""
+    return settings.features.get("lookup", "spark")
 
 
 def lookup_features(ctx, spine: DataFrame) -> DataFrame:
@@ -134,7 +140,7 @@ def lookup_features(ctx, spine: DataFrame) -> DataFrame:
     """
     settings = ctx.settings
     contract = settings.contract
-    lookup = settings.features.get("lookup", "spark")
+    lookup = lookup_of(settings)
     tolerance = timedelta(hours=int(settings.features["lookup_tolerance_hours"]))
     if lookup == "spark":
         tables = [

@@ -99,17 +99,16 @@ def computes_once(df: DataFrame, keys: Sequence[str]) -> bool:
 
 
 def deterministic(df: DataFrame) -> bool:
-    """True when Spark's analysed plan of ``df`` (a DataFrame) says it is deterministic:
-    no ``rand``, ``uuid``, ``shuffle`` or UDF marked nondeterministic. Spark's flag, not a
+    """True when Spark's analysed plan of ``df`` (a DataFrame) says it is deterministic: no
+    ``rand``, ``uuid``, ``shuffle`` or UDF marked nondeterministic. Spark's flag, not a
     proof: it also counts ``current_timestamp()`` (a new value in each query) and Python
     UDFs not marked nondeterministic as deterministic, and says nothing of which row
-    ``dropDuplicates`` or a ``row_number`` over tied rows keeps, so a caller relying on two jobs
-    computing the same rows must also rule those out (ingest relies on it only for the
+    ``dropDuplicates`` or a ``row_number`` over tied rows keeps, so a caller relying on two
+    jobs computing the same rows must also rule those out (ingest relies on it only for the
     example's batches, :func:`..sources.held_in_memory`, built by
     ``features.definitions.to_bronze``, whose one ``row_number``, :func:`latest_per_key`,
-    ranks tied rows by every column, and which uses none of the others). Classic Spark
-    only: False
-    over Spark Connect (:func:`.spark.is_connect`), whose plan Python cannot inspect."""
+    ranks tied rows by every column, and which uses none of the others). Classic Spark only:
+    False over Spark Connect (:func:`.spark.is_connect`), whose plan Python cannot inspect."""
     if is_connect(df.sparkSession):
         return False
     return bool(df._jdf.queryExecution().analyzed().deterministic())
@@ -377,9 +376,8 @@ class Tables:
         if not self.exists(name):
             return 0
         if self.settings.runtime == "local":
-            newest = self._newest_commit_file(name)  # listed once: a commit may come meanwhile
-            written = _rows_of(*_operation(newest.read_text())) if int(newest.stem) == 0 else None
-            if written is not None:
+            (version, _), written = self.newest_commit(name)  # one commit, read once
+            if version == 0 and written is not None:
                 return written
         return self.read(name).count()
 
