@@ -19,7 +19,13 @@ from {{ cookiecutter.package_name }}.features import (
     store,
 )
 
-from .conftest import private_copy, synthetic_sources, utc, with_unproduced_input
+from .conftest import (
+    private_copy,
+    refuses_a_shared_key,
+    synthetic_sources,
+    utc,
+    with_unproduced_input,
+)
 from .mlflow_stores import registry
 
 
@@ -235,6 +241,20 @@ def test_train_refuses_a_model_input_nothing_produces_before_writing(trained, tm
     assert ctx.tables.commit_stamp(training_set) == before
     versions = registry(ctx).search_model_versions(f"name = '{ctx.settings.model_name}'")
     assert [int(v.version) for v in versions] == [1]
+
+
+@pytest.mark.spark
+def test_batch_inference_refuses_a_shared_key_before_loading_the_model(trained_scored, tmp_path):
+    """Scoring builds its events from bronze and looks their features up: two events of
+    one flight are refused on the spine, before the model is loaded and before the
+    predictions table is written."""
+    from {{ cookiecutter.package_name }}.steps import batch_inference
+
+    ctx = private_copy(trained_scored[0], tmp_path / "state")  # scored once by v1
+    target = ctx.settings.table("predictions")
+    before = ctx.tables.commit_stamp(target)
+    refuses_a_shared_key(batch_inference, ctx, target)
+    assert ctx.tables.commit_stamp(target) == before
 
 
 def _training_set_library(repeat_first_row: bool) -> ModuleType:

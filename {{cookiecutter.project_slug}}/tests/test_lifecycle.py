@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import replace
 from importlib import metadata
@@ -27,7 +26,6 @@ from .conftest import (
     SYNTHETIC_WINDOWS,
     history_metrics_off,
     private_copy,
-    refuses_a_shared_key,
     rows_in_window,
 )
 from .mlflow_stores import registry
@@ -185,19 +183,6 @@ def test_batch_inference_scores_the_window_once_per_rerun(trained_scored, synthe
     assert batch_inference.scoring_uri(other, 2) != batch_inference.scoring_uri(ctx, 2)
     on_databricks = Context(replace(other.settings, runtime="databricks", local_root=None))
     assert batch_inference.scoring_uri(on_databricks, 2) == f"models:/{name}/2"
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("{{ cookiecutter.package_name }}.features.store") is None,
-    reason="the prepared-table variant scores the model_input table, built by the features "
-    "step, whose keys batch inference checks with its inputs",
-)
-def test_batch_inference_refuses_a_shared_key_before_loading_the_model(trained_scored, tmp_path):
-    ctx = private_copy(trained_scored[0], tmp_path / "state")  # scored once by v1
-    target = ctx.settings.table("predictions")
-    before = ctx.tables.commit_stamp(target)
-    refuses_a_shared_key(batch_inference, ctx, target)
-    assert ctx.tables.commit_stamp(target) == before
 
 
 def test_a_failing_gate_keeps_the_champion(trained, tmp_path):

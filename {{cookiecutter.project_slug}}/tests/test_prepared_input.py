@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import replace
 
 import pytest
@@ -10,9 +11,9 @@ import pytest
 from {{ cookiecutter.package_name }}.checks import DataCheckError, check_inputs, step_inputs
 from {{ cookiecutter.package_name }}.features.model_inputs import build_model_input
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.steps import features, ingest, train
+from {{ cookiecutter.package_name }}.steps import batch_inference, features, ingest, train
 
-from .conftest import CONTRACT, fail_on, rows_in_window, utc
+from .conftest import CONTRACT, ENTITY_KEY, fail_on, private_copy, rows_in_window, utc
 
 pytestmark = pytest.mark.spark
 
@@ -56,6 +57,30 @@ def test_a_repeated_flight_in_model_input_stops_train_and_scoring(ctx, use_synth
     with pytest.raises(DataCheckError, match=message):
         check_inputs(ctx, "batch_inference")
     assert not ctx.tables.exists(ctx.settings.table("training_set"))
+
+
+def test_batch_inference_refuses_a_model_input_holding_a_key_twice_before_loading_the_model(
+    trained_scored, tmp_path, monkeypatch
+):
+    """Scoring reads its events from the prepared table: a ``model_input`` holding a
+    flight of the scoring window twice is refused with the table, key and counts named,
+    before the model is loaded and before the predictions table is written."""
+    ctx = private_copy(trained_scored[0], tmp_path / "state")  # scored once by v1
+    name, target = ctx.settings.table("model_input"), ctx.settings.table("predictions")
+    scoring = build_model_input(ctx, ctx.settings.windows["scoring"])
+    twice = scoring.orderBy(ENTITY_KEY).limit(1)
+    key = twice.first()[ENTITY_KEY]
+    ctx.tables.overwrite(ctx.tables.read(name).unionByName(twice), name)  # no keys: let it in
+    before = ctx.tables.commit_stamp(target)
+
+    def no_model(*args):
+        raise AssertionError("the model was loaded for input that is refused")
+
+    monkeypatch.setattr(batch_inference, "model_udf", no_model)
+    shared = f"input table {name}: key {ENTITY_KEY}: 1 value is shared by 2 rows "
+    with pytest.raises(DataCheckError, match=re.escape(f"{shared}(e.g. {ENTITY_KEY}={key})")):
+        batch_inference.run(ctx)
+    assert ctx.tables.commit_stamp(target) == before
 
 
 def test_features_failing_on_model_input_keeps_its_version_and_a_rerun_repairs(
