@@ -28,7 +28,9 @@ inspected there.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
@@ -58,24 +60,33 @@ def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
     return frame
 
 
-def _batch(ctx: Context, table_key: str) -> AbstractContextManager[DataFrame]:
-    """The bronze rows of ``table_key`` (:func:`bronze_rows`) for its checks and its write:
-    persisted while the block runs for a files or table source
-    (:func:`..runtime.tables.computed_once`), but not for the example's
-    (:func:`..sources.held_in_memory`), whose rows Spark computes again faster."""
+@dataclass(frozen=True)
+class _Batch:
+    """The bronze rows of one table for its checks and its write (``rows``), and whether
+    the table version its write creates holds the rows its checks read (``recordable``:
+    :func:`..checks.record_passed` may record that version as checked)."""
+
+    rows: DataFrame
+    recordable: bool
+
+
+@contextmanager
+def _batch(ctx: Context, table_key: str) -> Iterator[_Batch]:
+    """The batch of ``table_key`` (:func:`bronze_rows`), decided once by its source.
+
+    The example's (:func:`..sources.held_in_memory`), whose rows Spark computes again
+    faster than it persists them: the rows as they are, recordable when their plan is
+    deterministic (:func:`..runtime.tables.deterministic`). A files or table source's:
+    persisted while the block runs (:func:`..runtime.tables.computed_once`), recordable
+    when that computes them once (:func:`..runtime.tables.computes_once`).
+    """
     frame = bronze_rows(ctx, table_key)
     if sources.held_in_memory(ctx, table_key):
-        return nullcontext(frame)
-    return computed_once(frame, expectations(ctx.settings.contract)[table_key].keys)
-
-
-def _written_as_checked(ctx: Context, table_key: str, frame: DataFrame) -> bool:
-    """True when the write of ``frame``, the batch of :func:`_batch` for ``table_key``,
-    wrote the rows its checks read: computed once, or, from a source held in memory,
-    computed again by a deterministic plan."""
-    if sources.held_in_memory(ctx, table_key):
-        return deterministic(frame)
-    return computes_once(frame, expectations(ctx.settings.contract)[table_key].keys)
+        yield _Batch(frame, deterministic(frame))
+        return
+    keys = expectations(ctx.settings.contract)[table_key].keys
+    with computed_once(frame, keys) as rows:
+        yield _Batch(rows, computes_once(frame, keys))
 
 
 def run(ctx: Context) -> dict:
@@ -93,23 +104,24 @@ def run(ctx: Context) -> dict:
     contract = settings.contract
     expected = expectations(contract)
     with ExitStack() as stack:
-        frames = {key: stack.enter_context(_batch(ctx, key)) for key in contract.bronze_tables}
-        for key, frame in frames.items():  # all checked before any is written
+        batches = {key: stack.enter_context(_batch(ctx, key)) for key in contract.bronze_tables}
+        for key, batch in batches.items():  # all checked before any is written
             # A files source: the checks read every column, so a value that does not parse
             # stops ingest here, not in a write (the rules alone read fewer columns).
             read_all = sources.parsed_when_read(ctx, key)
             with sources.parse_errors(ctx, key):
-                problems = failures(frame, expected[key], read_every_column=read_all)
+                problems = failures(batch.rows, expected[key], read_every_column=read_all)
             if problems:
                 where = sources.describe(key, settings.sources[key])
                 raise DataCheckError(f"{where}: " + "; ".join(problems))
         out, appended = {}, {}
-        for key, frame in frames.items():
+        for key, batch in batches.items():
             name = settings.table(key)
             created = not ctx.tables.exists(name)
+            keys = list(table_keys(contract, key))
             with sources.parse_errors(ctx, key):
-                appended[name] = ctx.tables.insert_new(frame, name, list(table_keys(contract, key)))
-            if created and _written_as_checked(ctx, key, frame):
+                appended[name] = ctx.tables.insert_new(batch.rows, name, keys)
+            if created and batch.recordable:
                 record_passed(ctx, key, appended[name])
             out[name] = ctx.tables.count(name)
     return {"rows": out, "appended": appended}
