@@ -19,7 +19,7 @@ from ..config import Window
 from ..contract import Contract
 from .feature_tables import merge_feature_tables
 from .point_in_time import lookup_feature_tables
-from .spine import check_unique_events, checked_spine
+from .spine import check_event_keys, checked_spine
 from .training_set import known_feature_frames, known_spine, window_filter
 
 if TYPE_CHECKING:
@@ -101,16 +101,12 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
 
 
 def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
-    """Raise DataCheckError when two rows of :func:`model_input_of` ``rows`` would share
-    the predictions' keys; the message names ``target`` (where they are to be written),
-    the key and the counts (:func:`.spine.check_unique_events`).
-
-    The keys are read from the spine of ``rows``, before the lookup, which keeps one row
-    per key (:func:`.point_in_time.point_in_time_lookup`). Raises ConfigError when the
-    spine lacks a column the contract needs.
+    """:func:`.spine.check_event_keys` of ``rows`` for ``target``, on the spine alone: the
+    lookup keeps one row per key (:func:`.point_in_time.point_in_time_lookup`). Raises
+    DataCheckError naming ``target``, the key and the counts; ConfigError when the spine
+    lacks a column the contract needs.
     """
-    contract = ctx.settings.contract
-    check_unique_events(checked_spine(rows, contract), contract, target)
+    check_event_keys(rows, ctx.settings.contract, target)
 
 
 def check_window_keys(ctx: Context, window: Window, target: str) -> None:

@@ -9,14 +9,14 @@ instead (same functions).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 
-from ..checks import check_unique, table_keys
 from ..config import ConfigError, Window
 from ..contract import Contract
-from .spine import check_unique_events, checked_spine
+from .spine import check_event_keys, checked_spine
 from .store import lookup_features, one_row_per_key, write_feature_tables
 from .training_set import known_feature_frames, known_spine, window_filter
 
@@ -85,21 +85,14 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
 
 
 def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
-    """Raise DataCheckError when two rows of :func:`model_input_of` ``rows`` would share
-    the predictions' keys; the message names ``target`` (where they are to be written),
-    the key and the counts (:func:`.spine.check_unique_events`).
-
-    The keys are read from the spine of ``rows``, before any lookup (one pass over the
-    key columns); the lookup's output too when it may hold more rows per key than the
-    spine (:func:`.store.one_row_per_key`). Raises ConfigError when the spine lacks a
-    column the contract needs, MissingTableError when a feature table does not exist
-    (output checked only).
+    """:func:`.spine.check_event_keys` of ``rows`` for ``target``: the spine's keys, and
+    the lookup's output's when it may hold more rows per key than the spine
+    (:func:`.store.one_row_per_key`). Raises DataCheckError naming ``target``, the key and
+    the counts; ConfigError when the spine lacks a column the contract needs;
+    MissingTableError when a feature table does not exist (output checked only).
     """
-    contract = ctx.settings.contract
-    spine = checked_spine(rows, contract)
-    check_unique_events(spine, contract, target)
-    if not one_row_per_key(ctx.settings):
-        check_unique(lookup_features(ctx, spine), target, table_keys(contract, "predictions"))
+    lookup = None if one_row_per_key(ctx.settings) else partial(lookup_features, ctx)
+    check_event_keys(rows, ctx.settings.contract, target, lookup)
 
 
 def check_window_keys(ctx: Context, window: Window, target: str) -> None:

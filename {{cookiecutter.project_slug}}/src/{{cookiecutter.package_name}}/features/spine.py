@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame
 
@@ -79,6 +81,28 @@ def check_unique_events(spine: DataFrame, contract: Contract, target: str) -> No
     """
     keys = table_keys(contract, "predictions")
     check_unique(spine.select(*keys), target, keys)
+
+
+def check_event_keys(
+    entity_rows: DataFrame,
+    contract: Contract,
+    target: str,
+    lookup: Callable[[DataFrame], DataFrame] | None = None,
+) -> None:
+    """Raise DataCheckError when two model-input rows built from ``entity_rows`` (rows of
+    the contract's entity table, to score) would share the predictions' keys; the message
+    names ``target`` (where they are to be written), the key and the counts.
+
+    The keys are read from the spine of ``entity_rows`` (:func:`checked_spine`), before
+    any lookup (:func:`check_unique_events`, one pass over the key columns); and from
+    ``lookup(spine)`` when it is given, a lookup whose output may hold more rows per key
+    than its spine. Raises ConfigError when the spine lacks a column the contract needs,
+    and what ``lookup`` raises.
+    """
+    spine = checked_spine(entity_rows, contract)
+    check_unique_events(spine, contract, target)
+    if lookup is not None:
+        check_unique(lookup(spine), target, table_keys(contract, "predictions"))
 
 
 def _unbuilt(err: AnalysisException, contract: Contract) -> str:
