@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -27,6 +29,15 @@ from {{ cookiecutter.package_name }}.runtime.tracking import (
 )
 
 from .conftest import local_settings
+
+# SQLite's own files beside a WAL store that a connection has open (runtime/mlflow_store.py).
+WAL_FILES = ("mlflow.db-wal", "mlflow.db-shm")
+
+
+def files_of(folder: Path) -> list[str]:
+    """The names of the files in ``folder``, sorted, without SQLite's :data:`WAL_FILES`."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in WAL_FILES)
+
 
 # One process of the race: imports done, it says it is ready, waits for the others, then
 # opens the store the local runtime's way and prints the experiment id.
@@ -68,7 +79,7 @@ def test_processes_opening_one_new_store_at_once_all_get_the_same_store(tmp_path
     results = [(child.wait(timeout=300), *child.communicate()) for child in children]
     assert [code for code, _, _ in results] == [0] * count, [err[-2000:] for _, _, err in results]
     assert {out.strip() for _, out, _ in results} == {"1"}
-    assert sorted(p.name for p in root.iterdir()) == ["mlflow.db"]
+    assert files_of(root) == ["mlflow.db"]
     uri = f"sqlite:///{root / 'mlflow.db'}"
     names = [e.name for e in MlflowClient(tracking_uri=uri).search_experiments()]
     assert sorted(names) == ["Default", "flight-delays"]
@@ -93,7 +104,7 @@ def test_a_store_is_made_once_and_an_existing_file_is_left_as_it_is(tmp_path, mo
     other = tmp_path / "mlflow.db"
     other.write_bytes(b"not a store")
     assert create_store(other) is False and other.read_bytes() == b"not a store"
-    assert sorted(p.name for p in path.parent.iterdir()) == ["mlflow.db"]
+    assert files_of(path.parent) == ["mlflow.db"]
 
 
 class _Built:
@@ -128,7 +139,7 @@ def test_a_store_another_process_links_first_is_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(mlflow_store.os, "link", other_process_first)
     assert create_store(path) is False
     assert path.read_bytes() == b"the other process's store"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
+    assert files_of(tmp_path) == ["mlflow.db"]
 
 
 def test_a_store_mlflow_stops_building_half_way_leaves_no_file(tmp_path, monkeypatch):
@@ -166,7 +177,7 @@ def test_without_hard_links_mlflow_creates_the_store_itself(tmp_path, monkeypatc
     assert create_store(settings.local_root / "mlflow.db") is False
     assert list(settings.local_root.iterdir()) == []
     assert configure_mlflow(settings) == "1"
-    assert sorted(p.name for p in settings.local_root.iterdir()) == ["mlflow.db"]
+    assert files_of(settings.local_root) == ["mlflow.db"]
 
 
 def test_run_all_makes_a_new_store_while_its_first_step_runs(ctx, monkeypatch):
@@ -217,7 +228,7 @@ def test_a_store_the_early_thread_fails_to_make_is_made_or_refused_by_configure_
     blocker.unlink()
     assert configure_mlflow(settings) == "1"
     assert reported == []
-    assert sorted(p.name for p in settings.local_root.iterdir()) == ["mlflow.db"]
+    assert files_of(settings.local_root) == ["mlflow.db"]
 
 
 def test_every_local_store_use_names_the_one_file_of_the_root(tmp_path):
@@ -231,7 +242,43 @@ def test_every_local_store_use_names_the_one_file_of_the_root(tmp_path):
     assert store.is_file()  # the thread made it there
     configure_mlflow(settings)
     assert mlflow.get_tracking_uri() == mlflow.get_registry_uri() == f"sqlite:///{store}"
-    assert sorted(p.name for p in settings.local_root.iterdir()) == ["mlflow.db"]
+    assert files_of(settings.local_root) == ["mlflow.db"]
     assert MlflowClient(tracking_uri=f"sqlite:///{store}").get_experiment("1").name == (
         settings.experiment
     )
+
+
+def journal_mode(path: Path) -> str:
+    """The journal mode SQLite reports for the database file ``path`` (a new connection)."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_a_new_store_keeps_the_write_ahead_log_for_every_connection(tmp_path):
+    """The store is made in WAL mode, which every later connection sees; MLflow's writes
+    then go through ``mlflow.db-wal`` and read back whole from a new client."""
+    path = tmp_path / "mlflow.db"
+    assert create_store(path) is True
+    assert journal_mode(path) == "wal"
+    uri = f"sqlite:///{path}"
+    writer = MlflowClient(tracking_uri=uri)
+    run = writer.create_run(writer.create_experiment("wal")).info.run_id
+    writer.log_metric(run, "rmse", 12.5)
+    assert (tmp_path / "mlflow.db-wal").is_file()  # a connection of the writer is open
+    assert MlflowClient(tracking_uri=uri).get_run(run).data.metrics == {"rmse": 12.5}
+    assert files_of(tmp_path) == ["mlflow.db"]
+
+
+def test_a_store_where_sqlite_refuses_wal_is_made_in_its_default_journal(tmp_path, monkeypatch):
+    """SQLite answers a journal mode it cannot use with the mode it keeps (as on a file
+    system without shared memory): the store is made all the same, in that mode."""
+    monkeypatch.setattr(mlflow_store, "JOURNAL_MODE", "a mode sqlite does not know")
+    path = tmp_path / "mlflow.db"
+    assert create_store(path) is True
+    assert journal_mode(path) == "delete"
+    uri = f"sqlite:///{path}"
+    assert [e.name for e in MlflowClient(tracking_uri=uri).search_experiments()] == ["Default"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]

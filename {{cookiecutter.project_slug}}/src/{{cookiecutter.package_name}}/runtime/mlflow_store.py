@@ -7,11 +7,20 @@ the file stays half-migrated, so every later process fails on it too. The local 
 therefore never lets MLflow open a missing store: :func:`create_store` builds the store in
 a file of its own in the same folder and hard-links it into place. Linking fails when the
 name exists, so the first process to finish wins and the others open its complete store.
+
+The store is made in SQLite's write-ahead-log journal mode (WAL), which the file keeps for
+every later connection: a commit then appends to ``mlflow.db-wal`` instead of rewriting a
+rollback journal, about ten times cheaper on a local disk (MLflow commits once per logged
+span, assessment, metric batch and tag, so evaluations with tracing are dominated by it).
+While a process has the store open, SQLite keeps ``mlflow.db-wal`` and ``mlflow.db-shm``
+beside it; copy the store with ``sqlite3 mlflow.db ".backup copy.db"``, not a file copy,
+while anything may have it open.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -31,6 +40,24 @@ def _close_engines(uri: str) -> None:
             engine.dispose()
 
 
+# SQLite's journal mode of a new store (see the module's docstring).
+JOURNAL_MODE = "wal"
+
+
+def _use_wal(database: Path) -> bool:
+    """Switch the SQLite file ``database`` to :data:`JOURNAL_MODE`, which it keeps for every
+    later connection. Returns False, the file left in its old mode, where SQLite refuses
+    WAL (a file system without shared memory, say): the store works, only slower."""
+    connection = sqlite3.connect(database)
+    try:
+        (mode,) = connection.execute(f"PRAGMA journal_mode={JOURNAL_MODE}").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return mode == JOURNAL_MODE
+
+
 def create_store(path: Path) -> bool:
     """Create the MLflow SQLite store ``path`` (every table, every schema migration) when
     no file has that name; other processes never see it half-made.
@@ -42,8 +69,9 @@ def create_store(path: Path) -> bool:
     MLflow creates ``path`` itself when it first opens it, as without this module (then
     processes opening a new store at once may still collide). The store is built in a
     temporary file beside ``path`` (``.mlflow.db.*.tmp``), removed whatever happens.
-    Raises OSError when the folder cannot be written, and MLflow's own error when it
-    cannot build the store; ``path`` is not created then.
+    The store is in WAL journal mode (:data:`JOURNAL_MODE`) from its creation on, where
+    SQLite allows it. Raises OSError when the folder cannot be written, and MLflow's own
+    error when it cannot build the store; ``path`` is not created then.
     """
     if path.exists():
         return False
@@ -55,6 +83,8 @@ def create_store(path: Path) -> bool:
     uri = f"sqlite:///{temporary}"
     try:
         MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
+        _close_engines(uri)  # no MLflow connection stays open while the journal mode changes
+        _use_wal(temporary)
         try:
             os.link(temporary, path)
         except OSError:  # the name exists (another process won), or no hard links here
