@@ -443,7 +443,16 @@ def private_copy(ctx: Context, root, **changes) -> Context:
     resolve to the copy's (MLflow caches repositories by run id); copies hold the same
     files, and a test writes only through its copy.
     """
-    shutil.copytree(ctx.settings.local_root, root)
+    # The store's write-ahead log moved into the file first (runtime/mlflow_store.py), so the
+    # copied file is the whole store and SQLite's -wal/-shm files are not copied.
+    with closing(sqlite3.connect(Path(ctx.settings.local_root) / "mlflow.db")) as store:
+        busy, _, _ = store.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0, "a connection kept the store's log from being checkpointed"
+    shutil.copytree(
+        ctx.settings.local_root,
+        root,
+        ignore=shutil.ignore_patterns("mlflow.db-wal", "mlflow.db-shm"),
+    )
     old, new = f"{ctx.settings.local_root}/", f"{root}/"
     with closing(sqlite3.connect(Path(root) / "mlflow.db")) as store, store:
         for (table,) in store.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
