@@ -28,7 +28,7 @@ inspected there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
@@ -64,12 +64,13 @@ def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
 
 @dataclass(frozen=True)
 class _Batch:
-    """The bronze rows of one table for its checks and its write (``rows``), and whether
-    the table version its write creates holds the rows its checks read (``recordable``:
-    :func:`..checks.record_passed` may record that version as checked)."""
+    """The bronze rows of one table for its checks and its write (``rows``), and how to
+    tell whether the table version its write creates holds the rows its checks read
+    (``recordable()``: :func:`..checks.record_passed` may record that version as checked),
+    asked only when the write creates the table."""
 
     rows: DataFrame
-    recordable: bool
+    recordable: Callable[[], bool]
 
 
 @contextmanager
@@ -78,17 +79,18 @@ def _batch(ctx: Context, table_key: str) -> Iterator[_Batch]:
 
     The example's (:func:`..sources.held_in_memory`), whose rows Spark computes again
     faster than it persists them: the rows as they are, recordable when their plan is
-    deterministic (:func:`..runtime.tables.deterministic`). A files or table source's:
+    deterministic (:func:`..runtime.tables.deterministic`, which has Spark analyse the
+    plan: asked only for a table the write creates). A files or table source's:
     persisted while the block runs (:func:`..runtime.tables.computed_once`), recordable
     when that computes them once (:func:`..runtime.tables.computes_once`).
     """
     frame = bronze_rows(ctx, table_key)
     if sources.held_in_memory(ctx, table_key):
-        yield _Batch(frame, deterministic(frame))
+        yield _Batch(frame, lambda: deterministic(frame))
         return
     keys = expectations(ctx.settings.contract)[table_key].keys
     with computed_once(frame, keys) as rows:
-        yield _Batch(rows, computes_once(frame, keys))
+        yield _Batch(rows, lambda: computes_once(frame, keys))
 
 
 def run(ctx: Context) -> dict:
@@ -125,7 +127,7 @@ def run(ctx: Context) -> dict:
             keys = list(table_keys(contract, key))
             with sources.parse_errors(ctx, key):
                 appended[name] = ctx.tables.insert_new(batch.rows, name, keys)
-            if created and batch.recordable:
+            if created and batch.recordable():
                 record_passed(ctx, key, appended[name])
             out[name] = ctx.tables.count(name)
     return {"rows": out, "appended": appended}
