@@ -28,14 +28,14 @@ inspected there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
 from .. import sources
-from ..checks import DataCheckError, expectations, failures, record_passed, table_keys
+from ..checks import DataCheckError, expectations, failures, record_passed
 from ..config import parse_as_of
 from ..features import definitions
 from ..features.training_set import before
@@ -74,8 +74,9 @@ class _Batch:
 
 
 @contextmanager
-def _batch(ctx: Context, table_key: str) -> Iterator[_Batch]:
-    """The batch of ``table_key`` (:func:`bronze_rows`), decided once by its source.
+def _batch(ctx: Context, table_key: str, keys: Sequence[str]) -> Iterator[_Batch]:
+    """The batch of ``table_key`` (:func:`bronze_rows`), whose key columns are ``keys``,
+    decided once by its source.
 
     The example's (:func:`..sources.held_in_memory`), whose rows Spark computes again
     faster than it persists them: the rows as they are, recordable when their plan is
@@ -88,7 +89,6 @@ def _batch(ctx: Context, table_key: str) -> Iterator[_Batch]:
     if sources.held_in_memory(ctx, table_key):
         yield _Batch(frame, lambda: deterministic(frame))
         return
-    keys = expectations(ctx.settings.contract)[table_key].keys
     with computed_once(frame, keys) as rows:
         yield _Batch(rows, lambda: computes_once(frame, keys))
 
@@ -110,7 +110,10 @@ def run(ctx: Context) -> dict:
     contract = settings.contract
     expected = expectations(contract)
     with ExitStack() as stack:
-        batches = {key: stack.enter_context(_batch(ctx, key)) for key in contract.bronze_tables}
+        batches = {
+            key: stack.enter_context(_batch(ctx, key, expected[key].keys))
+            for key in contract.bronze_tables
+        }
         for key, batch in batches.items():  # all checked before any is written
             # A files source: the checks read every column, so a value that does not parse
             # stops ingest here, not in a write (the rules alone read fewer columns).
@@ -124,7 +127,7 @@ def run(ctx: Context) -> dict:
         for key, batch in batches.items():
             name = settings.table(key)
             created = not ctx.tables.exists(name)
-            keys = list(table_keys(contract, key))
+            keys = list(expected[key].keys)  # the keys its checks and _batch used
             with sources.parse_errors(ctx, key):
                 appended[name] = ctx.tables.insert_new(batch.rows, name, keys)
             if created and batch.recordable():
