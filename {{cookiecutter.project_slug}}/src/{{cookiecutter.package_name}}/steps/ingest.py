@@ -28,14 +28,14 @@ inspected there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
 from .. import sources
-from ..checks import DataCheckError, expectations, failures, record_passed, table_keys
+from ..checks import DataCheckError, expectations, failures, record_passed
 from ..config import parse_as_of
 from ..features import definitions
 from ..features.training_set import before
@@ -64,31 +64,33 @@ def bronze_rows(ctx: Context, table_key: str) -> DataFrame:
 
 @dataclass(frozen=True)
 class _Batch:
-    """The bronze rows of one table for its checks and its write (``rows``), and whether
-    the table version its write creates holds the rows its checks read (``recordable``:
-    :func:`..checks.record_passed` may record that version as checked)."""
+    """The bronze rows of one table for its checks and its write (``rows``), and how to
+    tell whether the table version its write creates holds the rows its checks read
+    (``recordable()``: :func:`..checks.record_passed` may record that version as checked),
+    asked only when the write creates the table."""
 
     rows: DataFrame
-    recordable: bool
+    recordable: Callable[[], bool]
 
 
 @contextmanager
-def _batch(ctx: Context, table_key: str) -> Iterator[_Batch]:
-    """The batch of ``table_key`` (:func:`bronze_rows`), decided once by its source.
+def _batch(ctx: Context, table_key: str, keys: Sequence[str]) -> Iterator[_Batch]:
+    """The batch of ``table_key`` (:func:`bronze_rows`), whose key columns are ``keys``,
+    decided once by its source.
 
     The example's (:func:`..sources.held_in_memory`), whose rows Spark computes again
     faster than it persists them: the rows as they are, recordable when their plan is
-    deterministic (:func:`..runtime.tables.deterministic`). A files or table source's:
+    deterministic (:func:`..runtime.tables.deterministic`, which has Spark analyse the
+    plan: asked only for a table the write creates). A files or table source's:
     persisted while the block runs (:func:`..runtime.tables.computed_once`), recordable
     when that computes them once (:func:`..runtime.tables.computes_once`).
     """
     frame = bronze_rows(ctx, table_key)
     if sources.held_in_memory(ctx, table_key):
-        yield _Batch(frame, deterministic(frame))
+        yield _Batch(frame, lambda: deterministic(frame))
         return
-    keys = expectations(ctx.settings.contract)[table_key].keys
     with computed_once(frame, keys) as rows:
-        yield _Batch(rows, computes_once(frame, keys))
+        yield _Batch(rows, lambda: computes_once(frame, keys))
 
 
 def run(ctx: Context) -> dict:
@@ -108,7 +110,10 @@ def run(ctx: Context) -> dict:
     contract = settings.contract
     expected = expectations(contract)
     with ExitStack() as stack:
-        batches = {key: stack.enter_context(_batch(ctx, key)) for key in contract.bronze_tables}
+        batches = {
+            key: stack.enter_context(_batch(ctx, key, expected[key].keys))
+            for key in contract.bronze_tables
+        }
         for key, batch in batches.items():  # all checked before any is written
             # A files source: the checks read every column, so a value that does not parse
             # stops ingest here, not in a write (the rules alone read fewer columns).
@@ -122,10 +127,10 @@ def run(ctx: Context) -> dict:
         for key, batch in batches.items():
             name = settings.table(key)
             created = not ctx.tables.exists(name)
-            keys = list(table_keys(contract, key))
+            keys = list(expected[key].keys)  # the keys its checks and _batch used
             with sources.parse_errors(ctx, key):
                 appended[name] = ctx.tables.insert_new(batch.rows, name, keys)
-            if created and batch.recordable:
+            if created and batch.recordable():
                 record_passed(ctx, key, appended[name])
             out[name] = ctx.tables.count(name)
     return {"rows": out, "appended": appended}
