@@ -69,8 +69,10 @@ def merge_feature_tables(
     table's declaration and full name (the feature store declares the keys there).
     On classic Spark each frame is computed once, for its check and its MERGE
     (:func:`..runtime.tables.computed_once`).
-    Returns {full table name: row count}. Raises the errors of
-    :func:`check_feature_frame` before any table is written.
+    Returns {full table name: row count}, counted right after the table's MERGE (the
+    ``after_merge`` statements change no row): on a table the MERGE created, read from
+    its first commit without a Spark job (:meth:`..runtime.tables.Tables.count`). Raises
+    the errors of :func:`check_feature_frame` before any table is written.
     """
     features = ctx.settings.contract.feature_tables
     out = {}
@@ -88,7 +90,7 @@ def merge_feature_tables(
             # One row per key by construction; the upsert still ranks any duplicate
             # deterministically.
             ctx.tables.upsert(frame, name, spec.key_columns)
+            out[name] = ctx.tables.count(name)
             if after_merge is not None:
                 after_merge(spec, name)
-            out[name] = ctx.tables.count(name)
     return out
