@@ -120,7 +120,7 @@ def run(ctx: Context) -> dict:
     columns = contract.feature_columns
     # The splits are read and checked before the training set is replaced: a refused window
     # leaves the set the newest version was validated on. On classic Spark the rows are
-    # computed once, for the splits, the key check (when one is run) and the write
+    # computed once, for the splits, the key check and the write
     # (:func:`..runtime.tables.computed_once`); over Spark Connect, which may refuse
     # PERSIST, once for each.
     with computed_once(labelled, keys) as batch:
