@@ -18,7 +18,6 @@ from {{ cookiecutter.package_name }}.features import (
     model_inputs,
     store,
 )
-from {{ cookiecutter.package_name }}.runtime.context import Context
 
 from .conftest import (
     private_copy,
@@ -242,50 +241,6 @@ def test_train_refuses_a_model_input_nothing_produces_before_writing(trained, tm
     assert ctx.tables.commit_stamp(training_set) == before
     versions = registry(ctx).search_model_versions(f"name = '{ctx.settings.model_name}'")
     assert [int(v.version) for v in versions] == [1]
-
-
-@pytest.mark.spark
-def test_train_checks_the_training_set_keys_unless_the_lookup_keeps_one_row_per_key(
-    trained, tmp_path, monkeypatch
-):
-    """The Spark lookup keeps one row per flight, so train writes its training set without
-    a key check; a model input from a lookup that does not (the feature store's) is checked,
-    and a shared flight is refused before the training set and the model are written."""
-    from {{ cookiecutter.package_name }}.runtime import tables
-    from {{ cookiecutter.package_name }}.steps import train
-
-    checked = []  # tables whose rows a write checked for shared keys
-    check_unique = tables.check_unique
-
-    def recorded(df, table, keys):
-        if keys:
-            checked.append(table)
-        check_unique(df, table, keys)
-
-    monkeypatch.setattr(tables, "check_unique", recorded)
-    ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
-    training_set = ctx.settings.table("training_set")
-    assert train.run(ctx)["model_version"] == 2
-    assert training_set not in checked
-
-    spark_lookup = model_inputs.lookup_features
-
-    def one_flight_twice(context, spine):  # the Spark lookup's rows, the first one twice
-        rows = spark_lookup(Context(replace(context.settings, features=spark_features)), spine)
-        return rows.unionByName(rows.orderBy("flight_id").limit(1))
-
-    spark_features = ctx.settings.features
-    store_ctx = Context(
-        replace(ctx.settings, features={**spark_features, "lookup": "databricks_feature_store"})
-    )
-    monkeypatch.setattr(model_inputs, "lookup_features", one_flight_twice)
-    before = ctx.tables.commit_stamp(training_set)
-    shared = f"table {training_set}: key flight_id: 1 value is shared by 2 rows (e.g. "
-    with pytest.raises(DataCheckError, match=re.escape(shared)):
-        train.run(store_ctx)
-    assert ctx.tables.commit_stamp(training_set) == before
-    versions = registry(ctx).search_model_versions(f"name = '{ctx.settings.model_name}'")
-    assert sorted(int(v.version) for v in versions) == [1, 2]
 
 
 @pytest.mark.spark

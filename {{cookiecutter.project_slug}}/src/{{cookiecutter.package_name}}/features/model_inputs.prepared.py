@@ -100,15 +100,6 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
     return prepared.where(window_filter(ctx.settings.contract.event_timestamp, window))
 
 
-def unique_by_construction(settings) -> bool:
-    """False, for any ``settings``: :func:`build_model_input` reads the ``model_input`` table,
-    whose keys are checked when a version is written and before train and scoring
-    (:func:`..checks.check_inputs`), but the version it reads may be one another writer
-    committed since; a write of its rows checks the keys.
-    """
-    return False
-
-
 def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
     """:func:`.spine.check_event_keys` of ``rows`` for ``target``, on the spine alone: the
     lookup keeps one row per key (:func:`.point_in_time.point_in_time_lookup`). Raises

@@ -84,15 +84,6 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
     return model_input_of(ctx, _rows_in(ctx, window))
 
 
-def unique_by_construction(settings) -> bool:
-    """Whether every frame :func:`build_model_input` gives for ``settings`` has at most one
-    row per value of the contract's entity keys, whatever the tables it reads hold, so that
-    a write of its rows needs no key check: :func:`.store.one_row_per_key` (True for the
-    Spark lookup, False for the feature store's training set).
-    """
-    return one_row_per_key(settings)
-
-
 def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
     """:func:`.spine.check_event_keys` of ``rows`` for ``target``: the spine's keys, and
     the lookup's output's when it may hold more rows per key than the spine

@@ -27,7 +27,7 @@ from ..config import Window
 from ..contract import Contract
 from ..data_profile import log_data_profile
 from ..diagnostics import importance_figure, permutation_importances, training_figures
-from ..features.model_inputs import build_model_input, unique_by_construction
+from ..features.model_inputs import build_model_input
 from ..features.training_set import window_filter
 from ..gates import OBJECTIVES, naive_baseline
 from ..metrics import split_metrics
@@ -96,10 +96,8 @@ def run(ctx: Context) -> dict:
 
     Raises, before anything is written: ValueError when the train or validation split has
     no labelled rows, or when a model input is null in every train row; DataCheckError when
-    two rows share the training set's keys (checked on the write unless the model input
-    has one row per key by construction, as the Spark lookup's has:
-    :func:`..features.model_inputs.unique_by_construction`); ConfigError when the model
-    input lacks a column the contract needs (:mod:`..features.spine`).
+    two rows share the training set's keys; ConfigError when the model input lacks a
+    column the contract needs (:mod:`..features.spine`).
     """
     check_inputs(ctx, "train")
     settings = ctx.settings
@@ -115,8 +113,6 @@ def run(ctx: Context) -> dict:
     )
     name = settings.table("training_set")
     keys = table_keys(contract, "training_set")
-    # A key check that cannot fail is not run: the Spark lookup keeps one row per key.
-    checked_keys = () if unique_by_construction(settings) else keys
     columns = contract.feature_columns
     # The splits are read and checked before the training set is replaced: a refused window
     # leaves the set the newest version was validated on. On classic Spark the rows are
@@ -132,7 +128,7 @@ def run(ctx: Context) -> dict:
         empty = [c for c in columns if train[c].isna().all()]
         if empty:
             raise ValueError(f"training set: columns {empty} are null in every train row")
-        ctx.tables.overwrite(batch, name, checked_keys)
+        ctx.tables.overwrite(batch, name, keys)
     params = dict(settings.training)
     model = build_pipeline(contract, params)
 
