@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 
-from ..checks import table_keys
+from ..checks import check_unique, table_keys
 from ..config import Window
 from ..contract import Contract
 from .feature_tables import merge_feature_tables
@@ -110,8 +110,11 @@ def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
 
 
 def check_window_keys(ctx: Context, window: Window, target: str) -> None:
-    """Nothing to check in this variant: the rows :func:`build_model_input` gives for
-    ``window`` are rows of ``model_input``, whose key (the contract's entity keys, the
-    predictions' keys too) batch inference's input checks (:func:`..checks.check_inputs`)
-    have found unique and not null in the whole table just before. Raises nothing.
+    """Raise DataCheckError when two rows of :func:`build_model_input` for ``window``
+    share the predictions' keys, naming ``target``, the key and the counts.
+
+    Reads the key columns of the prepared ``model_input`` table. Raises MissingTableError
+    when it does not exist (run the features step).
     """
+    keys = table_keys(ctx.settings.contract, "predictions")
+    check_unique(build_model_input(ctx, window).select(*keys), target, keys)
