@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from dataclasses import replace
 from datetime import timedelta
@@ -18,6 +19,7 @@ from {{ cookiecutter.package_name }}.features import (
     model_inputs,
     store,
 )
+from {{ cookiecutter.package_name }}.steps import features as features_step
 
 from .conftest import (
     private_copy,
@@ -301,3 +303,28 @@ def test_input_keys_are_checked_on_the_spine_and_on_a_feature_store_training_set
     shared = "table t: key flight_id: 1 value is shared by 2 rows (e.g. flight_id="
     with pytest.raises(DataCheckError, match=re.escape(shared)):
         model_inputs.check_input_keys(on_databricks, rows, "t")
+
+
+def test_new_feature_tables_are_counted_from_the_commit_that_wrote_them(
+    trained, tmp_path, monkeypatch
+):
+    """A feature table the step creates is counted from its first commit, before its keys
+    are declared (a later commit that writes no row): no Spark job reads it back to count,
+    and the counts are the tables' rows. (Here, not in test_features.py: the prepared
+    variant's features step reads the feature tables to build its model_input table.)"""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    names = [ctx.settings.table(key) for key in ctx.settings.contract.feature_tables]
+    for name in names:
+        shutil.rmtree(ctx.tables.path(name))
+    read = []
+    table_read = ctx.tables.read
+
+    def recorded(name, *args):
+        read.append(name)
+        return table_read(name, *args)
+
+    monkeypatch.setattr(ctx.tables, "read", recorded)
+    counts = features_step.run(ctx)["rows"]
+    assert not set(read) & set(names)
+    assert counts == {name: table_read(name).count() for name in names}
+    assert counts == trained[1]["features"]["rows"]

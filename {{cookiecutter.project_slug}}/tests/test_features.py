@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from pyspark.sql import functions as F
 
@@ -117,27 +115,3 @@ def test_each_feature_frame_is_computed_once_for_its_check_and_its_merge(
     result = features.run(ctx)
     assert result["rows"] == trained[1]["features"]["rows"]
     assert computed.value == rows > 0
-
-
-def test_new_feature_tables_are_counted_from_the_commit_that_wrote_them(
-    trained, tmp_path, monkeypatch
-):
-    """A feature table the step creates is counted from its first commit, before its keys
-    are declared (a later commit that writes no row): no Spark job reads it back to count,
-    and the counts are the tables' rows."""
-    ctx = private_copy(trained[0], tmp_path / "state")
-    names = [ctx.settings.table(key) for key in ctx.settings.contract.feature_tables]
-    for name in names:
-        shutil.rmtree(ctx.tables.path(name))
-    read = []
-    table_read = ctx.tables.read
-
-    def recorded(name, *args):
-        read.append(name)
-        return table_read(name, *args)
-
-    monkeypatch.setattr(ctx.tables, "read", recorded)
-    counts = features.run(ctx)["rows"]
-    assert not set(read) & set(names)
-    assert counts == {name: table_read(name).count() for name in names}
-    assert counts == trained[1]["features"]["rows"]

@@ -275,7 +275,7 @@ def test_a_new_store_keeps_the_write_ahead_log_for_every_connection(tmp_path):
 def test_a_store_where_sqlite_refuses_wal_is_made_in_its_default_journal(tmp_path, monkeypatch):
     """SQLite answers a journal mode it cannot use with the mode it keeps (as on a file
     system without shared memory): the store is made all the same, in that mode."""
-    monkeypatch.setattr(mlflow_store, "JOURNAL_MODE", "a mode sqlite does not know")
+    monkeypatch.setattr(mlflow_store, "JOURNAL_MODE", "bogus")  # no such mode
     path = tmp_path / "mlflow.db"
     assert create_store(path) is True
     assert journal_mode(path) == "delete"
