@@ -9,6 +9,7 @@ import re
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -92,24 +93,32 @@ def with_unproduced_input(ctx: Context, column: str = "gate_delay") -> Context:
     return Context(replace(ctx.settings, contract=extra))
 
 
-def refuses_a_shared_key(step, ctx: Context, target: str) -> None:
-    """Assert that ``step`` (a scoring step's module) refuses, before it loads the model
-    (its ``model_udf``), events two of which share a flight: the spine is built by the
-    example's :func:`.features.definitions.spine` from the entity rows with their first
-    row (by :data:`ENTITY_KEY`) added again, as a spine that makes two events of one
-    bronze row would (bronze still holds each flight once), and ``step.run(ctx)`` raises
-    DataCheckError naming ``target``, the key and the counts."""
+@contextmanager
+def first_event_twice(target: str) -> Iterator[str]:
+    """While the block runs, the example's :func:`.features.definitions.spine` is built
+    from the entity rows with their first row (by :data:`ENTITY_KEY`) added again, as a
+    spine that makes two events of one bronze row would (bronze still holds each flight
+    once). Yields the start of the message that refuses it for the table named ``target``:
+    ``table <target>: key flight_id: 1 value is shared by 2 rows (e.g. ``."""
 
     def one_row_twice(rows, contract):
         return spine(rows.unionByName(rows.orderBy(ENTITY_KEY).limit(1)), contract)
 
+    spine = definitions.spine
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(definitions, "spine", one_row_twice)
+        yield f"table {target}: key {ENTITY_KEY}: 1 value is shared by 2 rows (e.g. "
+
+
+def refuses_a_shared_key(step, ctx: Context, target: str) -> None:
+    """Assert that ``step`` (a scoring step's module) refuses, before it loads the model
+    (its ``model_udf``), events two of which share a flight (:func:`first_event_twice`):
+    ``step.run(ctx)`` raises DataCheckError naming ``target``, the key and the counts."""
+
     def no_model(*args):
         raise AssertionError("the model was loaded for input that is refused")
 
-    spine = definitions.spine
-    shared = f"table {target}: key {ENTITY_KEY}: 1 value is shared by 2 rows (e.g. "
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(definitions, "spine", one_row_twice)
+    with first_event_twice(target) as shared, pytest.MonkeyPatch.context() as patched:
         patched.setattr(step, "model_udf", no_model)
         with pytest.raises(DataCheckError, match=re.escape(shared)):
             step.run(ctx)

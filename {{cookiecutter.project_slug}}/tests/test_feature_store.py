@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.features import (
 from {{ cookiecutter.package_name }}.steps import features as features_step
 
 from .conftest import (
+    first_event_twice,
     private_copy,
     refuses_a_shared_key,
     synthetic_sources,
@@ -240,6 +241,26 @@ def test_train_refuses_a_model_input_nothing_produces_before_writing(trained, tm
     before = ctx.tables.commit_stamp(training_set)
     with pytest.raises(ConfigError, match="lacks column gate_delay "):
         train.run(with_unproduced_input(ctx))
+    assert ctx.tables.commit_stamp(training_set) == before
+    versions = registry(ctx).search_model_versions(f"name = '{ctx.settings.model_name}'")
+    assert [int(v.version) for v in versions] == [1]
+
+
+@pytest.mark.spark
+def test_train_refuses_two_events_of_one_flight_before_writing(trained, tmp_path):
+    """A spine that makes two events of one flight is refused by train's key check of the
+    training set: the lookup keeps both events (neither is dropped silently), and neither
+    the training set nor the registry changes."""
+    from {{ cookiecutter.package_name }}.steps import train
+
+    ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
+    training_set = ctx.settings.table("training_set")
+    before = ctx.tables.commit_stamp(training_set)
+    with (
+        first_event_twice(training_set) as shared,
+        pytest.raises(DataCheckError, match=re.escape(shared)),
+    ):
+        train.run(ctx)
     assert ctx.tables.commit_stamp(training_set) == before
     versions = registry(ctx).search_model_versions(f"name = '{ctx.settings.model_name}'")
     assert [int(v.version) for v in versions] == [1]

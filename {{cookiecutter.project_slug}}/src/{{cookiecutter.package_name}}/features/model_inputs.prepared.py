@@ -102,7 +102,7 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
 
 def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
     """:func:`.spine.check_event_keys` of ``rows`` for ``target``, on the spine alone: the
-    lookup keeps one row per key (:func:`.point_in_time.point_in_time_lookup`). Raises
+    lookup gives one row per spine row (:func:`.point_in_time.point_in_time_lookup`). Raises
     DataCheckError naming ``target``, the key and the counts; ConfigError when the spine
     lacks a column the contract needs.
     """
