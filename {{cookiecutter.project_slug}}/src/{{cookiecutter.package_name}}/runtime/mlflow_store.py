@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+from contextlib import closing, suppress
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -46,18 +47,14 @@ def _close_engines(uri: str) -> None:
 JOURNAL_MODE = "wal"
 
 
-def _use_wal(database: Path) -> bool:
+def _use_wal(database: Path) -> None:
     """Switch the SQLite file ``database`` to :data:`JOURNAL_MODE`, which it keeps for every
-    later connection. Returns False, the file left in its old mode, where SQLite refuses
-    WAL (a file system without shared memory, say): the store works, only slower."""
-    connection = sqlite3.connect(database)
-    try:
-        (mode,) = connection.execute(f"PRAGMA journal_mode={JOURNAL_MODE}").fetchone()
-    except sqlite3.Error:
-        return False
-    finally:
-        connection.close()
-    return mode == JOURNAL_MODE
+    later connection. Where SQLite refuses WAL (a file system without shared memory, say),
+    answering with the mode it keeps or with an error, the file stays in its old mode and
+    nothing is raised: the store works, only slower (``PRAGMA journal_mode`` on the store
+    tells its mode)."""
+    with closing(sqlite3.connect(database)) as connection, suppress(sqlite3.Error):
+        connection.execute(f"PRAGMA journal_mode={JOURNAL_MODE}").fetchone()
 
 
 def create_store(path: Path) -> bool:
