@@ -445,6 +445,14 @@ def fail_on(monkeypatch, table: str) -> None:
 def private_copy(ctx: Context, root, **changes) -> Context:
     """A copy of ``ctx``'s state (tables, MLflow store) under ``root``, with ``changes`` applied.
 
+    It first checkpoints the ORIGINAL store's write-ahead log (``PRAGMA
+    wal_checkpoint(TRUNCATE)`` on ``ctx``'s ``mlflow.db``): that writes to the shared
+    store's file, moving the logged writes into it and emptying ``mlflow.db-wal``, and
+    fails the test (AssertionError) when another connection's transaction keeps it from
+    completing. ``mlflow.db`` is then the whole store, and the folder is copied without
+    SQLite's ``mlflow.db-wal`` and ``mlflow.db-shm`` (the copy's are made when it is
+    first opened).
+
     Every artifact location the copied MLflow store records (experiment, runs, logged
     models, model versions) is moved from the original's folder to the copy's, so what
     a test logs through the copy lands in the copy and the original stays as it was.
@@ -452,8 +460,6 @@ def private_copy(ctx: Context, root, **changes) -> Context:
     resolve to the copy's (MLflow caches repositories by run id); copies hold the same
     files, and a test writes only through its copy.
     """
-    # The store's write-ahead log moved into the file first (runtime/mlflow_store.py), so the
-    # copied file is the whole store and SQLite's -wal/-shm files are not copied.
     with closing(sqlite3.connect(Path(ctx.settings.local_root) / "mlflow.db")) as store:
         busy, _, _ = store.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     assert busy == 0, "a connection kept the store's log from being checkpointed"
