@@ -13,7 +13,15 @@ from {{ cookiecutter.package_name }}.features.model_inputs import build_model_in
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import batch_inference, features, ingest, train
 
-from .conftest import CONTRACT, ENTITY_KEY, fail_on, private_copy, rows_in_window, utc
+from .conftest import (
+    CONTRACT,
+    ENTITY_KEY,
+    fail_on,
+    first_event_twice,
+    private_copy,
+    rows_in_window,
+    utc,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -57,6 +65,21 @@ def test_a_repeated_flight_in_model_input_stops_train_and_scoring(ctx, use_synth
     with pytest.raises(DataCheckError, match=message):
         check_inputs(ctx, "batch_inference")
     assert not ctx.tables.exists(ctx.settings.table("training_set"))
+
+
+def test_features_refuses_two_events_of_one_flight_before_writing(ctx, use_synthetic_source):
+    """A spine that makes two events of one flight would put both into ``model_input``
+    (the lookup drops no row): the features step refuses it on the spine's keys, before
+    it writes a feature table or ``model_input``."""
+    ingest.run(ctx)
+    name = ctx.settings.table("model_input")
+    written = [ctx.settings.table(key) for key in (*CONTRACT.feature_tables, "model_input")]
+    with (
+        first_event_twice(name) as shared,
+        pytest.raises(DataCheckError, match=re.escape(shared)),
+    ):
+        features.run(ctx)
+    assert [table for table in written if ctx.tables.exists(table)] == []
 
 
 def test_batch_inference_refuses_a_model_input_holding_a_key_twice_before_loading_the_model(

@@ -19,7 +19,7 @@ from ..config import Window
 from ..contract import Contract
 from .feature_tables import merge_feature_tables
 from .point_in_time import lookup_feature_tables
-from .spine import check_event_keys, checked_spine
+from .spine import check_event_keys, check_unique_events, checked_spine
 from .training_set import known_feature_frames, known_spine, window_filter
 
 if TYPE_CHECKING:
@@ -48,15 +48,18 @@ def write_features(ctx: Context) -> dict[str, int]:
     Returns {full table name: row count}.
     Raises, before any table is written: MissingTableError when a bronze table does not
     exist, ConfigError when the spine lacks a column the contract needs (:mod:`.spine`),
-    ValueError naming the table and column when a feature frame lacks a key column or a
-    declared feature or holds a null key (:mod:`.feature_tables`).
+    DataCheckError naming ``model_input``, the key and the counts when two spine rows
+    share the contract's entity keys (the lookup keeps both), ValueError naming the table
+    and column when a feature frame lacks a key column or a declared feature or holds a
+    null key (:mod:`.feature_tables`).
     """
     settings, tables = ctx.settings, ctx.tables
+    name = settings.table("model_input")
     # Checked before the first MERGE; looked up once the feature tables are written.
     spine = known_spine(ctx)
+    check_unique_events(spine, settings.contract, name)
     out = merge_feature_tables(ctx, known_feature_frames(ctx))
     prepared = _looked_up(ctx, spine)
-    name = settings.table("model_input")
     tables.overwrite(prepared, name, table_keys(settings.contract, "model_input"))
     out[name] = tables.count(name)
     return out

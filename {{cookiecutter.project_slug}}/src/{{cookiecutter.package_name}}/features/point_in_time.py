@@ -26,10 +26,10 @@ def point_in_time_lookup(
     row's values are known).
     Out: every spine row once, with the feature columns of the newest feature row
     whose ``feature_ts`` lies in ``(spine_ts - tolerance, spine_ts]``, or nulls when
-    there is none. No feature row stamped after ``spine_ts`` is ever joined. The newest
-    match is picked per spine row, not per event id: spine rows that share an id (even
-    equal rows) all come out, each with its own features, so the key check of the
-    table the output goes to (e.g. the training set's) sees the shared id.
+    there is none. No feature row stamped after ``spine_ts`` is ever joined. Spine rows
+    that share an event id (even equal rows) all come out, each with its features, so
+    the key check of the table the output goes to (e.g. the training set's) sees the
+    shared id: the lookup drops no row.
 
     The join is bucketed by ``tolerance`` so that it stays an equi-join on the
     entity keys plus a time bucket, not a cross product per entity.
@@ -41,11 +41,15 @@ def point_in_time_lookup(
     clash = [c for c in value_columns if c in spine.columns]
     if clash:
         raise ValueError(f"features: columns {clash} already exist in the spine")
+    # Each distinct (entity keys, spine_ts) is looked up once, then attached to every spine
+    # row that has it: no spine row is dropped or repeated, equal rows included, and the
+    # plan stays deterministic (a stage Spark retries computes the same rows).
+    probe = [*entity_keys, spine_ts]
     bucket = F.floor(F.unix_timestamp(spine_ts) / seconds)
-    # Each spine row's own number, unique within this query: the newest match is picked
-    # per spine row, so two rows that share an id are both kept.
-    left = spine.withColumn("_pit_row", F.monotonically_increasing_id()).withColumn(
-        "_pit_bucket", F.explode(F.array(bucket, bucket - 1))
+    left = (
+        spine.select(*probe)
+        .distinct()
+        .withColumn("_pit_bucket", F.explode(F.array(bucket, bucket - 1)))
     )
     right = features.select(
         *[F.col(k).alias(f"_pit_key_{k}") for k in entity_keys],
@@ -58,20 +62,15 @@ def point_in_time_lookup(
         right["_pit_ts"] <= left[spine_ts],
         right["_pit_ts"] > left[spine_ts] - F.expr(f"INTERVAL {seconds} SECONDS"),
     ]
-    joined = left.join(right, condition, "left")
-    newest = Window.partitionBy("_pit_row").orderBy(F.col("_pit_ts").desc_nulls_last())
-    return (
-        joined.withColumn("_pit_rank", F.row_number().over(newest))
+    newest = Window.partitionBy(*probe).orderBy(F.col("_pit_ts").desc_nulls_last())
+    found = (
+        left.join(right, condition, "left")
+        .withColumn("_pit_rank", F.row_number().over(newest))
         .where(F.col("_pit_rank") == 1)
-        .drop(
-            "_pit_rank",
-            "_pit_row",
-            "_pit_bucket",
-            "_pit_fbucket",
-            "_pit_ts",
-            *[f"_pit_key_{k}" for k in entity_keys],
-        )
+        .select(*[F.col(c).alias(f"_pit_probe_{c}") for c in probe], *value_columns)
     )
+    same_probe = [F.col(c).eqNullSafe(F.col(f"_pit_probe_{c}")) for c in probe]
+    return spine.join(found, same_probe, "left").drop(*[f"_pit_probe_{c}" for c in probe])
 
 
 def lookup_feature_tables(
