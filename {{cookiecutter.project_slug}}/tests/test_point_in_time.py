@@ -80,11 +80,26 @@ def test_matches_across_a_bucket_boundary(spark):
 
 def test_spine_rows_sharing_an_id_all_come_out_with_their_own_features(spark):
     # The table the output is written to checks its keys: it must see the shared id.
-    event = ("a", "EWR", utc(2013, 1, 1, 10, 0))
+    # Equal rows too, with a match or without one; a row without a time comes out once.
+    event, unmatched = ("a", "EWR", utc(2013, 1, 1, 10, 0)), ("b", "LGA", utc(2013, 1, 1, 10, 0))
     out = _looked_up(
         spark,
-        [event, ("a", "JFK", utc(2013, 1, 1, 12, 0)), event],
+        [
+            event,
+            ("a", "JFK", utc(2013, 1, 1, 12, 0)),
+            event,
+            unmatched,
+            unmatched,
+            ("c", "EWR", None),
+        ],
         [("EWR", utc(2013, 1, 1, 9, 0), 1.0), ("JFK", utc(2013, 1, 1, 11, 0), 7.0)],
     )
-    got = sorted((r["id"], r["origin"], r["value"]) for r in out.collect())
-    assert got == [("a", "EWR", 1.0), ("a", "EWR", 1.0), ("a", "JFK", 7.0)]
+    got = sorted(((r["id"], r["origin"], r["value"]) for r in out.collect()), key=repr)
+    assert got == [
+        ("a", "EWR", 1.0),
+        ("a", "EWR", 1.0),
+        ("a", "JFK", 7.0),
+        ("b", "LGA", None),
+        ("b", "LGA", None),
+        ("c", "EWR", None),
+    ]

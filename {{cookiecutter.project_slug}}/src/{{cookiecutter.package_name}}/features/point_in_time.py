@@ -41,16 +41,9 @@ def point_in_time_lookup(
     clash = [c for c in value_columns if c in spine.columns]
     if clash:
         raise ValueError(f"features: columns {clash} already exist in the spine")
-    # Each distinct (entity keys, spine_ts) is looked up once, then attached to every spine
-    # row that has it: no spine row is dropped or repeated, equal rows included, and the
-    # plan stays deterministic (a stage Spark retries computes the same rows).
-    probe = [*entity_keys, spine_ts]
     bucket = F.floor(F.unix_timestamp(spine_ts) / seconds)
-    left = (
-        spine.select(*probe)
-        .distinct()
-        .withColumn("_pit_bucket", F.explode(F.array(bucket, bucket - 1)))
-    )
+    # Two buckets per row; one when spine_ts is null (no match then: nulls never compare).
+    left = spine.withColumn("_pit_bucket", F.explode(F.array_distinct(F.array(bucket, bucket - 1))))
     right = features.select(
         *[F.col(k).alias(f"_pit_key_{k}") for k in entity_keys],
         F.col(feature_ts).alias("_pit_ts"),
@@ -62,15 +55,26 @@ def point_in_time_lookup(
         right["_pit_ts"] <= left[spine_ts],
         right["_pit_ts"] > left[spine_ts] - F.expr(f"INTERVAL {seconds} SECONDS"),
     ]
-    newest = Window.partitionBy(*probe).orderBy(F.col("_pit_ts").desc_nulls_last())
-    found = (
-        left.join(right, condition, "left")
-        .withColumn("_pit_rank", F.row_number().over(newest))
-        .where(F.col("_pit_rank") == 1)
-        .select(*[F.col(c).alias(f"_pit_probe_{c}") for c in probe], *value_columns)
+    joined = left.join(right, condition, "left")
+    # The newest match per spine row: rows are told apart by all their columns, so two
+    # rows that share an event id but differ elsewhere are ranked apart, and equal rows
+    # match the same feature rows and tie at rank 1, all kept. A row without a match has
+    # one null row per bucket: the later bucket ranks first. Deterministic, so a stage
+    # Spark retries computes the same rows.
+    newest = Window.partitionBy(*spine.columns).orderBy(
+        F.col("_pit_ts").desc_nulls_last(), F.col("_pit_bucket").desc()
     )
-    same_probe = [F.col(c).eqNullSafe(F.col(f"_pit_probe_{c}")) for c in probe]
-    return spine.join(found, same_probe, "left").drop(*[f"_pit_probe_{c}" for c in probe])
+    return (
+        joined.withColumn("_pit_rank", F.rank().over(newest))
+        .where(F.col("_pit_rank") == 1)
+        .drop(
+            "_pit_rank",
+            "_pit_bucket",
+            "_pit_fbucket",
+            "_pit_ts",
+            *[f"_pit_key_{k}" for k in entity_keys],
+        )
+    )
 
 
 def lookup_feature_tables(
