@@ -248,9 +248,9 @@ def test_train_refuses_a_model_input_nothing_produces_before_writing(trained, tm
 
 @pytest.mark.spark
 def test_train_refuses_two_events_of_one_flight_before_writing(trained, tmp_path):
-    """A spine that makes two events of one flight is refused by train's key check of the
-    training set: the lookup keeps both events (neither is dropped silently), and neither
-    the training set nor the registry changes."""
+    """A spine that makes two events of one flight is refused by train on the spine's keys
+    (the lookup would keep one of them without an error), before the training set or the
+    registry changes."""
     from {{ cookiecutter.package_name }}.steps import train
 
     ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed

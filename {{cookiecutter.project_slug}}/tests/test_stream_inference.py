@@ -269,8 +269,8 @@ def test_shared_keys_an_unproduced_model_input_or_a_missing_feature_table_are_re
     """Each is refused with its own one-line error, batch inference's, before the query
     starts (inside a micro-batch it would come wrapped in a StreamingQueryException, after
     the checkpoint is made and the earlier micro-batches written): events two of which
-    share a flight (a micro-batch would insert both), before the model is loaded, and a
-    flight held twice by bronze."""
+    share a flight (a micro-batch would score one of them, chosen by no rule), before the
+    model is loaded, and a flight held twice by bronze."""
     copy = private_copy(trained[0], tmp_path / "state")
     target = copy.settings.table("stream_predictions")
     refuses_a_shared_key(stream_inference, copy, target)

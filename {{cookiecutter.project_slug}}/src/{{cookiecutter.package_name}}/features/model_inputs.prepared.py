@@ -49,9 +49,10 @@ def write_features(ctx: Context) -> dict[str, int]:
     Raises, before any table is written: MissingTableError when a bronze table does not
     exist, ConfigError when the spine lacks a column the contract needs (:mod:`.spine`),
     DataCheckError naming ``model_input``, the key and the counts when two spine rows
-    share the contract's entity keys (the lookup keeps both), ValueError naming the table
-    and column when a feature frame lacks a key column or a declared feature or holds a
-    null key (:mod:`.feature_tables`).
+    share the contract's entity keys (:func:`.spine.check_unique_events`: the lookup would
+    keep one of them without an error), ValueError naming the table and column when a
+    feature frame lacks a key column or a declared feature or holds a null key
+    (:mod:`.feature_tables`).
     """
     settings, tables = ctx.settings, ctx.tables
     name = settings.table("model_input")
@@ -105,7 +106,7 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
 
 def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
     """:func:`.spine.check_event_keys` of ``rows`` for ``target``, on the spine alone: the
-    lookup gives one row per spine row (:func:`.point_in_time.point_in_time_lookup`). Raises
+    lookup keeps one row per key (:func:`.point_in_time.point_in_time_lookup`). Raises
     DataCheckError naming ``target``, the key and the counts; ConfigError when the spine
     lacks a column the contract needs.
     """

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from ..config import ConfigError, Window
 from ..contract import Contract
 from .spine import check_event_keys, checked_spine
-from .store import lookup_features, one_row_per_spine_row, write_feature_tables
+from .store import lookup_features, one_row_per_key, write_feature_tables
 from .training_set import known_feature_frames, known_spine, window_filter
 
 if TYPE_CHECKING:
@@ -87,11 +87,11 @@ def build_model_input(ctx: Context, window: Window) -> DataFrame:
 def check_input_keys(ctx: Context, rows: DataFrame, target: str) -> None:
     """:func:`.spine.check_event_keys` of ``rows`` for ``target``: the spine's keys, and
     the lookup's output's when it may hold more rows per key than the spine
-    (:func:`.store.one_row_per_spine_row`). Raises DataCheckError naming ``target``, the
-    key and the counts; ConfigError when the spine lacks a column the contract needs; what
-    the library's lookup raises when the output is checked.
+    (:func:`.store.one_row_per_key`). Raises DataCheckError naming ``target``, the key and
+    the counts; ConfigError when the spine lacks a column the contract needs; what the
+    library's lookup raises when the output is checked.
     """
-    lookup = None if one_row_per_spine_row(ctx.settings) else partial(lookup_features, ctx)
+    lookup = None if one_row_per_key(ctx.settings) else partial(lookup_features, ctx)
     check_event_keys(rows, ctx.settings.contract, target, lookup)
 
 

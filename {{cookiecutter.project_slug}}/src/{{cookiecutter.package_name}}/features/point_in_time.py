@@ -14,6 +14,7 @@ def point_in_time_lookup(
     spine: DataFrame,
     features: DataFrame,
     *,
+    spine_id: str | list[str],
     spine_ts: str,
     entity_keys: list[str],
     feature_ts: str,
@@ -21,15 +22,16 @@ def point_in_time_lookup(
 ) -> DataFrame:
     """For each spine row, attach the latest feature row known at ``spine_ts``.
 
-    In: ``spine`` with the ``entity_keys`` and a timestamp ``spine_ts``; ``features``
-    keyed by ``entity_keys`` and the timestamp ``feature_ts`` (the time from which the
-    row's values are known).
+    In: ``spine`` with unique ``spine_id`` column(s), the ``entity_keys`` and a
+    timestamp ``spine_ts``; ``features`` keyed by ``entity_keys`` and the timestamp
+    ``feature_ts`` (the time from which the row's values are known).
     Out: every spine row once, with the feature columns of the newest feature row
     whose ``feature_ts`` lies in ``(spine_ts - tolerance, spine_ts]``, or nulls when
-    there is none. No feature row stamped after ``spine_ts`` is ever joined. Spine rows
-    that share an event id (even equal rows) all come out, each with its features, so
-    the key check of the table the output goes to (e.g. the training set's) sees the
-    shared id: the lookup drops no row.
+    there is none. No feature row stamped after ``spine_ts`` is ever joined. Out has one
+    row per ``spine_id`` value: of spine rows that share one, a single row is kept (the
+    one that joined the newest feature row; any of them on a tie) and the others are
+    dropped without an error, so callers check the ids on the spine
+    (:func:`.spine.check_unique_events`).
 
     The join is bucketed by ``tolerance`` so that it stays an equi-join on the
     entity keys plus a time bucket, not a cross product per entity.
@@ -42,8 +44,7 @@ def point_in_time_lookup(
     if clash:
         raise ValueError(f"features: columns {clash} already exist in the spine")
     bucket = F.floor(F.unix_timestamp(spine_ts) / seconds)
-    # Two buckets per row; one when spine_ts is null (no match then: nulls never compare).
-    left = spine.withColumn("_pit_bucket", F.explode(F.array_distinct(F.array(bucket, bucket - 1))))
+    left = spine.withColumn("_pit_bucket", F.explode(F.array(bucket, bucket - 1)))
     right = features.select(
         *[F.col(k).alias(f"_pit_key_{k}") for k in entity_keys],
         F.col(feature_ts).alias("_pit_ts"),
@@ -56,16 +57,10 @@ def point_in_time_lookup(
         right["_pit_ts"] > left[spine_ts] - F.expr(f"INTERVAL {seconds} SECONDS"),
     ]
     joined = left.join(right, condition, "left")
-    # The newest match per spine row: rows are told apart by all their columns, so two
-    # rows that share an event id but differ elsewhere are ranked apart, and equal rows
-    # match the same feature rows and tie at rank 1, all kept. A row without a match has
-    # one null row per bucket: the later bucket ranks first. Deterministic, so a stage
-    # Spark retries computes the same rows.
-    newest = Window.partitionBy(*spine.columns).orderBy(
-        F.col("_pit_ts").desc_nulls_last(), F.col("_pit_bucket").desc()
-    )
+    ids = [spine_id] if isinstance(spine_id, str) else list(spine_id)
+    newest = Window.partitionBy(*ids).orderBy(F.col("_pit_ts").desc_nulls_last())
     return (
-        joined.withColumn("_pit_rank", F.rank().over(newest))
+        joined.withColumn("_pit_rank", F.row_number().over(newest))
         .where(F.col("_pit_rank") == 1)
         .drop(
             "_pit_rank",
@@ -95,6 +90,7 @@ def lookup_feature_tables(
         out = point_in_time_lookup(
             out,
             frame.select(*table.primary_keys, table.timestamp_key, *table.features),
+            spine_id=contract.entity_keys,
             spine_ts=contract.lookup_timestamp,
             entity_keys=list(table.primary_keys),
             feature_ts=table.timestamp_key,

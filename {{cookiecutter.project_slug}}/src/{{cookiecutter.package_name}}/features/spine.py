@@ -74,10 +74,10 @@ def check_unique_events(spine: DataFrame, contract: Contract, target: str) -> No
     ``target`` (the table the scored rows go to), the key and the counts, e.g. ``table
     local.s.predictions: key flight_id: 1 value is shared by 2 rows (e.g. flight_id=...)``.
 
-    Checked on the spine's key columns, before any lookup and before a model is loaded:
-    the Spark point-in-time lookup gives one row per spine row
-    (:func:`.point_in_time.point_in_time_lookup`), so the spine shares a key exactly where
-    the scored rows would.
+    Checked on the spine's key columns, before any lookup: the Spark point-in-time lookup
+    keeps one row per key (:func:`.point_in_time.point_in_time_lookup`), so its output
+    cannot show a shared key: it would score one of the events and drop the others
+    without an error.
     """
     keys = table_keys(contract, "predictions")
     check_unique(spine.select(*keys), target, keys)

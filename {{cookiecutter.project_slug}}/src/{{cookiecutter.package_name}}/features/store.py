@@ -106,13 +106,12 @@ def _feature_engineering():
     return feature_engineering
 
 
-def one_row_per_spine_row(settings) -> bool:
-    """Whether the lookup ``features.lookup`` of ``settings`` returns exactly one row per
-    row of the spine it is given, whatever the spine.
+def one_row_per_key(settings) -> bool:
+    """Whether the lookup ``features.lookup`` of ``settings`` returns one row per value of
+    the contract's entity keys, whatever spine it is given.
 
-    True for ``spark``: the point-in-time join picks one feature row per spine row
-    (:func:`.point_in_time.point_in_time_lookup`), so its output shares a key exactly
-    where the spine does.
+    True for ``spark``: the point-in-time join keeps one row per key
+    (:func:`.point_in_time.point_in_time_lookup`), so a unique spine is a unique output.
     False for ``databricks_feature_store``: the training set is
     databricks-feature-engineering's join, whose rows this project does not control, so
     its output is checked as well.

@@ -16,8 +16,8 @@ checkpoint (deleted, or a new path) reads bronze from the scoring window's start
 both insert no flight twice, and a flight keeps the prediction and version that first
 scored it. Before the query starts, bronze and the feature tables are checked as batch
 inference checks its inputs, and so are the keys of the events (spine rows) of every
-row the stream is to score (a micro-batch would insert both of two events sharing a
-key): a failure is a one-line DataCheckError, and nothing is written.
+row the stream is to score (a micro-batch would score one of two events sharing a key,
+or insert both): a failure is a one-line DataCheckError, and nothing is written.
 A checkpoint cannot follow bronze past a commit that rewrote or deleted rows
 (an overwrite), nor a bronze table dropped and created again: the run stops with a
 ConfigError naming ``streaming.checkpoint`` (:func:`_unfollowed`), having written nothing.
@@ -135,8 +135,8 @@ def run(ctx: Context) -> dict:
     # feature tables exist (the model inputs are built lazily: no job runs), then the
     # input tables, as batch inference checks them, then the keys of the events (the
     # spine) of every row the stream is to score. A micro-batch's model inputs are its
-    # rows' spine looked up, which keeps both of two events sharing a key: the micro-batch
-    # would insert both.
+    # rows' spine looked up: of two events sharing a key the Spark lookup would keep one,
+    # chosen by no rule, and a lookup that kept both would insert both.
     rows = ctx.tables.read(source).where(scheduled)
     model_input_of(ctx, rows)
     check_tables(ctx, (contract.entity_table, *contract.feature_tables))

@@ -28,6 +28,7 @@ from ..contract import Contract
 from ..data_profile import log_data_profile
 from ..diagnostics import importance_figure, permutation_importances, training_figures
 from ..features.model_inputs import build_model_input
+from ..features.spine import check_event_keys
 from ..features.training_set import window_filter
 from ..gates import OBJECTIVES, naive_baseline
 from ..metrics import split_metrics
@@ -96,22 +97,28 @@ def run(ctx: Context) -> dict:
 
     Raises, before anything is written: ValueError when the train or validation split has
     no labelled rows, or when a model input is null in every train row; DataCheckError when
-    two rows share the training set's keys; ConfigError when the model input lacks a
-    column the contract needs (:mod:`..features.spine`).
+    two events of the windows' spine, or two rows of the training set, share the training
+    set's keys; ConfigError when the model input lacks a column the contract needs
+    (:mod:`..features.spine`).
     """
     check_inputs(ctx, "train")
     settings = ctx.settings
     contract = settings.contract
     label = contract.label
     train_w, valid_w = settings.windows["train"], settings.windows["validation"]
-    full = build_model_input(ctx, Window(train_w.start, valid_w.end)).where(
-        F.col(label).isNotNull()
-    )
+    name = settings.table("training_set")
+    window = Window(train_w.start, valid_w.end)
+    # The events' keys are checked on the spine of the window's entity rows, as scoring
+    # checks them: the Spark point-in-time lookup keeps one row per key, so the training
+    # set's own key check (below, on the lookup's output) could not see two events of one
+    # flight. One pass over the key columns.
+    entity = ctx.tables.read(settings.table(contract.entity_table), "the ingest step")
+    check_event_keys(entity.where(window_filter(contract.event_timestamp, window)), contract, name)
+    full = build_model_input(ctx, window).where(F.col(label).isNotNull())
     labelled = full.withColumn(
         "split",
         F.when(window_filter(contract.event_timestamp, train_w), "train").otherwise("validation"),
     )
-    name = settings.table("training_set")
     keys = table_keys(contract, "training_set")
     columns = contract.feature_columns
     # The splits are read and checked before the training set is replaced: a refused window
