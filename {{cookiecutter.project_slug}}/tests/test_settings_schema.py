@@ -250,6 +250,13 @@ def test_the_contract_rules_between_keys_are_checked_at_load(tmp_path):
             f"settings of environment 'local': contract: label: {column!r} is also an entity "
             "key or timestamp: the label needs a column of its own"
         )
+    for column in (CONTRACT.entity_keys[0], CONTRACT.event_timestamp):
+        text = yaml.safe_dump({"contract": {"features": {column: "categorical"}}})
+        assert refusal(tmp_path, text) == (
+            f"settings of environment 'local': contract: features: {column!r} is also an "
+            "entity key or the event timestamp, which the predictions hold once: give the model "
+            "input a column of its own (a copy made in features/definitions.py's spine)"
+        )
     tables = {"weather_features": {"features": ["temp", "cloud_cover"]}}
     text = yaml.safe_dump({"contract": {"feature_tables": tables}})
     assert refusal(tmp_path, text) == (

@@ -116,6 +116,13 @@ class Contract(_Strict):
                 f"label: {self.label!r} is also an entity key or timestamp: the label needs a "
                 "column of its own"
             )
+        shared = [c for c in self.features if c in (*self.entity_keys, self.event_timestamp)]
+        if shared:
+            raise ValueError(
+                f"features: {shared[0]!r} is also an entity key or the event timestamp, which "
+                "the predictions hold once: give the model input a column of its own (a copy "
+                "made in features/definitions.py's spine)"
+            )
         if self.entity_table not in self.bronze_tables:
             raise ValueError(
                 f"entity_table: {self.entity_table!r} is not one of bronze_tables "
