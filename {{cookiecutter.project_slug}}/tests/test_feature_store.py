@@ -311,7 +311,7 @@ def _training_set_library(repeat_first_row: bool) -> ModuleType:
 def test_input_keys_are_checked_on_the_spine_and_on_a_feature_store_training_set(
     spark, monkeypatch
 ):
-    """The Spark lookup gives one row per spine row: a unique spine is checked without a
+    """The Spark lookup keeps one row per flight: a unique spine is checked without a
     lookup (this context has no tables to read). The feature store's training set comes
     from a library's join, so it is checked as well."""
     flights, _ = synthetic_sources(days=1)

@@ -68,9 +68,10 @@ def test_a_repeated_flight_in_model_input_stops_train_and_scoring(ctx, use_synth
 
 
 def test_features_refuses_two_events_of_one_flight_before_writing(ctx, use_synthetic_source):
-    """A spine that makes two events of one flight would put both into ``model_input``
-    (the lookup drops no row): the features step refuses it on the spine's keys, before
-    it writes a feature table or ``model_input``."""
+    """A spine that makes two events of one flight would lose one of them in
+    ``model_input`` without an error (the lookup keeps one row per flight): the features
+    step refuses it on the spine's keys, before it writes a feature table or
+    ``model_input``."""
     ingest.run(ctx)
     name = ctx.settings.table("model_input")
     written = [ctx.settings.table(key) for key in (*CONTRACT.feature_tables, "model_input")]

@@ -104,6 +104,18 @@ def check_window_keys(ctx: Context, window: Window, target: str) -> None:
     check_input_keys(ctx, _rows_in(ctx, window), target)
 
 
+def check_training_events(ctx: Context, window: Window, target: str) -> None:
+    """Raise DataCheckError when two events of ``window`` (the spine of the entity table's
+    rows there) share the contract's entity keys, naming ``target`` (the training set),
+    the key and the counts: the Spark lookup keeps one row per key, so the training
+    set's own key check, on the lookup's output, could not see them. On the spine alone,
+    one pass over its key columns: a library's lookup output is what train writes, so
+    that table's key check sees it. Raises MissingTableError when the entity table does
+    not exist, ConfigError when the spine lacks a column the contract needs.
+    """
+    check_event_keys(_rows_in(ctx, window), ctx.settings.contract, target)
+
+
 def _rows_in(ctx: Context, window: Window) -> DataFrame:
     """Rows of the entity table whose event timestamp lies in ``window``."""
     contract = ctx.settings.contract

@@ -25,7 +25,7 @@ def point_in_time_lookup(
     In: ``spine`` with unique ``spine_id`` column(s), the ``entity_keys`` and a
     timestamp ``spine_ts``; ``features`` keyed by ``entity_keys`` and the timestamp
     ``feature_ts`` (the time from which the row's values are known).
-    Out: every spine row once, with the feature columns of the newest feature row
+    Out: the spine's rows, with the feature columns of the newest feature row
     whose ``feature_ts`` lies in ``(spine_ts - tolerance, spine_ts]``, or nulls when
     there is none. No feature row stamped after ``spine_ts`` is ever joined. Out has one
     row per ``spine_id`` value: of spine rows that share one, a single row is kept (the

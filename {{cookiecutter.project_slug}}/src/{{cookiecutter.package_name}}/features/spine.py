@@ -70,13 +70,14 @@ def checked_spine(entity_rows: DataFrame, contract: Contract) -> DataFrame:
 
 def check_unique_events(spine: DataFrame, contract: Contract, target: str) -> None:
     """Raise DataCheckError when two rows of ``spine`` (a spine from :func:`checked_spine`,
-    i.e. events to score) share the predictions' keys (the contract's entity keys), naming
-    ``target`` (the table the scored rows go to), the key and the counts, e.g. ``table
-    local.s.predictions: key flight_id: 1 value is shared by 2 rows (e.g. flight_id=...)``.
+    i.e. events to score or train on) share the contract's entity keys (the key of the
+    predictions, the training set and ``model_input``), naming ``target`` (the table the
+    rows go to), the key and the counts, e.g. ``table local.s.predictions: key
+    flight_id: 1 value is shared by 2 rows (e.g. flight_id=...)``.
 
     Checked on the spine's key columns, before any lookup: the Spark point-in-time lookup
     keeps one row per key (:func:`.point_in_time.point_in_time_lookup`), so its output
-    cannot show a shared key: it would score one of the events and drop the others
+    cannot show a shared key: it would keep one of the events and drop the others
     without an error.
     """
     keys = table_keys(contract, "predictions")
@@ -90,8 +91,9 @@ def check_event_keys(
     lookup: Callable[[DataFrame], DataFrame] | None = None,
 ) -> None:
     """Raise DataCheckError when two model-input rows built from ``entity_rows`` (rows of
-    the contract's entity table, to score) would share the predictions' keys; the message
-    names ``target`` (where they are to be written), the key and the counts.
+    the contract's entity table, to score or train on) would share the contract's entity
+    keys; the message names ``target`` (where they are to be written), the key and the
+    counts.
 
     The keys are read from the spine of ``entity_rows`` (:func:`checked_spine`), before
     any lookup (:func:`check_unique_events`, one pass over the key columns); and from

@@ -27,8 +27,7 @@ from ..config import Window
 from ..contract import Contract
 from ..data_profile import log_data_profile
 from ..diagnostics import importance_figure, permutation_importances, training_figures
-from ..features.model_inputs import build_model_input
-from ..features.spine import check_event_keys
+from ..features.model_inputs import build_model_input, check_training_events
 from ..features.training_set import window_filter
 from ..gates import OBJECTIVES, naive_baseline
 from ..metrics import split_metrics
@@ -97,9 +96,9 @@ def run(ctx: Context) -> dict:
 
     Raises, before anything is written: ValueError when the train or validation split has
     no labelled rows, or when a model input is null in every train row; DataCheckError when
-    two events of the windows' spine, or two rows of the training set, share the training
-    set's keys; ConfigError when the model input lacks a column the contract needs
-    (:mod:`..features.spine`).
+    two events of the windows (:func:`..features.model_inputs.check_training_events`), or
+    two rows of the training set, share the training set's keys; ConfigError when the
+    model input lacks a column the contract needs (:mod:`..features.spine`).
     """
     check_inputs(ctx, "train")
     settings = ctx.settings
@@ -108,12 +107,9 @@ def run(ctx: Context) -> dict:
     train_w, valid_w = settings.windows["train"], settings.windows["validation"]
     name = settings.table("training_set")
     window = Window(train_w.start, valid_w.end)
-    # The events' keys are checked on the spine of the window's entity rows, as scoring
-    # checks them: the Spark point-in-time lookup keeps one row per key, so the training
-    # set's own key check (below, on the lookup's output) could not see two events of one
-    # flight. One pass over the key columns.
-    entity = ctx.tables.read(settings.table(contract.entity_table), "the ingest step")
-    check_event_keys(entity.where(window_filter(contract.event_timestamp, window)), contract, name)
+    # Two events of one flight, which the lookup would make one row (checked on the spine
+    # with the feature store; the prepared model input was checked when it was written).
+    check_training_events(ctx, window, name)
     full = build_model_input(ctx, window).where(F.col(label).isNotNull())
     labelled = full.withColumn(
         "split",
