@@ -474,6 +474,26 @@ def test_a_string_timestamp_to_bronze_cannot_convert_is_one_line(
     )
 
 
+def test_parquet_files_with_nanosecond_timestamps_are_refused_in_one_line(
+    ctx, tmp_path, synthetic, flights_parquet
+):
+    """pandas writes a nanosecond column's timestamps in nanoseconds, a Parquet type Spark
+    does not read, even in a column the schema leaves out (Spark reads the files' whole
+    schema)."""
+    specs = _files(ctx, tmp_path, synthetic, flights_parquet)
+    path = tmp_path / "flights-by-pandas.parquet"
+    flights = synthetic[0].rename(columns={"carrier": "airline"})
+    logged = pd.to_datetime(["2013-01-01 05:00"] * len(flights), utc=True).as_unit("ns")
+    flights.assign(logged_at=logged).to_parquet(path)
+    specs["flights_bronze"]["path"] = str(path)
+    assert _refused(ctx, specs, checked_last="flights_bronze") == (
+        f"sources.flights_bronze (files {path}): the Parquet files hold a column of a type "
+        "Spark cannot read ([PARQUET_TYPE_ILLEGAL] Illegal Parquet type: INT64 "
+        "(TIMESTAMP(NANOS,true)). SQLSTATE: 42846): write timestamps in microseconds "
+        '(pandas: to_parquet(..., coerce_timestamps="us"))'
+    )
+
+
 def test_a_parquet_column_of_a_wider_type_names_the_type_to_declare(
     ctx, tmp_path, synthetic, flights_parquet
 ):

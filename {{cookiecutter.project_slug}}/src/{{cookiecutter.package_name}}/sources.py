@@ -199,11 +199,27 @@ def file_columns(ctx: Context, spec, declared: Sequence[str] = ()) -> list[str] 
     ingest's checks, which read every column: :func:`parse_errors` names it).
 
     Raises DataCheckError when JSON records hold two keys that differ only in case
-    (``temp`` and ``Temp``), which Spark's key inference refuses.
+    (``temp`` and ``Temp``), which Spark's key inference refuses, or when Parquet files
+    hold a column of a type Spark cannot read (``PARQUET_TYPE_ILLEGAL``, e.g. timestamps in
+    nanoseconds, which pandas writes from a nanosecond column), in any column of the files.
     """
     reader = ctx.spark.read.options(**{k: v for k, v in spec.options.items() if k != "mode"})
     if spec.format == "parquet":
-        return reader.parquet(spec.path).columns
+        try:
+            return reader.parquet(spec.path).columns
+        except Exception as err:
+            if "PARQUET_TYPE_ILLEGAL" not in str(err):
+                raise
+            nanos = "TIMESTAMP(NANOS" in str(err)
+            raise DataCheckError(
+                f"the Parquet files hold a column of a type Spark cannot read ({error_line(err)})"
+                + (
+                    ": write timestamps in microseconds (pandas: "
+                    'to_parquet(..., coerce_timestamps="us"))'
+                    if nanos
+                    else ""
+                )
+            ) from None
     if spec.format == "csv" and spec.options.get("header", "").lower() == "true":
         return reader.csv(spec.path).columns
     if spec.format == "json":
