@@ -113,3 +113,37 @@ def test_train_refuses_a_window_without_labelled_rows_before_it_replaces_the_tra
         train.run(Context(replace(ctx.settings, windows=past_the_data)))
 
     assert ctx.tables.commit_stamp(name) == before  # v1's holdout is still there to validate
+
+
+def test_a_failed_training_set_write_logs_no_run_and_registers_nothing(
+    trained, tmp_path, monkeypatch
+):
+    """train writes the training set while it fits: the write's failure is raised, also when
+    the fit fails too, before any run is logged or version registered."""
+    ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
+    name = ctx.settings.table("training_set")
+    before = ctx.tables.commit_stamp(name)
+    client = registry(ctx)
+
+    def runs() -> list[str]:
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        return sorted(r.info.run_id for r in client.search_runs(experiments))
+
+    logged = runs()
+
+    class FailingFit:
+        def fit(self, *args):
+            raise ValueError("simulated fit failure")
+
+    for fit_fails in (False, True):
+        with monkeypatch.context() as patch:
+            fail_on(patch, name)
+            if fit_fails:
+                patch.setattr(train, "build_pipeline", lambda *args: FailingFit())
+            with pytest.raises(RuntimeError, match=f"simulated failure writing {name}") as error:
+                train.run(ctx)
+        assert isinstance(error.value.__context__, ValueError) is fit_fails
+        assert ctx.tables.commit_stamp(name) == before
+        assert runs() == logged
+        versions = client.search_model_versions(f"name='{ctx.settings.model_name}'")
+        assert [int(v.version) for v in versions] == [1]

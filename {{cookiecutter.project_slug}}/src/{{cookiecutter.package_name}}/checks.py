@@ -26,6 +26,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from .runtime.side_by_side import each_at_once
+
 if TYPE_CHECKING:  # runtime.tables imports this module; rag projects have no contract
     from .contract import Contract
     from .runtime.context import Context
@@ -326,20 +328,23 @@ def check_inputs(ctx: Context, step: str) -> None:
 def check_tables(ctx: Context, keys: Sequence[str]) -> None:
     """Check the tables configured under ``tables.<key>``, for each of ``keys`` (tables
     :func:`expectations` declares), as :func:`check_inputs` checks a step's inputs:
-    a table version that passed earlier in this process is not checked again.
+    a table version that passed earlier in this process is not checked again. The tables
+    are checked side by side (:func:`.runtime.side_by_side.each_at_once`); of several
+    failing, the error of the first in ``keys`` is raised.
     Raises MissingTableError when a table does not exist, DataCheckError when one breaks
     its expectations.
     """
     contract = ctx.settings.contract
     declared = expectations(contract)
-    for key in keys:
-        name = ctx.settings.table(key)
+
+    def check(key: str, name: str) -> None:
         ctx.tables.require(name, written_by(contract, key))
         passed = _passed(ctx, name, ctx.tables.commit_stamp(name), declared[key])
-        if passed in ctx.checked:
-            continue
-        check_frame(ctx.tables.read(name), name, declared[key])
-        ctx.checked.add(passed)
+        if passed not in ctx.checked:
+            check_frame(ctx.tables.read(name), name, declared[key])
+            ctx.checked.add(passed)
+
+    each_at_once({key: ctx.settings.table(key) for key in keys}, check)
 
 
 def _passed(ctx: Context, name: str, stamp: tuple, expectation: Expectation) -> tuple:

@@ -8,9 +8,10 @@ streaming query can follow the entity table. Every source is checked against the
 contract (columns and kinds, :func:`..sources.load`) and every batch against its bronze
 table's expectations (keys unique and not null, value ranges: :func:`..checks.failures`)
 before the first write, so a bad source row never reaches bronze. The tables are
-separate commits: if a later write fails, the earlier tables already hold their new
-rows and the failed one its previous version; a rerun appends the missing rows, which
-repairs it.
+checked side by side, then written side by side (:func:`..runtime.side_by_side.each_at_once`),
+in separate commits: if one write fails, the other tables still commit their new rows and
+the failed one keeps its previous version; a rerun appends the missing rows, which repairs
+it.
 
 On classic Spark the batch of a files or table source is computed once, for its checks
 and its write (:func:`..runtime.tables.computed_once`). The example's batches, whose rows
@@ -40,6 +41,7 @@ from ..config import parse_as_of
 from ..features import definitions
 from ..features.training_set import before
 from ..runtime.context import Context
+from ..runtime.side_by_side import each_at_once
 from ..runtime.tables import computed_once, computes_once, deterministic
 
 
@@ -114,23 +116,31 @@ def run(ctx: Context) -> dict:
             key: stack.enter_context(_batch(ctx, key, expected[key].keys))
             for key in contract.bronze_tables
         }
-        for key, batch in batches.items():  # all checked before any is written
+
+        def problems_of(key: str, batch: _Batch) -> list[str]:
             # A files source: the checks read every column, so a value that does not parse
             # stops ingest here, not in a write (the rules alone read fewer columns).
             read_all = sources.parsed_when_read(ctx, key)
             with sources.parse_errors(ctx, key):
-                problems = failures(batch.rows, expected[key], read_every_column=read_all)
+                return failures(batch.rows, expected[key], read_every_column=read_all)
+
+        # Every batch is checked, the tables side by side, before any is written.
+        for key, problems in each_at_once(batches, problems_of).items():
             if problems:
                 where = sources.describe(key, settings.sources[key])
                 raise DataCheckError(f"{where}: " + "; ".join(problems))
-        out, appended = {}, {}
-        for key, batch in batches.items():
+
+        def append(key: str, batch: _Batch) -> tuple[int, int]:
             name = settings.table(key)
             created = not ctx.tables.exists(name)
             keys = list(expected[key].keys)  # the keys its checks and _batch used
             with sources.parse_errors(ctx, key):
-                appended[name] = ctx.tables.insert_new(batch.rows, name, keys)
+                added = ctx.tables.insert_new(batch.rows, name, keys)
             if created and batch.recordable():
-                record_passed(ctx, key, appended[name])
-            out[name] = ctx.tables.count(name)
+                record_passed(ctx, key, added)
+            return added, ctx.tables.count(name)
+
+        written = each_at_once(batches, append)  # one commit per table, side by side
+    appended = {settings.table(key): added for key, (added, _) in written.items()}
+    out = {settings.table(key): rows for key, (_, rows) in written.items()}
     return {"rows": out, "appended": appended}

@@ -8,7 +8,9 @@ dates are the run's parameters and the version's tags (``window_train``,
 by the call that creates the version: no version exists without them.
 
 Two writes: the training set, then the model. A window without labelled rows, or a model
-input null in every train row, is refused before the first. When a failure comes between them,
+input null in every train row, is refused before the first. The training set is written
+while the model is fit, and the run is logged only once that write has committed: a failed
+write logs no run and registers nothing. When a failure comes between the two writes,
 the training set holds the new windows while the newest model version was trained
 on the previous ones; a rerun of train replaces the training set again and
 registers a version for it. Until then validate refuses the newest version: its
@@ -16,6 +18,8 @@ registers a version for it. Until then validate refuses the newest version: its
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import mlflow
 import pandas as pd
@@ -131,9 +135,17 @@ def run(ctx: Context) -> dict:
         empty = [c for c in columns if train[c].isna().all()]
         if empty:
             raise ValueError(f"training set: columns {empty} are null in every train row")
-        ctx.tables.overwrite(batch, name, keys)
-    params = dict(settings.training)
-    model = build_pipeline(contract, params)
+        params = dict(settings.training)
+        model = build_pipeline(contract, params)
+        # The training set is written while the model is fit (Spark's JVM and the
+        # estimator work side by side), and the write ends before the run is logged: a
+        # failed write registers nothing (its error first, the fit's chained to it).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-set") as writer:
+            written = writer.submit(ctx.tables.overwrite, batch, name, keys)
+            try:
+                model.fit(train[columns], train[label])
+            finally:
+                written.result()
 
     ctx.mlflow()
     window_tags = settings.window_tags()
@@ -149,7 +161,6 @@ def run(ctx: Context) -> dict:
                 **window_tags,
             }
         )
-        model.fit(train[columns], train[label])
         metrics = {"train_rows": float(len(train)), "validation_rows": float(len(valid))}
         predicted = {split: model.predict(frame[columns]) for split, frame in splits.items()}
         for split, frame in splits.items():

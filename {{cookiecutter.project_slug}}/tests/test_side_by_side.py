@@ -1,0 +1,52 @@
+"""runtime.side_by_side.each_at_once: calls in threads of their own, results in the items'
+order, and every call ended before an error is raised."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from {{ cookiecutter.package_name }}.runtime.side_by_side import each_at_once
+
+
+def test_the_calls_run_at_once_and_their_results_keep_the_items_order():
+    # Each call waits until all three run: called one after another, the first would wait
+    # for the others in vain and the barrier break.
+    all_running = threading.Barrier(3, timeout=10)
+
+    def call(key, value):
+        all_running.wait()
+        return value * 2, threading.current_thread().name
+
+    results = each_at_once({"b": 1, "a": 2, "c": 3}, call)
+    assert list(results) == ["b", "a", "c"]
+    assert [doubled for doubled, _ in results.values()] == [2, 4, 6]
+    assert len({thread for _, thread in results.values()}) == 3
+
+
+def test_the_first_items_error_is_raised_once_every_call_has_ended():
+    ended = []
+    second_raised = threading.Event()
+
+    def call(key, value):
+        if key == "first":
+            raise KeyError("first")
+        if key == "second":
+            second_raised.set()
+            raise ValueError("second")
+        assert second_raised.wait(10)  # "slow" ends after both errors were raised
+        ended.append(key)
+        return value
+
+    with pytest.raises(KeyError, match="first"):
+        each_at_once({"first": 1, "slow": 2, "second": 3}, call)
+    assert ended == ["slow"]
+
+
+def test_one_item_is_called_in_this_thread_and_none_calls_nothing():
+    here = threading.current_thread()
+    assert each_at_once({"only": 1}, lambda key, value: threading.current_thread()) == {
+        "only": here
+    }
+    assert each_at_once({}, lambda key, value: pytest.fail("called")) == {}
