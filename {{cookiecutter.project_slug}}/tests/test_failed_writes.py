@@ -115,11 +115,41 @@ def test_train_refuses_a_window_without_labelled_rows_before_it_replaces_the_tra
     assert ctx.tables.commit_stamp(name) == before  # v1's holdout is still there to validate
 
 
-def test_a_failed_training_set_write_logs_no_run_and_registers_nothing(
-    trained, tmp_path, monkeypatch
+def test_ingest_failing_on_flights_still_appends_weather_and_a_rerun_repairs(
+    trained, synthetic, tmp_path, monkeypatch
 ):
-    """train writes the training set while it fits: the write's failure is raised, also when
-    the fit fails too, before any run is logged or version registered."""
+    """The bronze tables are written side by side: when the flights write fails, weather
+    bronze still commits its new day; a rerun appends the flights only."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    flights, weather = with_next_day(synthetic)
+    serve_sources(monkeypatch, flights, weather)
+    names = ctx.settings.table("flights_bronze"), ctx.settings.table("weather_bronze")
+    versions = [ctx.tables.version(n) for n in names]
+    rows = [ctx.tables.count(n) for n in names]
+
+    with monkeypatch.context() as patch:
+        fail_on(patch, names[0])
+        with pytest.raises(RuntimeError, match=f"simulated failure writing {names[0]}"):
+            ingest.run(ctx)
+    assert [ctx.tables.version(n) for n in names] == [versions[0], versions[1] + 1]
+    assert [ctx.tables.count(n) for n in names] == [rows[0], len(weather)]
+
+    result = ingest.run(ctx)
+    assert result["appended"][names[1]] == 0
+    assert result["appended"][names[0]] == result["rows"][names[0]] - rows[0] > 0
+
+
+@pytest.mark.parametrize(
+    ("write_fails", "fit_fails"),
+    [(True, False), (True, True), (False, True)],
+    ids=["write", "write-and-fit", "fit"],
+)
+def test_a_failed_training_set_write_or_fit_logs_no_run_and_registers_nothing(
+    trained, tmp_path, monkeypatch, write_fails, fit_fails
+):
+    """train writes the training set while it fits: a failed write's error is raised (a
+    failed fit's chained to it), a failed fit's when the write committed; either way before
+    any run is logged or version registered."""
     ctx = private_copy(trained[0], tmp_path / "state")  # v1 trained, validated, deployed
     name = ctx.settings.table("training_set")
     before = ctx.tables.commit_stamp(name)
@@ -135,15 +165,18 @@ def test_a_failed_training_set_write_logs_no_run_and_registers_nothing(
         def fit(self, *args):
             raise ValueError("simulated fit failure")
 
-    for fit_fails in (False, True):
-        with monkeypatch.context() as patch:
+    with monkeypatch.context() as patch:
+        if write_fails:
             fail_on(patch, name)
-            if fit_fails:
-                patch.setattr(train, "build_pipeline", lambda *args: FailingFit())
-            with pytest.raises(RuntimeError, match=f"simulated failure writing {name}") as error:
-                train.run(ctx)
-        assert isinstance(error.value.__context__, ValueError) is fit_fails
-        assert ctx.tables.commit_stamp(name) == before
-        assert runs() == logged
-        versions = client.search_model_versions(f"name='{ctx.settings.model_name}'")
-        assert [int(v.version) for v in versions] == [1]
+        if fit_fails:
+            patch.setattr(train, "build_pipeline", lambda *args: FailingFit())
+        expected = (RuntimeError, f"simulated failure writing {name}")
+        if not write_fails:
+            expected = (ValueError, "simulated fit failure")
+        with pytest.raises(expected[0], match=expected[1]) as error:
+            train.run(ctx)
+    assert isinstance(error.value.__context__, ValueError) is (write_fails and fit_fails)
+    assert (ctx.tables.commit_stamp(name) == before) is write_fails
+    assert runs() == logged
+    versions = client.search_model_versions(f"name='{ctx.settings.model_name}'")
+    assert [int(v.version) for v in versions] == [1]

@@ -18,7 +18,7 @@ from mlflow.entities.model_registry import ModelVersion
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }} import cli, entry
-from {{ cookiecutter.package_name }}.config import Window, parse_as_of
+from {{ cookiecutter.package_name }}.config import ConfigError, Window, parse_as_of
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -347,13 +347,14 @@ def test_a_champion_moved_after_validation_makes_deploy_refuse(staged):
     assert champion_version(staged) == moved_to
 
 
-def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying_why(
+def test_a_champion_that_cannot_score_the_holdout_fails_the_gate_and_batch_scoring_saying_why(
     trained, tmp_path
 ):
     """The champion was trained under a contract with one more input (``gate_delay``), which
     the contract no longer has: MLflow refuses to score the holdout with it. The champion
     gate fails with a one-line reason, so the candidate is not promoted for want of a
-    comparison."""
+    comparison; batch inference, still on that champion, refuses in one line before it
+    loads the model, and writes nothing."""
     ctx = private_copy(trained[0], tmp_path / "state")
     old = changed_contract(CONTRACT, features={**CONTRACT.features, "gate_delay": "numeric"})
     train = train_split(ctx).assign(gate_delay=1.0)
@@ -386,6 +387,15 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_champion_gate_saying
     assert tags["validation_reasons"] == verdict["reasons"][0]
     assert deploy.run(ctx, version=candidate)["promoted"] is False
     assert champion_version(ctx) == champion
+
+    with pytest.raises(ConfigError) as error:
+        batch_inference.run(ctx)
+    assert str(error.value) == (
+        f"contract.features: version {champion} of {ctx.settings.model_name} takes model "
+        "input gate_delay, which the contract does not list: list it again, or train, "
+        "validate and deploy a version on this contract (run-all)"
+    )
+    assert not ctx.tables.exists(ctx.settings.table("predictions"))
 
 
 def champion_trained_into_the_holdout(ctx: Context) -> tuple[int, int]:

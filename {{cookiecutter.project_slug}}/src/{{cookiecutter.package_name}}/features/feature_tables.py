@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from pyspark.sql import DataFrame
 
 from ..contract import Contract, FeatureTable
-from ..runtime.side_by_side import each_at_once
 from ..runtime.tables import computed_once
 
 if TYPE_CHECKING:
@@ -69,15 +68,14 @@ def merge_feature_tables(
     ``after_merge(spec, name)``, when given, runs after each table's MERGE with the
     table's declaration and full name (the feature store declares the keys there).
     On classic Spark each frame is computed once, for its check and its MERGE
-    (:func:`..runtime.tables.computed_once`). The frames are checked side by side, then
-    merged side by side (:func:`..runtime.side_by_side.each_at_once`): when one MERGE
-    fails, the others still commit.
+    (:func:`..runtime.tables.computed_once`).
     Returns {full table name: row count}, counted right after the table's MERGE (the
     ``after_merge`` statements change no row): on a table the MERGE created, read from
     its first commit without a Spark job (:meth:`..runtime.tables.Tables.count`). Raises
     the errors of :func:`check_feature_frame` before any table is written.
     """
     features = ctx.settings.contract.feature_tables
+    out = {}
     with ExitStack() as stack:
         # Computed once for the check and the MERGE (classic Spark: computed_once).
         frames = {
@@ -86,17 +84,13 @@ def merge_feature_tables(
             )
             for key, frame in frames.items()
         }
-        checked = each_at_once(frames, lambda key, frame: check_feature_frame(ctx, key, frame))
-
-        def merge(table_key: str, frame: DataFrame) -> int:
+        checked = {key: check_feature_frame(ctx, key, frame) for key, frame in frames.items()}
+        for table_key, frame in frames.items():
             spec, name = checked[table_key]
             # One row per key by construction; the upsert still ranks any duplicate
             # deterministically.
             ctx.tables.upsert(frame, name, spec.key_columns)
-            rows = ctx.tables.count(name)
+            out[name] = ctx.tables.count(name)
             if after_merge is not None:
                 after_merge(spec, name)
-            return rows
-
-        merged = each_at_once(frames, merge)  # the tables side by side, a commit each
-    return {checked[key][1]: rows for key, rows in merged.items()}
+    return out

@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..checks import check_inputs
+from ..config import ConfigError
 from ..features.model_inputs import build_model_input, check_window_keys
 from ..features.training_set import window_predicate
 from ..registry import champion_version, get_version, model_uri
@@ -39,10 +40,32 @@ def scoring_uri(ctx: Context, version: int | str) -> str:
     return get_version(client(), ctx.settings.model_name, version).source
 
 
+def refuse_other_inputs(ctx: Context, uri: str, version: int | str) -> None:
+    """Raise ConfigError when the model at ``uri`` (version ``version`` of
+    ``ctx.settings.model_name``) takes a model input that the contract's
+    ``contract.features`` does not list: the scoring steps give it only those columns,
+    and MLflow's signature check would fail on every row with a long message. Reads the
+    model's signature (its MLmodel file, not the model); a model without one passes."""
+    signature = mlflow.models.get_model_info(uri).signature
+    if signature is None:
+        return
+    listed = set(ctx.settings.contract.feature_columns)
+    lacking = [name for name in signature.inputs.input_names() if name not in listed]
+    if lacking:
+        raise ConfigError(
+            f"contract.features: version {version} of {ctx.settings.model_name} takes model "
+            f"input {', '.join(map(str, lacking))}, which the contract does not list: list it "
+            "again, or train, validate and deploy a version on this contract (run-all)"
+        )
+
+
 def model_udf(ctx: Context, version: int | str):
     """Spark UDF of version ``version`` of the model ``ctx.settings.model_name``
-    (:func:`scoring_uri`): a struct of the model inputs to a double."""
+    (:func:`scoring_uri`): a struct of the model inputs to a double. Raises ConfigError
+    when the version takes a model input the contract does not list
+    (:func:`refuse_other_inputs`)."""
     uri = scoring_uri(ctx, version)
+    refuse_other_inputs(ctx, uri, version)
     return mlflow.pyfunc.spark_udf(ctx.spark, uri, result_type="double", env_manager="local")
 
 
@@ -75,7 +98,8 @@ def run(ctx: Context) -> dict:
     when two events to score share the entity keys (the input tables' checks, then
     :func:`..features.model_inputs.check_window_keys`: before the model is loaded;
     nothing is written), ConfigError when the model input lacks a column the contract
-    needs.
+    needs, or when the champion takes a model input the contract does not list
+    (:func:`refuse_other_inputs`, before the model is loaded; nothing is written).
     """
     check_inputs(ctx, "batch_inference")
     settings = ctx.settings

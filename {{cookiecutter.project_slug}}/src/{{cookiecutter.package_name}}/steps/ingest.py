@@ -117,18 +117,19 @@ def run(ctx: Context) -> dict:
             for key in contract.bronze_tables
         }
 
-        def problems_of(key: str, batch: _Batch) -> list[str]:
+        def check(key: str, batch: _Batch) -> None:
             # A files source: the checks read every column, so a value that does not parse
             # stops ingest here, not in a write (the rules alone read fewer columns).
             read_all = sources.parsed_when_read(ctx, key)
             with sources.parse_errors(ctx, key):
-                return failures(batch.rows, expected[key], read_every_column=read_all)
-
-        # Every batch is checked, the tables side by side, before any is written.
-        for key, problems in each_at_once(batches, problems_of).items():
+                problems = failures(batch.rows, expected[key], read_every_column=read_all)
             if problems:
                 where = sources.describe(key, settings.sources[key])
                 raise DataCheckError(f"{where}: " + "; ".join(problems))
+
+        # Every batch is checked, the tables side by side, before any is written; of
+        # several refused, the first table's error (contract order) is raised.
+        each_at_once(batches, check)
 
         def append(key: str, batch: _Batch) -> tuple[int, int]:
             name = settings.table(key)

@@ -113,7 +113,9 @@ def run(ctx: Context) -> dict:
     model_version (int) and rows (row count of the streaming predictions table).
     Raises, before anything is written: LookupError when no champion exists,
     MissingTableError when bronze or the feature tables do not exist, ConfigError when
-    the spine lacks a column the contract needs (:mod:`..features.spine`) or when the
+    the spine lacks a column the contract needs (:mod:`..features.spine`), when the
+    champion takes a model input the contract does not list
+    (:func:`.batch_inference.refuse_other_inputs`) or when the
     checkpoint cannot follow bronze (rewritten, or created again: :func:`_unfollowed`),
     DataCheckError when bronze or a feature table breaks its expectations
     (:func:`..checks.check_tables`, as batch inference checks its inputs) or when two
