@@ -392,8 +392,9 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_gate_and_batch_scori
         batch_inference.run(ctx)
     assert str(error.value) == (
         f"contract.features: version {champion} of {ctx.settings.model_name} takes model "
-        "input gate_delay, which the contract does not list: list it again, or train, "
-        "validate and deploy a version on this contract (run-all)"
+        "input gate_delay, which the contract does not list: list it again, or train a "
+        "version on this contract and validate it with validation.mode: dry_run so that "
+        "deploy promotes it (this champion cannot be compared on the new inputs)"
     )
     assert not ctx.tables.exists(ctx.settings.table("predictions"))
 

@@ -45,17 +45,19 @@ def refuse_other_inputs(ctx: Context, uri: str, version: int | str) -> None:
     ``ctx.settings.model_name``) takes a model input that the contract's
     ``contract.features`` does not list: the scoring steps give it only those columns,
     and MLflow's signature check would fail on every row with a long message. Reads the
-    model's signature (its MLmodel file, not the model); a model without one passes."""
+    model's signature (its MLmodel file, not the model); a model without one, or whose
+    signature names no columns, passes."""
     signature = mlflow.models.get_model_info(uri).signature
-    if signature is None:
+    if signature is None or not signature.inputs.has_input_names():
         return
     listed = set(ctx.settings.contract.feature_columns)
     lacking = [name for name in signature.inputs.input_names() if name not in listed]
     if lacking:
         raise ConfigError(
             f"contract.features: version {version} of {ctx.settings.model_name} takes model "
-            f"input {', '.join(map(str, lacking))}, which the contract does not list: list it "
-            "again, or train, validate and deploy a version on this contract (run-all)"
+            f"input {', '.join(lacking)}, which the contract does not list: list it again, or "
+            "train a version on this contract and validate it with validation.mode: dry_run "
+            "so that deploy promotes it (this champion cannot be compared on the new inputs)"
         )
 
 
