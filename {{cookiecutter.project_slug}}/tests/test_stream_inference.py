@@ -41,7 +41,11 @@ from .conftest import (
     with_unproduced_input,
 )
 from .mlflow_stores import registry, seeded
-from .test_promotion import register_model
+from .test_promotion import (
+    champion_taking_a_dropped_input,
+    dropped_input_refusal,
+    register_model,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -289,6 +293,21 @@ def test_shared_keys_an_unproduced_model_input_or_a_missing_feature_table_are_re
     with pytest.raises(MissingTableError) as missing:
         stream_inference.run(copy)
     assert str(missing.value) == f"input table {name} does not exist: run the features step first"
+    assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
+    assert not Path(stream_inference.checkpoint_location(ctx.settings)).exists()
+
+
+def test_a_champion_taking_an_input_the_contract_dropped_is_refused_before_the_query_starts(
+    trained, tmp_path
+):
+    """Stream inference builds its model UDF as batch inference does: a champion that
+    takes a model input the contract no longer lists is refused in batch inference's one
+    line, before the query starts (no table, no checkpoint)."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    champion = champion_taking_a_dropped_input(ctx)
+    with pytest.raises(ConfigError) as error:
+        stream_inference.run(ctx)
+    assert str(error.value) == dropped_input_refusal(ctx, champion)
     assert not ctx.tables.exists(ctx.settings.table("stream_predictions"))
     assert not Path(stream_inference.checkpoint_location(ctx.settings)).exists()
 

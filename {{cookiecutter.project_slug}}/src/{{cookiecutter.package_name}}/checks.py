@@ -330,7 +330,8 @@ def check_tables(ctx: Context, keys: Sequence[str]) -> None:
     :func:`expectations` declares), as :func:`check_inputs` checks a step's inputs:
     a table version that passed earlier in this process is not checked again. The tables
     are checked side by side (:func:`.runtime.side_by_side.each_at_once`); of several
-    failing, the error of the first in ``keys`` is raised.
+    failing, the error of the first in ``keys`` is raised, with a note per other failing
+    table (its key and its error).
     Raises MissingTableError when a table does not exist, DataCheckError when one breaks
     its expectations.
     """

@@ -105,6 +105,8 @@ def run(ctx: Context) -> dict:
     rows (e.g. ...)``) (nothing is written then), or naming the source and Spark's message
     when its files cannot be read as their schema says (a value that does not parse, a
     Parquet column of another type: :func:`..sources.unreadable`; nothing is written then).
+    Of several sources refused, the first's error (``contract.bronze_tables`` order) is
+    raised, with a note per other (``<table key> raised too: <its error>``).
     Raises ExampleDataMissing (a ConfigError) naming the source when the example's package
     or file is not installed (nothing is written then).
     """
@@ -128,7 +130,8 @@ def run(ctx: Context) -> dict:
                 raise DataCheckError(f"{where}: " + "; ".join(problems))
 
         # Every batch is checked, the tables side by side, before any is written; of
-        # several refused, the first table's error (contract order) is raised.
+        # several refused, the first table's error (contract order) is raised, noting
+        # the others'.
         each_at_once(batches, check)
 
         def append(key: str, batch: _Batch) -> tuple[int, int]:
