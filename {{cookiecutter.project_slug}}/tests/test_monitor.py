@@ -347,6 +347,19 @@ def test_the_row_count_rule_is_rows_per_day_times_the_days_of_the_window(monitor
     assert "batch *.row_count=156 (data_quality)" in monitored[1]["violations"]
 
 
+def test_an_override_changes_a_sources_row_limit_but_cannot_remove_it(tmp_path):
+    """README (Replace the example, step 5): a ``--config`` file merges
+    ``monitoring.min_rows_per_day`` key by key, so ``{}`` there keeps ``batch: 100``."""
+    override = tmp_path / "rows.yml"
+    override.write_text("monitoring:\n  min_rows_per_day: {}\n")
+    assert monitoring_settings(load_settings("local", override)).min_rows_per_day == {
+        "batch": 100.0
+    }
+    override.write_text("monitoring:\n  min_rows_per_day: {batch: 5}\n")
+    changed = monitoring_settings(load_settings("local", override))
+    assert changed.min_rows_per_day == {"batch": 5.0}
+
+
 def retraining_condition() -> dict:
     """The condition task of the monitoring job (resources/monitoring-job.yml) that starts
     the training job."""

@@ -27,13 +27,13 @@ def test_the_calls_run_at_once_and_their_results_keep_the_items_order():
 
 def test_the_first_items_error_is_raised_once_every_call_has_ended_noting_the_others():
     ended = []
-    second_raised = threading.Event()
+    last_raised = threading.Event()
 
     def call(key, value):
-        if key == "second":
-            second_raised.set()
-            raise ValueError("bad second")
-        assert second_raised.wait(10)  # "first" and "slow" raise or end after "second"
+        if key == "last":
+            last_raised.set()
+            raise ValueError("bad last")
+        assert last_raised.wait(10)  # the others raise or end after "last"
         if key == "first":
             raise KeyError("first")
         if key == "third":
@@ -42,13 +42,25 @@ def test_the_first_items_error_is_raised_once_every_call_has_ended_noting_the_ot
         return value
 
     with pytest.raises(KeyError, match="first") as error:
-        each_at_once({"first": 1, "slow": 2, "second": 3, "third": 4}, call)
+        each_at_once({"first": 1, "slow": 2, "third": 3, "last": 4}, call)
     assert ended == ["slow"]
+    # In the items' order, though "last" raised before "third".
     assert error.value.__notes__ == [
-        "second raised too: ValueError: bad second",
         "third raised too: RuntimeError: bad third",
+        "last raised too: ValueError: bad last",
     ]
-    assert str(error.value) == "'first'"  # the one line a console script prints
+
+
+def test_one_error_raised_by_two_calls_is_raised_without_a_note_about_itself():
+    shared = ValueError("shared")
+
+    def call(key, value):
+        raise shared
+
+    with pytest.raises(ValueError) as error:
+        each_at_once({"a": 1, "b": 2}, call)
+    assert error.value is shared
+    assert not hasattr(shared, "__notes__")
 
 
 def test_one_item_is_called_in_this_thread_and_none_calls_nothing():

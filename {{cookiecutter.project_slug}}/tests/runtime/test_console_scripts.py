@@ -1,14 +1,18 @@
 """The console scripts start fast: ``--help`` loads neither Spark nor MLflow nor
 scikit-learn (each subprocess test, and each ``<script> --help`` of a user, pays what
-the entry point imports). They are loaded when a step runs."""
+the entry point imports). They are loaded when a step runs. A known error is printed as
+one line, with the notes it carries after it."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+from {{ cookiecutter.package_name }}.runtime.entry_status import run_entry
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 # Top-level packages an entry point may load only once a step runs.
@@ -37,3 +41,18 @@ def test_help_of_every_console_script_loads_no_spark_mlflow_or_scikit_learn():
     assert done.stdout.count("usage: ") == len(targets)
     loaded = {name.split(".")[0] for name in json.loads(done.stdout.splitlines()[-1])}
     assert loaded & HEAVY == set()
+
+
+def test_a_known_error_is_one_line_then_one_indented_line_per_note(capsys):
+    def body(args):
+        error = ValueError("flights refused")
+        error.add_note("weather raised too: ValueError: weather refused")
+        error.add_note("airports raised too: ValueError: airports refused")
+        raise error
+
+    assert run_entry(body, argparse.ArgumentParser(), [], (ValueError,)) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: flights refused",
+        "  weather raised too: ValueError: weather refused",
+        "  airports raised too: ValueError: airports refused",
+    ]

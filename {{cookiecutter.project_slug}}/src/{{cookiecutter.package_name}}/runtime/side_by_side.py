@@ -24,19 +24,37 @@ def each_at_once(items: Mapping[K, V], call: Callable[[K, V], R]) -> dict[K, R]:
     Returns {key: result}, in the order of ``items``. When calls raise, the others still
     run to their end (no write is cut off half-way), then the error of the first key (in
     the order of ``items``) whose call raised is raised, carrying one note per later key
-    whose call raised too (``<key> raised too: <type>: <message>``, in the order of
-    ``items``; ``str()`` of the error, the one line a console script prints, is unchanged).
-    One item or none: called in this thread.
+    whose call raised another error (``<key> raised too: <type>: <message>``, in the order
+    of ``items``, whichever raised first in time; ``str()`` of the error is unchanged, and
+    a console script prints each note on a line of its own after it:
+    :func:`.entry_status.run_entry`). One item or none: called in this thread.
     """
     if len(items) <= 1:
         return {key: call(key, value) for key, value in items.items()}
     with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="side-by-side") as pool:
         futures = {key: pool.submit(call, key, value) for key, value in items.items()}
-    errors = {key: future.exception() for key, future in futures.items()}
-    raised = [(key, err) for key, err in errors.items() if err is not None]
-    if raised:
-        _, first = raised[0]
-        for key, err in raised[1:]:
-            first.add_note(f"{key} raised too: {type(err).__name__}: {err}")
-        raise first
-    return {key: future.result() for key, future in futures.items()}
+    raised = [(key, f.exception()) for key, f in futures.items() if f.exception() is not None]
+    if not raised:
+        return {key: future.result() for key, future in futures.items()}
+    first = raised[0][1]
+    _note_others(first, raised[1:])
+    del raised, futures  # the raised error's traceback keeps this frame: not the others
+    raise first
+
+
+def _note_others(first: BaseException, others: list[tuple[object, BaseException]]) -> None:
+    """Add to ``first`` a note per (key, error) of ``others``: ``<key> raised too: <type>:
+    <message>``; an error that is ``first`` itself (one object raised by two calls) is
+    not noted."""
+    for key, err in others:
+        if err is not first:
+            first.add_note(f"{key} raised too: {type(err).__name__}: {_text(err)}")
+
+
+def _text(err: BaseException) -> str:
+    """``str(err)``, or a placeholder when that raises (a Py4J error reads its message
+    from the JVM, which may be gone)."""
+    try:
+        return str(err)
+    except Exception:
+        return "(its message could not be read)"
