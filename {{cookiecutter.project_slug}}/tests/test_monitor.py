@@ -349,7 +349,8 @@ def test_the_row_count_rule_is_rows_per_day_times_the_days_of_the_window(monitor
 
 def test_an_override_changes_a_sources_row_limit_but_cannot_remove_it(tmp_path):
     """README (Replace the example, step 5): a ``--config`` file merges
-    ``monitoring.min_rows_per_day`` key by key, so ``{}`` there keeps ``batch: 100``."""
+    ``monitoring.min_rows_per_day`` key by key, so ``{}`` there keeps ``batch: 100``;
+    ``0`` there keeps the source with a limit no row count is under."""
     override = tmp_path / "rows.yml"
     override.write_text("monitoring:\n  min_rows_per_day: {}\n")
     assert monitoring_settings(load_settings("local", override)).min_rows_per_day == {
@@ -358,6 +359,10 @@ def test_an_override_changes_a_sources_row_limit_but_cannot_remove_it(tmp_path):
     override.write_text("monitoring:\n  min_rows_per_day: {batch: 5}\n")
     changed = monitoring_settings(load_settings("local", override))
     assert changed.min_rows_per_day == {"batch": 5.0}
+    override.write_text("monitoring:\n  min_rows_per_day: {batch: 0}\n")
+    off = monitoring_settings(load_settings("local", override)).min_rows_per_day["batch"]
+    assert source_count_figure(0, 2.0, off)["violation"] is False
+    assert source_count_figure(9, 2.0, changed.min_rows_per_day["batch"])["violation"] is True
 
 
 def retraining_condition() -> dict:

@@ -44,10 +44,37 @@ def test_the_first_items_error_is_raised_once_every_call_has_ended_noting_the_ot
     with pytest.raises(KeyError, match="first") as error:
         each_at_once({"first": 1, "slow": 2, "third": 3, "last": 4}, call)
     assert ended == ["slow"]
-    # In the items' order, though "last" raised before "third".
+    # In the items' order: "third" raises only once "last" has begun raising.
     assert error.value.__notes__ == [
         "third raised too: RuntimeError: bad third",
         "last raised too: ValueError: bad last",
+    ]
+
+
+class Unreadable(Exception):
+    """An error whose message cannot be read, as a Py4J error's once its JVM is gone."""
+
+    def __str__(self):
+        raise RuntimeError("the JVM is gone")
+
+
+def test_a_note_is_one_line_and_an_unreadable_message_is_named_so():
+    java_stack = (
+        "An error occurred while calling o123.save.\n"
+        ": org.apache.spark.SparkException: the write failed\n"
+        "\tat org.apache.spark.sql.Dataset.save(Dataset.scala:1)\n"
+        "\tat java.base/java.lang.Thread.run(Thread.java:833)"
+    )
+    errors = {"a": ValueError("a refused"), "b": RuntimeError(java_stack), "c": Unreadable()}
+
+    def call(key, value):
+        raise errors[key]
+
+    with pytest.raises(ValueError) as error:
+        each_at_once({"a": 1, "b": 2, "c": 3}, call)
+    assert error.value.__notes__ == [
+        "b raised too: RuntimeError: org.apache.spark.SparkException: the write failed",
+        "c raised too: Unreadable: (its message could not be read)",
     ]
 
 

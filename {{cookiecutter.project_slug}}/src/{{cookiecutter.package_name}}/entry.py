@@ -1,4 +1,5 @@
-"""What every tabular entry point shares: arguments, settings, known errors as one line.
+"""What every tabular entry point shares: arguments, settings, known errors as one line
+(and the notes they carry, one line each).
 
 Used by the step entry points (``cli.py``) and by the entry points an optional part
 adds in its own ``<part>/cli.py``.
@@ -76,7 +77,8 @@ def main(
     argv: list[str] | None,
 ) -> int:
     """:func:`.runtime.entry_status.run_entry` with this module's ``KNOWN_ERRORS``: parse
-    ``argv`` with ``arguments``, call ``body``; a known error is one line and status 1."""
+    ``argv`` with ``arguments``, call ``body``; a known error is one line (then its notes,
+    one indented line each) and status 1."""
     return run_entry(body, arguments, argv, KNOWN_ERRORS)
 
 

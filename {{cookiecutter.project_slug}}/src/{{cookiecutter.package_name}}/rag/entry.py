@@ -1,4 +1,5 @@
-"""What every rag entry point shares: arguments, the Context, known errors as one line.
+"""What every rag entry point shares: arguments, the Context, known errors as one line
+(and the notes they carry, one line each).
 
 Used by the step entry points (``cli.py``) and, with online serving, by ``serve``
 (``rag/serve.py``).

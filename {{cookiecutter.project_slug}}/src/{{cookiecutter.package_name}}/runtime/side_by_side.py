@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from .errors import error_line
+
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
@@ -24,8 +26,9 @@ def each_at_once(items: Mapping[K, V], call: Callable[[K, V], R]) -> dict[K, R]:
     Returns {key: result}, in the order of ``items``. When calls raise, the others still
     run to their end (no write is cut off half-way), then the error of the first key (in
     the order of ``items``) whose call raised is raised, carrying one note per later key
-    whose call raised another error (``<key> raised too: <type>: <message>``, in the order
-    of ``items``, whichever raised first in time; ``str()`` of the error is unchanged, and
+    whose call raised another error (``<key> raised too: <type>: <message>``, the message
+    as one line: :func:`.errors.error_line`; in the order of ``items``, whichever raised
+    first in time; ``str()`` of the error is unchanged, and
     a console script prints each note on a line of its own after it:
     :func:`.entry_status.run_entry`). One item or none: called in this thread.
     """
@@ -52,9 +55,10 @@ def _note_others(first: BaseException, others: list[tuple[object, BaseException]
 
 
 def _text(err: BaseException) -> str:
-    """``str(err)``, or a placeholder when that raises (a Py4J error reads its message
-    from the JVM, which may be gone)."""
+    """:func:`.errors.error_line` of ``err`` (a Py4J error's message without its Java
+    stack), or a placeholder when reading its message raises (a Py4J error reads it from
+    the JVM, which may be gone)."""
     try:
-        return str(err)
+        return error_line(err)
     except Exception:
         return "(its message could not be read)"
