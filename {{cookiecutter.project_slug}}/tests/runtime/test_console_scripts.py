@@ -45,14 +45,14 @@ def test_help_of_every_console_script_loads_no_spark_mlflow_or_scikit_learn():
 
 def test_a_known_error_is_one_line_then_one_indented_line_per_note(capsys):
     def body(args):
-        error = ValueError("flights refused")
-        error.add_note("weather raised too: ValueError: weather refused")
-        error.add_note("airports raised too: ValueError: airports refused")
+        error = ValueError("orders refused")
+        error.add_note("prices raised too: ValueError: prices refused")
+        error.add_note("stores raised too: ValueError: stores refused")
         raise error
 
     assert run_entry(body, argparse.ArgumentParser(), [], (ValueError,)) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "error: flights refused",
-        "  weather raised too: ValueError: weather refused",
-        "  airports raised too: ValueError: airports refused",
+        "error: orders refused",
+        "  prices raised too: ValueError: prices refused",
+        "  stores raised too: ValueError: stores refused",
     ]
