@@ -2,10 +2,10 @@
 
 An entry point parses its arguments, runs its body and turns a known failure into one
 line on stderr with status 1 (followed by the notes the error carries, one indented line
-each: the other tables refused with it, say). Run as a program (``argv`` None: a console script or a
-Databricks ``python_wheel_task``, which reads ``sys.argv`` and may ignore a returned
-value) a non-zero status is raised as ``SystemExit``, so the process and the job task
-fail; called with an argument list (tests, other code) the status is returned.
+each: the other tables refused with it, say). Run as a program (``argv`` None: a console
+script or a Databricks ``python_wheel_task``, which reads ``sys.argv`` and may ignore a
+returned value) a non-zero status is raised as ``SystemExit``, so the process and the
+job task fail; called with an argument list (tests, other code) the status is returned.
 """
 
 from __future__ import annotations

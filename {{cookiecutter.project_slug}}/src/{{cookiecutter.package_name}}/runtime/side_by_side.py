@@ -28,20 +28,21 @@ def each_at_once(items: Mapping[K, V], call: Callable[[K, V], R]) -> dict[K, R]:
     the order of ``items``) whose call raised is raised, carrying one note per later key
     whose call raised another error (``<key> raised too: <type>: <message>``, the message
     as one line: :func:`.errors.error_line`; in the order of ``items``, whichever raised
-    first in time; ``str()`` of the error is unchanged, and
-    a console script prints each note on a line of its own after it:
-    :func:`.entry_status.run_entry`). One item or none: called in this thread.
+    first in time). ``str()`` of the error is unchanged; a console script prints each note
+    on a line of its own after it (:func:`.entry_status.run_entry`). One item or none:
+    called in this thread.
     """
     if len(items) <= 1:
         return {key: call(key, value) for key, value in items.items()}
     with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="side-by-side") as pool:
         futures = {key: pool.submit(call, key, value) for key, value in items.items()}
-    raised = [(key, f.exception()) for key, f in futures.items() if f.exception() is not None]
+    errors = {key: future.exception() for key, future in futures.items()}
+    raised = [(key, err) for key, err in errors.items() if err is not None]
     if not raised:
         return {key: future.result() for key, future in futures.items()}
     first = raised[0][1]
     _note_others(first, raised[1:])
-    del raised, futures  # the raised error's traceback keeps this frame: not the others
+    del errors, raised, futures  # the raised error's traceback keeps this frame, not them
     raise first
 
 
