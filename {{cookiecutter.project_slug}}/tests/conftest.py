@@ -9,6 +9,7 @@ import re
 import shutil
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import replace
@@ -325,6 +326,21 @@ def history_metrics_off(spark):
         yield spark
     finally:
         spark.conf.unset(HISTORY_METRICS)
+
+
+@contextmanager
+def spark_jobs(spark) -> Iterator[list[int]]:
+    """Ids of the Spark jobs of a new job group, which this thread is in while the block
+    runs (filled on leaving): the jobs this thread starts, and those of threads that
+    inherit its local properties."""
+    context, group = spark.sparkContext, f"jobs_{uuid.uuid4().hex}"
+    context.setJobGroup(group, group)
+    started: list[int] = []
+    try:
+        yield started
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+        started.extend(context.statusTracker().getJobIdsForGroup(group))
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -19,7 +16,7 @@ from pyspark.sql.connect.session import SparkSession as ConnectSession
 from {{ cookiecutter.package_name }}.checks import DataCheckError
 from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError, Tables, computed_once
 
-from .conftest import history_metrics_off, table_name, utc
+from .conftest import history_metrics_off, spark_jobs, table_name, utc
 
 pytestmark = pytest.mark.spark
 
@@ -392,19 +389,6 @@ def test_insert_new_creating_the_table_counts_its_rows_with_or_without_commit_me
     with history_metrics_off(spark):
         assert ctx.tables.insert_new(rows, table_name(ctx, "without_metrics"), KEYS) == 2
     assert ctx.tables.rows_written(table_name(ctx, "without_metrics")) is None
-
-
-@contextmanager
-def spark_jobs(spark) -> Iterator[list[int]]:
-    """Ids of the Spark jobs started in this thread while the block runs (filled on leaving)."""
-    context, group = spark.sparkContext, f"jobs_{uuid.uuid4().hex}"
-    context.setJobGroup(group, group)
-    started: list[int] = []
-    try:
-        yield started
-    finally:
-        context.setLocalProperty("spark.jobGroup.id", None)
-        started.extend(context.statusTracker().getJobIdsForGroup(group))
 
 
 def test_a_table_holding_its_first_write_is_counted_from_that_commit_without_a_spark_job(ctx):

@@ -345,7 +345,9 @@ def check_tables(ctx: Context, keys: Sequence[str]) -> None:
             check_frame(ctx.tables.read(name), name, declared[key])
             ctx.checked.add(passed)
 
-    each_at_once({key: ctx.settings.table(key) for key in keys}, check)
+    tables = {key: ctx.settings.table(key) for key in keys}
+    if tables:  # a step without inputs needs no Spark session here
+        each_at_once(tables, check, ctx.spark)
 
 
 def _passed(ctx: Context, name: str, stamp: tuple, expectation: Expectation) -> tuple:

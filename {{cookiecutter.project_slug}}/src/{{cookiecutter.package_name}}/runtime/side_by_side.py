@@ -3,25 +3,51 @@
 A local session on few cores leaves them partly idle while one query's driver waits
 (planning, a Delta commit, Python between jobs); a second query of another table fills
 that time. Spark runs jobs of several threads of one session at once, classic or over
-Spark Connect.
+Spark Connect. A call's thread carries the caller's Spark local properties (job group,
+job description, scheduler pool) and, over Spark Connect, its job tags, so its jobs show,
+count and cancel with the caller's (:func:`inheriting_local_properties`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import error_line
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
 
 
-def each_at_once(items: Mapping[K, V], call: Callable[[K, V], R]) -> dict[K, R]:
+def inheriting_local_properties(spark: SparkSession, call: Callable[..., R]) -> Callable[..., R]:
+    """``call`` wrapped to run, in whichever thread calls it, with the Spark local
+    properties this thread has now (a copy of its own: job group, job description,
+    scheduler pool, as ``SparkContext.setLocalProperty`` set them) and ``spark``'s job
+    tags (``SparkSession.addTag``; over Spark Connect the tags are what a job carries).
+
+    A thread Python starts does not inherit them (PySpark's pinned thread mode), so
+    without this a Spark job started there is outside the caller's job group: a notebook's
+    cancel or ``SparkContext.cancelJobGroup`` would not stop it, and the Spark UI and
+    ``statusTracker().getJobIdsForGroup`` would not count it. Wrap once per thread: two
+    threads given one wrapped call would share one properties object (PySpark's
+    ``inheritable_thread_target``, which this uses, copies them when it is called).
+    """
+    from pyspark import inheritable_thread_target
+
+    return inheritable_thread_target(spark)(call)
+
+
+def each_at_once(
+    items: Mapping[K, V], call: Callable[[K, V], R], spark: SparkSession | None = None
+) -> dict[K, R]:
     """``call(key, value)`` for every item of ``items``, each in a thread of its own, and
-    wait until every call has ended.
+    wait until every call has ended. Given ``spark``, each call runs with this thread's
+    Spark local properties and job tags (:func:`inheriting_local_properties`).
 
     Returns {key: result}, in the order of ``items``. When calls raise, the others still
     run to their end (no write is cut off half-way), then the error of the first key (in
@@ -35,7 +61,9 @@ def each_at_once(items: Mapping[K, V], call: Callable[[K, V], R]) -> dict[K, R]:
     if len(items) <= 1:
         return {key: call(key, value) for key, value in items.items()}
     with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="side-by-side") as pool:
-        futures = {key: pool.submit(call, key, value) for key, value in items.items()}
+        futures = {
+            key: pool.submit(_in_thread(spark, call), key, value) for key, value in items.items()
+        }
     errors = {key: future.exception() for key, future in futures.items()}
     raised = [(key, err) for key, err in errors.items() if err is not None]
     if not raised:
@@ -44,6 +72,12 @@ def each_at_once(items: Mapping[K, V], call: Callable[[K, V], R]) -> dict[K, R]:
     _note_others(first, raised[1:])
     del errors, raised, futures  # the raised error's traceback keeps this frame, not them
     raise first
+
+
+def _in_thread(spark: SparkSession | None, call: Callable[..., R]) -> Callable[..., R]:
+    """``call`` as one thread of :func:`each_at_once` runs it: with this thread's local
+    properties when ``spark`` is given (a wrapper of its own per thread)."""
+    return call if spark is None else inheriting_local_properties(spark, call)
 
 
 def _note_others(first: BaseException, others: list[tuple[object, BaseException]]) -> None:

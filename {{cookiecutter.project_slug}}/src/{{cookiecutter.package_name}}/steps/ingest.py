@@ -132,7 +132,7 @@ def run(ctx: Context) -> dict:
         # Every batch is checked, the tables side by side, before any is written; of
         # several refused, the first table's error (contract order) is raised, noting
         # the others'.
-        each_at_once(batches, check)
+        each_at_once(batches, check, ctx.spark)
 
         def append(key: str, batch: _Batch) -> tuple[int, int]:
             name = settings.table(key)
@@ -144,7 +144,8 @@ def run(ctx: Context) -> dict:
                 record_passed(ctx, key, added)
             return added, ctx.tables.count(name)
 
-        written = each_at_once(batches, append)  # one commit per table, side by side
+        # One commit per table, side by side.
+        written = each_at_once(batches, append, ctx.spark)
     appended = {settings.table(key): added for key, (added, _) in written.items()}
     out = {settings.table(key): rows for key, (_, rows) in written.items()}
     return {"rows": out, "appended": appended}

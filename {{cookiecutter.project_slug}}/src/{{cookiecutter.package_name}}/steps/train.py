@@ -38,6 +38,7 @@ from ..metrics import split_metrics
 from ..modeling import build_pipeline, log_model
 from ..runtime.context import Context
 from ..runtime.frames import to_pandas
+from ..runtime.side_by_side import inheriting_local_properties
 from ..runtime.tables import computed_once
 from ..runtime.task_values import publish
 
@@ -141,7 +142,8 @@ def run(ctx: Context) -> dict:
         # estimator work side by side), and the write ends before the run is logged: a
         # failed write registers nothing (its error first, the fit's chained to it).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-set") as writer:
-            written = writer.submit(ctx.tables.overwrite, batch, name, keys)
+            write = inheriting_local_properties(ctx.spark, ctx.tables.overwrite)
+            written = writer.submit(write, batch, name, keys)
             try:
                 model.fit(train[columns], train[label])
             finally:

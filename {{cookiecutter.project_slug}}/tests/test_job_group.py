@@ -1,0 +1,101 @@
+"""Spark jobs a step starts in threads of its own belong to its caller's job group (Spark
+local properties), as jobs of the caller's own thread do: a notebook's cancel or
+``SparkContext.cancelJobGroup`` stops them, and the Spark UI counts them with the caller's.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from pyspark.sql import functions as F
+
+from {{ cookiecutter.package_name }}.runtime.errors import error_line
+from {{ cookiecutter.package_name }}.runtime.side_by_side import each_at_once
+from {{ cookiecutter.package_name }}.steps import ingest, train
+
+from .conftest import private_copy, spark_jobs
+
+pytestmark = pytest.mark.spark
+
+ITEM = "tests.side_by_side.item"  # a local property of the tests' own
+
+
+def ungrouped_jobs(spark) -> set[int]:
+    """Ids of the Spark jobs the status tracker knows that belong to no job group (it keeps
+    the newest ``spark.ui.retainedJobs``: compare a later set's new ids, not the sets)."""
+    return set(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
+
+
+def test_side_by_side_calls_run_in_the_callers_job_group_each_with_properties_of_its_own(spark):
+    context = spark.sparkContext
+    both_set = threading.Barrier(2, timeout=30)
+
+    def call(key: str, rows: int) -> tuple[str | None, str | None]:
+        group = context.getLocalProperty("spark.jobGroup.id")
+        context.setLocalProperty(ITEM, key)
+        both_set.wait()  # each call reads its property once the other has set its own
+        assert spark.range(rows).count() == rows
+        return group, context.getLocalProperty(ITEM)
+
+    before = ungrouped_jobs(spark)
+    with spark_jobs(spark) as alone:
+        assert spark.range(3).count() == 3
+    with spark_jobs(spark) as jobs:
+        caller = context.getLocalProperty("spark.jobGroup.id")
+        results = each_at_once({"a": 3, "b": 4}, call, spark)
+    assert results == {"a": (caller, "a"), "b": (caller, "b")}
+    assert len(jobs) == 2 * len(alone) > 0
+    assert not ungrouped_jobs(spark) - before
+    assert context.getLocalProperty(ITEM) is None  # the caller's own properties untouched
+
+
+def test_cancelling_the_callers_job_group_stops_every_side_by_side_call(spark):
+    """``SparkContext.cancelJobGroup`` (what a notebook's cancel calls) of the group the
+    caller is in ends both calls' jobs, each of which would run for about 100 s (2,000 rows
+    through a Python function that sleeps 50 ms a row): the first item's error is raised,
+    noting the other's."""
+    context, group = spark.sparkContext, "side_by_side_cancelled"
+    slow = F.udf(lambda value: time.sleep(0.05) or value, "long")
+
+    def call(key: str, rows: int):
+        return spark.range(rows).select(F.sum(slow("id"))).collect()
+
+    outcome = {}
+
+    def caller() -> None:
+        context.setJobGroup(group, group)
+        try:
+            outcome["results"] = each_at_once({"a": 2000, "b": 2000}, call, spark)
+        except Exception as err:
+            outcome["error"] = err
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    tracker, deadline = context.statusTracker(), time.monotonic() + 60
+    while len(tracker.getJobIdsForGroup(group)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    context.cancelJobGroup(group)
+    thread.join(timeout=300)
+    assert "results" not in outcome
+    cancelled = f"cancelled part of cancelled job group {group}"
+    assert cancelled in error_line(outcome["error"])
+    [note] = outcome["error"].__notes__
+    assert note.startswith("b raised too: ") and cancelled in note
+
+
+def test_ingest_and_train_start_no_spark_job_outside_the_callers_job_group(
+    trained, tmp_path, use_synthetic_source
+):
+    """ingest checks and appends its tables in threads of their own; train writes the
+    training set in one while it fits."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    spark = ctx.spark
+    before = ungrouped_jobs(spark)
+    with spark_jobs(spark) as ingest_jobs:
+        ingest.run(ctx)
+    with spark_jobs(spark) as train_jobs:
+        assert train.run(ctx)["model_version"] == trained[1]["train"]["model_version"] + 1
+    assert ingest_jobs and train_jobs
+    assert not ungrouped_jobs(spark) - before
