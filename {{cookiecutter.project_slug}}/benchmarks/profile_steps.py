@@ -6,13 +6,17 @@ state under DIR (default: a new temporary folder) and prints, per step, as JSON
 (one line as each step ends, then the whole report):
 
 - ``seconds``: wall time of the step;
-- ``spark_jobs``: Spark jobs the step started (counted by job group);
+- ``spark_jobs``: Spark jobs the step started (counted by job group, which the threads a
+  step starts carry too: ``runtime/side_by_side.py:inheriting_local_properties``);
 - ``delta_commits``: new commits per table (files added to its ``_delta_log``);
 - ``jvm_wait``: seconds the Python side spent waiting on the JVM (py4j calls);
 - ``mlflow``: seconds inside MLflow's logging and registry calls;
 - ``top``: the project's own functions with the most cumulative seconds.
 
-Spark start is measured on its own (``spark_start``). Local runtime only.
+Spark start is measured on its own (``spark_start``). Local runtime only. The profile
+(``jvm_wait``, ``mlflow``, ``top``) is of the step's own thread: work it runs in threads
+of their own (ingest's tables side by side, train's training-set write) counts as the
+wall time of the call that waits for it (``runtime/side_by_side.py:each_at_once``).
 """
 
 from __future__ import annotations

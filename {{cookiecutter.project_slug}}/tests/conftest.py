@@ -328,18 +328,26 @@ def history_metrics_off(spark):
         spark.conf.unset(HISTORY_METRICS)
 
 
+def job_events_recorded(spark) -> None:
+    """Wait until Spark's status store has taken in every job event posted so far (the
+    listener bus fills it on a thread of its own): what ``statusTracker()`` reads next
+    counts every job started before this call."""
+    spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()
+
+
 @contextmanager
 def spark_jobs(spark) -> Iterator[list[int]]:
     """Ids of the Spark jobs of a new job group, which this thread is in while the block
     runs (filled on leaving): the jobs this thread starts, and those of threads that
-    inherit its local properties."""
+    inherit its local properties. The thread's job group is cleared after it."""
     context, group = spark.sparkContext, f"jobs_{uuid.uuid4().hex}"
     context.setJobGroup(group, group)
     started: list[int] = []
     try:
         yield started
     finally:
-        context.setLocalProperty("spark.jobGroup.id", None)
+        context._jsc.clearJobGroup()  # group, description and interrupt-on-cancel
+        job_events_recorded(spark)
         started.extend(context.statusTracker().getJobIdsForGroup(group))
 
 

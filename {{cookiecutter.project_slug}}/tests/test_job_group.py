@@ -1,21 +1,23 @@
-"""Spark jobs a step starts in threads of its own belong to its caller's job group (Spark
-local properties), as jobs of the caller's own thread do: a notebook's cancel or
-``SparkContext.cancelJobGroup`` stops them, and the Spark UI counts them with the caller's.
+"""Spark jobs a step starts in threads of its own carry its caller's job group (Spark local
+properties) and job tags, as jobs of the caller's own thread do: cancelling the caller's
+group stops them, and Spark counts them in it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 from pyspark.sql import functions as F
+from pyspark.sql.connect.session import SparkSession as ConnectSession
 
 from {{ cookiecutter.package_name }}.runtime.errors import error_line
 from {{ cookiecutter.package_name }}.runtime.side_by_side import each_at_once
 from {{ cookiecutter.package_name }}.steps import ingest, train
 
-from .conftest import private_copy, spark_jobs
+from .conftest import job_events_recorded, private_copy, spark_jobs
 
 pytestmark = pytest.mark.spark
 
@@ -23,40 +25,65 @@ ITEM = "tests.side_by_side.item"  # a local property of the tests' own
 
 
 def ungrouped_jobs(spark) -> set[int]:
-    """Ids of the Spark jobs the status tracker knows that belong to no job group (it keeps
-    the newest ``spark.ui.retainedJobs``: compare a later set's new ids, not the sets)."""
+    """Ids of the Spark jobs the status tracker knows that belong to no job group, once
+    every job event posted so far is recorded. It keeps the newest ``spark.ui.retainedJobs``
+    jobs: compare the new ids of a later set, not the sets."""
+    job_events_recorded(spark)
     return set(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
 
 
-def test_side_by_side_calls_run_in_the_callers_job_group_each_with_properties_of_its_own(spark):
-    context = spark.sparkContext
+def test_side_by_side_calls_carry_the_callers_job_group_and_tags_each_with_properties_of_its_own(
+    spark,
+):
+    context, tag = spark.sparkContext, f"caller_{uuid.uuid4().hex}"
     both_set = threading.Barrier(2, timeout=30)
 
-    def call(key: str, rows: int) -> tuple[str | None, str | None]:
-        group = context.getLocalProperty("spark.jobGroup.id")
+    def call(key: str, rows: int) -> tuple[str | None, bool, str | None]:
+        group, tagged = context.getLocalProperty("spark.jobGroup.id"), tag in spark.getTags()
         context.setLocalProperty(ITEM, key)
         both_set.wait()  # each call reads its property once the other has set its own
         assert spark.range(rows).count() == rows
-        return group, context.getLocalProperty(ITEM)
+        return group, tagged, context.getLocalProperty(ITEM)
 
     before = ungrouped_jobs(spark)
     with spark_jobs(spark) as alone:
         assert spark.range(3).count() == 3
-    with spark_jobs(spark) as jobs:
-        caller = context.getLocalProperty("spark.jobGroup.id")
-        results = each_at_once({"a": 3, "b": 4}, call, spark)
-    assert results == {"a": (caller, "a"), "b": (caller, "b")}
+    spark.addTag(tag)
+    try:
+        with spark_jobs(spark) as jobs:
+            caller = context.getLocalProperty("spark.jobGroup.id")
+            results = each_at_once({"a": 3, "b": 4}, call, spark)
+    finally:
+        spark.removeTag(tag)
+    assert results == {"a": (caller, True, "a"), "b": (caller, True, "b")}
     assert len(jobs) == 2 * len(alone) > 0
     assert not ungrouped_jobs(spark) - before
     assert context.getLocalProperty(ITEM) is None  # the caller's own properties untouched
 
 
+def test_over_spark_connect_each_side_by_side_call_carries_the_callers_tags(monkeypatch):
+    """A Connect session's tags are its client's, per thread: no server is needed."""
+    monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")  # PySpark's own switch to Connect
+    # The wrapper makes the session the process's default Connect session when none is.
+    monkeypatch.setattr(ConnectSession, "_default_session", ConnectSession._default_session)
+    session = ConnectSession(connection="sc://127.0.0.1:1")  # no server there
+    session.addTag("caller")
+
+    def call(key: str, _) -> tuple[list[str], list[str]]:
+        seen = sorted(session.getTags())
+        session.addTag(key)
+        return seen, sorted(session.getTags())
+
+    results = each_at_once({"a": 1, "b": 2}, call, session)
+    assert results == {"a": (["caller"], ["a", "caller"]), "b": (["caller"], ["b", "caller"])}
+    assert session.getTags() == {"caller"}
+
+
 def test_cancelling_the_callers_job_group_stops_every_side_by_side_call(spark):
-    """``SparkContext.cancelJobGroup`` (what a notebook's cancel calls) of the group the
-    caller is in ends both calls' jobs, each of which would run for about 100 s (2,000 rows
-    through a Python function that sleeps 50 ms a row): the first item's error is raised,
-    noting the other's."""
-    context, group = spark.sparkContext, "side_by_side_cancelled"
+    """``SparkContext.cancelJobGroup`` of the group the caller is in ends both calls' jobs,
+    each of which would run for about 100 s (2,000 rows through a Python function that
+    sleeps 50 ms a row): the first item's error is raised, noting the other's."""
+    context, group = spark.sparkContext, f"cancelled_{uuid.uuid4().hex}"
     slow = F.udf(lambda value: time.sleep(0.05) or value, "long")
 
     def call(key: str, rows: int):
@@ -71,13 +98,16 @@ def test_cancelling_the_callers_job_group_stops_every_side_by_side_call(spark):
         except Exception as err:
             outcome["error"] = err
 
-    thread = threading.Thread(target=caller)
+    thread = threading.Thread(target=caller, daemon=True)
     thread.start()
-    tracker, deadline = context.statusTracker(), time.monotonic() + 60
-    while len(tracker.getJobIdsForGroup(group)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    context.cancelJobGroup(group)
-    thread.join(timeout=300)
+    try:
+        tracker, deadline = context.statusTracker(), time.monotonic() + 60
+        while len(tracker.getJobIdsForGroup(group)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        context.cancelJobGroup(group)
+        thread.join(timeout=300)
+    assert not thread.is_alive()
     assert "results" not in outcome
     cancelled = f"cancelled part of cancelled job group {group}"
     assert cancelled in error_line(outcome["error"])
@@ -88,8 +118,8 @@ def test_cancelling_the_callers_job_group_stops_every_side_by_side_call(spark):
 def test_ingest_and_train_start_no_spark_job_outside_the_callers_job_group(
     trained, tmp_path, use_synthetic_source
 ):
-    """ingest checks and appends its tables in threads of their own; train writes the
-    training set in one while it fits."""
+    """ingest checks and appends its tables in threads of their own, train checks its
+    input tables in threads of their own and writes the training set in one while it fits."""
     ctx = private_copy(trained[0], tmp_path / "state")
     spark = ctx.spark
     before = ungrouped_jobs(spark)

@@ -3,9 +3,9 @@
 A local session on few cores leaves them partly idle while one query's driver waits
 (planning, a Delta commit, Python between jobs); a second query of another table fills
 that time. Spark runs jobs of several threads of one session at once, classic or over
-Spark Connect. A call's thread carries the caller's Spark local properties (job group,
-job description, scheduler pool) and, over Spark Connect, its job tags, so its jobs show,
-count and cancel with the caller's (:func:`inheriting_local_properties`).
+Spark Connect. Given the session, each call's thread carries the caller's Spark local
+properties (job group, job description, scheduler pool) and job tags, so its jobs count
+and cancel with the caller's (:func:`inheriting_local_properties`).
 """
 
 from __future__ import annotations
@@ -27,15 +27,21 @@ R = TypeVar("R")
 def inheriting_local_properties(spark: SparkSession, call: Callable[..., R]) -> Callable[..., R]:
     """``call`` wrapped to run, in whichever thread calls it, with the Spark local
     properties this thread has now (a copy of its own: job group, job description,
-    scheduler pool, as ``SparkContext.setLocalProperty`` set them) and ``spark``'s job
-    tags (``SparkSession.addTag``; over Spark Connect the tags are what a job carries).
+    scheduler pool, as ``SparkContext.setLocalProperty`` set them) and the job tags
+    ``spark`` has in this thread (``SparkSession.addTag``); the result and any error of
+    ``call`` pass through unchanged.
 
-    A thread Python starts does not inherit them (PySpark's pinned thread mode), so
-    without this a Spark job started there is outside the caller's job group: a notebook's
-    cancel or ``SparkContext.cancelJobGroup`` would not stop it, and the Spark UI and
-    ``statusTracker().getJobIdsForGroup`` would not count it. Wrap once per thread: two
-    threads given one wrapped call would share one properties object (PySpark's
-    ``inheritable_thread_target``, which this uses, copies them when it is called).
+    A thread Python starts does not inherit them (PySpark's pinned thread mode, its
+    default on classic Spark), so without this a Spark job started there is outside the
+    caller's job group and tags, which ``SparkContext.cancelJobGroup``,
+    ``SparkSession.interruptTag`` and ``statusTracker().getJobIdsForGroup`` go by. Over
+    Spark Connect the wrapped call's thread also gets ``spark`` as its active session (and
+    as the process's default one when none is set). With pinned thread mode off, ``call``
+    is returned as it is (PySpark's behaviour).
+    Wrap once per thread: two threads given one wrapped call would share one properties
+    object (PySpark's ``inheritable_thread_target``, which this uses, copies them when it
+    is called). Raises what reading the properties raises (a Py4J error when the session's
+    JVM has stopped).
     """
     from pyspark import inheritable_thread_target
 
@@ -47,7 +53,8 @@ def each_at_once(
 ) -> dict[K, R]:
     """``call(key, value)`` for every item of ``items``, each in a thread of its own, and
     wait until every call has ended. Given ``spark``, each call runs with this thread's
-    Spark local properties and job tags (:func:`inheriting_local_properties`).
+    Spark local properties and job tags (:func:`inheriting_local_properties`, applied to
+    every call before the first starts: what it raises is raised before any call runs).
 
     Returns {key: result}, in the order of ``items``. When calls raise, the others still
     run to their end (no write is cut off half-way), then the error of the first key (in
@@ -60,17 +67,16 @@ def each_at_once(
     """
     if len(items) <= 1:
         return {key: call(key, value) for key, value in items.items()}
+    calls = {key: _in_thread(spark, call) for key in items}
     with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="side-by-side") as pool:
-        futures = {
-            key: pool.submit(_in_thread(spark, call), key, value) for key, value in items.items()
-        }
+        futures = {key: pool.submit(calls[key], key, value) for key, value in items.items()}
     errors = {key: future.exception() for key, future in futures.items()}
     raised = [(key, err) for key, err in errors.items() if err is not None]
     if not raised:
         return {key: future.result() for key, future in futures.items()}
     first = raised[0][1]
     _note_others(first, raised[1:])
-    del errors, raised, futures  # the raised error's traceback keeps this frame, not them
+    del errors, raised, futures, calls  # the raised error's traceback keeps this frame, not them
     raise first
 
 
