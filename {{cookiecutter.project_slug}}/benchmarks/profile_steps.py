@@ -16,7 +16,8 @@ state under DIR (default: a new temporary folder) and prints, per step, as JSON
 Spark start is measured on its own (``spark_start``). Local runtime only. The profile
 (``jvm_wait``, ``mlflow``, ``top``) is of the step's own thread: work it runs in threads
 of their own (ingest's tables side by side, train's training-set write) counts as the
-wall time of the call that waits for it (``runtime/side_by_side.py:each_at_once``).
+wall time of the call that waits for it (``runtime/side_by_side.py:each_at_once``, or
+train's own wait for its write).
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ def _top(stats: pstats.Stats, count: int) -> list[tuple[str, float]]:
     return sorted(own, key=lambda item: -item[1])[:count]
 
 
+def jobs_of(context, group: str) -> list[int]:
+    """Ids of the Spark jobs of job group ``group`` in ``context`` (a classic SparkContext),
+    once Spark's status store has taken in every job event posted so far (its listener
+    bus fills the store on a thread of its own; ``waitUntilEmpty`` raises after 10 s)."""
+    context._jsc.sc().listenerBus().waitUntilEmpty()
+    return context.statusTracker().getJobIdsForGroup(group)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the pipeline's steps under the profiler and print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -76,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     root = (args.root or Path(tempfile.mkdtemp(prefix="profile-"))).resolve()
     ctx = Context(replace(load_settings(args.env, args.config), local_root=root))
     started = time.perf_counter()
-    tracker = ctx.spark.sparkContext.statusTracker()
+    spark_context = ctx.spark.sparkContext  # Spark starts here
     report: dict = {"spark_start": round(time.perf_counter() - started, 2), "steps": {}}
     run_step = entry.run_step
 
@@ -93,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             after = delta_versions(root)
             report["steps"][step] = {
                 "seconds": round(seconds, 2),
-                "spark_jobs": len(tracker.getJobIdsForGroup(step)),
+                "spark_jobs": len(jobs_of(spark_context, step)),
                 "delta_commits": {
                     table: n - commits.get(table, 0)
                     for table, n in after.items()

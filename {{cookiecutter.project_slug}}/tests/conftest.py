@@ -331,7 +331,8 @@ def history_metrics_off(spark):
 def job_events_recorded(spark) -> None:
     """Wait until Spark's status store has taken in every job event posted so far (the
     listener bus fills it on a thread of its own): what ``statusTracker()`` reads next
-    counts every job started before this call."""
+    counts every job started before this call. Classic Spark only; raises a Py4J error
+    when the bus has not emptied within 10 s."""
     spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()
 
 

@@ -20,11 +20,12 @@ from {{ cookiecutter.package_name }}.checks import (
     check_inputs,
     expectations,
 )
+from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR
 from {{ cookiecutter.package_name }}.steps import ingest
 
-from .conftest import CONTRACT, serve_sources
+from .conftest import CONTRACT, local_settings, serve_sources
 from .test_tables import as_on_databricks
 
 pytestmark = pytest.mark.spark
@@ -82,6 +83,15 @@ def weather(spark):
         "origin string, obs_ts timestamp, temp double, humid double, precip double, "
         "wind_speed double, visib double",
     )
+
+
+def test_checking_no_tables_needs_no_spark_session(tmp_path):
+    class WithoutSpark(Context):
+        @property
+        def spark(self):
+            raise AssertionError("a Spark session was asked for")
+
+    checks.check_tables(WithoutSpark(local_settings(tmp_path / "state")), ())
 
 
 def test_features_step_checks_bronze_before_it_runs(ctx):

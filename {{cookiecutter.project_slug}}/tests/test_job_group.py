@@ -9,12 +9,16 @@ import threading
 import time
 import uuid
 
+import py4j.clientserver
 import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.connect.session import SparkSession as ConnectSession
 
 from {{ cookiecutter.package_name }}.runtime.errors import error_line
-from {{ cookiecutter.package_name }}.runtime.side_by_side import each_at_once
+from {{ cookiecutter.package_name }}.runtime.side_by_side import (
+    each_at_once,
+    inheriting_local_properties,
+)
 from {{ cookiecutter.package_name }}.steps import ingest, train
 
 from .conftest import job_events_recorded, private_copy, spark_jobs
@@ -30,6 +34,13 @@ def ungrouped_jobs(spark) -> set[int]:
     jobs: compare the new ids of a later set, not the sets."""
     job_events_recorded(spark)
     return set(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
+
+
+def marker_jobs(spark) -> list[int]:
+    """Ids of the jobs of one count on a job group of its own, started now."""
+    with spark_jobs(spark) as jobs:
+        assert spark.range(1).count() == 1
+    return jobs
 
 
 def test_side_by_side_calls_carry_the_callers_job_group_and_tags_each_with_properties_of_its_own(
@@ -67,6 +78,7 @@ def test_over_spark_connect_each_side_by_side_call_carries_the_callers_tags(monk
     # The wrapper makes the session the process's default Connect session when none is.
     monkeypatch.setattr(ConnectSession, "_default_session", ConnectSession._default_session)
     session = ConnectSession(connection="sc://127.0.0.1:1")  # no server there
+    session.client.set_retry_policies([])  # a call to the server fails at once, not retried
     session.addTag("caller")
 
     def call(key: str, _) -> tuple[list[str], list[str]]:
@@ -77,6 +89,21 @@ def test_over_spark_connect_each_side_by_side_call_carries_the_callers_tags(monk
     results = each_at_once({"a": 1, "b": 2}, call, session)
     assert results == {"a": (["caller"], ["a", "caller"]), "b": (["caller"], ["b", "caller"])}
     assert session.getTags() == {"caller"}
+
+
+def test_with_pinned_thread_mode_off_calls_run_unwrapped(spark, monkeypatch):
+    """PySpark then hands back the session rather than a decorator (SPARK-56247)."""
+
+    class NotTheGateway:  # the Py4J gateway is then not a ClientServer
+        pass
+
+    monkeypatch.setattr(py4j.clientserver, "ClientServer", NotTheGateway)
+
+    def call(key: str, value: int) -> int:
+        return value * 2
+
+    assert inheriting_local_properties(spark, call) is call
+    assert each_at_once({"a": 1, "b": 2}, call, spark) == {"a": 2, "b": 4}
 
 
 def test_cancelling_the_callers_job_group_stops_every_side_by_side_call(spark):
@@ -122,10 +149,13 @@ def test_ingest_and_train_start_no_spark_job_outside_the_callers_job_group(
     input tables in threads of their own and writes the training set in one while it fits."""
     ctx = private_copy(trained[0], tmp_path / "state")
     spark = ctx.spark
-    before = ungrouped_jobs(spark)
+    first = max(marker_jobs(spark))
     with spark_jobs(spark) as ingest_jobs:
         ingest.run(ctx)
     with spark_jobs(spark) as train_jobs:
         assert train.run(ctx)["model_version"] == trained[1]["train"]["model_version"] + 1
+    last = min(marker_jobs(spark))
+    # Spark numbers jobs in the order they start: every job between the two markers.
+    started = set(range(first + 1, last))
     assert ingest_jobs and train_jobs
-    assert not ungrouped_jobs(spark) - before
+    assert set(ingest_jobs) | set(train_jobs) == started

@@ -1,5 +1,7 @@
 """runtime.side_by_side.each_at_once: calls in threads of their own, results in the items'
-order, and every call ended before an error is raised."""
+order, every call ended before an error is raised, and, given a Spark session, each call
+wrapped (:func:`side_by_side.inheriting_local_properties`) before any starts. Its Spark
+side: tests/test_job_group.py (tabular projects)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import threading
 
 import pytest
 
+from {{ cookiecutter.package_name }}.runtime import side_by_side
 from {{ cookiecutter.package_name }}.runtime.side_by_side import each_at_once
 
 
@@ -96,3 +99,47 @@ def test_one_item_is_called_in_this_thread_and_none_calls_nothing():
         "only": here
     }
     assert each_at_once({}, lambda key, value: pytest.fail("called")) == {}
+
+
+def wrapping(monkeypatch, fail_on: int | None = None) -> list[tuple[object, list]]:
+    """Replace the Spark wrapper each_at_once applies with one that records, per wrapped
+    call, (the session it was given, the keys its wrapper ran), in the order wrapped;
+    the ``fail_on``-th wrap (from 1) raises instead."""
+    wrapped = []
+
+    def wrap(spark, call):
+        if len(wrapped) + 1 == fail_on:
+            raise RuntimeError("the session has stopped")
+        ran = []
+        wrapped.append((spark, ran))
+
+        def wrapper(key, value):
+            ran.append(key)
+            return call(key, value)
+
+        return wrapper
+
+    monkeypatch.setattr(side_by_side, "inheriting_local_properties", wrap)
+    return wrapped
+
+
+def test_given_a_session_each_call_runs_through_a_wrapper_of_its_own(monkeypatch):
+    session = object()  # stands in for a SparkSession: only passed on to the wrapper
+    wrapped = wrapping(monkeypatch)
+    results = each_at_once({"a": 1, "b": 2}, lambda key, value: value * 2, session)
+    assert results == {"a": 2, "b": 4}
+    assert wrapped == [(session, ["a"]), (session, ["b"])]
+
+
+def test_without_a_session_nothing_is_wrapped(monkeypatch):
+    wrapped = wrapping(monkeypatch)
+    assert each_at_once({"a": 1, "b": 2}, lambda key, value: value) == {"a": 1, "b": 2}
+    assert wrapped == []
+
+
+def test_a_wrapper_that_cannot_be_made_is_raised_before_any_call_runs(monkeypatch):
+    ran = []
+    wrapping(monkeypatch, fail_on=2)
+    with pytest.raises(RuntimeError, match="^the session has stopped$"):
+        each_at_once({"a": 1, "b": 2}, lambda key, value: ran.append(key), object())
+    assert ran == []

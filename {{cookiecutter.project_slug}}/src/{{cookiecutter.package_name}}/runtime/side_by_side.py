@@ -3,9 +3,9 @@
 A local session on few cores leaves them partly idle while one query's driver waits
 (planning, a Delta commit, Python between jobs); a second query of another table fills
 that time. Spark runs jobs of several threads of one session at once, classic or over
-Spark Connect. Given the session, each call's thread carries the caller's Spark local
-properties (job group, job description, scheduler pool) and job tags, so its jobs count
-and cancel with the caller's (:func:`inheriting_local_properties`).
+Spark Connect. Given the session, each call's thread carries the caller's job tags and,
+on classic Spark, its local properties (job group, job description, scheduler pool), so
+its jobs count and cancel with the caller's (:func:`inheriting_local_properties`).
 """
 
 from __future__ import annotations
@@ -25,27 +25,29 @@ R = TypeVar("R")
 
 
 def inheriting_local_properties(spark: SparkSession, call: Callable[..., R]) -> Callable[..., R]:
-    """``call`` wrapped to run, in whichever thread calls it, with the Spark local
+    """``call`` wrapped to run, in whichever thread calls it, with the job tags ``spark``
+    has in this thread (``SparkSession.addTag``) and, on classic Spark, the Spark local
     properties this thread has now (a copy of its own: job group, job description,
-    scheduler pool, as ``SparkContext.setLocalProperty`` set them) and the job tags
-    ``spark`` has in this thread (``SparkSession.addTag``); the result and any error of
-    ``call`` pass through unchanged.
+    scheduler pool, as ``SparkContext.setLocalProperty`` set them); the result and any
+    error of ``call`` pass through unchanged.
 
     A thread Python starts does not inherit them (PySpark's pinned thread mode, its
     default on classic Spark), so without this a Spark job started there is outside the
     caller's job group and tags, which ``SparkContext.cancelJobGroup``,
     ``SparkSession.interruptTag`` and ``statusTracker().getJobIdsForGroup`` go by. Over
-    Spark Connect the wrapped call's thread also gets ``spark`` as its active session (and
-    as the process's default one when none is set). With pinned thread mode off, ``call``
-    is returned as it is (PySpark's behaviour).
+    Spark Connect (no job groups there) the wrapped call's thread also gets ``spark`` as
+    its active session (and as the process's default one when none is set). With pinned
+    thread mode off (``PYSPARK_PIN_THREAD=false``), ``call`` is returned as it is.
     Wrap once per thread: two threads given one wrapped call would share one properties
     object (PySpark's ``inheritable_thread_target``, which this uses, copies them when it
-    is called). Raises what reading the properties raises (a Py4J error when the session's
-    JVM has stopped).
+    is called). Raises what that raises for a session that has stopped.
     """
     from pyspark import inheritable_thread_target
 
-    return inheritable_thread_target(spark)(call)
+    wrap = inheritable_thread_target(spark)
+    # With pinned thread mode off PySpark hands back its argument, here the session,
+    # rather than a decorator (SPARK-56247): the call then runs as it is.
+    return call if wrap is spark else wrap(call)
 
 
 def each_at_once(
