@@ -143,18 +143,27 @@ def test_cancelling_the_callers_job_group_stops_every_side_by_side_call(spark):
 
 
 def test_ingest_and_train_start_no_spark_job_outside_the_callers_job_group(
-    trained, tmp_path, use_synthetic_source
+    trained, tmp_path, use_synthetic_source, monkeypatch
 ):
-    """ingest checks and appends its tables in threads of their own, train checks its
-    input tables in threads of their own and writes the training set in one while it fits."""
+    """ingest checks and appends its tables in threads of their own; train checks its input
+    tables in threads of their own and writes the training set in one while it fits. The
+    fit fails here (the shortest train run): the write still commits, in its thread."""
+
+    class FailingFit:
+        def fit(self, *args):
+            raise ValueError("simulated fit failure")
+
     ctx = private_copy(trained[0], tmp_path / "state")
-    spark = ctx.spark
+    spark, training_set = ctx.spark, ctx.settings.table("training_set")
+    written_before = ctx.tables.commit_stamp(training_set)
+    monkeypatch.setattr(train, "build_pipeline", lambda *args: FailingFit())
     first = max(marker_jobs(spark))
     with spark_jobs(spark) as ingest_jobs:
         ingest.run(ctx)
-    with spark_jobs(spark) as train_jobs:
-        assert train.run(ctx)["model_version"] == trained[1]["train"]["model_version"] + 1
+    with spark_jobs(spark) as train_jobs, pytest.raises(ValueError, match="simulated fit"):
+        train.run(ctx)
     last = min(marker_jobs(spark))
+    assert ctx.tables.commit_stamp(training_set) != written_before
     # Spark numbers jobs in the order they start: every job between the two markers.
     started = set(range(first + 1, last))
     assert ingest_jobs and train_jobs
