@@ -21,19 +21,11 @@ from {{ cookiecutter.package_name }}.runtime.side_by_side import (
 )
 from {{ cookiecutter.package_name }}.steps import ingest, train
 
-from .conftest import job_events_recorded, private_copy, spark_jobs
+from .conftest import private_copy, spark_jobs
 
 pytestmark = pytest.mark.spark
 
 ITEM = "tests.side_by_side.item"  # a local property of the tests' own
-
-
-def ungrouped_jobs(spark) -> set[int]:
-    """Ids of the Spark jobs the status tracker knows that belong to no job group, once
-    every job event posted so far is recorded. It keeps the newest ``spark.ui.retainedJobs``
-    jobs: compare the new ids of a later set, not the sets."""
-    job_events_recorded(spark)
-    return set(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
 
 
 def marker_jobs(spark) -> list[int]:
@@ -56,7 +48,7 @@ def test_side_by_side_calls_carry_the_callers_job_group_and_tags_each_with_prope
         assert spark.range(rows).count() == rows
         return group, tagged, context.getLocalProperty(ITEM)
 
-    before = ungrouped_jobs(spark)
+    first = max(marker_jobs(spark))
     with spark_jobs(spark) as alone:
         assert spark.range(3).count() == 3
     spark.addTag(tag)
@@ -67,8 +59,10 @@ def test_side_by_side_calls_carry_the_callers_job_group_and_tags_each_with_prope
     finally:
         spark.removeTag(tag)
     assert results == {"a": (caller, True, "a"), "b": (caller, True, "b")}
+    last = min(marker_jobs(spark))
     assert len(jobs) == 2 * len(alone) > 0
-    assert not ungrouped_jobs(spark) - before
+    # Spark numbers jobs in the order they start: every job between the two markers.
+    assert set(alone) | set(jobs) == set(range(first + 1, last))
     assert context.getLocalProperty(ITEM) is None  # the caller's own properties untouched
 
 
