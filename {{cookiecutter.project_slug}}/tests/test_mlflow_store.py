@@ -86,7 +86,7 @@ def test_processes_opening_one_new_store_at_once_all_get_the_same_store(tmp_path
 
 
 class _Unused:
-    """Stands in for MlflowClient where no store may be built."""
+    """Stands in for MLflow's SQLite tracking store where no store may be built."""
 
     def __init__(self, *args, **kwargs):
         raise AssertionError("a store was built for a path that exists")
@@ -98,7 +98,7 @@ def test_a_store_is_made_once_and_an_existing_file_is_left_as_it_is(tmp_path, mo
     made = path.read_bytes()
     uri = f"sqlite:///{path}"
     assert [e.name for e in MlflowClient(tracking_uri=uri).search_experiments()] == ["Default"]
-    monkeypatch.setattr(mlflow_store, "MlflowClient", _Unused)  # no store is built again
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Unused)  # no store is built again
     assert create_store(path) is False
     assert path.read_bytes() == made
     other = tmp_path / "mlflow.db"
@@ -107,19 +107,37 @@ def test_a_store_is_made_once_and_an_existing_file_is_left_as_it_is(tmp_path, mo
     assert files_of(path.parent) == ["mlflow.db"]
 
 
+def test_the_default_experiment_keeps_its_artifacts_beside_the_store(tmp_path, monkeypatch):
+    """MLflow's Default experiment, which a run lands in when no experiment is set, keeps
+    its artifacts in the store's ``mlartifacts`` folder, not in a ``mlruns`` folder of
+    whichever directory the process that made the store ran in."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    path = tmp_path / "state" / "mlflow.db"
+    assert create_store(path) is True
+    client = MlflowClient(tracking_uri=f"sqlite:///{path}")
+    (default,) = client.search_experiments()
+    assert default.name == "Default"
+    assert default.artifact_location == (tmp_path / "state" / "mlartifacts" / "0").as_uri()
+    run = client.create_run(default.experiment_id).info.run_id
+    client.log_text(run, "logged", "note.txt")
+    (logged,) = (tmp_path / "state").rglob("note.txt")
+    assert logged.read_text() == "logged"
+    assert logged.relative_to(tmp_path / "state").parts[:3] == ("mlartifacts", "0", run)
+    assert list(elsewhere.iterdir()) == []
+
+
 class _Built:
-    """Stands in for MlflowClient in :mod:`.mlflow_store`: "builds" the store by writing
-    ``content`` into the file its URI names, then raises ``error`` when one is given (a
-    migration that stops half-way)."""
+    """Stands in for MLflow's SQLite tracking store in :mod:`.mlflow_store`: "builds" the
+    store by writing ``content`` into the file its URI names, then raises ``error`` when
+    one is given (a migration that stops half-way)."""
 
     content = b"a store"
     error: Exception | None = None
 
-    def __init__(self, tracking_uri: str, registry_uri: str):
-        self.path = tracking_uri.removeprefix("sqlite:///")
-
-    def search_experiments(self, max_results: int):
-        with open(self.path, "wb") as file:
+    def __init__(self, db_uri: str, default_artifact_root: str):
+        with open(db_uri.removeprefix("sqlite:///"), "wb") as file:
             file.write(self.content)
         if self.error:
             raise self.error
@@ -128,7 +146,7 @@ class _Built:
 def test_a_store_another_process_links_first_is_kept(tmp_path, monkeypatch):
     """The race lost: the file appears between the check and the link; the other
     process's store stays as it is, and this call's temporary file is removed."""
-    monkeypatch.setattr(mlflow_store, "MlflowClient", _Built)
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
     path = tmp_path / "mlflow.db"
     real_link = os.link
 
@@ -147,7 +165,7 @@ def test_a_store_mlflow_stops_building_half_way_leaves_no_file(tmp_path, monkeyp
         content = b"half of a store"
         error = RuntimeError("injected: migration failed")
 
-    monkeypatch.setattr(mlflow_store, "MlflowClient", HalfWay)
+    monkeypatch.setattr(mlflow_store, "TrackingStore", HalfWay)
     with pytest.raises(RuntimeError, match="injected"):
         create_store(tmp_path / "state" / "mlflow.db")
     assert list((tmp_path / "state").iterdir()) == []

@@ -27,7 +27,6 @@ import tempfile
 from contextlib import closing, suppress
 from pathlib import Path
 
-from mlflow import MlflowClient
 from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
 
@@ -57,9 +56,22 @@ def _use_wal(database: Path) -> None:
         connection.execute(f"PRAGMA journal_mode={JOURNAL_MODE}").fetchone()
 
 
+# The folder beside the store file that holds the artifacts of its experiments.
+ARTIFACTS = "mlartifacts"
+
+
+def artifact_root(path: Path) -> Path:
+    """The artifact folder of the local store file ``path``: ``mlartifacts`` beside it."""
+    return path.parent / ARTIFACTS
+
+
 def create_store(path: Path) -> bool:
     """Create the MLflow SQLite store ``path`` (every table, every schema migration) when
     no file has that name; other processes never see it half-made.
+
+    MLflow's ``Default`` experiment (id 0), which every store has, keeps its artifacts in
+    ``<artifact_root(path)>/0``, beside the other experiments' (MLflow's own default is a
+    ``mlruns`` folder in whichever directory the process creating the store ran in).
 
     ``path``: the store file, e.g. ``<local_root>/mlflow.db``; its folder is created when
     missing. Returns True when this call created the store, False when the file existed
@@ -81,7 +93,7 @@ def create_store(path: Path) -> bool:
     # An empty file is a SQLite database without tables: MLflow builds the store in it.
     uri = f"sqlite:///{temporary}"
     try:
-        MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
+        TrackingStore(uri, artifact_root(path).as_uri())  # tables, migrations, Default
         _close_engines(uri)  # no MLflow connection stays open while the journal mode changes
         _use_wal(temporary)
         try:

@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..settings_file import RuntimeSettings
-from .mlflow_store import create_store
+from .mlflow_store import artifact_root, create_store
 
 # Local stores being created by :func:`create_store_ahead`: store file -> its thread.
 _AHEAD: dict[Path, threading.Thread] = {}
@@ -99,7 +99,7 @@ def configure_mlflow(settings: RuntimeSettings) -> str:
         mlflow.set_registry_uri(tracking_uri(settings))
         name = settings.experiment
         if mlflow.get_experiment_by_name(name) is None:
-            location = (settings.local_root / "mlartifacts").as_uri()
+            location = artifact_root(store).as_uri()
             try:
                 mlflow.create_experiment(name, artifact_location=location)
             except MlflowException as error:  # another process created it meanwhile
