@@ -6,8 +6,12 @@ state under DIR (default: a new temporary folder) and prints, per step, as JSON
 (one line as each step ends, then the whole report):
 
 - ``seconds``: wall time of the step;
-- ``spark_jobs``: Spark jobs the step started (counted by job group, which the threads a
-  step starts carry too: ``runtime/side_by_side.py:inheriting_local_properties``);
+- ``spark_jobs``: Spark jobs the process started while the step ran (the steps run one
+  after another, so these are the step's: its own thread's, its side-by-side threads'
+  and a streaming query's micro-batches, which Spark runs in the query's job group);
+- ``spark_job_seconds``: seconds of the step during which at least one of those jobs ran
+  (jobs side by side count once); the rest of ``seconds`` is Python, query planning,
+  Delta commits and MLflow between jobs;
 - ``delta_commits``: new commits per table (files added to its ``_delta_log``);
 - ``jvm_wait``: seconds the Python side spent waiting on the JVM (py4j calls);
 - ``mlflow``: seconds inside MLflow's logging and registry calls;
@@ -66,12 +70,36 @@ def _top(stats: pstats.Stats, count: int) -> list[tuple[str, float]]:
     return sorted(own, key=lambda item: -item[1])[:count]
 
 
-def jobs_of(context, group: str) -> list[int]:
-    """Ids of the Spark jobs of job group ``group`` in ``context`` (a classic SparkContext),
-    once Spark's status store has taken in every job event posted so far (its listener
-    bus fills the store on a thread of its own; ``waitUntilEmpty`` raises after 10 s)."""
-    context._jsc.sc().listenerBus().waitUntilEmpty()
-    return context.statusTracker().getJobIdsForGroup(group)
+def spark_jobs(context) -> dict[int, tuple[float, float | None]]:
+    """Every Spark job ``context`` (a classic SparkContext) knows: {job id: (submission,
+    completion)}, in seconds since the epoch (completion None while the job runs). Read
+    from Spark's status store once it has taken in every job event posted so far (its
+    listener bus fills the store on a thread of its own; ``waitUntilEmpty`` raises after
+    10 s); the store keeps the last ``spark.ui.retainedJobs`` jobs (default 1,000)."""
+    jvm_context = context._jsc.sc()
+    jvm_context.listenerBus().waitUntilEmpty()
+    jobs, listed = {}, jvm_context.statusStore().jobsList(None).iterator()
+    while listed.hasNext():
+        job = listed.next()
+        submitted, completed = job.submissionTime(), job.completionTime()
+        if submitted.isDefined():
+            end = completed.get().getTime() / 1000 if completed.isDefined() else None
+            jobs[job.jobId()] = (submitted.get().getTime() / 1000, end)
+    return jobs
+
+
+def covered_seconds(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one of ``spans`` ((start, end) pairs, seconds): the
+    length of their union, so spans that overlap count once. 0 for none."""
+    covered, reach = 0.0, None
+    for start, end in sorted(spans):
+        if reach is None or start > reach:
+            covered += end - start
+            reach = end
+        elif end > reach:
+            covered += end - reach
+            reach = end
+    return covered
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     run_step = entry.run_step
 
     def profiled(step: str, context: Context, **kwargs) -> dict:
-        context.spark.sparkContext.setJobGroup(step, step)
+        known = set(spark_jobs(spark_context))
         commits = delta_versions(root)
         profile = cProfile.Profile()
         began = time.perf_counter()
@@ -100,9 +128,14 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - began
             stats = pstats.Stats(profile)
             after = delta_versions(root)
+            ended = time.time()
+            jobs = [span for job, span in spark_jobs(spark_context).items() if job not in known]
             report["steps"][step] = {
                 "seconds": round(seconds, 2),
-                "spark_jobs": len(jobs_of(spark_context, step)),
+                "spark_jobs": len(jobs),
+                "spark_job_seconds": round(
+                    covered_seconds([(start, end or ended) for start, end in jobs]), 2
+                ),
                 "delta_commits": {
                     table: n - commits.get(table, 0)
                     for table, n in after.items()

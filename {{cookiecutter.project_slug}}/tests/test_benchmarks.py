@@ -1,6 +1,7 @@
 """The scripts under benchmarks/: each imports and parses its options, and the parts that
 compute figures from given inputs (the bare fit, the ratio, Delta commit counts, profile
-sums) give the right numbers. No pipeline runs here: the scripts run run-all themselves."""
+sums, the profile's Spark jobs) give the right numbers. No pipeline runs here: the scripts
+run run-all themselves."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import cProfile
 import importlib.util
 import json
 import pstats
+import threading
 import time
 from pathlib import Path
 
@@ -133,3 +135,36 @@ def test_profile_seconds_count_only_the_outermost_matching_calls():
     # _outer's plus _inner's (about twice the wall time), however loaded the machine.
     assert 0.2 <= seconds <= wall + 0.05
     assert profile._seconds_in(stats, lambda file: file == "no such file") == 0
+
+
+def test_covered_seconds_count_overlapping_spans_once():
+    profile = script("profile_steps")
+    assert profile.covered_seconds([]) == 0
+    assert profile.covered_seconds([(10.0, 12.5)]) == 2.5
+    # Side by side (overlapping), one inside another, touching, and apart, in any order.
+    spans = [(20.0, 21.0), (10.0, 13.0), (11.0, 14.0), (11.5, 12.0), (14.0, 15.0)]
+    assert profile.covered_seconds(spans) == pytest.approx(5.0 + 1.0)
+
+
+def test_the_profile_counts_every_job_started_during_a_step_in_any_thread_or_group(spark):
+    """A step's jobs: its own thread's and those of threads in other job groups (a
+    streaming query's micro-batches run in the query's own group)."""
+    profile = script("profile_steps")
+    context = spark.sparkContext
+    known = profile.spark_jobs(context)
+
+    def elsewhere():
+        context.setJobGroup("another-group", "as a streaming query's thread")
+        spark.range(10).count()
+
+    began = time.time()
+    spark.range(5).count()
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    ended = time.time()
+    jobs = {job: span for job, span in profile.spark_jobs(context).items() if job not in known}
+    assert len(jobs) == 2
+    for start, end in jobs.values():
+        assert began - 1 <= start <= end <= ended + 1  # seconds since the epoch, the JVM's clock
+    assert 0 < profile.covered_seconds(list(jobs.values())) <= ended - began + 1
