@@ -70,22 +70,34 @@ def _top(stats: pstats.Stats, count: int) -> list[tuple[str, float]]:
     return sorted(own, key=lambda item: -item[1])[:count]
 
 
-def spark_jobs(context) -> dict[int, tuple[float, float | None]]:
-    """Every Spark job ``context`` (a classic SparkContext) knows: {job id: (submission,
-    completion)}, in seconds since the epoch (completion None while the job runs). Read
-    from Spark's status store once it has taken in every job event posted so far (its
+def newest_job(context) -> int:
+    """The id of the newest Spark job ``context`` (a classic SparkContext) knows, -1 when
+    none, once Spark's status store has taken in every job event posted so far (its
     listener bus fills the store on a thread of its own; ``waitUntilEmpty`` raises after
-    10 s); the store keeps the last ``spark.ui.retainedJobs`` jobs (default 1,000)."""
+    10 s)."""
     jvm_context = context._jsc.sc()
     jvm_context.listenerBus().waitUntilEmpty()
-    jobs, listed = {}, jvm_context.statusStore().jobsList(None).iterator()
+    listed = jvm_context.statusStore().jobsList(None)
+    return listed.head().jobId() if listed.nonEmpty() else -1
+
+
+def jobs_after(context, newest: int) -> list[tuple[float, float | None]]:
+    """(submission, completion) of every Spark job of ``context`` newer than job ``newest``
+    (an id from :func:`newest_job`), in seconds since the epoch; completion is None for a
+    job still running. Spark's status store lists jobs newest first, so the walk stops at
+    ``newest``; it keeps the last ``spark.ui.retainedJobs`` jobs (default 1,000)."""
+    jvm_context = context._jsc.sc()
+    jvm_context.listenerBus().waitUntilEmpty()
+    spans, listed = [], jvm_context.statusStore().jobsList(None).iterator()
     while listed.hasNext():
         job = listed.next()
+        if job.jobId() <= newest:
+            break
         submitted, completed = job.submissionTime(), job.completionTime()
         if submitted.isDefined():
             end = completed.get().getTime() / 1000 if completed.isDefined() else None
-            jobs[job.jobId()] = (submitted.get().getTime() / 1000, end)
-    return jobs
+            spans.append((submitted.get().getTime() / 1000, end))
+    return spans
 
 
 def covered_seconds(spans: list[tuple[float, float]]) -> float:
@@ -118,18 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     run_step = entry.run_step
 
     def profiled(step: str, context: Context, **kwargs) -> dict:
-        known = set(spark_jobs(spark_context))
+        newest = newest_job(spark_context)
         commits = delta_versions(root)
         profile = cProfile.Profile()
         began = time.perf_counter()
         try:
             return profile.runcall(run_step, step, context, **kwargs)
         finally:
-            seconds = time.perf_counter() - began
+            seconds, ended = time.perf_counter() - began, time.time()
             stats = pstats.Stats(profile)
             after = delta_versions(root)
-            ended = time.time()
-            jobs = [span for job, span in spark_jobs(spark_context).items() if job not in known]
+            jobs = jobs_after(spark_context, newest)
             report["steps"][step] = {
                 "seconds": round(seconds, 2),
                 "spark_jobs": len(jobs),

@@ -44,7 +44,7 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.spark import get_spark, local_conf
 from {{ cookiecutter.package_name }}.runtime.tables import Tables
 
-from .mlflow_stores import seeded
+from .mlflow_stores import moved, seeded
 
 ORIGINS = ["EWR", "JFK", "LGA"]
 DESTS = ["ATL", "BOS", "ORD", "LAX"]
@@ -493,17 +493,7 @@ def private_copy(ctx: Context, root, **changes) -> Context:
         root,
         ignore=shutil.ignore_patterns("mlflow.db-wal", "mlflow.db-shm"),
     )
-    old, new = f"{ctx.settings.local_root}/", f"{root}/"
-    with closing(sqlite3.connect(Path(root) / "mlflow.db")) as store, store:
-        for (table,) in store.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            for column in store.execute(f"PRAGMA table_info('{table}')").fetchall():
-                if column[2].upper().startswith(("VARCHAR", "TEXT")):
-                    name = column[1]
-                    store.execute(
-                        f'UPDATE "{table}" SET "{name}" = replace("{name}", ?, ?) '
-                        f'WHERE instr("{name}", ?) > 0',
-                        (old, new, old),
-                    )
+    moved(Path(root) / "mlflow.db", ctx.settings.local_root, root)
     # MLflow caches each run's artifact repository by run id in the process, and the copy
     # has the original's run ids: forget them so the copy's runs resolve to the copy.
     mlflow_tracking_utils._artifact_repos_cache.clear()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import atexit
 import functools
 import shutil
+import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -31,15 +33,38 @@ def empty_store() -> Path:
     return store
 
 
+def moved(store: Path, old: Path, new: Path) -> None:
+    """Rewrite the SQLite MLflow store ``store``, copied from folder ``old`` to folder
+    ``new``, so that every location it records under ``old`` (artifact locations of
+    experiments, runs, logged models and model versions, as paths or ``file://`` URIs)
+    names the same place under ``new``: every text value holding ``<old>/`` gets
+    ``<new>/`` instead."""
+    before, after = f"{old}/", f"{new}/"
+    with closing(sqlite3.connect(store)) as connection, connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        for (table,) in tables.fetchall():
+            for column in connection.execute(f"PRAGMA table_info('{table}')").fetchall():
+                if column[2].upper().startswith(("VARCHAR", "TEXT")):
+                    name = column[1]
+                    connection.execute(
+                        f'UPDATE "{table}" SET "{name}" = replace("{name}", ?, ?) '
+                        f'WHERE instr("{name}", ?) > 0',
+                        (before, after, before),
+                    )
+
+
 def seeded(root) -> Path:
     """``root`` (created when missing) holding an empty MLflow store where the local
     runtime looks for it (``<root>/mlflow.db``, see runtime/tracking.py), unless it
-    already has one, which is kept as it is. Returns ``root`` as a Path."""
+    already has one, which is kept as it is. The copy's Default experiment keeps its
+    artifacts under ``root``, as a store the runtime makes there would (:func:`moved`).
+    Returns ``root`` as a Path."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     store = local_store(root)
     if not store.exists():
         shutil.copyfile(empty_store(), store)
+        moved(store, empty_store().parent, root.absolute())
     return root
 
 

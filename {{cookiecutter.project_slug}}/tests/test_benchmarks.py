@@ -148,23 +148,28 @@ def test_covered_seconds_count_overlapping_spans_once():
 
 def test_the_profile_counts_every_job_started_during_a_step_in_any_thread_or_group(spark):
     """A step's jobs: its own thread's and those of threads in other job groups (a
-    streaming query's micro-batches run in the query's own group)."""
+    streaming query's micro-batches run in the query's own group); not the jobs before."""
     profile = script("profile_steps")
     context = spark.sparkContext
-    known = profile.spark_jobs(context)
+    context.parallelize([1]).count()  # a job before the step
+    newest = profile.newest_job(context)
+    assert newest >= 0
 
     def elsewhere():
         context.setJobGroup("another-group", "as a streaming query's thread")
-        spark.range(10).count()
+        context.parallelize(range(10), 2).count()
 
     began = time.time()
-    spark.range(5).count()
+    context.parallelize(range(5)).count()  # an RDD count is one job
     thread = threading.Thread(target=elsewhere)
     thread.start()
     thread.join()
     ended = time.time()
-    jobs = {job: span for job, span in profile.spark_jobs(context).items() if job not in known}
+    jobs = profile.jobs_after(context, newest)
     assert len(jobs) == 2
-    for start, end in jobs.values():
+    assert profile.newest_job(context) == newest + 2
+    for start, end in jobs:
+        assert end is not None  # both ended
         assert began - 1 <= start <= end <= ended + 1  # seconds since the epoch, the JVM's clock
-    assert 0 < profile.covered_seconds(list(jobs.values())) <= ended - began + 1
+    assert 0 < profile.covered_seconds(jobs) <= ended - began + 1
+    assert profile.jobs_after(context, profile.newest_job(context)) == []

@@ -327,6 +327,38 @@ def test_a_prediction_source_breaking_its_expectations_stops_the_monitor_before_
     assert runs() == before
 
 
+def test_prediction_sources_are_checked_side_by_side_and_every_refusal_is_named(trained_scored):
+    """README: the monitor's prediction sources are checked side by side; of several that
+    fail, the first (in the order of the sources) stops the step, and each other one is
+    named in a note. Nothing is written: window_rows only reads."""
+    ctx = trained_scored[0]
+    rows = ctx.tables.read(ctx.settings.table("predictions"))
+    first, second = rows.orderBy(ENTITY_KEY).limit(2).select(ENTITY_KEY).collect()
+    one_shared = rows.unionByName(rows.where(rows[ENTITY_KEY] == first[0]))
+    two_shared = rows.unionByName(rows.where(rows[ENTITY_KEY].isin(first[0], second[0])))
+    window = ctx.settings.windows["scoring"]
+    columns = ctx.settings.contract.feature_columns
+    sources = {"batch": one_shared, "streaming": two_shared}
+
+    with pytest.raises(DataCheckError) as error:
+        monitor.window_rows(ctx, sources, window, columns)
+    assert str(error.value) == (
+        f"input table batch predictions: key {ENTITY_KEY}: 1 value is shared by 2 rows "
+        f"(e.g. {ENTITY_KEY}={first[0]})"
+    )
+    (note,) = error.value.__notes__
+    assert note.startswith(
+        "streaming raised too: DataCheckError: input table streaming predictions: "
+        f"key {ENTITY_KEY}: 2 values are shared by 4 rows"
+    )
+    # The other order: the first source's error leads.
+    with pytest.raises(DataCheckError) as error:
+        monitor.window_rows(ctx, {"streaming": two_shared, "batch": one_shared}, window, columns)
+    assert str(error.value).startswith("input table streaming predictions: ")
+    (note,) = error.value.__notes__
+    assert note.startswith("batch raised too: DataCheckError: input table batch predictions: ")
+
+
 def test_the_row_count_rule_is_rows_per_day_times_the_days_of_the_window(monitored, synthetic):
     """README: ``row_count`` is a data_quality violation below ``min_rows_per_day[source]``
     times the window's days. The synthetic scoring window is two days (156 flights); at 100

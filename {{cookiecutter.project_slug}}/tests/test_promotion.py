@@ -37,10 +37,12 @@ from .mlflow_stores import registry
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="module")
-def staged(trained, tmp_path_factory) -> Context:
-    """A private copy of the trained state (tables and MLflow store) these tests may change."""
-    return private_copy(trained[0], tmp_path_factory.mktemp("promotion") / "state")
+@pytest.fixture
+def staged(trained, tmp_path) -> Context:
+    """A private copy of the trained state (tables and MLflow store, v1 the champion) for
+    one test, which may change it: every test starts from the same state, whatever ran
+    before it (a test that promotes a worse model leaves the next one's champion alone)."""
+    return private_copy(trained[0], tmp_path / "state")
 
 
 def with_mode(ctx: Context, mode: str) -> Context:

@@ -267,6 +267,9 @@ def test_every_request_form_the_scoring_server_answers_gives_the_same_rows():
     every column sent: that row is read back like the other forms' rows."""
     records = [{"origin": "EWR", "distance": 500.0}, {"origin": "JFK", "distance": None}]
     expected = request_frame({"dataframe_records": records})
+    assert list(expected.columns) == ["origin", "distance"]
+    assert expected["origin"].tolist() == ["EWR", "JFK"]
+    assert expected["distance"].iloc[0] == 500.0 and pd.isna(expected["distance"].iloc[1])
     forms = [
         {
             "dataframe_split": {

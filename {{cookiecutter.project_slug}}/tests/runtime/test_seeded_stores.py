@@ -28,8 +28,13 @@ def test_a_seeded_root_has_a_migrated_empty_store(tmp_path):
     assert schema_version(root / "mlflow.db") == schema_version(new)
     assert create_store(root / "mlflow.db") is False
     uri = f"sqlite:///{root / 'mlflow.db'}"
-    names = [e.name for e in MlflowClient(uri, uri).search_experiments()]
-    assert names == ["Default"]
+    (default,) = MlflowClient(uri, uri).search_experiments()
+    assert default.name == "Default"
+    # Its artifacts go under this root, as in a store made here, not the copied one's folder.
+    made = f"sqlite:///{new}"
+    (made_default,) = MlflowClient(made, made).search_experiments()
+    assert made_default.artifact_location == (tmp_path / "made" / "mlartifacts" / "0").as_uri()
+    assert default.artifact_location == (root / "mlartifacts" / "0").as_uri()
 
 
 def test_seeding_a_root_that_has_a_store_keeps_that_store(tmp_path):

@@ -61,8 +61,9 @@ ARTIFACTS = "mlartifacts"
 
 
 def artifact_root(path: Path) -> Path:
-    """The artifact folder of the local store file ``path``: ``mlartifacts`` beside it."""
-    return path.parent / ARTIFACTS
+    """The artifact folder of the local store file ``path``: ``mlartifacts`` beside it
+    (absolute: a relative ``path`` is taken from the working directory)."""
+    return path.absolute().parent / ARTIFACTS
 
 
 def create_store(path: Path) -> bool:
@@ -70,8 +71,10 @@ def create_store(path: Path) -> bool:
     no file has that name; other processes never see it half-made.
 
     MLflow's ``Default`` experiment (id 0), which every store has, keeps its artifacts in
-    ``<artifact_root(path)>/0``, beside the other experiments' (MLflow's own default is a
-    ``mlruns`` folder in whichever directory the process creating the store ran in).
+    ``<artifact_root(path)>/0``, inside the folder of the project's experiment
+    (:func:`.tracking.configure_mlflow`), whose runs have folders named by their 32-digit
+    ids. MLflow's own default is a ``mlruns`` folder of whichever directory the process
+    making the store ran in, as it stays on a file system without hard links (below).
 
     ``path``: the store file, e.g. ``<local_root>/mlflow.db``; its folder is created when
     missing. Returns True when this call created the store, False when the file existed

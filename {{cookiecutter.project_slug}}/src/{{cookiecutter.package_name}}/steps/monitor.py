@@ -60,6 +60,7 @@ from ..monitoring.sources import prediction_sources
 from ..registry import version_by_alias
 from ..runtime.context import Context
 from ..runtime.frames import to_pandas
+from ..runtime.side_by_side import each_at_once
 from ..runtime.task_values import publish
 from ..runtime.tracking import client
 
@@ -87,27 +88,27 @@ def window_rows(
 ) -> pd.DataFrame:
     """Rows of every prediction source (name -> DataFrame) in ``window``, with labels, as pandas.
 
-    Each source is checked against the predictions table's expectations first
-    (DataCheckError names the source). Out: ``source``, ``model_version``, the
+    Every source is checked against the predictions table's expectations first, the
+    sources side by side (:func:`..runtime.side_by_side.each_at_once`): of several
+    refused, the DataCheckError of the first in the order of ``sources`` is raised (it
+    names the source), with a note per other. Out: ``source``, ``model_version``, the
     contract's event timestamp, ``columns``, ``prediction`` and the label (null until
     known, from the contract's entity table by the entity keys).
     """
     contract = ctx.settings.contract
     keys, event = contract.entity_keys, contract.event_timestamp
     expected = expectations(contract)["predictions"]
-    frames = []
-    for source, frame in sources.items():
+
+    def check(source: str, frame: DataFrame) -> None:
         check_frame(frame, f"{source} predictions", expected)
-        frames.append(
-            frame.where(window_predicate(event, window)).select(
-                F.lit(source).alias("source"),
-                *keys,
-                "model_version",
-                event,
-                *columns,
-                "prediction",
-            )
+
+    each_at_once(sources, check, ctx.spark)
+    frames = [
+        frame.where(window_predicate(event, window)).select(
+            F.lit(source).alias("source"), *keys, "model_version", event, *columns, "prediction"
         )
+        for source, frame in sources.items()
+    ]
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
@@ -225,7 +226,8 @@ def run(ctx: Context) -> dict:
     rows: :func:`retraining_required`) and the
     MLflow run id. Raises ConfigError for a bad ``monitoring`` section,
     MissingTableError when a source table or the entity table is missing,
-    DataCheckError when a source breaks the predictions table's expectations.
+    DataCheckError when a source breaks the predictions table's expectations (the first
+    such source's, noting the others': :func:`window_rows`), before anything is written.
     """
     settings = ctx.settings
     config = monitoring_settings(settings)
