@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(seconds, 2),
                 "spark_jobs": len(jobs),
                 "spark_job_seconds": round(
-                    covered_seconds([(start, end or ended) for start, end in jobs]), 2
+                    covered_seconds([(start, end or max(start, ended)) for start, end in jobs]), 2
                 ),
                 "delta_commits": {
                     table: n - commits.get(table, 0)

@@ -35,17 +35,20 @@ def empty_store() -> Path:
 
 def moved(store: Path, old: Path, new: Path) -> None:
     """Rewrite the SQLite MLflow store ``store``, copied from folder ``old`` to folder
-    ``new``, so that every location it records under ``old`` (artifact locations of
-    experiments, runs, logged models and model versions, as paths or ``file://`` URIs)
-    names the same place under ``new``: every text value holding ``<old>/`` gets
-    ``<new>/`` instead."""
-    before, after = f"{old}/", f"{new}/"
+    ``new`` (relative ones taken from the working directory), so that every location it
+    records under ``old`` (artifact locations of experiments, runs, logged models and
+    model versions, as paths or ``file://`` URIs) names the same place under ``new``:
+    every text value holding ``<old>/`` or ``<old's file URI>/`` gets ``new``'s instead."""
+    old, new = Path(old).absolute(), Path(new).absolute()
+    pairs = [(f"{old.as_uri()}/", f"{new.as_uri()}/"), (f"{old}/", f"{new}/")]
     with closing(sqlite3.connect(store)) as connection, connection:
         tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         for (table,) in tables.fetchall():
             for column in connection.execute(f"PRAGMA table_info('{table}')").fetchall():
-                if column[2].upper().startswith(("VARCHAR", "TEXT")):
-                    name = column[1]
+                if not column[2].upper().startswith(("VARCHAR", "TEXT")):
+                    continue
+                name = column[1]
+                for before, after in pairs:
                     connection.execute(
                         f'UPDATE "{table}" SET "{name}" = replace("{name}", ?, ?) '
                         f'WHERE instr("{name}", ?) > 0',
@@ -64,7 +67,7 @@ def seeded(root) -> Path:
     store = local_store(root)
     if not store.exists():
         shutil.copyfile(empty_store(), store)
-        moved(store, empty_store().parent, root.absolute())
+        moved(store, empty_store().parent, root)
     return root
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import math
 import re
+import threading
 from dataclasses import replace
 from pathlib import Path
 from xml.etree import ElementTree
@@ -327,11 +328,21 @@ def test_a_prediction_source_breaking_its_expectations_stops_the_monitor_before_
     assert runs() == before
 
 
-def test_prediction_sources_are_checked_side_by_side_and_every_refusal_is_named(trained_scored):
+def test_prediction_sources_are_checked_side_by_side_and_every_refusal_is_named(
+    trained_scored, monkeypatch
+):
     """README: the monitor's prediction sources are checked side by side; of several that
     fail, the first (in the order of the sources) stops the step, and each other one is
-    named in a note. Nothing is written: window_rows only reads."""
+    named in a note. (window_rows only reads: the shared state stays as it was.)"""
     ctx = trained_scored[0]
+    checked_in = {}
+
+    def check_frame(frame, target, expected):
+        checked_in[target] = threading.current_thread().name
+        return real_check_frame(frame, target, expected)
+
+    real_check_frame = monitor.check_frame
+    monkeypatch.setattr(monitor, "check_frame", check_frame)
     rows = ctx.tables.read(ctx.settings.table("predictions"))
     first, second = rows.orderBy(ENTITY_KEY).limit(2).select(ENTITY_KEY).collect()
     one_shared = rows.unionByName(rows.where(rows[ENTITY_KEY] == first[0]))
@@ -351,6 +362,9 @@ def test_prediction_sources_are_checked_side_by_side_and_every_refusal_is_named(
         "streaming raised too: DataCheckError: input table streaming predictions: "
         f"key {ENTITY_KEY}: 2 values are shared by 4 rows"
     )
+    # Each source in a thread of its own (runtime/side_by_side.each_at_once), not this one.
+    threads = {checked_in["batch predictions"], checked_in["streaming predictions"]}
+    assert len(threads) == 2 and threading.current_thread().name not in threads
     # The other order: the first source's error leads.
     with pytest.raises(DataCheckError) as error:
         monitor.window_rows(ctx, {"streaming": two_shared, "batch": one_shared}, window, columns)

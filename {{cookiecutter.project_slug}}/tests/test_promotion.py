@@ -243,42 +243,43 @@ def test_disabled_mode_scores_nothing_and_passes(staged):
 def test_rollback_walks_back_the_champions_and_stops_with_a_clear_error(
     staged, monkeypatch, capsys
 ):
-    before = champion_version(staged)
-    version = register_model(staged, labels="shuffled", seed=4)
+    first = champion_version(staged)  # the trained state's champion
     dry = with_mode(staged, "dry_run")
-    validate.run(dry)
-    assert deploy.run(dry)["champion_version"] == version
+    promoted = []
+    for seed in (4, 5):  # two champions after it, each promoted over the one before
+        version = register_model(staged, labels="shuffled", seed=seed)
+        validate.run(dry)
+        assert deploy.run(dry)["champion_version"] == version
+        promoted.append(version)
+    second, third = promoted
 
     moved = rollback.run(staged)
 
-    assert (moved["rolled_back_from"], moved["champion_version"]) == (version, before)
-    assert champion_version(staged) == before
+    assert (moved["rolled_back_from"], moved["champion_version"]) == (third, second)
+    assert champion_version(staged) == second
     client = registry(staged)
     name = staged.settings.model_name
     restored, retired = (
-        client.get_model_version(name, str(before)),
-        client.get_model_version(name, str(version)),
+        client.get_model_version(name, str(second)),
+        client.get_model_version(name, str(third)),
     )
-    assert restored.tags["rolled_back_from"] == str(version)
-    assert retired.tags["rolled_back_to"] == str(before)
+    assert restored.tags["rolled_back_from"] == str(third)
+    assert retired.tags["rolled_back_to"] == str(second)
     assert (
         restored.tags["rolled_back_at"] == retired.tags["rolled_back_at"] == moved["rolled_back_at"]
     )
     # The next scheduled deploy must not undo the rollback.
     again = deploy.run(dry)
     assert again["promoted"] is False and "was rolled back" in again["reason"]
-    assert champion_version(staged) == before
+    assert champion_version(staged) == second
 
-    for _ in range(10):  # walk back to the first champion, which has nothing before it
-        try:
-            rollback.run(staged)
-        except LookupError as err:
-            assert "nothing to roll back to" in str(err)
-            break
-    else:
-        pytest.fail("rollback never reached the first champion")
-    first = champion_version(staged)
+    # A second rollback walks one champion further back, to the first, which has none.
+    moved = rollback.run(staged)
+    assert (moved["rolled_back_from"], moved["champion_version"]) == (second, first)
     assert client.get_model_version(name, str(first)).tags["previous_champion"] == "none"
+    with pytest.raises(LookupError, match="nothing to roll back to"):
+        rollback.run(staged)
+    assert champion_version(staged) == first
 
     monkeypatch.setenv("MLOPS_LOCAL_ROOT", str(staged.settings.local_root))
     assert cli.rollback(["--env", "local"]) == 1

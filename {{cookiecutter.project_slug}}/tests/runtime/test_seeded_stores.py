@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 from mlflow import MlflowClient
 
@@ -49,3 +50,19 @@ def test_seeding_a_root_that_has_a_store_keeps_that_store(tmp_path):
     assert names == ["Default", "kept"]
     empty = f"sqlite:///{empty_store()}"
     assert [e.name for e in MlflowClient(empty, empty).search_experiments()] == ["Default"]
+
+
+def test_a_seeded_root_with_a_space_or_given_relative_keeps_artifacts_under_it(
+    tmp_path, monkeypatch
+):
+    """The copied store's locations are file URIs (a space is ``%20`` there): they are
+    re-pointed all the same, and a relative root is taken from the working directory."""
+    spaced = tmp_path / "a folder" / "state"
+    assert seeded(spaced) == spaced
+    monkeypatch.chdir(tmp_path)
+    assert seeded("relative/state") == Path("relative/state")
+    assert "%20" in spaced.as_uri()
+    for folder in (spaced, tmp_path / "relative" / "state"):
+        uri = f"sqlite:///{folder / 'mlflow.db'}"
+        (default,) = MlflowClient(uri, uri).search_experiments()
+        assert default.artifact_location == f"{folder.as_uri()}/mlartifacts/0"
