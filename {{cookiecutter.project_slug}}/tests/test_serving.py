@@ -92,11 +92,9 @@ def post(running, body) -> requests.Response:
 
 @pytest.fixture(scope="module")
 def served(trained_scored, tmp_path_factory):
-    """(ctx, running server, 120 batch prediction rows) on a copy of the trained synthetic
-    state whose scoring window was scored by batch inference.
-
-    The log is written every 500 rows or 600 s, so only :meth:`stop` flushes it here.
-    """
+    """(ctx, 120 batch prediction rows) on a copy of the trained synthetic state whose
+    scoring window was scored by batch inference, its server logging every 500 rows or
+    600 s (so only :meth:`stop` flushes the log of a server started on it)."""
     scored = trained_scored[0]
     ctx = private_copy(
         scored,
@@ -117,14 +115,20 @@ def served(trained_scored, tmp_path_factory):
         .limit(120)
         .collect()
     ]
-    running = server.start(ctx, port=0)
-    yield ctx, running, rows
-    if running.thread.is_alive():
-        running.stop()
+    return ctx, rows
 
 
-def test_served_predictions_equal_batch_inference_and_are_logged(served, monkeypatch):
-    ctx, running, rows = served
+@pytest.fixture
+def running(served):
+    """A server on the ``served`` state for one test, stopped after it unless it was."""
+    started = server.start(served[0], port=0)
+    yield started
+    if started.thread.is_alive():
+        started.stop()
+
+
+def test_served_predictions_equal_batch_inference_and_are_logged(served, running, monkeypatch):
+    ctx, rows = served
     singles = rows[:20]
     for row in singles:
         answer = post(running, payload([row]))
@@ -354,7 +358,7 @@ def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(
     """``kill``, ``docker stop`` and systemd stop a server with SIGTERM: the rows it
     queued are written, as on Ctrl-C, and the previous handler is back afterwards.
     It says when it starts, stops and has stopped, with the number of requests logged."""
-    ctx, _, rows = served
+    ctx, rows = served
     ctx = private_copy(ctx, tmp_path / "state")
     table = ctx.settings.table("inference_table")
     before = ctx.tables.count(table)
@@ -610,7 +614,7 @@ def test_the_start_line_says_request_for_one_kept_request_and_requests_for_two(
 
 
 def test_a_bad_port_setting_is_named(served):
-    ctx, _, _ = served
+    ctx, _ = served
     with pytest.raises(ConfigError, match="serving.port"):
         server.configured_port(ctx, 70000)
     assert server.configured_port(ctx) == 5055  # serving.port in conf/config.yml
