@@ -52,16 +52,17 @@ pytestmark = pytest.mark.spark
 MONITORING_JOB = Path(__file__).resolve().parents[1] / "resources" / "monitoring-job.yml"
 
 
-@pytest.fixture(scope="module")
-def scored(trained_scored, tmp_path_factory) -> Context:
-    """A private copy of the trained synthetic state with the scoring window scored by v1."""
-    return private_copy(trained_scored[0], tmp_path_factory.mktemp("monitor") / "state")
+@pytest.fixture
+def scored(trained_scored, tmp_path) -> Context:
+    """A private copy, for one test, of the trained synthetic state with the scoring window
+    scored by v1 and not yet monitored."""
+    return private_copy(trained_scored[0], tmp_path / "state")
 
 
 @pytest.fixture(scope="module")
 def monitored(trained_scored, tmp_path_factory) -> tuple[Context, dict]:
     """(Context, result) of one monitor run with the configured settings on its own copy of
-    the scored state (not of :func:`scored`, which tests write monitor results into).
+    the scored state (not of :func:`scored`, a copy per test).
     Read-only: copy it with :func:`private_copy` before changing it."""
     ctx = private_copy(trained_scored[0], tmp_path_factory.mktemp("monitored") / "state")
     return ctx, monitor.run(ctx)
@@ -85,11 +86,11 @@ def with_monitoring(ctx: Context, **changes) -> Context:
 
 
 @pytest.fixture(scope="module")
-def loud(scored) -> tuple[Context, dict]:
-    """(Context, result) of one monitor run on :func:`scored` with a PSI limit of 0, so
-    that every column with figures drifts. Read the run through the result and its MLflow
-    run (``mlflow_run_id``), which no other test changes: other tests' monitor runs on
-    ``scored`` replace this run's rows of the metrics table."""
+def loud(trained_scored, tmp_path_factory) -> tuple[Context, dict]:
+    """(Context, result) of one monitor run, on its own copy of the scored state, with a
+    PSI limit of 0, so that every column with figures drifts. Read-only: copy it with
+    :func:`private_copy` before changing it."""
+    scored = private_copy(trained_scored[0], tmp_path_factory.mktemp("loud") / "state")
     ctx = with_monitoring(scored, psi_threshold=0.0)
     return ctx, monitor.run(ctx)
 
