@@ -70,25 +70,30 @@ def _top(stats: pstats.Stats, count: int) -> list[tuple[str, float]]:
     return sorted(own, key=lambda item: -item[1])[:count]
 
 
-def newest_job(context) -> int:
-    """The id of the newest Spark job ``context`` (a classic SparkContext) knows, -1 when
-    none, once Spark's status store has taken in every job event posted so far (its
-    listener bus fills the store on a thread of its own; ``waitUntilEmpty`` raises after
-    10 s)."""
+def _listed_jobs(context):
+    """Spark's status-store list of the jobs ``context`` (a classic SparkContext) knows,
+    newest first (a Scala ``Seq`` of ``JobData``), once the store has taken in every job
+    event posted so far (its listener bus fills it on a thread of its own;
+    ``waitUntilEmpty`` raises after 10 s). The store keeps the last
+    ``spark.ui.retainedJobs`` jobs (default 1,000)."""
     jvm_context = context._jsc.sc()
     jvm_context.listenerBus().waitUntilEmpty()
-    listed = jvm_context.statusStore().jobsList(None)
+    return jvm_context.statusStore().jobsList(None)
+
+
+def newest_job(context) -> int:
+    """The id of the newest Spark job ``context`` knows, -1 when none
+    (:func:`_listed_jobs`)."""
+    listed = _listed_jobs(context)
     return listed.head().jobId() if listed.nonEmpty() else -1
 
 
 def jobs_after(context, newest: int) -> list[tuple[float, float | None]]:
     """(submission, completion) of every Spark job of ``context`` newer than job ``newest``
     (an id from :func:`newest_job`), in seconds since the epoch; completion is None for a
-    job still running. Spark's status store lists jobs newest first, so the walk stops at
-    ``newest``; it keeps the last ``spark.ui.retainedJobs`` jobs (default 1,000)."""
-    jvm_context = context._jsc.sc()
-    jvm_context.listenerBus().waitUntilEmpty()
-    spans, listed = [], jvm_context.statusStore().jobsList(None).iterator()
+    job still running. The list is newest first (:func:`_listed_jobs`), so the walk stops
+    at ``newest``."""
+    spans, listed = [], _listed_jobs(context).iterator()
     while listed.hasNext():
         job = listed.next()
         if job.jobId() <= newest:
