@@ -17,6 +17,14 @@ from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.runtime.mlflow_store import create_store
 from {{ cookiecutter.package_name }}.runtime.tracking import local_store, tracking_uri
 
+# SQLite's own files beside a WAL store that a connection has open (runtime/mlflow_store.py).
+WAL_FILES = ("mlflow.db-wal", "mlflow.db-shm")
+
+
+def files_of(folder: Path) -> list[str]:
+    """The names of the files in ``folder``, sorted, without SQLite's :data:`WAL_FILES`."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in WAL_FILES)
+
 
 @functools.cache
 def empty_store() -> Path:

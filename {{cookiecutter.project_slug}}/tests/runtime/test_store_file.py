@@ -1,0 +1,138 @@
+"""The local MLflow store file (runtime/mlflow_store.py), for both use cases: made once, in
+full or not at all, in SQLite's write-ahead-log mode where SQLite allows it, and made by
+MLflow itself on a file system without hard links."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.runtime import mlflow_store
+from {{ cookiecutter.package_name }}.runtime.mlflow_store import create_store
+
+from ..mlflow_stores import files_of
+
+
+class _Unused:
+    """Stands in for MLflow's SQLite tracking store where no store may be built."""
+
+    def __init__(self, *args, **kwargs):
+        raise AssertionError("a store was built for a path that exists")
+
+
+def test_a_store_is_made_once_and_an_existing_file_is_left_as_it_is(tmp_path, monkeypatch):
+    path = tmp_path / "new" / "mlflow.db"
+    assert create_store(path) is True
+    made = path.read_bytes()
+    uri = f"sqlite:///{path}"
+    assert [e.name for e in MlflowClient(tracking_uri=uri).search_experiments()] == ["Default"]
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Unused)  # no store is built again
+    assert create_store(path) is False
+    assert path.read_bytes() == made
+    other = tmp_path / "mlflow.db"
+    other.write_bytes(b"not a store")
+    assert create_store(other) is False and other.read_bytes() == b"not a store"
+    assert files_of(path.parent) == ["mlflow.db"]
+
+
+class _Built:
+    """Stands in for MLflow's SQLite tracking store in :mod:`.mlflow_store`: "builds" the
+    store by writing ``content`` into the file its URI names, then raises ``error`` when
+    one is given (a migration that stops half-way)."""
+
+    content = b"a store"
+    error: Exception | None = None
+
+    def __init__(self, db_uri: str, default_artifact_root: str):
+        with open(db_uri.removeprefix("sqlite:///"), "wb") as file:
+            file.write(self.content)
+        if self.error:
+            raise self.error
+
+
+def test_a_store_another_process_links_first_is_kept(tmp_path, monkeypatch):
+    """The race lost: the file appears between the check and the link; the other
+    process's store stays as it is, and this call's temporary file is removed."""
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
+    path = tmp_path / "mlflow.db"
+    real_link = os.link
+
+    def other_process_first(source, target):
+        path.write_bytes(b"the other process's store")
+        real_link(source, target)
+
+    monkeypatch.setattr(mlflow_store.os, "link", other_process_first)
+    assert create_store(path) is False
+    assert path.read_bytes() == b"the other process's store"
+    assert files_of(tmp_path) == ["mlflow.db"]
+
+
+def test_a_store_mlflow_stops_building_half_way_leaves_no_file(tmp_path, monkeypatch):
+    class HalfWay(_Built):
+        content = b"half of a store"
+        error = RuntimeError("injected: migration failed")
+
+    monkeypatch.setattr(mlflow_store, "TrackingStore", HalfWay)
+    with pytest.raises(RuntimeError, match="injected"):
+        create_store(tmp_path / "state" / "mlflow.db")
+    assert list((tmp_path / "state").iterdir()) == []
+
+
+def journal_mode(path: Path) -> str:
+    """The journal mode SQLite reports for the database file ``path`` (a new connection)."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_a_new_store_keeps_the_write_ahead_log_for_every_connection(tmp_path):
+    """The store is made in WAL mode, which every later connection sees; MLflow's writes
+    then go through ``mlflow.db-wal`` and read back whole from a new client."""
+    path = tmp_path / "mlflow.db"
+    assert create_store(path) is True
+    assert journal_mode(path) == "wal"
+    uri = f"sqlite:///{path}"
+    writer = MlflowClient(tracking_uri=uri)
+    run = writer.create_run(writer.create_experiment("wal")).info.run_id
+    writer.log_metric(run, "rmse", 12.5)
+    assert (tmp_path / "mlflow.db-wal").is_file()  # a connection of the writer is open
+    assert MlflowClient(tracking_uri=uri).get_run(run).data.metrics == {"rmse": 12.5}
+    assert files_of(tmp_path) == ["mlflow.db"]
+
+
+def test_a_store_where_sqlite_refuses_wal_is_made_in_its_default_journal(tmp_path, monkeypatch):
+    """SQLite answers a journal mode it cannot use with the mode it keeps (as on a file
+    system without shared memory): the store is made all the same, in that mode."""
+    monkeypatch.setattr(mlflow_store, "JOURNAL_MODE", "bogus")  # no such mode
+    path = tmp_path / "mlflow.db"
+    assert create_store(path) is True
+    assert journal_mode(path) == "delete"
+    uri = f"sqlite:///{path}"
+    assert [e.name for e in MlflowClient(tracking_uri=uri).search_experiments()] == ["Default"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
+
+
+def test_without_hard_links_the_store_is_left_to_mlflow_which_makes_it_on_first_use(
+    tmp_path, monkeypatch
+):
+    """A file system that refuses hard links: ``create_store`` drops its temporary store,
+    leaves nothing in the folder and says it made nothing; MLflow, opening the path, then
+    makes the store itself, in SQLite's default journal mode."""
+
+    def refused(source, target):
+        raise PermissionError(1, "Operation not permitted", str(target))
+
+    monkeypatch.setattr(mlflow_store.os, "link", refused)
+    path = tmp_path / "state" / "mlflow.db"
+    assert create_store(path) is False
+    assert list(path.parent.iterdir()) == []
+    client = MlflowClient(tracking_uri=f"sqlite:///{path}")
+    assert [e.name for e in client.search_experiments()] == ["Default"]
+    assert journal_mode(path) == "delete"
+    assert files_of(path.parent) == ["mlflow.db"]
