@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -402,6 +404,66 @@ def test_sigterm_stops_serve_forever_and_flushes_the_log_like_ctrl_c(
         f"stopping: writing the queued requests to {table}",
         f"stopped; requests logged in {table}: 1",
     ]
+
+
+def test_a_stop_waits_for_requests_under_way_and_a_client_gone_meanwhile_is_still_answered(
+    served, tmp_path, monkeypatch
+):
+    """Stopping the server (as ``serve`` does on Ctrl-C or SIGTERM) waits for the requests
+    being scored: one whose client waits gets its answer, one whose client disconnected
+    meanwhile is scored all the same (the disconnect cancels nothing), and both are logged
+    with status 200, none with the 499 of a cancelled request."""
+    ctx, rows = served
+    ctx = private_copy(ctx, tmp_path / "state")
+    table = ctx.settings.table("inference_table")
+    before = ctx.tables.count(table)
+    entered, release = [], threading.Event()
+    scoring_app = scoring_server.init
+
+    def held_app(model):
+        """MLflow's scoring app, holding each /invocations request until ``release``."""
+        app = scoring_app(model)
+
+        async def held(scope, receive, send):
+            if scope["type"] == "http" and scope["path"] == "/invocations":
+                entered.append(scope["path"])
+                await asyncio.to_thread(release.wait, TIMEOUT)
+            await app(scope, receive, send)
+
+        return held
+
+    def wait_for(count):
+        deadline = time.monotonic() + TIMEOUT
+        while len(entered) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(entered) == count
+
+    monkeypatch.setattr(scoring_server, "init", held_app)
+    running = server.start(ctx, port=0)
+    answers = []
+    waiting = threading.Thread(target=lambda: answers.append(post(running, payload(rows[:2]))))
+    waiting.start()
+    wait_for(1)
+    body = json.dumps(payload(rows[2:3])).encode()
+    head = f"POST /invocations HTTP/1.1\r\nHost: {server.HOST}\r\n"
+    head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection((server.HOST, running.port), timeout=TIMEOUT) as gone:
+        gone.sendall(head.encode() + body)
+        wait_for(2)
+    stopping = threading.Thread(target=running.stop)
+    stopping.start()
+    time.sleep(0.5)
+    assert stopping.is_alive()  # waiting for the two requests under way
+    release.set()
+    stopping.join(TIMEOUT)
+    waiting.join(TIMEOUT)
+    assert not stopping.is_alive() and not running.thread.is_alive()
+    assert [a.status_code for a in answers] == [200]
+    assert len(answers[0].json()["predictions"]) == 2
+    assert ctx.tables.count(table) == before + 2
+    logged = ctx.tables.read(table).orderBy("request_time").collect()[before:]
+    assert [r["status_code"] for r in logged] == [200, 200]
+    assert ["predictions" in json.loads(r["response"]) for r in logged] == [True, True]
 
 
 def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_and_where(
