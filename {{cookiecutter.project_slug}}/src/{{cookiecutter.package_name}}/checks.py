@@ -9,7 +9,7 @@ per row. :func:`check_inputs` runs at the start of a step and checks all its inp
 tables, in one pass over each table's rows. A failure raises
 :class:`DataCheckError` with one line per table naming the table, the column or
 key, the rule and the number of failing rows. Writes check the keys too
-(:func:`check_unique`, called by :class:`.runtime.tables.Tables`).
+(:func:`.unique_keys.check_unique`, called by :class:`.runtime.tables.Tables`).
 
 The checks are plain Spark aggregations rather than pandera: ``pandera.pyspark``
 runs on PySpark 4.1 but starts one Spark job per check and reports which checks
@@ -28,7 +28,14 @@ from pyspark.sql import types as T
 
 from .runtime.side_by_side import each_at_once
 
-if TYPE_CHECKING:  # runtime.tables imports this module; rag projects have no contract
+# DataCheckError and check_unique live in unique_keys.py (both use cases); named here too
+# for the steps and tests that import them with the other checks.
+from .unique_keys import DataCheckError as DataCheckError
+from .unique_keys import check_unique as check_unique
+from .unique_keys import counts_and_shared_keys, duplicate_message
+from .unique_keys import duplicate_keys as duplicate_keys
+
+if TYPE_CHECKING:  # for annotations only
     from .contract import Contract
     from .runtime.context import Context
 
@@ -37,10 +44,6 @@ KINDS = {
     "numeric": (T.NumericType,),
     "timestamp": (T.TimestampType, T.TimestampNTZType),
 }
-
-
-class DataCheckError(ValueError):
-    """An input table breaks its expectations; the message names table, column and row count."""
 
 
 @dataclass(frozen=True)
@@ -175,76 +178,10 @@ def step_inputs(contract: Contract, step: str) -> tuple[str, ...]:
     return tuple(inputs)
 
 
-def duplicate_keys(df: DataFrame, keys: Sequence[str]) -> tuple[int, int, dict | None]:
-    """(key values held by more than one row, rows holding them, one such key as a dict).
-
-    ``(0, 0, None)`` when every row of ``df`` has its own ``keys`` values. Rows with a
-    null in a key column are left to the not-null check. One Spark query
-    (:func:`_counts_and_shared_keys` with no counts).
-    """
-    return _counts_and_shared_keys(df, [], keys)[1]
-
-
-def _duplicate_message(keys: Sequence[str], shared: int, rows: int, example: dict) -> str:
-    sample = ", ".join(f"{k}={v}" for k, v in example.items())
-    plural = "value is" if shared == 1 else "values are"
-    return f"key {', '.join(keys)}: {shared:,} {plural} shared by {rows:,} rows (e.g. {sample})"
-
-
-def check_unique(df: DataFrame, table: str, keys: Sequence[str]) -> None:
-    """Raise DataCheckError when two rows of ``df``, to be written to ``table``, share ``keys``.
-
-    The message names the table, the key and the counts, e.g. ``table local.s.orders_bronze:
-    key order_id: 1 value is shared by 2 rows (e.g. order_id=A-17)``.
-    No keys: nothing to check.
-    """
-    if not keys:
-        return
-    shared, rows, example = duplicate_keys(df, keys)
-    if shared:
-        raise DataCheckError(f"table {table}: {_duplicate_message(keys, shared, rows, example)}")
-
-
 def _range_rule(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f"outside [{low:g}, {high:g}]"
     return f"below {low:g}" if low is not None else f"above {high:g}"
-
-
-def _counts_and_shared_keys(
-    df: DataFrame, counts: list, keys: Sequence[str]
-) -> tuple[list[int], tuple[int, int, dict | None]]:
-    """(each of ``counts`` summed over every row of ``df``, :func:`duplicate_keys` of ``keys``)
-    from one Spark query, one pass over the rows: the counts are taken per key value, then
-    summed as the shared keys are counted. ``counts``: Spark aggregate columns that add up
-    over groups (``count_if``, ``count``). No keys: one global aggregation. Key columns
-    of any name work, ``_check_rows`` included."""
-    if not keys:
-        row = df.agg(*[c.alias(f"c{i}") for i, c in enumerate(counts)]).first()
-        return [row[i] for i in range(len(counts))], (0, 0, None)
-    # The per-key-value columns' names: longer until no key starts with them, in any case
-    # (Spark matches column names ignoring case).
-    prefix = "_check_"
-    while any(key.lower().startswith(prefix) for key in keys):
-        prefix += "_"
-    groups = df.groupBy(*keys).agg(
-        F.count("*").alias(f"{prefix}rows"),
-        *[c.alias(f"{prefix}c{i}") for i, c in enumerate(counts)],
-    )
-    complete = F.lit(True)
-    for key in keys:  # rows with a null key are left to the not-null rule
-        complete = complete & F.col(f"`{key}`").isNotNull()
-    shared = complete & (F.col(f"{prefix}rows") > 1)
-    row = groups.agg(
-        *[F.sum(f"{prefix}c{i}").alias(f"c{i}") for i in range(len(counts))],
-        F.count_if(shared).alias("keys"),
-        F.sum(F.when(shared, F.col(f"{prefix}rows"))).alias("rows"),
-        F.first(F.when(shared, F.struct(*keys)), ignorenulls=True).alias("example"),
-    ).first()
-    totals = [row[i] for i in range(len(counts))]  # null when df has no rows
-    if not row["keys"]:
-        return totals, (0, 0, None)
-    return totals, (int(row["keys"]), int(row["rows"]), row["example"].asDict())
 
 
 def failures(df: DataFrame, expectation: Expectation, read_every_column: bool = False) -> list[str]:
@@ -289,14 +226,14 @@ def failures(df: DataFrame, expectation: Expectation, read_every_column: bool = 
         read.append(F.count_if(F.xxhash64(*[F.col(f"`{c}`") for c in df.columns]) == 0))
     if not (counts or read or expectation.keys):
         return []
-    totals, (shared, rows, example) = _counts_and_shared_keys(df, counts + read, expectation.keys)
+    totals, (shared, rows, example) = counts_and_shared_keys(df, counts + read, expectation.keys)
     found = [
         f"column {column}: {totals[i]:,} row{'' if totals[i] == 1 else 's'} {rule}"
         for i, (column, rule) in enumerate(rules)
         if totals[i]
     ]
     if shared:
-        found.append(_duplicate_message(expectation.keys, shared, rows, example))
+        found.append(duplicate_message(expectation.keys, shared, rows, example))
     return found
 
 

@@ -18,8 +18,9 @@ class Context:
     """Lazily started resources for one environment, shared by the steps of a process."""
 
     settings: RuntimeSettings
-    # Input checks passed by steps of this process: (table location, commit stamp,
-    # expectation), so a table version checked once is not checked again (checks.py).
+    # Input checks passed by steps of this process (the tabular use case's): (table
+    # location, commit stamp, expectation), so a table version checked once is not
+    # checked again.
     checked: set[tuple[str, tuple, str]] = field(default_factory=set, repr=False)
 
     @cached_property

@@ -4,7 +4,7 @@ Locally a name maps to a folder ``<local_root>/warehouse/<catalog>/<schema>/<tab
 on Databricks it is the Unity Catalog table of that name. Every write is atomic
 (one Delta commit), so a failed step leaves the previous table version readable.
 Writes given the table's keys refuse a batch with a duplicated key before writing
-(:class:`..checks.DataCheckError`); upserts first keep one row per key, the latest.
+(:class:`..unique_keys.DataCheckError`); upserts first keep one row per key, the latest.
 Upserts are SQL ``MERGE INTO`` statements, which also run over Spark Connect
 (Databricks serverless), where the ``DeltaTable`` Python API does not.
 """
@@ -24,8 +24,8 @@ from pyspark.sql import Window as SparkWindow
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, NullType, StructType
 
-from ..checks import check_unique
 from ..settings_file import RuntimeSettings
+from ..unique_keys import check_unique
 from .errors import MissingTableError
 from .spark import is_connect
 
