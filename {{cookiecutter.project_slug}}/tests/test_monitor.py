@@ -558,16 +558,23 @@ def test_error_figures_per_day():
     assert daily[("2013-12-02", "labelled_rows")] == 1.0
 
 
-def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
-    """Replace the steps run by the CLI with stubs; returns the list of steps called."""
+def fake_steps(
+    monkeypatch, retraining_required: bool, violations: list[str] | None = None
+) -> list[str]:
+    """Replace the steps run by the CLI with stubs; returns the list of steps called.
+
+    monitor reports ``violations``; by default one drift violation when
+    ``retraining_required``, none otherwise.
+    """
     from {{ cookiecutter.package_name }} import entry
 
     calls = []
+    if violations is None:
+        violations = ["batch/v1 temp.psi=0.9 (drift)"] if retraining_required else []
 
     def run_step(step, ctx, **kwargs):  # validate and deploy also get version=
         calls.append(step)
         if step == "monitor":
-            violations = ["batch/v1 temp.psi=0.9 (drift)"] if retraining_required else []
             return {"violations": violations, "retraining_required": retraining_required}
         return {"model_version": len(calls), "status": "PASSED", "champion_version": len(calls)}
 
@@ -582,6 +589,13 @@ def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
 def test_monitor_exit_status(monkeypatch, argv, drifted, status):
     fake_steps(monkeypatch, drifted)
     assert monitoring_cli.monitor(["--env", "local", *argv]) == status
+
+
+def test_a_violation_without_retraining_fails_on_violation(monkeypatch):
+    """Any violation fails ``--fail-on-violation``, also one that does not call for
+    retraining (too few rows); no violation passes (test_monitor_exit_status)."""
+    fake_steps(monkeypatch, False, ["batch/row_count.window=10 (insufficient_data)"])
+    assert monitoring_cli.monitor(["--env", "local", "--fail-on-violation"]) == 2
 
 
 @pytest.mark.parametrize(("flag", "drifted"), [(True, True), (False, True), (True, False)])
