@@ -558,18 +558,28 @@ def test_error_figures_per_day():
     assert daily[("2013-12-02", "labelled_rows")] == 1.0
 
 
-def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
-    """Replace the steps run by the CLI with stubs; returns the list of steps called."""
+def fake_steps(
+    monkeypatch, retraining_required: bool, violations: list[str] | None = None
+) -> list[str]:
+    """Replace the steps run by the CLI with stubs; returns the list of steps called.
+
+    monitor reports ``violations``; by default one drift violation when
+    ``retraining_required``, none otherwise.
+    """
     from {{ cookiecutter.package_name }} import entry
 
     calls = []
+    if violations is None:
+        violations = ["batch/v1 temp.psi=0.9 (drift)"] if retraining_required else []
 
     def run_step(step, ctx, **kwargs):  # validate and deploy also get version=
         calls.append(step)
         if step == "monitor":
-            violations = ["batch/v1 temp.psi=0.9 (drift)"] if retraining_required else []
             return {"violations": violations, "retraining_required": retraining_required}
-        return {"model_version": len(calls), "status": "PASSED", "champion_version": len(calls)}
+        result = {"model_version": len(calls), "status": "PASSED", "champion_version": len(calls)}
+        if step == "validate":
+            result["metrics"] = {"mean_absolute_error": 12.3456, "r2_score": 0.25}
+        return result
 
     monkeypatch.setattr(entry, "run_step", run_step)
     return calls
@@ -582,6 +592,13 @@ def fake_steps(monkeypatch, retraining_required: bool) -> list[str]:
 def test_monitor_exit_status(monkeypatch, argv, drifted, status):
     fake_steps(monkeypatch, drifted)
     assert monitoring_cli.monitor(["--env", "local", *argv]) == status
+
+
+def test_a_violation_without_retraining_fails_on_violation(monkeypatch):
+    """Any violation fails ``--fail-on-violation``, also one that does not call for
+    retraining (too few rows); no violation passes (test_monitor_exit_status)."""
+    fake_steps(monkeypatch, False, ["batch/row_count.window=10 (insufficient_data)"])
+    assert monitoring_cli.monitor(["--env", "local", "--fail-on-violation"]) == 2
 
 
 @pytest.mark.parametrize(("flag", "drifted"), [(True, True), (False, True), (True, False)])
@@ -614,6 +631,42 @@ def test_run_all_retrains_only_on_drift_with_the_flag(monkeypatch, ctx, flag, dr
         assert calls == steps
         assert summary["retrained"] is None
     assert summary["monitoring_violations"] == (1 if drifted else 0)
+
+
+def test_run_all_prints_each_figure_of_the_summary(monkeypatch, ctx):
+    """run-all's text after a retraining: rows per table, the model and its champion
+    version, the validation metrics, seconds per step (total last), monitoring violations
+    and the retrained version."""
+    from {{ cookiecutter.package_name }} import cli
+
+    fake_steps(monkeypatch, True)
+    predictions = ctx.settings.table("predictions")
+    ctx.tables.overwrite(ctx.spark.range(1234), predictions)
+    summary = monitoring_cli.run_pipeline(ctx, retrain_on_drift=True)
+    lines = monitoring_cli.format_summary(summary).splitlines()
+    tables = [ctx.settings.table(key) for key in ctx.settings.tables]
+    assert lines[0] == "environment: local"
+    assert lines[2 : 3 + len(tables)] == [
+        "rows per table:",
+        *(f"  {name}: {'1,234' if name == predictions else 0}" for name in tables),
+    ]
+    validated = cli.STEPS.index("validate") + 1  # the fake's version: its step's number
+    monitored = len(cli.STEPS) + 1  # the retraining's train, validate, deploy follow
+    rest = lines[3 + len(tables) :]
+    seconds = rest[2]
+    assert rest == [
+        f"model: {ctx.settings.model_name}  champion version: {monitored + 3}",
+        f"validation of v{validated}: PASSED (mean_absolute_error=12.346, r2_score=0.250)",
+        seconds,
+        "monitoring violations: 1",
+        f"retrained on drift: v{monitored + 2} PASSED "
+        "(train 2013-03-03..2013-12-01, validation 2013-12-01..2014-01-01)",
+    ]
+    steps = [*cli.STEPS, "monitor", "retrain_train", "retrain_validate", "retrain_deploy"]
+    assert re.fullmatch(
+        "seconds per step: " + ", ".join(rf"{step}=\d+\.\d+" for step in [*steps, "total"]),
+        seconds,
+    ), seconds
 
 
 def test_the_validation_mae_is_read_only_from_a_version_holding_a_whole_verdict(tmp_path):

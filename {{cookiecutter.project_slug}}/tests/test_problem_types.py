@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
+from sklearn.inspection import permutation_importance
 
-from {{ cookiecutter.package_name }}.diagnostics import training_figures
+from {{ cookiecutter.package_name }} import diagnostics
+from {{ cookiecutter.package_name }}.diagnostics import permutation_importances, training_figures
 from {{ cookiecutter.package_name }}.metrics import holdout_metrics, split_metrics
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
@@ -68,6 +70,29 @@ def test_classification_metrics_take_the_decision_threshold_from_the_contract():
         BINARY.model_copy(update={"decision_threshold": 0.3}), labels, probability
     )
     assert lower["recall_score"] == 1.0 and lower["precision_score"] == pytest.approx(2 / 3)
+
+
+def test_permutation_importance_uses_at_most_5000_validation_rows(monkeypatch):
+    """A validation split of 5,001 rows is sampled to 5,000 distinct rows of it; one of
+    300 rows is used whole."""
+    frame = _frame(rows=5001)
+    columns = CONTRACT.feature_columns
+    model = build_pipeline(CONTRACT, {"max_iter": 5, "random_state": 0})
+    model.fit(frame[columns], frame["label"])
+    received = []
+
+    def spy(estimator, X, y, **kwargs):
+        """sklearn's permutation_importance, recording the rows it is given."""
+        received.append(X)
+        return permutation_importance(estimator, X, y, **kwargs)
+
+    monkeypatch.setattr(diagnostics, "permutation_importance", spy)
+    table = permutation_importances(model, frame, columns, "label")
+    assert sorted(table["feature"]) == sorted(columns)
+    permutation_importances(model, frame.iloc[:300], columns, "label")
+    larger, smaller = received
+    assert len(larger) == 5000 and larger.index.is_unique
+    assert sorted(smaller.index) == list(range(300))
 
 
 def test_each_problem_type_has_its_training_plots():

@@ -17,7 +17,6 @@ from {{ cookiecutter.package_name }}.runtime.class_archive import (
     DUMP_TIMEOUT_SECONDS,
     JAVA_OPTION_VARS,
     SWITCH_VAR,
-    UNUSED_DAYS,
     WRITTEN,
     archive_key,
     forget,
@@ -291,18 +290,19 @@ def test_no_option_names_a_folder_java_or_spark_would_read_otherwise(setup, name
     assert not folder.exists()
 
 
-def test_an_archive_is_kept_while_used_and_removed_after_unused_days(setup):
+def test_an_archive_is_kept_while_used_and_removed_after_30_days_unused(setup):
+    """The archive a start maps is kept and marked used, however old; an older key's
+    archive unused for 29 days is kept, one unused for 31 days is removed."""
     java, jars, folder = setup
     folder.mkdir()
     archive = folder / f"{archive_key(CONF, java, jars)}.jsa"
-    archive.write_bytes(b"in use")
-    other = folder / "0123456789abcdef01234567.jsa"  # an older key's archive
-    other.write_bytes(b"left behind")
-    old = NOW - UNUSED_DAYS * 86400 - 60
-    for path in (archive, other):
-        os.utime(path, (old, old))
+    recent = folder / "0123456789abcdef01234567.jsa"  # older keys' archives
+    stale = folder / "76543210fedcba9876543210.jsa"
+    for path, days in ((archive, 31), (recent, 29), (stale, 31)):
+        path.write_bytes(b"an archive")
+        os.utime(path, (NOW - days * 86400, NOW - days * 86400))
     assert "-XX:SharedArchiveFile=" in java_options(CONF, java, jars, folder, now=NOW)
-    assert archive.exists() and not other.exists()
+    assert archive.exists() and recent.exists() and not stale.exists()
     assert archive.stat().st_mtime == pytest.approx(NOW)
 
 
