@@ -327,6 +327,28 @@ def test_a_document_no_answer_could_cite_is_refused_naming_it(tmp_path):
     )
 
 
+def test_an_empty_or_repeated_doc_id_or_an_empty_text_is_refused_naming_the_column(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "faq.md").write_text("# FAQ\n\nAsk away.", encoding="utf-8")
+    (folder / "setup.md").write_text("# Setup\n\nInstall with pip.", encoding="utf-8")
+    read = corpus.files(folder)
+    assert corpus.check_documents(read, "t").doc_id.tolist() == ["faq.md", "setup.md"]
+
+    def refused(column: str, value: str) -> str:
+        broken = read.copy()
+        broken.loc[1, column] = value
+        with pytest.raises(ValueError) as error:
+            corpus.check_documents(broken, "source.table main.docs.pages")
+        return str(error.value)
+
+    prefix = "source.table main.docs.pages: column"
+    assert refused("doc_id", "") == f"{prefix} doc_id must not be empty"
+    assert refused("doc_id", "  ") == f"{prefix} doc_id must not be empty"
+    assert refused("text", " \n ") == f"{prefix} text must not be empty"
+    assert refused("doc_id", "faq.md") == f"{prefix} doc_id must be unique, repeated: faq.md"
+
+
 def test_chunks_respect_size_and_overlap():
     text = " ".join(f"word{i:03d}" for i in range(200))  # 200 words of 7 characters
     pieces = split_text(text, size=80, overlap=20)
