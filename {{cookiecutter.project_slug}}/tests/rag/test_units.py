@@ -40,7 +40,7 @@ from {{ cookiecutter.package_name }}.rag.generation import (
 from {{ cookiecutter.package_name }}.rag.pipeline import CITATION, best_score
 from {{ cookiecutter.package_name }}.rag.prompts import PROMPT_FILE
 from {{ cookiecutter.package_name }}.rag.retrieval import HashingRetriever, VectorSearchRetriever
-from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
+from {{ cookiecutter.package_name }}.rag.scorers import fact_recall, judge_scorers, retrieval_hit
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import evaluate
@@ -1023,6 +1023,25 @@ def test_the_questions_gate_holds_on_every_corpus_the_project_ships_settings_for
         evaluable[name] = len(as_eval_data(items, documents))
     evaluable["tests slice"] = len(as_eval_data(items, set(corpus.python_stdlib(SLICE).doc_id)))
     assert evaluable == {"local": 46, "ci slice": 26, "test": 26, "tests slice": 17}
+
+
+def test_code_scorers_count_a_hit_in_the_first_k_sources_and_facts_in_any_case_or_spacing():
+    item = {
+        "question": "What does json.dumps return?",
+        "expected_facts": ["`json.dumps` returns a str", "sort_keys"],
+        "expected_sources": ["json.dumps"],
+    }
+    (row,) = as_eval_data([item], {"json.dumps"})
+    expected = row["expectations"]
+    sources = ["json.loads", "json.JSONEncoder", "json.dumps"]  # the expected one third
+    answer = {"answer": "JSON.DUMPS  returns\na   Str. [json.dumps]", "sources": sources}
+    hits = [retrieval_hit(k)(outputs=answer, expectations=expected) for k in (1, 2, 3, 5)]
+    assert hits == [0.0, 0.0, 1.0, 1.0]
+    # One fact of two is in the answer once case, backticks and white space are ignored.
+    assert fact_recall(outputs=answer, expectations=expected) == 0.5
+    other_fact = {**answer, "answer": "It returns a str; sort keys with sort_keys=True."}
+    assert fact_recall(outputs=other_fact, expectations=expected) == 0.5
+    assert fact_recall(outputs=answer, expectations={**expected, "expected_facts": []}) == 0.0
 
 
 def test_llm_judges_only_with_a_judge_endpoint():
