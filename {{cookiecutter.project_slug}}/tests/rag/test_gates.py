@@ -167,7 +167,7 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys, monkeypatch):
     monkeypatch.setattr(evaluate, "source_digest", lambda: "the code after an upgrade")
     upgraded = evaluate.run(dry)
     assert upgraded["reused"] is False and made() == (runs + 2, traces + 4)
-    # Its run deleted (as README.rag.md says, to force a fresh evaluation), the rerun
+    # Its run deleted (as README.md says, to force a fresh evaluation), the rerun
     # evaluates anew, and its own run is reused after it.
     client().delete_run(upgraded["run_id"])
     fresh = evaluate.run(dry)

@@ -58,8 +58,8 @@ def test_a_settings_only_change_registers_a_new_version_with_the_same_prompt_and
     register_prompt.run(ctx)
     first = build.run(ctx)
     retrieval = ctx.settings.retrieval
-    assert retrieval["min_score"] == 0.11  # conf/config.rag.yml, local
-    # Only the abstention threshold changes (README.rag.md: it is stored with the model).
+    assert retrieval["min_score"] == 0.11  # conf/config.yml, local
+    # Only the abstention threshold changes (README.md: it is stored with the model).
     stricter = Context(replace(ctx.settings, retrieval={**retrieval, "min_score": 0.2}))
 
     second = build.run(stricter)

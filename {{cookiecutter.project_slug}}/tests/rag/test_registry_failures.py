@@ -104,7 +104,7 @@ def test_rollback_refuses_a_previous_champion_that_is_not_a_version_number(tmp_p
     store.set_model_version_tag(name, "2", "previous_champion", "v1")
 
     with pytest.raises(ValueError, match="v2: tag previous_champion is 'v1', must be a version"):
-        rollback.run(ctx)  # the shared step's rule (tests/test_registry.py of the tabular case)
+        rollback.run(ctx)  # the shared step's rule, tested in full by the tabular use case
     assert int(store.get_model_version_by_alias(name, "champion").version) == 2
     tags = [store.get_model_version(name, number).tags for number in ("1", "2")]
     assert tags == [{}, {"previous_champion": "v1"}]

@@ -15,9 +15,10 @@ import mlflow
 import pandas as pd
 import pytest
 import requests
-from databricks.sdk.errors import NotFound
+from databricks.sdk.errors import NotFound, PermissionDenied
 from mlflow.models import infer_signature
 
+from {{ cookiecutter.package_name }}.champion_move import follow_champion
 from {{ cookiecutter.package_name }}.rag.eval_set import load_eval_set
 from {{ cookiecutter.package_name }}.rag.prompts import prompt_text
 from {{ cookiecutter.package_name }}.rag.serve import serve
@@ -31,9 +32,9 @@ from {{ cookiecutter.package_name }}.rag.steps import (
     rollback,
 )
 from {{ cookiecutter.package_name }}.registry import champion_version as registry_champion
-from {{ cookiecutter.package_name }}.registry import model_uri
+from {{ cookiecutter.package_name }}.registry import model_uri, version_by_alias
 from {{ cookiecutter.package_name }}.runtime.context import Context
-from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
+from {{ cookiecutter.package_name }}.runtime.tracking import client, configure_mlflow
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError
 
@@ -225,17 +226,24 @@ def test_the_serving_rules_are_checked_when_the_settings_load(tmp_path, env, tex
 
 
 class FakeServingEndpoints:
-    """``serving_endpoints`` of a workspace: records calls, serves what was last configured."""
+    """``serving_endpoints`` of a workspace: records calls, serves what was last configured.
+
+    ``pending``: (model, version) of an update under way; ``refused``: the error
+    ``update_permissions`` raises (None: it grants)."""
 
     def __init__(self):
         self.served: tuple[str, str] | None = None
+        self.pending: tuple[str, str] | None = None
+        self.refused: Exception | None = None
         self.calls: list[str] = []
 
     def _endpoint(self):
-        entity = SimpleNamespace(entity_name=self.served[0], entity_version=self.served[1])
-        return SimpleNamespace(
-            id="qa-endpoint", config=SimpleNamespace(served_entities=[entity]), pending_config=None
-        )
+        def config(served):
+            entity = SimpleNamespace(entity_name=served[0], entity_version=served[1])
+            return SimpleNamespace(served_entities=[entity])
+
+        pending = config(self.pending) if self.pending else None
+        return SimpleNamespace(id="qa-endpoint", config=config(self.served), pending_config=pending)
 
     def get(self, name):
         if self.served is None:
@@ -252,22 +260,33 @@ class FakeServingEndpoints:
         self.served = (served_entities[0].entity_name, served_entities[0].entity_version)
 
     def update_permissions(self, serving_endpoint_id, access_control_list):
+        if self.refused is not None:
+            raise self.refused
         self.calls.append(f"permissions {access_control_list[0].group_name}")
 
 
-def test_deploy_and_rollback_keep_the_databricks_endpoint_on_the_champion(ctx, monkeypatch):
+def on_databricks(ctx: Context, monkeypatch) -> tuple[Context, Context, FakeServingEndpoints]:
+    """:func:`quick` ``ctx``, the same settings as a Databricks job would have (MLflow stays on
+    the local store), and the fake endpoints its WorkspaceClient has."""
     local = quick(ctx)
-    # The same settings as a Databricks job would have; MLflow stays on the local store.
     remote = Context(replace(local.settings, runtime="databricks"))
     monkeypatch.setattr(remote, "mlflow", local.mlflow)
     endpoints = FakeServingEndpoints()
     monkeypatch.setattr(
         databricks.sdk, "WorkspaceClient", lambda: SimpleNamespace(serving_endpoints=endpoints)
     )
+    return local, remote, endpoints
+
+
+def test_deploy_and_rollback_keep_the_databricks_endpoint_on_the_champion(ctx, monkeypatch):
+    local, remote, endpoints = on_databricks(ctx, monkeypatch)
     settings = local.settings
     name = settings.raw["serving"]["endpoint_name"]
     prefix = settings.tables["inference_table"].removesuffix("_payload")
     group = settings.raw["serving"]["query_group"]
+    none = {"endpoint": name, "served_version": None, "action": "none"}
+    assert follow_champion(remote) == {"serving_endpoint": none}  # no champion: nothing made
+    assert endpoints.calls == []
 
     register_prompt.run(local)
     candidate(local)
@@ -277,11 +296,36 @@ def test_deploy_and_rollback_keep_the_databricks_endpoint_on_the_champion(ctx, m
     assert endpoints.served == (settings.model_name, "1")
     assert endpoints.calls == [f"create {prefix}", f"permissions {group}"]
     assert deploy.run(remote)["serving_endpoint"]["action"] == "unchanged"
+    assert endpoints.calls[2:] == [f"permissions {group}"]  # granted again, unchanged or not
 
     register_prompt.run(local, text=prompt_text().replace("Quote", "Please quote"))
     candidate(local)
     second = deploy.run(remote)
     assert (second["champion_version"], second["serving_endpoint"]["action"]) == (2, "updated")
+    assert endpoints.served == (settings.model_name, "2")
+
+    def tags() -> list[dict]:
+        return [client().get_model_version(settings.model_name, v).tags for v in ("1", "2")]
+
+    before, calls = tags(), len(endpoints.calls)
+    # The update to v2 still under way: rollback fails, with the alias and tags as before.
+    endpoints.served, endpoints.pending = (settings.model_name, "1"), endpoints.served
+    with pytest.raises(RuntimeError, match=f"{name}: an update to another version is under way"):
+        rollback.run(remote)
+    assert (registry_champion(local), tags()) == (2, before)
+    assert "update_config" not in endpoints.calls[calls:]
+    endpoints.served, endpoints.pending = endpoints.pending, None  # the update has finished
+
+    # The grant refused: put back too, and a note says the endpoint could not follow.
+    endpoints.refused = PermissionDenied("injected: no MANAGE on the endpoint")
+    with pytest.raises(PermissionDenied) as refused:
+        rollback.run(remote)
+    endpoints.refused = None
+    assert (registry_champion(local), tags()) == (2, before)
+    assert refused.value.__notes__ == [
+        "the champion alias is back on v2, but what follows it (e.g. the serving endpoint) "
+        "could not be brought back: injected: no MANAGE on the endpoint"
+    ]
     assert endpoints.served == (settings.model_name, "2")
 
     # the prompt alias cannot move: the model alias goes back to v2, and so does the endpoint
@@ -300,6 +344,28 @@ def test_deploy_and_rollback_keep_the_databricks_endpoint_on_the_champion(ctx, m
     assert (back["champion_version"], back["prompt_champion_version"]) == (1, 1)
     assert back["serving_endpoint"] == {**created, "action": "updated"}
     assert endpoints.served == (settings.model_name, "1")
+
+
+def test_a_first_deploy_whose_grant_fails_leaves_no_champion_and_the_rerun_grants(ctx, monkeypatch):
+    local, remote, endpoints = on_databricks(ctx, monkeypatch)
+    settings = local.settings
+    prefix = settings.tables["inference_table"].removesuffix("_payload")
+    group = settings.raw["serving"]["query_group"]
+    register_prompt.run(local)
+    candidate(local)
+
+    endpoints.refused = PermissionDenied("injected: no MANAGE on the endpoint")
+    with pytest.raises(PermissionDenied, match="injected") as refused:
+        deploy.run(remote)
+    assert not getattr(refused.value, "__notes__", [])  # nothing to bring back: no champion
+    assert version_by_alias(client(), settings.model_name, settings.champion_alias) is None
+    # The endpoint it created keeps the new version, not granted, until the rerun.
+    assert (endpoints.served, endpoints.calls) == ((settings.model_name, "1"), [f"create {prefix}"])
+
+    endpoints.refused = None
+    rerun = deploy.run(remote)
+    assert (rerun["champion_version"], rerun["serving_endpoint"]["action"]) == (1, "unchanged")
+    assert endpoints.calls == [f"create {prefix}", f"permissions {group}"]
 
 
 def test_the_log_commits_a_batch_at_log_flush_rows_and_keeps_the_rows_of_a_failed_write(

@@ -40,7 +40,7 @@ from {{ cookiecutter.package_name }}.rag.generation import (
 from {{ cookiecutter.package_name }}.rag.pipeline import CITATION, best_score
 from {{ cookiecutter.package_name }}.rag.prompts import PROMPT_FILE
 from {{ cookiecutter.package_name }}.rag.retrieval import HashingRetriever, VectorSearchRetriever
-from {{ cookiecutter.package_name }}.rag.scorers import judge_scorers
+from {{ cookiecutter.package_name }}.rag.scorers import fact_recall, judge_scorers, retrieval_hit
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import evaluate
@@ -325,6 +325,28 @@ def test_a_document_no_answer_could_cite_is_refused_naming_it(tmp_path):
         f"source.table main.docs.pages: column title must not hold a line break {rule}: "
         "doc_id 'setup.md'"
     )
+
+
+def test_an_empty_or_repeated_doc_id_or_an_empty_text_is_refused_naming_the_column(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "faq.md").write_text("# FAQ\n\nAsk away.", encoding="utf-8")
+    (folder / "setup.md").write_text("# Setup\n\nInstall with pip.", encoding="utf-8")
+    read = corpus.files(folder)
+    assert corpus.check_documents(read, "t").doc_id.tolist() == ["faq.md", "setup.md"]
+
+    def refused(column: str, value: str) -> str:
+        broken = read.copy()
+        broken.loc[1, column] = value
+        with pytest.raises(ValueError) as error:
+            corpus.check_documents(broken, "source.table main.docs.pages")
+        return str(error.value)
+
+    prefix = "source.table main.docs.pages: column"
+    assert refused("doc_id", "") == f"{prefix} doc_id must not be empty"
+    assert refused("doc_id", "  ") == f"{prefix} doc_id must not be empty"
+    assert refused("text", " \n ") == f"{prefix} text must not be empty"
+    assert refused("doc_id", "faq.md") == f"{prefix} doc_id must be unique, repeated: faq.md"
 
 
 def test_chunks_respect_size_and_overlap():
@@ -1001,6 +1023,25 @@ def test_the_questions_gate_holds_on_every_corpus_the_project_ships_settings_for
         evaluable[name] = len(as_eval_data(items, documents))
     evaluable["tests slice"] = len(as_eval_data(items, set(corpus.python_stdlib(SLICE).doc_id)))
     assert evaluable == {"local": 46, "ci slice": 26, "test": 26, "tests slice": 17}
+
+
+def test_code_scorers_count_a_hit_in_the_first_k_sources_and_facts_in_any_case_or_spacing():
+    item = {
+        "question": "What does json.dumps return?",
+        "expected_facts": ["`json.dumps` returns a str", "sort_keys"],
+        "expected_sources": ["json.dumps"],
+    }
+    (row,) = as_eval_data([item], {"json.dumps"})
+    expected = row["expectations"]
+    sources = ["json.loads", "json.JSONEncoder", "json.dumps"]  # the expected one third
+    answer = {"answer": "JSON.DUMPS  returns\na   Str. [json.dumps]", "sources": sources}
+    hits = [retrieval_hit(k)(outputs=answer, expectations=expected) for k in (1, 2, 3, 5)]
+    assert hits == [0.0, 0.0, 1.0, 1.0]
+    # One fact of two is in the answer once case, backticks and white space are ignored.
+    assert fact_recall(outputs=answer, expectations=expected) == 0.5
+    other_fact = {**answer, "answer": "It returns a str; sort keys with sort_keys=True."}
+    assert fact_recall(outputs=other_fact, expectations=expected) == 0.5
+    assert fact_recall(outputs=answer, expectations={**expected, "expected_facts": []}) == 0.0
 
 
 def test_llm_judges_only_with_a_judge_endpoint():

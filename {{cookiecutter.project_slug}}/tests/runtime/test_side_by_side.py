@@ -1,7 +1,7 @@
 """runtime.side_by_side.each_at_once: calls in threads of their own, results in the items'
 order, every call ended before an error is raised, and, given a Spark session, each call
 wrapped (:func:`side_by_side.inheriting_local_properties`) before any starts. Its Spark
-side: tests/test_job_group.py (tabular projects)."""
+side is tested by the template's tabular use case (its tests/test_job_group.py)."""
 
 from __future__ import annotations
 
