@@ -468,7 +468,7 @@ def example_mentions(project: Path, words: list[str]) -> list[str]:
 
 
 def test_a_rag_project_names_nothing_of_the_tabular_example(rendered, default_project):
-    """Modules both use cases share (checks, serving) describe themselves without the
+    """Modules both use cases share (unique_keys, serving) describe themselves without the
     flights example: a rag project never mentions its tables, keys, label or name."""
     assert answers_for()["use_case"] == "tabular"
     words = tabular_example_words(default_project)

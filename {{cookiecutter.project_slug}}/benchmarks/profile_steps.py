@@ -6,9 +6,10 @@ state under DIR (default: a new temporary folder) and prints, per step, as JSON
 (one line as each step ends, then the whole report):
 
 - ``seconds``: wall time of the step;
-- ``spark_jobs``: Spark jobs the process started while the step ran (the steps run one
-  after another, so these are the step's: its own thread's, its side-by-side threads'
-  and a streaming query's micro-batches, which Spark runs in the query's job group);
+- ``spark_jobs``: Spark jobs the process started after the step began, read once its
+  profile and Delta versions are taken (the steps run one after another, so these are
+  the step's: its own thread's, its side-by-side threads' and a streaming query's
+  micro-batches, which Spark runs in the query's job group);
 - ``spark_job_seconds``: seconds of the step during which at least one of those jobs ran
   (jobs side by side count once); the rest of ``seconds`` is Python, query planning,
   Delta commits and MLflow between jobs;

@@ -633,10 +633,11 @@ def test_run_all_retrains_only_on_drift_with_the_flag(monkeypatch, ctx, flag, dr
     assert summary["monitoring_violations"] == (1 if drifted else 0)
 
 
-def test_run_all_prints_each_figure_of_the_summary(monkeypatch, ctx):
-    """run-all's text after a retraining: rows per table, the model and its champion
-    version, the validation metrics, seconds per step (total last), monitoring violations
-    and the retrained version."""
+def test_the_run_all_summary_text_after_a_retraining_names_each_figure(monkeypatch, ctx):
+    """The text run-all prints (``format_summary`` of the pipeline's summary) after a
+    retraining: rows per table, the model and its champion version, the validation
+    metrics, seconds per step (total last), monitoring violations and the retrained
+    version."""
     from {{ cookiecutter.package_name }} import cli
 
     fake_steps(monkeypatch, True)

@@ -33,7 +33,6 @@ from .runtime.side_by_side import each_at_once
 from .unique_keys import DataCheckError as DataCheckError
 from .unique_keys import check_unique as check_unique
 from .unique_keys import counts_and_shared_keys, duplicate_message
-from .unique_keys import duplicate_keys as duplicate_keys
 
 if TYPE_CHECKING:  # for annotations only
     from .contract import Contract
