@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import replace
@@ -220,6 +219,8 @@ def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(
     # Without fail_on_rejection the refused candidate leaves the exit status 0.
     monkeypatch.setattr(entry, "context", lambda args: lenient)
     assert cli.evaluate([]) == 0
+    printed = strict_json(capsys.readouterr().out)  # the verdict alone on stdout
+    assert printed["status"] == "FAILED" and printed["reasons"][0].startswith("fact_recall")
     monkeypatch.setattr(entry, "context", lambda args: strict)
     assert cli.evaluate([]) == cli.REJECTED_EXIT == 3
 
@@ -236,7 +237,7 @@ def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(
     with monkeypatch.context() as patch:
         patch.setattr(cli, "run_pipeline", lambda c: real_pipeline(c, steps=steps))
         assert cli.run_all(["--summary", str(written)]) == 3
-    saved = json.loads(written.read_text(encoding="utf-8"))
+    saved = strict_json(written.read_text(encoding="utf-8"))
     assert saved["rejected"] is True and list(saved["steps"]) == ["build", "evaluate"]
     assert saved["evaluation"]["reasons"][0].startswith("fact_recall")
     assert "evaluation of v1 on 17 questions: FAILED" in capsys.readouterr().out

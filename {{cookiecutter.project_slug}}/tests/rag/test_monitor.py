@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
@@ -34,6 +33,7 @@ from {{ cookiecutter.package_name }}.rag.steps import (
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.settings_file import LOCAL_ROOT_VAR, ConfigError
 
+from ..json_checks import strict_json
 from .conftest import SLICE, FakeIndexes
 
 OUT_OF_CORPUS = [
@@ -115,8 +115,8 @@ def test_monitor_fails_on_alarm_only_when_asked(served, monkeypatch, capsys):
     ask.run(served, OUT_OF_CORPUS)
     monkeypatch.setenv(LOCAL_ROOT_VAR, str(served.settings.local_root))
     assert monitor_entry(["--env", "local"]) == 0
-    out = capsys.readouterr().out
-    assert json.loads(out[out.index("{") :])["alarms"][0].startswith("out_of_domain_rate")
+    out = capsys.readouterr().out  # the whole of stdout is the one JSON document
+    assert strict_json(out)["alarms"][0].startswith("out_of_domain_rate")
     assert monitor_entry(["--env", "local", "--fail-on-alarm"]) == 2
 
 
@@ -133,7 +133,7 @@ def test_the_ask_and_feedback_commands_answer_and_record_a_rating(served, monkey
     question = "How do I parse a JSON string into a Python object?"
     assert cli.ask(["--env", "local", question, OUT_OF_CORPUS[0]]) == 0
     out = capsys.readouterr().out
-    answers = json.loads(out[out.index("{") :])["answers"]
+    answers = strict_json(out)["answers"]
     assert len(answers) == 2
     assert answers[0]["sources"][0].split(".")[0] == "json"
     assert answers[0]["citations"] and answers[1]["best_score"] < answers[0]["best_score"]
@@ -144,7 +144,7 @@ def test_the_ask_and_feedback_commands_answer_and_record_a_rating(served, monkey
     rate = ["--env", "local", "--trace-id", trace_id, "--user", "cli user"]
     assert cli.feedback([*rate, "--rating", "down", "--comment", "too long"]) == 0
     out = capsys.readouterr().out
-    recorded = json.loads(out[out.index("{") :])
+    recorded = strict_json(out)
     assert (recorded["rating"], recorded["logged"]) == ("down", True)
     with pytest.raises(SystemExit) as refused:  # argparse: not one of up, down
         cli.feedback([*rate, "--rating", "meh"])
@@ -353,7 +353,7 @@ def test_a_failing_question_prints_the_answers_given_before_it(store_ctx, monkey
     questions = ["What does json.dumps do?", "What does json.loads return?", "What is heapq?"]
     assert cli.ask(["--env", "local", *questions]) == 1
     out, err = capsys.readouterr()
-    printed = json.loads(out[out.index("{") :])
+    printed = strict_json(out)
     assert err == "error: injected: Vector Search endpoint unavailable\n"
     assert printed["unanswered"] == questions[1:]
     (answer,) = printed["answers"]
