@@ -89,8 +89,28 @@ def test_run_all_on_a_slice_promotes_a_traced_extractive_pipeline(slice_run):
     mlflow.flush_trace_async_logging()
     spans = mlflow.get_trace(mlflow.get_last_active_trace_id()).data.spans
     assert [s.name for s in spans] == ["qa_pipeline", "retrieve"]
-    in_topic = champion_pipeline.answer("What does json.dumps return?")
+    question = "What does json.dumps return?"
+    in_topic = champion_pipeline.answer(question)
     assert in_topic["citations"] and "abstained" not in in_topic["metadata"]
+    # Its retrieval span lists the chunks retrieved, as the chunk table holds them, and
+    # the best score; its generation span the prompt rendered with the question and them.
+    mlflow.flush_trace_async_logging()
+    trace = mlflow.get_trace(mlflow.get_last_active_trace_id())
+    spans = {span.name: span for span in trace.data.spans}
+    retrieved = spans["retrieve"].outputs
+    chunks = {row.chunk_id: row for row in ctx.tables.read(ctx.settings.table("chunks")).collect()}
+    assert [document["id"] for document in retrieved] == in_topic["chunk_ids"]
+    assert len(retrieved) == ctx.settings.retrieval["k"]
+    assert retrieved[0]["metadata"]["doc_uri"] == "json.dumps"
+    prompt = spans["generate"].inputs["prompt"]
+    assert question in prompt
+    for document in retrieved:
+        chunk = chunks[document["id"]]
+        assert document["metadata"] == {"doc_uri": chunk.doc_id, "chunk_id": chunk.chunk_id}
+        assert document["page_content"] == chunk.text and chunk.text in prompt
+    best = spans["retrieve"].attributes["best_score"]  # the first chunk's (scores: rounded)
+    assert best == in_topic["best_score"] == pytest.approx(in_topic["scores"][0], abs=1e-6)
+    assert best > max(in_topic["scores"][1:]) and best > ctx.settings.retrieval["min_score"]
 
     # Evaluation traced every question, yet the monitor counts only served answers.
     assert summary["steps"]["monitor"]["answers"] == 0
