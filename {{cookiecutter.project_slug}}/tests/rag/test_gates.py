@@ -355,6 +355,15 @@ def unreachable_judge(outputs) -> float:
 
 
 @scorer(name="correctness")
+def judge_down_on_prompt_v1(outputs) -> float:
+    """An LLM judge whose endpoint answers HTTP 500 on the answers of the model built with
+    prompt version 1, and gives the others 1.0."""
+    if outputs["metadata"]["prompt_version"] == "1":
+        raise RuntimeError(f"judge: {HTTP_500}")
+    return 1.0
+
+
+@scorer(name="correctness")
 def scoreless_judge(outputs) -> float:
     """An LLM judge whose reply held no score it could read: NaN."""
     return math.nan
@@ -465,13 +474,27 @@ def test_a_champion_that_does_not_answer_scores_0_on_those_questions(ctx, monkey
     assert tags["validation_champion_failures"] == verdict["champion_failures"]
     if answers == 3:
         # Evaluated again (a rerun: build hands on the unchanged v2), the champion answering
-        # every question: no tag of the earlier verdict stays on the version.
+        # every question: no tag of the earlier verdict stays on the version. A judge now
+        # scores too, its endpoint failing on every answer of the champion (prompt v1).
         monkeypatch.undo()
-        again = evaluate.run(ctx)
+        judged = {**ctx.settings.evaluation, "judge_endpoint": "databricks:/judge"}
+        with_judge = Context(replace(ctx.settings, evaluation=judged))
+        monkeypatch.setattr(evaluate, "judge_scorers", lambda url: [judge_down_on_prompt_v1])
+        again = evaluate.run(with_judge)
         assert (again["model_version"], again["champion_failures"]) == (2, None)
         tags = client().get_model_version(ctx.settings.model_name, "2").tags
         assert "validation_champion_failures" not in tags
         assert tags["validation_run_id"] == again["run_id"]
+        # The champion's 17 answers went unjudged, none of the candidate's: the result and
+        # the run's metrics say so, the gates (code scorers only) pass, and a rerun is the
+        # judge's retry: that run is not reused.
+        assert (again["unjudged"], again["champion_unjudged"]) == (0, 17)
+        assert (again["status"], again["reasons"]) == ("PASSED", [])
+        metrics = run_metrics(again)
+        assert (metrics["unjudged_questions"], metrics["champion_unjudged_questions"]) == (0, 17)
+        retry = evaluate.run(with_judge)
+        assert (retry["reused"], retry["champion_unjudged"]) == (False, 17)
+        assert retry["run_id"] != again["run_id"]
     assert deploy.run(ctx)["champion_version"] == 2
 
 
