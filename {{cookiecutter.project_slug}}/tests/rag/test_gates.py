@@ -369,9 +369,14 @@ def scoreless_judge(outputs) -> float:
     return math.nan
 
 
-def test_a_mean_that_is_not_a_number_is_null_in_the_evaluation_file(ctx, monkeypatch):
-    """A judge gives NaN on every question, so MLflow's mean of it is NaN. The run's
-    evaluation.json is strict JSON, that mean null in it."""
+def test_a_judge_that_gives_no_score_leaves_its_questions_unjudged_and_the_gate_standing(
+    ctx, monkeypatch
+):
+    """A judge gives NaN on every question (its reply held no score it could read): each
+    question counts as unjudged, as when the judge's endpoint fails, and the code scores
+    and their gates stand. (Given the NaN itself, MLflow keeps no per-question result, and
+    every question would fail the gate as unscored.) The run's evaluation.json is strict
+    JSON, the judge's mean null in it when it is not a number."""
     judged = {**ctx.settings.evaluation, "judge_endpoint": "databricks:/judge"}
     with_judge = Context(replace(ctx.settings, evaluation=judged))
     monkeypatch.setattr(evaluate, "judge_scorers", lambda endpoint: [scoreless_judge])
@@ -382,8 +387,14 @@ def test_a_mean_that_is_not_a_number_is_null_in_the_evaluation_file(ctx, monkeyp
     saved = client().download_artifacts(verdict["run_id"], evaluate.RESULT_FILE)
     written = strict_json(Path(saved).read_text(encoding="utf-8"))["result"]
 
-    assert math.isnan(verdict["metrics"]["correctness"])
-    assert written["metrics"] == {**verdict["metrics"], "correctness": None}
+    assert (verdict["status"], verdict["reasons"]) == ("PASSED", [])
+    assert verdict["unjudged"] == verdict["questions"] == 17  # the questions of the slice
+    assert "correctness" not in verdict["metrics"]  # no score: no mean of the judge
+    assert written["metrics"] == verdict["metrics"]
+    # The code scores are those of the same version evaluated without the judge.
+    without_judge = evaluate.run(ctx)
+    assert (without_judge["reused"], without_judge["unjudged"]) == (False, None)
+    assert without_judge["metrics"] == verdict["metrics"]
 
 
 class Flaky:

@@ -9,6 +9,8 @@ LLM-judge scorers are added by :func:`judge_scorers` only when
 
 from __future__ import annotations
 
+import math
+
 from mlflow.genai.scorers import scorer
 
 CODE_METRICS = ("retrieval_hit", "fact_recall", "cites_retrieved_source")
@@ -59,3 +61,25 @@ def judge_scorers(endpoint: str | None) -> list:
     from mlflow.genai.scorers import Correctness, RelevanceToQuery
 
     return [Correctness(model=endpoint), RelevanceToQuery(model=endpoint)]
+
+
+def scored_or_raised(judge):
+    """``judge`` (a scorer) as a scorer of the same name that raises ValueError, naming the
+    judge and the value, where ``judge`` returns a number that is not finite (NaN,
+    infinity), itself or as a Feedback's value: a judge whose reply held no score.
+
+    ``mlflow.genai.evaluate`` records the error for that question, as for a judge whose
+    endpoint failed (the question counts as unjudged), where a NaN value would leave the
+    evaluation without any per-question result (no ``result_df``), code scores included.
+    Other values, and errors ``judge`` raises, pass through unchanged.
+    """
+
+    @scorer(name=judge.name)
+    def checked(inputs, outputs, expectations, trace):
+        value = judge.run(inputs=inputs, outputs=outputs, expectations=expectations, trace=trace)
+        number = getattr(value, "value", value)
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(f"judge {judge.name} gave no score ({number})")
+        return value
+
+    return checked

@@ -70,7 +70,7 @@ from ...runtime.json_output import json_text
 from ...runtime.tracking import client
 from ..eval_set import as_eval_data, load_eval_set
 from ..packaged import source_digest
-from ..scorers import CODE_METRICS, code_scorers, judge_scorers
+from ..scorers import CODE_METRICS, code_scorers, judge_scorers, scored_or_raised
 
 SKIPPED = "SKIPPED"
 GATE_TAG = "validation_gate_result"
@@ -137,7 +137,7 @@ def score(
         result = mlflow.genai.evaluate(
             data=data,
             predict_fn=predict,
-            scorers=code_scorers(k) + judge_scorers(judge),
+            scorers=code_scorers(k) + [scored_or_raised(j) for j in judge_scorers(judge)],
         )
     means = {
         key.removesuffix("/mean"): float(value)
