@@ -16,9 +16,12 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import databricks.sdk
+import numpy as np
 import pytest
 import yaml
 from databricks.sdk.errors import NotFound
+from mlflow.entities import Feedback
+from mlflow.genai.scorers import scorer
 
 from {{ cookiecutter.package_name }}.cli import format_summary
 from {{ cookiecutter.package_name }}.rag import corpus, eval_set, packaged, prompts, vector_search
@@ -40,7 +43,12 @@ from {{ cookiecutter.package_name }}.rag.generation import (
 from {{ cookiecutter.package_name }}.rag.pipeline import CITATION, best_score
 from {{ cookiecutter.package_name }}.rag.prompts import PROMPT_FILE
 from {{ cookiecutter.package_name }}.rag.retrieval import HashingRetriever, VectorSearchRetriever
-from {{ cookiecutter.package_name }}.rag.scorers import fact_recall, judge_scorers, retrieval_hit
+from {{ cookiecutter.package_name }}.rag.scorers import (
+    fact_recall,
+    judge_scorers,
+    retrieval_hit,
+    scored_or_raised,
+)
 from {{ cookiecutter.package_name }}.rag.sentences import copy_of, is_prose, is_python, sentences
 from {{ cookiecutter.package_name }}.rag.settings import load_rag_settings
 from {{ cookiecutter.package_name }}.rag.steps import evaluate
@@ -1048,6 +1056,37 @@ def test_llm_judges_only_with_a_judge_endpoint():
     assert judge_scorers(None) == [] and judge_scorers("") == []
     judges = judge_scorers("databricks:/judge-endpoint")
     assert [type(j).__name__ for j in judges] == ["Correctness", "RelevanceToQuery"]
+    assert [scored_or_raised(j).name for j in judges] == ["correctness", "relevance_to_query"]
+
+
+def judge_giving(value):
+    """A judge scorer named ``correctness`` that returns ``value``, or raises it when it is
+    an exception."""
+
+    @scorer(name="correctness")
+    def judge(outputs):
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    return judge
+
+
+def test_a_judge_score_that_is_not_finite_becomes_the_judges_error_the_rest_passes_through():
+    """A NaN or infinite score, as a Python or numpy number or as a Feedback's value,
+    raises ValueError naming the judge (evaluate counts the question unjudged); a rating,
+    a finite score and the judge's own error come through as they are."""
+    answer = {"answer": "It returns a str. [json.dumps]"}
+    nan_feedback = Feedback(name="correctness", value=math.nan)
+    not_finite = [math.nan, np.float64("nan"), -math.inf, nan_feedback]
+    for value in not_finite:
+        with pytest.raises(ValueError, match=r"^judge correctness gave no score \((nan|-inf)\)$"):
+            scored_or_raised(judge_giving(value)).run(outputs=answer)
+    rating = scored_or_raised(judge_giving(Feedback(name="correctness", value="yes")))
+    assert rating.run(outputs=answer).value == "yes"
+    assert scored_or_raised(judge_giving(np.float64(0.25))).run(outputs=answer) == 0.25
+    with pytest.raises(RuntimeError, match="^judge endpoint: HTTP 500$"):
+        scored_or_raised(judge_giving(RuntimeError("judge endpoint: HTTP 500"))).run(outputs=answer)
 
 
 class FakeSecrets:

@@ -10,6 +10,7 @@ LLM-judge scorers are added by :func:`judge_scorers` only when
 from __future__ import annotations
 
 import math
+import numbers
 
 from mlflow.genai.scorers import scorer
 
@@ -66,7 +67,7 @@ def judge_scorers(endpoint: str | None) -> list:
 def scored_or_raised(judge):
     """``judge`` (a scorer) as a scorer of the same name that raises ValueError, naming the
     judge and the value, where ``judge`` returns a number that is not finite (NaN,
-    infinity), itself or as a Feedback's value: a judge whose reply held no score.
+    infinity; a Python or numpy number), itself or as a Feedback's value.
 
     ``mlflow.genai.evaluate`` records the error for that question, as for a judge whose
     endpoint failed (the question counts as unjudged), where a NaN value would leave the
@@ -78,7 +79,7 @@ def scored_or_raised(judge):
     def checked(inputs, outputs, expectations, trace):
         value = judge.run(inputs=inputs, outputs=outputs, expectations=expectations, trace=trace)
         number = getattr(value, "value", value)
-        if isinstance(number, float) and not math.isfinite(number):
+        if isinstance(number, numbers.Real) and not math.isfinite(number):
             raise ValueError(f"judge {judge.name} gave no score ({number})")
         return value
 
