@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,44 @@ def test_without_hard_links_the_store_is_left_to_mlflow_which_makes_it_on_first_
     assert [e.name for e in client.search_experiments()] == ["Default"]
     assert journal_mode(path) == "delete"
     assert files_of(path.parent) == ["mlflow.db"]
+
+
+def test_threads_of_one_process_build_their_stores_one_at_a_time(tmp_path, monkeypatch):
+    """MLflow's schema migrations (alembic) keep one migration context per process, so two
+    threads building stores at once crossed statements and connections ("Cannot operate
+    on a closed database", or a crash in SQLite). Builds of different stores wait for each
+    other; each store comes out whole."""
+    active, most = [], []
+
+    class Watched(mlflow_store.TrackingStore):
+        """MLflow's tracking store, counting the builds under way while one runs."""
+
+        def __init__(self, *args, **kwargs):
+            active.append(self)
+            most.append(len(active))
+            time.sleep(0.2)  # a build in progress that another thread could overlap
+            try:
+                super().__init__(*args, **kwargs)
+            finally:
+                active.remove(self)
+
+    monkeypatch.setattr(mlflow_store, "TrackingStore", Watched)
+    paths = [tmp_path / name / "mlflow.db" for name in ("a", "b", "c")]
+    made, errors = [], []
+
+    def build(path):
+        try:
+            made.append(create_store(path))
+        except Exception as error:  # a crossed migration: the test's failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=build, args=(path,)) for path in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert (errors, made, most) == ([], [True] * 3, [1] * 3)
+    for path in paths:
+        client = MlflowClient(tracking_uri=f"sqlite:///{path}")
+        assert [e.name for e in client.search_experiments()] == ["Default"]
+        assert files_of(path.parent) == ["mlflow.db"]

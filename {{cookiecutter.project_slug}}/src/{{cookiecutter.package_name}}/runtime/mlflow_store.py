@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import threading
 from contextlib import closing, suppress
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def _close_engines(uri: str) -> None:
         engine = engines.pop(uri, None) if isinstance(engines, dict) else None
         if engine is not None:
             engine.dispose()
+
+
+# One store built at a time in a process. MLflow builds a store by running its schema
+# migrations with alembic, whose migration context is one per process (module state):
+# two built at once by two threads (the early thread of one local root and a test's or
+# step's of another) run each other's statements on each other's connections, which
+# raises "Cannot operate on a closed database" or crashes the process in SQLite.
+_BUILDING = threading.Lock()
 
 
 # SQLite's journal mode of a new store (see the module's docstring).
@@ -82,7 +91,8 @@ def create_store(path: Path) -> bool:
     False too on a file system without hard links: the temporary store is dropped and
     MLflow creates ``path`` itself when it first opens it, as without this module (then
     processes opening a new store at once may still collide). The store is built in a
-    temporary file beside ``path`` (``.mlflow.db.*.tmp``), removed whatever happens.
+    temporary file beside ``path`` (``.mlflow.db.*.tmp``), removed whatever happens;
+    threads of one process build their stores one at a time (:data:`_BUILDING`).
     The store is in WAL journal mode (:data:`JOURNAL_MODE`) from its creation on, where
     SQLite allows it. Raises OSError when the folder cannot be written, and MLflow's own
     error when it cannot build the store; ``path`` is not created then.
@@ -96,7 +106,8 @@ def create_store(path: Path) -> bool:
     # An empty file is a SQLite database without tables: MLflow builds the store in it.
     uri = f"sqlite:///{temporary}"
     try:
-        TrackingStore(uri, artifact_root(path).as_uri())  # tables, migrations, Default
+        with _BUILDING:
+            TrackingStore(uri, artifact_root(path).as_uri())  # tables, migrations, Default
         _close_engines(uri)  # no MLflow connection stays open while the journal mode changes
         _use_wal(temporary)
         try:
