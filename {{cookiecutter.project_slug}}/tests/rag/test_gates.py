@@ -174,9 +174,7 @@ def test_dry_run_records_the_failure_but_lets_it_pass(ctx, capsys, monkeypatch):
     assert evaluate.run(dry) == {**fresh, "reused": True}
     # A judge whose endpoint failed leaves the run unreused (a rerun is its retry), though
     # the judges gate nothing: the verdict is the same.
-    judged = {**strict, "judge_endpoint": "databricks:/judge"}
-    with_judge = Context(replace(settings, evaluation=judged))
-    monkeypatch.setattr(evaluate, "judge_scorers", lambda endpoint: [unreachable_judge])
+    with_judge = judged(replace(settings, evaluation=strict), unreachable_judge, monkeypatch)
     first = evaluate.run(with_judge)
     retry = evaluate.run(with_judge)
     assert (first["reused"], retry["reused"]) == (False, False)
@@ -354,6 +352,14 @@ def unreachable_judge(outputs) -> float:
     raise RuntimeError(f"judge: {HTTP_500}")
 
 
+def judged(settings, judge, monkeypatch) -> Context:
+    """A context on ``settings`` with a judge endpoint configured, whose only judge is
+    ``judge`` (``evaluate.judge_scorers`` replaced for the test)."""
+    evaluation = {**settings.evaluation, "judge_endpoint": "databricks:/judge"}
+    monkeypatch.setattr(evaluate, "judge_scorers", lambda endpoint: [judge])
+    return Context(replace(settings, evaluation=evaluation))
+
+
 @scorer(name="correctness")
 def judge_down_on_prompt_v1(outputs) -> float:
     """An LLM judge whose endpoint answers HTTP 500 on the answers of the model built with
@@ -377,9 +383,7 @@ def test_a_judge_that_gives_no_score_leaves_its_questions_unjudged_and_the_gate_
     the NaN itself, MLflow keeps no per-question result, and every question would fail
     the gate as unscored.) The run's evaluation.json is strict JSON, without a mean of
     the judge."""
-    judged = {**ctx.settings.evaluation, "judge_endpoint": "databricks:/judge"}
-    with_judge = Context(replace(ctx.settings, evaluation=judged))
-    monkeypatch.setattr(evaluate, "judge_scorers", lambda endpoint: [scoreless_judge])
+    with_judge = judged(ctx.settings, scoreless_judge, monkeypatch)
     register_prompt.run(with_judge)
     build.run(with_judge)
 
@@ -489,9 +493,7 @@ def test_a_champion_that_does_not_answer_scores_0_on_those_questions(ctx, monkey
         # every question: no tag of the earlier verdict stays on the version. A judge now
         # scores too, its endpoint failing on every answer of the champion (prompt v1).
         monkeypatch.undo()
-        judged = {**ctx.settings.evaluation, "judge_endpoint": "databricks:/judge"}
-        with_judge = Context(replace(ctx.settings, evaluation=judged))
-        monkeypatch.setattr(evaluate, "judge_scorers", lambda url: [judge_down_on_prompt_v1])
+        with_judge = judged(ctx.settings, judge_down_on_prompt_v1, monkeypatch)
         again = evaluate.run(with_judge)
         assert (again["model_version"], again["champion_failures"]) == (2, None)
         tags = client().get_model_version(ctx.settings.model_name, "2").tags
