@@ -614,6 +614,8 @@ def test_run_all_retrains_only_on_drift_with_the_flag(monkeypatch, ctx, flag, dr
         assert summary["retrained"] == {
             "model_version": n + 2,
             "status": "PASSED",
+            "metrics": {"mean_absolute_error": 12.3456, "r2_score": 0.25},
+            "reasons": None,
             "champion_version": n + 3,
             # Retrained as of the monitored date (2014-01-01, the local pin): the
             # validation window ends there, and the training window before it.
@@ -660,14 +662,58 @@ def test_the_run_all_summary_text_after_a_retraining_names_each_figure(monkeypat
         f"validation of v{validated}: PASSED (mean_absolute_error=12.346, r2_score=0.250)",
         seconds,
         "monitoring violations: 1",
-        f"retrained on drift: v{monitored + 2} PASSED "
-        "(train 2013-03-03..2013-12-01, validation 2013-12-01..2014-01-01)",
+        "retrained on drift (train 2013-03-03..2013-12-01, validation 2013-12-01..2014-01-01):",
+        f"  validation of v{monitored + 2}: PASSED (mean_absolute_error=12.346, r2_score=0.250)",
     ]
     steps = [*cli.STEPS, "monitor", "retrain_train", "retrain_validate", "retrain_deploy"]
     assert re.fullmatch(
         "seconds per step: " + ", ".join(rf"{step}=\d+\.\d+" for step in [*steps, "total"]),
         seconds,
     ), seconds
+
+
+def test_a_retrained_version_rejected_is_summarised_with_its_own_figures_and_failed_gates(
+    monkeypatch, ctx
+):
+    """After a retraining, the summary's ``retrained`` holds the retrained version's own
+    verdict (status, metrics, reasons) and the text lists them under the retraining's
+    windows, failed gates included; ``validation`` keeps the first run's verdict."""
+    from {{ cookiecutter.package_name }} import entry
+
+    fake_steps(monkeypatch, True)
+    stub, validated = entry.run_step, []
+
+    def second_validate_rejects(step, ctx, **kwargs):
+        result = stub(step, ctx, **kwargs)
+        if step == "validate":
+            validated.append(result["model_version"])
+            if len(validated) == 2:
+                result.update(
+                    status="FAILED",
+                    metrics={"mean_absolute_error": 30.5},
+                    reasons=["mean_absolute_error 30.500 above the limit 20.000"],
+                )
+        return result
+
+    monkeypatch.setattr(entry, "run_step", second_validate_rejects)
+    summary = monitoring_cli.run_pipeline(ctx, retrain_on_drift=True)
+    first, again = validated
+    assert summary["validation"]["model_version"] == first
+    assert (summary["validation"]["status"], summary["validation"]["reasons"]) == ("PASSED", None)
+    retrained = summary["retrained"]
+    assert {k: retrained[k] for k in ("model_version", "status", "metrics", "reasons")} == {
+        "model_version": again,
+        "status": "FAILED",
+        "metrics": {"mean_absolute_error": 30.5},
+        "reasons": ["mean_absolute_error 30.500 above the limit 20.000"],
+    }
+    lines = monitoring_cli.format_summary(summary).splitlines()
+    assert f"validation of v{first}: PASSED (mean_absolute_error=12.346, r2_score=0.250)" in lines
+    assert lines[lines.index("monitoring violations: 1") + 1 :] == [
+        "retrained on drift (train 2013-03-03..2013-12-01, validation 2013-12-01..2014-01-01):",
+        f"  validation of v{again}: FAILED (mean_absolute_error=30.500)",
+        "    failed gate: mean_absolute_error 30.500 above the limit 20.000",
+    ]
 
 
 def test_the_validation_mae_is_read_only_from_a_version_holding_a_whole_verdict(tmp_path):

@@ -205,20 +205,25 @@ def format_summary(summary: dict) -> str:
         "rows per table:",
     ]
     lines += [f"  {name}: {count:,}" for name, count in summary["rows"].items()]
-    validation = summary["validation"]
     lines.append(f"model: {summary['model_name']}  champion version: {summary['champion_version']}")
-    metrics = ", ".join(f"{k}={v:.3f}" for k, v in (validation.get("metrics") or {}).items())
-    lines.append(
-        f"validation of v{validation['model_version']}: {validation['status']} ({metrics})"
-    )
-    if validation.get("reasons"):
-        lines += [f"  failed gate: {reason}" for reason in validation["reasons"]]
+    lines += validation_lines(summary["validation"])
     if summary.get("rejected") is not None:
         lines.append(f"stopped after validate: v{summary['rejected']} was rejected")
     lines.append(
         "seconds per step: " + ", ".join(f"{k}={v}" for k, v in summary["seconds"].items())
     )
     return "\n".join(lines)
+
+
+def validation_lines(validation: dict) -> list[str]:
+    """validate's verdict as summary lines: ``validation of v<N>: <status> (<metrics>)``,
+    each metric to three decimals, then one ``  failed gate: <reason>`` line per reason.
+
+    ``validation`` holds model_version, status and, when present, metrics (name: number)
+    and reasons (list of str), as in validate's result."""
+    metrics = ", ".join(f"{k}={v:.3f}" for k, v in (validation.get("metrics") or {}).items())
+    lines = [f"validation of v{validation['model_version']}: {validation['status']} ({metrics})"]
+    return lines + [f"  failed gate: {reason}" for reason in validation.get("reasons") or []]
 
 
 def print_progress(line: str) -> None:

@@ -61,7 +61,7 @@ def run_pipeline(
     again as of the monitored as-of date (``settings.as_of``), so their windows
     include the drifted weeks (results and seconds under ``retrain_<step>``, rows and
     champion_version after them) and ``retrained`` is {model_version, status,
-    champion_version, windows}; otherwise None. ``stop_on_rejection`` as in
+    metrics, reasons, champion_version, windows}; otherwise None. ``stop_on_rejection`` as in
     :func:`cli.run_pipeline`, for both runs; so is ``progress`` (the retraining steps'
     lines start with ``retrain_``).
     """
@@ -86,9 +86,9 @@ def run_pipeline(
         summary["rejected"] = again["rejected"]
         if again["champion_version"] is not None:
             summary["champion_version"] = again["champion_version"]
+        verdict = again["validation"]
         retrained = {
-            "model_version": again["validation"]["model_version"],
-            "status": again["validation"]["status"],
+            **{k: verdict[k] for k in ("model_version", "status", "metrics", "reasons")},
             "champion_version": again["champion_version"],
             "windows": again["windows"],
         }
@@ -101,17 +101,19 @@ def run_pipeline(
 
 
 def format_summary(summary: dict) -> str:
-    """:func:`cli.format_summary` plus the monitoring and retraining lines."""
+    """:func:`cli.format_summary` plus the monitoring and retraining lines: the retrained
+    version's verdict as :func:`cli.validation_lines` gives it (metrics, failed gates),
+    indented under the retraining's windows."""
     lines = [cli.format_summary(summary)]
     if summary["monitoring_violations"] is not None:
         lines.append(f"monitoring violations: {summary['monitoring_violations']}")
     if summary["retrained"]:
         r = summary["retrained"]
         lines.append(
-            f"retrained on drift: v{r['model_version']} {r['status']} "
-            f"(train {r['windows']['window_train']}, "
-            f"validation {r['windows']['window_validation']})"
+            f"retrained on drift (train {r['windows']['window_train']}, "
+            f"validation {r['windows']['window_validation']}):"
         )
+        lines += [f"  {line}" for line in cli.validation_lines(r)]
     return "\n".join(lines)
 
 
