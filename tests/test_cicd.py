@@ -640,50 +640,6 @@ def test_make_help_lists_every_documented_target(default_project):
     )
 
 
-def test_make_clean_and_mlflow_ui_follow_mlops_local_root(default_project, tmp_path):
-    """`make clean` and `make mlflow-ui` use the folder MLOPS_LOCAL_ROOT names, else
-    local_runtime (`make -n` prints the commands without running them). `make clean`
-    refuses, removing nothing, while requests serve kept are in that folder, and a root
-    that holds the project folder."""
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(default_project / "Makefile", project / "Makefile")
-    (project / "local_runtime").mkdir()
-    elsewhere = tmp_path / "state"
-
-    def make(*args: str, root: str | None = None) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if k != "MLOPS_LOCAL_ROOT"}
-        env |= {} if root is None else {"MLOPS_LOCAL_ROOT": root}
-        return _make(project, *args, env=env)
-
-    for root, folder in ((None, "local_runtime"), ("", "local_runtime"), (str(elsewhere), None)):
-        folder = folder or str(elsewhere)
-        ui = make("-n", "mlflow-ui", root=root).stdout.splitlines()
-        assert ui == [
-            f".venv/bin/mlflow ui --backend-store-uri sqlite:///{folder}/mlflow.db --port 5000"
-        ]
-        clean = make("-n", "clean", root=root).stdout
-        assert f"find {folder}/serving/unwritten -maxdepth 1" in clean
-        assert clean.splitlines()[-1] == f"rm -rf '{folder}' summary.json"
-
-    kept = elsewhere / "serving" / "unwritten"
-    kept.mkdir(parents=True)
-    (kept / "inference-1.jsonl").write_text('{"n": 1}\n', encoding="utf-8")
-    refused = make("clean", root=str(elsewhere))
-    assert refused.returncode != 0
-    assert refused.stderr.startswith(f"error: {kept} holds 1 file(s) of requests serve kept")
-    assert make("clean", "FORCE=1", root=str(elsewhere)).returncode == 0
-    assert not elsewhere.exists() and (project / "local_runtime").is_dir()
-
-    for root in (".", str(tmp_path)):
-        refused = make("clean", "FORCE=1", root=root)
-        assert refused.returncode != 0
-        assert refused.stderr.splitlines()[0] == (
-            f"error: {root} holds this folder: not removing it"
-        )
-        assert (project / "Makefile").is_file() and (project / "local_runtime").is_dir()
-
-
 def test_make_targets_run_the_tiers_as_ci_does(default_project):
     """`make test-unit` / `make test-integration` run the same pytest selections as CI."""
     makefile = (default_project / "Makefile").read_text(encoding="utf-8")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,36 +19,17 @@ from {{ cookiecutter.package_name }}.serving.inference_table import (
 )
 from {{ cookiecutter.package_name }}.settings_file import ConfigError
 
-PROJECT = Path(__file__).resolve().parents[1]
-
-
-# The variables a make that started pytest passes on (``make -j2 test-unit``, or
-# ``MAKEFLAGS=-j2`` in the shell): left in the environment, the make below finds in
-# MAKEFLAGS a jobserver it cannot reach and warns on stderr, and with MAKELEVEL prefixes
-# its messages with ``make[N]:``; the checks compare its stderr.
-MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL")
-
-
-def _make_clean(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    """The finished ``make clean`` of the Makefile in ``folder`` with ``args``, run as from
-    a shell (without :data:`MAKE_VARIABLES`), its output captured as text."""
-    return subprocess.run(
-        ["make", "--no-print-directory", "clean", *args],
-        cwd=folder,
-        env={k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from .make_runs import copy_makefile, run_make
 
 
 def check_make_clean_keeps_requests_serve_kept(tmp_path: Path) -> None:
     """Assert that the project's ``make clean`` refuses, deleting nothing, while the
     folder of requests serve kept (:func:`unwritten_folder` of a run from the project
     folder) holds kept files, also with ``FORCE=0``; that a stale ``.part`` file does not
-    stop it; and that ``FORCE=1`` drops the kept requests with the rest."""
-    shutil.copy(PROJECT / "Makefile", tmp_path / "Makefile")
+    stop it; that ``FORCE=1`` drops the kept requests with the rest; and that with
+    ``MLOPS_LOCAL_ROOT`` set it checks and drops that folder's kept requests instead,
+    leaving ``local_runtime`` alone."""
+    copy_makefile(tmp_path)
     kept = tmp_path / unwritten_folder(SimpleNamespace(local_root=None))
     kept.mkdir(parents=True)
     for n in (1, 2):
@@ -61,7 +39,7 @@ def check_make_clean_keeps_requests_serve_kept(tmp_path: Path) -> None:
     for args, count in (((), 2), (("FORCE=0",), 1)):
         if count == 1:
             (kept / "inference-2.jsonl").unlink()
-        refused = _make_clean(tmp_path, *args)
+        refused = run_make(tmp_path, "clean", *args)
         assert refused.returncode != 0
         assert refused.stderr.splitlines()[0] == (
             f"error: local_runtime/serving/unwritten holds {count} file(s) of requests serve "
@@ -72,14 +50,28 @@ def check_make_clean_keeps_requests_serve_kept(tmp_path: Path) -> None:
         assert (tmp_path / "local_runtime" / "mlflow.db").is_file()
 
     (kept / "inference-1.jsonl").rename(kept / "inference-1.part")  # a killed write's rest
-    assert _make_clean(tmp_path).returncode == 0
+    assert run_make(tmp_path, "clean").returncode == 0
     assert not (tmp_path / "local_runtime").exists()
 
     kept.mkdir(parents=True)
     (kept / "inference-3.jsonl").write_text('{"n": 3}\n', encoding="utf-8")
-    forced = _make_clean(tmp_path, "FORCE=1")
+    forced = run_make(tmp_path, "clean", "FORCE=1")
     assert forced.returncode == 0, forced.stderr
     assert not (tmp_path / "local_runtime").exists()
+
+    # MLOPS_LOCAL_ROOT: the kept requests under that folder count, local_runtime is kept.
+    (tmp_path / "local_runtime").mkdir()
+    elsewhere = tmp_path / "state"
+    kept = unwritten_folder(SimpleNamespace(local_root=elsewhere))
+    kept.mkdir(parents=True)
+    (kept / "inference-1.jsonl").write_text('{"n": 1}\n', encoding="utf-8")
+    refused = run_make(tmp_path, "clean", local_root=str(elsewhere))
+    assert refused.returncode != 0
+    assert refused.stderr.startswith(f"error: {kept} holds 1 file(s) of requests serve kept")
+    assert (kept / "inference-1.jsonl").is_file()
+    forced = run_make(tmp_path, "clean", "FORCE=1", local_root=str(elsewhere))
+    assert forced.returncode == 0, forced.stderr
+    assert not elsewhere.exists() and (tmp_path / "local_runtime").is_dir()
 
 
 def full_disk(tables, name):

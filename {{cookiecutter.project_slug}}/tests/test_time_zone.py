@@ -1,21 +1,18 @@
-"""Windows are instants: filters and replaceWhere agree whatever the session or Python time zone."""
+"""Windows are instants: filters and replaceWhere agree whatever the session or Python time zone.
+(That every session a step gets is set to UTC: tests/runtime/test_session_time_zone.py.)"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import pytest
-from pyspark.errors import PySparkRuntimeError
 
-from {{ cookiecutter.package_name }}.config import Window, instant_sql, load_settings
+from {{ cookiecutter.package_name }}.config import Window, instant_sql
 from {{ cookiecutter.package_name }}.features.training_set import (
     before,
     window_filter,
     window_predicate,
 )
-from {{ cookiecutter.package_name }}.runtime import spark as spark_module
-from {{ cookiecutter.package_name }}.runtime.spark import get_spark
 
 from .conftest import utc
 
@@ -65,46 +62,3 @@ def test_filter_and_replace_where_select_the_same_instants_in_new_york(new_york,
     ctx.tables.replace_where(rescored, name, window_predicate("ts", NOVEMBER), ["id"])
     values = {r["id"]: r["value"] for r in ctx.tables.read(name).collect()}
     assert values == {"oct31": 1.0, "nov1": 2.0, "nov30": 2.0, "dec1": 1.0}
-
-
-@pytest.mark.spark
-def test_every_session_a_step_gets_is_utc(new_york, tmp_path):
-    settings = replace(load_settings("local"), local_root=tmp_path)
-    assert new_york.conf.get(TIME_ZONE) == "America/New_York"
-    assert get_spark(settings).conf.get(TIME_ZONE) == "UTC"
-
-
-class _FakeConf:
-    def __init__(self):
-        self.values = {TIME_ZONE: "Europe/Amsterdam"}
-
-    def set(self, key, value):
-        self.values[key] = value
-
-
-class _FakeSession:
-    """Stands in for the Databricks session (no workspace is reachable from the tests)."""
-
-    def __init__(self):
-        self.conf = _FakeConf()
-
-
-def test_on_databricks_the_new_session_is_set_to_utc(monkeypatch):
-    session = _FakeSession()
-
-    class FakeBuilder:
-        def getOrCreate(self):
-            return session
-
-    class FakeSparkSession:
-        builder = FakeBuilder()
-
-        @staticmethod
-        def active():  # no session in this process yet, as in a fresh one
-            raise PySparkRuntimeError(
-                errorClass="NO_ACTIVE_OR_DEFAULT_SESSION", messageParameters={}
-            )
-
-    monkeypatch.setattr(spark_module, "SparkSession", FakeSparkSession)
-    assert get_spark(load_settings("prod")) is session
-    assert session.conf.values[TIME_ZONE] == "UTC"
