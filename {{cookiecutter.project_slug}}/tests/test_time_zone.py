@@ -1,13 +1,15 @@
-"""Windows are instants: filters and replaceWhere agree whatever the session or Python time zone.
-(That every session a step gets is set to UTC: tests/runtime/test_session_time_zone.py.)"""
+"""Windows are instants: filters and replaceWhere agree whatever the session or Python time
+zone; every session a step gets is set to UTC (on Databricks:
+tests/runtime/test_session_time_zone.py)."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import Window, instant_sql
+from {{ cookiecutter.package_name }}.config import Window, instant_sql, load_settings
 from {{ cookiecutter.package_name }}.features.training_set import (
     before,
     window_filter,
@@ -15,9 +17,9 @@ from {{ cookiecutter.package_name }}.features.training_set import (
 )
 
 from .conftest import utc
+from .time_zone_checks import check_sessions_get_utc, in_new_york
 
 NOVEMBER = Window(utc(2013, 11, 1), utc(2013, 12, 1))
-TIME_ZONE = "spark.sql.session.timeZone"
 
 
 def test_instant_literals_carry_the_utc_offset():
@@ -29,15 +31,10 @@ def test_instant_literals_carry_the_utc_offset():
 
 
 @pytest.fixture
-def new_york(spark, monkeypatch):
+def new_york(spark):
     """Python's local time and the Spark session time zone both America/New_York, then restored."""
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    spark.conf.set(TIME_ZONE, "America/New_York")
-    yield spark
-    monkeypatch.undo()
-    time.tzset()
-    spark.conf.set(TIME_ZONE, "UTC")
+    with in_new_york(spark):
+        yield spark
 
 
 @pytest.mark.spark
@@ -62,3 +59,8 @@ def test_filter_and_replace_where_select_the_same_instants_in_new_york(new_york,
     ctx.tables.replace_where(rescored, name, window_predicate("ts", NOVEMBER), ["id"])
     values = {r["id"]: r["value"] for r in ctx.tables.read(name).collect()}
     assert values == {"oct31": 1.0, "nov1": 2.0, "nov30": 2.0, "dec1": 1.0}
+
+
+@pytest.mark.spark
+def test_every_session_a_step_gets_is_utc(spark, tmp_path):
+    check_sessions_get_utc(spark, replace(load_settings("local"), local_root=tmp_path))

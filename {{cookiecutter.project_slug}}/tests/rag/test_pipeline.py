@@ -27,6 +27,7 @@ from {{ cookiecutter.package_name }}.runtime.tables import MissingTableError
 
 from ..connect_run import run_all_over_connect
 from ..mlflow_stores import registry, seeded
+from ..time_zone_checks import check_sessions_get_utc
 from .conftest import SLICE, FakeIndexes, fresh_context, slice_settings
 
 
@@ -316,3 +317,9 @@ def test_a_table_source_with_a_null_or_a_missing_table_stops_before_any_write(
         "this principal)\n"
     )
     assert ctx.tables.version(documents) == version
+
+
+def test_every_session_a_step_gets_is_utc(ctx):
+    """docs/deployment.md: every step sets the session's time zone to UTC (the check:
+    tests/time_zone_checks.py)."""
+    check_sessions_get_utc(ctx.spark, ctx.settings)
