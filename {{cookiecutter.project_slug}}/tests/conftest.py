@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import shutil
 import sqlite3
@@ -123,6 +124,16 @@ def refuses_a_shared_key(step, ctx: Context, target: str) -> None:
         patched.setattr(step, "model_udf", no_model)
         with pytest.raises(DataCheckError, match=re.escape(shared)):
             step.run(ctx)
+
+
+def settings_file(settings: Settings, path: Path) -> Path:
+    """``settings`` pickled to the file ``path``, for a child process of a test to read
+    (:func:`pickle.loads` of its bytes) instead of calling :func:`load_settings` again:
+    loading checks the training settings against the estimator, which imports
+    scikit-learn, 2 to 3 s in a fresh process. The child gets the settings the test
+    loaded, the same values."""
+    path.write_bytes(pickle.dumps(settings))
+    return path
 
 
 def local_settings(root, **changes) -> Settings:

@@ -25,21 +25,20 @@ from {{ cookiecutter.package_name }}.runtime.tracking import (
     tracking_uri,
 )
 
-from .conftest import local_settings
+from .conftest import local_settings, settings_file
 from .mlflow_stores import files_of
 
-# One process of the race: imports done, it says it is ready, waits for the others, then
-# opens the store the local runtime's way and prints the experiment id.
+# One process of the race: imports done and the test's settings read (a file of
+# conftest.settings_file), it says it is ready, waits for the others, then opens the store
+# the local runtime's way and prints the experiment id.
 OPEN_AT_ONCE = textwrap.dedent(
     """
-    import sys, time
-    from dataclasses import replace
+    import pickle, sys, time
     from pathlib import Path
-    from {{ cookiecutter.package_name }}.config import load_settings
     from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
 
-    root, gate, me, count = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    settings = replace(load_settings("local"), local_root=root)
+    stored, gate, me, count = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    settings = pickle.loads(stored.read_bytes())
     (gate / me).touch()
     deadline = time.monotonic() + 60
     while len(list(gate.iterdir())) < count and time.monotonic() < deadline:
@@ -55,10 +54,11 @@ def test_processes_opening_one_new_store_at_once_all_get_the_same_store(tmp_path
     experiment, and only the store is left in the folder."""
     root, gate = tmp_path / "state", tmp_path / "gate"
     gate.mkdir()
+    stored = settings_file(replace(load_settings("local"), local_root=root), tmp_path / "settings")
     count = 2
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", OPEN_AT_ONCE, str(root), str(gate), str(n), str(count)],
+            [sys.executable, "-c", OPEN_AT_ONCE, str(stored), str(gate), str(n), str(count)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -57,6 +57,7 @@ from .conftest import (
     FEATURES,
     local_settings,
     private_copy,
+    settings_file,
     utc,
 )
 from .mlflow_stores import registry
@@ -545,15 +546,15 @@ def test_when_the_last_log_write_fails_serve_says_how_many_requests_were_kept_an
 
 # A serve whose log thread is stuck in a batch write (as when that write starts Spark)
 # as it stops: it keeps the three requests in a file, then waits for that write, and a
-# file named "waiting" says so. argv: the local root.
+# file named "waiting" says so. argv: the local root, then a file of the settings of the
+# local environment (conftest.settings_file).
 STOPPED_DURING_A_WRITE = """
-import signal, sys, threading, time
+import pickle, signal, sys, threading, time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog, log_row
@@ -561,7 +562,7 @@ from {{ cookiecutter.package_name }}.serving.inference_table import InferenceLog
 signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started ignoring it
 root = Path(sys.argv[1])
 root.mkdir(parents=True)
-settings = load_settings("local")
+settings = pickle.loads(Path(sys.argv[2]).read_bytes())
 serving = dict(settings.raw["serving"], log_flush_rows=2, log_flush_seconds=600)
 raw = dict(settings.raw, serving=serving)
 ctx = Context(replace(settings, local_root=root, raw=raw))
@@ -602,12 +603,14 @@ def test_a_kill_or_a_second_ctrl_c_while_serve_stops_keeps_its_requests_for_the_
     ends it with the stop line, which counts the three requests and names the file. Each
     time the file holds the three, and the next log queues them first and appends them with
     a merge."""
-    table = load_settings("local").table("inference_table")
+    settings = load_settings("local")
+    table = settings.table("inference_table")
+    stored = settings_file(settings, tmp_path / "settings")
     children = {}
     for stop in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT):
         root = tmp_path / stop.name
         child = subprocess.Popen(
-            [sys.executable, "-c", STOPPED_DURING_A_WRITE, str(root)],
+            [sys.executable, "-c", STOPPED_DURING_A_WRITE, str(root), str(stored)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
