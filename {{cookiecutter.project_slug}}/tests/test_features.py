@@ -36,10 +36,32 @@ def test_airport_features_count_only_flights_that_had_departed(spark):
     assert at_10["departures_3h"] == 0.0 and at_10["dep_delay_mean_3h"] is None
 
 
-def test_rerun_of_the_features_step_keeps_row_counts(trained, tmp_path):
-    ctx = private_copy(trained[0], tmp_path / "state")
+@pytest.fixture(scope="module")
+def rerun(trained, tmp_path_factory):
+    """(Context, result, rows, computed): the features step run again on a copy of the
+    trained state, its weather frame (:func:`known_feature_frames`, ``rows`` rows) with a
+    Python UDF on a key column that counts the rows Spark computes (``computed``), an
+    identity on the values. Read-only: copy it with :func:`private_copy` to change it."""
+    ctx = private_copy(trained[0], tmp_path_factory.mktemp("rerun") / "state")
+    frames = known_feature_frames(ctx)
+    rows = frames["weather_features"].count()
+    computed = ctx.spark.sparkContext.accumulator(0)
+
+    def counted(value):
+        computed.add(1)
+        return value
+
+    weather = frames["weather_features"]
+    frames["weather_features"] = weather.withColumn("origin", F.udf(counted, "string")("origin"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(model_inputs, "known_feature_frames", lambda _: frames)
+        result = features.run(ctx)
+    return ctx, result, rows, computed.value
+
+
+def test_rerun_of_the_features_step_keeps_row_counts(trained, rerun):
+    ctx, second, _, _ = rerun
     first = trained[1]["features"]  # the first run, on the same bronze tables
-    second = features.run(ctx)
     assert first["rows"] == second["rows"]
     name = ctx.settings.table("airport_features")
     table = ctx.tables.read(name)
@@ -95,23 +117,9 @@ def test_a_missing_input_table_is_named_with_the_step_to_run(ctx):
         features.run(ctx)
 
 
-def test_each_feature_frame_is_computed_once_for_its_check_and_its_merge(
-    trained, tmp_path, monkeypatch
-):
+def test_each_feature_frame_is_computed_once_for_its_check_and_its_merge(trained, rerun):
     """A Python UDF on a key column of the weather frame counts the rows Spark computes:
     each once, for the null-key check and the MERGE (twice before)."""
-    ctx = private_copy(trained[0], tmp_path / "state")
-    frames = known_feature_frames(ctx)
-    rows = frames["weather_features"].count()
-    computed = ctx.spark.sparkContext.accumulator(0)
-
-    def counted(value):
-        computed.add(1)
-        return value
-
-    weather = frames["weather_features"]
-    frames["weather_features"] = weather.withColumn("origin", F.udf(counted, "string")("origin"))
-    monkeypatch.setattr(model_inputs, "known_feature_frames", lambda _: frames)
-    result = features.run(ctx)
+    _, result, rows, computed = rerun
     assert result["rows"] == trained[1]["features"]["rows"]
-    assert computed.value == rows > 0
+    assert computed == rows > 0
