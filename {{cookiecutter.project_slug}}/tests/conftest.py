@@ -130,8 +130,8 @@ def settings_file(settings: Settings, path: Path) -> Path:
     """``settings`` pickled to the file ``path``, for a child process of a test to read
     (:func:`pickle.loads` of its bytes) instead of calling :func:`load_settings` again:
     loading checks the training settings against the estimator, which imports
-    scikit-learn, 2 to 3 s in a fresh process. The child gets the settings the test
-    loaded, the same values."""
+    scikit-learn (about 1 s of CPU in a fresh process). The child gets the settings the
+    test loaded, the same values."""
     path.write_bytes(pickle.dumps(settings))
     return path
 

@@ -19,7 +19,6 @@ from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }} import cli, entry
 from {{ cookiecutter.package_name }}.config import ConfigError, Window, parse_as_of
-from {{ cookiecutter.package_name }}.features.model_inputs import model_input_tables
 from {{ cookiecutter.package_name }}.features.training_set import window_predicate
 from {{ cookiecutter.package_name }}.modeling import build_pipeline, log_model
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -110,10 +109,7 @@ def test_a_null_in_an_integer_input_at_scoring_time_still_gets_a_prediction(stag
     staged.tables.delta(bronze).update(
         F.col("flight_id") == target, {"distance": F.lit(None).cast("bigint")}
     )
-    # Scoring reads the spine's bronze table itself (feature-store variant) or the prepared
-    # model input, which only the features step refreshes from bronze.
-    if settings.contract.entity_table not in model_input_tables(settings.contract):
-        features.run(staged)
+    features.run(staged)  # refresh what scoring reads (the prepared model input, if any)
 
     result = batch_inference.run(staged)
 

@@ -32,7 +32,8 @@ def test_instant_literals_carry_the_utc_offset():
 
 @pytest.fixture
 def new_york(spark):
-    """Python's local time and the Spark session time zone both America/New_York, then restored."""
+    """Python's local time and the Spark session time zone both America/New_York, then
+    ``TZ`` as it was and the session in UTC again."""
     with in_new_york(spark):
         yield spark
 

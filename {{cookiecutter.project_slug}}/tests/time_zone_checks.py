@@ -2,9 +2,9 @@
 the shared runtime hands out (runtime/spark.py ``get_spark``) shows and reads times in UTC,
 whatever the zone of the Python process and of the session before (docs/deployment.md).
 
-It runs on the tests' own session, in this process: a second Spark started in a zone of
-its own would cost a JVM start, and the session's setting is what decides (the JVM's
-default zone is not read while the session names one)."""
+It runs on the tests' own session, in this process (a second Spark started in a zone of
+its own would cost a JVM start): Python's local zone and the session's are changed, the
+JVM's default zone is not."""
 
 from __future__ import annotations
 
@@ -56,10 +56,10 @@ def in_new_york(spark) -> Iterator[None]:
     """Python's local time (``TZ``) and ``spark``'s session zone both New York while the block
     runs; then ``TZ`` as it was and the session in UTC again."""
     before = os.environ.get("TZ")
-    os.environ["TZ"] = NEW_YORK
-    time.tzset()
-    spark.conf.set(TIME_ZONE, NEW_YORK)
     try:
+        os.environ["TZ"] = NEW_YORK
+        time.tzset()
+        spark.conf.set(TIME_ZONE, NEW_YORK)
         yield
     finally:
         if before is None:
