@@ -136,6 +136,16 @@ def settings_file(settings: Settings, path: Path) -> Path:
     return path
 
 
+def recorded_task_values(patch: pytest.MonkeyPatch, step) -> list[tuple[str, str]]:
+    """The (key, value) task values the module ``step`` (a step's module, which imports
+    ``publish`` from runtime/task_values.py) publishes while ``patch`` holds, in order:
+    its ``publish`` is replaced with one that records them (locally the real one does
+    nothing, as there is no job to hand them to)."""
+    published: list[tuple[str, str]] = []
+    patch.setattr(step, "publish", lambda settings, key, value: published.append((key, value)))
+    return published
+
+
 def local_settings(root, **changes) -> Settings:
     """Settings of the ``local`` environment with state under ``root`` and ``changes`` applied.
 

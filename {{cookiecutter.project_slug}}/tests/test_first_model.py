@@ -12,6 +12,7 @@ from {{ cookiecutter.package_name }} import cli, entry
 from {{ cookiecutter.package_name }}.runtime.context import Context
 from {{ cookiecutter.package_name }}.steps import deploy, train, validate
 
+from .conftest import recorded_task_values
 from .mlflow_stores import registry, seeded
 from .test_promotion import register_model
 
@@ -62,8 +63,7 @@ def test_a_model_that_learned_nothing_is_refused_and_the_real_model_promoted(
     assert refused["promoted"] is False and refused["champion_version"] is None
     assert refused["reason"] == "v1 has validation_status FAILED"
 
-    published = []
-    monkeypatch.setattr(train, "publish", lambda s, key, value: published.append((key, value)))
+    published = recorded_task_values(monkeypatch, train)
     real = train.run(ctx)["model_version"]
     assert published == [("model_version", str(real))] and real == 2
 

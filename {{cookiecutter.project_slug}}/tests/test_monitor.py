@@ -42,6 +42,7 @@ from .conftest import (
     LABEL,
     local_settings,
     private_copy,
+    recorded_task_values,
     rows_in_window,
     utc,
 )
@@ -93,9 +94,8 @@ def loud(trained_scored, tmp_path_factory) -> tuple[Context, dict, list]:
     :func:`private_copy` before changing it."""
     scored = private_copy(trained_scored[0], tmp_path_factory.mktemp("loud") / "state")
     ctx = with_monitoring(scored, psi_threshold=0.0)
-    published = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(monitor, "publish", lambda s, key, value: published.append((key, value)))
+        published = recorded_task_values(patch, monitor)
         result = monitor.run(ctx)
     return ctx, result, published
 
@@ -432,8 +432,7 @@ def test_only_drift_sets_retraining_required_and_the_job_retrains_on_its_task_va
 ):
     """A quiet run (a data-quality violation, no drift) on a copy of the scored state, and
     the :func:`loud` run (every column drifts) on another copy of it."""
-    published = []
-    monkeypatch.setattr(monitor, "publish", lambda s, key, value: published.append((key, value)))
+    published = recorded_task_values(monkeypatch, monitor)
     quiet = with_monitoring(
         scored, psi_threshold=1e9, ks_statistic_threshold=1.0, min_rows_per_day={"batch": 1e6}
     )
