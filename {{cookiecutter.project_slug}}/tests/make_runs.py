@@ -18,6 +18,18 @@ PROJECT = Path(__file__).resolve().parents[1]
 # its messages with ``make[N]:``; the checks compare its stderr.
 MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL")
 
+# The values of MLOPS_LOCAL_ROOT (None: unset) that mean the folder local_runtime.
+LOCAL_RUNTIME_ROOTS = (None, "")
+
+
+def local_roots(elsewhere: Path) -> list[tuple[str | None, str]]:
+    """Each way ``MLOPS_LOCAL_ROOT`` reaches make (``run_make``'s ``local_root``) with the
+    folder the Makefile must act on: unset and empty name ``local_runtime``, the path
+    ``elsewhere`` names itself."""
+    return [(root, "local_runtime") for root in LOCAL_RUNTIME_ROOTS] + [
+        (str(elsewhere), str(elsewhere))
+    ]
+
 
 def copy_makefile(folder: Path) -> Path:
     """``folder`` with a copy of the project's Makefile in it (a make there acts on

@@ -19,17 +19,24 @@ from {{ cookiecutter.package_name }}.serving.inference_table import (
 )
 from {{ cookiecutter.package_name }}.settings_file import ConfigError
 
-from .make_runs import copy_makefile, run_make
+from .make_runs import LOCAL_RUNTIME_ROOTS, copy_makefile, local_roots, run_make
 
 
 def check_make_clean_keeps_requests_serve_kept(tmp_path: Path) -> None:
     """Assert that the project's ``make clean`` refuses, deleting nothing, while the
     folder of requests serve kept (:func:`unwritten_folder` of a run from the project
-    folder) holds kept files, also with ``FORCE=0``; that a stale ``.part`` file does not
-    stop it; that ``FORCE=1`` drops the kept requests with the rest; and that with
-    ``MLOPS_LOCAL_ROOT`` set it checks and drops that folder's kept requests instead,
-    leaving ``local_runtime`` alone."""
+    folder) holds kept files, also with ``FORCE=0``, with ``MLOPS_LOCAL_ROOT`` unset or
+    empty; that a stale ``.part`` file does not stop it; that ``FORCE=1`` drops the kept
+    requests with the rest; and that with ``MLOPS_LOCAL_ROOT`` set it checks and drops
+    that folder's kept requests instead, leaving ``local_runtime`` alone. ``make -n clean``
+    names ``serving/unwritten`` under the folder :func:`local_roots` gives for each way the
+    variable is given."""
     copy_makefile(tmp_path)
+    for root, folder in local_roots(tmp_path / "state"):
+        dry = run_make(tmp_path, "-n", "clean", local_root=root).stdout.splitlines()
+        searched = [line.split()[1] for line in dry if line.startswith("kept=$(find ")]
+        named = [line.split()[2] for line in dry if "file(s) of requests serve kept" in line]
+        assert searched == named == [f"{folder}/serving/unwritten"], f"MLOPS_LOCAL_ROOT={root!r}"
     kept = tmp_path / unwritten_folder(SimpleNamespace(local_root=None))
     kept.mkdir(parents=True)
     for n in (1, 2):
@@ -39,15 +46,16 @@ def check_make_clean_keeps_requests_serve_kept(tmp_path: Path) -> None:
     for args, count in (((), 2), (("FORCE=0",), 1)):
         if count == 1:
             (kept / "inference-2.jsonl").unlink()
-        refused = run_make(tmp_path, "clean", *args)
-        assert refused.returncode != 0
-        assert refused.stderr.splitlines()[0] == (
-            f"error: local_runtime/serving/unwritten holds {count} file(s) of requests serve "
-            "kept that are not in the inference table yet: start serve once to write them, or "
-            "run 'make clean FORCE=1' to drop them"
-        )
-        assert len(list(kept.glob("*.jsonl"))) == count
-        assert (tmp_path / "local_runtime" / "mlflow.db").is_file()
+        for root in LOCAL_RUNTIME_ROOTS:
+            refused = run_make(tmp_path, "clean", *args, local_root=root)
+            assert refused.returncode != 0, f"MLOPS_LOCAL_ROOT={root!r}"
+            assert refused.stderr.splitlines()[0] == (
+                f"error: local_runtime/serving/unwritten holds {count} file(s) of requests "
+                "serve kept that are not in the inference table yet: start serve once to "
+                "write them, or run 'make clean FORCE=1' to drop them"
+            ), f"MLOPS_LOCAL_ROOT={root!r}"
+            assert len(list(kept.glob("*.jsonl"))) == count
+            assert (tmp_path / "local_runtime" / "mlflow.db").is_file()
 
     (kept / "inference-1.jsonl").rename(kept / "inference-1.part")  # a killed write's rest
     assert run_make(tmp_path, "clean").returncode == 0

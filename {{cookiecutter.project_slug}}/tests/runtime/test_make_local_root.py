@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..make_runs import copy_makefile, run_make
+from ..make_runs import copy_makefile, local_roots, run_make
 
 
 @pytest.fixture
@@ -21,8 +21,7 @@ def project(tmp_path):
 
 def test_the_targets_name_the_folder_mlops_local_root_names_else_local_runtime(project, tmp_path):
     """``make -n`` prints the commands without running them."""
-    elsewhere = str(tmp_path / "state")
-    for root, folder in ((None, "local_runtime"), ("", "local_runtime"), (elsewhere, elsewhere)):
+    for root, folder in local_roots(tmp_path / "state"):
         ui = run_make(project, "-n", "mlflow-ui", local_root=root).stdout.splitlines()
         assert ui == [
             f".venv/bin/mlflow ui --backend-store-uri sqlite:///{folder}/mlflow.db --port 5000"
