@@ -515,6 +515,18 @@ def assert_nothing_logged(ctx: Context, store, name: str) -> None:
     assert validation_tags(store, name, 2) == {}
 
 
+def test_validate_on_an_empty_registry_says_to_run_train_first(local_ctx, store):
+    """No version registered (train never ran): validate without ``--model-version`` has
+    no candidate and names the step that registers one, before it logs anything."""
+    with pytest.raises(LookupError) as refused:
+        validate.run(local_ctx)
+    assert str(refused.value) == (
+        f"model {local_ctx.settings.model_name} has no registered version: run the train step first"
+    )
+    experiment = store.get_experiment_by_name(local_ctx.settings.experiment)
+    assert store.search_runs([experiment.experiment_id]) == []
+
+
 def test_validate_without_a_training_set_refuses_before_it_starts_a_run(local_ctx, store, versions):
     """No training set here (train never ran in this store's tables): validate refuses v2
     naming the step that writes it, before it logs anything."""

@@ -82,14 +82,19 @@ def get_version(client: MlflowClient, name: str, version: str | int) -> ModelVer
         raise
 
 
-def latest_version(client: MlflowClient, name: str) -> ModelVersion:
+def latest_version(
+    client: MlflowClient, name: str, registered_by: str = "an earlier step"
+) -> ModelVersion:
     """The highest-numbered version of model ``name``.
 
-    Raises LookupError when the model has no version (run the train step first).
+    ``registered_by`` names the step of the caller's use case that registers versions
+    (the train step; a rag project's build), as ``Tables.read``'s ``written_by`` does.
+    Raises LookupError "model <name> has no registered version: run <registered_by>
+    first" when the model has no version; other registry errors propagate.
     """
     versions = client.search_model_versions(f"name = '{name}'")
     if not versions:
-        raise LookupError(f"model {name} has no registered version: run the train step first")
+        raise LookupError(f"model {name} has no registered version: run {registered_by} first")
     return max(versions, key=lambda v: int(v.version))
 
 

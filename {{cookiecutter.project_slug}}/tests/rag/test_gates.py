@@ -299,8 +299,15 @@ def test_too_few_questions_fail_the_gate_with_or_without_a_champion(ctx, monkeyp
 def test_steps_on_an_empty_registry_say_what_to_run(ctx):
     with pytest.raises(LookupError, match="run register-prompt first"):
         build.run(ctx)
-    with pytest.raises(LookupError, match="run build first"):
+    with pytest.raises(LookupError) as unbuilt:
         evaluate.run(ctx)
+    # Every message a traceback shows (the error and its causes) names build: a rag
+    # project has no train step.
+    shown, err = [], unbuilt.value
+    while err is not None:
+        shown.append(str(err))
+        err = err.__cause__ or err.__context__
+    assert shown == [f"model {ctx.settings.model_name} has no registered version: run build first"]
     with pytest.raises(LookupError, match="has no 'challenger' alias: run the evaluate step first"):
         deploy.run(ctx)
     with pytest.raises(LookupError, match=r"has no 'champion' alias: run run-all \(or deploy\)"):

@@ -80,6 +80,7 @@ from ..runtime.tracking import client
 
 SKIPPED = "SKIPPED"
 TRAIN_WINDOW_TAG = "window_train"  # a version's training window, written by train
+TRAIN_STEP = "the train step"  # registers the versions validated, writes the training set
 GATE_TAG = "validation_gate_result"
 CHAMPION_WINDOW_TAG = "validation_champion_window_train"  # the champion's, or "unknown"
 
@@ -184,7 +185,7 @@ def _holdout(ctx: Context, candidate):
             f"{tagged}, but the holdout here is {holdout_window.label()} "
             "(rerun train with the same --as-of, or pass that as-of to validate)"
         )
-    table = ctx.tables.read(settings.table("training_set"), "the train step")
+    table = ctx.tables.read(settings.table("training_set"), TRAIN_STEP)
     holdout = to_pandas(
         table.where("split = 'validation'")
         .where(window_filter(contract.event_timestamp, holdout_window))
@@ -280,7 +281,9 @@ def run(ctx: Context, version: int | None = None) -> dict:
     registry = client()
     name = settings.model_name
     candidate = (
-        latest_version(registry, name) if version is None else get_version(registry, name, version)
+        latest_version(registry, name, TRAIN_STEP)
+        if version is None
+        else get_version(registry, name, version)
     )
     champion = version_by_alias(registry, name, settings.champion_alias)
     if champion is not None and same_version(champion.version, candidate.version):

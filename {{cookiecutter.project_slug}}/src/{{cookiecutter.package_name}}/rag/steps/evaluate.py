@@ -348,10 +348,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     if version is not None:
         candidate = get_version(registry, name, version)
     else:
-        try:
-            candidate = latest_version(registry, name)
-        except LookupError as err:
-            raise LookupError(f"model {name} has no registered version: run build first") from err
+        candidate = latest_version(registry, name, "build")
     champion = version_by_alias(registry, name, settings.champion_alias)
     if champion is not None and same_version(champion.version, candidate.version):
         champion = None
