@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import yaml
 from databricks.sdk.errors import NotFound
-from mlflow.entities import Feedback
+from mlflow.entities import AssessmentSource, Feedback
 from mlflow.genai.scorers import scorer
 
 from {{ cookiecutter.package_name }}.cli import format_summary
@@ -1074,16 +1074,29 @@ def judge_giving(value):
 
 def test_a_judge_score_that_is_not_finite_becomes_the_judges_error_the_rest_passes_through():
     """A NaN or infinite score, as a Python or numpy number or as a Feedback's value,
-    raises ValueError naming the judge (evaluate counts the question unjudged); a rating,
-    a finite score and the judge's own error come through as they are."""
+    raises ValueError naming the judge (evaluate counts the question unjudged); a rating
+    (with the judge's rationale, metadata and source, which evaluate logs on the
+    assessment), a finite score and the judge's own error come through as they are."""
     answer = {"answer": "It returns a str. [json.dumps]"}
     nan_feedback = Feedback(name="correctness", value=math.nan)
     not_finite = [math.nan, np.float64("nan"), -math.inf, nan_feedback]
     for value in not_finite:
         with pytest.raises(ValueError, match=r"^judge correctness gave no score \((nan|-inf)\)$"):
             scored_or_raised(judge_giving(value)).run(outputs=answer)
-    rating = scored_or_raised(judge_giving(Feedback(name="correctness", value="yes")))
-    assert rating.run(outputs=answer).value == "yes"
+    judged = Feedback(
+        name="correctness",
+        value="yes",
+        rationale="The answer states the fact.",
+        metadata={"judge_tokens": "12"},
+        source=AssessmentSource(source_type="LLM_JUDGE", source_id="databricks:/judge-endpoint"),
+    )
+    rating = scored_or_raised(judge_giving(judged)).run(outputs=answer)
+    assert (rating.value, rating.rationale, rating.metadata, rating.source) == (
+        "yes",
+        "The answer states the fact.",
+        {"judge_tokens": "12"},
+        AssessmentSource(source_type="LLM_JUDGE", source_id="databricks:/judge-endpoint"),
+    )
     assert scored_or_raised(judge_giving(np.float64(0.25))).run(outputs=answer) == 0.25
     with pytest.raises(RuntimeError, match="^judge endpoint: HTTP 500$"):
         scored_or_raised(judge_giving(RuntimeError("judge endpoint: HTTP 500"))).run(outputs=answer)
