@@ -16,8 +16,6 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }} import entry
 from {{ cookiecutter.package_name }}.cli import run_pipeline
 from {{ cookiecutter.package_name }}.config import load_settings
-from {{ cookiecutter.package_name }}.runtime import mlflow_store
-from {{ cookiecutter.package_name }}.runtime.mlflow_store import create_store
 from {{ cookiecutter.package_name }}.runtime.tracking import (
     configure_mlflow,
     create_store_ahead,
@@ -30,14 +28,19 @@ from .mlflow_stores import files_of
 
 # One process of the race: imports done and the test's settings read (a file of
 # conftest.settings_file), it says it is ready, waits for the others, then opens the store
-# the local runtime's way and prints the experiment id.
+# the local runtime's way and prints the experiment id. With "no-links" last, it acts as
+# on a file system without hard links (os.link refused, as FAT refuses it).
 OPEN_AT_ONCE = textwrap.dedent(
     """
-    import pickle, sys, time
+    import os, pickle, sys, time
     from pathlib import Path
     from {{ cookiecutter.package_name }}.runtime.tracking import configure_mlflow
 
     stored, gate, me, count = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    if sys.argv[5] == "no-links":
+        def refused(source, target):
+            raise PermissionError(1, "Operation not permitted", str(target))
+        os.link = refused
     settings = pickle.loads(stored.read_bytes())
     (gate / me).touch()
     deadline = time.monotonic() + 60
@@ -48,17 +51,19 @@ OPEN_AT_ONCE = textwrap.dedent(
 )
 
 
-def test_processes_opening_one_new_store_at_once_all_get_the_same_store(tmp_path):
+@pytest.mark.parametrize("links", ["links", "no-links"])
+def test_processes_opening_one_new_store_at_once_all_get_the_same_store(tmp_path, links):
     """Processes configure MLflow on one new local root at the same instant (MLflow alone:
     each migrates the new file, they fail, and it stays broken). All succeed, with the same
-    experiment, and only the store is left in the folder."""
+    experiment, and only the store is left in the folder; also on a file system without
+    hard links, where the store is renamed into place instead."""
     root, gate = tmp_path / "state", tmp_path / "gate"
     gate.mkdir()
     stored = settings_file(replace(load_settings("local"), local_root=root), tmp_path / "settings")
     count = 2
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", OPEN_AT_ONCE, str(stored), str(gate), str(n), str(count)],
+            [sys.executable, "-c", OPEN_AT_ONCE, str(stored), str(gate), str(n), str(count), links],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -83,22 +88,6 @@ def test_an_experiment_another_process_creates_first_is_the_one_used(tmp_path, m
     assert configure_mlflow(settings) == first
     names = [e.name for e in mlflow.search_experiments()]
     assert sorted(names) == ["Default", settings.experiment]
-
-
-def test_without_hard_links_mlflow_creates_the_store_itself(tmp_path, monkeypatch):
-    """A file system that refuses hard links: the temporary store is dropped, nothing is
-    left beside the store, and MLflow creates the store when it opens it, as before."""
-
-    def refused(source, target):
-        raise PermissionError(1, "Operation not permitted", str(target))
-
-    monkeypatch.setattr(mlflow_store.os, "link", refused)
-    settings = local_settings(tmp_path / "state")
-    (settings.local_root / "mlflow.db").unlink()  # a new folder: no store yet
-    assert create_store(settings.local_root / "mlflow.db") is False
-    assert list(settings.local_root.iterdir()) == []
-    assert configure_mlflow(settings) == "1"
-    assert files_of(settings.local_root) == ["mlflow.db"]
 
 
 def test_run_all_makes_a_new_store_while_its_first_step_runs(ctx, monkeypatch):

@@ -1,6 +1,6 @@
 """The local MLflow store file (runtime/mlflow_store.py), for both use cases: made once, in
-full or not at all, in SQLite's write-ahead-log mode where SQLite allows it, and made by
-MLflow itself on a file system without hard links."""
+full or not at all, in SQLite's write-ahead-log mode where SQLite allows it, also on a file
+system without hard links."""
 
 from __future__ import annotations
 
@@ -120,24 +120,70 @@ def test_a_store_where_sqlite_refuses_wal_is_made_in_its_default_journal(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
 
 
-def test_without_hard_links_the_store_is_left_to_mlflow_which_makes_it_on_first_use(
-    tmp_path, monkeypatch
-):
-    """A file system that refuses hard links: ``create_store`` drops its temporary store,
-    leaves nothing in the folder and says it made nothing; MLflow, opening the path, then
-    makes the store itself, in SQLite's default journal mode."""
+def refused(source, target):
+    """``os.link`` on a file system without hard links (FAT refuses with EPERM)."""
+    raise PermissionError(1, "Operation not permitted", str(target))
 
-    def refused(source, target):
-        raise PermissionError(1, "Operation not permitted", str(target))
 
+def test_without_hard_links_the_store_is_renamed_into_place_whole(tmp_path, monkeypatch):
+    """A file system that refuses hard links: the store is built beside the path as with
+    them and renamed into place, whole, in WAL mode, its Default experiment's artifacts in
+    ``mlartifacts``, nothing else left; a second call leaves it as it is."""
     monkeypatch.setattr(mlflow_store.os, "link", refused)
     path = tmp_path / "state" / "mlflow.db"
-    assert create_store(path) is False
-    assert list(path.parent.iterdir()) == []
-    client = MlflowClient(tracking_uri=f"sqlite:///{path}")
-    assert [e.name for e in client.search_experiments()] == ["Default"]
-    assert journal_mode(path) == "delete"
+    assert create_store(path) is True
+    assert journal_mode(path) == "wal"
+    (default,) = MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    artifacts = (path.parent / "mlartifacts" / "0").as_uri()
+    assert (default.name, default.artifact_location) == ("Default", artifacts)
+    made = path.read_bytes()
+    assert create_store(path) is False and path.read_bytes() == made
     assert files_of(path.parent) == ["mlflow.db"]
+
+
+def test_without_hard_links_a_store_another_process_put_in_place_first_is_kept(
+    tmp_path, monkeypatch
+):
+    """The race lost without hard links: the other process's store is there when this one
+    has the folder locked; it is not renamed over, and this call's temporary file is
+    removed."""
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
+    path = tmp_path / "mlflow.db"
+
+    def other_process_first(source, target):
+        path.write_bytes(b"the other process's store")
+        refused(source, target)
+
+    monkeypatch.setattr(mlflow_store.os, "link", other_process_first)
+    assert create_store(path) is False
+    assert path.read_bytes() == b"the other process's store"
+    assert files_of(tmp_path) == ["mlflow.db"]
+
+
+def test_without_hard_links_the_store_waits_while_another_holds_the_folders_lock(
+    tmp_path, monkeypatch
+):
+    """Another process putting its store in place holds the folder's ``flock``: this one's
+    rename waits until it is released, then puts the store in place."""
+    fcntl = pytest.importorskip("fcntl")
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
+    monkeypatch.setattr(mlflow_store.os, "link", refused)
+    path = tmp_path / "mlflow.db"
+    made = []
+    thread = threading.Thread(target=lambda: made.append(create_store(path)))
+    # A lock on another open of the folder excludes this process's own, as another's does.
+    descriptor = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        thread.start()
+        time.sleep(1)  # ample for the stand-in build, which writes a few bytes
+        while_locked = (list(made), path.exists())
+    finally:
+        os.close(descriptor)  # releases the lock
+    thread.join(60)
+    assert while_locked == ([], False)
+    assert made == [True] and path.read_bytes() == _Built.content
+    assert files_of(tmp_path) == ["mlflow.db"]
 
 
 def test_threads_of_one_process_build_their_stores_one_at_a_time(tmp_path, monkeypatch):

@@ -7,13 +7,16 @@ the file stays half-migrated, so every later process fails on it too. The local 
 therefore never lets MLflow open a missing store: :func:`create_store` builds the store in
 a file of its own in the same folder and hard-links it into place. Linking fails when the
 name exists, so the first process to finish wins and the others open its complete store.
+On a file system without hard links (FAT, say) the file is renamed into place instead,
+while the process holds a lock on the folder (``flock``) and only while the name is free:
+a rename would replace a store another process has put there.
 
 The store is made in SQLite's write-ahead-log journal mode (WAL), which the file keeps for
 every later connection: a commit then appends to ``mlflow.db-wal`` instead of rewriting a
 rollback journal (a bare commit measured 16 against 1 ms on a local disk). MLflow commits
 once per logged span, assessment, metric batch and tag, which is much of an evaluation's
-time with tracing. Without hard links MLflow makes the store itself, in SQLite's default
-mode. Keep ``local_root`` on a local disk: WAL does not work over a network file system.
+time with tracing. Keep ``local_root`` on a local disk: WAL does not work over a network
+file system.
 While a process has the store open, SQLite keeps ``mlflow.db-wal`` and ``mlflow.db-shm``
 beside it; copy the store with ``sqlite3 mlflow.db ".backup copy.db"``, not a file copy,
 while anything may have it open.
@@ -25,7 +28,8 @@ import os
 import sqlite3
 import tempfile
 import threading
-from contextlib import closing, suppress
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
@@ -65,6 +69,47 @@ def _use_wal(database: Path) -> None:
         connection.execute(f"PRAGMA journal_mode={JOURNAL_MODE}").fetchone()
 
 
+@contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the folder ``folder`` for the block: the block of any
+    other process or thread on the same folder waits until this one ends. Without
+    ``fcntl`` (Windows) nothing is held: there a rename refuses a name that exists itself.
+    Raises OSError when the folder cannot be opened or locked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _put_in_place(temporary: Path, path: Path) -> bool:
+    """Give the finished store file ``temporary`` the name ``path`` unless a file has it;
+    True when it did. A hard link (refused when the name exists); where the file system
+    has no hard links, a rename with the folder locked (:func:`_folder_locked`), only while
+    the name is free. Raises OSError when neither can be made."""
+    try:
+        os.link(temporary, path)
+        return True
+    except FileExistsError:  # another process won
+        return False
+    except OSError:  # no hard links on this file system
+        pass
+    with _folder_locked(path.parent):
+        if path.exists():
+            return False
+        try:
+            os.rename(temporary, path)
+        except FileExistsError:  # Windows refuses a name that exists (no lock held there)
+            return False
+        return True
+
+
 # The folder beside the store file that holds the artifacts of its experiments.
 ARTIFACTS = "mlartifacts"
 
@@ -82,20 +127,19 @@ def create_store(path: Path) -> bool:
     MLflow's ``Default`` experiment (id 0), which every store has, keeps its artifacts in
     ``<artifact_root(path)>/0``, inside the folder of the project's experiment
     (:func:`.tracking.configure_mlflow`), whose runs have folders named by their 32-digit
-    ids. MLflow's own default is a ``mlruns`` folder of whichever directory the process
-    making the store ran in, as it stays on a file system without hard links (below).
+    ids. (MLflow's own default is a ``mlruns`` folder of whichever directory the process
+    making the store ran in.)
 
     ``path``: the store file, e.g. ``<local_root>/mlflow.db``; its folder is created when
     missing. Returns True when this call created the store, False when the file existed
-    already or another process created it meanwhile (then nothing here touched it), and
-    False too on a file system without hard links: the temporary store is dropped and
-    MLflow creates ``path`` itself when it first opens it, as without this module (then
-    processes opening a new store at once may still collide). The store is built in a
-    temporary file beside ``path`` (``.mlflow.db.*.tmp``), removed whatever happens;
-    threads of one process build their stores one at a time (:data:`_BUILDING`).
+    already or another process created it meanwhile (then nothing here touched it). The
+    store is built in a temporary file beside ``path`` (``.mlflow.db.*.tmp``), removed
+    whatever happens, and put in place whole (:func:`_put_in_place`: a hard link, or on a
+    file system without them a rename under a lock of the folder); threads of one process
+    build their stores one at a time (:data:`_BUILDING`).
     The store is in WAL journal mode (:data:`JOURNAL_MODE`) from its creation on, where
-    SQLite allows it. Raises OSError when the folder cannot be written, and MLflow's own
-    error when it cannot build the store; ``path`` is not created then.
+    SQLite allows it. Raises OSError when the folder cannot be written or locked, and
+    MLflow's own error when it cannot build the store; ``path`` is not created then.
     """
     if path.exists():
         return False
@@ -110,11 +154,7 @@ def create_store(path: Path) -> bool:
             TrackingStore(uri, artifact_root(path).as_uri())  # tables, migrations, Default
         _close_engines(uri)  # no MLflow connection stays open while the journal mode changes
         _use_wal(temporary)
-        try:
-            os.link(temporary, path)
-        except OSError:  # the name exists (another process won), or no hard links here
-            return False
-        return True
+        return _put_in_place(temporary, path)
     finally:
         _close_engines(uri)
         temporary.unlink(missing_ok=True)
