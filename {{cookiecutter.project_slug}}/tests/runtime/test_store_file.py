@@ -56,16 +56,22 @@ class _Built:
             raise self.error
 
 
-def test_a_store_another_process_links_first_is_kept(tmp_path, monkeypatch):
-    """The race lost: the file appears between the check and the link; the other
-    process's store stays as it is, and this call's temporary file is removed."""
+def refused(source, target):
+    """``os.link`` on a file system without hard links (FAT refuses with EPERM)."""
+    raise PermissionError(1, "Operation not permitted", str(target))
+
+
+@pytest.mark.parametrize("link", [os.link, refused], ids=["hard-links", "no-hard-links"])
+def test_a_store_another_process_puts_in_place_first_is_kept(tmp_path, monkeypatch, link):
+    """The race lost: the file appears between the check and the link (without hard
+    links: before the rename, which this process makes with the folder locked); the
+    other process's store stays as it is, and this call's temporary file is removed."""
     monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
     path = tmp_path / "mlflow.db"
-    real_link = os.link
 
     def other_process_first(source, target):
         path.write_bytes(b"the other process's store")
-        real_link(source, target)
+        link(source, target)
 
     monkeypatch.setattr(mlflow_store.os, "link", other_process_first)
     assert create_store(path) is False
@@ -120,11 +126,6 @@ def test_a_store_where_sqlite_refuses_wal_is_made_in_its_default_journal(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
 
 
-def refused(source, target):
-    """``os.link`` on a file system without hard links (FAT refuses with EPERM)."""
-    raise PermissionError(1, "Operation not permitted", str(target))
-
-
 def test_without_hard_links_the_store_is_renamed_into_place_whole(tmp_path, monkeypatch):
     """A file system that refuses hard links: the store is built beside the path as with
     them and renamed into place, whole, in WAL mode, its Default experiment's artifacts in
@@ -139,25 +140,6 @@ def test_without_hard_links_the_store_is_renamed_into_place_whole(tmp_path, monk
     made = path.read_bytes()
     assert create_store(path) is False and path.read_bytes() == made
     assert files_of(path.parent) == ["mlflow.db"]
-
-
-def test_without_hard_links_a_store_another_process_put_in_place_first_is_kept(
-    tmp_path, monkeypatch
-):
-    """The race lost without hard links: the other process's store is there when this one
-    has the folder locked; it is not renamed over, and this call's temporary file is
-    removed."""
-    monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
-    path = tmp_path / "mlflow.db"
-
-    def other_process_first(source, target):
-        path.write_bytes(b"the other process's store")
-        refused(source, target)
-
-    monkeypatch.setattr(mlflow_store.os, "link", other_process_first)
-    assert create_store(path) is False
-    assert path.read_bytes() == b"the other process's store"
-    assert files_of(tmp_path) == ["mlflow.db"]
 
 
 def test_without_hard_links_the_store_waits_while_another_holds_the_folders_lock(
