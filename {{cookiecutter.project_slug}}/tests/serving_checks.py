@@ -36,7 +36,8 @@ def check_make_clean_keeps_requests_serve_kept(tmp_path: Path) -> None:
         dry = run_make(tmp_path, "-n", "clean", local_root=root).stdout.splitlines()
         searched = [line.split()[1] for line in dry if line.startswith("kept=$(find ")]
         named = [line.split()[2] for line in dry if "file(s) of requests serve kept" in line]
-        assert searched == named == [f"{folder}/serving/unwritten"], f"MLOPS_LOCAL_ROOT={root!r}"
+        expected = unwritten_folder(SimpleNamespace(local_root=Path(folder))).as_posix()
+        assert searched == named == [expected], f"MLOPS_LOCAL_ROOT={root!r}"
     kept = tmp_path / unwritten_folder(SimpleNamespace(local_root=None))
     kept.mkdir(parents=True)
     for n in (1, 2):

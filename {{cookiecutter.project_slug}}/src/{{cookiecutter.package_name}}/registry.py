@@ -82,9 +82,7 @@ def get_version(client: MlflowClient, name: str, version: str | int) -> ModelVer
         raise
 
 
-def latest_version(
-    client: MlflowClient, name: str, registered_by: str = "an earlier step"
-) -> ModelVersion:
+def latest_version(client: MlflowClient, name: str, *, registered_by: str) -> ModelVersion:
     """The highest-numbered version of model ``name``.
 
     ``registered_by`` names the step of the caller's use case that registers versions

@@ -87,7 +87,7 @@ def test_a_version_that_never_became_ready_is_not_handed_on(ctx, monkeypatch):
         tags=[ModelVersionTag(k, v) for k, v in newest.tags.items()],
         status="PENDING_REGISTRATION",
     )
-    monkeypatch.setattr(build, "latest_version", lambda registry, name: pending)
+    monkeypatch.setattr(build, "latest_version", lambda registry, name, registered_by: pending)
     second = build.run(ctx)
     assert (first["model_version"], second["model_version"], second["registered"]) == (1, 2, True)
 

@@ -1203,7 +1203,7 @@ def test_evaluate_and_deploy_take_a_version_as_number_or_text_alike(store_ctx, m
     written = {}
     fake = SimpleNamespace(set_registered_model_alias=lambda name, alias, version: None)
     monkeypatch.setattr(evaluate, "client", lambda: fake)
-    monkeypatch.setattr(evaluate, "latest_version", lambda registry, name: candidate)
+    monkeypatch.setattr(evaluate, "latest_version", lambda registry, name, registered_by: candidate)
     monkeypatch.setattr(evaluate, "version_by_alias", lambda registry, name, alias: champion)
     monkeypatch.setattr(evaluate, "write_verdict", lambda r, n, v, tags: written.update(tags))
     disabled = {**store_ctx.settings.evaluation, "mode": "disabled"}  # nothing to score

@@ -4,8 +4,10 @@ system without hard links."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
@@ -142,30 +144,104 @@ def test_without_hard_links_the_store_is_renamed_into_place_whole(tmp_path, monk
     assert files_of(path.parent) == ["mlflow.db"]
 
 
-def test_without_hard_links_the_store_waits_while_another_holds_the_folders_lock(
-    tmp_path, monkeypatch
+@pytest.mark.parametrize("meanwhile", [False, True], ids=["no-store-meanwhile", "store-meanwhile"])
+def test_without_hard_links_the_store_waits_for_the_folders_lock_and_looks_again_under_it(
+    tmp_path, monkeypatch, meanwhile
 ):
-    """Another process putting its store in place holds the folder's ``flock``: this one's
-    rename waits until it is released, then puts the store in place."""
+    """Another process putting its store in place holds the folder's ``flock``: this one
+    asks for the lock and puts nothing in place until it is released. Then it puts its
+    store in place, or, when the other process put one there meanwhile, keeps that one and
+    says it made none (the name is checked under the lock, not before it)."""
     fcntl = pytest.importorskip("fcntl")
     monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
     monkeypatch.setattr(mlflow_store.os, "link", refused)
+    real_flock, asked = fcntl.flock, threading.Event()
+
+    def flock(descriptor, operation):
+        asked.set()
+        return real_flock(descriptor, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
     path = tmp_path / "mlflow.db"
     made = []
     thread = threading.Thread(target=lambda: made.append(create_store(path)))
     # A lock on another open of the folder excludes this process's own, as another's does.
     descriptor = os.open(tmp_path, os.O_RDONLY)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        real_flock(descriptor, fcntl.LOCK_EX)
         thread.start()
-        time.sleep(1)  # ample for the stand-in build, which writes a few bytes
+        assert asked.wait(60), "the store was put in place without asking for the lock"
         while_locked = (list(made), path.exists())
+        if meanwhile:
+            path.write_bytes(b"the other process's store")
     finally:
         os.close(descriptor)  # releases the lock
     thread.join(60)
     assert while_locked == ([], False)
-    assert made == [True] and path.read_bytes() == _Built.content
+    if meanwhile:
+        assert made == [False] and path.read_bytes() == b"the other process's store"
+    else:
+        assert made == [True] and path.read_bytes() == _Built.content
     assert files_of(tmp_path) == ["mlflow.db"]
+
+
+def test_without_fcntl_a_rename_refused_for_a_name_that_exists_keeps_the_other_store(
+    tmp_path, monkeypatch
+):
+    """Windows has no ``fcntl``, so no lock is held: there ``os.rename`` refuses a name that
+    exists (FileExistsError), and the store another process put there between the check
+    and the rename is kept; this call says it made none and leaves no file of its own."""
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl raises ImportError
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
+    monkeypatch.setattr(mlflow_store.os, "link", refused)
+    path = tmp_path / "mlflow.db"
+
+    def other_process_first(source, target):
+        path.write_bytes(b"the other process's store")
+        raise FileExistsError(17, "Cannot create a file when that file already exists", target)
+
+    monkeypatch.setattr(mlflow_store.os, "rename", other_process_first)
+    assert create_store(path) is False
+    assert path.read_bytes() == b"the other process's store"
+    assert files_of(tmp_path) == ["mlflow.db"]
+
+
+def test_a_link_failing_for_another_reason_than_no_hard_links_is_raised(tmp_path, monkeypatch):
+    """A full disk is not a file system without hard links: the error is raised, no rename
+    is tried, and nothing is left in the folder."""
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
+
+    def full(source, target):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    def no_rename(source, target):
+        raise AssertionError("renamed after a link failed on a full disk")
+
+    monkeypatch.setattr(mlflow_store.os, "link", full)
+    monkeypatch.setattr(mlflow_store.os, "rename", no_rename)
+    with pytest.raises(OSError, match="No space left on device"):
+        create_store(tmp_path / "mlflow.db")
+    assert files_of(tmp_path) == []
+
+
+def test_a_folder_that_cannot_be_locked_is_one_line_naming_it(tmp_path, monkeypatch):
+    """Without hard links, a folder whose lock is refused (a network file system, say):
+    one line naming the folder, the reason and the rule; no store is put in place."""
+    fcntl = pytest.importorskip("fcntl")
+    monkeypatch.setattr(mlflow_store, "TrackingStore", _Built)
+    monkeypatch.setattr(mlflow_store.os, "link", refused)
+
+    def lock_refused(descriptor, operation):
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(fcntl, "flock", lock_refused)
+    with pytest.raises(OSError) as error:
+        create_store(tmp_path / "mlflow.db")
+    assert str(error.value) == (
+        f"[Errno {errno.EBADF}] cannot lock {tmp_path} to put the MLflow store in place: "
+        "Bad file descriptor (keep local_root on a local disk)"
+    )
+    assert files_of(tmp_path) == []
 
 
 def test_threads_of_one_process_build_their_stores_one_at_a_time(tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ while anything may have it open.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import tempfile
@@ -69,37 +70,66 @@ def _use_wal(database: Path) -> None:
         connection.execute(f"PRAGMA journal_mode={JOURNAL_MODE}").fetchone()
 
 
+# What os.link raises on a file system without hard links (FAT refuses with EPERM, others
+# say the operation is not supported); any other error (a full disk, say) is raised.
+NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
+
+
 @contextmanager
 def _folder_locked(folder: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on the folder ``folder`` for the block: the block of any
     other process or thread on the same folder waits until this one ends. Without
     ``fcntl`` (Windows) nothing is held: there a rename refuses a name that exists itself.
-    Raises OSError when the folder cannot be opened or locked."""
+    Raises OSError "cannot lock <folder> to put the MLflow store in place: <reason> (keep
+    local_root on a local disk)" when the folder cannot be opened or locked."""
     try:
         import fcntl
     except ImportError:
         yield
         return
-    descriptor = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError as err:
+        raise _lock_error(folder, err) from err
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError as err:
+            raise _lock_error(folder, err) from err
         yield
     finally:
         os.close(descriptor)  # releases the lock
 
 
+def _lock_error(folder: Path, err: OSError) -> OSError:
+    """The one-line error of :func:`_folder_locked` for ``err``, raised locking ``folder``."""
+    return OSError(
+        err.errno,
+        f"cannot lock {folder} to put the MLflow store in place: "
+        f"{err.strerror or err} (keep local_root on a local disk)",
+    )
+
+
+def _no_hard_links(err: OSError) -> bool:
+    """Whether ``err``, raised by ``os.link``, says the file system has no hard links
+    (:data:`NO_HARD_LINKS`, or Windows' "incorrect function" on FAT)."""
+    return err.errno in NO_HARD_LINKS or getattr(err, "winerror", None) == 1
+
+
 def _put_in_place(temporary: Path, path: Path) -> bool:
     """Give the finished store file ``temporary`` the name ``path`` unless a file has it;
     True when it did. A hard link (refused when the name exists); where the file system
-    has no hard links, a rename with the folder locked (:func:`_folder_locked`), only while
-    the name is free. Raises OSError when neither can be made."""
+    has no hard links (:func:`_no_hard_links`), a rename with the folder locked
+    (:func:`_folder_locked`), only while the name is free. Raises OSError when the link
+    fails otherwise or the folder cannot be locked."""
     try:
         os.link(temporary, path)
         return True
     except FileExistsError:  # another process won
         return False
-    except OSError:  # no hard links on this file system
-        pass
+    except OSError as err:
+        if not _no_hard_links(err):
+            raise
     with _folder_locked(path.parent):
         if path.exists():
             return False
@@ -134,9 +164,10 @@ def create_store(path: Path) -> bool:
     missing. Returns True when this call created the store, False when the file existed
     already or another process created it meanwhile (then nothing here touched it). The
     store is built in a temporary file beside ``path`` (``.mlflow.db.*.tmp``), removed
-    whatever happens, and put in place whole (:func:`_put_in_place`: a hard link, or on a
-    file system without them a rename under a lock of the folder); threads of one process
-    build their stores one at a time (:data:`_BUILDING`).
+    whatever happens unless the process is killed meanwhile, and put in place whole
+    (:func:`_put_in_place`: a hard link, or on a file system without them a rename under a
+    lock of the folder); threads of one process build their stores one at a time
+    (:data:`_BUILDING`).
     The store is in WAL journal mode (:data:`JOURNAL_MODE`) from its creation on, where
     SQLite allows it. Raises OSError when the folder cannot be written or locked, and
     MLflow's own error when it cannot build the store; ``path`` is not created then.

@@ -281,7 +281,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     registry = client()
     name = settings.model_name
     candidate = (
-        latest_version(registry, name, TRAIN_STEP)
+        latest_version(registry, name, registered_by=TRAIN_STEP)
         if version is None
         else get_version(registry, name, version)
     )

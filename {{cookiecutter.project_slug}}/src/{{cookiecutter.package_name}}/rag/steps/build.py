@@ -112,7 +112,7 @@ def run(ctx: Context) -> dict:
     }
     registry = client()
     try:
-        newest = latest_version(registry, settings.model_name)
+        newest = latest_version(registry, settings.model_name, registered_by="build")
     except LookupError:
         newest = None
     # Only a finished version is handed on: on Unity Catalog a version whose files failed

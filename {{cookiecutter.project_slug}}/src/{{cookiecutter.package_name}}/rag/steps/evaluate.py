@@ -348,7 +348,7 @@ def run(ctx: Context, version: int | None = None) -> dict:
     if version is not None:
         candidate = get_version(registry, name, version)
     else:
-        candidate = latest_version(registry, name, "build")
+        candidate = latest_version(registry, name, registered_by="build")
     champion = version_by_alias(registry, name, settings.champion_alias)
     if champion is not None and same_version(champion.version, candidate.version):
         champion = None
