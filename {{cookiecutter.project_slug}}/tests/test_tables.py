@@ -368,14 +368,19 @@ def test_rows_written_by_sql_table_writes_and_with_deletion_vectors(ctx):
     both = (ctx.tables, as_on_databricks(ctx))
     target = ctx.tables.sql_name(name)
     rows = "VALUES ('EWR', 1, 1.0D), ('JFK', 1, 2.0D), ('LGA', 1, 3.0D) AS t(origin, hour, value)"
-    for statement, count in (("CREATE", 3), ("REPLACE", 2), ("CREATE OR REPLACE", 3)):
+    # The last statement also turns deletion vectors on (a table property, in that commit).
+    deletion_vectors = "TBLPROPERTIES ('delta.enableDeletionVectors' = true)"
+    for statement, count, properties in (
+        ("CREATE", 3, ""),
+        ("REPLACE", 2, ""),
+        ("CREATE OR REPLACE", 3, deletion_vectors),
+    ):
         ctx.spark.sql(
-            f"{statement} TABLE {target} USING DELTA AS SELECT /*+ COALESCE(1) */ * "
+            f"{statement} TABLE {target} USING DELTA {properties} AS SELECT /*+ COALESCE(1) */ * "
             f"FROM {rows} LIMIT {count}"
         )
         assert [tables.rows_written(name) for tables in both] == [count, count], statement
 
-    ctx.spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ('delta.enableDeletionVectors' = true)")
     ctx.tables.replace_where(batch(ctx.spark, [("EWR", 1, 5.0)]), name, "origin = 'EWR'", KEYS)
     assert [tables.rows_written(name) for tables in both] == [1, 1]
     held = {r.origin: r.value for r in ctx.tables.read(name).collect()}
