@@ -36,6 +36,11 @@ from pathlib import Path
 from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
 
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; its rename refuses a name that exists
+    fcntl = None
+
 
 def _close_engines(uri: str) -> None:
     """Close the database engines MLflow keeps for ``uri`` for the rest of the process
@@ -82,9 +87,7 @@ def _folder_locked(folder: Path) -> Iterator[None]:
     ``fcntl`` (Windows) nothing is held: there a rename refuses a name that exists itself.
     Raises OSError "cannot lock <folder> to put the MLflow store in place: <reason> (keep
     local_root on a local disk)" when the folder cannot be opened or locked."""
-    try:
-        import fcntl
-    except ImportError:
+    if fcntl is None:
         yield
         return
     try:
