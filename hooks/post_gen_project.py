@@ -101,9 +101,12 @@ def cruft_state(answers, folder):
     abbreviation such as ``gh:org/repo`` expanded by cookiecutter's built-in ones), else
     the checkout's top folder; ``directory`` the template's folder inside the checkout
     (``None`` at its top); ``commit`` the checkout's HEAD (uncommitted changes are not
-    recorded); ``context`` the answers with ``_template`` and ``_commit``. The
-    template's private variables (names starting with ``_``: its file manifest, this
-    run's folders) are left out: an update reads them from the template at each commit.
+    recorded); ``context`` every variable of the template's ``cookiecutter.json`` with
+    this render's value, in that file's order (its private variables included: the file
+    manifest, the tool versions), then ``_template`` and ``_commit``, as cruft writes the
+    file. So ``make update-template`` (``cruft update --refresh-private-variables``, which
+    rewrites it) leaves it as it is when the template has not changed. This run's folders
+    (``_output_dir``, ``_repo_dir``, ``_checkout``) are left out, as cruft leaves them.
     """
     if folder is None:
         return None
@@ -122,7 +125,13 @@ def cruft_state(answers, folder):
 
         expanded = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
         template = expanded if is_repo_url(expanded) else str(top)
-    context = {k: v for k, v in answers.items() if not k.startswith("_")}
+    variables = json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
+    # An equal value as the template's file writes it (the answers come with dict keys sorted)
+    context = {
+        key: variables[key] if variables[key] == answers[key] else answers[key]
+        for key in variables
+        if key in answers
+    }
     context.update({"_template": template, "_commit": commit})
     return {
         "template": template,

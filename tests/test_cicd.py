@@ -671,7 +671,8 @@ def test_make_hooks_and_update_template_run_only_at_the_top_of_the_projects_own_
         assert refused.returncode != 0
         assert refused.stderr.splitlines()[0] == (
             f"error: make {target} needs {project} to be the top of its own git repository, "
-            f"not a folder of {checkout} (run git init there first)"
+            f"not a folder of {checkout} "
+            "(copy it out of that repository and run git init in the copy)"
         )
     assert not log.exists()  # no tool ran
     # Without cruft in the venv, update-template still refuses before installing anything.

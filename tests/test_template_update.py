@@ -128,6 +128,11 @@ def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, templat
     git(project, "init", "-q")
     commit_all(project, "rendered")
 
+    # No template change: the update rewrites .cruft.json as it was, so nothing changes.
+    result = update_template(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(project, "status", "--porcelain") == ""
+
     # A template change arrives.
     append(template_repo / README, "\nTemplate line, version 2.\n")
     v2 = commit_all(template_repo, "template v2")
