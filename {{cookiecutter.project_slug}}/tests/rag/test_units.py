@@ -16,12 +16,14 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import databricks.sdk
+import mlflow
 import numpy as np
 import pytest
 import yaml
 from databricks.sdk.errors import NotFound
 from mlflow.entities import AssessmentSource, Feedback
 from mlflow.genai.scorers import scorer
+from mlflow.genai.scorers.scorer_utils import get_scorer_definition_digest
 
 from {{ cookiecutter.package_name }}.cli import format_summary
 from {{ cookiecutter.package_name }}.rag import corpus, eval_set, packaged, prompts, vector_search
@@ -1100,6 +1102,34 @@ def test_a_judge_score_that_is_not_finite_becomes_the_judges_error_the_rest_pass
     assert scored_or_raised(judge_giving(np.float64(0.25))).run(outputs=answer) == 0.25
     with pytest.raises(RuntimeError, match="^judge endpoint: HTTP 500$"):
         scored_or_raised(judge_giving(RuntimeError("judge endpoint: HTTP 500"))).run(outputs=answer)
+
+
+def test_a_checked_judge_has_the_scorer_digest_of_its_own_definition():
+    """MLflow records on each assessment the digest of its scorer's definition: a judge
+    checked by scored_or_raised has the judge's own, so judges of the same name on other
+    endpoints differ there and judges of one definition agree."""
+    on_a, on_b, on_a_again = (
+        judge_scorers(f"databricks:/{endpoint}") for endpoint in ("judge-a", "judge-b", "judge-a")
+    )
+    for a, b, a_again in zip(on_a, on_b, on_a_again, strict=True):
+        digest = [get_scorer_definition_digest(scored_or_raised(j)) for j in (a, b, a_again)]
+        assert digest[0] != digest[1]
+        assert digest[0] == digest[2]
+        assert digest == [get_scorer_definition_digest(j) for j in (a, b, a_again)]
+        assert all(d.startswith("sha256:") for d in digest)
+
+
+def test_evaluate_records_the_checked_judges_own_digest_on_its_assessment(store_ctx):
+    """The ``mlflow.assessment.scorerDigest`` metadata of a checked judge's assessment,
+    as ``mlflow.genai.evaluate`` records it, is the judge's digest, not the check's."""
+    store_ctx.mlflow()
+    judge = judge_giving(0.5)
+    row = {"inputs": {"question": "What does json.dumps return?"}, "outputs": {"answer": "A str."}}
+    result = mlflow.genai.evaluate(data=[row], scorers=[scored_or_raised(judge)])
+    (assessments,) = result.result_df["assessments"]
+    (judged,) = [a for a in assessments if a["assessment_name"] == "correctness"]
+    recorded = judged["metadata"]["mlflow.assessment.scorerDigest"]
+    assert (judged["feedback"], recorded) == ({"value": 0.5}, get_scorer_definition_digest(judge))
 
 
 class FakeSecrets:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from mlflow.genai.scorers import scorer
+from mlflow.genai.scorers import Scorer, scorer
 
 CODE_METRICS = ("retrieval_hit", "fact_recall", "cites_retrieved_source")
 
@@ -64,7 +64,29 @@ def judge_scorers(endpoint: str | None) -> list:
     return [Correctness(model=endpoint), RelevanceToQuery(model=endpoint)]
 
 
-def scored_or_raised(judge):
+class _ScoredOrRaised(Scorer):
+    """``judge``'s scores, a number that is not finite raised as ValueError (see
+    :func:`scored_or_raised`), under ``judge``'s definition."""
+
+    judge: Scorer
+
+    def __call__(self, *, inputs=None, outputs=None, expectations=None, trace=None):
+        value = self.judge.run(
+            inputs=inputs, outputs=outputs, expectations=expectations, trace=trace
+        )
+        number = getattr(value, "value", value)
+        if isinstance(number, numbers.Real) and not math.isfinite(number):
+            raise ValueError(f"judge {self.judge.name} gave no score ({number})")
+        return value
+
+    def model_dump(self, **kwargs) -> dict:
+        """``judge``'s serialized definition (a copy loaded from it is the judge, unchecked).
+        MLflow hashes it into the scorer digest (``mlflow.assessment.scorerDigest``) on each
+        assessment, which is thus the judge's own digest."""
+        return self.judge.model_dump(**kwargs)
+
+
+def scored_or_raised(judge: Scorer) -> Scorer:
     """``judge`` (a scorer) as a scorer of the same name that raises ValueError, naming the
     judge and the value, where ``judge`` returns a number that is not finite (NaN,
     infinity; a Python or numpy number), itself or as a Feedback's value.
@@ -72,15 +94,8 @@ def scored_or_raised(judge):
     ``mlflow.genai.evaluate`` records the error for that question, as for a judge whose
     endpoint failed (the question counts as unjudged), where a NaN value would leave the
     evaluation without any per-question result (no ``result_df``), code scores included.
-    Other values, and errors ``judge`` raises, pass through unchanged.
+    Other values, and errors ``judge`` raises, pass through unchanged. The scorer's
+    definition is ``judge``'s, so the scorer digest MLflow records on each assessment is
+    ``judge``'s: two judges of the same name on other models or instructions differ there.
     """
-
-    @scorer(name=judge.name)
-    def checked(inputs, outputs, expectations, trace):
-        value = judge.run(inputs=inputs, outputs=outputs, expectations=expectations, trace=trace)
-        number = getattr(value, "value", value)
-        if isinstance(number, numbers.Real) and not math.isfinite(number):
-            raise ValueError(f"judge {judge.name} gave no score ({number})")
-        return value
-
-    return checked
+    return _ScoredOrRaised(name=judge.name, judge=judge)
