@@ -25,6 +25,7 @@ def test_the_targets_name_the_folder_mlops_local_root_names_else_local_runtime(p
         ui = run_make(project, "-n", "mlflow-ui", local_root=root).stdout.splitlines()
         assert ui == [
             f".venv/bin/mlflow ui --backend-store-uri sqlite:///{folder}/mlflow.db --port 5000"
+            " --workers 1"
         ]
         clean = run_make(project, "-n", "clean", local_root=root).stdout
         assert clean.splitlines()[-1] == f"rm -rf '{folder}' summary.json", root
