@@ -15,8 +15,13 @@ the folder holding it. The template's file list is read from its folder (``_repo
 which renders into a fresh folder), every file under a listed path is removed.
 
 Last, when the template folder is a git checkout, ``.cruft.json`` records the template,
-its commit and the answers as ``cruft create`` does (cruft overwrites it with its own),
-so ``make update-template`` works in a project made with plain cookiecutter too.
+its commit and the answers as ``cruft create`` does, so ``make update-template`` works in
+a project made with plain cookiecutter too. Only plain cookiecutter's renders write it
+(they have ``_repo_dir``): cruft renders through cookiecutter's ``generate_files``, which
+sets none, and writes the file itself. Under ``cruft update`` the hook's file would be
+wrong: cruft renders the old and the new template into folders of its own and applies
+their difference, and the hook, which finds the template's working tree, would record
+its newest commit in both.
 """
 
 import json
@@ -144,7 +149,9 @@ def cruft_state(answers, folder):
 
 def with_these_answers(state_file, answers):
     """The project's ``.cruft.json`` (``state_file``) with its answers replaced by this
-    render's, its template and commit kept; ``None`` when the file is absent or holds no
+    render's, and so are the private values it records (the template's, such as the
+    ``__`` ones computed from the answers); its template and commit are kept (``template``,
+    ``commit``, ``_template``, ``_commit``). ``None`` when the file is absent or holds no
     answers (``context.cookiecutter``).
 
     For a render from a template folder outside a git checkout, which :func:`cruft_state`
@@ -158,7 +165,14 @@ def with_these_answers(state_file, answers):
         return None
     if not isinstance(earlier, dict):
         return None
-    earlier.update({k: v for k, v in answers.items() if not k.startswith("_")})
+    kept = ("_template", "_commit")
+    earlier.update(
+        {
+            key: value
+            for key, value in answers.items()
+            if not key.startswith("_") or (key in earlier and key not in kept)
+        }
+    )
     return state
 
 
@@ -209,6 +223,8 @@ def main(answers_json=ANSWERS_JSON):
     root = Path.cwd()
     remove_rendered(paths_to_remove(manifest, chosen, root), root, template_files(answers))
     rename_variants(answers.get("_variant_files", {}), root)
+    if "_repo_dir" not in answers:  # cruft's render: cruft writes .cruft.json itself
+        return 0
     state = cruft_state(answers, template_folder(answers))
     if state is None:
         state = with_these_answers(root / ".cruft.json", answers)

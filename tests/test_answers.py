@@ -174,16 +174,20 @@ def test_a_rerender_from_a_template_outside_git_records_its_answers_for_the_next
         copy(REPO / name, plain / name)
     monitor = project / "src" / "flight_delays" / "steps" / "monitor.py"
 
+    platforms = {True: ("gitlab", "GitLab CI/CD"), False: ("github_actions", "GitHub Actions")}
     for monitoring in (True, False):  # the second would be refused on stale answers
+        platform, platform_name = platforms[monitoring]
         cookiecutter(
             str(plain),
             no_input=True,
             output_dir=str(tmp_path / "out"),
-            extra_context={"include_monitoring": monitoring},
+            extra_context={"include_monitoring": monitoring, "cicd_platform": platform},
             overwrite_if_exists=True,
         )
         state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
         assert state["context"]["cookiecutter"]["include_monitoring"] is monitoring
+        # and the private values computed from the answers follow them
+        assert state["context"]["cookiecutter"]["__cicd_name"] == platform_name
         assert state["commit"] == commit  # what update-template diffs from is kept
         assert monitor.exists() is monitoring
 

@@ -133,8 +133,12 @@ def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, templat
     assert result.returncode == 0, result.stdout + result.stderr
     assert git(project, "status", "--porcelain") == ""
 
-    # A template change arrives.
+    # A template change arrives, with a new private variable (recorded in .cruft.json).
     append(template_repo / README, "\nTemplate line, version 2.\n")
+    variables_file = template_repo / "cookiecutter.json"
+    variables = json.loads(variables_file.read_text(encoding="utf-8"))
+    variables["_added_in_v2"] = "v2"
+    variables_file.write_text(json.dumps(variables, indent=4) + "\n", encoding="utf-8")
     v2 = commit_all(template_repo, "template v2")
     result = update_template(project)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -144,6 +148,9 @@ def test_update_brings_template_changes_and_stops_on_conflicts(tmp_path, templat
         .endswith("\nTemplate line, version 2.\n")
     )
     assert recorded_commit(project) == v2
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert state["context"]["cookiecutter"]["_added_in_v2"] == "v2"
+    assert not list(project.rglob("*.rej"))
     commit_all(project, "template v2 applied")
 
     # The user and the template both change that line: a conflict, reported, nothing committed.
@@ -202,6 +209,42 @@ def test_a_render_from_a_git_url_records_the_url_and_its_head(tmp_path, template
     assert context["project_slug"] == "flight-delays"
 
 
+def test_a_project_rendered_from_a_branch_takes_that_branchs_changes(tmp_path, template_repo):
+    """Rendered with ``checkout="stable"`` (cookiecutter's ``--checkout``, recorded in
+    .cruft.json), ``make update-template`` brings the newest commit of ``stable``, not of
+    the template's default branch, and keeps ``stable`` recorded."""
+    default = git(template_repo, "rev-parse", "--abbrev-ref", "HEAD")
+    git(template_repo, "branch", "stable")
+    bare = tmp_path / "mlops-template.git"
+    git(tmp_path, "clone", "-q", "--bare", str(template_repo), str(bare))
+    project = Path(
+        cookiecutter(
+            bare.as_uri(), checkout="stable", no_input=True, output_dir=str(tmp_path / "out")
+        )
+    )
+    assert json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["checkout"] == (
+        "stable"
+    )
+    git(project, "init", "-q")
+    commit_all(project, "rendered")
+    result = update_template(project)  # nothing new on stable: nothing changes
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(project, "status", "--porcelain") == ""
+    append(template_repo / README, "\nOn the default branch.\n")
+    commit_all(template_repo, "default branch v2")
+    git(template_repo, "checkout", "-q", "stable")
+    append(template_repo / README, "\nOn stable.\n")
+    stable = commit_all(template_repo, "stable v2")
+    git(template_repo, "push", "-q", str(bare), "stable", default)
+
+    result = update_template(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (project / "README.md").read_text(encoding="utf-8")
+    assert text.endswith("\nOn stable.\n") and "On the default branch." not in text
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert (state["commit"], state["checkout"]) == (stable, "stable")
+
+
 def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):
     """``make update-template`` in a project without ``.venv`` (as rendered) creates it and
     installs the ``tools`` extra (cruft) before ``cruft update``; in a ``.venv`` without
@@ -210,9 +253,10 @@ def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):
     without running them."""
     project = with_cookiecutter(REPO, tmp_path / "out")
 
-    def planned(bin_dir: Path) -> list[str]:
+    def planned(bin_dir: Path, *settings: str) -> list[str]:
         done = subprocess.run(
-            ["make", "-n", "update-template", f"BIN={bin_dir}", f"VENV={bin_dir.parent}"],
+            ["make", "-n", "update-template", f"BIN={bin_dir}", f"VENV={bin_dir.parent}"]
+            + list(settings),
             cwd=project,
             capture_output=True,
             text=True,
@@ -239,3 +283,5 @@ def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):
     ours = Path(sys.executable).parent  # this environment has cruft (imported above)
     assert (ours / "cruft").is_file() and (ours / "python").exists()
     assert planned(ours) == [f"{ours}/{update}"]
+    # Another branch or tag than the one recorded (none here): CHECKOUT=
+    assert planned(ours, "CHECKOUT=v2.0") == [f"{ours}/{update} --checkout 'v2.0'"]
