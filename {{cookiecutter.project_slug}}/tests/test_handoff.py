@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }} import cli, entry
 from {{ cookiecutter.package_name }}.checks import DataCheckError
@@ -60,11 +61,20 @@ def test_validate_and_deploy_get_the_version_train_registered(monkeypatch, ctx):
 
 @pytest.mark.spark  # run_pipeline counts the rows of every table at the end
 def test_a_rejected_candidate_stops_the_run_only_when_asked(monkeypatch, ctx):
+    """Stopped before deploy, the summary names the champion the registry still has."""
+    ctx.mlflow()
+    client, name = MlflowClient(), ctx.settings.model_name
+    client.create_registered_model(name)
+    for _ in range(2):
+        client.create_model_version(name, source="file:///nowhere", run_id=None)
+    client.set_registered_model_alias(name, ctx.settings.champion_alias, "2")
     calls = recorded_steps(monkeypatch, "FAILED")
     summary = cli.run_pipeline(ctx, stop_on_rejection=True)
     assert [step for step, _ in calls] == ["ingest", "features", "train", "validate"]
-    assert summary["rejected"] == 7
-    assert "stopped after validate: v7 was rejected" in cli.format_summary(summary)
+    assert (summary["rejected"], summary["champion_version"]) == (7, 2)
+    text = cli.format_summary(summary)
+    assert f"model: {name}  champion version: 2" in text
+    assert "stopped after validate: v7 was rejected" in text
 
     calls.clear()
     summary = cli.run_pipeline(ctx)

@@ -510,6 +510,7 @@ def test_validate_output_and_the_run_summary_are_strict_json_without_a_champion_
     path = tmp_path / "summary.json"
     assert cli.report_summary(summary, path, cli.format_summary(summary)) == 0
     written = strict_json(path.read_text(encoding="utf-8"))
+    assert path.read_text(encoding="utf-8").endswith("}\n")  # a text file: its last line ends
 
     verdict = summary["steps"]["validate"]
     assert math.isnan(verdict["champion_figure"]) and math.isnan(verdict["relative_degradation"])

@@ -148,8 +148,10 @@ def run_pipeline(
     the version validate judged (``model_version`` handed on, see ``HANDOFF``).
     Summary keys: env, windows (as-of dates and windows, see
     :meth:`Settings.window_tags`), steps (each step's result), seconds (wall time
-    per step), rows (rows per table at the end), model_name, champion_version,
-    validation (status, gates, metrics, reasons) and rejected. With
+    per step), rows (rows per table at the end), model_name, champion_version (the
+    champion at the end of the run: deploy's, else the registry's, None when there is
+    none: :func:`.registry.champion_after_run`), validation (status, gates, metrics,
+    reasons) and rejected. With
     ``stop_on_rejection``, a rejected candidate (validate status FAILED) ends the
     run right after validate and ``rejected`` is its version; otherwise
     ``rejected`` is None. A failing step raises; the steps before it are kept.
@@ -158,7 +160,8 @@ def run_pipeline(
     (:func:`_require_champion`). A new local MLflow store is created in a thread while
     the first step runs (:func:`.runtime.tracking.create_store_ahead`).
     """
-    from .runtime.tracking import create_store_ahead  # loads MLflow, as the context has
+    from .registry import champion_after_run  # loads MLflow, as the context has
+    from .runtime.tracking import create_store_ahead
 
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
@@ -183,7 +186,7 @@ def run_pipeline(
         "env": ctx.settings.env,
         "windows": ctx.settings.window_tags(),
         "model_name": ctx.settings.model_name,
-        "champion_version": results.get("deploy", {}).get("champion_version"),
+        "champion_version": champion_after_run(ctx, results),
         "validation": {
             k: validation.get(k)
             for k in ("model_version", "status", "gate_result", "gates", "metrics", "reasons")
@@ -268,7 +271,7 @@ def report_summary(summary: dict, path: Path | None, text: str) -> int:
     print(text)
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json_text(summary), encoding="utf-8")
+        path.write_text(json_text(summary) + "\n", encoding="utf-8")
     return REJECTION_EXIT if summary["rejected"] is not None else 0
 
 

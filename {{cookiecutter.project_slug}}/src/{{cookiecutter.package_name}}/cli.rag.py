@@ -163,7 +163,8 @@ def feedback(argv: list[str] | None = None) -> int:
 def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
     """Run ``steps`` in order in one process and return the summary.
 
-    Summary keys: env, model_name, champion_version, evaluation (model_version,
+    Summary keys: env, model_name, champion_version (the champion at the end of the run:
+    deploy's, else the registry's, None when there is none), evaluation (model_version,
     status, gate_result, metrics, reasons), rows (per table at the end), seconds
     (wall time per step and total), steps (each step's result) and rejected (True
     when a refused candidate stopped the run after evaluate: see :func:`stops_on`).
@@ -179,13 +180,15 @@ def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
         if step == "evaluate" and stops_on(results[step], ctx):
             rejected = True
             break
+    from .registry import champion_after_run  # loads MLflow, as the steps have
+
     tables = ctx.settings.tables
     rows = {name: ctx.tables.count(name) for name in map(ctx.settings.table, tables)}
     evaluation = results.get("evaluate", {})
     return {
         "env": ctx.settings.env,
         "model_name": ctx.settings.model_name,
-        "champion_version": results.get("deploy", {}).get("champion_version"),
+        "champion_version": champion_after_run(ctx, results),
         "evaluation": {
             k: evaluation.get(k)
             for k in ("model_version", "status", "gate_result", "metrics", "reasons", "questions")
@@ -198,7 +201,10 @@ def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
 
 
 def format_summary(summary: dict) -> str:
-    """The summary as a few readable lines."""
+    """The summary as a few readable lines: rows per table, the model and its champion
+    version, the evaluation's verdict and metrics, one ``  failed gate: <reason>`` line per
+    reason of a refusal, ``stopped after evaluate: v<N> was rejected`` when that stopped
+    the run, and seconds per step."""
     lines = [f"environment: {summary['env']}", "rows per table:"]
     lines += [f"  {name}: {count:,}" for name, count in summary["rows"].items()]
     evaluation = summary["evaluation"]
@@ -209,6 +215,9 @@ def format_summary(summary: dict) -> str:
         f"evaluation of v{evaluation['model_version']} on {evaluation['questions']} questions: "
         f"{evaluation['status']} ({metrics})"
     )
+    lines += [f"  failed gate: {reason}" for reason in evaluation.get("reasons") or []]
+    if summary.get("rejected"):
+        lines.append(f"stopped after evaluate: v{evaluation['model_version']} was rejected")
     lines.append(
         "seconds per step: " + ", ".join(f"{k}={v}" for k, v in summary["seconds"].items())
     )
@@ -228,7 +237,7 @@ def run_all(argv: list[str] | None = None) -> int:
         print(format_summary(summary))
         if args.summary:
             args.summary.parent.mkdir(parents=True, exist_ok=True)
-            args.summary.write_text(json_text(summary), encoding="utf-8")
+            args.summary.write_text(json_text(summary) + "\n", encoding="utf-8")
         return REJECTED_EXIT if summary["rejected"] else 0
 
     return entry.main(body, parser, argv)

@@ -156,6 +156,30 @@ def model_uri(name: str, version: str | int) -> str:
     return f"models:/{name}/{version}"
 
 
+def current_champion(ctx) -> int | None:
+    """The version number the champion alias of ``ctx.settings.model_name`` points at, or
+    None when there is no champion (no such alias, or no such model).
+
+    ``ctx`` is a runtime Context (either use case); MLflow is pointed at its registry.
+    Other registry errors are raised (:func:`version_by_alias`).
+    """
+    ctx.mlflow()
+    champion = version_by_alias(
+        tracking.client(), ctx.settings.model_name, ctx.settings.champion_alias
+    )
+    return None if champion is None else int(champion.version)
+
+
+def champion_after_run(ctx, results: dict[str, dict]) -> int | None:
+    """The champion version at the end of a ``run-all`` whose step results are ``results``
+    ({step: its result}): what deploy's result says (``champion_version``) when deploy
+    ran, else :func:`current_champion`, since a candidate rejected before deploy leaves
+    the champion where it was. None when there is no champion."""
+    if "deploy" in results:
+        return results["deploy"].get("champion_version")
+    return current_champion(ctx)
+
+
 def champion_version(ctx) -> int:
     """The version number the champion alias of ``ctx.settings.model_name`` points at.
 
@@ -163,9 +187,8 @@ def champion_version(ctx) -> int:
     Resolved once per call, so a caller serves or scores one fixed version. Raises
     LookupError when no champion exists.
     """
-    ctx.mlflow()
-    name, alias = ctx.settings.model_name, ctx.settings.champion_alias
-    champion = version_by_alias(tracking.client(), name, alias)
-    if champion is None:
+    version = current_champion(ctx)
+    if version is None:
+        name, alias = ctx.settings.model_name, ctx.settings.champion_alias
         raise LookupError(f"model {name} has no '{alias}' alias: run deploy first")
-    return int(champion.version)
+    return version

@@ -236,13 +236,23 @@ def test_a_rejection_fails_evaluate_and_stops_run_all_only_when_asked(
         patch.setattr(cli, "run_pipeline", lambda c: real_pipeline(c, steps=steps))
         assert cli.run_all(["--summary", str(written)]) == 3
     saved = strict_json(written.read_text(encoding="utf-8"))
+    assert written.read_text(encoding="utf-8").endswith("}\n")  # its last line ends
     assert saved["rejected"] is True and list(saved["steps"]) == ["build", "evaluate"]
     assert saved["evaluation"]["reasons"][0].startswith("fact_recall")
-    assert "evaluation of v1 on 17 questions: FAILED" in capsys.readouterr().out
+    printed = capsys.readouterr().out.splitlines()
+    verdict = "evaluation of v1 on 17 questions: FAILED"
+    (at,) = [i for i, line in enumerate(printed) if line.startswith(verdict)]
+    reasons = [f"  failed gate: {reason}" for reason in saved["evaluation"]["reasons"]]
+    assert printed[at + 1 : at + 1 + len(reasons)] == reasons
+    assert printed[at + 1 + len(reasons)] == "stopped after evaluate: v1 was rejected"
 
     # The same run with a reachable gate goes on to deploy.
     passed = cli.run_pipeline(ctx, steps=("build", "evaluate", "deploy"))
     assert passed["rejected"] is False and passed["champion_version"] is not None
+    # A rejection stops before deploy: the summary names the champion the registry keeps.
+    again = cli.run_pipeline(strict, steps=("build", "evaluate", "deploy"))
+    assert again["rejected"] is True and list(again["steps"]) == ["build", "evaluate"]
+    assert again["champion_version"] == passed["champion_version"]
 
 
 def test_too_few_questions_fail_the_gate_with_or_without_a_champion(ctx, monkeypatch):
