@@ -204,7 +204,8 @@ def format_summary(summary: dict) -> str:
     """The summary as a few readable lines: rows per table, the model and its champion
     version, the evaluation's verdict and metrics, one ``  failed gate: <reason>`` line per
     reason of a refusal, ``stopped after evaluate: v<N> was rejected`` when that stopped
-    the run, and seconds per step."""
+    the run, the monitor step's alarms when it ran (``monitor alarms: <count>``, then one
+    ``  alarm: <text>`` line each), and seconds per step."""
     lines = [f"environment: {summary['env']}", "rows per table:"]
     lines += [f"  {name}: {count:,}" for name, count in summary["rows"].items()]
     evaluation = summary["evaluation"]
@@ -218,6 +219,10 @@ def format_summary(summary: dict) -> str:
     lines += [f"  failed gate: {reason}" for reason in evaluation.get("reasons") or []]
     if summary.get("rejected"):
         lines.append(f"stopped after evaluate: v{evaluation['model_version']} was rejected")
+    monitor = summary.get("steps", {}).get("monitor")
+    if monitor is not None:
+        lines.append(f"monitor alarms: {len(monitor['alarms'])}")
+        lines += [f"  alarm: {alarm}" for alarm in monitor["alarms"]]
     lines.append(
         "seconds per step: " + ", ".join(f"{k}={v}" for k, v in summary["seconds"].items())
     )

@@ -691,6 +691,24 @@ def test_the_summary_lists_the_evaluation_metrics_in_the_same_order_every_run():
     assert first == second == f"evaluation of v1 on 3 questions: PASSED {expected}"
 
 
+def test_the_summary_lists_the_monitor_alarms_when_the_monitor_ran():
+    summary = {
+        "env": "local",
+        "rows": {},
+        "model_name": "m",
+        "champion_version": 1,
+        "seconds": {"total": 1.0},
+        "evaluation": {"model_version": 1, "questions": 3, "status": "PASSED", "metrics": {}},
+    }
+    alarm = "negative_feedback_share 1.00 > max_negative_feedback_share 0.3"
+    assert "monitor alarms" not in format_summary(summary)  # no monitor step in this run
+    for found in ([alarm], []):
+        lines = format_summary({**summary, "steps": {"monitor": {"alarms": found}}}).splitlines()
+        at = lines.index(f"monitor alarms: {len(found)}")
+        assert lines[at + 1 : -1] == [f"  alarm: {text}" for text in found]
+        assert lines[-1].startswith("seconds per step: ")
+
+
 def test_text_that_breaks_the_python_parser_is_not_code():
     assert is_python("a" + "[0]" * 100_000) is False  # the parser's recursion limit
     assert is_python("(" * 300 + ")" * 300) is False  # too many nested parentheses
