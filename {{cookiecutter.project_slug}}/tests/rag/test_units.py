@@ -22,7 +22,7 @@ import pytest
 import yaml
 from databricks.sdk.errors import NotFound
 from mlflow.entities import AssessmentSource, Feedback
-from mlflow.genai.scorers import scorer
+from mlflow.genai.scorers import Scorer, scorer
 from mlflow.genai.scorers.scorer_utils import get_scorer_definition_digest
 
 from {{ cookiecutter.package_name }}.cli import format_summary
@@ -1135,6 +1135,14 @@ def test_a_checked_judge_has_the_scorer_digest_of_its_own_definition():
         assert digest[0] == digest[2]
         assert digest == [get_scorer_definition_digest(j) for j in (a, b, a_again)]
         assert all(d.startswith("sha256:") for d in digest)
+
+
+def test_a_checked_judge_loaded_back_from_its_definition_is_the_bare_judge():
+    """As scored_or_raised's model_dump says: its definition is the judge's, so a copy
+    loaded from it (a registered scorer, say) is the judge, without the check."""
+    (judge, _) = judge_scorers("databricks:/judge-a")
+    loaded = Scorer.model_validate(scored_or_raised(judge).model_dump())
+    assert type(loaded) is type(judge) and loaded.model_dump() == judge.model_dump()
 
 
 def test_evaluate_records_the_checked_judges_own_digest_on_its_assessment(store_ctx):
