@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.steps import ingest, train, validate
 from .conftest import (
     SYNTHETIC_WINDOWS,
     fail_on,
+    local_settings,
     private_copy,
     rows_in_window,
     serve_sources,
@@ -111,10 +112,33 @@ def test_train_refuses_a_window_without_labelled_rows_before_it_replaces_the_tra
         "validation": Window(utc(2013, 1, 12), utc(2013, 1, 14)),
     }
 
-    with pytest.raises(ValueError, match=r"^windows.validation: no labelled rows in this window$"):
+    with pytest.raises(ValueError) as refused:
         train.run(Context(replace(ctx.settings, windows=past_the_data)))
+    assert str(refused.value) == (
+        "windows.validation: no labelled rows in this window (2013-01-12..2013-01-14, UTC)"
+    )
 
     assert ctx.tables.commit_stamp(name) == before  # v1's holdout is still there to validate
+
+
+def test_inputs_null_in_every_train_row_name_the_lookup_tolerance_when_looked_up(tmp_path):
+    """The refusal of model inputs null in every train row: for those the feature tables
+    hold, it names features.lookup_tolerance_hours, the likely cause (a table whose rows
+    are older than it at the lookup timestamp)."""
+    settings = local_settings(tmp_path)
+    contract = settings.contract
+    looked_up = next(iter(contract.feature_tables.values())).features[0]
+    in_tables = {c for t in contract.feature_tables.values() for c in t.features}
+    own = next(c for c in contract.feature_columns if c not in in_tables)
+    hours = settings.features["lookup_tolerance_hours"]
+    assert train.empty_inputs_message([own], contract, settings.features) == (
+        f"training set: columns ['{own}'] are null in every train row"
+    )
+    assert train.empty_inputs_message([own, looked_up], contract, settings.features) == (
+        f"training set: columns ['{own}', '{looked_up}'] are null in every train row "
+        f"(['{looked_up}'] come from the feature tables: is a feature row within "
+        f"features.lookup_tolerance_hours ({hours}) before the lookup timestamp?)"
+    )
 
 
 def test_ingest_failing_on_flights_still_appends_weather_and_a_rerun_repairs(

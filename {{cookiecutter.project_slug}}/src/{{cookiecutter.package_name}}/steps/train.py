@@ -63,6 +63,24 @@ def _log_figures(model, valid, predicted, columns: list[str], contract) -> None:
 SPLITS = ("train", "validation")
 
 
+def empty_inputs_message(empty: list[str], contract: Contract, features: dict) -> str:
+    """The one-line error for model inputs ``empty`` that are null in every train row.
+
+    When some of them are looked up in the feature tables (``contract.feature_tables``),
+    it names the likely cause: no feature row within ``features.lookup_tolerance_hours``
+    (``features``: the settings' section) before the lookup timestamp.
+    """
+    message = f"training set: columns {empty} are null in every train row"
+    looked_up = [c for c in empty if any(c in t.features for t in contract.feature_tables.values())]
+    if looked_up:
+        hours = features["lookup_tolerance_hours"]
+        message += (
+            f" ({looked_up} come from the feature tables: is a feature row within "
+            f"features.lookup_tolerance_hours ({hours}) before the lookup timestamp?)"
+        )
+    return message
+
+
 def training_frames(rows: DataFrame, contract: Contract) -> dict[str, pd.DataFrame]:
     """The ``train`` and ``validation`` splits of the training set as pandas, for the estimator.
 
@@ -100,7 +118,8 @@ def run(ctx: Context) -> dict:
     ``validation_roc_auc_prior_baseline``).
 
     Raises, before anything is written: ValueError when the train or validation split has
-    no labelled rows, or when a model input is null in every train row; DataCheckError when
+    no labelled rows (naming the window's dates), or when a model input is null in every
+    train row (:func:`empty_inputs_message`); DataCheckError when
     two events of the windows (:func:`..features.model_inputs.check_training_events`), or
     two rows of the training set, share the training set's keys; ConfigError when the
     model input lacks a column the contract needs (:mod:`..features.spine`).
@@ -132,10 +151,13 @@ def run(ctx: Context) -> dict:
         train, valid = splits["train"], splits["validation"]
         for split, frame in splits.items():
             if frame.empty:
-                raise ValueError(f"windows.{split}: no labelled rows in this window")
+                raise ValueError(
+                    f"windows.{split}: no labelled rows in this window "
+                    f"({settings.windows[split].label()}, UTC)"
+                )
         empty = [c for c in columns if train[c].isna().all()]
         if empty:
-            raise ValueError(f"training set: columns {empty} are null in every train row")
+            raise ValueError(empty_inputs_message(empty, contract, settings.features))
         params = dict(settings.training)
         model = build_pipeline(contract, params)
         # The training set is written while the model is fit (Spark's JVM and the
