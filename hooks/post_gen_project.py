@@ -104,7 +104,9 @@ def cruft_state(answers, folder):
 
     ``template`` is ``_template`` when it names a remote repository (a URL, or an
     abbreviation such as ``gh:org/repo`` expanded by cookiecutter's built-in ones), else
-    the checkout's top folder; ``directory`` the template's folder inside the checkout
+    the checkout's top folder; ``checkout`` the ``--checkout`` given for a repository
+    (``None`` for a folder, whose files cookiecutter renders as they are, whatever
+    ``--checkout`` says); ``directory`` the template's folder inside the checkout
     (``None`` at its top); ``commit`` the checkout's HEAD (uncommitted changes are not
     recorded); ``context`` every variable of the template's ``cookiecutter.json`` with
     this render's value, in that file's order (its private variables included: the file
@@ -122,6 +124,7 @@ def cruft_state(answers, folder):
     top = Path(top).resolve()
     directory = None if top == folder else folder.relative_to(top).as_posix()
     template = str(answers.get("_template") or "")
+    cloned = False  # cookiecutter cloned a repository URL (and checked out --checkout)
     if not template or (Path(template).is_absolute() and Path(template).is_dir()):
         template = str(top)
     else:
@@ -129,7 +132,8 @@ def cruft_state(answers, folder):
         from cookiecutter.repository import expand_abbreviations, is_repo_url
 
         expanded = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
-        template = expanded if is_repo_url(expanded) else str(top)
+        cloned = is_repo_url(expanded)
+        template = expanded if cloned else str(top)
     variables = json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
     # An equal value as the template's file writes it (the answers come with dict keys sorted)
     context = {
@@ -141,7 +145,8 @@ def cruft_state(answers, folder):
     return {
         "template": template,
         "commit": commit,
-        "checkout": answers.get("_checkout"),
+        # A folder is rendered as it is: cookiecutter ignores --checkout there
+        "checkout": answers.get("_checkout") if cloned else None,
         "context": {"cookiecutter": context},
         "directory": directory,
     }

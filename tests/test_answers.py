@@ -166,7 +166,8 @@ def test_a_rerender_from_a_template_outside_git_records_its_answers_for_the_next
     .cruft.json state, yet the project's answers there follow each render: the files a
     render wrote are never taken for the user's by the next `-f` rerender."""
     project = render(tmp_path / "out", include_monitoring=False)  # .cruft.json: off
-    commit = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"]
+    first = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    commit, first = first["commit"], first["context"]["cookiecutter"]
     plain = tmp_path / "template"
     plain.mkdir()
     for name in ("cookiecutter.json", "hooks", "{{cookiecutter.project_slug}}"):
@@ -188,6 +189,8 @@ def test_a_rerender_from_a_template_outside_git_records_its_answers_for_the_next
         assert state["context"]["cookiecutter"]["include_monitoring"] is monitoring
         # and the private values computed from the answers follow them
         assert state["context"]["cookiecutter"]["__cicd_name"] == platform_name
+        recorded = {k: state["context"]["cookiecutter"][k] for k in ("_template", "_commit")}
+        assert recorded == {"_template": first["_template"], "_commit": commit}
         assert state["commit"] == commit  # what update-template diffs from is kept
         assert monitor.exists() is monitoring
 

@@ -217,6 +217,14 @@ def test_a_project_rendered_from_a_branch_takes_that_branchs_changes(tmp_path, t
     git(template_repo, "branch", "stable")
     bare = tmp_path / "mlops-template.git"
     git(tmp_path, "clone", "-q", "--bare", str(template_repo), str(bare))
+    # From the template's folder, cookiecutter renders its files as they are: no checkout
+    # is recorded, so an update does not take the project back to an older branch.
+    folder = Path(
+        cookiecutter(
+            str(template_repo), checkout="stable", no_input=True, output_dir=str(tmp_path / "f")
+        )
+    )
+    assert json.loads((folder / ".cruft.json").read_text(encoding="utf-8"))["checkout"] is None
     project = Path(
         cookiecutter(
             bare.as_uri(), checkout="stable", no_input=True, output_dir=str(tmp_path / "out")
@@ -283,5 +291,10 @@ def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):
     ours = Path(sys.executable).parent  # this environment has cruft (imported above)
     assert (ours / "cruft").is_file() and (ours / "python").exists()
     assert planned(ours) == [f"{ours}/{update}"]
-    # Another branch or tag than the one recorded (none here): CHECKOUT=
-    assert planned(ours, "CHECKOUT=v2.0") == [f"{ours}/{update} --checkout 'v2.0'"]
+    # Another branch or tag than the one recorded (none here): TEMPLATE_CHECKOUT=
+    assert planned(ours, "TEMPLATE_CHECKOUT=v2.0") == [f"{ours}/{update} --checkout v2.0"]
+    # A recorded one is read shell-quoted (git allows ' in a branch name)
+    state_file = project / ".cruft.json"
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    state_file.write_text(json.dumps({**state, "checkout": "it's"}), encoding="utf-8")
+    assert planned(ours) == [f"""{ours}/{update} --checkout 'it'"'"'s'"""]

@@ -23,6 +23,7 @@ from mlflow.protos.databricks_pb2 import (
 )
 
 from {{ cookiecutter.package_name }} import champion_move
+from {{ cookiecutter.package_name }} import registry as registry_module
 from {{ cookiecutter.package_name }}.config import parse_as_of
 from {{ cookiecutter.package_name }}.gates import Thresholds, evaluate
 from {{ cookiecutter.package_name }}.registry import get_version, version_by_alias, write_verdict
@@ -621,3 +622,24 @@ def test_with_validation_disabled_a_champion_trained_into_the_holdout_changes_no
         [],
     )
     assert skipped["champion_version"] == 1
+
+
+def test_a_summary_that_cannot_read_the_registry_names_no_champion_and_warns(
+    tmp_path, monkeypatch, caplog
+):
+    """run-all's summary after a rejection reads the champion from the registry: a registry
+    it cannot read then gives None and a warning naming the error, not a failed run."""
+    ctx = Context(local_settings(tmp_path))
+
+    def unavailable(ctx):
+        raise MlflowException("API request to endpoint failed: 503 Service Unavailable")
+
+    monkeypatch.setattr(registry_module, "current_champion", unavailable)
+    with caplog.at_level("WARNING", logger=registry_module.__name__):
+        assert registry_module.champion_after_run(ctx, {"validate": {}}) is None
+    assert caplog.messages == [
+        "summary: champion version not read: "
+        "API request to endpoint failed: 503 Service Unavailable"
+    ]
+    # Deploy ran: its result says, and the registry is not read.
+    assert registry_module.champion_after_run(ctx, {"deploy": {"champion_version": 4}}) == 4

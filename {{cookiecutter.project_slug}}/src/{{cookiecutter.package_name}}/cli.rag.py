@@ -203,7 +203,9 @@ def run_pipeline(ctx: Context, steps: tuple[str, ...] = STEPS) -> dict:
 def format_summary(summary: dict) -> str:
     """The summary as a few readable lines: rows per table, the model and its champion
     version, the evaluation's verdict and metrics, one ``  failed gate: <reason>`` line per
-    reason of a refusal, ``stopped after evaluate: v<N> was rejected`` when that stopped
+    reason the evaluation gives (a refusal's, or under ``dry_run`` those of the gates that
+    failed while the verdict stays PASSED), ``stopped after evaluate: v<N> was rejected``
+    when that stopped
     the run, the monitor step's alarms when it ran (``monitor alarms: <count>``, then one
     ``  alarm: <text>`` line each), and seconds per step."""
     lines = [f"environment: {summary['env']}", "rows per table:"]

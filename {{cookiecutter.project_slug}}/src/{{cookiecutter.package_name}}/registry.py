@@ -6,6 +6,8 @@ The alias names come from ``registry`` in the config (``Settings.champion_alias`
 
 from __future__ import annotations
 
+import logging
+
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -174,10 +176,16 @@ def champion_after_run(ctx, results: dict[str, dict]) -> int | None:
     """The champion version at the end of a ``run-all`` whose step results are ``results``
     ({step: its result}): what deploy's result says (``champion_version``) when deploy
     ran, else :func:`current_champion`, since a candidate rejected before deploy leaves
-    the champion where it was. None when there is no champion."""
+    the champion where it was. None when there is no champion, and when the registry
+    cannot be read then (a warning names the error): the summary of steps that ran does
+    not fail on it."""
     if "deploy" in results:
         return results["deploy"].get("champion_version")
-    return current_champion(ctx)
+    try:
+        return current_champion(ctx)
+    except MlflowException as err:
+        logging.getLogger(__name__).warning("summary: champion version not read: %s", err)
+        return None
 
 
 def champion_version(ctx) -> int:
