@@ -205,9 +205,8 @@ def format_summary(summary: dict) -> str:
     version, the evaluation's verdict and metrics, one ``  failed gate: <reason>`` line per
     reason the evaluation gives (a refusal's, or under ``dry_run`` those of the gates that
     failed while the verdict stays PASSED), ``stopped after evaluate: v<N> was rejected``
-    when that stopped
-    the run, the monitor step's alarms when it ran (``monitor alarms: <count>``, then one
-    ``  alarm: <text>`` line each), and seconds per step."""
+    when that stopped the run, the monitor step's alarms when it ran (``monitor alarms:
+    <count>``, then one ``  alarm: <text>`` line each), and seconds per step."""
     lines = [f"environment: {summary['env']}", "rows per table:"]
     lines += [f"  {name}: {count:,}" for name, count in summary["rows"].items()]
     evaluation = summary["evaluation"]
