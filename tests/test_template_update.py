@@ -52,10 +52,11 @@ def append(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def update_template(project: Path) -> subprocess.CompletedProcess:
-    """``make update-template`` in ``project`` with the tools of this test environment."""
+def update_template(project: Path, *settings: str) -> subprocess.CompletedProcess:
+    """``make update-template`` in ``project`` with the tools of this test environment
+    (and ``settings``, ``NAME=value`` arguments of make)."""
     return subprocess.run(
-        ["make", "update-template", f"BIN={Path(sys.executable).parent}"],
+        ["make", "update-template", f"BIN={Path(sys.executable).parent}", *settings],
         cwd=project,
         env=GIT_ENV,
         capture_output=True,
@@ -251,6 +252,15 @@ def test_a_project_rendered_from_a_branch_takes_that_branchs_changes(tmp_path, t
     assert text.endswith("\nOn stable.\n") and "On the default branch." not in text
     state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
     assert (state["commit"], state["checkout"]) == (stable, "stable")
+
+    # TEMPLATE_CHECKOUT moves the project to another branch, which is recorded.
+    commit_all(project, "stable v2 applied")
+    result = update_template(project, f"TEMPLATE_CHECKOUT={default}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (project / "README.md").read_text(encoding="utf-8")
+    assert text.endswith("\nOn the default branch.\n") and "On stable." not in text
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert (state["commit"], state["checkout"]) == (git(bare, "rev-parse", default), default)
 
 
 def test_update_template_installs_cruft_only_when_the_venv_lacks_it(tmp_path):

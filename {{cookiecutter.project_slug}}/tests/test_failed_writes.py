@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 from mlflow import MlflowClient
+from pyspark.sql import functions as F
 
 from {{ cookiecutter.package_name }}.config import Window
 from {{ cookiecutter.package_name }}.runtime.context import Context
@@ -139,6 +140,31 @@ def test_inputs_null_in_every_train_row_name_the_lookup_tolerance_when_looked_up
         f"(['{looked_up}'] come from the feature tables: is a feature row within "
         f"features.lookup_tolerance_hours ({hours}) before the lookup timestamp?)"
     )
+
+
+def test_train_refuses_looked_up_inputs_null_in_every_row_before_it_replaces_the_training_set(
+    trained, tmp_path, monkeypatch
+):
+    """A looked-up input that the point-in-time lookup left null in every row (no feature
+    row within the tolerance) stops train before it writes, naming the setting."""
+    ctx = private_copy(trained[0], tmp_path / "state")
+    name = ctx.settings.table("training_set")
+    before = ctx.tables.commit_stamp(name)
+    looked_up = next(iter(ctx.settings.contract.feature_tables.values())).features[0]
+    real = train.build_model_input
+
+    def none_found(ctx, window):  # as a lookup that found no row within the tolerance
+        rows = real(ctx, window)
+        return rows.withColumn(looked_up, F.lit(None).cast(rows.schema[looked_up].dataType))
+
+    monkeypatch.setattr(train, "build_model_input", none_found)
+    with pytest.raises(ValueError) as refused:
+        train.run(ctx)
+    assert str(refused.value) == train.empty_inputs_message(
+        [looked_up], ctx.settings.contract, ctx.settings.features
+    )
+    assert "features.lookup_tolerance_hours" in str(refused.value)
+    assert ctx.tables.commit_stamp(name) == before
 
 
 def test_ingest_failing_on_flights_still_appends_weather_and_a_rerun_repairs(
